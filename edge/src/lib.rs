@@ -1,0 +1,12 @@
+//! The Worker that serves `/api/*`. Static assets (the Leptos app) are served by the Workers
+//! assets binding before this code runs (`run_worker_first = ["/api/*"]` in `wrangler.toml`).
+//!
+//! Layout: [`routes`] is the one route table (pure, tested natively); [`error`] turns every
+//! failure into a status and the common error body in one place; the `worker` adapter below is
+//! kept thin so that logic never depends on the JavaScript runtime.
+
+pub mod error;
+pub mod routes;
+
+#[cfg(target_arch = "wasm32")]
+mod adapter;

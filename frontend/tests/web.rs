@@ -1,0 +1,44 @@
+#![cfg(target_arch = "wasm32")]
+//! Component tests in headless Chromium (`wasm-bindgen-test`): mount a component, read the DOM.
+
+use frontend::{api::ApiFailure, ServiceStatus};
+use leptos::prelude::*;
+use shared::api::{ComponentStatus, ErrorBody, HealthResponse};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn mount_fresh(f: impl FnOnce() -> AnyView + 'static) -> web_sys::HtmlElement {
+    let document = web_sys::window().unwrap().document().unwrap();
+    let host: web_sys::HtmlElement = document.create_element("div").unwrap().unchecked_into();
+    document.body().unwrap().append_child(&host).unwrap();
+    let handle = leptos::mount::mount_to(host.clone(), f);
+    handle.forget();
+    host
+}
+
+use wasm_bindgen::JsCast;
+
+#[wasm_bindgen_test]
+fn shows_the_api_version_when_health_answers() {
+    let host = mount_fresh(|| {
+        let result = Ok(HealthResponse {
+            service: "m365-onboarding".into(),
+            version: "9.8.7".into(),
+            database: ComponentStatus::Ok,
+        });
+        view! { <ServiceStatus result /> }.into_any()
+    });
+    let text = host.text_content().unwrap();
+    assert!(text.contains("API version 9.8.7"), "rendered: {text}");
+}
+
+#[wasm_bindgen_test]
+fn shows_the_error_sentence_when_health_fails() {
+    let host = mount_fresh(|| {
+        let result = Err(ApiFailure::Api(ErrorBody::new("not_found", "There is no such API endpoint.")));
+        view! { <ServiceStatus result /> }.into_any()
+    });
+    let alert = host.query_selector("[role=alert]").unwrap().expect("an alert is rendered");
+    assert!(alert.text_content().unwrap().contains("There is no such API endpoint."));
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Installs every tool the build and the tests need, idempotently: each tool is checked by
+# version and installed only when missing or different, so a second run costs seconds.
+# Sources: crates.io (cargo install), npm (package-lock.json), Debian (apt-get). Nothing from GitHub.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/env.sh
+
+WASM_BINDGEN_VERSION=0.2.130
+TRUNK_VERSION=0.21.14
+WORKER_BUILD_VERSION=0.8.7
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+
+mkdir -p "$TOOLS_DIR/bin"
+
+# 1. Rust target for the browser and the worker.
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding rust target wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# 2. Cargo-installed tools, cached in $TOOLS_DIR by version.
+cargo_tool() { # name version binary version-probe-substring [extra cargo install args]
+  local crate=$1 version=$2 bin=$3; shift 3
+  if [ -x "$TOOLS_DIR/bin/$bin" ] && "$TOOLS_DIR/bin/$bin" --version 2>/dev/null | grep -q " $version"; then
+    return 0
+  fi
+  say "installing $crate $version (cargo install; this takes minutes once)"
+  cargo install --root "$TOOLS_DIR" "$crate" --version "=$version" "$@"
+}
+cargo_tool wasm-bindgen-cli "$WASM_BINDGEN_VERSION" wasm-bindgen   # not --locked: see TOOLCHAIN.md
+cargo_tool worker-build "$WORKER_BUILD_VERSION" worker-build --locked
+cargo_tool trunk "$TRUNK_VERSION" trunk --locked
+
+# 3. npm tools: wrangler and binaryen (wasm-opt), pinned in package.json + package-lock.json.
+if [ ! -f node_modules/.package-lock.json ] || ! cmp -s package-lock.json .state/package-lock.installed 2>/dev/null; then
+  say "installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+  mkdir -p .state && cp package-lock.json .state/package-lock.installed
+fi
+
+# 4. Chromium and ChromeDriver from Debian, for the browser tests.
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  say "installing chromium and chromium-driver (apt-get)"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+
+# 5. Crates for offline Trunk builds.
+cargo fetch --locked >/dev/null 2>&1 || cargo fetch
+
+say "tools ready"

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Every test, in the order that fails fastest: set-up, lints, native unit tests, the release build,
+# browser component tests, whole-system tests, and the offline deploy dry run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/env.sh
+
+step() { printf '\n=== test: %s ===\n' "$*" >&2; }
+
+step "setup"
+scripts/setup.sh
+
+step "lint"
+scripts/lint.sh
+
+step "native unit tests (shared, edge, frontend logic)"
+cargo test --locked -p shared -p edge -p frontend
+
+step "shared builds for wasm32"
+cargo build --locked --target wasm32-unknown-unknown -p shared
+
+step "release build (worker and frontend)"
+scripts/build.sh
+
+step "browser component tests (wasm-bindgen-test, headless Chromium)"
+scratch=$(mktemp -d -t m365-wasm-test-XXXXXX)
+trap 'rm -rf "$scratch"' EXIT
+cat >"$scratch/webdriver.json" <<JSON
+{ "goog:chromeOptions": { "binary": "$(command -v chromium)", "args": [
+  "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  "--disable-dev-shm-usage", "--user-data-dir=$scratch/profile" ] } }
+JSON
+CHROMEDRIVER="$(command -v chromedriver)" WASM_BINDGEN_TEST_WEBDRIVER_JSON="$scratch/webdriver.json" \
+  WASM_BINDGEN_TEST_TIMEOUT=60 TMPDIR="$scratch" \
+  timeout 600 cargo test --locked --target wasm32-unknown-unknown -p frontend
+
+step "whole-system tests (wrangler dev, headless Chromium)"
+timeout 1200 cargo test --locked -p system-tests -- --test-threads=2
+
+step "deploy dry run (wrangler deploy --dry-run, offline)"
+wrangler deploy --dry-run --config edge/wrangler.toml --outdir "$scratch/deploy" >"$scratch/deploy.log" 2>&1 \
+  || { cat "$scratch/deploy.log"; exit 1; }
+grep -E 'Total Upload|dry-run' "$scratch/deploy.log" >&2 || true
+
+printf '\nAll tests passed.\n' >&2

@@ -1,0 +1,7 @@
+//! The common crate: everything the frontend and the edge must say the same way.
+//!
+//! It compiles for `wasm32-unknown-unknown` (both the Leptos app and the Worker) and natively
+//! (where its tests run). Nothing here performs I/O.
+#![warn(missing_docs)]
+
+pub mod api;

@@ -1,0 +1,96 @@
+//! Headless Chromium driven through ChromeDriver (WebDriver), with a fresh profile per browser.
+
+use crate::free_port;
+use crate::process::{wait_for, Guarded};
+use fantoccini::{Client, ClientBuilder, Locator};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// The Chromium flags this closed network needs (see TOOLCHAIN.md).
+pub const CHROMIUM_ARGS: &[&str] = &[
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1280,900",
+];
+
+fn which(bin: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|d| std::path::Path::new(d).join(bin))
+        .find(|p| p.is_file())
+}
+
+/// A ChromeDriver process and a WebDriver session on a fresh Chromium profile.
+pub struct Browser {
+    /// The WebDriver client.
+    pub client: Client,
+    _driver: Guarded,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    /// Starts ChromeDriver on a free port and opens a headless Chromium session.
+    pub async fn start() -> Self {
+        let chromedriver = which("chromedriver")
+            .expect("chromedriver is not on PATH: run `make setup` (Debian package chromium-driver)");
+        let chromium = which("chromium").expect("chromium is not on PATH: run `make setup` (Debian package chromium)");
+        let profile = tempfile::Builder::new().prefix("m365-chromium-").tempdir().expect("temp dir");
+        let port = free_port();
+        let mut cmd = Command::new(chromedriver);
+        cmd.arg(format!("--port={port}")).env("TMPDIR", profile.path());
+        let mut driver = Guarded::spawn("chromedriver", cmd, &profile.path().join("chromedriver.log"));
+        let status_url = format!("http://127.0.0.1:{port}/status");
+        wait_for("chromedriver to start", Duration::from_secs(20), || {
+            driver.assert_running();
+            ureq::get(&status_url).timeout(Duration::from_secs(1)).call().ok()
+        });
+
+        let mut args: Vec<String> = CHROMIUM_ARGS.iter().map(|s| s.to_string()).collect();
+        args.push(format!("--user-data-dir={}", profile.path().join("profile").display()));
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({ "binary": chromium, "args": args }),
+        );
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .unwrap_or_else(|e| panic!("opening a Chromium session failed: {e}\n{}", driver.log_text()));
+        Self { client, _driver: driver, _profile: profile }
+    }
+
+    /// Polls until the element matching `css` has text containing `needle`; returns that text.
+    pub async fn wait_for_text(&self, css: &str, needle: &str, limit: Duration) -> String {
+        let deadline = Instant::now() + limit;
+        let mut last = String::new();
+        loop {
+            if let Ok(el) = self.client.find(Locator::Css(css)).await {
+                if let Ok(text) = el.text().await {
+                    if text.contains(needle) {
+                        return text;
+                    }
+                    last = text;
+                }
+            }
+            if Instant::now() > deadline {
+                let page = self.client.source().await.unwrap_or_default();
+                panic!("timed out after {limit:?} waiting for `{css}` to contain {needle:?}; last text {last:?}; page:\n{page}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Ends the WebDriver session (the driver process is stopped on drop either way).
+    pub async fn close(self) {
+        let _ = self.client.clone().close().await;
+    }
+}

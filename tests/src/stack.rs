@@ -1,0 +1,94 @@
+//! The real product stack: the built worker and assets served by `wrangler dev` (workerd, local
+//! D1 and Durable Objects) on a free port, with a fresh state folder per test.
+
+use crate::process::{wait_for, Guarded};
+use crate::{free_port, repo_root};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+/// A running `wrangler dev` with migrations applied to its own fresh local D1.
+pub struct Stack {
+    /// `http://127.0.0.1:PORT`.
+    pub base_url: String,
+    process: Guarded,
+    _state: tempfile::TempDir,
+}
+
+fn wrangler() -> PathBuf {
+    let bin = repo_root().join("node_modules/.bin/wrangler");
+    assert!(bin.exists(), "wrangler is not installed at {}: run `make setup`", bin.display());
+    bin
+}
+
+fn wrangler_command(state: &std::path::Path) -> Command {
+    let root = repo_root();
+    let mut cmd = Command::new(wrangler());
+    cmd.current_dir(&root)
+        .env("WRANGLER_SEND_METRICS", "false")
+        .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
+        .env("XDG_CONFIG_HOME", state.join("xdg-config"))
+        .env("WRANGLER_LOG_PATH", state.join("wrangler-logs"))
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+impl Stack {
+    /// Starts the stack. Panics with a clear message if the build outputs are missing.
+    pub fn start() -> Self {
+        let root = repo_root();
+        for (path, what) in [
+            ("edge/build/worker/shim.mjs", "the worker"),
+            ("frontend/dist/index.html", "the frontend"),
+        ] {
+            assert!(
+                root.join(path).exists(),
+                "{what} is not built ({path} is missing): run `make build` first"
+            );
+        }
+        let state = tempfile::Builder::new().prefix("m365-stack-").tempdir().expect("temp dir");
+        let persist = state.path().join("wrangler-state");
+
+        let status = wrangler_command(state.path())
+            .args(["d1", "migrations", "apply", "DB", "--local", "--config", "edge/wrangler.toml", "--persist-to"])
+            .arg(&persist)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("running wrangler d1 migrations apply");
+        assert!(
+            status.status.success(),
+            "applying D1 migrations failed:\n{}{}",
+            String::from_utf8_lossy(&status.stdout),
+            String::from_utf8_lossy(&status.stderr)
+        );
+
+        let port = free_port();
+        let mut cmd = wrangler_command(state.path());
+        cmd.args(["dev", "--config", "edge/wrangler.toml", "--local", "--ip", "127.0.0.1"])
+            .args(["--port", &port.to_string()])
+            .args(["--inspector-port", &free_port().to_string()])
+            .arg("--persist-to")
+            .arg(&persist)
+            .arg("--show-interactive-dev-session=false");
+        let mut process = Guarded::spawn("wrangler dev", cmd, &state.path().join("wrangler.log"));
+        let base_url = format!("http://127.0.0.1:{port}");
+        let health = format!("{base_url}{}", shared::api::paths::HEALTH);
+        wait_for("wrangler dev to answer /api/health", Duration::from_secs(60), || {
+            process.assert_running();
+            let resp = ureq::get(&health).timeout(Duration::from_secs(2)).call().ok()?;
+            let body: shared::api::HealthResponse = resp.into_json().ok()?;
+            (body.service == shared::api::SERVICE_NAME).then_some(())
+        });
+        Self { base_url, process, _state: state }
+    }
+
+    /// What `wrangler dev` printed so far (for failure messages and log scans).
+    pub fn log(&self) -> String {
+        self.process.log_text()
+    }
+
+    /// The absolute URL of `path` on this stack.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+}
