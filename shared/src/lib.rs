@@ -5,3 +5,11 @@
 #![warn(missing_docs)]
 
 pub mod api;
+pub mod cloud;
+pub mod method;
+pub mod secret;
+pub mod validate;
+
+pub use cloud::{CloudEndpoints, CloudEnvironment};
+pub use method::AddMethod;
+pub use validate::{AppId, Field, FieldError, OrganizationName, TenantId};

@@ -1,0 +1,241 @@
+//! The Azure clouds an organization can live in, and their endpoints.
+//!
+//! Each cloud is a separate world: an application is registered per cloud, tokens of one cloud
+//! are not valid in another, and scopes name the cloud's own Graph resource. The *resource*
+//! identifiers (used in scopes and token audiences) are fixed per cloud; the *base URLs* that
+//! requests go to can be overridden by configuration (the local emulator, a proxy) through
+//! [`CloudEndpoints`], never by editing code.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// An Azure cloud environment. The default is [`CloudEnvironment::Global`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CloudEnvironment {
+    /// The worldwide cloud; also serves US Government GCC (moderate).
+    #[default]
+    Global,
+    /// Azure US Government, GCC High.
+    #[serde(rename = "usgov_gcc_high")]
+    UsGovGccHigh,
+    /// Azure US Government, DoD.
+    #[serde(rename = "usgov_dod")]
+    UsGovDod,
+    /// Azure China, operated by 21Vianet.
+    China,
+}
+
+impl CloudEnvironment {
+    /// All clouds, in the order the wizard lists them.
+    pub const ALL: [CloudEnvironment; 4] = [
+        CloudEnvironment::Global,
+        CloudEnvironment::UsGovGccHigh,
+        CloudEnvironment::UsGovDod,
+        CloudEnvironment::China,
+    ];
+
+    /// The stable wire name (also the serde name), e.g. `usgov_gcc_high`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloudEnvironment::Global => "global",
+            CloudEnvironment::UsGovGccHigh => "usgov_gcc_high",
+            CloudEnvironment::UsGovDod => "usgov_dod",
+            CloudEnvironment::China => "china",
+        }
+    }
+
+    /// The label the administrator reads.
+    pub fn label(self) -> &'static str {
+        match self {
+            CloudEnvironment::Global => "Global",
+            CloudEnvironment::UsGovGccHigh => "US Government GCC High",
+            CloudEnvironment::UsGovDod => "US Government DoD",
+            CloudEnvironment::China => "China (operated by 21Vianet)",
+        }
+    }
+
+    /// One sentence that helps the administrator choose.
+    pub fn explanation(self) -> &'static str {
+        match self {
+            CloudEnvironment::Global => {
+                "Most organizations, including US Government GCC (moderate). Choose this unless your tenant was created in a government or China cloud."
+            }
+            CloudEnvironment::UsGovGccHigh => {
+                "For tenants in Azure US Government GCC High (portal.azure.us). Only the Device Code and Manual methods are available."
+            }
+            CloudEnvironment::UsGovDod => {
+                "For US Department of Defense tenants in Azure US Government (portal.azure.us). Only the Device Code and Manual methods are available."
+            }
+            CloudEnvironment::China => {
+                "For tenants in Azure China operated by 21Vianet (portal.azure.cn). Only the Device Code and Manual methods are available."
+            }
+        }
+    }
+
+    /// The official sign-in authority, e.g. `https://login.microsoftonline.com`.
+    pub fn authority_host(self) -> &'static str {
+        match self {
+            CloudEnvironment::Global => "https://login.microsoftonline.com",
+            CloudEnvironment::UsGovGccHigh | CloudEnvironment::UsGovDod => "https://login.microsoftonline.us",
+            CloudEnvironment::China => "https://login.partner.microsoftonline.cn",
+        }
+    }
+
+    /// The official Microsoft Graph host, which is also the Graph resource identifier of the cloud.
+    pub fn graph_host(self) -> &'static str {
+        match self {
+            CloudEnvironment::Global => "https://graph.microsoft.com",
+            CloudEnvironment::UsGovGccHigh => "https://graph.microsoft.us",
+            CloudEnvironment::UsGovDod => "https://dod-graph.microsoft.us",
+            CloudEnvironment::China => "https://microsoftgraph.chinacloudapi.cn",
+        }
+    }
+
+    /// The application-permission scope for Graph in this cloud: `{graph_host}/.default`.
+    pub fn graph_default_scope(self) -> String {
+        format!("{}/.default", self.graph_host())
+    }
+
+    /// A delegated Graph scope in this cloud, e.g. `https://graph.microsoft.us/Application.ReadWrite.All`.
+    pub fn graph_delegated_scope(self, permission: &str) -> String {
+        format!("{}/{permission}", self.graph_host())
+    }
+}
+
+impl fmt::Display for CloudEnvironment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+impl FromStr for CloudEnvironment {
+    type Err = crate::validate::FieldError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        CloudEnvironment::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| {
+                crate::validate::FieldError::new(
+                    crate::validate::Field::Cloud,
+                    "Choose one of the listed Azure cloud environments: Global, US Government GCC High, US Government DoD or China.",
+                )
+            })
+    }
+}
+
+/// Where requests for one cloud actually go. [`CloudEndpoints::official`] gives Microsoft's hosts;
+/// configuration may replace the base URLs (for the local emulator or a proxy).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CloudEndpoints {
+    /// The cloud these endpoints serve (fixes the resource identifiers used in scopes).
+    pub cloud: CloudEnvironment,
+    /// Base URL of the identity platform, without a trailing slash.
+    pub authority_base: String,
+    /// Base URL of Microsoft Graph, without a trailing slash.
+    pub graph_base: String,
+}
+
+impl CloudEndpoints {
+    /// Microsoft's own endpoints for `cloud`.
+    pub fn official(cloud: CloudEnvironment) -> Self {
+        Self {
+            cloud,
+            authority_base: cloud.authority_host().to_owned(),
+            graph_base: cloud.graph_host().to_owned(),
+        }
+    }
+
+    /// The same cloud with both base URLs replaced (trailing slashes are removed).
+    pub fn with_bases(cloud: CloudEnvironment, authority_base: &str, graph_base: &str) -> Self {
+        Self {
+            cloud,
+            authority_base: authority_base.trim_end_matches('/').to_owned(),
+            graph_base: graph_base.trim_end_matches('/').to_owned(),
+        }
+    }
+
+    /// `{authority}/{tenant}/oauth2/v2.0/devicecode`.
+    pub fn device_code_url(&self, tenant: &str) -> String {
+        format!("{}/{tenant}/oauth2/v2.0/devicecode", self.authority_base)
+    }
+
+    /// `{authority}/{tenant}/oauth2/v2.0/token`.
+    pub fn token_url(&self, tenant: &str) -> String {
+        format!("{}/{tenant}/oauth2/v2.0/token", self.authority_base)
+    }
+
+    /// `{authority}/{tenant}/oauth2/v2.0/authorize`.
+    pub fn authorize_url(&self, tenant: &str) -> String {
+        format!("{}/{tenant}/oauth2/v2.0/authorize", self.authority_base)
+    }
+
+    /// The audience a client assertion must name: the *official* token endpoint of the tenant.
+    /// Microsoft checks it against its own host, so an override of the base URL does not change it.
+    pub fn assertion_audience(&self, tenant: &str) -> String {
+        format!("{}/{tenant}/oauth2/v2.0/token", self.cloud.authority_host())
+    }
+
+    /// `{graph}/v1.0{path}`; `path` starts with `/`.
+    pub fn graph_url(&self, path: &str) -> String {
+        format!("{}/v1.0{path}", self.graph_base)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn global_is_the_default() {
+        assert_eq!(CloudEnvironment::default(), CloudEnvironment::Global);
+    }
+
+    #[test]
+    fn wire_names_round_trip_through_serde_and_from_str() {
+        for c in CloudEnvironment::ALL {
+            let json = serde_json::to_string(&c).unwrap();
+            assert_eq!(json, format!("\"{}\"", c.as_str()));
+            assert_eq!(c.as_str().parse::<CloudEnvironment>().unwrap(), c);
+        }
+        let err = "azure".parse::<CloudEnvironment>().unwrap_err();
+        assert_eq!(err.field, crate::validate::Field::Cloud);
+    }
+
+    #[test]
+    fn scopes_name_the_clouds_own_graph() {
+        assert_eq!(
+            CloudEnvironment::UsGovDod.graph_default_scope(),
+            "https://dod-graph.microsoft.us/.default"
+        );
+        assert_eq!(
+            CloudEnvironment::China.graph_delegated_scope("Application.ReadWrite.All"),
+            "https://microsoftgraph.chinacloudapi.cn/Application.ReadWrite.All"
+        );
+        assert_eq!(
+            CloudEnvironment::UsGovGccHigh.authority_host(),
+            CloudEnvironment::UsGovDod.authority_host()
+        );
+    }
+
+    #[test]
+    fn overridden_bases_change_urls_but_not_the_assertion_audience() {
+        let e = CloudEndpoints::with_bases(CloudEnvironment::Global, "http://127.0.0.1:8790/", "http://127.0.0.1:8790");
+        assert_eq!(
+            e.token_url("contoso.onmicrosoft.com"),
+            "http://127.0.0.1:8790/contoso.onmicrosoft.com/oauth2/v2.0/token"
+        );
+        assert_eq!(e.device_code_url("organizations"), "http://127.0.0.1:8790/organizations/oauth2/v2.0/devicecode");
+        assert_eq!(e.graph_url("/organization"), "http://127.0.0.1:8790/v1.0/organization");
+        assert_eq!(
+            e.assertion_audience("t"),
+            "https://login.microsoftonline.com/t/oauth2/v2.0/token"
+        );
+        assert_eq!(
+            CloudEndpoints::official(CloudEnvironment::China).authorize_url("organizations"),
+            "https://login.partner.microsoftonline.cn/organizations/oauth2/v2.0/authorize"
+        );
+    }
+}

@@ -1,0 +1,507 @@
+//! Validated values: parsed once, trusted afterwards. Each refusal names the field and says what
+//! form is expected, in the words the administrator reads, on both sides of the wire.
+//!
+//! Assumptions: identifiers are ASCII (a Unicode look-alike of a hex digit is refused, not
+//! folded); names are stored as typed (trimmed) and escaped on output, so HTML in a name is data.
+
+use crate::secret::SecretString;
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The input fields the API and the wizard validate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    /// The Azure cloud environment.
+    Cloud,
+    /// The add method.
+    Method,
+    /// The organization's display name in this product.
+    OrganizationName,
+    /// The Microsoft Entra tenant ID.
+    TenantId,
+    /// The application (client) ID.
+    ApplicationId,
+    /// The application password (client secret).
+    ClientSecret,
+    /// The .pfx certificate file.
+    Certificate,
+    /// The .pfx file's password.
+    CertificatePassword,
+    /// The explicit confirmation some destructive requests require.
+    Confirm,
+    /// The request body as a whole (malformed JSON, wrong content type, too large).
+    Body,
+}
+
+impl Field {
+    /// The wire name, as in error responses (`"tenant_id"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Field::Cloud => "cloud",
+            Field::Method => "method",
+            Field::OrganizationName => "organization_name",
+            Field::TenantId => "tenant_id",
+            Field::ApplicationId => "application_id",
+            Field::ClientSecret => "client_secret",
+            Field::Certificate => "certificate",
+            Field::CertificatePassword => "certificate_password",
+            Field::Confirm => "confirm",
+            Field::Body => "body",
+        }
+    }
+
+    /// The label of the field in the wizard.
+    pub fn label(self) -> &'static str {
+        match self {
+            Field::Cloud => "Azure cloud environment",
+            Field::Method => "Method",
+            Field::OrganizationName => "Organization name",
+            Field::TenantId => "Tenant ID",
+            Field::ApplicationId => "Application ID",
+            Field::ClientSecret => "Application password",
+            Field::Certificate => "Application certificate",
+            Field::CertificatePassword => "Certificate password",
+            Field::Confirm => "Confirmation",
+            Field::Body => "Request",
+        }
+    }
+}
+
+/// A refused input: which field, and the sentence that says what to do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    /// The field that was refused.
+    pub field: Field,
+    /// What is wrong and what form is expected.
+    pub message: String,
+}
+
+impl FieldError {
+    /// A refusal of `field` with `message`.
+    pub fn new(field: Field, message: impl Into<String>) -> Self {
+        Self { field, message: message.into() }
+    }
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field.label(), self.message)
+    }
+}
+
+impl std::error::Error for FieldError {}
+
+/// The expected form of a GUID, as both sides describe it.
+pub const GUID_FORMAT: &str = "a GUID of the form xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx (32 hexadecimal digits and 4 hyphens)";
+
+/// Shortest and longest organization name, in characters.
+pub const ORGANIZATION_NAME_LENGTH: (usize, usize) = (1, 100);
+
+/// The longest client secret accepted (Entra's are about 40 characters).
+pub const CLIENT_SECRET_MAX_LENGTH: usize = 256;
+
+/// The longest certificate password accepted.
+pub const CERTIFICATE_PASSWORD_MAX_LENGTH: usize = 256;
+
+/// The largest .pfx accepted, in bytes (a certificate with its chain is a few KB).
+pub const PFX_MAX_BYTES: usize = 64 * 1024;
+
+/// Parses a GUID: ASCII hex, hyphenated 8-4-4-4-12, optionally in braces; returns it lower-case.
+fn parse_guid(input: &str) -> Option<String> {
+    let s = input.trim();
+    let s = s.strip_prefix('{').and_then(|s| s.strip_suffix('}')).unwrap_or(s);
+    let bytes = s.as_bytes();
+    if bytes.len() != 36 {
+        return None;
+    }
+    for (i, b) in bytes.iter().enumerate() {
+        let ok = match i {
+            8 | 13 | 18 | 23 => *b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        };
+        if !ok {
+            return None;
+        }
+    }
+    Some(s.to_ascii_lowercase())
+}
+
+macro_rules! guid_newtype {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// The GUID, lower-case and hyphenated.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = FieldError;
+            fn from_str(s: &str) -> Result<Self, FieldError> {
+                Self::parse(s)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                Self::parse(&s).map_err(|e| serde::de::Error::custom(e.message))
+            }
+        }
+    };
+}
+
+guid_newtype!(
+    /// A Microsoft Entra tenant ID (directory ID).
+    TenantId
+);
+guid_newtype!(
+    /// An application (client) ID.
+    AppId
+);
+
+impl TenantId {
+    /// Parses a tenant ID; a domain name gets a message that explains where to find the GUID.
+    pub fn parse(input: &str) -> Result<Self, FieldError> {
+        let s = input.trim();
+        if s.is_empty() {
+            return Err(FieldError::new(
+                Field::TenantId,
+                "Enter the tenant ID. Find it in the Microsoft Entra admin center, Overview, Tenant ID.",
+            ));
+        }
+        if let Some(g) = parse_guid(s) {
+            return Ok(TenantId(g));
+        }
+        if looks_like_domain(s) {
+            return Err(FieldError::new(
+                Field::TenantId,
+                format!(
+                    "The tenant ID is a GUID, not a domain name such as contoso.onmicrosoft.com. \
+                     Find it in the Microsoft Entra admin center, Overview, Tenant ID: {GUID_FORMAT}."
+                ),
+            ));
+        }
+        Err(FieldError::new(
+            Field::TenantId,
+            format!("The tenant ID must be {GUID_FORMAT}. Find it in the Microsoft Entra admin center, Overview, Tenant ID."),
+        ))
+    }
+}
+
+impl AppId {
+    /// Parses an application (client) ID.
+    pub fn parse(input: &str) -> Result<Self, FieldError> {
+        let s = input.trim();
+        if s.is_empty() {
+            return Err(FieldError::new(
+                Field::ApplicationId,
+                "Enter the application ID. Find it in the Microsoft Entra admin center, App registrations, Application (client) ID.",
+            ));
+        }
+        parse_guid(s).map(AppId).ok_or_else(|| {
+            FieldError::new(
+                Field::ApplicationId,
+                format!("The application ID must be {GUID_FORMAT}. Copy the Application (client) ID from App registrations, not the Object ID or the name."),
+            )
+        })
+    }
+}
+
+fn looks_like_domain(s: &str) -> bool {
+    let labels: Vec<&str> = s.split('.').collect();
+    labels.len() >= 2
+        && labels
+            .iter()
+            .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+}
+
+/// Characters that are invisible or reorder text: refused in names so a name reads as it is.
+fn is_deceptive(c: char) -> bool {
+    matches!(c,
+        '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
+}
+
+/// The organization's display name in this product: trimmed, 1 to 100 characters, no control
+/// or invisible characters. HTML is allowed and stays data.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct OrganizationName(String);
+
+impl OrganizationName {
+    /// Parses a name as typed.
+    pub fn parse(input: &str) -> Result<Self, FieldError> {
+        let s = input.trim();
+        let (min, max) = ORGANIZATION_NAME_LENGTH;
+        let len = s.chars().count();
+        if len < min {
+            return Err(FieldError::new(
+                Field::OrganizationName,
+                "Enter a name for the organization, such as Contoso.",
+            ));
+        }
+        if len > max {
+            return Err(FieldError::new(
+                Field::OrganizationName,
+                format!("The organization name can have at most {max} characters; it has {len}. Shorten it."),
+            ));
+        }
+        if s.chars().any(|c| c.is_control()) {
+            return Err(FieldError::new(
+                Field::OrganizationName,
+                "The organization name cannot contain line breaks, tabs or other control characters.",
+            ));
+        }
+        if s.chars().any(is_deceptive) {
+            return Err(FieldError::new(
+                Field::OrganizationName,
+                "The organization name cannot contain invisible or text-direction characters. Retype it instead of pasting.",
+            ));
+        }
+        Ok(OrganizationName(s.to_owned()))
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for OrganizationName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for OrganizationName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::parse(&s).map_err(|e| serde::de::Error::custom(e.message))
+    }
+}
+
+/// Validates an application password (client secret) as typed: the *value*, not the secret's ID.
+pub fn client_secret(input: &SecretString) -> Result<SecretString, FieldError> {
+    let s = input.expose().trim();
+    if s.is_empty() {
+        return Err(FieldError::new(
+            Field::ClientSecret,
+            "Enter the application password: the Value of a client secret from Certificates & secrets.",
+        ));
+    }
+    if s.chars().count() > CLIENT_SECRET_MAX_LENGTH {
+        return Err(FieldError::new(
+            Field::ClientSecret,
+            format!("The application password can have at most {CLIENT_SECRET_MAX_LENGTH} characters. Copy only the secret's Value."),
+        ));
+    }
+    if s.chars().any(|c| c.is_whitespace() || c.is_control() || !c.is_ascii()) {
+        return Err(FieldError::new(
+            Field::ClientSecret,
+            "The application password cannot contain spaces or special characters. Copy only the secret's Value.",
+        ));
+    }
+    if parse_guid(s).is_some() {
+        return Err(FieldError::new(
+            Field::ClientSecret,
+            "This looks like the secret's ID, not its value. In Certificates & secrets, copy the Value column (it is shown only when the secret is created).",
+        ));
+    }
+    Ok(SecretString::new(s.to_owned()))
+}
+
+/// Validates a .pfx password: may be empty (some exports have none), bounded, no NUL.
+pub fn certificate_password(input: &SecretString) -> Result<SecretString, FieldError> {
+    let s = input.expose();
+    if s.chars().count() > CERTIFICATE_PASSWORD_MAX_LENGTH {
+        return Err(FieldError::new(
+            Field::CertificatePassword,
+            format!("The certificate password can have at most {CERTIFICATE_PASSWORD_MAX_LENGTH} characters."),
+        ));
+    }
+    if s.contains('\0') {
+        return Err(FieldError::new(Field::CertificatePassword, "The certificate password cannot contain NUL characters."));
+    }
+    Ok(input.clone())
+}
+
+/// Decodes an uploaded .pfx sent as base64 and checks its size; the bytes are secret.
+pub fn pfx_upload(base64_text: &SecretString) -> Result<crate::secret::SecretBytes, FieldError> {
+    let text = base64_text.expose().trim();
+    if text.is_empty() {
+        return Err(FieldError::new(Field::Certificate, "Choose the application certificate (.pfx file)."));
+    }
+    // Base64 is 4/3 of the bytes: refuse before decoding anything oversized.
+    if text.len() > PFX_MAX_BYTES.div_ceil(3) * 4 + 4 {
+        return Err(too_large());
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .map_err(|_| FieldError::new(Field::Certificate, "The certificate upload is damaged (not valid base64). Choose the .pfx file again."))?;
+    if bytes.len() > PFX_MAX_BYTES {
+        return Err(too_large());
+    }
+    Ok(crate::secret::SecretBytes::new(bytes))
+}
+
+fn too_large() -> FieldError {
+    FieldError::new(
+        Field::Certificate,
+        format!("The certificate file is larger than {} KB. A .pfx with one certificate and its key is a few KB: export it without extra certificates.", PFX_MAX_BYTES / 1024),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guid_table() {
+        let ok = [
+            ("72f988bf-86f1-41af-91ab-2d7cd011db47", "72f988bf-86f1-41af-91ab-2d7cd011db47"),
+            ("  72F988BF-86F1-41AF-91AB-2D7CD011DB47 ", "72f988bf-86f1-41af-91ab-2d7cd011db47"),
+            ("{72f988bf-86f1-41af-91ab-2d7cd011db47}", "72f988bf-86f1-41af-91ab-2d7cd011db47"),
+        ];
+        for (input, want) in ok {
+            assert_eq!(TenantId::parse(input).unwrap().as_str(), want, "{input:?}");
+            assert_eq!(AppId::parse(input).unwrap().as_str(), want, "{input:?}");
+        }
+        let bad = [
+            "",
+            "   ",
+            "72f988bf86f141af91ab2d7cd011db47",
+            "72f988bf-86f1-41af-91ab-2d7cd011db4",
+            "72f988bf-86f1-41af-91ab-2d7cd011db477",
+            "72f988bg-86f1-41af-91ab-2d7cd011db47",
+            "72f988bf_86f1_41af_91ab_2d7cd011db47",
+            // Fullwidth digit seven, a Unicode look-alike.
+            "\u{FF17}2f988bf-86f1-41af-91ab-2d7cd011db47",
+            "72f988bf-86f1-41af-91ab-2d7cd011db47\0",
+            "<script>alert(1)</script>",
+        ];
+        for input in bad {
+            let e = TenantId::parse(input).unwrap_err();
+            assert_eq!(e.field, Field::TenantId, "{input:?}");
+            let e = AppId::parse(input).unwrap_err();
+            assert_eq!(e.field, Field::ApplicationId, "{input:?}");
+        }
+        assert!(TenantId::parse(&"a".repeat(100_000)).is_err());
+    }
+
+    #[test]
+    fn tenant_id_typed_as_a_domain_explains_where_the_guid_is() {
+        for domain in ["contoso.onmicrosoft.com", "contoso.com", "fabrikam.partner.onmschina.cn"] {
+            let e = TenantId::parse(domain).unwrap_err();
+            assert!(e.message.contains("GUID, not a domain name"), "{domain}: {}", e.message);
+            assert!(e.message.contains("Overview, Tenant ID"));
+        }
+        let e = TenantId::parse("not a tenant").unwrap_err();
+        assert!(e.message.starts_with("The tenant ID must be a GUID"));
+    }
+
+    #[test]
+    fn empty_ids_ask_for_a_value() {
+        assert!(TenantId::parse("").unwrap_err().message.starts_with("Enter the tenant ID"));
+        assert!(AppId::parse(" ").unwrap_err().message.starts_with("Enter the application ID"));
+    }
+
+    #[test]
+    fn organization_name_table() {
+        let ok = [
+            ("Contoso", "Contoso"),
+            ("  Contoso Ltd.  ", "Contoso Ltd."),
+            ("<script>alert('x')</script>", "<script>alert('x')</script>"),
+            ("Müller & Söhne GmbH", "Müller & Söhne GmbH"),
+            ("北京公司", "北京公司"),
+        ];
+        for (input, want) in ok {
+            assert_eq!(OrganizationName::parse(input).unwrap().as_str(), want);
+        }
+        let hundred = "é".repeat(100);
+        assert!(OrganizationName::parse(&hundred).is_ok(), "100 characters are allowed, whatever their bytes");
+        let bad = [
+            ("", "Enter a name"),
+            ("   ", "Enter a name"),
+            (&"x".repeat(101), "at most 100"),
+            (&"x".repeat(1_000_000), "at most 100"),
+            ("Con\0toso", "control characters"),
+            ("Con\ntoso", "control characters"),
+            ("Con\u{7f}toso", "control characters"),
+            ("Contoso\u{202E}gnp.exe", "invisible or text-direction"),
+            ("Con\u{200B}toso", "invisible or text-direction"),
+        ];
+        for (input, want) in bad {
+            let e = OrganizationName::parse(input).unwrap_err();
+            assert_eq!(e.field, Field::OrganizationName);
+            assert!(e.message.contains(want), "{input:?}: {}", e.message);
+        }
+    }
+
+    #[test]
+    fn deserializing_validates() {
+        let e = serde_json::from_str::<TenantId>("\"contoso.com\"").unwrap_err();
+        assert!(e.to_string().contains("not a domain name"));
+        let n: OrganizationName = serde_json::from_str("\"  Contoso \"").unwrap();
+        assert_eq!(n.as_str(), "Contoso");
+    }
+
+    #[test]
+    fn client_secret_table() {
+        let ok = ["abc8Q~xYz.1234567890_ABCdefGHIjklMNOpqrSTU", "  Zk8Q~short-1  "];
+        for input in ok {
+            let s = client_secret(&SecretString::new(input.into())).unwrap();
+            assert_eq!(s.expose(), input.trim());
+        }
+        let bad = [
+            ("", "Enter the application password"),
+            ("two words", "spaces"),
+            ("tab\there", "spaces"),
+            ("sécret", "special characters"),
+            ("nul\0", "spaces or special"),
+            ("0f0e1a2b-3c4d-5e6f-7a8b-9c0d1e2f3a4b", "secret's ID, not its value"),
+        ];
+        for (input, want) in bad {
+            let e = client_secret(&SecretString::new(input.into())).unwrap_err();
+            assert_eq!(e.field, Field::ClientSecret);
+            assert!(e.message.contains(want), "{input:?}: {}", e.message);
+            assert!(!e.message.contains(input) || input.is_empty(), "a refusal never echoes the secret");
+        }
+        let long = "a".repeat(CLIENT_SECRET_MAX_LENGTH + 1);
+        assert!(client_secret(&SecretString::new(long)).unwrap_err().message.contains("at most"));
+    }
+
+    #[test]
+    fn certificate_password_may_be_empty_but_bounded() {
+        assert!(certificate_password(&SecretString::new(String::new())).is_ok());
+        assert!(certificate_password(&SecretString::new("p@ss word ✓".into())).is_ok());
+        assert!(certificate_password(&SecretString::new("a\0b".into())).is_err());
+        assert!(certificate_password(&SecretString::new("a".repeat(257))).is_err());
+    }
+
+    #[test]
+    fn pfx_upload_decodes_and_bounds_size() {
+        let b64 = base64::engine::general_purpose::STANDARD.encode([0x30u8, 0x82, 0x01]);
+        assert_eq!(pfx_upload(&SecretString::new(b64)).unwrap().expose(), &[0x30, 0x82, 0x01]);
+        let e = pfx_upload(&SecretString::new("not base64!!".into())).unwrap_err();
+        assert!(e.message.contains("not valid base64"));
+        assert!(pfx_upload(&SecretString::new(String::new())).unwrap_err().message.contains("Choose"));
+        let big = base64::engine::general_purpose::STANDARD.encode(vec![0u8; PFX_MAX_BYTES + 1]);
+        assert!(pfx_upload(&SecretString::new(big)).unwrap_err().message.contains("larger than 64 KB"));
+        let huge = "A".repeat(10 * PFX_MAX_BYTES);
+        assert!(pfx_upload(&SecretString::new(huge)).unwrap_err().message.contains("larger than"));
+    }
+}
