@@ -4,6 +4,7 @@
 //! the body carries only the stable code and the administrator's sentence.
 
 use shared::api::ErrorBody;
+use shared::ErrorCode;
 
 /// Every error the edge API can answer with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,30 +18,27 @@ pub enum AppError {
 }
 
 impl AppError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            AppError::NotFound => ErrorCode::NotFound,
+            AppError::MethodNotAllowed(_) => ErrorCode::MethodNotAllowed,
+            AppError::Internal => ErrorCode::Internal,
+        }
+    }
+
     /// The HTTP status code for this error.
     pub fn status(&self) -> u16 {
-        match self {
-            AppError::NotFound => 404,
-            AppError::MethodNotAllowed(_) => 405,
-            AppError::Internal => 500,
-        }
+        self.code().http_status()
     }
 
     /// The body sent to the client.
     pub fn body(&self) -> ErrorBody {
         match self {
-            AppError::NotFound => ErrorBody::new(
-                "not_found",
-                "There is no such API endpoint. Check the path, or reload the page if the app was updated.",
-            ),
-            AppError::MethodNotAllowed(allowed) => ErrorBody::new(
-                "method_not_allowed",
+            AppError::MethodNotAllowed(allowed) => ErrorBody::with_message(
+                ErrorCode::MethodNotAllowed,
                 format!("This endpoint accepts only {}.", allowed.join(", ")),
             ),
-            AppError::Internal => ErrorBody::new(
-                "internal_error",
-                "Something went wrong on our side. Try again; if it keeps failing, contact support.",
-            ),
+            other => ErrorBody::new(other.code()),
         }
     }
 }
@@ -53,7 +51,7 @@ mod tests {
     fn not_found_is_json_404() {
         let e = AppError::NotFound;
         assert_eq!(e.status(), 404);
-        assert_eq!(e.body().error.code, "not_found");
+        assert_eq!(e.body().error.code, ErrorCode::NotFound);
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The wire contract of the edge API: every request and response body, used by both sides so
 //! that neither writes JSON by hand.
 
+use crate::errors::ErrorCode;
+use crate::validate::{Field, FieldError};
 use serde::{Deserialize, Serialize};
 
 /// The service name reported by `GET /api/health`.
@@ -44,12 +46,12 @@ pub struct ErrorBody {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorDetail {
     /// A stable machine-readable code, such as `not_found`.
-    pub code: String,
+    pub code: ErrorCode,
     /// The sentence the administrator reads: what happened and what to do.
     pub message: String,
     /// The input field the error is about, when it is about one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
+    pub field: Option<Field>,
     /// Microsoft's correlation identifiers, when Microsoft caused the error.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub microsoft: Option<MicrosoftCorrelation>,
@@ -70,16 +72,28 @@ pub struct MicrosoftCorrelation {
 }
 
 impl ErrorBody {
-    /// An error not about a particular field and not caused by Microsoft.
-    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+    /// The catalogue's error `code` with its own message.
+    pub fn new(code: ErrorCode) -> Self {
+        Self::with_message(code, code.message())
+    }
+
+    /// The catalogue's error `code` with a more specific message.
+    pub fn with_message(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             error: ErrorDetail {
-                code: code.into(),
+                code,
                 message: message.into(),
                 field: None,
                 microsoft: None,
             },
         }
+    }
+
+    /// A refused input field.
+    pub fn invalid(err: &FieldError) -> Self {
+        let mut body = Self::with_message(ErrorCode::InvalidInput, err.message.clone());
+        body.error.field = Some(err.field);
+        body
     }
 }
 
@@ -89,11 +103,17 @@ mod tests {
 
     #[test]
     fn error_body_omits_absent_field_and_correlation() {
-        let body = ErrorBody::new("not_found", "No such route.");
+        let body = ErrorBody::with_message(ErrorCode::NotFound, "No such route.");
         let json = serde_json::to_value(&body).unwrap();
         assert_eq!(
             json,
             serde_json::json!({"error": {"code": "not_found", "message": "No such route."}})
+        );
+        let invalid = ErrorBody::invalid(&FieldError::new(Field::TenantId, "Bad."));
+        let json = serde_json::to_value(&invalid).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"error": {"code": "invalid_input", "message": "Bad.", "field": "tenant_id"}})
         );
     }
 

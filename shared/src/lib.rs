@@ -6,10 +6,12 @@
 
 pub mod api;
 pub mod cloud;
+pub mod errors;
 pub mod method;
 pub mod secret;
 pub mod validate;
 
 pub use cloud::{CloudEndpoints, CloudEnvironment};
+pub use errors::ErrorCode;
 pub use method::AddMethod;
 pub use validate::{AppId, Field, FieldError, OrganizationName, TenantId};

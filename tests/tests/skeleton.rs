@@ -42,7 +42,7 @@ fn unknown_api_paths_get_a_json_404_not_the_page() {
         let ureq::Error::Status(code, resp) = err else { panic!("transport error for {path}") };
         assert_eq!(code, 404, "{path}");
         let body: shared::api::ErrorBody = resp.into_json().expect("JSON error body");
-        assert_eq!(body.error.code, "not_found", "{path}");
+        assert_eq!(body.error.code, shared::ErrorCode::NotFound, "{path}");
     }
     let err = ureq::post(&stack.url("/api/health")).call().expect_err("POST is refused");
     let ureq::Error::Status(code, resp) = err else { panic!("transport error") };

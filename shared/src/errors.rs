@@ -1,0 +1,256 @@
+//! The error catalogue: every error the administrator can meet, with a stable machine code, the
+//! HTTP status the edge answers with, and one sentence that says what happened and what to do.
+//!
+//! Microsoft's identity platform reports `AADSTSnnnnn` codes and Graph reports string codes;
+//! [`ErrorCode::from_aadsts`], [`ErrorCode::from_oauth_error`] and [`ErrorCode::from_graph`] turn
+//! them into catalogue entries. Codes are stable: the frontend and portal integrators may match
+//! on them.
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! catalogue {
+    ($($(#[$doc:meta])* $variant:ident = $code:literal, $status:literal, $message:literal;)*) => {
+        /// A catalogued error.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum ErrorCode {
+            $($(#[$doc])* #[serde(rename = $code)] $variant,)*
+        }
+
+        impl ErrorCode {
+            /// Every catalogued error.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            /// The stable machine code, e.g. `blocked_by_conditional_access`.
+            pub fn as_str(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $code,)* }
+            }
+
+            /// The HTTP status the edge answers with.
+            pub fn http_status(self) -> u16 {
+                match self { $(ErrorCode::$variant => $status,)* }
+            }
+
+            /// The sentence the administrator reads.
+            pub fn message(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $message,)* }
+            }
+        }
+    };
+}
+
+catalogue! {
+    // --- Requests to this product -------------------------------------------------------------
+    /// Input refused by a validator; the error names the field.
+    InvalidInput = "invalid_input", 422, "Some of the information entered is not valid. Correct the highlighted field.";
+    /// Body is not JSON or not the expected shape.
+    MalformedRequest = "malformed_request", 400, "The request could not be read. Reload the page and try again.";
+    /// Wrong `Content-Type`.
+    UnsupportedMediaType = "unsupported_media_type", 415, "The request must be sent as JSON (Content-Type: application/json).";
+    /// Body above the size limit.
+    PayloadTooLarge = "payload_too_large", 413, "The request is too large. A certificate file must be smaller than 64 KB.";
+    /// No, expired, or invalid portal session.
+    Unauthenticated = "unauthenticated", 401, "Your session has expired or is not valid. Reload the page from the portal to sign in again.";
+    /// No such endpoint or no such object in this account.
+    NotFound = "not_found", 404, "This item does not exist or was deleted. Go back to the list and reload it.";
+    /// The endpoint exists but not with this method.
+    MethodNotAllowed = "method_not_allowed", 405, "This action is not available on this endpoint.";
+    /// The tenant was already added by this account.
+    OrganizationExists = "organization_exists", 409, "This Microsoft 365 organization has already been added. Edit the existing entry instead.";
+    /// Someone else changed the organization since it was loaded.
+    EditConflict = "edit_conflict", 409, "This organization was changed by someone else since you opened it. Reload it and make your change again.";
+    /// Too many sign-ins under way for this account.
+    TooManySignIns = "too_many_sign_ins", 429, "Too many sign-ins are under way for this account. Finish or cancel one, or wait a few minutes, then try again.";
+    /// A destructive request without its confirmation.
+    ConfirmationRequired = "confirmation_required", 422, "Confirm that you want to do this.";
+    /// Failure inside the product.
+    Internal = "internal_error", 500, "Something went wrong on our side. Try again; if it keeps failing, contact support.";
+
+    // --- Device-code and authorization-code sign-in ------------------------------------------
+    /// The admin has not finished signing in yet (not a failure).
+    AuthorizationPending = "authorization_pending", 409, "Waiting for you to sign in at Microsoft with the one-time code.";
+    /// The admin declined the sign-in or the consent.
+    SignInDeclined = "sign_in_declined", 422, "The sign-in was declined at Microsoft. Get a new code and accept the permissions, or use the Manual method.";
+    /// The device code expired before the admin signed in.
+    CodeExpired = "code_expired", 422, "The one-time code has expired. Get a new code and sign in within 15 minutes.";
+    /// Microsoft did not recognize the code.
+    CodeInvalid = "code_invalid", 422, "Microsoft did not accept the one-time code. Get a new code and enter it exactly as shown.";
+    /// Conditional Access or security defaults blocked the device-code sign-in.
+    BlockedByConditionalAccess = "blocked_by_conditional_access", 422, "Your organization's Conditional Access policy blocks sign-in with a device code. Use the Manual method, or ask your administrator to allow the device code flow for this sign-in.";
+    /// Microsoft is waiting for an interactive confirmation.
+    ConfirmationPrompt = "confirmation_prompt", 409, "Microsoft is asking you to confirm the sign-in. Finish it in the Microsoft window.";
+    /// Our own public client is misconfigured for this cloud (operator error).
+    ClientMisconfigured = "client_misconfigured", 502, "This service's sign-in application is not set up correctly for this cloud. Use the Manual method and tell your service provider (public client flows must be allowed).";
+    /// The signed-in user lacks the admin role or consent for registering applications.
+    AdminConsentRequired = "admin_consent_required", 403, "The account that signed in cannot grant these permissions. Sign in as a Global Administrator and accept the permissions.";
+    /// The Credential pop-up sign-in failed (state mismatch, replayed code, closed pop-up).
+    SignInFailed = "sign_in_failed", 422, "The sign-in did not complete. Try again, or use the Device Code method.";
+
+    // --- Tenant and cloud --------------------------------------------------------------------
+    /// The tenant lives in another national cloud.
+    WrongCloud = "wrong_cloud", 422, "This tenant belongs to a different Azure cloud. Go back to Step 1 and choose the cloud your tenant was created in.";
+    /// No such tenant in this cloud.
+    TenantNotFound = "tenant_not_found", 422, "Microsoft does not know this tenant ID in the chosen cloud. Check the tenant ID and the Azure cloud environment.";
+    /// The application ID is not registered in this tenant and cloud.
+    ApplicationNotFound = "application_not_found", 422, "Microsoft does not know this application ID in this tenant. Check the application ID, the tenant ID and the Azure cloud environment.";
+
+    // --- Credentials -------------------------------------------------------------------------
+    /// Wrong client secret.
+    InvalidClientSecret = "invalid_client_secret", 422, "Microsoft refused the application password. Copy the secret's Value (not its ID) from Certificates & secrets, or create a new secret.";
+    /// Expired client secret.
+    ExpiredClientSecret = "expired_client_secret", 422, "The application password has expired. Create a new client secret in Certificates & secrets and enter its Value.";
+    /// Certificate not registered or signature refused.
+    InvalidCertificate = "invalid_certificate", 422, "Microsoft refused the certificate. Upload the .pfx whose certificate is registered on this application (Certificates & secrets).";
+    /// The application has no admin consent for the permissions the backup needs.
+    PermissionsNotGranted = "permissions_not_granted", 422, "The application works but its permissions have not been granted. In API permissions, choose Grant admin consent, then try again.";
+    /// The tenant's app management policy forbids client secrets.
+    SecretsForbiddenByPolicy = "secrets_forbidden_by_policy", 422, "Your tenant's policy does not allow application passwords. Use an application certificate (.pfx) instead.";
+
+    // --- Certificates (.pfx) -----------------------------------------------------------------
+    /// Wrong .pfx password.
+    CertificateWrongPassword = "certificate_wrong_password", 422, "The certificate password is wrong. Enter the password you set when the .pfx file was exported.";
+    /// Not a PKCS#12 file.
+    CertificateNotPfx = "certificate_not_pfx", 422, "This file is not a .pfx (PKCS#12) certificate. Export the certificate with its private key as a .pfx file.";
+    /// PKCS#12 without private key.
+    CertificateNoPrivateKey = "certificate_no_private_key", 422, "The .pfx file has no private key. Export the certificate again and choose to include the private key.";
+    /// Key is not RSA or RSA under 2048 bits.
+    CertificateUnsupportedKey = "certificate_unsupported_key", 422, "The certificate's key is not supported. Microsoft Entra application certificates need an RSA key of at least 2048 bits.";
+    /// Certificate expired.
+    CertificateExpired = "certificate_expired", 422, "The certificate has expired. Create or renew the certificate and upload the new .pfx file.";
+    /// Certificate not valid yet.
+    CertificateNotYetValid = "certificate_not_yet_valid", 422, "The certificate is not valid yet. Check its start date, or the clock of the computer that created it.";
+    /// Hostile or unusually expensive key derivation.
+    CertificateTooCostly = "certificate_too_costly", 422, "The .pfx file asks for too much work to open (key-derivation iterations far above what Windows and OpenSSL use). Export it again with default settings.";
+    /// Too large.
+    CertificateTooLarge = "certificate_too_large", 413, "The certificate file is larger than 64 KB. Export the certificate without extra certificates in the chain.";
+    /// Damaged or truncated.
+    CertificateCorrupt = "certificate_corrupt", 422, "The .pfx file is damaged or incomplete. Export it again and upload the new file.";
+    /// Uses an algorithm this product does not read.
+    CertificateUnsupportedFormat = "certificate_unsupported_format", 422, "The .pfx file uses an encryption this service does not read. Export it again with AES-256 (or TripleDES) and SHA-256.";
+
+    // --- Microsoft's services ------------------------------------------------------------------
+    /// Throttled by Microsoft; retried automatically first.
+    Throttled = "throttled", 503, "Microsoft is limiting requests right now. We retried for a while; wait a few minutes and try again.";
+    /// A new object is not yet visible everywhere in Entra; retried automatically.
+    ReplicationDelay = "replication_delay", 503, "Microsoft is still replicating the new application across its data centers. We kept retrying; try again in a minute.";
+    /// Microsoft did not answer or answered with an unexpected error.
+    MicrosoftUnavailable = "microsoft_unavailable", 502, "Microsoft's service did not answer as expected. Try again in a few minutes; if it keeps failing, quote the correlation ID to support.";
+    /// Registering the applications failed and was rolled back.
+    RegistrationFailed = "registration_failed", 502, "The backup applications could not be registered; anything created was removed again. Try again, or use the Manual method.";
+}
+
+impl ErrorCode {
+    /// Whether the operation should be retried with back-off before this counts as a failure.
+    pub fn is_transient(self) -> bool {
+        matches!(self, ErrorCode::Throttled | ErrorCode::ReplicationDelay | ErrorCode::MicrosoftUnavailable)
+    }
+
+    /// The catalogue entry for an `AADSTSnnnnn` code, or `None` for a code not catalogued.
+    pub fn from_aadsts(code: u32) -> Option<ErrorCode> {
+        Some(match code {
+            70016 => ErrorCode::AuthorizationPending,
+            70018 => ErrorCode::CodeInvalid,
+            70019 | 70020 => ErrorCode::CodeExpired,
+            50199 => ErrorCode::ConfirmationPrompt,
+            53003 | 53000 | 53001 | 530033 | 530035 => ErrorCode::BlockedByConditionalAccess,
+            7000218 | 700025 | 70002 => ErrorCode::ClientMisconfigured,
+            700016 => ErrorCode::ApplicationNotFound,
+            90038 => ErrorCode::WrongCloud,
+            90002 => ErrorCode::TenantNotFound,
+            65001 | 90094 | 90099 | 50105 => ErrorCode::AdminConsentRequired,
+            65004 => ErrorCode::SignInDeclined,
+            7000215 => ErrorCode::InvalidClientSecret,
+            7000222 => ErrorCode::ExpiredClientSecret,
+            700027 | 700024 | 50012 => ErrorCode::InvalidCertificate,
+            90055 | 90024 | 50196 => ErrorCode::Throttled,
+            _ => return None,
+        })
+    }
+
+    /// The catalogue entry for an OAuth error response: the `AADSTS` code wins when it is known,
+    /// then the RFC 6749/8628 `error` value.
+    pub fn from_oauth_error(error: &str, error_codes: &[u32]) -> ErrorCode {
+        if let Some(c) = error_codes.iter().find_map(|c| ErrorCode::from_aadsts(*c)) {
+            return c;
+        }
+        match error {
+            "authorization_pending" => ErrorCode::AuthorizationPending,
+            "authorization_declined" | "access_denied" => ErrorCode::SignInDeclined,
+            "expired_token" => ErrorCode::CodeExpired,
+            "bad_verification_code" => ErrorCode::CodeInvalid,
+            "invalid_client" | "unauthorized_client" => ErrorCode::ClientMisconfigured,
+            "temporarily_unavailable" => ErrorCode::MicrosoftUnavailable,
+            _ => ErrorCode::MicrosoftUnavailable,
+        }
+    }
+
+    /// The catalogue entry for a Graph error (`status` and `error.code`).
+    pub fn from_graph(status: u16, code: &str) -> ErrorCode {
+        match (status, code) {
+            (429, _) => ErrorCode::Throttled,
+            (_, "NoBackingApplicationObject") => ErrorCode::ReplicationDelay,
+            (_, "CredentialTypeNotAllowedAsPerAssignedPolicy") => ErrorCode::SecretsForbiddenByPolicy,
+            (403, _) | (_, "Authorization_RequestDenied") => ErrorCode::AdminConsentRequired,
+            (401, _) | (_, "InvalidAuthenticationToken") => ErrorCode::Unauthenticated,
+            (503 | 504 | 500 | 502, _) => ErrorCode::MicrosoftUnavailable,
+            (404, _) | (_, "Request_ResourceNotFound") => ErrorCode::NotFound,
+            _ => ErrorCode::MicrosoftUnavailable,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn codes_are_unique_and_messages_say_what_to_do() {
+        let mut seen = HashSet::new();
+        for c in ErrorCode::ALL {
+            assert!(seen.insert(c.as_str()), "duplicate code {}", c.as_str());
+            let json = serde_json::to_string(c).unwrap();
+            assert_eq!(json, format!("\"{}\"", c.as_str()), "serde name equals the stable code");
+            assert!(c.message().ends_with('.'), "{c:?}");
+            assert!((400..600).contains(&c.http_status()));
+        }
+    }
+
+    #[test]
+    fn conditional_access_points_to_the_manual_method() {
+        for code in [53003, 530035, 53000] {
+            let c = ErrorCode::from_aadsts(code).unwrap();
+            assert_eq!(c, ErrorCode::BlockedByConditionalAccess);
+            assert!(c.message().contains("Use the Manual method"));
+        }
+    }
+
+    #[test]
+    fn oauth_errors_prefer_the_aadsts_code() {
+        assert_eq!(
+            ErrorCode::from_oauth_error("invalid_grant", &[53003]),
+            ErrorCode::BlockedByConditionalAccess
+        );
+        assert_eq!(ErrorCode::from_oauth_error("authorization_pending", &[70016]), ErrorCode::AuthorizationPending);
+        assert_eq!(ErrorCode::from_oauth_error("expired_token", &[]), ErrorCode::CodeExpired);
+        assert_eq!(ErrorCode::from_oauth_error("authorization_declined", &[]), ErrorCode::SignInDeclined);
+        assert_eq!(ErrorCode::from_oauth_error("invalid_client", &[7000215]), ErrorCode::InvalidClientSecret);
+        assert_eq!(ErrorCode::from_oauth_error("invalid_client", &[7000222]), ErrorCode::ExpiredClientSecret);
+        assert_eq!(ErrorCode::from_oauth_error("unauthorized_client", &[700016]), ErrorCode::ApplicationNotFound);
+        assert_eq!(ErrorCode::from_oauth_error("invalid_request", &[90038]), ErrorCode::WrongCloud);
+        assert_eq!(ErrorCode::from_oauth_error("weird", &[1]), ErrorCode::MicrosoftUnavailable);
+    }
+
+    #[test]
+    fn graph_errors() {
+        assert_eq!(ErrorCode::from_graph(400, "NoBackingApplicationObject"), ErrorCode::ReplicationDelay);
+        assert!(ErrorCode::ReplicationDelay.is_transient());
+        assert_eq!(ErrorCode::from_graph(403, "Authorization_RequestDenied"), ErrorCode::AdminConsentRequired);
+        assert!(ErrorCode::AdminConsentRequired.message().contains("Global Administrator"));
+        assert_eq!(ErrorCode::from_graph(429, "TooManyRequests"), ErrorCode::Throttled);
+        assert_eq!(
+            ErrorCode::from_graph(400, "CredentialTypeNotAllowedAsPerAssignedPolicy"),
+            ErrorCode::SecretsForbiddenByPolicy
+        );
+        assert_eq!(ErrorCode::from_graph(503, "serviceNotAvailable"), ErrorCode::MicrosoftUnavailable);
+    }
+}
