@@ -48,7 +48,19 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 
-# 5. Crates for offline Trunk builds.
+# 5. Python packages for test fixtures (the .pfx corpus) and for checking the emulator with
+#    Microsoft's own client library (MSAL for Python). Pinned in scripts/requirements-test.txt.
+if ! python3 - <<'PY' 2>/dev/null
+import importlib.metadata as m, pathlib, sys
+want = [l.split("==") for l in pathlib.Path("scripts/requirements-test.txt").read_text().split() if "==" in l]
+sys.exit(0 if all(m.version(n) == v for n, v in want) else 1)
+PY
+then
+  say "installing Python test packages (pip)"
+  python3 -m pip install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
+fi
+
+# 6. Crates for offline Trunk builds.
 cargo fetch --locked >/dev/null 2>&1 || cargo fetch
 
 say "tools ready"
