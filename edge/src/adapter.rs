@@ -47,11 +47,8 @@ async fn health(env: &Env) -> std::result::Result<Response, AppError> {
             ComponentStatus::Unavailable
         }
     };
-    let body = HealthResponse {
-        service: SERVICE_NAME.to_owned(),
-        version: env!("CARGO_PKG_VERSION").to_owned(),
-        database,
-    };
+    let body =
+        HealthResponse { service: SERVICE_NAME.to_owned(), version: env!("CARGO_PKG_VERSION").to_owned(), database };
     Response::from_json(&body).map_err(|e| {
         worker::console_error!("health: serializing failed: {e}");
         AppError::Internal

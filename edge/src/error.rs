@@ -38,7 +38,11 @@ impl AppError {
                 ErrorCode::MethodNotAllowed,
                 format!("This endpoint accepts only {}.", allowed.join(", ")),
             ),
-            other => ErrorBody::new(other.code()),
+            AppError::NotFound => ErrorBody::with_message(
+                ErrorCode::NotFound,
+                "There is no such API endpoint. Check the path, or reload the page if the app was updated.",
+            ),
+            AppError::Internal => ErrorBody::new(ErrorCode::Internal),
         }
     }
 }

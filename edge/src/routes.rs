@@ -42,10 +42,7 @@ mod tests {
 
     #[test]
     fn health_refuses_other_methods() {
-        assert_eq!(
-            resolve("POST", "/api/health"),
-            Route::MethodNotAllowed(&["GET", "HEAD"])
-        );
+        assert_eq!(resolve("POST", "/api/health"), Route::MethodNotAllowed(&["GET", "HEAD"]));
     }
 
     #[test]

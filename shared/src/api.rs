@@ -79,14 +79,7 @@ impl ErrorBody {
 
     /// The catalogue's error `code` with a more specific message.
     pub fn with_message(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self {
-            error: ErrorDetail {
-                code,
-                message: message.into(),
-                field: None,
-                microsoft: None,
-            },
-        }
+        Self { error: ErrorDetail { code, message: message.into(), field: None, microsoft: None } }
     }
 
     /// A refused input field.
@@ -105,10 +98,7 @@ mod tests {
     fn error_body_omits_absent_field_and_correlation() {
         let body = ErrorBody::with_message(ErrorCode::NotFound, "No such route.");
         let json = serde_json::to_value(&body).unwrap();
-        assert_eq!(
-            json,
-            serde_json::json!({"error": {"code": "not_found", "message": "No such route."}})
-        );
+        assert_eq!(json, serde_json::json!({"error": {"code": "not_found", "message": "No such route."}}));
         let invalid = ErrorBody::invalid(&FieldError::new(Field::TenantId, "Bad."));
         let json = serde_json::to_value(&invalid).unwrap();
         assert_eq!(
@@ -119,11 +109,7 @@ mod tests {
 
     #[test]
     fn health_round_trips() {
-        let h = HealthResponse {
-            service: SERVICE_NAME.into(),
-            version: "1.2.3".into(),
-            database: ComponentStatus::Ok,
-        };
+        let h = HealthResponse { service: SERVICE_NAME.into(), version: "1.2.3".into(), database: ComponentStatus::Ok };
         let text = serde_json::to_string(&h).unwrap();
         assert!(text.contains("\"database\":\"ok\""));
         assert_eq!(serde_json::from_str::<HealthResponse>(&text).unwrap(), h);

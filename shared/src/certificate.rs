@@ -146,7 +146,8 @@ pub fn parse_pfx(data: &[u8], password: &str, now: i64) -> Result<ParsedPfx, Pfx
         return Err(PfxError::TooCostly);
     }
     let has_mac = pfx.mac_data.is_some();
-    let archive = p12_keystore::Pkcs12Archive::from_pkcs12(data, password).map_err(|e| classify_library_error(e, has_mac))?;
+    let archive =
+        p12_keystore::Pkcs12Archive::from_pkcs12(data, password).map_err(|e| classify_library_error(e, has_mac))?;
 
     let Some(key) = archive.keys.first() else {
         return Err(PfxError::NoPrivateKey);
@@ -164,7 +165,9 @@ pub fn parse_pfx(data: &[u8], password: &str, now: i64) -> Result<ParsedPfx, Pfx
             let der = bag.cert.as_der();
             let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
             match cert.public_key().parsed().ok()? {
-                x509_parser::public_key::PublicKey::RSA(rsa) if strip_zeros(rsa.modulus) == modulus => Some(der.to_vec()),
+                x509_parser::public_key::PublicKey::RSA(rsa) if strip_zeros(rsa.modulus) == modulus => {
+                    Some(der.to_vec())
+                }
                 _ => None,
             }
         })
@@ -262,9 +265,10 @@ fn classify_library_error(e: p12_keystore::error::Error, has_mac: bool) -> PfxEr
     match e {
         E::MacError(_) => PfxError::WrongPassword,
         E::UnpadError | E::Pkcs5Error(_) if !has_mac => PfxError::WrongPassword,
-        E::UnsupportedEncryptionScheme | E::UnsupportedMacAlgorithm | E::UnsupportedContentType | E::UnsupportedCertificateType => {
-            PfxError::UnsupportedFormat
-        }
+        E::UnsupportedEncryptionScheme
+        | E::UnsupportedMacAlgorithm
+        | E::UnsupportedContentType
+        | E::UnsupportedCertificateType => PfxError::UnsupportedFormat,
         E::InvalidParameters => PfxError::TooCostly,
         _ => PfxError::Corrupt,
     }
@@ -287,11 +291,13 @@ fn classify_unreadable(data: &[u8]) -> PfxError {
         return PfxError::NotPfx(Some("DER certificate (.cer) without its private key"));
     }
     // SEQUENCE { INTEGER 3, ... }: a PKCS#12 header on a file that does not parse.
-    let header_is_pfx = match data {
-        [0x30, 0x80, 0x02, 0x01, 0x03, ..] | [0x30, 0x81, _, 0x02, 0x01, 0x03, ..] | [0x30, 0x82, _, _, 0x02, 0x01, 0x03, ..] => true,
-        [0x30, 0x83, _, _, _, 0x02, 0x01, 0x03, ..] => true,
-        _ => false,
-    };
+    let header_is_pfx = matches!(
+        data,
+        [0x30, 0x80, 0x02, 0x01, 0x03, ..]
+            | [0x30, 0x81, _, 0x02, 0x01, 0x03, ..]
+            | [0x30, 0x82, _, _, 0x02, 0x01, 0x03, ..]
+            | [0x30, 0x83, _, _, _, 0x02, 0x01, 0x03, ..]
+    );
     if header_is_pfx {
         PfxError::Corrupt
     } else {

@@ -29,12 +29,8 @@ pub enum CloudEnvironment {
 
 impl CloudEnvironment {
     /// All clouds, in the order the wizard lists them.
-    pub const ALL: [CloudEnvironment; 4] = [
-        CloudEnvironment::Global,
-        CloudEnvironment::UsGovGccHigh,
-        CloudEnvironment::UsGovDod,
-        CloudEnvironment::China,
-    ];
+    pub const ALL: [CloudEnvironment; 4] =
+        [CloudEnvironment::Global, CloudEnvironment::UsGovGccHigh, CloudEnvironment::UsGovDod, CloudEnvironment::China];
 
     /// The stable wire name (also the serde name), e.g. `usgov_gcc_high`.
     pub fn as_str(self) -> &'static str {
@@ -141,11 +137,7 @@ pub struct CloudEndpoints {
 impl CloudEndpoints {
     /// Microsoft's own endpoints for `cloud`.
     pub fn official(cloud: CloudEnvironment) -> Self {
-        Self {
-            cloud,
-            authority_base: cloud.authority_host().to_owned(),
-            graph_base: cloud.graph_host().to_owned(),
-        }
+        Self { cloud, authority_base: cloud.authority_host().to_owned(), graph_base: cloud.graph_host().to_owned() }
     }
 
     /// The same cloud with both base URLs replaced (trailing slashes are removed).
@@ -206,18 +198,12 @@ mod tests {
 
     #[test]
     fn scopes_name_the_clouds_own_graph() {
-        assert_eq!(
-            CloudEnvironment::UsGovDod.graph_default_scope(),
-            "https://dod-graph.microsoft.us/.default"
-        );
+        assert_eq!(CloudEnvironment::UsGovDod.graph_default_scope(), "https://dod-graph.microsoft.us/.default");
         assert_eq!(
             CloudEnvironment::China.graph_delegated_scope("Application.ReadWrite.All"),
             "https://microsoftgraph.chinacloudapi.cn/Application.ReadWrite.All"
         );
-        assert_eq!(
-            CloudEnvironment::UsGovGccHigh.authority_host(),
-            CloudEnvironment::UsGovDod.authority_host()
-        );
+        assert_eq!(CloudEnvironment::UsGovGccHigh.authority_host(), CloudEnvironment::UsGovDod.authority_host());
     }
 
     #[test]
@@ -229,10 +215,7 @@ mod tests {
         );
         assert_eq!(e.device_code_url("organizations"), "http://127.0.0.1:8790/organizations/oauth2/v2.0/devicecode");
         assert_eq!(e.graph_url("/organization"), "http://127.0.0.1:8790/v1.0/organization");
-        assert_eq!(
-            e.assertion_audience("t"),
-            "https://login.microsoftonline.com/t/oauth2/v2.0/token"
-        );
+        assert_eq!(e.assertion_audience("t"), "https://login.microsoftonline.com/t/oauth2/v2.0/token");
         assert_eq!(
             CloudEndpoints::official(CloudEnvironment::China).authorize_url("organizations"),
             "https://login.partner.microsoftonline.cn/organizations/oauth2/v2.0/authorize"

@@ -226,10 +226,7 @@ mod tests {
 
     #[test]
     fn oauth_errors_prefer_the_aadsts_code() {
-        assert_eq!(
-            ErrorCode::from_oauth_error("invalid_grant", &[53003]),
-            ErrorCode::BlockedByConditionalAccess
-        );
+        assert_eq!(ErrorCode::from_oauth_error("invalid_grant", &[53003]), ErrorCode::BlockedByConditionalAccess);
         assert_eq!(ErrorCode::from_oauth_error("authorization_pending", &[70016]), ErrorCode::AuthorizationPending);
         assert_eq!(ErrorCode::from_oauth_error("expired_token", &[]), ErrorCode::CodeExpired);
         assert_eq!(ErrorCode::from_oauth_error("authorization_declined", &[]), ErrorCode::SignInDeclined);

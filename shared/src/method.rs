@@ -46,12 +46,12 @@ impl AddMethod {
     /// Whether `cloud` allows this method; if not, the sentence that explains why.
     pub fn availability(self, cloud: CloudEnvironment) -> Result<(), &'static str> {
         match (self, cloud) {
-            (AddMethod::Credential, CloudEnvironment::UsGovGccHigh | CloudEnvironment::UsGovDod) => Err(
-                "The Credential method is not available for US Government clouds. Use Device Code or Manual.",
-            ),
-            (AddMethod::Credential, CloudEnvironment::China) => Err(
-                "The Credential method is not available for Azure China. Use Device Code or Manual.",
-            ),
+            (AddMethod::Credential, CloudEnvironment::UsGovGccHigh | CloudEnvironment::UsGovDod) => {
+                Err("The Credential method is not available for US Government clouds. Use Device Code or Manual.")
+            }
+            (AddMethod::Credential, CloudEnvironment::China) => {
+                Err("The Credential method is not available for Azure China. Use Device Code or Manual.")
+            }
             _ => Ok(()),
         }
     }

@@ -94,7 +94,8 @@ impl fmt::Display for FieldError {
 impl std::error::Error for FieldError {}
 
 /// The expected form of a GUID, as both sides describe it.
-pub const GUID_FORMAT: &str = "a GUID of the form xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx (32 hexadecimal digits and 4 hyphens)";
+pub const GUID_FORMAT: &str =
+    "a GUID of the form xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx (32 hexadecimal digits and 4 hyphens)";
 
 /// Shortest and longest organization name, in characters.
 pub const ORGANIZATION_NAME_LENGTH: (usize, usize) = (1, 100);
@@ -224,9 +225,7 @@ impl AppId {
 fn looks_like_domain(s: &str) -> bool {
     let labels: Vec<&str> = s.split('.').collect();
     labels.len() >= 2
-        && labels
-            .iter()
-            .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        && labels.iter().all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
 }
 
 /// Characters that are invisible or reorder text: refused in names so a name reads as it is.
@@ -334,7 +333,10 @@ pub fn certificate_password(input: &SecretString) -> Result<SecretString, FieldE
         ));
     }
     if s.contains('\0') {
-        return Err(FieldError::new(Field::CertificatePassword, "The certificate password cannot contain NUL characters."));
+        return Err(FieldError::new(
+            Field::CertificatePassword,
+            "The certificate password cannot contain NUL characters.",
+        ));
     }
     Ok(input.clone())
 }
@@ -349,9 +351,12 @@ pub fn pfx_upload(base64_text: &SecretString) -> Result<crate::secret::SecretByt
     if text.len() > PFX_MAX_BYTES.div_ceil(3) * 4 + 4 {
         return Err(too_large());
     }
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(text)
-        .map_err(|_| FieldError::new(Field::Certificate, "The certificate upload is damaged (not valid base64). Choose the .pfx file again."))?;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(text).map_err(|_| {
+        FieldError::new(
+            Field::Certificate,
+            "The certificate upload is damaged (not valid base64). Choose the .pfx file again.",
+        )
+    })?;
     if bytes.len() > PFX_MAX_BYTES {
         return Err(too_large());
     }

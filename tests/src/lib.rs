@@ -10,10 +10,7 @@ use std::path::PathBuf;
 
 /// The repository root (the parent of this crate's folder).
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ has a parent")
-        .to_path_buf()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
 }
 
 /// A TCP port that was free a moment ago on 127.0.0.1.

@@ -18,10 +18,7 @@ impl Guarded {
     pub fn spawn(name: &str, mut cmd: Command, log: &Path) -> Self {
         let out = std::fs::File::create(log).expect("creating a log file");
         let err = out.try_clone().expect("cloning a file handle");
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::from(out))
-            .stderr(Stdio::from(err))
-            .process_group(0);
+        cmd.stdin(Stdio::null()).stdout(Stdio::from(out)).stderr(Stdio::from(err)).process_group(0);
         let child = cmd.spawn().unwrap_or_else(|e| {
             panic!("could not start {name} ({:?}): {e}. Run `make setup` first.", cmd.get_program())
         });
@@ -41,10 +38,8 @@ impl Guarded {
     }
 
     fn signal_group(&self, signal: &str) {
-        let _ = Command::new("kill")
-            .args([signal, "--", &format!("-{}", self.child.id())])
-            .stderr(Stdio::null())
-            .status();
+        let _ =
+            Command::new("kill").args([signal, "--", &format!("-{}", self.child.id())]).stderr(Stdio::null()).status();
     }
 }
 

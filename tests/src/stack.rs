@@ -37,14 +37,9 @@ impl Stack {
     /// Starts the stack. Panics with a clear message if the build outputs are missing.
     pub fn start() -> Self {
         let root = repo_root();
-        for (path, what) in [
-            ("edge/build/worker/shim.mjs", "the worker"),
-            ("frontend/dist/index.html", "the frontend"),
-        ] {
-            assert!(
-                root.join(path).exists(),
-                "{what} is not built ({path} is missing): run `make build` first"
-            );
+        for (path, what) in [("edge/build/worker/shim.mjs", "the worker"), ("frontend/dist/index.html", "the frontend")]
+        {
+            assert!(root.join(path).exists(), "{what} is not built ({path} is missing): run `make build` first");
         }
         let state = tempfile::Builder::new().prefix("m365-stack-").tempdir().expect("temp dir");
         let persist = state.path().join("wrangler-state");
