@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# `make bench`: measures the budgets the issues name and prints them (never asserted as tests).
+#   - first load of the app: HTML + JS + wasm + CSS, gzip -9, in bytes (budget: 200 KB);
+#   - the deployable worker bundle as wrangler reports it (Total Upload, gzip);
+# More measurements (Graph round trips per registration, Step 1 time to usable) join as the
+# features they measure land; see README.md "Measured budgets".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/env.sh
+
+scripts/build.sh >/dev/null 2>&1 || { echo "bench: build failed; run scripts/build.sh to see why" >&2; exit 1; }
+
+gz() { gzip -9c "$1" | wc -c; }
+total=0
+printf '%-40s %10s %10s\n' "frontend file" "raw" "gzip"
+for f in frontend/dist/index.html frontend/dist/*.js frontend/dist/*.wasm frontend/dist/*.css; do
+  raw=$(wc -c <"$f"); z=$(gz "$f"); total=$((total + z))
+  printf '%-40s %10d %10d\n' "$(basename "$f")" "$raw" "$z"
+done
+printf '%-40s %10s %10d  (budget 204800)\n' "first load, gzip total" "" "$total"
+
+scratch=$(mktemp -d); trap 'rm -rf "$scratch"' EXIT
+wrangler deploy --dry-run --config edge/wrangler.toml --outdir "$scratch/out" >"$scratch/log" 2>&1
+printf '%-40s %s\n' "worker bundle (wrangler)" "$(grep -o 'Total Upload: .*' "$scratch/log")"
