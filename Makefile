@@ -1,6 +1,6 @@
 # One command each: `make dev` runs the product locally, `make test` runs every test.
 # The scripts live in scripts/; this file only names them.
-.PHONY: dev test setup build lint bench clean
+.PHONY: dev test setup build lint bench fuzz clean
 
 dev:
 	@scripts/dev.sh
@@ -19,6 +19,9 @@ lint: setup
 
 bench: setup
 	@scripts/bench.sh
+
+fuzz: setup
+	@scripts/fuzz.sh
 
 clean:
 	cargo clean

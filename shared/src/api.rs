@@ -1,18 +1,63 @@
 //! The wire contract of the edge API: every request and response body, used by both sides so
 //! that neither writes JSON by hand.
+//!
+//! Secrets travel only browser → edge, inside request types that opt in field by field
+//! ([`crate::secret::serialize_exposed`]); response types cannot carry them, because the secret
+//! types do not implement `Serialize`.
 
+use crate::certificate::CertificateInfo;
+use crate::cloud::CloudEnvironment;
 use crate::errors::ErrorCode;
+use crate::method::AddMethod;
+use crate::secret::{serialize_exposed, SecretString};
 use crate::validate::{Field, FieldError};
 use serde::{Deserialize, Serialize};
 
 /// The service name reported by `GET /api/health`.
 pub const SERVICE_NAME: &str = "m365-onboarding";
 
+/// The `aud` claim portal session tokens must carry.
+pub const SESSION_AUDIENCE: &str = "m365-onboarding";
+
+/// The largest request body the edge reads, in bytes (a base64 .pfx of 64 KB plus the rest).
+pub const MAX_BODY_BYTES: usize = 96 * 1024;
+
 /// Paths of the edge API, shared so that the browser and the route table cannot drift apart.
 pub mod paths {
-    /// `GET`: liveness and version.
+    /// `GET`: liveness and version. The only route without a session.
     pub const HEALTH: &str = "/api/health";
+    /// `GET`: who the session is (portal account and admin).
+    pub const SESSION: &str = "/api/session";
+    /// `POST`: start a device-code sign-in.
+    pub const SIGNINS: &str = "/api/signins";
+    /// `POST`: read a .pfx and describe its certificate; nothing is stored.
+    pub const CERTIFICATE_INSPECT: &str = "/api/certificates/inspect";
+    /// `GET` (list), `POST` (add).
+    pub const ORGANIZATIONS: &str = "/api/organizations";
+
+    /// `GET` status, `DELETE` cancel: `/api/signins/{id}`.
+    pub fn signin(id: &str) -> String {
+        format!("{SIGNINS}/{id}")
+    }
+
+    /// `POST`: the admin ticked "I have completed the authorization process".
+    pub fn signin_confirm(id: &str) -> String {
+        format!("{SIGNINS}/{id}/confirm")
+    }
+
+    /// `POST`: a new one-time code after the previous one expired.
+    pub fn signin_renew(id: &str) -> String {
+        format!("{SIGNINS}/{id}/renew")
+    }
+
+    /// `GET`, `PATCH`, `DELETE`: `/api/organizations/{id}`.
+    pub fn organization(id: &str) -> String {
+        format!("{ORGANIZATIONS}/{id}")
+    }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Health and session
 
 /// `GET /api/health` response body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,6 +79,332 @@ pub enum ComponentStatus {
     /// Did not answer or answered with an error.
     Unavailable,
 }
+
+/// `GET /api/session`: what the edge read from the portal's session token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    /// The portal account the admin acts for (`acct`).
+    pub account: String,
+    /// The admin's ID in the portal (`sub`).
+    pub admin: String,
+    /// When the session ends, RFC 3339.
+    pub expires_at: String,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sign-in (Step 2)
+
+/// `POST /api/signins`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartSignIn {
+    /// The cloud the tenant lives in.
+    pub cloud: CloudEnvironment,
+    /// How the admin signs in: [`AddMethod::DeviceCode`] (or `Credential` for the pop-up flow).
+    pub method: AddMethod,
+}
+
+/// What the browser may know of a sign-in: never the device code or a token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInStatus {
+    /// The sign-in's ID (also the Durable Object's name).
+    pub id: String,
+    /// The cloud.
+    pub cloud: CloudEnvironment,
+    /// Where the sign-in stands.
+    pub state: SignInState,
+    /// The one-time code to type at Microsoft (device code method).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_code: Option<String>,
+    /// The page where the code is typed, exactly as Microsoft returned it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification_uri: Option<String>,
+    /// When the code expires, RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    /// Seconds until the code expires, as of this answer (saves the browser a clock comparison).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<u64>,
+    /// How often the browser should ask again, in seconds.
+    pub poll_after: u64,
+    /// Registration progress, one entry per step, in order.
+    #[serde(default)]
+    pub progress: Vec<ProgressStep>,
+    /// What failed and what to do, when `state` is `failed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorDetail>,
+    /// What Step 3 is prefilled with, when `state` is `completed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<RegistrationResult>,
+}
+
+/// The life of a sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignInState {
+    /// The code is shown; the admin has not signed in at Microsoft yet.
+    WaitingForSignIn,
+    /// Microsoft reported the sign-in; waiting for the admin's confirmation checkbox.
+    SignedIn,
+    /// The admin confirmed before Microsoft reported the sign-in.
+    WaitingForMicrosoft,
+    /// The backup applications are being registered.
+    Registering,
+    /// Done; `result` is set.
+    Completed,
+    /// Failed for good; `error` says why and what to do.
+    Failed,
+    /// The code expired before the sign-in; a new code can be requested.
+    Expired,
+    /// Cancelled by the admin.
+    Cancelled,
+}
+
+impl SignInState {
+    /// Whether nothing more will happen without a new request.
+    pub fn is_final(self) -> bool {
+        matches!(self, SignInState::Completed | SignInState::Failed | SignInState::Expired | SignInState::Cancelled)
+    }
+}
+
+/// One step of the registration, as the admin sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgressStep {
+    /// Stable key, e.g. `create_applications`.
+    pub key: String,
+    /// What the admin reads, e.g. "Creating applications 2/4".
+    pub label: String,
+    /// Where it stands.
+    pub state: StepState,
+}
+
+/// The state of one progress step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepState {
+    /// Not started.
+    Pending,
+    /// Under way.
+    Running,
+    /// Under way, waiting for Microsoft (replication, throttling).
+    Waiting,
+    /// Done.
+    Done,
+    /// Failed.
+    Failed,
+}
+
+/// What automatic registration produced, to prefill Step 3. The secret stays on the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistrationResult {
+    /// The tenant ID.
+    pub tenant_id: String,
+    /// The tenant's display name (prefills the organization name).
+    pub tenant_name: String,
+    /// The tenant's default verified domain.
+    pub default_domain: String,
+    /// The main application's ID.
+    pub application_id: String,
+    /// Always true on success: a client secret was generated and is held, encrypted, by the server.
+    pub secret_stored: bool,
+    /// How many applications exist for this sign-in so far (1, or 4 after the additional ones).
+    pub applications: u8,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Certificates
+
+/// `POST /api/certificates/inspect`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InspectCertificate {
+    /// The .pfx file, base64.
+    #[serde(serialize_with = "serialize_exposed")]
+    pub pfx_base64: SecretString,
+    /// Its password (may be empty).
+    #[serde(serialize_with = "serialize_exposed")]
+    pub password: SecretString,
+}
+
+/// The answer of `POST /api/certificates/inspect`.
+pub type CertificatePreview = CertificateInfo;
+
+// ---------------------------------------------------------------------------------------------
+// Organizations (Step 3 and the manage page)
+
+/// The credential entered in Step 3.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum CredentialInput {
+    /// An application password (client secret).
+    Secret {
+        /// The secret's value.
+        #[serde(serialize_with = "serialize_exposed")]
+        client_secret: SecretString,
+    },
+    /// An application certificate.
+    Certificate {
+        /// The .pfx file, base64.
+        #[serde(serialize_with = "serialize_exposed")]
+        pfx_base64: SecretString,
+        /// Its password (may be empty).
+        #[serde(serialize_with = "serialize_exposed")]
+        password: SecretString,
+    },
+    /// The secret generated by automatic registration, held by the server for this sign-in.
+    Generated {
+        /// The sign-in that registered the applications.
+        sign_in_id: String,
+    },
+}
+
+/// `POST /api/organizations`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreateOrganization {
+    /// The organization's name in this product.
+    pub name: String,
+    /// The cloud.
+    pub cloud: CloudEnvironment,
+    /// The tenant ID (GUID).
+    pub tenant_id: String,
+    /// The main application's ID (GUID).
+    pub application_id: String,
+    /// The credential.
+    pub credential: CredentialInput,
+    /// Create (or use) 3 additional applications. On by default.
+    #[serde(default = "default_true")]
+    pub create_multiple_applications: bool,
+    /// The sign-in to create the additional applications with (automatic registration, or the
+    /// Manual method after the admin signed in for this purpose).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_in_id: Option<String>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// The credential type stored for an organization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CredentialType {
+    /// Client secret.
+    Secret,
+    /// Certificate.
+    Certificate,
+}
+
+/// How close a credential is to its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExpiryState {
+    /// More than 30 days left, or no known end.
+    Ok,
+    /// 30 days or fewer left.
+    ExpiresSoon,
+    /// Expired.
+    Expired,
+}
+
+/// Days before expiry from which the manage page warns.
+pub const EXPIRY_WARNING_DAYS: i64 = 30;
+
+impl ExpiryState {
+    /// The state of a credential ending at `expires_at` (Unix seconds) as of `now`.
+    pub fn at(expires_at: Option<i64>, now: i64) -> ExpiryState {
+        match expires_at {
+            None => ExpiryState::Ok,
+            Some(end) if end <= now => ExpiryState::Expired,
+            Some(end) if end - now <= EXPIRY_WARNING_DAYS * 86_400 => ExpiryState::ExpiresSoon,
+            Some(_) => ExpiryState::Ok,
+        }
+    }
+}
+
+/// An organization as the manage page and the edit page show it. Never carries a secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Organization {
+    /// The organization's ID in this product.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// The cloud.
+    pub cloud: CloudEnvironment,
+    /// The tenant ID.
+    pub tenant_id: String,
+    /// The main application's ID.
+    pub application_id: String,
+    /// Secret or certificate.
+    pub credential_type: CredentialType,
+    /// When the main credential ends, RFC 3339, if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_expires_at: Option<String>,
+    /// Expiry warning state.
+    pub expiry: ExpiryState,
+    /// The certificate's SHA-1 thumbprint, for certificate credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_thumbprint: Option<String>,
+    /// Whether the additional applications are in use.
+    pub multiple_applications: bool,
+    /// How many applications are active (1 or 4).
+    pub active_applications: u8,
+    /// Created, RFC 3339.
+    pub created_at: String,
+    /// Last changed, RFC 3339.
+    pub updated_at: String,
+    /// Optimistic-concurrency version; send it back when editing.
+    pub version: i64,
+}
+
+/// `GET /api/organizations`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrganizationList {
+    /// The account's organizations, by name.
+    pub organizations: Vec<Organization>,
+}
+
+/// How to turn multiple applications back on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReenableChoice {
+    /// "Use existing applications": check the stored additional applications again.
+    UseExisting,
+    /// "Recreate multiple applications": create 3 new ones with a new sign-in.
+    Recreate,
+}
+
+/// `PATCH /api/organizations/{id}`. Absent fields stay as they are.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UpdateOrganization {
+    /// The version the admin loaded; a mismatch is a 409 `edit_conflict`.
+    pub version: i64,
+    /// New name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Turn the additional applications on or off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multiple_applications: Option<bool>,
+    /// When turning them back on: how.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reenable: Option<ReenableChoice>,
+    /// The sign-in that recreates them (with [`ReenableChoice::Recreate`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_in_id: Option<String>,
+    /// New application ID (checked against Microsoft before saving).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application_id: Option<String>,
+    /// New credential (checked against Microsoft before saving).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<CredentialInput>,
+}
+
+/// `DELETE /api/organizations/{id}` body: deleting needs an explicit confirmation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeleteOrganization {
+    /// Must be `true`.
+    pub confirm: bool,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
 
 /// The one shape of every error response of the edge API.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,7 +429,7 @@ pub struct ErrorDetail {
 }
 
 /// Identifiers Microsoft support asks for when one of its services failed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct MicrosoftCorrelation {
     /// `correlation_id` (identity platform) or `client-request-id` (Graph).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -69,6 +440,16 @@ pub struct MicrosoftCorrelation {
     /// When Microsoft reported the error (its `timestamp` or `date`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<String>,
+    /// The `AADSTSnnnnn` number or Graph error code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+}
+
+impl ErrorDetail {
+    /// The catalogue's error `code` with its own message.
+    pub fn new(code: ErrorCode) -> Self {
+        Self { code, message: code.message().to_owned(), field: None, microsoft: None }
+    }
 }
 
 impl ErrorBody {
@@ -113,5 +494,56 @@ mod tests {
         let text = serde_json::to_string(&h).unwrap();
         assert!(text.contains("\"database\":\"ok\""));
         assert_eq!(serde_json::from_str::<HealthResponse>(&text).unwrap(), h);
+    }
+
+    #[test]
+    fn credential_input_is_tagged_and_secrets_go_out_only_in_requests() {
+        let c = CredentialInput::Secret { client_secret: SecretString::new("s3cr3t~value".into()) };
+        let json = serde_json::to_value(&c).unwrap();
+        assert_eq!(json, serde_json::json!({"type": "secret", "client_secret": "s3cr3t~value"}));
+        assert!(!format!("{c:?}").contains("s3cr3t"), "Debug of a request never shows the secret");
+        let back: CredentialInput = serde_json::from_value(json).unwrap();
+        assert!(matches!(back, CredentialInput::Secret { .. }));
+        let generated: CredentialInput = serde_json::from_str(r#"{"type":"generated","sign_in_id":"abc"}"#).unwrap();
+        assert!(matches!(generated, CredentialInput::Generated { .. }));
+    }
+
+    #[test]
+    fn create_organization_defaults_to_multiple_applications() {
+        let body = r#"{"name":"Contoso","cloud":"global","tenant_id":"t","application_id":"a",
+            "credential":{"type":"secret","client_secret":"x"}}"#;
+        let req: CreateOrganization = serde_json::from_str(body).unwrap();
+        assert!(req.create_multiple_applications);
+    }
+
+    #[test]
+    fn expiry_states() {
+        let now = 1_000_000_000;
+        assert_eq!(ExpiryState::at(None, now), ExpiryState::Ok);
+        assert_eq!(ExpiryState::at(Some(now - 1), now), ExpiryState::Expired);
+        assert_eq!(ExpiryState::at(Some(now), now), ExpiryState::Expired);
+        assert_eq!(ExpiryState::at(Some(now + 30 * 86_400), now), ExpiryState::ExpiresSoon);
+        assert_eq!(ExpiryState::at(Some(now + 31 * 86_400), now), ExpiryState::Ok);
+    }
+
+    #[test]
+    fn sign_in_status_never_has_a_device_code_field() {
+        let s = SignInStatus {
+            id: "x".into(),
+            cloud: CloudEnvironment::Global,
+            state: SignInState::WaitingForSignIn,
+            user_code: Some("ABCD12345".into()),
+            verification_uri: Some("https://microsoft.com/devicelogin".into()),
+            expires_at: None,
+            expires_in: Some(900),
+            poll_after: 2,
+            progress: vec![],
+            error: None,
+            result: None,
+        };
+        let text = serde_json::to_string(&s).unwrap();
+        assert!(!text.contains("device_code"));
+        assert!(!SignInState::Registering.is_final());
+        assert!(SignInState::Expired.is_final());
     }
 }

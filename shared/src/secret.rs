@@ -68,6 +68,13 @@ impl Drop for SecretBytes {
     }
 }
 
+/// Serializes a secret's value. Only *request* bodies (browser to edge) name this in
+/// `#[serde(serialize_with = ...)]`; response types cannot hold a secret because the secret types
+/// do not implement `Serialize`.
+pub fn serialize_exposed<S: serde::Serializer>(secret: &SecretString, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(secret.expose())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
