@@ -6,7 +6,10 @@
 //! kept thin so that logic never depends on the JavaScript runtime.
 
 pub mod error;
+pub mod microsoft;
 pub mod routes;
+pub mod session;
+pub mod signin;
 
 #[cfg(target_arch = "wasm32")]
 mod adapter;

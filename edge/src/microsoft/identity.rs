@@ -1,0 +1,270 @@
+//! The identity platform (Entra ID v2.0): device authorization, token polling, client
+//! credentials. Builders return `http` requests; readers turn responses into typed outcomes with
+//! the catalogue's error codes. Tokens and device codes are [`SecretString`]s from the moment they
+//! are read.
+
+use super::{form, retry_after, HttpRequest, HttpResponse, MicrosoftError};
+use serde::Deserialize;
+use shared::api::MicrosoftCorrelation;
+use shared::secret::SecretString;
+use shared::{CloudEndpoints, ErrorCode};
+
+/// The RFC 8628 grant type.
+pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+/// The client-assertion type for certificate credentials.
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// The delegated Graph permissions the admin's sign-in asks for: enough to register applications,
+/// grant their application permissions, and read the tenant's name.
+pub const DELEGATED_PERMISSIONS: [&str; 3] =
+    ["Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All", "Organization.Read.All"];
+
+/// The scope string for the admin sign-in in `endpoints`' cloud.
+pub fn admin_scopes(endpoints: &CloudEndpoints) -> String {
+    DELEGATED_PERMISSIONS.iter().map(|p| endpoints.cloud.graph_delegated_scope(p)).collect::<Vec<_>>().join(" ")
+}
+
+fn post_form(url: &str, body: Vec<u8>) -> HttpRequest {
+    http::Request::post(url)
+        .header(http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(http::header::ACCEPT, "application/json")
+        .body(body)
+        .expect("a POST with static headers is always valid")
+}
+
+/// `POST {authority}/organizations/oauth2/v2.0/devicecode`.
+pub fn device_code_request(endpoints: &CloudEndpoints, client_id: &str) -> HttpRequest {
+    post_form(
+        &endpoints.device_code_url("organizations"),
+        form(&[("client_id", client_id), ("scope", &admin_scopes(endpoints))]),
+    )
+}
+
+/// A device authorization: what Microsoft returned, the device code kept secret.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DeviceAuthorization {
+    /// Secret: polled with, never sent to the browser.
+    pub device_code: SecretString,
+    /// The code the admin types.
+    pub user_code: String,
+    /// Where the admin types it, exactly as Microsoft returned it.
+    pub verification_uri: String,
+    /// Seconds until the code expires.
+    pub expires_in: u64,
+    /// Seconds between polls (default 5).
+    #[serde(default = "default_interval")]
+    pub interval: u64,
+}
+
+fn default_interval() -> u64 {
+    5
+}
+
+/// Reads the device authorization response.
+pub fn read_device_code(resp: &HttpResponse) -> Result<DeviceAuthorization, MicrosoftError> {
+    if resp.status().is_success() {
+        serde_json::from_slice::<DeviceAuthorization>(resp.body()).map_err(|_| MicrosoftError {
+            code: ErrorCode::MicrosoftUnavailable,
+            status: resp.status().as_u16(),
+            correlation: Default::default(),
+            retry_after: None,
+        })
+    } else {
+        Err(read_oauth_error(resp))
+    }
+}
+
+/// `POST {authority}/organizations/oauth2/v2.0/token` with the device code.
+pub fn device_token_request(endpoints: &CloudEndpoints, client_id: &str, device_code: &SecretString) -> HttpRequest {
+    post_form(
+        &endpoints.token_url("organizations"),
+        form(&[("grant_type", DEVICE_CODE_GRANT), ("client_id", client_id), ("device_code", device_code.expose())]),
+    )
+}
+
+/// The credential of a confidential client.
+pub enum ClientCredential<'a> {
+    /// A client secret.
+    Secret(&'a SecretString),
+    /// A signed client assertion (JWT).
+    Assertion(&'a str),
+}
+
+/// `POST {authority}/{tenant}/oauth2/v2.0/token`, client credentials for the cloud's Graph.
+pub fn client_credentials_request(
+    endpoints: &CloudEndpoints,
+    tenant: &str,
+    client_id: &str,
+    credential: ClientCredential<'_>,
+) -> HttpRequest {
+    let scope = endpoints.cloud.graph_default_scope();
+    let mut pairs = vec![("grant_type", "client_credentials"), ("client_id", client_id), ("scope", scope.as_str())];
+    match credential {
+        ClientCredential::Secret(s) => pairs.push(("client_secret", s.expose())),
+        ClientCredential::Assertion(jwt) => {
+            pairs.push(("client_assertion_type", JWT_BEARER));
+            pairs.push(("client_assertion", jwt));
+        }
+    }
+    post_form(&endpoints.token_url(tenant), form(&pairs))
+}
+
+/// An access token, kept secret.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AccessToken {
+    /// The bearer token.
+    pub access_token: SecretString,
+    /// Seconds until it expires.
+    #[serde(default)]
+    pub expires_in: u64,
+}
+
+/// What a token request produced.
+#[derive(Debug, Clone)]
+pub enum TokenOutcome {
+    /// A token.
+    Token(AccessToken),
+    /// An OAuth error (HTTP 400/401) or a transient failure.
+    Error(OAuthFailure),
+}
+
+/// An OAuth error response, read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthFailure {
+    /// The RFC 6749/8628 `error` value (`authorization_pending`, `slow_down`, ...).
+    pub error: String,
+    /// The mapped failure.
+    pub microsoft: MicrosoftError,
+}
+
+#[derive(Deserialize, Default)]
+struct OAuthErrorBody {
+    #[serde(default)]
+    error: String,
+    #[serde(default)]
+    error_codes: Vec<u32>,
+    #[serde(default)]
+    trace_id: Option<String>,
+    #[serde(default)]
+    correlation_id: Option<String>,
+    #[serde(default)]
+    timestamp: Option<String>,
+}
+
+fn read_oauth_failure(resp: &HttpResponse) -> OAuthFailure {
+    let status = resp.status().as_u16();
+    let body: OAuthErrorBody = serde_json::from_slice(resp.body()).unwrap_or_default();
+    let code = if status == 429 {
+        ErrorCode::Throttled
+    } else if status >= 500 || body.error.is_empty() {
+        ErrorCode::MicrosoftUnavailable
+    } else {
+        ErrorCode::from_oauth_error(&body.error, &body.error_codes)
+    };
+    OAuthFailure {
+        error: body.error,
+        microsoft: MicrosoftError {
+            code,
+            status,
+            correlation: MicrosoftCorrelation {
+                correlation_id: body.correlation_id,
+                trace_id: body.trace_id,
+                timestamp: body.timestamp,
+                code: body.error_codes.first().map(|c| format!("AADSTS{c}")),
+            },
+            retry_after: retry_after(resp),
+        },
+    }
+}
+
+fn read_oauth_error(resp: &HttpResponse) -> MicrosoftError {
+    read_oauth_failure(resp).microsoft
+}
+
+/// Reads a token endpoint response.
+pub fn read_token(resp: &HttpResponse) -> TokenOutcome {
+    if resp.status().is_success() {
+        match serde_json::from_slice::<AccessToken>(resp.body()) {
+            Ok(t) => TokenOutcome::Token(t),
+            Err(_) => {
+                TokenOutcome::Error(OAuthFailure { error: String::new(), microsoft: MicrosoftError::transport() })
+            }
+        }
+    } else {
+        TokenOutcome::Error(read_oauth_failure(resp))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::CloudEnvironment;
+
+    fn endpoints() -> CloudEndpoints {
+        CloudEndpoints::with_bases(CloudEnvironment::UsGovGccHigh, "http://127.0.0.1:1", "http://127.0.0.1:1")
+    }
+
+    fn response(status: u16, body: &str) -> HttpResponse {
+        http::Response::builder().status(status).body(body.as_bytes().to_vec()).unwrap()
+    }
+
+    #[test]
+    fn device_code_request_asks_for_the_clouds_delegated_scopes() {
+        let req = device_code_request(&endpoints(), "client-1");
+        assert_eq!(req.uri(), "http://127.0.0.1:1/organizations/oauth2/v2.0/devicecode");
+        let body = String::from_utf8(req.body().clone()).unwrap();
+        assert!(body.starts_with("client_id=client-1&scope="));
+        assert!(body.contains("https%3A%2F%2Fgraph.microsoft.us%2FApplication.ReadWrite.All"));
+        assert!(body.contains("AppRoleAssignment.ReadWrite.All"));
+    }
+
+    #[test]
+    fn device_code_response_keeps_the_code_secret() {
+        let r = response(
+            200,
+            r#"{"device_code":"DAQABAAEAAAD--secret","user_code":"GKQ8VZ2TL","verification_uri":"https://microsoft.com/devicelogin","expires_in":900,"interval":5,"message":"To sign in..."}"#,
+        );
+        let d = read_device_code(&r).unwrap();
+        assert_eq!(d.user_code, "GKQ8VZ2TL");
+        assert_eq!(d.device_code.expose(), "DAQABAAEAAAD--secret");
+        assert!(!format!("{d:?}").contains("DAQAB"));
+    }
+
+    #[test]
+    fn oauth_errors_are_mapped_with_correlation() {
+        let r = response(
+            400,
+            r#"{"error":"invalid_grant","error_description":"AADSTS53003: Access has been blocked by Conditional Access policies.","error_codes":[53003],"timestamp":"2026-11-26 12:00:00Z","trace_id":"t-1","correlation_id":"c-1"}"#,
+        );
+        let TokenOutcome::Error(f) = read_token(&r) else { panic!() };
+        assert_eq!(f.error, "invalid_grant");
+        assert_eq!(f.microsoft.code, ErrorCode::BlockedByConditionalAccess);
+        assert_eq!(f.microsoft.correlation.correlation_id.as_deref(), Some("c-1"));
+        assert_eq!(f.microsoft.correlation.code.as_deref(), Some("AADSTS53003"));
+    }
+
+    #[test]
+    fn server_errors_and_throttling_are_transient() {
+        let mut r = response(503, "<html>busy</html>");
+        r.headers_mut().insert(http::header::RETRY_AFTER, "7".parse().unwrap());
+        let TokenOutcome::Error(f) = read_token(&r) else { panic!() };
+        assert!(f.microsoft.is_transient());
+        assert_eq!(f.microsoft.retry_after, Some(7));
+        let TokenOutcome::Error(f) = read_token(&response(429, "{}")) else { panic!() };
+        assert_eq!(f.microsoft.code, ErrorCode::Throttled);
+    }
+
+    #[test]
+    fn client_credentials_with_a_secret_and_with_an_assertion() {
+        let secret = SecretString::new("s~1".into());
+        let req = client_credentials_request(&endpoints(), "tid", "app", ClientCredential::Secret(&secret));
+        let body = String::from_utf8(req.body().clone()).unwrap();
+        assert!(body.contains("client_secret=s~1"));
+        assert!(body.contains("scope=https%3A%2F%2Fgraph.microsoft.us%2F.default"));
+        let req = client_credentials_request(&endpoints(), "tid", "app", ClientCredential::Assertion("a.b.c"));
+        let body = String::from_utf8(req.body().clone()).unwrap();
+        assert!(body.contains("client_assertion=a.b.c"));
+        assert!(!body.contains("client_secret"));
+        assert_eq!(req.uri(), "http://127.0.0.1:1/tid/oauth2/v2.0/token");
+    }
+}
