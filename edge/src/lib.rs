@@ -7,9 +7,11 @@
 
 pub mod error;
 pub mod microsoft;
+pub mod provisioning;
 pub mod routes;
 pub mod session;
 pub mod signin;
+pub mod time;
 
 #[cfg(target_arch = "wasm32")]
 mod adapter;

@@ -1,0 +1,853 @@
+//! The registration procedure as a state machine (see the module docs of [`super`]).
+//!
+//! Happy path for `n` applications, in Graph round trips:
+//! 1. one `$batch`: the tenant, the three resource service principals (first run only), and a
+//!    `POST /applications` per application (tagged with the sign-in's marker so a resumed run can
+//!    find what an interrupted one created);
+//! 2. one `$batch`: a service principal and a client secret per application;
+//! 3. the app role assignments (admin consent), 20 per `$batch`, all batches at once;
+//! 4. per application, a client-credentials token and one Graph call with it (the check).
+//!
+//! Entra is eventually consistent: a new application may not back a service principal yet, a new
+//! secret may be refused, a new role may be missing from tokens. Those are retried with back-off
+//! until [`REPLICATION_PATIENCE_MS`] has passed since the phase began waiting.
+
+use super::manifest::{Resource, RESOURCES};
+use crate::microsoft::graph::{BatchItem, BatchResult, MAX_BATCH};
+use crate::microsoft::MicrosoftError;
+use crate::signin::poller::Millis;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use shared::api::{ErrorDetail, ProgressStep, StepState};
+use shared::secret::{serialize_exposed, SecretString};
+use shared::ErrorCode;
+
+/// How long to keep retrying through replication delay before it counts as a failure.
+pub const REPLICATION_PATIENCE_MS: Millis = 120_000;
+/// Lifetime of the generated client secrets.
+pub const SECRET_LIFETIME_DAYS: i64 = 730;
+
+/// The tenant, as Graph describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantInfo {
+    /// Tenant ID.
+    pub id: String,
+    /// Display name.
+    pub display_name: String,
+    /// Default verified domain.
+    pub default_domain: String,
+}
+
+/// One app role to assign: resource service principal and role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleRef {
+    /// The resource's service principal object ID in this tenant.
+    pub resource_sp: String,
+    /// The app role ID.
+    pub role_id: String,
+    /// The role's value, e.g. `User.Read.All`.
+    pub value: String,
+}
+
+/// One application being registered.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct App {
+    /// 0 for the main application, 1..=3 for the additional ones.
+    pub index: u8,
+    /// Tag that identifies it (for a resumed run).
+    pub marker: String,
+    /// Application object ID.
+    pub object_id: Option<String>,
+    /// Application (client) ID.
+    pub app_id: Option<String>,
+    /// Service principal object ID.
+    pub sp_id: Option<String>,
+    /// The generated secret.
+    #[serde(serialize_with = "serialize_secret_opt", default)]
+    pub secret: Option<SecretString>,
+    /// When the secret ends, Unix seconds.
+    pub secret_expires_at: Option<i64>,
+    /// Role IDs assigned so far.
+    pub granted: Vec<String>,
+    /// The application lists its permissions (`requiredResourceAccess`), so that the Azure portal
+    /// shows them under API permissions.
+    #[serde(default)]
+    pub declared: bool,
+    /// The credential check passed.
+    pub verified: bool,
+}
+
+fn serialize_secret_opt<S: serde::Serializer>(v: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(secret) => serialize_exposed(secret, s),
+        None => s.serialize_none(),
+    }
+}
+
+/// Where the procedure stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Read the tenant and resources; create the applications.
+    Discover,
+    /// Create service principals and secrets.
+    Credentials,
+    /// Assign app roles.
+    Grant,
+    /// Check each application's credential.
+    Verify,
+    /// All applications work.
+    Done,
+    /// Deleting what was created after a failure.
+    Cleanup,
+    /// Failed; cleaned up.
+    Failed,
+}
+
+/// The next thing to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Work {
+    /// Send these batches (in parallel) and report each with [`Registration::on_batches`].
+    Graph(Vec<Vec<BatchItem>>),
+    /// Check these applications (by index) and report with [`Registration::on_verified`].
+    Verify(Vec<u8>),
+    /// Nothing before this time.
+    WaitUntil(Millis),
+    /// Finished.
+    Done,
+    /// Failed for good (cleanup done).
+    Failed(ErrorDetail),
+}
+
+/// The result of checking one application's credential.
+#[derive(Debug, Clone, PartialEq)]
+pub enum VerifyOutcome {
+    /// A token was issued and the Graph call succeeded.
+    Works,
+    /// Refused; the error says why.
+    Refused(MicrosoftError),
+}
+
+/// The registration of one or more applications.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Registration {
+    /// The tenant (read in the first run).
+    pub tenant: Option<TenantInfo>,
+    /// Resolved app roles (first run).
+    pub roles: Option<Vec<RoleRef>>,
+    /// The applications of this run.
+    pub apps: Vec<App>,
+    /// Current phase.
+    pub phase: Phase,
+    /// Base display name of the applications.
+    pub display_name: String,
+    /// A discover batch was sent (so a resumed run looks up before creating).
+    pub discover_sent: bool,
+    /// Not before this time (back-off).
+    pub wait_until: Option<Millis>,
+    /// When waiting for replication began in this phase.
+    pub waiting_since: Option<Millis>,
+    /// Why it failed.
+    pub error: Option<ErrorDetail>,
+    /// Round trips to Graph so far (for the budget tests and `make bench`).
+    pub graph_round_trips: u32,
+    /// HTTP requests to Graph so far (a `$batch` counts as one).
+    pub graph_requests: u32,
+}
+
+impl Registration {
+    /// Registers `count` applications with indexes starting at `first_index`, tagged with `marker`.
+    pub fn new(display_name: &str, marker: &str, first_index: u8, count: u8) -> Self {
+        let apps = (first_index..first_index + count)
+            .map(|index| App {
+                index,
+                marker: format!("{marker}-{index}"),
+                object_id: None,
+                app_id: None,
+                sp_id: None,
+                secret: None,
+                secret_expires_at: None,
+                granted: vec![],
+                declared: false,
+                verified: false,
+            })
+            .collect();
+        Self {
+            tenant: None,
+            roles: None,
+            apps,
+            phase: Phase::Discover,
+            display_name: display_name.to_owned(),
+            discover_sent: false,
+            wait_until: None,
+            waiting_since: None,
+            error: None,
+            graph_round_trips: 0,
+            graph_requests: 0,
+        }
+    }
+
+    /// A follow-up run for more applications in a tenant already read by `previous`.
+    pub fn more(previous: &Registration, marker: &str, first_index: u8, count: u8) -> Self {
+        let mut r = Self::new(&previous.display_name, marker, first_index, count);
+        r.tenant = previous.tenant.clone();
+        r.roles = previous.roles.clone();
+        r
+    }
+
+    fn app_name(&self, index: u8) -> String {
+        if index == 0 {
+            self.display_name.clone()
+        } else {
+            format!("{} {}", self.display_name, index + 1)
+        }
+    }
+
+    /// What to do now.
+    pub fn next(&self, now: Millis) -> Work {
+        if let Some(t) = self.wait_until {
+            if now < t {
+                return Work::WaitUntil(t);
+            }
+        }
+        match self.phase {
+            Phase::Done => Work::Done,
+            Phase::Failed => {
+                Work::Failed(self.error.clone().unwrap_or_else(|| ErrorDetail::new(ErrorCode::RegistrationFailed)))
+            }
+            Phase::Discover => Work::Graph(vec![self.discover_items()]),
+            Phase::Credentials => Work::Graph(vec![self.credential_items(now)]),
+            Phase::Grant => Work::Graph(self.grant_items()),
+            Phase::Verify => Work::Verify(self.apps.iter().filter(|a| !a.verified).map(|a| a.index).collect()),
+            Phase::Cleanup => {
+                let items: Vec<BatchItem> = self
+                    .apps
+                    .iter()
+                    .filter_map(|a| a.object_id.as_ref().map(|oid| (a.index, oid)))
+                    .map(|(i, oid)| BatchItem {
+                        method: "DELETE",
+                        ..BatchItem::get(format!("del{i}"), format!("/applications/{oid}"))
+                    })
+                    .collect();
+                if items.is_empty() {
+                    Work::Failed(self.error.clone().unwrap_or_else(|| ErrorDetail::new(ErrorCode::RegistrationFailed)))
+                } else {
+                    Work::Graph(items.chunks(MAX_BATCH).map(<[BatchItem]>::to_vec).collect())
+                }
+            }
+        }
+    }
+
+    fn discover_items(&self) -> Vec<BatchItem> {
+        let mut items = vec![];
+        if self.tenant.is_none() {
+            items.push(BatchItem::get("org", "/organization?$select=id,displayName,verifiedDomains"));
+        }
+        if self.roles.is_none() {
+            for (i, r) in RESOURCES.iter().enumerate() {
+                items.push(BatchItem::get(
+                    format!("res{i}"),
+                    format!("/servicePrincipals?$filter=appId eq '{}'&$select=id,appId,appRoles", r.app_id),
+                ));
+            }
+        }
+        for a in self.apps.iter().filter(|a| a.object_id.is_none()) {
+            if self.discover_sent {
+                // An interrupted run may have created it: look it up by its tag first.
+                items.push(BatchItem::get(
+                    format!("find{}", a.index),
+                    format!("/applications?$filter=tags/any(t:t eq '{}')&$select=id,appId", a.marker),
+                ));
+            } else {
+                items.push(BatchItem::with_body(
+                    format!("app{}", a.index),
+                    "POST",
+                    "/applications",
+                    json!({
+                        "displayName": self.app_name(a.index),
+                        "signInAudience": "AzureADMyOrg",
+                        "tags": [a.marker],
+                        "requiredResourceAccess": self.required_resource_access(),
+                    }),
+                ));
+            }
+        }
+        items
+    }
+
+    fn required_resource_access(&self) -> Value {
+        let roles = self.roles.as_deref().unwrap_or_default();
+        // Before the roles are resolved (same batch) the manifest's app IDs are declared without
+        // role IDs; Graph accepts an empty resourceAccess and consent is granted by assignment.
+        Value::Array(
+            RESOURCES
+                .iter()
+                .map(|r: &Resource| {
+                    let access: Vec<Value> = roles
+                        .iter()
+                        .filter(|role| r.permissions.iter().any(|(v, _)| *v == role.value))
+                        .map(|role| json!({"id": role.role_id, "type": "Role"}))
+                        .collect();
+                    json!({"resourceAppId": r.app_id, "resourceAccess": access})
+                })
+                .collect(),
+        )
+    }
+
+    fn credential_items(&self, now: Millis) -> Vec<BatchItem> {
+        let end = crate::time::rfc3339_ms(now + SECRET_LIFETIME_DAYS * 86_400_000);
+        let mut items = vec![];
+        for a in &self.apps {
+            if let (false, Some(oid)) = (a.declared, &a.object_id) {
+                items.push(BatchItem::with_body(
+                    format!("decl{}", a.index),
+                    "PATCH",
+                    format!("/applications/{oid}"),
+                    json!({"requiredResourceAccess": self.required_resource_access()}),
+                ));
+            }
+            if let (None, Some(app_id)) = (&a.sp_id, &a.app_id) {
+                items.push(BatchItem::with_body(
+                    format!("sp{}", a.index),
+                    "POST",
+                    "/servicePrincipals",
+                    json!({"appId": app_id}),
+                ));
+            }
+            if let (None, Some(oid)) = (&a.secret, &a.object_id) {
+                items.push(BatchItem::with_body(
+                    format!("pw{}", a.index),
+                    "POST",
+                    format!("/applications/{oid}/addPassword"),
+                    json!({"passwordCredential": {"displayName": "M365 backup (generated)", "endDateTime": end}}),
+                ));
+            }
+        }
+        items
+    }
+
+    fn grant_items(&self) -> Vec<Vec<BatchItem>> {
+        let roles = self.roles.as_deref().unwrap_or_default();
+        let mut items = vec![];
+        for a in &self.apps {
+            let Some(sp) = &a.sp_id else { continue };
+            for (n, role) in roles.iter().enumerate() {
+                if a.granted.contains(&role.role_id) {
+                    continue;
+                }
+                items.push(BatchItem::with_body(
+                    format!("g{}_{n}", a.index),
+                    "POST",
+                    format!("/servicePrincipals/{}/appRoleAssignedTo", role.resource_sp),
+                    json!({"principalId": sp, "resourceId": role.resource_sp, "appRoleId": role.role_id}),
+                ));
+            }
+        }
+        items.chunks(MAX_BATCH).map(<[BatchItem]>::to_vec).collect()
+    }
+
+    /// Reports the answers to the batches of the last [`Work::Graph`], in the same order.
+    pub fn on_batches(&mut self, answers: Vec<Result<Vec<BatchResult>, MicrosoftError>>, now: Millis) {
+        self.graph_round_trips += 1;
+        self.graph_requests += answers.len() as u32;
+        let mut transient: Option<MicrosoftError> = None;
+        let mut fatal: Option<MicrosoftError> = None;
+        let mut results = vec![];
+        for answer in answers {
+            match answer {
+                Ok(r) => results.extend(r),
+                Err(e) if e.is_transient() => transient = Some(e),
+                Err(e) => fatal = Some(e),
+            }
+        }
+        if self.phase == Phase::Discover {
+            self.discover_sent = true;
+        }
+        for r in &results {
+            if r.ok() {
+                self.apply_success(r);
+            } else if !self.tolerable(r) {
+                let e = r.error();
+                if e.is_transient() {
+                    transient = Some(e);
+                } else {
+                    fatal.get_or_insert(e);
+                }
+            }
+        }
+        if self.phase == Phase::Cleanup {
+            self.phase = Phase::Failed;
+            return;
+        }
+        if let Some(e) = fatal {
+            return self.fail(e.detail());
+        }
+        if let Some(e) = transient {
+            return self.back_off(&e, now);
+        }
+        if self.phase_complete() {
+            self.advance();
+        }
+    }
+
+    /// Errors that mean the work is already done (a resumed run repeating a request).
+    fn tolerable(&self, r: &BatchResult) -> bool {
+        let msg = r.body["error"]["message"].as_str().unwrap_or_default();
+        r.id.starts_with('g') && msg.contains("already exists")
+    }
+
+    fn apply_success(&mut self, r: &BatchResult) {
+        let b = &r.body;
+        let id = r.id.as_str();
+        if id == "org" {
+            let org = &b["value"][0];
+            let domains = org["verifiedDomains"].as_array().cloned().unwrap_or_default();
+            let default_domain = domains
+                .iter()
+                .find(|d| d["isDefault"].as_bool() == Some(true))
+                .or(domains.first())
+                .and_then(|d| d["name"].as_str())
+                .unwrap_or_default();
+            self.tenant = Some(TenantInfo {
+                id: org["id"].as_str().unwrap_or_default().to_owned(),
+                display_name: org["displayName"].as_str().unwrap_or_default().to_owned(),
+                default_domain: default_domain.to_owned(),
+            });
+        } else if let Some(i) = id.strip_prefix("res").and_then(|s| s.parse::<usize>().ok()) {
+            let (Some(resource), Some(sp)) = (RESOURCES.get(i), b["value"].get(0)) else { return };
+            let roles = self.roles.get_or_insert_with(Vec::new);
+            for (value, _) in resource.permissions {
+                let found =
+                    sp["appRoles"].as_array().into_iter().flatten().find(|r| r["value"].as_str() == Some(value));
+                if let (Some(role), Some(sp_id)) = (found.and_then(|r| r["id"].as_str()), sp["id"].as_str()) {
+                    roles.push(RoleRef {
+                        resource_sp: sp_id.to_owned(),
+                        role_id: role.to_owned(),
+                        value: (*value).to_owned(),
+                    });
+                }
+            }
+        } else if let Some(app) = self.app_for(id, &["app", "find", "sp", "pw", "g", "decl"]) {
+            match id.chars().next() {
+                Some('a') => {
+                    app.object_id = b["id"].as_str().map(str::to_owned);
+                    app.app_id = b["appId"].as_str().map(str::to_owned);
+                    app.declared = b["requiredResourceAccess"].as_array().is_some_and(|r| {
+                        r.iter().any(|x| x["resourceAccess"].as_array().is_some_and(|a| !a.is_empty()))
+                    });
+                }
+                Some('d') => app.declared = true,
+                Some('f') => {
+                    if let Some(found) = b["value"].get(0) {
+                        app.object_id = found["id"].as_str().map(str::to_owned);
+                        app.app_id = found["appId"].as_str().map(str::to_owned);
+                    }
+                }
+                Some('s') => app.sp_id = b["id"].as_str().map(str::to_owned),
+                Some('p') => {
+                    app.secret = b["secretText"].as_str().map(|s| SecretString::new(s.to_owned()));
+                    app.secret_expires_at = b["endDateTime"].as_str().and_then(crate::time::parse_rfc3339);
+                }
+                Some('g') => {
+                    if let Some(role) = b["appRoleId"].as_str() {
+                        app.granted.push(role.to_owned());
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn app_for(&mut self, id: &str, prefixes: &[&str]) -> Option<&mut App> {
+        let rest = prefixes.iter().find_map(|p| id.strip_prefix(p))?;
+        let index: u8 = rest.split('_').next()?.parse().ok()?;
+        self.apps.iter_mut().find(|a| a.index == index)
+    }
+
+    fn phase_complete(&self) -> bool {
+        match self.phase {
+            Phase::Discover => {
+                self.tenant.is_some()
+                    && self.roles.as_ref().is_some_and(|r| r.len() == super::manifest::assignments_per_application())
+                    && self.apps.iter().all(|a| a.object_id.is_some())
+            }
+            Phase::Credentials => self.apps.iter().all(|a| a.sp_id.is_some() && a.secret.is_some() && a.declared),
+            Phase::Grant => {
+                let n = self.roles.as_ref().map_or(0, Vec::len);
+                self.apps.iter().all(|a| a.granted.len() >= n)
+            }
+            Phase::Verify => self.apps.iter().all(|a| a.verified),
+            _ => false,
+        }
+    }
+
+    fn advance(&mut self) {
+        self.waiting_since = None;
+        self.wait_until = None;
+        self.phase = match self.phase {
+            Phase::Discover => Phase::Credentials,
+            Phase::Credentials => Phase::Grant,
+            Phase::Grant => Phase::Verify,
+            Phase::Verify => Phase::Done,
+            other => other,
+        };
+    }
+
+    fn back_off(&mut self, e: &MicrosoftError, now: Millis) {
+        let since = *self.waiting_since.get_or_insert(now);
+        if now - since > REPLICATION_PATIENCE_MS {
+            return self.fail(e.detail());
+        }
+        let waited = now - since;
+        let step = (2_000 + waited / 4).min(15_000);
+        let retry_after = e.retry_after.map(|s| s as Millis * 1000).unwrap_or(0);
+        self.wait_until = Some(now + step.max(retry_after));
+    }
+
+    /// Ends in failure: created applications are deleted first.
+    pub fn fail(&mut self, detail: ErrorDetail) {
+        self.error = Some(detail);
+        self.wait_until = None;
+        self.phase = if self.apps.iter().any(|a| a.object_id.is_some()) { Phase::Cleanup } else { Phase::Failed };
+    }
+
+    /// Reports the check of application `index`.
+    pub fn on_verified(&mut self, index: u8, outcome: VerifyOutcome, now: Millis) {
+        match outcome {
+            VerifyOutcome::Works => {
+                if let Some(a) = self.apps.iter_mut().find(|a| a.index == index) {
+                    a.verified = true;
+                }
+                if self.phase_complete() {
+                    self.advance();
+                }
+            }
+            VerifyOutcome::Refused(e) => {
+                // A new secret, service principal or role takes time to reach the token service.
+                let replicating = matches!(
+                    e.code,
+                    ErrorCode::InvalidClientSecret
+                        | ErrorCode::ApplicationNotFound
+                        | ErrorCode::AdminConsentRequired
+                        | ErrorCode::PermissionsNotGranted
+                );
+                if replicating || e.is_transient() {
+                    self.back_off(&e, now);
+                } else {
+                    self.fail(e.detail());
+                }
+            }
+        }
+    }
+
+    /// The application with `index`.
+    pub fn app(&self, index: u8) -> Option<&App> {
+        self.apps.iter().find(|a| a.index == index)
+    }
+
+    /// Progress for the browser.
+    pub fn progress(&self, total_apps: usize) -> Vec<ProgressStep> {
+        let order = [Phase::Discover, Phase::Credentials, Phase::Grant, Phase::Verify];
+        let at = order.iter().position(|p| *p == self.phase);
+        let waiting = self.wait_until.is_some();
+        let failed = matches!(self.phase, Phase::Cleanup | Phase::Failed);
+        let created = self.apps.iter().filter(|a| a.object_id.is_some()).count();
+        let labels = [
+            ("create_applications", format!("Creating applications {created}/{total_apps}")),
+            ("create_credentials", "Creating service principals and client secrets".to_owned()),
+            ("grant_permissions", "Granting permissions (admin consent)".to_owned()),
+            (
+                "verify",
+                if waiting && self.phase == Phase::Verify {
+                    "Waiting for Microsoft to replicate the new credentials".to_owned()
+                } else {
+                    "Checking that the applications work".to_owned()
+                },
+            ),
+        ];
+        labels
+            .into_iter()
+            .enumerate()
+            .map(|(i, (key, label))| {
+                let state = match (self.phase, at) {
+                    (Phase::Done, _) => StepState::Done,
+                    (_, Some(a)) if i < a => StepState::Done,
+                    (_, Some(a)) if i == a && waiting => StepState::Waiting,
+                    (_, Some(a)) if i == a => StepState::Running,
+                    (_, None) if failed => StepState::Failed,
+                    _ => StepState::Pending,
+                };
+                ProgressStep { key: key.to_owned(), label, state }
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provisioning::manifest::assignments_per_application;
+    use std::collections::HashMap;
+
+    /// A strict, tiny stand-in for a tenant's Graph: answers each batch item like Graph would, and
+    /// can hold back new objects (replication delay) or refuse (no admin role).
+    #[derive(Default)]
+    struct FakeTenant {
+        apps: HashMap<String, (String, Vec<String>)>, // object id -> (app id, tags)
+        sps: Vec<String>,
+        assignments: usize,
+        sp_not_replicated_for: u32,
+        verify_refusals: u32,
+        forbid_create: bool,
+        forbid_secrets: bool,
+        deleted: Vec<String>,
+        patched: usize,
+    }
+
+    impl FakeTenant {
+        fn answer(&mut self, item: &BatchItem) -> BatchResult {
+            let ok = |status: u16, body: Value| BatchResult {
+                id: item.id.clone(),
+                status,
+                headers: Default::default(),
+                body,
+            };
+            let err = |status: u16, code: &str, msg: &str| {
+                ok(status, json!({"error": {"code": code, "message": msg, "innerError": {"request-id": "r"}}}))
+            };
+            let url = item.url.as_str();
+            match (item.method, url) {
+                ("GET", u) if u.starts_with("/organization") => ok(
+                    200,
+                    json!({"value": [{"id": "tid", "displayName": "Contoso", "verifiedDomains": [
+                        {"name": "contoso.onmicrosoft.com", "isDefault": false},
+                        {"name": "contoso.com", "isDefault": true}]}]}),
+                ),
+                ("GET", u) if u.starts_with("/servicePrincipals?") => {
+                    let r = RESOURCES.iter().find(|r| u.contains(r.app_id)).unwrap();
+                    let roles: Vec<Value> =
+                        r.permissions.iter().map(|(v, _)| json!({"id": format!("role-{v}"), "value": v})).collect();
+                    ok(
+                        200,
+                        json!({"value": [{"id": format!("sp-{}", r.app_id), "appId": r.app_id, "appRoles": roles}]}),
+                    )
+                }
+                ("POST", "/applications") => {
+                    if self.forbid_create {
+                        return err(
+                            403,
+                            "Authorization_RequestDenied",
+                            "Insufficient privileges to complete the operation.",
+                        );
+                    }
+                    let n = self.apps.len();
+                    let tags = item.body.as_ref().unwrap()["tags"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|t| t.as_str().unwrap().to_owned())
+                        .collect();
+                    self.apps.insert(format!("obj{n}"), (format!("app{n}"), tags));
+                    let rra = item.body.as_ref().unwrap()["requiredResourceAccess"].clone();
+                    ok(201, json!({"id": format!("obj{n}"), "appId": format!("app{n}"), "requiredResourceAccess": rra}))
+                }
+                ("PATCH", u) if u.starts_with("/applications/") => {
+                    self.patched += 1;
+                    ok(204, Value::Null)
+                }
+                ("GET", u) if u.starts_with("/applications?") => {
+                    let found: Vec<Value> = self
+                        .apps
+                        .iter()
+                        .filter(|(_, (_, tags))| tags.iter().any(|t| u.contains(&format!("'{t}'"))))
+                        .map(|(oid, (aid, _))| json!({"id": oid, "appId": aid}))
+                        .collect();
+                    ok(200, json!({"value": found}))
+                }
+                ("POST", "/servicePrincipals") => {
+                    if self.sp_not_replicated_for > 0 {
+                        self.sp_not_replicated_for -= 1;
+                        return err(
+                            400,
+                            "NoBackingApplicationObject",
+                            "The appId of the service principal does not reference a valid application object.",
+                        );
+                    }
+                    let app = item.body.as_ref().unwrap()["appId"].as_str().unwrap().to_owned();
+                    self.sps.push(app.clone());
+                    ok(201, json!({"id": format!("sp-{app}"), "appId": app}))
+                }
+                ("POST", u) if u.ends_with("/addPassword") => {
+                    if self.forbid_secrets {
+                        return err(
+                            400,
+                            "CredentialTypeNotAllowedAsPerAssignedPolicy",
+                            "Credential type not allowed as per assigned policy.",
+                        );
+                    }
+                    ok(200, json!({"secretText": "gen~secret", "endDateTime": "2028-11-26T10:00:00Z", "keyId": "k"}))
+                }
+                ("POST", u) if u.ends_with("/appRoleAssignedTo") => {
+                    self.assignments += 1;
+                    ok(201, json!({"appRoleId": item.body.as_ref().unwrap()["appRoleId"]}))
+                }
+                ("DELETE", u) => {
+                    let oid = u.trim_start_matches("/applications/").to_owned();
+                    self.apps.remove(&oid);
+                    self.deleted.push(oid);
+                    ok(204, Value::Null)
+                }
+                other => panic!("unexpected request {other:?}"),
+            }
+        }
+
+        /// Drives `reg` to the end; returns the simulated time taken.
+        fn run(&mut self, reg: &mut Registration) -> Millis {
+            let mut now = 0;
+            for _ in 0..200 {
+                match reg.next(now) {
+                    Work::Graph(batches) => {
+                        assert!(batches.iter().all(|b| b.len() <= MAX_BATCH && !b.is_empty()));
+                        let answers = batches.iter().map(|b| Ok(b.iter().map(|i| self.answer(i)).collect())).collect();
+                        reg.on_batches(answers, now);
+                    }
+                    Work::Verify(indexes) => {
+                        for i in indexes {
+                            let outcome = if self.verify_refusals > 0 {
+                                self.verify_refusals -= 1;
+                                VerifyOutcome::Refused(MicrosoftError {
+                                    code: ErrorCode::InvalidClientSecret,
+                                    status: 401,
+                                    correlation: Default::default(),
+                                    retry_after: None,
+                                })
+                            } else {
+                                VerifyOutcome::Works
+                            };
+                            reg.on_verified(i, outcome, now);
+                        }
+                    }
+                    Work::WaitUntil(t) => now = t,
+                    Work::Done | Work::Failed(_) => return now,
+                }
+                now += 50;
+            }
+            panic!("registration did not finish");
+        }
+    }
+
+    #[test]
+    fn one_application_within_the_graph_budget() {
+        let mut tenant = FakeTenant::default();
+        let mut reg = Registration::new("M365 Backup", "m365onb-s1", 0, 1);
+        tenant.run(&mut reg);
+        assert_eq!(reg.phase, Phase::Done);
+        assert!(
+            reg.graph_round_trips <= 5 && reg.graph_requests <= 8,
+            "{} / {}",
+            reg.graph_round_trips,
+            reg.graph_requests
+        );
+        assert_eq!(
+            reg.graph_round_trips, 3,
+            "discover, credentials, grant (the check's Graph call is counted by the caller)"
+        );
+        let t = reg.tenant.as_ref().unwrap();
+        assert_eq!(
+            (t.id.as_str(), t.display_name.as_str(), t.default_domain.as_str()),
+            ("tid", "Contoso", "contoso.com")
+        );
+        let app = reg.app(0).unwrap();
+        assert_eq!(app.app_id.as_deref(), Some("app0"));
+        assert_eq!(app.secret.as_ref().unwrap().expose(), "gen~secret");
+        assert_eq!(tenant.assignments, assignments_per_application());
+        assert!(reg.progress(1).iter().all(|s| s.state == StepState::Done));
+    }
+
+    #[test]
+    fn three_more_applications_within_the_budget() {
+        let mut tenant = FakeTenant::default();
+        let mut main = Registration::new("M365 Backup", "m365onb-s1", 0, 1);
+        tenant.run(&mut main);
+        let mut more = Registration::more(&main, "m365onb-s1", 1, 3);
+        tenant.run(&mut more);
+        assert_eq!(more.phase, Phase::Done);
+        // Discover (1) + credentials (1) + grants (42 assignments = 3 batches, one round trip).
+        assert_eq!(more.graph_round_trips, 3);
+        assert_eq!(more.graph_requests, 5);
+        assert_eq!(tenant.assignments, 4 * assignments_per_application());
+        assert_eq!(tenant.patched, 1, "the additional applications declare their permissions at creation");
+        let names: Vec<u8> = more.apps.iter().map(|a| a.index).collect();
+        assert_eq!(names, vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn replication_delay_is_waited_out() {
+        let mut tenant = FakeTenant { sp_not_replicated_for: 3, verify_refusals: 2, ..Default::default() };
+        let mut reg = Registration::new("M365 Backup", "m", 0, 1);
+        let took = tenant.run(&mut reg);
+        assert_eq!(reg.phase, Phase::Done);
+        assert!(took > 4_000, "it backed off ({took} ms)");
+        assert_eq!(tenant.sps.len(), 1, "the service principal was created once");
+    }
+
+    #[test]
+    fn replication_that_never_ends_fails_and_cleans_up() {
+        let mut tenant = FakeTenant { sp_not_replicated_for: 10_000, ..Default::default() };
+        let mut reg = Registration::new("M365 Backup", "m", 0, 1);
+        let took = tenant.run(&mut reg);
+        assert_eq!(reg.phase, Phase::Failed);
+        assert!(took >= REPLICATION_PATIENCE_MS);
+        assert_eq!(reg.error.as_ref().unwrap().code, ErrorCode::ReplicationDelay);
+        assert_eq!(tenant.deleted, vec!["obj0".to_owned()]);
+        assert!(tenant.apps.is_empty(), "nothing left half-made");
+    }
+
+    #[test]
+    fn a_non_admin_fails_without_leaving_anything() {
+        let mut tenant = FakeTenant { forbid_create: true, ..Default::default() };
+        let mut reg = Registration::new("M365 Backup", "m", 0, 1);
+        tenant.run(&mut reg);
+        assert_eq!(reg.phase, Phase::Failed);
+        let e = reg.error.unwrap();
+        assert_eq!(e.code, ErrorCode::AdminConsentRequired);
+        assert!(e.message.contains("Global Administrator"));
+        assert!(tenant.deleted.is_empty());
+    }
+
+    #[test]
+    fn secrets_forbidden_by_policy_rolls_back() {
+        let mut tenant = FakeTenant { forbid_secrets: true, ..Default::default() };
+        let mut reg = Registration::new("M365 Backup", "m", 0, 1);
+        tenant.run(&mut reg);
+        assert_eq!(reg.error.as_ref().unwrap().code, ErrorCode::SecretsForbiddenByPolicy);
+        assert_eq!(tenant.deleted, vec!["obj0".to_owned()]);
+    }
+
+    #[test]
+    fn a_resumed_run_finds_what_the_interrupted_one_created() {
+        let mut tenant = FakeTenant::default();
+        let mut reg = Registration::new("M365 Backup", "m", 0, 1);
+        // The worker stopped after sending the discover batch, before recording its answer.
+        let Work::Graph(batches) = reg.next(0) else { panic!() };
+        for item in &batches[0] {
+            tenant.answer(item);
+        }
+        reg.discover_sent = true;
+        let persisted = serde_json::to_string(&reg).unwrap();
+        let mut resumed: Registration = serde_json::from_str(&persisted).unwrap();
+        tenant.run(&mut resumed);
+        assert_eq!(resumed.phase, Phase::Done);
+        assert_eq!(tenant.apps.len(), 1, "no second application was created");
+    }
+
+    #[test]
+    fn the_persisted_form_round_trips_the_secret() {
+        let mut tenant = FakeTenant::default();
+        let mut reg = Registration::new("M365 Backup", "m", 0, 1);
+        tenant.run(&mut reg);
+        let back: Registration = serde_json::from_str(&serde_json::to_string(&reg).unwrap()).unwrap();
+        assert_eq!(back.app(0).unwrap().secret.as_ref().unwrap().expose(), "gen~secret");
+        assert!(!format!("{reg:?}").contains("gen~secret"));
+    }
+}
