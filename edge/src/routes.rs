@@ -9,10 +9,27 @@ use shared::api::paths;
 pub enum Route {
     /// `GET /api/health`.
     Health,
+    /// `GET /api/session`.
+    Session,
+    /// `POST /api/signins`.
+    StartSignIn,
+    /// `GET /api/signins/{id}`.
+    SignInStatus(String),
+    /// `POST /api/signins/{id}/confirm`.
+    ConfirmSignIn(String),
+    /// `POST /api/signins/{id}/renew`.
+    RenewSignIn(String),
+    /// `DELETE /api/signins/{id}`.
+    CancelSignIn(String),
     /// A known path with a method it does not accept; carries the allowed methods.
     MethodNotAllowed(&'static [&'static str]),
     /// No such endpoint.
     NotFound,
+}
+
+/// Whether `s` can be an object ID we issued (UUID-like: hex and hyphens, bounded).
+fn is_id(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
 }
 
 /// Resolves a request's method and path (without query string) to a [`Route`].
@@ -22,9 +39,20 @@ pub fn resolve(method: &str, path: &str) -> Route {
         Some(p) if !p.is_empty() => p,
         _ => path,
     };
-    match (method, path) {
-        ("GET" | "HEAD", p) if p == paths::HEALTH => Route::Health,
-        (_, p) if p == paths::HEALTH => Route::MethodNotAllowed(&["GET", "HEAD"]),
+    let segments: Vec<&str> = path.split('/').skip(1).collect();
+    match (method, segments.as_slice()) {
+        ("GET" | "HEAD", _) if path == paths::HEALTH => Route::Health,
+        (_, _) if path == paths::HEALTH => Route::MethodNotAllowed(&["GET", "HEAD"]),
+        ("GET", ["api", "session"]) => Route::Session,
+        (_, ["api", "session"]) => Route::MethodNotAllowed(&["GET"]),
+        ("POST", ["api", "signins"]) => Route::StartSignIn,
+        (_, ["api", "signins"]) => Route::MethodNotAllowed(&["POST"]),
+        ("GET", ["api", "signins", id]) if is_id(id) => Route::SignInStatus((*id).to_owned()),
+        ("DELETE", ["api", "signins", id]) if is_id(id) => Route::CancelSignIn((*id).to_owned()),
+        (_, ["api", "signins", id]) if is_id(id) => Route::MethodNotAllowed(&["GET", "DELETE"]),
+        ("POST", ["api", "signins", id, "confirm"]) if is_id(id) => Route::ConfirmSignIn((*id).to_owned()),
+        ("POST", ["api", "signins", id, "renew"]) if is_id(id) => Route::RenewSignIn((*id).to_owned()),
+        (_, ["api", "signins", id, "confirm" | "renew"]) if is_id(id) => Route::MethodNotAllowed(&["POST"]),
         _ => Route::NotFound,
     }
 }
@@ -47,8 +75,30 @@ mod tests {
 
     #[test]
     fn unknown_api_paths_are_not_found() {
-        for p in ["/api", "/api/", "/api/nope", "/api/healthz", "/api/health/x", "/"] {
+        for p in [
+            "/api",
+            "/api/",
+            "/api/nope",
+            "/api/healthz",
+            "/api/health/x",
+            "/",
+            "/api/signins/x y",
+            "/api/signins/<script>",
+        ] {
             assert_eq!(resolve("GET", p), Route::NotFound, "{p}");
         }
+    }
+
+    #[test]
+    fn sign_in_routes() {
+        let id = "0f8fad5b-d9cb-469f-a165-70867728950e";
+        assert_eq!(resolve("POST", "/api/signins"), Route::StartSignIn);
+        assert_eq!(resolve("GET", &format!("/api/signins/{id}")), Route::SignInStatus(id.into()));
+        assert_eq!(resolve("DELETE", &format!("/api/signins/{id}")), Route::CancelSignIn(id.into()));
+        assert_eq!(resolve("POST", &format!("/api/signins/{id}/confirm")), Route::ConfirmSignIn(id.into()));
+        assert_eq!(resolve("POST", &format!("/api/signins/{id}/renew")), Route::RenewSignIn(id.into()));
+        assert_eq!(resolve("GET", &format!("/api/signins/{id}/renew")), Route::MethodNotAllowed(&["POST"]));
+        assert_eq!(resolve("GET", "/api/signins"), Route::MethodNotAllowed(&["POST"]));
+        assert_eq!(resolve("GET", "/api/session"), Route::Session);
     }
 }

@@ -1,1 +1,420 @@
+//! What the sign-in's Durable Object persists, its transitions, and what the browser may see.
+//!
+//! The record is stored as one value and written before and after every step, so a restarted
+//! worker resumes from it. Secrets in it (the device code, the admin's token, generated client
+//! secrets) are removed as soon as they are no longer needed: the device code when polling ends,
+//! the token after registration has been saved or abandoned ([`HOLD_AFTER_COMPLETION_MS`]).
 
+use super::poller::{Decision, Millis, Poller};
+use crate::microsoft::identity::DeviceAuthorization;
+use crate::provisioning::plan::{Phase, Registration};
+use serde::{Deserialize, Serialize};
+use shared::api::{ErrorDetail, ProgressStep, RegistrationResult, SignInState, SignInStatus, StepState};
+use shared::secret::{serialize_exposed, SecretString};
+use shared::{CloudEnvironment, ErrorCode};
+
+/// How long the admin's token and the unsaved applications are kept after registration.
+pub const HOLD_AFTER_COMPLETION_MS: Millis = 30 * 60 * 1000;
+/// How often the browser should read the status.
+pub const STATUS_POLL_SECS: u64 = 2;
+/// How many additional applications "Create multiple applications" adds.
+pub const ADDITIONAL_APPLICATIONS: u8 = 3;
+
+/// The device code and what the admin sees of it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeviceState {
+    /// Secret.
+    #[serde(serialize_with = "serialize_exposed")]
+    pub device_code: SecretString,
+    /// Shown to the admin.
+    pub user_code: String,
+    /// Shown to the admin, as Microsoft returned it.
+    pub verification_uri: String,
+}
+
+/// The admin's delegated token, held only inside the Durable Object.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HeldToken {
+    /// Secret.
+    #[serde(serialize_with = "serialize_exposed")]
+    pub access_token: SecretString,
+    /// When it stops working.
+    pub expires_at: Millis,
+}
+
+/// One sign-in.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SignInRecord {
+    /// ID (the Durable Object's name).
+    pub id: String,
+    /// The portal account that owns it.
+    pub account: String,
+    /// The cloud.
+    pub cloud: CloudEnvironment,
+    /// The public client used.
+    pub client_id: String,
+    /// State.
+    pub state: SignInState,
+    /// The device code, while polling.
+    pub device: Option<DeviceState>,
+    /// The polling schedule, while polling.
+    pub poller: Option<Poller>,
+    /// The admin ticked the confirmation checkbox.
+    pub confirmed: bool,
+    /// The admin's token, between sign-in and the end of the hold.
+    pub token: Option<HeldToken>,
+    /// The main application's registration.
+    pub main: Option<Registration>,
+    /// The additional applications' registration.
+    pub additional: Option<Registration>,
+    /// Why it failed.
+    pub error: Option<ErrorDetail>,
+    /// Created.
+    pub created_at: Millis,
+    /// When the token is dropped and unsaved applications deleted.
+    pub discard_at: Option<Millis>,
+    /// Step 3 was saved: the applications belong to an organization now and are kept.
+    pub saved: bool,
+}
+
+impl SignInRecord {
+    /// A new sign-in, before Microsoft has issued a code.
+    pub fn new(id: &str, account: &str, cloud: CloudEnvironment, client_id: &str, now: Millis) -> Self {
+        Self {
+            id: id.to_owned(),
+            account: account.to_owned(),
+            cloud,
+            client_id: client_id.to_owned(),
+            state: SignInState::WaitingForSignIn,
+            device: None,
+            poller: None,
+            confirmed: false,
+            token: None,
+            main: None,
+            additional: None,
+            error: None,
+            created_at: now,
+            discard_at: None,
+            saved: false,
+        }
+    }
+
+    /// Microsoft issued a (new) code.
+    pub fn on_device_code(&mut self, d: DeviceAuthorization, now: Millis) {
+        self.poller = Some(Poller::new(d.interval, d.expires_in, now));
+        self.device = Some(DeviceState {
+            device_code: d.device_code,
+            user_code: d.user_code,
+            verification_uri: d.verification_uri,
+        });
+        self.state = if self.confirmed { SignInState::WaitingForMicrosoft } else { SignInState::WaitingForSignIn };
+        self.error = None;
+    }
+
+    /// The device code could not be obtained.
+    pub fn on_start_failed(&mut self, error: ErrorDetail) {
+        self.state = SignInState::Failed;
+        self.error = Some(error);
+    }
+
+    /// Whether the token endpoint should be polled at `now`.
+    pub fn poll_due(&self, now: Millis) -> bool {
+        self.is_polling() && self.poller.as_ref().is_some_and(|p| p.due(now))
+    }
+
+    fn is_polling(&self) -> bool {
+        matches!(self.state, SignInState::WaitingForSignIn | SignInState::WaitingForMicrosoft) && self.device.is_some()
+    }
+
+    /// Checks expiry without a poll.
+    pub fn tick(&mut self, now: Millis) {
+        if self.is_polling() && self.poller.as_ref().is_some_and(|p| p.expired(now)) {
+            self.expire();
+        }
+    }
+
+    fn expire(&mut self) {
+        self.state = SignInState::Expired;
+        self.device = None;
+        self.error = Some(ErrorDetail::new(ErrorCode::CodeExpired));
+    }
+
+    /// The outcome of a poll.
+    pub fn on_poll(&mut self, decision: Decision, now: Millis) {
+        match decision {
+            Decision::PollAt(_) => {}
+            Decision::SignedIn(t) => {
+                self.device = None;
+                self.poller = None;
+                self.token =
+                    Some(HeldToken { access_token: t.access_token, expires_at: now + t.expires_in as Millis * 1000 });
+                self.state = SignInState::SignedIn;
+            }
+            Decision::Expired => self.expire(),
+            Decision::Failed(e) => {
+                self.device = None;
+                self.state = SignInState::Failed;
+                self.error = Some(e);
+            }
+        }
+    }
+
+    /// The admin ticked the checkbox. Returns whether registration should start now.
+    pub fn confirm(&mut self, app_name: &str) -> bool {
+        self.confirmed = true;
+        match self.state {
+            SignInState::WaitingForSignIn => {
+                self.state = SignInState::WaitingForMicrosoft;
+                false
+            }
+            SignInState::SignedIn => {
+                self.start_main(app_name);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Called when the token arrives after the confirmation.
+    pub fn start_main(&mut self, app_name: &str) {
+        if self.main.is_none() {
+            self.main = Some(Registration::new(app_name, &self.marker(), 0, 1));
+        }
+        self.state = SignInState::Registering;
+    }
+
+    /// Starts the 3 additional applications after the main one. `Err` when not possible now.
+    pub fn start_additional(&mut self) -> Result<(), ErrorCode> {
+        let main = self.main.as_ref().filter(|m| m.phase == Phase::Done).ok_or(ErrorCode::AuthorizationPending)?;
+        if self.token.is_none() {
+            return Err(ErrorCode::CodeExpired);
+        }
+        if self.additional.is_none() {
+            self.additional = Some(Registration::more(main, &self.marker(), 1, ADDITIONAL_APPLICATIONS));
+        }
+        self.state = SignInState::Registering;
+        Ok(())
+    }
+
+    fn marker(&self) -> String {
+        format!("m365onb-{}", self.id)
+    }
+
+    /// The registration currently running, if any.
+    pub fn running(&mut self) -> Option<&mut Registration> {
+        if self.state != SignInState::Registering {
+            return None;
+        }
+        match (&mut self.main, &mut self.additional) {
+            (Some(m), _) if !matches!(m.phase, Phase::Done | Phase::Failed) => Some(m),
+            (_, Some(a)) if !matches!(a.phase, Phase::Done | Phase::Failed) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// After a registration step: move to completed or failed when the runs are over.
+    pub fn settle(&mut self, now: Millis) {
+        if self.state != SignInState::Registering || self.running().is_some() {
+            return;
+        }
+        let failed = [&self.main, &self.additional].into_iter().flatten().find(|r| r.phase == Phase::Failed);
+        if let Some(r) = failed {
+            self.error = r.error.clone();
+            self.state = SignInState::Failed;
+        } else {
+            self.state = SignInState::Completed;
+        }
+        self.discard_at = Some(now + HOLD_AFTER_COMPLETION_MS);
+    }
+
+    /// The admin cancelled.
+    pub fn cancel(&mut self, now: Millis) {
+        self.device = None;
+        self.state = SignInState::Cancelled;
+        self.discard_at = Some(now);
+    }
+
+    /// Drops every secret this record holds that is not needed any more.
+    pub fn forget_secrets(&mut self) {
+        self.device = None;
+        self.token = None;
+        for r in [&mut self.main, &mut self.additional].into_iter().flatten() {
+            for a in &mut r.apps {
+                a.secret = None;
+            }
+        }
+    }
+
+    /// When the Durable Object's alarm should fire next.
+    pub fn next_alarm(&self, now: Millis) -> Option<Millis> {
+        if self.is_polling() {
+            return self.poller.as_ref().map(|p| p.next_poll_at.min(p.expires_at));
+        }
+        if self.state == SignInState::Registering {
+            let wait = [&self.main, &self.additional].into_iter().flatten().filter_map(|r| r.wait_until).max();
+            return Some(wait.unwrap_or(now).max(now));
+        }
+        self.discard_at
+    }
+
+    /// The number of applications that exist and work.
+    pub fn applications_done(&self) -> u8 {
+        [&self.main, &self.additional]
+            .into_iter()
+            .flatten()
+            .filter(|r| r.phase == Phase::Done)
+            .map(|r| r.apps.len() as u8)
+            .sum()
+    }
+
+    /// What the browser may see.
+    pub fn status(&self, now: Millis) -> SignInStatus {
+        let (user_code, verification_uri, expires_at, expires_in) = match (&self.device, &self.poller) {
+            (Some(d), Some(p)) if self.is_polling() => (
+                Some(d.user_code.clone()),
+                Some(d.verification_uri.clone()),
+                Some(crate::time::rfc3339_ms(p.expires_at)),
+                Some(((p.expires_at - now).max(0) / 1000) as u64),
+            ),
+            _ => (None, None, None, None),
+        };
+        let total = 1 + self.additional.as_ref().map_or(0, |a| a.apps.len());
+        let progress: Vec<ProgressStep> = match (&self.main, &self.additional) {
+            (_, Some(a)) => a.progress(total),
+            (Some(m), None) => m.progress(total),
+            (None, None) => vec![],
+        };
+        let progress = if self.state == SignInState::Failed {
+            progress
+                .into_iter()
+                .map(|mut s| {
+                    if matches!(s.state, StepState::Running | StepState::Waiting) {
+                        s.state = StepState::Failed;
+                    }
+                    s
+                })
+                .collect()
+        } else {
+            progress
+        };
+        let result = match (&self.main, self.state) {
+            (Some(m), SignInState::Completed) => m.tenant.as_ref().zip(m.app(0)).map(|(t, app)| RegistrationResult {
+                tenant_id: t.id.clone(),
+                tenant_name: t.display_name.clone(),
+                default_domain: t.default_domain.clone(),
+                application_id: app.app_id.clone().unwrap_or_default(),
+                secret_stored: app.secret.is_some() || self.saved,
+                applications: self.applications_done(),
+            }),
+            _ => None,
+        };
+        SignInStatus {
+            id: self.id.clone(),
+            cloud: self.cloud,
+            state: self.state,
+            user_code,
+            verification_uri,
+            expires_at,
+            expires_in,
+            poll_after: STATUS_POLL_SECS,
+            progress,
+            error: self.error.clone(),
+            result,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::microsoft::identity::{AccessToken, DeviceAuthorization};
+
+    fn record() -> SignInRecord {
+        let mut r = SignInRecord::new("s1", "acct", CloudEnvironment::Global, "client", 0);
+        r.on_device_code(
+            DeviceAuthorization {
+                device_code: SecretString::new("DEVICE-SECRET".into()),
+                user_code: "ABCDE1234".into(),
+                verification_uri: "https://microsoft.com/devicelogin".into(),
+                expires_in: 900,
+                interval: 5,
+            },
+            0,
+        );
+        r
+    }
+
+    fn token() -> Decision {
+        Decision::SignedIn(AccessToken { access_token: SecretString::new("ADMIN-TOKEN".into()), expires_in: 3599 })
+    }
+
+    #[test]
+    fn the_status_never_shows_the_device_code_or_the_token() {
+        let mut r = record();
+        let s = serde_json::to_string(&r.status(1000)).unwrap();
+        assert!(s.contains("ABCDE1234") && !s.contains("DEVICE-SECRET"));
+        assert_eq!(r.status(1000).expires_in, Some(899));
+        r.on_poll(token(), 5000);
+        let s = serde_json::to_string(&r.status(6000)).unwrap();
+        assert!(!s.contains("ADMIN-TOKEN") && !s.contains("ABCDE1234"));
+        assert_eq!(r.state, SignInState::SignedIn);
+    }
+
+    #[test]
+    fn confirming_before_microsoft_reports_waits_then_registers() {
+        let mut r = record();
+        assert!(!r.confirm("M365 Backup"));
+        assert_eq!(r.state, SignInState::WaitingForMicrosoft);
+        r.on_poll(token(), 5000);
+        assert_eq!(r.state, SignInState::SignedIn);
+        assert!(r.confirmed);
+        r.start_main("M365 Backup");
+        assert_eq!(r.state, SignInState::Registering);
+        assert!(r.running().is_some());
+    }
+
+    #[test]
+    fn expiry_without_a_poll_clears_the_code() {
+        let mut r = record();
+        r.tick(900_000);
+        assert_eq!(r.state, SignInState::Expired);
+        assert!(r.device.is_none());
+        assert_eq!(r.status(900_000).error.unwrap().code, ErrorCode::CodeExpired);
+        assert_eq!(r.next_alarm(900_000), None);
+    }
+
+    #[test]
+    fn the_alarm_follows_the_poller_then_the_hold() {
+        let mut r = record();
+        assert_eq!(r.next_alarm(0), Some(5000));
+        r.on_poll(token(), 5000);
+        r.start_main("x");
+        assert_eq!(r.next_alarm(6000), Some(6000));
+        r.main.as_mut().unwrap().phase = Phase::Done;
+        r.settle(7000);
+        assert_eq!(r.state, SignInState::Completed);
+        assert_eq!(r.next_alarm(7000), Some(7000 + HOLD_AFTER_COMPLETION_MS));
+    }
+
+    #[test]
+    fn forgetting_secrets_clears_all_of_them() {
+        let mut r = record();
+        r.on_poll(token(), 5000);
+        r.forget_secrets();
+        let persisted = serde_json::to_string(&r).unwrap();
+        assert!(!persisted.contains("ADMIN-TOKEN") && !persisted.contains("DEVICE-SECRET"));
+    }
+
+    #[test]
+    fn additional_applications_need_a_finished_main_and_the_token() {
+        let mut r = record();
+        assert_eq!(r.start_additional(), Err(ErrorCode::AuthorizationPending));
+        r.on_poll(token(), 5000);
+        r.start_main("x");
+        r.main.as_mut().unwrap().phase = Phase::Done;
+        r.settle(6000);
+        assert!(r.start_additional().is_ok());
+        assert_eq!(r.additional.as_ref().unwrap().apps.len(), 3);
+        assert_eq!(r.state, SignInState::Registering);
+    }
+}
