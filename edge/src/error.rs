@@ -26,7 +26,7 @@ pub enum AppError {
     /// Body over [`MAX_BODY_BYTES`].
     TooLarge,
     /// A catalogued failure (Microsoft's, or a product rule such as the sign-in limit).
-    Catalogue(ErrorDetail),
+    Catalogue(Box<ErrorDetail>),
     /// Something failed inside the edge; the detail is logged, not sent.
     Internal,
 }
@@ -67,7 +67,7 @@ impl AppError {
                 ErrorCode::MalformedRequest,
                 format!("The request could not be read: {detail}. Reload the page and try again."),
             ),
-            AppError::Catalogue(d) => ErrorBody { error: d.clone() },
+            AppError::Catalogue(d) => ErrorBody { error: (**d).clone() },
             other => ErrorBody::new(other.code()),
         }
     }
@@ -79,9 +79,15 @@ impl From<FieldError> for AppError {
     }
 }
 
+impl From<ErrorDetail> for AppError {
+    fn from(d: ErrorDetail) -> Self {
+        AppError::Catalogue(Box::new(d))
+    }
+}
+
 impl From<ErrorCode> for AppError {
     fn from(code: ErrorCode) -> Self {
-        AppError::Catalogue(ErrorDetail::new(code))
+        AppError::Catalogue(Box::new(ErrorDetail::new(code)))
     }
 }
 

@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod error;
+pub mod ids;
 pub mod microsoft;
 pub mod provisioning;
 pub mod routes;

@@ -21,6 +21,8 @@ pub enum Route {
     RenewSignIn(String),
     /// `DELETE /api/signins/{id}`.
     CancelSignIn(String),
+    /// `POST /api/signins/{id}/applications`: create the 3 additional applications.
+    AdditionalApplications(String),
     /// A known path with a method it does not accept; carries the allowed methods.
     MethodNotAllowed(&'static [&'static str]),
     /// No such endpoint.
@@ -52,7 +54,12 @@ pub fn resolve(method: &str, path: &str) -> Route {
         (_, ["api", "signins", id]) if is_id(id) => Route::MethodNotAllowed(&["GET", "DELETE"]),
         ("POST", ["api", "signins", id, "confirm"]) if is_id(id) => Route::ConfirmSignIn((*id).to_owned()),
         ("POST", ["api", "signins", id, "renew"]) if is_id(id) => Route::RenewSignIn((*id).to_owned()),
-        (_, ["api", "signins", id, "confirm" | "renew"]) if is_id(id) => Route::MethodNotAllowed(&["POST"]),
+        ("POST", ["api", "signins", id, "applications"]) if is_id(id) => {
+            Route::AdditionalApplications((*id).to_owned())
+        }
+        (_, ["api", "signins", id, "confirm" | "renew" | "applications"]) if is_id(id) => {
+            Route::MethodNotAllowed(&["POST"])
+        }
         _ => Route::NotFound,
     }
 }

@@ -50,6 +50,11 @@ pub mod paths {
         format!("{SIGNINS}/{id}/renew")
     }
 
+    /// `POST`: create the 3 additional applications with this sign-in.
+    pub fn signin_applications(id: &str) -> String {
+        format!("{SIGNINS}/{id}/applications")
+    }
+
     /// `GET`, `PATCH`, `DELETE`: `/api/organizations/{id}`.
     pub fn organization(id: &str) -> String {
         format!("{ORGANIZATIONS}/{id}")

@@ -1,0 +1,202 @@
+//! The thin `worker` adapter: turns a Workers request into a [`Route`], checks the portal session,
+//! runs the handler, and turns the outcome into a Workers response. Decisions live in pure modules.
+
+mod http;
+mod signin_do;
+
+use crate::config::{Config, MAX_ACTIVE_SIGNINS};
+use crate::error::{parse_json, AppError};
+use crate::routes::{resolve, Route};
+use crate::session::{self, Session};
+use crate::signin::poller::Millis;
+use shared::api::{ComponentStatus, HealthResponse, SessionInfo, StartSignIn, SERVICE_NAME};
+use shared::{AddMethod, ErrorCode, Field, FieldError};
+use signin_do::Command;
+use worker::{event, Context, Env, Method, Request, RequestInit, Response, Result};
+
+/// How long a new sign-in counts against the account's limit unless it ends sooner.
+const SIGNIN_SLOT_MS: Millis = 20 * 60 * 1000;
+
+fn now() -> Millis {
+    worker::Date::now().as_millis() as Millis
+}
+
+/// Reads the configuration from the Worker's variables and secrets.
+pub(crate) fn read_config(env: &Env) -> std::result::Result<Config, AppError> {
+    Config::read(|name| {
+        env.var(name).map(|v| v.to_string()).ok().or_else(|| env.secret(name).map(|v| v.to_string()).ok())
+    })
+    .map_err(|e| {
+        worker::console_error!("configuration: {}", e.0);
+        AppError::Internal
+    })
+}
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    let path = req.path();
+    let route = resolve(req.method().as_ref(), &path);
+    let outcome = dispatch(route, req, &env).await;
+    let mut resp = match outcome {
+        Ok(resp) => resp,
+        Err(err) => error_response(&err)?,
+    };
+    let headers = resp.headers_mut();
+    headers.set("cache-control", "no-store")?;
+    headers.set("x-content-type-options", "nosniff")?;
+    headers.set("referrer-policy", "no-referrer")?;
+    Ok(resp)
+}
+
+fn error_response(err: &AppError) -> Result<Response> {
+    let mut resp = Response::from_json(&err.body())?.with_status(err.status());
+    if let AppError::MethodNotAllowed(allowed) = err {
+        resp.headers_mut().set("allow", &allowed.join(", "))?;
+    }
+    if let AppError::Unauthenticated = err {
+        resp.headers_mut().set("www-authenticate", "Bearer realm=\"m365-onboarding\"")?;
+    }
+    Ok(resp)
+}
+
+fn internal(context: &'static str) -> impl Fn(worker::Error) -> AppError {
+    move |e| {
+        worker::console_error!("{context}: {e}");
+        AppError::Internal
+    }
+}
+
+async fn dispatch(route: Route, mut req: Request, env: &Env) -> std::result::Result<Response, AppError> {
+    match route {
+        Route::Health => return health(env).await,
+        Route::MethodNotAllowed(allowed) => return Err(AppError::MethodNotAllowed(allowed)),
+        Route::NotFound => return Err(AppError::NotFound),
+        _ => {}
+    }
+    let config = read_config(env)?;
+    let session = authenticate(&req, &config)?;
+    match route {
+        Route::Session => json(&SessionInfo {
+            account: session.account,
+            admin: session.admin,
+            expires_at: crate::time::rfc3339_ms(session.expires_at * 1000),
+        }),
+        Route::StartSignIn => {
+            let body = req.bytes().await.map_err(internal("reading the body"))?;
+            let ct = req.headers().get("content-type").ok().flatten();
+            let start: StartSignIn = parse_json(ct.as_deref(), &body)?;
+            start_sign_in(env, &config, &session, start).await
+        }
+        Route::SignInStatus(id) => signin_call(env, &id, &session, "status", None).await,
+        Route::ConfirmSignIn(id) => signin_call(env, &id, &session, "confirm", None).await,
+        Route::RenewSignIn(id) => signin_call(env, &id, &session, "renew", None).await,
+        Route::CancelSignIn(id) => signin_call(env, &id, &session, "cancel", None).await,
+        Route::AdditionalApplications(id) => signin_call(env, &id, &session, "additional", None).await,
+        Route::Health | Route::MethodNotAllowed(_) | Route::NotFound => Err(AppError::NotFound),
+    }
+}
+
+fn json<T: serde::Serialize>(body: &T) -> std::result::Result<Response, AppError> {
+    Response::from_json(body).map_err(internal("serializing"))
+}
+
+fn authenticate(req: &Request, config: &Config) -> std::result::Result<Session, AppError> {
+    let header = req.headers().get("authorization").ok().flatten();
+    let token = session::bearer(header.as_deref()).map_err(|_| AppError::Unauthenticated)?;
+    session::verify(token, &config.session_secret, config.portal_issuer.as_deref(), now() / 1000).map_err(|e| {
+        if e == session::SessionError::NotConfigured {
+            worker::console_error!("PORTAL_SESSION_SECRET is missing or shorter than 32 bytes");
+        }
+        AppError::Unauthenticated
+    })
+}
+
+async fn start_sign_in(
+    env: &Env,
+    config: &Config,
+    session: &Session,
+    start: StartSignIn,
+) -> std::result::Result<Response, AppError> {
+    match start.method {
+        AddMethod::DeviceCode => {}
+        AddMethod::Credential => {
+            start.method.availability(start.cloud).map_err(|reason| FieldError::new(Field::Method, reason))?;
+            return Err(FieldError::new(
+                Field::Method,
+                "Signing in with a Microsoft pop-up is not available yet. Use Device Code or Manual.",
+            )
+            .into());
+        }
+        AddMethod::Manual => {
+            return Err(FieldError::new(Field::Method, "The Manual method needs no sign-in: go to Step 3.").into())
+        }
+    }
+    if config.public_client(start.cloud).is_none() {
+        worker::console_error!("no public client configured for {}", start.cloud.as_str());
+        return Err(ErrorCode::ClientMisconfigured.into());
+    }
+    let id = crate::ids::new_id();
+    let t = now();
+    let db = env.d1("DB").map_err(internal("D1 binding"))?;
+    let stmt = db
+        .prepare(
+            "INSERT INTO signins (id, account_id, cloud, created_at_ms, active_until_ms) \
+             SELECT ?1, ?2, ?3, ?4, ?5 \
+             WHERE (SELECT COUNT(*) FROM signins WHERE account_id = ?2 AND active_until_ms > ?4) < ?6",
+        )
+        .bind(&[
+            id.as_str().into(),
+            session.account.as_str().into(),
+            start.cloud.as_str().into(),
+            (t as f64).into(),
+            ((t + SIGNIN_SLOT_MS) as f64).into(),
+            (MAX_ACTIVE_SIGNINS as f64).into(),
+        ])
+        .map_err(internal("binding"))?;
+    let result = stmt.run().await.map_err(internal("inserting the sign-in"))?;
+    let inserted = result.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0);
+    if inserted != 1 {
+        return Err(ErrorCode::TooManySignIns.into());
+    }
+    let resp = signin_call(env, &id, session, "start", Some(start.cloud)).await?;
+    Ok(resp.with_status(201))
+}
+
+async fn signin_call(
+    env: &Env,
+    id: &str,
+    session: &Session,
+    op: &str,
+    cloud: Option<shared::CloudEnvironment>,
+) -> std::result::Result<Response, AppError> {
+    let ns = env.durable_object("SIGNIN").map_err(internal("Durable Object binding"))?;
+    let stub = ns.id_from_name(id).and_then(|i| i.get_stub()).map_err(internal("Durable Object stub"))?;
+    let cmd = Command { account: session.account.clone(), op: op.to_owned(), cloud };
+    let headers = worker::Headers::new();
+    headers.set("content-type", "application/json").map_err(internal("headers"))?;
+    headers.set("x-signin-id", id).map_err(internal("headers"))?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_headers(headers)
+        .with_body(Some(serde_json::to_string(&cmd).map_err(|_| AppError::Internal)?.into()));
+    let req = Request::new_with_init("https://signin.internal/", &init).map_err(internal("request"))?;
+    stub.fetch_with_request(req).await.map_err(internal("Durable Object call"))
+}
+
+async fn health(env: &Env) -> std::result::Result<Response, AppError> {
+    let database = match env.d1("DB") {
+        Ok(db) => match db.prepare("SELECT 1 AS ok").first::<serde_json::Value>(None).await {
+            Ok(Some(_)) => ComponentStatus::Ok,
+            Ok(None) => ComponentStatus::Unavailable,
+            Err(e) => {
+                worker::console_error!("health: D1 query failed: {e}");
+                ComponentStatus::Unavailable
+            }
+        },
+        Err(e) => {
+            worker::console_error!("health: D1 binding missing: {e}");
+            ComponentStatus::Unavailable
+        }
+    };
+    json(&HealthResponse { service: SERVICE_NAME.to_owned(), version: env!("CARGO_PKG_VERSION").to_owned(), database })
+}

@@ -1,0 +1,340 @@
+//! The sign-in Durable Object: holds one sign-in's record, polls Microsoft from its alarm, and runs
+//! the registration. Its `fetch` is an internal API for the Worker only (the Worker has already
+//! checked the session; every call names the account, and a mismatch answers 404).
+
+use super::http::WorkerHttp;
+use crate::config::Config;
+use crate::error::AppError;
+use crate::microsoft::identity::{self, ClientCredential, TokenOutcome};
+use crate::microsoft::{graph, HttpClient, MicrosoftError};
+use crate::provisioning::plan::{Phase, VerifyOutcome, Work};
+use crate::signin::poller::Millis;
+use crate::signin::record::SignInRecord;
+use futures_util::future::join_all;
+use serde::{Deserialize, Serialize};
+use shared::api::{ErrorDetail, SignInState};
+use shared::{CloudEnvironment, ErrorCode};
+use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
+
+const RECORD: &str = "record";
+/// Registration steps per alarm invocation, to stay well inside the subrequest limits.
+const STEPS_PER_ALARM: usize = 6;
+
+/// What the Worker sends to the Durable Object.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Command {
+    /// The portal account making the call.
+    pub account: String,
+    /// `start`, `status`, `confirm`, `renew`, `cancel`, `additional`.
+    pub op: String,
+    /// For `start`: the cloud.
+    #[serde(default)]
+    pub cloud: Option<CloudEnvironment>,
+}
+
+fn now() -> Millis {
+    worker::Date::now().as_millis() as Millis
+}
+
+fn error_response(e: AppError) -> Result<Response> {
+    Ok(Response::from_json(&e.body())?.with_status(e.status()))
+}
+
+#[durable_object]
+pub struct SignIn {
+    state: State,
+    env: Env,
+}
+
+impl SignIn {
+    fn config(&self) -> std::result::Result<Config, AppError> {
+        super::read_config(&self.env)
+    }
+
+    async fn load(&self) -> Result<Option<SignInRecord>> {
+        self.state.storage().get::<SignInRecord>(RECORD).await
+    }
+
+    async fn save(&self, rec: &SignInRecord) -> Result<()> {
+        self.state.storage().put(RECORD, rec).await?;
+        match rec.next_alarm(now()) {
+            Some(at) => self.state.storage().set_alarm(at.max(now()) as i64).await?,
+            None => self.state.storage().delete_alarm().await?,
+        }
+        if rec.state.is_final() || rec.state == SignInState::Completed {
+            self.release_slot(&rec.id).await;
+        }
+        Ok(())
+    }
+
+    /// The sign-in no longer counts against the account's limit.
+    async fn release_slot(&self, id: &str) {
+        if let Ok(db) = self.env.d1("DB") {
+            let stmt = db.prepare("UPDATE signins SET active_until_ms = 0 WHERE id = ?1");
+            if let Ok(stmt) = stmt.bind(&[id.into()]) {
+                if let Err(e) = stmt.run().await {
+                    worker::console_error!("signin {id}: releasing the slot failed: {e}");
+                }
+            }
+        }
+    }
+
+    async fn request_code(&self, rec: &mut SignInRecord, config: &Config) {
+        let endpoints = config.endpoints(rec.cloud);
+        let req = identity::device_code_request(&endpoints, &rec.client_id);
+        match WorkerHttp.send(req).await {
+            Ok(resp) => match identity::read_device_code(&resp) {
+                Ok(d) => rec.on_device_code(d, now()),
+                Err(e) => {
+                    worker::console_warn!("signin {}: device code refused: {:?} {}", rec.id, e.code, e.status);
+                    rec.on_start_failed(e.detail());
+                }
+            },
+            Err(e) => {
+                worker::console_warn!("signin {}: device code request failed: {}", rec.id, e.0);
+                rec.on_start_failed(ErrorDetail::new(ErrorCode::MicrosoftUnavailable));
+            }
+        }
+    }
+
+    async fn handle(&self, cmd: Command) -> std::result::Result<Response, AppError> {
+        let config = self.config()?;
+        let internal = |e: worker::Error| {
+            worker::console_error!("signin storage: {e}");
+            AppError::Internal
+        };
+        let id = self.state.id().to_string();
+        if cmd.op == "start" {
+            let cloud = cmd.cloud.ok_or(AppError::Internal)?;
+            let client_id = config.public_client(cloud).ok_or(ErrorCode::ClientMisconfigured)?.to_owned();
+            let name = self.state.storage().get::<String>("name").await.ok().flatten().unwrap_or(id);
+            let mut rec = SignInRecord::new(&name, &cmd.account, cloud, &client_id, now());
+            self.request_code(&mut rec, &config).await;
+            self.save(&rec).await.map_err(internal)?;
+            return Response::from_json(&rec.status(now())).map_err(internal);
+        }
+        let mut rec = self.load().await.map_err(internal)?.ok_or(AppError::NoSuchObject)?;
+        if rec.account != cmd.account {
+            return Err(AppError::NoSuchObject);
+        }
+        let t = now();
+        rec.tick(t);
+        match cmd.op.as_str() {
+            "status" => {}
+            "confirm" => {
+                rec.confirm(&config.app_name);
+            }
+            "renew" => {
+                if !matches!(rec.state, SignInState::Expired | SignInState::Failed) || rec.token.is_some() {
+                    return Err(ErrorDetail {
+                        message: "A new code can be requested only after the current one has expired or failed.".into(),
+                        ..ErrorDetail::new(ErrorCode::AuthorizationPending)
+                    }
+                    .into());
+                }
+                rec.state = SignInState::WaitingForSignIn;
+                rec.confirmed = false;
+                self.request_code(&mut rec, &config).await;
+            }
+            "cancel" => rec.cancel(t),
+            "additional" => rec.start_additional().map_err(AppError::from)?,
+            _ => return Err(AppError::NotFound),
+        }
+        self.save(&rec).await.map_err(internal)?;
+        Response::from_json(&rec.status(now())).map_err(internal)
+    }
+
+    async fn poll(&self, rec: &mut SignInRecord, config: &Config) {
+        let Some(device) = &rec.device else { return };
+        let endpoints = config.endpoints(rec.cloud);
+        let req = identity::device_token_request(&endpoints, &rec.client_id, &device.device_code);
+        let sent_at = now();
+        let outcome = match WorkerHttp.send(req).await {
+            Ok(resp) => identity::read_token(&resp),
+            Err(e) => {
+                worker::console_warn!("signin {}: token poll failed: {}", rec.id, e.0);
+                TokenOutcome::Error(identity::OAuthFailure {
+                    error: String::new(),
+                    microsoft: MicrosoftError::transport(),
+                })
+            }
+        };
+        if let Some(p) = rec.poller.as_mut() {
+            let decision = p.on_outcome(outcome, sent_at, now());
+            rec.on_poll(decision, now());
+        }
+        if rec.state == SignInState::SignedIn && rec.confirmed {
+            rec.start_main(&config.app_name);
+        }
+    }
+
+    /// Runs registration steps until it waits, ends, or the per-alarm budget is used.
+    async fn register(&self, rec: &mut SignInRecord, config: &Config) -> Result<()> {
+        let endpoints = config.endpoints(rec.cloud);
+        for _ in 0..STEPS_PER_ALARM {
+            let Some(token) = rec.token.as_ref().map(|t| t.access_token.clone()) else {
+                if let Some(reg) = rec.running() {
+                    reg.fail(ErrorDetail::new(ErrorCode::CodeExpired));
+                }
+                rec.settle(now());
+                break;
+            };
+            let t = now();
+            let Some(reg) = rec.running() else {
+                rec.settle(t);
+                break;
+            };
+            match reg.next(t) {
+                Work::Graph(batches) => {
+                    if reg.phase == Phase::Discover && !reg.discover_sent {
+                        // Recorded before sending: a restart now looks up instead of creating again.
+                        reg.discover_sent = true;
+                        self.state.storage().put(RECORD, &*rec).await?;
+                    }
+                    let sends = batches.iter().map(|b| WorkerHttp.send(graph::batch(&endpoints, &token, b)));
+                    let answers = join_all(sends)
+                        .await
+                        .into_iter()
+                        .map(|r| match r {
+                            Ok(resp) => graph::read_batch(&resp),
+                            Err(_) => Err(MicrosoftError::transport()),
+                        })
+                        .collect();
+                    if let Some(reg) = rec.running() {
+                        reg.on_batches(answers, now());
+                    }
+                }
+                Work::Verify(indexes) => {
+                    let checks = indexes.iter().map(|i| {
+                        let app = reg.app(*i).cloned();
+                        let endpoints = endpoints.clone();
+                        let tenant = reg.tenant.as_ref().map(|t| t.id.clone()).unwrap_or_default();
+                        async move {
+                            let Some(app) = app else {
+                                return (*i, VerifyOutcome::Refused(MicrosoftError::transport()));
+                            };
+                            (*i, verify_app(&endpoints, &tenant, &app).await)
+                        }
+                    });
+                    let outcomes = join_all(checks).await;
+                    if let Some(reg) = rec.running() {
+                        reg.graph_round_trips += 1;
+                        reg.graph_requests += outcomes.len() as u32;
+                        for (i, o) in outcomes {
+                            reg.on_verified(i, o, now());
+                        }
+                    }
+                }
+                Work::WaitUntil(_) => break,
+                Work::Done | Work::Failed(_) => {
+                    rec.settle(now());
+                    if rec.running().is_none() {
+                        break;
+                    }
+                }
+            }
+            self.state.storage().put(RECORD, &*rec).await?;
+        }
+        rec.settle(now());
+        Ok(())
+    }
+
+    /// After the hold: delete unsaved applications, then forget every secret.
+    async fn discard(&self, rec: &mut SignInRecord, config: &Config) {
+        if !rec.saved {
+            if let Some(token) = rec.token.as_ref().map(|t| t.access_token.clone()) {
+                let endpoints = config.endpoints(rec.cloud);
+                let mut items = vec![];
+                for reg in [&rec.main, &rec.additional].into_iter().flatten() {
+                    for a in &reg.apps {
+                        if let Some(oid) = &a.object_id {
+                            items.push(graph::BatchItem {
+                                method: "DELETE",
+                                ..graph::BatchItem::get(format!("del{}", a.index), format!("/applications/{oid}"))
+                            });
+                        }
+                    }
+                }
+                if !items.is_empty() {
+                    match WorkerHttp.send(graph::batch(&endpoints, &token, &items)).await {
+                        Ok(_) => {
+                            worker::console_log!("signin {}: deleted {} unsaved application(s)", rec.id, items.len())
+                        }
+                        Err(e) => {
+                            worker::console_warn!("signin {}: deleting unsaved applications failed: {}", rec.id, e.0)
+                        }
+                    }
+                }
+            }
+        }
+        rec.forget_secrets();
+        rec.discard_at = None;
+    }
+}
+
+/// Checks one application: a client-credentials token with its secret, then one Graph call.
+async fn verify_app(
+    endpoints: &shared::CloudEndpoints,
+    tenant: &str,
+    app: &crate::provisioning::plan::App,
+) -> VerifyOutcome {
+    let (Some(app_id), Some(secret)) = (&app.app_id, &app.secret) else {
+        return VerifyOutcome::Refused(MicrosoftError::transport());
+    };
+    let req = identity::client_credentials_request(endpoints, tenant, app_id, ClientCredential::Secret(secret));
+    let token = match WorkerHttp.send(req).await.map(|r| identity::read_token(&r)) {
+        Ok(TokenOutcome::Token(t)) => t.access_token,
+        Ok(TokenOutcome::Error(f)) => return VerifyOutcome::Refused(f.microsoft),
+        Err(_) => return VerifyOutcome::Refused(MicrosoftError::transport()),
+    };
+    let req = graph::request(endpoints, &token, http::Method::GET, "/organization?$select=id", None);
+    match WorkerHttp.send(req).await {
+        Ok(resp) => match graph::read_json(&resp) {
+            Ok(_) => VerifyOutcome::Works,
+            Err(e) => VerifyOutcome::Refused(e),
+        },
+        Err(_) => VerifyOutcome::Refused(MicrosoftError::transport()),
+    }
+}
+
+impl DurableObject for SignIn {
+    fn new(state: State, env: Env) -> Self {
+        Self { state, env }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        if let Some(name) = req.headers().get("x-signin-id")? {
+            // The Durable Object does not know its own name; the Worker tells it on every call.
+            self.state.storage().put("name", name).await?;
+        }
+        let cmd: Command = match req.json().await {
+            Ok(c) => c,
+            Err(_) => return error_response(AppError::Internal),
+        };
+        match self.handle(cmd).await {
+            Ok(r) => Ok(r),
+            Err(e) => error_response(e),
+        }
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        let Some(mut rec) = self.load().await? else { return Response::ok("gone") };
+        let config = match self.config() {
+            Ok(c) => c,
+            Err(_) => return Response::ok("misconfigured"),
+        };
+        let t = now();
+        rec.tick(t);
+        if rec.poll_due(t) {
+            self.poll(&mut rec, &config).await;
+        }
+        if rec.state == SignInState::Registering {
+            self.register(&mut rec, &config).await?;
+        }
+        if rec.discard_at.is_some_and(|d| d <= now()) {
+            self.discard(&mut rec, &config).await;
+        }
+        self.save(&rec).await?;
+        Response::ok("ok")
+    }
+}
