@@ -1,16 +1,30 @@
 #!/usr/bin/env bash
-# `make dev`: set up, build, apply the D1 migrations locally and serve the app and the API from
-# one `wrangler dev` on http://127.0.0.1:${PORT:-8787}. Runs in the foreground; Ctrl-C stops all.
+# `make dev`: set up, build, apply the D1 migrations locally, start the Microsoft emulator, and
+# serve the app and the API from one `wrangler dev` on http://127.0.0.1:${PORT:-8787}.
+# Runs in the foreground; Ctrl-C (or SIGTERM) stops everything it started.
+#   PORT=9000            another port for the app
+#   EMULATOR_PORT=8791   another port for the emulator (default 8790)
+#   MICROSOFT=real       use Microsoft's clouds instead of the emulator (configure the public
+#                        client IDs in edge/.dev.vars first; see README "Microsoft clouds")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
 
 PORT="${PORT:-8787}"
+EMULATOR_PORT="${EMULATOR_PORT:-8790}"
+MICROSOFT="${MICROSOFT:-emulator}"
 STATE="$REPO_ROOT/.state/wrangler"     # local D1 and Durable Objects; survives restarts
 mkdir -p "$STATE" "$XDG_CONFIG_HOME"
 
 scripts/setup.sh
 scripts/build.sh
+
+# A random portal session secret for local use, kept in the git-ignored edge/.dev.vars.
+if ! grep -qs '^PORTAL_SESSION_SECRET=' edge/.dev.vars; then
+  echo "PORTAL_SESSION_SECRET=$(python3 -c 'import secrets; print(secrets.token_hex(32))')" >> edge/.dev.vars
+  chmod 600 edge/.dev.vars
+  echo "dev: wrote a new dev session secret to edge/.dev.vars" >&2
+fi
 
 echo "dev: applying D1 migrations to $STATE" >&2
 wrangler d1 migrations apply DB --local --config edge/wrangler.toml --persist-to "$STATE" </dev/null >&2
@@ -23,21 +37,38 @@ stop() {
 }
 trap stop INT TERM EXIT
 
+vars=()
+if [ "$MICROSOFT" = "emulator" ]; then
+  cargo build -q -p ms365-emulator
+  setsid target/debug/ms365-emulator --listen "127.0.0.1:$EMULATOR_PORT" </dev/null &
+  pids+=($!)
+  vars+=(--var "DEV_MICROSOFT_BASE_URL:http://127.0.0.1:$EMULATOR_PORT")
+  for c in GLOBAL:01 USGOV_GCC_HIGH:02 USGOV_DOD:03 CHINA:04; do
+    vars+=(--var "PUBLIC_CLIENT_ID_${c%%:*}:5c2d3a1e-0b7f-4c52-9e55-0f6a3b7c1d${c##*:}")
+  done
+elif [ "$MICROSOFT" != "real" ]; then
+  echo "dev: MICROSOFT must be 'emulator' (default) or 'real'" >&2; exit 2
+fi
+
 # Each service runs in its own process group so that stopping it also stops its children (workerd).
 setsid wrangler dev --config edge/wrangler.toml --local --ip 127.0.0.1 --port "$PORT" \
-  --persist-to "$STATE" --show-interactive-dev-session=false </dev/null &
+  --persist-to "$STATE" --show-interactive-dev-session=false "${vars[@]}" </dev/null &
 pids+=($!)
 
 for _ in $(seq 1 300); do
   curl -fsS "http://127.0.0.1:$PORT/api/health" >/dev/null 2>&1 && break
-  kill -0 "${pids[0]}" 2>/dev/null || { echo "dev: wrangler dev exited" >&2; exit 1; }
+  kill -0 "${pids[-1]}" 2>/dev/null || { echo "dev: wrangler dev exited" >&2; exit 1; }
   sleep 0.2
 done
 
+token=$(scripts/dev-token.py dev-account 3600)
 cat >&2 <<MSG
 
-  The app is running. Open:  http://127.0.0.1:$PORT/
+  The app is running. Open (the token after # never reaches the server or a Referer):
+    http://127.0.0.1:$PORT/#token=$token
+  Microsoft: $([ "$MICROSOFT" = emulator ] && echo "the local emulator, sign-in page http://127.0.0.1:$EMULATOR_PORT/devicelogin (admin@contoso.onmicrosoft.com / Passw0rd!)" || echo "the real clouds")
+  A new token (valid one hour): scripts/dev-token.py [ACCOUNT]
   Stop with Ctrl-C.
 
 MSG
-wait "${pids[0]}"
+wait "${pids[-1]}"

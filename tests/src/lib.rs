@@ -3,6 +3,8 @@
 //! test fails. A missing piece fails fast with a message that says how to get it.
 
 pub mod browser;
+pub mod emulator;
+pub mod portal;
 pub mod process;
 pub mod stack;
 

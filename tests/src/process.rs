@@ -25,6 +25,20 @@ impl Guarded {
         Self { name: name.to_owned(), child, log: log.to_path_buf() }
     }
 
+    /// Spawns `cmd` in a new process group with stdout piped (read it with [`Self::take_stdout`])
+    /// and stderr appended to `log`.
+    pub fn spawn_piped(name: &str, mut cmd: Command, log: &Path) -> Self {
+        let err = std::fs::File::create(log).expect("creating a log file");
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::from(err)).process_group(0);
+        let child = cmd.spawn().unwrap_or_else(|e| panic!("could not start {name} ({:?}): {e}", cmd.get_program()));
+        Self { name: name.to_owned(), child, log: log.to_path_buf() }
+    }
+
+    /// The piped stdout, once.
+    pub fn take_stdout(&mut self) -> Option<std::process::ChildStdout> {
+        self.child.stdout.take()
+    }
+
     /// Whether the process has exited; panics with its log if it did.
     pub fn assert_running(&mut self) {
         if let Ok(Some(status)) = self.child.try_wait() {

@@ -11,6 +11,8 @@ use std::time::Duration;
 pub struct Stack {
     /// `http://127.0.0.1:PORT`.
     pub base_url: String,
+    /// The portal session secret this stack was started with.
+    pub session_secret: String,
     process: Guarded,
     _state: tempfile::TempDir,
 }
@@ -34,8 +36,14 @@ fn wrangler_command(state: &std::path::Path) -> Command {
 }
 
 impl Stack {
-    /// Starts the stack. Panics with a clear message if the build outputs are missing.
+    /// Starts the stack without Microsoft settings.
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// Starts the stack with extra worker variables (`--var`). Panics with a clear message if the
+    /// build outputs are missing.
+    pub fn start_with(vars: &[(String, String)]) -> Self {
         let root = repo_root();
         for (path, what) in [("edge/build/worker/shim.mjs", "the worker"), ("frontend/dist/index.html", "the frontend")]
         {
@@ -65,6 +73,11 @@ impl Stack {
             .arg("--persist-to")
             .arg(&persist)
             .arg("--show-interactive-dev-session=false");
+        let session_secret = crate::portal::random_secret();
+        cmd.arg("--var").arg(format!("PORTAL_SESSION_SECRET:{session_secret}"));
+        for (k, v) in vars {
+            cmd.arg("--var").arg(format!("{k}:{v}"));
+        }
         let mut process = Guarded::spawn("wrangler dev", cmd, &state.path().join("wrangler.log"));
         let base_url = format!("http://127.0.0.1:{port}");
         let health = format!("{base_url}{}", shared::api::paths::HEALTH);
@@ -74,12 +87,17 @@ impl Stack {
             let body: shared::api::HealthResponse = resp.into_json().ok()?;
             (body.service == shared::api::SERVICE_NAME).then_some(())
         });
-        Self { base_url, process, _state: state }
+        Self { base_url, session_secret, process, _state: state }
     }
 
     /// What `wrangler dev` printed so far (for failure messages and log scans).
     pub fn log(&self) -> String {
         self.process.log_text()
+    }
+
+    /// A portal session token for `account` (admin `admin-of-{account}`), valid for 30 minutes.
+    pub fn token(&self, account: &str) -> String {
+        crate::portal::token(&self.session_secret, account, 1800)
     }
 
     /// The absolute URL of `path` on this stack.

@@ -1,0 +1,118 @@
+//! The Microsoft emulator (`tests/ms365-emulator`) as a child process on a free port, with helpers
+//! for its control API.
+
+use crate::process::Guarded;
+use crate::repo_root;
+use std::io::{BufRead, BufReader};
+use std::process::Command;
+use std::time::Duration;
+
+/// The default fixture's IDs (see tests/ms365-emulator/README.md).
+pub mod fixture {
+    /// The product's public client per cloud, in `CloudEnvironment::ALL` order.
+    pub const PUBLIC_CLIENTS: [(&str, &str); 4] = [
+        ("GLOBAL", "5c2d3a1e-0b7f-4c52-9e55-0f6a3b7c1d01"),
+        ("USGOV_GCC_HIGH", "5c2d3a1e-0b7f-4c52-9e55-0f6a3b7c1d02"),
+        ("USGOV_DOD", "5c2d3a1e-0b7f-4c52-9e55-0f6a3b7c1d03"),
+        ("CHINA", "5c2d3a1e-0b7f-4c52-9e55-0f6a3b7c1d04"),
+    ];
+    /// Contoso (Global).
+    pub const CONTOSO: &str = "8f3c2b1a-4d5e-4f60-9a7b-1c2d3e4f5a60";
+    /// Contoso's Global Administrator.
+    pub const ADMIN: &str = "admin@contoso.onmicrosoft.com";
+    /// Contoso's user without admin roles.
+    pub const USER: &str = "user@contoso.onmicrosoft.com";
+    /// Password of every fixture user.
+    pub const PASSWORD: &str = "Passw0rd!";
+}
+
+/// A running emulator.
+pub struct Emulator {
+    /// `http://127.0.0.1:PORT`.
+    pub base_url: String,
+    _process: Guarded,
+    _dir: tempfile::TempDir,
+}
+
+/// Path of the emulator binary built by `cargo build -p ms365-emulator`.
+pub fn binary() -> std::path::PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(Into::into).unwrap_or_else(|| repo_root().join("target"));
+    target.join("debug/ms365-emulator")
+}
+
+impl Emulator {
+    /// Starts the emulator with extra command-line arguments.
+    pub fn start_with(args: &[&str]) -> Self {
+        let bin = binary();
+        assert!(bin.exists(), "the emulator is not built ({}): run `cargo build -p ms365-emulator`", bin.display());
+        let dir = tempfile::Builder::new().prefix("m365-emulator-").tempdir().expect("temp dir");
+        let mut cmd = Command::new(&bin);
+        cmd.args(["--listen", "127.0.0.1:0"]).args(args);
+        let log = dir.path().join("emulator.log");
+        // The first stdout line names the port; read it from a pipe, the rest is drained.
+        let mut guarded = Guarded::spawn_piped("ms365-emulator", cmd, &log);
+        let stdout = guarded.take_stdout().expect("piped stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            if let Some(Ok(first)) = lines.next() {
+                let _ = tx.send(first);
+            }
+            for _ in lines {}
+        });
+        let first = rx.recv_timeout(Duration::from_secs(20)).unwrap_or_else(|_| {
+            guarded.assert_running();
+            panic!("the emulator printed nothing within 20 s")
+        });
+        let base_url = first
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line from the emulator: {first:?}"))
+            .trim()
+            .to_owned();
+        Self { base_url, _process: guarded, _dir: dir }
+    }
+
+    /// Starts the emulator with its default fixture.
+    pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// `POST /_emulator/{path}` with a JSON body.
+    pub fn control(&self, path: &str, body: serde_json::Value) -> serde_json::Value {
+        let url = format!("{}/_emulator/{path}", self.base_url);
+        match ureq::post(&url).send_json(body) {
+            Ok(r) => r.into_json().unwrap_or(serde_json::Value::Null),
+            Err(ureq::Error::Status(code, r)) => panic!("{url} answered {code}: {}", r.into_string().unwrap_or_default()),
+            Err(e) => panic!("{url}: {e}"),
+        }
+    }
+
+    /// `GET /_emulator/{path}`.
+    pub fn get(&self, path: &str) -> serde_json::Value {
+        ureq::get(&format!("{}/_emulator/{path}", self.base_url)).call().expect("emulator control API").into_json().unwrap()
+    }
+
+    /// `DELETE /_emulator/{path}`.
+    pub fn delete(&self, path: &str) {
+        ureq::delete(&format!("{}/_emulator/{path}", self.base_url)).call().expect("emulator control API");
+    }
+
+    /// Signs `user` in with `user_code` without a browser.
+    pub fn approve(&self, user_code: &str, user: &str) {
+        self.control("device/approve", serde_json::json!({"user_code": user_code, "user": user}));
+    }
+
+    /// Declines `user_code`.
+    pub fn decline(&self, user_code: &str) {
+        self.control("device/decline", serde_json::json!({"user_code": user_code}));
+    }
+
+    /// The worker variables that point the product at this emulator.
+    pub fn worker_vars(&self) -> Vec<(String, String)> {
+        let mut vars = vec![("DEV_MICROSOFT_BASE_URL".to_owned(), self.base_url.clone())];
+        for (cloud, id) in fixture::PUBLIC_CLIENTS {
+            vars.push((format!("PUBLIC_CLIENT_ID_{cloud}"), id.to_owned()));
+        }
+        vars
+    }
+}

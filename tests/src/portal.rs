@@ -1,0 +1,97 @@
+//! What a portal does: mint session tokens for its admins (HS256, the edge's own signer), and call
+//! the API with them.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A random 48-character secret.
+pub fn random_secret() -> String {
+    let mut b = [0u8; 24];
+    getrandom::fill(&mut b).expect("randomness");
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Seconds since the epoch.
+pub fn unix_now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+/// A session token for `account`, valid for `secs`.
+pub fn token(secret: &str, account: &str, secs: i64) -> String {
+    let now = unix_now();
+    token_with(secret, |c| {
+        c.acct = account.to_owned();
+        c.sub = format!("admin-of-{account}");
+        c.iat = now;
+        c.exp = now + secs;
+    })
+}
+
+/// A session token with claims changed by `edit` (for refusal tests).
+pub fn token_with(secret: &str, edit: impl FnOnce(&mut edge::session::Claims)) -> String {
+    let now = unix_now();
+    let mut claims = edge::session::Claims {
+        iss: "https://portal.test".into(),
+        aud: shared::api::SESSION_AUDIENCE.into(),
+        sub: "admin".into(),
+        acct: "acct".into(),
+        iat: now,
+        exp: now + 1800,
+    };
+    edit(&mut claims);
+    edge::session::sign(&claims, secret.as_bytes())
+}
+
+/// An API client for one session.
+pub struct Api {
+    base: String,
+    token: String,
+}
+
+/// An API answer: status and JSON body.
+pub struct Answer {
+    /// HTTP status.
+    pub status: u16,
+    /// Parsed body (`Null` when empty or not JSON).
+    pub body: serde_json::Value,
+    /// The raw body text (for leak scans).
+    pub text: String,
+}
+
+impl Api {
+    /// A client of `base` with session `token`.
+    pub fn new(base: &str, token: &str) -> Self {
+        Self { base: base.to_owned(), token: token.to_owned() }
+    }
+
+    fn finish(r: Result<ureq::Response, ureq::Error>) -> Answer {
+        let resp = match r {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("transport error: {e}"),
+        };
+        let status = resp.status();
+        let text = resp.into_string().unwrap_or_default();
+        Answer { status, body: serde_json::from_str(&text).unwrap_or(serde_json::Value::Null), text }
+    }
+
+    /// `GET path`.
+    pub fn get(&self, path: &str) -> Answer {
+        Self::finish(ureq::get(&format!("{}{path}", self.base)).set("authorization", &format!("Bearer {}", self.token)).call())
+    }
+
+    /// `POST path` with a JSON body.
+    pub fn post(&self, path: &str, body: serde_json::Value) -> Answer {
+        Self::finish(
+            ureq::post(&format!("{}{path}", self.base))
+                .set("authorization", &format!("Bearer {}", self.token))
+                .send_json(body),
+        )
+    }
+
+    /// `DELETE path`.
+    pub fn delete(&self, path: &str) -> Answer {
+        Self::finish(
+            ureq::delete(&format!("{}{path}", self.base)).set("authorization", &format!("Bearer {}", self.token)).call(),
+        )
+    }
+}

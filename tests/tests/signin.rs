@@ -1,0 +1,223 @@
+//! The device-code sign-in broker and automatic registration, end to end: the real worker under
+//! `wrangler dev` (local D1 and Durable Objects) against the Microsoft emulator.
+
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+use system_tests::emulator::{fixture, Emulator};
+use system_tests::portal::{token_with, Answer, Api};
+use system_tests::stack::Stack;
+
+fn start(args: &[&str]) -> (Emulator, Stack) {
+    let emulator = Emulator::start_with(args);
+    let stack = Stack::start_with(&emulator.worker_vars());
+    (emulator, stack)
+}
+
+/// Fast pacing so tests do not wait Microsoft's 5 s between polls.
+const FAST: &[&str] = &["--device-code-interval", "1"];
+
+fn start_signin(api: &Api, cloud: &str) -> Answer {
+    api.post("/api/signins", json!({"cloud": cloud, "method": "device_code"}))
+}
+
+/// Polls the status until `done` holds, failing with the last status after `limit`.
+fn wait_status(api: &Api, id: &str, limit: Duration, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + limit;
+    loop {
+        let a = api.get(&format!("/api/signins/{id}"));
+        assert_eq!(a.status, 200, "{}", a.text);
+        assert!(!a.text.contains("device_code") && !a.text.contains("access_token"), "{}", a.text);
+        if done(&a.body) {
+            return a.body;
+        }
+        assert!(Instant::now() < deadline, "timed out; last status {}", a.body);
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+fn graph_requests(emulator: &Emulator) -> Vec<Value> {
+    emulator.get("requests").as_array().cloned().unwrap_or_default().into_iter()
+        .filter(|r| r["path"].as_str().is_some_and(|p| p.starts_with("/v1.0")))
+        .collect()
+}
+
+fn applications(emulator: &Emulator) -> Vec<Value> {
+    emulator.get("state")["applications"].as_array().cloned().unwrap_or_default()
+}
+
+#[test]
+fn health_needs_no_session_but_everything_else_does() {
+    let stack = Stack::start();
+    assert_eq!(ureq::get(&stack.url("/api/health")).call().unwrap().status(), 200);
+    let secret = stack.session_secret.clone();
+    let now = system_tests::portal::unix_now();
+    let refused = [
+        String::new(),
+        "not-a-jwt".to_owned(),
+        token_with(&secret, |c| c.exp = now - 300),
+        token_with(&secret, |c| c.aud = "another-app".into()),
+        token_with(&secret, |c| c.exp = now + 7200),
+        token_with("a-different-secret-a-different-secret", |_| {}),
+        {
+            let t = token_with(&secret, |_| {});
+            let mut parts: Vec<String> = t.split('.').map(str::to_owned).collect();
+            parts[1] = parts[1].chars().rev().collect();
+            parts.join(".")
+        },
+    ];
+    for token in refused {
+        let a = Api::new(&stack.base_url, &token).get("/api/session");
+        assert_eq!(a.status, 401, "{token}: {}", a.text);
+        assert_eq!(a.body["error"]["code"], "unauthenticated");
+    }
+    let a = Api::new(&stack.base_url, &stack.token("acct-1")).get("/api/session");
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(a.body["account"], "acct-1");
+}
+
+#[test]
+fn device_code_sign_in_registers_one_then_four_applications() {
+    let (emulator, stack) = start(FAST);
+    let api = Api::new(&stack.base_url, &stack.token("acct-happy"));
+    let started = start_signin(&api, "global");
+    assert_eq!(started.status, 201, "{}", started.text);
+    assert!(!started.text.contains("device_code"), "the device code never reaches the browser");
+    let id = started.body["id"].as_str().unwrap().to_owned();
+    let code = started.body["user_code"].as_str().unwrap().to_owned();
+    assert_eq!(code.len(), 9);
+    assert!(started.body["verification_uri"].as_str().unwrap().ends_with("/devicelogin"));
+    assert_eq!(started.body["state"], "waiting_for_sign_in");
+
+    emulator.delete("requests");
+    emulator.approve(&code, fixture::ADMIN);
+    let signed_in = wait_status(&api, &id, Duration::from_secs(10), |s| s["state"] == "signed_in");
+    assert!(signed_in["user_code"].is_null());
+    let confirmed = api.post(&format!("/api/signins/{id}/confirm"), json!({}));
+    assert_eq!(confirmed.status, 200, "{}", confirmed.text);
+    let done = wait_status(&api, &id, Duration::from_secs(60), |s| s["state"] == "completed" || s["state"] == "failed");
+    assert_eq!(done["state"], "completed", "{done}");
+    let result = &done["result"];
+    assert_eq!(result["tenant_id"], fixture::CONTOSO);
+    assert_eq!(result["tenant_name"], "Contoso");
+    assert_eq!(result["applications"], 1);
+    assert_eq!(result["secret_stored"], true);
+    assert!(done["progress"].as_array().unwrap().iter().all(|s| s["state"] == "done"), "{done}");
+
+    let apps = applications(&emulator);
+    assert_eq!(apps.len(), 1, "{apps:?}");
+    let graph = graph_requests(&emulator);
+    assert!(graph.len() <= 8, "registering the main application took {} Graph requests: {graph:?}", graph.len());
+
+    emulator.delete("requests");
+    let more = api.post(&format!("/api/signins/{id}/applications"), json!({}));
+    assert_eq!(more.status, 200, "{}", more.text);
+    let done = wait_status(&api, &id, Duration::from_secs(60), |s| s["state"] == "completed" && s["result"]["applications"] == 4 || s["state"] == "failed");
+    assert_eq!(done["result"]["applications"], 4, "{done}");
+    assert_eq!(applications(&emulator).len(), 4);
+    let graph = graph_requests(&emulator);
+    assert!(graph.len() <= 10, "the 3 additional applications took {} Graph requests", graph.len());
+}
+
+#[test]
+fn polling_respects_the_interval() {
+    let (emulator, stack) = start(&["--device-code-interval", "2"]);
+    let api = Api::new(&stack.base_url, &stack.token("acct-pace"));
+    let started = start_signin(&api, "global");
+    let id = started.body["id"].as_str().unwrap().to_owned();
+    std::thread::sleep(Duration::from_secs(7));
+    let polls: Vec<i64> = emulator.get("requests").as_array().unwrap().iter()
+        .filter(|r| r["grant_type"].as_str().is_some_and(|g| g.ends_with("device_code")))
+        .map(|r| r["t_ms"].as_i64().unwrap())
+        .collect();
+    assert!(polls.len() >= 2, "it polls: {polls:?}");
+    for w in polls.windows(2) {
+        assert!(w[1] - w[0] >= 2000, "polled {} ms after the previous poll", w[1] - w[0]);
+    }
+    let code = api.get(&format!("/api/signins/{id}")).body["user_code"].as_str().unwrap().to_owned();
+    let approved_at = Instant::now();
+    emulator.approve(&code, fixture::ADMIN);
+    wait_status(&api, &id, Duration::from_secs(10), |s| s["state"] == "signed_in");
+    assert!(approved_at.elapsed() <= Duration::from_secs(3) + Duration::from_millis(500), "noticed within interval + 1 s");
+}
+
+#[test]
+fn a_declined_sign_in_fails_with_the_catalogues_message() {
+    let (emulator, stack) = start(FAST);
+    let api = Api::new(&stack.base_url, &stack.token("acct-decline"));
+    let started = start_signin(&api, "global");
+    let id = started.body["id"].as_str().unwrap();
+    emulator.decline(started.body["user_code"].as_str().unwrap());
+    let s = wait_status(&api, id, Duration::from_secs(10), |s| s["state"] == "failed");
+    assert_eq!(s["error"]["code"], "sign_in_declined");
+}
+
+#[test]
+fn an_expired_code_can_be_renewed() {
+    let (_emulator, stack) = start(&["--device-code-interval", "1", "--device-code-expires-in", "3"]);
+    let api = Api::new(&stack.base_url, &stack.token("acct-expire"));
+    let started = start_signin(&api, "global");
+    let id = started.body["id"].as_str().unwrap();
+    let first = started.body["user_code"].as_str().unwrap().to_owned();
+    let s = wait_status(&api, id, Duration::from_secs(15), |s| s["state"] == "expired");
+    assert_eq!(s["error"]["code"], "code_expired");
+    assert!(s["user_code"].is_null());
+    let renewed = api.post(&format!("/api/signins/{id}/renew"), json!({}));
+    assert_eq!(renewed.status, 200, "{}", renewed.text);
+    assert_eq!(renewed.body["state"], "waiting_for_sign_in");
+    assert_ne!(renewed.body["user_code"].as_str().unwrap(), first);
+}
+
+#[test]
+fn a_non_admin_account_cannot_register_and_nothing_is_left() {
+    let (emulator, stack) = start(FAST);
+    let api = Api::new(&stack.base_url, &stack.token("acct-user"));
+    let started = start_signin(&api, "global");
+    let id = started.body["id"].as_str().unwrap();
+    api.post(&format!("/api/signins/{id}/confirm"), json!({}));
+    emulator.approve(started.body["user_code"].as_str().unwrap(), fixture::USER);
+    let s = wait_status(&api, id, Duration::from_secs(30), |s| s["state"] == "failed" || s["state"] == "completed");
+    assert_eq!(s["state"], "failed", "{s}");
+    assert_eq!(s["error"]["code"], "admin_consent_required");
+    assert!(s["error"]["message"].as_str().unwrap().contains("Global Administrator"));
+    assert!(applications(&emulator).is_empty());
+}
+
+#[test]
+fn another_account_cannot_see_a_sign_in_and_the_limit_is_enforced() {
+    let (_emulator, stack) = start(FAST);
+    let api = Api::new(&stack.base_url, &stack.token("acct-a"));
+    let other = Api::new(&stack.base_url, &stack.token("acct-b"));
+    let mut ids = vec![];
+    for _ in 0..3 {
+        let a = start_signin(&api, "global");
+        assert_eq!(a.status, 201, "{}", a.text);
+        ids.push(a.body["id"].as_str().unwrap().to_owned());
+    }
+    let fourth = start_signin(&api, "usgov_dod");
+    assert_eq!(fourth.status, 429, "{}", fourth.text);
+    assert_eq!(fourth.body["error"]["code"], "too_many_sign_ins");
+    for id in &ids {
+        for a in [other.get(&format!("/api/signins/{id}")), other.post(&format!("/api/signins/{id}/confirm"), json!({})), other.delete(&format!("/api/signins/{id}"))] {
+            assert_eq!(a.status, 404, "{}", a.text);
+            assert!(!a.text.contains(id.as_str()));
+        }
+    }
+    let cancelled = api.delete(&format!("/api/signins/{}", ids[0]));
+    assert_eq!(cancelled.body["state"], "cancelled");
+    assert_eq!(start_signin(&api, "china").status, 201, "a cancelled sign-in frees its slot");
+    assert_eq!(start_signin(&other, "global").status, 201, "limits are per account");
+}
+
+#[test]
+fn bad_requests_get_clear_errors() {
+    let (_emulator, stack) = start(FAST);
+    let api = Api::new(&stack.base_url, &stack.token("acct-bad"));
+    let a = api.post("/api/signins", json!({"cloud": "mars", "method": "device_code"}));
+    assert_eq!(a.status, 400);
+    assert!(a.body["error"]["message"].as_str().unwrap().contains("mars"));
+    let a = api.post("/api/signins", json!({"cloud": "china", "method": "credential"}));
+    assert_eq!(a.status, 422);
+    assert_eq!(a.body["error"]["field"], "method");
+    let a = api.get("/api/signins/00000000-0000-4000-8000-000000000000");
+    assert_eq!(a.status, 404);
+}
