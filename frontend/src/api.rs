@@ -25,11 +25,11 @@ impl ApiFailure {
 
 /// `GET` a JSON body from the edge.
 pub async fn get_json<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
-    let resp = gloo_net::http::Request::get(path)
-        .header("accept", "application/json")
-        .send()
-        .await
-        .map_err(|e| ApiFailure::Transport(e.to_string()))?;
+    let mut req = gloo_net::http::Request::get(path).header("accept", "application/json");
+    if let Some(token) = crate::session::token() {
+        req = req.header("authorization", &format!("Bearer {token}"));
+    }
+    let resp = req.send().await.map_err(|e| ApiFailure::Transport(e.to_string()))?;
     if resp.ok() {
         resp.json::<T>().await.map_err(|e| ApiFailure::Transport(e.to_string()))
     } else {

@@ -5,17 +5,28 @@
 //! crate's contract types ([`shared::api`]).
 
 use leptos::prelude::*;
-use shared::api::{paths, HealthResponse};
+use shared::api::{paths, HealthResponse, SessionInfo};
 
 pub mod api;
+pub mod session;
 
 /// The whole app.
 #[component]
 pub fn App() -> impl IntoView {
+    session::take_token_from_location();
     let health = LocalResource::new(|| api::get_json::<HealthResponse>(paths::HEALTH));
+    let who = LocalResource::new(|| api::get_json::<SessionInfo>(paths::SESSION));
     view! {
         <main>
             <h1>"Add & Manage Microsoft 365 Organizations"</h1>
+            <p data-testid="session">
+                <Suspense fallback=|| ()>
+                    {move || who.get().map(|r| match r {
+                        Ok(s) => format!("Signed in for portal account {}.", s.account),
+                        Err(e) => e.message(),
+                    })}
+                </Suspense>
+            </p>
             <footer>
                 <Suspense fallback=|| view! { <span>"Connecting to the service…"</span> }>
                     {move || health.get().map(|result| view! { <ServiceStatus result /> })}

@@ -17,6 +17,20 @@ async fn page_renders_and_shows_the_api_version() {
     browser.close().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dev_token_in_the_fragment_signs_in_and_leaves_the_address_bar() {
+    let stack = tokio::task::spawn_blocking(Stack::start).await.unwrap();
+    let browser = Browser::start().await;
+    let token = stack.token("acct-fragment");
+    browser.client.goto(&stack.url(&format!("/#token={token}"))).await.expect("navigating");
+    let who = browser.wait_for_text("[data-testid=session]", "acct-fragment", Duration::from_secs(20)).await;
+    assert_eq!(who, "Signed in for portal account acct-fragment.");
+    let url = browser.client.current_url().await.unwrap();
+    assert!(!url.as_str().contains("token"), "the token was removed from the address bar: {url}");
+    assert!(!stack.log().contains(&token), "the token never reached the server's log");
+    browser.close().await;
+}
+
 #[test]
 fn health_answers_with_service_version_and_database() {
     let stack = Stack::start();
