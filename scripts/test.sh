@@ -13,8 +13,8 @@ scripts/setup.sh
 step "lint"
 scripts/lint.sh
 
-step "native unit tests (shared, edge, frontend logic)"
-cargo test --locked -p shared -p edge -p frontend
+step "native tests (shared, edge, frontend logic, the Microsoft emulator incl. MSAL for Python)"
+cargo test --locked -p shared -p edge -p frontend -p ms365-emulator
 
 step "shared builds for wasm32"
 cargo build --locked --target wasm32-unknown-unknown -p shared
@@ -35,8 +35,9 @@ CHROMEDRIVER="$(command -v chromedriver)" WASM_BINDGEN_TEST_WEBDRIVER_JSON="$scr
   WASM_BINDGEN_TEST_TIMEOUT=60 TMPDIR="$scratch" \
   timeout 600 cargo test --locked --target wasm32-unknown-unknown -p frontend
 
-step "whole-system tests (wrangler dev, headless Chromium)"
-timeout 1200 cargo test --locked -p system-tests -- --test-threads=2
+step "whole-system tests (wrangler dev, the emulator, headless Chromium)"
+cargo build --locked -p ms365-emulator
+timeout 1800 cargo test --locked -p system-tests -- --test-threads=2
 
 step "deploy dry run (wrangler deploy --dry-run, offline)"
 wrangler deploy --dry-run --config edge/wrangler.toml --outdir "$scratch/deploy" >"$scratch/deploy.log" 2>&1 \
