@@ -15,6 +15,32 @@ pub struct Stack {
     pub session_secret: String,
     process: Guarded,
     _state: tempfile::TempDir,
+    port: u16,
+    vars: Vec<(String, String)>,
+    persist: PathBuf,
+}
+
+/// Starts `wrangler dev` and waits until it answers health.
+fn spawn_wrangler(dir: &std::path::Path, persist: &std::path::Path, port: u16, vars: &[(String, String)]) -> Guarded {
+    let mut cmd = wrangler_command(dir);
+    cmd.args(["dev", "--config", "edge/wrangler.toml", "--local", "--ip", "127.0.0.1"])
+        .args(["--port", &port.to_string()])
+        .args(["--inspector-port", &free_port().to_string()])
+        .arg("--persist-to")
+        .arg(persist)
+        .arg("--show-interactive-dev-session=false");
+    for (k, v) in vars {
+        cmd.arg("--var").arg(format!("{k}:{v}"));
+    }
+    let mut process = Guarded::spawn("wrangler dev", cmd, &dir.join(format!("wrangler-{}.log", crate::portal::unix_now())));
+    let health = format!("http://127.0.0.1:{port}{}", shared::api::paths::HEALTH);
+    wait_for("wrangler dev to answer /api/health", Duration::from_secs(60), || {
+        process.assert_running();
+        let resp = ureq::get(&health).timeout(Duration::from_secs(2)).call().ok()?;
+        let body: shared::api::HealthResponse = resp.into_json().ok()?;
+        (body.service == shared::api::SERVICE_NAME).then_some(())
+    });
+    process
 }
 
 fn wrangler() -> PathBuf {
@@ -66,28 +92,21 @@ impl Stack {
         );
 
         let port = free_port();
-        let mut cmd = wrangler_command(state.path());
-        cmd.args(["dev", "--config", "edge/wrangler.toml", "--local", "--ip", "127.0.0.1"])
-            .args(["--port", &port.to_string()])
-            .args(["--inspector-port", &free_port().to_string()])
-            .arg("--persist-to")
-            .arg(&persist)
-            .arg("--show-interactive-dev-session=false");
         let session_secret = crate::portal::random_secret();
-        cmd.arg("--var").arg(format!("PORTAL_SESSION_SECRET:{session_secret}"));
-        for (k, v) in vars {
-            cmd.arg("--var").arg(format!("{k}:{v}"));
-        }
-        let mut process = Guarded::spawn("wrangler dev", cmd, &state.path().join("wrangler.log"));
+        let mut vars = vars.to_vec();
+        vars.push(("PORTAL_SESSION_SECRET".to_owned(), session_secret.clone()));
+        let process = spawn_wrangler(state.path(), &persist, port, &vars);
         let base_url = format!("http://127.0.0.1:{port}");
-        let health = format!("{base_url}{}", shared::api::paths::HEALTH);
-        wait_for("wrangler dev to answer /api/health", Duration::from_secs(60), || {
-            process.assert_running();
-            let resp = ureq::get(&health).timeout(Duration::from_secs(2)).call().ok()?;
-            let body: shared::api::HealthResponse = resp.into_json().ok()?;
-            (body.service == shared::api::SERVICE_NAME).then_some(())
-        });
-        Self { base_url, session_secret, process, _state: state }
+        Self { base_url, session_secret, process, _state: state, port, vars, persist }
+    }
+
+    /// Stops the worker (SIGTERM to its process group, as a deploy or a crash would) and starts it
+    /// again on the same port with the same local D1 and Durable Object state.
+    pub fn restart(&mut self) {
+        let dir = self._state.path().to_path_buf();
+        // Replacing the guard drops (and stops) the old process group first.
+        self.process = Guarded::spawn("placeholder", Command::new("true"), &dir.join("placeholder.log"));
+        self.process = spawn_wrangler(&dir, &self.persist, self.port, &self.vars);
     }
 
     /// What `wrangler dev` printed so far (for failure messages and log scans).
