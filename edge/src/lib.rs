@@ -5,6 +5,7 @@
 //! failure into a status and the common error body in one place; the `worker` adapter below is
 //! kept thin so that logic never depends on the JavaScript runtime.
 
+pub mod certificates;
 pub mod config;
 pub mod error;
 pub mod ids;

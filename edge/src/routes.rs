@@ -23,6 +23,8 @@ pub enum Route {
     CancelSignIn(String),
     /// `POST /api/signins/{id}/applications`: create the 3 additional applications.
     AdditionalApplications(String),
+    /// `POST /api/certificates/inspect`.
+    InspectCertificate,
     /// A known path with a method it does not accept; carries the allowed methods.
     MethodNotAllowed(&'static [&'static str]),
     /// No such endpoint.
@@ -47,6 +49,8 @@ pub fn resolve(method: &str, path: &str) -> Route {
         (_, _) if path == paths::HEALTH => Route::MethodNotAllowed(&["GET", "HEAD"]),
         ("GET", ["api", "session"]) => Route::Session,
         (_, ["api", "session"]) => Route::MethodNotAllowed(&["GET"]),
+        ("POST", ["api", "certificates", "inspect"]) => Route::InspectCertificate,
+        (_, ["api", "certificates", "inspect"]) => Route::MethodNotAllowed(&["POST"]),
         ("POST", ["api", "signins"]) => Route::StartSignIn,
         (_, ["api", "signins"]) => Route::MethodNotAllowed(&["POST"]),
         ("GET", ["api", "signins", id]) if is_id(id) => Route::SignInStatus((*id).to_owned()),

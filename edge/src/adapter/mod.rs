@@ -82,10 +82,12 @@ async fn dispatch(route: Route, mut req: Request, env: &Env) -> std::result::Res
             expires_at: crate::time::rfc3339_ms(session.expires_at * 1000),
         }),
         Route::StartSignIn => {
-            let body = req.bytes().await.map_err(internal("reading the body"))?;
-            let ct = req.headers().get("content-type").ok().flatten();
-            let start: StartSignIn = parse_json(ct.as_deref(), &body)?;
+            let start: StartSignIn = read_json(&mut req).await?;
             start_sign_in(env, &config, &session, start).await
+        }
+        Route::InspectCertificate => {
+            let inspect: shared::api::InspectCertificate = read_json(&mut req).await?;
+            json(&crate::certificates::inspect(&inspect, now() / 1000)?)
         }
         Route::SignInStatus(id) => signin_call(env, &id, &session, "status", None).await,
         Route::ConfirmSignIn(id) => signin_call(env, &id, &session, "confirm", None).await,
@@ -94,6 +96,17 @@ async fn dispatch(route: Route, mut req: Request, env: &Env) -> std::result::Res
         Route::AdditionalApplications(id) => signin_call(env, &id, &session, "additional", None).await,
         Route::Health | Route::MethodNotAllowed(_) | Route::NotFound => Err(AppError::NotFound),
     }
+}
+
+/// Reads a JSON body; a declared length over the limit is refused before anything is read.
+async fn read_json<T: serde::de::DeserializeOwned>(req: &mut Request) -> std::result::Result<T, AppError> {
+    let declared = req.headers().get("content-length").ok().flatten().and_then(|l| l.parse::<usize>().ok());
+    if declared.is_some_and(|l| l > shared::api::MAX_BODY_BYTES) {
+        return Err(AppError::TooLarge);
+    }
+    let ct = req.headers().get("content-type").ok().flatten();
+    let body = req.bytes().await.map_err(internal("reading the body"))?;
+    parse_json(ct.as_deref(), &body)
 }
 
 fn json<T: serde::Serialize>(body: &T) -> std::result::Result<Response, AppError> {
