@@ -1,0 +1,198 @@
+//! The four Microsoft clouds and how a request is assigned to one.
+//!
+//! One emulator serves all four clouds on one host, so the cloud of a sign-in cannot come from the host
+//! name as it does at Microsoft. It comes from the resource in the requested `scope` instead: the product
+//! asks each cloud for scopes on that cloud's Graph host (`https://graph.microsoft.us/.default`), exactly
+//! as it must at Microsoft. A bare scope (`Application.ReadWrite.All`, `openid`) means the Global cloud,
+//! as it does at `login.microsoftonline.com`.
+
+use serde::{Deserialize, Serialize};
+
+/// A Microsoft cloud, in the wire form the product and the fixture use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cloud {
+    /// The worldwide cloud (includes plain GCC).
+    Global,
+    /// US Government GCC High.
+    UsgovGccHigh,
+    /// US Government DoD.
+    UsgovDod,
+    /// China, operated by 21Vianet.
+    China,
+}
+
+impl Cloud {
+    /// Every cloud.
+    pub const ALL: [Cloud; 4] = [Cloud::Global, Cloud::UsgovGccHigh, Cloud::UsgovDod, Cloud::China];
+
+    /// The wire name (`global`, `usgov_gcc_high`, `usgov_dod`, `china`).
+    pub fn wire_name(self) -> &'static str {
+        match self {
+            Cloud::Global => "global",
+            Cloud::UsgovGccHigh => "usgov_gcc_high",
+            Cloud::UsgovDod => "usgov_dod",
+            Cloud::China => "china",
+        }
+    }
+
+    /// The Microsoft Graph resource (and access-token audience) of the cloud, without a trailing slash.
+    pub fn graph_host(self) -> &'static str {
+        match self {
+            Cloud::Global => "https://graph.microsoft.com",
+            Cloud::UsgovGccHigh => "https://graph.microsoft.us",
+            Cloud::UsgovDod => "https://dod-graph.microsoft.us",
+            Cloud::China => "https://microsoftgraph.chinacloudapi.cn",
+        }
+    }
+
+    /// The official sign-in authority host of the cloud (client assertions may name it in `aud`).
+    pub fn authority_hosts(self) -> &'static [&'static str] {
+        match self {
+            Cloud::Global => &["https://login.microsoftonline.com"],
+            Cloud::UsgovGccHigh | Cloud::UsgovDod => &["https://login.microsoftonline.us"],
+            Cloud::China => &["https://login.partner.microsoftonline.cn", "https://login.chinacloudapi.cn"],
+        }
+    }
+
+    /// The cloud-instance name Microsoft uses in AADSTS90038 messages.
+    pub fn instance_name(self) -> &'static str {
+        match self {
+            Cloud::Global => "Prod",
+            Cloud::UsgovGccHigh => "USGov",
+            Cloud::UsgovDod => "USGovDoD",
+            Cloud::China => "China",
+        }
+    }
+
+    /// The cloud whose Graph host is `resource` (an access-token `aud`, or the resource part of a scope).
+    /// A trailing slash is tolerated, as Microsoft tolerates it.
+    pub fn from_graph_resource(resource: &str) -> Option<Cloud> {
+        let r = resource.trim_end_matches('/');
+        Cloud::ALL.into_iter().find(|c| c.graph_host().eq_ignore_ascii_case(r))
+    }
+}
+
+/// OpenID Connect scopes that are not permissions on a resource.
+pub const OIDC_SCOPES: [&str; 4] = ["openid", "profile", "offline_access", "email"];
+
+/// A `scope` parameter, split into its resource and its permissions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestedScopes {
+    /// The cloud whose Graph the permissions are for.
+    pub cloud: Cloud,
+    /// Short permission names on Graph (`Application.ReadWrite.All`, or `.default`), in request order.
+    pub permissions: Vec<String>,
+    /// The OpenID Connect scopes asked for (`openid`, `profile`, `offline_access`, `email`).
+    pub oidc: Vec<String>,
+}
+
+impl RequestedScopes {
+    /// Whether an OpenID Connect scope (e.g. `offline_access`) was requested.
+    pub fn has_oidc(&self, name: &str) -> bool {
+        self.oidc.iter().any(|s| s == name)
+    }
+
+    /// Whether the request is `{resource}/.default`.
+    pub fn is_default(&self) -> bool {
+        self.permissions.iter().any(|p| p == ".default")
+    }
+}
+
+/// Why a `scope` parameter was refused; the token and devicecode endpoints turn these into AADSTS errors.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ScopeError {
+    /// No scope at all (AADSTS900144).
+    Missing,
+    /// A resource that is no Graph host the emulator knows (AADSTS500011).
+    UnknownResource(String),
+    /// Scopes for the Graph of two different clouds in one request (AADSTS70011).
+    MixedClouds,
+}
+
+/// Splits a space-separated `scope` value. See the module documentation for how the cloud is chosen.
+pub fn parse_scopes(scope: &str) -> Result<RequestedScopes, ScopeError> {
+    let mut cloud: Option<Cloud> = None;
+    let mut permissions = Vec::new();
+    let mut oidc = Vec::new();
+    let mut set_cloud = |c: Cloud| -> Result<(), ScopeError> {
+        match cloud {
+            Some(existing) if existing != c => Err(ScopeError::MixedClouds),
+            _ => {
+                cloud = Some(c);
+                Ok(())
+            }
+        }
+    };
+    for item in scope.split_whitespace() {
+        if let Some(o) = OIDC_SCOPES.iter().find(|o| o.eq_ignore_ascii_case(item)) {
+            if !oidc.iter().any(|x: &String| x == o) {
+                oidc.push((*o).to_string());
+            }
+            continue;
+        }
+        let (c, name) = match item.find("://") {
+            Some(scheme_end) => {
+                let after = scheme_end + 3;
+                let (resource, name) = match item[after..].find('/') {
+                    Some(slash) => (&item[..after + slash], &item[after + slash + 1..]),
+                    None => (item, ""),
+                };
+                let c = Cloud::from_graph_resource(resource)
+                    .ok_or_else(|| ScopeError::UnknownResource(resource.to_string()))?;
+                (c, name)
+            }
+            None => (Cloud::Global, item),
+        };
+        set_cloud(c)?;
+        if !name.is_empty() && !permissions.iter().any(|p: &String| p == name) {
+            permissions.push(name.to_string());
+        }
+    }
+    if permissions.is_empty() && oidc.is_empty() {
+        return Err(ScopeError::Missing);
+    }
+    Ok(RequestedScopes { cloud: cloud.unwrap_or(Cloud::Global), permissions, oidc })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_graph_host_in_the_scope_picks_the_cloud() {
+        let cases = [
+            ("https://graph.microsoft.com/.default", Cloud::Global),
+            ("https://graph.microsoft.us/Application.ReadWrite.All offline_access", Cloud::UsgovGccHigh),
+            ("https://dod-graph.microsoft.us/.default", Cloud::UsgovDod),
+            ("https://microsoftgraph.chinacloudapi.cn/Organization.Read.All openid", Cloud::China),
+            ("Application.ReadWrite.All", Cloud::Global),
+            ("openid profile offline_access", Cloud::Global),
+        ];
+        for (scope, cloud) in cases {
+            assert_eq!(parse_scopes(scope).map(|s| s.cloud), Ok(cloud), "{scope}");
+        }
+    }
+
+    #[test]
+    fn permissions_and_oidc_scopes_are_separated() {
+        let s = parse_scopes("https://graph.microsoft.us/Application.ReadWrite.All openid offline_access")
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(s.permissions, vec!["Application.ReadWrite.All"]);
+        assert!(s.has_oidc("openid") && s.has_oidc("offline_access") && !s.has_oidc("profile"));
+    }
+
+    #[test]
+    fn bad_scopes_are_refused() {
+        assert_eq!(parse_scopes("  "), Err(ScopeError::Missing));
+        assert_eq!(
+            parse_scopes("https://graph.microsoft.com/.default https://graph.microsoft.us/.default"),
+            Err(ScopeError::MixedClouds)
+        );
+        assert_eq!(
+            parse_scopes("https://evil.example/.default"),
+            Err(ScopeError::UnknownResource("https://evil.example".into()))
+        );
+        assert_eq!(parse_scopes("https://"), Err(ScopeError::UnknownResource("https://".into())));
+    }
+}
