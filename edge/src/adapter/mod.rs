@@ -193,7 +193,13 @@ async fn signin_call(
         .with_headers(headers)
         .with_body(Some(serde_json::to_string(&cmd).map_err(|_| AppError::Internal)?.into()));
     let req = Request::new_with_init("https://signin.internal/", &init).map_err(internal("request"))?;
-    stub.fetch_with_request(req).await.map_err(internal("Durable Object call"))
+    let mut resp = stub.fetch_with_request(req).await.map_err(internal("Durable Object call"))?;
+    // A fetched response's headers are immutable; answer with a fresh one carrying its body.
+    let status = resp.status_code();
+    let body = resp.bytes().await.map_err(internal("Durable Object answer"))?;
+    let mut fresh = Response::from_bytes(body).map_err(internal("response"))?.with_status(status);
+    fresh.headers_mut().set("content-type", "application/json").map_err(internal("headers"))?;
+    Ok(fresh)
 }
 
 async fn health(env: &Env) -> std::result::Result<Response, AppError> {

@@ -58,7 +58,11 @@ impl SignIn {
     async fn save(&self, rec: &SignInRecord) -> Result<()> {
         self.state.storage().put(RECORD, rec).await?;
         match rec.next_alarm(now()) {
-            Some(at) => self.state.storage().set_alarm(at.max(now()) as i64).await?,
+            // An i64 is an offset from now for the runtime, not a timestamp.
+            Some(at) => {
+                let offset = (at - now()).max(0) as u64;
+                self.state.storage().set_alarm(std::time::Duration::from_millis(offset)).await?
+            }
             None => self.state.storage().delete_alarm().await?,
         }
         if rec.state.is_final() || rec.state == SignInState::Completed {
