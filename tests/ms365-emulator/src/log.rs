@@ -88,6 +88,7 @@ pub async fn observe(AxState(emu): AxState<Arc<Emulator>>, req: Request, next: N
         return next.run(req).await;
     }
     let method = req.method().to_string();
+    let arrived = emu.uptime_ms();
     let (delay, throttled) = {
         let mut state = emu.lock();
         (state.faults.latency(&path), state.faults.throttle(&path, now_ms()))
@@ -101,7 +102,8 @@ pub async fn observe(AxState(emu): AxState<Arc<Emulator>>, req: Request, next: N
     };
     let info = resp.extensions().get::<LogInfo>().cloned().unwrap_or_default();
     let entry = LogEntry {
-        t_ms: emu.uptime_ms(),
+        t_ms: arrived,
+        done_ms: emu.uptime_ms(),
         method,
         path,
         status: resp.status().as_u16(),

@@ -398,8 +398,10 @@ pub struct SignInFlow {
 /// One request-log entry (`GET /_emulator/requests`).
 #[derive(Clone, Debug, Serialize)]
 pub struct LogEntry {
-    /// Milliseconds since the emulator started.
+    /// When the request arrived, milliseconds since the emulator started.
     pub t_ms: u64,
+    /// When the answer was ready (after any injected latency), same clock.
+    pub done_ms: u64,
     /// HTTP method.
     pub method: String,
     /// Path (no query).
