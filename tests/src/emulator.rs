@@ -82,14 +82,20 @@ impl Emulator {
         let url = format!("{}/_emulator/{path}", self.base_url);
         match ureq::post(&url).send_json(body) {
             Ok(r) => r.into_json().unwrap_or(serde_json::Value::Null),
-            Err(ureq::Error::Status(code, r)) => panic!("{url} answered {code}: {}", r.into_string().unwrap_or_default()),
+            Err(ureq::Error::Status(code, r)) => {
+                panic!("{url} answered {code}: {}", r.into_string().unwrap_or_default())
+            }
             Err(e) => panic!("{url}: {e}"),
         }
     }
 
     /// `GET /_emulator/{path}`.
     pub fn get(&self, path: &str) -> serde_json::Value {
-        ureq::get(&format!("{}/_emulator/{path}", self.base_url)).call().expect("emulator control API").into_json().unwrap()
+        ureq::get(&format!("{}/_emulator/{path}", self.base_url))
+            .call()
+            .expect("emulator control API")
+            .into_json()
+            .unwrap()
     }
 
     /// `DELETE /_emulator/{path}`.

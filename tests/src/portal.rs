@@ -76,7 +76,9 @@ impl Api {
 
     /// `GET path`.
     pub fn get(&self, path: &str) -> Answer {
-        Self::finish(ureq::get(&format!("{}{path}", self.base)).set("authorization", &format!("Bearer {}", self.token)).call())
+        Self::finish(
+            ureq::get(&format!("{}{path}", self.base)).set("authorization", &format!("Bearer {}", self.token)).call(),
+        )
     }
 
     /// `POST path` with a JSON body.
@@ -91,7 +93,9 @@ impl Api {
     /// `DELETE path`.
     pub fn delete(&self, path: &str) -> Answer {
         Self::finish(
-            ureq::delete(&format!("{}{path}", self.base)).set("authorization", &format!("Bearer {}", self.token)).call(),
+            ureq::delete(&format!("{}{path}", self.base))
+                .set("authorization", &format!("Bearer {}", self.token))
+                .call(),
         )
     }
 }

@@ -32,7 +32,8 @@ fn spawn_wrangler(dir: &std::path::Path, persist: &std::path::Path, port: u16, v
     for (k, v) in vars {
         cmd.arg("--var").arg(format!("{k}:{v}"));
     }
-    let mut process = Guarded::spawn("wrangler dev", cmd, &dir.join(format!("wrangler-{}.log", crate::portal::unix_now())));
+    let mut process =
+        Guarded::spawn("wrangler dev", cmd, &dir.join(format!("wrangler-{}.log", crate::portal::unix_now())));
     let health = format!("http://127.0.0.1:{port}{}", shared::api::paths::HEALTH);
     wait_for("wrangler dev to answer /api/health", Duration::from_secs(60), || {
         process.assert_running();

@@ -129,7 +129,12 @@ fn device_code_sign_in_registers_one_then_four_applications() {
     let apps = applications(&emulator);
     assert_eq!(apps.len(), 1, "{apps:?}");
     let graph = graph_requests(&emulator);
-    assert!(!graph.is_empty() && graph.len() <= 8, "registering the main application took {} Graph requests: {:?}", graph.len(), requests(&emulator));
+    assert!(
+        !graph.is_empty() && graph.len() <= 8,
+        "registering the main application took {} Graph requests: {:?}",
+        graph.len(),
+        requests(&emulator)
+    );
     println!("BUDGET main application: {} Graph requests, {} round trips", graph.len(), round_trips(&graph));
     assert!(round_trips(&graph) <= 5);
 
@@ -142,7 +147,11 @@ fn device_code_sign_in_registers_one_then_four_applications() {
     assert_eq!(done["result"]["applications"], 4, "{done}");
     assert_eq!(applications(&emulator).len(), 4);
     let graph = graph_requests(&emulator);
-    assert!(!graph.is_empty() && graph.len() <= 10, "the 3 additional applications took {} Graph requests", graph.len());
+    assert!(
+        !graph.is_empty() && graph.len() <= 10,
+        "the 3 additional applications took {} Graph requests",
+        graph.len()
+    );
     println!("BUDGET 3 additional applications: {} Graph requests, {} round trips", graph.len(), round_trips(&graph));
     assert!(round_trips(&graph) <= 5);
 }
@@ -257,4 +266,110 @@ fn bad_requests_get_clear_errors() {
     assert_eq!(a.body["error"]["field"], "method");
     let a = api.get("/api/signins/00000000-0000-4000-8000-000000000000");
     assert_eq!(a.status, 404);
+}
+
+/// Starts a sign-in, confirms it, approves it as the Contoso admin; returns its ID.
+fn signed_in_and_confirmed(emulator: &Emulator, api: &Api) -> String {
+    let started = start_signin(api, "global");
+    assert_eq!(started.status, 201, "{}", started.text);
+    let id = started.body["id"].as_str().unwrap().to_owned();
+    api.post(&format!("/api/signins/{id}/confirm"), json!({}));
+    emulator.approve(started.body["user_code"].as_str().unwrap(), fixture::ADMIN);
+    id
+}
+
+fn finished(s: &Value) -> bool {
+    s["state"] == "completed" || s["state"] == "failed"
+}
+
+#[test]
+fn conditional_access_blocks_the_device_code_and_points_to_manual() {
+    let (emulator, stack) = start(FAST);
+    emulator.control("faults", json!({"kind": "conditional_access_block", "tenant": fixture::CONTOSO}));
+    let api = Api::new(&stack.base_url, &stack.token("acct-ca"));
+    let id = signed_in_and_confirmed(&emulator, &api);
+    let s = wait_status(&api, &id, Duration::from_secs(15), finished);
+    assert_eq!(s["error"]["code"], "blocked_by_conditional_access", "{s}");
+    assert!(s["error"]["message"].as_str().unwrap().contains("Manual method"));
+    assert!(s["error"]["microsoft"]["correlation_id"].is_string(), "Microsoft's correlation ID is passed on: {s}");
+}
+
+#[test]
+fn secrets_forbidden_by_tenant_policy_fail_and_roll_back() {
+    let (emulator, stack) = start(FAST);
+    emulator.control("faults", json!({"kind": "secrets_forbidden", "tenant": fixture::CONTOSO}));
+    let api = Api::new(&stack.base_url, &stack.token("acct-policy"));
+    let id = signed_in_and_confirmed(&emulator, &api);
+    let s = wait_status(&api, &id, Duration::from_secs(30), finished);
+    assert_eq!(s["error"]["code"], "secrets_forbidden_by_policy", "{s}");
+    assert!(applications(&emulator).is_empty(), "the created application was deleted again");
+}
+
+#[test]
+fn throttling_and_unavailability_are_retried_after_retry_after() {
+    let (emulator, stack) = start(FAST);
+    emulator.control(
+        "faults",
+        json!([
+            {"kind": "throttle", "route": "graph", "status": 429, "retry_after": 1, "times": 2},
+            {"kind": "throttle", "route": "token", "status": 503, "retry_after": 1, "times": 2},
+        ]),
+    );
+    let api = Api::new(&stack.base_url, &stack.token("acct-throttle"));
+    let id = signed_in_and_confirmed(&emulator, &api);
+    let s = wait_status(&api, &id, Duration::from_secs(60), finished);
+    assert_eq!(s["state"], "completed", "{s}");
+    let log = requests(&emulator);
+    assert!(log.iter().filter(|r| r["status"] == 429 || r["status"] == 503).count() >= 4, "the faults fired: {log:?}");
+    assert_eq!(applications(&emulator).len(), 1);
+}
+
+#[test]
+fn replication_delay_of_twenty_seconds_is_waited_out() {
+    let (emulator, stack) = start(FAST);
+    emulator.control(
+        "faults",
+        json!([
+            {"kind": "replication_delay", "target": "service_principal", "ms": 20000},
+            {"kind": "replication_delay", "target": "credential", "ms": 20000},
+        ]),
+    );
+    let api = Api::new(&stack.base_url, &stack.token("acct-replication"));
+    let id = signed_in_and_confirmed(&emulator, &api);
+    let waiting = wait_status(&api, &id, Duration::from_secs(30), |s| {
+        s["progress"].as_array().is_some_and(|p| p.iter().any(|step| step["state"] == "waiting")) || finished(s)
+    });
+    assert_eq!(waiting["state"], "registering", "the admin sees that it waits for Microsoft: {waiting}");
+    let s = wait_status(&api, &id, Duration::from_secs(150), finished);
+    assert_eq!(s["state"], "completed", "{s}");
+    assert_eq!(applications(&emulator).len(), 1);
+}
+
+#[test]
+fn a_worker_restart_during_registration_resumes_without_orphans() {
+    let (emulator, mut stack) = start(FAST);
+    emulator.control("faults", json!({"kind": "latency", "ms": 700, "route": "graph"}));
+    let api = Api::new(&stack.base_url, &stack.token("acct-restart"));
+    let id = signed_in_and_confirmed(&emulator, &api);
+    wait_status(&api, &id, Duration::from_secs(20), |s| s["state"] == "registering");
+    stack.restart();
+    let api = Api::new(&stack.base_url, &stack.token("acct-restart"));
+    let s = wait_status(&api, &id, Duration::from_secs(90), finished);
+    assert_eq!(s["state"], "completed", "{s}");
+    let apps = applications(&emulator);
+    assert_eq!(apps.len(), 1, "nothing was created twice: {apps:?}");
+}
+
+#[test]
+fn two_sign_ins_for_the_same_tenant_at_once_each_register_their_own() {
+    let (emulator, stack) = start(FAST);
+    let a = Api::new(&stack.base_url, &stack.token("acct-twin-a"));
+    let b = Api::new(&stack.base_url, &stack.token("acct-twin-b"));
+    let ia = signed_in_and_confirmed(&emulator, &a);
+    let ib = signed_in_and_confirmed(&emulator, &b);
+    let sa = wait_status(&a, &ia, Duration::from_secs(60), finished);
+    let sb = wait_status(&b, &ib, Duration::from_secs(60), finished);
+    assert_eq!((sa["state"].as_str(), sb["state"].as_str()), (Some("completed"), Some("completed")), "{sa} {sb}");
+    assert_ne!(sa["result"]["application_id"], sb["result"]["application_id"]);
+    assert_eq!(applications(&emulator).len(), 2);
 }

@@ -190,9 +190,9 @@ impl SignIn {
             };
             match reg.next(t) {
                 Work::Graph(batches) => {
-                    if reg.phase == Phase::Discover && !reg.discover_sent {
+                    if reg.phase == Phase::Discover {
                         // Recorded before sending: a restart now looks up instead of creating again.
-                        reg.discover_sent = true;
+                        reg.mark_sent();
                         self.state.storage().put(RECORD, &*rec).await?;
                     }
                     let sends = batches.iter().map(|b| WorkerHttp.send(graph::batch(&endpoints, &token, b)));

@@ -75,6 +75,9 @@ pub struct App {
     pub declared: bool,
     /// The credential check passed.
     pub verified: bool,
+    /// A `POST /applications` for it may have been sent: look it up by its tag before creating.
+    #[serde(default)]
+    pub create_sent: bool,
 }
 
 fn serialize_secret_opt<S: serde::Serializer>(v: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
@@ -141,8 +144,6 @@ pub struct Registration {
     pub phase: Phase,
     /// Base display name of the applications.
     pub display_name: String,
-    /// A discover batch was sent (so a resumed run looks up before creating).
-    pub discover_sent: bool,
     /// Not before this time (back-off).
     pub wait_until: Option<Millis>,
     /// When waiting for replication began in this phase.
@@ -170,6 +171,7 @@ impl Registration {
                 granted: vec![],
                 declared: false,
                 verified: false,
+                create_sent: false,
             })
             .collect();
         Self {
@@ -178,7 +180,6 @@ impl Registration {
             apps,
             phase: Phase::Discover,
             display_name: display_name.to_owned(),
-            discover_sent: false,
             wait_until: None,
             waiting_since: None,
             error: None,
@@ -252,7 +253,7 @@ impl Registration {
             }
         }
         for a in self.apps.iter().filter(|a| a.object_id.is_none()) {
-            if self.discover_sent {
+            if a.create_sent {
                 // An interrupted run may have created it: look it up by its tag first.
                 items.push(BatchItem::get(
                     format!("find{}", a.index),
@@ -346,6 +347,16 @@ impl Registration {
         items.chunks(MAX_BATCH).map(<[BatchItem]>::to_vec).collect()
     }
 
+    /// Call just before sending a discover batch (and persist the result): a run resumed after
+    /// this point looks the applications up by tag instead of creating them again.
+    pub fn mark_sent(&mut self) {
+        if self.phase == Phase::Discover {
+            for a in self.apps.iter_mut().filter(|a| a.object_id.is_none()) {
+                a.create_sent = true;
+            }
+        }
+    }
+
     /// Reports the answers to the batches of the last [`Work::Graph`], in the same order.
     pub fn on_batches(&mut self, answers: Vec<Result<Vec<BatchResult>, MicrosoftError>>, now: Millis) {
         self.graph_round_trips += 1;
@@ -359,9 +370,6 @@ impl Registration {
                 Err(e) if e.is_transient() => transient = Some(e),
                 Err(e) => fatal = Some(e),
             }
-        }
-        if self.phase == Phase::Discover {
-            self.discover_sent = true;
         }
         for r in &results {
             if r.ok() {
@@ -385,6 +393,7 @@ impl Registration {
         if let Some(e) = transient {
             return self.back_off(&e, now);
         }
+        self.wait_until = None;
         if self.phase_complete() {
             self.advance();
         }
@@ -437,12 +446,14 @@ impl Registration {
                     });
                 }
                 Some('d') => app.declared = true,
-                Some('f') => {
-                    if let Some(found) = b["value"].get(0) {
+                Some('f') => match b["value"].get(0) {
+                    Some(found) => {
                         app.object_id = found["id"].as_str().map(str::to_owned);
                         app.app_id = found["appId"].as_str().map(str::to_owned);
                     }
-                }
+                    // The interrupted request never created it: create it now.
+                    None => app.create_sent = false,
+                },
                 Some('s') => app.sp_id = b["id"].as_str().map(str::to_owned),
                 Some('p') => {
                     app.secret = b["secretText"].as_str().map(|s| SecretString::new(s.to_owned()));
@@ -707,6 +718,7 @@ mod tests {
             for _ in 0..200 {
                 match reg.next(now) {
                     Work::Graph(batches) => {
+                        reg.mark_sent();
                         assert!(batches.iter().all(|b| b.len() <= MAX_BATCH && !b.is_empty()));
                         let answers = batches.iter().map(|b| Ok(b.iter().map(|i| self.answer(i)).collect())).collect();
                         reg.on_batches(answers, now);
@@ -830,15 +842,35 @@ mod tests {
         let mut reg = Registration::new("M365 Backup", "m", 0, 1);
         // The worker stopped after sending the discover batch, before recording its answer.
         let Work::Graph(batches) = reg.next(0) else { panic!() };
+        reg.mark_sent();
         for item in &batches[0] {
             tenant.answer(item);
         }
-        reg.discover_sent = true;
         let persisted = serde_json::to_string(&reg).unwrap();
         let mut resumed: Registration = serde_json::from_str(&persisted).unwrap();
         tenant.run(&mut resumed);
         assert_eq!(resumed.phase, Phase::Done);
         assert_eq!(tenant.apps.len(), 1, "no second application was created");
+    }
+
+    #[test]
+    fn a_throttled_discover_batch_is_sent_again_after_looking_up() {
+        // Regression: a whole discover batch refused with 429 left the run looking up forever.
+        let mut tenant = FakeTenant::default();
+        let mut reg = Registration::new("M365 Backup", "m", 0, 1);
+        let Work::Graph(_) = reg.next(0) else { panic!() };
+        reg.mark_sent();
+        let throttled = MicrosoftError {
+            code: ErrorCode::Throttled,
+            status: 429,
+            correlation: Default::default(),
+            retry_after: Some(1),
+        };
+        reg.on_batches(vec![Err(throttled)], 0);
+        assert_eq!(reg.next(10), Work::WaitUntil(2_000));
+        tenant.run(&mut reg);
+        assert_eq!(reg.phase, Phase::Done);
+        assert_eq!(tenant.apps.len(), 1);
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The OData query options the product uses: `$filter` (`eq`, `in`, `startswith`, joined by `and`),
+//! The OData query options the product uses: `$filter` (`eq`, `in`, `startswith`, and the lambda
+//! `coll/any(x:x eq 'v')` on string collections such as `tags`, joined by `and`),
 //! `$select` and `$top`. Anything else in `$filter` is refused as Graph refuses unsupported clauses,
 //! so a product query that only "works" on the emulator cannot slip through.
 
@@ -15,6 +16,8 @@ pub enum Clause {
     In(String, Vec<Value>),
     /// `startswith(prop, 'value')`.
     StartsWith(String, String),
+    /// `prop/any(x:x eq 'value')` on a collection of strings.
+    AnyEq(String, Value),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -70,7 +73,7 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, GraphError> {
             }
             c if c.is_ascii_alphanumeric() || c == '_' || c == '/' || c == '.' || c == '-' => {
                 let start = i;
-                while i < chars.len() && (chars[i].is_ascii_alphanumeric() || "_/.-".contains(chars[i])) {
+                while i < chars.len() && (chars[i].is_ascii_alphanumeric() || "_/.-:".contains(chars[i])) {
                     i += 1;
                 }
                 out.push(Tok::Ident(chars[start..i].iter().collect()));
@@ -111,6 +114,18 @@ pub fn parse_filter(filter: &str) -> Result<Vec<Clause>, GraphError> {
                 match (toks.get(i + 2), toks.get(i + 3), toks.get(i + 4), toks.get(i + 5)) {
                     (Some(Tok::Ident(p)), Some(Tok::Comma), Some(Tok::Str(v)), Some(Tok::Close)) => {
                         clauses.push(Clause::StartsWith(p.clone(), v.clone()));
+                        i += 6;
+                    }
+                    _ => return Err(invalid(filter)),
+                }
+            }
+            (Some(Tok::Ident(p)), Some(Tok::Open)) if p.ends_with("/any") => {
+                let prop = p.trim_end_matches("/any").to_owned();
+                match (toks.get(i + 2), toks.get(i + 3), toks.get(i + 4).and_then(literal), toks.get(i + 5)) {
+                    (Some(Tok::Ident(var)), Some(Tok::Ident(op)), Some(v), Some(Tok::Close))
+                        if op == "eq" && var.split_once(':').is_some_and(|(a, b)| a == b && !a.is_empty()) =>
+                    {
+                        clauses.push(Clause::AnyEq(prop, v));
                         i += 6;
                     }
                     _ => return Err(invalid(filter)),
@@ -164,6 +179,9 @@ pub fn matches(obj: &Map<String, Value>, clauses: &[Clause]) -> bool {
     clauses.iter().all(|c| match c {
         Clause::Eq(p, v) => obj.get(p).is_some_and(|x| values_equal(x, v)) || (v.is_null() && obj.get(p).is_none()),
         Clause::In(p, vs) => obj.get(p).is_some_and(|x| vs.iter().any(|v| values_equal(x, v))),
+        Clause::AnyEq(p, v) => {
+            obj.get(p).and_then(Value::as_array).is_some_and(|items| items.iter().any(|x| values_equal(x, v)))
+        }
         Clause::StartsWith(p, prefix) => obj
             .get(p)
             .and_then(Value::as_str)
@@ -214,6 +232,15 @@ mod tests {
         assert!(matches(&sp, &f));
         let f = parse_filter("displayName eq 'O''Brien'").unwrap_or_default();
         assert_eq!(f, vec![Clause::Eq("displayName".into(), json!("O'Brien"))]);
+    }
+
+    #[test]
+    fn the_any_lambda_on_tags() {
+        let clauses = parse_filter("tags/any(t:t eq 'm365onb-1-0')").unwrap();
+        assert!(matches(&obj(serde_json::json!({"tags": ["x", "m365onb-1-0"]})), &clauses));
+        assert!(!matches(&obj(serde_json::json!({"tags": ["x"]})), &clauses));
+        assert!(!matches(&obj(serde_json::json!({})), &clauses));
+        assert!(parse_filter("tags/any(t:u eq 'a')").is_err());
     }
 
     #[test]
