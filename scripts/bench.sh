@@ -2,8 +2,9 @@
 # `make bench`: measures the budgets the issues name and prints them (never asserted as tests).
 #   - first load of the app: HTML + JS + wasm + CSS, gzip -9, in bytes (budget: 200 KB);
 #   - the deployable worker bundle as wrangler reports it (Total Upload, gzip);
-# More measurements (Graph round trips per registration, Step 1 time to usable) join as the
-# features they measure land; see README.md "Measured budgets".
+#   - Graph requests and round trips to register the main application and the 3 additional ones,
+#     read from the emulator's request log (with 150 ms injected latency, so that parallel requests
+#     overlap and sequential ones do not) by the system test that also asserts the budget.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
@@ -22,3 +23,9 @@ printf '%-40s %10s %10d  (budget 204800)\n' "first load, gzip total" "" "$total"
 scratch=$(mktemp -d); trap 'rm -rf "$scratch"' EXIT
 wrangler deploy --dry-run --config edge/wrangler.toml --outdir "$scratch/out" >"$scratch/log" 2>&1
 printf '%-40s %s\n' "worker bundle (wrangler)" "$(grep -o 'Total Upload: .*' "$scratch/log")"
+
+echo
+echo "registration budgets (emulator request log; budget: main <= 8 requests / 5 round trips, additional <= 10 / 5):"
+cargo build -q -p ms365-emulator
+cargo test -q -p system-tests --test signin device_code_sign_in_registers_one_then_four_applications -- --nocapture 2>&1 \
+  | grep '^BUDGET' | sed 's/^BUDGET /  /'

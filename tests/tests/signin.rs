@@ -146,6 +146,9 @@ fn device_code_sign_in_registers_one_then_four_applications() {
     });
     assert_eq!(done["result"]["applications"], 4, "{done}");
     assert_eq!(applications(&emulator).len(), 4);
+    let log = stack.log();
+    assert!(!log.contains("eyJ"), "no token (JWT) in the worker's log");
+    assert!(!log.contains("device_code") && !log.contains("secretText"), "no device code or secret in the log");
     let graph = graph_requests(&emulator);
     assert!(
         !graph.is_empty() && graph.len() <= 10,

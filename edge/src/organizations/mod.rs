@@ -1,0 +1,7 @@
+//! Organizations: Step 3 (saving, after a credential check against Microsoft) and the manage page.
+//!
+//! [`seal`] encrypts secrets at rest; [`model`] turns requests into validated values and rows into
+//! API types; [`check`] decides what a credential check's answers mean.
+
+pub mod check;
+pub mod seal;
