@@ -25,7 +25,7 @@ CREATE TABLE applications (
     credential_expires_at  TEXT,                          -- RFC 3339, UTC
     certificate_thumbprint TEXT,                          -- SHA-1, upper-case hex
     key_id                 TEXT NOT NULL,                 -- which encryption key sealed the blobs
-    secret_ciphertext      BLOB NOT NULL,                 -- AES-256-GCM(nonce || ct || tag)
+    secret_ciphertext      TEXT NOT NULL,                 -- base64(AES-256-GCM nonce || ct || tag)
     created_at             TEXT NOT NULL,
     updated_at             TEXT NOT NULL,
     UNIQUE (organization_id, app_id)

@@ -23,6 +23,16 @@ pub enum Route {
     CancelSignIn(String),
     /// `POST /api/signins/{id}/applications`: create the 3 additional applications.
     AdditionalApplications(String),
+    /// `GET /api/organizations`.
+    ListOrganizations,
+    /// `POST /api/organizations`.
+    CreateOrganization,
+    /// `GET /api/organizations/{id}`.
+    GetOrganization(String),
+    /// `PATCH /api/organizations/{id}`.
+    UpdateOrganization(String),
+    /// `DELETE /api/organizations/{id}`.
+    DeleteOrganization(String),
     /// `POST /api/certificates/inspect`.
     InspectCertificate,
     /// A known path with a method it does not accept; carries the allowed methods.
@@ -49,6 +59,13 @@ pub fn resolve(method: &str, path: &str) -> Route {
         (_, _) if path == paths::HEALTH => Route::MethodNotAllowed(&["GET", "HEAD"]),
         ("GET", ["api", "session"]) => Route::Session,
         (_, ["api", "session"]) => Route::MethodNotAllowed(&["GET"]),
+        ("GET", ["api", "organizations"]) => Route::ListOrganizations,
+        ("POST", ["api", "organizations"]) => Route::CreateOrganization,
+        (_, ["api", "organizations"]) => Route::MethodNotAllowed(&["GET", "POST"]),
+        ("GET", ["api", "organizations", id]) if is_id(id) => Route::GetOrganization((*id).to_owned()),
+        ("PATCH", ["api", "organizations", id]) if is_id(id) => Route::UpdateOrganization((*id).to_owned()),
+        ("DELETE", ["api", "organizations", id]) if is_id(id) => Route::DeleteOrganization((*id).to_owned()),
+        (_, ["api", "organizations", id]) if is_id(id) => Route::MethodNotAllowed(&["GET", "PATCH", "DELETE"]),
         ("POST", ["api", "certificates", "inspect"]) => Route::InspectCertificate,
         (_, ["api", "certificates", "inspect"]) => Route::MethodNotAllowed(&["POST"]),
         ("POST", ["api", "signins"]) => Route::StartSignIn,
@@ -111,5 +128,17 @@ mod tests {
         assert_eq!(resolve("GET", &format!("/api/signins/{id}/renew")), Route::MethodNotAllowed(&["POST"]));
         assert_eq!(resolve("GET", "/api/signins"), Route::MethodNotAllowed(&["POST"]));
         assert_eq!(resolve("GET", "/api/session"), Route::Session);
+    }
+
+    #[test]
+    fn organization_routes() {
+        let id = "0f8fad5b-d9cb-469f-a165-70867728950e";
+        assert_eq!(resolve("GET", "/api/organizations"), Route::ListOrganizations);
+        assert_eq!(resolve("POST", "/api/organizations/"), Route::CreateOrganization);
+        assert_eq!(resolve("PUT", "/api/organizations"), Route::MethodNotAllowed(&["GET", "POST"]));
+        assert_eq!(resolve("GET", &format!("/api/organizations/{id}")), Route::GetOrganization(id.into()));
+        assert_eq!(resolve("PATCH", &format!("/api/organizations/{id}")), Route::UpdateOrganization(id.into()));
+        assert_eq!(resolve("DELETE", &format!("/api/organizations/{id}")), Route::DeleteOrganization(id.into()));
+        assert_eq!(resolve("GET", "/api/organizations/'; DROP TABLE x"), Route::NotFound);
     }
 }

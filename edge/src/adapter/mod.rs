@@ -2,7 +2,9 @@
 //! runs the handler, and turns the outcome into a Workers response. Decisions live in pure modules.
 
 mod http;
+mod organizations;
 mod signin_do;
+mod webcrypto;
 
 use crate::config::{Config, MAX_ACTIVE_SIGNINS};
 use crate::error::{parse_json, AppError};
@@ -84,6 +86,20 @@ async fn dispatch(route: Route, mut req: Request, env: &Env) -> std::result::Res
         Route::StartSignIn => {
             let start: StartSignIn = read_json(&mut req).await?;
             start_sign_in(env, &config, &session, start).await
+        }
+        Route::ListOrganizations => organizations::list(env, &session).await,
+        Route::CreateOrganization => {
+            let body: shared::api::CreateOrganization = read_json(&mut req).await?;
+            organizations::create(env, &config, &session, body).await
+        }
+        Route::GetOrganization(id) => organizations::get(env, &session, &id).await,
+        Route::UpdateOrganization(id) => {
+            let body: shared::api::UpdateOrganization = read_json(&mut req).await?;
+            organizations::update(env, &config, &session, &id, body).await
+        }
+        Route::DeleteOrganization(id) => {
+            let body: shared::api::DeleteOrganization = read_json(&mut req).await?;
+            organizations::delete(env, &session, &id, body).await
         }
         Route::InspectCertificate => {
             let inspect: shared::api::InspectCertificate = read_json(&mut req).await?;
@@ -173,6 +189,16 @@ async fn start_sign_in(
     }
     let resp = signin_call(env, &id, session, "start", Some(start.cloud)).await?;
     Ok(resp.with_status(201))
+}
+
+/// Calls the sign-in's Durable Object with `op` (also Worker-internal operations).
+pub(crate) async fn signin_call_raw(
+    env: &Env,
+    id: &str,
+    session: &Session,
+    op: &str,
+) -> std::result::Result<Response, AppError> {
+    signin_call(env, id, session, op, None).await
 }
 
 async fn signin_call(

@@ -141,7 +141,16 @@ impl SignIn {
                 self.request_code(&mut rec, &config).await;
             }
             "cancel" => rec.cancel(t),
-            "additional" => rec.start_additional().map_err(AppError::from)?,
+            "additional" => rec.start_additional(&config.app_name).map_err(AppError::from)?,
+            "export" => {
+                // Internal only (no public route leads here): the applications and their secrets,
+                // for the Worker to seal into D1 when Step 3 is saved.
+                if rec.state != SignInState::Completed || rec.saved {
+                    return Err(ErrorCode::NotFound.into());
+                }
+                return Response::from_json(&export(&rec)).map_err(internal);
+            }
+            "saved" => rec.mark_saved(),
             _ => return Err(AppError::NotFound),
         }
         self.save(&rec).await.map_err(internal)?;
@@ -274,6 +283,49 @@ impl SignIn {
         rec.forget_secrets();
         rec.discard_at = None;
     }
+}
+
+/// The applications of a completed sign-in, with their secrets (Worker-internal).
+#[derive(Serialize, Deserialize)]
+pub struct Exported {
+    /// Tenant ID.
+    pub tenant_id: String,
+    /// The applications, main first.
+    pub apps: Vec<ExportedApp>,
+}
+
+/// One exported application.
+#[derive(Serialize, Deserialize)]
+pub struct ExportedApp {
+    /// 0 for the main application.
+    pub index: u8,
+    /// Application (client) ID.
+    pub app_id: String,
+    /// Object ID.
+    pub object_id: String,
+    /// The generated secret (Worker-internal; sealed before it is stored).
+    pub secret: String,
+    /// Secret end, Unix seconds.
+    pub secret_expires_at: Option<i64>,
+}
+
+fn export(rec: &SignInRecord) -> Exported {
+    let regs: Vec<_> = [&rec.main, &rec.additional].into_iter().flatten().filter(|r| r.phase == Phase::Done).collect();
+    let tenant_id = regs.iter().find_map(|r| r.tenant.as_ref()).map(|t| t.id.clone()).unwrap_or_default();
+    let apps = regs
+        .iter()
+        .flat_map(|r| r.apps.iter())
+        .filter_map(|a| {
+            Some(ExportedApp {
+                index: a.index,
+                app_id: a.app_id.clone()?,
+                object_id: a.object_id.clone()?,
+                secret: a.secret.as_ref()?.expose().to_owned(),
+                secret_expires_at: a.secret_expires_at,
+            })
+        })
+        .collect();
+    Exported { tenant_id, apps }
 }
 
 /// Checks one application: a client-credentials token with its secret, then one Graph call.

@@ -82,7 +82,8 @@ mod tests {
 
     #[test]
     fn an_expired_secret_is_reported_at_once() {
-        let Next::Refused(d) = after_failure(Stage::Token, &err(ErrorCode::ExpiredClientSecret, 401), 0, CREATED_PATIENCE_MS)
+        let Next::Refused(d) =
+            after_failure(Stage::Token, &err(ErrorCode::ExpiredClientSecret, 401), 0, CREATED_PATIENCE_MS)
         else {
             panic!()
         };

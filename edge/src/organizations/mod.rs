@@ -4,4 +4,5 @@
 //! API types; [`check`] decides what a credential check's answers mean.
 
 pub mod check;
+pub mod model;
 pub mod seal;

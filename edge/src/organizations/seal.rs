@@ -42,7 +42,10 @@ impl Keyring {
                 .split_once(':')
                 .ok_or_else(|| SealError::Config("each entry of ENCRYPTION_KEYS is key-id:base64-key".into()))?;
             let id = id.trim();
-            if id.is_empty() || id.len() > 32 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+            if id.is_empty()
+                || id.len() > 32
+                || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
                 return Err(SealError::Config("key IDs are 1 to 32 letters, digits, '-' or '_'".into()));
             }
             let raw = STANDARD.decode(b64.trim()).map_err(|_| SealError::Config(format!("key {id} is not base64")))?;
@@ -79,7 +82,8 @@ impl Keyring {
 
     /// Opens a blob sealed with key `id` for `aad`.
     pub fn open(&self, id: &str, aad: &str, blob: &[u8]) -> Result<SecretBytes, SealError> {
-        let (_, cipher) = self.keys.iter().find(|(k, _)| k == id).ok_or_else(|| SealError::UnknownKey(id.to_owned()))?;
+        let (_, cipher) =
+            self.keys.iter().find(|(k, _)| k == id).ok_or_else(|| SealError::UnknownKey(id.to_owned()))?;
         if blob.len() < 12 + 16 {
             return Err(SealError::Tampered);
         }
@@ -123,7 +127,10 @@ mod tests {
         }
         let mut tampered = blob.clone();
         tampered[14] ^= 1;
-        assert_eq!(ring.open(&id, &binding("acct", "org1", "app1", "client_secret"), &tampered), Err(SealError::Tampered));
+        assert_eq!(
+            ring.open(&id, &binding("acct", "org1", "app1", "client_secret"), &tampered),
+            Err(SealError::Tampered)
+        );
     }
 
     #[test]
@@ -139,7 +146,9 @@ mod tests {
 
     #[test]
     fn bad_configuration_is_explained_without_key_material() {
-        for spec in ["", "nokey", "k1:not-base64!", &format!("k1:{}", STANDARD.encode([0u8; 16])), &format!("k 1:{}", key(1))] {
+        for spec in
+            ["", "nokey", "k1:not-base64!", &format!("k1:{}", STANDARD.encode([0u8; 16])), &format!("k 1:{}", key(1))]
+        {
             let Err(SealError::Config(msg)) = Keyring::parse(spec) else { panic!("{spec} accepted") };
             assert!(!msg.contains(&key(1)));
         }

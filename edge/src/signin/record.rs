@@ -183,17 +183,35 @@ impl SignInRecord {
         self.state = SignInState::Registering;
     }
 
-    /// Starts the 3 additional applications after the main one. `Err` when not possible now.
-    pub fn start_additional(&mut self) -> Result<(), ErrorCode> {
-        let main = self.main.as_ref().filter(|m| m.phase == Phase::Done).ok_or(ErrorCode::AuthorizationPending)?;
+    /// Starts the 3 additional applications: after the main one (automatic registration), or on
+    /// their own (the Manual method, or "Recreate multiple applications"). `Err` when not possible now.
+    pub fn start_additional(&mut self, app_name: &str) -> Result<(), ErrorCode> {
         if self.token.is_none() {
-            return Err(ErrorCode::CodeExpired);
+            return Err(match self.state {
+                SignInState::WaitingForSignIn | SignInState::WaitingForMicrosoft => ErrorCode::AuthorizationPending,
+                _ => ErrorCode::CodeExpired,
+            });
+        }
+        if self.saved {
+            return Err(ErrorCode::NotFound);
         }
         if self.additional.is_none() {
-            self.additional = Some(Registration::more(main, &self.marker(), 1, ADDITIONAL_APPLICATIONS));
+            let marker = self.marker();
+            self.additional = Some(match &self.main {
+                Some(m) if m.phase == Phase::Done => Registration::more(m, &marker, 1, ADDITIONAL_APPLICATIONS),
+                Some(_) => return Err(ErrorCode::AuthorizationPending),
+                None => Registration::new(app_name, &marker, 1, ADDITIONAL_APPLICATIONS),
+            });
         }
         self.state = SignInState::Registering;
         Ok(())
+    }
+
+    /// Step 3 was saved with these applications: keep them, and forget every secret now.
+    pub fn mark_saved(&mut self) {
+        self.saved = true;
+        self.forget_secrets();
+        self.discard_at = None;
     }
 
     fn marker(&self) -> String {
@@ -297,15 +315,18 @@ impl SignInRecord {
         } else {
             progress
         };
-        let result = match (&self.main, self.state) {
-            (Some(m), SignInState::Completed) => m.tenant.as_ref().zip(m.app(0)).map(|(t, app)| RegistrationResult {
-                tenant_id: t.id.clone(),
-                tenant_name: t.display_name.clone(),
-                default_domain: t.default_domain.clone(),
-                application_id: app.app_id.clone().unwrap_or_default(),
-                secret_stored: app.secret.is_some() || self.saved,
-                applications: self.applications_done(),
-            }),
+        let first = self.main.as_ref().or(self.additional.as_ref());
+        let result = match (first, self.state) {
+            (Some(m), SignInState::Completed) => {
+                m.tenant.as_ref().zip(m.apps.first()).map(|(t, app)| RegistrationResult {
+                    tenant_id: t.id.clone(),
+                    tenant_name: t.display_name.clone(),
+                    default_domain: t.default_domain.clone(),
+                    application_id: app.app_id.clone().unwrap_or_default(),
+                    secret_stored: app.secret.is_some() || self.saved,
+                    applications: self.applications_done(),
+                })
+            }
             _ => None,
         };
         SignInStatus {
@@ -397,6 +418,18 @@ mod tests {
     }
 
     #[test]
+    fn additional_applications_alone_after_a_sign_in() {
+        let mut r = record();
+        r.on_poll(token(), 5000);
+        assert!(r.start_additional("M365 Backup").is_ok());
+        let more = r.additional.as_ref().unwrap();
+        assert_eq!(more.apps.iter().map(|a| a.index).collect::<Vec<_>>(), vec![1, 2, 3]);
+        assert!(more.tenant.is_none(), "it reads the tenant itself");
+        r.mark_saved();
+        assert!(r.token.is_none());
+    }
+
+    #[test]
     fn forgetting_secrets_clears_all_of_them() {
         let mut r = record();
         r.on_poll(token(), 5000);
@@ -408,12 +441,13 @@ mod tests {
     #[test]
     fn additional_applications_need_a_finished_main_and_the_token() {
         let mut r = record();
-        assert_eq!(r.start_additional(), Err(ErrorCode::AuthorizationPending));
+        assert_eq!(r.start_additional("x"), Err(ErrorCode::AuthorizationPending));
         r.on_poll(token(), 5000);
         r.start_main("x");
+        assert_eq!(r.start_additional("x"), Err(ErrorCode::AuthorizationPending), "not while the main one runs");
         r.main.as_mut().unwrap().phase = Phase::Done;
         r.settle(6000);
-        assert!(r.start_additional().is_ok());
+        assert!(r.start_additional("x").is_ok());
         assert_eq!(r.additional.as_ref().unwrap().apps.len(), 3);
         assert_eq!(r.state, SignInState::Registering);
     }

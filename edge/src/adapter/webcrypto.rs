@@ -1,0 +1,55 @@
+//! Client-assertion signing with the Workers runtime's WebCrypto (`crypto.subtle`): the PKCS#8 key
+//! from the .pfx is imported as a non-extractable RSASSA-PKCS1-v1_5 / SHA-256 key and signs the
+//! JWS input. (The `rsa` crate is not used on the server: RUSTSEC-2023-0071.)
+
+use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
+use shared::assertion::{AssertionAlg, AssertionSigner};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+/// Signs with a PKCS#8 RSA key.
+pub struct WebCryptoSigner<'a> {
+    /// The private key, PKCS#8 DER.
+    pub pkcs8: &'a [u8],
+}
+
+fn get(target: &JsValue, key: &str) -> Result<JsValue, JsValue> {
+    Reflect::get(target, &JsValue::from_str(key))
+}
+
+async fn call(target: &JsValue, method: &str, args: &Array) -> Result<JsValue, JsValue> {
+    let f: Function = get(target, method)?.dyn_into()?;
+    let p: Promise = Reflect::apply(&f, target, args)?.dyn_into()?;
+    JsFuture::from(p).await
+}
+
+impl AssertionSigner for WebCryptoSigner<'_> {
+    type Error = String;
+
+    async fn sign(&self, alg: AssertionAlg, signing_input: &[u8]) -> Result<Vec<u8>, String> {
+        let run = async {
+            let subtle = get(&get(&js_sys::global(), "crypto")?, "subtle")?;
+            let algorithm = Object::new();
+            let (name, extra): (&str, Option<(&str, f64)>) = match alg {
+                AssertionAlg::RS256 => ("RSASSA-PKCS1-v1_5", None),
+                AssertionAlg::PS256 => ("RSA-PSS", Some(("saltLength", 32.0))),
+            };
+            Reflect::set(&algorithm, &"name".into(), &name.into())?;
+            Reflect::set(&algorithm, &"hash".into(), &"SHA-256".into())?;
+            let key_data = Uint8Array::from(self.pkcs8);
+            let usages = Array::of1(&"sign".into());
+            let import_args = Array::of5(&"pkcs8".into(), &key_data.buffer(), &algorithm, &false.into(), &usages);
+            let key = call(&subtle, "importKey", &import_args).await?;
+            let sign_alg = Object::new();
+            Reflect::set(&sign_alg, &"name".into(), &name.into())?;
+            if let Some((k, v)) = extra {
+                Reflect::set(&sign_alg, &k.into(), &v.into())?;
+            }
+            let data = Uint8Array::from(signing_input);
+            let sig = call(&subtle, "sign", &Array::of3(&sign_alg, &key, &data.buffer())).await?;
+            Ok::<Vec<u8>, JsValue>(Uint8Array::new(&sig).to_vec())
+        };
+        // WebCrypto's errors name the operation, never the key.
+        run.await.map_err(|e| format!("WebCrypto: {}", e.as_string().unwrap_or_else(|| format!("{e:?}"))))
+    }
+}

@@ -1,0 +1,237 @@
+//! Requests into validated values, and stored rows into API types. Pure.
+
+use crate::certificates::pfx_error;
+use crate::error::AppError;
+use serde::{Deserialize, Serialize};
+use shared::api::{CreateOrganization, CredentialInput, CredentialType, ExpiryState, Organization};
+use shared::certificate::{parse_pfx, ParsedPfx};
+use shared::secret::{SecretBytes, SecretString};
+use shared::validate::{certificate_password, client_secret, pfx_upload};
+use shared::{AppId, CloudEnvironment, Field, FieldError, OrganizationName, TenantId};
+
+/// A credential that passed validation (not yet checked against Microsoft).
+pub enum ValidCredential {
+    /// A client secret.
+    Secret(SecretString),
+    /// A certificate: the upload, its password, and what was read from it.
+    Certificate {
+        /// The .pfx bytes.
+        pfx: SecretBytes,
+        /// Its password.
+        password: SecretString,
+        /// The parsed certificate and key.
+        parsed: Box<ParsedPfx>,
+    },
+    /// The secret held by a sign-in after automatic registration.
+    Generated {
+        /// The sign-in.
+        sign_in_id: String,
+    },
+}
+
+/// A validated `POST /api/organizations`.
+pub struct NewOrganization {
+    /// Name.
+    pub name: OrganizationName,
+    /// Cloud.
+    pub cloud: CloudEnvironment,
+    /// Tenant.
+    pub tenant_id: TenantId,
+    /// Main application.
+    pub app_id: AppId,
+    /// Credential.
+    pub credential: ValidCredential,
+    /// Create or use 3 additional applications.
+    pub multiple: bool,
+}
+
+fn is_sign_in_id(s: &str) -> bool {
+    TenantId::parse(s).is_ok()
+}
+
+/// Validates a credential as entered (`now` in Unix seconds decides certificate expiry).
+pub fn validate_credential(c: &CredentialInput, now: i64) -> Result<ValidCredential, AppError> {
+    Ok(match c {
+        CredentialInput::Secret { client_secret: s } => ValidCredential::Secret(client_secret(s)?),
+        CredentialInput::Certificate { pfx_base64, password } => {
+            let pfx = pfx_upload(pfx_base64)?;
+            let password = certificate_password(password)?;
+            let parsed = parse_pfx(pfx.expose(), password.expose(), now).map_err(pfx_error)?;
+            ValidCredential::Certificate { pfx, password, parsed: Box::new(parsed) }
+        }
+        CredentialInput::Generated { sign_in_id } => {
+            if !is_sign_in_id(sign_in_id) {
+                return Err(FieldError::new(
+                    Field::ClientSecret,
+                    "The automatic registration this refers to is unknown. Start again from Step 1.",
+                )
+                .into());
+            }
+            ValidCredential::Generated { sign_in_id: sign_in_id.clone() }
+        }
+    })
+}
+
+/// Validates every field of a create request, in the order the form shows them.
+pub fn validate_create(req: &CreateOrganization, now: i64) -> Result<NewOrganization, AppError> {
+    let name = OrganizationName::parse(&req.name)?;
+    let tenant_id = TenantId::parse(&req.tenant_id)?;
+    let app_id = AppId::parse(&req.application_id)?;
+    let credential = validate_credential(&req.credential, now)?;
+    if req.create_multiple_applications
+        && !matches!(credential, ValidCredential::Generated { .. })
+        && req.sign_in_id.is_none()
+    {
+        return Err(FieldError::new(
+            Field::Body,
+            "Creating the 3 additional applications needs a sign-in as a Global Administrator: sign in with a device code first, or untick \"Create multiple applications\".",
+        )
+        .into());
+    }
+    Ok(NewOrganization {
+        name,
+        cloud: req.cloud,
+        tenant_id,
+        app_id,
+        credential,
+        multiple: req.create_multiple_applications,
+    })
+}
+
+/// A row of `organizations`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OrganizationRow {
+    /// ID.
+    pub id: String,
+    /// Owner.
+    pub account_id: String,
+    /// Name.
+    pub name: String,
+    /// Cloud wire name.
+    pub cloud: String,
+    /// Tenant.
+    pub tenant_id: String,
+    /// 0/1.
+    pub multiple_applications: i64,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339.
+    pub updated_at: String,
+    /// Optimistic concurrency.
+    pub version: i64,
+}
+
+/// A row of `applications` (without its ciphertext, which is read only where needed).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ApplicationRow {
+    /// ID.
+    pub id: String,
+    /// Owner organization.
+    pub organization_id: String,
+    /// Application (client) ID.
+    pub app_id: String,
+    /// 0/1.
+    pub is_main: i64,
+    /// 0/1.
+    pub active: i64,
+    /// `secret` or `certificate`.
+    pub credential_type: String,
+    /// RFC 3339.
+    pub credential_expires_at: Option<String>,
+    /// SHA-1 thumbprint.
+    pub certificate_thumbprint: Option<String>,
+}
+
+/// The API view of an organization and its applications at `now` (Unix seconds).
+pub fn to_api(org: &OrganizationRow, apps: &[ApplicationRow], now: i64) -> Organization {
+    let main = apps.iter().find(|a| a.is_main == 1);
+    let expires = main.and_then(|m| m.credential_expires_at.clone());
+    let expires_unix = expires.as_deref().and_then(crate::time::parse_rfc3339);
+    Organization {
+        id: org.id.clone(),
+        name: org.name.clone(),
+        cloud: org.cloud.parse().unwrap_or_default(),
+        tenant_id: org.tenant_id.clone(),
+        application_id: main.map(|m| m.app_id.clone()).unwrap_or_default(),
+        credential_type: if main.is_some_and(|m| m.credential_type == "certificate") {
+            CredentialType::Certificate
+        } else {
+            CredentialType::Secret
+        },
+        credential_expires_at: expires,
+        expiry: ExpiryState::at(expires_unix, now),
+        certificate_thumbprint: main.and_then(|m| m.certificate_thumbprint.clone()),
+        multiple_applications: org.multiple_applications == 1,
+        active_applications: apps.iter().filter(|a| a.active == 1).count() as u8,
+        created_at: org.created_at.clone(),
+        updated_at: org.updated_at.clone(),
+        version: org.version,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(name: &str, tenant: &str, app: &str, secret: &str, multiple: bool) -> CreateOrganization {
+        CreateOrganization {
+            name: name.into(),
+            cloud: CloudEnvironment::Global,
+            tenant_id: tenant.into(),
+            application_id: app.into(),
+            credential: CredentialInput::Secret { client_secret: SecretString::new(secret.into()) },
+            create_multiple_applications: multiple,
+            sign_in_id: None,
+        }
+    }
+
+    const T: &str = "8f3c2b1a-4d5e-4f60-9a7b-1c2d3e4f5a60";
+    const A: &str = "11111111-2222-4333-8444-555555555555";
+
+    #[test]
+    fn fields_are_checked_in_form_order() {
+        let field = |r: &CreateOrganization| match validate_create(r, 0) {
+            Err(e) => e.body().error.field,
+            Ok(_) => None,
+        };
+        assert_eq!(field(&req("", "x", "y", "", false)), Some(Field::OrganizationName));
+        assert_eq!(field(&req("Contoso", "contoso.com", "y", "", false)), Some(Field::TenantId));
+        assert_eq!(field(&req("Contoso", T, "y", "", false)), Some(Field::ApplicationId));
+        assert_eq!(field(&req("Contoso", T, A, "", false)), Some(Field::ClientSecret));
+        assert_eq!(field(&req("Contoso", T, A, "abc~def", true)), Some(Field::Body), "multiple apps need a sign-in");
+        assert!(validate_create(&req("<b>Contoso</b>", T, A, "abc~def", false), 0).is_ok());
+    }
+
+    #[test]
+    fn rows_become_the_api_view_with_expiry_states() {
+        let org = OrganizationRow {
+            id: "o".into(),
+            account_id: "acct".into(),
+            name: "Contoso".into(),
+            cloud: "usgov_dod".into(),
+            tenant_id: T.into(),
+            multiple_applications: 1,
+            created_at: "2026-01-01T00:00:00Z".into(),
+            updated_at: "2026-01-01T00:00:00Z".into(),
+            version: 3,
+        };
+        let app = |main: i64, expires: &str| ApplicationRow {
+            id: format!("a{main}"),
+            organization_id: "o".into(),
+            app_id: A.into(),
+            is_main: main,
+            active: 1,
+            credential_type: "secret".into(),
+            credential_expires_at: Some(expires.into()),
+            certificate_thumbprint: None,
+        };
+        let now = crate::time::parse_rfc3339("2026-11-26T00:00:00Z").unwrap();
+        let view = to_api(&org, &[app(1, "2026-12-10T00:00:00Z"), app(0, "2028-01-01T00:00:00Z")], now);
+        assert_eq!(view.cloud, CloudEnvironment::UsGovDod);
+        assert_eq!(view.expiry, ExpiryState::ExpiresSoon);
+        assert_eq!(view.active_applications, 2);
+        assert_eq!(view.version, 3);
+        let view = to_api(&org, &[app(1, "2026-11-01T00:00:00Z")], now);
+        assert_eq!(view.expiry, ExpiryState::Expired);
+    }
+}
