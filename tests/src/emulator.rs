@@ -113,6 +113,97 @@ impl Emulator {
         self.control("device/decline", serde_json::json!({"user_code": user_code}));
     }
 
+    /// A delegated Graph token of `user` (device code approved through the control API).
+    pub fn admin_token(&self, user: &str) -> String {
+        let scope = "https://graph.microsoft.com/Application.ReadWrite.All https://graph.microsoft.com/AppRoleAssignment.ReadWrite.All https://graph.microsoft.com/Organization.Read.All";
+        let dc: serde_json::Value = ureq::post(&format!("{}/organizations/oauth2/v2.0/devicecode", self.base_url))
+            .send_form(&[("client_id", fixture::PUBLIC_CLIENTS[0].1), ("scope", scope)])
+            .expect("device code")
+            .into_json()
+            .unwrap();
+        self.approve(dc["user_code"].as_str().unwrap(), user);
+        let t: serde_json::Value = ureq::post(&format!("{}/organizations/oauth2/v2.0/token", self.base_url))
+            .send_form(&[
+                ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+                ("client_id", fixture::PUBLIC_CLIENTS[0].1),
+                ("device_code", dc["device_code"].as_str().unwrap()),
+            ])
+            .expect("token")
+            .into_json()
+            .unwrap();
+        t["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// A Graph call with `token`.
+    pub fn graph(&self, token: &str, method: &str, path: &str, body: Option<serde_json::Value>) -> serde_json::Value {
+        let req = ureq::request(method, &format!("{}/v1.0{path}", self.base_url))
+            .set("authorization", &format!("Bearer {token}"));
+        let resp = match body {
+            Some(b) => req.send_json(b),
+            None => req.call(),
+        };
+        match resp {
+            Ok(r) => r.into_json().unwrap_or(serde_json::Value::Null),
+            Err(ureq::Error::Status(c, r)) => {
+                panic!("Graph {method} {path}: {c} {}", r.into_string().unwrap_or_default())
+            }
+            Err(e) => panic!("Graph {method} {path}: {e}"),
+        }
+    }
+
+    /// Registers an application in Contoso as an admin would by hand: application, service principal,
+    /// a client secret, optionally a certificate (base64 DER), and (if `grant`) admin consent for
+    /// Graph `Organization.Read.All`. Returns (app ID, object ID, secret).
+    pub fn register_app(&self, name: &str, certificate_b64: Option<&str>, grant: bool) -> (String, String, String) {
+        let token = self.admin_token(fixture::ADMIN);
+        let app = self.graph(
+            &token,
+            "POST",
+            "/applications",
+            Some(serde_json::json!({"displayName": name, "signInAudience": "AzureADMyOrg"})),
+        );
+        let (app_id, oid) = (app["appId"].as_str().unwrap().to_owned(), app["id"].as_str().unwrap().to_owned());
+        let sp = self.graph(&token, "POST", "/servicePrincipals", Some(serde_json::json!({"appId": app_id})));
+        let pw = self.graph(
+            &token,
+            "POST",
+            &format!("/applications/{oid}/addPassword"),
+            Some(serde_json::json!({"passwordCredential": {"displayName": "test"}})),
+        );
+        if let Some(cert) = certificate_b64 {
+            self.graph(
+                &token,
+                "PATCH",
+                &format!("/applications/{oid}"),
+                Some(serde_json::json!({"keyCredentials": [
+                {"type": "AsymmetricX509Cert", "usage": "Verify", "key": cert, "displayName": "test cert"}]})),
+            );
+        }
+        if grant {
+            let graph_sp = self.graph(
+                &token,
+                "GET",
+                "/servicePrincipals?$filter=appId eq '00000003-0000-0000-c000-000000000000'&$select=id,appRoles",
+                None,
+            );
+            let graph_sp = &graph_sp["value"][0];
+            let role = graph_sp["appRoles"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["value"] == "Organization.Read.All")
+                .unwrap();
+            self.graph(
+                &token,
+                "POST",
+                &format!("/servicePrincipals/{}/appRoleAssignedTo", graph_sp["id"].as_str().unwrap()),
+                Some(serde_json::json!({
+                "principalId": sp["id"], "resourceId": graph_sp["id"], "appRoleId": role["id"]})),
+            );
+        }
+        (app_id, oid, pw["secretText"].as_str().unwrap().to_owned())
+    }
+
     /// The worker variables that point the product at this emulator.
     pub fn worker_vars(&self) -> Vec<(String, String)> {
         let mut vars = vec![("DEV_MICROSOFT_BASE_URL".to_owned(), self.base_url.clone())];

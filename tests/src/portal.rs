@@ -10,6 +10,14 @@ pub fn random_secret() -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
+/// A random AES-256 key, base64.
+pub fn random_key_b64() -> String {
+    use base64::Engine as _;
+    let mut b = [0u8; 32];
+    getrandom::fill(&mut b).expect("randomness");
+    base64::engine::general_purpose::STANDARD.encode(b)
+}
+
 /// Seconds since the epoch.
 pub fn unix_now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
@@ -96,6 +104,24 @@ impl Api {
             ureq::delete(&format!("{}{path}", self.base))
                 .set("authorization", &format!("Bearer {}", self.token))
                 .call(),
+        )
+    }
+
+    /// `DELETE path` with a JSON body.
+    pub fn delete_json(&self, path: &str, body: serde_json::Value) -> Answer {
+        Self::finish(
+            ureq::delete(&format!("{}{path}", self.base))
+                .set("authorization", &format!("Bearer {}", self.token))
+                .send_json(body),
+        )
+    }
+
+    /// `PATCH path` with a JSON body.
+    pub fn patch(&self, path: &str, body: serde_json::Value) -> Answer {
+        Self::finish(
+            ureq::request("PATCH", &format!("{}{path}", self.base))
+                .set("authorization", &format!("Bearer {}", self.token))
+                .send_json(body),
         )
     }
 }

@@ -96,6 +96,7 @@ impl Stack {
         let session_secret = crate::portal::random_secret();
         let mut vars = vars.to_vec();
         vars.push(("PORTAL_SESSION_SECRET".to_owned(), session_secret.clone()));
+        vars.push(("ENCRYPTION_KEYS".to_owned(), format!("test1:{}", crate::portal::random_key_b64())));
         let process = spawn_wrangler(state.path(), &persist, port, &vars);
         let base_url = format!("http://127.0.0.1:{port}");
         Self { base_url, session_secret, process, _state: state, port, vars, persist }
@@ -108,6 +109,11 @@ impl Stack {
         // Replacing the guard drops (and stops) the old process group first.
         self.process = Guarded::spawn("placeholder", Command::new("true"), &dir.join("placeholder.log"));
         self.process = spawn_wrangler(&dir, &self.persist, self.port, &self.vars);
+    }
+
+    /// The local state folder (D1 and Durable Objects), for tests that inspect what is stored.
+    pub fn persist_dir(&self) -> &std::path::Path {
+        &self.persist
     }
 
     /// What `wrangler dev` printed so far (for failure messages and log scans).

@@ -42,9 +42,7 @@ async fn an_admin_signs_in_on_the_page_and_the_device_gets_a_token() {
     fill(&browser, "#i0118", fixture::PASSWORD).await;
     click(&browser, "#idSIButton9").await;
     click(&browser, "#idSIButton9").await; // Accept the permissions.
-    let text = browser
-        .wait_for_text("body", "You have signed in", Duration::from_secs(10))
-        .await;
+    let text = browser.wait_for_text("body", "You have signed in", Duration::from_secs(10)).await;
     assert!(
         text.contains("You have signed in to the M365 Backup Onboarding application on your device. You may now close this window."),
         "{text}"
@@ -71,6 +69,8 @@ async fn a_wrong_code_gets_microsofts_message() {
     browser.client.goto(&format!("{}/devicelogin", emulator.base_url)).await.unwrap();
     fill(&browser, "#otc", "WRONGCODE").await;
     click(&browser, "#idSIButton9").await;
-    browser.wait_for_text("body", "That code didn't work. Check the code and try again.", Duration::from_secs(10)).await;
+    browser
+        .wait_for_text("body", "That code didn't work. Check the code and try again.", Duration::from_secs(10))
+        .await;
     browser.close().await;
 }
