@@ -26,6 +26,12 @@ if ! grep -qs '^PORTAL_SESSION_SECRET=' edge/.dev.vars; then
   echo "dev: wrote a new dev session secret to edge/.dev.vars" >&2
 fi
 
+# A random key for secrets at rest (AES-256-GCM), likewise local.
+if ! grep -qs '^ENCRYPTION_KEYS=' edge/.dev.vars; then
+  echo "ENCRYPTION_KEYS=dev1:$(python3 -c 'import base64, secrets; print(base64.b64encode(secrets.token_bytes(32)).decode())')" >> edge/.dev.vars
+  echo "dev: wrote a new dev encryption key to edge/.dev.vars" >&2
+fi
+
 echo "dev: applying D1 migrations to $STATE" >&2
 wrangler d1 migrations apply DB --local --config edge/wrangler.toml --persist-to "$STATE" </dev/null >&2
 
