@@ -41,7 +41,7 @@ async fn an_admin_signs_in_on_the_page_and_the_device_gets_a_token() {
     click(&browser, "#idSIButton9").await;
     fill(&browser, "#i0118", fixture::PASSWORD).await;
     click(&browser, "#idSIButton9").await;
-    click(&browser, "#idSIButton9").await; // Accept the permissions.
+    click(&browser, "button[value=accept]").await; // The consent page: accept the permissions.
     let text = browser.wait_for_text("body", "You have signed in", Duration::from_secs(10)).await;
     assert!(
         text.contains("You have signed in to the M365 Backup Onboarding application on your device. You may now close this window."),
