@@ -10,6 +10,7 @@ pub mod config;
 pub mod error;
 pub mod ids;
 pub mod microsoft;
+pub mod openapi;
 pub mod organizations;
 pub mod provisioning;
 pub mod routes;

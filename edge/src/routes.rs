@@ -35,11 +35,33 @@ pub enum Route {
     DeleteOrganization(String),
     /// `POST /api/certificates/inspect`.
     InspectCertificate,
+    /// `GET /api/openapi.json`.
+    OpenApi,
     /// A known path with a method it does not accept; carries the allowed methods.
     MethodNotAllowed(&'static [&'static str]),
     /// No such endpoint.
     NotFound,
 }
+
+/// Every endpoint: method and path template (`{id}` stands for an object ID). The OpenAPI
+/// document is built from this list, and a test keeps it and [`resolve`] in step.
+pub const ENDPOINTS: &[(&str, &str)] = &[
+    ("GET", "/api/health"),
+    ("GET", "/api/session"),
+    ("GET", "/api/openapi.json"),
+    ("POST", "/api/signins"),
+    ("GET", "/api/signins/{id}"),
+    ("DELETE", "/api/signins/{id}"),
+    ("POST", "/api/signins/{id}/confirm"),
+    ("POST", "/api/signins/{id}/renew"),
+    ("POST", "/api/signins/{id}/applications"),
+    ("POST", "/api/certificates/inspect"),
+    ("GET", "/api/organizations"),
+    ("POST", "/api/organizations"),
+    ("GET", "/api/organizations/{id}"),
+    ("PATCH", "/api/organizations/{id}"),
+    ("DELETE", "/api/organizations/{id}"),
+];
 
 /// Whether `s` can be an object ID we issued (UUID-like: hex and hyphens, bounded).
 fn is_id(s: &str) -> bool {
@@ -58,6 +80,8 @@ pub fn resolve(method: &str, path: &str) -> Route {
         ("GET" | "HEAD", _) if path == paths::HEALTH => Route::Health,
         (_, _) if path == paths::HEALTH => Route::MethodNotAllowed(&["GET", "HEAD"]),
         ("GET", ["api", "session"]) => Route::Session,
+        ("GET", ["api", "openapi.json"]) => Route::OpenApi,
+        (_, ["api", "openapi.json"]) => Route::MethodNotAllowed(&["GET"]),
         (_, ["api", "session"]) => Route::MethodNotAllowed(&["GET"]),
         ("GET", ["api", "organizations"]) => Route::ListOrganizations,
         ("POST", ["api", "organizations"]) => Route::CreateOrganization,
@@ -88,6 +112,38 @@ pub fn resolve(method: &str, path: &str) -> Route {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Which entry of [`ENDPOINTS`] a route is. Exhaustive on purpose: a new route does not
+    /// compile until it is listed (and so documented).
+    fn endpoint_of(r: &Route) -> Option<(&'static str, &'static str)> {
+        Some(match r {
+            Route::Health => ("GET", "/api/health"),
+            Route::Session => ("GET", "/api/session"),
+            Route::OpenApi => ("GET", "/api/openapi.json"),
+            Route::StartSignIn => ("POST", "/api/signins"),
+            Route::SignInStatus(_) => ("GET", "/api/signins/{id}"),
+            Route::CancelSignIn(_) => ("DELETE", "/api/signins/{id}"),
+            Route::ConfirmSignIn(_) => ("POST", "/api/signins/{id}/confirm"),
+            Route::RenewSignIn(_) => ("POST", "/api/signins/{id}/renew"),
+            Route::AdditionalApplications(_) => ("POST", "/api/signins/{id}/applications"),
+            Route::InspectCertificate => ("POST", "/api/certificates/inspect"),
+            Route::ListOrganizations => ("GET", "/api/organizations"),
+            Route::CreateOrganization => ("POST", "/api/organizations"),
+            Route::GetOrganization(_) => ("GET", "/api/organizations/{id}"),
+            Route::UpdateOrganization(_) => ("PATCH", "/api/organizations/{id}"),
+            Route::DeleteOrganization(_) => ("DELETE", "/api/organizations/{id}"),
+            Route::MethodNotAllowed(_) | Route::NotFound => return None,
+        })
+    }
+
+    #[test]
+    fn every_listed_endpoint_resolves_to_itself() {
+        for (method, template) in ENDPOINTS {
+            let path = template.replace("{id}", "0f8fad5b-d9cb-469f-a165-70867728950e");
+            let route = resolve(method, &path);
+            assert_eq!(endpoint_of(&route), Some((*method, *template)), "{method} {path} resolved to {route:?}");
+        }
+    }
 
     #[test]
     fn health_is_served_on_get_and_head() {

@@ -65,6 +65,7 @@ pub mod paths {
 // Health and session
 
 /// `GET /api/health` response body.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HealthResponse {
     /// Always [`SERVICE_NAME`].
@@ -76,6 +77,7 @@ pub struct HealthResponse {
 }
 
 /// Health of one component the edge depends on.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ComponentStatus {
@@ -86,6 +88,7 @@ pub enum ComponentStatus {
 }
 
 /// `GET /api/session`: what the edge read from the portal's session token.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionInfo {
     /// The portal account the admin acts for (`acct`).
@@ -100,6 +103,7 @@ pub struct SessionInfo {
 // Sign-in (Step 2)
 
 /// `POST /api/signins`.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StartSignIn {
     /// The cloud the tenant lives in.
@@ -109,6 +113,7 @@ pub struct StartSignIn {
 }
 
 /// What the browser may know of a sign-in: never the device code or a token.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignInStatus {
     /// The sign-in's ID (also the Durable Object's name).
@@ -143,6 +148,7 @@ pub struct SignInStatus {
 }
 
 /// The life of a sign-in.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SignInState {
@@ -172,6 +178,7 @@ impl SignInState {
 }
 
 /// One step of the registration, as the admin sees it.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProgressStep {
     /// Stable key, e.g. `create_applications`.
@@ -183,6 +190,7 @@ pub struct ProgressStep {
 }
 
 /// The state of one progress step.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StepState {
@@ -199,6 +207,7 @@ pub enum StepState {
 }
 
 /// What automatic registration produced, to prefill Step 3. The secret stays on the server.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegistrationResult {
     /// The tenant ID.
@@ -219,6 +228,7 @@ pub struct RegistrationResult {
 // Certificates
 
 /// `POST /api/certificates/inspect`.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct InspectCertificate {
     /// The .pfx file, base64.
@@ -236,6 +246,7 @@ pub type CertificatePreview = CertificateInfo;
 // Organizations (Step 3 and the manage page)
 
 /// The credential entered in Step 3.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum CredentialInput {
@@ -262,6 +273,7 @@ pub enum CredentialInput {
 }
 
 /// `POST /api/organizations`.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CreateOrganization {
     /// The organization's name in this product.
@@ -288,6 +300,7 @@ fn default_true() -> bool {
 }
 
 /// The credential type stored for an organization.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CredentialType {
@@ -298,6 +311,7 @@ pub enum CredentialType {
 }
 
 /// How close a credential is to its end.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ExpiryState {
@@ -325,6 +339,7 @@ impl ExpiryState {
 }
 
 /// An organization as the manage page and the edit page show it. Never carries a secret.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Organization {
     /// The organization's ID in this product.
@@ -360,6 +375,7 @@ pub struct Organization {
 }
 
 /// `GET /api/organizations`.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrganizationList {
     /// The account's organizations, by name.
@@ -367,6 +383,7 @@ pub struct OrganizationList {
 }
 
 /// How to turn multiple applications back on.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReenableChoice {
@@ -377,6 +394,7 @@ pub enum ReenableChoice {
 }
 
 /// `PATCH /api/organizations/{id}`. Absent fields stay as they are.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct UpdateOrganization {
     /// The version the admin loaded; a mismatch is a 409 `edit_conflict`.
@@ -402,6 +420,7 @@ pub struct UpdateOrganization {
 }
 
 /// `DELETE /api/organizations/{id}` body: deleting needs an explicit confirmation.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeleteOrganization {
     /// Must be `true`.
@@ -412,6 +431,7 @@ pub struct DeleteOrganization {
 // Errors
 
 /// The one shape of every error response of the edge API.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
     /// The error itself.
@@ -419,6 +439,7 @@ pub struct ErrorBody {
 }
 
 /// Details of an error response.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorDetail {
     /// A stable machine-readable code, such as `not_found`.
@@ -434,6 +455,7 @@ pub struct ErrorDetail {
 }
 
 /// Identifiers Microsoft support asks for when one of its services failed.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct MicrosoftCorrelation {
     /// `correlation_id` (identity platform) or `client-request-id` (Graph).

@@ -39,6 +39,7 @@ const OID_PKCS12_PBE_PREFIX: &str = "1.2.840.113549.1.12.1.";
 const OID_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 
 /// What the administrator sees of a certificate before saving (`POST /api/certificates/inspect`).
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CertificateInfo {
     /// SHA-1 thumbprint, upper-case hex, as the Azure portal shows it.

@@ -11,6 +11,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// An Azure cloud environment. The default is [`CloudEnvironment::Global`].
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CloudEnvironment {

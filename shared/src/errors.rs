@@ -12,6 +12,7 @@ macro_rules! catalogue {
     ($($(#[$doc:meta])* $variant:ident = $code:literal, $status:literal, $message:literal;)*) => {
         /// A catalogued error.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
         pub enum ErrorCode {
             $($(#[$doc])* #[serde(rename = $code)] $variant,)*
         }

@@ -4,6 +4,7 @@ use crate::cloud::CloudEnvironment;
 use serde::{Deserialize, Serialize};
 
 /// How the administrator adds an organization.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AddMethod {

@@ -40,6 +40,21 @@ impl<'de> Deserialize<'de> for SecretString {
     }
 }
 
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for SecretString {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "SecretString".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "writeOnly": true,
+            "description": "A secret: accepted in requests, never returned in any response."
+        })
+    }
+}
+
 /// Secret bytes (a .pfx file, a private key).
 #[derive(Clone, PartialEq, Eq)]
 pub struct SecretBytes(Vec<u8>);

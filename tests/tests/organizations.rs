@@ -272,3 +272,15 @@ fn save_after_automatic_registration_with_one_and_with_four_applications() {
     }
     assert!(!stack.log().contains("secretText"));
 }
+
+#[test]
+fn the_openapi_document_is_served_and_lists_every_route() {
+    let stack = Stack::start();
+    let api = Api::new(&stack.base_url, &stack.token("acct-docs"));
+    let doc = api.get("/api/openapi.json");
+    assert_eq!(doc.status, 200, "{}", doc.text);
+    for (method, path) in edge::routes::ENDPOINTS {
+        assert!(doc.body["paths"][path][method.to_lowercase()].is_object(), "{method} {path} is documented");
+    }
+    assert_eq!(Api::new(&stack.base_url, "").get("/api/openapi.json").status, 401);
+}

@@ -87,6 +87,11 @@ async fn dispatch(route: Route, mut req: Request, env: &Env) -> std::result::Res
             let start: StartSignIn = read_json(&mut req).await?;
             start_sign_in(env, &config, &session, start).await
         }
+        Route::OpenApi => {
+            let mut resp = Response::ok(crate::openapi::DOCUMENT).map_err(internal("response"))?;
+            resp.headers_mut().set("content-type", "application/json").map_err(internal("headers"))?;
+            Ok(resp)
+        }
         Route::ListOrganizations => organizations::list(env, &session).await,
         Route::CreateOrganization => {
             let body: shared::api::CreateOrganization = read_json(&mut req).await?;

@@ -1,0 +1,171 @@
+//! `GET /api/openapi.json` serves `edge/openapi.json`. This test generates the document from the
+//! contract types (`shared::api`, through `schemars`) and the route table (`edge::routes::ENDPOINTS`)
+//! and fails if the committed file differs, so the document cannot drift from the code.
+//! After changing the contract: `UPDATE_OPENAPI=1 cargo test -p edge --test openapi`.
+
+use schemars::generate::SchemaSettings;
+use schemars::{JsonSchema, SchemaGenerator};
+use serde_json::{json, Map, Value};
+use shared::api::*;
+use shared::certificate::CertificateInfo;
+
+struct Op {
+    summary: &'static str,
+    request: Option<Value>,
+    ok: (u16, Option<Value>),
+    errors: &'static [u16],
+}
+
+fn schema<T: JsonSchema>(g: &mut SchemaGenerator) -> Value {
+    g.subschema_for::<T>().to_value()
+}
+
+fn op(summary: &'static str, request: Option<Value>, ok: (u16, Option<Value>), errors: &'static [u16]) -> Op {
+    Op { summary, request, ok, errors }
+}
+
+fn operation(method: &str, path: &str, g: &mut SchemaGenerator) -> Op {
+    match (method, path) {
+        ("GET", "/api/health") => {
+            op("Liveness and version (no session needed)", None, (200, Some(schema::<HealthResponse>(g))), &[])
+        }
+        ("GET", "/api/session") => {
+            op("The portal session as the edge read it", None, (200, Some(schema::<SessionInfo>(g))), &[401])
+        }
+        ("GET", "/api/openapi.json") => op("This document", None, (200, None), &[401]),
+        ("POST", "/api/signins") => op(
+            "Start a device-code sign-in (at most 3 under way per account)",
+            Some(schema::<StartSignIn>(g)),
+            (201, Some(schema::<SignInStatus>(g))),
+            &[400, 401, 415, 422, 429, 502],
+        ),
+        ("GET", "/api/signins/{id}") => {
+            op("Sign-in status and registration progress", None, (200, Some(schema::<SignInStatus>(g))), &[401, 404])
+        }
+        ("DELETE", "/api/signins/{id}") => {
+            op("Cancel a sign-in", None, (200, Some(schema::<SignInStatus>(g))), &[401, 404])
+        }
+        ("POST", "/api/signins/{id}/confirm") => op(
+            "The admin confirmed the one-time-code sign-in: register the backup application",
+            None,
+            (200, Some(schema::<SignInStatus>(g))),
+            &[401, 404],
+        ),
+        ("POST", "/api/signins/{id}/renew") => op(
+            "A new one-time code after the previous one expired",
+            None,
+            (200, Some(schema::<SignInStatus>(g))),
+            &[401, 404, 409],
+        ),
+        ("POST", "/api/signins/{id}/applications") => op(
+            "Create the 3 additional applications with this sign-in",
+            None,
+            (200, Some(schema::<SignInStatus>(g))),
+            &[401, 404, 409, 422],
+        ),
+        ("POST", "/api/certificates/inspect") => op(
+            "Describe a .pfx before saving (nothing is stored)",
+            Some(schema::<InspectCertificate>(g)),
+            (200, Some(schema::<CertificateInfo>(g))),
+            &[400, 401, 413, 415, 422],
+        ),
+        ("GET", "/api/organizations") => {
+            op("The account's organizations", None, (200, Some(schema::<OrganizationList>(g))), &[401])
+        }
+        ("POST", "/api/organizations") => op(
+            "Add an organization after checking its credential against Microsoft",
+            Some(schema::<CreateOrganization>(g)),
+            (201, Some(schema::<Organization>(g))),
+            &[400, 401, 409, 413, 415, 422, 502, 503],
+        ),
+        ("GET", "/api/organizations/{id}") => {
+            op("One organization", None, (200, Some(schema::<Organization>(g))), &[401, 404])
+        }
+        ("PATCH", "/api/organizations/{id}") => op(
+            "Edit; application ID and credential changes are checked against Microsoft first",
+            Some(schema::<UpdateOrganization>(g)),
+            (200, Some(schema::<Organization>(g))),
+            &[400, 401, 404, 409, 415, 422, 502],
+        ),
+        ("DELETE", "/api/organizations/{id}") => op(
+            "Delete (requires {\"confirm\": true})",
+            Some(schema::<DeleteOrganization>(g)),
+            (204, None),
+            &[401, 404, 415, 422],
+        ),
+        other => panic!("{other:?} is in ENDPOINTS but not documented here"),
+    }
+}
+
+fn document() -> Value {
+    let mut g = SchemaSettings::openapi3().into_generator();
+    let error = schema::<ErrorBody>(&mut g);
+    let mut paths = Map::new();
+    for (method, path) in edge::routes::ENDPOINTS {
+        let op = operation(method, path, &mut g);
+        let mut responses = Map::new();
+        let ok = match op.ok.1 {
+            Some(s) => json!({"description": "Success", "content": {"application/json": {"schema": s}}}),
+            None => json!({"description": "Success"}),
+        };
+        responses.insert(op.ok.0.to_string(), ok);
+        for status in op.errors {
+            responses.insert(
+                status.to_string(),
+                json!({"description": "The common error body", "content": {"application/json": {"schema": error}}}),
+            );
+        }
+        let mut o = json!({"summary": op.summary, "responses": responses});
+        if *path != "/api/health" {
+            o["security"] = json!([{"portalSession": []}]);
+        }
+        if path.contains("{id}") {
+            o["parameters"] =
+                json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}]);
+        }
+        if let Some(req) = op.request {
+            o["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": req}}});
+        }
+        let entry = paths.entry(path.to_string()).or_insert_with(|| json!({}));
+        entry[method.to_lowercase()] = o;
+    }
+    let schemas: Map<String, Value> = g.take_definitions(true).into_iter().collect();
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "M365 Backup Onboarding API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "The edge API behind the onboarding wizard. Every route except /api/health needs the portal session token (HS256 JWT, see README). Errors share one body: {\"error\": {code, message, field?, microsoft?}}."
+        },
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"portalSession": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+        }
+    })
+}
+
+#[test]
+fn the_committed_document_matches_the_contract() {
+    let generated = serde_json::to_string_pretty(&document()).unwrap() + "\n";
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi.json");
+    if std::env::var_os("UPDATE_OPENAPI").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "edge/openapi.json is out of date with the contract types: run `UPDATE_OPENAPI=1 cargo test -p edge --test openapi` and commit it"
+    );
+}
+
+#[test]
+fn secrets_are_write_only_and_never_in_responses() {
+    let doc = document();
+    assert!(doc.to_string().contains("\"writeOnly\":true"));
+    let schemas = &doc["components"]["schemas"];
+    for response in ["Organization", "SignInStatus", "CertificateInfo", "OrganizationList"] {
+        assert!(schemas[response].is_object(), "{response} is documented");
+        assert!(!schemas[response].to_string().contains("SecretString"), "{response} never carries a secret");
+    }
+}
