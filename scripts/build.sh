@@ -7,4 +7,9 @@ cd "$(dirname "$0")/.."
 echo "build: worker (worker-build --release)" >&2
 (cd edge && worker-build --release)
 echo "build: frontend (trunk build --release)" >&2
-trunk build --release --config Trunk.toml
+# `erase_components` makes Leptos type-erase component views: about 10 % less wasm (gzip), which
+# keeps the first load under its 200 KB budget. Its own target folder, so that these flags do not
+# invalidate the worker's build (RUSTFLAGS replaces .cargo/config.toml's target rustflags, hence the
+# getrandom cfg repeated here).
+CARGO_TARGET_DIR="$REPO_ROOT/target/frontend" RUSTFLAGS='--cfg erase_components --cfg getrandom_backend="wasm_js"' \
+  trunk build --release --config Trunk.toml

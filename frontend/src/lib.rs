@@ -1,25 +1,44 @@
 //! The administrator's app, a Leptos CSR app served by the Worker's assets binding.
 //!
-//! Components live here (and later one module per screen) so that `wasm-bindgen-test` can mount
-//! them; `main.rs` only mounts [`App`]. All data comes from the edge API through the common
-//! crate's contract types ([`shared::api`]).
+//! Components live here and in [`pages`] and [`wizard`] (one module per screen) so that
+//! `wasm-bindgen-test` can mount them; `main.rs` only mounts [`App`]. The decisions of the wizard
+//! are plain Rust in [`wizard::logic`], tested natively. All data comes from the edge API through
+//! the common crate's contract types ([`shared::api`]).
 
+use leptos::html;
 use leptos::prelude::*;
-use shared::api::{paths, HealthResponse, SessionInfo};
+use leptos::task::spawn_local;
+use shared::api::{paths, HealthResponse, SessionInfo, SignInState, SignInStatus, StartSignIn};
+use shared::{AddMethod, CloudEnvironment};
+use wizard::logic::{after_method, prefill, Prefill, Step};
 
 pub mod api;
+pub mod pages;
 pub mod session;
+pub mod wizard;
+
+/// The page shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Page {
+    /// The organization list.
+    Manage,
+    /// The add wizard.
+    Add,
+    /// The edit page of one organization.
+    Edit(String),
+}
 
 /// The whole app.
 #[component]
 pub fn App() -> impl IntoView {
     session::take_token_from_location();
+    let page = RwSignal::new(Page::Manage);
     let health = LocalResource::new(|| api::get_json::<HealthResponse>(paths::HEALTH));
     let who = LocalResource::new(|| api::get_json::<SessionInfo>(paths::SESSION));
     view! {
         <main>
             <h1>"Add & Manage Microsoft 365 Organizations"</h1>
-            <p data-testid="session">
+            <p data-testid="session" class="hint">
                 <Suspense fallback=|| ()>
                     {move || who.get().map(|r| match r {
                         Ok(s) => format!("Signed in for portal account {}.", s.account),
@@ -27,12 +46,146 @@ pub fn App() -> impl IntoView {
                     })}
                 </Suspense>
             </p>
+            {move || match page.get() {
+                Page::Manage => view! {
+                    <pages::manage::Manage
+                        on_add=Callback::new(move |_| page.set(Page::Add))
+                        on_edit=Callback::new(move |id| page.set(Page::Edit(id)))
+                        on_deleted=Callback::new(|_| ()) />
+                }.into_any(),
+                Page::Add => view! { <Wizard on_done=Callback::new(move |_| page.set(Page::Manage)) /> }.into_any(),
+                Page::Edit(id) => view! { <pages::edit::Edit id on_done=Callback::new(move |_| page.set(Page::Manage)) /> }.into_any(),
+            }}
             <footer>
                 <Suspense fallback=|| view! { <span>"Connecting to the service…"</span> }>
                     {move || health.get().map(|result| view! { <ServiceStatus result /> })}
                 </Suspense>
             </footer>
         </main>
+    }
+}
+
+/// The three-step add wizard.
+#[component]
+pub fn Wizard(on_done: Callback<()>) -> impl IntoView {
+    let step = RwSignal::new(Step::Method);
+    let cloud = RwSignal::new(CloudEnvironment::Global);
+    let method = RwSignal::new(AddMethod::DeviceCode);
+    let status = RwSignal::new(None::<SignInStatus>);
+    let seconds_left = RwSignal::new(0u64);
+    let prefilled = RwSignal::new(Prefill::default());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let heading: NodeRef<html::H2> = NodeRef::new();
+
+    // Focus moves to the new step's heading, so keyboard and screen-reader users land on it.
+    Effect::new(move |_| {
+        step.track();
+        if let Some(h) = heading.get() {
+            let _ = h.focus();
+        }
+    });
+
+    let apply = move |s: SignInStatus| {
+        if let Some(left) = s.expires_in {
+            seconds_left.set(left);
+        }
+        if s.state == SignInState::Completed {
+            if let Some(r) = &s.result {
+                prefilled.set(prefill(&s.id, r));
+                step.set(Step::Complete);
+            }
+        }
+        status.set(Some(s));
+    };
+    // While Step 2 is shown: read the status every 2 s and count down every second.
+    let tick = move || {
+        if step.get_untracked() != Step::Authorize {
+            return;
+        }
+        seconds_left.update(|s| *s = s.saturating_sub(1));
+        let Some(current) = status.get_untracked() else { return };
+        if current.state.is_final() && current.state != SignInState::Registering {
+            return;
+        }
+        let id = current.id.clone();
+        spawn_local(async move {
+            if let Ok(s) = api::get_json::<SignInStatus>(&paths::signin(&id)).await {
+                apply(s);
+            }
+        });
+    };
+    if let Ok(handle) = set_interval_with_handle(tick, std::time::Duration::from_millis(1000)) {
+        on_cleanup(move || handle.clear());
+    }
+
+    let signin_op = move |path: String| {
+        spawn_local(async move {
+            match api::send_json::<_, SignInStatus>("POST", &path, &serde_json::json!({})).await {
+                Ok(s) => apply(s),
+                Err(e) => error.set(Some(e.message())),
+            }
+        });
+    };
+    let next = Callback::new(move |_| {
+        error.set(None);
+        let next_step = after_method(method.get());
+        if next_step != Step::Authorize {
+            prefilled.set(Prefill::default());
+            step.set(next_step);
+            return;
+        }
+        busy.set(true);
+        status.set(None);
+        step.set(Step::Authorize);
+        let body = StartSignIn { cloud: cloud.get(), method: method.get() };
+        spawn_local(async move {
+            let r = api::send_json::<_, SignInStatus>("POST", paths::SIGNINS, &body).await;
+            busy.set(false);
+            match r {
+                Ok(s) => apply(s),
+                Err(e) => {
+                    error.set(Some(e.message()));
+                    step.set(Step::Method);
+                }
+            }
+        });
+    });
+    let cancel = Callback::new(move |_| {
+        if let Some(s) = status.get_untracked().filter(|s| !s.state.is_final()) {
+            let id = s.id.clone();
+            spawn_local(async move {
+                let _ = gloo_net::http::Request::delete(&paths::signin(&id))
+                    .header("authorization", &format!("Bearer {}", session::token().unwrap_or_default()))
+                    .send()
+                    .await;
+            });
+        }
+        on_done.run(());
+    });
+
+    view! {
+        <section class="wizard" aria-labelledby="step-heading">
+            <p class="steps" aria-hidden="true">{move || format!("Step {} of 3", step.get().number())}</p>
+            <h2 id="step-heading" tabindex="-1" node_ref=heading>{move || step.get().heading()}</h2>
+            <p class="error" role="alert" data-testid="wizard-error">{move || error.get().unwrap_or_default()}</p>
+            {move || match step.get() {
+                Step::Method => view! {
+                    <wizard::step1::Step1 cloud method busy=busy.into() on_next=next on_cancel=cancel />
+                }.into_any(),
+                Step::Authorize => view! {
+                    <wizard::step2::Step2 status seconds_left
+                        on_confirm=Callback::new(move |_| if let Some(s) = status.get_untracked() { signin_op(paths::signin_confirm(&s.id)) })
+                        on_renew=Callback::new(move |_| if let Some(s) = status.get_untracked() { signin_op(paths::signin_renew(&s.id)) })
+                        on_manual=Callback::new(move |_| { method.set(AddMethod::Manual); prefilled.set(Prefill::default()); step.set(Step::Complete); })
+                        on_cancel=cancel />
+                }.into_any(),
+                Step::Complete => view! {
+                    <wizard::step3::Step3 cloud=cloud.get_untracked() prefill=prefilled.get_untracked()
+                        on_saved=Callback::new(move |_| on_done.run(())) on_cancel=cancel />
+                }.into_any(),
+            }}
+        </section>
     }
 }
 

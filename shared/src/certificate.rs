@@ -12,31 +12,10 @@
 //! anything: signing is behind [`AssertionSigner`] so that the Worker signs with WebCrypto (the
 //! `rsa` crate has an unfixed timing side channel, RUSTSEC-2023-0071).
 
-use crate::errors::ErrorCode;
-use crate::secret::SecretBytes;
-use crate::validate::PFX_MAX_BYTES;
-use der::asn1::{ContextSpecific, OctetString};
-use der::oid::ObjectIdentifier;
-use der::{Decode, Encode};
-use pkcs12::cms::content_info::ContentInfo;
-use pkcs12::cms::encrypted_data::EncryptedData;
 use serde::{Deserialize, Serialize};
-use sha1::Digest as _;
 
-/// The most key-derivation work a .pfx may ask for, in hash-iteration units (a PBKDF2 or PKCS#12
-/// KDF iteration counts 2, a MAC iteration 1). About 0.1 s natively.
-pub const MAX_KDF_WORK: u64 = 400_000;
-
-/// The smallest RSA key Entra accepts for certificate credentials.
-pub const MIN_RSA_BITS: u32 = 2048;
-
-const OID_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.1");
-const OID_ENCRYPTED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.6");
-const OID_SHROUDED_KEY_BAG: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.12.10.1.2");
-const OID_PBES2: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.5.13");
-const OID_PBKDF2: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.5.12");
-const OID_PKCS12_PBE_PREFIX: &str = "1.2.840.113549.1.12.1.";
-const OID_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+#[cfg(feature = "pfx")]
+pub use reader::*;
 
 /// What the administrator sees of a certificate before saving (`POST /api/certificates/inspect`).
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -62,283 +41,6 @@ pub struct CertificateInfo {
     pub key_bits: u32,
 }
 
-/// A usable certificate credential read from a .pfx.
-#[derive(Debug, Clone)]
-pub struct ParsedPfx {
-    /// What the administrator sees.
-    pub info: CertificateInfo,
-    /// The leaf certificate (DER), the one that matches the private key.
-    pub certificate_der: Vec<u8>,
-    /// The private key, PKCS#8 DER (what WebCrypto's `importKey("pkcs8")` takes).
-    pub private_key_pkcs8: SecretBytes,
-    /// Validity as Unix seconds: (not before, not after).
-    pub validity: (i64, i64),
-}
-
-/// Why a .pfx was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PfxError {
-    /// The MAC or the decryption did not verify with the password.
-    WrongPassword,
-    /// Not PKCS#12; says what it looks like when recognizable.
-    NotPfx(Option<&'static str>),
-    /// No private key in the file.
-    NoPrivateKey,
-    /// The private key belongs to none of the certificates in the file.
-    KeyWithoutCertificate,
-    /// Not RSA, or RSA under 2048 bits.
-    UnsupportedKey(String),
-    /// Certificate expired (RFC 3339 end date).
-    Expired(String),
-    /// Certificate not valid yet (RFC 3339 start date).
-    NotYetValid(String),
-    /// Key derivation above [`MAX_KDF_WORK`], or a memory-hard KDF.
-    TooCostly,
-    /// Above the upload size limit.
-    TooLarge,
-    /// A PKCS#12 file that is damaged or truncated.
-    Corrupt,
-    /// An encryption or MAC algorithm this product does not read.
-    UnsupportedFormat,
-}
-
-impl PfxError {
-    /// The catalogue entry.
-    pub fn code(&self) -> ErrorCode {
-        match self {
-            PfxError::WrongPassword => ErrorCode::CertificateWrongPassword,
-            PfxError::NotPfx(_) => ErrorCode::CertificateNotPfx,
-            PfxError::NoPrivateKey | PfxError::KeyWithoutCertificate => ErrorCode::CertificateNoPrivateKey,
-            PfxError::UnsupportedKey(_) => ErrorCode::CertificateUnsupportedKey,
-            PfxError::Expired(_) => ErrorCode::CertificateExpired,
-            PfxError::NotYetValid(_) => ErrorCode::CertificateNotYetValid,
-            PfxError::TooCostly => ErrorCode::CertificateTooCostly,
-            PfxError::TooLarge => ErrorCode::CertificateTooLarge,
-            PfxError::Corrupt => ErrorCode::CertificateCorrupt,
-            PfxError::UnsupportedFormat => ErrorCode::CertificateUnsupportedFormat,
-        }
-    }
-
-    /// The sentence the administrator reads, more specific than the catalogue's where it helps.
-    pub fn message(&self) -> String {
-        match self {
-            PfxError::NotPfx(Some(kind)) => format!(
-                "This file is a {kind}, not a .pfx (PKCS#12) file. Export the certificate together with its private key as a .pfx file."
-            ),
-            PfxError::KeyWithoutCertificate => "The private key in the .pfx file does not belong to any certificate in it. Export the certificate together with its own private key.".to_owned(),
-            PfxError::UnsupportedKey(what) => format!(
-                "The certificate's key is {what}. Microsoft Entra application certificates need an RSA key of at least {MIN_RSA_BITS} bits."
-            ),
-            PfxError::Expired(at) => format!("The certificate expired on {at}. Create or renew the certificate and upload the new .pfx file."),
-            PfxError::NotYetValid(at) => format!("The certificate is valid only from {at}. Check its start date, or the clock of the computer that created it."),
-            other => other.code().message().to_owned(),
-        }
-    }
-}
-
-/// Opens a .pfx with `password` and returns the leaf certificate that matches its RSA private key.
-/// `now` (Unix seconds) decides expiry.
-pub fn parse_pfx(data: &[u8], password: &str, now: i64) -> Result<ParsedPfx, PfxError> {
-    if data.len() > PFX_MAX_BYTES {
-        return Err(PfxError::TooLarge);
-    }
-    let pfx = pkcs12::pfx::Pfx::from_der(data).map_err(|_| classify_unreadable(data))?;
-    if kdf_work(&pfx)? > MAX_KDF_WORK {
-        return Err(PfxError::TooCostly);
-    }
-    let has_mac = pfx.mac_data.is_some();
-    let archive =
-        p12_keystore::Pkcs12Archive::from_pkcs12(data, password).map_err(|e| classify_library_error(e, has_mac))?;
-
-    let Some(key) = archive.keys.first() else {
-        return Err(PfxError::NoPrivateKey);
-    };
-    let key_info = pkcs12::safe_bag::PrivateKeyInfo::from_der(key.key.as_der()).map_err(|_| PfxError::Corrupt)?;
-    if key_info.algorithm.oid != OID_RSA {
-        return Err(PfxError::UnsupportedKey(key_algorithm_name(&key_info.algorithm.oid)));
-    }
-    let modulus = rsa_private_modulus(key_info.private_key.as_bytes()).ok_or(PfxError::Corrupt)?;
-
-    let leaf = archive
-        .certs
-        .iter()
-        .find_map(|bag| {
-            let der = bag.cert.as_der();
-            let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
-            match cert.public_key().parsed().ok()? {
-                x509_parser::public_key::PublicKey::RSA(rsa) if strip_zeros(rsa.modulus) == modulus => {
-                    Some(der.to_vec())
-                }
-                _ => None,
-            }
-        })
-        .ok_or(if archive.certs.is_empty() { PfxError::NoPrivateKey } else { PfxError::KeyWithoutCertificate })?;
-
-    let (_, cert) = x509_parser::parse_x509_certificate(&leaf).map_err(|_| PfxError::Corrupt)?;
-    let bits = modulus_bits(modulus);
-    if bits < MIN_RSA_BITS {
-        return Err(PfxError::UnsupportedKey(format!("RSA with {bits} bits")));
-    }
-    let not_before = cert.validity().not_before.timestamp();
-    let not_after = cert.validity().not_after.timestamp();
-    if now > not_after {
-        return Err(PfxError::Expired(rfc3339(not_after)));
-    }
-    if now < not_before {
-        return Err(PfxError::NotYetValid(rfc3339(not_before)));
-    }
-    let info = CertificateInfo {
-        thumbprint_sha1: hex_upper(&sha1::Sha1::digest(&leaf)),
-        thumbprint_sha256: hex_upper(&sha2::Sha256::digest(&leaf)),
-        subject: cert.subject().to_string(),
-        issuer: cert.issuer().to_string(),
-        serial: hex_upper(strip_zeros(cert.raw_serial())),
-        not_before: rfc3339(not_before),
-        not_after: rfc3339(not_after),
-        key_type: "RSA".to_owned(),
-        key_bits: bits,
-    };
-    Ok(ParsedPfx {
-        info,
-        private_key_pkcs8: SecretBytes::new(key.key.as_der().to_vec()),
-        certificate_der: leaf,
-        validity: (not_before, not_after),
-    })
-}
-
-/// The key-derivation work the visible structure of `pfx` asks for (see [`MAX_KDF_WORK`]).
-fn kdf_work(pfx: &pkcs12::pfx::Pfx) -> Result<u64, PfxError> {
-    let mut work = 0u64;
-    if let Some(mac) = &pfx.mac_data {
-        work += u64::try_from(mac.iterations).map_err(|_| PfxError::Corrupt)?;
-    }
-    if pfx.auth_safe.content_type != OID_DATA {
-        return Err(PfxError::UnsupportedFormat);
-    }
-    let safes = octets_of(&pfx.auth_safe)?;
-    let safes = Vec::<ContentInfo>::from_der(&safes).map_err(|_| PfxError::Corrupt)?;
-    for safe in &safes {
-        if safe.content_type == OID_DATA {
-            let bags = pkcs12::safe_bag::SafeContents::from_der(&octets_of(safe)?).map_err(|_| PfxError::Corrupt)?;
-            for bag in bags.iter().filter(|b| b.bag_id == OID_SHROUDED_KEY_BAG) {
-                let wrapped = ContextSpecific::<pkcs12::pbe_params::EncryptedPrivateKeyInfo>::from_der(&bag.bag_value)
-                    .map_err(|_| PfxError::Corrupt)?;
-                work = work.saturating_add(algorithm_work(&wrapped.value.encryption_algorithm)?);
-            }
-        } else if safe.content_type == OID_ENCRYPTED_DATA {
-            let content = safe.content.to_der().map_err(|_| PfxError::Corrupt)?;
-            let enc = EncryptedData::from_der(&content).map_err(|_| PfxError::Corrupt)?;
-            work = work.saturating_add(algorithm_work(&enc.enc_content_info.content_enc_alg)?);
-        } else {
-            return Err(PfxError::UnsupportedFormat);
-        }
-    }
-    Ok(work)
-}
-
-fn octets_of(ci: &ContentInfo) -> Result<Vec<u8>, PfxError> {
-    let der = ci.content.to_der().map_err(|_| PfxError::Corrupt)?;
-    Ok(OctetString::from_der(&der).map_err(|_| PfxError::Corrupt)?.into_bytes().into_vec())
-}
-
-fn algorithm_work(alg: &pkcs12::cms::cert::x509::spki::AlgorithmIdentifierOwned) -> Result<u64, PfxError> {
-    let params = alg.parameters.as_ref().ok_or(PfxError::Corrupt)?.to_der().map_err(|_| PfxError::Corrupt)?;
-    if alg.oid == OID_PBES2 {
-        let p = pkcs12::pbe_params::Pbes2Params::from_der(&params).map_err(|_| PfxError::Corrupt)?;
-        if p.kdf.oid != OID_PBKDF2 {
-            // scrypt and friends: memory-hard, never used by certificate export tools.
-            return Err(PfxError::TooCostly);
-        }
-        let kdf = p.kdf.parameters.as_ref().ok_or(PfxError::Corrupt)?.to_der().map_err(|_| PfxError::Corrupt)?;
-        let kdf = pkcs12::pbe_params::Pbkdf2Params::from_der(&kdf).map_err(|_| PfxError::Corrupt)?;
-        Ok(u64::from(kdf.iteration_count) * 2)
-    } else if alg.oid.to_string().starts_with(OID_PKCS12_PBE_PREFIX) {
-        let p = pkcs12::pbe_params::Pkcs12PbeParams::from_der(&params).map_err(|_| PfxError::Corrupt)?;
-        // Key and IV are two derivations.
-        Ok(u64::try_from(p.iterations).map_err(|_| PfxError::Corrupt)? * 2)
-    } else {
-        Err(PfxError::UnsupportedFormat)
-    }
-}
-
-fn classify_library_error(e: p12_keystore::error::Error, has_mac: bool) -> PfxError {
-    use p12_keystore::error::Error as E;
-    match e {
-        E::MacError(_) => PfxError::WrongPassword,
-        E::UnpadError | E::Pkcs5Error(_) if !has_mac => PfxError::WrongPassword,
-        E::UnsupportedEncryptionScheme
-        | E::UnsupportedMacAlgorithm
-        | E::UnsupportedContentType
-        | E::UnsupportedCertificateType => PfxError::UnsupportedFormat,
-        E::InvalidParameters => PfxError::TooCostly,
-        _ => PfxError::Corrupt,
-    }
-}
-
-/// Says what a file that is not readable PKCS#12 looks like.
-fn classify_unreadable(data: &[u8]) -> PfxError {
-    let head = &data[..data.len().min(64)];
-    if let Ok(text) = std::str::from_utf8(head) {
-        let text = text.trim_start();
-        if text.starts_with("-----BEGIN") {
-            return PfxError::NotPfx(Some(if text.contains("PRIVATE KEY") {
-                "PEM private key (text)"
-            } else {
-                "PEM certificate (text)"
-            }));
-        }
-    }
-    if x509_parser::parse_x509_certificate(data).is_ok() {
-        return PfxError::NotPfx(Some("DER certificate (.cer) without its private key"));
-    }
-    // SEQUENCE { INTEGER 3, ... }: a PKCS#12 header on a file that does not parse.
-    let header_is_pfx = matches!(
-        data,
-        [0x30, 0x80, 0x02, 0x01, 0x03, ..]
-            | [0x30, 0x81, _, 0x02, 0x01, 0x03, ..]
-            | [0x30, 0x82, _, _, 0x02, 0x01, 0x03, ..]
-            | [0x30, 0x83, _, _, _, 0x02, 0x01, 0x03, ..]
-    );
-    if header_is_pfx {
-        PfxError::Corrupt
-    } else {
-        PfxError::NotPfx(None)
-    }
-}
-
-fn key_algorithm_name(oid: &ObjectIdentifier) -> String {
-    match oid.to_string().as_str() {
-        "1.2.840.10045.2.1" => "an elliptic-curve (ECDSA) key".to_owned(),
-        "1.3.101.112" => "an Ed25519 key".to_owned(),
-        "1.2.840.10040.4.1" => "a DSA key".to_owned(),
-        other => format!("of an unknown type ({other})"),
-    }
-}
-
-/// The modulus of a PKCS#1 `RSAPrivateKey`, without leading zeros.
-fn rsa_private_modulus(pkcs1: &[u8]) -> Option<&[u8]> {
-    let mut reader = der::SliceReader::new(pkcs1).ok()?;
-    let header = der::Header::decode(&mut reader).ok()?;
-    if header.tag() != der::Tag::Sequence {
-        return None;
-    }
-    let _version = der::asn1::UintRef::decode(&mut reader).ok()?;
-    let n = der::asn1::UintRef::decode(&mut reader).ok()?;
-    Some(strip_zeros(n.as_bytes()))
-}
-
-fn strip_zeros(b: &[u8]) -> &[u8] {
-    let first = b.iter().position(|x| *x != 0).unwrap_or(b.len());
-    &b[first..]
-}
-
-fn modulus_bits(m: &[u8]) -> u32 {
-    match m.first() {
-        None => 0,
-        Some(top) => (m.len() as u32 - 1) * 8 + (8 - top.leading_zeros()),
-    }
-}
-
 /// Upper-case hex without separators.
 pub fn hex_upper(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02X}")).collect()
@@ -361,9 +63,319 @@ pub fn rfc3339(unix: i64) -> String {
     format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60)
 }
 
-#[cfg(test)]
+#[cfg(feature = "pfx")]
+mod reader {
+    use super::{hex_upper, rfc3339, CertificateInfo};
+    use crate::errors::ErrorCode;
+    use crate::secret::SecretBytes;
+    use crate::validate::PFX_MAX_BYTES;
+    use der::asn1::{ContextSpecific, OctetString};
+    use der::oid::ObjectIdentifier;
+    use der::{Decode, Encode};
+    use pkcs12::cms::content_info::ContentInfo;
+    use pkcs12::cms::encrypted_data::EncryptedData;
+    use sha1::Digest as _;
+
+    /// The most key-derivation work a .pfx may ask for, in hash-iteration units (a PBKDF2 or PKCS#12
+    /// KDF iteration counts 2, a MAC iteration 1). About 0.1 s natively.
+    pub const MAX_KDF_WORK: u64 = 400_000;
+
+    /// The smallest RSA key Entra accepts for certificate credentials.
+    pub const MIN_RSA_BITS: u32 = 2048;
+
+    const OID_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.1");
+    const OID_ENCRYPTED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.6");
+    const OID_SHROUDED_KEY_BAG: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.12.10.1.2");
+    const OID_PBES2: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.5.13");
+    const OID_PBKDF2: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.5.12");
+    const OID_PKCS12_PBE_PREFIX: &str = "1.2.840.113549.1.12.1.";
+    const OID_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+
+    /// A usable certificate credential read from a .pfx.
+    #[derive(Debug, Clone)]
+    pub struct ParsedPfx {
+        /// What the administrator sees.
+        pub info: CertificateInfo,
+        /// The leaf certificate (DER), the one that matches the private key.
+        pub certificate_der: Vec<u8>,
+        /// The private key, PKCS#8 DER (what WebCrypto's `importKey("pkcs8")` takes).
+        pub private_key_pkcs8: SecretBytes,
+        /// Validity as Unix seconds: (not before, not after).
+        pub validity: (i64, i64),
+    }
+
+    /// Why a .pfx was refused.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum PfxError {
+        /// The MAC or the decryption did not verify with the password.
+        WrongPassword,
+        /// Not PKCS#12; says what it looks like when recognizable.
+        NotPfx(Option<&'static str>),
+        /// No private key in the file.
+        NoPrivateKey,
+        /// The private key belongs to none of the certificates in the file.
+        KeyWithoutCertificate,
+        /// Not RSA, or RSA under 2048 bits.
+        UnsupportedKey(String),
+        /// Certificate expired (RFC 3339 end date).
+        Expired(String),
+        /// Certificate not valid yet (RFC 3339 start date).
+        NotYetValid(String),
+        /// Key derivation above [`MAX_KDF_WORK`], or a memory-hard KDF.
+        TooCostly,
+        /// Above the upload size limit.
+        TooLarge,
+        /// A PKCS#12 file that is damaged or truncated.
+        Corrupt,
+        /// An encryption or MAC algorithm this product does not read.
+        UnsupportedFormat,
+    }
+
+    impl PfxError {
+        /// The catalogue entry.
+        pub fn code(&self) -> ErrorCode {
+            match self {
+                PfxError::WrongPassword => ErrorCode::CertificateWrongPassword,
+                PfxError::NotPfx(_) => ErrorCode::CertificateNotPfx,
+                PfxError::NoPrivateKey | PfxError::KeyWithoutCertificate => ErrorCode::CertificateNoPrivateKey,
+                PfxError::UnsupportedKey(_) => ErrorCode::CertificateUnsupportedKey,
+                PfxError::Expired(_) => ErrorCode::CertificateExpired,
+                PfxError::NotYetValid(_) => ErrorCode::CertificateNotYetValid,
+                PfxError::TooCostly => ErrorCode::CertificateTooCostly,
+                PfxError::TooLarge => ErrorCode::CertificateTooLarge,
+                PfxError::Corrupt => ErrorCode::CertificateCorrupt,
+                PfxError::UnsupportedFormat => ErrorCode::CertificateUnsupportedFormat,
+            }
+        }
+
+        /// The sentence the administrator reads, more specific than the catalogue's where it helps.
+        pub fn message(&self) -> String {
+            match self {
+                PfxError::NotPfx(Some(kind)) => format!(
+                    "This file is a {kind}, not a .pfx (PKCS#12) file. Export the certificate together with its private key as a .pfx file."
+                ),
+                PfxError::KeyWithoutCertificate => "The private key in the .pfx file does not belong to any certificate in it. Export the certificate together with its own private key.".to_owned(),
+                PfxError::UnsupportedKey(what) => format!(
+                    "The certificate's key is {what}. Microsoft Entra application certificates need an RSA key of at least {MIN_RSA_BITS} bits."
+                ),
+                PfxError::Expired(at) => format!("The certificate expired on {at}. Create or renew the certificate and upload the new .pfx file."),
+                PfxError::NotYetValid(at) => format!("The certificate is valid only from {at}. Check its start date, or the clock of the computer that created it."),
+                other => other.code().message().to_owned(),
+            }
+        }
+    }
+
+    /// Opens a .pfx with `password` and returns the leaf certificate that matches its RSA private key.
+    /// `now` (Unix seconds) decides expiry.
+    pub fn parse_pfx(data: &[u8], password: &str, now: i64) -> Result<ParsedPfx, PfxError> {
+        if data.len() > PFX_MAX_BYTES {
+            return Err(PfxError::TooLarge);
+        }
+        let pfx = pkcs12::pfx::Pfx::from_der(data).map_err(|_| classify_unreadable(data))?;
+        if kdf_work(&pfx)? > MAX_KDF_WORK {
+            return Err(PfxError::TooCostly);
+        }
+        let has_mac = pfx.mac_data.is_some();
+        let archive =
+            p12_keystore::Pkcs12Archive::from_pkcs12(data, password).map_err(|e| classify_library_error(e, has_mac))?;
+
+        let Some(key) = archive.keys.first() else {
+            return Err(PfxError::NoPrivateKey);
+        };
+        let key_info = pkcs12::safe_bag::PrivateKeyInfo::from_der(key.key.as_der()).map_err(|_| PfxError::Corrupt)?;
+        if key_info.algorithm.oid != OID_RSA {
+            return Err(PfxError::UnsupportedKey(key_algorithm_name(&key_info.algorithm.oid)));
+        }
+        let modulus = rsa_private_modulus(key_info.private_key.as_bytes()).ok_or(PfxError::Corrupt)?;
+
+        let leaf = archive
+            .certs
+            .iter()
+            .find_map(|bag| {
+                let der = bag.cert.as_der();
+                let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+                match cert.public_key().parsed().ok()? {
+                    x509_parser::public_key::PublicKey::RSA(rsa) if strip_zeros(rsa.modulus) == modulus => {
+                        Some(der.to_vec())
+                    }
+                    _ => None,
+                }
+            })
+            .ok_or(if archive.certs.is_empty() { PfxError::NoPrivateKey } else { PfxError::KeyWithoutCertificate })?;
+
+        let (_, cert) = x509_parser::parse_x509_certificate(&leaf).map_err(|_| PfxError::Corrupt)?;
+        let bits = modulus_bits(modulus);
+        if bits < MIN_RSA_BITS {
+            return Err(PfxError::UnsupportedKey(format!("RSA with {bits} bits")));
+        }
+        let not_before = cert.validity().not_before.timestamp();
+        let not_after = cert.validity().not_after.timestamp();
+        if now > not_after {
+            return Err(PfxError::Expired(rfc3339(not_after)));
+        }
+        if now < not_before {
+            return Err(PfxError::NotYetValid(rfc3339(not_before)));
+        }
+        let info = CertificateInfo {
+            thumbprint_sha1: hex_upper(&sha1::Sha1::digest(&leaf)),
+            thumbprint_sha256: hex_upper(&sha2::Sha256::digest(&leaf)),
+            subject: cert.subject().to_string(),
+            issuer: cert.issuer().to_string(),
+            serial: hex_upper(strip_zeros(cert.raw_serial())),
+            not_before: rfc3339(not_before),
+            not_after: rfc3339(not_after),
+            key_type: "RSA".to_owned(),
+            key_bits: bits,
+        };
+        Ok(ParsedPfx {
+            info,
+            private_key_pkcs8: SecretBytes::new(key.key.as_der().to_vec()),
+            certificate_der: leaf,
+            validity: (not_before, not_after),
+        })
+    }
+
+    /// The key-derivation work the visible structure of `pfx` asks for (see [`MAX_KDF_WORK`]).
+    fn kdf_work(pfx: &pkcs12::pfx::Pfx) -> Result<u64, PfxError> {
+        let mut work = 0u64;
+        if let Some(mac) = &pfx.mac_data {
+            work += u64::try_from(mac.iterations).map_err(|_| PfxError::Corrupt)?;
+        }
+        if pfx.auth_safe.content_type != OID_DATA {
+            return Err(PfxError::UnsupportedFormat);
+        }
+        let safes = octets_of(&pfx.auth_safe)?;
+        let safes = Vec::<ContentInfo>::from_der(&safes).map_err(|_| PfxError::Corrupt)?;
+        for safe in &safes {
+            if safe.content_type == OID_DATA {
+                let bags =
+                    pkcs12::safe_bag::SafeContents::from_der(&octets_of(safe)?).map_err(|_| PfxError::Corrupt)?;
+                for bag in bags.iter().filter(|b| b.bag_id == OID_SHROUDED_KEY_BAG) {
+                    let wrapped =
+                        ContextSpecific::<pkcs12::pbe_params::EncryptedPrivateKeyInfo>::from_der(&bag.bag_value)
+                            .map_err(|_| PfxError::Corrupt)?;
+                    work = work.saturating_add(algorithm_work(&wrapped.value.encryption_algorithm)?);
+                }
+            } else if safe.content_type == OID_ENCRYPTED_DATA {
+                let content = safe.content.to_der().map_err(|_| PfxError::Corrupt)?;
+                let enc = EncryptedData::from_der(&content).map_err(|_| PfxError::Corrupt)?;
+                work = work.saturating_add(algorithm_work(&enc.enc_content_info.content_enc_alg)?);
+            } else {
+                return Err(PfxError::UnsupportedFormat);
+            }
+        }
+        Ok(work)
+    }
+
+    fn octets_of(ci: &ContentInfo) -> Result<Vec<u8>, PfxError> {
+        let der = ci.content.to_der().map_err(|_| PfxError::Corrupt)?;
+        Ok(OctetString::from_der(&der).map_err(|_| PfxError::Corrupt)?.into_bytes().into_vec())
+    }
+
+    fn algorithm_work(alg: &pkcs12::cms::cert::x509::spki::AlgorithmIdentifierOwned) -> Result<u64, PfxError> {
+        let params = alg.parameters.as_ref().ok_or(PfxError::Corrupt)?.to_der().map_err(|_| PfxError::Corrupt)?;
+        if alg.oid == OID_PBES2 {
+            let p = pkcs12::pbe_params::Pbes2Params::from_der(&params).map_err(|_| PfxError::Corrupt)?;
+            if p.kdf.oid != OID_PBKDF2 {
+                // scrypt and friends: memory-hard, never used by certificate export tools.
+                return Err(PfxError::TooCostly);
+            }
+            let kdf = p.kdf.parameters.as_ref().ok_or(PfxError::Corrupt)?.to_der().map_err(|_| PfxError::Corrupt)?;
+            let kdf = pkcs12::pbe_params::Pbkdf2Params::from_der(&kdf).map_err(|_| PfxError::Corrupt)?;
+            Ok(u64::from(kdf.iteration_count) * 2)
+        } else if alg.oid.to_string().starts_with(OID_PKCS12_PBE_PREFIX) {
+            let p = pkcs12::pbe_params::Pkcs12PbeParams::from_der(&params).map_err(|_| PfxError::Corrupt)?;
+            // Key and IV are two derivations.
+            Ok(u64::try_from(p.iterations).map_err(|_| PfxError::Corrupt)? * 2)
+        } else {
+            Err(PfxError::UnsupportedFormat)
+        }
+    }
+
+    fn classify_library_error(e: p12_keystore::error::Error, has_mac: bool) -> PfxError {
+        use p12_keystore::error::Error as E;
+        match e {
+            E::MacError(_) => PfxError::WrongPassword,
+            E::UnpadError | E::Pkcs5Error(_) if !has_mac => PfxError::WrongPassword,
+            E::UnsupportedEncryptionScheme
+            | E::UnsupportedMacAlgorithm
+            | E::UnsupportedContentType
+            | E::UnsupportedCertificateType => PfxError::UnsupportedFormat,
+            E::InvalidParameters => PfxError::TooCostly,
+            _ => PfxError::Corrupt,
+        }
+    }
+
+    /// Says what a file that is not readable PKCS#12 looks like.
+    fn classify_unreadable(data: &[u8]) -> PfxError {
+        let head = &data[..data.len().min(64)];
+        if let Ok(text) = std::str::from_utf8(head) {
+            let text = text.trim_start();
+            if text.starts_with("-----BEGIN") {
+                return PfxError::NotPfx(Some(if text.contains("PRIVATE KEY") {
+                    "PEM private key (text)"
+                } else {
+                    "PEM certificate (text)"
+                }));
+            }
+        }
+        if x509_parser::parse_x509_certificate(data).is_ok() {
+            return PfxError::NotPfx(Some("DER certificate (.cer) without its private key"));
+        }
+        // SEQUENCE { INTEGER 3, ... }: a PKCS#12 header on a file that does not parse.
+        let header_is_pfx = matches!(
+            data,
+            [0x30, 0x80, 0x02, 0x01, 0x03, ..]
+                | [0x30, 0x81, _, 0x02, 0x01, 0x03, ..]
+                | [0x30, 0x82, _, _, 0x02, 0x01, 0x03, ..]
+                | [0x30, 0x83, _, _, _, 0x02, 0x01, 0x03, ..]
+        );
+        if header_is_pfx {
+            PfxError::Corrupt
+        } else {
+            PfxError::NotPfx(None)
+        }
+    }
+
+    fn key_algorithm_name(oid: &ObjectIdentifier) -> String {
+        match oid.to_string().as_str() {
+            "1.2.840.10045.2.1" => "an elliptic-curve (ECDSA) key".to_owned(),
+            "1.3.101.112" => "an Ed25519 key".to_owned(),
+            "1.2.840.10040.4.1" => "a DSA key".to_owned(),
+            other => format!("of an unknown type ({other})"),
+        }
+    }
+
+    /// The modulus of a PKCS#1 `RSAPrivateKey`, without leading zeros.
+    fn rsa_private_modulus(pkcs1: &[u8]) -> Option<&[u8]> {
+        let mut reader = der::SliceReader::new(pkcs1).ok()?;
+        let header = der::Header::decode(&mut reader).ok()?;
+        if header.tag() != der::Tag::Sequence {
+            return None;
+        }
+        let _version = der::asn1::UintRef::decode(&mut reader).ok()?;
+        let n = der::asn1::UintRef::decode(&mut reader).ok()?;
+        Some(strip_zeros(n.as_bytes()))
+    }
+
+    fn strip_zeros(b: &[u8]) -> &[u8] {
+        let first = b.iter().position(|x| *x != 0).unwrap_or(b.len());
+        &b[first..]
+    }
+
+    pub(crate) fn modulus_bits(m: &[u8]) -> u32 {
+        match m.first() {
+            None => 0,
+            Some(top) => (m.len() as u32 - 1) * 8 + (8 - top.leading_zeros()),
+        }
+    }
+}
+
+#[cfg(all(test, feature = "pfx"))]
 mod tests {
+    use super::reader::modulus_bits;
     use super::*;
+    use crate::validate::PFX_MAX_BYTES;
 
     #[test]
     fn rfc3339_formats_known_instants() {

@@ -5,6 +5,7 @@
 #![warn(missing_docs)]
 
 pub mod api;
+#[cfg(feature = "pfx")]
 pub mod assertion;
 pub mod certificate;
 pub mod cloud;

@@ -1,0 +1,91 @@
+//! Edit an organization: the name and "multiple applications" change without any credential;
+//! turning multiple applications back on offers "Use existing applications" (checked again). A new
+//! application password is checked against Microsoft before it is saved, and the page says so.
+
+use crate::api::{self, ApiFailure};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::api::{paths, CredentialInput, Organization, ReenableChoice, UpdateOrganization};
+use shared::secret::SecretString;
+
+/// The edit page for organization `id`.
+#[component]
+pub fn Edit(id: String, on_done: Callback<Option<Organization>>) -> impl IntoView {
+    let path = paths::organization(&id);
+    let load_path = path.clone();
+    let org = LocalResource::new(move || {
+        let p = load_path.clone();
+        async move { api::get_json::<Organization>(&p).await }
+    });
+    let name = RwSignal::new(String::new());
+    let multiple = RwSignal::new(false);
+    let new_secret = RwSignal::new(String::new());
+    let message = RwSignal::new(None::<String>);
+    let saving = RwSignal::new(false);
+    Effect::new(move |_| {
+        if let Some(Ok(o)) = org.get() {
+            name.set(o.name.clone());
+            multiple.set(o.multiple_applications);
+        }
+    });
+    let save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(Ok(current)) = org.get() else { return };
+        let turning_on = multiple.get() && !current.multiple_applications;
+        let body = UpdateOrganization {
+            version: current.version,
+            name: (name.get() != current.name).then(|| name.get()),
+            multiple_applications: (multiple.get() != current.multiple_applications).then(|| multiple.get()),
+            reenable: turning_on.then_some(ReenableChoice::UseExisting),
+            sign_in_id: None,
+            application_id: None,
+            credential: (!new_secret.get().is_empty())
+                .then(|| CredentialInput::Secret { client_secret: SecretString::new(new_secret.get()) }),
+        };
+        let path = path.clone();
+        saving.set(true);
+        spawn_local(async move {
+            let r: Result<Organization, ApiFailure> = api::send_json("PATCH", &path, &body).await;
+            saving.set(false);
+            match r {
+                Ok(o) => on_done.run(Some(o)),
+                Err(e) => message.set(Some(e.message())),
+            }
+        });
+    };
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || org.get().map(|r| match r {
+                Err(e) => view! { <p class="error" role="alert">{e.message()}</p> }.into_any(),
+                Ok(o) => view! {
+                    <form class="step" on:submit=save.clone() novalidate=true>
+                        <p class="hint">{format!("Tenant {} in {}, application {}.", o.tenant_id, o.cloud.label(), o.application_id)}</p>
+                        <div class="field">
+                            <label for="edit-name">"Organization name"</label>
+                            <input id="edit-name" type="text" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) />
+                        </div>
+                        <div class="option">
+                            <input type="checkbox" id="edit-multiple" prop:checked=move || multiple.get()
+                                on:change=move |ev| multiple.set(event_target_checked(&ev)) />
+                            <label for="edit-multiple">"Create multiple applications"</label>
+                            <Show when=move || multiple.get() && !o.multiple_applications>
+                                <p class="hint">"Use existing applications: the 3 additional applications stored for this organization are checked with Microsoft again. (Recreating them needs a new device-code sign-in.)"</p>
+                            </Show>
+                        </div>
+                        <div class="field">
+                            <label for="edit-secret">"New application password (optional)"</label>
+                            <input id="edit-secret" type="password" autocomplete="off" prop:value=move || new_secret.get()
+                                on:input=move |ev| new_secret.set(event_target_value(&ev)) aria-describedby="edit-secret-hint" />
+                            <p class="hint" id="edit-secret-hint">"A new password is checked with Microsoft before it is saved."</p>
+                        </div>
+                        <p class="error" role="alert">{move || message.get().unwrap_or_default()}</p>
+                        <div class="actions">
+                            <button type="button" class="secondary" on:click=move |_| on_done.run(None)>"Cancel"</button>
+                            <button type="submit" prop:disabled=move || saving.get()>"Save changes"</button>
+                        </div>
+                    </form>
+                }.into_any(),
+            })}
+        </Suspense>
+    }
+}

@@ -1,0 +1,115 @@
+//! "Add & Manage Microsoft 365 Organizations": the account's organizations with their cloud,
+//! tenant, application, credential type and expiry (warning under 30 days, expired), multiple
+//! applications; Add, Edit, Delete (with confirmation). An empty state leads to Add.
+
+use crate::api::{self, ApiFailure};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::api::{paths, DeleteOrganization, ExpiryState, Organization, OrganizationList};
+
+fn expiry_text(o: &Organization) -> (String, &'static str) {
+    let date = o.credential_expires_at.as_deref().map(|d| d.split('T').next().unwrap_or(d).to_owned());
+    match (o.expiry, date) {
+        (ExpiryState::Expired, Some(d)) => (format!("Expired on {d}"), "badge expired"),
+        (ExpiryState::ExpiresSoon, Some(d)) => (format!("Expires {d}"), "badge soon"),
+        (_, Some(d)) => (format!("Until {d}"), "badge"),
+        (_, None) => ("No end date known".into(), "badge"),
+    }
+}
+
+/// The list. `on_add` opens the wizard; `on_edit` the edit page.
+#[component]
+pub fn Manage(on_add: Callback<()>, on_edit: Callback<String>, on_deleted: Callback<String>) -> impl IntoView {
+    let version = RwSignal::new(0u32);
+    let list = LocalResource::new(move || {
+        version.track();
+        api::get_json::<OrganizationList>(paths::ORGANIZATIONS)
+    });
+    let confirming = RwSignal::new(None::<Organization>);
+    let error = RwSignal::new(None::<String>);
+    let delete = move |o: Organization| {
+        spawn_local(async move {
+            let r: Result<(), ApiFailure> =
+                api::send_json("DELETE", &paths::organization(&o.id), &DeleteOrganization { confirm: true }).await;
+            confirming.set(None);
+            match r {
+                Ok(()) => {
+                    on_deleted.run(o.id.clone());
+                    version.update(|v| *v += 1);
+                }
+                Err(e) => error.set(Some(e.message())),
+            }
+        });
+    };
+    view! {
+        <section>
+            <div class="toolbar">
+                <button type="button" on:click=move |_| on_add.run(())>"Add Microsoft 365 organization"</button>
+            </div>
+            <p class="error" role="alert">{move || error.get().unwrap_or_default()}</p>
+            <Suspense fallback=|| view! { <p>"Loading organizations…"</p> }>
+                {move || list.get().map(|r| match r {
+                    Err(e) => view! { <p class="error" role="alert">{e.message()}</p> }.into_any(),
+                    Ok(l) if l.organizations.is_empty() => view! {
+                        <div class="empty" data-testid="empty-state">
+                            <p>"No Microsoft 365 organization has been added yet."</p>
+                            <button type="button" on:click=move |_| on_add.run(())>"Add your first organization"</button>
+                        </div>
+                    }.into_any(),
+                    Ok(l) => view! {
+                        <table data-testid="organizations">
+                            <caption class="visually-hidden">"Microsoft 365 organizations"</caption>
+                            <thead><tr>
+                                <th scope="col">"Name"</th><th scope="col">"Cloud"</th><th scope="col">"Tenant ID"</th>
+                                <th scope="col">"Application ID"</th><th scope="col">"Credential"</th>
+                                <th scope="col">"Multiple applications"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                            </tr></thead>
+                            <tbody>
+                                {l.organizations.into_iter().map(|o| {
+                                    let (expiry, class) = expiry_text(&o);
+                                    let credential = match o.credential_type {
+                                        shared::api::CredentialType::Secret => "Application password",
+                                        shared::api::CredentialType::Certificate => "Certificate",
+                                    };
+                                    let multiple = if o.multiple_applications { format!("On ({} applications)", o.active_applications) } else { "Off".into() };
+                                    let (edit_id, del) = (o.id.clone(), o.clone());
+                                    let label = o.name.clone();
+                                    view! {
+                                        <tr>
+                                            <th scope="row">{o.name.clone()}</th>
+                                            <td>{o.cloud.label()}</td>
+                                            <td class="mono">{o.tenant_id.clone()}</td>
+                                            <td class="mono">{o.application_id.clone()}</td>
+                                            <td>{credential}<br/><span class=class>{expiry}</span></td>
+                                            <td>{multiple}</td>
+                                            <td class="row-actions">
+                                                <button type="button" class="secondary" aria-label=format!("Edit {label}")
+                                                    on:click=move |_| on_edit.run(edit_id.clone())>"Edit"</button>
+                                                <button type="button" class="danger" aria-label=format!("Delete {}", o.name)
+                                                    on:click=move |_| confirming.set(Some(del.clone()))>"Delete"</button>
+                                            </td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                })}
+            </Suspense>
+            {move || confirming.get().map(|o| {
+                let target = o.clone();
+                view! {
+                    <div class="dialog" role="alertdialog" aria-modal="true" aria-labelledby="confirm-title">
+                        <h2 id="confirm-title">{format!("Delete {}?", o.name)}</h2>
+                        <p>"The organization is removed from the backup service. The applications stay registered in your tenant."</p>
+                        <div class="actions">
+                            <button type="button" class="secondary" on:click=move |_| confirming.set(None)>"Cancel"</button>
+                            <button type="button" class="danger" data-testid="confirm-delete"
+                                on:click=move |_| delete(target.clone())>"Delete"</button>
+                        </div>
+                    </div>
+                }
+            })}
+        </section>
+    }
+}

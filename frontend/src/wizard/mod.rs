@@ -1,0 +1,7 @@
+//! The add wizard: Step 1 (method), Step 2 (device-code authorization), Step 3 (completion).
+//! One module per step; [`logic`] holds their decisions.
+
+pub mod logic;
+pub mod step1;
+pub mod step2;
+pub mod step3;

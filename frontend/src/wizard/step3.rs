@@ -1,0 +1,259 @@
+//! Step 3: completion. Organization name, tenant ID and application ID (prefilled and read-only
+//! after automatic registration), the application password or certificate (.pfx with a preview
+//! from the inspect endpoint), and "Create multiple applications". Fields are checked as the admin
+//! types with the common crate's validators, so the messages are the server's.
+
+use super::logic::Prefill;
+use crate::api::{self, ApiFailure};
+use base64::Engine as _;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::api::{paths, CreateOrganization, CredentialInput, InspectCertificate, Organization};
+use shared::certificate::CertificateInfo;
+use shared::secret::SecretString;
+use shared::validate::{client_secret, PFX_MAX_BYTES};
+use shared::{AppId, CloudEnvironment, Field, OrganizationName, TenantId};
+use wasm_bindgen::JsCast;
+
+fn check_field(field: Field, value: &str) -> Option<String> {
+    let r = match field {
+        Field::OrganizationName => OrganizationName::parse(value).map(|_| ()),
+        Field::TenantId => TenantId::parse(value).map(|_| ()),
+        Field::ApplicationId => AppId::parse(value).map(|_| ()),
+        Field::ClientSecret => client_secret(&SecretString::new(value.to_owned())).map(|_| ()),
+        _ => Ok(()),
+    };
+    r.err().map(|e| e.message)
+}
+
+/// One labelled text input with its live validation message.
+#[component]
+fn TextField(
+    id: &'static str,
+    label: &'static str,
+    field: Field,
+    value: RwSignal<String>,
+    error: RwSignal<Option<String>>,
+    #[prop(optional)] readonly: bool,
+    #[prop(optional)] secret: bool,
+) -> impl IntoView {
+    let err_id = format!("{id}-error");
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            <input id=id type=if secret { "password" } else { "text" } autocomplete="off" spellcheck="false"
+                prop:value=move || value.get() readonly=readonly
+                aria-invalid=move || error.get().is_some().to_string() aria-describedby=err_id.clone()
+                on:input=move |ev| {
+                    let v = event_target_value(&ev);
+                    error.set(check_field(field, &v));
+                    value.set(v);
+                } />
+            <p class="field-error" id=err_id role="alert">{move || error.get().unwrap_or_default()}</p>
+        </div>
+    }
+}
+
+/// Reads a picked or dropped file into base64, refusing files over the limit before reading.
+async fn read_file(file: web_sys::File) -> Result<(String, String), String> {
+    if file.size() as usize > PFX_MAX_BYTES {
+        return Err(format!("The certificate file is larger than {} KB.", PFX_MAX_BYTES / 1024));
+    }
+    let buf = wasm_bindgen_futures::JsFuture::from(file.array_buffer())
+        .await
+        .map_err(|_| "The file could not be read.".to_owned())?;
+    let bytes = js_sys::Uint8Array::new(&buf).to_vec();
+    Ok((file.name(), base64::engine::general_purpose::STANDARD.encode(bytes)))
+}
+
+/// Step 3. `on_saved` gets the stored organization.
+#[component]
+pub fn Step3(
+    cloud: CloudEnvironment,
+    prefill: Prefill,
+    on_saved: Callback<Organization>,
+    on_cancel: Callback<()>,
+) -> impl IntoView {
+    let generated = prefill.sign_in_id.clone();
+    let automatic = generated.is_some();
+    let name = RwSignal::new(prefill.name.clone());
+    let tenant = RwSignal::new(prefill.tenant_id.clone());
+    let app = RwSignal::new(prefill.application_id.clone());
+    let secret = RwSignal::new(String::new());
+    let use_certificate = RwSignal::new(false);
+    let pfx = RwSignal::new(None::<(String, String)>);
+    let pfx_password = RwSignal::new(String::new());
+    let preview = RwSignal::new(None::<Result<CertificateInfo, String>>);
+    let multiple = RwSignal::new(true);
+    let errors: [RwSignal<Option<String>>; 5] = std::array::from_fn(|_| RwSignal::new(None));
+    let [name_err, tenant_err, app_err, secret_err, cert_err] = errors;
+    let general = RwSignal::new(None::<String>);
+    let saving = RwSignal::new(false);
+
+    let take_file = move |file: Option<web_sys::File>| {
+        let Some(file) = file else { return };
+        spawn_local(async move {
+            match read_file(file).await {
+                Ok(f) => {
+                    pfx.set(Some(f));
+                    cert_err.set(None);
+                    preview.set(None);
+                }
+                Err(e) => cert_err.set(Some(e)),
+            }
+        });
+    };
+    let inspect = move |_| {
+        let Some((_, b64)) = pfx.get() else {
+            cert_err.set(Some("Choose the application certificate (.pfx file).".into()));
+            return;
+        };
+        let body =
+            InspectCertificate { pfx_base64: SecretString::new(b64), password: SecretString::new(pfx_password.get()) };
+        spawn_local(async move {
+            let r: Result<CertificateInfo, ApiFailure> =
+                api::send_json("POST", paths::CERTIFICATE_INSPECT, &body).await;
+            preview.set(Some(r.map_err(|e| e.message())));
+        });
+    };
+    let generated_for_save = generated.clone();
+    let save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        general.set(None);
+        name_err.set(check_field(Field::OrganizationName, &name.get()));
+        tenant_err.set(check_field(Field::TenantId, &tenant.get()));
+        app_err.set(check_field(Field::ApplicationId, &app.get()));
+        let credential = match (&generated_for_save, use_certificate.get()) {
+            (Some(id), _) => CredentialInput::Generated { sign_in_id: id.clone() },
+            (None, false) => {
+                secret_err.set(check_field(Field::ClientSecret, &secret.get()));
+                CredentialInput::Secret { client_secret: SecretString::new(secret.get()) }
+            }
+            (None, true) => match pfx.get() {
+                Some((_, b64)) => CredentialInput::Certificate {
+                    pfx_base64: SecretString::new(b64),
+                    password: SecretString::new(pfx_password.get()),
+                },
+                None => {
+                    cert_err.set(Some("Choose the application certificate (.pfx file).".into()));
+                    return;
+                }
+            },
+        };
+        if errors.iter().any(|e| e.get().is_some()) {
+            return;
+        }
+        let body = CreateOrganization {
+            name: name.get(),
+            cloud,
+            tenant_id: tenant.get(),
+            application_id: app.get(),
+            credential,
+            create_multiple_applications: multiple.get(),
+            sign_in_id: generated_for_save.clone(),
+        };
+        saving.set(true);
+        spawn_local(async move {
+            let r: Result<Organization, ApiFailure> = api::send_json("POST", paths::ORGANIZATIONS, &body).await;
+            saving.set(false);
+            match r {
+                Ok(org) => on_saved.run(org),
+                Err(e) => {
+                    let target = match e.field() {
+                        Some(Field::OrganizationName) => Some(name_err),
+                        Some(Field::TenantId) => Some(tenant_err),
+                        Some(Field::ApplicationId) => Some(app_err),
+                        Some(Field::ClientSecret) if !automatic => Some(secret_err),
+                        Some(Field::Certificate | Field::CertificatePassword) => Some(cert_err),
+                        _ => None,
+                    };
+                    match target {
+                        Some(t) => t.set(Some(e.message())),
+                        None => general.set(Some(e.message())),
+                    }
+                }
+            }
+        });
+    };
+
+    view! {
+        <form class="step" on:submit=save novalidate=true>
+            <TextField id="org-name" label="Organization name" field=Field::OrganizationName value=name error=name_err />
+            <TextField id="tenant-id" label="Tenant ID" field=Field::TenantId value=tenant error=tenant_err readonly=automatic />
+            <TextField id="application-id" label="Application ID" field=Field::ApplicationId value=app error=app_err readonly=automatic />
+            {if automatic {
+                view! {
+                    <p class="generated" data-testid="generated-secret">
+                        "Application password: a client secret was generated during the automatic registration and is stored securely. It is never shown."
+                    </p>
+                }.into_any()
+            } else {
+                view! {
+                    <fieldset>
+                        <legend>"Application credential"</legend>
+                        <div class="option">
+                            <input type="radio" name="credential" id="cred-secret" prop:checked=move || !use_certificate.get()
+                                on:change=move |_| use_certificate.set(false) />
+                            <label for="cred-secret">"Application password"</label>
+                        </div>
+                        <div class="option">
+                            <input type="radio" name="credential" id="cred-certificate" prop:checked=move || use_certificate.get()
+                                on:change=move |_| use_certificate.set(true) />
+                            <label for="cred-certificate">"Application certificate (.pfx)"</label>
+                        </div>
+                    </fieldset>
+                    <Show when=move || !use_certificate.get()>
+                        <TextField id="client-secret" label="Application password (the client secret's Value)" field=Field::ClientSecret value=secret error=secret_err secret=true />
+                    </Show>
+                    <Show when=move || use_certificate.get()>
+                        <div class="field drop-zone"
+                            on:dragover=move |ev: leptos::ev::DragEvent| ev.prevent_default()
+                            on:drop=move |ev: leptos::ev::DragEvent| {
+                                ev.prevent_default();
+                                take_file(ev.data_transfer().and_then(|d| d.files()).and_then(|f| f.get(0)));
+                            }>
+                            <label for="pfx-file">"Certificate file (.pfx), or drop it here"</label>
+                            <input id="pfx-file" type="file" accept=".pfx,.p12,application/x-pkcs12"
+                                on:change=move |ev| {
+                                    let input: Option<web_sys::HtmlInputElement> = ev.target().and_then(|t| t.dyn_into().ok());
+                                    take_file(input.and_then(|i| i.files()).and_then(|f| f.get(0)));
+                                } />
+                            <p class="hint">{move || pfx.get().map(|(n, _)| format!("Selected: {n}")).unwrap_or_default()}</p>
+                        </div>
+                        <div class="field">
+                            <label for="pfx-password">"Certificate password"</label>
+                            <input id="pfx-password" type="password" autocomplete="off" prop:value=move || pfx_password.get()
+                                on:input=move |ev| { pfx_password.set(event_target_value(&ev)); preview.set(None); } />
+                            <p class="field-error" role="alert">{move || cert_err.get().unwrap_or_default()}</p>
+                        </div>
+                        <button type="button" class="secondary" on:click=inspect>"Check certificate"</button>
+                        {move || preview.get().map(|p| match p {
+                            Ok(c) => view! {
+                                <dl class="preview" data-testid="certificate-preview">
+                                    <dt>"Subject"</dt><dd>{c.subject}</dd>
+                                    <dt>"Thumbprint"</dt><dd>{c.thumbprint_sha1}</dd>
+                                    <dt>"Expires"</dt><dd>{c.not_after}</dd>
+                                </dl>
+                            }.into_any(),
+                            Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+                        })}
+                    </Show>
+                }.into_any()
+            }}
+            <div class="option">
+                <input type="checkbox" id="multiple-apps" prop:checked=move || multiple.get()
+                    on:change=move |ev| multiple.set(event_target_checked(&ev)) aria-describedby="multiple-apps-hint" />
+                <label for="multiple-apps">"Create multiple applications"</label>
+                <p class="hint" id="multiple-apps-hint">
+                    "Creates 3 additional applications (4 in all) so that backup requests are spread across them, reducing Microsoft's throttling."
+                    {if automatic { "" } else { " Needs a device-code sign-in as a Global Administrator; untick it to add only this application." }}
+                </p>
+            </div>
+            <p class="error" role="alert" data-testid="save-error">{move || general.get().unwrap_or_default()}</p>
+            <div class="actions">
+                <button type="button" class="secondary" on:click=move |_| on_cancel.run(())>"Cancel"</button>
+                <button type="submit" prop:disabled=move || saving.get()>{move || if saving.get() { "Checking with Microsoft and saving…" } else { "Save" }}</button>
+            </div>
+        </form>
+    }
+}

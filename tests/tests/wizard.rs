@@ -1,0 +1,147 @@
+//! The wizard in headless Chromium against the real worker and the emulator: the device-code path
+//! (signing in on the emulator's page in a second tab), the Manual path with a secret, live
+//! validation, and the manage page (list, delete with confirmation).
+
+use fantoccini::{Client, Locator};
+use std::time::Duration;
+use system_tests::browser::Browser;
+use system_tests::emulator::{fixture, Emulator};
+use system_tests::stack::Stack;
+
+async fn el(c: &Client, css: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+}
+
+async fn click(c: &Client, css: &str) {
+    el(c, css).await.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
+}
+
+async fn click_text(c: &Client, text: &str) {
+    let xpath = format!("//button[normalize-space(.)='{text}']");
+    let b = c
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::XPath(&xpath))
+        .await
+        .unwrap_or_else(|e| panic!("{text}: {e}"));
+    b.click().await.unwrap();
+}
+
+async fn type_into(c: &Client, css: &str, text: &str) {
+    let e = el(c, css).await;
+    e.clear().await.unwrap();
+    e.send_keys(text).await.unwrap();
+}
+
+async fn value(c: &Client, css: &str) -> String {
+    el(c, css).await.prop("value").await.unwrap().unwrap_or_default()
+}
+
+async fn setup() -> (Emulator, Stack, Browser) {
+    let emulator =
+        tokio::task::spawn_blocking(|| Emulator::start_with(&["--device-code-interval", "1"])).await.unwrap();
+    let vars = emulator.worker_vars();
+    let stack = tokio::task::spawn_blocking(move || Stack::start_with(&vars)).await.unwrap();
+    let browser = Browser::start().await;
+    (emulator, stack, browser)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_code_path_through_the_wizard_with_one_application() {
+    let (emulator, stack, browser) = setup().await;
+    let c = &browser.client;
+    c.goto(&stack.url(&format!("/#token={}", stack.token("acct-ui")))).await.unwrap();
+    browser.wait_for_text("[data-testid=empty-state]", "No Microsoft 365 organization", Duration::from_secs(20)).await;
+    click_text(c, "Add your first organization").await;
+    browser.wait_for_text("#step-heading", "Step 1", Duration::from_secs(10)).await;
+    assert!(el(c, "#cloud-global").await.is_selected().await.unwrap(), "Global is the default");
+    assert!(el(c, "#method-device-code").await.is_selected().await.unwrap());
+    click(c, "button[type=submit]").await;
+
+    browser.wait_for_text("#step-heading", "Step 2", Duration::from_secs(10)).await;
+    let mut code = String::new();
+    for _ in 0..100 {
+        code = el(c, "[data-testid=user-code]").await.text().await.unwrap_or_default();
+        if code.len() == 9 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(code.len(), 9, "the one-time code is shown: {code:?}");
+    let link = el(c, "[data-testid=verification-link]").await;
+    assert_eq!(link.attr("target").await.unwrap().as_deref(), Some("_blank"));
+    let uri = link.attr("href").await.unwrap().unwrap();
+
+    // The admin signs in on Microsoft's (the emulator's) page in a second tab.
+    let main_window = c.window().await.unwrap();
+    let tab = c.new_window(true).await.unwrap();
+    c.switch_to_window(tab.handle).await.unwrap();
+    c.goto(&uri).await.unwrap();
+    type_into(c, "#otc", &code).await;
+    click(c, "#idSIButton9").await;
+    type_into(c, "#i0116", fixture::ADMIN).await;
+    click(c, "#idSIButton9").await;
+    type_into(c, "#i0118", fixture::PASSWORD).await;
+    click(c, "#idSIButton9").await;
+    click(c, "button[value=accept]").await;
+    browser.wait_for_text("body", "You may now close this window", Duration::from_secs(10)).await;
+    c.close_window().await.unwrap();
+    c.switch_to_window(main_window).await.unwrap();
+
+    click(c, "#confirm-authorization").await;
+    browser.wait_for_text("#step-heading", "Step 3", Duration::from_secs(60)).await;
+    assert_eq!(value(c, "#org-name").await, "Contoso");
+    assert_eq!(value(c, "#tenant-id").await, fixture::CONTOSO);
+    assert!(el(c, "#tenant-id").await.attr("readonly").await.unwrap().is_some(), "read-only after registration");
+    browser.wait_for_text("[data-testid=generated-secret]", "stored securely", Duration::from_secs(5)).await;
+    let multiple = el(c, "#multiple-apps").await;
+    assert!(multiple.is_selected().await.unwrap(), "on by default");
+    multiple.click().await.unwrap();
+    click(c, "button[type=submit]").await;
+
+    let table = browser.wait_for_text("[data-testid=organizations]", "Contoso", Duration::from_secs(60)).await;
+    assert!(table.contains(fixture::CONTOSO), "{table}");
+    assert!(table.contains("Application password"));
+    assert_eq!(emulator.get("state")["applications"].as_array().unwrap().len(), 1);
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manual_path_with_live_validation_then_delete() {
+    let (emulator, stack, browser) = setup().await;
+    // The emulator must outlive the test: it is moved into the blocking task and back.
+    let ((app_id, _, secret), _emulator) = tokio::task::spawn_blocking(move || {
+        let r = emulator.register_app("Backup manual UI", None, true);
+        (r, emulator)
+    })
+    .await
+    .unwrap();
+    let c = &browser.client;
+    c.goto(&stack.url(&format!("/#token={}", stack.token("acct-ui-manual")))).await.unwrap();
+    click_text(c, "Add Microsoft 365 organization").await;
+    click(c, "#method-manual").await;
+    click(c, "button[type=submit]").await;
+    browser.wait_for_text("#step-heading", "Step 3", Duration::from_secs(10)).await;
+
+    type_into(c, "#tenant-id", "contoso.onmicrosoft.com").await;
+    let err = browser.wait_for_text("#tenant-id-error", "not a domain name", Duration::from_secs(5)).await;
+    assert!(err.contains("Tenant ID") || err.contains("tenant ID"), "{err}");
+    type_into(c, "#org-name", "Contoso (manual)").await;
+    type_into(c, "#tenant-id", fixture::CONTOSO).await;
+    type_into(c, "#application-id", &app_id).await;
+    type_into(c, "#client-secret", &secret).await;
+    click(c, "#multiple-apps").await;
+    click(c, "button[type=submit]").await;
+    browser.wait_for_text("[data-testid=organizations]", "Contoso (manual)", Duration::from_secs(60)).await;
+    let page = c.source().await.unwrap();
+    assert!(!page.contains(&secret), "the secret is not in the page after saving");
+
+    click(c, "button.danger").await;
+    click(c, "[data-testid=confirm-delete]").await;
+    browser.wait_for_text("[data-testid=empty-state]", "No Microsoft 365 organization", Duration::from_secs(20)).await;
+    browser.close().await;
+}
