@@ -13,6 +13,10 @@ use shared::ErrorCode;
 /// Milliseconds since the Unix epoch.
 pub type Millis = i64;
 
+/// Added to every wait: Microsoft measures the interval by arrival, and a request leaves a few
+/// milliseconds after the clock is read, so without a margin network jitter could make two polls
+/// arrive less than `interval` apart (and earn a `slow_down`).
+pub const POLL_MARGIN_MS: Millis = 250;
 /// RFC 8628: `slow_down` increases the interval by 5 seconds.
 pub const SLOW_DOWN_STEP_MS: Millis = 5_000;
 /// The longest back-off after network errors or 5xx.
@@ -52,7 +56,7 @@ impl Poller {
         let interval_ms = (interval_s.max(1) as Millis) * 1000;
         Self {
             interval_ms,
-            next_poll_at: now + interval_ms,
+            next_poll_at: now + interval_ms + POLL_MARGIN_MS,
             expires_at: now + expires_in_s as Millis * 1000,
             failures: 0,
             polls: 0,
@@ -92,19 +96,19 @@ impl Poller {
         match f.error.as_str() {
             "authorization_pending" => {
                 self.failures = 0;
-                self.schedule(sent_at + self.interval_ms)
+                self.schedule(sent_at + self.interval_ms + POLL_MARGIN_MS)
             }
             "slow_down" => {
                 self.failures = 0;
                 self.interval_ms += SLOW_DOWN_STEP_MS;
-                self.schedule(sent_at + self.interval_ms)
+                self.schedule(sent_at + self.interval_ms + POLL_MARGIN_MS)
             }
             "expired_token" => Decision::Expired,
             _ if f.microsoft.is_transient() => {
                 self.failures += 1;
                 let backoff = (self.interval_ms << self.failures.min(6)).min(MAX_BACKOFF_MS);
                 let retry_after = f.microsoft.retry_after.map(|s| s as Millis * 1000).unwrap_or(0);
-                self.schedule(now.max(sent_at) + backoff.max(retry_after).max(self.interval_ms))
+                self.schedule(now.max(sent_at) + backoff.max(retry_after).max(self.interval_ms) + POLL_MARGIN_MS)
             }
             _ => {
                 let detail = f.microsoft.detail();
@@ -144,13 +148,13 @@ mod tests {
     #[test]
     fn pending_then_success() {
         let mut p = Poller::new(5, 900, 0);
-        assert!(!p.due(4_999));
-        assert!(p.due(5_000));
-        let Decision::PollAt(at) = p.on_outcome(oauth("authorization_pending", &[70016]), 5_000, 5_100) else {
+        assert!(!p.due(5_000));
+        assert!(p.due(5_250));
+        let Decision::PollAt(at) = p.on_outcome(oauth("authorization_pending", &[70016]), 5_250, 5_350) else {
             panic!()
         };
-        assert_eq!(at, 10_000, "the interval counts from the previous send");
-        assert!(matches!(p.on_outcome(token(), 10_000, 10_050), Decision::SignedIn(_)));
+        assert_eq!(at, 10_500, "the interval (and the margin) counts from the previous send");
+        assert!(matches!(p.on_outcome(token(), 10_500, 10_550), Decision::SignedIn(_)));
         assert_eq!(p.polls, 2);
     }
 
@@ -158,9 +162,9 @@ mod tests {
     fn slow_down_then_success() {
         let mut p = Poller::new(5, 900, 0);
         let Decision::PollAt(at) = p.on_outcome(oauth("slow_down", &[]), 5_000, 5_000) else { panic!() };
-        assert_eq!(at, 15_000);
-        let Decision::PollAt(at) = p.on_outcome(oauth("authorization_pending", &[]), 15_000, 15_000) else { panic!() };
-        assert_eq!(at, 25_000, "slow_down lasts");
+        assert_eq!(at, 15_250);
+        let Decision::PollAt(at) = p.on_outcome(oauth("authorization_pending", &[]), 15_250, 15_250) else { panic!() };
+        assert_eq!(at, 25_500, "slow_down lasts");
     }
 
     #[test]
@@ -191,13 +195,13 @@ mod tests {
     fn network_errors_back_off_and_honour_retry_after() {
         let mut p = Poller::new(5, 900, 0);
         let Decision::PollAt(a) = p.on_outcome(server_error(503, None), 5_000, 5_000) else { panic!() };
-        assert_eq!(a, 15_000);
-        let Decision::PollAt(b) = p.on_outcome(server_error(500, None), 15_000, 15_000) else { panic!() };
-        assert_eq!(b, 35_000);
-        let Decision::PollAt(c) = p.on_outcome(server_error(429, Some("120")), 35_000, 35_000) else { panic!() };
-        assert_eq!(c, 155_000);
-        let Decision::PollAt(d) = p.on_outcome(oauth("authorization_pending", &[]), 155_000, 155_000) else { panic!() };
-        assert_eq!(d, 160_000, "back to the interval after a good answer");
+        assert_eq!(a, 15_250);
+        let Decision::PollAt(b) = p.on_outcome(server_error(500, None), 15_250, 15_250) else { panic!() };
+        assert_eq!(b, 35_500);
+        let Decision::PollAt(c) = p.on_outcome(server_error(429, Some("120")), 35_500, 35_500) else { panic!() };
+        assert_eq!(c, 155_750);
+        let Decision::PollAt(d) = p.on_outcome(oauth("authorization_pending", &[]), 155_750, 155_750) else { panic!() };
+        assert_eq!(d, 161_000, "back to the interval after a good answer");
     }
 
     #[test]

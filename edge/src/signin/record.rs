@@ -407,7 +407,7 @@ mod tests {
     #[test]
     fn the_alarm_follows_the_poller_then_the_hold() {
         let mut r = record();
-        assert_eq!(r.next_alarm(0), Some(5000));
+        assert_eq!(r.next_alarm(0), Some(5250));
         r.on_poll(token(), 5000);
         r.start_main("x");
         assert_eq!(r.next_alarm(6000), Some(6000));
