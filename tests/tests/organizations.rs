@@ -284,3 +284,44 @@ fn the_openapi_document_is_served_and_lists_every_route() {
     }
     assert_eq!(Api::new(&stack.base_url, "").get("/api/openapi.json").status, 401);
 }
+
+#[test]
+fn switching_to_a_certificate_after_automatic_registration() {
+    let (dir, manifest) = corpus();
+    let case = manifest.as_array().unwrap().iter().find(|c| c["file"] == "openssl3-default.pfx").unwrap().clone();
+    let (emulator, stack) = start();
+    let api = Api::new(&stack.base_url, &stack.token("acct-switch"));
+    let status = automatic_registration(&emulator, &api);
+    let r = &status["result"];
+    let pfx = base64::engine::general_purpose::STANDARD
+        .encode(std::fs::read(dir.path().join("openssl3-default.pfx")).unwrap());
+    let saved = api.post(
+        "/api/organizations",
+        json!({"name": r["tenant_name"], "cloud": "global",
+        "tenant_id": r["tenant_id"], "application_id": r["application_id"],
+        "credential": {"type": "certificate", "pfx_base64": pfx, "password": case["password"]},
+        "create_multiple_applications": false, "sign_in_id": status["id"]}),
+    );
+    assert_eq!(saved.status, 201, "{}", saved.text);
+    assert_eq!(saved.body["credential_type"], "certificate");
+    assert_eq!(saved.body["certificate_thumbprint"], case["sha1"]);
+    let state = emulator.get("state");
+    let app = state["applications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["appId"] == r["application_id"])
+        .unwrap_or_else(|| panic!("{state}"))
+        .clone();
+    let text = app.to_string();
+    assert!(
+        text.contains(case["sha1"].as_str().unwrap())
+            || text.to_lowercase().contains(&case["sha1"].as_str().unwrap().to_lowercase()),
+        "the certificate is registered on the application: {text}"
+    );
+    assert_eq!(
+        app["passwordCredentials"].as_array().map(Vec::len),
+        Some(0),
+        "the generated secret was removed: {text}"
+    );
+}

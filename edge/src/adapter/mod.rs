@@ -14,6 +14,7 @@ use crate::signin::poller::Millis;
 use shared::api::{ComponentStatus, HealthResponse, SessionInfo, StartSignIn, SERVICE_NAME};
 use shared::{AddMethod, ErrorCode, Field, FieldError};
 use signin_do::Command;
+pub(crate) use signin_do::Command as SignInCommand;
 use worker::{event, Context, Env, Method, Request, RequestInit, Response, Result};
 
 /// How long a new sign-in counts against the account's limit unless it ends sooner.
@@ -213,9 +214,14 @@ async fn signin_call(
     op: &str,
     cloud: Option<shared::CloudEnvironment>,
 ) -> std::result::Result<Response, AppError> {
+    let cmd = Command { account: session.account.clone(), op: op.to_owned(), cloud, certificate: None };
+    signin_command(env, id, cmd).await
+}
+
+/// Sends `cmd` to the sign-in's Durable Object.
+pub(crate) async fn signin_command(env: &Env, id: &str, cmd: Command) -> std::result::Result<Response, AppError> {
     let ns = env.durable_object("SIGNIN").map_err(internal("Durable Object binding"))?;
     let stub = ns.id_from_name(id).and_then(|i| i.get_stub()).map_err(internal("Durable Object stub"))?;
-    let cmd = Command { account: session.account.clone(), op: op.to_owned(), cloud };
     let headers = worker::Headers::new();
     headers.set("content-type", "application/json").map_err(internal("headers"))?;
     headers.set("x-signin-id", id).map_err(internal("headers"))?;

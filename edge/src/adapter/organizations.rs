@@ -4,7 +4,7 @@
 
 use super::signin_do::Exported;
 use super::webcrypto::WebCryptoSigner;
-use super::{internal, now, signin_call_raw};
+use super::{internal, now, signin_call_raw, signin_command, SignInCommand};
 use crate::config::Config;
 use crate::error::AppError;
 use crate::microsoft::identity::{self, ClientCredential, TokenOutcome};
@@ -349,6 +349,23 @@ fn generated_sealables(ex: &Exported) -> Vec<Sealable> {
         .collect()
 }
 
+/// Whether a certificate in Step 3 replaces the secret of an automatic registration: the request
+/// names the sign-in, and that sign-in created the main application. Returns its applications.
+async fn switched_to_certificate(
+    env: &Env,
+    session: &Session,
+    valid: &model::NewOrganization,
+    sign_in: Option<&str>,
+    app_id: &str,
+) -> Res<Option<(String, Exported)>> {
+    let (ValidCredential::Certificate { .. }, Some(sign_in)) = (&valid.credential, sign_in) else { return Ok(None) };
+    if valid.multiple {
+        ensure_additional(env, session, sign_in).await?;
+    }
+    let ex = exported(env, session, sign_in).await?;
+    Ok(ex.apps.iter().any(|a| a.index == 0 && a.app_id == app_id).then(|| (sign_in.to_owned(), ex)))
+}
+
 /// `POST /api/organizations`.
 pub async fn create(env: &Env, config: &Config, session: &Session, req: CreateOrganization) -> Res<Response> {
     let valid = model::validate_create(&req, now() / 1000)?;
@@ -381,22 +398,51 @@ pub async fn create(env: &Env, config: &Config, session: &Session, req: CreateOr
             sign_in_to_close = Some(sign_in_id.clone());
         }
         cred => {
-            let check_cred = match cred {
-                ValidCredential::Secret(s) => Check::Secret(s),
-                ValidCredential::Certificate { parsed, .. } => Check::Certificate(parsed),
-                ValidCredential::Generated { .. } => unreachable!("handled above"),
-            };
-            check(&endpoints, tenant, app_id, check_cred, TYPED_PATIENCE_MS).await?;
-            rows.extend(sealable_from(cred, app_id));
-            if valid.multiple {
-                if let Some(sign_in) = &req.sign_in_id {
-                    ensure_additional(env, session, sign_in).await?;
-                    let ex = exported(env, session, sign_in).await?;
-                    rows.extend(generated_sealables(&ex).into_iter().filter(|s| !s.is_main).map(|mut s| {
-                        s.is_main = false;
-                        s
-                    }));
-                    sign_in_to_close = Some(sign_in.clone());
+            if let Some((sign_in, ex)) =
+                switched_to_certificate(env, session, &valid, req.sign_in_id.as_deref(), app_id).await?
+            {
+                // Automatic registration, then Step 3 switched to a certificate: register it on the
+                // created applications (removing the generated secrets) while the sign-in still holds
+                // the admin's token, then check it like any certificate.
+                let ValidCredential::Certificate { parsed, .. } = cred else {
+                    unreachable!("checked by switched_to_certificate")
+                };
+                let (nbf, exp) = parsed.validity;
+                let cmd = SignInCommand {
+                    account: session.account.clone(),
+                    op: "use-certificate".into(),
+                    cloud: None,
+                    certificate: Some((STANDARD.encode(&parsed.certificate_der), nbf, exp)),
+                };
+                let mut resp = signin_command(env, &sign_in, cmd).await?;
+                if resp.status_code() != 200 {
+                    let text = resp.text().await.map_err(internal("sign-in answer"))?;
+                    return Err(error_from(resp.status_code(), &text));
+                }
+                check(&endpoints, tenant, app_id, Check::Certificate(parsed), CREATED_PATIENCE_MS).await?;
+                for a in &ex.apps {
+                    if let Some(mut row) = sealable_from(cred, &a.app_id) {
+                        row.object_id = Some(a.object_id.clone());
+                        row.is_main = a.index == 0;
+                        rows.push(row);
+                    }
+                }
+                sign_in_to_close = Some(sign_in);
+            } else {
+                let check_cred = match cred {
+                    ValidCredential::Secret(s) => Check::Secret(s),
+                    ValidCredential::Certificate { parsed, .. } => Check::Certificate(parsed),
+                    ValidCredential::Generated { .. } => unreachable!("handled above"),
+                };
+                check(&endpoints, tenant, app_id, check_cred, TYPED_PATIENCE_MS).await?;
+                rows.extend(sealable_from(cred, app_id));
+                if valid.multiple {
+                    if let Some(sign_in) = &req.sign_in_id {
+                        ensure_additional(env, session, sign_in).await?;
+                        let ex = exported(env, session, sign_in).await?;
+                        rows.extend(generated_sealables(&ex).into_iter().filter(|s| !s.is_main));
+                        sign_in_to_close = Some(sign_in.clone());
+                    }
                 }
             }
         }

@@ -30,6 +30,9 @@ pub struct Command {
     /// For `start`: the cloud.
     #[serde(default)]
     pub cloud: Option<CloudEnvironment>,
+    /// For `use-certificate`: the certificate (base64 DER) and its validity (Unix seconds).
+    #[serde(default)]
+    pub certificate: Option<(String, i64, i64)>,
 }
 
 fn now() -> Millis {
@@ -151,6 +154,57 @@ impl SignIn {
                 return Response::from_json(&export(&rec)).map_err(internal);
             }
             "saved" => rec.mark_saved(),
+            "use-certificate" => {
+                // Step 3 switched to a certificate after automatic registration: register it on every
+                // application of this sign-in and remove the generated secrets, with the admin's token.
+                let (cert_b64, nbf, exp) = cmd.certificate.clone().ok_or(AppError::Internal)?;
+                if rec.state != SignInState::Completed || rec.saved {
+                    return Err(ErrorCode::NotFound.into());
+                }
+                let token = rec.token.as_ref().map(|t| t.access_token.clone()).ok_or(ErrorCode::CodeExpired)?;
+                let der = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &cert_b64)
+                    .map_err(|_| AppError::Internal)?;
+                let key =
+                    shared::assertion::KeyCredential::for_certificate(&der, "M365 backup (certificate)", (nbf, exp));
+                let mut items = vec![];
+                for reg in [&rec.main, &rec.additional].into_iter().flatten() {
+                    for a in &reg.apps {
+                        let Some(oid) = &a.object_id else { continue };
+                        items.push(graph::BatchItem::with_body(
+                            format!("kc{}", a.index),
+                            "PATCH",
+                            format!("/applications/{oid}"),
+                            serde_json::json!({ "keyCredentials": [key] }),
+                        ));
+                        if let Some(key_id) = &a.secret_key_id {
+                            let mut remove = graph::BatchItem::with_body(
+                                format!("rp{}", a.index),
+                                "POST",
+                                format!("/applications/{oid}/removePassword"),
+                                serde_json::json!({ "keyId": key_id }),
+                            );
+                            remove.depends_on = vec![format!("kc{}", a.index)];
+                            items.push(remove);
+                        }
+                    }
+                }
+                let endpoints = config.endpoints(rec.cloud);
+                for chunk in items.chunks(graph::MAX_BATCH) {
+                    let resp = WorkerHttp.send(graph::batch(&endpoints, &token, chunk)).await.map_err(|e| {
+                        worker::console_warn!("signin {}: certificate registration failed: {}", rec.id, e.0);
+                        AppError::from(ErrorCode::MicrosoftUnavailable)
+                    })?;
+                    let results = graph::read_batch(&resp).map_err(|e| AppError::from(e.detail()))?;
+                    if let Some(bad) = results.iter().find(|r| !r.ok()) {
+                        return Err(bad.error().detail().into());
+                    }
+                }
+                for reg in [&mut rec.main, &mut rec.additional].into_iter().flatten() {
+                    for a in &mut reg.apps {
+                        a.secret = None;
+                    }
+                }
+            }
             _ => return Err(AppError::NotFound),
         }
         self.save(&rec).await.map_err(internal)?;

@@ -67,6 +67,9 @@ pub struct App {
     pub secret: Option<SecretString>,
     /// When the secret ends, Unix seconds.
     pub secret_expires_at: Option<i64>,
+    /// The generated secret's `keyId` (to remove it when a certificate replaces it).
+    #[serde(default)]
+    pub secret_key_id: Option<String>,
     /// Role IDs assigned so far.
     pub granted: Vec<String>,
     /// The application lists its permissions (`requiredResourceAccess`), so that the Azure portal
@@ -168,6 +171,7 @@ impl Registration {
                 sp_id: None,
                 secret: None,
                 secret_expires_at: None,
+                secret_key_id: None,
                 granted: vec![],
                 declared: false,
                 verified: false,
@@ -458,6 +462,7 @@ impl Registration {
                 Some('p') => {
                     app.secret = b["secretText"].as_str().map(|s| SecretString::new(s.to_owned()));
                     app.secret_expires_at = b["endDateTime"].as_str().and_then(crate::time::parse_rfc3339);
+                    app.secret_key_id = b["keyId"].as_str().map(str::to_owned);
                 }
                 Some('g') => {
                     if let Some(role) = b["appRoleId"].as_str() {
