@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.."
 
 PORT="${PORT:-8787}"
 EMULATOR_PORT="${EMULATOR_PORT:-8790}"
+PORTAL_PORT="${PORTAL_PORT:-8788}"
 MICROSOFT="${MICROSOFT:-emulator}"
 STATE="$REPO_ROOT/.state/wrangler"     # local D1 and Durable Objects; survives restarts
 mkdir -p "$STATE" "$XDG_CONFIG_HOME"
@@ -56,6 +57,11 @@ elif [ "$MICROSOFT" != "real" ]; then
   echo "dev: MICROSOFT must be 'emulator' (default) or 'real'" >&2; exit 2
 fi
 
+# The demo portal on a second origin (localhost, not 127.0.0.1) embeds the app.
+vars+=(--var "PORTAL_ORIGINS:http://localhost:$PORTAL_PORT")
+setsid python3 scripts/demo-portal.py "$PORTAL_PORT" "http://127.0.0.1:$PORT/" </dev/null &
+pids+=($!)
+
 # Each service runs in its own process group so that stopping it also stops its children (workerd).
 setsid wrangler dev --config edge/wrangler.toml --local --ip 127.0.0.1 --port "$PORT" \
   --persist-to "$STATE" --show-interactive-dev-session=false "${vars[@]}" </dev/null &
@@ -72,6 +78,8 @@ cat >&2 <<MSG
 
   The app is running. Open (the token after # never reaches the server or a Referer):
     http://127.0.0.1:$PORT/#token=$token
+  Or inside the demo portal (another origin, session by postMessage, events logged):
+    http://localhost:$PORTAL_PORT/
   Microsoft: $([ "$MICROSOFT" = emulator ] && echo "the local emulator, sign-in page http://127.0.0.1:$EMULATOR_PORT/devicelogin (admin@contoso.onmicrosoft.com / Passw0rd!)" || echo "the real clouds")
   A new token (valid one hour): scripts/dev-token.py [ACCOUNT]
   Stop with Ctrl-C.

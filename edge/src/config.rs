@@ -61,7 +61,29 @@ pub fn is_loopback_url(url: &str) -> bool {
     matches!(host, "127.0.0.1" | "localhost" | "::1")
 }
 
+/// Normalizes an origin (`scheme://host[:port]`, no path); `https` only, except loopback for dev.
+pub fn origin(s: &str) -> Option<String> {
+    let s = s.trim().trim_end_matches('/');
+    let (scheme, rest) = s.split_once("://")?;
+    let host_ok = !rest.is_empty()
+        && !rest.contains(['/', '?', '#', '@', ' ', '*'])
+        && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b));
+    let allowed = scheme == "https" || (scheme == "http" && is_loopback_url(s));
+    (host_ok && allowed).then(|| format!("{scheme}://{}", rest.to_ascii_lowercase()))
+}
+
 impl Config {
+    /// The `Content-Security-Policy` for the app's page: only the configured portals may frame it.
+    pub fn frame_ancestors(&self) -> String {
+        let mut v = String::from("frame-ancestors 'self'");
+        for o in &self.portal_origins {
+            v.push(' ');
+            v.push_str(o);
+        }
+        v.push_str("; object-src 'none'; base-uri 'none'");
+        v
+    }
+
     /// Reads the configuration through `get` (variables and secrets by name).
     pub fn read(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let non_empty = |k: &str| get(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
@@ -77,9 +99,19 @@ impl Config {
         Ok(Config {
             session_secret: non_empty("PORTAL_SESSION_SECRET").map(String::into_bytes).unwrap_or_default(),
             portal_issuer: non_empty("PORTAL_ISSUER"),
-            portal_origins: non_empty("PORTAL_ORIGINS")
-                .map(|s| s.split_whitespace().map(str::to_owned).collect())
-                .unwrap_or_default(),
+            portal_origins: match non_empty("PORTAL_ORIGINS") {
+                None => vec![],
+                Some(list) => list
+                    .split_whitespace()
+                    .map(|o| {
+                        origin(o).ok_or_else(|| {
+                            ConfigError(format!(
+                                "PORTAL_ORIGINS: {o:?} is not an origin such as https://portal.example.com"
+                            ))
+                        })
+                    })
+                    .collect::<Result<_, _>>()?,
+            },
             public_clients: CloudEnvironment::ALL.map(|c| non_empty(&format!("PUBLIC_CLIENT_ID_{}", cloud_suffix(c)))),
             app_name: non_empty("BACKUP_APP_NAME").unwrap_or_else(|| DEFAULT_APP_NAME.to_owned()),
             dev_microsoft_base,
@@ -131,8 +163,18 @@ mod tests {
     }
 
     #[test]
-    fn origins_are_split() {
-        let c = read(&[("PORTAL_ORIGINS", "https://a.example  https://b.example")]).unwrap();
-        assert_eq!(c.portal_origins, vec!["https://a.example", "https://b.example"]);
+    fn origins_are_checked_and_make_the_frame_ancestors() {
+        let c = read(&[("PORTAL_ORIGINS", "https://a.example  https://B.example:8443/")]).unwrap();
+        assert_eq!(c.portal_origins, vec!["https://a.example", "https://b.example:8443"]);
+        assert_eq!(
+            c.frame_ancestors(),
+            "frame-ancestors 'self' https://a.example https://b.example:8443; object-src 'none'; base-uri 'none'"
+        );
+        assert!(read(&[("PORTAL_ORIGINS", "http://localhost:8788")]).is_ok(), "loopback http for dev");
+        for bad in ["http://portal.example", "https://a.example/path", "*", "https://*.example", "javascript:alert(1)"]
+        {
+            assert!(read(&[("PORTAL_ORIGINS", bad)]).is_err(), "{bad}");
+        }
+        assert_eq!(read(&[]).unwrap().frame_ancestors(), "frame-ancestors 'self'; object-src 'none'; base-uri 'none'");
     }
 }

@@ -9,6 +9,8 @@ use shared::api::paths;
 pub enum Route {
     /// `GET /api/health`.
     Health,
+    /// `GET /`: the app's page (from the assets), served with its `frame-ancestors` policy.
+    AppPage,
     /// `GET /api/session`.
     Session,
     /// `POST /api/signins`.
@@ -77,6 +79,7 @@ pub fn resolve(method: &str, path: &str) -> Route {
     };
     let segments: Vec<&str> = path.split('/').skip(1).collect();
     match (method, segments.as_slice()) {
+        ("GET" | "HEAD", _) if path == "/" || path == "/index.html" => Route::AppPage,
         ("GET" | "HEAD", _) if path == paths::HEALTH => Route::Health,
         (_, _) if path == paths::HEALTH => Route::MethodNotAllowed(&["GET", "HEAD"]),
         ("GET", ["api", "session"]) => Route::Session,
@@ -132,7 +135,7 @@ mod tests {
             Route::GetOrganization(_) => ("GET", "/api/organizations/{id}"),
             Route::UpdateOrganization(_) => ("PATCH", "/api/organizations/{id}"),
             Route::DeleteOrganization(_) => ("DELETE", "/api/organizations/{id}"),
-            Route::MethodNotAllowed(_) | Route::NotFound => return None,
+            Route::AppPage | Route::MethodNotAllowed(_) | Route::NotFound => return None,
         })
     }
 
@@ -159,18 +162,18 @@ mod tests {
 
     #[test]
     fn unknown_api_paths_are_not_found() {
-        for p in [
-            "/api",
-            "/api/",
-            "/api/nope",
-            "/api/healthz",
-            "/api/health/x",
-            "/",
-            "/api/signins/x y",
-            "/api/signins/<script>",
-        ] {
+        for p in
+            ["/api", "/api/", "/api/nope", "/api/healthz", "/api/health/x", "/api/signins/x y", "/api/signins/<script>"]
+        {
             assert_eq!(resolve("GET", p), Route::NotFound, "{p}");
         }
+    }
+
+    #[test]
+    fn the_root_is_the_app_page() {
+        assert_eq!(resolve("GET", "/"), Route::AppPage);
+        assert_eq!(resolve("HEAD", "/index.html"), Route::AppPage);
+        assert_eq!(resolve("POST", "/"), Route::NotFound);
     }
 
     #[test]

@@ -13,6 +13,7 @@ use shared::{AddMethod, CloudEnvironment};
 use wizard::logic::{after_method, prefill, Prefill, Step};
 
 pub mod api;
+pub mod embed;
 pub mod pages;
 pub mod session;
 pub mod wizard;
@@ -33,8 +34,44 @@ pub enum Page {
 pub fn App() -> impl IntoView {
     session::take_token_from_location();
     let page = RwSignal::new(Page::Manage);
+    // Bumped when a new session arrives from the portal: everything that read data reads again.
+    let epoch = RwSignal::new(0u32);
+    provide_context(epoch);
     let health = LocalResource::new(|| api::get_json::<HealthResponse>(paths::HEALTH));
-    let who = LocalResource::new(|| api::get_json::<SessionInfo>(paths::SESSION));
+    let who = LocalResource::new(move || {
+        epoch.track();
+        api::get_json::<SessionInfo>(paths::SESSION)
+    });
+    let listening = RwSignal::new(false);
+    Effect::new(move |_| {
+        if let Some(Ok(h)) = health.get() {
+            if !listening.get_untracked() {
+                listening.set(true);
+                embed::listen(h.portal_origins.clone(), move |msg| {
+                    session::set_token(Some(msg.token));
+                    epoch.update(|e| *e += 1);
+                });
+            }
+        }
+    });
+    // The iframe's height follows the content.
+    let last_height = std::cell::Cell::new(0u32);
+    if let Ok(handle) = set_interval_with_handle(
+        move || {
+            if let Some(h) = embed::content_height().filter(|h| *h != last_height.get()) {
+                last_height.set(h);
+                embed::post(embed::Outbound::Height(h));
+            }
+        },
+        std::time::Duration::from_millis(300),
+    ) {
+        on_cleanup(move || handle.clear());
+    }
+    Effect::new(move |_| {
+        if page.get() == Page::Manage {
+            embed::post(embed::Outbound::Step(0));
+        }
+    });
     view! {
         <main>
             <h1>"Add & Manage Microsoft 365 Organizations"</h1>
@@ -51,10 +88,21 @@ pub fn App() -> impl IntoView {
                     <pages::manage::Manage
                         on_add=Callback::new(move |_| page.set(Page::Add))
                         on_edit=Callback::new(move |id| page.set(Page::Edit(id)))
-                        on_deleted=Callback::new(|_| ()) />
+                        on_deleted=Callback::new(|id| embed::post(embed::Outbound::OrganizationDeleted(id))) />
                 }.into_any(),
-                Page::Add => view! { <Wizard on_done=Callback::new(move |_| page.set(Page::Manage)) /> }.into_any(),
-                Page::Edit(id) => view! { <pages::edit::Edit id on_done=Callback::new(move |_| page.set(Page::Manage)) /> }.into_any(),
+                Page::Add => view! { <Wizard on_done=Callback::new(move |added: Option<String>| {
+                    embed::post(match added {
+                        Some(id) => embed::Outbound::OrganizationAdded(id),
+                        None => embed::Outbound::Cancelled,
+                    });
+                    page.set(Page::Manage);
+                }) /> }.into_any(),
+                Page::Edit(id) => view! { <pages::edit::Edit id on_done=Callback::new(move |updated: Option<shared::api::Organization>| {
+                    if let Some(o) = updated {
+                        embed::post(embed::Outbound::OrganizationUpdated(o.id));
+                    }
+                    page.set(Page::Manage);
+                }) /> }.into_any(),
             }}
             <footer>
                 <Suspense fallback=|| view! { <span>"Connecting to the service…"</span> }>
@@ -67,7 +115,7 @@ pub fn App() -> impl IntoView {
 
 /// The three-step add wizard.
 #[component]
-pub fn Wizard(on_done: Callback<()>) -> impl IntoView {
+pub fn Wizard(on_done: Callback<Option<String>>) -> impl IntoView {
     let step = RwSignal::new(Step::Method);
     let cloud = RwSignal::new(CloudEnvironment::Global);
     let method = RwSignal::new(AddMethod::DeviceCode);
@@ -80,7 +128,7 @@ pub fn Wizard(on_done: Callback<()>) -> impl IntoView {
 
     // Focus moves to the new step's heading, so keyboard and screen-reader users land on it.
     Effect::new(move |_| {
-        step.track();
+        embed::post(embed::Outbound::Step(step.get().number()));
         if let Some(h) = heading.get() {
             let _ = h.focus();
         }
@@ -161,7 +209,7 @@ pub fn Wizard(on_done: Callback<()>) -> impl IntoView {
                     .await;
             });
         }
-        on_done.run(());
+        on_done.run(None);
     });
 
     view! {
@@ -182,7 +230,7 @@ pub fn Wizard(on_done: Callback<()>) -> impl IntoView {
                 }.into_any(),
                 Step::Complete => view! {
                     <wizard::step3::Step3 cloud=cloud.get_untracked() prefill=prefilled.get_untracked()
-                        on_saved=Callback::new(move |_| on_done.run(())) on_cancel=cancel />
+                        on_saved=Callback::new(move |o: shared::api::Organization| on_done.run(Some(o.id))) on_cancel=cancel />
                 }.into_any(),
             }}
         </section>

@@ -26,6 +26,7 @@ fn shows_the_api_version_when_health_answers() {
             service: "m365-onboarding".into(),
             version: "9.8.7".into(),
             database: ComponentStatus::Ok,
+            portal_origins: vec![],
         });
         view! { <ServiceStatus result /> }.into_any()
     });

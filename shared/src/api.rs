@@ -74,6 +74,10 @@ pub struct HealthResponse {
     pub version: String,
     /// Whether the edge could reach its D1 database when answering.
     pub database: ComponentStatus,
+    /// The portal origins allowed to embed the app and to send it a session by `postMessage`
+    /// (public: they are in the `frame-ancestors` header anyway).
+    #[serde(default)]
+    pub portal_origins: Vec<String>,
 }
 
 /// Health of one component the edge depends on.
@@ -517,7 +521,12 @@ mod tests {
 
     #[test]
     fn health_round_trips() {
-        let h = HealthResponse { service: SERVICE_NAME.into(), version: "1.2.3".into(), database: ComponentStatus::Ok };
+        let h = HealthResponse {
+            service: SERVICE_NAME.into(),
+            version: "1.2.3".into(),
+            database: ComponentStatus::Ok,
+            portal_origins: vec!["https://portal.example".into()],
+        };
         let text = serde_json::to_string(&h).unwrap();
         assert!(text.contains("\"database\":\"ok\""));
         assert_eq!(serde_json::from_str::<HealthResponse>(&text).unwrap(), h);

@@ -60,13 +60,17 @@ fn unknown_api_paths_get_a_json_404_not_the_page() {
 }
 
 #[test]
-fn the_app_is_served_at_the_root_and_for_client_routes() {
+fn the_app_is_served_at_the_root_with_its_framing_policy() {
     let stack = Stack::start();
-    for path in ["/", "/organizations/new"] {
+    for path in ["/", "/index.html"] {
         let resp = ureq::get(&stack.url(path)).call().expect("GET page");
         assert!(resp.header("content-type").unwrap_or("").starts_with("text/html"), "{path}");
+        let csp = resp.header("content-security-policy").unwrap_or("").to_owned();
+        assert!(csp.starts_with("frame-ancestors 'self'"), "{path}: {csp}");
         let html = resp.into_string().unwrap();
         assert!(html.contains("Manage Microsoft 365 Organizations</title>"), "{path}: {html}");
         assert!(html.contains("_bg.wasm"), "{path} loads the app");
     }
+    let err = ureq::get(&stack.url("/organizations/new")).call().expect_err("no such page");
+    assert!(matches!(err, ureq::Error::Status(404, _)), "the app has no URL routes: unknown paths are 404");
 }

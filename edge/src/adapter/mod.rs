@@ -72,6 +72,7 @@ fn internal(context: &'static str) -> impl Fn(worker::Error) -> AppError {
 async fn dispatch(route: Route, mut req: Request, env: &Env) -> std::result::Result<Response, AppError> {
     match route {
         Route::Health => return health(env).await,
+        Route::AppPage => return app_page(req, env).await,
         Route::MethodNotAllowed(allowed) => return Err(AppError::MethodNotAllowed(allowed)),
         Route::NotFound => return Err(AppError::NotFound),
         _ => {}
@@ -116,7 +117,7 @@ async fn dispatch(route: Route, mut req: Request, env: &Env) -> std::result::Res
         Route::RenewSignIn(id) => signin_call(env, &id, &session, "renew", None).await,
         Route::CancelSignIn(id) => signin_call(env, &id, &session, "cancel", None).await,
         Route::AdditionalApplications(id) => signin_call(env, &id, &session, "additional", None).await,
-        Route::Health | Route::MethodNotAllowed(_) | Route::NotFound => Err(AppError::NotFound),
+        Route::Health | Route::AppPage | Route::MethodNotAllowed(_) | Route::NotFound => Err(AppError::NotFound),
     }
 }
 
@@ -239,6 +240,21 @@ pub(crate) async fn signin_command(env: &Env, id: &str, cmd: Command) -> std::re
     Ok(fresh)
 }
 
+/// The app's page from the assets binding, with the policy that only the configured portals may
+/// frame it. (Other assets are served without running the Worker.)
+async fn app_page(req: Request, env: &Env) -> std::result::Result<Response, AppError> {
+    let config = read_config(env)?;
+    let assets = env.assets("ASSETS").map_err(internal("assets binding"))?;
+    let mut page = assets.fetch_request(req).await.map_err(internal("assets"))?;
+    let status = page.status_code();
+    let body = page.bytes().await.map_err(internal("assets body"))?;
+    let mut resp = Response::from_bytes(body).map_err(internal("response"))?.with_status(status);
+    let h = resp.headers_mut();
+    h.set("content-type", "text/html; charset=utf-8").map_err(internal("headers"))?;
+    h.set("content-security-policy", &config.frame_ancestors()).map_err(internal("headers"))?;
+    Ok(resp)
+}
+
 async fn health(env: &Env) -> std::result::Result<Response, AppError> {
     let database = match env.d1("DB") {
         Ok(db) => match db.prepare("SELECT 1 AS ok").first::<serde_json::Value>(None).await {
@@ -254,5 +270,11 @@ async fn health(env: &Env) -> std::result::Result<Response, AppError> {
             ComponentStatus::Unavailable
         }
     };
-    json(&HealthResponse { service: SERVICE_NAME.to_owned(), version: env!("CARGO_PKG_VERSION").to_owned(), database })
+    let portal_origins = read_config(env).map(|c| c.portal_origins).unwrap_or_default();
+    json(&HealthResponse {
+        service: SERVICE_NAME.to_owned(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        database,
+        portal_origins,
+    })
 }

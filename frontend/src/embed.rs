@@ -1,0 +1,178 @@
+//! Living in the portal's iframe. The portal sends the session token (and optionally a theme and a
+//! locale) by `postMessage`; messages are accepted only from the portal origins the edge is
+//! configured with (`PORTAL_ORIGINS`, published by `GET /api/health`). The app tells the parent
+//! what happens: ready, step changed, content height changed, organization added / updated /
+//! deleted, cancelled. The schema is in the README ("Embedding in a portal").
+//!
+//! Parsing and building messages is plain Rust ([`parse_inbound`], [`Outbound::to_json`]), tested
+//! natively; only [`listen`] and [`post`] touch the browser.
+
+use serde_json::{json, Value};
+use std::cell::RefCell;
+
+/// Every message of this protocol has a `type` starting with this.
+pub const PREFIX: &str = "m365-onboarding:";
+
+/// A message from the portal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionMessage {
+    /// The portal session token.
+    pub token: String,
+    /// `light` or `dark`, to follow the portal's theme.
+    pub theme: Option<String>,
+    /// A BCP 47 locale, e.g. `en-US` (recorded on the page; the texts are English for now).
+    pub locale: Option<String>,
+}
+
+/// Accepts `{"type": "m365-onboarding:session", "token": ..., "theme"?, "locale"?}` from an allowed origin.
+pub fn parse_inbound(origin: &str, allowed: &[String], data: &Value) -> Option<SessionMessage> {
+    if !allowed.iter().any(|a| a == origin) {
+        return None;
+    }
+    if data["type"].as_str()? != format!("{PREFIX}session") {
+        return None;
+    }
+    let token = crate::session::token_from_fragment(&format!("token={}", data["token"].as_str()?))?;
+    let theme = data["theme"].as_str().filter(|t| matches!(*t, "light" | "dark")).map(str::to_owned);
+    let locale = data["locale"]
+        .as_str()
+        .filter(|l| l.len() <= 35 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        .map(str::to_owned);
+    Some(SessionMessage { token, theme, locale })
+}
+
+/// An event for the parent page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outbound {
+    /// The app listens for the session.
+    Ready,
+    /// The wizard moved to step `n` (0 = the organization list).
+    Step(u8),
+    /// The content's height in CSS pixels, for resizing the iframe.
+    Height(u32),
+    /// An organization was added.
+    OrganizationAdded(String),
+    /// An organization was updated.
+    OrganizationUpdated(String),
+    /// An organization was deleted.
+    OrganizationDeleted(String),
+    /// The admin cancelled the wizard.
+    Cancelled,
+}
+
+impl Outbound {
+    /// The message posted to the parent.
+    pub fn to_json(&self) -> Value {
+        let t = |name: &str| format!("{PREFIX}{name}");
+        match self {
+            Outbound::Ready => json!({"type": t("ready")}),
+            Outbound::Step(n) => json!({"type": t("step"), "step": n}),
+            Outbound::Height(h) => json!({"type": t("height"), "height": h}),
+            Outbound::OrganizationAdded(id) => json!({"type": t("organization-added"), "id": id}),
+            Outbound::OrganizationUpdated(id) => json!({"type": t("organization-updated"), "id": id}),
+            Outbound::OrganizationDeleted(id) => json!({"type": t("organization-deleted"), "id": id}),
+            Outbound::Cancelled => json!({"type": t("cancelled")}),
+        }
+    }
+}
+
+thread_local! {
+    /// Where events go: the origin that sent the session, else every configured portal origin.
+    static TARGETS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+fn framed() -> Option<web_sys::Window> {
+    let w = web_sys::window()?;
+    let parent = w.parent().ok().flatten()?;
+    // Same object: not in a frame.
+    (!js_sys::Object::is(&parent, &w)).then_some(parent)
+}
+
+/// Posts `event` to the parent page (nothing happens outside a frame).
+pub fn post(event: Outbound) {
+    let Some(parent) = framed() else { return };
+    let Ok(message) = serde_wasm_json(&event.to_json()) else { return };
+    TARGETS.with(|t| {
+        for origin in t.borrow().iter() {
+            let _ = parent.post_message(&message, origin);
+        }
+    });
+}
+
+fn serde_wasm_json(v: &Value) -> Result<wasm_bindgen::JsValue, ()> {
+    js_sys::JSON::parse(&v.to_string()).map_err(|_| ())
+}
+
+/// Starts listening for the portal's messages from `allowed` origins; `on_session` gets each
+/// accepted session. Announces `ready`.
+pub fn listen(allowed: Vec<String>, on_session: impl Fn(SessionMessage) + 'static) {
+    use wasm_bindgen::closure::Closure;
+    use wasm_bindgen::JsCast;
+    let Some(window) = web_sys::window() else { return };
+    if framed().is_none() || allowed.is_empty() {
+        return;
+    }
+    TARGETS.with(|t| *t.borrow_mut() = allowed.clone());
+    let handler = Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
+        let data = js_sys::JSON::stringify(&ev.data()).ok().and_then(|s| s.as_string()).unwrap_or_default();
+        let Ok(value) = serde_json::from_str::<Value>(&data) else { return };
+        if let Some(msg) = parse_inbound(&ev.origin(), &allowed, &value) {
+            TARGETS.with(|t| *t.borrow_mut() = vec![ev.origin()]);
+            if let (Some(theme), Some(root)) =
+                (&msg.theme, web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()))
+            {
+                let _ = root.set_attribute("data-theme", theme);
+            }
+            if let (Some(locale), Some(root)) =
+                (&msg.locale, web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()))
+            {
+                let _ = root.set_attribute("lang", locale);
+            }
+            on_session(msg);
+        }
+    });
+    let _ = window.add_event_listener_with_callback("message", handler.as_ref().unchecked_ref());
+    handler.forget();
+    post(Outbound::Ready);
+}
+
+/// The document's content height, for [`Outbound::Height`].
+pub fn content_height() -> Option<u32> {
+    let el = web_sys::window()?.document()?.document_element()?;
+    Some(el.scroll_height().max(0) as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn allowed() -> Vec<String> {
+        vec!["https://portal.example".into()]
+    }
+
+    #[test]
+    fn only_allowed_origins_and_well_formed_sessions_are_accepted() {
+        let msg = json!({"type": "m365-onboarding:session", "token": "a.b.c", "theme": "dark", "locale": "de-DE"});
+        let s = parse_inbound("https://portal.example", &allowed(), &msg).unwrap();
+        assert_eq!((s.token.as_str(), s.theme.as_deref(), s.locale.as_deref()), ("a.b.c", Some("dark"), Some("de-DE")));
+        assert!(parse_inbound("https://evil.example", &allowed(), &msg).is_none());
+        assert!(parse_inbound("https://portal.example", &[], &msg).is_none());
+        assert!(parse_inbound("https://portal.example", &allowed(), &json!({"type": "other", "token": "a"})).is_none());
+        let odd = json!({"type": "m365-onboarding:session", "token": "<script>", "theme": "neon"});
+        assert!(parse_inbound("https://portal.example", &allowed(), &odd).is_none());
+        let plain = json!({"type": "m365-onboarding:session", "token": "t", "theme": "neon", "locale": "x y"});
+        let s = parse_inbound("https://portal.example", &allowed(), &plain).unwrap();
+        assert_eq!((s.theme, s.locale), (None, None));
+    }
+
+    #[test]
+    fn events_have_the_documented_shape() {
+        assert_eq!(Outbound::Ready.to_json(), json!({"type": "m365-onboarding:ready"}));
+        assert_eq!(Outbound::Height(640).to_json(), json!({"type": "m365-onboarding:height", "height": 640}));
+        assert_eq!(
+            Outbound::OrganizationAdded("o1".into()).to_json(),
+            json!({"type": "m365-onboarding:organization-added", "id": "o1"})
+        );
+        assert_eq!(Outbound::Step(2).to_json()["step"], 2);
+    }
+}

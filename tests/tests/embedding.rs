@@ -1,0 +1,98 @@
+//! The app inside a portal's iframe on another origin: the portal page (tests/portal/demo-portal.html,
+//! the same page `make dev` serves) hands over the session by postMessage and logs the app's events;
+//! the worker allows only the configured portal to frame the app.
+
+use fantoccini::Locator;
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use system_tests::browser::Browser;
+use system_tests::stack::Stack;
+
+/// A tiny HTTP server for the portal page on http://localhost:PORT/; the page is set later, once the
+/// app's URL and a token exist.
+fn portal_server() -> (u16, Arc<Mutex<String>>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let page = Arc::new(Mutex::new(String::new()));
+    let shared = page.clone();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let html = shared.lock().unwrap().clone();
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                html.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(html.as_bytes());
+        }
+    });
+    (port, page)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_portal_embeds_the_app_hands_over_the_session_and_receives_events() {
+    let (portal_port, page) = portal_server();
+    let portal_origin = format!("http://localhost:{portal_port}");
+    let vars = vec![("PORTAL_ORIGINS".to_owned(), portal_origin.clone())];
+    let stack = tokio::task::spawn_blocking(move || Stack::start_with(&vars)).await.unwrap();
+
+    // Only the configured portal may frame the app's page.
+    let resp = ureq::get(&stack.url("/")).call().unwrap();
+    let csp = resp.header("content-security-policy").unwrap_or_default().to_owned();
+    assert!(csp.contains(&format!("frame-ancestors 'self' {portal_origin};")), "{csp}");
+    let health: serde_json::Value = ureq::get(&stack.url("/api/health")).call().unwrap().into_json().unwrap();
+    assert_eq!(health["portal_origins"], serde_json::json!([portal_origin]));
+
+    let template = std::fs::read_to_string(system_tests::repo_root().join("tests/portal/demo-portal.html")).unwrap();
+    *page.lock().unwrap() =
+        template.replace("{{APP_URL}}", &stack.url("/")).replace("{{TOKEN}}", &stack.token("acct-portal"));
+
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    c.goto(&format!("{portal_origin}/")).await.unwrap();
+    browser.wait_for_text("[data-testid=portal-events]", "m365-onboarding:ready", Duration::from_secs(20)).await;
+    let frame = c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("#app")).await.unwrap();
+    frame.enter_frame().await.unwrap();
+    let who = browser.wait_for_text("[data-testid=session]", "acct-portal", Duration::from_secs(20)).await;
+    assert_eq!(who, "Signed in for portal account acct-portal.");
+    let empty = browser.wait_for_text("[data-testid=empty-state]", "No Microsoft 365", Duration::from_secs(20)).await;
+    assert!(!empty.is_empty());
+    let add = c.find(Locator::XPath("//button[normalize-space(.)='Add your first organization']")).await.unwrap();
+    add.click().await.unwrap();
+    browser.wait_for_text("#step-heading", "Step 1", Duration::from_secs(10)).await;
+    let cancel = c.find(Locator::XPath("//button[normalize-space(.)='Cancel']")).await.unwrap();
+    cancel.click().await.unwrap();
+    c.enter_parent_frame().await.unwrap();
+    let events = browser
+        .wait_for_text("[data-testid=portal-events]", "m365-onboarding:cancelled", Duration::from_secs(10))
+        .await;
+    for event in ["m365-onboarding:height", "\"step\":1", "\"step\":0"] {
+        assert!(events.contains(event), "the portal received {event}: {events}");
+    }
+    let height: u32 =
+        c.find(Locator::Css("#app")).await.unwrap().attr("height").await.unwrap().unwrap().parse().unwrap();
+    assert!(height >= 400, "the portal resized the iframe from the height events");
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_from_another_origin_are_ignored() {
+    let (portal_port, page) = portal_server();
+    // The worker trusts a different portal than the one that embeds the app.
+    let vars = vec![("PORTAL_ORIGINS".to_owned(), "https://trusted-portal.example".to_owned())];
+    let stack = tokio::task::spawn_blocking(move || Stack::start_with(&vars)).await.unwrap();
+    let template = std::fs::read_to_string(system_tests::repo_root().join("tests/portal/demo-portal.html")).unwrap();
+    *page.lock().unwrap() =
+        template.replace("{{APP_URL}}", &stack.url("/")).replace("{{TOKEN}}", &stack.token("acct-evil"));
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    c.goto(&format!("http://localhost:{portal_port}/")).await.unwrap();
+    // The browser refuses to render the frame (frame-ancestors), and no event reaches the page.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let events = c.find(Locator::Css("[data-testid=portal-events]")).await.unwrap().text().await.unwrap();
+    assert!(events.is_empty(), "no event from an app that does not trust this portal: {events}");
+    browser.close().await;
+}
