@@ -82,6 +82,43 @@ impl Browser {
         }
     }
 
+    /// Runs axe-core (from the npm package) on the current page, or the current frame, and returns
+    /// the violations of impact "serious" or "critical" as `rule: target` lines.
+    pub async fn axe_serious(&self) -> Vec<String> {
+        let axe = std::fs::read_to_string(crate::repo_root().join("node_modules/axe-core/axe.min.js"))
+            .expect("axe-core is installed by `make setup` (npm)");
+        self.client
+            .execute("if (!window.axe) { const s = document.createElement('script'); s.textContent = arguments[0]; document.head.appendChild(s); }", vec![serde_json::Value::String(axe)])
+            .await
+            .expect("injecting axe-core");
+        let result = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1]; axe.run(document, {resultTypes: ['violations']}).then(r => done(r.violations)).catch(e => done([{id: 'axe-error', impact: 'critical', nodes: [{target: [String(e)]}]}]));",
+                vec![],
+            )
+            .await
+            .expect("running axe-core");
+        result
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
+            .map(|v| {
+                format!(
+                    "{} ({}): {}",
+                    v["id"].as_str().unwrap_or(""),
+                    v["impact"].as_str().unwrap_or(""),
+                    v["nodes"]
+                        .as_array()
+                        .map(|n| n.iter().map(|x| x["target"].to_string()).collect::<Vec<_>>().join(", "))
+                        .unwrap_or_default()
+                )
+            })
+            .collect()
+    }
+
     /// Ends the WebDriver session (the driver process is stopped on drop either way).
     pub async fn close(self) {
         let _ = self.client.clone().close().await;

@@ -1,0 +1,104 @@
+//! Accessibility: an axe-core scan of every screen finds no serious or critical issue, and the
+//! happy path to Step 2 works from the keyboard alone.
+
+use fantoccini::key::Key;
+use fantoccini::Locator;
+use std::time::Duration;
+use system_tests::browser::Browser;
+use system_tests::emulator::Emulator;
+use system_tests::stack::Stack;
+
+async fn assert_clean(browser: &Browser, screen: &str) {
+    let issues = browser.axe_serious().await;
+    assert!(issues.is_empty(), "axe found serious or critical issues on {screen}:\n{}", issues.join("\n"));
+}
+
+async fn click_button(browser: &Browser, text: &str) {
+    let xpath = format!("//button[normalize-space(.)='{text}']");
+    let b = browser.client.wait().at_most(Duration::from_secs(20)).for_element(Locator::XPath(&xpath)).await.unwrap();
+    b.click().await.unwrap();
+}
+
+async fn press(browser: &Browser, key: Key) {
+    let active = browser.client.active_element().await.unwrap();
+    active.send_keys(&char::from(key).to_string()).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_screen_passes_the_axe_scan_in_light_and_dark() {
+    let emulator =
+        tokio::task::spawn_blocking(|| Emulator::start_with(&["--device-code-interval", "1"])).await.unwrap();
+    let vars = emulator.worker_vars();
+    let stack = tokio::task::spawn_blocking(move || Stack::start_with(&vars)).await.unwrap();
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    for theme in ["light", "dark"] {
+        // A fragment change alone does not reload the page: start from a blank one.
+        c.goto("about:blank").await.unwrap();
+        c.goto(&stack.url(&format!("/#token={}", stack.token("acct-a11y")))).await.unwrap();
+        c.execute(&format!("document.documentElement.setAttribute('data-theme', '{theme}')"), vec![]).await.unwrap();
+        browser.wait_for_text("[data-testid=empty-state]", "No Microsoft 365", Duration::from_secs(20)).await;
+        assert_clean(&browser, &format!("the empty organization list ({theme})")).await;
+        click_button(&browser, "Add your first organization").await;
+        browser.wait_for_text("#step-heading", "Step 1", Duration::from_secs(10)).await;
+        assert_clean(&browser, &format!("Step 1 ({theme})")).await;
+        c.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+        browser.wait_for_text("#step-heading", "Step 2", Duration::from_secs(10)).await;
+        browser.wait_for_text("[data-testid=signin-status]", "Waiting for you", Duration::from_secs(20)).await;
+        assert_clean(&browser, &format!("Step 2 ({theme})")).await;
+        click_button(&browser, "Cancel").await;
+        click_button(&browser, "Add your first organization").await;
+        c.find(Locator::Css("#method-manual")).await.unwrap().click().await.unwrap();
+        c.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+        browser.wait_for_text("#step-heading", "Step 3", Duration::from_secs(10)).await;
+        c.find(Locator::Css("#tenant-id")).await.unwrap().send_keys("contoso.com").await.unwrap();
+        browser.wait_for_text("#tenant-id-error", "not a domain name", Duration::from_secs(5)).await;
+        assert_clean(&browser, &format!("Step 3 with a field error ({theme})")).await;
+    }
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wizard_works_from_the_keyboard_alone() {
+    let emulator =
+        tokio::task::spawn_blocking(|| Emulator::start_with(&["--device-code-interval", "1"])).await.unwrap();
+    let vars = emulator.worker_vars();
+    let stack = tokio::task::spawn_blocking(move || Stack::start_with(&vars)).await.unwrap();
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    c.goto(&stack.url(&format!("/#token={}", stack.token("acct-keys")))).await.unwrap();
+    browser.wait_for_text("[data-testid=empty-state]", "No Microsoft 365", Duration::from_secs(20)).await;
+    // Tab to "Add Microsoft 365 organization" (the first control) and press Enter.
+    c.find(Locator::Css("body")).await.unwrap().send_keys(&char::from(Key::Tab).to_string()).await.unwrap();
+    let focused = c.active_element().await.unwrap().text().await.unwrap();
+    assert_eq!(focused, "Add Microsoft 365 organization");
+    press(&browser, Key::Enter).await;
+    browser.wait_for_text("#step-heading", "Step 1", Duration::from_secs(10)).await;
+    let focused_id = c.active_element().await.unwrap().attr("id").await.unwrap();
+    assert_eq!(focused_id.as_deref(), Some("step-heading"), "focus moved to the new step's heading");
+    // Tab through the radio groups to "Next": Global and Device Code are preselected.
+    let mut reached = false;
+    for _ in 0..12 {
+        press(&browser, Key::Tab).await;
+        if c.active_element().await.unwrap().text().await.unwrap() == "Next" {
+            reached = true;
+            break;
+        }
+    }
+    assert!(reached, "Next is reachable with Tab");
+    press(&browser, Key::Enter).await;
+    browser.wait_for_text("#step-heading", "Step 2", Duration::from_secs(10)).await;
+    browser.wait_for_text("[data-testid=signin-status]", "Waiting for you", Duration::from_secs(20)).await;
+    // The code's copy button and the confirmation checkbox are reachable too.
+    let mut seen = vec![];
+    for _ in 0..8 {
+        press(&browser, Key::Tab).await;
+        let el = c.active_element().await.unwrap();
+        seen.push(
+            el.attr("id").await.unwrap().unwrap_or_else(|| String::new()) + "|" + &el.text().await.unwrap_or_default(),
+        );
+    }
+    assert!(seen.iter().any(|s| s.contains("Copy code")), "{seen:?}");
+    assert!(seen.iter().any(|s| s.starts_with("confirm-authorization")), "{seen:?}");
+    browser.close().await;
+}
