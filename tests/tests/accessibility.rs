@@ -94,9 +94,7 @@ async fn the_wizard_works_from_the_keyboard_alone() {
     for _ in 0..8 {
         press(&browser, Key::Tab).await;
         let el = c.active_element().await.unwrap();
-        seen.push(
-            el.attr("id").await.unwrap().unwrap_or_else(|| String::new()) + "|" + &el.text().await.unwrap_or_default(),
-        );
+        seen.push(el.attr("id").await.unwrap().unwrap_or_default() + "|" + &el.text().await.unwrap_or_default());
     }
     assert!(seen.iter().any(|s| s.contains("Copy code")), "{seen:?}");
     assert!(seen.iter().any(|s| s.starts_with("confirm-authorization")), "{seen:?}");
