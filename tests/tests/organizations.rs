@@ -325,3 +325,88 @@ fn switching_to_a_certificate_after_automatic_registration() {
         "the generated secret was removed: {text}"
     );
 }
+
+#[test]
+fn replication_delay_on_a_new_secret_then_success() {
+    let (emulator, stack) = start();
+    // From now on a new secret is refused with AADSTS7000215 for 5 s, as right after it was created.
+    emulator.control("faults", json!({"kind": "replication_delay", "target": "credential", "ms": 5000}));
+    let (app_id, _, secret) = emulator.register_app("Backup replication", None, true);
+    let api = Api::new(&stack.base_url, &stack.token("acct-replicating"));
+    let started = Instant::now();
+    let a = api.post("/api/organizations", secret_body("Contoso", &app_id, &secret));
+    assert_eq!(a.status, 201, "{}", a.text);
+    assert!(started.elapsed() >= Duration::from_secs(2), "it waited for Microsoft to replicate");
+}
+
+#[test]
+fn every_accepted_pfx_kind_can_be_saved() {
+    let (dir, manifest) = corpus();
+    let (emulator, stack) = start();
+    // Both corpus certificates are registered on one application.
+    let token = emulator.admin_token(fixture::ADMIN);
+    let (app_id, oid, _) = emulator.register_app("Backup pfx kinds", None, true);
+    let keys: Vec<Value> = ["self.pem", "leaf.pem"]
+        .iter()
+        .map(|f| {
+            json!({"type": "AsymmetricX509Cert", "usage": "Verify",
+        "key": pem_to_der_b64(&dir.path().join(f)), "displayName": f})
+        })
+        .collect();
+    emulator.graph(&token, "PATCH", &format!("/applications/{oid}"), Some(json!({"keyCredentials": keys})));
+    let api = Api::new(&stack.base_url, &stack.token("acct-kinds"));
+    let ok: Vec<&Value> = manifest.as_array().unwrap().iter().filter(|c| c["expect"] == "ok").collect();
+    assert!(ok.len() >= 6);
+    for case in ok {
+        let file = case["file"].as_str().unwrap();
+        let pfx = base64::engine::general_purpose::STANDARD.encode(std::fs::read(dir.path().join(file)).unwrap());
+        let saved = api.post("/api/organizations", json!({"name": file, "cloud": "global", "tenant_id": fixture::CONTOSO,
+            "application_id": app_id, "credential": {"type": "certificate", "pfx_base64": pfx, "password": case["password"]},
+            "create_multiple_applications": false}));
+        assert_eq!(saved.status, 201, "{file}: {}", saved.text);
+        assert_eq!(saved.body["certificate_thumbprint"], case["sha1"], "{file}");
+        let id = saved.body["id"].as_str().unwrap();
+        assert_eq!(api.delete_json(&format!("/api/organizations/{id}"), json!({"confirm": true})).status, 204);
+    }
+}
+
+#[test]
+fn recreating_the_additional_applications_with_a_new_sign_in() {
+    let (emulator, stack) = start();
+    let api = Api::new(&stack.base_url, &stack.token("acct-recreate"));
+    let status = automatic_registration(&emulator, &api);
+    let r = &status["result"];
+    let saved = api.post(
+        "/api/organizations",
+        json!({"name": "Contoso", "cloud": "global", "tenant_id": r["tenant_id"],
+        "application_id": r["application_id"], "credential": {"type": "generated", "sign_in_id": status["id"]},
+        "create_multiple_applications": false}),
+    );
+    assert_eq!(saved.status, 201, "{}", saved.text);
+    assert_eq!(saved.body["active_applications"], 1);
+    let org_id = saved.body["id"].as_str().unwrap();
+    // No stored additional applications: "use existing" explains, "recreate" needs a sign-in.
+    let existing = api.patch(
+        &format!("/api/organizations/{org_id}"),
+        json!({"version": 1, "multiple_applications": true, "reenable": "use_existing"}),
+    );
+    assert_eq!(existing.status, 422, "{}", existing.text);
+    assert!(existing.body["error"]["message"].as_str().unwrap().contains("Recreate"));
+    // A new sign-in (approved, not confirmed: no main application) creates 3 new ones.
+    let started = api.post("/api/signins", json!({"cloud": "global", "method": "device_code"}));
+    let sign_in = started.body["id"].as_str().unwrap().to_owned();
+    emulator.approve(started.body["user_code"].as_str().unwrap(), fixture::ADMIN);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while api.get(&format!("/api/signins/{sign_in}")).body["state"] != "signed_in" {
+        assert!(Instant::now() < deadline, "signed in");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let recreated = api.patch(
+        &format!("/api/organizations/{org_id}"),
+        json!({"version": 1, "multiple_applications": true,
+        "reenable": "recreate", "sign_in_id": sign_in}),
+    );
+    assert_eq!(recreated.status, 200, "{}", recreated.text);
+    assert_eq!(recreated.body["active_applications"], 4);
+    assert_eq!(emulator.get("state")["applications"].as_array().unwrap().len(), 4);
+}
