@@ -145,3 +145,115 @@ async fn manual_path_with_live_validation_then_delete() {
     browser.wait_for_text("[data-testid=empty-state]", "No Microsoft 365 organization", Duration::from_secs(20)).await;
     browser.close().await;
 }
+
+/// Step 1 → Step 2 with the defaults; returns the one-time code shown.
+async fn start_device_code(browser: &Browser, stack: &Stack, account: &str) -> String {
+    let c = &browser.client;
+    c.goto(&stack.url(&format!("/#token={}", stack.token(account)))).await.unwrap();
+    click_text(c, "Add Microsoft 365 organization").await;
+    click(c, "button[type=submit]").await;
+    for _ in 0..100 {
+        let code = el(c, "[data-testid=user-code]").await.text().await.unwrap_or_default();
+        if code.len() == 9 {
+            return code;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("no one-time code shown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_code_path_with_four_applications() {
+    let (emulator, stack, browser) = setup().await;
+    let c = &browser.client;
+    let code = start_device_code(&browser, &stack, "acct-ui-4").await;
+    emulator.approve(&code, fixture::ADMIN);
+    click(c, "#confirm-authorization").await;
+    browser.wait_for_text("#step-heading", "Step 3", Duration::from_secs(60)).await;
+    assert!(el(c, "#multiple-apps").await.is_selected().await.unwrap());
+    click(c, "button[type=submit]").await;
+    let table =
+        browser.wait_for_text("[data-testid=organizations]", "On (4 applications)", Duration::from_secs(120)).await;
+    assert!(table.contains("Contoso"));
+    assert_eq!(emulator.get("state")["applications"].as_array().unwrap().len(), 4);
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conditional_access_block_then_switch_to_manual() {
+    let (emulator, stack, browser) = setup().await;
+    emulator.control("faults", serde_json::json!({"kind": "conditional_access_block", "tenant": fixture::CONTOSO}));
+    let c = &browser.client;
+    let code = start_device_code(&browser, &stack, "acct-ui-ca").await;
+    emulator.approve(&code, fixture::ADMIN);
+    let msg = browser.wait_for_text("[data-testid=signin-error]", "Conditional Access", Duration::from_secs(20)).await;
+    assert!(msg.contains("Manual method"), "{msg}");
+    click_text(c, "Switch to the Manual method").await;
+    browser.wait_for_text("#step-heading", "Step 3", Duration::from_secs(10)).await;
+    assert_eq!(el(c, "#tenant-id").await.attr("readonly").await.unwrap(), None, "Manual: the admin types the IDs");
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn declined_then_expired_then_a_new_code() {
+    let emulator = tokio::task::spawn_blocking(|| {
+        Emulator::start_with(&["--device-code-interval", "1", "--device-code-expires-in", "4"])
+    })
+    .await
+    .unwrap();
+    let vars = emulator.worker_vars();
+    let stack = tokio::task::spawn_blocking(move || Stack::start_with(&vars)).await.unwrap();
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    let first = start_device_code(&browser, &stack, "acct-ui-expire").await;
+    browser.wait_for_text("[data-testid=signin-status]", "expired", Duration::from_secs(20)).await;
+    click_text(c, "Get a new code").await;
+    let mut second = String::new();
+    for _ in 0..50 {
+        second = el(c, "[data-testid=user-code]").await.text().await.unwrap_or_default();
+        if second.len() == 9 && second != first {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_ne!(second, first, "a new code is shown");
+    emulator.decline(&second);
+    let msg = browser.wait_for_text("[data-testid=signin-error]", "declined", Duration::from_secs(20)).await;
+    assert!(msg.contains("Manual method") || msg.contains("new code"), "{msg}");
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_secret_and_wrong_pfx_password_show_field_errors() {
+    let (emulator, stack, browser) = setup().await;
+    let ((app_id, _, _), _emulator) = tokio::task::spawn_blocking(move || {
+        let r = emulator.register_app("Backup wrong", None, true);
+        (r, emulator)
+    })
+    .await
+    .unwrap();
+    let corpus = tempfile::tempdir().unwrap();
+    let script = system_tests::repo_root().join("shared/tests/pfx_corpus.py");
+    assert!(std::process::Command::new("python3").arg(script).arg(corpus.path()).status().unwrap().success());
+    let c = &browser.client;
+    c.goto(&stack.url(&format!("/#token={}", stack.token("acct-ui-wrong")))).await.unwrap();
+    click_text(c, "Add Microsoft 365 organization").await;
+    click(c, "#method-manual").await;
+    click(c, "button[type=submit]").await;
+    type_into(c, "#org-name", "Contoso").await;
+    type_into(c, "#tenant-id", fixture::CONTOSO).await;
+    type_into(c, "#application-id", &app_id).await;
+    type_into(c, "#client-secret", "wrong~secret-value-123").await;
+    click(c, "#multiple-apps").await;
+    click(c, "button[type=submit]").await;
+    browser.wait_for_text("#client-secret-error", "refused the application password", Duration::from_secs(60)).await;
+
+    click(c, "#cred-certificate").await;
+    let pfx = corpus.path().join("openssl3-default.pfx");
+    el(c, "#pfx-file").await.send_keys(pfx.to_str().unwrap()).await.unwrap();
+    browser.wait_for_text(".drop-zone .hint", "openssl3-default.pfx", Duration::from_secs(10)).await;
+    type_into(c, "#pfx-password", "not the password").await;
+    click_text(c, "Check certificate").await;
+    browser.wait_for_text(".step .error", "password is wrong", Duration::from_secs(20)).await;
+    browser.close().await;
+}
