@@ -46,3 +46,30 @@ fn shows_the_error_sentence_when_health_fails() {
     let alert = host.query_selector("[role=alert]").unwrap().expect("an alert is rendered");
     assert!(alert.text_content().unwrap().contains("There is no such API endpoint."));
 }
+
+#[wasm_bindgen_test]
+async fn step1_disables_credential_for_a_government_cloud_and_says_why() {
+    use frontend::wizard::step1::Step1;
+    use shared::{AddMethod, CloudEnvironment};
+    let cloud = RwSignal::new(CloudEnvironment::Global);
+    let method = RwSignal::new(AddMethod::DeviceCode);
+    let host = mount_fresh(move || {
+        view! { <Step1 cloud method busy=Signal::from(false) on_next=Callback::new(|_| ()) on_cancel=Callback::new(|_| ()) /> }
+            .into_any()
+    });
+    let input = |id: &str| -> web_sys::HtmlInputElement {
+        host.query_selector(&format!("#{id}")).unwrap().unwrap().unchecked_into()
+    };
+    assert!(input("method-device-code").checked());
+    // Switching the cloud (as a click would) disables Credential with the reason.
+    input("cloud-usgov_dod").click();
+    leptos::task::tick().await;
+    assert_eq!(cloud.get_untracked(), CloudEnvironment::UsGovDod);
+    assert!(input("method-credential").disabled());
+    let reason = host.query_selector("#method-credential-reason").unwrap().unwrap().text_content().unwrap();
+    assert!(reason.contains("not available for US Government clouds"), "{reason}");
+    assert!(!input("method-manual").disabled());
+    input("method-manual").click();
+    leptos::task::tick().await;
+    assert_eq!(method.get_untracked(), AddMethod::Manual);
+}
