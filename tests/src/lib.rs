@@ -22,3 +22,16 @@ pub fn free_port() -> u16 {
         .map(|a| a.port())
         .expect("binding 127.0.0.1:0")
 }
+
+/// The emulator (with `emulator_args`), the worker pointed at it, and a browser: what the browser
+/// tests of the product start with.
+pub async fn emulator_stack_browser(
+    emulator_args: &'static [&'static str],
+) -> (emulator::Emulator, stack::Stack, browser::Browser) {
+    let emulator =
+        tokio::task::spawn_blocking(move || emulator::Emulator::start_with(emulator_args)).await.expect("emulator");
+    let vars = emulator.worker_vars();
+    let stack = tokio::task::spawn_blocking(move || stack::Stack::start_with(&vars)).await.expect("stack");
+    let browser = browser::Browser::start().await;
+    (emulator, stack, browser)
+}

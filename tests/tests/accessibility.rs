@@ -5,8 +5,6 @@ use fantoccini::key::Key;
 use fantoccini::Locator;
 use std::time::Duration;
 use system_tests::browser::Browser;
-use system_tests::emulator::Emulator;
-use system_tests::stack::Stack;
 
 async fn assert_clean(browser: &Browser, screen: &str) {
     let issues = browser.axe_serious().await;
@@ -26,11 +24,7 @@ async fn press(browser: &Browser, key: Key) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_screen_passes_the_axe_scan_in_light_and_dark() {
-    let emulator =
-        tokio::task::spawn_blocking(|| Emulator::start_with(&["--device-code-interval", "1"])).await.unwrap();
-    let vars = emulator.worker_vars();
-    let stack = tokio::task::spawn_blocking(move || Stack::start_with(&vars)).await.unwrap();
-    let browser = Browser::start().await;
+    let (_emulator, stack, browser) = system_tests::emulator_stack_browser(&["--device-code-interval", "1"]).await;
     let c = &browser.client;
     for theme in ["light", "dark"] {
         // A fragment change alone does not reload the page: start from a blank one.
@@ -60,11 +54,7 @@ async fn every_screen_passes_the_axe_scan_in_light_and_dark() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_wizard_works_from_the_keyboard_alone() {
-    let emulator =
-        tokio::task::spawn_blocking(|| Emulator::start_with(&["--device-code-interval", "1"])).await.unwrap();
-    let vars = emulator.worker_vars();
-    let stack = tokio::task::spawn_blocking(move || Stack::start_with(&vars)).await.unwrap();
-    let browser = Browser::start().await;
+    let (_emulator, stack, browser) = system_tests::emulator_stack_browser(&["--device-code-interval", "1"]).await;
     let c = &browser.client;
     c.goto(&stack.url(&format!("/#token={}", stack.token("acct-keys")))).await.unwrap();
     browser.wait_for_text("[data-testid=empty-state]", "No Microsoft 365", Duration::from_secs(20)).await;

@@ -42,12 +42,7 @@ async fn value(c: &Client, css: &str) -> String {
 }
 
 async fn setup() -> (Emulator, Stack, Browser) {
-    let emulator =
-        tokio::task::spawn_blocking(|| Emulator::start_with(&["--device-code-interval", "1"])).await.unwrap();
-    let vars = emulator.worker_vars();
-    let stack = tokio::task::spawn_blocking(move || Stack::start_with(&vars)).await.unwrap();
-    let browser = Browser::start().await;
-    (emulator, stack, browser)
+    system_tests::emulator_stack_browser(&["--device-code-interval", "1"]).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -58,6 +58,25 @@ enum Check<'a> {
     Certificate(&'a ParsedPfx),
 }
 
+impl<'a> Check<'a> {
+    /// The check for a credential as entered; `None` for the generated one (held by a sign-in).
+    fn of(cred: &'a ValidCredential) -> Option<Check<'a>> {
+        match cred {
+            ValidCredential::Secret(s) => Some(Check::Secret(s)),
+            ValidCredential::Certificate { parsed, .. } => Some(Check::Certificate(parsed)),
+            ValidCredential::Generated { .. } => None,
+        }
+    }
+
+    /// The check for a stored credential.
+    fn stored(cred: &'a ValidCredentialOwned) -> Check<'a> {
+        match cred {
+            ValidCredentialOwned::Secret(s) => Check::Secret(s),
+            ValidCredentialOwned::Certificate(p) => Check::Certificate(p),
+        }
+    }
+}
+
 /// Token + `GET /organization` with retries through replication delay; `Err` carries the field.
 async fn check(endpoints: &CloudEndpoints, tenant: &str, app_id: &str, cred: Check<'_>, patience: Millis) -> Res<()> {
     let started = now();
@@ -429,11 +448,7 @@ pub async fn create(env: &Env, config: &Config, session: &Session, req: CreateOr
                 }
                 sign_in_to_close = Some(sign_in);
             } else {
-                let check_cred = match cred {
-                    ValidCredential::Secret(s) => Check::Secret(s),
-                    ValidCredential::Certificate { parsed, .. } => Check::Certificate(parsed),
-                    ValidCredential::Generated { .. } => unreachable!("handled above"),
-                };
+                let check_cred = Check::of(cred).ok_or(AppError::Internal)?;
                 check(&endpoints, tenant, app_id, check_cred, TYPED_PATIENCE_MS).await?;
                 rows.extend(sealable_from(cred, app_id));
                 if valid.multiple {
@@ -568,27 +583,15 @@ pub async fn update(env: &Env, config: &Config, session: &Session, id: &str, req
         let sealable = match &req.credential {
             Some(c) => {
                 let valid = model::validate_credential(c, now() / 1000)?;
-                let check_cred = match &valid {
-                    ValidCredential::Secret(s) => Check::Secret(s),
-                    ValidCredential::Certificate { parsed, .. } => Check::Certificate(parsed),
-                    ValidCredential::Generated { .. } => {
-                        return Err(FieldError::new(
-                            Field::ClientSecret,
-                            "Enter the new application password or certificate.",
-                        )
-                        .into())
-                    }
-                };
+                let check_cred = Check::of(&valid).ok_or_else(|| {
+                    FieldError::new(Field::ClientSecret, "Enter the new application password or certificate.")
+                })?;
                 check(&endpoints, &org.tenant_id, &app_id, check_cred, TYPED_PATIENCE_MS).await?;
                 sealable_from(&valid, &app_id)
             }
             None => {
                 let (_, cred) = open_secret(env, &db, &session.account, &main.id).await?;
-                let check_cred = match &cred {
-                    ValidCredentialOwned::Secret(s) => Check::Secret(s),
-                    ValidCredentialOwned::Certificate(p) => Check::Certificate(p),
-                };
-                check(&endpoints, &org.tenant_id, &app_id, check_cred, TYPED_PATIENCE_MS).await?;
+                check(&endpoints, &org.tenant_id, &app_id, Check::stored(&cred), TYPED_PATIENCE_MS).await?;
                 None
             }
         };
@@ -635,11 +638,7 @@ pub async fn update(env: &Env, config: &Config, session: &Session, id: &str, req
             let mut broken = vec![];
             for a in &additional {
                 let (app_id, cred) = open_secret(env, &db, &session.account, &a.id).await?;
-                let check_cred = match &cred {
-                    ValidCredentialOwned::Secret(s) => Check::Secret(s),
-                    ValidCredentialOwned::Certificate(p) => Check::Certificate(p),
-                };
-                if check(&endpoints, &org.tenant_id, &app_id, check_cred, TYPED_PATIENCE_MS).await.is_err() {
+                if check(&endpoints, &org.tenant_id, &app_id, Check::stored(&cred), TYPED_PATIENCE_MS).await.is_err() {
                     broken.push(app_id);
                 }
             }
