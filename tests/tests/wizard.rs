@@ -252,3 +252,66 @@ async fn wrong_secret_and_wrong_pfx_password_show_field_errors() {
     browser.wait_for_text(".step .error", "password is wrong", Duration::from_secs(20)).await;
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manual_with_a_certificate_then_edit_with_and_without_a_recheck() {
+    let (emulator, stack, browser) = setup().await;
+    let corpus = tempfile::tempdir().unwrap();
+    let script = system_tests::repo_root().join("shared/tests/pfx_corpus.py");
+    assert!(std::process::Command::new("python3").arg(script).arg(corpus.path()).status().unwrap().success());
+    let cert: String = std::fs::read_to_string(corpus.path().join("self.pem"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    let ((app_id, _, _), _emulator) = tokio::task::spawn_blocking(move || {
+        let r = emulator.register_app("Backup cert UI", Some(&cert), true);
+        (r, emulator)
+    })
+    .await
+    .unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(corpus.path().join("manifest.json")).unwrap()).unwrap();
+    let case = manifest.as_array().unwrap().iter().find(|c| c["file"] == "openssl3-default.pfx").unwrap().clone();
+
+    let c = &browser.client;
+    c.goto(&stack.url(&format!("/#token={}", stack.token("acct-ui-cert")))).await.unwrap();
+    click_text(c, "Add Microsoft 365 organization").await;
+    click(c, "#method-manual").await;
+    click(c, "button[type=submit]").await;
+    type_into(c, "#org-name", "Contoso (certificate)").await;
+    type_into(c, "#tenant-id", fixture::CONTOSO).await;
+    type_into(c, "#application-id", &app_id).await;
+    click(c, "#cred-certificate").await;
+    el(c, "#pfx-file").await.send_keys(corpus.path().join("openssl3-default.pfx").to_str().unwrap()).await.unwrap();
+    browser.wait_for_text(".drop-zone .hint", "openssl3-default.pfx", Duration::from_secs(10)).await;
+    type_into(c, "#pfx-password", case["password"].as_str().unwrap()).await;
+    click_text(c, "Check certificate").await;
+    let preview =
+        browser.wait_for_text("[data-testid=certificate-preview]", "Thumbprint", Duration::from_secs(20)).await;
+    assert!(preview.contains(case["sha1"].as_str().unwrap()), "{preview}");
+    click(c, "#multiple-apps").await;
+    click(c, "button[type=submit]").await;
+    let table =
+        browser.wait_for_text("[data-testid=organizations]", "Contoso (certificate)", Duration::from_secs(60)).await;
+    assert!(table.contains("Certificate"), "{table}");
+
+    // Rename: no credential involved, no check.
+    click_text(c, "Edit").await;
+    type_into(c, "#edit-name", "Contoso renamed").await;
+    click_text(c, "Save changes").await;
+    browser.wait_for_text("[data-testid=organizations]", "Contoso renamed", Duration::from_secs(20)).await;
+
+    // A new password is checked with Microsoft first: a wrong one is refused and nothing changes.
+    click_text(c, "Edit").await;
+    browser
+        .wait_for_text("#edit-secret-hint", "checked with Microsoft before it is saved", Duration::from_secs(10))
+        .await;
+    type_into(c, "#edit-secret", "wrong~secret-value-123").await;
+    click_text(c, "Save changes").await;
+    browser.wait_for_text("form .error", "refused the application password", Duration::from_secs(60)).await;
+    click_text(c, "Cancel").await;
+    let table = browser.wait_for_text("[data-testid=organizations]", "Contoso renamed", Duration::from_secs(20)).await;
+    assert!(table.contains("Certificate"), "the certificate stayed: {table}");
+    browser.close().await;
+}
