@@ -90,3 +90,27 @@ async fn the_wizard_works_from_the_keyboard_alone() {
     assert!(seen.iter().any(|s| s.starts_with("confirm-authorization")), "{seen:?}");
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_layout_fits_an_iframe_360_pixels_wide() {
+    let (_emulator, stack, browser) = system_tests::emulator_stack_browser(&["--device-code-interval", "1"]).await;
+    let c = &browser.client;
+    c.set_window_size(360, 800).await.unwrap();
+    c.goto(&stack.url(&format!("/#token={}", stack.token("acct-narrow")))).await.unwrap();
+    let fits = || async {
+        let v = c.execute("return [document.documentElement.scrollWidth, window.innerWidth]", vec![]).await.unwrap();
+        (v[0].as_i64().unwrap(), v[1].as_i64().unwrap())
+    };
+    browser.wait_for_text("[data-testid=empty-state]", "No Microsoft 365", Duration::from_secs(20)).await;
+    let (scroll, inner) = fits().await;
+    assert!(inner <= 360 && scroll <= inner, "the list: {scroll} > {inner}");
+    click_button(&browser, "Add your first organization").await;
+    browser.wait_for_text("#step-heading", "Step 1", Duration::from_secs(10)).await;
+    let (scroll, inner) = fits().await;
+    assert!(scroll <= inner, "Step 1: {scroll} > {inner}");
+    c.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    browser.wait_for_text("[data-testid=signin-status]", "Waiting for you", Duration::from_secs(20)).await;
+    let (scroll, inner) = fits().await;
+    assert!(scroll <= inner, "Step 2 (the large code): {scroll} > {inner}");
+    browser.close().await;
+}

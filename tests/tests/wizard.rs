@@ -315,3 +315,62 @@ async fn manual_with_a_certificate_then_edit_with_and_without_a_recheck() {
     assert!(table.contains("Certificate"), "the certificate stayed: {table}");
     browser.close().await;
 }
+
+/// Waits for the sign-in panel's one-time code and approves it as the Contoso admin.
+async fn approve_panel_code(browser: &Browser, emulator: &Emulator) {
+    let c = &browser.client;
+    for _ in 0..100 {
+        let code = el(c, "[data-testid=signin-panel] [data-testid=user-code]").await.text().await.unwrap_or_default();
+        if code.len() == 9 {
+            emulator.approve(&code, fixture::ADMIN);
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("the sign-in panel showed no code");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manual_with_multiple_applications_asks_for_a_sign_in_then_recreate_from_the_edit_page() {
+    let (emulator, stack, browser) = setup().await;
+    let ((app_id, _, secret), emulator) = tokio::task::spawn_blocking(move || {
+        let r = emulator.register_app("Backup manual 4", None, true);
+        (r, emulator)
+    })
+    .await
+    .unwrap();
+    let c = &browser.client;
+    c.goto(&stack.url(&format!("/#token={}", stack.token("acct-ui-m4")))).await.unwrap();
+    click_text(c, "Add Microsoft 365 organization").await;
+    click(c, "#method-manual").await;
+    click(c, "button[type=submit]").await;
+    type_into(c, "#org-name", "Contoso (manual, 4)").await;
+    type_into(c, "#tenant-id", fixture::CONTOSO).await;
+    type_into(c, "#application-id", &app_id).await;
+    type_into(c, "#client-secret", &secret).await;
+    assert!(el(c, "#multiple-apps").await.is_selected().await.unwrap());
+    click(c, "button[type=submit]").await;
+    // Save asks for the sign-in, then goes on by itself.
+    approve_panel_code(&browser, &emulator).await;
+    let table =
+        browser.wait_for_text("[data-testid=organizations]", "On (4 applications)", Duration::from_secs(120)).await;
+    assert!(table.contains("Contoso (manual, 4)"), "{table}");
+    assert_eq!(emulator.get("state")["applications"].as_array().unwrap().len(), 4, "the main one and 3 created");
+
+    // Off, then back on with "Recreate multiple applications" and a new sign-in.
+    click_text(c, "Edit").await;
+    click(c, "#edit-multiple").await;
+    click_text(c, "Save changes").await;
+    browser.wait_for_text("[data-testid=organizations]", "Off", Duration::from_secs(20)).await;
+    click_text(c, "Edit").await;
+    click(c, "#edit-multiple").await;
+    click(c, "#reenable-recreate").await;
+    approve_panel_code(&browser, &emulator).await;
+    browser
+        .wait_for_text("[data-testid=signin-panel] [data-testid=signin-status]", "Signed in", Duration::from_secs(20))
+        .await;
+    click_text(c, "Save changes").await;
+    browser.wait_for_text("[data-testid=organizations]", "On (4 applications)", Duration::from_secs(120)).await;
+    assert_eq!(emulator.get("state")["applications"].as_array().unwrap().len(), 7, "3 new applications");
+    browser.close().await;
+}

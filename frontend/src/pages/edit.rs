@@ -1,8 +1,10 @@
 //! Edit an organization: the name and "multiple applications" change without any credential;
-//! turning multiple applications back on offers "Use existing applications" (checked again). A new
+//! turning multiple applications back on offers "Use existing applications" (checked again) or
+//! "Recreate multiple applications" (a new device-code sign-in creates 3 new ones). A new
 //! application password is checked against Microsoft before it is saved, and the page says so.
 
 use crate::api::{self, ApiFailure};
+use crate::wizard::signin_panel::SignInPanel;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::api::{paths, CredentialInput, Organization, ReenableChoice, UpdateOrganization};
@@ -20,6 +22,8 @@ pub fn Edit(id: String, on_done: Callback<Option<Organization>>) -> impl IntoVie
     let name = RwSignal::new(String::new());
     let multiple = RwSignal::new(false);
     let new_secret = RwSignal::new(String::new());
+    let choice = RwSignal::new(ReenableChoice::UseExisting);
+    let recreate_sign_in = RwSignal::new(None::<String>);
     let message = RwSignal::new(None::<String>);
     let saving = RwSignal::new(false);
     Effect::new(move |_| {
@@ -32,12 +36,20 @@ pub fn Edit(id: String, on_done: Callback<Option<Organization>>) -> impl IntoVie
         ev.prevent_default();
         let Some(Ok(current)) = org.get() else { return };
         let turning_on = multiple.get() && !current.multiple_applications;
+        if turning_on && choice.get() == ReenableChoice::Recreate && recreate_sign_in.get().is_none() {
+            message.set(Some(
+                "Sign in with the one-time code first: the new applications are created with that sign-in.".into(),
+            ));
+            return;
+        }
         let body = UpdateOrganization {
             version: current.version,
             name: (name.get() != current.name).then(|| name.get()),
             multiple_applications: (multiple.get() != current.multiple_applications).then(|| multiple.get()),
-            reenable: turning_on.then_some(ReenableChoice::UseExisting),
-            sign_in_id: None,
+            reenable: turning_on.then(|| choice.get()),
+            sign_in_id: (turning_on && choice.get() == ReenableChoice::Recreate)
+                .then(|| recreate_sign_in.get())
+                .flatten(),
             application_id: None,
             credential: (!new_secret.get().is_empty())
                 .then(|| CredentialInput::Secret { client_secret: SecretString::new(new_secret.get()) }),
@@ -69,7 +81,26 @@ pub fn Edit(id: String, on_done: Callback<Option<Organization>>) -> impl IntoVie
                                 on:change=move |ev| multiple.set(event_target_checked(&ev)) />
                             <label for="edit-multiple">"Create multiple applications"</label>
                             <Show when=move || multiple.get() && !o.multiple_applications>
-                                <p class="hint">"Use existing applications: the 3 additional applications stored for this organization are checked with Microsoft again. (Recreating them needs a new device-code sign-in.)"</p>
+                                <fieldset>
+                                    <legend>"Turn multiple applications back on"</legend>
+                                    <div class="option">
+                                        <input type="radio" name="reenable" id="reenable-existing"
+                                            prop:checked=move || choice.get() == ReenableChoice::UseExisting
+                                            on:change=move |_| choice.set(ReenableChoice::UseExisting) />
+                                        <label for="reenable-existing">"Use existing applications"</label>
+                                        <p class="hint">"The 3 additional applications stored for this organization are checked with Microsoft again."</p>
+                                    </div>
+                                    <div class="option">
+                                        <input type="radio" name="reenable" id="reenable-recreate"
+                                            prop:checked=move || choice.get() == ReenableChoice::Recreate
+                                            on:change=move |_| choice.set(ReenableChoice::Recreate) />
+                                        <label for="reenable-recreate">"Recreate multiple applications"</label>
+                                        <p class="hint">"3 new applications are created with a new sign-in; they replace the stored ones."</p>
+                                    </div>
+                                </fieldset>
+                                <Show when=move || choice.get() == ReenableChoice::Recreate>
+                                    <SignInPanel cloud=o.cloud on_signed_in=Callback::new(move |id| recreate_sign_in.set(Some(id))) />
+                                </Show>
                             </Show>
                         </div>
                         <div class="field">

@@ -2,6 +2,7 @@
 //! One module per step; [`logic`] holds their decisions.
 
 pub mod logic;
+pub mod signin_panel;
 pub mod step1;
 pub mod step2;
 pub mod step3;

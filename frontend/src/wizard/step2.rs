@@ -18,6 +18,9 @@ pub fn Step2(
     on_renew: Callback<()>,
     on_manual: Callback<()>,
     on_cancel: Callback<()>,
+    /// Only the sign-in (for creating applications elsewhere): no confirmation, no Cancel.
+    #[prop(optional)]
+    sign_in_only: bool,
 ) -> impl IntoView {
     let copied = RwSignal::new(false);
     let confirmed = RwSignal::new(false);
@@ -49,7 +52,11 @@ pub fn Step2(
                 <p class="hint">"The code expires in " <span data-testid="countdown">{move || countdown(seconds_left.get())}</span> "."</p>
             </Show>
             <p class="status" role="status" aria-live="polite" data-testid="signin-status">
-                {move || status.get().map(|s| status_line(&s)).unwrap_or_else(|| "Requesting a one-time code from Microsoft…".into())}
+                {move || match status.get() {
+                    Some(s) if sign_in_only && s.state == SignInState::SignedIn => "Signed in as an administrator.".to_owned(),
+                    Some(s) => status_line(&s),
+                    None => "Requesting a one-time code from Microsoft…".into(),
+                }}
             </p>
             <ol class="progress">
                 {move || status.get().map(|s| s.progress).unwrap_or_default().into_iter().map(|p| {
@@ -62,7 +69,7 @@ pub fn Step2(
                     view! { <li class=format!("progress-{:?}", p.state).to_lowercase()>{mark} " " {p.label}</li> }
                 }).collect_view()}
             </ol>
-            <Show when=move || matches!(state(), Some(SignInState::WaitingForSignIn | SignInState::SignedIn | SignInState::WaitingForMicrosoft))>
+            <Show when=move || !sign_in_only && matches!(state(), Some(SignInState::WaitingForSignIn | SignInState::SignedIn | SignInState::WaitingForMicrosoft))>
                 <div class="option">
                     <input type="checkbox" id="confirm-authorization" prop:checked=move || confirmed.get()
                         prop:disabled=move || confirmed.get()
@@ -79,9 +86,11 @@ pub fn Step2(
                     <button type="button" on:click=move |_| on_manual.run(())>"Switch to the Manual method"</button>
                 </Show>
             </Show>
-            <div class="actions">
-                <button type="button" class="secondary" on:click=move |_| on_cancel.run(())>"Cancel"</button>
-            </div>
+            <Show when=move || !sign_in_only>
+                <div class="actions">
+                    <button type="button" class="secondary" on:click=move |_| on_cancel.run(())>"Cancel"</button>
+                </div>
+            </Show>
         </div>
     }
 }

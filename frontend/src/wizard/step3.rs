@@ -117,8 +117,11 @@ pub fn Step3(
         });
     };
     let generated_for_save = generated.clone();
-    let save = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
+    // The Manual method with "Create multiple applications": the 3 additional applications are
+    // created with a device-code sign-in, asked for on Save; Save continues once it is done.
+    let manual_sign_in = RwSignal::new(None::<String>);
+    let needs_sign_in = RwSignal::new(false);
+    let submit = Callback::new(move |_: ()| {
         general.set(None);
         name_err.set(check_field(Field::OrganizationName, &name.get()));
         tenant_err.set(check_field(Field::TenantId, &tenant.get()));
@@ -143,6 +146,11 @@ pub fn Step3(
         if errors.iter().any(|e| e.get().is_some()) {
             return;
         }
+        if !automatic && multiple.get() && manual_sign_in.get().is_none() {
+            needs_sign_in.set(true);
+            general.set(Some("Sign in below with the one-time code to create the 3 additional applications, or untick \"Create multiple applications\".".into()));
+            return;
+        }
         let body = CreateOrganization {
             name: name.get(),
             cloud,
@@ -150,7 +158,7 @@ pub fn Step3(
             application_id: app.get(),
             credential,
             create_multiple_applications: multiple.get(),
-            sign_in_id: generated_for_save.clone(),
+            sign_in_id: generated_for_save.clone().or_else(|| manual_sign_in.get().filter(|_| multiple.get())),
         };
         saving.set(true);
         spawn_local(async move {
@@ -174,6 +182,10 @@ pub fn Step3(
                 }
             }
         });
+    });
+    let save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        submit.run(());
     };
 
     view! {
@@ -249,6 +261,10 @@ pub fn Step3(
                     {if automatic { "" } else { " Needs a device-code sign-in as a Global Administrator; untick it to add only this application." }}
                 </p>
             </div>
+            <Show when=move || needs_sign_in.get()>
+                <crate::wizard::signin_panel::SignInPanel cloud
+                    on_signed_in=Callback::new(move |id| { manual_sign_in.set(Some(id)); submit.run(()); }) />
+            </Show>
             <p class="error" role="alert" data-testid="save-error">{move || general.get().unwrap_or_default()}</p>
             <div class="actions">
                 <button type="button" class="secondary" on:click=move |_| on_cancel.run(())>"Cancel"</button>
