@@ -54,7 +54,7 @@ async fn every_screen_passes_the_axe_scan_in_light_and_dark() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_wizard_works_from_the_keyboard_alone() {
-    let (_emulator, stack, browser) = system_tests::emulator_stack_browser(&["--device-code-interval", "1"]).await;
+    let (emulator, stack, browser) = system_tests::emulator_stack_browser(&["--device-code-interval", "1"]).await;
     let c = &browser.client;
     c.goto(&stack.url(&format!("/#token={}", stack.token("acct-keys")))).await.unwrap();
     browser.wait_for_text("[data-testid=empty-state]", "No Microsoft 365", Duration::from_secs(20)).await;
@@ -79,15 +79,45 @@ async fn the_wizard_works_from_the_keyboard_alone() {
     press(&browser, Key::Enter).await;
     browser.wait_for_text("#step-heading", "Step 2", Duration::from_secs(10)).await;
     browser.wait_for_text("[data-testid=signin-status]", "Waiting for you", Duration::from_secs(20)).await;
-    // The code's copy button and the confirmation checkbox are reachable too.
+    // The admin signs in at Microsoft (not this page's keyboard); then: copy button, link, checkbox.
+    let code = c.find(Locator::Css("[data-testid=user-code]")).await.unwrap().text().await.unwrap();
+    emulator.approve(&code, system_tests::emulator::fixture::ADMIN);
     let mut seen = vec![];
     for _ in 0..8 {
         press(&browser, Key::Tab).await;
         let el = c.active_element().await.unwrap();
-        seen.push(el.attr("id").await.unwrap().unwrap_or_default() + "|" + &el.text().await.unwrap_or_default());
+        let id = el.attr("id").await.unwrap().unwrap_or_default();
+        seen.push(id.clone() + "|" + &el.text().await.unwrap_or_default());
+        if id == "confirm-authorization" {
+            break;
+        }
     }
     assert!(seen.iter().any(|s| s.contains("Copy code")), "{seen:?}");
-    assert!(seen.iter().any(|s| s.starts_with("confirm-authorization")), "{seen:?}");
+    assert_eq!(seen.last().map(|s| s.starts_with("confirm-authorization")), Some(true), "{seen:?}");
+    press(&browser, Key::Space).await;
+    browser.wait_for_text("#step-heading", "Step 3", Duration::from_secs(60)).await;
+    // Step 3: Tab to "Create multiple applications", untick it with Space, Tab to Save, Enter.
+    let mut at_checkbox = false;
+    for _ in 0..10 {
+        press(&browser, Key::Tab).await;
+        if c.active_element().await.unwrap().attr("id").await.unwrap().as_deref() == Some("multiple-apps") {
+            at_checkbox = true;
+            break;
+        }
+    }
+    assert!(at_checkbox, "the option is reachable with Tab");
+    press(&browser, Key::Space).await;
+    let mut at_save = false;
+    for _ in 0..5 {
+        press(&browser, Key::Tab).await;
+        if c.active_element().await.unwrap().text().await.unwrap() == "Save" {
+            at_save = true;
+            break;
+        }
+    }
+    assert!(at_save, "Save is reachable with Tab");
+    press(&browser, Key::Enter).await;
+    browser.wait_for_text("[data-testid=organizations]", "Contoso", Duration::from_secs(60)).await;
     browser.close().await;
 }
 

@@ -372,5 +372,17 @@ async fn manual_with_multiple_applications_asks_for_a_sign_in_then_recreate_from
     click_text(c, "Save changes").await;
     browser.wait_for_text("[data-testid=organizations]", "On (4 applications)", Duration::from_secs(120)).await;
     assert_eq!(emulator.get("state")["applications"].as_array().unwrap().len(), 7, "3 new applications");
+
+    // Off again, then on with "Use existing applications" (the default choice): checked, not created.
+    click_text(c, "Edit").await;
+    click(c, "#edit-multiple").await;
+    click_text(c, "Save changes").await;
+    browser.wait_for_text("[data-testid=organizations]", "Off", Duration::from_secs(20)).await;
+    click_text(c, "Edit").await;
+    click(c, "#edit-multiple").await;
+    assert!(el(c, "#reenable-existing").await.is_selected().await.unwrap());
+    click_text(c, "Save changes").await;
+    browser.wait_for_text("[data-testid=organizations]", "On (4 applications)", Duration::from_secs(60)).await;
+    assert_eq!(emulator.get("state")["applications"].as_array().unwrap().len(), 7, "nothing new was created");
     browser.close().await;
 }
