@@ -45,6 +45,31 @@ async fn setup() -> (Emulator, Stack, Browser) {
     system_tests::emulator_stack_browser(&["--device-code-interval", "1"]).await
 }
 
+/// Registers an application by hand in Contoso (see `Emulator::register_app`) from async code; the
+/// emulator is moved into the blocking task and handed back, so that it outlives the test.
+async fn register_app(
+    emulator: Emulator,
+    name: &'static str,
+    certificate: Option<String>,
+) -> ((String, String, String), Emulator) {
+    tokio::task::spawn_blocking(move || {
+        let r = emulator.register_app(name, certificate.as_deref(), true);
+        (r, emulator)
+    })
+    .await
+    .unwrap()
+}
+
+/// Opens the app for `account`, starts Add, chooses Manual and waits for Step 3.
+async fn open_manual_step3(browser: &Browser, stack: &Stack, account: &str) {
+    let c = &browser.client;
+    c.goto(&stack.url(&format!("/#token={}", stack.token(account)))).await.unwrap();
+    click_text(c, "Add Microsoft 365 organization").await;
+    click(c, "#method-manual").await;
+    click(c, "button[type=submit]").await;
+    browser.wait_for_text("#step-heading", "Step 3", Duration::from_secs(10)).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn device_code_path_through_the_wizard_with_one_application() {
     let (emulator, stack, browser) = setup().await;
@@ -108,19 +133,9 @@ async fn device_code_path_through_the_wizard_with_one_application() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn manual_path_with_live_validation_then_delete() {
     let (emulator, stack, browser) = setup().await;
-    // The emulator must outlive the test: it is moved into the blocking task and back.
-    let ((app_id, _, secret), _emulator) = tokio::task::spawn_blocking(move || {
-        let r = emulator.register_app("Backup manual UI", None, true);
-        (r, emulator)
-    })
-    .await
-    .unwrap();
+    let ((app_id, _, secret), _emulator) = register_app(emulator, "Backup manual UI", None).await;
     let c = &browser.client;
-    c.goto(&stack.url(&format!("/#token={}", stack.token("acct-ui-manual")))).await.unwrap();
-    click_text(c, "Add Microsoft 365 organization").await;
-    click(c, "#method-manual").await;
-    click(c, "button[type=submit]").await;
-    browser.wait_for_text("#step-heading", "Step 3", Duration::from_secs(10)).await;
+    open_manual_step3(&browser, &stack, "acct-ui-manual").await;
 
     type_into(c, "#tenant-id", "contoso.onmicrosoft.com").await;
     let err = browser.wait_for_text("#tenant-id-error", "not a domain name", Duration::from_secs(5)).await;
@@ -221,20 +236,12 @@ async fn declined_then_expired_then_a_new_code() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_secret_and_wrong_pfx_password_show_field_errors() {
     let (emulator, stack, browser) = setup().await;
-    let ((app_id, _, _), _emulator) = tokio::task::spawn_blocking(move || {
-        let r = emulator.register_app("Backup wrong", None, true);
-        (r, emulator)
-    })
-    .await
-    .unwrap();
+    let ((app_id, _, _), _emulator) = register_app(emulator, "Backup wrong", None).await;
     let corpus = tempfile::tempdir().unwrap();
     let script = system_tests::repo_root().join("shared/tests/pfx_corpus.py");
     assert!(std::process::Command::new("python3").arg(script).arg(corpus.path()).status().unwrap().success());
     let c = &browser.client;
-    c.goto(&stack.url(&format!("/#token={}", stack.token("acct-ui-wrong")))).await.unwrap();
-    click_text(c, "Add Microsoft 365 organization").await;
-    click(c, "#method-manual").await;
-    click(c, "button[type=submit]").await;
+    open_manual_step3(&browser, &stack, "acct-ui-wrong").await;
     type_into(c, "#org-name", "Contoso").await;
     type_into(c, "#tenant-id", fixture::CONTOSO).await;
     type_into(c, "#application-id", &app_id).await;
@@ -264,21 +271,13 @@ async fn manual_with_a_certificate_then_edit_with_and_without_a_recheck() {
         .lines()
         .filter(|l| !l.starts_with("-----"))
         .collect();
-    let ((app_id, _, _), _emulator) = tokio::task::spawn_blocking(move || {
-        let r = emulator.register_app("Backup cert UI", Some(&cert), true);
-        (r, emulator)
-    })
-    .await
-    .unwrap();
+    let ((app_id, _, _), _emulator) = register_app(emulator, "Backup cert UI", Some(cert)).await;
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(corpus.path().join("manifest.json")).unwrap()).unwrap();
     let case = manifest.as_array().unwrap().iter().find(|c| c["file"] == "openssl3-default.pfx").unwrap().clone();
 
     let c = &browser.client;
-    c.goto(&stack.url(&format!("/#token={}", stack.token("acct-ui-cert")))).await.unwrap();
-    click_text(c, "Add Microsoft 365 organization").await;
-    click(c, "#method-manual").await;
-    click(c, "button[type=submit]").await;
+    open_manual_step3(&browser, &stack, "acct-ui-cert").await;
     type_into(c, "#org-name", "Contoso (certificate)").await;
     type_into(c, "#tenant-id", fixture::CONTOSO).await;
     type_into(c, "#application-id", &app_id).await;
@@ -333,17 +332,9 @@ async fn approve_panel_code(browser: &Browser, emulator: &Emulator) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn manual_with_multiple_applications_asks_for_a_sign_in_then_recreate_from_the_edit_page() {
     let (emulator, stack, browser) = setup().await;
-    let ((app_id, _, secret), emulator) = tokio::task::spawn_blocking(move || {
-        let r = emulator.register_app("Backup manual 4", None, true);
-        (r, emulator)
-    })
-    .await
-    .unwrap();
+    let ((app_id, _, secret), emulator) = register_app(emulator, "Backup manual 4", None).await;
     let c = &browser.client;
-    c.goto(&stack.url(&format!("/#token={}", stack.token("acct-ui-m4")))).await.unwrap();
-    click_text(c, "Add Microsoft 365 organization").await;
-    click(c, "#method-manual").await;
-    click(c, "button[type=submit]").await;
+    open_manual_step3(&browser, &stack, "acct-ui-m4").await;
     type_into(c, "#org-name", "Contoso (manual, 4)").await;
     type_into(c, "#tenant-id", fixture::CONTOSO).await;
     type_into(c, "#application-id", &app_id).await;
