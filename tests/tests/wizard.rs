@@ -315,6 +315,15 @@ async fn manual_with_a_certificate_then_edit_with_and_without_a_recheck() {
     browser.close().await;
 }
 
+/// On the edit page: untick "Create multiple applications", save, and wait for the list to say so.
+async fn turn_multiple_applications_off(browser: &Browser) {
+    let c = &browser.client;
+    click_text(c, "Edit").await;
+    click(c, "#edit-multiple").await;
+    click_text(c, "Save changes").await;
+    browser.wait_for_text("[data-testid=organizations]", "Off", Duration::from_secs(20)).await;
+}
+
 /// Waits for the sign-in panel's one-time code and approves it as the Contoso admin.
 async fn approve_panel_code(browser: &Browser, emulator: &Emulator) {
     let c = &browser.client;
@@ -349,10 +358,7 @@ async fn manual_with_multiple_applications_asks_for_a_sign_in_then_recreate_from
     assert_eq!(emulator.get("state")["applications"].as_array().unwrap().len(), 4, "the main one and 3 created");
 
     // Off, then back on with "Recreate multiple applications" and a new sign-in.
-    click_text(c, "Edit").await;
-    click(c, "#edit-multiple").await;
-    click_text(c, "Save changes").await;
-    browser.wait_for_text("[data-testid=organizations]", "Off", Duration::from_secs(20)).await;
+    turn_multiple_applications_off(&browser).await;
     click_text(c, "Edit").await;
     click(c, "#edit-multiple").await;
     click(c, "#reenable-recreate").await;
@@ -365,10 +371,7 @@ async fn manual_with_multiple_applications_asks_for_a_sign_in_then_recreate_from
     assert_eq!(emulator.get("state")["applications"].as_array().unwrap().len(), 7, "3 new applications");
 
     // Off again, then on with "Use existing applications" (the default choice): checked, not created.
-    click_text(c, "Edit").await;
-    click(c, "#edit-multiple").await;
-    click_text(c, "Save changes").await;
-    browser.wait_for_text("[data-testid=organizations]", "Off", Duration::from_secs(20)).await;
+    turn_multiple_applications_off(&browser).await;
     click_text(c, "Edit").await;
     click(c, "#edit-multiple").await;
     assert!(el(c, "#reenable-existing").await.is_selected().await.unwrap());

@@ -199,16 +199,7 @@ async fn start_sign_in(
 }
 
 /// Calls the sign-in's Durable Object with `op` (also Worker-internal operations).
-pub(crate) async fn signin_call_raw(
-    env: &Env,
-    id: &str,
-    session: &Session,
-    op: &str,
-) -> std::result::Result<Response, AppError> {
-    signin_call(env, id, session, op, None).await
-}
-
-async fn signin_call(
+pub(crate) async fn signin_call(
     env: &Env,
     id: &str,
     session: &Session,

@@ -4,7 +4,7 @@
 
 use super::signin_do::Exported;
 use super::webcrypto::WebCryptoSigner;
-use super::{internal, now, signin_call_raw, signin_command, SignInCommand};
+use super::{internal, now, signin_call, signin_command, SignInCommand};
 use crate::config::Config;
 use crate::error::AppError;
 use crate::microsoft::identity::{self, ClientCredential, TokenOutcome};
@@ -294,7 +294,7 @@ pub async fn get(env: &Env, session: &Session, id: &str) -> Res<Response> {
 }
 
 async fn signin_status(env: &Env, session: &Session, id: &str, op: &str) -> Res<(u16, String)> {
-    let mut resp = signin_call_raw(env, id, session, op).await?;
+    let mut resp = signin_call(env, id, session, op, None).await?;
     let status = resp.status_code();
     let text = resp.text().await.map_err(internal("sign-in answer"))?;
     Ok((status, text))
