@@ -25,6 +25,8 @@ pub enum Route {
     CancelSignIn(String),
     /// `POST /api/signins/{id}/applications`: create the 3 additional applications.
     AdditionalApplications(String),
+    /// `GET /api/signin/callback`: Microsoft sends the Credential pop-up back (no session).
+    SignInCallback,
     /// `GET /api/organizations`.
     ListOrganizations,
     /// `POST /api/organizations`.
@@ -57,6 +59,7 @@ pub const ENDPOINTS: &[(&str, &str)] = &[
     ("POST", "/api/signins/{id}/confirm"),
     ("POST", "/api/signins/{id}/renew"),
     ("POST", "/api/signins/{id}/applications"),
+    ("GET", "/api/signin/callback"),
     ("POST", "/api/certificates/inspect"),
     ("GET", "/api/organizations"),
     ("POST", "/api/organizations"),
@@ -95,6 +98,8 @@ pub fn resolve(method: &str, path: &str) -> Route {
         (_, ["api", "organizations", id]) if is_id(id) => Route::MethodNotAllowed(&["GET", "PATCH", "DELETE"]),
         ("POST", ["api", "certificates", "inspect"]) => Route::InspectCertificate,
         (_, ["api", "certificates", "inspect"]) => Route::MethodNotAllowed(&["POST"]),
+        ("GET", _) if path == paths::SIGNIN_CALLBACK => Route::SignInCallback,
+        (_, _) if path == paths::SIGNIN_CALLBACK => Route::MethodNotAllowed(&["GET"]),
         ("POST", ["api", "signins"]) => Route::StartSignIn,
         (_, ["api", "signins"]) => Route::MethodNotAllowed(&["POST"]),
         ("GET", ["api", "signins", id]) if is_id(id) => Route::SignInStatus((*id).to_owned()),
@@ -129,6 +134,7 @@ mod tests {
             Route::ConfirmSignIn(_) => ("POST", "/api/signins/{id}/confirm"),
             Route::RenewSignIn(_) => ("POST", "/api/signins/{id}/renew"),
             Route::AdditionalApplications(_) => ("POST", "/api/signins/{id}/applications"),
+            Route::SignInCallback => ("GET", "/api/signin/callback"),
             Route::InspectCertificate => ("POST", "/api/certificates/inspect"),
             Route::ListOrganizations => ("GET", "/api/organizations"),
             Route::CreateOrganization => ("POST", "/api/organizations"),
@@ -187,6 +193,9 @@ mod tests {
         assert_eq!(resolve("GET", &format!("/api/signins/{id}/renew")), Route::MethodNotAllowed(&["POST"]));
         assert_eq!(resolve("GET", "/api/signins"), Route::MethodNotAllowed(&["POST"]));
         assert_eq!(resolve("GET", "/api/session"), Route::Session);
+        assert_eq!(resolve("GET", "/api/signin/callback"), Route::SignInCallback);
+        assert_eq!(resolve("POST", "/api/signin/callback"), Route::MethodNotAllowed(&["GET"]));
+        assert_eq!(resolve("GET", "/api/signin/callback/x"), Route::NotFound);
     }
 
     #[test]

@@ -33,8 +33,14 @@ fn operation(method: &str, path: &str, g: &mut SchemaGenerator) -> Op {
             op("The portal session as the edge read it", None, (200, Some(schema::<SessionInfo>(g))), &[401])
         }
         ("GET", "/api/openapi.json") => op("This document", None, (200, None), &[401]),
+        ("GET", "/api/signin/callback") => op(
+            "Microsoft sends the Credential pop-up back here (no session; the state names the sign-in). Answers an HTML page that tells the app and closes itself",
+            None,
+            (200, None),
+            &[],
+        ),
         ("POST", "/api/signins") => op(
-            "Start a device-code sign-in (at most 3 under way per account)",
+            "Start a sign-in: device code, or the Credential pop-up (at most 3 under way per account)",
             Some(schema::<StartSignIn>(g)),
             (201, Some(schema::<SignInStatus>(g))),
             &[400, 401, 415, 422, 429, 502],
@@ -116,7 +122,16 @@ fn document() -> Value {
             );
         }
         let mut o = json!({"summary": op.summary, "responses": responses});
-        if *path != "/api/health" {
+        if *path == "/api/signin/callback" {
+            o["responses"] = json!({
+                "200": {"description": "Signed in: a page that tells the app and closes itself", "content": {"text/html": {}}},
+                "400": {"description": "Declined, refused, state mismatch or code already used: a page that says so", "content": {"text/html": {}}}
+            });
+            o["parameters"] = json!(["state", "code", "error", "error_description"]
+                .iter()
+                .map(|n| json!({"name": n, "in": "query", "required": *n == "state", "schema": {"type": "string"}}))
+                .collect::<Vec<_>>());
+        } else if *path != "/api/health" {
             o["security"] = json!([{"portalSession": []}]);
         }
         if path.contains("{id}") {

@@ -28,8 +28,11 @@ pub mod paths {
     pub const HEALTH: &str = "/api/health";
     /// `GET`: who the session is (portal account and admin).
     pub const SESSION: &str = "/api/session";
-    /// `POST`: start a device-code sign-in.
+    /// `POST`: start a sign-in (device code, or the Credential pop-up).
     pub const SIGNINS: &str = "/api/signins";
+    /// `GET`: where Microsoft sends the Credential pop-up back (`code`, `state`). No session: the
+    /// `state` names the sign-in and proves the browser started it.
+    pub const SIGNIN_CALLBACK: &str = "/api/signin/callback";
     /// `POST`: read a .pfx and describe its certificate; nothing is stored.
     pub const CERTIFICATE_INSPECT: &str = "/api/certificates/inspect";
     /// `GET` (list), `POST` (add).
@@ -116,6 +119,15 @@ pub struct StartSignIn {
     pub method: AddMethod,
 }
 
+/// The `type` of the message the Credential pop-up's last page posts to the app (its opener), on
+/// the app's own origin only: `{type, id, ok, code?}`. Only a hint to read the status at once; the
+/// status stays the truth (a pop-up may lose its opener, e.g. under `Cross-Origin-Opener-Policy`).
+pub const SIGNIN_WINDOW_MESSAGE: &str = "m365-onboarding:signin-window";
+
+fn device_code_method() -> AddMethod {
+    AddMethod::DeviceCode
+}
+
 /// What the browser may know of a sign-in: never the device code or a token.
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,8 +136,16 @@ pub struct SignInStatus {
     pub id: String,
     /// The cloud.
     pub cloud: CloudEnvironment,
+    /// How the admin signs in: `device_code` or `credential` (the pop-up).
+    #[serde(default = "device_code_method")]
+    pub method: AddMethod,
     /// Where the sign-in stands.
     pub state: SignInState,
+    /// Credential method, while waiting for the sign-in: Microsoft's authorization URL to open in the
+    /// pop-up (authorization code flow with PKCE; it carries the `state` and the code challenge, never
+    /// the verifier).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorize_url: Option<String>,
     /// The one-time code to type at Microsoft (device code method).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_code: Option<String>,
@@ -567,7 +587,9 @@ mod tests {
         let s = SignInStatus {
             id: "x".into(),
             cloud: CloudEnvironment::Global,
+            method: AddMethod::DeviceCode,
             state: SignInState::WaitingForSignIn,
+            authorize_url: None,
             user_code: Some("ABCD12345".into()),
             verification_uri: Some("https://microsoft.com/devicelogin".into()),
             expires_at: None,
@@ -577,8 +599,9 @@ mod tests {
             error: None,
             result: None,
         };
-        let text = serde_json::to_string(&s).unwrap();
-        assert!(!text.contains("device_code"));
+        let json = serde_json::to_value(&s).unwrap();
+        let keys: Vec<&String> = json.as_object().unwrap().keys().collect();
+        assert!(!keys.iter().any(|k| k.contains("device_code") || k.contains("verifier")), "{keys:?}");
         assert!(!SignInState::Registering.is_final());
         assert!(SignInState::Expired.is_final());
     }

@@ -70,7 +70,7 @@ catalogue! {
     /// The admin has not finished signing in yet (not a failure).
     AuthorizationPending = "authorization_pending", 409, "Waiting for you to sign in at Microsoft with the one-time code.";
     /// The admin declined the sign-in or the consent.
-    SignInDeclined = "sign_in_declined", 422, "The sign-in was declined at Microsoft. Get a new code and accept the permissions, or use the Manual method.";
+    SignInDeclined = "sign_in_declined", 422, "The sign-in or the permissions were declined at Microsoft. Try again and accept the permissions, or use the Manual method.";
     /// The device code expired before the admin signed in.
     CodeExpired = "code_expired", 422, "The one-time code has expired. Get a new code and sign in within 15 minutes.";
     /// Microsoft did not recognize the code.
@@ -83,8 +83,18 @@ catalogue! {
     ClientMisconfigured = "client_misconfigured", 502, "This service's sign-in application is not set up correctly for this cloud. Use the Manual method and tell your service provider (public client flows must be allowed).";
     /// The signed-in user lacks the admin role or consent for registering applications.
     AdminConsentRequired = "admin_consent_required", 403, "The account that signed in cannot grant these permissions. Sign in as a Global Administrator and accept the permissions.";
-    /// The Credential pop-up sign-in failed (state mismatch, replayed code, closed pop-up).
+    /// The Credential pop-up sign-in failed for another reason Microsoft gave.
     SignInFailed = "sign_in_failed", 422, "The sign-in did not complete. Try again, or use the Device Code method.";
+    /// The browser did not open the Credential pop-up (a pop-up blocker, or a sandboxed iframe).
+    PopupBlocked = "popup_blocked", 422, "Your browser blocked the Microsoft sign-in window. Allow pop-ups for this page and try again, or use the Device Code method.";
+    /// The Credential pop-up was closed before Microsoft sent the admin back.
+    PopupClosed = "popup_closed", 409, "The Microsoft sign-in window was closed before the sign-in finished. Open it again, or use the Device Code method.";
+    /// The answer in the pop-up carried a `state` that is not this sign-in's: it was ignored.
+    StateMismatch = "state_mismatch", 400, "The answer from Microsoft did not belong to this sign-in, so it was ignored. Try again in a new sign-in window, or use the Device Code method.";
+    /// The pop-up's authorization code was used before (or Microsoft says it was already redeemed).
+    CodeAlreadyUsed = "code_already_used", 400, "This answer from Microsoft was already used and cannot be used again. If the sign-in is not finished, try again in a new sign-in window, or use the Device Code method.";
+    /// The Credential pop-up sign-in was not finished in time.
+    SignInWindowExpired = "sign_in_window_expired", 422, "The Microsoft sign-in was not finished within 15 minutes. Try again, or use the Device Code method.";
 
     // --- Tenant and cloud --------------------------------------------------------------------
     /// The tenant lives in another national cloud.
@@ -159,6 +169,8 @@ impl ErrorCode {
             90002 => ErrorCode::TenantNotFound,
             65001 | 90094 | 90099 | 50105 => ErrorCode::AdminConsentRequired,
             65004 => ErrorCode::SignInDeclined,
+            54005 => ErrorCode::CodeAlreadyUsed,
+            70008 => ErrorCode::SignInWindowExpired,
             7000215 => ErrorCode::InvalidClientSecret,
             7000222 => ErrorCode::ExpiredClientSecret,
             700027 | 700024 | 50012 => ErrorCode::InvalidCertificate,
@@ -236,6 +248,8 @@ mod tests {
         assert_eq!(ErrorCode::from_oauth_error("unauthorized_client", &[700016]), ErrorCode::ApplicationNotFound);
         assert_eq!(ErrorCode::from_oauth_error("invalid_request", &[90038]), ErrorCode::WrongCloud);
         assert_eq!(ErrorCode::from_oauth_error("weird", &[1]), ErrorCode::MicrosoftUnavailable);
+        assert_eq!(ErrorCode::from_oauth_error("invalid_grant", &[54005]), ErrorCode::CodeAlreadyUsed);
+        assert_eq!(ErrorCode::from_oauth_error("access_denied", &[65004]), ErrorCode::SignInDeclined);
     }
 
     #[test]

@@ -73,6 +73,7 @@ async fn dispatch(route: Route, mut req: Request, env: &Env) -> std::result::Res
     match route {
         Route::Health => return health(env).await,
         Route::AppPage => return app_page(req, env).await,
+        Route::SignInCallback => return signin_callback(req, env).await,
         Route::MethodNotAllowed(allowed) => return Err(AppError::MethodNotAllowed(allowed)),
         Route::NotFound => return Err(AppError::NotFound),
         _ => {}
@@ -87,7 +88,8 @@ async fn dispatch(route: Route, mut req: Request, env: &Env) -> std::result::Res
         }),
         Route::StartSignIn => {
             let start: StartSignIn = read_json(&mut req).await?;
-            start_sign_in(env, &config, &session, start).await
+            let redirect_uri = callback_uri(&req)?;
+            start_sign_in(env, &config, &session, start, redirect_uri).await
         }
         Route::OpenApi => {
             let mut resp = Response::ok(crate::openapi::DOCUMENT).map_err(internal("response"))?;
@@ -114,10 +116,15 @@ async fn dispatch(route: Route, mut req: Request, env: &Env) -> std::result::Res
         }
         Route::SignInStatus(id) => signin_call(env, &id, &session, "status", None).await,
         Route::ConfirmSignIn(id) => signin_call(env, &id, &session, "confirm", None).await,
-        Route::RenewSignIn(id) => signin_call(env, &id, &session, "renew", None).await,
+        Route::RenewSignIn(id) => {
+            let cmd = Command { redirect_uri: Some(callback_uri(&req)?), ..Command::new(&session.account, "renew") };
+            signin_command(env, &id, cmd).await
+        }
         Route::CancelSignIn(id) => signin_call(env, &id, &session, "cancel", None).await,
         Route::AdditionalApplications(id) => signin_call(env, &id, &session, "additional", None).await,
-        Route::Health | Route::AppPage | Route::MethodNotAllowed(_) | Route::NotFound => Err(AppError::NotFound),
+        Route::Health | Route::AppPage | Route::SignInCallback | Route::MethodNotAllowed(_) | Route::NotFound => {
+            Err(AppError::NotFound)
+        }
     }
 }
 
@@ -147,21 +154,24 @@ fn authenticate(req: &Request, config: &Config) -> std::result::Result<Session, 
     })
 }
 
+/// Where Microsoft sends the Credential pop-up back: this Worker's own origin, as the browser reached
+/// it (the operator registers exactly this URI on the public client, see the README).
+fn callback_uri(req: &Request) -> std::result::Result<String, AppError> {
+    let url = req.url().map_err(internal("request URL"))?;
+    Ok(format!("{}{}", url.origin().ascii_serialization(), shared::api::paths::SIGNIN_CALLBACK))
+}
+
 async fn start_sign_in(
     env: &Env,
     config: &Config,
     session: &Session,
     start: StartSignIn,
+    redirect_uri: String,
 ) -> std::result::Result<Response, AppError> {
     match start.method {
         AddMethod::DeviceCode => {}
         AddMethod::Credential => {
             start.method.availability(start.cloud).map_err(|reason| FieldError::new(Field::Method, reason))?;
-            return Err(FieldError::new(
-                Field::Method,
-                "Signing in with a Microsoft pop-up is not available yet. Use Device Code or Manual.",
-            )
-            .into());
         }
         AddMethod::Manual => {
             return Err(FieldError::new(Field::Method, "The Manual method needs no sign-in: go to Step 3.").into())
@@ -194,7 +204,13 @@ async fn start_sign_in(
     if inserted != 1 {
         return Err(ErrorCode::TooManySignIns.into());
     }
-    let resp = signin_call(env, &id, session, "start", Some(start.cloud)).await?;
+    let cmd = Command {
+        cloud: Some(start.cloud),
+        method: Some(start.method),
+        redirect_uri: Some(redirect_uri),
+        ..Command::new(&session.account, "start")
+    };
+    let resp = signin_command(env, &id, cmd).await?;
     Ok(resp.with_status(201))
 }
 
@@ -206,8 +222,7 @@ pub(crate) async fn signin_call(
     op: &str,
     cloud: Option<shared::CloudEnvironment>,
 ) -> std::result::Result<Response, AppError> {
-    let cmd = Command { account: session.account.clone(), op: op.to_owned(), cloud, certificate: None };
-    signin_command(env, id, cmd).await
+    signin_command(env, id, Command { cloud, ..Command::new(&session.account, op) }).await
 }
 
 /// Sends `cmd` to the sign-in's Durable Object.
@@ -229,6 +244,50 @@ pub(crate) async fn signin_command(env: &Env, id: &str, cmd: Command) -> std::re
     let mut fresh = Response::from_bytes(body).map_err(internal("response"))?.with_status(status);
     fresh.headers_mut().set("content-type", "application/json").map_err(internal("headers"))?;
     Ok(fresh)
+}
+
+/// `GET /api/signin/callback`: Microsoft sends the Credential pop-up back here. No session (this is
+/// a top-level page in the pop-up); the `state` finds the sign-in and proves the answer is its own.
+/// Answers a small page that tells the app (its opener, on this origin only) and closes itself.
+async fn signin_callback(req: Request, env: &Env) -> std::result::Result<Response, AppError> {
+    use crate::signin::browser::{callback_csp, callback_page, parse_callback, PageOutcome};
+    let url = req.url().map_err(internal("request URL"))?;
+    let query = parse_callback(url.query().unwrap_or(""));
+    let outcome = match query.sign_in_id.clone() {
+        None => PageOutcome {
+            sign_in_id: None,
+            error: Some(ErrorCode::StateMismatch),
+            message: ErrorCode::StateMismatch.message().to_owned(),
+        },
+        Some(id) => {
+            let answer = signin_do::CallbackAnswer {
+                state_secret: shared::secret::SecretString::new(query.state_secret),
+                code: query.code,
+                error: query.error,
+                error_description: query.error_description,
+            };
+            let cmd = Command { callback: Some(answer), ..Command::new("", "callback") };
+            let resp = signin_command(env, &id, cmd).await;
+            let detail = match resp {
+                Ok(mut r) if r.status_code() == 200 => {
+                    r.json::<signin_do::CallbackOutcome>().await.map_err(internal("callback outcome"))?.error
+                }
+                // No such sign-in: the state was not one we issued.
+                _ => Some(shared::api::ErrorDetail::new(ErrorCode::StateMismatch)),
+            };
+            PageOutcome {
+                sign_in_id: Some(id),
+                error: detail.as_ref().map(|d| d.code),
+                message: detail.map(|d| d.message).unwrap_or_else(|| {
+                    "You are signed in. The backup applications are being registered: go back to the portal to follow the progress.".to_owned()
+                }),
+            }
+        }
+    };
+    let status = if outcome.error.is_none() { 200 } else { 400 };
+    let mut resp = Response::from_html(callback_page(&outcome)).map_err(internal("response"))?.with_status(status);
+    resp.headers_mut().set("content-security-policy", &callback_csp()).map_err(internal("headers"))?;
+    Ok(resp)
 }
 
 /// The app's page from the assets binding, with the policy that only the configured portals may

@@ -428,10 +428,8 @@ pub async fn create(env: &Env, config: &Config, session: &Session, req: CreateOr
                 };
                 let (nbf, exp) = parsed.validity;
                 let cmd = SignInCommand {
-                    account: session.account.clone(),
-                    op: "use-certificate".into(),
-                    cloud: None,
                     certificate: Some((STANDARD.encode(&parsed.certificate_der), nbf, exp)),
+                    ..SignInCommand::new(&session.account, "use-certificate")
                 };
                 let mut resp = signin_command(env, &sign_in, cmd).await?;
                 if resp.status_code() != 200 {

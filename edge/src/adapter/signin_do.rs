@@ -8,12 +8,14 @@ use crate::error::AppError;
 use crate::microsoft::identity::{self, ClientCredential, TokenOutcome};
 use crate::microsoft::{graph, HttpClient, MicrosoftError};
 use crate::provisioning::plan::{Phase, VerifyOutcome, Work};
+use crate::signin::browser::{self, BrowserSignIn};
 use crate::signin::poller::Millis;
 use crate::signin::record::SignInRecord;
 use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
 use shared::api::{ErrorDetail, SignInState};
-use shared::{CloudEnvironment, ErrorCode};
+use shared::secret::{serialize_exposed, SecretString};
+use shared::{AddMethod, CloudEnvironment, ErrorCode};
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
 
 const RECORD: &str = "record";
@@ -23,16 +25,72 @@ const STEPS_PER_ALARM: usize = 6;
 /// What the Worker sends to the Durable Object.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Command {
-    /// The portal account making the call.
+    /// The portal account making the call (empty for `callback`, which has no session).
     pub account: String,
-    /// `start`, `status`, `confirm`, `renew`, `cancel`, `additional`.
+    /// `start`, `status`, `confirm`, `renew`, `cancel`, `additional`, `callback`, and the internal
+    /// `export`, `saved`, `use-certificate`.
     pub op: String,
     /// For `start`: the cloud.
     #[serde(default)]
     pub cloud: Option<CloudEnvironment>,
+    /// For `start`: device code (the default) or Credential.
+    #[serde(default)]
+    pub method: Option<AddMethod>,
+    /// For `start` and `renew` of a Credential sign-in: where Microsoft sends the pop-up back.
+    #[serde(default)]
+    pub redirect_uri: Option<String>,
+    /// For `callback`: what Microsoft sent back to the pop-up.
+    #[serde(default)]
+    pub callback: Option<CallbackAnswer>,
     /// For `use-certificate`: the certificate (base64 DER) and its validity (Unix seconds).
     #[serde(default)]
     pub certificate: Option<(String, i64, i64)>,
+}
+
+impl Command {
+    /// `op` on behalf of `account`, without arguments.
+    pub fn new(account: &str, op: &str) -> Self {
+        Self {
+            account: account.to_owned(),
+            op: op.to_owned(),
+            cloud: None,
+            method: None,
+            redirect_uri: None,
+            callback: None,
+            certificate: None,
+        }
+    }
+}
+
+/// Microsoft's answer to the Credential pop-up, passed from the callback to the Durable Object.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CallbackAnswer {
+    /// The secret half of `state`.
+    #[serde(serialize_with = "serialize_exposed")]
+    pub state_secret: SecretString,
+    /// The authorization code.
+    #[serde(default, serialize_with = "serialize_exposed_opt")]
+    pub code: Option<SecretString>,
+    /// OAuth `error`.
+    #[serde(default)]
+    pub error: Option<String>,
+    /// OAuth `error_description`.
+    #[serde(default)]
+    pub error_description: Option<String>,
+}
+
+fn serialize_exposed_opt<S: serde::Serializer>(v: &Option<SecretString>, s: S) -> std::result::Result<S::Ok, S::Error> {
+    match v {
+        Some(secret) => s.serialize_some(secret.expose()),
+        None => s.serialize_none(),
+    }
+}
+
+/// What the callback page says: `None` when the sign-in went on.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CallbackOutcome {
+    /// Why the answer was not used.
+    pub error: Option<ErrorDetail>,
 }
 
 fn now() -> Millis {
@@ -116,11 +174,23 @@ impl SignIn {
             let client_id = config.public_client(cloud).ok_or(ErrorCode::ClientMisconfigured)?.to_owned();
             let name = self.state.storage().get::<String>("name").await.ok().flatten().unwrap_or(id);
             let mut rec = SignInRecord::new(&name, &cmd.account, cloud, &client_id, now());
-            self.request_code(&mut rec, &config).await;
+            match cmd.method {
+                Some(AddMethod::Credential) => {
+                    let redirect_uri = cmd.redirect_uri.as_deref().ok_or(AppError::Internal)?;
+                    rec.on_browser_sign_in(new_browser_sign_in(&rec, &config, redirect_uri));
+                }
+                _ => self.request_code(&mut rec, &config).await,
+            }
             self.save(&rec).await.map_err(internal)?;
             return Response::from_json(&rec.status(now())).map_err(internal);
         }
         let mut rec = self.load().await.map_err(internal)?.ok_or(AppError::NoSuchObject)?;
+        if cmd.op == "callback" {
+            // No session here: the state secret is the proof (checked by the record).
+            let answer = cmd.callback.ok_or(AppError::Internal)?;
+            let error = self.on_callback(&mut rec, &config, answer).await.map_err(internal)?.err();
+            return Response::from_json(&CallbackOutcome { error }).map_err(internal);
+        }
         if rec.account != cmd.account {
             return Err(AppError::NoSuchObject);
         }
@@ -139,9 +209,14 @@ impl SignIn {
                     }
                     .into());
                 }
-                rec.state = SignInState::WaitingForSignIn;
-                rec.confirmed = false;
-                self.request_code(&mut rec, &config).await;
+                if rec.method == AddMethod::Credential {
+                    let redirect_uri = cmd.redirect_uri.as_deref().ok_or(AppError::Internal)?;
+                    rec.on_browser_sign_in(new_browser_sign_in(&rec, &config, redirect_uri));
+                } else {
+                    rec.state = SignInState::WaitingForSignIn;
+                    rec.confirmed = false;
+                    self.request_code(&mut rec, &config).await;
+                }
             }
             "cancel" => rec.cancel(t),
             "additional" => rec.start_additional(&config.app_name).map_err(AppError::from)?,
@@ -209,6 +284,64 @@ impl SignIn {
         }
         self.save(&rec).await.map_err(internal)?;
         Response::from_json(&rec.status(now())).map_err(internal)
+    }
+
+    /// Microsoft sent the Credential pop-up back. The pending sign-in is taken and saved before the
+    /// code is redeemed, so an answer replayed meanwhile finds nothing to redeem.
+    async fn on_callback(
+        &self,
+        rec: &mut SignInRecord,
+        config: &Config,
+        answer: CallbackAnswer,
+    ) -> Result<std::result::Result<(), ErrorDetail>> {
+        let pending = match rec.take_browser_answer(answer.state_secret.expose(), now()) {
+            Ok(p) => p,
+            Err(code) => {
+                worker::console_warn!("signin {}: pop-up answer refused: {}", rec.id, code.as_str());
+                self.save(rec).await?;
+                return Ok(Err(ErrorDetail::new(code)));
+            }
+        };
+        self.save(rec).await?;
+        let result = match (answer.error, answer.code) {
+            (Some(error), _) => Err(browser::redirect_error(&error, answer.error_description.as_deref())),
+            (None, None) => Err(ErrorDetail::new(ErrorCode::SignInFailed)),
+            (None, Some(code)) => {
+                let endpoints = config.endpoints(rec.cloud);
+                let req = identity::authorization_code_request(
+                    &endpoints,
+                    &rec.client_id,
+                    &code,
+                    &pending.redirect_uri,
+                    &pending.verifier,
+                );
+                match WorkerHttp.send(req).await.map(|r| identity::read_token(&r)) {
+                    Ok(TokenOutcome::Token(t)) => {
+                        rec.on_token(t, now());
+                        rec.start_main(&config.app_name);
+                        Ok(())
+                    }
+                    Ok(TokenOutcome::Error(f)) => Err(match f.microsoft.detail() {
+                        d if d.code == ErrorCode::MicrosoftUnavailable && f.microsoft.status == 400 => ErrorDetail {
+                            code: ErrorCode::SignInFailed,
+                            message: ErrorCode::SignInFailed.message().into(),
+                            ..d
+                        },
+                        d => d,
+                    }),
+                    Err(e) => {
+                        worker::console_warn!("signin {}: code redemption failed: {}", rec.id, e.0);
+                        Err(ErrorDetail::new(ErrorCode::MicrosoftUnavailable))
+                    }
+                }
+            }
+        };
+        if let Err(e) = &result {
+            worker::console_warn!("signin {}: pop-up sign-in failed: {}", rec.id, e.code.as_str());
+            rec.on_browser_failed(e.clone());
+        }
+        self.save(rec).await?;
+        Ok(result)
     }
 
     async fn poll(&self, rec: &mut SignInRecord, config: &Config) {
@@ -339,6 +472,13 @@ impl SignIn {
     }
 }
 
+/// A new pop-up sign-in for `rec`, with fresh randomness for the verifier and the state.
+fn new_browser_sign_in(rec: &SignInRecord, config: &Config, redirect_uri: &str) -> BrowserSignIn {
+    let mut random = [0u8; browser::RANDOM_BYTES];
+    getrandom::fill(&mut random).expect("the platform's random number generator is available");
+    BrowserSignIn::new(&rec.id, &config.endpoints(rec.cloud), &rec.client_id, redirect_uri, &random, now())
+}
+
 /// The applications of a completed sign-in, with their secrets (Worker-internal).
 #[derive(Serialize, Deserialize)]
 pub struct Exported {
@@ -413,14 +553,16 @@ impl DurableObject for SignIn {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        if let Some(name) = req.headers().get("x-signin-id")? {
-            // The Durable Object does not know its own name; the Worker tells it on every call.
-            self.state.storage().put("name", name).await?;
-        }
         let cmd: Command = match req.json().await {
             Ok(c) => c,
             Err(_) => return error_response(AppError::Internal),
         };
+        if cmd.op == "start" {
+            if let Some(name) = req.headers().get("x-signin-id")? {
+                // The Durable Object does not know its own name; the Worker tells it when it starts.
+                self.state.storage().put("name", name).await?;
+            }
+        }
         match self.handle(cmd).await {
             Ok(r) => Ok(r),
             Err(e) => error_response(e),

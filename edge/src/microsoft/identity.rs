@@ -82,6 +82,28 @@ pub fn device_token_request(endpoints: &CloudEndpoints, client_id: &str, device_
     )
 }
 
+/// `POST {authority}/organizations/oauth2/v2.0/token`: redeems the Credential pop-up's authorization
+/// code with the PKCE verifier (a public client: no client secret).
+pub fn authorization_code_request(
+    endpoints: &CloudEndpoints,
+    client_id: &str,
+    code: &SecretString,
+    redirect_uri: &str,
+    verifier: &SecretString,
+) -> HttpRequest {
+    post_form(
+        &endpoints.token_url("organizations"),
+        form(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", client_id),
+            ("code", code.expose()),
+            ("redirect_uri", redirect_uri),
+            ("code_verifier", verifier.expose()),
+            ("scope", &admin_scopes(endpoints)),
+        ]),
+    )
+}
+
 /// The credential of a confidential client.
 pub enum ClientCredential<'a> {
     /// A client secret.

@@ -1,8 +1,11 @@
-//! The device-code sign-in broker: one Durable Object per sign-in holds the device code and the
-//! admin's token, polls Microsoft at Microsoft's pace from its alarm, and then drives registration.
+//! The sign-in broker: one Durable Object per sign-in holds the device code (or, for the Credential
+//! pop-up, the PKCE verifier and `state`) and the admin's token, polls Microsoft at Microsoft's pace
+//! from its alarm (device code), and then drives registration.
 //!
 //! [`poller`] is the RFC 8628 pacing as a pure state machine; [`record`] is what the Durable Object
-//! persists and how it is shown to the browser (never the device code or a token).
+//! persists and how it is shown to the browser (never the device code or a token); [`browser`] is
+//! the authorization code flow of the pop-up.
 
+pub mod browser;
 pub mod poller;
 pub mod record;

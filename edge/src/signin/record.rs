@@ -5,13 +5,14 @@
 //! secrets) are removed as soon as they are no longer needed: the device code when polling ends,
 //! the token after registration has been saved or abandoned ([`HOLD_AFTER_COMPLETION_MS`]).
 
+use super::browser::BrowserSignIn;
 use super::poller::{Decision, Millis, Poller};
-use crate::microsoft::identity::DeviceAuthorization;
+use crate::microsoft::identity::{AccessToken, DeviceAuthorization};
 use crate::provisioning::plan::{Phase, Registration};
 use serde::{Deserialize, Serialize};
 use shared::api::{ErrorDetail, ProgressStep, RegistrationResult, SignInState, SignInStatus, StepState};
 use shared::secret::{serialize_exposed, SecretString};
-use shared::{CloudEnvironment, ErrorCode};
+use shared::{AddMethod, CloudEnvironment, ErrorCode};
 
 /// How long the admin's token and the unsaved applications are kept after registration.
 pub const HOLD_AFTER_COMPLETION_MS: Millis = 30 * 60 * 1000;
@@ -53,10 +54,16 @@ pub struct SignInRecord {
     pub cloud: CloudEnvironment,
     /// The public client used.
     pub client_id: String,
+    /// Device code, or Credential (the pop-up).
+    #[serde(default = "device_code")]
+    pub method: AddMethod,
     /// State.
     pub state: SignInState,
     /// The device code, while polling.
     pub device: Option<DeviceState>,
+    /// Credential method: the PKCE verifier and `state`, until Microsoft's answer arrives.
+    #[serde(default)]
+    pub browser: Option<BrowserSignIn>,
     /// The polling schedule, while polling.
     pub poller: Option<Poller>,
     /// The admin ticked the confirmation checkbox.
@@ -77,6 +84,10 @@ pub struct SignInRecord {
     pub saved: bool,
 }
 
+fn device_code() -> AddMethod {
+    AddMethod::DeviceCode
+}
+
 impl SignInRecord {
     /// A new sign-in, before Microsoft has issued a code.
     pub fn new(id: &str, account: &str, cloud: CloudEnvironment, client_id: &str, now: Millis) -> Self {
@@ -85,8 +96,10 @@ impl SignInRecord {
             account: account.to_owned(),
             cloud,
             client_id: client_id.to_owned(),
+            method: AddMethod::DeviceCode,
             state: SignInState::WaitingForSignIn,
             device: None,
+            browser: None,
             poller: None,
             confirmed: false,
             token: None,
@@ -111,6 +124,49 @@ impl SignInRecord {
         self.error = None;
     }
 
+    /// Credential method: a (new) pop-up sign-in was prepared. Signing in there is the admin's
+    /// confirmation, so registration starts as soon as the token arrives.
+    pub fn on_browser_sign_in(&mut self, b: BrowserSignIn) {
+        self.method = AddMethod::Credential;
+        self.browser = Some(b);
+        self.confirmed = true;
+        self.state = SignInState::WaitingForSignIn;
+        self.error = None;
+    }
+
+    /// Credential method: Microsoft sent the pop-up back with `state_secret`. On a match the pending
+    /// sign-in is taken (so the same answer cannot be used twice) and returned for redemption; on a
+    /// mismatch nothing changes, so a forged answer cannot end the admin's sign-in.
+    pub fn take_browser_answer(&mut self, state_secret: &str, now: Millis) -> Result<BrowserSignIn, ErrorCode> {
+        self.tick(now);
+        let Some(pending) = self.browser.as_ref() else {
+            return Err(match self.state {
+                SignInState::Expired => ErrorCode::SignInWindowExpired,
+                _ => ErrorCode::CodeAlreadyUsed,
+            });
+        };
+        if !pending.state_matches(state_secret) {
+            return Err(ErrorCode::StateMismatch);
+        }
+        Ok(self.browser.take().expect("checked above"))
+    }
+
+    /// Credential method: the pop-up sign-in failed (Microsoft's error, or the code was refused).
+    pub fn on_browser_failed(&mut self, error: ErrorDetail) {
+        self.browser = None;
+        self.state = SignInState::Failed;
+        self.error = Some(error);
+    }
+
+    /// The admin's token arrived (device-code poll or redeemed pop-up code).
+    pub fn on_token(&mut self, t: AccessToken, now: Millis) {
+        self.device = None;
+        self.poller = None;
+        self.browser = None;
+        self.token = Some(HeldToken { access_token: t.access_token, expires_at: now + t.expires_in as Millis * 1000 });
+        self.state = SignInState::SignedIn;
+    }
+
     /// The device code could not be obtained.
     pub fn on_start_failed(&mut self, error: ErrorDetail) {
         self.state = SignInState::Failed;
@@ -131,6 +187,11 @@ impl SignInRecord {
         if self.is_polling() && self.poller.as_ref().is_some_and(|p| p.expired(now)) {
             self.expire();
         }
+        if self.state == SignInState::WaitingForSignIn && self.browser.as_ref().is_some_and(|b| b.expires_at <= now) {
+            self.browser = None;
+            self.state = SignInState::Expired;
+            self.error = Some(ErrorDetail::new(ErrorCode::SignInWindowExpired));
+        }
     }
 
     fn expire(&mut self) {
@@ -143,13 +204,7 @@ impl SignInRecord {
     pub fn on_poll(&mut self, decision: Decision, now: Millis) {
         match decision {
             Decision::PollAt(_) => {}
-            Decision::SignedIn(t) => {
-                self.device = None;
-                self.poller = None;
-                self.token =
-                    Some(HeldToken { access_token: t.access_token, expires_at: now + t.expires_in as Millis * 1000 });
-                self.state = SignInState::SignedIn;
-            }
+            Decision::SignedIn(t) => self.on_token(t, now),
             Decision::Expired => self.expire(),
             Decision::Failed(e) => {
                 self.device = None;
@@ -248,6 +303,7 @@ impl SignInRecord {
     /// The admin cancelled.
     pub fn cancel(&mut self, now: Millis) {
         self.device = None;
+        self.browser = None;
         self.state = SignInState::Cancelled;
         self.discard_at = Some(now);
     }
@@ -255,6 +311,7 @@ impl SignInRecord {
     /// Drops every secret this record holds that is not needed any more.
     pub fn forget_secrets(&mut self) {
         self.device = None;
+        self.browser = None;
         self.token = None;
         for r in [&mut self.main, &mut self.additional].into_iter().flatten() {
             for a in &mut r.apps {
@@ -267,6 +324,9 @@ impl SignInRecord {
     pub fn next_alarm(&self, now: Millis) -> Option<Millis> {
         if self.is_polling() {
             return self.poller.as_ref().map(|p| p.next_poll_at.min(p.expires_at));
+        }
+        if let Some(b) = self.browser.as_ref().filter(|_| self.state == SignInState::WaitingForSignIn) {
+            return Some(b.expires_at);
         }
         if self.state == SignInState::Registering {
             let wait = [&self.main, &self.additional].into_iter().flatten().filter_map(|r| r.wait_until).max();
@@ -329,10 +389,16 @@ impl SignInRecord {
             }
             _ => None,
         };
+        let authorize_url = match (&self.browser, self.state) {
+            (Some(b), SignInState::WaitingForSignIn) => Some(b.authorize_url.clone()),
+            _ => None,
+        };
         SignInStatus {
             id: self.id.clone(),
             cloud: self.cloud,
+            method: self.method,
             state: self.state,
+            authorize_url,
             user_code,
             verification_uri,
             expires_at,
@@ -348,7 +414,6 @@ impl SignInRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::microsoft::identity::{AccessToken, DeviceAuthorization};
 
     fn record() -> SignInRecord {
         let mut r = SignInRecord::new("s1", "acct", CloudEnvironment::Global, "client", 0);
@@ -450,5 +515,61 @@ mod tests {
         assert!(r.start_additional("x").is_ok());
         assert_eq!(r.additional.as_ref().unwrap().apps.len(), 3);
         assert_eq!(r.state, SignInState::Registering);
+    }
+
+    fn credential() -> SignInRecord {
+        let mut r = SignInRecord::new(ID, "acct", CloudEnvironment::Global, "client", 0);
+        let endpoints = shared::CloudEndpoints::official(CloudEnvironment::Global);
+        let random: [u8; super::super::browser::RANDOM_BYTES] = std::array::from_fn(|i| (i * 7 + 3) as u8);
+        r.on_browser_sign_in(BrowserSignIn::new(ID, &endpoints, "client", "https://x/api/signin/callback", &random, 0));
+        r
+    }
+
+    const ID: &str = "0f8fad5b-d9cb-469f-a165-70867728950e";
+
+    #[test]
+    fn a_credential_sign_in_shows_its_url_but_never_the_verifier_or_state_secret() {
+        let r = credential();
+        let b = r.browser.clone().unwrap();
+        let s = r.status(1000);
+        assert_eq!(s.method, AddMethod::Credential);
+        assert_eq!(s.state, SignInState::WaitingForSignIn);
+        assert_eq!(s.authorize_url.as_deref(), Some(b.authorize_url.as_str()));
+        let text = serde_json::to_string(&s).unwrap();
+        assert!(!text.contains(b.verifier.expose()));
+        assert!(r.confirmed, "signing in in the pop-up is the confirmation");
+        assert_eq!(r.next_alarm(1000), Some(b.expires_at));
+    }
+
+    #[test]
+    fn a_credential_answer_is_taken_once_and_a_forged_one_changes_nothing() {
+        let mut r = credential();
+        let secret = r.browser.as_ref().unwrap().state_secret.expose().to_owned();
+        assert_eq!(r.take_browser_answer("forged", 10).unwrap_err(), ErrorCode::StateMismatch);
+        assert_eq!(r.state, SignInState::WaitingForSignIn);
+        assert!(r.browser.is_some(), "a forged answer does not end the admin's sign-in");
+        let taken = r.take_browser_answer(&secret, 10).unwrap();
+        assert_eq!(taken.state_secret.expose(), secret);
+        assert_eq!(r.take_browser_answer(&secret, 11).unwrap_err(), ErrorCode::CodeAlreadyUsed);
+        r.on_token(AccessToken { access_token: SecretString::new("ADMIN-TOKEN".into()), expires_in: 3599 }, 20);
+        assert_eq!(r.state, SignInState::SignedIn);
+        r.start_main("M365 Backup");
+        assert_eq!(r.state, SignInState::Registering);
+        assert!(r.status(30).authorize_url.is_none());
+    }
+
+    #[test]
+    fn a_credential_sign_in_expires_and_can_fail() {
+        let mut r = credential();
+        let secret = r.browser.as_ref().unwrap().state_secret.expose().to_owned();
+        let end = r.browser.as_ref().unwrap().expires_at;
+        r.tick(end);
+        assert_eq!(r.state, SignInState::Expired);
+        assert!(r.browser.is_none());
+        assert_eq!(r.take_browser_answer(&secret, end).unwrap_err(), ErrorCode::SignInWindowExpired);
+        let mut r = credential();
+        r.on_browser_failed(ErrorDetail::new(ErrorCode::SignInDeclined));
+        assert_eq!(r.state, SignInState::Failed);
+        assert!(r.browser.is_none() && r.next_alarm(0).is_none());
     }
 }

@@ -1,0 +1,329 @@
+//! The Credential method: the admin signs in with Microsoft in a pop-up (the authorization code flow
+//! with PKCE, RFC 7636) instead of typing a password into our page.
+//!
+//! The sign-in's Durable Object keeps the PKCE verifier and the secret half of `state`; the browser
+//! gets only the authorization URL (challenge and `state`). Microsoft sends the pop-up back to
+//! `/api/signin/callback` with `code` and `state`. `state` is `{sign-in ID}.{secret}`: the ID finds the
+//! Durable Object, the secret (compared in constant time) proves that the answer belongs to the
+//! browser that started this sign-in. A state is accepted once: the verifier is dropped when the
+//! answer arrives, so a replayed answer finds nothing to redeem.
+//!
+//! All of this is pure; randomness comes in as bytes, and the adapter does the I/O.
+
+use super::poller::Millis;
+use crate::microsoft::identity::admin_scopes;
+use crate::microsoft::urlencode;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use shared::api::ErrorDetail;
+use shared::secret::{serialize_exposed, SecretString};
+use shared::{CloudEndpoints, ErrorCode};
+
+/// How long the pop-up's sign-in may take before it must be started again.
+pub const WINDOW_LIFETIME_MS: Millis = 15 * 60 * 1000;
+/// Random bytes a new pop-up sign-in needs: 32 for the verifier, 32 for the state secret.
+pub const RANDOM_BYTES: usize = 64;
+
+/// A pop-up sign-in waiting for Microsoft's answer. Secret parts never leave the Durable Object.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BrowserSignIn {
+    /// The secret half of `state`.
+    #[serde(serialize_with = "serialize_exposed")]
+    pub state_secret: SecretString,
+    /// The PKCE code verifier (43 characters of base64url).
+    #[serde(serialize_with = "serialize_exposed")]
+    pub verifier: SecretString,
+    /// The redirect URI sent (the token request must repeat it exactly).
+    pub redirect_uri: String,
+    /// The URL the pop-up opens.
+    pub authorize_url: String,
+    /// When the sign-in must be started again.
+    pub expires_at: Millis,
+}
+
+/// `BASE64URL(SHA256(verifier))`, the `S256` code challenge.
+pub fn pkce_challenge(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+impl BrowserSignIn {
+    /// A new pop-up sign-in for sign-in `id`, from `random` bytes of the platform's CSPRNG.
+    pub fn new(
+        id: &str,
+        endpoints: &CloudEndpoints,
+        client_id: &str,
+        redirect_uri: &str,
+        random: &[u8; RANDOM_BYTES],
+        now: Millis,
+    ) -> Self {
+        let verifier = URL_SAFE_NO_PAD.encode(&random[..32]);
+        let state_secret = URL_SAFE_NO_PAD.encode(&random[32..]);
+        let state = format!("{id}.{state_secret}");
+        let params = [
+            ("client_id", client_id),
+            ("response_type", "code"),
+            ("redirect_uri", redirect_uri),
+            ("response_mode", "query"),
+            ("scope", &admin_scopes(endpoints)),
+            ("state", &state),
+            ("code_challenge", &pkce_challenge(&verifier)),
+            ("code_challenge_method", "S256"),
+            ("prompt", "select_account"),
+        ];
+        let query: Vec<String> = params.iter().map(|(k, v)| format!("{k}={}", urlencode(v))).collect();
+        Self {
+            authorize_url: format!("{}?{}", endpoints.authorize_url("organizations"), query.join("&")),
+            state_secret: SecretString::new(state_secret),
+            verifier: SecretString::new(verifier),
+            redirect_uri: redirect_uri.to_owned(),
+            expires_at: now + WINDOW_LIFETIME_MS,
+        }
+    }
+
+    /// Whether `presented` is this sign-in's state secret (constant time in its length).
+    pub fn state_matches(&self, presented: &str) -> bool {
+        let expected = self.state_secret.expose().as_bytes();
+        let presented = presented.as_bytes();
+        if expected.len() != presented.len() {
+            return false;
+        }
+        expected.iter().zip(presented).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    }
+}
+
+/// What Microsoft sent back to the callback.
+#[derive(Debug, Default)]
+pub struct CallbackQuery {
+    /// The sign-in the `state` names, if it names one.
+    pub sign_in_id: Option<String>,
+    /// The secret half of `state`.
+    pub state_secret: String,
+    /// The authorization code.
+    pub code: Option<SecretString>,
+    /// OAuth `error`.
+    pub error: Option<String>,
+    /// OAuth `error_description` (`AADSTSnnnnn: ...`).
+    pub error_description: Option<String>,
+}
+
+/// Whether `s` can be a sign-in ID we issued (a UUID).
+fn is_sign_in_id(s: &str) -> bool {
+    s.len() == 36 && s.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
+}
+
+/// Reads the callback's query string. Unknown parameters are ignored; a repeated one keeps the first.
+pub fn parse_callback(query: &str) -> CallbackQuery {
+    let mut q = CallbackQuery::default();
+    let mut state = None;
+    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+        match k.as_ref() {
+            "state" if state.is_none() => state = Some(v.into_owned()),
+            "code" if q.code.is_none() => q.code = Some(SecretString::new(v.into_owned())),
+            "error" if q.error.is_none() => q.error = Some(v.into_owned()),
+            "error_description" if q.error_description.is_none() => q.error_description = Some(v.into_owned()),
+            _ => {}
+        }
+    }
+    if let Some((id, secret)) = state.as_deref().and_then(|s| s.split_once('.')) {
+        if is_sign_in_id(id) {
+            q.sign_in_id = Some(id.to_owned());
+            q.state_secret = secret.to_owned();
+        }
+    }
+    q
+}
+
+/// The `AADSTSnnnnn` number at the start of an `error_description`.
+fn aadsts(description: &str) -> Option<u32> {
+    let rest = description.trim_start().strip_prefix("AADSTS")?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+/// The error Microsoft redirected with, as the admin reads it.
+pub fn redirect_error(error: &str, description: Option<&str>) -> ErrorDetail {
+    let codes: Vec<u32> = description.and_then(aadsts).into_iter().collect();
+    let code = match ErrorCode::from_oauth_error(error, &codes) {
+        // An error we have no sentence for: the pop-up sign-in did not complete.
+        ErrorCode::MicrosoftUnavailable if error != "temporarily_unavailable" && error != "server_error" => {
+            ErrorCode::SignInFailed
+        }
+        c => c,
+    };
+    let mut detail = ErrorDetail::new(code);
+    if let Some(n) = codes.first() {
+        detail.microsoft =
+            Some(shared::api::MicrosoftCorrelation { code: Some(format!("AADSTS{n}")), ..Default::default() });
+    }
+    detail
+}
+
+/// What the callback page tells the admin and the app.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageOutcome {
+    /// The sign-in, when the state named one (the app ignores messages about other sign-ins).
+    pub sign_in_id: Option<String>,
+    /// `None` when the sign-in went on; else the catalogue code.
+    pub error: Option<ErrorCode>,
+    /// The sentence shown.
+    pub message: String,
+}
+
+fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The script of the callback page: it removes the code from the address bar, tells the opener
+/// (on this origin only) and closes the window. Static, so that the page's CSP can pin its hash.
+pub const CALLBACK_SCRIPT: &str = "(function(){var d=document.getElementById('outcome').dataset;\
+try{history.replaceState(null,'',location.pathname)}catch(e){}\
+var m={type:d.type,id:d.id||null,ok:d.ok==='true',code:d.code||null};\
+try{if(window.opener){window.opener.postMessage(m,location.origin)}}catch(e){}\
+if(m.ok){setTimeout(function(){window.close()},300)}})();";
+
+/// The `Content-Security-Policy` of the callback page: nothing but its own script, no framing.
+pub fn callback_csp() -> String {
+    let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(CALLBACK_SCRIPT.as_bytes()));
+    format!(
+        "default-src 'none'; script-src 'sha256-{hash}'; style-src 'unsafe-inline'; frame-ancestors 'none'; \
+         base-uri 'none'; form-action 'none'"
+    )
+}
+
+/// The callback page.
+pub fn callback_page(outcome: &PageOutcome) -> String {
+    let (title, hint) = match outcome.error {
+        None => ("Signed in", "This window closes by itself. If it stays open, close it and go back to the portal."),
+        Some(_) => ("The sign-in did not complete", "Close this window and go back to the portal to try again."),
+    };
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><meta name=\"referrer\" content=\"no-referrer\">\
+<title>{title}</title><style>body{{font-family:system-ui,sans-serif;margin:2rem;max-width:40rem;line-height:1.5}}\
+@media (prefers-color-scheme:dark){{body{{background:#1b1b1b;color:#eee}}}}</style></head><body><main>\
+<h1>{title}</h1><p id=\"outcome\" role=\"status\" data-type=\"{ty}\" data-id=\"{id}\" data-ok=\"{ok}\" data-code=\"{code}\">{message}</p>\
+<p>{hint}</p></main><script>{script}</script></body></html>",
+        ty = shared::api::SIGNIN_WINDOW_MESSAGE,
+        id = escape_html(outcome.sign_in_id.as_deref().unwrap_or("")),
+        ok = outcome.error.is_none(),
+        code = outcome.error.map(|c| c.as_str()).unwrap_or(""),
+        message = escape_html(&outcome.message),
+        script = CALLBACK_SCRIPT,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::CloudEnvironment;
+
+    const ID: &str = "0f8fad5b-d9cb-469f-a165-70867728950e";
+
+    fn sign_in() -> BrowserSignIn {
+        let endpoints = CloudEndpoints::official(CloudEnvironment::Global);
+        let mut random = [0u8; RANDOM_BYTES];
+        random.iter_mut().enumerate().for_each(|(i, b)| *b = i as u8);
+        BrowserSignIn::new(ID, &endpoints, "client-1", "https://app.example/api/signin/callback", &random, 1000)
+    }
+
+    #[test]
+    fn pkce_matches_rfc_7636_appendix_b() {
+        assert_eq!(
+            pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+    }
+
+    #[test]
+    fn the_authorize_url_carries_the_challenge_and_state_but_not_the_verifier() {
+        let s = sign_in();
+        assert_eq!(s.verifier.expose().len(), 43, "32 random bytes");
+        let url = &s.authorize_url;
+        assert!(url.starts_with("https://login.microsoftonline.com/organizations/oauth2/v2.0/authorize?"), "{url}");
+        let query = url.split_once('?').unwrap().1;
+        let pairs: std::collections::HashMap<String, String> =
+            form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+        assert_eq!(pairs["response_type"], "code");
+        assert_eq!(pairs["prompt"], "select_account");
+        assert_eq!(pairs["code_challenge_method"], "S256");
+        assert_eq!(pairs["code_challenge"], pkce_challenge(s.verifier.expose()));
+        assert_eq!(pairs["redirect_uri"], "https://app.example/api/signin/callback");
+        assert_eq!(pairs["state"], format!("{ID}.{}", s.state_secret.expose()));
+        assert!(pairs["scope"].contains("https://graph.microsoft.com/Application.ReadWrite.All"));
+        assert!(!url.contains(s.verifier.expose()));
+        assert_eq!(s.expires_at, 1000 + WINDOW_LIFETIME_MS);
+    }
+
+    #[test]
+    fn the_state_is_checked_exactly() {
+        let s = sign_in();
+        let secret = s.state_secret.expose().to_owned();
+        assert!(s.state_matches(&secret));
+        assert!(!s.state_matches(&secret[1..]));
+        let mut tampered = secret.clone().into_bytes();
+        tampered[5] ^= 1;
+        assert!(!s.state_matches(std::str::from_utf8(&tampered).unwrap()));
+        assert!(!s.state_matches(""));
+    }
+
+    #[test]
+    fn the_callback_query_is_read() {
+        let q = parse_callback(&format!("code=1.abc%2Bdef&state={ID}.s3cr3t&session_state=x"));
+        assert_eq!(q.sign_in_id.as_deref(), Some(ID));
+        assert_eq!(q.state_secret, "s3cr3t");
+        assert_eq!(q.code.unwrap().expose(), "1.abc+def");
+        let q =
+            parse_callback(&format!("error=access_denied&error_description=AADSTS65004%3A+User+declined&state={ID}.x"));
+        assert_eq!(q.error.as_deref(), Some("access_denied"));
+        assert_eq!(q.error_description.as_deref(), Some("AADSTS65004: User declined"));
+        for bad in ["state=nope.x", "state=../../x.y", "state=", ""] {
+            assert!(parse_callback(bad).sign_in_id.is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn microsoft_errors_in_the_redirect_are_mapped() {
+        let d = redirect_error("access_denied", Some("AADSTS65004: User declined to consent to access the app."));
+        assert_eq!(d.code, ErrorCode::SignInDeclined);
+        assert_eq!(d.microsoft.unwrap().code.as_deref(), Some("AADSTS65004"));
+        assert_eq!(redirect_error("access_denied", None).code, ErrorCode::SignInDeclined);
+        assert_eq!(
+            redirect_error("invalid_request", Some("AADSTS90002: Tenant not found")).code,
+            ErrorCode::TenantNotFound
+        );
+        assert_eq!(
+            redirect_error("interaction_required", Some("AADSTS53003: blocked")).code,
+            ErrorCode::BlockedByConditionalAccess
+        );
+        assert_eq!(redirect_error("invalid_request", Some("AADSTS99999: new")).code, ErrorCode::SignInFailed);
+        assert_eq!(redirect_error("temporarily_unavailable", None).code, ErrorCode::MicrosoftUnavailable);
+    }
+
+    #[test]
+    fn the_page_escapes_and_its_csp_pins_the_script() {
+        let page = callback_page(&PageOutcome {
+            sign_in_id: Some("<x>".into()),
+            error: Some(ErrorCode::StateMismatch),
+            message: "a \"quoted\" <b>message</b>".into(),
+        });
+        assert!(page.contains("data-id=\"&lt;x&gt;\""));
+        assert!(page.contains("a &quot;quoted&quot; &lt;b&gt;message&lt;/b&gt;"));
+        assert!(page.contains("data-code=\"state_mismatch\"") && page.contains("data-ok=\"false\""));
+        assert!(page.contains(CALLBACK_SCRIPT));
+        let csp = callback_csp();
+        assert!(csp.contains("script-src 'sha256-") && csp.contains("frame-ancestors 'none'"));
+    }
+}
