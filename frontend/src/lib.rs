@@ -9,8 +9,9 @@ use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::api::{paths, HealthResponse, SessionInfo, SignInState, SignInStatus, StartSignIn};
-use shared::{AddMethod, CloudEnvironment};
-use wizard::logic::{after_method, prefill, Prefill, Step};
+use shared::{AddMethod, CloudEnvironment, ErrorCode};
+use wizard::logic::{after_method, prefill, window_message_notice, Prefill, Step};
+use wizard::popup;
 
 pub mod api;
 pub mod embed;
@@ -124,6 +125,8 @@ pub fn Wizard(on_done: Callback<Option<String>>) -> impl IntoView {
     let prefilled = RwSignal::new(Prefill::default());
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
+    // Credential: what went wrong with the sign-in window that the status cannot show.
+    let notice = RwSignal::new(None::<String>);
     let heading: NodeRef<html::H2> = NodeRef::new();
 
     // Focus moves to the new step's heading, so keyboard and screen-reader users land on it.
@@ -137,6 +140,12 @@ pub fn Wizard(on_done: Callback<Option<String>>) -> impl IntoView {
     let apply = move |s: SignInStatus| {
         if let Some(left) = s.expires_in {
             seconds_left.set(left);
+        }
+        if s.state != SignInState::WaitingForSignIn {
+            notice.set(None);
+            if s.method == AddMethod::Credential && !s.state.is_final() {
+                popup::close();
+            }
         }
         if s.state == SignInState::Completed {
             if let Some(r) = &s.result {
@@ -156,16 +165,37 @@ pub fn Wizard(on_done: Callback<Option<String>>) -> impl IntoView {
         if current.state.is_final() && current.state != SignInState::Registering {
             return;
         }
+        // A closed sign-in window matters only if the sign-in is still waiting once the status is
+        // read (the window closes itself after Microsoft's answer has been taken).
+        let window_closed = current.method == AddMethod::Credential && popup::take_closed();
         let id = current.id.clone();
         spawn_local(async move {
             if let Ok(s) = api::get_json::<SignInStatus>(&paths::signin(&id)).await {
+                let waiting = s.state == SignInState::WaitingForSignIn;
                 apply(s);
+                if window_closed && waiting && notice.get_untracked().is_none() {
+                    notice.set(Some(ErrorCode::PopupClosed.message().to_owned()));
+                }
             }
         });
     };
     if let Ok(handle) = set_interval_with_handle(tick, std::time::Duration::from_millis(1000)) {
         on_cleanup(move || handle.clear());
     }
+    // The sign-in window's last page tells us at once (when it still can: see `popup`).
+    let listener = window_event_listener(leptos::ev::message, move |ev| {
+        let Some((id, code)) = popup::read_message(&ev) else { return };
+        let Some(current) = status.get_untracked() else { return };
+        if let Some(text) = window_message_notice(&current, &id, code.as_deref()) {
+            notice.set(Some(text));
+        }
+        spawn_local(async move {
+            if let Ok(s) = api::get_json::<SignInStatus>(&paths::signin(&id)).await {
+                apply(s);
+            }
+        });
+    });
+    on_cleanup(move || listener.remove());
 
     let signin_op = move |path: String| {
         spawn_local(async move {
@@ -183,23 +213,68 @@ pub fn Wizard(on_done: Callback<Option<String>>) -> impl IntoView {
             step.set(next_step);
             return;
         }
+        // A pop-up is allowed only during the click: open it now, send it to Microsoft later.
+        if method.get() == AddMethod::Credential && !popup::open("about:blank") {
+            error.set(Some(ErrorCode::PopupBlocked.message().to_owned()));
+            return;
+        }
         busy.set(true);
         status.set(None);
+        notice.set(None);
         step.set(Step::Authorize);
         let body = StartSignIn { cloud: cloud.get(), method: method.get() };
         spawn_local(async move {
             let r = api::send_json::<_, SignInStatus>("POST", paths::SIGNINS, &body).await;
             busy.set(false);
             match r {
-                Ok(s) => apply(s),
+                Ok(s) => {
+                    if let Some(url) = &s.authorize_url {
+                        popup::navigate(url);
+                    }
+                    apply(s)
+                }
                 Err(e) => {
+                    popup::close();
                     error.set(Some(e.message()));
                     step.set(Step::Method);
                 }
             }
         });
     });
-    let cancel = Callback::new(move |_| {
+    // Credential: open the sign-in window again; a sign-in that ended gets a new state and verifier.
+    let retry = Callback::new(move |_| {
+        let Some(current) = status.get_untracked() else { return };
+        notice.set(None);
+        if current.state == SignInState::WaitingForSignIn {
+            if let Some(url) = &current.authorize_url {
+                if !popup::open(url) {
+                    notice.set(Some(ErrorCode::PopupBlocked.message().to_owned()));
+                }
+                return;
+            }
+        }
+        if !popup::open("about:blank") {
+            notice.set(Some(ErrorCode::PopupBlocked.message().to_owned()));
+            return;
+        }
+        spawn_local(async move {
+            let path = paths::signin_renew(&current.id);
+            match api::send_json::<_, SignInStatus>("POST", &path, &serde_json::json!({})).await {
+                Ok(s) => {
+                    if let Some(url) = &s.authorize_url {
+                        popup::navigate(url);
+                    }
+                    apply(s)
+                }
+                Err(e) => {
+                    popup::close();
+                    notice.set(Some(e.message()));
+                }
+            }
+        });
+    });
+    let cancel_current = move || {
+        popup::close();
         if let Some(s) = status.get_untracked().filter(|s| !s.state.is_final()) {
             let id = s.id.clone();
             spawn_local(async move {
@@ -209,7 +284,16 @@ pub fn Wizard(on_done: Callback<Option<String>>) -> impl IntoView {
                     .await;
             });
         }
+    };
+    let cancel = Callback::new(move |_| {
+        cancel_current();
         on_done.run(None);
+    });
+    // Credential → Device Code, without going back to Step 1.
+    let use_device_code = Callback::new(move |_| {
+        cancel_current();
+        method.set(AddMethod::DeviceCode);
+        next.run(());
     });
 
     view! {
@@ -222,7 +306,7 @@ pub fn Wizard(on_done: Callback<Option<String>>) -> impl IntoView {
                     <wizard::step1::Step1 cloud method busy=busy.into() on_next=next on_cancel=cancel />
                 }.into_any(),
                 Step::Authorize => view! {
-                    <wizard::step2::Step2 status seconds_left
+                    <wizard::step2::Step2 status seconds_left notice on_retry=retry on_device_code=use_device_code
                         on_confirm=Callback::new(move |_| if let Some(s) = status.get_untracked() { signin_op(paths::signin_confirm(&s.id)) })
                         on_renew=Callback::new(move |_| if let Some(s) = status.get_untracked() { signin_op(paths::signin_renew(&s.id)) })
                         on_manual=Callback::new(move |_| { method.set(AddMethod::Manual); prefilled.set(Prefill::default()); step.set(Step::Complete); })

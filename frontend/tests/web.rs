@@ -61,6 +61,7 @@ async fn step1_disables_credential_for_a_government_cloud_and_says_why() {
         host.query_selector(&format!("#{id}")).unwrap().unwrap().unchecked_into()
     };
     assert!(input("method-device-code").checked());
+    assert!(!input("method-credential").disabled(), "Credential is offered on Global");
     // Switching the cloud (as a click would) disables Credential with the reason.
     input("cloud-usgov_dod").click();
     leptos::task::tick().await;

@@ -46,15 +46,7 @@ pub fn after_method(method: AddMethod) -> Step {
 
 /// A method option as Step 1 shows it: label, description, and why it is disabled, if it is.
 pub fn method_option(method: AddMethod, cloud: CloudEnvironment) -> (&'static str, &'static str, Option<&'static str>) {
-    let disabled = match (method, method.availability(cloud)) {
-        (_, Err(reason)) => Some(reason),
-        // The pop-up sign-in has its own issue; until it lands the option says so.
-        (AddMethod::Credential, Ok(())) => {
-            Some("Signing in with a Microsoft pop-up is coming soon. Use Device Code or Manual.")
-        }
-        _ => None,
-    };
-    (method.label(), method.description(), disabled)
+    (method.label(), method.description(), method.availability(cloud).err())
 }
 
 /// The method to select after the cloud changed: keep it if still allowed, else the default.
@@ -72,7 +64,11 @@ pub fn countdown(seconds: u64) -> String {
 
 /// The sentence for the live status region (announced to screen readers).
 pub fn status_line(s: &SignInStatus) -> String {
+    let popup = s.method == AddMethod::Credential;
     match s.state {
+        SignInState::WaitingForSignIn if popup => {
+            "Waiting for you to sign in with Microsoft in the sign-in window.".into()
+        }
         SignInState::WaitingForSignIn => "Waiting for you to sign in at Microsoft with the one-time code.".into(),
         SignInState::SignedIn => "Signed in. Confirm below to register the backup application.".into(),
         SignInState::WaitingForMicrosoft => "Waiting for Microsoft to report the sign-in.".into(),
@@ -86,9 +82,29 @@ pub fn status_line(s: &SignInStatus) -> String {
         SignInState::Failed => {
             s.error.as_ref().map(|e| e.message.clone()).unwrap_or_else(|| "The sign-in failed.".into())
         }
+        SignInState::Expired if popup => s.error.as_ref().map(|e| e.message.clone()).unwrap_or_default(),
         SignInState::Expired => "The one-time code has expired. Get a new code.".into(),
         SignInState::Cancelled => "The sign-in was cancelled.".into(),
     }
+}
+
+/// The admin's sentence for an error code the sign-in window reported (`state_mismatch`, ...).
+pub fn window_error_message(code: &str) -> String {
+    serde_json::from_value::<shared::ErrorCode>(serde_json::Value::String(code.to_owned()))
+        .unwrap_or(shared::ErrorCode::SignInFailed)
+        .message()
+        .to_owned()
+}
+
+/// What the app does with the sign-in window's message about sign-in `id` (its error `code`, if
+/// any) while `current` is shown: `None` to only read the status again (the status is the truth:
+/// an answer replayed after a successful sign-in must not disturb it); `Some(message)` to show a
+/// failure the status cannot show (an answer refused without changing the sign-in).
+pub fn window_message_notice(current: &SignInStatus, id: &str, code: Option<&str>) -> Option<String> {
+    if current.id != id || current.state != SignInState::WaitingForSignIn {
+        return None;
+    }
+    code.map(window_error_message)
 }
 
 /// Whether the failure suggests switching to the Manual method.
@@ -136,6 +152,46 @@ mod tests {
         assert!(method_option(AddMethod::DeviceCode, CloudEnvironment::China).2.is_none());
         assert_eq!(method_after_cloud_change(AddMethod::Manual, CloudEnvironment::China), AddMethod::Manual);
         assert_eq!(method_after_cloud_change(AddMethod::Credential, CloudEnvironment::China), AddMethod::DeviceCode);
+    }
+
+    #[test]
+    fn credential_is_offered_on_global_only() {
+        assert!(method_option(AddMethod::Credential, CloudEnvironment::Global).2.is_none());
+        for cloud in [CloudEnvironment::UsGovGccHigh, CloudEnvironment::UsGovDod, CloudEnvironment::China] {
+            assert!(method_option(AddMethod::Credential, cloud).2.unwrap().contains("Use Device Code or Manual"));
+        }
+        assert_eq!(after_method(AddMethod::Credential), Step::Authorize);
+    }
+
+    fn status(state: SignInState) -> SignInStatus {
+        SignInStatus {
+            id: "s1".into(),
+            cloud: CloudEnvironment::Global,
+            method: AddMethod::Credential,
+            state,
+            authorize_url: None,
+            user_code: None,
+            verification_uri: None,
+            expires_at: None,
+            expires_in: None,
+            poll_after: 2,
+            progress: vec![],
+            error: None,
+            result: None,
+        }
+    }
+
+    #[test]
+    fn window_messages_show_only_refusals_of_a_waiting_sign_in() {
+        let waiting = status(SignInState::WaitingForSignIn);
+        let shown = window_message_notice(&waiting, "s1", Some("state_mismatch")).unwrap();
+        assert!(shown.contains("did not belong to this sign-in"), "{shown}");
+        assert!(window_message_notice(&waiting, "s1", None).is_none(), "success: read the status");
+        assert!(window_message_notice(&waiting, "other", Some("state_mismatch")).is_none());
+        let registering = status(SignInState::Registering);
+        assert!(window_message_notice(&registering, "s1", Some("code_already_used")).is_none(), "a replay");
+        assert!(window_error_message("not-a-code").contains("did not complete"));
+        assert!(status_line(&waiting).contains("sign-in window"));
     }
 
     #[test]

@@ -1,7 +1,9 @@
-//! The add wizard: Step 1 (method), Step 2 (device-code authorization), Step 3 (completion).
+//! The add wizard: Step 1 (method), Step 2 (authorization: device code or the sign-in window),
+//! Step 3 (completion).
 //! One module per step; [`logic`] holds their decisions.
 
 pub mod logic;
+pub mod popup;
 pub mod signin_panel;
 pub mod step1;
 pub mod step2;

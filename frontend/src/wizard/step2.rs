@@ -1,10 +1,13 @@
-//! Step 2: the device-code sign-in. The one-time code (large, with a copy button), the link to
-//! Microsoft's page, a countdown with "get a new code", the live status and registration progress,
-//! and the confirmation checkbox in the original product's words.
+//! Step 2: the sign-in. Device code: the one-time code (large, with a copy button), the link to
+//! Microsoft's page, a countdown with "get a new code", and the confirmation checkbox in the
+//! original product's words. Credential: the Microsoft sign-in window, with "open it again", "try
+//! again" and "use Device Code instead". Both: the live status and registration progress.
 
 use super::logic::{countdown, status_line, suggests_manual};
+use super::popup;
 use leptos::prelude::*;
 use shared::api::{SignInState, SignInStatus, StepState};
+use shared::{AddMethod, ErrorCode};
 
 /// The confirmation sentence of the original product.
 pub const CONFIRMATION: &str = "I have completed the authorization process using the one-time authorization code";
@@ -21,7 +24,29 @@ pub fn Step2(
     /// Only the sign-in (for creating applications elsewhere): no confirmation, no Cancel.
     #[prop(optional)]
     sign_in_only: bool,
+    /// Credential: what went wrong with the sign-in window that the status cannot show.
+    #[prop(optional)]
+    notice: Option<RwSignal<Option<String>>>,
+    /// Credential: start the sign-in window again.
+    #[prop(optional)]
+    on_retry: Option<Callback<()>>,
+    /// Credential: switch to the Device Code method.
+    #[prop(optional)]
+    on_device_code: Option<Callback<()>>,
 ) -> impl IntoView {
+    let notice = notice.unwrap_or_else(|| RwSignal::new(None));
+    let popup_method = move || status.get().is_some_and(|s| s.method == AddMethod::Credential);
+    let reopen = move |_| {
+        let Some(url) = status.get_untracked().and_then(|s| s.authorize_url) else { return };
+        notice.set(None);
+        if !popup::open(&url) {
+            notice.set(Some(ErrorCode::PopupBlocked.message().to_owned()));
+        }
+    };
+    let can_retry = move || {
+        popup_method()
+            && (notice.get().is_some() || matches!(state_of(status), Some(SignInState::Failed | SignInState::Expired)))
+    };
     let copied = RwSignal::new(false);
     let confirmed = RwSignal::new(false);
     let state = move || status.get().map(|s| s.state);
@@ -51,6 +76,19 @@ pub fn Step2(
                 </p>
                 <p class="hint">"The code expires in " <span data-testid="countdown">{move || countdown(seconds_left.get())}</span> "."</p>
             </Show>
+            <Show when=move || popup_method() && state() == Some(SignInState::WaitingForSignIn) && notice.get().is_none()>
+                <p>"Sign in with a Global Administrator account in the Microsoft window and accept the permissions. This page continues by itself."</p>
+                <p><button type="button" class="secondary" data-testid="reopen-signin" on:click=reopen>"Open the sign-in window again"</button></p>
+            </Show>
+            <Show when=move || notice.get().is_some()>
+                <p class="error" role="alert" data-testid="signin-notice">{move || notice.get().unwrap_or_default()}</p>
+            </Show>
+            <Show when=can_retry>
+                <div class="actions">
+                    <button type="button" data-testid="retry-signin" on:click=move |_| if let Some(c) = on_retry { c.run(()) }>"Try again"</button>
+                    <button type="button" class="secondary" data-testid="use-device-code" on:click=move |_| if let Some(c) = on_device_code { c.run(()) }>"Use Device Code instead"</button>
+                </div>
+            </Show>
             <p class="status" role="status" aria-live="polite" data-testid="signin-status">
                 {move || match status.get() {
                     Some(s) if sign_in_only && s.state == SignInState::SignedIn => "Signed in as an administrator.".to_owned(),
@@ -69,7 +107,7 @@ pub fn Step2(
                     view! { <li class=format!("progress-{:?}", p.state).to_lowercase()>{mark} " " {p.label}</li> }
                 }).collect_view()}
             </ol>
-            <Show when=move || !sign_in_only && matches!(state(), Some(SignInState::WaitingForSignIn | SignInState::SignedIn | SignInState::WaitingForMicrosoft))>
+            <Show when=move || !sign_in_only && !popup_method() && matches!(state(), Some(SignInState::WaitingForSignIn | SignInState::SignedIn | SignInState::WaitingForMicrosoft))>
                 <div class="option">
                     <input type="checkbox" id="confirm-authorization" prop:checked=move || confirmed.get()
                         prop:disabled=move || confirmed.get()
@@ -77,7 +115,7 @@ pub fn Step2(
                     <label for="confirm-authorization">{CONFIRMATION}</label>
                 </div>
             </Show>
-            <Show when=move || state() == Some(SignInState::Expired)>
+            <Show when=move || state() == Some(SignInState::Expired) && !popup_method()>
                 <button type="button" on:click=move |_| { confirmed.set(false); on_renew.run(()); }>"Get a new code"</button>
             </Show>
             <Show when=move || state() == Some(SignInState::Failed)>
@@ -93,4 +131,8 @@ pub fn Step2(
             </Show>
         </div>
     }
+}
+
+fn state_of(status: RwSignal<Option<SignInStatus>>) -> Option<SignInState> {
+    status.get().map(|s| s.state)
 }

@@ -1,0 +1,350 @@
+//! The Credential method in headless Chromium against the real worker and the emulator: the admin
+//! signs in with Microsoft (the emulator's pages) in a pop-up opened by the app, the authorization
+//! code comes back to the edge, and registration runs as after a device-code sign-in. Also: declined
+//! consent, the pop-up closed early, a tampered `state`, a replayed code, and the other clouds.
+
+use fantoccini::wd::WindowHandle;
+use fantoccini::{Client, Locator};
+use std::time::{Duration, Instant};
+use system_tests::browser::Browser;
+use system_tests::emulator::{fixture, Emulator};
+use system_tests::portal::Api;
+use system_tests::stack::Stack;
+
+async fn el(c: &Client, css: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+}
+
+async fn click(c: &Client, css: &str) {
+    el(c, css).await.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
+}
+
+async fn type_into(c: &Client, css: &str, text: &str) {
+    let e = el(c, css).await;
+    e.clear().await.unwrap();
+    e.send_keys(text).await.unwrap();
+}
+
+async fn setup() -> (Emulator, Stack, Browser) {
+    system_tests::emulator_stack_browser(&[]).await
+}
+
+/// The emulator's identity requests of one kind.
+fn token_requests(emulator: &Emulator, grant: &str) -> usize {
+    let log = emulator.get("requests");
+    log["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["path"].as_str().is_some_and(|p| p.ends_with("/oauth2/v2.0/token")) && r["grant_type"] == grant)
+        .count()
+}
+
+/// Waits until the browser has a window other than `main` and returns it.
+async fn popup(c: &Client, main: &WindowHandle) -> WindowHandle {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let windows = c.windows().await.unwrap();
+        if let Some(w) = windows.into_iter().find(|w| w != main) {
+            return w;
+        }
+        assert!(Instant::now() < deadline, "no sign-in window was opened");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until only `main` is left (the pop-up closed itself).
+async fn popup_gone(c: &Client, main: &WindowHandle) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while c.windows().await.unwrap().iter().any(|w| w != main) {
+        assert!(Instant::now() < deadline, "the sign-in window did not close itself");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Opens the app, chooses Global + Credential and Next; returns the main window and the pop-up,
+/// with the pop-up current and showing Microsoft's (the emulator's) account page.
+async fn start_credential(browser: &Browser, stack: &Stack, account: &str) -> (WindowHandle, WindowHandle) {
+    let c = &browser.client;
+    c.goto(&stack.url(&format!("/#token={}", stack.token(account)))).await.unwrap();
+    el(c, "[data-testid=empty-state]").await;
+    let add = c
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::XPath("//button[normalize-space(.)='Add your first organization']"))
+        .await
+        .unwrap();
+    add.click().await.unwrap();
+    click(c, "#method-credential").await;
+    let main = c.window().await.unwrap();
+    click(c, "button[type=submit]").await;
+    let win = popup(c, &main).await;
+    c.switch_to_window(win.clone()).await.unwrap();
+    el(c, "#i0116").await;
+    (main, win)
+}
+
+/// In the pop-up (current window): account, password, then the consent page.
+async fn sign_in_to_consent(c: &Client) {
+    type_into(c, "#i0116", fixture::ADMIN).await;
+    click(c, "#idSIButton9").await;
+    type_into(c, "#i0118", fixture::PASSWORD).await;
+    click(c, "#idSIButton9").await;
+    el(c, "button[value=accept]").await;
+}
+
+/// Accepts the consent in the pop-up; the pop-up closes itself and the main window is current again.
+async fn accept_and_return(c: &Client, main: &WindowHandle) {
+    click(c, "button[value=accept]").await;
+    c.switch_to_window(main.clone()).await.unwrap();
+    popup_gone(c, main).await;
+}
+
+async fn step3_then_save(browser: &Browser, multiple: bool) -> String {
+    let c = &browser.client;
+    browser.wait_for_text("#step-heading", "Step 3", Duration::from_secs(60)).await;
+    assert_eq!(el(c, "#tenant-id").await.prop("value").await.unwrap().as_deref(), Some(fixture::CONTOSO));
+    browser.wait_for_text("[data-testid=generated-secret]", "stored securely", Duration::from_secs(5)).await;
+    let boxed = el(c, "#multiple-apps").await;
+    if boxed.is_selected().await.unwrap() != multiple {
+        boxed.click().await.unwrap();
+    }
+    click(c, "button[type=submit]").await;
+    let expect = if multiple { "On (4 applications)" } else { "Contoso" };
+    browser.wait_for_text("[data-testid=organizations]", expect, Duration::from_secs(120)).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_credential_path_with_one_application() {
+    let (emulator, stack, browser) = setup().await;
+    let c = &browser.client;
+    let (main, _) = start_credential(&browser, &stack, "acct-cred-1").await;
+
+    // What the pop-up asked Microsoft for: PKCE S256, prompt=select_account, our callback, the
+    // same delegated scopes as the device code, and the Global authority.
+    let url = c.current_url().await.unwrap();
+    assert!(url.path().ends_with("/organizations/oauth2/v2.0/authorize"), "{url}");
+    let q: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
+    assert_eq!(q["response_type"], "code");
+    assert_eq!(q["prompt"], "select_account");
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert_eq!(q["code_challenge"].len(), 43);
+    assert!(!q.contains_key("code_verifier"));
+    assert_eq!(q["redirect_uri"], stack.url("/api/signin/callback"));
+    assert_eq!(q["client_id"], fixture::PUBLIC_CLIENTS[0].1);
+    for scope in ["Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All", "Organization.Read.All"] {
+        assert!(q["scope"].contains(&format!("https://graph.microsoft.com/{scope}")), "{}", q["scope"]);
+    }
+    let (sign_in_id, secret) = q["state"].split_once('.').unwrap();
+    assert_eq!(sign_in_id.len(), 36);
+    assert!(secret.len() >= 43, "the state carries 256 random bits");
+
+    sign_in_to_consent(c).await;
+    accept_and_return(c, &main).await;
+    // The same progress display as the device code, then the same Step 3.
+    let table = step3_then_save(&browser, false).await;
+    assert!(table.contains(fixture::CONTOSO) && table.contains("Application password"), "{table}");
+    assert_eq!(emulator.get("state")["applications"].as_array().unwrap().len(), 1);
+    assert_eq!(token_requests(&emulator, "authorization_code"), 1);
+    assert_eq!(token_requests(&emulator, "urn:ietf:params:oauth:grant-type:device_code"), 0);
+    // No secret, code or token reached the page or the worker's log.
+    let log = stack.log();
+    assert!(!log.contains(secret), "the state secret is not logged");
+    assert!(!c.source().await.unwrap().contains(secret));
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_credential_path_with_four_applications() {
+    let (emulator, stack, browser) = setup().await;
+    let c = &browser.client;
+    let (main, _) = start_credential(&browser, &stack, "acct-cred-4").await;
+    sign_in_to_consent(c).await;
+    accept_and_return(c, &main).await;
+    let table = step3_then_save(&browser, true).await;
+    assert!(table.contains("Contoso"), "{table}");
+    assert_eq!(emulator.get("state")["applications"].as_array().unwrap().len(), 4);
+    assert_eq!(token_requests(&emulator, "authorization_code"), 1, "one sign-in served all four");
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn declined_consent_then_device_code_instead() {
+    let (emulator, stack, browser) = setup().await;
+    let c = &browser.client;
+    let (main, _) = start_credential(&browser, &stack, "acct-cred-decline").await;
+    sign_in_to_consent(c).await;
+    click(c, "button[value=cancel]").await;
+    // The pop-up says so and stays open for the admin to read; the app says it too.
+    browser.wait_for_text("#outcome", "declined", Duration::from_secs(10)).await;
+    c.close_window().await.unwrap();
+    c.switch_to_window(main).await.unwrap();
+    let msg = browser.wait_for_text("[data-testid=signin-error]", "declined", Duration::from_secs(10)).await;
+    assert!(msg.contains("Try again"), "{msg}");
+    assert_eq!(token_requests(&emulator, "authorization_code"), 0, "nothing to redeem");
+    click(c, "[data-testid=use-device-code]").await;
+    for _ in 0..50 {
+        if el(c, "[data-testid=user-code]").await.text().await.unwrap().len() == 9 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(el(c, "[data-testid=user-code]").await.text().await.unwrap().len(), 9, "a device code is shown");
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_popup_closed_early_then_opened_again() {
+    let (emulator, stack, browser) = setup().await;
+    let c = &browser.client;
+    let (main, _) = start_credential(&browser, &stack, "acct-cred-closed").await;
+    c.close_window().await.unwrap();
+    c.switch_to_window(main.clone()).await.unwrap();
+    let msg = browser.wait_for_text("[data-testid=signin-notice]", "closed before", Duration::from_secs(10)).await;
+    assert!(msg.contains("Device Code"), "{msg}");
+    el(c, "[data-testid=use-device-code]").await;
+    click(c, "[data-testid=retry-signin]").await;
+    let win = popup(c, &main).await;
+    c.switch_to_window(win).await.unwrap();
+    sign_in_to_consent(c).await;
+    accept_and_return(c, &main).await;
+    step3_then_save(&browser, false).await;
+    assert_eq!(emulator.get("state")["applications"].as_array().unwrap().len(), 1);
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tampered_state_is_refused_and_the_sign_in_can_go_on() {
+    let (emulator, stack, browser) = setup().await;
+    let c = &browser.client;
+    let (main, _) = start_credential(&browser, &stack, "acct-cred-state").await;
+    // An attacker's answer: the same authorization request with another state secret.
+    let mut url = c.current_url().await.unwrap();
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .into_owned()
+        .map(|(k, v)| if k == "state" { (k, format!("{}.forged", v.split('.').next().unwrap())) } else { (k, v) })
+        .collect();
+    url.query_pairs_mut().clear().extend_pairs(pairs);
+    c.goto(url.as_str()).await.unwrap();
+    sign_in_to_consent(c).await;
+    click(c, "button[value=accept]").await;
+    browser.wait_for_text("#outcome", "did not belong to this sign-in", Duration::from_secs(10)).await;
+    c.close_window().await.unwrap();
+    c.switch_to_window(main.clone()).await.unwrap();
+    let msg = browser.wait_for_text("[data-testid=signin-notice]", "did not belong", Duration::from_secs(10)).await;
+    assert!(msg.contains("Device Code"), "{msg}");
+    assert_eq!(token_requests(&emulator, "authorization_code"), 0, "a forged answer is never redeemed");
+    // The admin's own sign-in was not disturbed: try again in the window and finish.
+    click(c, "[data-testid=retry-signin]").await;
+    let win = popup(c, &main).await;
+    c.switch_to_window(win).await.unwrap();
+    sign_in_to_consent(c).await;
+    accept_and_return(c, &main).await;
+    step3_then_save(&browser, false).await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_code_is_refused_and_changes_nothing() {
+    let (emulator, stack, browser) = setup().await;
+    let c = &browser.client;
+    let (main, win) = start_credential(&browser, &stack, "acct-cred-replay").await;
+    sign_in_to_consent(c).await;
+    // Take Microsoft's answer (the redirect to our callback) off the consent form, as an attacker
+    // who saw it would.
+    let flow = el(c, "input[name=flow]").await.prop("value").await.unwrap().unwrap();
+    let consent = format!("{}/login/consent", emulator.base_url);
+    let answer = tokio::task::spawn_blocking(move || {
+        let agent = ureq::AgentBuilder::new().redirects(0).build();
+        let resp = agent.post(&consent).send_form(&[("flow", flow.as_str()), ("action", "accept")]).unwrap();
+        resp.header("location").unwrap().to_owned()
+    })
+    .await
+    .unwrap();
+    assert!(answer.contains("code=") && answer.starts_with(&stack.url("/api/signin/callback")), "{answer}");
+    // The first use signs in.
+    c.switch_to_window(win).await.unwrap();
+    c.goto(&answer).await.unwrap();
+    c.switch_to_window(main.clone()).await.unwrap();
+    popup_gone(c, &main).await;
+    // The replay, in another tab: refused, and the sign-in goes on unharmed.
+    let tab = c.new_window(true).await.unwrap();
+    c.switch_to_window(tab.handle).await.unwrap();
+    c.goto(&answer).await.unwrap();
+    browser.wait_for_text("#outcome", "already used", Duration::from_secs(10)).await;
+    let current = c.current_url().await.unwrap();
+    assert!(current.query().is_none(), "the page drops the code from the address bar: {current}");
+    c.close_window().await.unwrap();
+    c.switch_to_window(main).await.unwrap();
+    step3_then_save(&browser, false).await;
+    assert_eq!(token_requests(&emulator, "authorization_code"), 1, "the replay was not redeemed");
+    assert_eq!(emulator.get("state")["applications"].as_array().unwrap().len(), 1);
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credential_is_disabled_on_the_other_clouds() {
+    let (_emulator, stack, browser) = setup().await;
+    let c = &browser.client;
+    c.goto(&stack.url(&format!("/#token={}", stack.token("acct-cred-clouds")))).await.unwrap();
+    el(c, "[data-testid=empty-state]").await;
+    let add = c
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::XPath("//button[normalize-space(.)='Add your first organization']"))
+        .await
+        .unwrap();
+    add.click().await.unwrap();
+    assert!(el(c, "#method-credential").await.is_enabled().await.unwrap(), "offered on Global");
+    for (cloud, reason) in
+        [("usgov_gcc_high", "US Government"), ("usgov_dod", "US Government"), ("china", "Azure China")]
+    {
+        click(c, &format!("#cloud-{cloud}")).await;
+        assert!(!el(c, "#method-credential").await.is_enabled().await.unwrap(), "{cloud}");
+        let why = el(c, "#method-credential-reason").await.text().await.unwrap();
+        assert!(why.contains(reason) && why.contains("Use Device Code or Manual"), "{cloud}: {why}");
+    }
+    // The edge refuses it too, naming the field.
+    let api = Api::new(&stack.base_url, &stack.token("acct-cred-clouds"));
+    for cloud in ["usgov_gcc_high", "usgov_dod", "china"] {
+        let r = api.post("/api/signins", serde_json::json!({"cloud": cloud, "method": "credential"}));
+        assert_eq!(r.status, 422, "{cloud}: {:?}", r.body);
+        assert_eq!(r.body["error"]["field"], "method", "{:?}", r.body);
+    }
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_callback_refuses_unknown_and_malformed_answers() {
+    let emulator = tokio::task::spawn_blocking(Emulator::start).await.unwrap();
+    let vars = emulator.worker_vars();
+    let stack = tokio::task::spawn_blocking(move || Stack::start_with(&vars)).await.unwrap();
+    for query in [
+        "",
+        "code=abc",
+        "code=abc&state=not-a-sign-in",
+        "code=abc&state=0f8fad5b-d9cb-469f-a165-70867728950e.unknown",
+        "error=access_denied&state=%3Cscript%3E",
+    ] {
+        let url = stack.url(&format!("/api/signin/callback?{query}"));
+        let resp = ureq::get(&url).call();
+        let resp = match resp {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("{query}: {e}"),
+        };
+        assert_eq!(resp.status(), 400, "{query}");
+        let csp = resp.header("content-security-policy").unwrap_or_default().to_owned();
+        assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'sha256-"), "{csp}");
+        assert_eq!(resp.header("cache-control"), Some("no-store"));
+        let body = resp.into_string().unwrap();
+        assert!(body.contains("did not belong to this sign-in"), "{query}: {body}");
+        assert!(!body.contains("<script>alert") && !body.contains("abc"), "{query}");
+    }
+    assert_eq!(token_requests(&emulator, "authorization_code"), 0);
+}
