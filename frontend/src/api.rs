@@ -1,4 +1,4 @@
-//! The browser's side of the edge API: typed requests through `gloo-net` with the session token,
+//! The browser's side of the edge API: typed requests through the browser's `fetch` with the session token,
 //! decoding the common error body when the edge refuses. No JSON is written by hand: bodies are
 //! the common crate's contract types.
 
@@ -33,41 +33,58 @@ impl ApiFailure {
     }
 }
 
-fn with_auth(req: gloo_net::http::RequestBuilder) -> gloo_net::http::RequestBuilder {
-    let req = req.header("accept", "application/json");
-    match crate::session::token() {
-        Some(token) => req.header("authorization", &format!("Bearer {token}")),
-        None => req,
+/// One `fetch` to the edge with the session token; the status and the body text. (A plain
+/// `web_sys` fetch: the app's size budget has no room for an HTTP client crate.)
+async fn call(method: &str, path: &str, body: Option<String>) -> Result<(u16, String), ApiFailure> {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_futures::JsFuture;
+    // The browser's reason (e.g. "TypeError: Failed to fetch") when it gives one as text.
+    let transport =
+        |e: wasm_bindgen::JsValue| ApiFailure::Transport(e.as_string().unwrap_or_else(|| "network error".into()));
+    let headers = web_sys::Headers::new().map_err(transport)?;
+    headers.set("accept", "application/json").map_err(transport)?;
+    if let Some(token) = crate::session::token() {
+        headers.set("authorization", &format!("Bearer {token}")).map_err(transport)?;
     }
+    let init = web_sys::RequestInit::new();
+    init.set_method(method);
+    if let Some(b) = body {
+        headers.set("content-type", "application/json").map_err(transport)?;
+        init.set_body(&wasm_bindgen::JsValue::from_str(&b));
+    }
+    init.set_headers(&headers);
+    let req = web_sys::Request::new_with_str_and_init(path, &init).map_err(transport)?;
+    let window = web_sys::window().ok_or_else(|| ApiFailure::Transport("no window".into()))?;
+    let resp: web_sys::Response =
+        JsFuture::from(window.fetch_with_request(&req)).await.map_err(transport)?.unchecked_into();
+    let text = JsFuture::from(resp.text().map_err(transport)?).await.map_err(transport)?;
+    Ok((resp.status(), text.as_string().unwrap_or_default()))
 }
 
-async fn finish<T: DeserializeOwned>(resp: Result<gloo_net::http::Response, gloo_net::Error>) -> Result<T, ApiFailure> {
-    let resp = resp.map_err(|e| ApiFailure::Transport(e.to_string()))?;
-    if resp.ok() {
-        if resp.status() == 204 {
-            return serde_json::from_str("null").map_err(|e| ApiFailure::Transport(e.to_string()));
-        }
-        resp.json::<T>().await.map_err(|e| ApiFailure::Transport(e.to_string()))
+fn finish<T: DeserializeOwned>((status, text): (u16, String)) -> Result<T, ApiFailure> {
+    if (200..300).contains(&status) {
+        let text = if status == 204 { "null" } else { text.as_str() };
+        serde_json::from_str(text).map_err(|e| ApiFailure::Transport(e.to_string()))
     } else {
-        match resp.json::<ErrorBody>().await {
+        match serde_json::from_str::<ErrorBody>(&text) {
             Ok(body) => Err(ApiFailure::Api(body)),
-            Err(_) => Err(ApiFailure::Transport(format!("HTTP {}", resp.status()))),
+            Err(_) => Err(ApiFailure::Transport(format!("HTTP {status}"))),
         }
     }
 }
 
 /// `GET` a JSON body from the edge.
 pub async fn get_json<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
-    finish(with_auth(gloo_net::http::Request::get(path)).send().await).await
+    finish(call("GET", path, None).await?)
 }
 
 /// Sends `body` with `method` (`POST`, `PATCH`, `DELETE`) and reads the answer.
 pub async fn send_json<B: Serialize, T: DeserializeOwned>(method: &str, path: &str, body: &B) -> Result<T, ApiFailure> {
-    let builder = match method {
-        "PATCH" => gloo_net::http::Request::patch(path),
-        "DELETE" => gloo_net::http::Request::delete(path),
-        _ => gloo_net::http::Request::post(path),
-    };
-    let req = with_auth(builder).json(body).map_err(|e| ApiFailure::Transport(e.to_string()))?;
-    finish(req.send().await).await
+    let body = serde_json::to_string(body).map_err(|e| ApiFailure::Transport(e.to_string()))?;
+    finish(call(method, path, Some(body)).await?)
+}
+
+/// Sends a request whose answer does not matter (e.g. cancelling a sign-in on the way out).
+pub async fn send_ignoring_answer(method: &str, path: &str) {
+    let _ = call(method, path, None).await;
 }

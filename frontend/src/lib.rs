@@ -184,9 +184,9 @@ pub fn Wizard(on_done: Callback<Option<String>>) -> impl IntoView {
     }
     // The sign-in window's last page tells us at once (when it still can: see `popup`).
     let listener = window_event_listener(leptos::ev::message, move |ev| {
-        let Some((id, code)) = popup::read_message(&ev) else { return };
+        let Some((id, failure)) = popup::read_message(&ev) else { return };
         let Some(current) = status.get_untracked() else { return };
-        if let Some(text) = window_message_notice(&current, &id, code.as_deref()) {
+        if let Some(text) = window_message_notice(&current, &id, failure.as_deref()) {
             notice.set(Some(text));
         }
         spawn_local(async move {
@@ -278,10 +278,7 @@ pub fn Wizard(on_done: Callback<Option<String>>) -> impl IntoView {
         if let Some(s) = status.get_untracked().filter(|s| !s.state.is_final()) {
             let id = s.id.clone();
             spawn_local(async move {
-                let _ = gloo_net::http::Request::delete(&paths::signin(&id))
-                    .header("authorization", &format!("Bearer {}", session::token().unwrap_or_default()))
-                    .send()
-                    .await;
+                api::send_ignoring_answer("DELETE", &paths::signin(&id)).await;
             });
         }
     };

@@ -120,7 +120,7 @@ pub struct StartSignIn {
 }
 
 /// The `type` of the message the Credential pop-up's last page posts to the app (its opener), on
-/// the app's own origin only: `{type, id, ok, code?}`. Only a hint to read the status at once; the
+/// the app's own origin only: `{type, id, ok, code?, message}`. Only a hint to read the status at once; the
 /// status stays the truth (a pop-up may lose its opener, e.g. under `Cross-Origin-Opener-Policy`).
 pub const SIGNIN_WINDOW_MESSAGE: &str = "m365-onboarding:signin-window";
 

@@ -125,3 +125,26 @@ impl Api {
         )
     }
 }
+
+/// A tiny HTTP server for the portal page on http://localhost:PORT/; the page is set later, once the
+/// app's URL and a token exist.
+pub fn portal_server() -> (u16, std::sync::Arc<std::sync::Mutex<String>>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let page = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let shared = page.clone();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let _ = std::io::Read::read(&mut stream, &mut buf);
+            let html = shared.lock().unwrap().clone();
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                html.len()
+            );
+            let _ = std::io::Write::write_all(&mut stream, head.as_bytes());
+            let _ = std::io::Write::write_all(&mut stream, html.as_bytes());
+        }
+    });
+    (port, page)
+}

@@ -348,3 +348,69 @@ async fn the_callback_refuses_unknown_and_malformed_answers() {
     }
     assert_eq!(token_requests(&emulator, "authorization_code"), 0);
 }
+
+/// The portal page (tests/portal/demo-portal.html) with its iframe sandboxed as `sandbox`.
+fn sandboxed_portal(stack: &Stack, sandbox: &str) -> String {
+    let template = std::fs::read_to_string(system_tests::repo_root().join("tests/portal/demo-portal.html")).unwrap();
+    template
+        .replace("<iframe id=\"app\"", &format!("<iframe id=\"app\" sandbox=\"{sandbox}\""))
+        .replace("{{APP_URL}}", &stack.url("/"))
+        .replace("{{TOKEN}}", &stack.token("acct-cred-portal"))
+}
+
+/// Opens the portal, enters the app's iframe and goes to Step 1 with Credential chosen.
+async fn credential_in_portal(browser: &Browser, portal: &str) {
+    let c = &browser.client;
+    c.goto(portal).await.unwrap();
+    let frame = c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("#app")).await.unwrap();
+    frame.enter_frame().await.unwrap();
+    browser.wait_for_text("[data-testid=session]", "acct-cred-portal", Duration::from_secs(20)).await;
+    let add = c
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::XPath("//button[normalize-space(.)='Add your first organization']"))
+        .await
+        .unwrap();
+    add.click().await.unwrap();
+    click(c, "#method-credential").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inside_the_portal_iframe_the_popup_needs_allow_popups() {
+    let (portal_port, page) = system_tests::portal::portal_server();
+    let portal = format!("http://localhost:{portal_port}");
+    let emulator = tokio::task::spawn_blocking(Emulator::start).await.unwrap();
+    let mut vars = emulator.worker_vars();
+    vars.push(("PORTAL_ORIGINS".to_owned(), portal.clone()));
+    let stack = tokio::task::spawn_blocking(move || Stack::start_with(&vars)).await.unwrap();
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    let main = c.window().await.unwrap();
+
+    // Sandboxed without allow-popups: the browser refuses the window; the app says so and stays.
+    *page.lock().unwrap() = sandboxed_portal(&stack, "allow-scripts allow-same-origin allow-forms");
+    credential_in_portal(&browser, &format!("{portal}/")).await;
+    click(c, "button[type=submit]").await;
+    let msg = browser.wait_for_text("[data-testid=wizard-error]", "blocked", Duration::from_secs(10)).await;
+    assert!(msg.contains("Device Code"), "{msg}");
+    browser.wait_for_text("#step-heading", "Step 1", Duration::from_secs(5)).await;
+    assert_eq!(c.windows().await.unwrap().len(), 1);
+
+    // With what the README asks for, the whole sign-in works from inside the iframe.
+    *page.lock().unwrap() = sandboxed_portal(
+        &stack,
+        "allow-scripts allow-same-origin allow-forms allow-popups allow-popups-to-escape-sandbox",
+    );
+    c.enter_parent_frame().await.unwrap();
+    credential_in_portal(&browser, &format!("{portal}/?again")).await;
+    click(c, "button[type=submit]").await;
+    let win = popup(c, &main).await;
+    c.switch_to_window(win).await.unwrap();
+    sign_in_to_consent(c).await;
+    accept_and_return(c, &main).await;
+    let frame = c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("#app")).await.unwrap();
+    frame.enter_frame().await.unwrap();
+    browser.wait_for_text("#step-heading", "Step 3", Duration::from_secs(60)).await;
+    assert_eq!(token_requests(&emulator, "authorization_code"), 1);
+    browser.close().await;
+}

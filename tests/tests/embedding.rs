@@ -3,34 +3,10 @@
 //! the worker allows only the configured portal to frame the app.
 
 use fantoccini::Locator;
-use std::io::{Read, Write};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use system_tests::browser::Browser;
+use system_tests::portal::portal_server;
 use system_tests::stack::Stack;
-
-/// A tiny HTTP server for the portal page on http://localhost:PORT/; the page is set later, once the
-/// app's URL and a token exist.
-fn portal_server() -> (u16, Arc<Mutex<String>>) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let page = Arc::new(Mutex::new(String::new()));
-    let shared = page.clone();
-    std::thread::spawn(move || {
-        for mut stream in listener.incoming().flatten() {
-            let mut buf = [0u8; 4096];
-            let _ = stream.read(&mut buf);
-            let html = shared.lock().unwrap().clone();
-            let head = format!(
-                "HTTP/1.1 200 OK\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                html.len()
-            );
-            let _ = stream.write_all(head.as_bytes());
-            let _ = stream.write_all(html.as_bytes());
-        }
-    });
-    (port, page)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_portal_embeds_the_app_hands_over_the_session_and_receives_events() {

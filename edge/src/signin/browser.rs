@@ -190,7 +190,8 @@ fn escape_html(s: &str) -> String {
 /// (on this origin only) and closes the window. Static, so that the page's CSP can pin its hash.
 pub const CALLBACK_SCRIPT: &str = "(function(){var d=document.getElementById('outcome').dataset;\
 try{history.replaceState(null,'',location.pathname)}catch(e){}\
-var m={type:d.type,id:d.id||null,ok:d.ok==='true',code:d.code||null};\
+var m={type:d.type,id:d.id||null,ok:d.ok==='true',code:d.code||null,\
+message:document.getElementById('outcome').textContent};\
 try{if(window.opener){window.opener.postMessage(m,location.origin)}}catch(e){}\
 if(m.ok){setTimeout(function(){window.close()},300)}})();";
 

@@ -88,23 +88,15 @@ pub fn status_line(s: &SignInStatus) -> String {
     }
 }
 
-/// The admin's sentence for an error code the sign-in window reported (`state_mismatch`, ...).
-pub fn window_error_message(code: &str) -> String {
-    serde_json::from_value::<shared::ErrorCode>(serde_json::Value::String(code.to_owned()))
-        .unwrap_or(shared::ErrorCode::SignInFailed)
-        .message()
-        .to_owned()
-}
-
-/// What the app does with the sign-in window's message about sign-in `id` (its error `code`, if
-/// any) while `current` is shown: `None` to only read the status again (the status is the truth:
-/// an answer replayed after a successful sign-in must not disturb it); `Some(message)` to show a
-/// failure the status cannot show (an answer refused without changing the sign-in).
-pub fn window_message_notice(current: &SignInStatus, id: &str, code: Option<&str>) -> Option<String> {
+/// What the app does with the sign-in window's message about sign-in `id` (with the sentence of
+/// its failure, if any) while `current` is shown: `None` to only read the status again (the status
+/// is the truth: an answer replayed after a successful sign-in must not disturb it); `Some` to show
+/// a failure the status cannot show (an answer refused without changing the sign-in).
+pub fn window_message_notice(current: &SignInStatus, id: &str, failure: Option<&str>) -> Option<String> {
     if current.id != id || current.state != SignInState::WaitingForSignIn {
         return None;
     }
-    code.map(window_error_message)
+    failure.filter(|m| !m.is_empty()).map(str::to_owned)
 }
 
 /// Whether the failure suggests switching to the Manual method.
@@ -184,13 +176,12 @@ mod tests {
     #[test]
     fn window_messages_show_only_refusals_of_a_waiting_sign_in() {
         let waiting = status(SignInState::WaitingForSignIn);
-        let shown = window_message_notice(&waiting, "s1", Some("state_mismatch")).unwrap();
-        assert!(shown.contains("did not belong to this sign-in"), "{shown}");
+        let mismatch = shared::ErrorCode::StateMismatch.message();
+        assert_eq!(window_message_notice(&waiting, "s1", Some(mismatch)).as_deref(), Some(mismatch));
         assert!(window_message_notice(&waiting, "s1", None).is_none(), "success: read the status");
-        assert!(window_message_notice(&waiting, "other", Some("state_mismatch")).is_none());
+        assert!(window_message_notice(&waiting, "other", Some(mismatch)).is_none());
         let registering = status(SignInState::Registering);
-        assert!(window_message_notice(&registering, "s1", Some("code_already_used")).is_none(), "a replay");
-        assert!(window_error_message("not-a-code").contains("did not complete"));
+        assert!(window_message_notice(&registering, "s1", Some("already used")).is_none(), "a replay");
         assert!(status_line(&waiting).contains("sign-in window"));
     }
 

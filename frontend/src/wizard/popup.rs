@@ -53,18 +53,19 @@ pub fn close() {
     });
 }
 
-/// The sign-in ID and outcome code of a message from the window's last page, when `ev` is one: our
-/// own origin and [`shared::api::SIGNIN_WINDOW_MESSAGE`].
+/// The sign-in ID and, for a failure, the sentence to show, of a message from the window's last
+/// page (our own origin, [`shared::api::SIGNIN_WINDOW_MESSAGE`]); `None` for any other message.
 pub fn read_message(ev: &web_sys::MessageEvent) -> Option<(String, Option<String>)> {
     let own = web_sys::window()?.location().origin().ok()?;
     if ev.origin() != own {
         return None;
     }
     let data = ev.data();
-    let field = |k: &str| js_sys::Reflect::get(&data, &k.into()).ok().and_then(|v| v.as_string());
-    if field("type")? != shared::api::SIGNIN_WINDOW_MESSAGE {
+    let field = |k: &str| js_sys::Reflect::get(&data, &k.into()).ok();
+    let text = |k: &str| field(k).and_then(|v| v.as_string());
+    if text("type")? != shared::api::SIGNIN_WINDOW_MESSAGE {
         return None;
     }
-    let ok = js_sys::Reflect::get(&data, &"ok".into()).ok().and_then(|v| v.as_bool()).unwrap_or(false);
-    Some((field("id")?, if ok { None } else { field("code") }))
+    let ok = field("ok").and_then(|v| v.as_bool()).unwrap_or(false);
+    Some((text("id")?, if ok { None } else { Some(text("message").unwrap_or_default()) }))
 }
