@@ -61,10 +61,12 @@ async fn call(method: &str, path: &str, body: Option<String>) -> Result<(u16, St
     Ok((resp.status(), text.as_string().unwrap_or_default()))
 }
 
-fn finish<T: DeserializeOwned>((status, text): (u16, String)) -> Result<T, ApiFailure> {
+/// The body of a successful answer (`null` for 204), or the edge's refusal. Not generic, so that
+/// reading the error body is compiled once, not once per response type.
+#[inline(never)]
+fn success_body((status, text): (u16, String)) -> Result<String, ApiFailure> {
     if (200..300).contains(&status) {
-        let text = if status == 204 { "null" } else { text.as_str() };
-        serde_json::from_str(text).map_err(|e| ApiFailure::Transport(e.to_string()))
+        Ok(if status == 204 { "null".to_owned() } else { text })
     } else {
         match serde_json::from_str::<ErrorBody>(&text) {
             Ok(body) => Err(ApiFailure::Api(body)),
@@ -73,15 +75,19 @@ fn finish<T: DeserializeOwned>((status, text): (u16, String)) -> Result<T, ApiFa
     }
 }
 
+fn decode<T: DeserializeOwned>(text: &str) -> Result<T, ApiFailure> {
+    serde_json::from_str(text).map_err(|e| ApiFailure::Transport(e.to_string()))
+}
+
 /// `GET` a JSON body from the edge.
 pub async fn get_json<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
-    finish(call("GET", path, None).await?)
+    decode(&success_body(call("GET", path, None).await?)?)
 }
 
 /// Sends `body` with `method` (`POST`, `PATCH`, `DELETE`) and reads the answer.
 pub async fn send_json<B: Serialize, T: DeserializeOwned>(method: &str, path: &str, body: &B) -> Result<T, ApiFailure> {
     let body = serde_json::to_string(body).map_err(|e| ApiFailure::Transport(e.to_string()))?;
-    finish(call(method, path, Some(body)).await?)
+    decode(&success_body(call(method, path, Some(body)).await?)?)
 }
 
 /// Sends a request whose answer does not matter (e.g. cancelling a sign-in on the way out).

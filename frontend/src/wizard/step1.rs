@@ -38,12 +38,16 @@ pub fn Step1(
             <fieldset>
                 <legend>"Method to add the Microsoft 365 organization"</legend>
                 {AddMethod::ALL.into_iter().map(|m| {
-                    let id = format!("method-{}", m.label().to_lowercase().replace(' ', "-"));
+                    let id = match m {
+                        AddMethod::Credential => "method-credential",
+                        AddMethod::DeviceCode => "method-device-code",
+                        AddMethod::Manual => "method-manual",
+                    };
                     let option = move || method_option(m, cloud.get());
                     let reason_id = format!("{id}-reason");
                     view! {
                         <div class="option">
-                            <input type="radio" name="method" id=id.clone()
+                            <input type="radio" name="method" id=id
                                 prop:checked=move || method.get() == m
                                 prop:disabled=move || option().2.is_some()
                                 aria-describedby=reason_id.clone()

@@ -104,7 +104,14 @@ pub fn Step2(
                         StepState::Failed => "✗",
                         StepState::Pending => "○",
                     };
-                    view! { <li class=format!("progress-{:?}", p.state).to_lowercase()>{mark} " " {p.label}</li> }
+                    let class = match p.state {
+                        StepState::Done => "progress-done",
+                        StepState::Running => "progress-running",
+                        StepState::Waiting => "progress-waiting",
+                        StepState::Failed => "progress-failed",
+                        StepState::Pending => "progress-pending",
+                    };
+                    view! { <li class=class>{mark} " " {p.label}</li> }
                 }).collect_view()}
             </ol>
             <Show when=move || !sign_in_only && !popup_method() && matches!(state(), Some(SignInState::WaitingForSignIn | SignInState::SignedIn | SignInState::WaitingForMicrosoft))>
