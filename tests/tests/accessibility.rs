@@ -1,4 +1,4 @@
-//! Accessibility: an axe-core scan of every screen finds no serious or critical issue, and the
+//! Accessibility: an axe-core scan of every screen (both methods' Step 2) finds no serious or critical issue, and the
 //! happy path to Step 2 works from the keyboard alone.
 
 use fantoccini::key::Key;
@@ -40,6 +40,20 @@ async fn every_screen_passes_the_axe_scan_in_light_and_dark() {
         browser.wait_for_text("#step-heading", "Step 2", Duration::from_secs(10)).await;
         browser.wait_for_text("[data-testid=signin-status]", "Waiting for you", Duration::from_secs(20)).await;
         assert_clean(&browser, &format!("Step 2 ({theme})")).await;
+        click_button(&browser, "Cancel").await;
+        // Step 2 of the Credential method: waiting for the sign-in window, then that window closed.
+        click_button(&browser, "Add your first organization").await;
+        c.find(Locator::Css("#method-credential")).await.unwrap().click().await.unwrap();
+        let main = c.window().await.unwrap();
+        c.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+        browser.wait_for_text("[data-testid=signin-status]", "sign-in window", Duration::from_secs(20)).await;
+        assert_clean(&browser, &format!("Step 2, Credential ({theme})")).await;
+        let popup = c.windows().await.unwrap().into_iter().find(|w| *w != main).expect("the sign-in window");
+        c.switch_to_window(popup).await.unwrap();
+        c.close_window().await.unwrap();
+        c.switch_to_window(main).await.unwrap();
+        browser.wait_for_text("[data-testid=signin-notice]", "closed", Duration::from_secs(10)).await;
+        assert_clean(&browser, &format!("Step 2, Credential window closed ({theme})")).await;
         click_button(&browser, "Cancel").await;
         click_button(&browser, "Add your first organization").await;
         c.find(Locator::Css("#method-manual")).await.unwrap().click().await.unwrap();

@@ -107,4 +107,55 @@ expect(r.get("error") == "invalid_client" and 700027 in r.get("error_codes", [])
 # The registered thumbprint with the wrong key: a bad signature.
 r = confidential({"private_key": read(OTHER_KEY), "thumbprint": thumb}).acquire_token_for_client(scopes=[f"{GRAPH}/.default"])
 expect(r.get("error") == "invalid_client" and 700027 in r.get("error_codes", []), f"bad signature refused: {r.get('error_codes')}")
+
+# (d) The authorization code flow with PKCE (the product's Credential method), MSAL driving it and the
+# emulator's sign-in pages answered over HTTP as a browser would post them.
+import re
+from urllib.parse import urlparse, parse_qs
+
+REDIRECT = "http://localhost:8787/api/signin/callback"
+auth = app.initiate_auth_code_flow(scopes, redirect_uri=REDIRECT, prompt="select_account")
+expect("code_challenge=" in auth["auth_uri"] and "code_challenge_method=S256" in auth["auth_uri"],
+       "MSAL asks for PKCE S256")
+s = requests.Session()
+s.verify = CA
+page = s.get(auth["auth_uri"]).text
+
+
+def flow_of(html):
+    m = re.search(r'name="flow" value="([^"]+)"', html)
+    expect(m is not None, "the sign-in page carries its flow")
+    return m.group(1)
+
+
+page = s.post(f"{BASE}/login/account", data={"flow": flow_of(page), "loginfmt": "admin@contoso.onmicrosoft.com"}).text
+page = s.post(f"{BASE}/login/password", data={"flow": flow_of(page), "passwd": "Passw0rd!"}).text
+consent = s.post(f"{BASE}/login/consent", data={"flow": flow_of(page), "action": "accept"}, allow_redirects=False)
+expect(consent.status_code in (302, 303), f"consent redirects back ({consent.status_code})")
+location = consent.headers["Location"]
+expect(location.startswith(REDIRECT + "?"), f"to the registered redirect URI: {location[:60]}")
+answer = {k: v[0] for k, v in parse_qs(urlparse(location).query).items()}
+expect(answer.get("state") == auth["state"], "the state comes back unchanged")
+result = app.acquire_token_by_auth_code_flow(auth, answer)
+expect("access_token" in result, f"code redeemed with the verifier: {result.get('error_description', 'ok')}")
+status, org = graph("GET", "/organization", result["access_token"])
+expect(status == 200, "the delegated token reads /organization")
+# The same code again: refused as Microsoft refuses a redeemed code.
+again = requests.post(f"{AUTHORITY}/oauth2/v2.0/token", verify=CA, data={
+    "grant_type": "authorization_code", "client_id": PUBLIC_CLIENT, "code": answer["code"],
+    "redirect_uri": REDIRECT, "code_verifier": auth["code_verifier"], "scope": " ".join(scopes)}).json()
+expect(again.get("error") == "invalid_grant" and 54005 in again.get("error_codes", []),
+       f"a replayed code is refused: {again.get('error_codes')}")
+# A wrong verifier: refused.
+auth2 = app.initiate_auth_code_flow(scopes, redirect_uri=REDIRECT)
+page = s.get(auth2["auth_uri"]).text
+page = s.post(f"{BASE}/login/account", data={"flow": flow_of(page), "loginfmt": "admin@contoso.onmicrosoft.com"}).text
+page = s.post(f"{BASE}/login/password", data={"flow": flow_of(page), "passwd": "Passw0rd!"}).text
+consent = s.post(f"{BASE}/login/consent", data={"flow": flow_of(page), "action": "accept"}, allow_redirects=False)
+code2 = parse_qs(urlparse(consent.headers["Location"]).query)["code"][0]
+bad = requests.post(f"{AUTHORITY}/oauth2/v2.0/token", verify=CA, data={
+    "grant_type": "authorization_code", "client_id": PUBLIC_CLIENT, "code": code2,
+    "redirect_uri": REDIRECT, "code_verifier": "x" * 43, "scope": " ".join(scopes)}).json()
+expect(bad.get("error") == "invalid_grant" and 501481 in bad.get("error_codes", []),
+       f"a wrong verifier is refused: {bad.get('error_codes')}")
 print("ALL OK")
