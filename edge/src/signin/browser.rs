@@ -195,12 +195,21 @@ message:document.getElementById('outcome').textContent};\
 try{if(window.opener){window.opener.postMessage(m,location.origin)}}catch(e){}\
 if(m.ok){setTimeout(function(){window.close()},300)}})();";
 
-/// The `Content-Security-Policy` of the callback page: nothing but its own script, no framing.
+/// The style of the callback page (static, pinned by hash like the script).
+pub const CALLBACK_STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem;max-width:40rem;line-height:1.5}\
+@media (prefers-color-scheme:dark){body{background:#1b1b1b;color:#eee}}";
+
+fn csp_hash(text: &str) -> String {
+    format!("'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(Sha256::digest(text.as_bytes())))
+}
+
+/// The `Content-Security-Policy` of the callback page: nothing but its own script and style, no
+/// framing, no forms, no base URL.
 pub fn callback_csp() -> String {
-    let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(CALLBACK_SCRIPT.as_bytes()));
     format!(
-        "default-src 'none'; script-src 'sha256-{hash}'; style-src 'unsafe-inline'; frame-ancestors 'none'; \
-         base-uri 'none'; form-action 'none'"
+        "default-src 'none'; script-src {}; style-src {}; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+        csp_hash(CALLBACK_SCRIPT),
+        csp_hash(CALLBACK_STYLE)
     )
 }
 
@@ -213,8 +222,7 @@ pub fn callback_page(outcome: &PageOutcome) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><meta name=\"referrer\" content=\"no-referrer\">\
-<title>{title}</title><style>body{{font-family:system-ui,sans-serif;margin:2rem;max-width:40rem;line-height:1.5}}\
-@media (prefers-color-scheme:dark){{body{{background:#1b1b1b;color:#eee}}}}</style></head><body><main>\
+<title>{title}</title><style>{style}</style></head><body><main>\
 <h1>{title}</h1><p id=\"outcome\" role=\"status\" data-type=\"{ty}\" data-id=\"{id}\" data-ok=\"{ok}\" data-code=\"{code}\">{message}</p>\
 <p>{hint}</p></main><script>{script}</script></body></html>",
         ty = shared::api::SIGNIN_WINDOW_MESSAGE,
@@ -223,6 +231,7 @@ pub fn callback_page(outcome: &PageOutcome) -> String {
         code = outcome.error.map(|c| c.as_str()).unwrap_or(""),
         message = escape_html(&outcome.message),
         script = CALLBACK_SCRIPT,
+        style = CALLBACK_STYLE,
     )
 }
 
@@ -326,5 +335,7 @@ mod tests {
         assert!(page.contains(CALLBACK_SCRIPT));
         let csp = callback_csp();
         assert!(csp.contains("script-src 'sha256-") && csp.contains("frame-ancestors 'none'"));
+        assert!(csp.contains("style-src 'sha256-") && !csp.contains("unsafe"));
+        assert!(page.contains(&format!("<style>{CALLBACK_STYLE}</style>")));
     }
 }
