@@ -23,7 +23,7 @@ fi
 # 2. Cargo-installed tools, cached in $TOOLS_DIR by version.
 cargo_tool() { # name version binary version-probe-substring [extra cargo install args]
   local crate=$1 version=$2 bin=$3; shift 3
-  if [ -x "$TOOLS_DIR/bin/$bin" ] && "$TOOLS_DIR/bin/$bin" --version 2>/dev/null | grep -q " $version"; then
+  if [ -x "$TOOLS_DIR/bin/$bin" ] && "$TOOLS_DIR/bin/$bin" --version 2>/dev/null | grep -qE "(^| )$version"; then
     return 0
   fi
   say "installing $crate $version (cargo install; this takes minutes once)"

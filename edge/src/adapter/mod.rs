@@ -157,8 +157,9 @@ fn authenticate(req: &Request, config: &Config) -> std::result::Result<Session, 
 /// Where Microsoft sends the Credential pop-up back: this Worker's own origin, as the browser reached
 /// it (the operator registers exactly this URI on the public client, see the README).
 fn callback_uri(req: &Request) -> std::result::Result<String, AppError> {
-    let url = req.url().map_err(internal("request URL"))?;
-    Ok(format!("{}{}", url.origin().ascii_serialization(), shared::api::paths::SIGNIN_CALLBACK))
+    let url = req.inner().url();
+    let origin = crate::signin::browser::origin_of(&url).ok_or(AppError::Internal)?;
+    Ok(format!("{origin}{}", shared::api::paths::SIGNIN_CALLBACK))
 }
 
 async fn start_sign_in(
@@ -251,8 +252,7 @@ pub(crate) async fn signin_command(env: &Env, id: &str, cmd: Command) -> std::re
 /// Answers a small page that tells the app (its opener, on this origin only) and closes itself.
 async fn signin_callback(req: Request, env: &Env) -> std::result::Result<Response, AppError> {
     use crate::signin::browser::{callback_csp, callback_page, parse_callback, PageOutcome};
-    let url = req.url().map_err(internal("request URL"))?;
-    let query = parse_callback(url.query().unwrap_or(""));
+    let query = parse_callback(crate::signin::browser::query_of(&req.inner().url()));
     let outcome = match query.sign_in_id.clone() {
         None => PageOutcome {
             sign_in_id: None,
