@@ -9,8 +9,8 @@ use shared::api::ErrorBody;
 /// Why an API call did not produce the expected body.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ApiFailure {
-    /// The edge answered with the common error body.
-    Api(ErrorBody),
+    /// The edge answered with the common error body (boxed: errors are rare, results are everywhere).
+    Api(Box<ErrorBody>),
     /// No answer, or an answer that is not the contract's (network down, proxy page).
     Transport(String),
 }
@@ -69,7 +69,7 @@ fn success_body((status, text): (u16, String)) -> Result<String, ApiFailure> {
         Ok(if status == 204 { "null".to_owned() } else { text })
     } else {
         match serde_json::from_str::<ErrorBody>(&text) {
-            Ok(body) => Err(ApiFailure::Api(body)),
+            Ok(body) => Err(ApiFailure::Api(Box::new(body))),
             Err(_) => Err(ApiFailure::Transport(format!("HTTP {status}"))),
         }
     }

@@ -37,10 +37,10 @@ fn shows_the_api_version_when_health_answers() {
 #[wasm_bindgen_test]
 fn shows_the_error_sentence_when_health_fails() {
     let host = mount_fresh(|| {
-        let result = Err(ApiFailure::Api(ErrorBody::with_message(
+        let result = Err(ApiFailure::Api(Box::new(ErrorBody::with_message(
             shared::ErrorCode::NotFound,
             "There is no such API endpoint.",
-        )));
+        ))));
         view! { <ServiceStatus result /> }.into_any()
     });
     let alert = host.query_selector("[role=alert]").unwrap().expect("an alert is rendered");
