@@ -198,6 +198,42 @@ async fn declined_consent_then_device_code_instead() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_error_from_microsoft_then_try_again_with_a_new_window() {
+    let (emulator, stack, browser) = setup().await;
+    // Microsoft's token endpoint is unavailable for the first three requests.
+    emulator.control("faults", serde_json::json!({"kind": "throttle", "route": "token", "status": 503, "times": 3}));
+    let c = &browser.client;
+    let (main, _) = start_credential(&browser, &stack, "acct-cred-error").await;
+    let first_state = c.current_url().await.unwrap().query_pairs().find(|(k, _)| k == "state").unwrap().1.into_owned();
+    sign_in_to_consent(c).await;
+    click(c, "button[value=accept]").await;
+    browser.wait_for_text("#outcome", "did not answer", Duration::from_secs(20)).await;
+    let refused = emulator.get("requests")["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["path"] == "/organizations/oauth2/v2.0/token" && r["status"] == 503)
+        .count();
+    assert_eq!(refused, 3, "retried while the answer was transient");
+    c.close_window().await.unwrap();
+    c.switch_to_window(main.clone()).await.unwrap();
+    let msg = browser.wait_for_text("[data-testid=signin-error]", "did not answer", Duration::from_secs(10)).await;
+    assert!(msg.contains("Try again"), "{msg}");
+    // Try again: a new window with a new state (the old one was used), and this time it works.
+    click(c, "[data-testid=retry-signin]").await;
+    let win = popup(c, &main).await;
+    c.switch_to_window(win).await.unwrap();
+    el(c, "#i0116").await;
+    let second_state = c.current_url().await.unwrap().query_pairs().find(|(k, _)| k == "state").unwrap().1.into_owned();
+    assert_ne!(first_state, second_state, "a new state for the new window");
+    sign_in_to_consent(c).await;
+    accept_and_return(c, &main).await;
+    step3_then_save(&browser, false).await;
+    assert_eq!(token_requests(&emulator, "authorization_code"), 1, "the new window's code, redeemed once");
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_popup_closed_early_then_opened_again() {
     let (emulator, stack, browser) = setup().await;
     let c = &browser.client;

@@ -21,6 +21,10 @@ use worker::{durable_object, DurableObject, Env, Request, Response, Result, Stat
 const RECORD: &str = "record";
 /// Registration steps per alarm invocation, to stay well inside the subrequest limits.
 const STEPS_PER_ALARM: usize = 6;
+/// Attempts to redeem the pop-up's code when Microsoft's answer is transient.
+const REDEEM_ATTEMPTS: usize = 3;
+/// The longest wait between two attempts (the admin is looking at the window meanwhile).
+const MAX_REDEEM_WAIT_MS: u64 = 2000;
 
 /// What the Worker sends to the Durable Object.
 #[derive(Debug, Serialize, Deserialize)]
@@ -308,14 +312,31 @@ impl SignIn {
             (None, None) => Err(ErrorDetail::new(ErrorCode::SignInFailed)),
             (None, Some(code)) => {
                 let endpoints = config.endpoints(rec.cloud);
-                let req = identity::authorization_code_request(
-                    &endpoints,
-                    &rec.client_id,
-                    &code,
-                    &pending.redirect_uri,
-                    &pending.verifier,
-                );
-                match WorkerHttp.send(req).await.map(|r| identity::read_token(&r)) {
+                let redeem = || {
+                    WorkerHttp.send(identity::authorization_code_request(
+                        &endpoints,
+                        &rec.client_id,
+                        &code,
+                        &pending.redirect_uri,
+                        &pending.verifier,
+                    ))
+                };
+                // A code is single-use but an answer that never came (network, 5xx, 429) did not use
+                // it: retry a little while the admin waits on the window, honouring Retry-After.
+                let mut outcome = redeem().await.map(|r| identity::read_token(&r));
+                for _ in 1..REDEEM_ATTEMPTS {
+                    let wait_ms = match &outcome {
+                        Ok(TokenOutcome::Error(f)) if f.microsoft.is_transient() => {
+                            f.microsoft.retry_after.map(|s| s * 1000)
+                        }
+                        Err(_) => None,
+                        _ => break,
+                    };
+                    let wait_ms = wait_ms.unwrap_or(500).min(MAX_REDEEM_WAIT_MS);
+                    worker::Delay::from(std::time::Duration::from_millis(wait_ms)).await;
+                    outcome = redeem().await.map(|r| identity::read_token(&r));
+                }
+                match outcome {
                     Ok(TokenOutcome::Token(t)) => {
                         rec.on_token(t, now());
                         rec.start_main(&config.app_name);
