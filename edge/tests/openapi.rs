@@ -52,10 +52,10 @@ fn operation(method: &str, path: &str, g: &mut SchemaGenerator) -> Op {
             op("Cancel a sign-in", None, (200, Some(schema::<SignInStatus>(g))), &[401, 404])
         }
         ("POST", "/api/signins/{id}/confirm") => op(
-            "The admin confirmed the one-time-code sign-in: register the backup application",
-            None,
+            "Start registration: the admin ticked the confirmation (device code), or the browser presents the sign-in window's claim or confirmation code (Credential)",
+            Some(schema::<ConfirmSignIn>(g)),
             (200, Some(schema::<SignInStatus>(g))),
-            &[401, 404],
+            &[401, 404, 409, 415, 422],
         ),
         ("POST", "/api/signins/{id}/renew") => op(
             "A new one-time code after the previous one expired",
@@ -125,7 +125,7 @@ fn document() -> Value {
         if *path == "/api/signin/callback" {
             o["responses"] = json!({
                 "200": {"description": "Signed in: a page that tells the app and closes itself", "content": {"text/html": {}}},
-                "400": {"description": "Declined, refused, state mismatch or code already used: a page that says so", "content": {"text/html": {}}}
+                "400": {"description": "Declined, refused, state mismatch, code already used, or an internal failure: a page that says so", "content": {"text/html": {}}}
             });
             o["parameters"] = json!(["state", "code", "error", "error_description"]
                 .iter()

@@ -143,7 +143,9 @@ pub fn Wizard(on_done: Callback<Option<String>>) -> impl IntoView {
         }
         if s.state != SignInState::WaitingForSignIn {
             notice.set(None);
-            if s.method == AddMethod::Credential && !s.state.is_final() {
+            // Not while signed in and unclaimed: the window may still have to show its code.
+            if s.method == AddMethod::Credential && matches!(s.state, SignInState::Registering | SignInState::Completed)
+            {
                 popup::close();
             }
         }
@@ -154,6 +156,22 @@ pub fn Wizard(on_done: Callback<Option<String>>) -> impl IntoView {
             }
         }
         status.set(Some(s));
+    };
+    // An answer about another sign-in (a slow read of one the admin has left) changes nothing.
+    let apply_current = move |s: SignInStatus| {
+        if status.get_untracked().is_some_and(|c| c.id == s.id) {
+            apply(s);
+        }
+    };
+    // Credential: presents the window's claim (or the typed confirmation code) to start registration.
+    let claim = move |id: String, claim: String| {
+        spawn_local(async move {
+            let body = shared::api::ConfirmSignIn { claim: Some(shared::secret::SecretString::new(claim)) };
+            match api::send_json::<_, SignInStatus>("POST", &paths::signin_confirm(&id), &body).await {
+                Ok(s) => apply_current(s),
+                Err(e) => notice.set(Some(e.message())),
+            }
+        });
     };
     // While Step 2 is shown: read the status every 2 s and count down every second.
     let tick = move || {
@@ -172,7 +190,7 @@ pub fn Wizard(on_done: Callback<Option<String>>) -> impl IntoView {
         spawn_local(async move {
             if let Ok(s) = api::get_json::<SignInStatus>(&paths::signin(&id)).await {
                 let waiting = s.state == SignInState::WaitingForSignIn;
-                apply(s);
+                apply_current(s);
                 if window_closed && waiting && notice.get_untracked().is_none() {
                     notice.set(Some(ErrorCode::PopupClosed.message().to_owned()));
                 }
@@ -184,16 +202,19 @@ pub fn Wizard(on_done: Callback<Option<String>>) -> impl IntoView {
     }
     // The sign-in window's last page tells us at once (when it still can: see `popup`).
     let listener = window_event_listener(leptos::ev::message, move |ev| {
-        let Some((id, failure)) = popup::read_message(&ev) else { return };
-        let Some(current) = status.get_untracked() else { return };
-        if let Some(text) = window_message_notice(&current, &id, failure.as_deref()) {
+        let Some(msg) = popup::read_message(&ev) else { return };
+        let Some(current) = status.get_untracked().filter(|c| c.id == msg.id) else { return };
+        if let Some(text) = window_message_notice(&current, &msg.id, msg.failure.as_deref()) {
             notice.set(Some(text));
         }
-        spawn_local(async move {
-            if let Ok(s) = api::get_json::<SignInStatus>(&paths::signin(&id)).await {
-                apply(s);
-            }
-        });
+        match msg.claim {
+            Some(handle) => claim(msg.id, handle),
+            None => spawn_local(async move {
+                if let Ok(s) = api::get_json::<SignInStatus>(&paths::signin(&msg.id)).await {
+                    apply_current(s);
+                }
+            }),
+        }
     });
     on_cleanup(move || listener.remove());
 
@@ -264,7 +285,7 @@ pub fn Wizard(on_done: Callback<Option<String>>) -> impl IntoView {
                     if let Some(url) = &s.authorize_url {
                         popup::navigate(url);
                     }
-                    apply(s)
+                    apply_current(s)
                 }
                 Err(e) => {
                     popup::close();
@@ -304,6 +325,7 @@ pub fn Wizard(on_done: Callback<Option<String>>) -> impl IntoView {
                 }.into_any(),
                 Step::Authorize => view! {
                     <wizard::step2::Step2 status seconds_left notice on_retry=retry on_device_code=use_device_code
+                        on_claim=Callback::new(move |code: String| if let Some(s) = status.get_untracked() { claim(s.id, code) })
                         on_confirm=Callback::new(move |_| if let Some(s) = status.get_untracked() { signin_op(paths::signin_confirm(&s.id)) })
                         on_renew=Callback::new(move |_| if let Some(s) = status.get_untracked() { signin_op(paths::signin_renew(&s.id)) })
                         on_manual=Callback::new(move |_| { method.set(AddMethod::Manual); prefilled.set(Prefill::default()); step.set(Step::Complete); })

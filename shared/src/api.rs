@@ -31,7 +31,8 @@ pub mod paths {
     /// `POST`: start a sign-in (device code, or the Credential pop-up).
     pub const SIGNINS: &str = "/api/signins";
     /// `GET`: where Microsoft sends the Credential pop-up back (`code`, `state`). No session: the
-    /// `state` names the sign-in and proves the browser started it.
+    /// `state` names the sign-in and proves the answer is its own; registration then waits for the
+    /// owner's claim (`ConfirmSignIn`).
     pub const SIGNIN_CALLBACK: &str = "/api/signin/callback";
     /// `POST`: read a .pfx and describe its certificate; nothing is stored.
     pub const CERTIFICATE_INSPECT: &str = "/api/certificates/inspect";
@@ -119,8 +120,22 @@ pub struct StartSignIn {
     pub method: AddMethod,
 }
 
+/// `POST /api/signins/{id}/confirm`. Device code: the admin ticked the confirmation (no body
+/// needed). Credential: `claim` proves that this browser received Microsoft's answer, either the
+/// handle the sign-in window posted to the app or the confirmation code it shows; registration
+/// starts only then, so a sign-in completed in a window the app did not open (a phished link)
+/// registers nothing.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ConfirmSignIn {
+    /// The handle or the confirmation code (Credential method only).
+    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "crate::secret::serialize_exposed_opt")]
+    pub claim: Option<SecretString>,
+}
+
 /// The `type` of the message the Credential pop-up's last page posts to the app (its opener), on
-/// the app's own origin only: `{type, id, ok, code?, message}`. Only a hint to read the status at once; the
+/// the app's own origin only: `{type, id, ok, error?, message, claim?}` (`claim`: the handle for
+/// [`ConfirmSignIn`]). Only a hint to read the status at once; the
 /// status stays the truth (a pop-up may lose its opener, e.g. under `Cross-Origin-Opener-Policy`).
 pub const SIGNIN_WINDOW_MESSAGE: &str = "m365-onboarding:signin-window";
 

@@ -93,6 +93,10 @@ catalogue! {
     StateMismatch = "state_mismatch", 400, "The answer from Microsoft did not belong to this sign-in, so it was ignored. Try again in a new sign-in window, or use the Device Code method.";
     /// The pop-up's authorization code was used before (or Microsoft says it was already redeemed).
     CodeAlreadyUsed = "code_already_used", 400, "This answer from Microsoft was already used and cannot be used again. If the sign-in is not finished, try again in a new sign-in window, or use the Device Code method.";
+    /// The confirmation code typed does not match the one the sign-in window shows.
+    ConfirmationCodeWrong = "confirmation_code_wrong", 422, "This confirmation code does not match the one shown in the Microsoft sign-in window. Check it and enter it again.";
+    /// The sign-in was cancelled (or ended) before Microsoft's answer could be used.
+    SignInCancelled = "sign_in_cancelled", 409, "This sign-in was cancelled or has ended. Start again from the portal.";
     /// The Credential pop-up sign-in was not finished in time.
     SignInWindowExpired = "sign_in_window_expired", 422, "The Microsoft sign-in was not finished within 15 minutes. Try again, or use the Device Code method.";
 

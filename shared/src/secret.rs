@@ -90,6 +90,14 @@ pub fn serialize_exposed<S: serde::Serializer>(secret: &SecretString, s: S) -> R
     s.serialize_str(secret.expose())
 }
 
+/// [`serialize_exposed`] for an optional secret.
+pub fn serialize_exposed_opt<S: serde::Serializer>(secret: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
+    match secret {
+        Some(v) => s.serialize_some(v.expose()),
+        None => s.serialize_none(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

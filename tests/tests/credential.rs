@@ -319,6 +319,45 @@ async fn a_replayed_code_is_refused_and_changes_nothing() {
     c.switch_to_window(main).await.unwrap();
     step3_then_save(&browser, false).await;
     assert_eq!(token_requests(&emulator, "authorization_code"), 1, "the replay was not redeemed");
+    let code = answer.split("code=").nth(1).unwrap().split('&').next().unwrap();
+    assert!(!stack.log().contains(code), "the authorization code is not logged");
+    assert_eq!(emulator.get("state")["applications"].as_array().unwrap().len(), 1);
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_in_a_window_the_app_did_not_open_registers_nothing_without_its_code() {
+    let (emulator, stack, browser) = setup().await;
+    let c = &browser.client;
+    // The authorization URL ends up in a window the app did not open (as a phished link would).
+    let (main, _) = start_credential(&browser, &stack, "acct-cred-claim").await;
+    let url = c.current_url().await.unwrap();
+    c.close_window().await.unwrap();
+    c.switch_to_window(main.clone()).await.unwrap();
+    let tab = c.new_window(true).await.unwrap();
+    c.switch_to_window(tab.handle).await.unwrap();
+    c.goto(url.as_str()).await.unwrap();
+    sign_in_to_consent(c).await;
+    click(c, "button[value=accept]").await;
+    let page = browser.wait_for_text("#outcome", "signed in", Duration::from_secs(20)).await;
+    assert!(page.contains("portal confirms"), "{page}");
+    let code = el(c, "#confirmation-code").await.text().await.unwrap();
+    assert_eq!(code.len(), 9, "XXXX-XXXX: {code}");
+    // Signed in at Microsoft, but nothing is registered: no browser of the owning session has
+    // presented the window's answer.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(emulator.get("state")["applications"].as_array().unwrap().len(), 0);
+    c.close_window().await.unwrap();
+    c.switch_to_window(main).await.unwrap();
+    browser.wait_for_text("[data-testid=signin-status]", "confirmation code", Duration::from_secs(10)).await;
+    type_into(c, "input#confirmation-code", "AAAA-AAAA").await;
+    click(c, "form.code-row button[type=submit]").await;
+    browser.wait_for_text("[data-testid=signin-notice]", "does not match", Duration::from_secs(10)).await;
+    assert_eq!(emulator.get("state")["applications"].as_array().unwrap().len(), 0);
+    // The admin, who has the window, types its code: registration starts.
+    type_into(c, "input#confirmation-code", &code.to_lowercase()).await;
+    click(c, "form.code-row button[type=submit]").await;
+    step3_then_save(&browser, false).await;
     assert_eq!(emulator.get("state")["applications"].as_array().unwrap().len(), 1);
     browser.close().await;
 }
@@ -365,7 +404,7 @@ async fn the_callback_refuses_unknown_and_malformed_answers() {
         "code=abc",
         "code=abc&state=not-a-sign-in",
         "code=abc&state=0f8fad5b-d9cb-469f-a165-70867728950e.unknown",
-        "error=access_denied&state=%3Cscript%3E",
+        "error=access_denied&error_description=%3Cscript%3Ealert(1)%3C%2Fscript%3E&state=%3Cscript%3Ealert(2)",
     ] {
         let url = stack.url(&format!("/api/signin/callback?{query}"));
         let resp = ureq::get(&url).call();

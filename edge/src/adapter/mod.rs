@@ -115,7 +115,16 @@ async fn dispatch(route: Route, mut req: Request, env: &Env) -> std::result::Res
             json(&crate::certificates::inspect(&inspect, now() / 1000)?)
         }
         Route::SignInStatus(id) => signin_call(env, &id, &session, "status", None).await,
-        Route::ConfirmSignIn(id) => signin_call(env, &id, &session, "confirm", None).await,
+        Route::ConfirmSignIn(id) => {
+            // Device code: no body needed. Credential: the claim from the sign-in window.
+            let body: shared::api::ConfirmSignIn = if req.headers().get("content-type").ok().flatten().is_some() {
+                read_json(&mut req).await?
+            } else {
+                Default::default()
+            };
+            let cmd = Command { claim: body.claim, ..Command::new(&session.account, "confirm") };
+            signin_command(env, &id, cmd).await
+        }
         Route::RenewSignIn(id) => {
             let cmd = Command { redirect_uri: Some(callback_uri(&req)?), ..Command::new(&session.account, "renew") };
             signin_command(env, &id, cmd).await
@@ -249,7 +258,8 @@ pub(crate) async fn signin_command(env: &Env, id: &str, cmd: Command) -> std::re
 
 /// `GET /api/signin/callback`: Microsoft sends the Credential pop-up back here. No session (this is
 /// a top-level page in the pop-up); the `state` finds the sign-in and proves the answer is its own.
-/// Answers a small page that tells the app (its opener, on this origin only) and closes itself.
+/// Answers a small page that hands the app (its opener, on this origin only) the claim that starts
+/// registration, shows the confirmation code for when it cannot, and closes itself.
 async fn signin_callback(req: Request, env: &Env) -> std::result::Result<Response, AppError> {
     use crate::signin::browser::{callback_csp, callback_page, parse_callback, PageOutcome};
     let query = parse_callback(crate::signin::browser::query_of(&req.inner().url()));
@@ -258,6 +268,7 @@ async fn signin_callback(req: Request, env: &Env) -> std::result::Result<Respons
             sign_in_id: None,
             error: Some(ErrorCode::StateMismatch),
             message: ErrorCode::StateMismatch.message().to_owned(),
+            claim: None,
         },
         Some(id) => {
             let answer = signin_do::CallbackAnswer {
@@ -267,20 +278,26 @@ async fn signin_callback(req: Request, env: &Env) -> std::result::Result<Respons
                 error_description: query.error_description,
             };
             let cmd = Command { callback: Some(answer), ..Command::new("", "callback") };
-            let resp = signin_command(env, &id, cmd).await;
-            let detail = match resp {
-                Ok(mut r) if r.status_code() == 200 => {
-                    r.json::<signin_do::CallbackOutcome>().await.map_err(internal("callback outcome"))?.error
-                }
+            let answer = match signin_command(env, &id, cmd).await {
+                Ok(mut r) if r.status_code() == 200 => r.json::<signin_do::CallbackOutcome>().await.ok(),
                 // No such sign-in: the state was not one we issued.
-                _ => Some(shared::api::ErrorDetail::new(ErrorCode::StateMismatch)),
+                Ok(r) if r.status_code() == 404 => Some(signin_do::CallbackOutcome {
+                    error: Some(shared::api::ErrorDetail::new(ErrorCode::StateMismatch)),
+                    claim: None,
+                }),
+                _ => None,
             };
+            let answer = answer.unwrap_or(signin_do::CallbackOutcome {
+                error: Some(shared::api::ErrorDetail::new(ErrorCode::Internal)),
+                claim: None,
+            });
             PageOutcome {
                 sign_in_id: Some(id),
-                error: detail.as_ref().map(|d| d.code),
-                message: detail.map(|d| d.message).unwrap_or_else(|| {
-                    "You are signed in. The backup applications are being registered: go back to the portal to follow the progress.".to_owned()
+                error: answer.error.as_ref().map(|d| d.code),
+                message: answer.error.map(|d| d.message).unwrap_or_else(|| {
+                    "You are signed in at Microsoft. The backup applications will be registered once the portal confirms it.".to_owned()
                 }),
+                claim: answer.claim,
             }
         }
     };

@@ -8,13 +8,13 @@ use crate::error::AppError;
 use crate::microsoft::identity::{self, ClientCredential, TokenOutcome};
 use crate::microsoft::{graph, HttpClient, MicrosoftError};
 use crate::provisioning::plan::{Phase, VerifyOutcome, Work};
-use crate::signin::browser::{self, BrowserSignIn};
+use crate::signin::browser::{self, BrowserSignIn, Claim};
 use crate::signin::poller::Millis;
 use crate::signin::record::SignInRecord;
 use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
 use shared::api::{ErrorDetail, SignInState};
-use shared::secret::{serialize_exposed, SecretString};
+use shared::secret::{serialize_exposed, serialize_exposed_opt, SecretString};
 use shared::{AddMethod, CloudEnvironment, ErrorCode};
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
 
@@ -46,6 +46,9 @@ pub struct Command {
     /// For `callback`: what Microsoft sent back to the pop-up.
     #[serde(default)]
     pub callback: Option<CallbackAnswer>,
+    /// For `confirm` of a Credential sign-in: the handle or the confirmation code.
+    #[serde(default, serialize_with = "serialize_exposed_opt")]
+    pub claim: Option<SecretString>,
     /// For `use-certificate`: the certificate (base64 DER) and its validity (Unix seconds).
     #[serde(default)]
     pub certificate: Option<(String, i64, i64)>,
@@ -61,6 +64,7 @@ impl Command {
             method: None,
             redirect_uri: None,
             callback: None,
+            claim: None,
             certificate: None,
         }
     }
@@ -83,18 +87,13 @@ pub struct CallbackAnswer {
     pub error_description: Option<String>,
 }
 
-fn serialize_exposed_opt<S: serde::Serializer>(v: &Option<SecretString>, s: S) -> std::result::Result<S::Ok, S::Error> {
-    match v {
-        Some(secret) => s.serialize_some(secret.expose()),
-        None => s.serialize_none(),
-    }
-}
-
-/// What the callback page says: `None` when the sign-in went on.
-#[derive(Debug, Serialize, Deserialize)]
+/// What the callback page says (Worker-internal).
+#[derive(Serialize, Deserialize)]
 pub struct CallbackOutcome {
     /// Why the answer was not used.
     pub error: Option<ErrorDetail>,
+    /// On success: the handle the page posts to the app and the code it shows.
+    pub claim: Option<(String, String)>,
 }
 
 fn now() -> Millis {
@@ -192,8 +191,14 @@ impl SignIn {
         if cmd.op == "callback" {
             // No session here: the state secret is the proof (checked by the record).
             let answer = cmd.callback.ok_or(AppError::Internal)?;
-            let error = self.on_callback(&mut rec, &config, answer).await.map_err(internal)?.err();
-            return Response::from_json(&CallbackOutcome { error }).map_err(internal);
+            let outcome = match self.on_callback(&mut rec, &config, answer).await.map_err(internal)? {
+                Ok(claim) => CallbackOutcome {
+                    error: None,
+                    claim: Some((claim.handle.expose().to_owned(), claim.display_code())),
+                },
+                Err(e) => CallbackOutcome { error: Some(e), claim: None },
+            };
+            return Response::from_json(&outcome).map_err(internal);
         }
         if rec.account != cmd.account {
             return Err(AppError::NoSuchObject);
@@ -202,13 +207,30 @@ impl SignIn {
         rec.tick(t);
         match cmd.op.as_str() {
             "status" => {}
+            "confirm" if rec.method == AddMethod::Credential => {
+                let presented = cmd.claim.as_ref().map(|c| c.expose().to_owned()).unwrap_or_default();
+                let claimed = rec.claim(&presented, t);
+                if claimed.is_ok() {
+                    rec.start_main(&config.app_name);
+                }
+                if let Err(code) = claimed {
+                    // Save what the attempt changed (the count, or the end of the sign-in) first.
+                    self.save(&rec).await.map_err(internal)?;
+                    return Err(code.into());
+                }
+            }
             "confirm" => {
                 rec.confirm(&config.app_name);
             }
             "renew" => {
-                if !matches!(rec.state, SignInState::Expired | SignInState::Failed) || rec.token.is_some() {
+                if !rec.can_renew() {
+                    let message = if rec.method == AddMethod::Credential {
+                        "A new sign-in window can be opened only before registration has started."
+                    } else {
+                        "A new code can be requested only after the current one has expired or failed."
+                    };
                     return Err(ErrorDetail {
-                        message: "A new code can be requested only after the current one has expired or failed.".into(),
+                        message: message.into(),
                         ..ErrorDetail::new(ErrorCode::AuthorizationPending)
                     }
                     .into());
@@ -297,7 +319,7 @@ impl SignIn {
         rec: &mut SignInRecord,
         config: &Config,
         answer: CallbackAnswer,
-    ) -> Result<std::result::Result<(), ErrorDetail>> {
+    ) -> Result<std::result::Result<Claim, ErrorDetail>> {
         let pending = match rec.take_browser_answer(answer.state_secret.expose(), now()) {
             Ok(p) => p,
             Err(code) => {
@@ -306,63 +328,96 @@ impl SignIn {
                 return Ok(Err(ErrorDetail::new(code)));
             }
         };
+        // Saved before redeeming: a replay finds nothing to take, and a redemption cut off here
+        // ends at `redeeming_until` instead of leaving the sign-in waiting.
         self.save(rec).await?;
         let result = match (answer.error, answer.code) {
             (Some(error), _) => Err(browser::redirect_error(&error, answer.error_description.as_deref())),
             (None, None) => Err(ErrorDetail::new(ErrorCode::SignInFailed)),
-            (None, Some(code)) => {
-                let endpoints = config.endpoints(rec.cloud);
-                let redeem = || {
-                    WorkerHttp.send(identity::authorization_code_request(
-                        &endpoints,
-                        &rec.client_id,
-                        &code,
-                        &pending.redirect_uri,
-                        &pending.verifier,
-                    ))
-                };
-                // A code is single-use but an answer that never came (network, 5xx, 429) did not use
-                // it: retry a little while the admin waits on the window, honouring Retry-After.
-                let mut outcome = redeem().await.map(|r| identity::read_token(&r));
-                for _ in 1..REDEEM_ATTEMPTS {
-                    let wait_ms = match &outcome {
-                        Ok(TokenOutcome::Error(f)) if f.microsoft.is_transient() => {
-                            f.microsoft.retry_after.map(|s| s * 1000)
-                        }
-                        Err(_) => None,
-                        _ => break,
-                    };
-                    let wait_ms = wait_ms.unwrap_or(500).min(MAX_REDEEM_WAIT_MS);
-                    worker::Delay::from(std::time::Duration::from_millis(wait_ms)).await;
-                    outcome = redeem().await.map(|r| identity::read_token(&r));
+            (None, Some(code)) => self.redeem(rec, config, &code, &pending).await,
+        };
+        // Other requests ran while Microsoft answered (a cancel, a status read): apply the outcome
+        // to the record as it is now, and only if the redemption is still wanted.
+        let mut current = self.load().await?.unwrap_or_else(|| rec.clone());
+        current.tick(now());
+        let result = if !current.is_redeeming() {
+            worker::console_warn!("signin {}: the sign-in ended while its code was redeemed", current.id);
+            Err(ErrorDetail::new(ErrorCode::SignInCancelled))
+        } else {
+            match result {
+                Ok(token) => {
+                    let claim = Claim::new(&random(), now());
+                    current.on_browser_token(token, claim.clone(), now());
+                    Ok(claim)
                 }
-                match outcome {
-                    Ok(TokenOutcome::Token(t)) => {
-                        rec.on_token(t, now());
-                        rec.start_main(&config.app_name);
-                        Ok(())
-                    }
-                    Ok(TokenOutcome::Error(f)) => Err(match f.microsoft.detail() {
-                        d if d.code == ErrorCode::MicrosoftUnavailable && f.microsoft.status == 400 => ErrorDetail {
-                            code: ErrorCode::SignInFailed,
-                            message: ErrorCode::SignInFailed.message().into(),
-                            ..d
-                        },
-                        d => d,
-                    }),
-                    Err(e) => {
-                        worker::console_warn!("signin {}: code redemption failed: {}", rec.id, e.0);
-                        Err(ErrorDetail::new(ErrorCode::MicrosoftUnavailable))
-                    }
+                Err(e) => {
+                    worker::console_warn!("signin {}: pop-up sign-in failed: {}", current.id, e.code.as_str());
+                    current.on_browser_failed(e.clone());
+                    Err(e)
                 }
             }
         };
-        if let Err(e) = &result {
-            worker::console_warn!("signin {}: pop-up sign-in failed: {}", rec.id, e.code.as_str());
-            rec.on_browser_failed(e.clone());
-        }
-        self.save(rec).await?;
+        self.save(&current).await?;
+        *rec = current;
         Ok(result)
+    }
+
+    /// Redeems the pop-up's code with the verifier. A code is single-use, but an answer that never
+    /// came (no response, 429, 5xx) did not use it: retry a little while the admin waits on the
+    /// window, honouring Retry-After. A definitive refusal (400) is not retried.
+    async fn redeem(
+        &self,
+        rec: &SignInRecord,
+        config: &Config,
+        code: &SecretString,
+        pending: &BrowserSignIn,
+    ) -> std::result::Result<identity::AccessToken, ErrorDetail> {
+        let endpoints = config.endpoints(rec.cloud);
+        let send = || {
+            WorkerHttp.send(identity::authorization_code_request(
+                &endpoints,
+                &rec.client_id,
+                code,
+                &pending.redirect_uri,
+                &pending.verifier,
+            ))
+        };
+        let mut lost_answer = false;
+        let mut outcome = send().await.map(|r| identity::read_token(&r));
+        for _ in 1..REDEEM_ATTEMPTS {
+            let wait_secs = match &outcome {
+                Ok(TokenOutcome::Error(f)) if f.microsoft.status == 429 || f.microsoft.status >= 500 => {
+                    f.microsoft.retry_after
+                }
+                Err(_) => {
+                    lost_answer = true;
+                    None
+                }
+                _ => break,
+            };
+            let wait_ms = wait_secs.map_or(500, |s| s.saturating_mul(1000)).min(MAX_REDEEM_WAIT_MS);
+            worker::Delay::from(std::time::Duration::from_millis(wait_ms)).await;
+            outcome = send().await.map(|r| identity::read_token(&r));
+        }
+        match outcome {
+            Ok(TokenOutcome::Token(t)) => Ok(t),
+            // "Already redeemed" after an answer was lost: our own first attempt may have used it.
+            Ok(TokenOutcome::Error(f)) if lost_answer && f.microsoft.code == ErrorCode::CodeAlreadyUsed => {
+                Err(ErrorDetail::new(ErrorCode::MicrosoftUnavailable))
+            }
+            Ok(TokenOutcome::Error(f)) => Err(match f.microsoft.detail() {
+                d if d.code == ErrorCode::MicrosoftUnavailable && f.microsoft.status == 400 => ErrorDetail {
+                    code: ErrorCode::SignInFailed,
+                    message: ErrorCode::SignInFailed.message().into(),
+                    ..d
+                },
+                d => d,
+            }),
+            Err(e) => {
+                worker::console_warn!("signin {}: code redemption failed: {}", rec.id, e.0);
+                Err(ErrorDetail::new(ErrorCode::MicrosoftUnavailable))
+            }
+        }
     }
 
     async fn poll(&self, rec: &mut SignInRecord, config: &Config) {
@@ -493,11 +548,16 @@ impl SignIn {
     }
 }
 
+/// `N` bytes from the platform's CSPRNG (crypto.getRandomValues).
+fn random<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).expect("the platform's random number generator is available");
+    bytes
+}
+
 /// A new pop-up sign-in for `rec`, with fresh randomness for the verifier and the state.
 fn new_browser_sign_in(rec: &SignInRecord, config: &Config, redirect_uri: &str) -> BrowserSignIn {
-    let mut random = [0u8; browser::RANDOM_BYTES];
-    getrandom::fill(&mut random).expect("the platform's random number generator is available");
-    BrowserSignIn::new(&rec.id, &config.endpoints(rec.cloud), &rec.client_id, redirect_uri, &random, now())
+    BrowserSignIn::new(&rec.id, &config.endpoints(rec.cloud), &rec.client_id, redirect_uri, &random(), now())
 }
 
 /// The applications of a completed sign-in, with their secrets (Worker-internal).

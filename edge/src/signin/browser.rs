@@ -4,9 +4,11 @@
 //! The sign-in's Durable Object keeps the PKCE verifier and the secret half of `state`; the browser
 //! gets only the authorization URL (challenge and `state`). Microsoft sends the pop-up back to
 //! `/api/signin/callback` with `code` and `state`. `state` is `{sign-in ID}.{secret}`: the ID finds the
-//! Durable Object, the secret (compared in constant time) proves that the answer belongs to the
-//! browser that started this sign-in. A state is accepted once: the verifier is dropped when the
-//! answer arrives, so a replayed answer finds nothing to redeem.
+//! Durable Object, the secret (compared in constant time) proves that the answer belongs to this
+//! sign-in. A state is accepted once: the verifier is dropped when the answer arrives, so a replayed
+//! answer finds nothing to redeem. Whoever holds the authorization URL can complete the sign-in, so
+//! registration also waits for a [`Claim`]: proof that the answer reached the app that opened the
+//! window (or, typed, its person).
 //!
 //! All of this is pure; randomness comes in as bytes, and the adapter does the I/O.
 
@@ -25,9 +27,21 @@ use shared::{CloudEndpoints, ErrorCode};
 pub const WINDOW_LIFETIME_MS: Millis = 15 * 60 * 1000;
 /// Random bytes a new pop-up sign-in needs: 32 for the verifier, 32 for the state secret.
 pub const RANDOM_BYTES: usize = 64;
+/// Random bytes a claim needs: 32 for the handle, 8 for the confirmation code.
+pub const CLAIM_RANDOM_BYTES: usize = 40;
+/// How long a redemption may be under way before the sign-in counts as failed (a request cut off
+/// mid-redemption must not leave the sign-in waiting for ever).
+pub const REDEEM_WINDOW_MS: Millis = 60 * 1000;
+/// Wrong confirmation codes accepted before the sign-in is ended.
+pub const MAX_CLAIM_ATTEMPTS: u8 = 5;
+/// The confirmation code's alphabet: Crockford's base32 (no I, L, O, U; typed O, I and L are read
+/// as 0, 1 and 1).
+const CODE_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
-/// A pop-up sign-in waiting for Microsoft's answer. Secret parts never leave the Durable Object.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// A pop-up sign-in waiting for Microsoft's answer. The verifier never leaves the Durable Object; the
+/// state secret goes only to the browser of the session that owns the sign-in (inside the
+/// authorization URL) and comes back through Microsoft.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct BrowserSignIn {
     /// The secret half of `state`.
     #[serde(serialize_with = "serialize_exposed")]
@@ -41,6 +55,80 @@ pub struct BrowserSignIn {
     pub authorize_url: String,
     /// When the sign-in must be started again.
     pub expires_at: Millis,
+}
+
+/// Proof that the browser which opened the sign-in window received Microsoft's answer. The window's
+/// last page posts `handle` to the app (its opener, our origin only) and shows `code` for when it
+/// cannot (no opener: a window the app did not open, e.g. a phished link, or an opener cut off by
+/// `Cross-Origin-Opener-Policy`). Registration starts only when the session that owns the sign-in
+/// presents one of them.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Claim {
+    /// 32 random bytes, base64url.
+    #[serde(serialize_with = "serialize_exposed")]
+    pub handle: SecretString,
+    /// 8 characters for a person to type, shown as `XXXX-XXXX`.
+    #[serde(serialize_with = "serialize_exposed")]
+    pub code: SecretString,
+    /// Wrong codes so far.
+    pub attempts: u8,
+    /// When the claim lapses.
+    pub until: Millis,
+}
+
+impl std::fmt::Debug for Claim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Claim").field("attempts", &self.attempts).field("until", &self.until).finish_non_exhaustive()
+    }
+}
+
+/// Constant-time equality (in the length of `expected`).
+fn same(expected: &str, presented: &str) -> bool {
+    let (a, b) = (expected.as_bytes(), presented.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// A typed code as stored: upper case, without separators or spaces, look-alikes read as digits.
+fn normalize_code(typed: &str) -> String {
+    typed
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| match c.to_ascii_uppercase() {
+            'O' => '0',
+            'I' | 'L' => '1',
+            c => c,
+        })
+        .collect()
+}
+
+impl Claim {
+    /// A new claim from `random` bytes of the platform's CSPRNG.
+    pub fn new(random: &[u8; CLAIM_RANDOM_BYTES], now: Millis) -> Self {
+        let code: String = random[32..].iter().map(|b| CODE_ALPHABET[(b & 31) as usize] as char).collect();
+        Self {
+            handle: SecretString::new(URL_SAFE_NO_PAD.encode(&random[..32])),
+            code: SecretString::new(code),
+            attempts: 0,
+            until: now + WINDOW_LIFETIME_MS,
+        }
+    }
+
+    /// The code as the window shows it.
+    pub fn display_code(&self) -> String {
+        let c = self.code.expose();
+        format!("{}-{}", &c[..4], &c[4..])
+    }
+
+    /// Whether `presented` is the handle or (typed, any case, with or without the dash) the code.
+    pub fn accepts(&self, presented: &str) -> bool {
+        same(self.handle.expose(), presented) || same(self.code.expose(), &normalize_code(presented))
+    }
+}
+
+impl std::fmt::Debug for BrowserSignIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BrowserSignIn").field("expires_at", &self.expires_at).finish_non_exhaustive()
+    }
 }
 
 /// `BASE64URL(SHA256(verifier))`, the `S256` code challenge.
@@ -84,12 +172,7 @@ impl BrowserSignIn {
 
     /// Whether `presented` is this sign-in's state secret (constant time in its length).
     pub fn state_matches(&self, presented: &str) -> bool {
-        let expected = self.state_secret.expose().as_bytes();
-        let presented = presented.as_bytes();
-        if expected.len() != presented.len() {
-            return false;
-        }
-        expected.iter().zip(presented).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+        same(self.state_secret.expose(), presented)
     }
 }
 
@@ -183,6 +266,8 @@ pub struct PageOutcome {
     pub error: Option<ErrorCode>,
     /// The sentence shown.
     pub message: String,
+    /// On success: the handle posted to the app and the code shown for typing.
+    pub claim: Option<(String, String)>,
 }
 
 fn escape_html(s: &str) -> String {
@@ -204,10 +289,10 @@ fn escape_html(s: &str) -> String {
 /// (on this origin only) and closes the window. Static, so that the page's CSP can pin its hash.
 pub const CALLBACK_SCRIPT: &str = "(function(){var d=document.getElementById('outcome').dataset;\
 try{history.replaceState(null,'',location.pathname)}catch(e){}\
-var m={type:d.type,id:d.id||null,ok:d.ok==='true',code:d.code||null,\
-message:document.getElementById('outcome').textContent};\
+var m={type:d.type,id:d.id||null,ok:d.ok==='true',error:d.error||null,\
+message:document.getElementById('outcome').textContent,claim:d.claim||null};\
 try{if(window.opener){window.opener.postMessage(m,location.origin)}}catch(e){}\
-if(m.ok){setTimeout(function(){window.close()},300)}})();";
+if(m.ok&&window.opener){setTimeout(function(){window.close()},300)}})();";
 
 /// The style of the callback page (static, pinned by hash like the script).
 pub const CALLBACK_STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem;max-width:40rem;line-height:1.5}\
@@ -229,20 +314,29 @@ pub fn callback_csp() -> String {
 
 /// The callback page.
 pub fn callback_page(outcome: &PageOutcome) -> String {
-    let (title, hint) = match outcome.error {
-        None => ("Signed in", "This window closes by itself. If it stays open, close it and go back to the portal."),
-        Some(_) => ("The sign-in did not complete", "Close this window and go back to the portal to try again."),
+    let (title, hint) = match (&outcome.error, &outcome.claim) {
+        (None, Some((_, code))) => (
+            "Signed in",
+            format!(
+                "This window closes by itself. If it stays open, go back to the portal and enter this confirmation \
+                 code there: <strong id=\"confirmation-code\">{}</strong>. Do not give this code to anyone: it lets \
+                 the backup service register applications in your organization.",
+                escape_html(code)
+            ),
+        ),
+        _ => ("The sign-in did not complete", "Close this window and go back to the portal to try again.".to_owned()),
     };
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><meta name=\"referrer\" content=\"no-referrer\">\
 <title>{title}</title><style>{style}</style></head><body><main>\
-<h1>{title}</h1><p id=\"outcome\" role=\"status\" data-type=\"{ty}\" data-id=\"{id}\" data-ok=\"{ok}\" data-code=\"{code}\">{message}</p>\
+<h1>{title}</h1><p id=\"outcome\" role=\"status\" data-type=\"{ty}\" data-id=\"{id}\" data-ok=\"{ok}\" data-error=\"{error}\" data-claim=\"{claim}\">{message}</p>\
 <p>{hint}</p></main><script>{script}</script></body></html>",
         ty = shared::api::SIGNIN_WINDOW_MESSAGE,
         id = escape_html(outcome.sign_in_id.as_deref().unwrap_or("")),
         ok = outcome.error.is_none(),
-        code = outcome.error.map(|c| c.as_str()).unwrap_or(""),
+        error = outcome.error.map(|c| c.as_str()).unwrap_or(""),
+        claim = escape_html(outcome.claim.as_ref().map(|(h, _)| h.as_str()).unwrap_or("")),
         message = escape_html(&outcome.message),
         script = CALLBACK_SCRIPT,
         style = CALLBACK_STYLE,
@@ -316,6 +410,24 @@ mod tests {
     }
 
     #[test]
+    fn a_claim_accepts_its_handle_or_its_code_as_typed() {
+        let random: [u8; CLAIM_RANDOM_BYTES] = std::array::from_fn(|i| (i * 37 + 11) as u8);
+        let c = Claim::new(&random, 0);
+        let shown = c.display_code();
+        assert_eq!(shown.len(), 9);
+        assert!(shown.chars().all(|ch| ch == '-' || CODE_ALPHABET.contains(&(ch as u8))), "{shown}");
+        assert!(c.accepts(c.handle.expose()));
+        assert!(c.accepts(&shown));
+        assert!(c.accepts(&shown.to_lowercase().replace('-', " ")));
+        assert!(!c.accepts(&shown[..8]));
+        assert!(!c.accepts(""));
+        assert!(!c.accepts("AAAA-AAAA"));
+        assert_eq!(normalize_code("o1l-i z"), "0111Z");
+        assert!(!format!("{c:?}").contains(c.code.expose()) && !format!("{c:?}").contains(c.handle.expose()));
+        assert_eq!(c.until, WINDOW_LIFETIME_MS);
+    }
+
+    #[test]
     fn the_callback_query_is_read() {
         let q = parse_callback(&format!("code=1.abc%2Bdef&state={ID}.s3cr3t&session_state=x"));
         assert_eq!(q.sign_in_id.as_deref(), Some(ID));
@@ -354,10 +466,19 @@ mod tests {
             sign_in_id: Some("<x>".into()),
             error: Some(ErrorCode::StateMismatch),
             message: "a \"quoted\" <b>message</b>".into(),
+            claim: None,
         });
         assert!(page.contains("data-id=\"&lt;x&gt;\""));
         assert!(page.contains("a &quot;quoted&quot; &lt;b&gt;message&lt;/b&gt;"));
-        assert!(page.contains("data-code=\"state_mismatch\"") && page.contains("data-ok=\"false\""));
+        assert!(page.contains("data-error=\"state_mismatch\"") && page.contains("data-ok=\"false\""));
+        assert!(page.contains("data-claim=\"\""));
+        let ok = callback_page(&PageOutcome {
+            sign_in_id: Some(ID.into()),
+            error: None,
+            message: "Signed in.".into(),
+            claim: Some(("HANDLE".into(), "ABCD-EFGH".into())),
+        });
+        assert!(ok.contains("data-claim=\"HANDLE\"") && ok.contains(">ABCD-EFGH</strong>"));
         assert!(page.contains(CALLBACK_SCRIPT));
         let csp = callback_csp();
         assert!(csp.contains("script-src 'sha256-") && csp.contains("frame-ancestors 'none'"));

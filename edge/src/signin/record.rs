@@ -5,7 +5,7 @@
 //! secrets) are removed as soon as they are no longer needed: the device code when polling ends,
 //! the token after registration has been saved or abandoned ([`HOLD_AFTER_COMPLETION_MS`]).
 
-use super::browser::BrowserSignIn;
+use super::browser::{BrowserSignIn, Claim, MAX_CLAIM_ATTEMPTS, REDEEM_WINDOW_MS};
 use super::poller::{Decision, Millis, Poller};
 use crate::microsoft::identity::{AccessToken, DeviceAuthorization};
 use crate::provisioning::plan::{Phase, Registration};
@@ -64,6 +64,13 @@ pub struct SignInRecord {
     /// Credential method: the PKCE verifier and `state`, until Microsoft's answer arrives.
     #[serde(default)]
     pub browser: Option<BrowserSignIn>,
+    /// Credential method: Microsoft's answer is being redeemed, until this time at the latest.
+    #[serde(default)]
+    pub redeeming_until: Option<Millis>,
+    /// Credential method: the token is held; registration waits for the owner's browser to prove it
+    /// received the answer.
+    #[serde(default)]
+    pub claim: Option<Claim>,
     /// The polling schedule, while polling.
     pub poller: Option<Poller>,
     /// The admin ticked the confirmation checkbox.
@@ -100,6 +107,8 @@ impl SignInRecord {
             state: SignInState::WaitingForSignIn,
             device: None,
             browser: None,
+            redeeming_until: None,
+            claim: None,
             poller: None,
             confirmed: false,
             token: None,
@@ -124,38 +133,103 @@ impl SignInRecord {
         self.error = None;
     }
 
-    /// Credential method: a (new) pop-up sign-in was prepared. Signing in there is the admin's
-    /// confirmation, so registration starts as soon as the token arrives.
+    /// Credential method: a (new) pop-up sign-in was prepared. Signing in there and handing the
+    /// answer back to the app (see [`Self::claim`]) is the admin's confirmation.
     pub fn on_browser_sign_in(&mut self, b: BrowserSignIn) {
         self.method = AddMethod::Credential;
         self.browser = Some(b);
-        self.confirmed = true;
+        self.token = None;
+        self.redeeming_until = None;
+        self.claim = None;
+        self.confirmed = false;
         self.state = SignInState::WaitingForSignIn;
         self.error = None;
     }
 
     /// Credential method: Microsoft sent the pop-up back with `state_secret`. On a match the pending
-    /// sign-in is taken (so the same answer cannot be used twice) and returned for redemption; on a
-    /// mismatch nothing changes, so a forged answer cannot end the admin's sign-in.
+    /// sign-in is taken (so the same answer cannot be used twice), the record marked as redeeming,
+    /// and the pending sign-in returned for redemption; on a mismatch nothing changes, so a forged
+    /// answer cannot end the admin's sign-in.
     pub fn take_browser_answer(&mut self, state_secret: &str, now: Millis) -> Result<BrowserSignIn, ErrorCode> {
         self.tick(now);
         let Some(pending) = self.browser.as_ref() else {
             return Err(match self.state {
                 SignInState::Expired => ErrorCode::SignInWindowExpired,
+                SignInState::Cancelled | SignInState::Failed => ErrorCode::SignInCancelled,
                 _ => ErrorCode::CodeAlreadyUsed,
             });
         };
         if !pending.state_matches(state_secret) {
             return Err(ErrorCode::StateMismatch);
         }
+        self.redeeming_until = Some(now + REDEEM_WINDOW_MS);
         Ok(self.browser.take().expect("checked above"))
+    }
+
+    /// Whether a new code (device code) or a new sign-in window (Credential) may replace this one.
+    /// Credential: at any time before the answer was claimed (a window lost or closed, a code not
+    /// at hand); the old state then stops working and a redemption under way is dropped.
+    pub fn can_renew(&self) -> bool {
+        match self.method {
+            AddMethod::Credential => {
+                !self.confirmed
+                    && matches!(
+                        self.state,
+                        SignInState::WaitingForSignIn
+                            | SignInState::SignedIn
+                            | SignInState::Expired
+                            | SignInState::Failed
+                    )
+            }
+            _ => matches!(self.state, SignInState::Expired | SignInState::Failed) && self.token.is_none(),
+        }
+    }
+
+    /// Whether a redemption taken by [`Self::take_browser_answer`] may still land (nothing
+    /// cancelled or expired the sign-in meanwhile).
+    pub fn is_redeeming(&self) -> bool {
+        self.state == SignInState::WaitingForSignIn && self.redeeming_until.is_some()
+    }
+
+    /// Credential method: the code was redeemed; the token is held until the owner's browser claims
+    /// the answer with `claim`'s handle or code.
+    pub fn on_browser_token(&mut self, t: AccessToken, claim: Claim, now: Millis) {
+        self.on_token(t, now);
+        self.redeeming_until = None;
+        self.claim = Some(claim);
     }
 
     /// Credential method: the pop-up sign-in failed (Microsoft's error, or the code was refused).
     pub fn on_browser_failed(&mut self, error: ErrorDetail) {
         self.browser = None;
+        self.redeeming_until = None;
         self.state = SignInState::Failed;
         self.error = Some(error);
+    }
+
+    /// Credential method: the owner's browser presents the handle the window posted to it, or the
+    /// code the window shows. A match confirms (registration may start); too many wrong codes end
+    /// the sign-in and drop the token.
+    pub fn claim(&mut self, presented: &str, now: Millis) -> Result<(), ErrorCode> {
+        self.tick(now);
+        if self.method != AddMethod::Credential || self.state != SignInState::SignedIn {
+            return Err(ErrorCode::AuthorizationPending);
+        }
+        let Some(claim) = self.claim.as_mut() else { return Err(ErrorCode::AuthorizationPending) };
+        if claim.accepts(presented) {
+            self.claim = None;
+            self.confirmed = true;
+            return Ok(());
+        }
+        claim.attempts += 1;
+        if claim.attempts >= MAX_CLAIM_ATTEMPTS {
+            self.claim = None;
+            self.token = None;
+            self.state = SignInState::Failed;
+            self.error = Some(ErrorDetail::new(ErrorCode::SignInFailed));
+            self.discard_at = Some(now);
+        }
+        Err(ErrorCode::ConfirmationCodeWrong)
     }
 
     /// The admin's token arrived (device-code poll or redeemed pop-up code).
@@ -192,6 +266,16 @@ impl SignInRecord {
             self.state = SignInState::Expired;
             self.error = Some(ErrorDetail::new(ErrorCode::SignInWindowExpired));
         }
+        if self.is_redeeming() && self.redeeming_until.is_some_and(|t| t <= now) {
+            // The redemption was cut off (a restart, a lost request): give up cleanly.
+            self.on_browser_failed(ErrorDetail::new(ErrorCode::MicrosoftUnavailable));
+        }
+        if self.state == SignInState::SignedIn && self.claim.as_ref().is_some_and(|c| c.until <= now) {
+            self.claim = None;
+            self.token = None;
+            self.state = SignInState::Expired;
+            self.error = Some(ErrorDetail::new(ErrorCode::SignInWindowExpired));
+        }
     }
 
     fn expire(&mut self) {
@@ -216,6 +300,10 @@ impl SignInRecord {
 
     /// The admin ticked the checkbox. Returns whether registration should start now.
     pub fn confirm(&mut self, app_name: &str) -> bool {
+        if self.method == AddMethod::Credential {
+            // The pop-up's answer is confirmed with its claim, never with the checkbox.
+            return false;
+        }
         self.confirmed = true;
         match self.state {
             SignInState::WaitingForSignIn => {
@@ -304,6 +392,8 @@ impl SignInRecord {
     pub fn cancel(&mut self, now: Millis) {
         self.device = None;
         self.browser = None;
+        self.redeeming_until = None;
+        self.claim = None;
         self.state = SignInState::Cancelled;
         self.discard_at = Some(now);
     }
@@ -312,6 +402,7 @@ impl SignInRecord {
     pub fn forget_secrets(&mut self) {
         self.device = None;
         self.browser = None;
+        self.claim = None;
         self.token = None;
         for r in [&mut self.main, &mut self.additional].into_iter().flatten() {
             for a in &mut r.apps {
@@ -327,6 +418,12 @@ impl SignInRecord {
         }
         if let Some(b) = self.browser.as_ref().filter(|_| self.state == SignInState::WaitingForSignIn) {
             return Some(b.expires_at);
+        }
+        if let Some(t) = self.redeeming_until.filter(|_| self.is_redeeming()) {
+            return Some(t);
+        }
+        if let Some(c) = self.claim.as_ref().filter(|_| self.state == SignInState::SignedIn) {
+            return Some(c.until);
         }
         if self.state == SignInState::Registering {
             let wait = [&self.main, &self.additional].into_iter().flatten().filter_map(|r| r.wait_until).max();
@@ -528,7 +625,7 @@ mod tests {
     const ID: &str = "0f8fad5b-d9cb-469f-a165-70867728950e";
 
     #[test]
-    fn a_credential_sign_in_shows_its_url_but_never_the_verifier_or_state_secret() {
+    fn a_credential_sign_in_shows_its_url_but_never_the_verifier() {
         let r = credential();
         let b = r.browser.clone().unwrap();
         let s = r.status(1000);
@@ -537,7 +634,7 @@ mod tests {
         assert_eq!(s.authorize_url.as_deref(), Some(b.authorize_url.as_str()));
         let text = serde_json::to_string(&s).unwrap();
         assert!(!text.contains(b.verifier.expose()));
-        assert!(r.confirmed, "signing in in the pop-up is the confirmation");
+        assert!(!r.confirmed, "the answer is confirmed with its claim");
         assert_eq!(r.next_alarm(1000), Some(b.expires_at));
     }
 
@@ -550,12 +647,106 @@ mod tests {
         assert!(r.browser.is_some(), "a forged answer does not end the admin's sign-in");
         let taken = r.take_browser_answer(&secret, 10).unwrap();
         assert_eq!(taken.state_secret.expose(), secret);
+        assert!(r.is_redeeming());
+        assert_eq!(r.next_alarm(10), Some(10 + REDEEM_WINDOW_MS), "a cut-off redemption still ends");
         assert_eq!(r.take_browser_answer(&secret, 11).unwrap_err(), ErrorCode::CodeAlreadyUsed);
-        r.on_token(AccessToken { access_token: SecretString::new("ADMIN-TOKEN".into()), expires_in: 3599 }, 20);
+        r.on_browser_token(admin_token(), claim(), 20);
         assert_eq!(r.state, SignInState::SignedIn);
-        r.start_main("M365 Backup");
-        assert_eq!(r.state, SignInState::Registering);
+        assert!(!r.is_redeeming());
         assert!(r.status(30).authorize_url.is_none());
+    }
+
+    fn admin_token() -> AccessToken {
+        AccessToken { access_token: SecretString::new("ADMIN-TOKEN".into()), expires_in: 3599 }
+    }
+
+    fn claim() -> Claim {
+        Claim::new(&[9u8; super::super::browser::CLAIM_RANDOM_BYTES], 20)
+    }
+
+    #[test]
+    fn registration_waits_for_the_owner_to_claim_the_answer() {
+        let mut r = credential();
+        let secret = r.browser.as_ref().unwrap().state_secret.expose().to_owned();
+        r.take_browser_answer(&secret, 10).unwrap();
+        let c = claim();
+        let (handle, code) = (c.handle.expose().to_owned(), c.display_code());
+        r.on_browser_token(admin_token(), c, 20);
+        assert!(!r.confirm("M365 Backup"), "the checkbox does not confirm a pop-up answer");
+        assert!(!r.confirmed);
+        assert_eq!(r.claim("wrong", 30), Err(ErrorCode::ConfirmationCodeWrong));
+        assert_eq!(r.state, SignInState::SignedIn);
+        assert_eq!(r.claim(&code.to_lowercase(), 31), Ok(()));
+        assert!(r.confirmed && r.claim.is_none());
+        assert_eq!(r.claim(&handle, 32), Err(ErrorCode::AuthorizationPending), "a claim is used once");
+        let persisted = serde_json::to_string(&r).unwrap();
+        assert!(persisted.contains("ADMIN-TOKEN"), "the token stays for registration");
+    }
+
+    #[test]
+    fn wrong_codes_end_the_sign_in_and_an_unclaimed_answer_lapses() {
+        let mut r = credential();
+        let secret = r.browser.as_ref().unwrap().state_secret.expose().to_owned();
+        r.take_browser_answer(&secret, 10).unwrap();
+        r.on_browser_token(admin_token(), claim(), 20);
+        for _ in 0..MAX_CLAIM_ATTEMPTS {
+            assert_eq!(r.claim("AAAA-AAAA", 30), Err(ErrorCode::ConfirmationCodeWrong));
+        }
+        assert_eq!(r.state, SignInState::Failed);
+        assert!(r.token.is_none() && r.claim.is_none());
+
+        let mut r = credential();
+        let secret = r.browser.as_ref().unwrap().state_secret.expose().to_owned();
+        r.take_browser_answer(&secret, 10).unwrap();
+        r.on_browser_token(admin_token(), claim(), 20);
+        let until = r.claim.as_ref().unwrap().until;
+        assert_eq!(r.next_alarm(20), Some(until));
+        r.tick(until);
+        assert_eq!(r.state, SignInState::Expired);
+        assert!(r.token.is_none(), "an unclaimed token is dropped");
+    }
+
+    #[test]
+    fn a_redemption_cut_off_or_cancelled_does_not_land() {
+        let mut r = credential();
+        let secret = r.browser.as_ref().unwrap().state_secret.expose().to_owned();
+        r.take_browser_answer(&secret, 10).unwrap();
+        r.tick(10 + REDEEM_WINDOW_MS);
+        assert_eq!(r.state, SignInState::Failed);
+        assert_eq!(r.error.as_ref().unwrap().code, ErrorCode::MicrosoftUnavailable);
+        assert!(!r.is_redeeming());
+
+        let mut r = credential();
+        let secret = r.browser.as_ref().unwrap().state_secret.expose().to_owned();
+        r.take_browser_answer(&secret, 10).unwrap();
+        r.cancel(11);
+        assert!(!r.is_redeeming(), "the Durable Object drops a token that arrives after a cancel");
+        assert_eq!(r.take_browser_answer(&secret, 12).unwrap_err(), ErrorCode::SignInCancelled);
+        assert!(!r.can_renew(), "a cancelled sign-in stays cancelled");
+    }
+
+    #[test]
+    fn a_credential_sign_in_can_be_renewed_until_its_answer_is_claimed() {
+        let mut r = credential();
+        assert!(r.can_renew());
+        let secret = r.browser.as_ref().unwrap().state_secret.expose().to_owned();
+        r.take_browser_answer(&secret, 10).unwrap();
+        r.on_browser_token(admin_token(), claim(), 20);
+        assert!(r.can_renew(), "the window with the code was closed: start over");
+        let endpoints = shared::CloudEndpoints::official(CloudEnvironment::Global);
+        let random: [u8; super::super::browser::RANDOM_BYTES] = std::array::from_fn(|i| i as u8);
+        r.on_browser_sign_in(BrowserSignIn::new(ID, &endpoints, "client", "https://x/cb", &random, 30));
+        assert!(r.token.is_none() && r.claim.is_none(), "the unclaimed token is dropped");
+        assert_eq!(r.take_browser_answer(&secret, 31).unwrap_err(), ErrorCode::StateMismatch, "the old state is dead");
+        let mut r = credential();
+        let secret = r.browser.as_ref().unwrap().state_secret.expose().to_owned();
+        r.take_browser_answer(&secret, 10).unwrap();
+        let c = claim();
+        let handle = c.handle.expose().to_owned();
+        r.on_browser_token(admin_token(), c, 20);
+        r.claim(&handle, 21).unwrap();
+        r.start_main("M365 Backup");
+        assert!(!r.can_renew(), "not once registration has started");
     }
 
     #[test]

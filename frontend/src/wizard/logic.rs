@@ -70,6 +70,9 @@ pub fn status_line(s: &SignInStatus) -> String {
             "Waiting for you to sign in with Microsoft in the sign-in window.".into()
         }
         SignInState::WaitingForSignIn => "Waiting for you to sign in at Microsoft with the one-time code.".into(),
+        SignInState::SignedIn if popup => {
+            "Signed in at Microsoft. If this page does not continue by itself, enter the confirmation code shown in the sign-in window.".into()
+        }
         SignInState::SignedIn => "Signed in. Confirm below to register the backup application.".into(),
         SignInState::WaitingForMicrosoft => "Waiting for Microsoft to report the sign-in.".into(),
         SignInState::Registering => s

@@ -8,13 +8,17 @@ thread_local! {
     static WINDOW: RefCell<Option<web_sys::Window>> = const { RefCell::new(None) };
 }
 
-const NAME: &str = "m365-onboarding-signin";
 const FEATURES: &str = "popup,width=520,height=700";
+
+thread_local! {
+    // One window name per app instance, so that two tabs of the app never share a sign-in window.
+    static NAME: String = format!("m365-onboarding-signin-{}", (js_sys::Math::random() * 1e9) as u64);
+}
 
 /// Opens (or reuses) the sign-in window at `url`; `false` when the browser blocked it.
 pub fn open(url: &str) -> bool {
     let Some(w) = web_sys::window() else { return false };
-    match w.open_with_url_and_target_and_features(url, NAME, FEATURES) {
+    match NAME.with(|name| w.open_with_url_and_target_and_features(url, name, FEATURES)) {
         Ok(Some(popup)) => {
             let _ = popup.focus();
             WINDOW.with(|p| *p.borrow_mut() = Some(popup));
@@ -53,11 +57,28 @@ pub fn close() {
     });
 }
 
-/// The sign-in ID and, for a failure, the sentence to show, of a message from the window's last
-/// page (our own origin, [`shared::api::SIGNIN_WINDOW_MESSAGE`]); `None` for any other message.
-pub fn read_message(ev: &web_sys::MessageEvent) -> Option<(String, Option<String>)> {
+/// What the window's last page said.
+pub struct WindowMessage {
+    /// The sign-in.
+    pub id: String,
+    /// The sentence of a failure; `None` when signed in.
+    pub failure: Option<String>,
+    /// On success: the handle that starts registration (see `shared::api::ConfirmSignIn`).
+    pub claim: Option<String>,
+}
+
+/// The message of the window's last page, when `ev` is one: from our own origin, from the window
+/// this app opened, of type [`shared::api::SIGNIN_WINDOW_MESSAGE`].
+pub fn read_message(ev: &web_sys::MessageEvent) -> Option<WindowMessage> {
     let own = web_sys::window()?.location().origin().ok()?;
     if ev.origin() != own {
+        return None;
+    }
+    let from_our_window = WINDOW.with(|p| {
+        let source = ev.source();
+        p.borrow().as_ref().zip(source).is_some_and(|(w, src)| js_sys::Object::is(w.as_ref(), src.as_ref()))
+    });
+    if !from_our_window {
         return None;
     }
     let data = ev.data();
@@ -67,5 +88,9 @@ pub fn read_message(ev: &web_sys::MessageEvent) -> Option<(String, Option<String
         return None;
     }
     let ok = field("ok").and_then(|v| v.as_bool()).unwrap_or(false);
-    Some((text("id")?, if ok { None } else { Some(text("message").unwrap_or_default()) }))
+    Some(WindowMessage {
+        id: text("id")?,
+        failure: if ok { None } else { Some(text("message").unwrap_or_default()) },
+        claim: if ok { text("claim") } else { None },
+    })
 }

@@ -33,7 +33,11 @@ pub fn Step2(
     /// Credential: switch to the Device Code method.
     #[prop(optional)]
     on_device_code: Option<Callback<()>>,
+    /// Credential: the confirmation code typed from the sign-in window.
+    #[prop(optional)]
+    on_claim: Option<Callback<String>>,
 ) -> impl IntoView {
+    let typed_code = RwSignal::new(String::new());
     let notice = notice.unwrap_or_else(|| RwSignal::new(None));
     let popup_method = move || status.get().is_some_and(|s| s.method == AddMethod::Credential);
     let reopen = move |_| {
@@ -45,7 +49,8 @@ pub fn Step2(
     };
     let can_retry = move || {
         popup_method()
-            && (notice.get().is_some() || matches!(state_of(status), Some(SignInState::Failed | SignInState::Expired)))
+            && (notice.get().is_some()
+                || matches!(state_of(status), Some(SignInState::Failed | SignInState::Expired | SignInState::SignedIn)))
     };
     let copied = RwSignal::new(false);
     let confirmed = RwSignal::new(false);
@@ -76,9 +81,22 @@ pub fn Step2(
                 </p>
                 <p class="hint">"The code expires in " <span data-testid="countdown">{move || countdown(seconds_left.get())}</span> "."</p>
             </Show>
-            <Show when=move || popup_method() && state() == Some(SignInState::WaitingForSignIn) && notice.get().is_none()>
+            <Show when=move || popup_method() && state() == Some(SignInState::WaitingForSignIn) && notice.get().is_none()
+                && status.get().is_some_and(|s| s.authorize_url.is_some())>
                 <p>"Sign in with a Global Administrator account in the Microsoft window and accept the permissions. This page continues by itself."</p>
                 <p><button type="button" class="secondary" data-testid="reopen-signin" on:click=reopen>"Open the sign-in window again"</button></p>
+            </Show>
+            <Show when=move || popup_method() && state() == Some(SignInState::SignedIn)>
+                <form class="code-row" on:submit=move |ev| {
+                    ev.prevent_default();
+                    notice.set(None);
+                    if let Some(c) = on_claim { c.run(typed_code.get_untracked()) }
+                }>
+                    <label for="confirmation-code">"Confirmation code from the sign-in window"</label>
+                    <input id="confirmation-code" autocomplete="off" spellcheck="false" maxlength="12"
+                        prop:value=move || typed_code.get() on:input=move |ev| typed_code.set(event_target_value(&ev)) />
+                    <button type="submit">"Continue"</button>
+                </form>
             </Show>
             <Show when=move || notice.get().is_some()>
                 <p class="error" role="alert" data-testid="signin-notice">{move || notice.get().unwrap_or_default()}</p>
