@@ -7,6 +7,7 @@
 //! | `PORTAL_ORIGINS` | var, optional | space-separated origins allowed to frame the app |
 //! | `PUBLIC_CLIENT_ID_GLOBAL`, `_USGOV_GCC_HIGH`, `_USGOV_DOD`, `_CHINA` | var | the operator's multi-tenant public client per cloud |
 //! | `BACKUP_APP_NAME` | var, optional | display name of the registered applications (default "M365 Backup") |
+//! | `PUBLIC_ORIGIN` | var, optional | the origin administrators reach the app on; the Credential method's redirect URI is built from it (default: the request's origin, https or loopback only) |
 //! | `DEV_MICROSOFT_BASE_URL` | var, dev only | send every cloud's identity and Graph calls to this loopback URL (the local emulator) |
 //!
 //! `DEV_MICROSOFT_BASE_URL` weakens security (it redirects tokens), so it is honoured only for a
@@ -34,6 +35,8 @@ pub struct Config {
     pub app_name: String,
     /// Loopback base URL replacing Microsoft's hosts (dev only).
     pub dev_microsoft_base: Option<String>,
+    /// The app's public origin, for the Credential method's redirect URI.
+    pub public_origin: Option<String>,
 }
 
 /// A setting that is present but unusable.
@@ -115,6 +118,12 @@ impl Config {
             public_clients: CloudEnvironment::ALL.map(|c| non_empty(&format!("PUBLIC_CLIENT_ID_{}", cloud_suffix(c)))),
             app_name: non_empty("BACKUP_APP_NAME").unwrap_or_else(|| DEFAULT_APP_NAME.to_owned()),
             dev_microsoft_base,
+            public_origin: match non_empty("PUBLIC_ORIGIN") {
+                None => None,
+                Some(o) => Some(origin(&o).ok_or_else(|| {
+                    ConfigError(format!("PUBLIC_ORIGIN: {o:?} is not an origin such as https://backup.example.com"))
+                })?),
+            },
         })
     }
 
@@ -122,6 +131,17 @@ impl Config {
     pub fn public_client(&self, cloud: CloudEnvironment) -> Option<&str> {
         let i = CloudEnvironment::ALL.iter().position(|c| *c == cloud)?;
         self.public_clients[i].as_deref()
+    }
+
+    /// The Credential method's redirect URI: `PUBLIC_ORIGIN` (or else the origin the request came
+    /// to, when it is https or loopback) + `/api/signin/callback`. It must be registered, exactly, on
+    /// the operator's public client.
+    pub fn redirect_uri(&self, request_origin: Option<&str>) -> Option<String> {
+        let base = match &self.public_origin {
+            Some(o) => o.clone(),
+            None => origin(request_origin?)?,
+        };
+        Some(format!("{base}{}", shared::api::paths::SIGNIN_CALLBACK))
     }
 
     /// Where `cloud`'s requests go.
@@ -160,6 +180,27 @@ mod tests {
         assert!(read(&[("DEV_MICROSOFT_BASE_URL", "http://127.0.0.1.evil.example")]).is_err());
         assert!(is_loopback_url("http://localhost:1/x"));
         assert!(is_loopback_url("http://[::1]:8790"));
+    }
+
+    #[test]
+    fn the_redirect_uri_comes_from_the_public_origin_or_a_safe_request_origin() {
+        let c = read(&[]).unwrap();
+        assert_eq!(
+            c.redirect_uri(Some("https://backup.example")).as_deref(),
+            Some("https://backup.example/api/signin/callback")
+        );
+        assert_eq!(
+            c.redirect_uri(Some("http://127.0.0.1:8787")).as_deref(),
+            Some("http://127.0.0.1:8787/api/signin/callback")
+        );
+        assert_eq!(c.redirect_uri(Some("http://backup.example")), None, "plain http only on loopback");
+        assert_eq!(c.redirect_uri(None), None);
+        let c = read(&[("PUBLIC_ORIGIN", "https://Backup.example/")]).unwrap();
+        assert_eq!(
+            c.redirect_uri(Some("https://m365.workers.dev")).as_deref(),
+            Some("https://backup.example/api/signin/callback")
+        );
+        assert!(read(&[("PUBLIC_ORIGIN", "https://backup.example/path")]).is_err());
     }
 
     #[test]

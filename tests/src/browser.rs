@@ -124,3 +124,40 @@ impl Browser {
         let _ = self.client.clone().close().await;
     }
 }
+
+/// Waits up to 20 s for an element matching `css`. Errors other than "not there yet" are retried
+/// too: a lookup that lands while a page navigates gets ChromeDriver's "aborted by navigation".
+pub async fn el(c: &Client, css: &str) -> fantoccini::elements::Element {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match c.find(Locator::Css(css)).await {
+            Ok(e) => return e,
+            Err(e) if Instant::now() > deadline => panic!("{css}: {e}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+/// Clicks the element matching `css`, once it is there.
+pub async fn click(c: &Client, css: &str) {
+    el(c, css).await.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
+}
+
+/// Replaces the text of the input matching `css`.
+pub async fn type_into(c: &Client, css: &str, text: &str) {
+    let e = el(c, css).await;
+    e.clear().await.unwrap();
+    e.send_keys(text).await.unwrap();
+}
+
+/// Clicks the button whose text is `text`, once it is there.
+pub async fn click_text(c: &Client, text: &str) {
+    let xpath = format!("//button[normalize-space(.)='{text}']");
+    let b = c
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::XPath(&xpath))
+        .await
+        .unwrap_or_else(|e| panic!("{text}: {e}"));
+    b.click().await.unwrap();
+}

@@ -6,28 +6,10 @@
 use fantoccini::wd::WindowHandle;
 use fantoccini::{Client, Locator};
 use std::time::{Duration, Instant};
-use system_tests::browser::Browser;
+use system_tests::browser::{click, click_text, el, type_into, Browser};
 use system_tests::emulator::{fixture, Emulator};
 use system_tests::portal::Api;
 use system_tests::stack::Stack;
-
-async fn el(c: &Client, css: &str) -> fantoccini::elements::Element {
-    c.wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-}
-
-async fn click(c: &Client, css: &str) {
-    el(c, css).await.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
-}
-
-async fn type_into(c: &Client, css: &str, text: &str) {
-    let e = el(c, css).await;
-    e.clear().await.unwrap();
-    e.send_keys(text).await.unwrap();
-}
 
 async fn setup() -> (Emulator, Stack, Browser) {
     system_tests::emulator_stack_browser(&[]).await
@@ -72,13 +54,7 @@ async fn start_credential(browser: &Browser, stack: &Stack, account: &str) -> (W
     let c = &browser.client;
     c.goto(&stack.url(&format!("/#token={}", stack.token(account)))).await.unwrap();
     el(c, "[data-testid=empty-state]").await;
-    let add = c
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::XPath("//button[normalize-space(.)='Add your first organization']"))
-        .await
-        .unwrap();
-    add.click().await.unwrap();
+    click_text(c, "Add your first organization").await;
     click(c, "#method-credential").await;
     let main = c.window().await.unwrap();
     click(c, "button[type=submit]").await;
@@ -368,13 +344,7 @@ async fn credential_is_disabled_on_the_other_clouds() {
     let c = &browser.client;
     c.goto(&stack.url(&format!("/#token={}", stack.token("acct-cred-clouds")))).await.unwrap();
     el(c, "[data-testid=empty-state]").await;
-    let add = c
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::XPath("//button[normalize-space(.)='Add your first organization']"))
-        .await
-        .unwrap();
-    add.click().await.unwrap();
+    click_text(c, "Add your first organization").await;
     assert!(el(c, "#method-credential").await.is_enabled().await.unwrap(), "offered on Global");
     for (cloud, reason) in
         [("usgov_gcc_high", "US Government"), ("usgov_dod", "US Government"), ("china", "Azure China")]
@@ -440,13 +410,7 @@ async fn credential_in_portal(browser: &Browser, portal: &str) {
     let frame = c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("#app")).await.unwrap();
     frame.enter_frame().await.unwrap();
     browser.wait_for_text("[data-testid=session]", "acct-cred-portal", Duration::from_secs(20)).await;
-    let add = c
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::XPath("//button[normalize-space(.)='Add your first organization']"))
-        .await
-        .unwrap();
-    add.click().await.unwrap();
+    click_text(c, "Add your first organization").await;
     click(c, "#method-credential").await;
 }
 

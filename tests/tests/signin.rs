@@ -214,6 +214,23 @@ fn an_expired_code_can_be_renewed() {
 }
 
 #[test]
+fn a_renewal_counts_against_the_limit_again() {
+    let (emulator, stack) = start(FAST);
+    let api = Api::new(&stack.base_url, &stack.token("acct-renew-limit"));
+    let declined = start_signin(&api, "global");
+    let id = declined.body["id"].as_str().unwrap().to_owned();
+    emulator.decline(declined.body["user_code"].as_str().unwrap());
+    wait_status(&api, &id, Duration::from_secs(10), |s| s["state"] == "failed");
+    // The failed sign-in freed its slot; three others take all of them.
+    for _ in 0..3 {
+        assert_eq!(start_signin(&api, "global").status, 201);
+    }
+    let renewed = api.post(&format!("/api/signins/{id}/renew"), json!({}));
+    assert_eq!(renewed.status, 429, "{}", renewed.text);
+    assert_eq!(renewed.body["error"]["code"], "too_many_sign_ins");
+}
+
+#[test]
 fn a_non_admin_account_cannot_register_and_nothing_is_left() {
     let (emulator, stack) = start(FAST);
     let api = Api::new(&stack.base_url, &stack.token("acct-user"));

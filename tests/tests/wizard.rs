@@ -2,40 +2,11 @@
 //! (signing in on the emulator's page in a second tab), the Manual path with a secret, live
 //! validation, and the manage page (list, delete with confirmation).
 
-use fantoccini::{Client, Locator};
+use fantoccini::Client;
 use std::time::Duration;
-use system_tests::browser::Browser;
+use system_tests::browser::{click, click_text, el, type_into, Browser};
 use system_tests::emulator::{fixture, Emulator};
 use system_tests::stack::Stack;
-
-async fn el(c: &Client, css: &str) -> fantoccini::elements::Element {
-    c.wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-}
-
-async fn click(c: &Client, css: &str) {
-    el(c, css).await.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
-}
-
-async fn click_text(c: &Client, text: &str) {
-    let xpath = format!("//button[normalize-space(.)='{text}']");
-    let b = c
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::XPath(&xpath))
-        .await
-        .unwrap_or_else(|e| panic!("{text}: {e}"));
-    b.click().await.unwrap();
-}
-
-async fn type_into(c: &Client, css: &str, text: &str) {
-    let e = el(c, css).await;
-    e.clear().await.unwrap();
-    e.send_keys(text).await.unwrap();
-}
 
 async fn value(c: &Client, css: &str) -> String {
     el(c, css).await.prop("value").await.unwrap().unwrap_or_default()

@@ -18,7 +18,7 @@ pub(crate) use signin_do::Command as SignInCommand;
 use worker::{event, Context, Env, Method, Request, RequestInit, Response, Result};
 
 /// How long a new sign-in counts against the account's limit unless it ends sooner.
-const SIGNIN_SLOT_MS: Millis = 20 * 60 * 1000;
+pub(crate) const SIGNIN_SLOT_MS: Millis = 20 * 60 * 1000;
 
 fn now() -> Millis {
     worker::Date::now().as_millis() as Millis
@@ -88,7 +88,10 @@ async fn dispatch(route: Route, mut req: Request, env: &Env) -> std::result::Res
         }),
         Route::StartSignIn => {
             let start: StartSignIn = read_json(&mut req).await?;
-            let redirect_uri = callback_uri(&req)?;
+            let redirect_uri = match start.method {
+                AddMethod::Credential => Some(callback_uri(&req, &config)?),
+                _ => None,
+            };
             start_sign_in(env, &config, &session, start, redirect_uri).await
         }
         Route::OpenApi => {
@@ -126,7 +129,9 @@ async fn dispatch(route: Route, mut req: Request, env: &Env) -> std::result::Res
             signin_command(env, &id, cmd).await
         }
         Route::RenewSignIn(id) => {
-            let cmd = Command { redirect_uri: Some(callback_uri(&req)?), ..Command::new(&session.account, "renew") };
+            // Only a Credential sign-in uses it; the Durable Object refuses a renewal without it.
+            let cmd =
+                Command { redirect_uri: callback_uri(&req, &config).ok(), ..Command::new(&session.account, "renew") };
             signin_command(env, &id, cmd).await
         }
         Route::CancelSignIn(id) => signin_call(env, &id, &session, "cancel", None).await,
@@ -163,12 +168,14 @@ fn authenticate(req: &Request, config: &Config) -> std::result::Result<Session, 
     })
 }
 
-/// Where Microsoft sends the Credential pop-up back: this Worker's own origin, as the browser reached
-/// it (the operator registers exactly this URI on the public client, see the README).
-fn callback_uri(req: &Request) -> std::result::Result<String, AppError> {
+/// Where Microsoft sends the Credential pop-up back (see [`Config::redirect_uri`]; the operator
+/// registers exactly this URI on the public client, see the README).
+fn callback_uri(req: &Request, config: &Config) -> std::result::Result<String, AppError> {
     let url = req.inner().url();
-    let origin = crate::signin::browser::origin_of(&url).ok_or(AppError::Internal)?;
-    Ok(format!("{origin}{}", shared::api::paths::SIGNIN_CALLBACK))
+    config.redirect_uri(crate::signin::browser::origin_of(&url)).ok_or_else(|| {
+        worker::console_error!("no redirect URI: set PUBLIC_ORIGIN, or reach the Worker over https");
+        AppError::from(ErrorCode::ClientMisconfigured)
+    })
 }
 
 async fn start_sign_in(
@@ -176,7 +183,7 @@ async fn start_sign_in(
     config: &Config,
     session: &Session,
     start: StartSignIn,
-    redirect_uri: String,
+    redirect_uri: Option<String>,
 ) -> std::result::Result<Response, AppError> {
     match start.method {
         AddMethod::DeviceCode => {}
@@ -217,7 +224,7 @@ async fn start_sign_in(
     let cmd = Command {
         cloud: Some(start.cloud),
         method: Some(start.method),
-        redirect_uri: Some(redirect_uri),
+        redirect_uri,
         ..Command::new(&session.account, "start")
     };
     let resp = signin_command(env, &id, cmd).await?;
@@ -278,7 +285,21 @@ async fn signin_callback(req: Request, env: &Env) -> std::result::Result<Respons
                 error_description: query.error_description,
             };
             let cmd = Command { callback: Some(answer), ..Command::new("", "callback") };
-            let answer = match signin_command(env, &id, cmd).await {
+            // Only sign-ins we issued reach a Durable Object: a made-up ID costs one D1 read.
+            let known = match env.d1("DB") {
+                Ok(db) => {
+                    match db.prepare("SELECT 1 AS known FROM signins WHERE id = ?1").bind(&[id.as_str().into()]) {
+                        Ok(stmt) => stmt.first::<serde_json::Value>(None).await.map(|row| row.is_some()).ok(),
+                        Err(_) => None,
+                    }
+                }
+                Err(_) => None,
+            };
+            let answer = match known {
+                Some(false) => Ok(Response::empty().map_err(internal("response"))?.with_status(404)),
+                _ => signin_command(env, &id, cmd).await,
+            };
+            let answer = match answer {
                 Ok(mut r) if r.status_code() == 200 => r.json::<signin_do::CallbackOutcome>().await.ok(),
                 // No such sign-in: the state was not one we issued.
                 Ok(r) if r.status_code() == 404 => Some(signin_do::CallbackOutcome {
