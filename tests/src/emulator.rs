@@ -98,6 +98,18 @@ impl Emulator {
             .unwrap()
     }
 
+    /// The applications registered in every tenant (`GET /_emulator/state`).
+    pub fn applications(&self) -> Vec<serde_json::Value> {
+        let state = self.get("state");
+        state["applications"].as_array().cloned().unwrap_or_else(|| panic!("the emulator's state: {state}"))
+    }
+
+    /// The request log (`GET /_emulator/requests`), oldest first.
+    pub fn requests(&self) -> Vec<serde_json::Value> {
+        let log = self.get("requests");
+        log["requests"].as_array().cloned().unwrap_or_else(|| panic!("the emulator's request log: {log}"))
+    }
+
     /// `DELETE /_emulator/{path}`.
     pub fn delete(&self, path: &str) {
         ureq::delete(&format!("{}/_emulator/{path}", self.base_url)).call().expect("emulator control API");

@@ -17,10 +17,8 @@ async fn setup() -> (Emulator, Stack, Browser) {
 
 /// The emulator's identity requests of one kind.
 fn token_requests(emulator: &Emulator, grant: &str) -> usize {
-    let log = emulator.get("requests");
-    log["requests"]
-        .as_array()
-        .unwrap()
+    emulator
+        .requests()
         .iter()
         .filter(|r| r["path"].as_str().is_some_and(|p| p.ends_with("/oauth2/v2.0/token")) && r["grant_type"] == grant)
         .count()
@@ -124,7 +122,7 @@ async fn the_whole_credential_path_with_one_application() {
     // The same progress display as the device code, then the same Step 3.
     let table = step3_then_save(&browser, false).await;
     assert!(table.contains(fixture::CONTOSO) && table.contains("Application password"), "{table}");
-    assert_eq!(emulator.get("state")["applications"].as_array().unwrap().len(), 1);
+    assert_eq!(emulator.applications().len(), 1);
     assert_eq!(token_requests(&emulator, "authorization_code"), 1);
     assert_eq!(token_requests(&emulator, "urn:ietf:params:oauth:grant-type:device_code"), 0);
     // No secret, code or token reached the page or the worker's log.
@@ -143,7 +141,7 @@ async fn the_whole_credential_path_with_four_applications() {
     accept_and_return(c, &main).await;
     let table = step3_then_save(&browser, true).await;
     assert!(table.contains("Contoso"), "{table}");
-    assert_eq!(emulator.get("state")["applications"].as_array().unwrap().len(), 4);
+    assert_eq!(emulator.applications().len(), 4);
     assert_eq!(token_requests(&emulator, "authorization_code"), 1, "one sign-in served all four");
     browser.close().await;
 }
@@ -184,9 +182,8 @@ async fn an_error_from_microsoft_then_try_again_with_a_new_window() {
     sign_in_to_consent(c).await;
     click(c, "button[value=accept]").await;
     browser.wait_for_text("#outcome", "did not answer", Duration::from_secs(20)).await;
-    let refused = emulator.get("requests")["requests"]
-        .as_array()
-        .unwrap()
+    let refused = emulator
+        .requests()
         .iter()
         .filter(|r| r["path"] == "/organizations/oauth2/v2.0/token" && r["status"] == 503)
         .count();
@@ -225,7 +222,7 @@ async fn the_popup_closed_early_then_opened_again() {
     sign_in_to_consent(c).await;
     accept_and_return(c, &main).await;
     step3_then_save(&browser, false).await;
-    assert_eq!(emulator.get("state")["applications"].as_array().unwrap().len(), 1);
+    assert_eq!(emulator.applications().len(), 1);
     browser.close().await;
 }
 
@@ -297,7 +294,7 @@ async fn a_replayed_code_is_refused_and_changes_nothing() {
     assert_eq!(token_requests(&emulator, "authorization_code"), 1, "the replay was not redeemed");
     let code = answer.split("code=").nth(1).unwrap().split('&').next().unwrap();
     assert!(!stack.log().contains(code), "the authorization code is not logged");
-    assert_eq!(emulator.get("state")["applications"].as_array().unwrap().len(), 1);
+    assert_eq!(emulator.applications().len(), 1);
     browser.close().await;
 }
 
@@ -322,19 +319,19 @@ async fn a_sign_in_in_a_window_the_app_did_not_open_registers_nothing_without_it
     // Signed in at Microsoft, but nothing is registered: no browser of the owning session has
     // presented the window's answer.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(emulator.get("state")["applications"].as_array().unwrap().len(), 0);
+    assert_eq!(emulator.applications().len(), 0);
     c.close_window().await.unwrap();
     c.switch_to_window(main).await.unwrap();
     browser.wait_for_text("[data-testid=signin-status]", "confirmation code", Duration::from_secs(10)).await;
     type_into(c, "input#confirmation-code", "AAAA-AAAA").await;
     click(c, "form.code-row button[type=submit]").await;
     browser.wait_for_text("[data-testid=signin-notice]", "does not match", Duration::from_secs(10)).await;
-    assert_eq!(emulator.get("state")["applications"].as_array().unwrap().len(), 0);
+    assert_eq!(emulator.applications().len(), 0);
     // The admin, who has the window, types its code: registration starts.
     type_into(c, "input#confirmation-code", &code.to_lowercase()).await;
     click(c, "form.code-row button[type=submit]").await;
     step3_then_save(&browser, false).await;
-    assert_eq!(emulator.get("state")["applications"].as_array().unwrap().len(), 1);
+    assert_eq!(emulator.applications().len(), 1);
     browser.close().await;
 }
 

@@ -184,12 +184,7 @@ fn manual_add_with_a_certificate() {
 }
 
 fn requests_with_assertions(emulator: &Emulator) -> usize {
-    emulator.get("requests")["requests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["grant_type"] == "client_credentials" && r["status"] == 200)
-        .count()
+    emulator.requests().iter().filter(|r| r["grant_type"] == "client_credentials" && r["status"] == 200).count()
 }
 
 #[test]
@@ -408,5 +403,5 @@ fn recreating_the_additional_applications_with_a_new_sign_in() {
     );
     assert_eq!(recreated.status, 200, "{}", recreated.text);
     assert_eq!(recreated.body["active_applications"], 4);
-    assert_eq!(emulator.get("state")["applications"].as_array().unwrap().len(), 4);
+    assert_eq!(emulator.applications().len(), 4);
 }

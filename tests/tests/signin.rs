@@ -35,13 +35,8 @@ fn wait_status(api: &Api, id: &str, limit: Duration, done: impl Fn(&Value) -> bo
     }
 }
 
-fn requests(emulator: &Emulator) -> Vec<Value> {
-    let log = emulator.get("requests");
-    log["requests"].as_array().cloned().unwrap_or_else(|| panic!("the emulator's request log: {log}"))
-}
-
 fn graph_requests(emulator: &Emulator) -> Vec<Value> {
-    requests(emulator).into_iter().filter(|r| r["path"].as_str().is_some_and(|p| p.starts_with("/v1.0"))).collect()
+    emulator.requests().into_iter().filter(|r| r["path"].as_str().is_some_and(|p| p.starts_with("/v1.0"))).collect()
 }
 
 /// Sequential round trips: a request that arrived after every earlier one was answered starts a
@@ -59,10 +54,6 @@ fn round_trips(graph: &[Value]) -> usize {
         last_done = last_done.max(done);
     }
     trips
-}
-
-fn applications(emulator: &Emulator) -> Vec<Value> {
-    emulator.get("state")["applications"].as_array().cloned().unwrap_or_default()
 }
 
 #[test]
@@ -127,14 +118,14 @@ fn device_code_sign_in_registers_one_then_four_applications() {
     assert_eq!(result["secret_stored"], true);
     assert!(done["progress"].as_array().unwrap().iter().all(|s| s["state"] == "done"), "{done}");
 
-    let apps = applications(&emulator);
+    let apps = emulator.applications();
     assert_eq!(apps.len(), 1, "{apps:?}");
     let graph = graph_requests(&emulator);
     assert!(
         !graph.is_empty() && graph.len() <= 8,
         "registering the main application took {} Graph requests: {:?}",
         graph.len(),
-        requests(&emulator)
+        emulator.requests()
     );
     println!("BUDGET main application: {} Graph requests, {} round trips", graph.len(), round_trips(&graph));
     assert!(round_trips(&graph) <= 5);
@@ -146,7 +137,7 @@ fn device_code_sign_in_registers_one_then_four_applications() {
         s["state"] == "completed" && s["result"]["applications"] == 4 || s["state"] == "failed"
     });
     assert_eq!(done["result"]["applications"], 4, "{done}");
-    assert_eq!(applications(&emulator).len(), 4);
+    assert_eq!(emulator.applications().len(), 4);
     let log = stack.log();
     assert!(!log.contains("eyJ"), "no token (JWT) in the worker's log");
     assert!(!log.contains("device_code") && !log.contains("secretText"), "no device code or secret in the log");
@@ -167,7 +158,8 @@ fn polling_respects_the_interval() {
     let started = start_signin(&api, "global");
     let id = started.body["id"].as_str().unwrap().to_owned();
     std::thread::sleep(Duration::from_secs(7));
-    let polls: Vec<i64> = requests(&emulator)
+    let polls: Vec<i64> = emulator
+        .requests()
         .iter()
         .filter(|r| r["grant_type"].as_str().is_some_and(|g| g.ends_with("device_code")))
         .map(|r| r["t_ms"].as_i64().unwrap())
@@ -242,7 +234,7 @@ fn a_non_admin_account_cannot_register_and_nothing_is_left() {
     assert_eq!(s["state"], "failed", "{s}");
     assert_eq!(s["error"]["code"], "admin_consent_required");
     assert!(s["error"]["message"].as_str().unwrap().contains("Global Administrator"));
-    assert!(applications(&emulator).is_empty());
+    assert!(emulator.applications().is_empty());
 }
 
 #[test]
@@ -323,7 +315,7 @@ fn secrets_forbidden_by_tenant_policy_fail_and_roll_back() {
     let id = signed_in_and_confirmed(&emulator, &api);
     let s = wait_status(&api, &id, Duration::from_secs(30), finished);
     assert_eq!(s["error"]["code"], "secrets_forbidden_by_policy", "{s}");
-    assert!(applications(&emulator).is_empty(), "the created application was deleted again");
+    assert!(emulator.applications().is_empty(), "the created application was deleted again");
 }
 
 #[test]
@@ -340,9 +332,9 @@ fn throttling_and_unavailability_are_retried_after_retry_after() {
     let id = signed_in_and_confirmed(&emulator, &api);
     let s = wait_status(&api, &id, Duration::from_secs(60), finished);
     assert_eq!(s["state"], "completed", "{s}");
-    let log = requests(&emulator);
+    let log = emulator.requests();
     assert!(log.iter().filter(|r| r["status"] == 429 || r["status"] == 503).count() >= 4, "the faults fired: {log:?}");
-    assert_eq!(applications(&emulator).len(), 1);
+    assert_eq!(emulator.applications().len(), 1);
 }
 
 #[test]
@@ -363,7 +355,7 @@ fn replication_delay_of_twenty_seconds_is_waited_out() {
     assert_eq!(waiting["state"], "registering", "the admin sees that it waits for Microsoft: {waiting}");
     let s = wait_status(&api, &id, Duration::from_secs(150), finished);
     assert_eq!(s["state"], "completed", "{s}");
-    assert_eq!(applications(&emulator).len(), 1);
+    assert_eq!(emulator.applications().len(), 1);
 }
 
 #[test]
@@ -377,7 +369,7 @@ fn a_worker_restart_during_registration_resumes_without_orphans() {
     let api = Api::new(&stack.base_url, &stack.token("acct-restart"));
     let s = wait_status(&api, &id, Duration::from_secs(90), finished);
     assert_eq!(s["state"], "completed", "{s}");
-    let apps = applications(&emulator);
+    let apps = emulator.applications();
     assert_eq!(apps.len(), 1, "nothing was created twice: {apps:?}");
 }
 
@@ -392,5 +384,5 @@ fn two_sign_ins_for_the_same_tenant_at_once_each_register_their_own() {
     let sb = wait_status(&b, &ib, Duration::from_secs(60), finished);
     assert_eq!((sa["state"].as_str(), sb["state"].as_str()), (Some("completed"), Some("completed")), "{sa} {sb}");
     assert_ne!(sa["result"]["application_id"], sb["result"]["application_id"]);
-    assert_eq!(applications(&emulator).len(), 2);
+    assert_eq!(emulator.applications().len(), 2);
 }

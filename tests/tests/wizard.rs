@@ -97,7 +97,7 @@ async fn device_code_path_through_the_wizard_with_one_application() {
     let table = browser.wait_for_text("[data-testid=organizations]", "Contoso", Duration::from_secs(60)).await;
     assert!(table.contains(fixture::CONTOSO), "{table}");
     assert!(table.contains("Application password"));
-    assert_eq!(emulator.get("state")["applications"].as_array().unwrap().len(), 1);
+    assert_eq!(emulator.applications().len(), 1);
     browser.close().await;
 }
 
@@ -156,7 +156,7 @@ async fn device_code_path_with_four_applications() {
     let table =
         browser.wait_for_text("[data-testid=organizations]", "On (4 applications)", Duration::from_secs(120)).await;
     assert!(table.contains("Contoso"));
-    assert_eq!(emulator.get("state")["applications"].as_array().unwrap().len(), 4);
+    assert_eq!(emulator.applications().len(), 4);
     browser.close().await;
 }
 
@@ -326,7 +326,7 @@ async fn manual_with_multiple_applications_asks_for_a_sign_in_then_recreate_from
     let table =
         browser.wait_for_text("[data-testid=organizations]", "On (4 applications)", Duration::from_secs(120)).await;
     assert!(table.contains("Contoso (manual, 4)"), "{table}");
-    assert_eq!(emulator.get("state")["applications"].as_array().unwrap().len(), 4, "the main one and 3 created");
+    assert_eq!(emulator.applications().len(), 4, "the main one and 3 created");
 
     // Off, then back on with "Recreate multiple applications" and a new sign-in.
     turn_multiple_applications_off(&browser).await;
@@ -339,7 +339,7 @@ async fn manual_with_multiple_applications_asks_for_a_sign_in_then_recreate_from
         .await;
     click_text(c, "Save changes").await;
     browser.wait_for_text("[data-testid=organizations]", "On (4 applications)", Duration::from_secs(120)).await;
-    assert_eq!(emulator.get("state")["applications"].as_array().unwrap().len(), 7, "3 new applications");
+    assert_eq!(emulator.applications().len(), 7, "3 new applications");
 
     // Off again, then on with "Use existing applications" (the default choice): checked, not created.
     turn_multiple_applications_off(&browser).await;
@@ -348,6 +348,6 @@ async fn manual_with_multiple_applications_asks_for_a_sign_in_then_recreate_from
     assert!(el(c, "#reenable-existing").await.is_selected().await.unwrap());
     click_text(c, "Save changes").await;
     browser.wait_for_text("[data-testid=organizations]", "On (4 applications)", Duration::from_secs(60)).await;
-    assert_eq!(emulator.get("state")["applications"].as_array().unwrap().len(), 7, "nothing new was created");
+    assert_eq!(emulator.applications().len(), 7, "nothing new was created");
     browser.close().await;
 }

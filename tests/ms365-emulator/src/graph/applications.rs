@@ -371,11 +371,7 @@ pub fn one(
             state.role_assignments.retain(|r| !sp_ids.contains(&r.principal_id) && !sp_ids.contains(&r.resource_id));
             Ok(GraphResponse::no_content())
         }
-        _ => Err(GraphError::new(
-            405,
-            "Request_BadRequest",
-            "Specified HTTP method is not allowed for the request target.",
-        )),
+        _ => Err(GraphError::method_not_allowed()),
     }
 }
 
@@ -389,11 +385,7 @@ pub fn action(
     now: u64,
 ) -> Result<GraphResponse, GraphError> {
     if req.method != Method::POST {
-        return Err(GraphError::new(
-            405,
-            "Request_BadRequest",
-            "Specified HTTP method is not allowed for the request target.",
-        ));
+        return Err(GraphError::method_not_allowed());
     }
     match action {
         "addPassword" => add_password(state, caller, req, id, now),

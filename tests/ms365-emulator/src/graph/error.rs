@@ -28,6 +28,11 @@ impl GraphError {
         GraphError::new(400, "Request_BadRequest", message)
     }
 
+    /// 405 `Request_BadRequest`: the path exists, the method does not.
+    pub fn method_not_allowed() -> GraphError {
+        GraphError::new(405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.")
+    }
+
     /// 403 `Authorization_RequestDenied`.
     pub fn denied() -> GraphError {
         GraphError::new(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")

@@ -174,11 +174,7 @@ fn dispatch(
         ["servicePrincipals"] if m == Method::POST => service_principals::create(state, caller, req, now),
         ["servicePrincipals", id] => service_principals::one(state, caller, req, id),
         ["servicePrincipals", id, rel] => service_principals::relation(state, caller, req, id, rel, now),
-        ["organization" | "users" | "applications" | "servicePrincipals", ..] => Err(GraphError::new(
-            405,
-            "Request_BadRequest",
-            "Specified HTTP method is not allowed for the request target.",
-        )),
+        ["organization" | "users" | "applications" | "servicePrincipals", ..] => Err(GraphError::method_not_allowed()),
         [first, ..] => {
             Err(GraphError::new(400, "BadRequest", format!("Resource not found for the segment '{first}'.")))
         }

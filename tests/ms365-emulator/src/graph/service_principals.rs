@@ -176,11 +176,7 @@ pub fn one(state: &mut State, caller: &Caller, req: &GraphRequest, id: &str) -> 
             state.role_assignments.retain(|r| r.principal_id != sp_id && r.resource_id != sp_id);
             Ok(GraphResponse::no_content())
         }
-        _ => Err(GraphError::new(
-            405,
-            "Request_BadRequest",
-            "Specified HTTP method is not allowed for the request target.",
-        )),
+        _ => Err(GraphError::method_not_allowed()),
     }
 }
 
@@ -206,11 +202,7 @@ pub fn relation(
                 .collect();
             collection(caller, req, &format!("servicePrincipals('{sp_id}')/{rel}"), items)
         }
-        ("appRoleAssignedTo" | "appRoleAssignments", _) => Err(GraphError::new(
-            405,
-            "Request_BadRequest",
-            "Specified HTTP method is not allowed for the request target.",
-        )),
+        ("appRoleAssignedTo" | "appRoleAssignments", _) => Err(GraphError::method_not_allowed()),
         (other, _) => Err(GraphError::new(400, "BadRequest", format!("Resource not found for the segment '{other}'."))),
     }
 }
