@@ -235,9 +235,11 @@ pub fn Wizard(on_done: Callback<Option<String>>) -> impl IntoView {
             return;
         }
         // A pop-up is allowed only during the click: open it now, send it to Microsoft later.
-        if method.get() == AddMethod::Credential && !popup::open("about:blank") {
-            error.set(Some(ErrorCode::PopupBlocked.message().to_owned()));
-            return;
+        if method.get() == AddMethod::Credential {
+            if let Err(blocked) = popup::open("about:blank") {
+                error.set(Some(blocked));
+                return;
+            }
         }
         busy.set(true);
         status.set(None);
@@ -249,9 +251,7 @@ pub fn Wizard(on_done: Callback<Option<String>>) -> impl IntoView {
             busy.set(false);
             match r {
                 Ok(s) => {
-                    if let Some(url) = &s.authorize_url {
-                        popup::navigate(url);
-                    }
+                    popup::follow(&s);
                     apply(s)
                 }
                 Err(e) => {
@@ -266,25 +266,21 @@ pub fn Wizard(on_done: Callback<Option<String>>) -> impl IntoView {
     let retry = Callback::new(move |_| {
         let Some(current) = status.get_untracked() else { return };
         notice.set(None);
-        if current.state == SignInState::WaitingForSignIn {
-            if let Some(url) = &current.authorize_url {
-                if !popup::open(url) {
-                    notice.set(Some(ErrorCode::PopupBlocked.message().to_owned()));
-                }
-                return;
+        if let (SignInState::WaitingForSignIn, Some(url)) = (current.state, &current.authorize_url) {
+            if let Err(blocked) = popup::open(url) {
+                notice.set(Some(blocked));
             }
+            return;
         }
-        if !popup::open("about:blank") {
-            notice.set(Some(ErrorCode::PopupBlocked.message().to_owned()));
+        if let Err(blocked) = popup::open("about:blank") {
+            notice.set(Some(blocked));
             return;
         }
         spawn_local(async move {
             let path = paths::signin_renew(&current.id);
             match api::send_json::<_, SignInStatus>("POST", &path, &serde_json::json!({})).await {
                 Ok(s) => {
-                    if let Some(url) = &s.authorize_url {
-                        popup::navigate(url);
-                    }
+                    popup::follow(&s);
                     apply_current(s)
                 }
                 Err(e) => {

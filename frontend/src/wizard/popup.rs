@@ -15,21 +15,24 @@ thread_local! {
     static NAME: String = format!("m365-onboarding-signin-{}", (js_sys::Math::random() * 1e9) as u64);
 }
 
-/// Opens (or reuses) the sign-in window at `url`; `false` when the browser blocked it.
-pub fn open(url: &str) -> bool {
-    let Some(w) = web_sys::window() else { return false };
-    match NAME.with(|name| w.open_with_url_and_target_and_features(url, name, FEATURES)) {
-        Ok(Some(popup)) => {
+/// Opens (or reuses) the sign-in window at `url`. `Err` is the sentence to show when the browser
+/// blocked it.
+pub fn open(url: &str) -> Result<(), String> {
+    let opened = web_sys::window()
+        .and_then(|w| NAME.with(|name| w.open_with_url_and_target_and_features(url, name, FEATURES)).ok().flatten());
+    match opened {
+        Some(popup) => {
             let _ = popup.focus();
             WINDOW.with(|p| *p.borrow_mut() = Some(popup));
-            true
+            Ok(())
         }
-        _ => false,
+        None => Err(shared::ErrorCode::PopupBlocked.message().to_owned()),
     }
 }
 
-/// Sends the open window to `url` (the edge's authorization URL).
-pub fn navigate(url: &str) {
+/// Sends the open window to the sign-in's authorization URL, when the edge gave one.
+pub fn follow(status: &shared::api::SignInStatus) {
+    let Some(url) = &status.authorize_url else { return };
     WINDOW.with(|p| {
         if let Some(w) = p.borrow().as_ref() {
             let _ = w.location().set_href(url);

@@ -7,7 +7,7 @@ use super::logic::{countdown, status_line, suggests_manual};
 use super::popup;
 use leptos::prelude::*;
 use shared::api::{SignInState, SignInStatus, StepState};
-use shared::{AddMethod, ErrorCode};
+use shared::AddMethod;
 
 /// The confirmation sentence of the original product.
 pub const CONFIRMATION: &str = "I have completed the authorization process using the one-time authorization code";
@@ -43,8 +43,8 @@ pub fn Step2(
     let reopen = move |_| {
         let Some(url) = status.get_untracked().and_then(|s| s.authorize_url) else { return };
         notice.set(None);
-        if !popup::open(&url) {
-            notice.set(Some(ErrorCode::PopupBlocked.message().to_owned()));
+        if let Err(blocked) = popup::open(&url) {
+            notice.set(Some(blocked));
         }
     };
     let can_retry = move || {
