@@ -18,7 +18,7 @@ pub(crate) use signin_do::Command as SignInCommand;
 use worker::{event, Context, Env, Method, Request, RequestInit, Response, Result};
 
 /// How long a new sign-in counts against the account's limit unless it ends sooner.
-pub(crate) const SIGNIN_SLOT_MS: Millis = 20 * 60 * 1000;
+const SIGNIN_SLOT_MS: Millis = 20 * 60 * 1000;
 
 fn now() -> Millis {
     worker::Date::now().as_millis() as Millis
@@ -199,26 +199,7 @@ async fn start_sign_in(
         return Err(ErrorCode::ClientMisconfigured.into());
     }
     let id = crate::ids::new_id();
-    let t = now();
-    let db = env.d1("DB").map_err(internal("D1 binding"))?;
-    let stmt = db
-        .prepare(
-            "INSERT INTO signins (id, account_id, cloud, created_at_ms, active_until_ms) \
-             SELECT ?1, ?2, ?3, ?4, ?5 \
-             WHERE (SELECT COUNT(*) FROM signins WHERE account_id = ?2 AND active_until_ms > ?4) < ?6",
-        )
-        .bind(&[
-            id.as_str().into(),
-            session.account.as_str().into(),
-            start.cloud.as_str().into(),
-            (t as f64).into(),
-            ((t + SIGNIN_SLOT_MS) as f64).into(),
-            (MAX_ACTIVE_SIGNINS as f64).into(),
-        ])
-        .map_err(internal("binding"))?;
-    let result = stmt.run().await.map_err(internal("inserting the sign-in"))?;
-    let inserted = result.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0);
-    if inserted != 1 {
+    if !claim_signin_slot(env, &id, &session.account, Some(start.cloud)).await? {
         return Err(ErrorCode::TooManySignIns.into());
     }
     let cmd = Command {
@@ -229,6 +210,45 @@ async fn start_sign_in(
     };
     let resp = signin_command(env, &id, cmd).await?;
     Ok(resp.with_status(201))
+}
+
+/// Fewer than the limit of the account's (`?2`) sign-ins are under way at `?3`, not counting `?1`.
+const SIGNIN_SLOT_FREE: &str =
+    "(SELECT COUNT(*) FROM signins WHERE account_id = ?2 AND active_until_ms > ?3 AND id != ?1) < ?5";
+
+/// Makes sign-in `id` count against `account`'s limit of sign-ins under way, atomically in D1, if
+/// the limit allows: a new sign-in (`new_in` names its cloud; the row is inserted) or a renewed one.
+/// `false` when the limit is reached.
+pub(crate) async fn claim_signin_slot(
+    env: &Env,
+    id: &str,
+    account: &str,
+    new_in: Option<shared::CloudEnvironment>,
+) -> std::result::Result<bool, AppError> {
+    let t = now();
+    let mut params: Vec<wasm_bindgen::JsValue> = vec![
+        id.into(),
+        account.into(),
+        (t as f64).into(),
+        ((t + SIGNIN_SLOT_MS) as f64).into(),
+        (MAX_ACTIVE_SIGNINS as f64).into(),
+    ];
+    let sql = match new_in {
+        Some(cloud) => {
+            params.push(cloud.as_str().into());
+            format!(
+                "INSERT INTO signins (id, account_id, cloud, created_at_ms, active_until_ms) \
+                 SELECT ?1, ?2, ?6, ?3, ?4 WHERE {SIGNIN_SLOT_FREE}"
+            )
+        }
+        None => {
+            format!("UPDATE signins SET active_until_ms = ?4 WHERE id = ?1 AND account_id = ?2 AND {SIGNIN_SLOT_FREE}")
+        }
+    };
+    let db = env.d1("DB").map_err(internal("D1 binding"))?;
+    let stmt = db.prepare(&sql).bind(&params).map_err(internal("binding"))?;
+    let result = stmt.run().await.map_err(internal("claiming a sign-in slot"))?;
+    Ok(result.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0) == 1)
 }
 
 /// Calls the sign-in's Durable Object with `op` (also Worker-internal operations).

@@ -135,31 +135,6 @@ impl SignIn {
         Ok(())
     }
 
-    /// The sign-in counts against the account's limit again (a renewal), if the limit allows.
-    async fn claim_slot(&self, rec: &SignInRecord) -> std::result::Result<bool, AppError> {
-        let failed = |e: worker::Error| {
-            worker::console_error!("signin {}: claiming a slot failed: {e}", rec.id);
-            AppError::Internal
-        };
-        let t = now();
-        let db = self.env.d1("DB").map_err(failed)?;
-        let stmt = db
-            .prepare(
-                "UPDATE signins SET active_until_ms = ?2 WHERE id = ?1 AND \
-                 (SELECT COUNT(*) FROM signins WHERE account_id = ?3 AND active_until_ms > ?4 AND id != ?1) < ?5",
-            )
-            .bind(&[
-                rec.id.as_str().into(),
-                ((t + super::SIGNIN_SLOT_MS) as f64).into(),
-                rec.account.as_str().into(),
-                (t as f64).into(),
-                (crate::config::MAX_ACTIVE_SIGNINS as f64).into(),
-            ])
-            .map_err(failed)?;
-        let result = stmt.run().await.map_err(failed)?;
-        Ok(result.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0) == 1)
-    }
-
     /// The sign-in no longer counts against the account's limit.
     async fn release_slot(&self, id: &str) {
         if let Ok(db) = self.env.d1("DB") {
@@ -260,7 +235,7 @@ impl SignIn {
                     }
                     .into());
                 }
-                if !self.claim_slot(&rec).await? {
+                if !super::claim_signin_slot(&self.env, &rec.id, &rec.account, None).await? {
                     return Err(ErrorCode::TooManySignIns.into());
                 }
                 if rec.method == AddMethod::Credential {
