@@ -165,6 +165,25 @@ impl SignIn {
         }
     }
 
+    /// Starts the sign-in, or starts it over, by its method: a (new) device code, or a (new) sign-in
+    /// window with a fresh state and verifier (`redirect_uri` required).
+    async fn begin(
+        &self,
+        rec: &mut SignInRecord,
+        config: &Config,
+        redirect_uri: Option<&str>,
+    ) -> std::result::Result<(), AppError> {
+        if rec.method == AddMethod::Credential {
+            let redirect_uri = redirect_uri.ok_or(ErrorCode::ClientMisconfigured)?;
+            rec.on_browser_sign_in(new_browser_sign_in(rec, config, redirect_uri));
+        } else {
+            rec.state = SignInState::WaitingForSignIn;
+            rec.confirmed = false;
+            self.request_code(rec, config).await;
+        }
+        Ok(())
+    }
+
     async fn handle(&self, cmd: Command) -> std::result::Result<Response, AppError> {
         let config = self.config()?;
         let internal = |e: worker::Error| {
@@ -177,13 +196,8 @@ impl SignIn {
             let client_id = config.public_client(cloud).ok_or(ErrorCode::ClientMisconfigured)?.to_owned();
             let name = self.state.storage().get::<String>("name").await.ok().flatten().unwrap_or(id);
             let mut rec = SignInRecord::new(&name, &cmd.account, cloud, &client_id, now());
-            match cmd.method {
-                Some(AddMethod::Credential) => {
-                    let redirect_uri = cmd.redirect_uri.as_deref().ok_or(ErrorCode::ClientMisconfigured)?;
-                    rec.on_browser_sign_in(new_browser_sign_in(&rec, &config, redirect_uri));
-                }
-                _ => self.request_code(&mut rec, &config).await,
-            }
+            rec.method = cmd.method.unwrap_or(AddMethod::DeviceCode);
+            self.begin(&mut rec, &config, cmd.redirect_uri.as_deref()).await?;
             self.save(&rec).await.map_err(internal)?;
             return Response::from_json(&rec.status(now())).map_err(internal);
         }
@@ -209,14 +223,13 @@ impl SignIn {
             "status" => {}
             "confirm" if rec.method == AddMethod::Credential => {
                 let presented = cmd.claim.as_ref().map(|c| c.expose().to_owned()).unwrap_or_default();
-                let claimed = rec.claim(&presented, t);
-                if claimed.is_ok() {
-                    rec.start_main(&config.app_name);
-                }
-                if let Err(code) = claimed {
-                    // Save what the attempt changed (the count, or the end of the sign-in) first.
-                    self.save(&rec).await.map_err(internal)?;
-                    return Err(code.into());
+                match rec.claim(&presented, t) {
+                    Ok(()) => rec.start_main(&config.app_name),
+                    Err(code) => {
+                        // Save what the attempt changed (the count, or the end of the sign-in) first.
+                        self.save(&rec).await.map_err(internal)?;
+                        return Err(code.into());
+                    }
                 }
             }
             "confirm" => {
@@ -238,14 +251,7 @@ impl SignIn {
                 if !super::claim_signin_slot(&self.env, &rec.id, &rec.account, None).await? {
                     return Err(ErrorCode::TooManySignIns.into());
                 }
-                if rec.method == AddMethod::Credential {
-                    let redirect_uri = cmd.redirect_uri.as_deref().ok_or(ErrorCode::ClientMisconfigured)?;
-                    rec.on_browser_sign_in(new_browser_sign_in(&rec, &config, redirect_uri));
-                } else {
-                    rec.state = SignInState::WaitingForSignIn;
-                    rec.confirmed = false;
-                    self.request_code(&mut rec, &config).await;
-                }
+                self.begin(&mut rec, &config, cmd.redirect_uri.as_deref()).await?;
             }
             "cancel" => rec.cancel(t),
             "additional" => rec.start_additional(&config.app_name).map_err(AppError::from)?,

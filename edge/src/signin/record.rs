@@ -201,9 +201,17 @@ impl SignInRecord {
 
     /// Credential method: the pop-up sign-in failed (Microsoft's error, or the code was refused).
     pub fn on_browser_failed(&mut self, error: ErrorDetail) {
+        self.end_browser_sign_in(SignInState::Failed, error);
+    }
+
+    /// Credential method: the sign-in ends (`Failed` or `Expired`) before registration, and every
+    /// secret it held for the pop-up (state, verifier, claim, token) is dropped.
+    fn end_browser_sign_in(&mut self, state: SignInState, error: ErrorDetail) {
         self.browser = None;
         self.redeeming_until = None;
-        self.state = SignInState::Failed;
+        self.claim = None;
+        self.token = None;
+        self.state = state;
         self.error = Some(error);
     }
 
@@ -223,10 +231,7 @@ impl SignInRecord {
         }
         claim.attempts += 1;
         if claim.attempts >= MAX_CLAIM_ATTEMPTS {
-            self.claim = None;
-            self.token = None;
-            self.state = SignInState::Failed;
-            self.error = Some(ErrorDetail::new(ErrorCode::SignInFailed));
+            self.end_browser_sign_in(SignInState::Failed, ErrorDetail::new(ErrorCode::SignInFailed));
             self.discard_at = Some(now);
         }
         Err(ErrorCode::ConfirmationCodeWrong)
@@ -262,19 +267,14 @@ impl SignInRecord {
             self.expire();
         }
         if self.state == SignInState::WaitingForSignIn && self.browser.as_ref().is_some_and(|b| b.expires_at <= now) {
-            self.browser = None;
-            self.state = SignInState::Expired;
-            self.error = Some(ErrorDetail::new(ErrorCode::SignInWindowExpired));
+            self.end_browser_sign_in(SignInState::Expired, ErrorDetail::new(ErrorCode::SignInWindowExpired));
         }
         if self.is_redeeming() && self.redeeming_until.is_some_and(|t| t <= now) {
             // The redemption was cut off (a restart, a lost request): give up cleanly.
             self.on_browser_failed(ErrorDetail::new(ErrorCode::MicrosoftUnavailable));
         }
         if self.state == SignInState::SignedIn && self.claim.as_ref().is_some_and(|c| c.until <= now) {
-            self.claim = None;
-            self.token = None;
-            self.state = SignInState::Expired;
-            self.error = Some(ErrorDetail::new(ErrorCode::SignInWindowExpired));
+            self.end_browser_sign_in(SignInState::Expired, ErrorDetail::new(ErrorCode::SignInWindowExpired));
         }
     }
 
