@@ -161,3 +161,18 @@ pub async fn click_text(c: &Client, text: &str) {
         .unwrap_or_else(|e| panic!("{text}: {e}"));
     b.click().await.unwrap();
 }
+
+/// Waits up to `limit` for a one-time code (9 characters) in the element matching `css`, other than
+/// `not`; returns it, or fails the test.
+pub async fn one_time_code(c: &Client, css: &str, not: Option<&str>, limit: Duration) -> String {
+    let deadline = Instant::now() + limit;
+    let mut last = String::new();
+    while Instant::now() < deadline {
+        last = el(c, css).await.text().await.unwrap_or_default();
+        if last.len() == 9 && Some(last.as_str()) != not {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("no new one-time code shown in {css} within {limit:?}; last text {last:?}");
+}

@@ -6,7 +6,7 @@
 use fantoccini::wd::WindowHandle;
 use fantoccini::{Client, Locator};
 use std::time::{Duration, Instant};
-use system_tests::browser::{click, click_text, el, type_into, Browser};
+use system_tests::browser::{click, click_text, el, one_time_code, type_into, Browser};
 use system_tests::emulator::{fixture, Emulator};
 use system_tests::portal::Api;
 use system_tests::stack::Stack;
@@ -161,13 +161,8 @@ async fn declined_consent_then_device_code_instead() {
     assert!(msg.contains("Try again"), "{msg}");
     assert_eq!(token_requests(&emulator, "authorization_code"), 0, "nothing to redeem");
     click(c, "[data-testid=use-device-code]").await;
-    for _ in 0..50 {
-        if el(c, "[data-testid=user-code]").await.text().await.unwrap().len() == 9 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    assert_eq!(el(c, "[data-testid=user-code]").await.text().await.unwrap().len(), 9, "a device code is shown");
+    // A device code is shown.
+    one_time_code(c, "[data-testid=user-code]", None, Duration::from_secs(10)).await;
     browser.close().await;
 }
 

@@ -4,7 +4,7 @@
 
 use fantoccini::Client;
 use std::time::Duration;
-use system_tests::browser::{click, click_text, el, type_into, Browser};
+use system_tests::browser::{click, click_text, el, one_time_code, type_into, Browser};
 use system_tests::emulator::{fixture, Emulator};
 use system_tests::stack::Stack;
 
@@ -54,15 +54,7 @@ async fn device_code_path_through_the_wizard_with_one_application() {
     click(c, "button[type=submit]").await;
 
     browser.wait_for_text("#step-heading", "Step 2", Duration::from_secs(10)).await;
-    let mut code = String::new();
-    for _ in 0..100 {
-        code = el(c, "[data-testid=user-code]").await.text().await.unwrap_or_default();
-        if code.len() == 9 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    assert_eq!(code.len(), 9, "the one-time code is shown: {code:?}");
+    let code = one_time_code(c, "[data-testid=user-code]", None, Duration::from_secs(20)).await;
     let link = el(c, "[data-testid=verification-link]").await;
     assert_eq!(link.attr("target").await.unwrap().as_deref(), Some("_blank"));
     let uri = link.attr("href").await.unwrap().unwrap();
@@ -133,14 +125,7 @@ async fn start_device_code(browser: &Browser, stack: &Stack, account: &str) -> S
     c.goto(&stack.url(&format!("/#token={}", stack.token(account)))).await.unwrap();
     click_text(c, "Add Microsoft 365 organization").await;
     click(c, "button[type=submit]").await;
-    for _ in 0..100 {
-        let code = el(c, "[data-testid=user-code]").await.text().await.unwrap_or_default();
-        if code.len() == 9 {
-            return code;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("no one-time code shown");
+    one_time_code(c, "[data-testid=user-code]", None, Duration::from_secs(20)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -189,14 +174,7 @@ async fn declined_then_expired_then_a_new_code() {
     let first = start_device_code(&browser, &stack, "acct-ui-expire").await;
     browser.wait_for_text("[data-testid=signin-status]", "expired", Duration::from_secs(20)).await;
     click_text(c, "Get a new code").await;
-    let mut second = String::new();
-    for _ in 0..50 {
-        second = el(c, "[data-testid=user-code]").await.text().await.unwrap_or_default();
-        if second.len() == 9 && second != first {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let second = one_time_code(c, "[data-testid=user-code]", Some(&first), Duration::from_secs(10)).await;
     assert_ne!(second, first, "a new code is shown");
     emulator.decline(&second);
     let msg = browser.wait_for_text("[data-testid=signin-error]", "declined", Duration::from_secs(20)).await;
@@ -297,16 +275,9 @@ async fn turn_multiple_applications_off(browser: &Browser) {
 
 /// Waits for the sign-in panel's one-time code and approves it as the Contoso admin.
 async fn approve_panel_code(browser: &Browser, emulator: &Emulator) {
-    let c = &browser.client;
-    for _ in 0..100 {
-        let code = el(c, "[data-testid=signin-panel] [data-testid=user-code]").await.text().await.unwrap_or_default();
-        if code.len() == 9 {
-            emulator.approve(&code, fixture::ADMIN);
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("the sign-in panel showed no code");
+    let css = "[data-testid=signin-panel] [data-testid=user-code]";
+    let code = one_time_code(&browser.client, css, None, Duration::from_secs(20)).await;
+    emulator.approve(&code, fixture::ADMIN);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
