@@ -12,6 +12,17 @@ pub fn new_id() -> String {
     format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
 }
 
+/// Whether `s` has the shape of an ID [`new_id`] issues (36 characters, hyphens at 8, 13, 18 and 23,
+/// hex digits elsewhere). Checked wherever an ID arrives from outside (a path, the pop-up's `state`,
+/// a request body) before anything is looked up with it.
+pub fn is_id(s: &str) -> bool {
+    s.len() == 36
+        && s.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -21,5 +32,23 @@ mod tests {
         assert_eq!(&a[14..15], "4");
         assert_ne!(a, super::new_id());
         assert!(shared::TenantId::parse(&a).is_ok(), "a GUID by our own validator");
+        assert!(super::is_id(&a));
+    }
+
+    #[test]
+    fn only_the_issued_shape_is_an_id() {
+        assert!(super::is_id("0F8FAD5B-d9cb-469f-a165-70867728950e"));
+        for bad in [
+            "",
+            "x",
+            "0f8fad5b",
+            "{0f8fad5b-d9cb-469f-a165-70867728950e}",
+            " 0f8fad5b-d9cb-469f-a165-70867728950e",
+            "0f8fad5bd9cb-469f-a165-70867728950e-",
+            "------------------------------------",
+            "0f8fad5b-d9cb-469f-a165-70867728950g",
+        ] {
+            assert!(!super::is_id(bad), "{bad}");
+        }
     }
 }

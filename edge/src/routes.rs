@@ -2,6 +2,7 @@
 //!
 //! Pure, so that it is tested natively; the Worker adapter dispatches on the result.
 
+use crate::ids::is_id;
 use shared::api::paths;
 
 /// Every endpoint of the edge API, after matching method and path.
@@ -67,11 +68,6 @@ pub const ENDPOINTS: &[(&str, &str)] = &[
     ("PATCH", "/api/organizations/{id}"),
     ("DELETE", "/api/organizations/{id}"),
 ];
-
-/// Whether `s` can be an object ID we issued (UUID-like: hex and hyphens, bounded).
-fn is_id(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
-}
 
 /// Resolves a request's method and path (without query string) to a [`Route`].
 pub fn resolve(method: &str, path: &str) -> Route {

@@ -45,10 +45,6 @@ pub struct NewOrganization {
     pub multiple: bool,
 }
 
-fn is_sign_in_id(s: &str) -> bool {
-    TenantId::parse(s).is_ok()
-}
-
 /// Validates a credential as entered (`now` in Unix seconds decides certificate expiry).
 pub fn validate_credential(c: &CredentialInput, now: i64) -> Result<ValidCredential, AppError> {
     Ok(match c {
@@ -60,7 +56,7 @@ pub fn validate_credential(c: &CredentialInput, now: i64) -> Result<ValidCredent
             ValidCredential::Certificate { pfx, password, parsed: Box::new(parsed) }
         }
         CredentialInput::Generated { sign_in_id } => {
-            if !is_sign_in_id(sign_in_id) {
+            if !crate::ids::is_id(sign_in_id) {
                 return Err(FieldError::new(
                     Field::ClientSecret,
                     "The automatic registration this refers to is unknown. Start again from Step 1.",

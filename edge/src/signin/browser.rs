@@ -205,11 +205,6 @@ pub struct CallbackQuery {
     pub error_description: Option<String>,
 }
 
-/// Whether `s` can be a sign-in ID we issued (a UUID).
-fn is_sign_in_id(s: &str) -> bool {
-    s.len() == 36 && s.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
-}
-
 /// Reads the callback's query string. Unknown parameters are ignored; a repeated one keeps the first.
 pub fn parse_callback(query: &str) -> CallbackQuery {
     let mut q = CallbackQuery::default();
@@ -224,7 +219,7 @@ pub fn parse_callback(query: &str) -> CallbackQuery {
         }
     }
     if let Some((id, secret)) = state.as_deref().and_then(|s| s.split_once('.')) {
-        if is_sign_in_id(id) {
+        if crate::ids::is_id(id) {
             q.sign_in_id = Some(id.to_owned());
             q.state_secret = secret.to_owned();
         }
