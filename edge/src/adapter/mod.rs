@@ -274,12 +274,17 @@ pub(crate) async fn signin_command(env: &Env, id: &str, cmd: Command) -> std::re
         .with_headers(headers)
         .with_body(Some(serde_json::to_string(&cmd).map_err(|_| AppError::Internal)?.into()));
     let req = Request::new_with_init("https://signin.internal/", &init).map_err(internal("request"))?;
-    let mut resp = stub.fetch_with_request(req).await.map_err(internal("Durable Object call"))?;
-    // A fetched response's headers are immutable; answer with a fresh one carrying its body.
-    let status = resp.status_code();
-    let body = resp.bytes().await.map_err(internal("Durable Object answer"))?;
+    let resp = stub.fetch_with_request(req).await.map_err(internal("Durable Object call"))?;
+    refetched(resp, "application/json").await
+}
+
+/// A fetched response (from a Durable Object or the assets) as a fresh one with `content_type`:
+/// a fetched response's headers are immutable, and every answer gets headers set on the way out.
+async fn refetched(mut fetched: Response, content_type: &str) -> std::result::Result<Response, AppError> {
+    let status = fetched.status_code();
+    let body = fetched.bytes().await.map_err(internal("reading a fetched body"))?;
     let mut fresh = Response::from_bytes(body).map_err(internal("response"))?.with_status(status);
-    fresh.headers_mut().set("content-type", "application/json").map_err(internal("headers"))?;
+    fresh.headers_mut().set("content-type", content_type).map_err(internal("headers"))?;
     Ok(fresh)
 }
 
@@ -353,13 +358,9 @@ async fn signin_callback(req: Request, env: &Env) -> std::result::Result<Respons
 async fn app_page(req: Request, env: &Env) -> std::result::Result<Response, AppError> {
     let config = read_config(env)?;
     let assets = env.assets("ASSETS").map_err(internal("assets binding"))?;
-    let mut page = assets.fetch_request(req).await.map_err(internal("assets"))?;
-    let status = page.status_code();
-    let body = page.bytes().await.map_err(internal("assets body"))?;
-    let mut resp = Response::from_bytes(body).map_err(internal("response"))?.with_status(status);
-    let h = resp.headers_mut();
-    h.set("content-type", "text/html; charset=utf-8").map_err(internal("headers"))?;
-    h.set("content-security-policy", &config.frame_ancestors()).map_err(internal("headers"))?;
+    let page = assets.fetch_request(req).await.map_err(internal("assets"))?;
+    let mut resp = refetched(page, "text/html; charset=utf-8").await?;
+    resp.headers_mut().set("content-security-policy", &config.frame_ancestors()).map_err(internal("headers"))?;
     Ok(resp)
 }
 
