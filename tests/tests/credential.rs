@@ -46,13 +46,18 @@ async fn popup_gone(c: &Client, main: &WindowHandle) {
     }
 }
 
+/// Opens the app for `account` (no organization yet) and goes to Step 1.
+async fn open_step1(c: &Client, stack: &Stack, account: &str) {
+    c.goto(&stack.url(&format!("/#token={}", stack.token(account)))).await.unwrap();
+    el(c, "[data-testid=empty-state]").await;
+    click_text(c, "Add your first organization").await;
+}
+
 /// Opens the app, chooses Global + Credential and Next; returns the main window and the pop-up,
 /// with the pop-up current and showing Microsoft's (the emulator's) account page.
 async fn start_credential(browser: &Browser, stack: &Stack, account: &str) -> (WindowHandle, WindowHandle) {
     let c = &browser.client;
-    c.goto(&stack.url(&format!("/#token={}", stack.token(account)))).await.unwrap();
-    el(c, "[data-testid=empty-state]").await;
-    click_text(c, "Add your first organization").await;
+    open_step1(c, stack, account).await;
     click(c, "#method-credential").await;
     let main = c.window().await.unwrap();
     click(c, "button[type=submit]").await;
@@ -334,9 +339,7 @@ async fn a_sign_in_in_a_window_the_app_did_not_open_registers_nothing_without_it
 async fn credential_is_disabled_on_the_other_clouds() {
     let (_emulator, stack, browser) = setup().await;
     let c = &browser.client;
-    c.goto(&stack.url(&format!("/#token={}", stack.token("acct-cred-clouds")))).await.unwrap();
-    el(c, "[data-testid=empty-state]").await;
-    click_text(c, "Add your first organization").await;
+    open_step1(c, &stack, "acct-cred-clouds").await;
     assert!(el(c, "#method-credential").await.is_enabled().await.unwrap(), "offered on Global");
     for (cloud, reason) in
         [("usgov_gcc_high", "US Government"), ("usgov_dod", "US Government"), ("china", "Azure China")]
