@@ -39,6 +39,11 @@ impl Guarded {
         self.child.stdout.take()
     }
 
+    /// Whether the process has exited.
+    pub fn has_exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
     /// Whether the process has exited; panics with its log if it did.
     pub fn assert_running(&mut self) {
         if let Ok(Some(status)) = self.child.try_wait() {

@@ -20,8 +20,14 @@ pub struct Stack {
     persist: PathBuf,
 }
 
-/// Starts `wrangler dev` and waits until it answers health.
-fn spawn_wrangler(dir: &std::path::Path, persist: &std::path::Path, port: u16, vars: &[(String, String)]) -> Guarded {
+/// Starts `wrangler dev` and waits until it answers health. `Err` holds the process when it exited
+/// before answering (its log says why).
+fn spawn_wrangler(
+    dir: &std::path::Path,
+    persist: &std::path::Path,
+    port: u16,
+    vars: &[(String, String)],
+) -> Result<Guarded, Guarded> {
     let mut cmd = wrangler_command(dir);
     cmd.args(["dev", "--config", "edge/wrangler.toml", "--local", "--ip", "127.0.0.1"])
         .args(["--port", &port.to_string()])
@@ -35,13 +41,23 @@ fn spawn_wrangler(dir: &std::path::Path, persist: &std::path::Path, port: u16, v
     let mut process =
         Guarded::spawn("wrangler dev", cmd, &dir.join(format!("wrangler-{}.log", crate::portal::unix_now())));
     let health = format!("http://127.0.0.1:{port}{}", shared::api::paths::HEALTH);
-    wait_for("wrangler dev to answer /api/health", Duration::from_secs(60), || {
-        process.assert_running();
+    let answered = wait_for("wrangler dev to answer /api/health", Duration::from_secs(60), || {
+        if process.has_exited() {
+            return Some(false);
+        }
         let resp = ureq::get(&health).timeout(Duration::from_secs(2)).call().ok()?;
         let body: shared::api::HealthResponse = resp.into_json().ok()?;
-        (body.service == shared::api::SERVICE_NAME).then_some(())
+        (body.service == shared::api::SERVICE_NAME).then_some(true)
     });
-    process
+    if answered {
+        Ok(process)
+    } else {
+        Err(process)
+    }
+}
+
+fn exited_early(process: Guarded) -> ! {
+    panic!("wrangler dev exited early. Its output:\n{}", process.log_text())
 }
 
 fn wrangler() -> PathBuf {
@@ -92,12 +108,21 @@ impl Stack {
             String::from_utf8_lossy(&status.stderr)
         );
 
-        let port = free_port();
         let session_secret = crate::portal::random_secret();
         let mut vars = vars.to_vec();
         vars.push(("PORTAL_SESSION_SECRET".to_owned(), session_secret.clone()));
         vars.push(("ENCRYPTION_KEYS".to_owned(), format!("test1:{}", crate::portal::random_key_b64())));
-        let process = spawn_wrangler(state.path(), &persist, port, &vars);
+        let mut attempts = 0;
+        let (port, process) = loop {
+            let port = free_port();
+            match spawn_wrangler(state.path(), &persist, port, &vars) {
+                Ok(process) => break (port, process),
+                // Another process (tests run in parallel) bound the free port, or the inspector's,
+                // between choosing it and wrangler binding it: choose again.
+                Err(process) if attempts < 2 && process.log_text().contains("Address already in use") => attempts += 1,
+                Err(process) => exited_early(process),
+            }
+        };
         let base_url = format!("http://127.0.0.1:{port}");
         Self { base_url, session_secret, process, _state: state, port, vars, persist }
     }
@@ -108,7 +133,7 @@ impl Stack {
         let dir = self._state.path().to_path_buf();
         // Replacing the guard drops (and stops) the old process group first.
         self.process = Guarded::spawn("placeholder", Command::new("true"), &dir.join("placeholder.log"));
-        self.process = spawn_wrangler(&dir, &self.persist, self.port, &self.vars);
+        self.process = spawn_wrangler(&dir, &self.persist, self.port, &self.vars).unwrap_or_else(|p| exited_early(p));
     }
 
     /// The local state folder (D1 and Durable Objects), for tests that inspect what is stored.
