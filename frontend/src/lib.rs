@@ -173,7 +173,7 @@ pub fn Wizard(on_done: Callback<Option<String>>) -> impl IntoView {
             }
         });
     };
-    // While Step 2 is shown: read the status every 2 s and count down every second.
+    // While Step 2 is shown: read the status and count down every second.
     let tick = move || {
         if step.get_untracked() != Step::Authorize {
             return;
@@ -184,7 +184,7 @@ pub fn Wizard(on_done: Callback<Option<String>>) -> impl IntoView {
             return;
         }
         // A closed sign-in window matters only if the sign-in is still waiting once the status is
-        // read (the window closes itself after Microsoft's answer has been taken).
+        // read (the window closes itself only after Microsoft's answer was redeemed and handed over).
         let window_closed = current.method == AddMethod::Credential && popup::take_closed();
         let id = current.id.clone();
         spawn_local(async move {
