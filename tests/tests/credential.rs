@@ -32,7 +32,10 @@ async fn popup(c: &Client, main: &WindowHandle) -> WindowHandle {
         if let Some(w) = windows.into_iter().find(|w| w != main) {
             return w;
         }
-        assert!(Instant::now() < deadline, "no sign-in window was opened");
+        if Instant::now() > deadline {
+            let page = c.source().await.unwrap_or_default();
+            panic!("no sign-in window was opened; the page:\n{page}");
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
