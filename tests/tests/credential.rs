@@ -410,6 +410,17 @@ async fn credential_in_portal(browser: &Browser, portal: &str) {
     browser.wait_for_text("[data-testid=session]", "acct-cred-portal", Duration::from_secs(20)).await;
     click_text(c, "Add your first organization").await;
     click(c, "#method-credential").await;
+    // The portal resizes the iframe to the app's height a moment after each step appears; a click
+    // while it does can land beside the button. Wait until the iframe's height holds still.
+    c.enter_parent_frame().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut last = (String::new(), 0);
+    while last.1 < 3 && Instant::now() < deadline {
+        let height = el(c, "#app").await.attr("height").await.unwrap().unwrap_or_default();
+        last = if height == last.0 { (height, last.1 + 1) } else { (height, 0) };
+        tokio::time::sleep(Duration::from_millis(350)).await;
+    }
+    el(c, "#app").await.enter_frame().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
