@@ -21,18 +21,24 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
 fi
 
 # 2. Cargo-installed tools, cached in $TOOLS_DIR by version.
+#    The tools' own release profiles (Trunk: fat LTO, one codegen unit) cost minutes of a cold run on
+#    2 cores and buy nothing here (they process a few MB once per build), so they are installed with a
+#    light profile: no LTO, parallel codegen, opt-level 2.
 cargo_tool() { # name version binary version-probe-substring [extra cargo install args]
   local crate=$1 version=$2 bin=$3; shift 3
   if [ -x "$TOOLS_DIR/bin/$bin" ] && "$TOOLS_DIR/bin/$bin" --version 2>/dev/null | grep -qE "(^| )$version"; then
     return 0
   fi
-  say "installing $crate $version (cargo install; this takes minutes once)"
-  cargo install --root "$TOOLS_DIR" "$crate" --version "=$version" "$@"
+  say "installing $crate $version (cargo install, light profile; this takes minutes once)"
+  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+    CARGO_PROFILE_RELEASE_OPT_LEVEL=2 CARGO_PROFILE_RELEASE_DEBUG=false CARGO_PROFILE_RELEASE_STRIP=true \
+    cargo install --root "$TOOLS_DIR" "$crate" --version "=$version" "$@"
 }
-cargo_tool wasm-bindgen-cli "$WASM_BINDGEN_VERSION" wasm-bindgen   # not --locked: see TOOLCHAIN.md
-cargo_tool worker-build "$WORKER_BUILD_VERSION" worker-build --locked
-cargo_tool trunk "$TRUNK_VERSION" trunk --locked
 
+# 3-5 download and unpack (network and disk, little CPU): they run beside the cargo installs below.
+io_log="$(mktemp -t m365-setup-io-XXXXXX)"
+(
+set -e
 # 3. npm tools: wrangler and binaryen (wasm-opt), pinned in package.json + package-lock.json.
 if [ ! -f node_modules/.package-lock.json ] || ! cmp -s package-lock.json .state/package-lock.installed 2>/dev/null; then
   say "installing npm packages (npm ci)"
@@ -59,8 +65,19 @@ then
   say "installing Python test packages (pip)"
   python3 -m pip install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
 fi
-
 # 6. Crates for offline Trunk builds.
 cargo fetch --locked >/dev/null 2>&1 || cargo fetch
+) >"$io_log" 2>&1 &
+io_pid=$!
+
+cargo_tool wasm-bindgen-cli "$WASM_BINDGEN_VERSION" wasm-bindgen   # not --locked: see TOOLCHAIN.md
+cargo_tool worker-build "$WORKER_BUILD_VERSION" worker-build --locked
+cargo_tool trunk "$TRUNK_VERSION" trunk --locked
+
+if ! wait "$io_pid"; then
+  cat "$io_log" >&2; rm -f "$io_log"
+  say "set-up of npm, apt or pip packages failed (above)"; exit 1
+fi
+cat "$io_log" >&2; rm -f "$io_log"
 
 say "tools ready"
