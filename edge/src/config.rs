@@ -9,6 +9,9 @@
 //! | `BACKUP_APP_NAME` | var, optional | display name of the registered applications (default "M365 Backup") |
 //! | `PUBLIC_ORIGIN` | var, optional | the origin administrators reach the app on; the Credential method's redirect URI is built from it (default: the request's origin, https or loopback only) |
 //! | `DEV_MICROSOFT_BASE_URL` | var, dev only | send every cloud's identity and Graph calls to this loopback URL (the local emulator) |
+//! | `DEV_SESSION_IN_URL` | var, dev only | `1`: the app may take its session from `#token=` in the address bar, for requests to a loopback host only (`make dev`'s printed URL) |
+//! | `DEV_SIGNIN_HOLD_SECS` | var, tests only | how long a completed sign-in holds its unsaved applications (default 30 minutes); needs `DEV_MICROSOFT_BASE_URL` |
+//! | `DEV_FAULTS` | var, tests only | space-separated injected faults (`saved-handover`: the "saved" hand-over to a sign-in fails); needs `DEV_MICROSOFT_BASE_URL` |
 //!
 //! `DEV_MICROSOFT_BASE_URL` weakens security (it redirects tokens), so it is honoured only for a
 //! loopback host (`127.0.0.1`, `localhost`, `[::1]`), which a deployed Worker cannot reach.
@@ -37,6 +40,22 @@ pub struct Config {
     pub dev_microsoft_base: Option<String>,
     /// The app's public origin, for the Credential method's redirect URI.
     pub public_origin: Option<String>,
+    /// Switches for local development and the whole-system tests (all off when deployed).
+    pub dev: DevSwitches,
+}
+
+/// Switches for local development and the whole-system tests. `session_in_url` is honoured only
+/// for requests to a loopback host; the others only with `DEV_MICROSOFT_BASE_URL` (a loopback
+/// emulator), and setting them without it is a configuration error, so none can be on in a
+/// deployed Worker.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DevSwitches {
+    /// `DEV_SESSION_IN_URL=1`.
+    pub session_in_url: bool,
+    /// `DEV_SIGNIN_HOLD_SECS`, in milliseconds.
+    pub signin_hold_ms: Option<i64>,
+    /// `DEV_FAULTS` has `saved-handover`.
+    pub fail_saved_handover: bool,
 }
 
 /// A setting that is present but unusable.
@@ -52,16 +71,55 @@ fn cloud_suffix(c: CloudEnvironment) -> &'static str {
     }
 }
 
-/// Whether `url` is `http(s)://` on a loopback host.
+/// Whether `url` is an `http://` or `https://` URL on a loopback host: `localhost`, an address in
+/// `127.0.0.0/8` (dotted decimal) or `[::1]`, with an optional port, path, query and fragment.
+///
+/// The authority (what lies between `//` and the first `/`, `?` or `#`) is parsed, not matched by
+/// prefix. Userinfo (`user@host`) is refused, since the host is what follows the `@`; so is any
+/// authority character a URL parser reads differently (`\` ends the host, `%` is decoded, tabs and
+/// newlines are dropped), and any host spelling other than the ones above (`127.1`, `0x7f.0.0.1`,
+/// `localhost.`), so that the host checked here is the host a `fetch` reaches.
 pub fn is_loopback_url(url: &str) -> bool {
-    let rest = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://")).unwrap_or("");
-    let host = rest.split('/').next().unwrap_or("");
-    let host = if host.starts_with('[') {
-        host.split(']').next().map(|h| &h[1..]).unwrap_or("")
-    } else {
-        host.split(':').next().unwrap_or("")
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return false;
     };
-    matches!(host, "127.0.0.1" | "localhost" | "::1")
+    if !(scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")) {
+        return false;
+    }
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return false;
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if !authority.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b)) {
+        return false;
+    }
+    let (host_is_loopback, port) = match authority.strip_prefix('[') {
+        Some(bracketed) => {
+            let Some((ip, after)) = bracketed.split_once(']') else {
+                return false;
+            };
+            let port = match after {
+                "" => None,
+                _ => match after.strip_prefix(':') {
+                    Some(port) => Some(port),
+                    None => return false,
+                },
+            };
+            (ip.parse::<std::net::Ipv6Addr>().is_ok_and(|ip| ip == std::net::Ipv6Addr::LOCALHOST), port)
+        }
+        None => {
+            let (host, port) = match authority.split_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (authority, None),
+            };
+            let loopback = host.eq_ignore_ascii_case("localhost")
+                || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback());
+            (loopback, port)
+        }
+    };
+    // Digits only (`u16::from_str` would take a `+`), at most 65535.
+    let port_ok = port.is_none_or(|p| p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok());
+    host_is_loopback && port_ok
 }
 
 /// Normalizes an origin (`scheme://host[:port]`, no path); `https` only, except loopback for dev.
@@ -99,7 +157,33 @@ impl Config {
             }
             None => None,
         };
+        let faults = non_empty("DEV_FAULTS").unwrap_or_default();
+        let mut dev = DevSwitches {
+            session_in_url: non_empty("DEV_SESSION_IN_URL").as_deref() == Some("1"),
+            signin_hold_ms: None,
+            fail_saved_handover: false,
+        };
+        for fault in faults.split_whitespace() {
+            match fault {
+                "saved-handover" => dev.fail_saved_handover = true,
+                other => return Err(ConfigError(format!("DEV_FAULTS: unknown fault {other:?}"))),
+            }
+        }
+        if let Some(secs) = non_empty("DEV_SIGNIN_HOLD_SECS") {
+            let secs: i64 = secs
+                .parse()
+                .ok()
+                .filter(|s| (1..=86_400).contains(s))
+                .ok_or_else(|| ConfigError("DEV_SIGNIN_HOLD_SECS must be a number of seconds (1 to 86400)".into()))?;
+            dev.signin_hold_ms = Some(secs * 1000);
+        }
+        if dev_microsoft_base.is_none() && (dev.fail_saved_handover || dev.signin_hold_ms.is_some()) {
+            return Err(ConfigError(
+                "DEV_FAULTS and DEV_SIGNIN_HOLD_SECS are for tests against the local emulator only: remove them".into(),
+            ));
+        }
         Ok(Config {
+            dev,
             session_secret: non_empty("PORTAL_SESSION_SECRET").map(String::into_bytes).unwrap_or_default(),
             portal_issuer: non_empty("PORTAL_ISSUER"),
             portal_origins: match non_empty("PORTAL_ORIGINS") {
@@ -164,6 +248,21 @@ mod tests {
     }
 
     #[test]
+    fn test_switches_need_the_local_emulator() {
+        let c = read(&[]).unwrap();
+        assert_eq!(c.dev, DevSwitches::default(), "all off by default");
+        assert!(read(&[("DEV_FAULTS", "saved-handover")]).is_err(), "not without the emulator");
+        assert!(read(&[("DEV_SIGNIN_HOLD_SECS", "5")]).is_err());
+        let emu = ("DEV_MICROSOFT_BASE_URL", "http://127.0.0.1:8790");
+        let c = read(&[emu, ("DEV_FAULTS", "saved-handover"), ("DEV_SIGNIN_HOLD_SECS", "5")]).unwrap();
+        assert!(c.dev.fail_saved_handover);
+        assert_eq!(c.dev.signin_hold_ms, Some(5000));
+        assert!(read(&[emu, ("DEV_FAULTS", "saved")]).is_err(), "an unknown fault is refused");
+        assert!(read(&[emu, ("DEV_SIGNIN_HOLD_SECS", "0")]).is_err());
+        assert!(read(&[("DEV_SESSION_IN_URL", "1")]).unwrap().dev.session_in_url, "checked per request (loopback)");
+    }
+
+    #[test]
     fn official_endpoints_by_default() {
         let c = read(&[("PUBLIC_CLIENT_ID_USGOV_DOD", "abc")]).unwrap();
         assert_eq!(c.public_client(CloudEnvironment::UsGovDod), Some("abc"));
@@ -180,6 +279,87 @@ mod tests {
         assert!(read(&[("DEV_MICROSOFT_BASE_URL", "http://127.0.0.1.evil.example")]).is_err());
         assert!(is_loopback_url("http://localhost:1/x"));
         assert!(is_loopback_url("http://[::1]:8790"));
+    }
+
+    #[test]
+    fn loopback_urls_are_parsed_not_matched_by_prefix() {
+        let accepted = [
+            "http://127.0.0.1:8790",
+            "http://127.0.0.1:8790/",
+            "http://[::1]:8790",
+            "http://[::1]",
+            "http://[0:0:0:0:0:0:0:1]:8790/",
+            "http://localhost",
+            "http://LocalHost:8790/path?q=1#f",
+            "https://localhost:8443/api",
+            "http://127.0.0.1",
+            "http://127.1.2.3:65535/a/b",
+            "http://127.0.0.1?x=1",
+            "http://127.0.0.1#top",
+            "HTTP://127.0.0.1:8790",
+        ];
+        let refused = [
+            // Userinfo: the host is what follows the `@`.
+            "http://localhost:1@evil.example",
+            "http://127.0.0.1@evil.example",
+            "http://user:pass@127.0.0.1:8790",
+            "http://@127.0.0.1",
+            "http://[::1]@evil.example",
+            "http://127.0.0.1:8790@evil.example/",
+            // The `@` is in the fragment, the query or the path: the host is evil.example.
+            "http://evil.example#@127.0.0.1",
+            "http://evil.example?@127.0.0.1",
+            "http://evil.example/@127.0.0.1",
+            // Look-alike domains.
+            "http://localhost.evil.example",
+            "http://127.0.0.1.nip.io",
+            "http://127.0.0.1.evil.example:8790",
+            "http://localhost./",
+            "http://evil-localhost",
+            // Characters a URL parser reads differently (`\` ends the host, `%` decodes, tabs vanish).
+            "http://127.0.0.1\\@evil.example",
+            "http://127.0.0.1:8790\\@evil.example",
+            "http://127.0.0.1%2f@evil.example",
+            "http://127.0.0.1\t@evil.example",
+            "http://127.0.0.1 .evil.example",
+            // Addresses that are not (or might not be) loopback.
+            "http://128.0.0.1",
+            "http://0.0.0.0:8790",
+            "http://0177.0.0.1",
+            "http://0x7f.0.0.1",
+            "http://2130706433",
+            "http://127.1",
+            "http://[::2]",
+            "http://[::ffff:127.0.0.1]",
+            "http://[::1%25lo]",
+            "http://::1",
+            // Broken ports and brackets.
+            "http://127.0.0.1:",
+            "http://127.0.0.1:99999",
+            "http://127.0.0.1:80:80",
+            "http://127.0.0.1:8o",
+            "http://[::1",
+            "http://[::1]x",
+            "http://[::1]:",
+            "http://[127.0.0.1]",
+            // Not http(s), or not a URL.
+            "ftp://127.0.0.1",
+            "javascript://127.0.0.1",
+            "127.0.0.1:8790",
+            "http:/127.0.0.1",
+            "http:\\\\127.0.0.1",
+            "http://",
+            "http://:8790",
+            "",
+        ];
+        let wrong: Vec<String> = (accepted.iter().map(|u| (u, true)))
+            .chain(refused.iter().map(|u| (u, false)))
+            .filter(|(url, ok)| is_loopback_url(url) != *ok)
+            .map(|(url, ok)| format!("{url:?} should be {}", if ok { "accepted" } else { "refused" }))
+            .collect();
+        assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
+        assert!(read(&[("DEV_MICROSOFT_BASE_URL", "http://localhost:1@evil.example")]).is_err());
+        assert!(read(&[("DEV_MICROSOFT_BASE_URL", "http://[::1]:8790/")]).is_ok());
     }
 
     #[test]

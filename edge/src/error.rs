@@ -27,6 +27,8 @@ pub enum AppError {
     TooLarge,
     /// A catalogued failure (Microsoft's, or a product rule such as the sign-in limit).
     Catalogue(Box<ErrorDetail>),
+    /// Too many sign-ins started recently; carries the seconds after which to try again.
+    RateLimited(u64),
     /// Something failed inside the edge; the detail is logged, not sent.
     Internal,
 }
@@ -42,6 +44,7 @@ impl AppError {
             AppError::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
             AppError::TooLarge => ErrorCode::PayloadTooLarge,
             AppError::Catalogue(d) => d.code,
+            AppError::RateLimited(_) => ErrorCode::SignInsRateLimited,
             AppError::Internal => ErrorCode::Internal,
         }
     }

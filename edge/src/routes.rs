@@ -16,6 +16,8 @@ pub enum Route {
     Session,
     /// `POST /api/signins`.
     StartSignIn,
+    /// `GET /api/signins`: the account's sign-ins under way.
+    ListSignIns,
     /// `GET /api/signins/{id}`.
     SignInStatus(String),
     /// `POST /api/signins/{id}/confirm`.
@@ -54,6 +56,7 @@ pub const ENDPOINTS: &[(&str, &str)] = &[
     ("GET", "/api/health"),
     ("GET", "/api/session"),
     ("GET", "/api/openapi.json"),
+    ("GET", "/api/signins"),
     ("POST", "/api/signins"),
     ("GET", "/api/signins/{id}"),
     ("DELETE", "/api/signins/{id}"),
@@ -97,7 +100,8 @@ pub fn resolve(method: &str, path: &str) -> Route {
         ("GET", _) if path == paths::SIGNIN_CALLBACK => Route::SignInCallback,
         (_, _) if path == paths::SIGNIN_CALLBACK => Route::MethodNotAllowed(&["GET"]),
         ("POST", ["api", "signins"]) => Route::StartSignIn,
-        (_, ["api", "signins"]) => Route::MethodNotAllowed(&["POST"]),
+        ("GET", ["api", "signins"]) => Route::ListSignIns,
+        (_, ["api", "signins"]) => Route::MethodNotAllowed(&["GET", "POST"]),
         ("GET", ["api", "signins", id]) if is_id(id) => Route::SignInStatus((*id).to_owned()),
         ("DELETE", ["api", "signins", id]) if is_id(id) => Route::CancelSignIn((*id).to_owned()),
         (_, ["api", "signins", id]) if is_id(id) => Route::MethodNotAllowed(&["GET", "DELETE"]),
@@ -125,6 +129,7 @@ mod tests {
             Route::Session => ("GET", "/api/session"),
             Route::OpenApi => ("GET", "/api/openapi.json"),
             Route::StartSignIn => ("POST", "/api/signins"),
+            Route::ListSignIns => ("GET", "/api/signins"),
             Route::SignInStatus(_) => ("GET", "/api/signins/{id}"),
             Route::CancelSignIn(_) => ("DELETE", "/api/signins/{id}"),
             Route::ConfirmSignIn(_) => ("POST", "/api/signins/{id}/confirm"),
@@ -187,7 +192,9 @@ mod tests {
         assert_eq!(resolve("POST", &format!("/api/signins/{id}/confirm")), Route::ConfirmSignIn(id.into()));
         assert_eq!(resolve("POST", &format!("/api/signins/{id}/renew")), Route::RenewSignIn(id.into()));
         assert_eq!(resolve("GET", &format!("/api/signins/{id}/renew")), Route::MethodNotAllowed(&["POST"]));
-        assert_eq!(resolve("GET", "/api/signins"), Route::MethodNotAllowed(&["POST"]));
+        assert_eq!(resolve("GET", "/api/signins"), Route::ListSignIns);
+        assert_eq!(resolve("PUT", "/api/signins"), Route::MethodNotAllowed(&["GET", "POST"]));
+        assert_eq!(resolve("QUERY", "/api/signins"), Route::MethodNotAllowed(&["GET", "POST"]));
         assert_eq!(resolve("GET", "/api/session"), Route::Session);
         assert_eq!(resolve("GET", "/api/signin/callback"), Route::SignInCallback);
         assert_eq!(resolve("POST", "/api/signin/callback"), Route::MethodNotAllowed(&["GET"]));
@@ -200,6 +207,8 @@ mod tests {
         assert_eq!(resolve("GET", "/api/organizations"), Route::ListOrganizations);
         assert_eq!(resolve("POST", "/api/organizations/"), Route::CreateOrganization);
         assert_eq!(resolve("PUT", "/api/organizations"), Route::MethodNotAllowed(&["GET", "POST"]));
+        assert_eq!(resolve("QUERY", "/api/organizations"), Route::MethodNotAllowed(&["GET", "POST"]));
+        assert_eq!(resolve("get", "/api/organizations"), Route::MethodNotAllowed(&["GET", "POST"]), "methods are case-sensitive");
         assert_eq!(resolve("GET", &format!("/api/organizations/{id}")), Route::GetOrganization(id.into()));
         assert_eq!(resolve("PATCH", &format!("/api/organizations/{id}")), Route::UpdateOrganization(id.into()));
         assert_eq!(resolve("DELETE", &format!("/api/organizations/{id}")), Route::DeleteOrganization(id.into()));

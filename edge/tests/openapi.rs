@@ -45,6 +45,12 @@ fn operation(method: &str, path: &str, g: &mut SchemaGenerator) -> Op {
             (201, Some(schema::<SignInStatus>(g))),
             &[400, 401, 415, 422, 429, 502],
         ),
+        ("GET", "/api/signins") => op(
+            "The account's sign-ins under way (each counts against the limit of 3 until it ends or is cancelled)",
+            None,
+            (200, Some(schema::<SignInList>(g))),
+            &[401],
+        ),
         ("GET", "/api/signins/{id}") => {
             op("Sign-in status and registration progress", None, (200, Some(schema::<SignInStatus>(g))), &[401, 404])
         }

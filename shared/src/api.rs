@@ -28,7 +28,8 @@ pub mod paths {
     pub const HEALTH: &str = "/api/health";
     /// `GET`: who the session is (portal account and admin).
     pub const SESSION: &str = "/api/session";
-    /// `POST`: start a sign-in (device code, or the Credential pop-up).
+    /// `POST`: start a sign-in (device code, or the Credential pop-up). `GET`: the account's
+    /// sign-ins under way (to cancel one when the account's limit is reached).
     pub const SIGNINS: &str = "/api/signins";
     /// `GET`: where Microsoft sends the Credential pop-up back (`code`, `state`). No session: the
     /// `state` names the sign-in and proves the answer is its own; registration then waits for the
@@ -82,6 +83,11 @@ pub struct HealthResponse {
     /// (public: they are in the `frame-ancestors` header anyway).
     #[serde(default)]
     pub portal_origins: Vec<String>,
+    /// Local development only: the app may take its session from the address bar's fragment
+    /// (`#token=`). Never true in a deployed Worker (the edge sets it only for a loopback request
+    /// with `DEV_SESSION_IN_URL` on); otherwise the session comes only from an allowed portal.
+    #[serde(default)]
+    pub dev_session_in_url: bool,
 }
 
 /// Health of one component the edge depends on.
@@ -214,6 +220,30 @@ impl SignInState {
     pub fn is_final(self) -> bool {
         matches!(self, SignInState::Completed | SignInState::Failed | SignInState::Expired | SignInState::Cancelled)
     }
+}
+
+/// One sign-in under way, as `GET /api/signins` lists it (nothing secret, no tenant detail).
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInSummary {
+    /// Sign-in ID.
+    pub id: String,
+    /// The cloud.
+    pub cloud: CloudEnvironment,
+    /// Device code or Credential.
+    pub method: AddMethod,
+    /// When it was started (RFC 3339, UTC).
+    pub started_at: String,
+}
+
+/// `GET /api/signins` response body: the account's sign-ins that count against its limit.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInList {
+    /// Newest first.
+    pub sign_ins: Vec<SignInSummary>,
+    /// How many may be under way at once.
+    pub limit: u32,
 }
 
 /// One step of the registration, as the admin sees it.

@@ -63,6 +63,9 @@ catalogue! {
     TooManySignIns = "too_many_sign_ins", 429, "Too many sign-ins are under way for this account. Finish or cancel one, or wait a few minutes, then try again.";
     /// A destructive request without its confirmation.
     ConfirmationRequired = "confirmation_required", 422, "Confirm that you want to do this.";
+    /// Too many sign-ins were started for this account recently (a rate limit, not the limit of
+    /// sign-ins under way).
+    SignInsRateLimited = "sign_ins_rate_limited", 429, "Too many sign-ins were started for this account in the last hour. Wait a few minutes (the Retry-After header says how long), then try again.";
     /// Failure inside the product.
     Internal = "internal_error", 500, "Something went wrong on our side. Try again; if it keeps failing, contact support.";
 
@@ -97,6 +100,11 @@ catalogue! {
     ConfirmationCodeWrong = "confirmation_code_wrong", 422, "This confirmation code does not match the one shown in the Microsoft sign-in window. Check it and enter it again.";
     /// The sign-in was cancelled (or ended) before Microsoft's answer could be used.
     SignInCancelled = "sign_in_cancelled", 409, "This sign-in was cancelled or has ended. Start again from the portal.";
+    /// A Credential sign-in holds Microsoft's answer but its owner has not claimed it (the handle
+    /// the window posts to the app, or the code it shows): nothing is registered or shown until then.
+    SignInNotClaimed = "sign_in_not_claimed", 409, "Waiting for the confirmation code: enter the code shown in the Microsoft sign-in window, then try again.";
+    /// The sign-in was made in another tenant or cloud than the organization it is used for.
+    SignInTenantMismatch = "sign_in_tenant_mismatch", 409, "The sign-in was made in a different Microsoft 365 organization or Azure cloud than this one. Sign in again as an administrator of this organization's tenant.";
     /// The Credential pop-up sign-in was not finished in time.
     SignInWindowExpired = "sign_in_window_expired", 422, "The Microsoft sign-in was not finished within 15 minutes. Try again, or use the Device Code method.";
 

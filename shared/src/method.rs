@@ -20,6 +20,15 @@ impl AddMethod {
     /// All methods, in the order the wizard lists them.
     pub const ALL: [AddMethod; 3] = [AddMethod::Credential, AddMethod::DeviceCode, AddMethod::Manual];
 
+    /// The wire name (as serde writes it), e.g. `device_code`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AddMethod::Credential => "credential",
+            AddMethod::DeviceCode => "device_code",
+            AddMethod::Manual => "manual",
+        }
+    }
+
     /// The label the administrator reads.
     pub fn label(self) -> &'static str {
         match self {

@@ -34,7 +34,8 @@ fn spawn_wrangler(
         .args(["--inspector-port", &free_port().to_string()])
         .arg("--persist-to")
         .arg(persist)
-        .arg("--show-interactive-dev-session=false");
+        .arg("--show-interactive-dev-session=false")
+        .arg("--test-scheduled");
     for (k, v) in vars {
         cmd.arg("--var").arg(format!("{k}:{v}"));
     }
@@ -84,9 +85,20 @@ impl Stack {
         Self::start_with(&[])
     }
 
-    /// Starts the stack with extra worker variables (`--var`). Panics with a clear message if the
-    /// build outputs are missing.
+    /// Starts the stack with extra worker variables (`--var`), and `DEV_SESSION_IN_URL=1` as in
+    /// `make dev` (the tests open the app top-level at `/#token=...`). Panics with a clear message
+    /// if the build outputs are missing.
     pub fn start_with(vars: &[(String, String)]) -> Self {
+        let mut vars = vars.to_vec();
+        if !vars.iter().any(|(k, _)| k == "DEV_SESSION_IN_URL") {
+            vars.push(("DEV_SESSION_IN_URL".to_owned(), "1".to_owned()));
+        }
+        Self::start_without_dev_session(&vars)
+    }
+
+    /// Starts the stack with extra worker variables but without `DEV_SESSION_IN_URL`, as deployed:
+    /// the app takes no session from `#token=`, only from a portal's message.
+    pub fn start_without_dev_session(vars: &[(String, String)]) -> Self {
         let root = repo_root();
         for (path, what) in [("edge/build/worker/shim.mjs", "the worker"), ("frontend/dist/index.html", "the frontend")]
         {

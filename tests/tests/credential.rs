@@ -323,6 +323,33 @@ async fn a_sign_in_in_a_window_the_app_did_not_open_registers_nothing_without_it
     // presented the window's answer.
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(emulator.applications().len(), 0);
+    // The sign-in's owner (who may be the attacker who sent the link) cannot go around the claim:
+    // no additional applications, no save that takes them, no detail of the tenant.
+    let state: String = url.query_pairs().find(|(k, _)| k == "state").map(|(_, v)| v.into_owned()).unwrap();
+    let sign_in = state.split('.').next().unwrap().to_owned();
+    let (more, save, status, registered) = tokio::task::block_in_place(|| {
+        let api = Api::new(&stack.base_url, &stack.token("acct-cred-claim"));
+        let more = api.post(&format!("/api/signins/{sign_in}/applications"), serde_json::json!({}));
+        // A working credential typed in Step 3 (here: one the attacker registered by hand) with the
+        // sign-in attached and "Create multiple applications" on.
+        let (app_id, _, secret) = emulator.register_app("Typed by the attacker", None, true);
+        let save = api.post(
+            "/api/organizations",
+            serde_json::json!({"name": "Mine now", "cloud": "global", "tenant_id": fixture::CONTOSO,
+                "application_id": app_id, "credential": {"type": "secret", "client_secret": secret},
+                "create_multiple_applications": true, "sign_in_id": sign_in}),
+        );
+        let status = api.get(&format!("/api/signins/{sign_in}"));
+        (more, save, status, emulator.applications().len())
+    });
+    assert_eq!(more.status, 409, "{}", more.text);
+    assert_eq!(more.body["error"]["code"], "sign_in_not_claimed", "{}", more.text);
+    assert_eq!(save.status, 409, "{}", save.text);
+    assert_eq!(save.body["error"]["code"], "sign_in_not_claimed", "{}", save.text);
+    assert_eq!(status.body["state"], "signed_in", "{}", status.text);
+    assert!(status.body["result"].is_null() && !status.text.contains("Contoso") && !status.text.contains("contoso"));
+    assert_eq!(registered, 1, "only the application registered by hand: {:?}", emulator.applications());
+    assert_eq!(api_organizations(&stack, "acct-cred-claim"), 0, "nothing was saved");
     c.close_window().await.unwrap();
     c.switch_to_window(main).await.unwrap();
     browser.wait_for_text("[data-testid=signin-status]", "confirmation code", Duration::from_secs(10)).await;
@@ -334,8 +361,16 @@ async fn a_sign_in_in_a_window_the_app_did_not_open_registers_nothing_without_it
     type_into(c, "input#confirmation-code", &code.to_lowercase()).await;
     click(c, "form.code-row button[type=submit]").await;
     step3_then_save(&browser, false).await;
-    assert_eq!(emulator.applications().len(), 1);
+    assert_eq!(emulator.applications().len(), 2, "the hand-registered one and the main application");
     browser.close().await;
+}
+
+/// How many organizations `account` has.
+fn api_organizations(stack: &Stack, account: &str) -> usize {
+    tokio::task::block_in_place(|| {
+        let list = Api::new(&stack.base_url, &stack.token(account)).get("/api/organizations");
+        list.body["organizations"].as_array().map_or(usize::MAX, Vec::len)
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -390,6 +425,22 @@ async fn the_callback_refuses_unknown_and_malformed_answers() {
         assert!(!body.contains("<script>alert") && !body.contains("abc"), "{query}");
     }
     assert_eq!(token_requests(&emulator, "authorization_code"), 0);
+
+    // Knowing a sign-in's ID tells nothing: a wrong secret gets the same answer whatever the state
+    // (here a cancelled sign-in, which a right secret would hear about).
+    let api = Api::new(&stack.base_url, &stack.token("acct-callback"));
+    let started = api.post("/api/signins", serde_json::json!({"cloud": "global", "method": "credential"}));
+    assert_eq!(started.status, 201, "{}", started.text);
+    let id = started.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(api.delete(&format!("/api/signins/{id}")).body["state"], "cancelled");
+    let resp = match ureq::get(&stack.url(&format!("/api/signin/callback?code=abc&state={id}.wrong-secret"))).call() {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(resp.status(), 400);
+    let body = resp.into_string().unwrap();
+    assert!(body.contains("did not belong to this sign-in") && !body.contains("cancelled"), "{body}");
 }
 
 /// The portal page (tests/portal/demo-portal.html) with its iframe sandboxed as `sandbox`.

@@ -38,7 +38,10 @@ pub(crate) fn read_config(env: &Env) -> std::result::Result<Config, AppError> {
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let path = req.path();
-    let route = resolve(req.method().as_ref(), &path);
+    // The runtime's own method string: the `worker` crate reads an unknown method (e.g. `QUERY`)
+    // as GET, which would answer it as if it were one.
+    let method = req.inner().method();
+    let route = resolve(&method, &path);
     let outcome = dispatch(route, req, &env).await;
     let mut resp = match outcome {
         Ok(resp) => resp,
@@ -51,10 +54,36 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     Ok(resp)
 }
 
+/// The Cron Trigger: deletes sign-in rows past their retention (the sign-ins' Durable Objects
+/// delete their own records from their alarms). One indexed statement, whatever the number of rows.
+#[event(scheduled)]
+async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
+    let t = now();
+    let cutoff = (t - crate::signin::limits::RETENTION_MS) as f64;
+    let outcome = async {
+        env.d1("DB")?
+            .prepare("DELETE FROM signins WHERE created_at_ms < ?1 AND active_until_ms < ?2")
+            .bind(&[cutoff.into(), (t as f64).into()])?
+            .run()
+            .await
+    }
+    .await;
+    match outcome {
+        Ok(r) => {
+            let n = r.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0);
+            worker::console_log!("housekeeping: deleted {n} sign-in row(s) past retention");
+        }
+        Err(e) => worker::console_error!("housekeeping failed: {e}"),
+    }
+}
+
 fn error_response(err: &AppError) -> Result<Response> {
     let mut resp = Response::from_json(&err.body())?.with_status(err.status());
     if let AppError::MethodNotAllowed(allowed) = err {
         resp.headers_mut().set("allow", &allowed.join(", "))?;
+    }
+    if let AppError::RateLimited(secs) = err {
+        resp.headers_mut().set("retry-after", &secs.to_string())?;
     }
     if let AppError::Unauthenticated = err {
         resp.headers_mut().set("www-authenticate", "Bearer realm=\"m365-onboarding\"")?;
@@ -71,7 +100,7 @@ fn internal(context: &'static str) -> impl Fn(worker::Error) -> AppError {
 
 async fn dispatch(route: Route, mut req: Request, env: &Env) -> std::result::Result<Response, AppError> {
     match route {
-        Route::Health => return health(env).await,
+        Route::Health => return health(&req, env).await,
         Route::AppPage => return app_page(req, env).await,
         Route::SignInCallback => return signin_callback(req, env).await,
         Route::MethodNotAllowed(allowed) => return Err(AppError::MethodNotAllowed(allowed)),
@@ -94,6 +123,7 @@ async fn dispatch(route: Route, mut req: Request, env: &Env) -> std::result::Res
             };
             start_sign_in(env, &config, &session, start, redirect_uri).await
         }
+        Route::ListSignIns => list_sign_ins(env, &session).await,
         Route::OpenApi => {
             let mut resp = Response::ok(crate::openapi::DOCUMENT).map_err(internal("response"))?;
             resp.headers_mut().set("content-type", "application/json").map_err(internal("headers"))?;
@@ -149,8 +179,56 @@ async fn read_json<T: serde::de::DeserializeOwned>(req: &mut Request) -> std::re
         return Err(AppError::TooLarge);
     }
     let ct = req.headers().get("content-type").ok().flatten();
-    let body = req.bytes().await.map_err(internal("reading the body"))?;
+    // Read as a stream with a cap: a body without a (truthful) length is cut off at the limit
+    // instead of being read whole first.
+    let mut body = Vec::new();
+    if let Ok(mut stream) = req.stream() {
+        use futures_util::StreamExt as _;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(internal("reading the body"))?;
+            if body.len() + chunk.len() > shared::api::MAX_BODY_BYTES {
+                return Err(AppError::TooLarge);
+            }
+            body.extend_from_slice(&chunk);
+        }
+    }
     parse_json(ct.as_deref(), &body)
+}
+
+/// `GET /api/signins`: the account's sign-ins that count against its limit, newest first.
+async fn list_sign_ins(env: &Env, session: &Session) -> std::result::Result<Response, AppError> {
+    #[derive(serde::Deserialize)]
+    struct Row {
+        id: String,
+        cloud: String,
+        method: String,
+        created_at_ms: f64,
+    }
+    let db = env.d1("DB").map_err(internal("D1 binding"))?;
+    let rows = db
+        .prepare(
+            "SELECT id, cloud, method, created_at_ms FROM signins WHERE account_id = ?1 AND active_until_ms > ?2 \
+             ORDER BY created_at_ms DESC",
+        )
+        .bind(&[session.account.as_str().into(), (now() as f64).into()])
+        .map_err(internal("binding"))?
+        .all()
+        .await
+        .map_err(internal("listing sign-ins"))?
+        .results::<Row>()
+        .map_err(internal("decoding sign-ins"))?;
+    let sign_ins = rows
+        .into_iter()
+        .filter_map(|r| {
+            Some(shared::api::SignInSummary {
+                id: r.id,
+                cloud: r.cloud.parse().ok()?,
+                method: serde_json::from_value(serde_json::Value::String(r.method)).ok()?,
+                started_at: crate::time::rfc3339_ms(r.created_at_ms as Millis),
+            })
+        })
+        .collect();
+    json(&shared::api::SignInList { sign_ins, limit: MAX_ACTIVE_SIGNINS })
 }
 
 fn json<T: serde::Serialize>(body: &T) -> std::result::Result<Response, AppError> {
@@ -199,8 +277,8 @@ async fn start_sign_in(
         return Err(ErrorCode::ClientMisconfigured.into());
     }
     let id = crate::ids::new_id();
-    if !claim_signin_slot(env, &id, &session.account, Some(start.cloud)).await? {
-        return Err(ErrorCode::TooManySignIns.into());
+    if !claim_signin_slot(env, &id, &session.account, Some((start.cloud, start.method))).await? {
+        return Err(refused_start(env, &session.account).await);
     }
     let cmd = Command {
         cloud: Some(start.cloud),
@@ -215,6 +293,31 @@ async fn start_sign_in(
 /// Fewer than the limit of the account's (`?2`) sign-ins are under way at `?3`, not counting `?1`.
 const SIGNIN_SLOT_FREE: &str =
     "(SELECT COUNT(*) FROM signins WHERE account_id = ?2 AND active_until_ms > ?3 AND id != ?1) < ?5";
+/// Fewer than [`SIGNIN_STARTS_PER_HOUR`] (`?8`) sign-ins of the account were started since `?7`.
+const SIGNIN_RATE_FREE: &str = "(SELECT COUNT(*) FROM signins WHERE account_id = ?2 AND created_at_ms > ?7) < ?8";
+
+/// Why a start was refused: the rate limit (with when to try again) or the sign-ins under way.
+async fn refused_start(env: &Env, account: &str) -> AppError {
+    let since = now() - crate::signin::limits::RATE_WINDOW_MS;
+    let oldest = async {
+        let db = env.d1("DB").ok()?;
+        let stmt = db
+            .prepare(
+                "SELECT COUNT(*) AS n, MIN(created_at_ms) AS oldest FROM signins WHERE account_id = ?1 AND created_at_ms > ?2",
+            )
+            .bind(&[account.into(), (since as f64).into()])
+            .ok()?;
+        let row = stmt.first::<serde_json::Value>(None).await.ok()??;
+        Some((row["n"].as_f64()? as u32, row["oldest"].as_f64().unwrap_or(0.0) as Millis))
+    }
+    .await;
+    match oldest {
+        Some((n, oldest)) if n >= crate::signin::limits::SIGNIN_STARTS_PER_HOUR => {
+            AppError::RateLimited(crate::signin::limits::retry_after_secs(oldest, now()))
+        }
+        _ => ErrorCode::TooManySignIns.into(),
+    }
+}
 
 /// Makes sign-in `id` count against `account`'s limit of sign-ins under way, atomically in D1, if
 /// the limit allows: a new sign-in (`new_in` names its cloud; the row is inserted) or a renewed one.
@@ -223,7 +326,7 @@ pub(crate) async fn claim_signin_slot(
     env: &Env,
     id: &str,
     account: &str,
-    new_in: Option<shared::CloudEnvironment>,
+    new_in: Option<(shared::CloudEnvironment, AddMethod)>,
 ) -> std::result::Result<bool, AppError> {
     let t = now();
     let mut params: Vec<wasm_bindgen::JsValue> = vec![
@@ -234,11 +337,14 @@ pub(crate) async fn claim_signin_slot(
         (MAX_ACTIVE_SIGNINS as f64).into(),
     ];
     let sql = match new_in {
-        Some(cloud) => {
+        Some((cloud, method)) => {
             params.push(cloud.as_str().into());
+            params.push(((t - crate::signin::limits::RATE_WINDOW_MS) as f64).into());
+            params.push((crate::signin::limits::SIGNIN_STARTS_PER_HOUR as f64).into());
+            params.push(method.as_str().into());
             format!(
-                "INSERT INTO signins (id, account_id, cloud, created_at_ms, active_until_ms) \
-                 SELECT ?1, ?2, ?6, ?3, ?4 WHERE {SIGNIN_SLOT_FREE}"
+                "INSERT INTO signins (id, account_id, cloud, created_at_ms, active_until_ms, method) \
+                 SELECT ?1, ?2, ?6, ?3, ?4, ?9 WHERE {SIGNIN_SLOT_FREE} AND {SIGNIN_RATE_FREE}"
             )
         }
         None => {
@@ -364,7 +470,7 @@ async fn app_page(req: Request, env: &Env) -> std::result::Result<Response, AppE
     Ok(resp)
 }
 
-async fn health(env: &Env) -> std::result::Result<Response, AppError> {
+async fn health(req: &Request, env: &Env) -> std::result::Result<Response, AppError> {
     let database = match env.d1("DB") {
         Ok(db) => match db.prepare("SELECT 1 AS ok").first::<serde_json::Value>(None).await {
             Ok(Some(_)) => ComponentStatus::Ok,
@@ -379,11 +485,18 @@ async fn health(env: &Env) -> std::result::Result<Response, AppError> {
             ComponentStatus::Unavailable
         }
     };
-    let portal_origins = read_config(env).map(|c| c.portal_origins).unwrap_or_default();
+    let config = read_config(env).ok();
+    let portal_origins = config.as_ref().map(|c| c.portal_origins.clone()).unwrap_or_default();
+    // The fragment session is for `make dev` only: the switch, and a request to a loopback host
+    // (a deployed Worker is never reached on one).
+    let url = req.inner().url();
+    let loopback = crate::signin::browser::origin_of(&url).is_some_and(crate::config::is_loopback_url);
+    let dev_session_in_url = loopback && config.is_some_and(|c| c.dev.session_in_url);
     json(&HealthResponse {
         service: SERVICE_NAME.to_owned(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
         database,
         portal_origins,
+        dev_session_in_url,
     })
 }

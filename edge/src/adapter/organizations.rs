@@ -12,6 +12,7 @@ use crate::microsoft::{graph, HttpClient, MicrosoftError};
 use crate::organizations::check::{after_failure, Next, Stage, CREATED_PATIENCE_MS, TYPED_PATIENCE_MS};
 use crate::organizations::model::{self, ApplicationRow, OrganizationRow, ValidCredential};
 use crate::organizations::seal::{binding, Keyring};
+use crate::organizations::store::StoreError;
 use crate::session::Session;
 use crate::signin::poller::Millis;
 use base64::engine::general_purpose::STANDARD;
@@ -23,11 +24,14 @@ use shared::api::{
 use shared::assertion::{AssertionAlg, ClientAssertion};
 use shared::certificate::ParsedPfx;
 use shared::secret::SecretString;
-use shared::{CloudEndpoints, ErrorCode, Field, FieldError, OrganizationName};
+use shared::{CloudEndpoints, CloudEnvironment, ErrorCode, Field, FieldError, OrganizationName};
 use wasm_bindgen::JsValue;
 use worker::{D1Database, Env, Response};
 
 type Res<T> = std::result::Result<T, AppError>;
+
+/// Attempts to tell a sign-in that its applications were stored.
+const HAND_OVER_ATTEMPTS: u32 = 3;
 
 fn db(env: &Env) -> Res<D1Database> {
     env.d1("DB").map_err(internal("D1 binding"))
@@ -300,8 +304,9 @@ async fn signin_status(env: &Env, session: &Session, id: &str, op: &str) -> Res<
     Ok((status, text))
 }
 
-/// Runs the 3 additional applications with `sign_in` (if not done yet) and waits for them.
-async fn ensure_additional(env: &Env, session: &Session, sign_in: &str) -> Res<()> {
+/// Runs the 3 additional applications with `sign_in` (if not done yet) in the organization's
+/// `cloud` and `tenant` (a sign-in elsewhere creates nothing), and waits for them.
+async fn ensure_additional(env: &Env, session: &Session, sign_in: &str, cloud: CloudEnvironment, tenant: &str) -> Res<()> {
     let (status, text) = signin_status(env, session, sign_in, "status").await?;
     if status != 200 {
         return Err(error_from(status, &text));
@@ -310,7 +315,14 @@ async fn ensure_additional(env: &Env, session: &Session, sign_in: &str) -> Res<(
     if s.result.as_ref().is_some_and(|r| r.applications >= 3) && s.state == shared::api::SignInState::Completed {
         return Ok(());
     }
-    let (status, text) = signin_status(env, session, sign_in, "additional").await?;
+    let cmd = SignInCommand {
+        cloud: Some(cloud),
+        tenant: Some(tenant.to_owned()),
+        ..SignInCommand::new(&session.account, "additional")
+    };
+    let mut resp = signin_command(env, sign_in, cmd).await?;
+    let status = resp.status_code();
+    let text = resp.text().await.map_err(internal("sign-in answer"))?;
     if status != 200 {
         return Err(error_from(status, &text));
     }
@@ -341,16 +353,27 @@ fn error_from(status: u16, text: &str) -> AppError {
     }
 }
 
-async fn exported(env: &Env, session: &Session, sign_in: &str) -> Res<Exported> {
+/// The applications a sign-in registered, for the organization of `cloud` and `tenant`: the one
+/// way applications are taken from a sign-in, so a sign-in in another tenant or cloud is refused.
+async fn exported(env: &Env, session: &Session, sign_in: &str, cloud: CloudEnvironment, tenant: &str) -> Res<Exported> {
     let (status, text) = signin_status(env, session, sign_in, "export").await?;
     if status != 200 {
+        if let Ok(body) = serde_json::from_str::<shared::api::ErrorBody>(&text) {
+            if body.error.code == ErrorCode::SignInNotClaimed {
+                return Err(body.error.into());
+            }
+        }
         return Err(FieldError::new(
             Field::ClientSecret,
             "The automatically registered applications are no longer held (the sign-in ended or was already saved). Start again from Step 1.",
         )
         .into());
     }
-    serde_json::from_str(&text).map_err(|_| AppError::Internal)
+    let ex: Exported = serde_json::from_str(&text).map_err(|_| AppError::Internal)?;
+    if ex.cloud != cloud || !ex.tenant_id.eq_ignore_ascii_case(tenant) {
+        return Err(ErrorCode::SignInTenantMismatch.into());
+    }
+    Ok(ex)
 }
 
 fn generated_sealables(ex: &Exported) -> Vec<Sealable> {
@@ -379,9 +402,9 @@ async fn switched_to_certificate(
 ) -> Res<Option<(String, Exported)>> {
     let (ValidCredential::Certificate { .. }, Some(sign_in)) = (&valid.credential, sign_in) else { return Ok(None) };
     if valid.multiple {
-        ensure_additional(env, session, sign_in).await?;
+        ensure_additional(env, session, sign_in, valid.cloud, valid.tenant_id.as_str()).await?;
     }
-    let ex = exported(env, session, sign_in).await?;
+    let ex = exported(env, session, sign_in, valid.cloud, valid.tenant_id.as_str()).await?;
     Ok(ex.apps.iter().any(|a| a.index == 0 && a.app_id == app_id).then(|| (sign_in.to_owned(), ex)))
 }
 
@@ -398,10 +421,10 @@ pub async fn create(env: &Env, config: &Config, session: &Session, req: CreateOr
     match &valid.credential {
         ValidCredential::Generated { sign_in_id } => {
             if valid.multiple {
-                ensure_additional(env, session, sign_in_id).await?;
+                ensure_additional(env, session, sign_in_id, valid.cloud, tenant).await?;
             }
-            let ex = exported(env, session, sign_in_id).await?;
-            if ex.tenant_id != tenant || !ex.apps.iter().any(|a| a.index == 0 && a.app_id == app_id) {
+            let ex = exported(env, session, sign_in_id, valid.cloud, tenant).await?;
+            if !ex.apps.iter().any(|a| a.index == 0 && a.app_id == app_id) {
                 return Err(FieldError::new(
                     Field::ApplicationId,
                     "The tenant ID and application ID must be those of the automatic registration.",
@@ -451,8 +474,8 @@ pub async fn create(env: &Env, config: &Config, session: &Session, req: CreateOr
                 rows.extend(sealable_from(cred, app_id));
                 if valid.multiple {
                     if let Some(sign_in) = &req.sign_in_id {
-                        ensure_additional(env, session, sign_in).await?;
-                        let ex = exported(env, session, sign_in).await?;
+                        ensure_additional(env, session, sign_in, valid.cloud, tenant).await?;
+                        let ex = exported(env, session, sign_in, valid.cloud, tenant).await?;
                         rows.extend(generated_sealables(&ex).into_iter().filter(|s| !s.is_main));
                         sign_in_to_close = Some(sign_in.clone());
                     }
@@ -484,7 +507,7 @@ pub async fn create(env: &Env, config: &Config, session: &Session, req: CreateOr
     }
     if let Err(e) = db.batch(statements).await {
         let text = e.to_string();
-        if text.contains("UNIQUE") {
+        if crate::organizations::store::classify(&text) == StoreError::Unique {
             let existing = db
                 .prepare("SELECT name FROM organizations WHERE account_id = ?1 AND tenant_id = ?2")
                 .bind(&[session.account.as_str().into(), tenant.into()])
@@ -507,7 +530,7 @@ pub async fn create(env: &Env, config: &Config, session: &Session, req: CreateOr
     }
     if let Some(sign_in) = sign_in_to_close {
         // The applications belong to the organization now: the sign-in keeps them and forgets its secrets.
-        let _ = signin_status(env, session, &sign_in, "saved").await;
+        hand_over(env, config, session, &sign_in).await;
     }
     let (org, apps) = load(&db, &session.account, &org_id).await?;
     json_status(&model::to_api(&org, &apps, now() / 1000), 201)
@@ -611,6 +634,8 @@ pub async fn update(env: &Env, config: &Config, session: &Session, id: &str, req
     }
 
     let mut multiple = org.multiple_applications == 1;
+    // The sign-in whose new applications this edit stores: told "saved" only once they are stored.
+    let mut recreated_with: Option<String> = None;
     match (req.multiple_applications, req.reenable) {
         (Some(false), _) => {
             multiple = false;
@@ -661,11 +686,8 @@ pub async fn update(env: &Env, config: &Config, session: &Session, id: &str, req
             let sign_in = req.sign_in_id.as_deref().ok_or_else(|| {
                 FieldError::new(Field::Body, "Recreating the additional applications needs a sign-in as a Global Administrator: sign in with a device code first.")
             })?;
-            ensure_additional(env, session, sign_in).await?;
-            let ex = exported(env, session, sign_in).await?;
-            if ex.tenant_id != org.tenant_id {
-                return Err(FieldError::new(Field::TenantId, "The sign-in was for another tenant. Sign in to this organization's tenant.").into());
-            }
+            ensure_additional(env, session, sign_in, cloud, &org.tenant_id).await?;
+            let ex = exported(env, session, sign_in, cloud, &org.tenant_id).await?;
             statements.push(
                 db.prepare("DELETE FROM applications WHERE organization_id = ?1 AND is_main = 0")
                     .bind(&[id.into()])
@@ -676,12 +698,13 @@ pub async fn update(env: &Env, config: &Config, session: &Session, id: &str, req
                 statements.push(insert_app(&db, &ring, &session.account, id, &s, true)?);
             }
             multiple = true;
-            let _ = signin_status(env, session, sign_in, "saved").await;
+            recreated_with = Some(sign_in.to_owned());
         }
         (None, _) => {}
     }
 
-    // The version check and the bump are one statement: a concurrent edit makes it change nothing.
+    // The version guard runs first in the same batch (a D1 batch is one transaction): when another
+    // edit has moved the version on, the guard fails and nothing of this edit is applied.
     statements.insert(
         0,
         db.prepare(
@@ -698,13 +721,60 @@ pub async fn update(env: &Env, config: &Config, session: &Session, id: &str, req
         ])
         .map_err(internal("binding"))?,
     );
-    let results = db.batch(statements).await.map_err(internal("updating an organization"))?;
-    let changed = results.first().and_then(|r| r.meta().ok().flatten()).and_then(|m| m.changes).unwrap_or(0);
-    if changed == 0 {
-        return Err(ErrorCode::EditConflict.into());
+    statements.insert(0, version_guard(&db, id, &session.account, req.version)?);
+    if let Err(e) = db.batch(statements).await {
+        let conflict = crate::organizations::store::classify(&e.to_string()) == StoreError::VersionMoved;
+        if let Some(sign_in) = &recreated_with {
+            // Nothing of this edit was stored: the new applications must not stay in the tenant.
+            release(env, session, sign_in).await;
+        }
+        if conflict {
+            return Err(ErrorCode::EditConflict.into());
+        }
+        worker::console_error!("updating an organization failed: {e}");
+        return Err(AppError::Internal);
+    }
+    if let Some(sign_in) = recreated_with {
+        hand_over(env, config, session, &sign_in).await;
     }
     let (org, apps) = load(&db, &session.account, id).await?;
     json_status(&model::to_api(&org, &apps, now() / 1000), 200)
+}
+
+/// A statement that fails (and so rolls the whole D1 batch back) unless organization `id` of
+/// `account` is still at `version`.
+fn version_guard(db: &D1Database, id: &str, account: &str, version: i64) -> Res<worker::D1PreparedStatement> {
+    db.prepare(crate::organizations::store::VERSION_GUARD_SQL)
+        .bind(&[id.into(), account.into(), (version as f64).into()])
+        .map_err(internal("binding"))
+}
+
+/// Tells the sign-in that its applications are stored now (it keeps them and forgets its secrets).
+/// Sent only after the database write succeeded, and retried; should every attempt fail, the
+/// sign-in still asks D1 before it deletes anything at the end of its hold.
+async fn hand_over(env: &Env, config: &Config, session: &Session, sign_in: &str) {
+    for attempt in 1..=HAND_OVER_ATTEMPTS {
+        let outcome = if config.dev.fail_saved_handover {
+            Err(AppError::Internal)
+        } else {
+            signin_status(env, session, sign_in, "saved").await
+        };
+        match outcome {
+            Ok((200, _)) => return,
+            Ok((status, _)) => worker::console_warn!("signin {sign_in}: saved hand-over answered {status}"),
+            Err(_) => worker::console_warn!("signin {sign_in}: saved hand-over failed (attempt {attempt})"),
+        }
+        worker::Delay::from(std::time::Duration::from_millis(250 * attempt as u64)).await;
+    }
+    worker::console_error!("signin {sign_in}: saved hand-over failed; the sign-in will find the organization in D1");
+}
+
+/// Tells the sign-in that the save failed for good: it deletes the applications it created now
+/// instead of at the end of its hold (they are not stored anywhere).
+async fn release(env: &Env, session: &Session, sign_in: &str) {
+    if let Err(e) = signin_status(env, session, sign_in, "release").await {
+        worker::console_warn!("signin {sign_in}: release failed: {e:?}");
+    }
 }
 
 /// `DELETE /api/organizations/{id}` with `{"confirm": true}`.

@@ -25,6 +25,8 @@ const STEPS_PER_ALARM: usize = 6;
 const REDEEM_ATTEMPTS: usize = 3;
 /// The longest wait between two attempts (the admin is looking at the window meanwhile).
 const MAX_REDEEM_WAIT_MS: u64 = 2000;
+/// When D1 cannot say which applications are saved, the discard is tried again this much later.
+const DISCARD_RETRY_MS: Millis = 60_000;
 
 /// What the Worker sends to the Durable Object.
 #[derive(Debug, Serialize, Deserialize)]
@@ -52,6 +54,10 @@ pub struct Command {
     /// For `use-certificate`: the certificate (base64 DER) and its validity (Unix seconds).
     #[serde(default)]
     pub certificate: Option<(String, i64, i64)>,
+    /// For `additional` from a save: the organization's tenant (with `cloud`), so that a sign-in
+    /// in another tenant or cloud creates nothing.
+    #[serde(default)]
+    pub tenant: Option<String>,
 }
 
 impl Command {
@@ -66,6 +72,7 @@ impl Command {
             callback: None,
             claim: None,
             certificate: None,
+            tenant: None,
         }
     }
 }
@@ -197,6 +204,7 @@ impl SignIn {
             let name = self.state.storage().get::<String>("name").await.ok().flatten().unwrap_or(id);
             let mut rec = SignInRecord::new(&name, &cmd.account, cloud, &client_id, now());
             rec.method = cmd.method.unwrap_or(AddMethod::DeviceCode);
+            rec.hold_ms = config.dev.signin_hold_ms;
             self.begin(&mut rec, &config, cmd.redirect_uri.as_deref()).await?;
             self.save(&rec).await.map_err(internal)?;
             return Response::from_json(&rec.status(now())).map_err(internal);
@@ -220,7 +228,8 @@ impl SignIn {
         let t = now();
         rec.tick(t);
         match cmd.op.as_str() {
-            "status" => {}
+            // Reading the status writes nothing (what time changed, the alarm records at its time).
+            "status" => return Response::from_json(&rec.status(t)).map_err(internal),
             "confirm" if rec.method == AddMethod::Credential => {
                 let presented = cmd.claim.as_ref().map(|c| c.expose().to_owned()).unwrap_or_default();
                 match rec.claim(&presented, t) {
@@ -254,16 +263,25 @@ impl SignIn {
                 self.begin(&mut rec, &config, cmd.redirect_uri.as_deref()).await?;
             }
             "cancel" => rec.cancel(t),
-            "additional" => rec.start_additional(&config.app_name).map_err(AppError::from)?,
+            "additional" => {
+                if cmd.cloud.is_some_and(|c| c != rec.cloud) {
+                    return Err(ErrorCode::SignInTenantMismatch.into());
+                }
+                rec.start_additional(&config.app_name, cmd.tenant.as_deref()).map_err(AppError::from)?
+            }
             "export" => {
                 // Internal only (no public route leads here): the applications and their secrets,
                 // for the Worker to seal into D1 when Step 3 is saved.
+                if rec.method == AddMethod::Credential && !rec.confirmed {
+                    return Err(ErrorCode::SignInNotClaimed.into());
+                }
                 if rec.state != SignInState::Completed || rec.saved {
                     return Err(ErrorCode::NotFound.into());
                 }
                 return Response::from_json(&export(&rec)).map_err(internal);
             }
             "saved" => rec.mark_saved(),
+            "release" => rec.release(t).map_err(AppError::from)?,
             "use-certificate" => {
                 // Step 3 switched to a certificate after automatic registration: register it on every
                 // application of this sign-in and remove the generated secrets, with the admin's token.
@@ -332,8 +350,9 @@ impl SignIn {
         let pending = match rec.take_browser_answer(answer.state_secret.expose(), now()) {
             Ok(p) => p,
             Err(code) => {
+                // Nothing is written: a refused answer (a wrong secret above all) leaves no trace
+                // in storage; what time changed (an expiry) the alarm records at its time.
                 worker::console_warn!("signin {}: pop-up answer refused: {}", rec.id, code.as_str());
-                self.save(rec).await?;
                 return Ok(Err(ErrorDetail::new(code)));
             }
         };
@@ -524,23 +543,44 @@ impl SignIn {
         Ok(())
     }
 
-    /// After the hold: delete unsaved applications, then forget every secret.
+    /// After the hold: delete unsaved applications, then forget every secret. The stored
+    /// organizations are the truth: an application that any organization holds is kept, even when
+    /// the "saved" hand-over never arrived (and if D1 cannot answer, nothing is deleted now: the
+    /// next alarm asks again).
     async fn discard(&self, rec: &mut SignInRecord, config: &Config) {
         if !rec.saved {
             if let Some(token) = rec.token.as_ref().map(|t| t.access_token.clone()) {
-                let endpoints = config.endpoints(rec.cloud);
-                let mut items = vec![];
-                for reg in [&rec.main, &rec.additional].into_iter().flatten() {
-                    for a in &reg.apps {
-                        if let Some(oid) = &a.object_id {
-                            items.push(graph::BatchItem {
-                                method: "DELETE",
-                                ..graph::BatchItem::get(format!("del{}", a.index), format!("/applications/{oid}"))
-                            });
-                        }
+                let created: Vec<(u8, String, String)> = [&rec.main, &rec.additional]
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|r| r.apps.iter())
+                    .filter_map(|a| Some((a.index, a.app_id.clone()?, a.object_id.clone()?)))
+                    .collect();
+                let held = match self.held_by_organizations(created.iter().map(|(_, app_id, _)| app_id.as_str())).await {
+                    Ok(held) => held,
+                    Err(e) => {
+                        worker::console_error!("signin {}: cannot ask D1 which applications are saved: {e}", rec.id);
+                        rec.discard_at = Some(now() + DISCARD_RETRY_MS);
+                        return;
                     }
+                };
+                let items: Vec<graph::BatchItem> = created
+                    .iter()
+                    .filter(|(_, app_id, _)| !held.contains(app_id))
+                    .map(|(index, _, oid)| graph::BatchItem {
+                        method: "DELETE",
+                        ..graph::BatchItem::get(format!("del{index}"), format!("/applications/{oid}"))
+                    })
+                    .collect();
+                if !held.is_empty() {
+                    worker::console_warn!(
+                        "signin {}: {} application(s) belong to a saved organization; kept (the saved hand-over was lost)",
+                        rec.id,
+                        held.len()
+                    );
                 }
                 if !items.is_empty() {
+                    let endpoints = config.endpoints(rec.cloud);
                     match WorkerHttp.send(graph::batch(&endpoints, &token, &items)).await {
                         Ok(_) => {
                             worker::console_log!("signin {}: deleted {} unsaved application(s)", rec.id, items.len())
@@ -554,6 +594,28 @@ impl SignIn {
         }
         rec.forget_secrets();
         rec.discard_at = None;
+    }
+
+    /// Which of `app_ids` a stored organization holds.
+    async fn held_by_organizations<'a>(&self, app_ids: impl Iterator<Item = &'a str>) -> Result<Vec<String>> {
+        let ids: Vec<wasm_bindgen::JsValue> = app_ids.map(wasm_bindgen::JsValue::from).collect();
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let marks = (1..=ids.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+        #[derive(Deserialize)]
+        struct Row {
+            app_id: String,
+        }
+        let rows = self
+            .env
+            .d1("DB")?
+            .prepare(format!("SELECT DISTINCT app_id FROM applications WHERE app_id IN ({marks})"))
+            .bind(&ids)?
+            .all()
+            .await?
+            .results::<Row>()?;
+        Ok(rows.into_iter().map(|r| r.app_id).collect())
     }
 }
 
@@ -572,6 +634,8 @@ fn new_browser_sign_in(rec: &SignInRecord, config: &Config, redirect_uri: &str) 
 /// The applications of a completed sign-in, with their secrets (Worker-internal).
 #[derive(Serialize, Deserialize)]
 pub struct Exported {
+    /// The cloud of the sign-in.
+    pub cloud: CloudEnvironment,
     /// Tenant ID.
     pub tenant_id: String,
     /// The applications, main first.
@@ -609,7 +673,7 @@ fn export(rec: &SignInRecord) -> Exported {
             })
         })
         .collect();
-    Exported { tenant_id, apps }
+    Exported { cloud: rec.cloud, tenant_id, apps }
 }
 
 /// Checks one application: a client-credentials token with its secret, then one Graph call.
@@ -666,6 +730,12 @@ impl DurableObject for SignIn {
             Err(_) => return Response::ok("misconfigured"),
         };
         let t = now();
+        if rec.retention_over(t) {
+            // The sign-in ended long ago: nothing in it is needed any more.
+            self.state.storage().delete_all().await?;
+            self.state.storage().delete_alarm().await?;
+            return Response::ok("deleted");
+        }
         rec.tick(t);
         if rec.poll_due(t) {
             self.poll(&mut rec, &config).await;

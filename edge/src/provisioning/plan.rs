@@ -157,6 +157,11 @@ pub struct Registration {
     pub graph_round_trips: u32,
     /// HTTP requests to Graph so far (a `$batch` counts as one).
     pub graph_requests: u32,
+    /// The tenant these applications are for, when the caller knows it and the run has not read
+    /// the tenant yet (additional applications saved with a typed credential): nothing is created
+    /// until the tenant read in the first round trip is this one.
+    #[serde(default)]
+    pub expected_tenant: Option<String>,
 }
 
 impl Registration {
@@ -189,7 +194,20 @@ impl Registration {
             error: None,
             graph_round_trips: 0,
             graph_requests: 0,
+            expected_tenant: None,
         }
+    }
+
+    /// Like [`Self::new`], for `expected_tenant` only: the first round trip reads the tenant and
+    /// creates nothing; a different tenant fails the run before anything exists (one extra round
+    /// trip, paid only when the caller names the tenant and no earlier run read it).
+    pub fn for_tenant(display_name: &str, marker: &str, first_index: u8, count: u8, expected_tenant: &str) -> Self {
+        Self { expected_tenant: Some(expected_tenant.to_owned()), ..Self::new(display_name, marker, first_index, count) }
+    }
+
+    /// Whether the tenant read so far contradicts the expected one.
+    fn wrong_tenant(&self) -> bool {
+        matches!((&self.tenant, &self.expected_tenant), (Some(t), Some(e)) if !t.id.eq_ignore_ascii_case(e))
     }
 
     /// A follow-up run for more applications in a tenant already read by `previous`.
@@ -255,6 +273,10 @@ impl Registration {
                     format!("/servicePrincipals?$filter=appId eq '{}'&$select=id,appId,appRoles", r.app_id),
                 ));
             }
+        }
+        if self.tenant.is_none() && self.expected_tenant.is_some() {
+            // Nothing is created before the tenant is known to be the expected one.
+            return items;
         }
         for a in self.apps.iter().filter(|a| a.object_id.is_none()) {
             if a.create_sent {
@@ -354,7 +376,8 @@ impl Registration {
     /// Call just before sending a discover batch (and persist the result): a run resumed after
     /// this point looks the applications up by tag instead of creating them again.
     pub fn mark_sent(&mut self) {
-        if self.phase == Phase::Discover {
+        let held = self.tenant.is_none() && self.expected_tenant.is_some();
+        if self.phase == Phase::Discover && !held {
             for a in self.apps.iter_mut().filter(|a| a.object_id.is_none()) {
                 a.create_sent = true;
             }
@@ -393,6 +416,9 @@ impl Registration {
         }
         if let Some(e) = fatal {
             return self.fail(e.detail());
+        }
+        if self.wrong_tenant() {
+            return self.fail(ErrorDetail::new(ErrorCode::SignInTenantMismatch));
         }
         if let Some(e) = transient {
             return self.back_off(&e, now);
@@ -751,6 +777,27 @@ mod tests {
             }
             panic!("registration did not finish");
         }
+    }
+
+    #[test]
+    fn applications_for_a_named_tenant_are_created_only_in_that_tenant() {
+        // The fake tenant is "tid": another tenant named by the caller creates nothing.
+        let mut tenant = FakeTenant::default();
+        let mut reg = Registration::for_tenant("M365 Backup", "m365onb-s1", 1, 3, "other-tenant");
+        tenant.run(&mut reg);
+        assert_eq!(reg.phase, Phase::Failed);
+        assert_eq!(reg.error.as_ref().unwrap().code, ErrorCode::SignInTenantMismatch);
+        assert!(tenant.apps.is_empty() && tenant.deleted.is_empty(), "nothing was created, nothing to delete");
+        assert_eq!(reg.graph_round_trips, 1);
+
+        // The right tenant (matched without regard to case): created after the read, one round trip more.
+        let mut tenant = FakeTenant::default();
+        let mut reg = Registration::for_tenant("M365 Backup", "m365onb-s1", 1, 3, "TID");
+        tenant.run(&mut reg);
+        assert_eq!(reg.phase, Phase::Done);
+        assert_eq!(tenant.apps.len(), 3);
+        assert_eq!(reg.graph_round_trips, 4, "tenant, then discover, credentials, grant");
+        assert!(reg.apps.iter().all(|a| a.create_sent), "marked only once a create was really sent");
     }
 
     #[test]

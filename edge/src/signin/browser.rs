@@ -83,6 +83,17 @@ impl std::fmt::Debug for Claim {
 }
 
 /// Constant-time equality (in the length of `expected`).
+/// What a sign-in keeps of its `state` secret after the answer was taken: a SHA-256 digest, so the
+/// callback can tell a wrong secret from a right one in any state without keeping the secret.
+pub fn state_digest(secret: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// Whether `presented` hashes to `digest` (constant time in the digest's length).
+pub fn digest_matches(digest: &str, presented: &str) -> bool {
+    same(digest, &state_digest(presented))
+}
+
 fn same(expected: &str, presented: &str) -> bool {
     let (a, b) = (expected.as_bytes(), presented.as_bytes());
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0

@@ -4,8 +4,10 @@
 //!
 //! [`poller`] is the RFC 8628 pacing as a pure state machine; [`record`] is what the Durable Object
 //! persists and how it is shown to the browser (never the device code or a token); [`browser`] is
-//! the authorization code flow of the pop-up.
+//! the authorization code flow of the pop-up; [`limits`] is what an account may ask and how long
+//! records are kept.
 
 pub mod browser;
+pub mod limits;
 pub mod poller;
 pub mod record;

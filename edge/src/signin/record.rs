@@ -64,6 +64,10 @@ pub struct SignInRecord {
     /// Credential method: the PKCE verifier and `state`, until Microsoft's answer arrives.
     #[serde(default)]
     pub browser: Option<BrowserSignIn>,
+    /// Credential method: the digest of the latest window's `state` secret, kept after the answer was
+    /// taken, so a wrong secret gets the same answer whatever the sign-in's state.
+    #[serde(default)]
+    pub state_digest: Option<String>,
     /// Credential method: Microsoft's answer is being redeemed, until this time at the latest.
     #[serde(default)]
     pub redeeming_until: Option<Millis>,
@@ -89,6 +93,10 @@ pub struct SignInRecord {
     pub discard_at: Option<Millis>,
     /// Step 3 was saved: the applications belong to an organization now and are kept.
     pub saved: bool,
+    /// How long unsaved applications are held after registration ([`HOLD_AFTER_COMPLETION_MS`]
+    /// unless the tests shorten it).
+    #[serde(default)]
+    pub hold_ms: Option<Millis>,
 }
 
 fn device_code() -> AddMethod {
@@ -107,6 +115,7 @@ impl SignInRecord {
             state: SignInState::WaitingForSignIn,
             device: None,
             browser: None,
+            state_digest: None,
             redeeming_until: None,
             claim: None,
             poller: None,
@@ -118,6 +127,7 @@ impl SignInRecord {
             created_at: now,
             discard_at: None,
             saved: false,
+            hold_ms: None,
         }
     }
 
@@ -137,6 +147,7 @@ impl SignInRecord {
     /// answer back to the app (see [`Self::claim`]) is the admin's confirmation.
     pub fn on_browser_sign_in(&mut self, b: BrowserSignIn) {
         self.method = AddMethod::Credential;
+        self.state_digest = Some(super::browser::state_digest(b.state_secret.expose()));
         self.browser = Some(b);
         self.token = None;
         self.redeeming_until = None;
@@ -146,11 +157,21 @@ impl SignInRecord {
         self.error = None;
     }
 
-    /// Credential method: Microsoft sent the pop-up back with `state_secret`. On a match the pending
-    /// sign-in is taken (so the same answer cannot be used twice), the record marked as redeeming,
-    /// and the pending sign-in returned for redemption; on a mismatch nothing changes, so a forged
-    /// answer cannot end the admin's sign-in.
+    /// Credential method: Microsoft sent the pop-up back with `state_secret`. The secret is checked
+    /// first: a wrong one gets [`ErrorCode::StateMismatch`] whatever the state (so a sign-in ID alone
+    /// tells nothing) and changes nothing, so a forged answer cannot end the admin's sign-in. On a
+    /// match the pending sign-in is taken (so the same answer cannot be used twice), the record
+    /// marked as redeeming, and the pending sign-in returned for redemption.
     pub fn take_browser_answer(&mut self, state_secret: &str, now: Millis) -> Result<BrowserSignIn, ErrorCode> {
+        let known = match (&self.state_digest, &self.browser) {
+            (Some(d), _) => super::browser::digest_matches(d, state_secret),
+            // A record written before digests were kept: its pending window still knows the secret.
+            (None, Some(b)) => b.state_matches(state_secret),
+            (None, None) => false,
+        };
+        if !known {
+            return Err(ErrorCode::StateMismatch);
+        }
         self.tick(now);
         let Some(pending) = self.browser.as_ref() else {
             return Err(match self.state {
@@ -327,8 +348,20 @@ impl SignInRecord {
     }
 
     /// Starts the 3 additional applications: after the main one (automatic registration), or on
-    /// their own (the Manual method, or "Recreate multiple applications"). `Err` when not possible now.
-    pub fn start_additional(&mut self, app_name: &str) -> Result<(), ErrorCode> {
+    /// their own (the Manual method, or "Recreate multiple applications"). `expected_tenant` is the
+    /// organization's tenant when the caller knows it: a sign-in in another tenant registers
+    /// nothing there. `Err` when not possible now.
+    pub fn start_additional(&mut self, app_name: &str, expected_tenant: Option<&str>) -> Result<(), ErrorCode> {
+        if self.method == AddMethod::Credential && !self.confirmed {
+            // Microsoft's answer may have come through somebody else's link: nothing happens in the
+            // tenant until the owner's browser has claimed it.
+            return Err(match self.state {
+                SignInState::SignedIn => ErrorCode::SignInNotClaimed,
+                SignInState::WaitingForSignIn => ErrorCode::AuthorizationPending,
+                SignInState::Expired => ErrorCode::SignInWindowExpired,
+                _ => ErrorCode::SignInCancelled,
+            });
+        }
         if self.token.is_none() {
             return Err(match self.state {
                 SignInState::WaitingForSignIn | SignInState::WaitingForMicrosoft => ErrorCode::AuthorizationPending,
@@ -338,16 +371,35 @@ impl SignInRecord {
         if self.saved {
             return Err(ErrorCode::NotFound);
         }
-        if self.additional.is_none() {
-            let marker = self.marker();
-            self.additional = Some(match &self.main {
-                Some(m) if m.phase == Phase::Done => Registration::more(m, &marker, 1, ADDITIONAL_APPLICATIONS),
-                Some(_) => return Err(ErrorCode::AuthorizationPending),
-                None => Registration::new(app_name, &marker, 1, ADDITIONAL_APPLICATIONS),
-            });
+        if let (Some(expected), Some(known)) = (expected_tenant, self.tenant_id()) {
+            if !known.eq_ignore_ascii_case(expected) {
+                return Err(ErrorCode::SignInTenantMismatch);
+            }
+        }
+        match &self.additional {
+            Some(a) if a.tenant.is_none() && a.expected_tenant.as_deref().zip(expected_tenant).is_some_and(|(a, b)| !a.eq_ignore_ascii_case(b)) => {
+                // A run already under way for another named tenant (an unnamed one is checked when
+                // its applications are taken, see the organizations service).
+                return Err(ErrorCode::SignInTenantMismatch);
+            }
+            Some(_) => {}
+            None => {
+                let marker = self.marker();
+                self.additional = Some(match (&self.main, expected_tenant) {
+                    (Some(m), _) if m.phase == Phase::Done => Registration::more(m, &marker, 1, ADDITIONAL_APPLICATIONS),
+                    (Some(_), _) => return Err(ErrorCode::AuthorizationPending),
+                    (None, Some(t)) => Registration::for_tenant(app_name, &marker, 1, ADDITIONAL_APPLICATIONS, t),
+                    (None, None) => Registration::new(app_name, &marker, 1, ADDITIONAL_APPLICATIONS),
+                });
+            }
         }
         self.state = SignInState::Registering;
         Ok(())
+    }
+
+    /// The tenant this sign-in registered in, once a registration has read it.
+    pub fn tenant_id(&self) -> Option<&str> {
+        [&self.main, &self.additional].into_iter().flatten().find_map(|r| r.tenant.as_ref()).map(|t| t.id.as_str())
     }
 
     /// Step 3 was saved with these applications: keep them, and forget every secret now.
@@ -355,6 +407,16 @@ impl SignInRecord {
         self.saved = true;
         self.forget_secrets();
         self.discard_at = None;
+    }
+
+    /// The save that was to store these applications failed for good (an edit conflict): they are
+    /// not stored anywhere, so they are deleted now rather than at the end of the hold.
+    pub fn release(&mut self, now: Millis) -> Result<(), ErrorCode> {
+        if self.saved || self.state != SignInState::Completed {
+            return Err(ErrorCode::NotFound);
+        }
+        self.discard_at = Some(now);
+        Ok(())
     }
 
     fn marker(&self) -> String {
@@ -385,7 +447,7 @@ impl SignInRecord {
         } else {
             self.state = SignInState::Completed;
         }
-        self.discard_at = Some(now + HOLD_AFTER_COMPLETION_MS);
+        self.discard_at = Some(now + self.hold_ms.unwrap_or(HOLD_AFTER_COMPLETION_MS));
     }
 
     /// The admin cancelled.
@@ -429,7 +491,13 @@ impl SignInRecord {
             let wait = [&self.main, &self.additional].into_iter().flatten().filter_map(|r| r.wait_until).max();
             return Some(wait.unwrap_or(now).max(now));
         }
-        self.discard_at
+        // Nothing left to do but the hold's end, and then the record's own deletion.
+        self.discard_at.or(Some(self.created_at + super::limits::RETENTION_MS))
+    }
+
+    /// Whether the record has served its time and is deleted (nothing pending, retention over).
+    pub fn retention_over(&self, now: Millis) -> bool {
+        now >= self.created_at + super::limits::RETENTION_MS && self.discard_at.is_none()
     }
 
     /// The number of applications that exist and work.
@@ -563,7 +631,8 @@ mod tests {
         assert_eq!(r.state, SignInState::Expired);
         assert!(r.device.is_none());
         assert_eq!(r.status(900_000).error.unwrap().code, ErrorCode::CodeExpired);
-        assert_eq!(r.next_alarm(900_000), None);
+        assert_eq!(r.next_alarm(900_000), Some(super::super::limits::RETENTION_MS), "then only the deletion");
+        assert!(!r.retention_over(900_000) && r.retention_over(super::super::limits::RETENTION_MS));
     }
 
     #[test]
@@ -583,7 +652,7 @@ mod tests {
     fn additional_applications_alone_after_a_sign_in() {
         let mut r = record();
         r.on_poll(token(), 5000);
-        assert!(r.start_additional("M365 Backup").is_ok());
+        assert!(r.start_additional("M365 Backup", None).is_ok());
         let more = r.additional.as_ref().unwrap();
         assert_eq!(more.apps.iter().map(|a| a.index).collect::<Vec<_>>(), vec![1, 2, 3]);
         assert!(more.tenant.is_none(), "it reads the tenant itself");
@@ -603,13 +672,13 @@ mod tests {
     #[test]
     fn additional_applications_need_a_finished_main_and_the_token() {
         let mut r = record();
-        assert_eq!(r.start_additional("x"), Err(ErrorCode::AuthorizationPending));
+        assert_eq!(r.start_additional("x", None), Err(ErrorCode::AuthorizationPending));
         r.on_poll(token(), 5000);
         r.start_main("x");
-        assert_eq!(r.start_additional("x"), Err(ErrorCode::AuthorizationPending), "not while the main one runs");
+        assert_eq!(r.start_additional("x", None), Err(ErrorCode::AuthorizationPending), "not while the main one runs");
         r.main.as_mut().unwrap().phase = Phase::Done;
         r.settle(6000);
-        assert!(r.start_additional("x").is_ok());
+        assert!(r.start_additional("x", None).is_ok());
         assert_eq!(r.additional.as_ref().unwrap().apps.len(), 3);
         assert_eq!(r.state, SignInState::Registering);
     }
@@ -684,6 +753,53 @@ mod tests {
     }
 
     #[test]
+    fn an_unclaimed_credential_sign_in_starts_nothing_and_shows_nothing() {
+        let mut r = credential();
+        assert_eq!(r.start_additional("x", None), Err(ErrorCode::AuthorizationPending));
+        let secret = r.browser.as_ref().unwrap().state_secret.expose().to_owned();
+        r.take_browser_answer(&secret, 10).unwrap();
+        let c = claim();
+        let handle = c.handle.expose().to_owned();
+        r.on_browser_token(admin_token(), c, 20);
+        // The token is held, but the owner has not claimed the answer: no application, no detail.
+        assert_eq!(r.start_additional("x", None), Err(ErrorCode::SignInNotClaimed));
+        assert_eq!(r.start_additional("x", Some("tid")), Err(ErrorCode::SignInNotClaimed));
+        assert!(r.additional.is_none() && r.main.is_none());
+        assert_eq!(r.state, SignInState::SignedIn);
+        let s = r.status(30);
+        assert!(s.result.is_none() && s.progress.is_empty() && s.error.is_none() && s.authorize_url.is_none());
+        // Claimed: the owner may go on.
+        r.claim(&handle, 40).unwrap();
+        assert_eq!(r.start_additional("x", None), Ok(()));
+    }
+
+    #[test]
+    fn additional_applications_only_in_the_organizations_tenant() {
+        let mut r = record();
+        r.on_poll(token(), 5000);
+        r.start_main("x");
+        let main = r.main.as_mut().unwrap();
+        main.phase = Phase::Done;
+        main.tenant = Some(crate::provisioning::plan::TenantInfo {
+            id: "tenant-a".into(),
+            display_name: "A".into(),
+            default_domain: "a.example".into(),
+        });
+        r.settle(6000);
+        assert_eq!(r.start_additional("x", Some("tenant-b")), Err(ErrorCode::SignInTenantMismatch));
+        assert!(r.additional.is_none(), "nothing started");
+        assert_eq!(r.start_additional("x", Some("TENANT-A")), Ok(()));
+
+        // No tenant read yet (the Manual method): the run is told which tenant it may create in.
+        let mut r = record();
+        r.on_poll(token(), 5000);
+        r.start_additional("x", Some("tenant-a")).unwrap();
+        assert_eq!(r.additional.as_ref().unwrap().expected_tenant.as_deref(), Some("tenant-a"));
+        assert_eq!(r.start_additional("x", Some("tenant-b")), Err(ErrorCode::SignInTenantMismatch));
+        assert_eq!(r.start_additional("x", Some("tenant-a")), Ok(()));
+    }
+
+    #[test]
     fn wrong_codes_end_the_sign_in_and_an_unclaimed_answer_lapses() {
         let mut r = credential();
         let secret = r.browser.as_ref().unwrap().state_secret.expose().to_owned();
@@ -726,6 +842,21 @@ mod tests {
     }
 
     #[test]
+    fn a_wrong_state_secret_gets_one_answer_whatever_the_state() {
+        let mut r = credential();
+        let secret = r.browser.as_ref().unwrap().state_secret.expose().to_owned();
+        r.cancel(5);
+        let before = serde_json::to_string(&r).unwrap();
+        assert_eq!(r.take_browser_answer("wrong", 6).unwrap_err(), ErrorCode::StateMismatch);
+        assert_eq!(serde_json::to_string(&r).unwrap(), before, "a wrong secret changes nothing");
+        assert_eq!(r.take_browser_answer(&secret, 6).unwrap_err(), ErrorCode::SignInCancelled);
+        let mut device = record();
+        assert_eq!(device.take_browser_answer("", 1).unwrap_err(), ErrorCode::StateMismatch);
+        let persisted = serde_json::to_string(&r).unwrap();
+        assert!(!persisted.contains(&secret), "only a digest of the secret is kept");
+    }
+
+    #[test]
     fn a_credential_sign_in_can_be_renewed_until_its_answer_is_claimed() {
         let mut r = credential();
         assert!(r.can_renew());
@@ -761,6 +892,6 @@ mod tests {
         let mut r = credential();
         r.on_browser_failed(ErrorDetail::new(ErrorCode::SignInDeclined));
         assert_eq!(r.state, SignInState::Failed);
-        assert!(r.browser.is_none() && r.next_alarm(0).is_none());
+        assert!(r.browser.is_none() && r.next_alarm(0) == Some(super::super::limits::RETENTION_MS));
     }
 }
