@@ -591,6 +591,7 @@ mod tests {
             version: "1.2.3".into(),
             database: ComponentStatus::Ok,
             portal_origins: vec!["https://portal.example".into()],
+            dev_session_in_url: false,
         };
         let text = serde_json::to_string(&h).unwrap();
         assert!(text.contains("\"database\":\"ok\""));

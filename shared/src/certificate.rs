@@ -1,12 +1,22 @@
 //! Application certificates: reading an uploaded .pfx (PKCS#12) with its password, and what Entra
 //! needs from it (the `keyCredentials` entry, the client-assertion JWT).
 //!
-//! Opening a .pfx costs key derivations whose iteration counts the *file* chooses, so a hostile
-//! file could burn the Worker's CPU. [`parse_pfx`] first walks the unencrypted structure and adds
-//! up the work every visible derivation would take; above [`MAX_KDF_WORK`] the file is refused
-//! before any derivation runs. Real exports (Windows, PowerShell, OpenSSL, Key Vault) use 2,000 to
-//! 10,000 iterations per derivation, far below the cap. Key bags nested *inside* an encrypted bag are
-//! only visible after decrypting it; those are bounded by the library's own cap (1,000,000).
+//! Opening a .pfx costs key derivations whose iteration counts the *file* chooses, and their
+//! number too (one per encrypted safe and per encrypted bag), so a hostile file could burn the
+//! Worker's CPU. [`parse_pfx`] bounds all of it by [`MAX_KDF_WORK`] before the library runs:
+//!
+//! 1. it walks the unencrypted structure and adds up the MAC, every encrypted safe (counted twice:
+//!    it is decrypted here, then again by the library) and every shrouded key bag of the plain
+//!    safes; above the cap the file is refused before any derivation runs;
+//! 2. it decrypts each encrypted safe itself and adds the shrouded key bags found inside, refusing
+//!    as soon as the total passes the cap, so the derivations it runs are the ones counted in 1;
+//! 3. secret bags and nested `safeContents` bags, wherever they are, are refused outright: no
+//!    certificate export tool writes them, the library decrypts every secret bag (ignoring
+//!    failures) and skips nested bags, so neither has a place in a certificate credential.
+//!
+//! Only then does `p12-keystore` verify the MAC and decrypt, running exactly the derivations
+//! counted. Real exports (Windows, PowerShell, OpenSSL, Key Vault, Java) use 2,000 to 10,000
+//! iterations per derivation, 14,000 to 70,000 work units in all, far below the cap.
 //!
 //! Decryption and MAC checks are done by the pure-Rust `p12-keystore` crate. This module never signs
 //! anything: signing is behind [`AssertionSigner`] so that the Worker signs with WebCrypto (the
@@ -69,15 +79,19 @@ mod reader {
     use crate::errors::ErrorCode;
     use crate::secret::SecretBytes;
     use crate::validate::PFX_MAX_BYTES;
+    use cbc::cipher::{block_padding::Pkcs7, BlockModeDecrypt, KeyIvInit};
     use der::asn1::{ContextSpecific, OctetString};
     use der::oid::ObjectIdentifier;
     use der::{Decode, Encode};
+    use pkcs12::cms::cert::x509::spki::AlgorithmIdentifierOwned;
     use pkcs12::cms::content_info::ContentInfo;
     use pkcs12::cms::encrypted_data::EncryptedData;
+    use pkcs12::kdf::Pkcs12KeyType as KeyType;
     use sha1::Digest as _;
 
     /// The most key-derivation work a .pfx may ask for, in hash-iteration units (a PBKDF2 or PKCS#12
-    /// KDF iteration counts 2, a MAC iteration 1). About 0.1 s natively.
+    /// KDF iteration counts 2, a MAC iteration 1), counting every derivation opening it runs. About
+    /// 0.1 s natively.
     pub const MAX_KDF_WORK: u64 = 400_000;
 
     /// The smallest RSA key Entra accepts for certificate credentials.
@@ -86,6 +100,10 @@ mod reader {
     const OID_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.1");
     const OID_ENCRYPTED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.6");
     const OID_SHROUDED_KEY_BAG: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.12.10.1.2");
+    const OID_SECRET_BAG: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.12.10.1.5");
+    const OID_SAFE_CONTENTS_BAG: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.12.10.1.6");
+    const OID_PBE_SHA1_3DES: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.12.1.3");
+    const OID_PBE_SHA1_RC2_40: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.12.1.6");
     const OID_PBES2: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.5.13");
     const OID_PBKDF2: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.5.12");
     const OID_PKCS12_PBE_PREFIX: &str = "1.2.840.113549.1.12.1.";
@@ -129,6 +147,9 @@ mod reader {
         Corrupt,
         /// An encryption or MAC algorithm this product does not read.
         UnsupportedFormat,
+        /// Bags a certificate export never holds (secret bags, nested bags), whose decryption the
+        /// work cap could not bound; says which.
+        UnsupportedContent(&'static str),
     }
 
     impl PfxError {
@@ -144,7 +165,9 @@ mod reader {
                 PfxError::TooCostly => ErrorCode::CertificateTooCostly,
                 PfxError::TooLarge => ErrorCode::CertificateTooLarge,
                 PfxError::Corrupt => ErrorCode::CertificateCorrupt,
-                PfxError::UnsupportedFormat => ErrorCode::CertificateUnsupportedFormat,
+                PfxError::UnsupportedFormat | PfxError::UnsupportedContent(_) => {
+                    ErrorCode::CertificateUnsupportedFormat
+                }
             }
         }
 
@@ -160,6 +183,9 @@ mod reader {
                 ),
                 PfxError::Expired(at) => format!("The certificate expired on {at}. Create or renew the certificate and upload the new .pfx file."),
                 PfxError::NotYetValid(at) => format!("The certificate is valid only from {at}. Check its start date, or the clock of the computer that created it."),
+                PfxError::UnsupportedContent(what) => format!(
+                    "The .pfx file holds {what} besides the certificate and its private key, which this service does not open. Export the certificate again with only its private key and certificate chain (no extra secrets or keys)."
+                ),
                 other => other.code().message().to_owned(),
             }
         }
@@ -172,10 +198,8 @@ mod reader {
             return Err(PfxError::TooLarge);
         }
         let pfx = pkcs12::pfx::Pfx::from_der(data).map_err(|_| classify_unreadable(data))?;
-        if kdf_work(&pfx)? > MAX_KDF_WORK {
-            return Err(PfxError::TooCostly);
-        }
         let has_mac = pfx.mac_data.is_some();
+        check_kdf_work(&pfx, password)?;
         let archive =
             p12_keystore::Pkcs12Archive::from_pkcs12(data, password).map_err(|e| classify_library_error(e, has_mac))?;
 
@@ -235,8 +259,35 @@ mod reader {
         })
     }
 
-    /// The key-derivation work the visible structure of `pfx` asks for (see [`MAX_KDF_WORK`]).
-    fn kdf_work(pfx: &pkcs12::pfx::Pfx) -> Result<u64, PfxError> {
+    /// Refuses `pfx` unless every key derivation opening it takes (ours here and the library's)
+    /// adds up to at most [`MAX_KDF_WORK`]; see the module documentation for the order of the steps.
+    fn check_kdf_work(pfx: &pkcs12::pfx::Pfx, password: &str) -> Result<(), PfxError> {
+        let (mut work, encrypted) = visible_kdf_work(pfx)?;
+        if work > MAX_KDF_WORK {
+            return Err(PfxError::TooCostly);
+        }
+        // Every derivation below was counted in `work`: each safe's own (twice), nothing else.
+        for enc in &encrypted {
+            let Some(ciphertext) = &enc.enc_content_info.encrypted_content else {
+                continue;
+            };
+            let plain = decrypt(&enc.enc_content_info.content_enc_alg, ciphertext.as_bytes(), password)?;
+            work = work.saturating_add(safe_contents_work(&plain).map_err(|e| match e {
+                // What does not decode after decryption is almost always a wrong password (a MAC,
+                // when there is one, would say the same).
+                PfxError::Corrupt => PfxError::WrongPassword,
+                other => other,
+            })?);
+            if work > MAX_KDF_WORK {
+                return Err(PfxError::TooCostly);
+            }
+        }
+        Ok(())
+    }
+
+    /// The key-derivation work the unencrypted structure of `pfx` shows (see [`MAX_KDF_WORK`]), and
+    /// its encrypted safes, whose own derivations are counted twice and whose bags are not yet.
+    fn visible_kdf_work(pfx: &pkcs12::pfx::Pfx) -> Result<(u64, Vec<EncryptedData>), PfxError> {
         let mut work = 0u64;
         if let Some(mac) = &pfx.mac_data {
             work += u64::try_from(mac.iterations).map_err(|_| PfxError::Corrupt)?;
@@ -246,25 +297,73 @@ mod reader {
         }
         let safes = octets_of(&pfx.auth_safe)?;
         let safes = Vec::<ContentInfo>::from_der(&safes).map_err(|_| PfxError::Corrupt)?;
+        let mut encrypted = Vec::new();
         for safe in &safes {
             if safe.content_type == OID_DATA {
-                let bags =
-                    pkcs12::safe_bag::SafeContents::from_der(&octets_of(safe)?).map_err(|_| PfxError::Corrupt)?;
-                for bag in bags.iter().filter(|b| b.bag_id == OID_SHROUDED_KEY_BAG) {
-                    let wrapped =
-                        ContextSpecific::<pkcs12::pbe_params::EncryptedPrivateKeyInfo>::from_der(&bag.bag_value)
-                            .map_err(|_| PfxError::Corrupt)?;
-                    work = work.saturating_add(algorithm_work(&wrapped.value.encryption_algorithm)?);
-                }
+                work = work.saturating_add(safe_contents_work(&octets_of(safe)?)?);
             } else if safe.content_type == OID_ENCRYPTED_DATA {
                 let content = safe.content.to_der().map_err(|_| PfxError::Corrupt)?;
                 let enc = EncryptedData::from_der(&content).map_err(|_| PfxError::Corrupt)?;
-                work = work.saturating_add(algorithm_work(&enc.enc_content_info.content_enc_alg)?);
+                // Decrypted once here to count what it holds, once more by the library.
+                work = work.saturating_add(algorithm_work(&enc.enc_content_info.content_enc_alg)?.saturating_mul(2));
+                encrypted.push(enc);
             } else {
                 return Err(PfxError::UnsupportedFormat);
             }
         }
+        Ok((work, encrypted))
+    }
+
+    /// The key-derivation work of the bags in a SafeContents (DER): its shrouded key bags. Refuses
+    /// the bags the library would decrypt or skip without a certificate export needing them.
+    fn safe_contents_work(der: &[u8]) -> Result<u64, PfxError> {
+        let bags = pkcs12::safe_bag::SafeContents::from_der(der).map_err(|_| PfxError::Corrupt)?;
+        let mut work = 0u64;
+        for bag in &bags {
+            if bag.bag_id == OID_SHROUDED_KEY_BAG {
+                let wrapped = ContextSpecific::<pkcs12::pbe_params::EncryptedPrivateKeyInfo>::from_der(&bag.bag_value)
+                    .map_err(|_| PfxError::Corrupt)?;
+                work = work.saturating_add(algorithm_work(&wrapped.value.encryption_algorithm)?);
+            } else if bag.bag_id == OID_SECRET_BAG {
+                return Err(PfxError::UnsupportedContent("a secret bag (an extra secret or key)"));
+            } else if bag.bag_id == OID_SAFE_CONTENTS_BAG {
+                return Err(PfxError::UnsupportedContent("nested bags (a safeContents bag)"));
+            }
+            // Key, certificate and CRL bags: nothing to derive.
+        }
         Ok(work)
+    }
+
+    /// Decrypts an encrypted safe's content as `p12-keystore` does (same crates, same algorithms),
+    /// after its derivation was counted.
+    fn decrypt(alg: &AlgorithmIdentifierOwned, data: &[u8], password: &str) -> Result<Vec<u8>, PfxError> {
+        let params = alg.parameters.as_ref().ok_or(PfxError::Corrupt)?.to_der().map_err(|_| PfxError::Corrupt)?;
+        if alg.oid == OID_PBES2 {
+            let params = pkcs5::pbes2::Parameters::from_der(&params).map_err(|_| PfxError::Corrupt)?;
+            return params.decrypt(password.as_bytes(), data).map_err(|e| match e {
+                pkcs5::Error::DecryptFailed => PfxError::WrongPassword,
+                _ => PfxError::UnsupportedFormat,
+            });
+        }
+        let p = pkcs12::pbe_params::Pkcs12PbeParams::from_der(&params).map_err(|_| PfxError::Corrupt)?;
+        let (salt, rounds) = (p.salt.as_bytes(), p.iterations);
+        let derive = |kind, len| {
+            pkcs12::kdf::derive_key_utf8::<sha1::Sha1>(password, salt, kind, rounds, len).map_err(|_| PfxError::Corrupt)
+        };
+        let plain = if alg.oid == OID_PBE_SHA1_3DES {
+            let (key, iv) = (derive(KeyType::EncryptionKey, 24)?, derive(KeyType::Iv, 8)?);
+            cbc::Decryptor::<des::TdesEde3>::new_from_slices(&key, &iv)
+                .map_err(|_| PfxError::Corrupt)?
+                .decrypt_padded_vec::<Pkcs7>(data)
+        } else if alg.oid == OID_PBE_SHA1_RC2_40 {
+            let (key, iv) = (derive(KeyType::EncryptionKey, 5)?, derive(KeyType::Iv, 8)?);
+            cbc::Decryptor::<rc2::Rc2>::new_from_slices(&key, &iv)
+                .map_err(|_| PfxError::Corrupt)?
+                .decrypt_padded_vec::<Pkcs7>(data)
+        } else {
+            return Err(PfxError::UnsupportedFormat);
+        };
+        plain.map_err(|_| PfxError::WrongPassword)
     }
 
     fn octets_of(ci: &ContentInfo) -> Result<Vec<u8>, PfxError> {
@@ -421,6 +520,7 @@ mod tests {
             PfxError::TooLarge,
             PfxError::Corrupt,
             PfxError::UnsupportedFormat,
+            PfxError::UnsupportedContent("a secret bag (an extra secret or key)"),
         ];
         for e in all {
             assert!(e.code().as_str().starts_with("certificate_"), "{e:?}");
