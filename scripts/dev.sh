@@ -57,6 +57,10 @@ elif [ "$MICROSOFT" != "real" ]; then
   echo "dev: MICROSOFT must be 'emulator' (default) or 'real'" >&2; exit 2
 fi
 
+# The app may take its session from `#token=` in the printed URL: local development only (the
+# Worker honours it for loopback requests only; a deployed Worker never sets it).
+vars+=(--var "DEV_SESSION_IN_URL:1")
+
 # The demo portal on a second origin (localhost, not 127.0.0.1) embeds the app.
 vars+=(--var "PORTAL_ORIGINS:http://localhost:$PORTAL_PORT")
 setsid python3 scripts/demo-portal.py "$PORTAL_PORT" "http://127.0.0.1:$PORT/" </dev/null &

@@ -170,11 +170,10 @@ impl Config {
             }
         }
         if let Some(secs) = non_empty("DEV_SIGNIN_HOLD_SECS") {
-            let secs: i64 = secs
-                .parse()
-                .ok()
-                .filter(|s| (1..=86_400).contains(s))
-                .ok_or_else(|| ConfigError("DEV_SIGNIN_HOLD_SECS must be a number of seconds (1 to 86400)".into()))?;
+            let secs: i64 =
+                secs.parse().ok().filter(|s| (1..=86_400).contains(s)).ok_or_else(|| {
+                    ConfigError("DEV_SIGNIN_HOLD_SECS must be a number of seconds (1 to 86400)".into())
+                })?;
             dev.signin_hold_ms = Some(secs * 1000);
         }
         if dev_microsoft_base.is_none() && (dev.fail_saved_handover || dev.signin_hold_ms.is_some()) {

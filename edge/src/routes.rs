@@ -208,7 +208,11 @@ mod tests {
         assert_eq!(resolve("POST", "/api/organizations/"), Route::CreateOrganization);
         assert_eq!(resolve("PUT", "/api/organizations"), Route::MethodNotAllowed(&["GET", "POST"]));
         assert_eq!(resolve("QUERY", "/api/organizations"), Route::MethodNotAllowed(&["GET", "POST"]));
-        assert_eq!(resolve("get", "/api/organizations"), Route::MethodNotAllowed(&["GET", "POST"]), "methods are case-sensitive");
+        assert_eq!(
+            resolve("get", "/api/organizations"),
+            Route::MethodNotAllowed(&["GET", "POST"]),
+            "methods are case-sensitive"
+        );
         assert_eq!(resolve("GET", &format!("/api/organizations/{id}")), Route::GetOrganization(id.into()));
         assert_eq!(resolve("PATCH", &format!("/api/organizations/{id}")), Route::UpdateOrganization(id.into()));
         assert_eq!(resolve("DELETE", &format!("/api/organizations/{id}")), Route::DeleteOrganization(id.into()));

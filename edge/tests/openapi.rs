@@ -55,25 +55,25 @@ fn operation(method: &str, path: &str, g: &mut SchemaGenerator) -> Op {
             op("Sign-in status and registration progress", None, (200, Some(schema::<SignInStatus>(g))), &[401, 404])
         }
         ("DELETE", "/api/signins/{id}") => {
-            op("Cancel a sign-in", None, (200, Some(schema::<SignInStatus>(g))), &[401, 404])
+            op("Cancel a sign-in: its last status; afterwards it is gone for the API (404)", None, (200, Some(schema::<SignInStatus>(g))), &[401, 404])
         }
         ("POST", "/api/signins/{id}/confirm") => op(
             "Start registration: the admin ticked the confirmation (device code), or the browser presents the sign-in window's claim or confirmation code (Credential)",
             Some(schema::<ConfirmSignIn>(g)),
             (200, Some(schema::<SignInStatus>(g))),
-            &[401, 404, 409, 415, 422],
+            &[400, 401, 404, 409, 410, 413, 415, 422],
         ),
         ("POST", "/api/signins/{id}/renew") => op(
             "A new one-time code after the previous one expired",
             None,
             (200, Some(schema::<SignInStatus>(g))),
-            &[401, 404, 409],
+            &[401, 404, 409, 410, 429, 502],
         ),
         ("POST", "/api/signins/{id}/applications") => op(
-            "Create the 3 additional applications with this sign-in",
+            "Create the 3 additional applications with this sign-in (409 until a Credential sign-in's answer is claimed)",
             None,
             (200, Some(schema::<SignInStatus>(g))),
-            &[401, 404, 409, 422],
+            &[401, 404, 409, 410, 422],
         ),
         ("POST", "/api/certificates/inspect") => op(
             "Describe a .pfx before saving (nothing is stored)",
@@ -88,7 +88,7 @@ fn operation(method: &str, path: &str, g: &mut SchemaGenerator) -> Op {
             "Add an organization after checking its credential against Microsoft",
             Some(schema::<CreateOrganization>(g)),
             (201, Some(schema::<Organization>(g))),
-            &[400, 401, 409, 413, 415, 422, 502, 503],
+            &[400, 401, 409, 410, 413, 415, 422, 502, 503],
         ),
         ("GET", "/api/organizations/{id}") => {
             op("One organization", None, (200, Some(schema::<Organization>(g))), &[401, 404])
@@ -97,16 +97,47 @@ fn operation(method: &str, path: &str, g: &mut SchemaGenerator) -> Op {
             "Edit; application ID and credential changes are checked against Microsoft first",
             Some(schema::<UpdateOrganization>(g)),
             (200, Some(schema::<Organization>(g))),
-            &[400, 401, 404, 409, 415, 422, 502],
+            &[400, 401, 404, 409, 410, 413, 415, 422, 502, 503],
         ),
         ("DELETE", "/api/organizations/{id}") => op(
             "Delete (requires {\"confirm\": true})",
             Some(schema::<DeleteOrganization>(g)),
             (204, None),
-            &[401, 404, 415, 422],
+            &[400, 401, 404, 413, 415, 422],
         ),
         other => panic!("{other:?} is in ENDPOINTS but not documented here"),
     }
+}
+
+/// Where the answer of `method path` leads (OpenAPI links): the created object's ID is the path
+/// parameter of the operations on it. Peers' tools (schemathesis' stateful phase) follow them.
+fn links(method: &str, path: &str) -> Option<Value> {
+    let (targets, base): (&[(&str, &str)], &str) = match (method, path) {
+        ("POST", "/api/signins") => (
+            &[
+                ("status", "get"),
+                ("cancel", "delete"),
+                ("confirm", "post:/confirm"),
+                ("renew", "post:/renew"),
+                ("applications", "post:/applications"),
+            ],
+            "/api/signins/{id}",
+        ),
+        ("POST", "/api/organizations") => {
+            (&[("get", "get"), ("edit", "patch"), ("delete", "delete")], "/api/organizations/{id}")
+        }
+        _ => return None,
+    };
+    let mut links = Map::new();
+    for (name, target) in targets {
+        let (verb, suffix) = target.split_once(':').unwrap_or((target, ""));
+        let pointer = format!("{base}{suffix}").replace('~', "~0").replace('/', "~1");
+        links.insert(
+            (*name).to_owned(),
+            json!({"operationRef": format!("#/paths/{pointer}/{verb}"), "parameters": {"id": "$response.body#/id"}}),
+        );
+    }
+    Some(Value::Object(links))
 }
 
 fn document() -> Value {
@@ -120,6 +151,10 @@ fn document() -> Value {
             Some(s) => json!({"description": "Success", "content": {"application/json": {"schema": s}}}),
             None => json!({"description": "Success"}),
         };
+        let mut ok = ok;
+        if let Some(links) = links(method, path) {
+            ok["links"] = links;
+        }
         responses.insert(op.ok.0.to_string(), ok);
         for status in op.errors {
             responses.insert(
@@ -131,11 +166,17 @@ fn document() -> Value {
         if *path == "/api/signin/callback" {
             o["responses"] = json!({
                 "200": {"description": "Signed in: a page that tells the app and closes itself", "content": {"text/html": {}}},
-                "400": {"description": "Declined, refused, state mismatch, code already used, or an internal failure: a page that says so", "content": {"text/html": {}}}
+                "400": {"description": "Declined, refused, state mismatch, code already used, or an internal failure: a page that says so", "content": {"text/html": {}}},
+                "404": {"description": "The state names no sign-in this service issued: a page that says the answer did not belong to a sign-in", "content": {"text/html": {}}}
             });
+            // `state` is "{sign-in ID}.{43-character secret}"; anything else is not an answer to us.
+            let state = json!({"type": "string", "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\\.[A-Za-z0-9_-]{43}$"});
             o["parameters"] = json!(["state", "code", "error", "error_description"]
                 .iter()
-                .map(|n| json!({"name": n, "in": "query", "required": *n == "state", "schema": {"type": "string"}}))
+                .map(|n| {
+                    let schema = if *n == "state" { state.clone() } else { json!({"type": "string"}) };
+                    json!({"name": n, "in": "query", "required": *n == "state", "schema": schema})
+                })
                 .collect::<Vec<_>>());
         } else if *path != "/api/health" {
             o["security"] = json!([{"portalSession": []}]);
@@ -145,7 +186,9 @@ fn document() -> Value {
                 json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}]);
         }
         if let Some(req) = op.request {
-            o["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": req}}});
+            // Confirming a device-code sign-in needs no body; a Credential sign-in sends its claim.
+            let required = *path != "/api/signins/{id}/confirm";
+            o["requestBody"] = json!({"required": required, "content": {"application/json": {"schema": req}}});
         }
         let entry = paths.entry(path.to_string()).or_insert_with(|| json!({}));
         entry[method.to_lowercase()] = o;

@@ -24,6 +24,15 @@ impl ApiFailure {
         }
     }
 
+    /// The catalogue code of the edge's refusal (`None` for a transport failure). Decisions match
+    /// on this, never on the message text.
+    pub fn code(&self) -> Option<shared::ErrorCode> {
+        match self {
+            ApiFailure::Api(body) => Some(body.error.code),
+            ApiFailure::Transport(_) => None,
+        }
+    }
+
     /// The field the error is about, if any.
     pub fn field(&self) -> Option<shared::Field> {
         match self {
@@ -33,14 +42,14 @@ impl ApiFailure {
     }
 }
 
-/// One `fetch` to the edge with the session token; the status and the body text. (A plain
-/// `web_sys` fetch: the app's size budget has no room for an HTTP client crate.)
-async fn call(method: &str, path: &str, body: Option<String>) -> Result<(u16, String), ApiFailure> {
-    use wasm_bindgen::JsCast;
-    use wasm_bindgen_futures::JsFuture;
-    // The browser's reason (e.g. "TypeError: Failed to fetch") when it gives one as text.
-    let transport =
-        |e: wasm_bindgen::JsValue| ApiFailure::Transport(e.as_string().unwrap_or_else(|| "network error".into()));
+/// The browser's reason (e.g. "TypeError: Failed to fetch") when it gives one as text.
+fn transport(e: wasm_bindgen::JsValue) -> ApiFailure {
+    ApiFailure::Transport(e.as_string().unwrap_or_else(|| "network error".into()))
+}
+
+/// Starts one `fetch` to the edge with the session token (`keepalive`: it survives the page being
+/// closed or left) and returns the browser's promise of the response.
+fn start_fetch(method: &str, path: &str, body: Option<String>, keepalive: bool) -> Result<js_sys::Promise, ApiFailure> {
     let headers = web_sys::Headers::new().map_err(transport)?;
     headers.set("accept", "application/json").map_err(transport)?;
     if let Some(token) = crate::session::token() {
@@ -53,10 +62,22 @@ async fn call(method: &str, path: &str, body: Option<String>) -> Result<(u16, St
         init.set_body(&wasm_bindgen::JsValue::from_str(&b));
     }
     init.set_headers(&headers);
+    if keepalive {
+        // Not in web-sys's `RequestInit` yet; a plain property of the init dictionary.
+        js_sys::Reflect::set(&init, &"keepalive".into(), &true.into()).map_err(transport)?;
+    }
     let req = web_sys::Request::new_with_str_and_init(path, &init).map_err(transport)?;
     let window = web_sys::window().ok_or_else(|| ApiFailure::Transport("no window".into()))?;
+    Ok(window.fetch_with_request(&req))
+}
+
+/// One `fetch` to the edge with the session token; the status and the body text. (A plain
+/// `web_sys` fetch: the app's size budget has no room for an HTTP client crate.)
+async fn call(method: &str, path: &str, body: Option<String>) -> Result<(u16, String), ApiFailure> {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_futures::JsFuture;
     let resp: web_sys::Response =
-        JsFuture::from(window.fetch_with_request(&req)).await.map_err(transport)?.unchecked_into();
+        JsFuture::from(start_fetch(method, path, body, false)?).await.map_err(transport)?.unchecked_into();
     let text = JsFuture::from(resp.text().map_err(transport)?).await.map_err(transport)?;
     Ok((resp.status(), text.as_string().unwrap_or_default()))
 }
@@ -90,7 +111,24 @@ pub async fn send_json<B: Serialize, T: DeserializeOwned>(method: &str, path: &s
     decode(&success_body(call(method, path, Some(body)).await?)?)
 }
 
+/// Sends `method` without a body; `Ok` when the edge accepted (the answer's body is not read).
+pub async fn send_empty(method: &str, path: &str) -> Result<(), ApiFailure> {
+    success_body(call(method, path, None).await?).map(|_| ())
+}
+
 /// Sends a request whose answer does not matter (e.g. cancelling a sign-in on the way out).
 pub async fn send_ignoring_answer(method: &str, path: &str) {
     let _ = call(method, path, None).await;
+}
+
+/// Sends a request whose answer does not matter with `keepalive`, so that it is sent even when
+/// the page is being closed or left (`sendBeacon` cannot carry the `Authorization` header). The
+/// request is on its way when this returns.
+pub fn send_keepalive(method: &str, path: &str) {
+    if let Ok(promise) = start_fetch(method, path, None, true) {
+        // Awaited only so that a failure is handled, not reported as an unhandled rejection.
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+        });
+    }
 }

@@ -88,6 +88,11 @@ fn framed() -> Option<web_sys::Window> {
     (!js_sys::Object::is(&parent, &w)).then_some(parent)
 }
 
+/// Whether the page was opened on its own (its parent is itself), not inside a portal's frame.
+pub fn is_top_level() -> bool {
+    framed().is_none()
+}
+
 /// Posts `event` to the parent page (nothing happens outside a frame).
 pub fn post(event: Outbound) {
     let Some(parent) = framed() else { return };

@@ -8,8 +8,10 @@
 use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use session::SessionSource;
 use shared::api::{paths, HealthResponse, SessionInfo, SignInState, SignInStatus, StartSignIn};
 use shared::{AddMethod, CloudEnvironment, ErrorCode};
+use signins::StartProblem;
 use wizard::logic::{after_method, prefill, window_message_notice, Prefill, Step};
 use wizard::popup;
 
@@ -17,6 +19,7 @@ pub mod api;
 pub mod embed;
 pub mod pages;
 pub mod session;
+pub mod signins;
 pub mod wizard;
 
 /// The page shown.
@@ -33,15 +36,41 @@ pub enum Page {
 /// The whole app.
 #[component]
 pub fn App() -> impl IntoView {
-    session::take_token_from_location();
+    // Off the address bar at once, whatever happens next; used only if the edge allows it.
+    let fragment_token = session::take_fragment_token();
+    let top_level = embed::is_top_level();
     let page = RwSignal::new(Page::Manage);
     // Bumped when a new session arrives from the portal: everything that read data reads again.
     let epoch = RwSignal::new(0u32);
     provide_context(epoch);
     let health = LocalResource::new(|| api::get_json::<HealthResponse>(paths::HEALTH));
+    // Where the session comes from: at once, or with a token in the fragment once health has
+    // answered (nothing that needs a session is shown or called before).
+    let source = RwSignal::new(session::session_source_now(fragment_token.as_deref(), top_level));
+    let fragment_token = StoredValue::new(fragment_token);
+    Effect::new(move |_| {
+        let Some(h) = health.get() else { return };
+        if source.get_untracked().is_some() {
+            return;
+        }
+        let dev_allowed = h.as_ref().is_ok_and(|h| h.dev_session_in_url);
+        let decided = session::session_source(fragment_token.get_value(), dev_allowed, top_level);
+        fragment_token.set_value(None);
+        if let SessionSource::Fragment(token) = &decided {
+            session::set_token(Some(token.clone()));
+        }
+        source.set(Some(decided));
+    });
+    let signed_in_view = move || matches!(source.get(), Some(SessionSource::Fragment(_) | SessionSource::Portal));
     let who = LocalResource::new(move || {
         epoch.track();
-        api::get_json::<SessionInfo>(paths::SESSION)
+        let ready = signed_in_view();
+        async move {
+            if !ready {
+                return None;
+            }
+            Some(api::get_json::<SessionInfo>(paths::SESSION).await)
+        }
     });
     let listening = RwSignal::new(false);
     Effect::new(move |_| {
@@ -78,32 +107,18 @@ pub fn App() -> impl IntoView {
             <h1>"Add & Manage Microsoft 365 Organizations"</h1>
             <p data-testid="session" class="hint">
                 <Suspense fallback=|| ()>
-                    {move || who.get().map(|r| match r {
+                    {move || who.get().flatten().map(|r| match r {
                         Ok(s) => format!("Signed in for portal account {}.", s.account),
                         Err(e) => e.message(),
                     })}
                 </Suspense>
             </p>
-            {move || match page.get() {
-                Page::Manage => view! {
-                    <pages::manage::Manage
-                        on_add=Callback::new(move |_| page.set(Page::Add))
-                        on_edit=Callback::new(move |id| page.set(Page::Edit(id)))
-                        on_deleted=Callback::new(|id| embed::post(embed::Outbound::OrganizationDeleted(id))) />
+            {move || match source.get() {
+                None => view! { <p>"Connecting to the service…"</p> }.into_any(),
+                Some(SessionSource::OpenFromPortal) => view! {
+                    <OpenFromPortal dev=health.get().and_then(|h| h.ok()).is_some_and(|h| h.dev_session_in_url) />
                 }.into_any(),
-                Page::Add => view! { <Wizard on_done=Callback::new(move |added: Option<String>| {
-                    embed::post(match added {
-                        Some(id) => embed::Outbound::OrganizationAdded(id),
-                        None => embed::Outbound::Cancelled,
-                    });
-                    page.set(Page::Manage);
-                }) /> }.into_any(),
-                Page::Edit(id) => view! { <pages::edit::Edit id on_done=Callback::new(move |updated: Option<shared::api::Organization>| {
-                    if let Some(o) = updated {
-                        embed::post(embed::Outbound::OrganizationUpdated(o.id));
-                    }
-                    page.set(Page::Manage);
-                }) /> }.into_any(),
+                Some(_) => view! { <Pages page /> }.into_any(),
             }}
             <footer>
                 <Suspense fallback=|| view! { <span>"Connecting to the service…"</span> }>
@@ -111,6 +126,57 @@ pub fn App() -> impl IntoView {
                 </Suspense>
             </footer>
         </main>
+    }
+}
+
+/// Shown when the app was opened on its own, outside the portal, without a session it may use:
+/// it takes no session and calls nothing that needs one.
+#[component]
+pub fn OpenFromPortal(
+    /// Local development: say how to open the app with a development session.
+    dev: bool,
+) -> impl IntoView {
+    view! {
+        <section class="step" data-testid="open-from-portal" aria-labelledby="open-from-portal-heading">
+            <h2 id="open-from-portal-heading">"Open this from your backup portal"</h2>
+            <p>
+                "This app works only inside your backup portal, which signs you in. Sign in to your backup portal and open the Microsoft 365 organizations page there."
+            </p>
+            <p class="hint">
+                "A link to this page on its own does not sign you in, so that nobody can send you a link that works in their account."
+            </p>
+            {dev.then(|| view! {
+                <p class="hint">"Local development: open the address that make dev printed (it ends with #token=…), or make a new token with scripts/dev-token.py."</p>
+            })}
+        </section>
+    }
+}
+
+/// The organization list, the wizard or the edit page, as `page` says.
+#[component]
+fn Pages(page: RwSignal<Page>) -> impl IntoView {
+    view! {
+        {move || match page.get() {
+            Page::Manage => view! {
+                <pages::manage::Manage
+                    on_add=Callback::new(move |_| page.set(Page::Add))
+                    on_edit=Callback::new(move |id| page.set(Page::Edit(id)))
+                    on_deleted=Callback::new(|id| embed::post(embed::Outbound::OrganizationDeleted(id))) />
+            }.into_any(),
+            Page::Add => view! { <Wizard on_done=Callback::new(move |added: Option<String>| {
+                embed::post(match added {
+                    Some(id) => embed::Outbound::OrganizationAdded(id),
+                    None => embed::Outbound::Cancelled,
+                });
+                page.set(Page::Manage);
+            }) /> }.into_any(),
+            Page::Edit(id) => view! { <pages::edit::Edit id on_done=Callback::new(move |updated: Option<shared::api::Organization>| {
+                if let Some(o) = updated {
+                    embed::post(embed::Outbound::OrganizationUpdated(o.id));
+                }
+                page.set(Page::Manage);
+            }) /> }.into_any(),
+        }}
     }
 }
 
@@ -124,7 +190,11 @@ pub fn Wizard(on_done: Callback<Option<String>>) -> impl IntoView {
     let seconds_left = RwSignal::new(0u64);
     let prefilled = RwSignal::new(Prefill::default());
     let error = RwSignal::new(None::<String>);
+    // Starting the sign-in was refused because too many are under way: list them to cancel one.
+    let too_many = RwSignal::new(false);
     let busy = RwSignal::new(false);
+    // The wizard's sign-ins are cancelled when it goes away, unless Step 3 saved them.
+    let owned = signins::Owned::new();
     // Credential: what went wrong with the sign-in window that the status cannot show.
     let notice = RwSignal::new(None::<String>);
     let heading: NodeRef<html::H2> = NodeRef::new();
@@ -222,12 +292,18 @@ pub fn Wizard(on_done: Callback<Option<String>>) -> impl IntoView {
         spawn_local(async move {
             match api::send_json::<_, SignInStatus>("POST", &path, &serde_json::json!({})).await {
                 Ok(s) => apply(s),
-                Err(e) => error.set(Some(e.message())),
+                // A new code for an expired sign-in needs a free slot too.
+                Err(e) => {
+                    let problem = signins::start_problem(&e);
+                    too_many.set(problem == StartProblem::TooMany);
+                    error.set(Some(problem.message()));
+                }
             }
         });
     };
     let next = Callback::new(move |_| {
         error.set(None);
+        too_many.set(false);
         let next_step = after_method(method.get());
         if next_step != Step::Authorize {
             prefilled.set(Prefill::default());
@@ -251,12 +327,15 @@ pub fn Wizard(on_done: Callback<Option<String>>) -> impl IntoView {
             busy.set(false);
             match r {
                 Ok(s) => {
+                    owned.started(&s.id);
                     popup::follow(&s);
                     apply(s)
                 }
                 Err(e) => {
                     popup::close();
-                    error.set(Some(e.message()));
+                    let problem = signins::start_problem(&e);
+                    too_many.set(problem == StartProblem::TooMany);
+                    error.set(Some(problem.message()));
                     step.set(Step::Method);
                 }
             }
@@ -290,15 +369,17 @@ pub fn Wizard(on_done: Callback<Option<String>>) -> impl IntoView {
             }
         });
     });
+    // The admin leaves the sign-in: cancel it (also once registered: its applications are unsaved).
     let cancel_current = move || {
         popup::close();
-        if let Some(s) = status.get_untracked().filter(|s| !s.state.is_final()) {
-            let id = s.id.clone();
-            spawn_local(async move {
-                api::send_ignoring_answer("DELETE", &paths::signin(&id)).await;
-            });
-        }
+        owned.release();
     };
+    // Back at Step 1, no sign-in of this wizard is needed any more.
+    Effect::new(move |_| {
+        if step.get() == Step::Method {
+            owned.release();
+        }
+    });
     let cancel = Callback::new(move |_| {
         cancel_current();
         on_done.run(None);
@@ -315,6 +396,9 @@ pub fn Wizard(on_done: Callback<Option<String>>) -> impl IntoView {
             <p class="steps" aria-hidden="true">{move || format!("Step {} of 3", step.get().number())}</p>
             <h2 id="step-heading" tabindex="-1" node_ref=heading>{move || step.get().heading()}</h2>
             <p class="error" role="alert" data-testid="wizard-error">{move || error.get().unwrap_or_default()}</p>
+            <Show when=move || too_many.get()>
+                <wizard::running::RunningSignIns on_retry=next />
+            </Show>
             {move || match step.get() {
                 Step::Method => view! {
                     <wizard::step1::Step1 cloud method busy=busy.into() on_next=next on_cancel=cancel />
@@ -324,7 +408,7 @@ pub fn Wizard(on_done: Callback<Option<String>>) -> impl IntoView {
                         on_claim=Callback::new(move |code: String| if let Some(s) = status.get_untracked() { claim(s.id, code) })
                         on_confirm=Callback::new(move |_| if let Some(s) = status.get_untracked() { signin_op(paths::signin_confirm(&s.id)) })
                         on_renew=Callback::new(move |_| if let Some(s) = status.get_untracked() { signin_op(paths::signin_renew(&s.id)) })
-                        on_manual=Callback::new(move |_| { method.set(AddMethod::Manual); prefilled.set(Prefill::default()); step.set(Step::Complete); })
+                        on_manual=Callback::new(move |_| { cancel_current(); method.set(AddMethod::Manual); prefilled.set(Prefill::default()); step.set(Step::Complete); })
                         on_cancel=cancel />
                 }.into_any(),
                 Step::Complete => view! {

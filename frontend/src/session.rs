@@ -1,8 +1,12 @@
 //! The portal session token, held in memory only (never in storage or cookies).
 //!
-//! In `make dev` it arrives in the URL fragment (`#token=...`): a fragment is not sent to the
-//! server and not put into `Referer`, and it is removed from the address bar at once so that it
-//! does not linger in history. Inside a portal it will arrive by `postMessage`.
+//! Inside the portal's iframe the token arrives by `postMessage` ([`crate::embed`]). Only in local
+//! development (`make dev`, and the whole-system tests) may it come from the URL fragment
+//! (`#token=...`): the edge says so in `GET /api/health` (`dev_session_in_url`, true only for a
+//! loopback request with `DEV_SESSION_IN_URL=1`). Otherwise a link with a token in it would let
+//! whoever made the link sign the victim into the link maker's account. The fragment is removed
+//! from the address bar at once in every case, so that it does not linger in history.
+//! [`session_source`] makes the decision; it is plain Rust, tested natively.
 
 use std::cell::RefCell;
 
@@ -32,18 +36,48 @@ pub fn token_from_fragment(fragment: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Reads the token from the address bar's fragment, then removes the fragment.
-pub fn take_token_from_location() {
-    let Some(window) = web_sys::window() else { return };
-    let location = window.location();
-    let Ok(hash) = location.hash() else { return };
-    if let Some(t) = token_from_fragment(&hash) {
-        set_token(Some(t));
-        let clean = format!("{}{}", location.pathname().unwrap_or_default(), location.search().unwrap_or_default());
-        if let Ok(history) = window.history() {
-            let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&clean));
-        }
+/// Where the app's session comes from, decided once `GET /api/health` has answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionSource {
+    /// Local development: the token from the address bar's fragment.
+    Fragment(String),
+    /// Inside the portal's iframe: the portal sends the session by `postMessage`.
+    Portal,
+    /// Opened on its own (top-level) without a session it may use: the app shows "Open this from
+    /// your backup portal" and calls nothing that needs a session.
+    OpenFromPortal,
+}
+
+/// Decides where the session comes from. `fragment_token`: the token found in `#token=` (already
+/// removed from the address bar); `dev_allowed`: the edge's `dev_session_in_url`; `top_level`: the
+/// page is not inside a frame. The fragment counts only in development; outside it, a page opened
+/// top-level gets no session at all (the portal's iframe is the only way in).
+pub fn session_source(fragment_token: Option<String>, dev_allowed: bool, top_level: bool) -> SessionSource {
+    match fragment_token {
+        Some(token) if dev_allowed => SessionSource::Fragment(token),
+        _ if top_level => SessionSource::OpenFromPortal,
+        _ => SessionSource::Portal,
     }
+}
+
+/// The decision when it does not depend on the edge's answer (no token in the fragment): made at
+/// once, so that the app inside the portal does not wait for `GET /api/health`. `None`: wait for
+/// health, then call [`session_source`].
+pub fn session_source_now(fragment_token: Option<&str>, top_level: bool) -> Option<SessionSource> {
+    fragment_token.is_none().then(|| session_source(None, false, top_level))
+}
+
+/// Removes the fragment from the address bar (whatever it holds: the app uses none) and returns
+/// the token it carried, if any. The token is not used here: see [`session_source`].
+pub fn take_fragment_token() -> Option<String> {
+    let window = web_sys::window()?;
+    let location = window.location();
+    let hash = location.hash().ok().filter(|h| !h.is_empty() && h != "#")?;
+    let clean = format!("{}{}", location.pathname().unwrap_or_default(), location.search().unwrap_or_default());
+    if let Ok(history) = window.history() {
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&clean));
+    }
+    token_from_fragment(&hash)
 }
 
 #[cfg(test)]
@@ -57,5 +91,42 @@ mod tests {
         assert_eq!(token_from_fragment("#token="), None);
         assert_eq!(token_from_fragment("#token=<script>"), None);
         assert_eq!(token_from_fragment(""), None);
+    }
+
+    fn t() -> Option<String> {
+        Some("a.b.c".into())
+    }
+
+    #[test]
+    fn the_fragment_token_is_used_only_in_development() {
+        assert_eq!(session_source(t(), true, true), SessionSource::Fragment("a.b.c".into()));
+        // Development inside a frame (the demo portal may still hand a session over by message,
+        // but an explicit fragment wins: that is what the developer opened).
+        assert_eq!(session_source(t(), true, false), SessionSource::Fragment("a.b.c".into()));
+    }
+
+    #[test]
+    fn outside_development_a_link_with_a_token_signs_nobody_in() {
+        // The attack: a link to the real app with the attacker's token, opened top-level.
+        assert_eq!(session_source(t(), false, true), SessionSource::OpenFromPortal);
+        // The same link framed by a page: the fragment is ignored; only an allowed portal's
+        // message can bring a session.
+        assert_eq!(session_source(t(), false, false), SessionSource::Portal);
+    }
+
+    #[test]
+    fn only_a_fragment_token_waits_for_the_edge() {
+        assert_eq!(session_source_now(None, false), Some(SessionSource::Portal));
+        assert_eq!(session_source_now(None, true), Some(SessionSource::OpenFromPortal));
+        assert_eq!(session_source_now(Some("a.b.c"), true), None);
+        assert_eq!(session_source_now(Some("a.b.c"), false), None);
+    }
+
+    #[test]
+    fn without_a_fragment_the_portal_is_the_only_way_in() {
+        assert_eq!(session_source(None, false, false), SessionSource::Portal);
+        assert_eq!(session_source(None, true, false), SessionSource::Portal);
+        assert_eq!(session_source(None, false, true), SessionSource::OpenFromPortal);
+        assert_eq!(session_source(None, true, true), SessionSource::OpenFromPortal);
     }
 }

@@ -27,6 +27,7 @@ fn shows_the_api_version_when_health_answers() {
             version: "9.8.7".into(),
             database: ComponentStatus::Ok,
             portal_origins: vec![],
+            dev_session_in_url: false,
         });
         view! { <ServiceStatus result /> }.into_any()
     });

@@ -493,6 +493,7 @@ pub struct UpdateOrganization {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeleteOrganization {
     /// Must be `true`.
+    #[cfg_attr(feature = "schema", schemars(extend("enum" = [true])))]
     pub confirm: bool,
 }
 

@@ -65,7 +65,7 @@ catalogue! {
     ConfirmationRequired = "confirmation_required", 422, "Confirm that you want to do this.";
     /// Too many sign-ins were started for this account recently (a rate limit, not the limit of
     /// sign-ins under way).
-    SignInsRateLimited = "sign_ins_rate_limited", 429, "Too many sign-ins were started for this account in the last hour. Wait a few minutes (the Retry-After header says how long), then try again.";
+    SignInsRateLimited = "sign_ins_rate_limited", 429, "Too many sign-ins were started for this account in the last hour. Wait a few minutes, then try again.";
     /// Failure inside the product.
     Internal = "internal_error", 500, "Something went wrong on our side. Try again; if it keeps failing, contact support.";
 
@@ -75,7 +75,7 @@ catalogue! {
     /// The admin declined the sign-in or the consent.
     SignInDeclined = "sign_in_declined", 422, "The sign-in or the permissions were declined at Microsoft. Try again and accept the permissions, or use the Manual method.";
     /// The device code expired before the admin signed in.
-    CodeExpired = "code_expired", 422, "The one-time code has expired. Get a new code and sign in within 15 minutes.";
+    CodeExpired = "code_expired", 410, "The one-time code has expired. Get a new code and sign in within 15 minutes.";
     /// Microsoft did not recognize the code.
     CodeInvalid = "code_invalid", 422, "Microsoft did not accept the one-time code. Get a new code and enter it exactly as shown.";
     /// Conditional Access or security defaults blocked the device-code sign-in.
@@ -106,7 +106,7 @@ catalogue! {
     /// The sign-in was made in another tenant or cloud than the organization it is used for.
     SignInTenantMismatch = "sign_in_tenant_mismatch", 409, "The sign-in was made in a different Microsoft 365 organization or Azure cloud than this one. Sign in again as an administrator of this organization's tenant.";
     /// The Credential pop-up sign-in was not finished in time.
-    SignInWindowExpired = "sign_in_window_expired", 422, "The Microsoft sign-in was not finished within 15 minutes. Try again, or use the Device Code method.";
+    SignInWindowExpired = "sign_in_window_expired", 410, "The Microsoft sign-in was not finished within 15 minutes. Try again, or use the Device Code method.";
 
     // --- Tenant and cloud --------------------------------------------------------------------
     /// The tenant lives in another national cloud.

@@ -401,6 +401,8 @@ async fn refetched(mut fetched: Response, content_type: &str) -> std::result::Re
 async fn signin_callback(req: Request, env: &Env) -> std::result::Result<Response, AppError> {
     use crate::signin::browser::{callback_csp, callback_page, parse_callback, PageOutcome};
     let query = parse_callback(crate::signin::browser::query_of(&req.inner().url()));
+    // A state that names no sign-in we issued: the same page, answered 404.
+    let mut unknown = false;
     let outcome = match query.sign_in_id.clone() {
         None => PageOutcome {
             sign_in_id: None,
@@ -426,6 +428,7 @@ async fn signin_callback(req: Request, env: &Env) -> std::result::Result<Respons
                 }
                 Err(_) => None,
             };
+            unknown = known == Some(false);
             let answer = match known {
                 Some(false) => Ok(Response::empty().map_err(internal("response"))?.with_status(404)),
                 _ => signin_command(env, &id, cmd).await,
@@ -453,7 +456,11 @@ async fn signin_callback(req: Request, env: &Env) -> std::result::Result<Respons
             }
         }
     };
-    let status = if outcome.error.is_none() { 200 } else { 400 };
+    let status = match (&outcome.error, unknown) {
+        (None, _) => 200,
+        (Some(_), true) => 404,
+        (Some(_), false) => 400,
+    };
     let mut resp = Response::from_html(callback_page(&outcome)).map_err(internal("response"))?.with_status(status);
     resp.headers_mut().set("content-security-policy", &callback_csp()).map_err(internal("headers"))?;
     Ok(resp)

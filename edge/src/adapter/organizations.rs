@@ -306,7 +306,13 @@ async fn signin_status(env: &Env, session: &Session, id: &str, op: &str) -> Res<
 
 /// Runs the 3 additional applications with `sign_in` (if not done yet) in the organization's
 /// `cloud` and `tenant` (a sign-in elsewhere creates nothing), and waits for them.
-async fn ensure_additional(env: &Env, session: &Session, sign_in: &str, cloud: CloudEnvironment, tenant: &str) -> Res<()> {
+async fn ensure_additional(
+    env: &Env,
+    session: &Session,
+    sign_in: &str,
+    cloud: CloudEnvironment,
+    tenant: &str,
+) -> Res<()> {
     let (status, text) = signin_status(env, session, sign_in, "status").await?;
     if status != 200 {
         return Err(error_from(status, &text));

@@ -19,6 +19,8 @@ use shared::{AddMethod, CloudEnvironment, ErrorCode};
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
 
 const RECORD: &str = "record";
+/// The operations a public route leads to (the others are the Worker's own).
+const PUBLIC_OPS: &[&str] = &["status", "confirm", "renew", "cancel", "additional"];
 /// Registration steps per alarm invocation, to stay well inside the subrequest limits.
 const STEPS_PER_ALARM: usize = 6;
 /// Attempts to redeem the pop-up's code when Microsoft's answer is transient.
@@ -223,6 +225,11 @@ impl SignIn {
             return Response::from_json(&outcome).map_err(internal);
         }
         if rec.account != cmd.account {
+            return Err(AppError::NoSuchObject);
+        }
+        if rec.state == SignInState::Cancelled && PUBLIC_OPS.contains(&cmd.op.as_str()) {
+            // Cancelling is `DELETE`: for the API the sign-in is gone (the record stays only to
+            // delete what it created and then itself).
             return Err(AppError::NoSuchObject);
         }
         let t = now();
@@ -556,7 +563,8 @@ impl SignIn {
                     .flat_map(|r| r.apps.iter())
                     .filter_map(|a| Some((a.index, a.app_id.clone()?, a.object_id.clone()?)))
                     .collect();
-                let held = match self.held_by_organizations(created.iter().map(|(_, app_id, _)| app_id.as_str())).await {
+                let held = match self.held_by_organizations(created.iter().map(|(_, app_id, _)| app_id.as_str())).await
+                {
                     Ok(held) => held,
                     Err(e) => {
                         worker::console_error!("signin {}: cannot ask D1 which applications are saved: {e}", rec.id);

@@ -39,7 +39,8 @@ mod tests {
 
     #[test]
     fn d1_errors_are_classified_once() {
-        let unique = "D1_ERROR: UNIQUE constraint failed: organizations.account_id, organizations.tenant_id: SQLITE_CONSTRAINT";
+        let unique =
+            "D1_ERROR: UNIQUE constraint failed: organizations.account_id, organizations.tenant_id: SQLITE_CONSTRAINT";
         assert_eq!(classify(unique), StoreError::Unique);
         assert_eq!(classify("D1_ERROR: malformed JSON: SQLITE_ERROR"), StoreError::VersionMoved);
         assert_eq!(classify("D1_ERROR: no such table: organizations"), StoreError::Other);

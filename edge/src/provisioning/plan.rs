@@ -202,7 +202,10 @@ impl Registration {
     /// creates nothing; a different tenant fails the run before anything exists (one extra round
     /// trip, paid only when the caller names the tenant and no earlier run read it).
     pub fn for_tenant(display_name: &str, marker: &str, first_index: u8, count: u8, expected_tenant: &str) -> Self {
-        Self { expected_tenant: Some(expected_tenant.to_owned()), ..Self::new(display_name, marker, first_index, count) }
+        Self {
+            expected_tenant: Some(expected_tenant.to_owned()),
+            ..Self::new(display_name, marker, first_index, count)
+        }
     }
 
     /// Whether the tenant read so far contradicts the expected one.

@@ -377,7 +377,13 @@ impl SignInRecord {
             }
         }
         match &self.additional {
-            Some(a) if a.tenant.is_none() && a.expected_tenant.as_deref().zip(expected_tenant).is_some_and(|(a, b)| !a.eq_ignore_ascii_case(b)) => {
+            Some(a)
+                if a.tenant.is_none()
+                    && a.expected_tenant
+                        .as_deref()
+                        .zip(expected_tenant)
+                        .is_some_and(|(a, b)| !a.eq_ignore_ascii_case(b)) =>
+            {
                 // A run already under way for another named tenant (an unnamed one is checked when
                 // its applications are taken, see the organizations service).
                 return Err(ErrorCode::SignInTenantMismatch);
@@ -386,7 +392,9 @@ impl SignInRecord {
             None => {
                 let marker = self.marker();
                 self.additional = Some(match (&self.main, expected_tenant) {
-                    (Some(m), _) if m.phase == Phase::Done => Registration::more(m, &marker, 1, ADDITIONAL_APPLICATIONS),
+                    (Some(m), _) if m.phase == Phase::Done => {
+                        Registration::more(m, &marker, 1, ADDITIONAL_APPLICATIONS)
+                    }
                     (Some(_), _) => return Err(ErrorCode::AuthorizationPending),
                     (None, Some(t)) => Registration::for_tenant(app_name, &marker, 1, ADDITIONAL_APPLICATIONS, t),
                     (None, None) => Registration::new(app_name, &marker, 1, ADDITIONAL_APPLICATIONS),

@@ -32,6 +32,13 @@ pub fn Edit(id: String, on_done: Callback<Option<Organization>>) -> impl IntoVie
             multiple.set(o.multiple_applications);
         }
     });
+    // The sign-in panel goes away (and cancels its sign-in) when "Recreate" is no longer chosen:
+    // forget its ID, so that a later Save cannot name a cancelled sign-in.
+    Effect::new(move |_| {
+        if !(multiple.get() && choice.get() == ReenableChoice::Recreate) {
+            recreate_sign_in.set(None);
+        }
+    });
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let Some(Ok(current)) = org.get() else { return };
@@ -55,12 +62,19 @@ pub fn Edit(id: String, on_done: Callback<Option<Organization>>) -> impl IntoVie
                 .then(|| CredentialInput::Secret { client_secret: SecretString::new(new_secret.get()) }),
         };
         let path = path.clone();
+        let used_sign_in = body.sign_in_id.clone();
         saving.set(true);
         spawn_local(async move {
             let r: Result<Organization, ApiFailure> = api::send_json("PATCH", &path, &body).await;
             saving.set(false);
             match r {
-                Ok(o) => on_done.run(Some(o)),
+                Ok(o) => {
+                    // Its applications are stored now: closing the page must not cancel it.
+                    if let Some(id) = &used_sign_in {
+                        crate::signins::saved(id);
+                    }
+                    on_done.run(Some(o))
+                }
                 Err(e) => message.set(Some(e.message())),
             }
         });

@@ -1,10 +1,14 @@
 //! A device-code sign-in on its own, for creating the 3 additional applications outside the
 //! automatic registration (the Manual method's Save, "Recreate multiple applications" on the edit
 //! page). It shows the same Step 2 display without the confirmation, and reports the sign-in's ID
-//! once Microsoft has reported the sign-in.
+//! once Microsoft has reported the sign-in. The panel owns its sign-in ([`crate::signins::Owned`]):
+//! when the panel goes away (Cancel, unticking the box, leaving the page) the sign-in is cancelled,
+//! unless its applications were saved ([`crate::signins::saved`]).
 
+use super::running::StartRefused;
 use super::step2::Step2;
 use crate::api;
+use crate::signins::{self, StartProblem};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::api::{paths, SignInState, SignInStatus, StartSignIn};
@@ -13,9 +17,10 @@ use shared::{AddMethod, CloudEnvironment};
 /// Starts a sign-in in `cloud` when shown; `on_signed_in` gets its ID once.
 #[component]
 pub fn SignInPanel(cloud: CloudEnvironment, on_signed_in: Callback<String>) -> impl IntoView {
+    let owned = signins::Owned::new();
     let status = RwSignal::new(None::<SignInStatus>);
     let seconds_left = RwSignal::new(0u64);
-    let error = RwSignal::new(None::<String>);
+    let problem = RwSignal::new(None::<StartProblem>);
     let reported = RwSignal::new(false);
     let apply = move |s: SignInStatus| {
         if let Some(left) = s.expires_in {
@@ -28,15 +33,22 @@ pub fn SignInPanel(cloud: CloudEnvironment, on_signed_in: Callback<String>) -> i
         status.set(Some(s));
     };
     let post = move |path: String, body: serde_json::Value| {
+        problem.set(None);
         spawn_local(async move {
             match api::send_json::<_, SignInStatus>("POST", &path, &body).await {
-                Ok(s) => apply(s),
-                Err(e) => error.set(Some(e.message())),
+                Ok(s) => {
+                    owned.started(&s.id);
+                    apply(s)
+                }
+                Err(e) => problem.set(Some(signins::start_problem(&e))),
             }
         });
     };
-    let start = StartSignIn { cloud, method: AddMethod::DeviceCode };
-    post(paths::SIGNINS.to_owned(), serde_json::to_value(&start).unwrap_or_default());
+    let start = move || {
+        let start = StartSignIn { cloud, method: AddMethod::DeviceCode };
+        post(paths::SIGNINS.to_owned(), serde_json::to_value(&start).unwrap_or_default());
+    };
+    start();
     if let Ok(handle) = set_interval_with_handle(
         move || {
             seconds_left.update(|s| *s = s.saturating_sub(1));
@@ -47,7 +59,10 @@ pub fn SignInPanel(cloud: CloudEnvironment, on_signed_in: Callback<String>) -> i
             let id = current.id.clone();
             spawn_local(async move {
                 if let Ok(s) = api::get_json::<SignInStatus>(&paths::signin(&id)).await {
-                    apply(s);
+                    // A late answer about a sign-in this panel has replaced changes nothing.
+                    if status.get_untracked().is_some_and(|c| c.id == s.id) {
+                        apply(s);
+                    }
                 }
             });
         },
@@ -58,7 +73,9 @@ pub fn SignInPanel(cloud: CloudEnvironment, on_signed_in: Callback<String>) -> i
     view! {
         <div class="signin-panel" data-testid="signin-panel">
             <p>"Creating the 3 additional applications needs a sign-in as a Global Administrator."</p>
-            <p class="error" role="alert">{move || error.get().unwrap_or_default()}</p>
+            {move || problem.get().map(|problem| view! {
+                <StartRefused problem on_retry=Callback::new(move |_| start()) />
+            })}
             <Step2 status seconds_left sign_in_only=true
                 on_confirm=Callback::new(|_| ())
                 on_renew=Callback::new(move |_| if let Some(s) = status.get_untracked() { post(paths::signin_renew(&s.id), serde_json::json!({})) })

@@ -161,11 +161,18 @@ pub fn Step3(
             sign_in_id: generated_for_save.clone().or_else(|| manual_sign_in.get().filter(|_| multiple.get())),
         };
         saving.set(true);
+        let used_sign_in = body.sign_in_id.clone();
         spawn_local(async move {
             let r: Result<Organization, ApiFailure> = api::send_json("POST", paths::ORGANIZATIONS, &body).await;
             saving.set(false);
             match r {
-                Ok(org) => on_saved.run(org),
+                Ok(org) => {
+                    // Its applications belong to the organization now: leaving must not cancel it.
+                    if let Some(id) = &used_sign_in {
+                        crate::signins::saved(id);
+                    }
+                    on_saved.run(org)
+                }
                 Err(e) => {
                     let target = match e.field() {
                         Some(Field::OrganizationName) => Some(name_err),
@@ -254,7 +261,16 @@ pub fn Step3(
             }}
             <div class="option">
                 <input type="checkbox" id="multiple-apps" prop:checked=move || multiple.get()
-                    on:change=move |ev| multiple.set(event_target_checked(&ev)) aria-describedby="multiple-apps-hint" />
+                    on:change=move |ev| {
+                        let on = event_target_checked(&ev);
+                        multiple.set(on);
+                        if !on && needs_sign_in.get_untracked() {
+                            // The panel goes away and cancels its sign-in; Save adds the one application.
+                            needs_sign_in.set(false);
+                            manual_sign_in.set(None);
+                            general.set(None);
+                        }
+                    } aria-describedby="multiple-apps-hint" />
                 <label for="multiple-apps">"Create multiple applications"</label>
                 <p class="hint" id="multiple-apps-hint">
                     "Creates 3 additional applications (4 in all) so that backup requests are spread across them, reducing Microsoft's throttling."
