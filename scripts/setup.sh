@@ -54,8 +54,9 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 
-# 5. Python packages for test fixtures (the .pfx corpus) and for checking the emulator with
-#    Microsoft's own client library (MSAL for Python). Pinned in scripts/requirements-test.txt.
+# 5. Python packages for test fixtures (the .pfx corpus), for checking the emulator with
+#    Microsoft's own client library (MSAL for Python), and for checking the API against its own
+#    document (schemathesis). Pinned in scripts/requirements-test.txt.
 if ! python3 - <<'PY' 2>/dev/null
 import importlib.metadata as m, pathlib, sys
 want = [l.split("==") for l in pathlib.Path("scripts/requirements-test.txt").read_text().split() if "==" in l]
@@ -70,7 +71,8 @@ cargo fetch --locked >/dev/null 2>&1 || cargo fetch
 ) >"$io_log" 2>&1 &
 io_pid=$!
 
-cargo_tool wasm-bindgen-cli "$WASM_BINDGEN_VERSION" wasm-bindgen   # not --locked: see TOOLCHAIN.md
+# Not --locked: a dependency pinned in wasm-bindgen-cli's own lock file is missing from the registry.
+cargo_tool wasm-bindgen-cli "$WASM_BINDGEN_VERSION" wasm-bindgen
 cargo_tool worker-build "$WORKER_BUILD_VERSION" worker-build --locked
 cargo_tool trunk "$TRUNK_VERSION" trunk --locked
 
