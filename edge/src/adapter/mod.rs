@@ -311,6 +311,15 @@ async fn start_sign_in(
         ..Command::new(&session.account, "start")
     };
     let resp = signin_command(env, &id, cmd).await?;
+    if resp.status_code() != 200 {
+        // The sign-in did not start: it does not hold a slot, and its error is the answer.
+        let db = env.d1("DB").map_err(internal("D1 binding"))?;
+        let stmt = db.prepare("UPDATE signins SET active_until_ms = 0 WHERE id = ?1").bind(&[id.as_str().into()]);
+        if let Err(e) = async { stmt?.run().await }.await {
+            worker::console_error!("signin {id}: releasing the slot of a failed start: {e}");
+        }
+        return Ok(resp);
+    }
     Ok(resp.with_status(201))
 }
 

@@ -359,6 +359,20 @@ fn error_from(status: u16, text: &str) -> AppError {
     }
 }
 
+/// The additional applications of `ex`, which must all be there (a sign-in that no longer holds
+/// them cannot hand over fewer).
+fn additional_of(ex: &Exported) -> Res<Vec<Sealable>> {
+    let rows: Vec<Sealable> = generated_sealables(ex).into_iter().filter(|s| !s.is_main).collect();
+    if rows.len() != usize::from(crate::signin::record::ADDITIONAL_APPLICATIONS) {
+        return Err(FieldError::new(
+            Field::ClientSecret,
+            "The additional applications are no longer held by the sign-in. Sign in again to create them.",
+        )
+        .into());
+    }
+    Ok(rows)
+}
+
 /// The applications a sign-in registered, for the organization of `cloud` and `tenant`: the one
 /// way applications are taken from a sign-in, so a sign-in in another tenant or cloud is refused.
 async fn exported(env: &Env, session: &Session, sign_in: &str, cloud: CloudEnvironment, tenant: &str) -> Res<Exported> {
@@ -442,6 +456,9 @@ pub async fn create(env: &Env, config: &Config, session: &Session, req: CreateOr
                 let secret = SecretString::new(main.secret.clone());
                 check(&endpoints, tenant, app_id, Check::Secret(&secret), CREATED_PATIENCE_MS).await?;
             }
+            if valid.multiple {
+                additional_of(&ex)?;
+            }
             rows = generated_sealables(&ex);
             sign_in_to_close = Some(sign_in_id.clone());
         }
@@ -482,7 +499,7 @@ pub async fn create(env: &Env, config: &Config, session: &Session, req: CreateOr
                     if let Some(sign_in) = &req.sign_in_id {
                         ensure_additional(env, session, sign_in, valid.cloud, tenant).await?;
                         let ex = exported(env, session, sign_in, valid.cloud, tenant).await?;
-                        rows.extend(generated_sealables(&ex).into_iter().filter(|s| !s.is_main));
+                        rows.extend(additional_of(&ex)?);
                         sign_in_to_close = Some(sign_in.clone());
                     }
                 }
@@ -700,7 +717,7 @@ pub async fn update(env: &Env, config: &Config, session: &Session, id: &str, req
                     .map_err(internal("binding"))?,
             );
             let ring = keyring(env)?;
-            for s in generated_sealables(&ex).into_iter().filter(|s| !s.is_main) {
+            for s in additional_of(&ex)? {
                 statements.push(insert_app(&db, &ring, &session.account, id, &s, true)?);
             }
             multiple = true;

@@ -279,15 +279,12 @@ impl SignIn {
             "export" => {
                 // Internal only (no public route leads here): the applications and their secrets,
                 // for the Worker to seal into D1 when Step 3 is saved.
-                if rec.method == AddMethod::Credential && !rec.confirmed {
-                    return Err(ErrorCode::SignInNotClaimed.into());
-                }
-                if rec.state != SignInState::Completed || rec.saved {
-                    return Err(ErrorCode::NotFound.into());
-                }
-                return Response::from_json(&export(&rec)).map_err(internal);
+                rec.take_for_save(t).map_err(AppError::from)?;
+                let body = export(&rec);
+                self.save(&rec).await.map_err(internal)?;
+                return Response::from_json(&body).map_err(internal);
             }
-            "saved" => rec.mark_saved(),
+            "saved" => rec.mark_saved(t),
             "release" => rec.release(t).map_err(AppError::from)?,
             "use-certificate" => {
                 // Step 3 switched to a certificate after automatic registration: register it on every
@@ -555,7 +552,7 @@ impl SignIn {
     /// the "saved" hand-over never arrived (and if D1 cannot answer, nothing is deleted now: the
     /// next alarm asks again).
     async fn discard(&self, rec: &mut SignInRecord, config: &Config) {
-        if !rec.saved {
+        {
             if let Some(token) = rec.token.as_ref().map(|t| t.access_token.clone()) {
                 let created: Vec<(u8, String, String)> = [&rec.main, &rec.additional]
                     .into_iter()
@@ -580,7 +577,7 @@ impl SignIn {
                         ..graph::BatchItem::get(format!("del{index}"), format!("/applications/{oid}"))
                     })
                     .collect();
-                if !held.is_empty() {
+                if !held.is_empty() && !rec.saved {
                     worker::console_warn!(
                         "signin {}: {} application(s) belong to a saved organization; kept (the saved hand-over was lost)",
                         rec.id,

@@ -18,6 +18,9 @@ use shared::{AddMethod, CloudEnvironment, ErrorCode};
 pub const HOLD_AFTER_COMPLETION_MS: Millis = 30 * 60 * 1000;
 /// How often the browser should read the status.
 pub const STATUS_POLL_SECS: u64 = 2;
+/// How long a save that took a sign-in's applications holds them against deletion (its credential
+/// check may wait up to 2 minutes for Microsoft's replication).
+pub const SAVE_LEASE_MS: Millis = 3 * 60 * 1000;
 /// How many additional applications "Create multiple applications" adds.
 pub const ADDITIONAL_APPLICATIONS: u8 = 3;
 
@@ -97,6 +100,9 @@ pub struct SignInRecord {
     /// unless the tests shorten it).
     #[serde(default)]
     pub hold_ms: Option<Millis>,
+    /// A save has taken the applications and is storing them: nothing deletes them before this.
+    #[serde(default)]
+    pub save_lease_until: Option<Millis>,
 }
 
 fn device_code() -> AddMethod {
@@ -128,6 +134,7 @@ impl SignInRecord {
             discard_at: None,
             saved: false,
             hold_ms: None,
+            save_lease_until: None,
         }
     }
 
@@ -410,11 +417,38 @@ impl SignInRecord {
         [&self.main, &self.additional].into_iter().flatten().find_map(|r| r.tenant.as_ref()).map(|t| t.id.as_str())
     }
 
-    /// Step 3 was saved with these applications: keep them, and forget every secret now.
-    pub fn mark_saved(&mut self) {
+    /// A save takes the applications (with their secrets) to store them. Refused unless the
+    /// sign-in was claimed (Credential), completed, not saved, and still holds every secret (not
+    /// after its hold ended, a release, or a switch to a certificate). The applications are then
+    /// held for [`SAVE_LEASE_MS`] whatever happens meanwhile (a cancel from a page being left).
+    pub fn take_for_save(&mut self, now: Millis) -> Result<(), ErrorCode> {
+        if self.method == AddMethod::Credential && !self.confirmed {
+            return Err(ErrorCode::SignInNotClaimed);
+        }
+        let done = || [&self.main, &self.additional].into_iter().flatten().filter(|r| r.phase == Phase::Done);
+        let all_held = done().flat_map(|r| r.apps.iter()).all(|a| a.secret.is_some());
+        if self.state != SignInState::Completed || self.saved || self.token.is_none() || !all_held {
+            return Err(ErrorCode::NotFound);
+        }
+        // (A hold shortened for the tests shortens the lease with it.)
+        let lease = now + self.hold_ms.map_or(SAVE_LEASE_MS, |h| h.min(SAVE_LEASE_MS));
+        self.save_lease_until = Some(lease);
+        self.discard_at = Some(self.discard_at.map_or(lease, |d| d.max(lease)));
+        Ok(())
+    }
+
+    /// The earliest time anything may be deleted: now, or the end of a save's lease.
+    fn deletion_floor(&self, now: Millis) -> Millis {
+        self.save_lease_until.map_or(now, |l| l.max(now))
+    }
+
+    /// Step 3 was saved. What happens next is the end of the hold, now: the Durable Object asks
+    /// the database which applications an organization holds, deletes the others (e.g. a main
+    /// application registered, then replaced by a typed credential), and forgets every secret.
+    pub fn mark_saved(&mut self, now: Millis) {
         self.saved = true;
-        self.forget_secrets();
-        self.discard_at = None;
+        self.save_lease_until = None;
+        self.discard_at = Some(now);
     }
 
     /// The save that was to store these applications failed for good (an edit conflict): they are
@@ -423,6 +457,7 @@ impl SignInRecord {
         if self.saved || self.state != SignInState::Completed {
             return Err(ErrorCode::NotFound);
         }
+        self.save_lease_until = None;
         self.discard_at = Some(now);
         Ok(())
     }
@@ -465,7 +500,8 @@ impl SignInRecord {
         self.redeeming_until = None;
         self.claim = None;
         self.state = SignInState::Cancelled;
-        self.discard_at = Some(now);
+        // A save under way keeps what it took (the database then says what to keep).
+        self.discard_at = Some(self.deletion_floor(now));
     }
 
     /// Drops every secret this record holds that is not needed any more.
@@ -664,8 +700,40 @@ mod tests {
         let more = r.additional.as_ref().unwrap();
         assert_eq!(more.apps.iter().map(|a| a.index).collect::<Vec<_>>(), vec![1, 2, 3]);
         assert!(more.tenant.is_none(), "it reads the tenant itself");
-        r.mark_saved();
-        assert!(r.token.is_none());
+        r.mark_saved(9000);
+        assert_eq!(r.discard_at, Some(9000), "the database is asked what to keep, then every secret goes");
+    }
+
+    #[test]
+    fn a_save_holds_what_it_took_and_only_what_is_still_held_can_be_taken() {
+        let mut r = record();
+        r.on_poll(token(), 5000);
+        r.start_main("x");
+        let main = r.main.as_mut().unwrap();
+        main.phase = Phase::Done;
+        main.apps[0].secret = Some(SecretString::new("GEN".into()));
+        r.settle(6000);
+        assert_eq!(r.take_for_save(7000), Ok(()));
+        // The page is left while the save checks the credential: the cancel deletes nothing early.
+        r.cancel(8000);
+        assert_eq!(r.discard_at, Some(7000 + SAVE_LEASE_MS));
+        let mut r2 = r.clone();
+        r2.state = SignInState::Completed;
+        r2.main.as_mut().unwrap().apps[0].secret = None; // switched to a certificate, or released
+        assert_eq!(r2.take_for_save(9000), Err(ErrorCode::NotFound), "nothing is taken without its secret");
+        let mut r3 = r2.clone();
+        r3.forget_secrets();
+        assert_eq!(r3.take_for_save(9000), Err(ErrorCode::NotFound), "nor after the hold ended");
+        // A failed save releases at once.
+        let mut r4 = record();
+        r4.on_poll(token(), 5000);
+        r4.start_main("x");
+        r4.main.as_mut().unwrap().phase = Phase::Done;
+        r4.main.as_mut().unwrap().apps[0].secret = Some(SecretString::new("GEN".into()));
+        r4.settle(6000);
+        r4.take_for_save(7000).unwrap();
+        r4.release(7500).unwrap();
+        assert_eq!(r4.discard_at, Some(7500));
     }
 
     #[test]
