@@ -195,30 +195,12 @@ pub fn start_problem(failure: &ApiFailure) -> StartProblem {
     }
 }
 
-/// Unix milliseconds of an RFC 3339 UTC time (`2025-01-31T10:22:33Z`, fraction allowed).
-fn parse_utc_ms(s: &str) -> Option<i64> {
-    let s = s.trim().strip_suffix('Z').or_else(|| s.trim().strip_suffix("+00:00"))?;
-    let (date, time) = s.split_once('T')?;
-    let mut d = date.split('-').map(|p| p.parse::<i64>().ok());
-    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
-    let mut t = time.split('.').next()?.split(':').map(|p| p.parse::<i64>().ok());
-    let (hh, mm, ss) = (t.next()??, t.next()??, t.next()??);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&day) || hh > 23 || mm > 59 || ss > 60 {
-        return None;
-    }
-    // Days from civil (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * ((m + 9) % 12) + 2) / 5 + day - 1;
-    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
-    Some(((days * 24 + hh) * 60 + mm) * 60_000 + ss * 1000)
-}
-
 /// When a listed sign-in started, for the administrator: "3 minutes ago (10:22 UTC)"; the text
 /// as given when it cannot be read.
 pub fn started_label(started_at: &str, now_ms: f64) -> String {
-    let Some(at) = parse_utc_ms(started_at) else { return started_at.to_owned() };
+    let Some(at) = shared::certificate::parse_rfc3339(started_at).map(|s| s * 1000) else {
+        return started_at.to_owned();
+    };
     let minutes = ((now_ms as i64 - at) / 60_000).max(0);
     let ago = match minutes {
         0 => "less than a minute ago".to_owned(),
@@ -312,9 +294,10 @@ mod tests {
 
     #[test]
     fn started_times_read_as_minutes_ago_and_utc_clock() {
-        let at = parse_utc_ms("2025-01-31T10:22:33Z").unwrap();
+        let utc_ms = |s: &str| shared::certificate::parse_rfc3339(s).map(|secs| secs * 1000);
+        let at = utc_ms("2025-01-31T10:22:33Z").unwrap();
         assert_eq!(at, 1_738_318_953_000);
-        assert_eq!(parse_utc_ms("2025-01-31T10:22:33.250Z"), Some(at));
+        assert_eq!(utc_ms("2025-01-31T10:22:33.250Z"), Some(at));
         assert_eq!(started_label("2025-01-31T10:22:33Z", at as f64 + 5_000.0), "less than a minute ago (10:22 UTC)");
         assert_eq!(started_label("2025-01-31T10:22:33Z", at as f64 + 61_000.0), "1 minute ago (10:22 UTC)");
         assert_eq!(started_label("2025-01-31T10:22:33Z", at as f64 + 14.0 * 60_000.0), "14 minutes ago (10:22 UTC)");

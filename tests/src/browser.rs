@@ -6,7 +6,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// The Chromium flags this closed network needs (see TOOLCHAIN.md).
+/// The Chromium flags this closed network needs (the same as `scripts/test.sh` gives the component tests).
 pub const CHROMIUM_ARGS: &[&str] = &[
     "--headless=new",
     "--no-sandbox",

@@ -313,11 +313,7 @@ async fn start_sign_in(
     let resp = signin_command(env, &id, cmd).await?;
     if resp.status_code() != 200 {
         // The sign-in did not start: it does not hold a slot, and its error is the answer.
-        let db = env.d1("DB").map_err(internal("D1 binding"))?;
-        let stmt = db.prepare("UPDATE signins SET active_until_ms = 0 WHERE id = ?1").bind(&[id.as_str().into()]);
-        if let Err(e) = async { stmt?.run().await }.await {
-            worker::console_error!("signin {id}: releasing the slot of a failed start: {e}");
-        }
+        release_signin_slot(env, &id).await;
         return Ok(resp);
     }
     Ok(resp.with_status(201))
@@ -388,6 +384,17 @@ pub(crate) async fn claim_signin_slot(
     let stmt = db.prepare(&sql).bind(&params).map_err(internal("binding"))?;
     let result = stmt.run().await.map_err(internal("claiming a sign-in slot"))?;
     Ok(result.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0) == 1)
+}
+
+/// Sign-in `id` no longer counts against its account's limit (it ended, or never started).
+pub(crate) async fn release_signin_slot(env: &Env, id: &str) {
+    let outcome = async {
+        env.d1("DB")?.prepare("UPDATE signins SET active_until_ms = 0 WHERE id = ?1").bind(&[id.into()])?.run().await
+    }
+    .await;
+    if let Err(e) = outcome {
+        worker::console_error!("signin {id}: releasing the slot failed: {e}");
+    }
 }
 
 /// Calls the sign-in's Durable Object with `op` (also Worker-internal operations).

@@ -139,21 +139,9 @@ impl SignIn {
             None => self.state.storage().delete_alarm().await?,
         }
         if rec.state.is_final() || rec.state == SignInState::Completed {
-            self.release_slot(&rec.id).await;
+            super::release_signin_slot(&self.env, &rec.id).await;
         }
         Ok(())
-    }
-
-    /// The sign-in no longer counts against the account's limit.
-    async fn release_slot(&self, id: &str) {
-        if let Ok(db) = self.env.d1("DB") {
-            let stmt = db.prepare("UPDATE signins SET active_until_ms = 0 WHERE id = ?1");
-            if let Ok(stmt) = stmt.bind(&[id.into()]) {
-                if let Err(e) = stmt.run().await {
-                    worker::console_error!("signin {id}: releasing the slot failed: {e}");
-                }
-            }
-        }
     }
 
     async fn request_code(&self, rec: &mut SignInRecord, config: &Config) {
@@ -552,47 +540,44 @@ impl SignIn {
     /// the "saved" hand-over never arrived (and if D1 cannot answer, nothing is deleted now: the
     /// next alarm asks again).
     async fn discard(&self, rec: &mut SignInRecord, config: &Config) {
-        {
-            if let Some(token) = rec.token.as_ref().map(|t| t.access_token.clone()) {
-                let created: Vec<(u8, String, String)> = [&rec.main, &rec.additional]
-                    .into_iter()
-                    .flatten()
-                    .flat_map(|r| r.apps.iter())
-                    .filter_map(|a| Some((a.index, a.app_id.clone()?, a.object_id.clone()?)))
-                    .collect();
-                let held = match self.held_by_organizations(created.iter().map(|(_, app_id, _)| app_id.as_str())).await
-                {
-                    Ok(held) => held,
-                    Err(e) => {
-                        worker::console_error!("signin {}: cannot ask D1 which applications are saved: {e}", rec.id);
-                        rec.discard_at = Some(now() + DISCARD_RETRY_MS);
-                        return;
-                    }
-                };
-                let items: Vec<graph::BatchItem> = created
-                    .iter()
-                    .filter(|(_, app_id, _)| !held.contains(app_id))
-                    .map(|(index, _, oid)| graph::BatchItem {
-                        method: "DELETE",
-                        ..graph::BatchItem::get(format!("del{index}"), format!("/applications/{oid}"))
-                    })
-                    .collect();
-                if !held.is_empty() && !rec.saved {
-                    worker::console_warn!(
-                        "signin {}: {} application(s) belong to a saved organization; kept (the saved hand-over was lost)",
-                        rec.id,
-                        held.len()
-                    );
+        if let Some(token) = rec.token.as_ref().map(|t| t.access_token.clone()) {
+            let created: Vec<(u8, String, String)> = [&rec.main, &rec.additional]
+                .into_iter()
+                .flatten()
+                .flat_map(|r| r.apps.iter())
+                .filter_map(|a| Some((a.index, a.app_id.clone()?, a.object_id.clone()?)))
+                .collect();
+            let held = match self.held_by_organizations(created.iter().map(|(_, app_id, _)| app_id.as_str())).await {
+                Ok(held) => held,
+                Err(e) => {
+                    worker::console_error!("signin {}: cannot ask D1 which applications are saved: {e}", rec.id);
+                    rec.discard_at = Some(now() + DISCARD_RETRY_MS);
+                    return;
                 }
-                if !items.is_empty() {
-                    let endpoints = config.endpoints(rec.cloud);
-                    match WorkerHttp.send(graph::batch(&endpoints, &token, &items)).await {
-                        Ok(_) => {
-                            worker::console_log!("signin {}: deleted {} unsaved application(s)", rec.id, items.len())
-                        }
-                        Err(e) => {
-                            worker::console_warn!("signin {}: deleting unsaved applications failed: {}", rec.id, e.0)
-                        }
+            };
+            let items: Vec<graph::BatchItem> = created
+                .iter()
+                .filter(|(_, app_id, _)| !held.contains(app_id))
+                .map(|(index, _, oid)| graph::BatchItem {
+                    method: "DELETE",
+                    ..graph::BatchItem::get(format!("del{index}"), format!("/applications/{oid}"))
+                })
+                .collect();
+            if !held.is_empty() && !rec.saved {
+                worker::console_warn!(
+                    "signin {}: {} application(s) belong to a saved organization; kept (the saved hand-over was lost)",
+                    rec.id,
+                    held.len()
+                );
+            }
+            if !items.is_empty() {
+                let endpoints = config.endpoints(rec.cloud);
+                match WorkerHttp.send(graph::batch(&endpoints, &token, &items)).await {
+                    Ok(_) => {
+                        worker::console_log!("signin {}: deleted {} unsaved application(s)", rec.id, items.len())
+                    }
+                    Err(e) => {
+                        worker::console_warn!("signin {}: deleting unsaved applications failed: {}", rec.id, e.0)
                     }
                 }
             }
