@@ -256,11 +256,15 @@ fn another_account_cannot_see_a_sign_in_and_the_limit_is_enforced() {
             other.get(&format!("/api/signins/{id}")),
             other.post(&format!("/api/signins/{id}/confirm"), json!({})),
             other.delete(&format!("/api/signins/{id}")),
+            other.post(&format!("/api/signins/{id}/renew"), json!({})),
+            other.post(&format!("/api/signins/{id}/applications"), json!({})),
         ] {
             assert_eq!(a.status, 404, "{}", a.text);
             assert!(!a.text.contains(id.as_str()));
         }
     }
+    let listed = other.get("/api/signins");
+    assert_eq!(listed.body["sign_ins"].as_array().map(Vec::len), Some(0), "another account's sign-ins are not listed");
     let cancelled = api.delete(&format!("/api/signins/{}", ids[0]));
     assert_eq!(cancelled.body["state"], "cancelled");
     assert_eq!(start_signin(&api, "china").status, 201, "a cancelled sign-in frees its slot");
