@@ -34,7 +34,7 @@ pub enum AppError {
 }
 
 impl AppError {
-    fn code(&self) -> ErrorCode {
+    pub fn code(&self) -> ErrorCode {
         match self {
             AppError::NotFound | AppError::NoSuchObject => ErrorCode::NotFound,
             AppError::MethodNotAllowed(_) => ErrorCode::MethodNotAllowed,

@@ -2,9 +2,8 @@
 //! Every query is scoped to the session's portal account; another account's organization is
 //! "not found". Secrets are sealed with the keyring before they reach D1 and never leave it again.
 
-use super::signin_do::Exported;
 use super::webcrypto::WebCryptoSigner;
-use super::{internal, now, signin_call, signin_command, SignInCommand};
+use super::{internal, now, signin_command};
 use crate::config::Config;
 use crate::error::AppError;
 use crate::microsoft::identity::{self, ClientCredential, TokenOutcome};
@@ -14,6 +13,8 @@ use crate::organizations::model::{self, ApplicationRow, OrganizationRow, ValidCr
 use crate::organizations::seal::{binding, Keyring};
 use crate::organizations::store::StoreError;
 use crate::session::Session;
+use crate::signin::command::Exported;
+use crate::signin::command::{CertificateToRegister, Command};
 use crate::signin::poller::Millis;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -298,7 +299,14 @@ pub async fn get(env: &Env, session: &Session, id: &str) -> Res<Response> {
 }
 
 async fn signin_status(env: &Env, session: &Session, id: &str, op: &str) -> Res<(u16, String)> {
-    let mut resp = signin_call(env, id, session, op, None).await?;
+    let account = session.account.clone();
+    let cmd = match op {
+        "status" => Command::Status { account },
+        "export" => Command::Export { account },
+        "saved" => Command::Saved { account },
+        _ => Command::Release { account },
+    };
+    let mut resp = signin_command(env, id, cmd).await?;
     let status = resp.status_code();
     let text = resp.text().await.map_err(internal("sign-in answer"))?;
     Ok((status, text))
@@ -321,11 +329,8 @@ async fn ensure_additional(
     if s.result.as_ref().is_some_and(|r| r.applications >= 3) && s.state == shared::api::SignInState::Completed {
         return Ok(());
     }
-    let cmd = SignInCommand {
-        cloud: Some(cloud),
-        tenant: Some(tenant.to_owned()),
-        ..SignInCommand::new(&session.account, "additional")
-    };
+    let cmd =
+        Command::Additional { account: session.account.clone(), cloud: Some(cloud), tenant: Some(tenant.to_owned()) };
     let mut resp = signin_command(env, sign_in, cmd).await?;
     let status = resp.status_code();
     let text = resp.text().await.map_err(internal("sign-in answer"))?;
@@ -473,9 +478,13 @@ pub async fn create(env: &Env, config: &Config, session: &Session, req: CreateOr
                     unreachable!("checked by switched_to_certificate")
                 };
                 let (nbf, exp) = parsed.validity;
-                let cmd = SignInCommand {
-                    certificate: Some((STANDARD.encode(&parsed.certificate_der), nbf, exp)),
-                    ..SignInCommand::new(&session.account, "use-certificate")
+                let cmd = Command::UseCertificate {
+                    account: session.account.clone(),
+                    certificate: CertificateToRegister {
+                        der_base64: STANDARD.encode(&parsed.certificate_der),
+                        not_before: nbf,
+                        not_after: exp,
+                    },
                 };
                 let mut resp = signin_command(env, &sign_in, cmd).await?;
                 if resp.status_code() != 200 {

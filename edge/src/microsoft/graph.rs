@@ -81,6 +81,13 @@ impl BatchResult {
             .and_then(|(_, v)| v.as_str().and_then(|s| s.parse().ok()).or_else(|| v.as_u64()));
         error_from_body(self.status, &self.body, retry)
     }
+
+    /// Whether Graph refused because the object already exists (a repeated role assignment:
+    /// `Permission being assigned already exists on the object`). Graph gives this case no code of
+    /// its own (`Request_BadRequest`), so its message is read here, once, at the seam.
+    pub fn already_exists(&self) -> bool {
+        self.status == 400 && self.body["error"]["message"].as_str().is_some_and(|m| m.contains("already exists"))
+    }
 }
 
 fn json_request(method: http::Method, url: &str, token: &SecretString, body: Option<&Value>) -> HttpRequest {

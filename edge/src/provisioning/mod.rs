@@ -6,5 +6,8 @@
 //! created when a step fails for good. The Durable Object persists it before and after each step,
 //! so that a restarted worker resumes without creating anything twice.
 
+pub mod items;
 pub mod manifest;
 pub mod plan;
+
+pub use items::{certificate_items, deletion_items, ItemId};

@@ -12,6 +12,7 @@
 //! secret may be refused, a new role may be missing from tokens. Those are retried with back-off
 //! until [`REPLICATION_PATIENCE_MS`] has passed since the phase began waiting.
 
+use super::items::ItemId;
 use super::manifest::{Resource, RESOURCES};
 use crate::microsoft::graph::{BatchItem, BatchResult, MAX_BATCH};
 use crate::microsoft::MicrosoftError;
@@ -246,15 +247,9 @@ impl Registration {
             Phase::Grant => Work::Graph(self.grant_items()),
             Phase::Verify => Work::Verify(self.apps.iter().filter(|a| !a.verified).map(|a| a.index).collect()),
             Phase::Cleanup => {
-                let items: Vec<BatchItem> = self
-                    .apps
-                    .iter()
-                    .filter_map(|a| a.object_id.as_ref().map(|oid| (a.index, oid)))
-                    .map(|(i, oid)| BatchItem {
-                        method: "DELETE",
-                        ..BatchItem::get(format!("del{i}"), format!("/applications/{oid}"))
-                    })
-                    .collect();
+                let items = super::items::deletion_items(
+                    self.apps.iter().filter_map(|a| a.object_id.as_ref().map(|oid| (a.index, oid))),
+                );
                 if items.is_empty() {
                     Work::Failed(self.error.clone().unwrap_or_else(|| ErrorDetail::new(ErrorCode::RegistrationFailed)))
                 } else {
@@ -267,12 +262,15 @@ impl Registration {
     fn discover_items(&self) -> Vec<BatchItem> {
         let mut items = vec![];
         if self.tenant.is_none() {
-            items.push(BatchItem::get("org", "/organization?$select=id,displayName,verifiedDomains"));
+            items.push(BatchItem::get(
+                ItemId::Organization.to_string(),
+                "/organization?$select=id,displayName,verifiedDomains",
+            ));
         }
         if self.roles.is_none() {
             for (i, r) in RESOURCES.iter().enumerate() {
                 items.push(BatchItem::get(
-                    format!("res{i}"),
+                    ItemId::Resource(i).to_string(),
                     format!("/servicePrincipals?$filter=appId eq '{}'&$select=id,appId,appRoles", r.app_id),
                 ));
             }
@@ -285,12 +283,12 @@ impl Registration {
             if a.create_sent {
                 // An interrupted run may have created it: look it up by its tag first.
                 items.push(BatchItem::get(
-                    format!("find{}", a.index),
+                    ItemId::Find(a.index).to_string(),
                     format!("/applications?$filter=tags/any(t:t eq '{}')&$select=id,appId", a.marker),
                 ));
             } else {
                 items.push(BatchItem::with_body(
-                    format!("app{}", a.index),
+                    ItemId::Create(a.index).to_string(),
                     "POST",
                     "/applications",
                     json!({
@@ -330,7 +328,7 @@ impl Registration {
         for a in &self.apps {
             if let (false, Some(oid)) = (a.declared, &a.object_id) {
                 items.push(BatchItem::with_body(
-                    format!("decl{}", a.index),
+                    ItemId::Declare(a.index).to_string(),
                     "PATCH",
                     format!("/applications/{oid}"),
                     json!({"requiredResourceAccess": self.required_resource_access()}),
@@ -338,7 +336,7 @@ impl Registration {
             }
             if let (None, Some(app_id)) = (&a.sp_id, &a.app_id) {
                 items.push(BatchItem::with_body(
-                    format!("sp{}", a.index),
+                    ItemId::ServicePrincipal(a.index).to_string(),
                     "POST",
                     "/servicePrincipals",
                     json!({"appId": app_id}),
@@ -346,7 +344,7 @@ impl Registration {
             }
             if let (None, Some(oid)) = (&a.secret, &a.object_id) {
                 items.push(BatchItem::with_body(
-                    format!("pw{}", a.index),
+                    ItemId::Password(a.index).to_string(),
                     "POST",
                     format!("/applications/{oid}/addPassword"),
                     json!({"passwordCredential": {"displayName": "M365 backup (generated)", "endDateTime": end}}),
@@ -366,7 +364,7 @@ impl Registration {
                     continue;
                 }
                 items.push(BatchItem::with_body(
-                    format!("g{}_{n}", a.index),
+                    ItemId::Grant(a.index, n).to_string(),
                     "POST",
                     format!("/servicePrincipals/{}/appRoleAssignedTo", role.resource_sp),
                     json!({"principalId": sp, "resourceId": role.resource_sp, "appRoleId": role.role_id}),
@@ -432,81 +430,81 @@ impl Registration {
         }
     }
 
-    /// Errors that mean the work is already done (a resumed run repeating a request).
+    /// Errors that mean the work is already done (a resumed run repeating a grant).
     fn tolerable(&self, r: &BatchResult) -> bool {
-        let msg = r.body["error"]["message"].as_str().unwrap_or_default();
-        r.id.starts_with('g') && msg.contains("already exists")
+        matches!(r.id.parse(), Ok(ItemId::Grant(..))) && r.already_exists()
     }
 
     fn apply_success(&mut self, r: &BatchResult) {
         let b = &r.body;
-        let id = r.id.as_str();
-        if id == "org" {
-            let org = &b["value"][0];
-            let domains = org["verifiedDomains"].as_array().cloned().unwrap_or_default();
-            let default_domain = domains
-                .iter()
-                .find(|d| d["isDefault"].as_bool() == Some(true))
-                .or(domains.first())
-                .and_then(|d| d["name"].as_str())
-                .unwrap_or_default();
-            self.tenant = Some(TenantInfo {
-                id: org["id"].as_str().unwrap_or_default().to_owned(),
-                display_name: org["displayName"].as_str().unwrap_or_default().to_owned(),
-                default_domain: default_domain.to_owned(),
-            });
-        } else if let Some(i) = id.strip_prefix("res").and_then(|s| s.parse::<usize>().ok()) {
-            let (Some(resource), Some(sp)) = (RESOURCES.get(i), b["value"].get(0)) else { return };
-            let roles = self.roles.get_or_insert_with(Vec::new);
-            for (value, _) in resource.permissions {
-                let found =
-                    sp["appRoles"].as_array().into_iter().flatten().find(|r| r["value"].as_str() == Some(value));
-                if let (Some(role), Some(sp_id)) = (found.and_then(|r| r["id"].as_str()), sp["id"].as_str()) {
-                    roles.push(RoleRef {
-                        resource_sp: sp_id.to_owned(),
-                        role_id: role.to_owned(),
-                        value: (*value).to_owned(),
-                    });
+        let Ok(id) = r.id.parse::<ItemId>() else { return };
+        match id {
+            ItemId::Organization => {
+                let org = &b["value"][0];
+                let domains = org["verifiedDomains"].as_array().cloned().unwrap_or_default();
+                let default_domain = domains
+                    .iter()
+                    .find(|d| d["isDefault"].as_bool() == Some(true))
+                    .or(domains.first())
+                    .and_then(|d| d["name"].as_str())
+                    .unwrap_or_default();
+                self.tenant = Some(TenantInfo {
+                    id: org["id"].as_str().unwrap_or_default().to_owned(),
+                    display_name: org["displayName"].as_str().unwrap_or_default().to_owned(),
+                    default_domain: default_domain.to_owned(),
+                });
+            }
+            ItemId::Resource(i) => {
+                let (Some(resource), Some(sp)) = (RESOURCES.get(i), b["value"].get(0)) else { return };
+                let roles = self.roles.get_or_insert_with(Vec::new);
+                for (value, _) in resource.permissions {
+                    let found =
+                        sp["appRoles"].as_array().into_iter().flatten().find(|r| r["value"].as_str() == Some(value));
+                    if let (Some(role), Some(sp_id)) = (found.and_then(|r| r["id"].as_str()), sp["id"].as_str()) {
+                        roles.push(RoleRef {
+                            resource_sp: sp_id.to_owned(),
+                            role_id: role.to_owned(),
+                            value: (*value).to_owned(),
+                        });
+                    }
                 }
             }
-        } else if let Some(app) = self.app_for(id, &["app", "find", "sp", "pw", "g", "decl"]) {
-            match id.chars().next() {
-                Some('a') => {
-                    app.object_id = b["id"].as_str().map(str::to_owned);
-                    app.app_id = b["appId"].as_str().map(str::to_owned);
-                    app.declared = b["requiredResourceAccess"].as_array().is_some_and(|r| {
-                        r.iter().any(|x| x["resourceAccess"].as_array().is_some_and(|a| !a.is_empty()))
-                    });
-                }
-                Some('d') => app.declared = true,
-                Some('f') => match b["value"].get(0) {
-                    Some(found) => {
-                        app.object_id = found["id"].as_str().map(str::to_owned);
-                        app.app_id = found["appId"].as_str().map(str::to_owned);
+            _ => {
+                let Some(app) = id.application().and_then(|i| self.apps.iter_mut().find(|a| a.index == i)) else {
+                    return;
+                };
+                match id {
+                    ItemId::Create(_) => {
+                        app.object_id = b["id"].as_str().map(str::to_owned);
+                        app.app_id = b["appId"].as_str().map(str::to_owned);
+                        app.declared = b["requiredResourceAccess"].as_array().is_some_and(|r| {
+                            r.iter().any(|x| x["resourceAccess"].as_array().is_some_and(|a| !a.is_empty()))
+                        });
                     }
-                    // The interrupted request never created it: create it now.
-                    None => app.create_sent = false,
-                },
-                Some('s') => app.sp_id = b["id"].as_str().map(str::to_owned),
-                Some('p') => {
-                    app.secret = b["secretText"].as_str().map(|s| SecretString::new(s.to_owned()));
-                    app.secret_expires_at = b["endDateTime"].as_str().and_then(crate::time::parse_rfc3339);
-                    app.secret_key_id = b["keyId"].as_str().map(str::to_owned);
-                }
-                Some('g') => {
-                    if let Some(role) = b["appRoleId"].as_str() {
-                        app.granted.push(role.to_owned());
+                    ItemId::Declare(_) => app.declared = true,
+                    ItemId::Find(_) => match b["value"].get(0) {
+                        Some(found) => {
+                            app.object_id = found["id"].as_str().map(str::to_owned);
+                            app.app_id = found["appId"].as_str().map(str::to_owned);
+                        }
+                        // The interrupted request never created it: create it now.
+                        None => app.create_sent = false,
+                    },
+                    ItemId::ServicePrincipal(_) => app.sp_id = b["id"].as_str().map(str::to_owned),
+                    ItemId::Password(_) => {
+                        app.secret = b["secretText"].as_str().map(|s| SecretString::new(s.to_owned()));
+                        app.secret_expires_at = b["endDateTime"].as_str().and_then(crate::time::parse_rfc3339);
+                        app.secret_key_id = b["keyId"].as_str().map(str::to_owned);
                     }
+                    ItemId::Grant(..) => {
+                        if let Some(role) = b["appRoleId"].as_str() {
+                            app.granted.push(role.to_owned());
+                        }
+                    }
+                    _ => {}
                 }
-                _ => {}
             }
         }
-    }
-
-    fn app_for(&mut self, id: &str, prefixes: &[&str]) -> Option<&mut App> {
-        let rest = prefixes.iter().find_map(|p| id.strip_prefix(p))?;
-        let index: u8 = rest.split('_').next()?.parse().ok()?;
-        self.apps.iter_mut().find(|a| a.index == index)
     }
 
     fn phase_complete(&self) -> bool {
@@ -554,6 +552,15 @@ impl Registration {
         self.error = Some(detail);
         self.wait_until = None;
         self.phase = if self.apps.iter().any(|a| a.object_id.is_some()) { Phase::Cleanup } else { Phase::Failed };
+    }
+
+    /// Reports one round of checks (one per application, sent in parallel).
+    pub fn on_verify_round(&mut self, outcomes: Vec<(u8, VerifyOutcome)>, now: Millis) {
+        self.graph_round_trips += 1;
+        self.graph_requests += outcomes.len() as u32;
+        for (i, o) in outcomes {
+            self.on_verified(i, o, now);
+        }
     }
 
     /// Reports the check of application `index`.

@@ -1,0 +1,253 @@
+//! The sign-in Durable Object's internal protocol: what the Worker asks ([`Command`], one variant
+//! per operation, each with exactly its own arguments) and what comes back ([`Reply`]). A typo in
+//! an operation's name does not compile; a body the Durable Object cannot read is refused whole.
+
+use serde::{Deserialize, Serialize};
+use shared::api::{ErrorDetail, SignInStatus};
+use shared::secret::{serialize_exposed, serialize_exposed_opt, SecretString};
+use shared::{AddMethod, CloudEnvironment};
+
+/// What the Worker sends to a sign-in's Durable Object. Every variant but [`Command::Callback`]
+/// names the portal account making the call; a record of another account answers 404.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "kebab-case")]
+pub enum Command {
+    /// Starts the sign-in (`name` is the sign-in's ID: a Durable Object does not know its own name).
+    Start {
+        /// The owner.
+        account: String,
+        /// The sign-in's ID.
+        name: String,
+        /// The cloud.
+        cloud: CloudEnvironment,
+        /// Device code or Credential.
+        method: AddMethod,
+        /// Credential: where Microsoft sends the pop-up back.
+        redirect_uri: Option<String>,
+    },
+    /// What the browser may see (writes nothing).
+    Status {
+        /// The caller.
+        account: String,
+    },
+    /// Device code: the admin ticked the checkbox. Credential: the claim from the sign-in window.
+    Confirm {
+        /// The caller.
+        account: String,
+        /// Credential: the handle or the confirmation code.
+        #[serde(default, serialize_with = "serialize_exposed_opt")]
+        claim: Option<SecretString>,
+    },
+    /// A new device code, or a new sign-in window (`redirect_uri` required for that).
+    Renew {
+        /// The caller.
+        account: String,
+        /// Credential: where Microsoft sends the pop-up back.
+        redirect_uri: Option<String>,
+    },
+    /// The admin cancelled (`DELETE`).
+    Cancel {
+        /// The caller.
+        account: String,
+    },
+    /// Registers the 3 additional applications; from a save, only in the organization's `tenant`
+    /// and `cloud`.
+    Additional {
+        /// The caller.
+        account: String,
+        /// The organization's cloud, when a save asks.
+        #[serde(default)]
+        cloud: Option<CloudEnvironment>,
+        /// The organization's tenant, when a save asks.
+        #[serde(default)]
+        tenant: Option<String>,
+    },
+    /// Microsoft sent the Credential pop-up back (no session: the state secret is the proof).
+    Callback(CallbackAnswer),
+    /// Worker-internal: a save takes the applications with their secrets (under a lease).
+    Export {
+        /// The caller.
+        account: String,
+    },
+    /// Worker-internal: the applications are stored; the hold ends now.
+    Saved {
+        /// The caller.
+        account: String,
+    },
+    /// Worker-internal: the save failed for good; the applications are deleted now.
+    Release {
+        /// The caller.
+        account: String,
+    },
+    /// Worker-internal: Step 3 switched to a certificate after automatic registration; it is
+    /// registered on every application of this sign-in and the generated secrets are removed.
+    UseCertificate {
+        /// The caller.
+        account: String,
+        /// The certificate to register.
+        certificate: CertificateToRegister,
+    },
+}
+
+impl Command {
+    /// The account the call is made for (`None` for the callback, which has no session).
+    pub fn account(&self) -> Option<&str> {
+        match self {
+            Command::Callback(_) => None,
+            Command::Start { account, .. }
+            | Command::Status { account }
+            | Command::Confirm { account, .. }
+            | Command::Renew { account, .. }
+            | Command::Cancel { account }
+            | Command::Additional { account, .. }
+            | Command::Export { account }
+            | Command::Saved { account }
+            | Command::Release { account }
+            | Command::UseCertificate { account, .. } => Some(account),
+        }
+    }
+
+    /// Whether a public route leads to it (the others are the Worker's own): for those, a
+    /// cancelled sign-in is gone.
+    pub fn is_public(&self) -> bool {
+        matches!(
+            self,
+            Command::Status { .. }
+                | Command::Confirm { .. }
+                | Command::Renew { .. }
+                | Command::Cancel { .. }
+                | Command::Additional { .. }
+        )
+    }
+
+    /// The operation's name, for logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Start { .. } => "start",
+            Command::Status { .. } => "status",
+            Command::Confirm { .. } => "confirm",
+            Command::Renew { .. } => "renew",
+            Command::Cancel { .. } => "cancel",
+            Command::Additional { .. } => "additional",
+            Command::Callback(_) => "callback",
+            Command::Export { .. } => "export",
+            Command::Saved { .. } => "saved",
+            Command::Release { .. } => "release",
+            Command::UseCertificate { .. } => "use-certificate",
+        }
+    }
+}
+
+/// A certificate to register on a sign-in's applications.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateToRegister {
+    /// The certificate, base64 DER.
+    pub der_base64: String,
+    /// Start of validity, Unix seconds.
+    pub not_before: i64,
+    /// End of validity, Unix seconds.
+    pub not_after: i64,
+}
+
+/// Microsoft's answer to the Credential pop-up, passed from the callback to the Durable Object.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CallbackAnswer {
+    /// The secret half of `state`.
+    #[serde(serialize_with = "serialize_exposed")]
+    pub state_secret: SecretString,
+    /// The authorization code.
+    #[serde(default, serialize_with = "serialize_exposed_opt")]
+    pub code: Option<SecretString>,
+    /// OAuth `error`.
+    #[serde(default)]
+    pub error: Option<String>,
+    /// OAuth `error_description`.
+    #[serde(default)]
+    pub error_description: Option<String>,
+}
+
+/// What the callback page says (Worker-internal).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallbackOutcome {
+    /// Why the answer was not used.
+    pub error: Option<ErrorDetail>,
+    /// On success: the handle the page posts to the app and the code it shows.
+    pub claim: Option<(String, String)>,
+}
+
+/// The applications of a completed sign-in, with their secrets (Worker-internal).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Exported {
+    /// The cloud of the sign-in.
+    pub cloud: CloudEnvironment,
+    /// Tenant ID.
+    pub tenant_id: String,
+    /// The applications, main first.
+    pub apps: Vec<ExportedApp>,
+}
+
+/// One exported application.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ExportedApp {
+    /// 0 for the main application.
+    pub index: u8,
+    /// Application (client) ID.
+    pub app_id: String,
+    /// Object ID.
+    pub object_id: String,
+    /// The generated secret (Worker-internal; sealed before it is stored).
+    pub secret: String,
+    /// Secret end, Unix seconds.
+    pub secret_expires_at: Option<i64>,
+}
+
+/// What the Durable Object answers to a command that succeeded.
+#[derive(Debug)]
+pub enum Reply {
+    /// The sign-in as the browser may see it (every public operation).
+    Status(Box<SignInStatus>),
+    /// The applications taken by a save ([`Command::Export`]).
+    Exported(Exported),
+    /// What the callback page says ([`Command::Callback`]).
+    Callback(CallbackOutcome),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_operation_is_the_tag_and_each_carries_only_its_arguments() {
+        let cmd = Command::Additional { account: "acct".into(), cloud: None, tenant: Some("t".into()) };
+        let json = serde_json::to_value(&cmd).unwrap();
+        assert_eq!(json["op"], "additional");
+        let back: Command = serde_json::from_value(json).unwrap();
+        assert_eq!(back.account(), Some("acct"));
+        assert!(back.is_public());
+
+        let cert = Command::UseCertificate {
+            account: "a".into(),
+            certificate: CertificateToRegister { der_base64: "AA==".into(), not_before: 1, not_after: 2 },
+        };
+        assert_eq!(serde_json::to_value(&cert).unwrap()["op"], "use-certificate");
+        assert!(!cert.is_public());
+        // An unknown operation, or one without its arguments, is not a command.
+        assert!(serde_json::from_str::<Command>(r#"{"op":"stat","account":"a"}"#).is_err());
+        assert!(serde_json::from_str::<Command>(r#"{"op":"use-certificate","account":"a"}"#).is_err());
+    }
+
+    #[test]
+    fn the_callback_carries_its_secrets_to_the_durable_object_and_names_no_account() {
+        let cmd = Command::Callback(CallbackAnswer {
+            state_secret: SecretString::new("s3cret".into()),
+            code: Some(SecretString::new("c0de".into())),
+            error: None,
+            error_description: None,
+        });
+        let text = serde_json::to_string(&cmd).unwrap();
+        assert!(text.contains("s3cret") && text.contains("c0de"));
+        let back: Command = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.account(), None);
+        assert_eq!(back.name(), "callback");
+    }
+}

@@ -1,0 +1,578 @@
+//! What a sign-in's Durable Object does, without the Durable Object: each [`Command`] and each
+//! alarm, over a [`SignInHost`] (its storage, its clock and randomness, the account's sign-in
+//! slots, the question "which applications does a saved organization hold?") and Microsoft behind
+//! the [`HttpClient`] seam. The Durable Object in `adapter/signin_do.rs` only implements the host;
+//! native tests drive this with fakes.
+
+use super::browser::{self, BrowserSignIn, Claim, CLAIM_RANDOM_BYTES};
+use super::command::{CallbackAnswer, CallbackOutcome, CertificateToRegister, Command, Exported, ExportedApp, Reply};
+use super::poller::Millis;
+use super::record::SignInRecord;
+use crate::config::Config;
+use crate::error::AppError;
+use crate::microsoft::identity::{self, ClientCredential, TokenOutcome};
+use crate::microsoft::{graph, HttpClient, MicrosoftError};
+use crate::provisioning::plan::{App, Phase, VerifyOutcome, Work};
+use futures_util::future::join_all;
+use shared::api::{ErrorDetail, SignInState};
+use shared::secret::SecretString;
+use shared::{AddMethod, ErrorCode};
+use std::future::Future;
+
+/// Registration steps per alarm invocation, to stay well inside the subrequest limits.
+pub const STEPS_PER_ALARM: usize = 6;
+/// Attempts to redeem the pop-up's code when Microsoft's answer is transient.
+pub const REDEEM_ATTEMPTS: usize = 3;
+/// The longest wait between two attempts (the admin is looking at the window meanwhile).
+pub const MAX_REDEEM_WAIT_MS: u64 = 2000;
+/// When the database cannot say which applications are saved, the discard is tried again this much
+/// later.
+pub const DISCARD_RETRY_MS: Millis = 60_000;
+
+/// Storage or the database failed; the text is for logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostError(pub String);
+
+/// What the service needs from the platform.
+pub trait SignInHost {
+    /// Milliseconds since the Unix epoch.
+    fn now(&self) -> Millis;
+    /// Fills `buf` from a CSPRNG.
+    fn fill_random(&self, buf: &mut [u8]);
+    /// Waits `ms` milliseconds.
+    fn sleep(&self, ms: u64) -> impl Future<Output = ()>;
+    /// The stored record.
+    fn load(&self) -> impl Future<Output = Result<Option<SignInRecord>, HostError>>;
+    /// Stores the record.
+    fn put(&self, rec: &SignInRecord) -> impl Future<Output = Result<(), HostError>>;
+    /// Sets the alarm to `at`, or removes it.
+    fn set_alarm(&self, at: Option<Millis>) -> impl Future<Output = Result<(), HostError>>;
+    /// Deletes the record and the alarm.
+    fn delete_all(&self) -> impl Future<Output = Result<(), HostError>>;
+    /// Makes the sign-in count against its account's limit again (a renewal); `false` when the
+    /// limit is reached.
+    fn claim_slot(&self, id: &str, account: &str) -> impl Future<Output = Result<bool, AppError>>;
+    /// The sign-in no longer counts against its account's limit.
+    fn release_slot(&self, id: &str) -> impl Future<Output = ()>;
+    /// Which of `app_ids` a stored organization holds.
+    fn held_by_organizations(&self, app_ids: &[String]) -> impl Future<Output = Result<Vec<String>, HostError>>;
+    /// A warning for the logs (never a secret).
+    fn warn(&self, message: &str);
+}
+
+/// One sign-in's behaviour, for one request or alarm.
+pub struct SignInService<'a, H, C> {
+    host: &'a H,
+    http: &'a C,
+    config: &'a Config,
+}
+
+impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
+    /// The service over `host`, `http` and `config`.
+    pub fn new(host: &'a H, http: &'a C, config: &'a Config) -> Self {
+        Self { host, http, config }
+    }
+
+    fn random<const N: usize>(&self) -> [u8; N] {
+        let mut bytes = [0u8; N];
+        self.host.fill_random(&mut bytes);
+        bytes
+    }
+
+    /// Storage failed: logged, and answered as an internal error.
+    fn internal(&self, e: HostError) -> AppError {
+        self.host.warn(&format!("signin storage: {}", e.0));
+        AppError::Internal
+    }
+
+    /// Stores the record, sets its alarm, and gives its slot back when it has ended.
+    async fn save(&self, rec: &SignInRecord) -> Result<(), HostError> {
+        self.host.put(rec).await?;
+        self.host.set_alarm(rec.next_alarm(self.host.now())).await?;
+        if rec.state.is_final() || rec.state == SignInState::Completed {
+            self.host.release_slot(&rec.id).await;
+        }
+        Ok(())
+    }
+
+    /// Answers one command.
+    pub async fn handle(&self, cmd: Command) -> Result<Reply, AppError> {
+        if let Command::Start { account, name, cloud, method, redirect_uri } = cmd {
+            let client_id = self.config.public_client(cloud).ok_or(ErrorCode::ClientMisconfigured)?.to_owned();
+            let mut rec = SignInRecord::new(&name, &account, cloud, &client_id, self.host.now());
+            rec.method = method;
+            rec.hold_ms = self.config.dev.signin_hold_ms;
+            self.begin(&mut rec, redirect_uri.as_deref()).await?;
+            self.save(&rec).await.map_err(|e| self.internal(e))?;
+            return Ok(Reply::Status(Box::new(rec.status(self.host.now()))));
+        }
+        let mut rec = self.host.load().await.map_err(|e| self.internal(e))?.ok_or(AppError::NoSuchObject)?;
+        if let Command::Callback(answer) = cmd {
+            // No session here: the state secret is the proof (checked by the record).
+            let outcome = match self.on_callback(&mut rec, answer).await.map_err(|e| self.internal(e))? {
+                Ok(claim) => CallbackOutcome {
+                    error: None,
+                    claim: Some((claim.handle.expose().to_owned(), claim.display_code())),
+                },
+                Err(e) => CallbackOutcome { error: Some(e), claim: None },
+            };
+            return Ok(Reply::Callback(outcome));
+        }
+        if cmd.account() != Some(rec.account.as_str()) {
+            return Err(AppError::NoSuchObject);
+        }
+        if rec.state == SignInState::Cancelled && cmd.is_public() {
+            // Cancelling is `DELETE`: for the API the sign-in is gone (the record stays only to
+            // delete what it created and then itself).
+            return Err(AppError::NoSuchObject);
+        }
+        let t = self.host.now();
+        rec.tick(t);
+        match cmd {
+            // Reading the status writes nothing (what time changed, the alarm records at its time).
+            Command::Status { .. } => return Ok(Reply::Status(Box::new(rec.status(t)))),
+            Command::Confirm { claim, .. } if rec.method == AddMethod::Credential => {
+                let presented = claim.as_ref().map(|c| c.expose().to_owned()).unwrap_or_default();
+                match rec.claim(&presented, t) {
+                    Ok(()) => rec.start_main(&self.config.app_name),
+                    Err(code) => {
+                        // Save what the attempt changed (the count, or the end of the sign-in) first.
+                        self.save(&rec).await.map_err(|e| self.internal(e))?;
+                        return Err(code.into());
+                    }
+                }
+            }
+            Command::Confirm { .. } => {
+                rec.confirm(&self.config.app_name);
+            }
+            Command::Renew { redirect_uri, .. } => {
+                if !rec.can_renew() {
+                    let message = if rec.method == AddMethod::Credential {
+                        "A new sign-in window can be opened only before registration has started."
+                    } else {
+                        "A new code can be requested only after the current one has expired or failed."
+                    };
+                    return Err(ErrorDetail {
+                        message: message.into(),
+                        ..ErrorDetail::new(ErrorCode::AuthorizationPending)
+                    }
+                    .into());
+                }
+                if !self.host.claim_slot(&rec.id, &rec.account).await? {
+                    return Err(ErrorCode::TooManySignIns.into());
+                }
+                self.begin(&mut rec, redirect_uri.as_deref()).await?;
+            }
+            Command::Cancel { .. } => rec.cancel(t),
+            Command::Additional { cloud, tenant, .. } => {
+                if cloud.is_some_and(|c| c != rec.cloud) {
+                    return Err(ErrorCode::SignInTenantMismatch.into());
+                }
+                rec.start_additional(&self.config.app_name, tenant.as_deref()).map_err(AppError::from)?
+            }
+            Command::Export { .. } => {
+                // The applications and their secrets, for the Worker to seal into D1 when Step 3 is
+                // saved.
+                rec.take_for_save(t).map_err(AppError::from)?;
+                let body = export(&rec);
+                self.save(&rec).await.map_err(|e| self.internal(e))?;
+                return Ok(Reply::Exported(body));
+            }
+            Command::Saved { .. } => rec.mark_saved(t),
+            Command::Release { .. } => rec.release(t).map_err(AppError::from)?,
+            Command::UseCertificate { certificate, .. } => self.use_certificate(&mut rec, &certificate).await?,
+            Command::Start { .. } | Command::Callback(_) => unreachable!("answered above"),
+        }
+        self.save(&rec).await.map_err(|e| self.internal(e))?;
+        Ok(Reply::Status(Box::new(rec.status(self.host.now()))))
+    }
+
+    /// Starts the sign-in, or starts it over, by its method: a (new) device code, or a (new) sign-in
+    /// window with a fresh state and verifier (`redirect_uri` required).
+    async fn begin(&self, rec: &mut SignInRecord, redirect_uri: Option<&str>) -> Result<(), AppError> {
+        if rec.method == AddMethod::Credential {
+            let redirect_uri = redirect_uri.ok_or(ErrorCode::ClientMisconfigured)?;
+            let endpoints = self.config.endpoints(rec.cloud);
+            let b =
+                BrowserSignIn::new(&rec.id, &endpoints, &rec.client_id, redirect_uri, &self.random(), self.host.now());
+            rec.on_browser_sign_in(b);
+        } else {
+            rec.state = SignInState::WaitingForSignIn;
+            rec.confirmed = false;
+            self.request_code(rec).await;
+        }
+        Ok(())
+    }
+
+    async fn request_code(&self, rec: &mut SignInRecord) {
+        let endpoints = self.config.endpoints(rec.cloud);
+        let req = identity::device_code_request(&endpoints, &rec.client_id);
+        match self.http.send(req).await {
+            Ok(resp) => match identity::read_device_code(&resp) {
+                Ok(d) => rec.on_device_code(d, self.host.now()),
+                Err(e) => {
+                    self.host.warn(&format!("signin {}: device code refused: {:?} {}", rec.id, e.code, e.status));
+                    rec.on_start_failed(e.detail());
+                }
+            },
+            Err(e) => {
+                self.host.warn(&format!("signin {}: device code request failed: {}", rec.id, e.0));
+                rec.on_start_failed(ErrorDetail::new(ErrorCode::MicrosoftUnavailable));
+            }
+        }
+    }
+
+    /// Registers `certificate` on every application of a completed, unsaved sign-in and removes the
+    /// generated secrets, with the admin's token.
+    async fn use_certificate(&self, rec: &mut SignInRecord, cert: &CertificateToRegister) -> Result<(), AppError> {
+        if rec.state != SignInState::Completed || rec.saved {
+            return Err(ErrorCode::NotFound.into());
+        }
+        let token = rec.token.as_ref().map(|t| t.access_token.clone()).ok_or(ErrorCode::CodeExpired)?;
+        let der = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &cert.der_base64)
+            .map_err(|_| AppError::Internal)?;
+        let key = shared::assertion::KeyCredential::for_certificate(
+            &der,
+            "M365 backup (certificate)",
+            (cert.not_before, cert.not_after),
+        );
+        let apps = [&rec.main, &rec.additional].into_iter().flatten().flat_map(|r| r.apps.iter());
+        let items = crate::provisioning::certificate_items(apps, &key);
+        let endpoints = self.config.endpoints(rec.cloud);
+        for chunk in items.chunks(graph::MAX_BATCH) {
+            let resp = self.http.send(graph::batch(&endpoints, &token, chunk)).await.map_err(|e| {
+                self.host.warn(&format!("signin {}: certificate registration failed: {}", rec.id, e.0));
+                AppError::from(ErrorCode::MicrosoftUnavailable)
+            })?;
+            let results = graph::read_batch(&resp).map_err(|e| AppError::from(e.detail()))?;
+            if let Some(bad) = results.iter().find(|r| !r.ok()) {
+                return Err(bad.error().detail().into());
+            }
+        }
+        for reg in [&mut rec.main, &mut rec.additional].into_iter().flatten() {
+            for a in &mut reg.apps {
+                a.secret = None;
+            }
+        }
+        Ok(())
+    }
+
+    /// Microsoft sent the Credential pop-up back. The pending sign-in is taken and saved before the
+    /// code is redeemed, so an answer replayed meanwhile finds nothing to redeem.
+    async fn on_callback(
+        &self,
+        rec: &mut SignInRecord,
+        answer: CallbackAnswer,
+    ) -> Result<Result<Claim, ErrorDetail>, HostError> {
+        let pending = match rec.take_browser_answer(answer.state_secret.expose(), self.host.now()) {
+            Ok(p) => p,
+            Err(code) => {
+                // Nothing is written: a refused answer (a wrong secret above all) leaves no trace
+                // in storage; what time changed (an expiry) the alarm records at its time.
+                self.host.warn(&format!("signin {}: pop-up answer refused: {}", rec.id, code.as_str()));
+                return Ok(Err(ErrorDetail::new(code)));
+            }
+        };
+        // Saved before redeeming: a replay finds nothing to take, and a redemption cut off here
+        // ends at `redeeming_until` instead of leaving the sign-in waiting.
+        self.save(rec).await?;
+        let result = match (answer.error, answer.code) {
+            (Some(error), _) => Err(browser::redirect_error(&error, answer.error_description.as_deref())),
+            (None, None) => Err(ErrorDetail::new(ErrorCode::SignInFailed)),
+            (None, Some(code)) => self.redeem(rec, &code, &pending).await,
+        };
+        // Other requests ran while Microsoft answered (a cancel, a status read): apply the outcome
+        // to the record as it is now, and only if the redemption is still wanted.
+        let mut current = self.host.load().await?.unwrap_or_else(|| rec.clone());
+        let t = self.host.now();
+        current.tick(t);
+        let result = if !current.is_redeeming() {
+            self.host.warn(&format!("signin {}: the sign-in ended while its code was redeemed", current.id));
+            Err(ErrorDetail::new(ErrorCode::SignInCancelled))
+        } else {
+            match result {
+                Ok(token) => {
+                    let claim = Claim::new(&self.random::<CLAIM_RANDOM_BYTES>(), t);
+                    current.on_browser_token(token, claim.clone(), t);
+                    Ok(claim)
+                }
+                Err(e) => {
+                    self.host.warn(&format!("signin {}: pop-up sign-in failed: {}", current.id, e.code.as_str()));
+                    current.on_browser_failed(e.clone());
+                    Err(e)
+                }
+            }
+        };
+        self.save(&current).await?;
+        *rec = current;
+        Ok(result)
+    }
+
+    /// Redeems the pop-up's code with the verifier. A code is single-use, but an answer that never
+    /// came (no response, 429, 5xx) did not use it: retry a little while the admin waits on the
+    /// window, honouring Retry-After. A definitive refusal (400) is not retried.
+    async fn redeem(
+        &self,
+        rec: &SignInRecord,
+        code: &SecretString,
+        pending: &BrowserSignIn,
+    ) -> Result<identity::AccessToken, ErrorDetail> {
+        let endpoints = self.config.endpoints(rec.cloud);
+        let send = || {
+            self.http.send(identity::authorization_code_request(
+                &endpoints,
+                &rec.client_id,
+                code,
+                &pending.redirect_uri,
+                &pending.verifier,
+            ))
+        };
+        let mut lost_answer = false;
+        let mut outcome = send().await.map(|r| identity::read_token(&r));
+        for _ in 1..REDEEM_ATTEMPTS {
+            let wait_secs = match &outcome {
+                Ok(TokenOutcome::Error(f)) if f.microsoft.status == 429 || f.microsoft.status >= 500 => {
+                    f.microsoft.retry_after
+                }
+                Err(_) => {
+                    lost_answer = true;
+                    None
+                }
+                _ => break,
+            };
+            let wait_ms = wait_secs.map_or(500, |s| s.saturating_mul(1000)).min(MAX_REDEEM_WAIT_MS);
+            self.host.sleep(wait_ms).await;
+            outcome = send().await.map(|r| identity::read_token(&r));
+        }
+        match outcome {
+            Ok(TokenOutcome::Token(t)) => Ok(t),
+            // "Already redeemed" after an answer was lost: our own first attempt may have used it.
+            Ok(TokenOutcome::Error(f)) if lost_answer && f.microsoft.code == ErrorCode::CodeAlreadyUsed => {
+                Err(ErrorDetail::new(ErrorCode::MicrosoftUnavailable))
+            }
+            Ok(TokenOutcome::Error(f)) => Err(match f.microsoft.detail() {
+                d if d.code == ErrorCode::MicrosoftUnavailable && f.microsoft.status == 400 => ErrorDetail {
+                    code: ErrorCode::SignInFailed,
+                    message: ErrorCode::SignInFailed.message().into(),
+                    ..d
+                },
+                d => d,
+            }),
+            Err(e) => {
+                self.host.warn(&format!("signin {}: code redemption failed: {}", rec.id, e.0));
+                Err(ErrorDetail::new(ErrorCode::MicrosoftUnavailable))
+            }
+        }
+    }
+
+    /// The alarm: deletes a record past its retention, polls Microsoft when due, runs registration
+    /// steps, and ends the hold when its time has come.
+    pub async fn alarm(&self) -> Result<(), HostError> {
+        let Some(mut rec) = self.host.load().await? else { return Ok(()) };
+        let t = self.host.now();
+        if rec.retention_over(t) {
+            // The sign-in ended long ago: nothing in it is needed any more.
+            return self.host.delete_all().await;
+        }
+        rec.tick(t);
+        if rec.poll_due(t) {
+            self.poll(&mut rec).await;
+        }
+        if rec.state == SignInState::Registering {
+            self.register(&mut rec).await?;
+        }
+        if rec.discard_at.is_some_and(|d| d <= self.host.now()) {
+            self.discard(&mut rec).await;
+        }
+        self.save(&rec).await
+    }
+
+    async fn poll(&self, rec: &mut SignInRecord) {
+        let Some(device) = &rec.device else { return };
+        let endpoints = self.config.endpoints(rec.cloud);
+        let req = identity::device_token_request(&endpoints, &rec.client_id, &device.device_code);
+        let sent_at = self.host.now();
+        let outcome = match self.http.send(req).await {
+            Ok(resp) => identity::read_token(&resp),
+            Err(e) => {
+                self.host.warn(&format!("signin {}: token poll failed: {}", rec.id, e.0));
+                TokenOutcome::Error(identity::OAuthFailure {
+                    error: String::new(),
+                    microsoft: MicrosoftError::transport(),
+                })
+            }
+        };
+        let t = self.host.now();
+        if let Some(p) = rec.poller.as_mut() {
+            let decision = p.on_outcome(outcome, sent_at, t);
+            rec.on_poll(decision, t);
+        }
+        if rec.state == SignInState::SignedIn && rec.confirmed {
+            rec.start_main(&self.config.app_name);
+        }
+    }
+
+    /// Runs registration steps until it waits, ends, or the per-alarm budget is used.
+    async fn register(&self, rec: &mut SignInRecord) -> Result<(), HostError> {
+        let endpoints = self.config.endpoints(rec.cloud);
+        for _ in 0..STEPS_PER_ALARM {
+            let Some(token) = rec.token.as_ref().map(|t| t.access_token.clone()) else {
+                if let Some(reg) = rec.running() {
+                    reg.fail(ErrorDetail::new(ErrorCode::CodeExpired));
+                }
+                rec.settle(self.host.now());
+                break;
+            };
+            let t = self.host.now();
+            let Some(reg) = rec.running() else {
+                rec.settle(t);
+                break;
+            };
+            match reg.next(t) {
+                Work::Graph(batches) => {
+                    if reg.phase == Phase::Discover {
+                        // Recorded before sending: a restart now looks up instead of creating again.
+                        reg.mark_sent();
+                        self.host.put(rec).await?;
+                    }
+                    let sends = batches.iter().map(|b| self.http.send(graph::batch(&endpoints, &token, b)));
+                    let answers = join_all(sends)
+                        .await
+                        .into_iter()
+                        .map(|r| match r {
+                            Ok(resp) => graph::read_batch(&resp),
+                            Err(_) => Err(MicrosoftError::transport()),
+                        })
+                        .collect();
+                    if let Some(reg) = rec.running() {
+                        reg.on_batches(answers, self.host.now());
+                    }
+                }
+                Work::Verify(indexes) => {
+                    let tenant = reg.tenant.as_ref().map(|t| t.id.clone()).unwrap_or_default();
+                    let apps: Vec<(u8, Option<App>)> = indexes.iter().map(|i| (*i, reg.app(*i).cloned())).collect();
+                    let checks = apps.iter().map(|(i, app)| {
+                        let (endpoints, tenant) = (&endpoints, &tenant);
+                        async move {
+                            match app {
+                                Some(app) => (*i, verify_app(self.http, endpoints, tenant, app).await),
+                                None => (*i, VerifyOutcome::Refused(MicrosoftError::transport())),
+                            }
+                        }
+                    });
+                    let outcomes = join_all(checks).await;
+                    if let Some(reg) = rec.running() {
+                        reg.on_verify_round(outcomes, self.host.now());
+                    }
+                }
+                Work::WaitUntil(_) => break,
+                Work::Done | Work::Failed(_) => {
+                    rec.settle(self.host.now());
+                    if rec.running().is_none() {
+                        break;
+                    }
+                }
+            }
+            self.host.put(rec).await?;
+        }
+        rec.settle(self.host.now());
+        Ok(())
+    }
+
+    /// After the hold: delete unsaved applications, then forget every secret. The stored
+    /// organizations are the truth: an application that any organization holds is kept, even when
+    /// the "saved" hand-over never arrived (and if the database cannot answer, nothing is deleted
+    /// now: the next alarm asks again).
+    async fn discard(&self, rec: &mut SignInRecord) {
+        if let Some(token) = rec.token.as_ref().map(|t| t.access_token.clone()) {
+            let created: Vec<(u8, String, String)> = [&rec.main, &rec.additional]
+                .into_iter()
+                .flatten()
+                .flat_map(|r| r.apps.iter())
+                .filter_map(|a| Some((a.index, a.app_id.clone()?, a.object_id.clone()?)))
+                .collect();
+            let app_ids: Vec<String> = created.iter().map(|(_, app_id, _)| app_id.clone()).collect();
+            let held = if app_ids.is_empty() { Ok(vec![]) } else { self.host.held_by_organizations(&app_ids).await };
+            let held = match held {
+                Ok(held) => held,
+                Err(e) => {
+                    self.host.warn(&format!("signin {}: cannot ask D1 which applications are saved: {}", rec.id, e.0));
+                    rec.discard_at = Some(self.host.now() + DISCARD_RETRY_MS);
+                    return;
+                }
+            };
+            let unheld = created.iter().filter(|(_, app_id, _)| !held.contains(app_id)).map(|(i, _, oid)| (*i, oid));
+            let items: Vec<graph::BatchItem> = crate::provisioning::deletion_items(unheld);
+            if !held.is_empty() && !rec.saved {
+                self.host.warn(&format!(
+                    "signin {}: {} application(s) belong to a saved organization; kept (the saved hand-over was lost)",
+                    rec.id,
+                    held.len()
+                ));
+            }
+            if !items.is_empty() {
+                let endpoints = self.config.endpoints(rec.cloud);
+                match self.http.send(graph::batch(&endpoints, &token, &items)).await {
+                    Ok(_) => {
+                        self.host.warn(&format!("signin {}: deleted {} unsaved application(s)", rec.id, items.len()))
+                    }
+                    Err(e) => {
+                        self.host.warn(&format!("signin {}: deleting unsaved applications failed: {}", rec.id, e.0))
+                    }
+                }
+            }
+        }
+        rec.forget_secrets();
+        rec.discard_at = None;
+    }
+}
+
+/// The applications of a completed sign-in with their secrets, main first.
+fn export(rec: &SignInRecord) -> Exported {
+    let regs: Vec<_> = [&rec.main, &rec.additional].into_iter().flatten().filter(|r| r.phase == Phase::Done).collect();
+    let tenant_id = regs.iter().find_map(|r| r.tenant.as_ref()).map(|t| t.id.clone()).unwrap_or_default();
+    let apps = regs
+        .iter()
+        .flat_map(|r| r.apps.iter())
+        .filter_map(|a| {
+            Some(ExportedApp {
+                index: a.index,
+                app_id: a.app_id.clone()?,
+                object_id: a.object_id.clone()?,
+                secret: a.secret.as_ref()?.expose().to_owned(),
+                secret_expires_at: a.secret_expires_at,
+            })
+        })
+        .collect();
+    Exported { cloud: rec.cloud, tenant_id, apps }
+}
+
+/// Checks one application: a client-credentials token with its secret, then one Graph call.
+async fn verify_app<C: HttpClient>(
+    http: &C,
+    endpoints: &shared::CloudEndpoints,
+    tenant: &str,
+    app: &App,
+) -> VerifyOutcome {
+    let (Some(app_id), Some(secret)) = (&app.app_id, &app.secret) else {
+        return VerifyOutcome::Refused(MicrosoftError::transport());
+    };
+    let req = identity::client_credentials_request(endpoints, tenant, app_id, ClientCredential::Secret(secret));
+    let token = match http.send(req).await.map(|r| identity::read_token(&r)) {
+        Ok(TokenOutcome::Token(t)) => t.access_token,
+        Ok(TokenOutcome::Error(f)) => return VerifyOutcome::Refused(f.microsoft),
+        Err(_) => return VerifyOutcome::Refused(MicrosoftError::transport()),
+    };
+    let req = graph::request(endpoints, &token, http::Method::GET, "/organization?$select=id", None);
+    match http.send(req).await {
+        Ok(resp) => match graph::read_json(&resp) {
+            Ok(_) => VerifyOutcome::Works,
+            Err(e) => VerifyOutcome::Refused(e),
+        },
+        Err(_) => VerifyOutcome::Refused(MicrosoftError::transport()),
+    }
+}
+
+#[cfg(test)]
+#[path = "service_tests.rs"]
+mod tests;

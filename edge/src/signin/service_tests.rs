@@ -1,0 +1,486 @@
+//! The sign-in Durable Object's behaviour with a fake platform and a fake Microsoft: every command
+//! and the alarm, in milliseconds.
+
+use super::*;
+use crate::provisioning::manifest::RESOURCES;
+use crate::provisioning::ItemId;
+use serde_json::{json, Value};
+use shared::CloudEnvironment;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+
+const ACCOUNT: &str = "acct-1";
+const EMULATOR: &str = "http://127.0.0.1:1";
+
+fn config() -> Config {
+    let vars: HashMap<&str, &str> = [
+        ("DEV_MICROSOFT_BASE_URL", EMULATOR),
+        ("PUBLIC_CLIENT_ID_GLOBAL", "public-client"),
+        ("PUBLIC_CLIENT_ID_USGOV_GCC_HIGH", "public-client-us"),
+    ]
+    .into();
+    Config::read(|k| vars.get(k).map(|v| v.to_string())).unwrap()
+}
+
+/// The platform: storage, alarm, clock, slots and the database's saved applications.
+#[derive(Default)]
+struct FakeHost {
+    now: Cell<Millis>,
+    record: RefCell<Option<SignInRecord>>,
+    puts: Cell<u32>,
+    alarm: Cell<Option<Millis>>,
+    released: RefCell<Vec<String>>,
+    slot_refused: Cell<bool>,
+    held: RefCell<Vec<String>>,
+    database_down: Cell<bool>,
+    slept: Cell<u64>,
+    warnings: RefCell<Vec<String>>,
+}
+
+impl SignInHost for FakeHost {
+    fn now(&self) -> Millis {
+        self.now.get()
+    }
+    fn fill_random(&self, buf: &mut [u8]) {
+        for (i, b) in buf.iter_mut().enumerate() {
+            *b = (i as u8).wrapping_mul(7).wrapping_add(self.puts.get() as u8);
+        }
+    }
+    async fn sleep(&self, ms: u64) {
+        self.slept.set(self.slept.get() + ms);
+        self.now.set(self.now.get() + ms as Millis);
+    }
+    async fn load(&self) -> Result<Option<SignInRecord>, HostError> {
+        Ok(self.record.borrow().clone())
+    }
+    async fn put(&self, rec: &SignInRecord) -> Result<(), HostError> {
+        // Stored as the Durable Object stores it: serialized.
+        let text = serde_json::to_string(rec).unwrap();
+        *self.record.borrow_mut() = Some(serde_json::from_str(&text).unwrap());
+        self.puts.set(self.puts.get() + 1);
+        Ok(())
+    }
+    async fn set_alarm(&self, at: Option<Millis>) -> Result<(), HostError> {
+        self.alarm.set(at);
+        Ok(())
+    }
+    async fn delete_all(&self) -> Result<(), HostError> {
+        *self.record.borrow_mut() = None;
+        self.alarm.set(None);
+        Ok(())
+    }
+    async fn claim_slot(&self, _id: &str, _account: &str) -> Result<bool, AppError> {
+        Ok(!self.slot_refused.get())
+    }
+    async fn release_slot(&self, id: &str) {
+        self.released.borrow_mut().push(id.to_owned());
+    }
+    async fn held_by_organizations(&self, app_ids: &[String]) -> Result<Vec<String>, HostError> {
+        if self.database_down.get() {
+            return Err(HostError("D1 unavailable".into()));
+        }
+        Ok(app_ids.iter().filter(|a| self.held.borrow().contains(a)).cloned().collect())
+    }
+    fn warn(&self, message: &str) {
+        self.warnings.borrow_mut().push(message.to_owned());
+    }
+}
+
+/// Microsoft: the device-code and token endpoints, Graph's `$batch` for one tenant, and the
+/// credential check.
+#[derive(Default)]
+struct FakeMicrosoft {
+    pending_polls: Cell<u32>,
+    redeem_unavailable: Cell<u32>,
+    created: Cell<u32>,
+    deleted: RefCell<Vec<String>>,
+    batch_ids: RefCell<Vec<ItemId>>,
+    requests: RefCell<Vec<String>>,
+}
+
+fn answer(status: u16, body: Value) -> crate::microsoft::HttpResponse {
+    http::Response::builder().status(status).body(serde_json::to_vec(&body).unwrap()).unwrap()
+}
+
+impl FakeMicrosoft {
+    fn item(&self, item: &Value) -> Value {
+        let id: ItemId = item["id"].as_str().unwrap().parse().expect("an ID the product wrote");
+        self.batch_ids.borrow_mut().push(id);
+        let url = item["url"].as_str().unwrap();
+        let (status, body) = match id {
+            ItemId::Organization => (
+                200,
+                json!({"value": [{"id": "tid-1", "displayName": "Contoso",
+                    "verifiedDomains": [{"name": "contoso.com", "isDefault": true}]}]}),
+            ),
+            ItemId::Resource(i) => {
+                let r = &RESOURCES[i];
+                let roles: Vec<Value> =
+                    r.permissions.iter().map(|(v, _)| json!({"id": format!("role-{v}"), "value": v})).collect();
+                (200, json!({"value": [{"id": format!("sp-{}", r.app_id), "appId": r.app_id, "appRoles": roles}]}))
+            }
+            ItemId::Create(_) => {
+                let n = self.created.get();
+                self.created.set(n + 1);
+                let rra = item["body"]["requiredResourceAccess"].clone();
+                (201, json!({"id": format!("obj{n}"), "appId": format!("app{n}"), "requiredResourceAccess": rra}))
+            }
+            ItemId::Find(_) => (200, json!({"value": []})),
+            ItemId::ServicePrincipal(i) => (201, json!({"id": format!("spn{i}")})),
+            ItemId::Password(i) => (
+                200,
+                json!({"secretText": format!("gen~secret{i}"), "endDateTime": "2028-11-26T10:00:00Z", "keyId": format!("k{i}")}),
+            ),
+            ItemId::Grant(..) => (201, json!({"appRoleId": item["body"]["appRoleId"]})),
+            ItemId::Delete(_) => {
+                self.deleted.borrow_mut().push(url.trim_start_matches("/applications/").to_owned());
+                (204, Value::Null)
+            }
+            ItemId::Declare(_) | ItemId::KeyCredential(_) | ItemId::RemovePassword(_) => (204, Value::Null),
+        };
+        json!({"id": item["id"], "status": status, "body": body})
+    }
+}
+
+impl HttpClient for FakeMicrosoft {
+    async fn send(
+        &self,
+        request: crate::microsoft::HttpRequest,
+    ) -> Result<crate::microsoft::HttpResponse, crate::microsoft::TransportError> {
+        let path = request.uri().path().to_owned();
+        let body = String::from_utf8(request.body().clone()).unwrap();
+        self.requests.borrow_mut().push(format!("{} {path}", request.method()));
+        let token = || answer(200, json!({"access_token": "admin-token", "expires_in": 3600, "token_type": "Bearer"}));
+        Ok(if path.ends_with("/devicecode") {
+            answer(
+                200,
+                json!({"device_code": "dc-secret", "user_code": "ABCD1234", "verification_uri":
+                    "https://microsoft.com/devicelogin", "expires_in": 900, "interval": 5}),
+            )
+        } else if path.ends_with("/token") && body.contains("device_code") {
+            if self.pending_polls.get() > 0 {
+                self.pending_polls.set(self.pending_polls.get() - 1);
+                answer(400, json!({"error": "authorization_pending", "error_codes": [70016]}))
+            } else {
+                token()
+            }
+        } else if path.ends_with("/token") && body.contains("authorization_code") {
+            if self.redeem_unavailable.get() > 0 {
+                self.redeem_unavailable.set(self.redeem_unavailable.get() - 1);
+                answer(503, json!({"error": "temporarily_unavailable"}))
+            } else {
+                token()
+            }
+        } else if path.ends_with("/token") {
+            token()
+        } else if path.ends_with("/$batch") {
+            let requests: Value = serde_json::from_str(&body).unwrap();
+            let responses: Vec<Value> = requests["requests"].as_array().unwrap().iter().map(|i| self.item(i)).collect();
+            answer(200, json!({ "responses": responses }))
+        } else if path.ends_with("/organization") {
+            answer(200, json!({"value": [{"id": "tid-1"}]}))
+        } else {
+            panic!("unexpected request {path}")
+        })
+    }
+}
+
+struct World {
+    host: FakeHost,
+    ms: FakeMicrosoft,
+    config: Config,
+}
+
+impl World {
+    fn new() -> Self {
+        let host = FakeHost::default();
+        host.now.set(1_000_000);
+        Self { host, ms: FakeMicrosoft::default(), config: config() }
+    }
+
+    fn service(&self) -> SignInService<'_, FakeHost, FakeMicrosoft> {
+        SignInService::new(&self.host, &self.ms, &self.config)
+    }
+
+    fn send(&self, cmd: Command) -> Result<Reply, AppError> {
+        futures_executor::block_on(self.service().handle(cmd))
+    }
+
+    fn status(&self) -> shared::api::SignInStatus {
+        match self.send(Command::Status { account: ACCOUNT.into() }) {
+            Ok(Reply::Status(s)) => *s,
+            other => panic!("not a status: {other:?}"),
+        }
+    }
+
+    fn start(&self, method: AddMethod) -> shared::api::SignInStatus {
+        let cmd = Command::Start {
+            account: ACCOUNT.into(),
+            name: "si-1".into(),
+            cloud: CloudEnvironment::Global,
+            method,
+            redirect_uri: Some("https://backup.example.com/api/signin/callback".into()),
+        };
+        match self.send(cmd) {
+            Ok(Reply::Status(s)) => *s,
+            other => panic!("not started: {other:?}"),
+        }
+    }
+
+    /// Lets time pass to the next alarm and runs it.
+    fn alarm(&self) {
+        if let Some(at) = self.host.alarm.get() {
+            self.host.now.set(self.host.now.get().max(at));
+        }
+        futures_executor::block_on(self.service().alarm()).unwrap();
+    }
+
+    fn alarms_until(&self, state: SignInState) {
+        for _ in 0..50 {
+            if self.record().state == state {
+                return;
+            }
+            self.alarm();
+        }
+        panic!("never reached {state:?}: {:?}", self.record().state);
+    }
+
+    fn record(&self) -> SignInRecord {
+        self.host.record.borrow().clone().expect("a record")
+    }
+
+    fn code(&self, cmd: Command) -> ErrorCode {
+        match self.send(cmd) {
+            Err(e) => e.code(),
+            Ok(r) => panic!("accepted: {r:?}"),
+        }
+    }
+
+    fn completed_device_code_sign_in() -> Self {
+        let w = World::new();
+        w.start(AddMethod::DeviceCode);
+        w.send(Command::Confirm { account: ACCOUNT.into(), claim: None }).unwrap();
+        w.alarms_until(SignInState::Completed);
+        w
+    }
+}
+
+fn account() -> String {
+    ACCOUNT.into()
+}
+
+#[test]
+fn a_device_code_sign_in_registers_after_the_checkbox_and_a_save_keeps_what_it_took() {
+    let w = World::new();
+    w.ms.pending_polls.set(2);
+    let s = w.start(AddMethod::DeviceCode);
+    assert_eq!(s.state, SignInState::WaitingForSignIn);
+    assert_eq!(s.user_code.as_deref(), Some("ABCD1234"));
+    assert!(!serde_json::to_string(&s).unwrap().contains("dc-secret"), "the device code stays inside");
+    w.send(Command::Confirm { account: account(), claim: None }).unwrap();
+    assert_eq!(w.status().state, SignInState::WaitingForMicrosoft);
+    w.alarms_until(SignInState::Completed);
+    assert_eq!(w.ms.pending_polls.get(), 0, "polled through authorization_pending");
+    assert!(w.host.released.borrow().contains(&"si-1".to_owned()), "a completed sign-in gives its slot back");
+    let result = w.status().result.expect("a result");
+    assert_eq!((result.tenant_id.as_str(), result.applications), ("tid-1", 1));
+
+    let Ok(Reply::Exported(ex)) = w.send(Command::Export { account: account() }) else { panic!("no export") };
+    assert_eq!((ex.tenant_id.as_str(), ex.apps.len()), ("tid-1", 1));
+    assert_eq!(ex.apps[0].secret, "gen~secret0");
+    let lease = w.record().save_lease_until.expect("held under a lease");
+    assert!(w.record().discard_at.unwrap() >= lease, "nothing is deleted before the lease ends");
+    // A save tried again (its database write failed) takes them again.
+    assert!(matches!(w.send(Command::Export { account: account() }), Ok(Reply::Exported(_))));
+
+    w.host.held.borrow_mut().push(ex.apps[0].app_id.clone());
+    w.send(Command::Saved { account: account() }).unwrap();
+    w.alarm();
+    assert!(w.ms.deleted.borrow().is_empty(), "the saved application is kept");
+    let rec = w.record();
+    assert!(rec.token.is_none() && rec.main.as_ref().unwrap().apps.iter().all(|a| a.secret.is_none()));
+    assert!(!serde_json::to_string(&rec).unwrap().contains("gen~secret"), "no secret is left in storage");
+}
+
+#[test]
+fn the_end_of_the_hold_deletes_what_no_organization_holds_and_waits_when_the_database_cannot_say() {
+    let w = World::completed_device_code_sign_in();
+    w.host.database_down.set(true);
+    w.alarm();
+    assert!(w.ms.deleted.borrow().is_empty(), "nothing is deleted without the database's answer");
+    let retry = w.record().discard_at.expect("asked again later");
+    assert_eq!(retry, w.host.now.get() + DISCARD_RETRY_MS);
+    assert!(w.record().token.is_some(), "the token is kept to delete later");
+
+    w.host.database_down.set(false);
+    w.alarm();
+    assert_eq!(*w.ms.deleted.borrow(), vec!["obj0".to_owned()]);
+    assert!(w.record().token.is_none());
+}
+
+#[test]
+fn another_accounts_commands_find_nothing() {
+    let w = World::completed_device_code_sign_in();
+    let other = || "acct-2".to_owned();
+    let cert = CertificateToRegister { der_base64: String::new(), not_before: 0, not_after: 1 };
+    let commands = [
+        Command::Status { account: other() },
+        Command::Confirm { account: other(), claim: None },
+        Command::Renew { account: other(), redirect_uri: None },
+        Command::Cancel { account: other() },
+        Command::Additional { account: other(), cloud: None, tenant: None },
+        Command::Export { account: other() },
+        Command::Saved { account: other() },
+        Command::Release { account: other() },
+        Command::UseCertificate { account: other(), certificate: cert },
+    ];
+    let puts = w.host.puts.get();
+    for cmd in commands {
+        let name = cmd.name();
+        assert!(matches!(w.send(cmd), Err(AppError::NoSuchObject)), "{name}");
+    }
+    assert_eq!(w.host.puts.get(), puts, "nothing was written");
+}
+
+#[test]
+fn a_cancelled_sign_in_is_gone_for_the_public_operations_and_its_applications_are_deleted() {
+    let w = World::completed_device_code_sign_in();
+    w.send(Command::Cancel { account: account() }).unwrap();
+    for cmd in [
+        Command::Status { account: account() },
+        Command::Confirm { account: account(), claim: None },
+        Command::Renew { account: account(), redirect_uri: None },
+        Command::Cancel { account: account() },
+        Command::Additional { account: account(), cloud: None, tenant: None },
+    ] {
+        let name = cmd.name();
+        assert!(matches!(w.send(cmd), Err(AppError::NoSuchObject)), "{name}");
+    }
+    assert_eq!(w.code(Command::Export { account: account() }), ErrorCode::NotFound);
+    w.alarm();
+    assert_eq!(*w.ms.deleted.borrow(), vec!["obj0".to_owned()]);
+}
+
+#[test]
+fn reading_the_status_writes_nothing() {
+    let w = World::new();
+    w.start(AddMethod::DeviceCode);
+    let puts = w.host.puts.get();
+    w.host.now.set(w.host.now.get() + 3_600_000);
+    assert_eq!(w.status().state, SignInState::Expired, "time is shown");
+    assert_eq!(w.host.puts.get(), puts, "but only the alarm records it");
+}
+
+#[test]
+fn a_renewal_needs_a_free_slot_and_an_ended_code() {
+    let w = World::new();
+    w.start(AddMethod::DeviceCode);
+    assert_eq!(w.code(Command::Renew { account: account(), redirect_uri: None }), ErrorCode::AuthorizationPending);
+    w.host.now.set(w.host.now.get() + 3_600_000);
+    w.alarm();
+    w.host.slot_refused.set(true);
+    assert_eq!(w.code(Command::Renew { account: account(), redirect_uri: None }), ErrorCode::TooManySignIns);
+    w.host.slot_refused.set(false);
+    w.send(Command::Renew { account: account(), redirect_uri: None }).unwrap();
+    assert_eq!(w.status().state, SignInState::WaitingForSignIn);
+    assert_eq!(w.ms.requests.borrow().iter().filter(|r| r.ends_with("/devicecode")).count(), 2);
+}
+
+fn callback(w: &World, secret: &str, code: Option<&str>) -> CallbackOutcome {
+    let answer = CallbackAnswer {
+        state_secret: SecretString::new(secret.to_owned()),
+        code: code.map(|c| SecretString::new(c.to_owned())),
+        error: None,
+        error_description: None,
+    };
+    match w.send(Command::Callback(answer)) {
+        Ok(Reply::Callback(o)) => o,
+        other => panic!("not a callback outcome: {other:?}"),
+    }
+}
+
+fn state_secret(w: &World) -> String {
+    w.record().browser.expect("a window").state_secret.expose().to_owned()
+}
+
+#[test]
+fn a_credential_sign_in_registers_only_once_its_owner_claims_the_answer() {
+    let w = World::new();
+    let s = w.start(AddMethod::Credential);
+    assert!(s.authorize_url.is_some());
+    let secret = state_secret(&w);
+
+    let puts = w.host.puts.get();
+    let forged = callback(&w, "not-the-secret", Some("code"));
+    assert_eq!(forged.error.map(|e| e.code), Some(ErrorCode::StateMismatch));
+    assert_eq!(w.host.puts.get(), puts, "a forged answer writes nothing");
+
+    let outcome = callback(&w, &secret, Some("auth-code"));
+    let (handle, _code) = outcome.claim.expect("a claim for the page");
+    let replay = callback(&w, &secret, Some("auth-code"));
+    assert_eq!(replay.error.map(|e| e.code), Some(ErrorCode::CodeAlreadyUsed), "an answer is used once");
+
+    assert_eq!(
+        w.code(Command::Additional { account: account(), cloud: None, tenant: None }),
+        ErrorCode::SignInNotClaimed
+    );
+    assert_eq!(w.code(Command::Export { account: account() }), ErrorCode::SignInNotClaimed);
+    let wrong = Command::Confirm { account: account(), claim: Some(SecretString::new("wrong".into())) };
+    assert_eq!(w.code(wrong), ErrorCode::ConfirmationCodeWrong);
+    w.send(Command::Confirm { account: account(), claim: Some(SecretString::new(handle)) }).unwrap();
+    assert_eq!(w.status().state, SignInState::Registering);
+    w.alarms_until(SignInState::Completed);
+}
+
+#[test]
+fn a_code_redemption_is_retried_through_transient_answers_within_the_windows_patience() {
+    let w = World::new();
+    w.start(AddMethod::Credential);
+    let secret = state_secret(&w);
+    w.ms.redeem_unavailable.set(2);
+    assert!(callback(&w, &secret, Some("auth-code")).claim.is_some());
+    assert!(w.host.slept.get() <= 2 * MAX_REDEEM_WAIT_MS);
+
+    let w = World::new();
+    w.start(AddMethod::Credential);
+    let secret = state_secret(&w);
+    w.ms.redeem_unavailable.set(REDEEM_ATTEMPTS as u32);
+    let outcome = callback(&w, &secret, Some("auth-code"));
+    assert_eq!(outcome.error.map(|e| e.code), Some(ErrorCode::MicrosoftUnavailable));
+    assert_eq!(w.status().state, SignInState::Failed);
+}
+
+#[test]
+fn a_certificate_replaces_the_generated_secrets_and_nothing_is_exported_after() {
+    let w = World::completed_device_code_sign_in();
+    let der = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, b"not really DER");
+    let cert = CertificateToRegister { der_base64: der, not_before: 1, not_after: 2 };
+    w.send(Command::UseCertificate { account: account(), certificate: cert }).unwrap();
+    let ids = w.ms.batch_ids.borrow().clone();
+    assert!(ids.contains(&ItemId::KeyCredential(0)) && ids.contains(&ItemId::RemovePassword(0)));
+    assert!(w.record().main.unwrap().apps.iter().all(|a| a.secret.is_none()));
+    assert_eq!(w.code(Command::Export { account: account() }), ErrorCode::NotFound);
+}
+
+#[test]
+fn additional_applications_are_refused_for_another_cloud_and_registered_in_the_same_tenant() {
+    let w = World::completed_device_code_sign_in();
+    let other_cloud =
+        Command::Additional { account: account(), cloud: Some(CloudEnvironment::UsGovGccHigh), tenant: None };
+    assert_eq!(w.code(other_cloud), ErrorCode::SignInTenantMismatch);
+    let other_tenant = Command::Additional { account: account(), cloud: None, tenant: Some("tid-2".into()) };
+    assert_eq!(w.code(other_tenant), ErrorCode::SignInTenantMismatch);
+    w.send(Command::Additional { account: account(), cloud: None, tenant: Some("TID-1".into()) }).unwrap();
+    w.alarms_until(SignInState::Completed);
+    assert_eq!(w.status().result.unwrap().applications, 4);
+}
+
+#[test]
+fn a_record_past_its_retention_deletes_itself() {
+    let w = World::completed_device_code_sign_in();
+    w.alarm(); // the hold ends
+    w.host.now.set(w.host.now.get() + crate::signin::limits::RETENTION_MS);
+    w.alarm();
+    assert!(w.host.record.borrow().is_none());
+    assert!(matches!(w.send(Command::Status { account: account() }), Err(AppError::NoSuchObject)));
+}
