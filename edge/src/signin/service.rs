@@ -7,7 +7,7 @@
 use super::browser::{self, BrowserSignIn, Claim, CLAIM_RANDOM_BYTES};
 use super::command::{CallbackAnswer, CallbackOutcome, CertificateToRegister, Command, Exported, ExportedApp, Reply};
 use super::poller::Millis;
-use super::record::SignInRecord;
+use super::record::{SignInRecord, Stage};
 use crate::config::Config;
 use crate::error::AppError;
 use crate::microsoft::identity::{self, ClientCredential, TokenOutcome};
@@ -89,7 +89,7 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
     async fn save(&self, rec: &SignInRecord) -> Result<(), HostError> {
         self.host.put(rec).await?;
         self.host.set_alarm(rec.next_alarm(self.host.now())).await?;
-        if rec.state.is_final() || rec.state == SignInState::Completed {
+        if rec.state().is_final() || rec.state() == SignInState::Completed {
             self.host.release_slot(&rec.id).await;
         }
         Ok(())
@@ -121,7 +121,7 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
         if cmd.account() != Some(rec.account.as_str()) {
             return Err(AppError::NoSuchObject);
         }
-        if rec.state == SignInState::Cancelled && cmd.is_public() {
+        if rec.state() == SignInState::Cancelled && cmd.is_public() {
             // Cancelling is `DELETE`: for the API the sign-in is gone (the record stays only to
             // delete what it created and then itself).
             return Err(AppError::NoSuchObject);
@@ -133,8 +133,8 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
             Command::Status { .. } => return Ok(Reply::Status(Box::new(rec.status(t)))),
             Command::Confirm { claim, .. } if rec.method == AddMethod::Credential => {
                 let presented = claim.as_ref().map(|c| c.expose().to_owned()).unwrap_or_default();
-                match rec.claim(&presented, t) {
-                    Ok(()) => rec.start_main(&self.config.app_name),
+                match rec.claim(&presented, &self.config.app_name, t) {
+                    Ok(()) => {}
                     Err(code) => {
                         // Save what the attempt changed (the count, or the end of the sign-in) first.
                         self.save(&rec).await.map_err(|e| self.internal(e))?;
@@ -178,7 +178,7 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
                 self.save(&rec).await.map_err(|e| self.internal(e))?;
                 return Ok(Reply::Exported(body));
             }
-            Command::Saved { .. } => rec.mark_saved(t),
+            Command::Saved { .. } => rec.mark_saved(t).map_err(AppError::from)?,
             Command::Release { .. } => rec.release(t).map_err(AppError::from)?,
             Command::UseCertificate { certificate, .. } => self.use_certificate(&mut rec, &certificate).await?,
             Command::Start { .. } | Command::Callback(_) => unreachable!("answered above"),
@@ -197,8 +197,6 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
                 BrowserSignIn::new(&rec.id, &endpoints, &rec.client_id, redirect_uri, &self.random(), self.host.now());
             rec.on_browser_sign_in(b);
         } else {
-            rec.state = SignInState::WaitingForSignIn;
-            rec.confirmed = false;
             self.request_code(rec).await;
         }
         Ok(())
@@ -225,10 +223,11 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
     /// Registers `certificate` on every application of a completed, unsaved sign-in and removes the
     /// generated secrets, with the admin's token.
     async fn use_certificate(&self, rec: &mut SignInRecord, cert: &CertificateToRegister) -> Result<(), AppError> {
-        if rec.state != SignInState::Completed || rec.saved {
+        let Stage::Completed(holding) = &rec.stage else { return Err(ErrorCode::NotFound.into()) };
+        if holding.saved {
             return Err(ErrorCode::NotFound.into());
         }
-        let token = rec.token.as_ref().map(|t| t.access_token.clone()).ok_or(ErrorCode::CodeExpired)?;
+        let token = holding.token.as_ref().map(|t| t.access_token.clone()).ok_or(ErrorCode::CodeExpired)?;
         let der = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &cert.der_base64)
             .map_err(|_| AppError::Internal)?;
         let key = shared::assertion::KeyCredential::for_certificate(
@@ -236,7 +235,7 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
             "M365 backup (certificate)",
             (cert.not_before, cert.not_after),
         );
-        let apps = [&rec.main, &rec.additional].into_iter().flatten().flat_map(|r| r.apps.iter());
+        let apps = [&holding.main, &holding.additional].into_iter().flatten().flat_map(|r| r.apps.iter());
         let items = crate::provisioning::certificate_items(apps, &key);
         let endpoints = self.config.endpoints(rec.cloud);
         for chunk in items.chunks(graph::MAX_BATCH) {
@@ -249,11 +248,7 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
                 return Err(bad.error().detail().into());
             }
         }
-        for reg in [&mut rec.main, &mut rec.additional].into_iter().flatten() {
-            for a in &mut reg.apps {
-                a.secret = None;
-            }
-        }
+        rec.secrets_removed();
         Ok(())
     }
 
@@ -378,19 +373,19 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
         if rec.poll_due(t) {
             self.poll(&mut rec).await;
         }
-        if rec.state == SignInState::Registering {
+        if rec.state() == SignInState::Registering {
             self.register(&mut rec).await?;
         }
-        if rec.discard_at.is_some_and(|d| d <= self.host.now()) {
+        if rec.discard_at().is_some_and(|d| d <= self.host.now()) {
             self.discard(&mut rec).await;
         }
         self.save(&rec).await
     }
 
     async fn poll(&self, rec: &mut SignInRecord) {
-        let Some(device) = &rec.device else { return };
+        let Some(device_code) = rec.device_code() else { return };
         let endpoints = self.config.endpoints(rec.cloud);
-        let req = identity::device_token_request(&endpoints, &rec.client_id, &device.device_code);
+        let req = identity::device_token_request(&endpoints, &rec.client_id, device_code);
         let sent_at = self.host.now();
         let outcome = match self.http.send(req).await {
             Ok(resp) => identity::read_token(&resp),
@@ -402,21 +397,14 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
                 })
             }
         };
-        let t = self.host.now();
-        if let Some(p) = rec.poller.as_mut() {
-            let decision = p.on_outcome(outcome, sent_at, t);
-            rec.on_poll(decision, t);
-        }
-        if rec.state == SignInState::SignedIn && rec.confirmed {
-            rec.start_main(&self.config.app_name);
-        }
+        rec.on_poll(outcome, sent_at, &self.config.app_name, self.host.now());
     }
 
     /// Runs registration steps until it waits, ends, or the per-alarm budget is used.
     async fn register(&self, rec: &mut SignInRecord) -> Result<(), HostError> {
         let endpoints = self.config.endpoints(rec.cloud);
         for _ in 0..STEPS_PER_ALARM {
-            let Some(token) = rec.token.as_ref().map(|t| t.access_token.clone()) else {
+            let Some(token) = rec.token().map(|t| t.access_token.clone()) else {
                 if let Some(reg) = rec.running() {
                     reg.fail(ErrorDetail::new(ErrorCode::CodeExpired));
                 }
@@ -484,8 +472,10 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
     /// the "saved" hand-over never arrived (and if the database cannot answer, nothing is deleted
     /// now: the next alarm asks again).
     async fn discard(&self, rec: &mut SignInRecord) {
-        if let Some(token) = rec.token.as_ref().map(|t| t.access_token.clone()) {
-            let created: Vec<(u8, String, String)> = [&rec.main, &rec.additional]
+        let holding = rec.holding().filter(|h| h.token.is_some());
+        if let Some((h, token)) = holding.and_then(|h| Some((h, h.token.as_ref()?.access_token.clone()))) {
+            let saved = h.saved;
+            let created: Vec<(u8, String, String)> = [&h.main, &h.additional]
                 .into_iter()
                 .flatten()
                 .flat_map(|r| r.apps.iter())
@@ -497,13 +487,13 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
                 Ok(held) => held,
                 Err(e) => {
                     self.host.warn(&format!("signin {}: cannot ask D1 which applications are saved: {}", rec.id, e.0));
-                    rec.discard_at = Some(self.host.now() + DISCARD_RETRY_MS);
+                    rec.discard_later(self.host.now() + DISCARD_RETRY_MS);
                     return;
                 }
             };
             let unheld = created.iter().filter(|(_, app_id, _)| !held.contains(app_id)).map(|(i, _, oid)| (*i, oid));
             let items: Vec<graph::BatchItem> = crate::provisioning::deletion_items(unheld);
-            if !held.is_empty() && !rec.saved {
+            if !held.is_empty() && !saved {
                 self.host.warn(&format!(
                     "signin {}: {} application(s) belong to a saved organization; kept (the saved hand-over was lost)",
                     rec.id,
@@ -523,13 +513,18 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
             }
         }
         rec.forget_secrets();
-        rec.discard_at = None;
     }
 }
 
 /// The applications of a completed sign-in with their secrets, main first.
 fn export(rec: &SignInRecord) -> Exported {
-    let regs: Vec<_> = [&rec.main, &rec.additional].into_iter().flatten().filter(|r| r.phase == Phase::Done).collect();
+    let regs: Vec<_> = rec
+        .holding()
+        .into_iter()
+        .flat_map(|h| [&h.main, &h.additional])
+        .flatten()
+        .filter(|r| r.phase == Phase::Done)
+        .collect();
     let tenant_id = regs.iter().find_map(|r| r.tenant.as_ref()).map(|t| t.id.clone()).unwrap_or_default();
     let apps = regs
         .iter()

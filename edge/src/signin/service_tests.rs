@@ -237,12 +237,12 @@ impl World {
 
     fn alarms_until(&self, state: SignInState) {
         for _ in 0..50 {
-            if self.record().state == state {
+            if self.record().state() == state {
                 return;
             }
             self.alarm();
         }
-        panic!("never reached {state:?}: {:?}", self.record().state);
+        panic!("never reached {state:?}: {:?}", self.record().state());
     }
 
     fn record(&self) -> SignInRecord {
@@ -288,8 +288,8 @@ fn a_device_code_sign_in_registers_after_the_checkbox_and_a_save_keeps_what_it_t
     let Ok(Reply::Exported(ex)) = w.send(Command::Export { account: account() }) else { panic!("no export") };
     assert_eq!((ex.tenant_id.as_str(), ex.apps.len()), ("tid-1", 1));
     assert_eq!(ex.apps[0].secret, "gen~secret0");
-    let lease = w.record().save_lease_until.expect("held under a lease");
-    assert!(w.record().discard_at.unwrap() >= lease, "nothing is deleted before the lease ends");
+    let lease = w.record().holding().unwrap().save_lease_until.expect("held under a lease");
+    assert!(w.record().discard_at().unwrap() >= lease, "nothing is deleted before the lease ends");
     // A save tried again (its database write failed) takes them again.
     assert!(matches!(w.send(Command::Export { account: account() }), Ok(Reply::Exported(_))));
 
@@ -298,7 +298,8 @@ fn a_device_code_sign_in_registers_after_the_checkbox_and_a_save_keeps_what_it_t
     w.alarm();
     assert!(w.ms.deleted.borrow().is_empty(), "the saved application is kept");
     let rec = w.record();
-    assert!(rec.token.is_none() && rec.main.as_ref().unwrap().apps.iter().all(|a| a.secret.is_none()));
+    let main = rec.holding().unwrap().main.clone().unwrap();
+    assert!(rec.token().is_none() && main.apps.iter().all(|a| a.secret.is_none()));
     assert!(!serde_json::to_string(&rec).unwrap().contains("gen~secret"), "no secret is left in storage");
 }
 
@@ -308,14 +309,14 @@ fn the_end_of_the_hold_deletes_what_no_organization_holds_and_waits_when_the_dat
     w.host.database_down.set(true);
     w.alarm();
     assert!(w.ms.deleted.borrow().is_empty(), "nothing is deleted without the database's answer");
-    let retry = w.record().discard_at.expect("asked again later");
+    let retry = w.record().discard_at().expect("asked again later");
     assert_eq!(retry, w.host.now.get() + DISCARD_RETRY_MS);
-    assert!(w.record().token.is_some(), "the token is kept to delete later");
+    assert!(w.record().token().is_some(), "the token is kept to delete later");
 
     w.host.database_down.set(false);
     w.alarm();
     assert_eq!(*w.ms.deleted.borrow(), vec!["obj0".to_owned()]);
-    assert!(w.record().token.is_none());
+    assert!(w.record().token().is_none());
 }
 
 #[test]
@@ -400,7 +401,10 @@ fn callback(w: &World, secret: &str, code: Option<&str>) -> CallbackOutcome {
 }
 
 fn state_secret(w: &World) -> String {
-    w.record().browser.expect("a window").state_secret.expose().to_owned()
+    match w.record().stage {
+        crate::signin::record::Stage::Window { browser } => browser.state_secret.expose().to_owned(),
+        other => panic!("no window: {other:?}"),
+    }
 }
 
 #[test]
@@ -458,7 +462,7 @@ fn a_certificate_replaces_the_generated_secrets_and_nothing_is_exported_after() 
     w.send(Command::UseCertificate { account: account(), certificate: cert }).unwrap();
     let ids = w.ms.batch_ids.borrow().clone();
     assert!(ids.contains(&ItemId::KeyCredential(0)) && ids.contains(&ItemId::RemovePassword(0)));
-    assert!(w.record().main.unwrap().apps.iter().all(|a| a.secret.is_none()));
+    assert!(w.record().holding().unwrap().main.clone().unwrap().apps.iter().all(|a| a.secret.is_none()));
     assert_eq!(w.code(Command::Export { account: account() }), ErrorCode::NotFound);
 }
 
