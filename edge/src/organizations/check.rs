@@ -6,11 +6,22 @@
 //! refused for a while with the same codes as a wrong one. So refusals are retried with back-off
 //! until the patience runs out: short for credentials the admin typed (a wrong one should be
 //! reported quickly), long for credentials this product has just created.
+//!
+//! [`Checker::check`] is the one check of the organizations API (with the retries);
+//! [`verify_secret`] is one attempt without retries, for a sign-in's registration (which retries
+//! by itself).
 
-use crate::microsoft::MicrosoftError;
+use super::ports::{Clock, Log, Sleeper};
+use crate::error::AppError;
+use crate::microsoft::identity::{self, ClientCredential, TokenOutcome};
+use crate::microsoft::{graph, HttpClient, HttpRequest, MicrosoftError};
+use crate::provisioning::plan::VerifyOutcome;
 use crate::signin::poller::Millis;
 use shared::api::ErrorDetail;
-use shared::ErrorCode;
+use shared::assertion::{AssertionAlg, AssertionSigner, ClientAssertion};
+use shared::certificate::ParsedPfx;
+use shared::secret::SecretString;
+use shared::{CloudEndpoints, ErrorCode, Field};
 
 /// Patience for a credential the admin typed (Manual method, edits).
 pub const TYPED_PATIENCE_MS: Millis = 12_000;
@@ -63,9 +74,151 @@ pub fn after_failure(stage: Stage, e: &MicrosoftError, elapsed: Millis, patience
     Next::Refused(detail)
 }
 
+/// A credential to check.
+#[derive(Clone, Copy)]
+pub enum Credential<'a> {
+    /// A client secret.
+    Secret(&'a SecretString),
+    /// A certificate (a client assertion is signed with its key).
+    Certificate(&'a ParsedPfx),
+}
+
+/// Makes the signer for a certificate's private key (the Worker: WebCrypto).
+pub trait Signers {
+    /// The signer for one key; its error is logged, never shown.
+    type Signer<'k>: AssertionSigner<Error: std::fmt::Display>
+    where
+        Self: 'k;
+    /// The signer for `pkcs8` (DER).
+    fn signer<'k>(&'k self, pkcs8: &'k [u8]) -> Self::Signer<'k>;
+}
+
+/// What a credential check needs: Microsoft, the time, a delay, the log and a signer.
+pub struct Checker<'a, H, R, G> {
+    /// Microsoft.
+    pub http: &'a H,
+    /// Clock, delay and log.
+    pub runtime: &'a R,
+    /// Signs client assertions.
+    pub signers: &'a G,
+}
+
+/// Sends the token request `token`, then `GET /organization?$select=id` with the token.
+async fn probe<H: HttpClient>(
+    http: &H,
+    endpoints: &CloudEndpoints,
+    token: HttpRequest,
+) -> Result<(), (Stage, MicrosoftError)> {
+    let token = match http.send(token).await.map(|r| identity::read_token(&r)) {
+        Ok(TokenOutcome::Token(t)) => t.access_token,
+        Ok(TokenOutcome::Error(f)) => return Err((Stage::Token, f.microsoft)),
+        Err(_) => return Err((Stage::Token, MicrosoftError::transport())),
+    };
+    let req = graph::request(endpoints, &token, http::Method::GET, "/organization?$select=id", None);
+    match http.send(req).await {
+        Ok(resp) => graph::read_json(&resp).map(|_| ()).map_err(|e| (Stage::Graph, e)),
+        Err(_) => Err((Stage::Graph, MicrosoftError::transport())),
+    }
+}
+
+/// One check of a client secret, without retries: what a sign-in's registration asks after
+/// creating an application (it retries by itself, see [`crate::provisioning::plan`]).
+pub async fn verify_secret<H: HttpClient>(
+    http: &H,
+    endpoints: &CloudEndpoints,
+    tenant: &str,
+    app_id: &str,
+    secret: &SecretString,
+) -> VerifyOutcome {
+    let token = identity::client_credentials_request(endpoints, tenant, app_id, ClientCredential::Secret(secret));
+    match probe(http, endpoints, token).await {
+        Ok(()) => VerifyOutcome::Works,
+        Err((_, e)) => VerifyOutcome::Refused(e),
+    }
+}
+
+impl<H: HttpClient, R: Clock + Sleeper + Log, G: Signers> Checker<'_, H, R, G> {
+    /// One attempt; `Err` says which part failed and how.
+    pub async fn attempt(
+        &self,
+        endpoints: &CloudEndpoints,
+        tenant: &str,
+        app_id: &str,
+        credential: Credential<'_>,
+    ) -> Result<(), (Stage, MicrosoftError)> {
+        let token = match credential {
+            Credential::Secret(s) => {
+                identity::client_credentials_request(endpoints, tenant, app_id, ClientCredential::Secret(s))
+            }
+            Credential::Certificate(p) => {
+                let assertion = ClientAssertion::new(
+                    AssertionAlg::RS256,
+                    &p.certificate_der,
+                    app_id,
+                    &endpoints.assertion_audience(tenant),
+                    &crate::ids::new_id(),
+                    self.runtime.now_ms() / 1000,
+                );
+                let jwt =
+                    assertion.sign_with(&self.signers.signer(p.private_key_pkcs8.expose())).await.map_err(|e| {
+                        self.runtime.error(&format!("signing a client assertion failed: {e}"));
+                        (
+                            Stage::Token,
+                            MicrosoftError {
+                                code: ErrorCode::InvalidCertificate,
+                                status: 0,
+                                correlation: Default::default(),
+                                retry_after: None,
+                            },
+                        )
+                    })?;
+                identity::client_credentials_request(endpoints, tenant, app_id, ClientCredential::Assertion(&jwt))
+            }
+        };
+        probe(self.http, endpoints, token).await
+    }
+
+    /// Token + `GET /organization`, retried through replication delay for up to `patience`;
+    /// a refusal names the field it is about.
+    pub async fn check(
+        &self,
+        endpoints: &CloudEndpoints,
+        tenant: &str,
+        app_id: &str,
+        credential: Credential<'_>,
+        patience: Millis,
+    ) -> Result<(), AppError> {
+        let started = self.runtime.now_ms();
+        loop {
+            let (stage, failure) = match self.attempt(endpoints, tenant, app_id, credential).await {
+                Ok(()) => return Ok(()),
+                Err(x) => x,
+            };
+            match after_failure(stage, &failure, self.runtime.now_ms() - started, patience) {
+                Next::Works => return Ok(()),
+                Next::RetryIn(ms) => self.runtime.sleep(ms).await,
+                Next::Refused(mut d) => {
+                    d.field = match d.code {
+                        ErrorCode::InvalidClientSecret | ErrorCode::ExpiredClientSecret => Some(Field::ClientSecret),
+                        ErrorCode::InvalidCertificate => Some(Field::Certificate),
+                        ErrorCode::ApplicationNotFound => Some(Field::ApplicationId),
+                        ErrorCode::TenantNotFound => Some(Field::TenantId),
+                        ErrorCode::WrongCloud => Some(Field::Cloud),
+                        _ => None,
+                    };
+                    return Err(d.into());
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::microsoft::{HttpResponse, TransportError};
+    use std::cell::RefCell;
+    use std::collections::VecDeque;
 
     fn err(code: ErrorCode, status: u16) -> MicrosoftError {
         MicrosoftError { code, status, correlation: Default::default(), retry_after: None }
@@ -106,5 +259,49 @@ mod tests {
         assert!(a < b);
         e.retry_after = Some(20);
         assert_eq!(after_failure(Stage::Token, &e, 0, CREATED_PATIENCE_MS), Next::RetryIn(20_000));
+    }
+
+    /// Answers in turn, and records the URLs asked.
+    struct Answers(RefCell<VecDeque<(u16, serde_json::Value)>>, RefCell<Vec<String>>);
+
+    impl HttpClient for Answers {
+        async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+            self.1.borrow_mut().push(request.uri().to_string());
+            let (status, body) = self.0.borrow_mut().pop_front().ok_or_else(|| TransportError("offline".into()))?;
+            Ok(http::Response::builder().status(status).body(serde_json::to_vec(&body).unwrap()).unwrap())
+        }
+    }
+
+    fn verify(answers: Vec<(u16, serde_json::Value)>) -> (VerifyOutcome, Vec<String>) {
+        let http = Answers(RefCell::new(answers.into()), RefCell::default());
+        let endpoints = CloudEndpoints::official(shared::CloudEnvironment::Global);
+        let secret = SecretString::new("s~1".into());
+        let outcome = futures_executor::block_on(verify_secret(&http, &endpoints, "t1", "app1", &secret));
+        (outcome, http.1.take())
+    }
+
+    #[test]
+    fn one_verification_is_a_token_then_the_organization() {
+        let token = (200, serde_json::json!({"access_token": "tok", "expires_in": 3599}));
+        let (outcome, urls) = verify(vec![token.clone(), (200, serde_json::json!({"value": [{"id": "t1"}]}))]);
+        assert_eq!(outcome, VerifyOutcome::Works);
+        assert_eq!(
+            urls,
+            [
+                "https://login.microsoftonline.com/t1/oauth2/v2.0/token",
+                "https://graph.microsoft.com/v1.0/organization?$select=id"
+            ]
+        );
+
+        let refused = (401, serde_json::json!({"error": "invalid_client", "error_codes": [7000215]}));
+        let (VerifyOutcome::Refused(e), urls) = verify(vec![refused]) else { panic!() };
+        assert_eq!((e.code, urls.len()), (ErrorCode::InvalidClientSecret, 1));
+
+        let denied = (403, serde_json::json!({"error": {"code": "Authorization_RequestDenied", "message": "no"}}));
+        let (VerifyOutcome::Refused(e), _) = verify(vec![token, denied]) else { panic!() };
+        assert_eq!(e.code, ErrorCode::AdminConsentRequired, "Graph's own code; the caller decides what it means");
+
+        let (VerifyOutcome::Refused(e), _) = verify(vec![]) else { panic!() };
+        assert_eq!(e, MicrosoftError::transport());
     }
 }

@@ -1,5 +1,6 @@
-//! What the organizations' storage (D1) says, classified once: the adapter matches on
-//! [`StoreError`], never on an error's text.
+//! What the organizations' storage (D1) says, classified once: the D1 store of the adapter calls
+//! [`classify`], and the service ([`super::service`]) matches on [`StoreError`], never on an
+//! error's text.
 
 /// A D1 error, by what it means for the request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -176,7 +176,7 @@ pub struct CallbackOutcome {
 }
 
 /// The applications of a completed sign-in, with their secrets (Worker-internal).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Exported {
     /// The cloud of the sign-in.
     pub cloud: CloudEnvironment,
@@ -186,8 +186,8 @@ pub struct Exported {
     pub apps: Vec<ExportedApp>,
 }
 
-/// One exported application.
-#[derive(Debug, Serialize, Deserialize)]
+/// One exported application. (No `Debug`: it carries a secret.)
+#[derive(Clone, Serialize, Deserialize)]
 pub struct ExportedApp {
     /// 0 for the main application.
     pub index: u8,

@@ -10,7 +10,7 @@ use super::poller::Millis;
 use super::record::{SignInRecord, Stage};
 use crate::config::Config;
 use crate::error::AppError;
-use crate::microsoft::identity::{self, ClientCredential, TokenOutcome};
+use crate::microsoft::identity::{self, TokenOutcome};
 use crate::microsoft::{graph, HttpClient, MicrosoftError};
 use crate::provisioning::plan::{App, Phase, VerifyOutcome, Work};
 use futures_util::future::join_all;
@@ -542,7 +542,8 @@ fn export(rec: &SignInRecord) -> Exported {
     Exported { cloud: rec.cloud, tenant_id, apps }
 }
 
-/// Checks one application: a client-credentials token with its secret, then one Graph call.
+/// Checks one application with its generated secret (the one credential check, without its
+/// retries: the registration plan retries by itself).
 async fn verify_app<C: HttpClient>(
     http: &C,
     endpoints: &shared::CloudEndpoints,
@@ -552,20 +553,7 @@ async fn verify_app<C: HttpClient>(
     let (Some(app_id), Some(secret)) = (&app.app_id, &app.secret) else {
         return VerifyOutcome::Refused(MicrosoftError::transport());
     };
-    let req = identity::client_credentials_request(endpoints, tenant, app_id, ClientCredential::Secret(secret));
-    let token = match http.send(req).await.map(|r| identity::read_token(&r)) {
-        Ok(TokenOutcome::Token(t)) => t.access_token,
-        Ok(TokenOutcome::Error(f)) => return VerifyOutcome::Refused(f.microsoft),
-        Err(_) => return VerifyOutcome::Refused(MicrosoftError::transport()),
-    };
-    let req = graph::request(endpoints, &token, http::Method::GET, "/organization?$select=id", None);
-    match http.send(req).await {
-        Ok(resp) => match graph::read_json(&resp) {
-            Ok(_) => VerifyOutcome::Works,
-            Err(e) => VerifyOutcome::Refused(e),
-        },
-        Err(_) => VerifyOutcome::Refused(MicrosoftError::transport()),
-    }
+    crate::organizations::check::verify_secret(http, endpoints, tenant, app_id, secret).await
 }
 
 #[cfg(test)]

@@ -1,0 +1,225 @@
+//! What the organizations service asks of the world, as small traits: the storage (D1), the
+//! sign-ins (Durable Objects), the clock, a delay and the log. The Worker implements them in its
+//! adapter; tests implement them with fakes. Microsoft is reached through
+//! [`crate::microsoft::HttpClient`], client assertions are signed through [`super::check::Signers`].
+
+use super::model::{ApplicationRow, OrganizationRow};
+use super::store::StoreError;
+use crate::error::AppError;
+use crate::signin::poller::Millis;
+use serde::{Deserialize, Serialize};
+use shared::api::{ErrorDetail, SignInStatus};
+use shared::CloudEnvironment;
+use std::future::Future;
+
+/// The time, Unix milliseconds.
+pub trait Clock {
+    /// Now.
+    fn now_ms(&self) -> Millis;
+}
+
+/// Waiting.
+pub trait Sleeper {
+    /// Resolves after `ms` milliseconds.
+    fn sleep(&self, ms: Millis) -> impl Future<Output = ()>;
+}
+
+/// The Worker's log (never a secret in a message).
+pub trait Log {
+    /// Something went wrong but the request goes on.
+    fn warn(&self, message: &str);
+    /// Something failed.
+    fn error(&self, message: &str);
+}
+
+/// An organization to insert (with its applications, in one batch).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOrganizationRow {
+    /// ID.
+    pub id: String,
+    /// Owner.
+    pub account_id: String,
+    /// Name.
+    pub name: String,
+    /// Cloud.
+    pub cloud: CloudEnvironment,
+    /// Tenant.
+    pub tenant_id: String,
+    /// The 3 additional applications are on.
+    pub multiple_applications: bool,
+    /// RFC 3339; also `updated_at`. The version starts at 1.
+    pub created_at: String,
+}
+
+/// An application row to insert, its credential already sealed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewApplicationRow {
+    /// Row ID (part of the sealed value's binding).
+    pub id: String,
+    /// Owner organization.
+    pub organization_id: String,
+    /// Application (client) ID.
+    pub app_id: String,
+    /// Object ID, when this product created the application.
+    pub object_id: Option<String>,
+    /// The main application.
+    pub is_main: bool,
+    /// Counted among the active applications.
+    pub active: bool,
+    /// `secret` or `certificate`.
+    pub credential_type: &'static str,
+    /// RFC 3339.
+    pub credential_expires_at: Option<String>,
+    /// SHA-1 thumbprint of a certificate.
+    pub certificate_thumbprint: Option<String>,
+    /// The key the credential is sealed with.
+    pub key_id: String,
+    /// The sealed credential, base64.
+    pub secret_ciphertext: String,
+    /// RFC 3339; also `updated_at`.
+    pub created_at: String,
+}
+
+/// A sealed credential as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct SealedRow {
+    /// Owner organization.
+    pub organization_id: String,
+    /// Application (client) ID.
+    pub app_id: String,
+    /// `secret` or `certificate`.
+    pub credential_type: String,
+    /// The key it is sealed with.
+    pub key_id: String,
+    /// Base64.
+    pub secret_ciphertext: String,
+}
+
+/// One change to an organization's applications within an [`Edit`], applied in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApplicationChange {
+    /// Delete the application row `id`.
+    Delete {
+        /// Row ID.
+        id: String,
+    },
+    /// Insert a row.
+    Insert(NewApplicationRow),
+    /// The main application row `id` now has application ID `app_id` (same credential).
+    SetAppId {
+        /// Row ID.
+        id: String,
+        /// The new application (client) ID.
+        app_id: String,
+    },
+    /// Every additional application of the organization is (in)active.
+    SetAdditionalActive(bool),
+    /// Delete every additional application of the organization.
+    DeleteAdditional,
+}
+
+/// An edit, applied in one transaction only while the organization is still at `version`
+/// (otherwise nothing of it is applied and the store answers [`StoreError::VersionMoved`]).
+/// The organization's version goes up by one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edit {
+    /// Organization ID.
+    pub id: String,
+    /// Owner.
+    pub account_id: String,
+    /// The version the edit was made from.
+    pub version: i64,
+    /// Name (the old one when unchanged).
+    pub name: String,
+    /// The 3 additional applications are on.
+    pub multiple_applications: bool,
+    /// RFC 3339; also for the changed application rows.
+    pub updated_at: String,
+    /// The changes to applications, after the organization's row.
+    pub changes: Vec<ApplicationChange>,
+}
+
+/// The organizations' storage. Errors are classified once, by the implementation
+/// ([`super::store::classify`] for D1); every failure is logged there.
+pub trait OrganizationStore {
+    /// Organization `id` of `account` and its applications (main first), `None` if there is none.
+    fn load(
+        &self,
+        account: &str,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<(OrganizationRow, Vec<ApplicationRow>)>, StoreError>>;
+    /// The sealed credential of application row `id`.
+    fn sealed(&self, id: &str) -> impl Future<Output = Result<Option<SealedRow>, StoreError>>;
+    /// The account's organizations (by name) and all their applications.
+    fn list(
+        &self,
+        account: &str,
+    ) -> impl Future<Output = Result<(Vec<OrganizationRow>, Vec<ApplicationRow>), StoreError>>;
+    /// Inserts the organization and its applications, all or nothing.
+    fn insert(
+        &self,
+        organization: &NewOrganizationRow,
+        applications: &[NewApplicationRow],
+    ) -> impl Future<Output = Result<(), StoreError>>;
+    /// The name of the account's organization of `tenant`; `Ok(None)` also when it cannot be read.
+    fn name_of_tenant(&self, account: &str, tenant: &str) -> impl Future<Output = Result<Option<String>, StoreError>>;
+    /// Applies `edit` under its version guard, all or nothing.
+    fn update(&self, edit: &Edit) -> impl Future<Output = Result<(), StoreError>>;
+    /// Deletes organization `id` of `account` and its applications.
+    fn delete(&self, account: &str, id: &str) -> impl Future<Output = Result<(), StoreError>>;
+}
+
+/// A sign-in answered with a status other than 200.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The HTTP status.
+    pub status: u16,
+    /// The error body, when the answer had one.
+    pub error: Option<ErrorDetail>,
+}
+
+impl Refusal {
+    /// The sign-in's error as the request's error: its body, else "not found" for a 404.
+    pub fn into_error(self) -> AppError {
+        match self.error {
+            Some(d) => d.into(),
+            None if self.status == 404 => AppError::NoSuchObject,
+            None => AppError::Internal,
+        }
+    }
+}
+
+/// A sign-in's answer: 200 with its value, or a refusal.
+pub type Answer<T> = Result<T, Refusal>;
+
+/// The applications a save takes from a sign-in (the Durable Object's protocol type).
+pub use crate::signin::command::{Exported, ExportedApp};
+
+/// What the organizations code asks a sign-in (its Durable Object), on behalf of the session's
+/// account. `Err` when no answer could be had (already logged); `Ok(Err(_))` when it refused.
+pub trait SignIns {
+    /// `status`: where the sign-in stands.
+    fn status(&self, sign_in: &str) -> impl Future<Output = Result<Answer<SignInStatus>, AppError>>;
+    /// `export`: the applications it registered, with their secrets.
+    fn export(&self, sign_in: &str) -> impl Future<Output = Result<Answer<Exported>, AppError>>;
+    /// `additional`: register the 3 additional applications, in `cloud` and `tenant` only.
+    fn additional(
+        &self,
+        sign_in: &str,
+        cloud: CloudEnvironment,
+        tenant: &str,
+    ) -> impl Future<Output = Result<Answer<()>, AppError>>;
+    /// `use-certificate`: put this certificate (DER, validity in Unix seconds) on the applications
+    /// it created, in place of their generated secrets.
+    fn use_certificate(
+        &self,
+        sign_in: &str,
+        certificate_der: &[u8],
+        not_before: i64,
+        not_after: i64,
+    ) -> impl Future<Output = Result<Answer<()>, AppError>>;
+    /// `saved`: its applications are stored now (it keeps them and forgets their secrets).
+    fn saved(&self, sign_in: &str) -> impl Future<Output = Result<Answer<()>, AppError>>;
+    /// `release`: the save failed for good (it deletes the applications it created now).
+    fn release(&self, sign_in: &str) -> impl Future<Output = Result<Answer<()>, AppError>>;
+}

@@ -1,0 +1,612 @@
+//! The decisions of the organizations API: list, get, create (Step 3's save after a credential
+//! check), update (the manage page's edits) and delete. Every query is scoped to the session's
+//! portal account; another account's organization is "not found". Secrets are sealed with the
+//! keyring before they reach the store and never leave it again.
+//!
+//! I/O goes through [`super::ports`] (store, sign-ins, clock, delay, log), Microsoft through
+//! [`HttpClient`] and client assertions through [`Signers`]; the Worker's adapter implements them.
+
+use super::check::{Checker, Credential, Signers, CREATED_PATIENCE_MS, TYPED_PATIENCE_MS};
+use super::model::{self, ApplicationRow, ValidCredential};
+use super::ports::{
+    ApplicationChange, Clock, Edit, Exported, Log, NewApplicationRow, NewOrganizationRow, OrganizationStore, Refusal,
+    SignIns, Sleeper,
+};
+use super::seal::{binding, Keyring};
+use super::store::StoreError;
+use crate::config::Config;
+use crate::error::AppError;
+use crate::microsoft::HttpClient;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use shared::api::{
+    CreateOrganization, DeleteOrganization, ErrorDetail, Organization, OrganizationList, ReenableChoice, SignInState,
+    SignInStatus, UpdateOrganization,
+};
+use shared::certificate::ParsedPfx;
+use shared::secret::SecretString;
+use shared::{CloudEndpoints, CloudEnvironment, ErrorCode, Field, FieldError, OrganizationName};
+
+#[cfg(test)]
+mod tests;
+
+type Res<T> = std::result::Result<T, AppError>;
+
+/// Attempts to tell a sign-in that its applications were stored.
+pub const HAND_OVER_ATTEMPTS: u32 = 3;
+/// How long a save waits for a sign-in's additional applications.
+pub const ADDITIONAL_PATIENCE_MS: i64 = 180_000;
+
+/// The organizations of one portal account.
+pub struct Organizations<'a, S, I, H, R, G> {
+    /// The session's portal account.
+    pub account: &'a str,
+    /// Storage.
+    pub store: &'a S,
+    /// The sign-ins (Durable Objects).
+    pub sign_ins: &'a I,
+    /// Microsoft.
+    pub http: &'a H,
+    /// Clock, delay and log.
+    pub runtime: &'a R,
+    /// Signs client assertions.
+    pub signers: &'a G,
+    /// The keyring, read when something is sealed or opened (a missing one fails only then).
+    pub keyring: &'a dyn Fn() -> Res<Keyring>,
+}
+
+/// What gets sealed for an application, and its metadata.
+struct Sealable {
+    app_id: String,
+    object_id: Option<String>,
+    is_main: bool,
+    credential_type: &'static str,
+    expires_at: Option<String>,
+    thumbprint: Option<String>,
+    plaintext: Vec<u8>,
+}
+
+/// A stored credential, opened.
+enum StoredCredential {
+    Secret(SecretString),
+    Certificate(Box<ParsedPfx>),
+}
+
+impl StoredCredential {
+    fn check(&self) -> Credential<'_> {
+        match self {
+            StoredCredential::Secret(s) => Credential::Secret(s),
+            StoredCredential::Certificate(p) => Credential::Certificate(p),
+        }
+    }
+}
+
+/// The check for a credential as entered; `None` for the generated one (held by a sign-in).
+fn entered(cred: &ValidCredential) -> Option<Credential<'_>> {
+    match cred {
+        ValidCredential::Secret(s) => Some(Credential::Secret(s)),
+        ValidCredential::Certificate { parsed, .. } => Some(Credential::Certificate(parsed)),
+        ValidCredential::Generated { .. } => None,
+    }
+}
+
+fn sealable_from(cred: &ValidCredential, app_id: &str) -> Option<Sealable> {
+    match cred {
+        ValidCredential::Secret(s) => Some(Sealable {
+            app_id: app_id.to_owned(),
+            object_id: None,
+            is_main: true,
+            credential_type: "secret",
+            expires_at: None,
+            thumbprint: None,
+            plaintext: s.expose().as_bytes().to_vec(),
+        }),
+        ValidCredential::Certificate { pfx, password, parsed } => Some(Sealable {
+            app_id: app_id.to_owned(),
+            object_id: None,
+            is_main: true,
+            credential_type: "certificate",
+            expires_at: Some(parsed.info.not_after.clone()),
+            thumbprint: Some(parsed.info.thumbprint_sha1.clone()),
+            plaintext: serde_json::to_vec(&serde_json::json!({
+                "pfx_base64": STANDARD.encode(pfx.expose()),
+                "password": password.expose(),
+            }))
+            .unwrap_or_default(),
+        }),
+        ValidCredential::Generated { .. } => None,
+    }
+}
+
+fn generated_sealables(ex: &Exported) -> Vec<Sealable> {
+    ex.apps
+        .iter()
+        .map(|a| Sealable {
+            app_id: a.app_id.clone(),
+            object_id: Some(a.object_id.clone()),
+            is_main: a.index == 0,
+            credential_type: "secret",
+            expires_at: a.secret_expires_at.map(|s| crate::time::rfc3339_ms(s * 1000)),
+            thumbprint: None,
+            plaintext: a.secret.as_bytes().to_vec(),
+        })
+        .collect()
+}
+
+/// The additional applications of `ex`, which must all be there (a sign-in that no longer holds
+/// them cannot hand over fewer).
+fn additional_of(ex: &Exported) -> Res<Vec<Sealable>> {
+    let rows: Vec<Sealable> = generated_sealables(ex).into_iter().filter(|s| !s.is_main).collect();
+    if rows.len() != usize::from(crate::signin::record::ADDITIONAL_APPLICATIONS) {
+        return Err(FieldError::new(
+            Field::ClientSecret,
+            "The additional applications are no longer held by the sign-in. Sign in again to create them.",
+        )
+        .into());
+    }
+    Ok(rows)
+}
+
+/// A store failure where only success matters: already logged by the store.
+fn internal(_: StoreError) -> AppError {
+    AppError::Internal
+}
+
+impl<S, I, H, R, G> Organizations<'_, S, I, H, R, G>
+where
+    S: OrganizationStore,
+    I: SignIns,
+    H: HttpClient,
+    R: Clock + Sleeper + Log,
+    G: Signers,
+{
+    fn now(&self) -> i64 {
+        self.runtime.now_ms()
+    }
+
+    fn now_rfc3339(&self) -> String {
+        crate::time::rfc3339_ms(self.now())
+    }
+
+    fn checker(&self) -> Checker<'_, H, R, G> {
+        Checker { http: self.http, runtime: self.runtime, signers: self.signers }
+    }
+
+    async fn check(
+        &self,
+        endpoints: &CloudEndpoints,
+        tenant: &str,
+        app_id: &str,
+        credential: Credential<'_>,
+        patience: i64,
+    ) -> Res<()> {
+        self.checker().check(endpoints, tenant, app_id, credential, patience).await
+    }
+
+    /// Seals `s` into a new row of organization `org_id`.
+    fn sealed_row(&self, ring: &Keyring, org_id: &str, s: &Sealable, active: bool) -> NewApplicationRow {
+        let id = crate::ids::new_id();
+        let (key_id, blob) = ring.seal(&binding(self.account, org_id, &id, s.credential_type), &s.plaintext);
+        NewApplicationRow {
+            id,
+            organization_id: org_id.to_owned(),
+            app_id: s.app_id.clone(),
+            object_id: s.object_id.clone(),
+            is_main: s.is_main,
+            active,
+            credential_type: s.credential_type,
+            credential_expires_at: s.expires_at.clone(),
+            certificate_thumbprint: s.thumbprint.clone(),
+            key_id,
+            secret_ciphertext: STANDARD.encode(blob),
+            created_at: self.now_rfc3339(),
+        }
+    }
+
+    /// Organization `id` of the account, with its applications.
+    async fn load(&self, id: &str) -> Res<(model::OrganizationRow, Vec<ApplicationRow>)> {
+        self.store.load(self.account, id).await.map_err(internal)?.ok_or(AppError::NoSuchObject)
+    }
+
+    async fn view(&self, id: &str) -> Res<Organization> {
+        let (org, apps) = self.load(id).await?;
+        Ok(model::to_api(&org, &apps, self.now() / 1000))
+    }
+
+    /// `GET /api/organizations`.
+    pub async fn list(&self) -> Res<OrganizationList> {
+        let (orgs, apps) = self.store.list(self.account).await.map_err(internal)?;
+        let t = self.now() / 1000;
+        let organizations = orgs
+            .iter()
+            .map(|o| {
+                let mine: Vec<ApplicationRow> = apps.iter().filter(|a| a.organization_id == o.id).cloned().collect();
+                model::to_api(o, &mine, t)
+            })
+            .collect();
+        Ok(OrganizationList { organizations })
+    }
+
+    /// `GET /api/organizations/{id}`.
+    pub async fn get(&self, id: &str) -> Res<Organization> {
+        self.view(id).await
+    }
+
+    /// `DELETE /api/organizations/{id}` with `{"confirm": true}`.
+    pub async fn delete(&self, id: &str, req: DeleteOrganization) -> Res<()> {
+        if !req.confirm {
+            return Err(ErrorDetail {
+                field: Some(Field::Confirm),
+                ..ErrorDetail::new(ErrorCode::ConfirmationRequired)
+            }
+            .into());
+        }
+        self.load(id).await?;
+        self.store.delete(self.account, id).await.map_err(internal)
+    }
+
+    async fn status(&self, sign_in: &str) -> Res<SignInStatus> {
+        self.sign_ins.status(sign_in).await?.map_err(Refusal::into_error)
+    }
+
+    /// Runs the 3 additional applications with `sign_in` (if not done yet) in the organization's
+    /// `cloud` and `tenant` (a sign-in elsewhere creates nothing), and waits for them.
+    async fn ensure_additional(&self, sign_in: &str, cloud: CloudEnvironment, tenant: &str) -> Res<()> {
+        let s = self.status(sign_in).await?;
+        if s.result.as_ref().is_some_and(|r| r.applications >= 3) && s.state == SignInState::Completed {
+            return Ok(());
+        }
+        self.sign_ins.additional(sign_in, cloud, tenant).await?.map_err(Refusal::into_error)?;
+        let deadline = self.now() + ADDITIONAL_PATIENCE_MS;
+        loop {
+            self.runtime.sleep(1000).await;
+            let s = self.status(sign_in).await?;
+            match s.state {
+                SignInState::Completed => return Ok(()),
+                SignInState::Failed => {
+                    return Err(s.error.unwrap_or_else(|| ErrorDetail::new(ErrorCode::RegistrationFailed)).into())
+                }
+                _ if self.now() > deadline => return Err(ErrorCode::ReplicationDelay.into()),
+                _ => {}
+            }
+        }
+    }
+
+    /// The applications a sign-in registered, for the organization of `cloud` and `tenant`: the one
+    /// way applications are taken from a sign-in, so a sign-in in another tenant or cloud is refused.
+    async fn exported(&self, sign_in: &str, cloud: CloudEnvironment, tenant: &str) -> Res<Exported> {
+        let ex = match self.sign_ins.export(sign_in).await? {
+            Ok(ex) => ex,
+            Err(Refusal { error: Some(d), .. }) if d.code == ErrorCode::SignInNotClaimed => return Err(d.into()),
+            Err(_) => {
+                return Err(FieldError::new(
+                    Field::ClientSecret,
+                    "The automatically registered applications are no longer held (the sign-in ended or was already saved). Start again from Step 1.",
+                )
+                .into())
+            }
+        };
+        if ex.cloud != cloud || !ex.tenant_id.eq_ignore_ascii_case(tenant) {
+            return Err(ErrorCode::SignInTenantMismatch.into());
+        }
+        Ok(ex)
+    }
+
+    /// Whether a certificate in Step 3 replaces the secret of an automatic registration: the request
+    /// names the sign-in, and that sign-in created the main application. Returns its applications.
+    async fn switched_to_certificate(
+        &self,
+        valid: &model::NewOrganization,
+        sign_in: Option<&str>,
+        app_id: &str,
+    ) -> Res<Option<(String, Exported)>> {
+        let (ValidCredential::Certificate { .. }, Some(sign_in)) = (&valid.credential, sign_in) else {
+            return Ok(None);
+        };
+        if valid.multiple {
+            self.ensure_additional(sign_in, valid.cloud, valid.tenant_id.as_str()).await?;
+        }
+        let ex = self.exported(sign_in, valid.cloud, valid.tenant_id.as_str()).await?;
+        Ok(ex.apps.iter().any(|a| a.index == 0 && a.app_id == app_id).then(|| (sign_in.to_owned(), ex)))
+    }
+
+    /// `POST /api/organizations` (answered 201).
+    pub async fn create(&self, config: &Config, req: CreateOrganization) -> Res<Organization> {
+        let valid = model::validate_create(&req, self.now() / 1000)?;
+        let ring = (self.keyring)()?;
+        let endpoints = config.endpoints(valid.cloud);
+        let tenant = valid.tenant_id.as_str();
+        let app_id = valid.app_id.as_str();
+
+        let mut rows: Vec<Sealable> = vec![];
+        let mut sign_in_to_close: Option<String> = None;
+        match &valid.credential {
+            ValidCredential::Generated { sign_in_id } => {
+                if valid.multiple {
+                    self.ensure_additional(sign_in_id, valid.cloud, tenant).await?;
+                }
+                let ex = self.exported(sign_in_id, valid.cloud, tenant).await?;
+                if !ex.apps.iter().any(|a| a.index == 0 && a.app_id == app_id) {
+                    return Err(FieldError::new(
+                        Field::ApplicationId,
+                        "The tenant ID and application ID must be those of the automatic registration.",
+                    )
+                    .into());
+                }
+                // Verified by the registration already; checked once more right before it is stored.
+                if let Some(main) = ex.apps.iter().find(|a| a.index == 0) {
+                    let secret = SecretString::new(main.secret.clone());
+                    self.check(&endpoints, tenant, app_id, Credential::Secret(&secret), CREATED_PATIENCE_MS).await?;
+                }
+                if valid.multiple {
+                    additional_of(&ex)?;
+                }
+                rows = generated_sealables(&ex);
+                sign_in_to_close = Some(sign_in_id.clone());
+            }
+            cred => {
+                if let Some((sign_in, ex)) =
+                    self.switched_to_certificate(&valid, req.sign_in_id.as_deref(), app_id).await?
+                {
+                    // Automatic registration, then Step 3 switched to a certificate: register it on
+                    // the created applications (removing the generated secrets) while the sign-in
+                    // still holds the admin's token, then check it like any certificate.
+                    let ValidCredential::Certificate { parsed, .. } = cred else {
+                        unreachable!("checked by switched_to_certificate")
+                    };
+                    let (nbf, exp) = parsed.validity;
+                    self.sign_ins
+                        .use_certificate(&sign_in, &parsed.certificate_der, nbf, exp)
+                        .await?
+                        .map_err(Refusal::into_error)?;
+                    self.check(&endpoints, tenant, app_id, Credential::Certificate(parsed), CREATED_PATIENCE_MS)
+                        .await?;
+                    for a in &ex.apps {
+                        if let Some(mut row) = sealable_from(cred, &a.app_id) {
+                            row.object_id = Some(a.object_id.clone());
+                            row.is_main = a.index == 0;
+                            rows.push(row);
+                        }
+                    }
+                    sign_in_to_close = Some(sign_in);
+                } else {
+                    let credential = entered(cred).ok_or(AppError::Internal)?;
+                    self.check(&endpoints, tenant, app_id, credential, TYPED_PATIENCE_MS).await?;
+                    rows.extend(sealable_from(cred, app_id));
+                    if valid.multiple {
+                        if let Some(sign_in) = &req.sign_in_id {
+                            self.ensure_additional(sign_in, valid.cloud, tenant).await?;
+                            let ex = self.exported(sign_in, valid.cloud, tenant).await?;
+                            rows.extend(additional_of(&ex)?);
+                            sign_in_to_close = Some(sign_in.clone());
+                        }
+                    }
+                }
+            }
+        }
+
+        let organization = NewOrganizationRow {
+            id: crate::ids::new_id(),
+            account_id: self.account.to_owned(),
+            name: valid.name.as_str().to_owned(),
+            cloud: valid.cloud,
+            tenant_id: tenant.to_owned(),
+            multiple_applications: valid.multiple,
+            created_at: self.now_rfc3339(),
+        };
+        let applications: Vec<NewApplicationRow> =
+            rows.iter().map(|row| self.sealed_row(&ring, &organization.id, row, true)).collect();
+        match self.store.insert(&organization, &applications).await {
+            Ok(()) => {}
+            Err(StoreError::Unique) => {
+                let existing =
+                    self.store.name_of_tenant(self.account, tenant).await.map_err(internal)?.unwrap_or_default();
+                return Err(ErrorDetail {
+                    message: format!(
+                        "This Microsoft 365 organization has already been added as \"{existing}\". Edit the existing entry instead."
+                    ),
+                    ..ErrorDetail::new(ErrorCode::OrganizationExists)
+                }
+                .into());
+            }
+            Err(_) => return Err(AppError::Internal),
+        }
+        if let Some(sign_in) = sign_in_to_close {
+            // The applications belong to the organization now: the sign-in keeps them and forgets its secrets.
+            self.hand_over(config, &sign_in).await;
+        }
+        self.view(&organization.id).await
+    }
+
+    /// Opens the sealed credential of application row `app_row`: its application ID and credential.
+    async fn open_secret(&self, app_row: &str) -> Res<(String, StoredCredential)> {
+        let s = self.store.sealed(app_row).await.map_err(internal)?.ok_or(AppError::NoSuchObject)?;
+        let ring = (self.keyring)()?;
+        let blob = STANDARD.decode(&s.secret_ciphertext).map_err(|_| AppError::Internal)?;
+        let plain = ring
+            .open(&s.key_id, &binding(self.account, &s.organization_id, app_row, &s.credential_type), &blob)
+            .map_err(|e| {
+                self.runtime.error(&format!("opening a sealed credential failed: {e:?}"));
+                AppError::Internal
+            })?;
+        let cred = if s.credential_type == "certificate" {
+            let v: serde_json::Value = serde_json::from_slice(plain.expose()).map_err(|_| AppError::Internal)?;
+            let pfx = STANDARD.decode(v["pfx_base64"].as_str().unwrap_or_default()).map_err(|_| AppError::Internal)?;
+            let parsed =
+                shared::certificate::parse_pfx(&pfx, v["password"].as_str().unwrap_or_default(), self.now() / 1000)
+                    .map_err(crate::certificates::pfx_error)?;
+            StoredCredential::Certificate(Box::new(parsed))
+        } else {
+            StoredCredential::Secret(SecretString::new(String::from_utf8_lossy(plain.expose()).into_owned()))
+        };
+        Ok((s.app_id, cred))
+    }
+
+    /// `PATCH /api/organizations/{id}`.
+    pub async fn update(&self, config: &Config, id: &str, req: UpdateOrganization) -> Res<Organization> {
+        let (org, apps) = self.load(id).await?;
+        if req.version != org.version {
+            return Err(ErrorCode::EditConflict.into());
+        }
+        let name = match &req.name {
+            Some(n) => OrganizationName::parse(n)?.as_str().to_owned(),
+            None => org.name.clone(),
+        };
+        let cloud: CloudEnvironment = org.cloud.parse().map_err(|_| AppError::Internal)?;
+        let endpoints = config.endpoints(cloud);
+        let ts = self.now_rfc3339();
+        let mut changes = vec![];
+        let main = apps.iter().find(|a| a.is_main == 1).ok_or(AppError::Internal)?;
+
+        // Application ID or credential: checked against Microsoft again before saving.
+        if req.application_id.is_some() || req.credential.is_some() {
+            let app_id = match &req.application_id {
+                Some(a) => shared::AppId::parse(a)?.as_str().to_owned(),
+                None => main.app_id.clone(),
+            };
+            let sealable = match &req.credential {
+                Some(c) => {
+                    let valid = model::validate_credential(c, self.now() / 1000)?;
+                    let credential = entered(&valid).ok_or_else(|| {
+                        FieldError::new(Field::ClientSecret, "Enter the new application password or certificate.")
+                    })?;
+                    self.check(&endpoints, &org.tenant_id, &app_id, credential, TYPED_PATIENCE_MS).await?;
+                    sealable_from(&valid, &app_id)
+                }
+                None => {
+                    let (_, cred) = self.open_secret(&main.id).await?;
+                    self.check(&endpoints, &org.tenant_id, &app_id, cred.check(), TYPED_PATIENCE_MS).await?;
+                    None
+                }
+            };
+            match sealable {
+                Some(s) => {
+                    changes.push(ApplicationChange::Delete { id: main.id.clone() });
+                    changes.push(ApplicationChange::Insert(self.sealed_row(&(self.keyring)()?, id, &s, true)));
+                }
+                None => changes.push(ApplicationChange::SetAppId { id: main.id.clone(), app_id }),
+            }
+        }
+
+        let mut multiple = org.multiple_applications == 1;
+        // The sign-in whose new applications this edit stores: told "saved" only once they are stored.
+        let mut recreated_with: Option<String> = None;
+        match (req.multiple_applications, req.reenable) {
+            (Some(false), _) => {
+                multiple = false;
+                changes.push(ApplicationChange::SetAdditionalActive(false));
+            }
+            (Some(true), _) if multiple => {}
+            (Some(true), None) => {
+                return Err(FieldError::new(
+                    Field::Body,
+                    "Choose how to turn multiple applications back on: \"Use existing applications\" or \"Recreate multiple applications\".",
+                )
+                .into())
+            }
+            (Some(true), Some(ReenableChoice::UseExisting)) => {
+                let additional: Vec<&ApplicationRow> = apps.iter().filter(|a| a.is_main == 0).collect();
+                if additional.is_empty() {
+                    return Err(FieldError::new(
+                        Field::Body,
+                        "There are no existing additional applications. Choose \"Recreate multiple applications\".",
+                    )
+                    .into());
+                }
+                let mut broken = vec![];
+                for a in &additional {
+                    let (app_id, cred) = self.open_secret(&a.id).await?;
+                    if self.check(&endpoints, &org.tenant_id, &app_id, cred.check(), TYPED_PATIENCE_MS).await.is_err()
+                    {
+                        broken.push(app_id);
+                    }
+                }
+                if !broken.is_empty() {
+                    return Err(ErrorDetail {
+                        message: format!(
+                            "These additional applications no longer work: {}. Choose \"Recreate multiple applications\" instead.",
+                            broken.join(", ")
+                        ),
+                        ..ErrorDetail::new(ErrorCode::InvalidClientSecret)
+                    }
+                    .into());
+                }
+                multiple = true;
+                changes.push(ApplicationChange::SetAdditionalActive(true));
+            }
+            (Some(true), Some(ReenableChoice::Recreate)) => {
+                let sign_in = req.sign_in_id.as_deref().ok_or_else(|| {
+                    FieldError::new(
+                        Field::Body,
+                        "Recreating the additional applications needs a sign-in as a Global Administrator: sign in with a device code first.",
+                    )
+                })?;
+                self.ensure_additional(sign_in, cloud, &org.tenant_id).await?;
+                let ex = self.exported(sign_in, cloud, &org.tenant_id).await?;
+                changes.push(ApplicationChange::DeleteAdditional);
+                let ring = (self.keyring)()?;
+                for s in additional_of(&ex)? {
+                    changes.push(ApplicationChange::Insert(self.sealed_row(&ring, id, &s, true)));
+                }
+                multiple = true;
+                recreated_with = Some(sign_in.to_owned());
+            }
+            (None, _) => {}
+        }
+
+        // The store applies the edit only while the organization is still at the version the admin
+        // loaded: when another edit has moved it on, nothing of this edit is applied.
+        let edit = Edit {
+            id: id.to_owned(),
+            account_id: self.account.to_owned(),
+            version: req.version,
+            name,
+            multiple_applications: multiple,
+            updated_at: ts,
+            changes,
+        };
+        if let Err(e) = self.store.update(&edit).await {
+            if let Some(sign_in) = &recreated_with {
+                // Nothing of this edit was stored: the new applications must not stay in the tenant.
+                self.release(sign_in).await;
+            }
+            if e == StoreError::VersionMoved {
+                return Err(ErrorCode::EditConflict.into());
+            }
+            return Err(AppError::Internal);
+        }
+        if let Some(sign_in) = recreated_with {
+            self.hand_over(config, &sign_in).await;
+        }
+        self.view(id).await
+    }
+
+    /// Tells the sign-in that its applications are stored now (it keeps them and forgets its
+    /// secrets). Sent only after the store's write succeeded, and retried; should every attempt
+    /// fail, the sign-in still asks D1 before it deletes anything at the end of its hold.
+    async fn hand_over(&self, config: &Config, sign_in: &str) {
+        for attempt in 1..=HAND_OVER_ATTEMPTS {
+            let outcome = if config.dev.fail_saved_handover {
+                Err(AppError::Internal)
+            } else {
+                self.sign_ins.saved(sign_in).await
+            };
+            match outcome {
+                Ok(Ok(())) => return,
+                Ok(Err(r)) => self.runtime.warn(&format!("signin {sign_in}: saved hand-over answered {}", r.status)),
+                Err(_) => self.runtime.warn(&format!("signin {sign_in}: saved hand-over failed (attempt {attempt})")),
+            }
+            self.runtime.sleep(250 * i64::from(attempt)).await;
+        }
+        self.runtime
+            .error(&format!("signin {sign_in}: saved hand-over failed; the sign-in will find the organization in D1"));
+    }
+
+    /// Tells the sign-in that the save failed for good: it deletes the applications it created now
+    /// instead of at the end of its hold (they are not stored anywhere).
+    async fn release(&self, sign_in: &str) {
+        if let Err(e) = self.sign_ins.release(sign_in).await {
+            self.runtime.warn(&format!("signin {sign_in}: release failed: {e:?}"));
+        }
+    }
+}

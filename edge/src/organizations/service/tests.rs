@@ -1,0 +1,1283 @@
+//! The organizations service against one fake world: a store that behaves like the D1 schema
+//! (unique tenant per account, the version guard, all-or-nothing writes), sign-ins that answer
+//! from scripts, Microsoft answering from the credentials it knows, a clock that sleeps instantly.
+//! Every call is written to one journal, so the tests read the order of effects.
+
+use super::*;
+use crate::microsoft::{HttpRequest, HttpResponse, TransportError};
+use crate::organizations::model::OrganizationRow;
+use crate::organizations::ports::{Answer, ExportedApp, SealedRow};
+use futures_executor::block_on;
+use shared::api::{CredentialInput, RegistrationResult};
+use shared::assertion::AssertionSigner;
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, HashSet, VecDeque};
+
+const ACCOUNT: &str = "acct-1";
+const TENANT: &str = "8f3c2b1a-4d5e-4f60-9a7b-1c2d3e4f5a60";
+const OTHER_TENANT: &str = "9f3c2b1a-4d5e-4f60-9a7b-1c2d3e4f5a61";
+const MAIN: &str = "11111111-2222-4333-8444-555555555555";
+const OTHER_APP: &str = "11111111-2222-4333-8444-999999999999";
+const SIGN_IN: &str = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee";
+/// 2026-11-30, inside the test certificate's validity (2026 to 2036).
+const START_MS: i64 = 1_796_000_000_000;
+const PFX: &str = include_str!("test-certificate.pfx.b64");
+const PFX_PASSWORD: &str = "test-password";
+
+fn additional_id(i: u8) -> String {
+    format!("2222222{i}-2222-4333-8444-555555555555")
+}
+
+fn keys() -> Res<Keyring> {
+    Ok(Keyring::parse(&format!("k1:{}", STANDARD.encode([7u8; 32]))).unwrap())
+}
+
+fn no_keys() -> Res<Keyring> {
+    Err(AppError::Internal)
+}
+
+fn config() -> Config {
+    Config::read(|_| None).unwrap()
+}
+
+fn config_failing_handover() -> Config {
+    Config::read(|k| match k {
+        "DEV_MICROSOFT_BASE_URL" => Some("http://127.0.0.1:8790".into()),
+        "DEV_FAULTS" => Some("saved-handover".into()),
+        _ => None,
+    })
+    .unwrap()
+}
+
+/// What Microsoft accepts for an application.
+#[derive(Clone)]
+enum Accepts {
+    Secret(String),
+    Certificate,
+}
+
+struct StoredApp {
+    row: ApplicationRow,
+    object_id: Option<String>,
+    key_id: String,
+    ciphertext: String,
+}
+
+#[derive(Default)]
+struct World {
+    clock: Cell<i64>,
+    journal: RefCell<Vec<String>>,
+    // Store.
+    orgs: RefCell<Vec<OrganizationRow>>,
+    apps: RefCell<Vec<StoredApp>>,
+    /// The next insert or update fails with this.
+    store_fails: Cell<Option<StoreError>>,
+    /// Another edit wins just before the next update.
+    concurrent_edit: Cell<bool>,
+    // Microsoft.
+    accepts: RefCell<HashMap<String, Accepts>>,
+    /// Refusals (replication) before an application's credential is accepted.
+    replicating: RefCell<HashMap<String, u32>>,
+    no_consent: RefCell<HashSet<String>>,
+    signer_fails: Cell<bool>,
+    // The sign-in.
+    statuses: RefCell<VecDeque<Answer<SignInStatus>>>,
+    export: RefCell<Option<Answer<Exported>>>,
+    additional_answer: RefCell<Option<Answer<()>>>,
+    use_certificate_answer: RefCell<Option<Answer<()>>>,
+    saved_answers: RefCell<VecDeque<Res<Answer<()>>>>,
+}
+
+impl World {
+    fn new() -> Self {
+        let w = World::default();
+        w.clock.set(START_MS);
+        w
+    }
+
+    fn note(&self, event: impl Into<String>) {
+        self.journal.borrow_mut().push(event.into());
+    }
+
+    fn events(&self) -> Vec<String> {
+        self.journal.borrow().clone()
+    }
+
+    /// The journal without sleeps and log lines.
+    fn calls(&self) -> Vec<String> {
+        self.events().into_iter().filter(|e| !e.starts_with("sleep") && !e.starts_with("log")).collect()
+    }
+
+    fn forget(&self) {
+        self.journal.borrow_mut().clear();
+    }
+
+    fn count(&self, event: &str) -> usize {
+        self.events().iter().filter(|e| *e == event).count()
+    }
+
+    fn sleeps(&self) -> Vec<i64> {
+        self.events().iter().filter_map(|e| e.strip_prefix("sleep ")?.parse().ok()).collect()
+    }
+
+    fn accept(&self, app_id: &str, a: Accepts) {
+        self.accepts.borrow_mut().insert(app_id.to_owned(), a);
+    }
+
+    fn service(&self) -> Organizations<'_, World, World, World, World, World> {
+        Organizations {
+            account: ACCOUNT,
+            store: self,
+            sign_ins: self,
+            http: self,
+            runtime: self,
+            signers: self,
+            keyring: &keys,
+        }
+    }
+
+    fn status_then(&self, answers: Vec<SignInStatus>) {
+        *self.statuses.borrow_mut() = answers.into_iter().map(Ok).collect();
+    }
+
+    fn exports(&self, ex: Exported) {
+        *self.export.borrow_mut() = Some(Ok(ex));
+    }
+
+    /// The plaintext of stored application row `row`.
+    fn opened(&self, row: &StoredApp) -> Vec<u8> {
+        let blob = STANDARD.decode(&row.ciphertext).unwrap();
+        let aad = binding(ACCOUNT, &row.row.organization_id, &row.row.id, &row.row.credential_type);
+        keys().unwrap().open(&row.key_id, &aad, &blob).unwrap().expose().to_vec()
+    }
+
+    fn main_row(&self) -> ApplicationRow {
+        self.apps.borrow().iter().find(|a| a.row.is_main == 1).unwrap().row.clone()
+    }
+
+    fn main_secret(&self) -> String {
+        let apps = self.apps.borrow();
+        String::from_utf8(self.opened(apps.iter().find(|a| a.row.is_main == 1).unwrap())).unwrap()
+    }
+
+    fn org(&self) -> OrganizationRow {
+        self.orgs.borrow()[0].clone()
+    }
+}
+
+// --- The fakes -------------------------------------------------------------------------------
+
+impl Clock for World {
+    fn now_ms(&self) -> i64 {
+        self.clock.get()
+    }
+}
+
+impl Sleeper for World {
+    async fn sleep(&self, ms: i64) {
+        self.note(format!("sleep {ms}"));
+        self.clock.set(self.clock.get() + ms);
+    }
+}
+
+impl Log for World {
+    fn warn(&self, message: &str) {
+        self.note(format!("log warn: {message}"));
+    }
+    fn error(&self, message: &str) {
+        self.note(format!("log error: {message}"));
+    }
+}
+
+struct FakeSigner {
+    fails: bool,
+}
+
+impl AssertionSigner for FakeSigner {
+    type Error = String;
+    async fn sign(&self, _: shared::assertion::AssertionAlg, _: &[u8]) -> Result<Vec<u8>, String> {
+        if self.fails {
+            Err("no such key".into())
+        } else {
+            Ok(vec![7; 256])
+        }
+    }
+}
+
+impl Signers for World {
+    type Signer<'k> = FakeSigner;
+    fn signer<'k>(&'k self, pkcs8: &'k [u8]) -> FakeSigner {
+        assert!(!pkcs8.is_empty(), "the certificate's key is used");
+        FakeSigner { fails: self.signer_fails.get() }
+    }
+}
+
+fn respond(status: u16, body: serde_json::Value) -> Result<HttpResponse, TransportError> {
+    Ok(http::Response::builder().status(status).body(serde_json::to_vec(&body).unwrap()).unwrap())
+}
+
+impl HttpClient for World {
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        let path = request.uri().path().to_owned();
+        if path.ends_with("/oauth2/v2.0/token") {
+            assert!(path.contains(TENANT) || path.contains(OTHER_TENANT), "{path}");
+            let form: HashMap<String, String> = form_urlencoded::parse(request.body()).into_owned().collect();
+            let client = form["client_id"].clone();
+            let how = if form.contains_key("client_assertion") { "assertion" } else { "secret" };
+            self.note(format!("ms token {client} {how}"));
+            let refusal = |code: u32, error: &str| {
+                respond(
+                    if error == "invalid_client" { 401 } else { 400 },
+                    serde_json::json!({
+                        "error": error, "error_codes": [code], "correlation_id": "corr-1"
+                    }),
+                )
+            };
+            if let Some(n) = self.replicating.borrow_mut().get_mut(&client).filter(|n| **n > 0) {
+                *n -= 1;
+                return refusal(7000215, "invalid_client");
+            }
+            let accepted = match (self.accepts.borrow().get(&client), form.get("client_secret")) {
+                (None, _) => return refusal(700016, "unauthorized_client"),
+                (Some(Accepts::Secret(s)), Some(given)) => s == given,
+                (Some(Accepts::Certificate), None) => form["client_assertion"].split('.').count() == 3,
+                _ => false,
+            };
+            if !accepted {
+                return refusal(7000215, "invalid_client");
+            }
+            return respond(200, serde_json::json!({"access_token": format!("tok:{client}"), "expires_in": 3599}));
+        }
+        assert_eq!(request.method(), http::Method::GET);
+        assert_eq!(request.uri().query(), Some("$select=id"));
+        assert!(path.ends_with("/v1.0/organization"), "{path}");
+        let auth = request.headers()["authorization"].to_str().unwrap().to_owned();
+        let client = auth.strip_prefix("Bearer tok:").unwrap().to_owned();
+        self.note(format!("ms graph {client}"));
+        if self.no_consent.borrow().contains(&client) {
+            return respond(
+                403,
+                serde_json::json!({"error": {"code": "Authorization_RequestDenied", "message": "no"}}),
+            );
+        }
+        respond(200, serde_json::json!({"value": [{"id": TENANT}]}))
+    }
+}
+
+impl SignIns for World {
+    async fn status(&self, sign_in: &str) -> Res<Answer<SignInStatus>> {
+        assert_eq!(sign_in, SIGN_IN);
+        self.note("signin status");
+        let mut s = self.statuses.borrow_mut();
+        if s.len() > 1 {
+            Ok(s.pop_front().unwrap())
+        } else {
+            Ok(s.front().cloned().expect("a status is scripted"))
+        }
+    }
+
+    async fn export(&self, sign_in: &str) -> Res<Answer<Exported>> {
+        assert_eq!(sign_in, SIGN_IN);
+        self.note("signin export");
+        Ok(self.export.borrow().clone().expect("an export is scripted"))
+    }
+
+    async fn additional(&self, sign_in: &str, cloud: CloudEnvironment, tenant: &str) -> Res<Answer<()>> {
+        assert_eq!(sign_in, SIGN_IN);
+        self.note(format!("signin additional {} {tenant}", cloud.as_str()));
+        Ok(self.additional_answer.borrow().clone().unwrap_or(Ok(())))
+    }
+
+    async fn use_certificate(&self, sign_in: &str, der: &[u8], not_before: i64, not_after: i64) -> Res<Answer<()>> {
+        assert_eq!(sign_in, SIGN_IN);
+        assert!(!der.is_empty() && not_before < not_after);
+        self.note("signin use-certificate");
+        Ok(self.use_certificate_answer.borrow().clone().unwrap_or(Ok(())))
+    }
+
+    async fn saved(&self, sign_in: &str) -> Res<Answer<()>> {
+        assert_eq!(sign_in, SIGN_IN);
+        self.note("signin saved");
+        self.saved_answers.borrow_mut().pop_front().unwrap_or(Ok(Ok(())))
+    }
+
+    async fn release(&self, sign_in: &str) -> Res<Answer<()>> {
+        assert_eq!(sign_in, SIGN_IN);
+        self.note("signin release");
+        Ok(Ok(()))
+    }
+}
+
+impl OrganizationStore for World {
+    async fn load(
+        &self,
+        account: &str,
+        id: &str,
+    ) -> Result<Option<(OrganizationRow, Vec<ApplicationRow>)>, StoreError> {
+        let Some(org) = self.orgs.borrow().iter().find(|o| o.id == id && o.account_id == account).cloned() else {
+            return Ok(None);
+        };
+        let mut apps: Vec<ApplicationRow> =
+            self.apps.borrow().iter().filter(|a| a.row.organization_id == id).map(|a| a.row.clone()).collect();
+        apps.sort_by_key(|a| -a.is_main);
+        Ok(Some((org, apps)))
+    }
+
+    async fn sealed(&self, id: &str) -> Result<Option<SealedRow>, StoreError> {
+        Ok(self.apps.borrow().iter().find(|a| a.row.id == id).map(|a| SealedRow {
+            organization_id: a.row.organization_id.clone(),
+            app_id: a.row.app_id.clone(),
+            credential_type: a.row.credential_type.clone(),
+            key_id: a.key_id.clone(),
+            secret_ciphertext: a.ciphertext.clone(),
+        }))
+    }
+
+    async fn list(&self, account: &str) -> Result<(Vec<OrganizationRow>, Vec<ApplicationRow>), StoreError> {
+        let mut orgs: Vec<OrganizationRow> =
+            self.orgs.borrow().iter().filter(|o| o.account_id == account).cloned().collect();
+        orgs.sort_by_key(|o| o.name.to_lowercase());
+        let ids: HashSet<String> = orgs.iter().map(|o| o.id.clone()).collect();
+        let apps = self.apps.borrow();
+        let apps = apps.iter().filter(|a| ids.contains(&a.row.organization_id)).map(|a| a.row.clone()).collect();
+        Ok((orgs, apps))
+    }
+
+    async fn insert(&self, o: &NewOrganizationRow, apps: &[NewApplicationRow]) -> Result<(), StoreError> {
+        self.note(format!("store insert {} application(s)", apps.len()));
+        if let Some(e) = self.store_fails.take() {
+            return Err(e);
+        }
+        if self.orgs.borrow().iter().any(|x| x.account_id == o.account_id && x.tenant_id == o.tenant_id) {
+            return Err(StoreError::Unique);
+        }
+        self.orgs.borrow_mut().push(OrganizationRow {
+            id: o.id.clone(),
+            account_id: o.account_id.clone(),
+            name: o.name.clone(),
+            cloud: o.cloud.as_str().to_owned(),
+            tenant_id: o.tenant_id.clone(),
+            multiple_applications: i64::from(o.multiple_applications),
+            created_at: o.created_at.clone(),
+            updated_at: o.created_at.clone(),
+            version: 1,
+        });
+        for a in apps {
+            self.insert_app(a);
+        }
+        Ok(())
+    }
+
+    async fn name_of_tenant(&self, account: &str, tenant: &str) -> Result<Option<String>, StoreError> {
+        let orgs = self.orgs.borrow();
+        Ok(orgs.iter().find(|o| o.account_id == account && o.tenant_id == tenant).map(|o| o.name.clone()))
+    }
+
+    async fn update(&self, edit: &Edit) -> Result<(), StoreError> {
+        self.note(format!("store update {:?}", edit.changes.iter().map(change_name).collect::<Vec<_>>()));
+        if self.concurrent_edit.take() {
+            self.orgs.borrow_mut().iter_mut().for_each(|o| o.version += 1);
+        }
+        if let Some(e) = self.store_fails.take() {
+            return Err(e);
+        }
+        let mut orgs = self.orgs.borrow_mut();
+        let Some(org) = orgs.iter_mut().find(|o| o.id == edit.id && o.account_id == edit.account_id) else {
+            return Err(StoreError::VersionMoved);
+        };
+        if org.version != edit.version {
+            return Err(StoreError::VersionMoved);
+        }
+        org.name = edit.name.clone();
+        org.multiple_applications = i64::from(edit.multiple_applications);
+        org.updated_at = edit.updated_at.clone();
+        org.version += 1;
+        drop(orgs);
+        for c in &edit.changes {
+            let mut apps = self.apps.borrow_mut();
+            match c {
+                ApplicationChange::Delete { id } => apps.retain(|a| a.row.id != *id),
+                ApplicationChange::Insert(a) => {
+                    drop(apps);
+                    self.insert_app(a);
+                }
+                ApplicationChange::SetAppId { id, app_id } => {
+                    apps.iter_mut().filter(|a| a.row.id == *id).for_each(|a| a.row.app_id = app_id.clone())
+                }
+                ApplicationChange::SetAdditionalActive(on) => apps
+                    .iter_mut()
+                    .filter(|a| a.row.organization_id == edit.id && a.row.is_main == 0)
+                    .for_each(|a| a.row.active = i64::from(*on)),
+                ApplicationChange::DeleteAdditional => {
+                    apps.retain(|a| a.row.organization_id != edit.id || a.row.is_main == 1)
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, account: &str, id: &str) -> Result<(), StoreError> {
+        self.note("store delete");
+        self.apps.borrow_mut().retain(|a| a.row.organization_id != id);
+        self.orgs.borrow_mut().retain(|o| !(o.id == id && o.account_id == account));
+        Ok(())
+    }
+}
+
+impl World {
+    fn insert_app(&self, a: &NewApplicationRow) {
+        self.apps.borrow_mut().push(StoredApp {
+            row: ApplicationRow {
+                id: a.id.clone(),
+                organization_id: a.organization_id.clone(),
+                app_id: a.app_id.clone(),
+                is_main: i64::from(a.is_main),
+                active: i64::from(a.active),
+                credential_type: a.credential_type.to_owned(),
+                credential_expires_at: a.credential_expires_at.clone(),
+                certificate_thumbprint: a.certificate_thumbprint.clone(),
+            },
+            object_id: a.object_id.clone(),
+            key_id: a.key_id.clone(),
+            ciphertext: a.secret_ciphertext.clone(),
+        });
+    }
+}
+
+fn change_name(c: &ApplicationChange) -> &'static str {
+    match c {
+        ApplicationChange::Delete { .. } => "delete",
+        ApplicationChange::Insert(_) => "insert",
+        ApplicationChange::SetAppId { .. } => "set-app-id",
+        ApplicationChange::SetAdditionalActive(true) => "activate-additional",
+        ApplicationChange::SetAdditionalActive(false) => "deactivate-additional",
+        ApplicationChange::DeleteAdditional => "delete-additional",
+    }
+}
+
+// --- Requests and sign-in answers --------------------------------------------------------------
+
+fn secret(s: &str) -> CredentialInput {
+    CredentialInput::Secret { client_secret: SecretString::new(s.into()) }
+}
+
+fn certificate() -> CredentialInput {
+    CredentialInput::Certificate {
+        pfx_base64: SecretString::new(PFX.trim().into()),
+        password: SecretString::new(PFX_PASSWORD.into()),
+    }
+}
+
+fn generated() -> CredentialInput {
+    CredentialInput::Generated { sign_in_id: SIGN_IN.into() }
+}
+
+fn create_req(credential: CredentialInput, multiple: bool, sign_in: Option<&str>) -> CreateOrganization {
+    CreateOrganization {
+        name: "Contoso".into(),
+        cloud: CloudEnvironment::Global,
+        tenant_id: TENANT.into(),
+        application_id: MAIN.into(),
+        credential,
+        create_multiple_applications: multiple,
+        sign_in_id: sign_in.map(str::to_owned),
+    }
+}
+
+fn edit(version: i64) -> UpdateOrganization {
+    UpdateOrganization {
+        version,
+        name: None,
+        multiple_applications: None,
+        reenable: None,
+        sign_in_id: None,
+        application_id: None,
+        credential: None,
+    }
+}
+
+fn exported(indexes: std::ops::RangeInclusive<u8>) -> Exported {
+    Exported {
+        cloud: CloudEnvironment::Global,
+        tenant_id: TENANT.into(),
+        apps: indexes
+            .map(|i| ExportedApp {
+                index: i,
+                app_id: if i == 0 { MAIN.into() } else { additional_id(i) },
+                object_id: format!("obj-{i}"),
+                secret: format!("generated-{i}"),
+                secret_expires_at: Some(1_900_000_000),
+            })
+            .collect(),
+    }
+}
+
+fn status(state: SignInState, applications: u8) -> SignInStatus {
+    let mut s: SignInStatus = serde_json::from_value(serde_json::json!({
+        "id": SIGN_IN, "cloud": "global", "state": state, "poll_after": 5
+    }))
+    .unwrap();
+    s.result = Some(RegistrationResult {
+        tenant_id: TENANT.into(),
+        tenant_name: "Contoso".into(),
+        default_domain: "contoso.example".into(),
+        application_id: MAIN.into(),
+        secret_stored: true,
+        applications,
+    });
+    s
+}
+
+/// Microsoft accepts the generated secrets of `ex`.
+fn accept_generated(w: &World, ex: &Exported) {
+    for a in &ex.apps {
+        w.accept(&a.app_id, Accepts::Secret(a.secret.clone()));
+    }
+}
+
+fn code(e: &AppError) -> ErrorCode {
+    e.body().error.code
+}
+
+fn field(e: &AppError) -> Option<Field> {
+    e.body().error.field
+}
+
+/// An organization saved with a typed secret for the main application and 3 additional
+/// applications from the sign-in; the journal is cleared afterwards.
+fn saved_with_additional(w: &World) -> Organization {
+    w.accept(MAIN, Accepts::Secret("typed~secret".into()));
+    w.status_then(vec![status(SignInState::Completed, 4)]);
+    let ex = exported(1..=3);
+    accept_generated(w, &ex);
+    w.exports(ex);
+    let org = block_on(w.service().create(&config(), create_req(secret("typed~secret"), true, Some(SIGN_IN)))).unwrap();
+    w.forget();
+    org
+}
+
+// --- create ----------------------------------------------------------------------------------
+
+#[test]
+fn a_typed_secret_is_checked_then_sealed_and_stored() {
+    let w = World::new();
+    w.accept(MAIN, Accepts::Secret("typed~secret".into()));
+    let org = block_on(w.service().create(&config(), create_req(secret("typed~secret"), false, None))).unwrap();
+    assert_eq!(
+        w.calls(),
+        [
+            "ms token 11111111-2222-4333-8444-555555555555 secret",
+            &format!("ms graph {MAIN}"),
+            "store insert 1 application(s)"
+        ]
+    );
+    assert_eq!((org.name.as_str(), org.application_id.as_str(), org.version), ("Contoso", MAIN, 1));
+    assert_eq!(org.active_applications, 1);
+    assert!(!org.multiple_applications);
+    assert_eq!(w.main_secret(), "typed~secret");
+    assert!(!w.apps.borrow()[0].ciphertext.contains("typed"), "sealed");
+    assert_eq!(w.apps.borrow()[0].object_id, None);
+}
+
+#[test]
+fn a_wrong_typed_secret_is_retried_for_the_typed_patience_then_refused_on_its_field() {
+    let w = World::new();
+    w.accept(MAIN, Accepts::Secret("right".into()));
+    let e = block_on(w.service().create(&config(), create_req(secret("wrong~secret"), false, None))).unwrap_err();
+    assert_eq!((code(&e), field(&e)), (ErrorCode::InvalidClientSecret, Some(Field::ClientSecret)));
+    assert_eq!(e.status(), 422);
+    assert!(w.count(&format!("ms token {MAIN} secret")) > 2, "retried: {:?}", w.events());
+    assert_eq!(w.sleeps().iter().sum::<i64>(), TYPED_PATIENCE_MS);
+    assert!(w.orgs.borrow().is_empty() && w.apps.borrow().is_empty());
+}
+
+#[test]
+fn an_unknown_application_and_missing_consent_are_refused_on_their_fields() {
+    let w = World::new();
+    let e = block_on(w.service().create(&config(), create_req(secret("s~1"), false, None))).unwrap_err();
+    assert_eq!((code(&e), field(&e)), (ErrorCode::ApplicationNotFound, Some(Field::ApplicationId)));
+    let w = World::new();
+    w.accept(MAIN, Accepts::Secret("s~1".into()));
+    w.no_consent.borrow_mut().insert(MAIN.into());
+    let e = block_on(w.service().create(&config(), create_req(secret("s~1"), false, None))).unwrap_err();
+    assert_eq!((code(&e), field(&e)), (ErrorCode::PermissionsNotGranted, None));
+    assert!(w.orgs.borrow().is_empty());
+}
+
+#[test]
+fn a_credential_still_replicating_is_retried_until_it_works() {
+    let w = World::new();
+    w.accept(MAIN, Accepts::Secret("typed~secret".into()));
+    w.replicating.borrow_mut().insert(MAIN.into(), 2);
+    block_on(w.service().create(&config(), create_req(secret("typed~secret"), false, None))).unwrap();
+    assert_eq!(w.count(&format!("ms token {MAIN} secret")), 3);
+    assert_eq!(w.sleeps().len(), 2);
+    assert_eq!(w.orgs.borrow().len(), 1);
+}
+
+#[test]
+fn a_typed_certificate_is_checked_with_a_client_assertion_and_stored_with_its_password() {
+    let w = World::new();
+    w.accept(MAIN, Accepts::Certificate);
+    let org = block_on(w.service().create(&config(), create_req(certificate(), false, None))).unwrap();
+    assert_eq!(w.calls()[0], format!("ms token {MAIN} assertion"));
+    assert_eq!(org.credential_type, shared::api::CredentialType::Certificate);
+    assert!(org.certificate_thumbprint.is_some());
+    assert_eq!(org.credential_expires_at.as_deref(), Some("2036-01-01T00:00:00Z"));
+    let plain: serde_json::Value = serde_json::from_slice(&w.opened(&w.apps.borrow()[0])).unwrap();
+    assert_eq!(plain["password"], PFX_PASSWORD);
+    assert_eq!(plain["pfx_base64"], PFX.trim());
+}
+
+#[test]
+fn a_certificate_whose_assertion_cannot_be_signed_is_refused_on_the_certificate_field() {
+    let w = World::new();
+    w.accept(MAIN, Accepts::Certificate);
+    w.signer_fails.set(true);
+    let e = block_on(w.service().create(&config(), create_req(certificate(), false, None))).unwrap_err();
+    assert_eq!((code(&e), field(&e)), (ErrorCode::InvalidCertificate, Some(Field::Certificate)));
+    assert!(w.events().iter().any(|e| e == "log error: signing a client assertion failed: no such key"));
+    assert!(!w.events().iter().any(|e| e.starts_with("ms ")), "nothing sent without an assertion");
+    assert!(w.orgs.borrow().is_empty());
+}
+
+#[test]
+fn a_missing_keyring_fails_before_anything_is_asked() {
+    let w = World::new();
+    let service = Organizations { keyring: &no_keys, ..w.service() };
+    let e = block_on(service.create(&config(), create_req(secret("s~1"), false, None))).unwrap_err();
+    assert_eq!(e, AppError::Internal);
+    assert!(w.events().is_empty());
+}
+
+#[test]
+fn a_generated_secret_is_checked_again_stored_then_handed_over() {
+    let w = World::new();
+    let ex = exported(0..=0);
+    accept_generated(&w, &ex);
+    w.exports(ex);
+    let org = block_on(w.service().create(&config(), create_req(generated(), false, None))).unwrap();
+    assert_eq!(
+        w.calls(),
+        [
+            "signin export".to_owned(),
+            format!("ms token {MAIN} secret"),
+            format!("ms graph {MAIN}"),
+            "store insert 1 application(s)".into(),
+            "signin saved".into(),
+        ]
+    );
+    assert_eq!(org.application_id, MAIN);
+    assert_eq!(w.main_secret(), "generated-0");
+    let apps = w.apps.borrow();
+    assert_eq!(apps[0].object_id.as_deref(), Some("obj-0"));
+    assert_eq!(apps[0].row.credential_expires_at, Some(crate::time::rfc3339_ms(1_900_000_000_000)));
+}
+
+#[test]
+fn a_generated_secret_with_additional_applications_runs_them_waits_and_stores_all_four() {
+    let w = World::new();
+    w.status_then(vec![
+        status(SignInState::Completed, 1),
+        status(SignInState::Registering, 1),
+        status(SignInState::Completed, 4),
+    ]);
+    let ex = exported(0..=3);
+    accept_generated(&w, &ex);
+    w.exports(ex);
+    let org = block_on(w.service().create(&config(), create_req(generated(), true, None))).unwrap();
+    assert_eq!(
+        w.calls(),
+        [
+            "signin status".to_owned(),
+            format!("signin additional global {TENANT}"),
+            "signin status".into(),
+            "signin status".into(),
+            "signin export".into(),
+            format!("ms token {MAIN} secret"),
+            format!("ms graph {MAIN}"),
+            "store insert 4 application(s)".into(),
+            "signin saved".into(),
+        ]
+    );
+    assert_eq!(w.sleeps(), [1000, 1000]);
+    assert_eq!((org.active_applications, org.multiple_applications), (4, true));
+    let apps = w.apps.borrow();
+    assert_eq!(apps.iter().filter(|a| a.row.is_main == 1).count(), 1);
+    for a in apps.iter() {
+        let i = a.object_id.as_deref().unwrap().strip_prefix("obj-").unwrap();
+        assert_eq!(String::from_utf8(w.opened(a)).unwrap(), format!("generated-{i}"));
+    }
+}
+
+#[test]
+fn additional_applications_already_there_are_not_asked_for_again() {
+    let w = World::new();
+    w.status_then(vec![status(SignInState::Completed, 4)]);
+    let ex = exported(0..=3);
+    accept_generated(&w, &ex);
+    w.exports(ex);
+    block_on(w.service().create(&config(), create_req(generated(), true, None))).unwrap();
+    assert!(!w.events().iter().any(|e| e.starts_with("signin additional")));
+    assert_eq!(w.apps.borrow().len(), 4);
+}
+
+#[test]
+fn additional_applications_that_fail_or_never_finish_stop_the_save() {
+    let w = World::new();
+    let mut failed = status(SignInState::Failed, 1);
+    failed.error = Some(ErrorDetail::new(ErrorCode::PermissionsNotGranted));
+    w.status_then(vec![status(SignInState::Completed, 1), failed]);
+    let e = block_on(w.service().create(&config(), create_req(generated(), true, None))).unwrap_err();
+    assert_eq!(code(&e), ErrorCode::PermissionsNotGranted);
+
+    let w = World::new();
+    w.status_then(vec![status(SignInState::Completed, 1), status(SignInState::Registering, 1)]);
+    let e = block_on(w.service().create(&config(), create_req(generated(), true, None))).unwrap_err();
+    assert_eq!(code(&e), ErrorCode::ReplicationDelay);
+    assert!(w.sleeps().iter().sum::<i64>() > ADDITIONAL_PATIENCE_MS);
+
+    let w = World::new();
+    w.status_then(vec![status(SignInState::Completed, 1)]);
+    *w.additional_answer.borrow_mut() =
+        Some(Err(Refusal { status: 409, error: Some(ErrorDetail::new(ErrorCode::SignInTenantMismatch)) }));
+    let e = block_on(w.service().create(&config(), create_req(generated(), true, None))).unwrap_err();
+    assert_eq!(code(&e), ErrorCode::SignInTenantMismatch);
+    assert!(w.orgs.borrow().is_empty());
+    assert_eq!(w.calls(), ["signin status".to_owned(), format!("signin additional global {TENANT}")]);
+}
+
+#[test]
+fn a_sign_in_in_another_tenant_or_cloud_gives_nothing() {
+    for ex in [
+        Exported { tenant_id: OTHER_TENANT.into(), ..exported(0..=0) },
+        Exported { cloud: CloudEnvironment::UsGovDod, ..exported(0..=0) },
+    ] {
+        let w = World::new();
+        accept_generated(&w, &ex);
+        w.exports(ex);
+        let e = block_on(w.service().create(&config(), create_req(generated(), false, None))).unwrap_err();
+        assert_eq!((code(&e), e.status()), (ErrorCode::SignInTenantMismatch, 409));
+        assert_eq!(w.calls(), ["signin export"], "no check, no write, no hand-over");
+    }
+    // The tenant ID compares without case.
+    let w = World::new();
+    let ex = Exported { tenant_id: TENANT.to_uppercase(), ..exported(0..=0) };
+    accept_generated(&w, &ex);
+    w.exports(ex);
+    block_on(w.service().create(&config(), create_req(generated(), false, None))).unwrap();
+}
+
+#[test]
+fn the_application_must_be_the_sign_ins_main_application() {
+    let w = World::new();
+    w.exports(exported(0..=0));
+    let mut req = create_req(generated(), false, None);
+    req.application_id = OTHER_APP.into();
+    let e = block_on(w.service().create(&config(), req)).unwrap_err();
+    assert_eq!(field(&e), Some(Field::ApplicationId));
+    assert_eq!(w.calls(), ["signin export"]);
+}
+
+#[test]
+fn a_sign_in_that_no_longer_holds_its_applications_is_explained() {
+    let w = World::new();
+    *w.export.borrow_mut() = Some(Err(Refusal { status: 404, error: None }));
+    let e = block_on(w.service().create(&config(), create_req(generated(), false, None))).unwrap_err();
+    assert_eq!(field(&e), Some(Field::ClientSecret));
+    assert!(e.body().error.message.contains("Start again from Step 1"));
+
+    let w = World::new();
+    *w.export.borrow_mut() =
+        Some(Err(Refusal { status: 409, error: Some(ErrorDetail::new(ErrorCode::SignInNotClaimed)) }));
+    let e = block_on(w.service().create(&config(), create_req(generated(), false, None))).unwrap_err();
+    assert_eq!(code(&e), ErrorCode::SignInNotClaimed);
+
+    // Fewer than 3 additional applications: all or none.
+    let w = World::new();
+    w.status_then(vec![status(SignInState::Completed, 4)]);
+    let ex = exported(0..=2);
+    accept_generated(&w, &ex);
+    w.exports(ex);
+    let e = block_on(w.service().create(&config(), create_req(generated(), true, None))).unwrap_err();
+    assert_eq!(field(&e), Some(Field::ClientSecret));
+    assert!(w.orgs.borrow().is_empty() && !w.events().iter().any(|e| e == "signin saved"));
+}
+
+#[test]
+fn a_refused_generated_secret_stores_nothing_and_keeps_the_sign_ins_hold() {
+    let w = World::new();
+    w.exports(exported(0..=0));
+    w.accept(MAIN, Accepts::Secret("something else".into()));
+    let e = block_on(w.service().create(&config(), create_req(generated(), false, None))).unwrap_err();
+    assert_eq!(code(&e), ErrorCode::InvalidClientSecret);
+    assert!(w.sleeps().iter().sum::<i64>() >= CREATED_PATIENCE_MS, "the created patience");
+    assert!(w.orgs.borrow().is_empty());
+    // Unchanged behaviour: a failed create neither hands over nor releases (the hold ends by itself).
+    assert!(!w.events().iter().any(|e| e == "signin saved" || e == "signin release"));
+}
+
+#[test]
+fn a_typed_secret_with_additional_applications_from_a_sign_in() {
+    let w = World::new();
+    let org = saved_with_additional(&w);
+    assert_eq!(org.active_applications, 4);
+    assert_eq!(w.main_secret(), "typed~secret");
+    let apps = w.apps.borrow();
+    assert_eq!(apps.iter().filter(|a| a.row.is_main == 0 && a.object_id.is_some()).count(), 3);
+}
+
+#[test]
+fn a_typed_secret_with_additional_applications_checks_the_main_one_first() {
+    let w = World::new();
+    w.accept(MAIN, Accepts::Secret("typed~secret".into()));
+    w.status_then(vec![status(SignInState::Completed, 4)]);
+    let ex = exported(1..=3);
+    w.exports(ex);
+    block_on(w.service().create(&config(), create_req(secret("typed~secret"), true, Some(SIGN_IN)))).unwrap();
+    assert_eq!(
+        w.calls(),
+        [
+            format!("ms token {MAIN} secret"),
+            format!("ms graph {MAIN}"),
+            "signin status".into(),
+            "signin export".into(),
+            "store insert 4 application(s)".into(),
+            "signin saved".into(),
+        ]
+    );
+}
+
+#[test]
+fn a_certificate_after_automatic_registration_replaces_the_generated_secrets() {
+    let w = World::new();
+    w.status_then(vec![status(SignInState::Completed, 4)]);
+    w.exports(exported(0..=3));
+    w.accept(MAIN, Accepts::Certificate);
+    let org = block_on(w.service().create(&config(), create_req(certificate(), true, Some(SIGN_IN)))).unwrap();
+    assert_eq!(
+        w.calls(),
+        [
+            "signin status".to_owned(),
+            "signin export".into(),
+            "signin use-certificate".into(),
+            format!("ms token {MAIN} assertion"),
+            format!("ms graph {MAIN}"),
+            "store insert 4 application(s)".into(),
+            "signin saved".into(),
+        ]
+    );
+    assert_eq!(org.credential_type, shared::api::CredentialType::Certificate);
+    let apps = w.apps.borrow();
+    assert!(apps.iter().all(|a| a.row.credential_type == "certificate" && a.object_id.is_some()));
+    assert_eq!(apps.iter().filter(|a| a.row.is_main == 1).map(|a| a.row.app_id.as_str()).collect::<Vec<_>>(), [MAIN]);
+}
+
+#[test]
+fn a_refused_certificate_swap_is_answered_with_the_sign_ins_error() {
+    let w = World::new();
+    w.exports(exported(0..=0));
+    *w.use_certificate_answer.borrow_mut() = Some(Err(Refusal { status: 404, error: None }));
+    let e = block_on(w.service().create(&config(), create_req(certificate(), false, Some(SIGN_IN)))).unwrap_err();
+    assert_eq!(e, AppError::NoSuchObject);
+    assert_eq!(w.calls(), ["signin export", "signin use-certificate"]);
+}
+
+#[test]
+fn a_certificate_for_another_application_than_the_sign_ins_is_a_typed_certificate() {
+    let w = World::new();
+    w.exports(exported(0..=0));
+    w.accept(OTHER_APP, Accepts::Certificate);
+    let mut req = create_req(certificate(), false, Some(SIGN_IN));
+    req.application_id = OTHER_APP.into();
+    block_on(w.service().create(&config(), req)).unwrap();
+    assert_eq!(
+        w.calls(),
+        [
+            "signin export".to_owned(),
+            format!("ms token {OTHER_APP} assertion"),
+            format!("ms graph {OTHER_APP}"),
+            "store insert 1 application(s)".into(),
+        ]
+    );
+}
+
+#[test]
+fn the_same_tenant_twice_names_the_existing_organization() {
+    let w = World::new();
+    saved_with_additional(&w);
+    w.orgs.borrow_mut()[0].name = "Contoso Ltd".into();
+    w.status_then(vec![status(SignInState::Completed, 4)]);
+    let e =
+        block_on(w.service().create(&config(), create_req(secret("typed~secret"), true, Some(SIGN_IN)))).unwrap_err();
+    assert_eq!((code(&e), e.status()), (ErrorCode::OrganizationExists, 409));
+    assert!(e.body().error.message.contains("\"Contoso Ltd\""));
+    assert_eq!((w.orgs.borrow().len(), w.apps.borrow().len()), (1, 4), "nothing added");
+    assert!(!w.events().iter().any(|e| e == "signin saved" || e == "signin release"));
+}
+
+#[test]
+fn a_failed_write_stores_nothing_and_does_not_hand_over() {
+    let w = World::new();
+    w.store_fails.set(Some(StoreError::Other));
+    w.accept(MAIN, Accepts::Secret("typed~secret".into()));
+    w.status_then(vec![status(SignInState::Completed, 4)]);
+    w.exports(exported(1..=3));
+    let e =
+        block_on(w.service().create(&config(), create_req(secret("typed~secret"), true, Some(SIGN_IN)))).unwrap_err();
+    assert_eq!(e, AppError::Internal);
+    assert!(w.orgs.borrow().is_empty() && w.apps.borrow().is_empty());
+    assert_eq!(w.calls().last().unwrap(), "store insert 4 application(s)");
+    assert!(!w.events().iter().any(|e| e == "signin saved" || e == "signin release"));
+}
+
+#[test]
+fn the_hand_over_is_retried_three_times_and_the_save_stands_regardless() {
+    let w = World::new();
+    let ex = exported(0..=0);
+    accept_generated(&w, &ex);
+    w.exports(ex);
+    *w.saved_answers.borrow_mut() =
+        [Err(AppError::Internal), Ok(Err(Refusal { status: 500, error: None })), Ok(Ok(()))].into();
+    block_on(w.service().create(&config(), create_req(generated(), false, None))).unwrap();
+    assert_eq!(w.count("signin saved"), 2 + 1);
+    assert_eq!(w.sleeps(), [250, 500]);
+    assert!(w.events().contains(&format!("log warn: signin {SIGN_IN}: saved hand-over failed (attempt 1)")));
+    assert!(w.events().contains(&format!("log warn: signin {SIGN_IN}: saved hand-over answered 500")));
+
+    let w = World::new();
+    let ex = exported(0..=0);
+    accept_generated(&w, &ex);
+    w.exports(ex);
+    *w.saved_answers.borrow_mut() = (0..5).map(|_| Err(AppError::Internal)).collect();
+    let org = block_on(w.service().create(&config(), create_req(generated(), false, None))).unwrap();
+    assert_eq!(w.count("signin saved"), HAND_OVER_ATTEMPTS as usize);
+    assert_eq!(w.sleeps(), [250, 500, 750]);
+    assert!(w.events().last().unwrap().starts_with("log error: signin"));
+    assert_eq!(w.org().id, org.id);
+}
+
+#[test]
+fn the_hand_over_fault_switch_sends_nothing() {
+    let w = World::new();
+    let ex = exported(0..=0);
+    accept_generated(&w, &ex);
+    w.exports(ex);
+    block_on(w.service().create(&config_failing_handover(), create_req(generated(), false, None))).unwrap();
+    assert_eq!(w.count("signin saved"), 0);
+    assert_eq!(w.sleeps(), [250, 500, 750]);
+    assert_eq!(w.orgs.borrow().len(), 1);
+}
+
+// --- update ----------------------------------------------------------------------------------
+
+#[test]
+fn a_rename_touches_only_the_name_and_the_version() {
+    let w = World::new();
+    let org = saved_with_additional(&w);
+    let before = w.main_row();
+    let updated = block_on(w.service().update(
+        &config(),
+        &org.id,
+        UpdateOrganization { name: Some("Fabrikam".into()), ..edit(1) },
+    ))
+    .unwrap();
+    assert_eq!((updated.name.as_str(), updated.version), ("Fabrikam", 2));
+    assert_eq!(w.calls(), ["store update []"]);
+    assert_eq!(w.main_row().id, before.id);
+
+    let e =
+        block_on(w.service().update(&config(), &org.id, UpdateOrganization { name: Some(String::new()), ..edit(2) }))
+            .unwrap_err();
+    assert_eq!(field(&e), Some(Field::OrganizationName));
+    assert_eq!(w.org().version, 2);
+}
+
+#[test]
+fn an_edit_from_an_old_version_or_of_another_accounts_organization_is_refused() {
+    let w = World::new();
+    let org = saved_with_additional(&w);
+    let e = block_on(w.service().update(&config(), &org.id, UpdateOrganization { name: Some("X".into()), ..edit(7) }))
+        .unwrap_err();
+    assert_eq!((code(&e), e.status()), (ErrorCode::EditConflict, 409));
+    w.orgs.borrow_mut()[0].account_id = "someone-else".into();
+    let e = block_on(w.service().update(&config(), &org.id, edit(1))).unwrap_err();
+    assert_eq!(e, AppError::NoSuchObject);
+    assert!(w.calls().is_empty());
+}
+
+#[test]
+fn a_new_application_id_is_checked_with_the_stored_credential() {
+    let w = World::new();
+    let org = saved_with_additional(&w);
+    w.accept(OTHER_APP, Accepts::Secret("typed~secret".into()));
+    let req = UpdateOrganization { application_id: Some(OTHER_APP.into()), ..edit(1) };
+    let updated = block_on(w.service().update(&config(), &org.id, req)).unwrap();
+    assert_eq!(
+        w.calls(),
+        [
+            format!("ms token {OTHER_APP} secret"),
+            format!("ms graph {OTHER_APP}"),
+            "store update [\"set-app-id\"]".into(),
+        ]
+    );
+    assert_eq!(updated.application_id, OTHER_APP);
+    assert_eq!(w.main_secret(), "typed~secret");
+
+    // Refused: nothing changes.
+    let req = UpdateOrganization { application_id: Some(MAIN.into()), ..edit(2) };
+    w.accepts.borrow_mut().remove(MAIN);
+    let e = block_on(w.service().update(&config(), &org.id, req)).unwrap_err();
+    assert_eq!(field(&e), Some(Field::ApplicationId));
+    assert_eq!(w.main_row().app_id, OTHER_APP);
+}
+
+#[test]
+fn a_new_secret_replaces_the_main_applications_row() {
+    let w = World::new();
+    let org = saved_with_additional(&w);
+    let old = w.main_row();
+    w.accept(MAIN, Accepts::Secret("new~secret".into()));
+    let req = UpdateOrganization { credential: Some(secret("new~secret")), ..edit(1) };
+    block_on(w.service().update(&config(), &org.id, req)).unwrap();
+    assert_eq!(w.calls().last().unwrap(), "store update [\"delete\", \"insert\"]");
+    assert_ne!(w.main_row().id, old.id);
+    assert_eq!(w.main_secret(), "new~secret");
+    assert_eq!(w.apps.borrow().len(), 4);
+
+    // A wrong one changes nothing.
+    let req = UpdateOrganization { credential: Some(secret("wrong~secret")), ..edit(2) };
+    let e = block_on(w.service().update(&config(), &org.id, req)).unwrap_err();
+    assert_eq!(code(&e), ErrorCode::InvalidClientSecret);
+    assert_eq!(w.main_secret(), "new~secret");
+    assert_eq!(w.org().version, 2);
+}
+
+#[test]
+fn a_new_certificate_replaces_the_secret_and_is_used_for_later_checks() {
+    let w = World::new();
+    let org = saved_with_additional(&w);
+    w.accept(MAIN, Accepts::Certificate);
+    let req = UpdateOrganization { credential: Some(certificate()), ..edit(1) };
+    let updated = block_on(w.service().update(&config(), &org.id, req)).unwrap();
+    assert_eq!(updated.credential_type, shared::api::CredentialType::Certificate);
+    // The stored certificate is opened (and parsed) for the next application ID check.
+    w.forget();
+    w.accept(OTHER_APP, Accepts::Certificate);
+    block_on(w.service().update(
+        &config(),
+        &org.id,
+        UpdateOrganization { application_id: Some(OTHER_APP.into()), ..edit(2) },
+    ))
+    .unwrap();
+    assert_eq!(w.calls()[0], format!("ms token {OTHER_APP} assertion"));
+}
+
+#[test]
+fn the_generated_credential_is_not_a_new_credential() {
+    let w = World::new();
+    let org = saved_with_additional(&w);
+    let req = UpdateOrganization { credential: Some(generated()), ..edit(1) };
+    let e = block_on(w.service().update(&config(), &org.id, req)).unwrap_err();
+    assert_eq!(field(&e), Some(Field::ClientSecret));
+    assert!(w.calls().is_empty());
+}
+
+#[test]
+fn turning_additional_applications_off_keeps_them_inactive() {
+    let w = World::new();
+    let org = saved_with_additional(&w);
+    let req = UpdateOrganization { multiple_applications: Some(false), ..edit(1) };
+    let updated = block_on(w.service().update(&config(), &org.id, req)).unwrap();
+    assert_eq!((updated.multiple_applications, updated.active_applications), (false, 1));
+    assert_eq!(w.apps.borrow().len(), 4);
+    assert_eq!(w.calls(), ["store update [\"deactivate-additional\"]"]);
+
+    // On while on: nothing to do but the version.
+    let w = World::new();
+    let org = saved_with_additional(&w);
+    let req = UpdateOrganization { multiple_applications: Some(true), ..edit(1) };
+    block_on(w.service().update(&config(), &org.id, req)).unwrap();
+    assert_eq!(w.calls(), ["store update []"]);
+}
+
+fn switched_off(w: &World) -> Organization {
+    let org = saved_with_additional(w);
+    let req = UpdateOrganization { multiple_applications: Some(false), ..edit(1) };
+    block_on(w.service().update(&config(), &org.id, req)).unwrap();
+    w.forget();
+    org
+}
+
+#[test]
+fn turning_them_back_on_needs_a_choice() {
+    let w = World::new();
+    let org = switched_off(&w);
+    let req = UpdateOrganization { multiple_applications: Some(true), ..edit(2) };
+    let e = block_on(w.service().update(&config(), &org.id, req)).unwrap_err();
+    assert_eq!(field(&e), Some(Field::Body));
+    let req =
+        UpdateOrganization { multiple_applications: Some(true), reenable: Some(ReenableChoice::Recreate), ..edit(2) };
+    let e = block_on(w.service().update(&config(), &org.id, req)).unwrap_err();
+    assert_eq!(field(&e), Some(Field::Body), "recreating needs a sign-in");
+    assert!(w.calls().is_empty());
+}
+
+#[test]
+fn use_existing_checks_every_stored_additional_application() {
+    let w = World::new();
+    let org = switched_off(&w);
+    let req = || UpdateOrganization {
+        multiple_applications: Some(true),
+        reenable: Some(ReenableChoice::UseExisting),
+        ..edit(2)
+    };
+    let updated = block_on(w.service().update(&config(), &org.id, req())).unwrap();
+    assert_eq!((updated.multiple_applications, updated.active_applications), (true, 4));
+    let tokens: Vec<String> = w.calls().into_iter().filter(|e| e.starts_with("ms token")).collect();
+    assert_eq!(tokens, (1..=3).map(|i| format!("ms token {} secret", additional_id(i))).collect::<Vec<_>>());
+    assert_eq!(w.calls().last().unwrap(), "store update [\"activate-additional\"]");
+
+    // A broken one: named, and nothing changes.
+    let w = World::new();
+    let org = switched_off(&w);
+    w.accept(&additional_id(2), Accepts::Secret("rotated".into()));
+    let e = block_on(w.service().update(&config(), &org.id, req())).unwrap_err();
+    assert_eq!(code(&e), ErrorCode::InvalidClientSecret);
+    assert!(e.body().error.message.contains(&additional_id(2)));
+    assert!(!e.body().error.message.contains(&additional_id(1)));
+    assert!(!w.events().iter().any(|e| e.starts_with("store update")));
+    assert_eq!(w.org().multiple_applications, 0);
+}
+
+#[test]
+fn use_existing_without_stored_additional_applications_says_to_recreate() {
+    let w = World::new();
+    w.accept(MAIN, Accepts::Secret("typed~secret".into()));
+    let org = block_on(w.service().create(&config(), create_req(secret("typed~secret"), false, None))).unwrap();
+    let req = UpdateOrganization {
+        multiple_applications: Some(true),
+        reenable: Some(ReenableChoice::UseExisting),
+        ..edit(1)
+    };
+    let e = block_on(w.service().update(&config(), &org.id, req)).unwrap_err();
+    assert_eq!(field(&e), Some(Field::Body));
+    assert!(e.body().error.message.contains("Recreate"));
+}
+
+fn recreate(version: i64) -> UpdateOrganization {
+    UpdateOrganization {
+        multiple_applications: Some(true),
+        reenable: Some(ReenableChoice::Recreate),
+        sign_in_id: Some(SIGN_IN.into()),
+        ..edit(version)
+    }
+}
+
+/// The sign-in that recreates the additional applications: new IDs and secrets.
+fn recreating_sign_in(w: &World) {
+    w.status_then(vec![status(SignInState::Completed, 1), status(SignInState::Completed, 4)]);
+    let mut ex = exported(1..=3);
+    for a in &mut ex.apps {
+        a.app_id = a.app_id.replace("2222222", "3333333");
+        a.secret = format!("recreated-{}", a.index);
+    }
+    w.exports(ex);
+}
+
+#[test]
+fn recreate_replaces_the_additional_applications_then_hands_over() {
+    let w = World::new();
+    let org = switched_off(&w);
+    recreating_sign_in(&w);
+    let updated = block_on(w.service().update(&config(), &org.id, recreate(2))).unwrap();
+    assert_eq!(
+        w.calls(),
+        [
+            "signin status".to_owned(),
+            format!("signin additional global {TENANT}"),
+            "signin status".into(),
+            "signin export".into(),
+            "store update [\"delete-additional\", \"insert\", \"insert\", \"insert\"]".into(),
+            "signin saved".into(),
+        ]
+    );
+    assert_eq!((updated.multiple_applications, updated.active_applications, updated.version), (true, 4, 3));
+    let apps = w.apps.borrow();
+    assert_eq!(apps.iter().filter(|a| a.row.app_id.starts_with("3333333")).count(), 3);
+    assert!(!apps.iter().any(|a| a.row.app_id.starts_with("2222222")));
+}
+
+#[test]
+fn a_recreate_that_cannot_be_stored_releases_the_new_applications() {
+    for failure in [StoreError::Other, StoreError::VersionMoved] {
+        let w = World::new();
+        let org = switched_off(&w);
+        recreating_sign_in(&w);
+        w.store_fails.set(Some(failure));
+        let e = block_on(w.service().update(&config(), &org.id, recreate(2))).unwrap_err();
+        let expected = if failure == StoreError::VersionMoved { ErrorCode::EditConflict } else { ErrorCode::Internal };
+        assert_eq!(code(&e), expected);
+        let calls = w.calls();
+        assert_eq!(
+            &calls[calls.len() - 2..],
+            ["store update [\"delete-additional\", \"insert\", \"insert\", \"insert\"]", "signin release"]
+        );
+        assert!(!calls.iter().any(|e| e == "signin saved"));
+        assert_eq!(w.org().version, 2, "nothing of the edit applied");
+        assert!(w.apps.borrow().iter().filter(|a| a.row.is_main == 0).all(|a| a.row.app_id.starts_with("2222222")));
+    }
+}
+
+#[test]
+fn an_edit_that_loses_the_race_is_a_conflict_and_applies_nothing() {
+    let w = World::new();
+    let org = saved_with_additional(&w);
+    w.concurrent_edit.set(true);
+    let req = UpdateOrganization { name: Some("Fabrikam".into()), multiple_applications: Some(false), ..edit(1) };
+    let e = block_on(w.service().update(&config(), &org.id, req)).unwrap_err();
+    assert_eq!(code(&e), ErrorCode::EditConflict);
+    assert_eq!(w.org().name, "Contoso");
+    assert_eq!(w.org().version, 2, "only the other edit");
+    assert!(w.apps.borrow().iter().all(|a| a.row.active == 1));
+    assert!(!w.events().iter().any(|e| e == "signin release"), "nothing to release");
+}
+
+// --- delete, list, get -----------------------------------------------------------------------
+
+#[test]
+fn delete_needs_confirmation_and_the_accounts_own_organization() {
+    let w = World::new();
+    let org = saved_with_additional(&w);
+    let e = block_on(w.service().delete(&org.id, DeleteOrganization { confirm: false })).unwrap_err();
+    assert_eq!((code(&e), field(&e)), (ErrorCode::ConfirmationRequired, Some(Field::Confirm)));
+    let other = Organizations { account: "someone-else", ..w.service() };
+    let e = block_on(other.delete(&org.id, DeleteOrganization { confirm: true })).unwrap_err();
+    assert_eq!(e, AppError::NoSuchObject);
+    assert!(w.calls().is_empty());
+    assert_eq!(w.apps.borrow().len(), 4);
+
+    block_on(w.service().delete(&org.id, DeleteOrganization { confirm: true })).unwrap();
+    assert_eq!(w.calls(), ["store delete"]);
+    assert!(w.orgs.borrow().is_empty() && w.apps.borrow().is_empty());
+    assert_eq!(block_on(w.service().get(&org.id)).unwrap_err(), AppError::NoSuchObject);
+}
+
+#[test]
+fn list_and_get_show_only_the_accounts_organizations() {
+    let w = World::new();
+    let org = saved_with_additional(&w);
+    w.accept(MAIN, Accepts::Secret("other~secret".into()));
+    let mut req = create_req(secret("other~secret"), false, None);
+    req.tenant_id = OTHER_TENANT.into();
+    req.name = "alpha".into();
+    block_on(w.service().create(&config(), req)).unwrap();
+    let list = block_on(w.service().list()).unwrap();
+    let names: Vec<(&str, u8)> = list.organizations.iter().map(|o| (o.name.as_str(), o.active_applications)).collect();
+    assert_eq!(names, [("alpha", 1), ("Contoso", 4)]);
+    assert_eq!(block_on(w.service().get(&org.id)).unwrap().tenant_id, TENANT);
+
+    let other = Organizations { account: "someone-else", ..w.service() };
+    assert!(block_on(other.list()).unwrap().organizations.is_empty());
+    assert_eq!(block_on(other.get(&org.id)).unwrap_err(), AppError::NoSuchObject);
+}
