@@ -16,6 +16,7 @@ use wizard::logic::{after_method, prefill, window_message_notice, Prefill, Step}
 use wizard::popup;
 
 pub mod api;
+pub mod context;
 pub mod embed;
 pub mod pages;
 pub mod session;
@@ -41,8 +42,7 @@ pub fn App() -> impl IntoView {
     let top_level = embed::is_top_level();
     let page = RwSignal::new(Page::Manage);
     // Bumped when a new session arrives from the portal: everything that read data reads again.
-    let epoch = RwSignal::new(0u32);
-    provide_context(epoch);
+    let epoch = context::SessionEpoch::provide();
     let health = LocalResource::new(|| api::get_json::<HealthResponse>(paths::HEALTH));
     // Where the session comes from: at once, or with a token in the fragment once health has
     // answered (nothing that needs a session is shown or called before).
@@ -79,7 +79,7 @@ pub fn App() -> impl IntoView {
                 listening.set(true);
                 embed::listen(h.portal_origins.clone(), move |msg| {
                     session::set_token(Some(msg.token));
-                    epoch.update(|e| *e += 1);
+                    epoch.new_session();
                 });
             }
         }
