@@ -20,6 +20,7 @@ pub mod context;
 pub mod embed;
 pub mod pages;
 pub mod session;
+pub mod signin_model;
 pub mod signins;
 pub mod wizard;
 
