@@ -2,7 +2,9 @@
 //!
 //! Components live here and in [`pages`] and [`wizard`] (one module per screen) so that
 //! `wasm-bindgen-test` can mount them; `main.rs` only mounts [`App`]. The decisions of the wizard
-//! are plain Rust in [`wizard::logic`], tested natively. All data comes from the edge API through
+//! are plain Rust in [`wizard::logic`], and a sign-in with its status loop is [`signin_model`]
+//! (events in, effects out), both tested natively; [`wizard::signin_loop`] runs the model's effects
+//! in the browser. All data comes from the edge API through
 //! the common crate's contract types ([`shared::api`]).
 
 use leptos::html;
