@@ -2,23 +2,27 @@
 //!
 //! Components live here and in [`pages`] and [`wizard`] (one module per screen) so that
 //! `wasm-bindgen-test` can mount them; `main.rs` only mounts [`App`]. The decisions of the wizard
-//! are plain Rust in [`wizard::logic`], tested natively. All data comes from the edge API through
+//! are plain Rust in [`wizard::logic`], and a sign-in with its status loop is [`signin_model`]
+//! (events in, effects out), both tested natively; [`wizard::signin_loop`] runs the model's effects
+//! in the browser. All data comes from the edge API through
 //! the common crate's contract types ([`shared::api`]).
 
 use leptos::html;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use session::SessionSource;
-use shared::api::{paths, HealthResponse, SessionInfo, SignInState, SignInStatus, StartSignIn};
-use shared::{AddMethod, CloudEnvironment, ErrorCode};
+use shared::api::{paths, HealthResponse, SessionInfo};
+use shared::{AddMethod, CloudEnvironment};
+use signin_model::{Event, Outcome, Purpose};
 use signins::StartProblem;
-use wizard::logic::{after_method, prefill, window_message_notice, Prefill, Step};
-use wizard::popup;
+use wizard::logic::{after_method, Prefill, Step};
+use wizard::signin_loop::SignIn;
 
 pub mod api;
+pub mod context;
 pub mod embed;
 pub mod pages;
 pub mod session;
+pub mod signin_model;
 pub mod signins;
 pub mod wizard;
 
@@ -41,8 +45,7 @@ pub fn App() -> impl IntoView {
     let top_level = embed::is_top_level();
     let page = RwSignal::new(Page::Manage);
     // Bumped when a new session arrives from the portal: everything that read data reads again.
-    let epoch = RwSignal::new(0u32);
-    provide_context(epoch);
+    let epoch = context::SessionEpoch::provide();
     let health = LocalResource::new(|| api::get_json::<HealthResponse>(paths::HEALTH));
     // Where the session comes from: at once, or with a token in the fragment once health has
     // answered (nothing that needs a session is shown or called before).
@@ -79,7 +82,7 @@ pub fn App() -> impl IntoView {
                 listening.set(true);
                 embed::listen(h.portal_origins.clone(), move |msg| {
                     session::set_token(Some(msg.token));
-                    epoch.update(|e| *e += 1);
+                    epoch.new_session();
                 });
             }
         }
@@ -186,17 +189,10 @@ pub fn Wizard(on_done: Callback<Option<String>>) -> impl IntoView {
     let step = RwSignal::new(Step::Method);
     let cloud = RwSignal::new(CloudEnvironment::Global);
     let method = RwSignal::new(AddMethod::DeviceCode);
-    let status = RwSignal::new(None::<SignInStatus>);
-    let seconds_left = RwSignal::new(0u64);
     let prefilled = RwSignal::new(Prefill::default());
     let error = RwSignal::new(None::<String>);
     // Starting the sign-in was refused because too many are under way: list them to cancel one.
     let too_many = RwSignal::new(false);
-    let busy = RwSignal::new(false);
-    // The wizard's sign-ins are cancelled when it goes away, unless Step 3 saved them.
-    let owned = signins::Owned::new();
-    // Credential: what went wrong with the sign-in window that the status cannot show.
-    let notice = RwSignal::new(None::<String>);
     let heading: NodeRef<html::H2> = NodeRef::new();
 
     // Focus moves to the new step's heading, so keyboard and screen-reader users land on it.
@@ -207,100 +203,28 @@ pub fn Wizard(on_done: Callback<Option<String>>) -> impl IntoView {
         }
     });
 
-    let apply = move |s: SignInStatus| {
-        if let Some(left) = s.expires_in {
-            seconds_left.set(left);
-        }
-        if s.state != SignInState::WaitingForSignIn {
-            notice.set(None);
-            // Not while signed in and unclaimed: the window may still have to show its code.
-            if s.method == AddMethod::Credential && matches!(s.state, SignInState::Registering | SignInState::Completed)
-            {
-                popup::close();
+    // A refused start, confirmation or new code (a new code needs a free slot too).
+    let refused = move |e: api::ApiFailure| {
+        let problem = signins::start_problem(&e);
+        too_many.set(problem == StartProblem::TooMany);
+        error.set(Some(problem.message()));
+    };
+    // The wizard's sign-in (cancelled when the wizard goes away, unless Step 3 saved it).
+    let signin = SignIn::new(
+        Purpose::Register,
+        Callback::new(move |outcome| match outcome {
+            Outcome::StartRefused(e) => {
+                refused(e);
+                step.set(Step::Method);
             }
-        }
-        if s.state == SignInState::Completed {
-            if let Some(r) = &s.result {
-                prefilled.set(prefill(&s.id, r));
+            Outcome::Refused(e) => refused(e),
+            Outcome::Completed(p) => {
+                prefilled.set(p);
                 step.set(Step::Complete);
             }
-        }
-        status.set(Some(s));
-    };
-    // An answer about another sign-in (a slow read of one the admin has left) changes nothing.
-    let apply_current = move |s: SignInStatus| {
-        if status.get_untracked().is_some_and(|c| c.id == s.id) {
-            apply(s);
-        }
-    };
-    // Credential: presents the window's claim (or the typed confirmation code) to start registration.
-    let claim = move |id: String, claim: String| {
-        spawn_local(async move {
-            let body = shared::api::ConfirmSignIn { claim: Some(shared::secret::SecretString::new(claim)) };
-            match api::send_json::<_, SignInStatus>("POST", &paths::signin_confirm(&id), &body).await {
-                Ok(s) => apply_current(s),
-                Err(e) => notice.set(Some(e.message())),
-            }
-        });
-    };
-    // While Step 2 is shown: read the status and count down every second.
-    let tick = move || {
-        if step.get_untracked() != Step::Authorize {
-            return;
-        }
-        seconds_left.update(|s| *s = s.saturating_sub(1));
-        let Some(current) = status.get_untracked() else { return };
-        if current.state.is_final() && current.state != SignInState::Registering {
-            return;
-        }
-        // A closed sign-in window matters only if the sign-in is still waiting once the status is
-        // read (the window closes itself only after Microsoft's answer was redeemed and handed over).
-        let window_closed = current.method == AddMethod::Credential && popup::take_closed();
-        let id = current.id.clone();
-        spawn_local(async move {
-            if let Ok(s) = api::get_json::<SignInStatus>(&paths::signin(&id)).await {
-                let waiting = s.state == SignInState::WaitingForSignIn;
-                apply_current(s);
-                if window_closed && waiting && notice.get_untracked().is_none() {
-                    notice.set(Some(ErrorCode::PopupClosed.message().to_owned()));
-                }
-            }
-        });
-    };
-    if let Ok(handle) = set_interval_with_handle(tick, std::time::Duration::from_millis(1000)) {
-        on_cleanup(move || handle.clear());
-    }
-    // The sign-in window's last page tells us at once (when it still can: see `popup`).
-    let listener = window_event_listener(leptos::ev::message, move |ev| {
-        let Some(msg) = popup::read_message(&ev) else { return };
-        let Some(current) = status.get_untracked().filter(|c| c.id == msg.id) else { return };
-        if let Some(text) = window_message_notice(&current, &msg.id, msg.failure.as_deref()) {
-            notice.set(Some(text));
-        }
-        match msg.claim {
-            Some(handle) => claim(msg.id, handle),
-            None => spawn_local(async move {
-                if let Ok(s) = api::get_json::<SignInStatus>(&paths::signin(&msg.id)).await {
-                    apply_current(s);
-                }
-            }),
-        }
-    });
-    on_cleanup(move || listener.remove());
-
-    let signin_op = move |path: String| {
-        spawn_local(async move {
-            match api::send_json::<_, SignInStatus>("POST", &path, &serde_json::json!({})).await {
-                Ok(s) => apply(s),
-                // A new code for an expired sign-in needs a free slot too.
-                Err(e) => {
-                    let problem = signins::start_problem(&e);
-                    too_many.set(problem == StartProblem::TooMany);
-                    error.set(Some(problem.message()));
-                }
-            }
-        });
-    };
+            Outcome::Requesting | Outcome::SignedIn(_) => {}
+        }),
+    );
     let next = Callback::new(move |_| {
         error.set(None);
         too_many.set(false);
@@ -310,85 +234,35 @@ pub fn Wizard(on_done: Callback<Option<String>>) -> impl IntoView {
             step.set(next_step);
             return;
         }
-        // A pop-up is allowed only during the click: open it now, send it to Microsoft later.
-        if method.get() == AddMethod::Credential {
-            if let Err(blocked) = popup::open("about:blank") {
-                error.set(Some(blocked));
-                return;
-            }
+        if let Err(blocked) = signin.start(cloud.get(), method.get()) {
+            error.set(Some(blocked));
+            return;
         }
-        busy.set(true);
-        status.set(None);
-        notice.set(None);
         step.set(Step::Authorize);
-        let body = StartSignIn { cloud: cloud.get(), method: method.get() };
-        spawn_local(async move {
-            let r = api::send_json::<_, SignInStatus>("POST", paths::SIGNINS, &body).await;
-            busy.set(false);
-            match r {
-                Ok(s) => {
-                    owned.started(&s.id);
-                    popup::follow(&s);
-                    apply(s)
-                }
-                Err(e) => {
-                    popup::close();
-                    let problem = signins::start_problem(&e);
-                    too_many.set(problem == StartProblem::TooMany);
-                    error.set(Some(problem.message()));
-                    step.set(Step::Method);
-                }
-            }
-        });
-    });
-    // Credential: open the sign-in window again; a sign-in that ended gets a new state and verifier.
-    let retry = Callback::new(move |_| {
-        let Some(current) = status.get_untracked() else { return };
-        notice.set(None);
-        if let (SignInState::WaitingForSignIn, Some(url)) = (current.state, &current.authorize_url) {
-            if let Err(blocked) = popup::open(url) {
-                notice.set(Some(blocked));
-            }
-            return;
-        }
-        if let Err(blocked) = popup::open("about:blank") {
-            notice.set(Some(blocked));
-            return;
-        }
-        spawn_local(async move {
-            let path = paths::signin_renew(&current.id);
-            match api::send_json::<_, SignInStatus>("POST", &path, &serde_json::json!({})).await {
-                Ok(s) => {
-                    popup::follow(&s);
-                    apply_current(s)
-                }
-                Err(e) => {
-                    popup::close();
-                    notice.set(Some(e.message()));
-                }
-            }
-        });
     });
     // The admin leaves the sign-in: cancel it (also once registered: its applications are unsaved).
-    let cancel_current = move || {
-        popup::close();
-        owned.release();
-    };
+    let leave = move || _ = signin.dispatch(Event::Leave);
     // Back at Step 1, no sign-in of this wizard is needed any more.
     Effect::new(move |_| {
         if step.get() == Step::Method {
-            owned.release();
+            leave();
         }
     });
     let cancel = Callback::new(move |_| {
-        cancel_current();
+        leave();
         on_done.run(None);
     });
     // Credential → Device Code, without going back to Step 1.
     let use_device_code = Callback::new(move |_| {
-        cancel_current();
+        leave();
         method.set(AddMethod::DeviceCode);
         next.run(());
+    });
+    let use_manual = Callback::new(move |_| {
+        leave();
+        prefilled.set(Prefill::default());
+        step.set(Step::Complete);
+        method.set(AddMethod::Manual);
     });
 
     view! {
@@ -401,15 +275,13 @@ pub fn Wizard(on_done: Callback<Option<String>>) -> impl IntoView {
             </Show>
             {move || match step.get() {
                 Step::Method => view! {
-                    <wizard::step1::Step1 cloud method busy=busy.into() on_next=next on_cancel=cancel />
+                    <wizard::step1::Step1 cloud method busy=signin.starting() on_next=next on_cancel=cancel />
+                }.into_any(),
+                Step::Authorize if method.get() == AddMethod::Credential => view! {
+                    <wizard::step2::CredentialStep signin on_device_code=use_device_code on_manual=use_manual on_cancel=cancel />
                 }.into_any(),
                 Step::Authorize => view! {
-                    <wizard::step2::Step2 status seconds_left notice on_retry=retry on_device_code=use_device_code
-                        on_claim=Callback::new(move |code: String| if let Some(s) = status.get_untracked() { claim(s.id, code) })
-                        on_confirm=Callback::new(move |_| if let Some(s) = status.get_untracked() { signin_op(paths::signin_confirm(&s.id)) })
-                        on_renew=Callback::new(move |_| if let Some(s) = status.get_untracked() { signin_op(paths::signin_renew(&s.id)) })
-                        on_manual=Callback::new(move |_| { cancel_current(); method.set(AddMethod::Manual); prefilled.set(Prefill::default()); step.set(Step::Complete); })
-                        on_cancel=cancel />
+                    <wizard::step2::DeviceCodeStep signin on_manual=use_manual on_cancel=cancel />
                 }.into_any(),
                 Step::Complete => view! {
                     <wizard::step3::Step3 cloud=cloud.get_untracked() prefill=prefilled.get_untracked()

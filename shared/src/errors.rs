@@ -167,6 +167,18 @@ impl ErrorCode {
         matches!(self, ErrorCode::Throttled | ErrorCode::ReplicationDelay | ErrorCode::MicrosoftUnavailable)
     }
 
+    /// Whether the administrator is told to switch to the Manual method: the codes whose sentence
+    /// says "use the Manual method" (the app offers the switch on these codes, never on the text).
+    pub fn suggests_manual(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::SignInDeclined
+                | ErrorCode::BlockedByConditionalAccess
+                | ErrorCode::ClientMisconfigured
+                | ErrorCode::RegistrationFailed
+        )
+    }
+
     /// The catalogue entry for an `AADSTSnnnnn` code, or `None` for a code not catalogued.
     pub fn from_aadsts(code: u32) -> Option<ErrorCode> {
         Some(match code {
@@ -247,6 +259,15 @@ mod tests {
             assert_eq!(c, ErrorCode::BlockedByConditionalAccess);
             assert!(c.message().contains("Use the Manual method"));
         }
+    }
+
+    #[test]
+    fn the_codes_that_suggest_the_manual_method_are_those_whose_sentence_says_so() {
+        for c in ErrorCode::ALL {
+            assert_eq!(c.suggests_manual(), c.message().contains("Manual method"), "{c:?}");
+        }
+        assert!(ErrorCode::BlockedByConditionalAccess.suggests_manual());
+        assert!(!ErrorCode::SignInFailed.suggests_manual());
     }
 
     #[test]

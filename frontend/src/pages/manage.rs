@@ -21,7 +21,7 @@ fn expiry_text(o: &Organization) -> (String, &'static str) {
 #[component]
 pub fn Manage(on_add: Callback<()>, on_edit: Callback<String>, on_deleted: Callback<String>) -> impl IntoView {
     let version = RwSignal::new(0u32);
-    let epoch = use_context::<RwSignal<u32>>();
+    let epoch = crate::context::SessionEpoch::from_context();
     let list = LocalResource::new(move || {
         version.track();
         if let Some(e) = epoch {

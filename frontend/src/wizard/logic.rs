@@ -102,9 +102,10 @@ pub fn window_message_notice(current: &SignInStatus, id: &str, failure: Option<&
     failure.filter(|m| !m.is_empty()).map(str::to_owned)
 }
 
-/// Whether the failure suggests switching to the Manual method.
+/// Whether the failure suggests switching to the Manual method (decided by its error code, never
+/// by its sentence).
 pub fn suggests_manual(s: &SignInStatus) -> bool {
-    s.error.as_ref().is_some_and(|e| e.message.contains("Manual method"))
+    s.error.as_ref().is_some_and(|e| e.code.suggests_manual())
 }
 
 /// What Step 3 is prefilled with after automatic registration.
@@ -186,6 +187,23 @@ mod tests {
         let registering = status(SignInState::Registering);
         assert!(window_message_notice(&registering, "s1", Some("already used")).is_none(), "a replay");
         assert!(status_line(&waiting).contains("sign-in window"));
+    }
+
+    #[test]
+    fn the_manual_method_is_suggested_by_the_error_code_not_its_sentence() {
+        use shared::api::ErrorDetail;
+        use shared::ErrorCode;
+        let failed = |code: ErrorCode, message: &str| SignInStatus {
+            error: Some(ErrorDetail { code, message: message.into(), field: None, microsoft: None }),
+            ..status(SignInState::Failed)
+        };
+        assert!(suggests_manual(&failed(ErrorCode::BlockedByConditionalAccess, "reworded")));
+        assert!(suggests_manual(&failed(ErrorCode::RegistrationFailed, "")));
+        assert!(
+            !suggests_manual(&failed(ErrorCode::SignInFailed, "use the Manual method")),
+            "the text decides nothing"
+        );
+        assert!(!suggests_manual(&status(SignInState::Failed)), "no error");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 pub mod logic;
 pub mod popup;
 pub mod running;
+pub mod signin_loop;
 pub mod signin_panel;
 pub mod step1;
 pub mod step2;

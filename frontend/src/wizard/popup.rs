@@ -30,9 +30,8 @@ pub fn open(url: &str) -> Result<(), String> {
     }
 }
 
-/// Sends the open window to the sign-in's authorization URL, when the edge gave one.
-pub fn follow(status: &shared::api::SignInStatus) {
-    let Some(url) = &status.authorize_url else { return };
+/// Sends the open window to the sign-in's authorization URL.
+pub fn follow(url: &str) {
     WINDOW.with(|p| {
         if let Some(w) = p.borrow().as_ref() {
             let _ = w.location().set_href(url);

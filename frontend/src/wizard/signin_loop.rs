@@ -1,0 +1,194 @@
+//! The browser's side of [`crate::signin_model`]: one [`SignIn`] per screen that follows a
+//! sign-in (the wizard's Step 2, the sign-in panel). It feeds the model the answers of the edge,
+//! its timers, the sign-in window and the administrator's clicks, carries out the effects the
+//! model returns (requests, the one status loop's timer, the window), and mirrors what the model
+//! shows into signals for the views. It owns the screen's sign-ins ([`crate::signins::Owned`]).
+
+use super::popup;
+use crate::api;
+use crate::signin_model::{Effect, Event, Outcome, Post, Purpose, SignInModel};
+use crate::signins::Owned;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::api::{paths, ConfirmSignIn, SignInStatus, StartSignIn};
+use shared::secret::SecretString;
+use shared::{AddMethod, CloudEnvironment};
+use std::time::Duration;
+
+/// A screen's sign-in: the model, what the views read, and the screen's claim on its sign-ins.
+#[derive(Clone, Copy)]
+pub struct SignIn {
+    model: StoredValue<SignInModel>,
+    status: RwSignal<Option<SignInStatus>>,
+    notice: RwSignal<Option<String>>,
+    seconds_left: RwSignal<u64>,
+    starting: RwSignal<bool>,
+    owned: Owned,
+    on_outcome: Callback<Outcome>,
+}
+
+fn now_ms() -> u64 {
+    js_sys::Date::now() as u64
+}
+
+impl SignIn {
+    /// Follows sign-ins for the current component, which hears of `on_outcome`; stops (and
+    /// cancels what is not saved) when the component goes away.
+    pub fn new(purpose: Purpose, on_outcome: Callback<Outcome>) -> Self {
+        let signin = SignIn {
+            model: StoredValue::new(SignInModel::new(purpose)),
+            status: RwSignal::new(None),
+            notice: RwSignal::new(None),
+            seconds_left: RwSignal::new(0),
+            starting: RwSignal::new(false),
+            owned: Owned::new(),
+            on_outcome,
+        };
+        // The countdown's clock (the status loop is the model's timer, not this).
+        if let Ok(handle) =
+            set_interval_with_handle(move || _ = signin.dispatch(Event::Tick), Duration::from_millis(1000))
+        {
+            on_cleanup(move || handle.clear());
+        }
+        if purpose == Purpose::Register {
+            // The sign-in window's last page tells us at once (when it still can: see `popup`).
+            let listener = window_event_listener(leptos::ev::message, move |ev| {
+                let Some(msg) = popup::read_message(&ev) else { return };
+                signin.dispatch(Event::WindowMessage { id: msg.id, failure: msg.failure, claim: msg.claim });
+            });
+            on_cleanup(move || listener.remove());
+        }
+        signin
+    }
+
+    /// The status shown (`None` while the start is under way).
+    pub fn status(self) -> RwSignal<Option<SignInStatus>> {
+        self.status
+    }
+
+    /// What went wrong with the sign-in window that the status cannot show.
+    pub fn notice(self) -> RwSignal<Option<String>> {
+        self.notice
+    }
+
+    /// Seconds until the one-time code expires.
+    pub fn seconds_left(self) -> RwSignal<u64> {
+        self.seconds_left
+    }
+
+    /// Whether a start is under way.
+    pub fn starting(self) -> Signal<bool> {
+        self.starting.into()
+    }
+
+    /// Starts a sign-in. The Credential method's window is opened now, during the click (browsers
+    /// allow a pop-up only then), and sent to Microsoft when the edge has answered; `Err` is the
+    /// sentence to show when the browser blocked it (nothing was started).
+    pub fn start(self, cloud: CloudEnvironment, method: AddMethod) -> Result<(), String> {
+        if method == AddMethod::Credential {
+            popup::open("about:blank")?;
+        }
+        self.dispatch(Event::Start(StartSignIn { cloud, method }));
+        Ok(())
+    }
+
+    /// Handles `event`; `false` when the screen has gone away (nothing was done).
+    pub fn dispatch(self, event: Event) -> bool {
+        let Some(effects) = self.model.try_update_value(|m| m.handle(event, now_ms())) else { return false };
+        self.show();
+        for effect in effects {
+            self.run(effect);
+        }
+        true
+    }
+
+    /// Mirrors the model into the views' signals (only what changed).
+    fn show(self) {
+        let Some((status, notice, left, starting)) = self
+            .model
+            .try_with_value(|m| (m.status().cloned(), m.notice().map(str::to_owned), m.seconds_left(), m.starting()))
+        else {
+            return;
+        };
+        if self.status.try_with_untracked(|s| *s != status) == Some(true) {
+            self.status.try_set(status);
+        }
+        if self.notice.try_with_untracked(|n| *n != notice) == Some(true) {
+            self.notice.try_set(notice);
+        }
+        if self.seconds_left.try_get_untracked() != Some(left) {
+            self.seconds_left.try_set(left);
+        }
+        if self.starting.try_get_untracked() != Some(starting) {
+            self.starting.try_set(starting);
+        }
+    }
+
+    /// Carries out one effect; answers come back as events.
+    fn run(self, effect: Effect) {
+        match effect {
+            Effect::Start(body) => spawn_local(async move {
+                match api::send_json::<_, SignInStatus>("POST", paths::SIGNINS, &body).await {
+                    Ok(s) => {
+                        let id = s.id.clone();
+                        // A start that answers after its screen went away is cancelled at once.
+                        if !self.dispatch(Event::Started(s)) {
+                            self.owned.started(&id);
+                        }
+                    }
+                    Err(e) => {
+                        self.dispatch(Event::StartRefused(e));
+                    }
+                }
+            }),
+            Effect::ScheduleFetch { seq, after_ms } => {
+                set_timeout(move || _ = self.dispatch(Event::TimerFired { seq }), Duration::from_millis(after_ms))
+            }
+            Effect::FetchStatus { id } => spawn_local(async move {
+                match api::get_json::<SignInStatus>(&paths::signin(&id)).await {
+                    Ok(s) => self.dispatch(Event::Status(s)),
+                    Err(_) => self.dispatch(Event::FetchFailed { id }),
+                };
+            }),
+            Effect::CheckPopup => {
+                if popup::take_closed() {
+                    self.dispatch(Event::PopupClosed);
+                }
+            }
+            Effect::Post { id, post } => spawn_local(async move {
+                let kind = post.kind();
+                let answer = match post {
+                    Post::Confirm => {
+                        api::send_json("POST", &paths::signin_confirm(&id), &ConfirmSignIn::default()).await
+                    }
+                    Post::Claim(claim) => {
+                        let body = ConfirmSignIn { claim: Some(SecretString::new(claim)) };
+                        api::send_json("POST", &paths::signin_confirm(&id), &body).await
+                    }
+                    Post::Renew => api::send_json("POST", &paths::signin_renew(&id), &serde_json::json!({})).await,
+                };
+                match answer {
+                    Ok(s) => self.dispatch(Event::Answered(kind, s)),
+                    Err(e) => self.dispatch(Event::Refused(kind, e)),
+                };
+            }),
+            Effect::OpenPopup { url, then_renew } => match popup::open(&url) {
+                Err(blocked) => {
+                    self.dispatch(Event::PopupBlocked(blocked));
+                }
+                Ok(()) => {
+                    if let Some(id) = then_renew {
+                        self.run(Effect::Post { id, post: Post::Renew });
+                    }
+                }
+            },
+            Effect::FollowPopup { url } => popup::follow(&url),
+            Effect::ClosePopup => popup::close(),
+            Effect::Own(id) => self.owned.started(&id),
+            Effect::Release => self.owned.release(),
+            Effect::Report(outcome) => {
+                self.on_outcome.try_run(outcome);
+            }
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! Step 2 with a device code: the one-time code (large, with a copy button), the link to
+//! Microsoft's page, a countdown with "get a new code", and the confirmation checkbox in the
+//! original product's words; then the live status and registration progress.
+
+use super::{state_of, CancelButton, Failure, Progress, StatusLine};
+use crate::signin_model::Event;
+use crate::wizard::logic::countdown;
+use crate::wizard::signin_loop::SignIn;
+use leptos::prelude::*;
+use shared::api::SignInState;
+
+/// The confirmation sentence of the original product.
+pub const CONFIRMATION: &str = "I have completed the authorization process using the one-time authorization code";
+
+/// Step 2 of the Device Code method, showing `signin`.
+#[component]
+pub fn DeviceCodeStep(
+    signin: SignIn,
+    /// Only the sign-in (for creating applications elsewhere): no confirmation.
+    #[prop(optional)]
+    sign_in_only: bool,
+    /// "Switch to the Manual method" after a failure that suggests it (does nothing without it).
+    #[prop(optional)]
+    on_manual: Option<Callback<()>>,
+    /// Cancel (not shown without it).
+    #[prop(optional)]
+    on_cancel: Option<Callback<()>>,
+) -> impl IntoView {
+    let status = signin.status();
+    let seconds_left = signin.seconds_left();
+    let copied = RwSignal::new(false);
+    let confirmed = RwSignal::new(false);
+    let state = move || state_of(signin);
+    let code = move || status.get().and_then(|s| s.user_code).unwrap_or_default();
+    let copy = move |_| {
+        let text = code();
+        if let Some(w) = web_sys::window() {
+            let _ = w.navigator().clipboard().write_text(&text);
+            copied.set(true);
+        }
+    };
+    view! {
+        <div class="step">
+            <Show when=move || status.get().is_some_and(|s| s.user_code.is_some())>
+                <p>"Copy the one-time authorization code, open Microsoft's page, enter the code and sign in with a Global Administrator account."</p>
+                <div class="code-row">
+                    <output class="code" data-testid="user-code" aria-label="One-time authorization code">{code}</output>
+                    <button type="button" on:click=copy>{move || if copied.get() { "Copied" } else { "Copy code" }}</button>
+                    <span class="visually-hidden" aria-live="polite">{move || if copied.get() { "The code was copied." } else { "" }}</span>
+                </div>
+                <p>
+                    <a data-testid="verification-link" target="_blank" rel="noopener noreferrer"
+                        href=move || status.get().and_then(|s| s.verification_uri).unwrap_or_default()>
+                        {move || status.get().and_then(|s| s.verification_uri).unwrap_or_default()}
+                    </a>
+                    " (opens in a new tab)"
+                </p>
+                <p class="hint">"The code expires in " <span data-testid="countdown">{move || countdown(seconds_left.get())}</span> "."</p>
+            </Show>
+            <StatusLine signin sign_in_only />
+            <Progress signin />
+            <Show when=move || !sign_in_only && matches!(state(), Some(SignInState::WaitingForSignIn | SignInState::SignedIn | SignInState::WaitingForMicrosoft))>
+                <div class="option">
+                    <input type="checkbox" id="confirm-authorization" prop:checked=move || confirmed.get()
+                        prop:disabled=move || confirmed.get()
+                        on:change=move |_| { confirmed.set(true); signin.dispatch(Event::Confirm); } />
+                    <label for="confirm-authorization">{CONFIRMATION}</label>
+                </div>
+            </Show>
+            <Show when=move || state() == Some(SignInState::Expired)>
+                <button type="button" on:click=move |_| { confirmed.set(false); signin.dispatch(Event::Renew); }>"Get a new code"</button>
+            </Show>
+            <Failure signin on_manual=on_manual.unwrap_or_else(|| Callback::new(|_| ())) />
+            {on_cancel.map(|on_cancel| view! { <CancelButton on_cancel /> })}
+        </div>
+    }
+}
