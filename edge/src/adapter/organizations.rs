@@ -6,7 +6,6 @@ mod d1;
 use super::http::WorkerHttp;
 use super::webcrypto::WebCryptoSigner;
 use super::{internal, now, signin_command};
-use crate::signin::command::{CertificateToRegister, Command};
 use crate::config::Config;
 use crate::error::AppError;
 use crate::organizations::check::Signers;
@@ -14,6 +13,7 @@ use crate::organizations::ports::{Answer, Clock, Exported, Log, Refusal, SignIns
 use crate::organizations::seal::Keyring;
 use crate::organizations::service::Organizations;
 use crate::session::Session;
+use crate::signin::command::{CertificateToRegister, Command};
 use crate::signin::poller::Millis;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;

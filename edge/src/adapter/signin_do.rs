@@ -7,6 +7,7 @@ use super::http::WorkerHttp;
 use crate::error::AppError;
 use crate::signin::command::{Command, Reply};
 use crate::signin::poller::Millis;
+use crate::signin::record::legacy::Stored;
 use crate::signin::record::SignInRecord;
 use crate::signin::service::{HostError, SignInHost, SignInService};
 use serde::Deserialize;
@@ -46,7 +47,9 @@ impl SignInHost for SignIn {
     }
 
     async fn load(&self) -> std::result::Result<Option<SignInRecord>, HostError> {
-        self.state.storage().get::<SignInRecord>(RECORD).await.map_err(host_error)
+        // A record stored before the stages is read once in its old shape.
+        let stored = self.state.storage().get::<Stored>(RECORD).await.map_err(host_error)?;
+        Ok(stored.map(SignInRecord::from))
     }
 
     async fn put(&self, rec: &SignInRecord) -> std::result::Result<(), HostError> {

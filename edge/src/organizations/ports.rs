@@ -7,7 +7,7 @@ use super::model::{ApplicationRow, OrganizationRow};
 use super::store::StoreError;
 use crate::error::AppError;
 use crate::signin::poller::Millis;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use shared::api::{ErrorDetail, SignInStatus};
 use shared::CloudEnvironment;
 use std::future::Future;

@@ -186,6 +186,18 @@ pub struct Exported {
     pub apps: Vec<ExportedApp>,
 }
 
+impl std::fmt::Debug for Exported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The secrets are never printed.
+        let apps: Vec<(u8, &str)> = self.apps.iter().map(|a| (a.index, a.app_id.as_str())).collect();
+        f.debug_struct("Exported")
+            .field("cloud", &self.cloud)
+            .field("tenant_id", &self.tenant_id)
+            .field("apps", &apps)
+            .finish()
+    }
+}
+
 /// One exported application. (No `Debug`: it carries a secret.)
 #[derive(Clone, Serialize, Deserialize)]
 pub struct ExportedApp {

@@ -756,6 +756,8 @@ impl SignInRecord {
     }
 }
 
+pub mod legacy;
+
 #[cfg(test)]
 #[path = "record_tests.rs"]
 mod tests;

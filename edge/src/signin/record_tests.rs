@@ -498,3 +498,40 @@ fn each_stage_against_each_command() {
         }
     }
 }
+
+#[test]
+fn a_record_stored_before_the_stages_is_read_in_its_old_shape() {
+    let mut run = Registration::new(APP, "m365onb-s1", 0, 1);
+    run.phase = Phase::Done;
+    run.apps[0].object_id = Some("obj0".into());
+    run.apps[0].app_id = Some("app0".into());
+    let old = serde_json::json!({
+        "id": "s1", "account": "acct", "cloud": "global", "client_id": "client", "method": "device_code",
+        "state": "completed", "device": null, "poller": null, "confirmed": true,
+        "token": {"access_token": "ADMIN-TOKEN", "expires_at": 99},
+        "main": run, "additional": null, "error": null, "created_at": 0, "discard_at": 1800,
+        "saved": false
+    });
+    let r: SignInRecord = serde_json::from_value::<legacy::Stored>(old).unwrap().into();
+    assert_eq!(r.state(), SignInState::Completed);
+    assert_eq!(r.discard_at(), Some(1800), "its hold still ends, and deletes what is not saved");
+    assert!(r.token().is_some(), "with the token to delete with");
+    assert_eq!(r.applications_done(), 1);
+
+    let polling = serde_json::json!({
+        "id": "s2", "account": "acct", "cloud": "global", "client_id": "client",
+        "state": "waiting_for_microsoft",
+        "device": {"device_code": "DC", "user_code": "U", "verification_uri": "https://microsoft.com/devicelogin"},
+        "poller": Poller::new(5, 900, 0), "confirmed": true, "token": null, "main": null,
+        "additional": null, "error": null, "created_at": 0, "discard_at": null, "saved": false
+    });
+    let r: SignInRecord = serde_json::from_value::<legacy::Stored>(polling).unwrap().into();
+    assert_eq!(r.state(), SignInState::WaitingForMicrosoft);
+    assert!(r.device_code().is_some());
+
+    // The current shape reads as itself.
+    let now = completed();
+    let back: SignInRecord =
+        serde_json::from_value::<legacy::Stored>(serde_json::to_value(&now).unwrap()).unwrap().into();
+    assert_eq!(serde_json::to_string(&back).unwrap(), serde_json::to_string(&now).unwrap());
+}
