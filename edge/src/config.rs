@@ -224,7 +224,7 @@ impl Config {
             Some(o) => o.clone(),
             None => origin(request_origin?)?,
         };
-        Some(format!("{base}{}", shared::api::paths::SIGNIN_CALLBACK))
+        Some(format!("{base}{}", shared::endpoints::SIGN_IN_CALLBACK.path()))
     }
 
     /// Where `cloud`'s requests go.

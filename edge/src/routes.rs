@@ -3,7 +3,7 @@
 //! Pure, so that it is tested natively; the Worker adapter dispatches on the result.
 
 use crate::ids::is_id;
-use shared::api::paths;
+use shared::endpoints::{Described, HEALTH, SIGN_IN_CALLBACK};
 
 /// Every endpoint of the edge API, after matching method and path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,27 +50,34 @@ pub enum Route {
     NotFound,
 }
 
-/// Every endpoint: method and path template (`{id}` stands for an object ID). The OpenAPI
-/// document is built from this list, and a test keeps it and [`resolve`] in step.
-pub const ENDPOINTS: &[(&str, &str)] = &[
-    ("GET", "/api/health"),
-    ("GET", "/api/session"),
-    ("GET", "/api/openapi.json"),
-    ("GET", "/api/signins"),
-    ("POST", "/api/signins"),
-    ("GET", "/api/signins/{id}"),
-    ("DELETE", "/api/signins/{id}"),
-    ("POST", "/api/signins/{id}/confirm"),
-    ("POST", "/api/signins/{id}/renew"),
-    ("POST", "/api/signins/{id}/applications"),
-    ("GET", "/api/signin/callback"),
-    ("POST", "/api/certificates/inspect"),
-    ("GET", "/api/organizations"),
-    ("POST", "/api/organizations"),
-    ("GET", "/api/organizations/{id}"),
-    ("PATCH", "/api/organizations/{id}"),
-    ("DELETE", "/api/organizations/{id}"),
-];
+impl Route {
+    /// The endpoint this route is, as `shared::endpoints` describes it (its method, path, body
+    /// types, statuses and summary). Exhaustive on purpose: a new route does not compile until it
+    /// names its endpoint, and a test resolves every described endpoint back to its route.
+    pub fn endpoint(&self) -> Option<&'static Described> {
+        use shared::endpoints as e;
+        Some(match self {
+            Route::Health => &e::HEALTH.about,
+            Route::Session => &e::SESSION.about,
+            Route::OpenApi => &e::OPENAPI.about,
+            Route::StartSignIn => &e::START_SIGN_IN.about,
+            Route::ListSignIns => &e::LIST_SIGN_INS.about,
+            Route::SignInStatus(_) => &e::SIGN_IN.about,
+            Route::CancelSignIn(_) => &e::CANCEL_SIGN_IN.about,
+            Route::ConfirmSignIn(_) => &e::CONFIRM_SIGN_IN.about,
+            Route::RenewSignIn(_) => &e::RENEW_SIGN_IN.about,
+            Route::AdditionalApplications(_) => &e::ADDITIONAL_APPLICATIONS.about,
+            Route::SignInCallback => &e::SIGN_IN_CALLBACK.about,
+            Route::InspectCertificate => &e::INSPECT_CERTIFICATE.about,
+            Route::ListOrganizations => &e::LIST_ORGANIZATIONS.about,
+            Route::CreateOrganization => &e::CREATE_ORGANIZATION.about,
+            Route::GetOrganization(_) => &e::GET_ORGANIZATION.about,
+            Route::UpdateOrganization(_) => &e::UPDATE_ORGANIZATION.about,
+            Route::DeleteOrganization(_) => &e::DELETE_ORGANIZATION.about,
+            Route::AppPage | Route::MethodNotAllowed(_) | Route::NotFound => return None,
+        })
+    }
+}
 
 /// Resolves a request's method and path (without query string) to a [`Route`].
 pub fn resolve(method: &str, path: &str) -> Route {
@@ -82,8 +89,8 @@ pub fn resolve(method: &str, path: &str) -> Route {
     let segments: Vec<&str> = path.split('/').skip(1).collect();
     match (method, segments.as_slice()) {
         ("GET" | "HEAD", _) if path == "/" || path == "/index.html" => Route::AppPage,
-        ("GET" | "HEAD", _) if path == paths::HEALTH => Route::Health,
-        (_, _) if path == paths::HEALTH => Route::MethodNotAllowed(&["GET", "HEAD"]),
+        ("GET" | "HEAD", _) if path == HEALTH.path() => Route::Health,
+        (_, _) if path == HEALTH.path() => Route::MethodNotAllowed(&["GET", "HEAD"]),
         ("GET", ["api", "session"]) => Route::Session,
         ("GET", ["api", "openapi.json"]) => Route::OpenApi,
         (_, ["api", "openapi.json"]) => Route::MethodNotAllowed(&["GET"]),
@@ -97,8 +104,8 @@ pub fn resolve(method: &str, path: &str) -> Route {
         (_, ["api", "organizations", id]) if is_id(id) => Route::MethodNotAllowed(&["GET", "PATCH", "DELETE"]),
         ("POST", ["api", "certificates", "inspect"]) => Route::InspectCertificate,
         (_, ["api", "certificates", "inspect"]) => Route::MethodNotAllowed(&["POST"]),
-        ("GET", _) if path == paths::SIGNIN_CALLBACK => Route::SignInCallback,
-        (_, _) if path == paths::SIGNIN_CALLBACK => Route::MethodNotAllowed(&["GET"]),
+        ("GET", _) if path == SIGN_IN_CALLBACK.path() => Route::SignInCallback,
+        (_, _) if path == SIGN_IN_CALLBACK.path() => Route::MethodNotAllowed(&["GET"]),
         ("POST", ["api", "signins"]) => Route::StartSignIn,
         ("GET", ["api", "signins"]) => Route::ListSignIns,
         (_, ["api", "signins"]) => Route::MethodNotAllowed(&["GET", "POST"]),
@@ -121,37 +128,12 @@ pub fn resolve(method: &str, path: &str) -> Route {
 mod tests {
     use super::*;
 
-    /// Which entry of [`ENDPOINTS`] a route is. Exhaustive on purpose: a new route does not
-    /// compile until it is listed (and so documented).
-    fn endpoint_of(r: &Route) -> Option<(&'static str, &'static str)> {
-        Some(match r {
-            Route::Health => ("GET", "/api/health"),
-            Route::Session => ("GET", "/api/session"),
-            Route::OpenApi => ("GET", "/api/openapi.json"),
-            Route::StartSignIn => ("POST", "/api/signins"),
-            Route::ListSignIns => ("GET", "/api/signins"),
-            Route::SignInStatus(_) => ("GET", "/api/signins/{id}"),
-            Route::CancelSignIn(_) => ("DELETE", "/api/signins/{id}"),
-            Route::ConfirmSignIn(_) => ("POST", "/api/signins/{id}/confirm"),
-            Route::RenewSignIn(_) => ("POST", "/api/signins/{id}/renew"),
-            Route::AdditionalApplications(_) => ("POST", "/api/signins/{id}/applications"),
-            Route::SignInCallback => ("GET", "/api/signin/callback"),
-            Route::InspectCertificate => ("POST", "/api/certificates/inspect"),
-            Route::ListOrganizations => ("GET", "/api/organizations"),
-            Route::CreateOrganization => ("POST", "/api/organizations"),
-            Route::GetOrganization(_) => ("GET", "/api/organizations/{id}"),
-            Route::UpdateOrganization(_) => ("PATCH", "/api/organizations/{id}"),
-            Route::DeleteOrganization(_) => ("DELETE", "/api/organizations/{id}"),
-            Route::AppPage | Route::MethodNotAllowed(_) | Route::NotFound => return None,
-        })
-    }
-
     #[test]
-    fn every_listed_endpoint_resolves_to_itself() {
-        for (method, template) in ENDPOINTS {
-            let path = template.replace("{id}", "0f8fad5b-d9cb-469f-a165-70867728950e");
-            let route = resolve(method, &path);
-            assert_eq!(endpoint_of(&route), Some((*method, *template)), "{method} {path} resolved to {route:?}");
+    fn every_described_endpoint_resolves_to_itself() {
+        for e in shared::endpoints::ALL {
+            let path = e.path.replace("{id}", "0f8fad5b-d9cb-469f-a165-70867728950e");
+            let route = resolve(e.method.as_str(), &path);
+            assert_eq!(route.endpoint(), Some(e), "{} {path} resolved to {route:?}", e.method.as_str());
         }
     }
 

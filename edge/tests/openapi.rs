@@ -1,5 +1,6 @@
 //! `GET /api/openapi.json` serves `edge/openapi.json`. This test generates the document from the
-//! contract types (`shared::api`, through `schemars`) and the route table (`edge::routes::ENDPOINTS`)
+//! contract types (`shared::api`, through `schemars`) and the endpoints (`shared::endpoints`: method, path,
+//! body types, statuses and summary, each described once)
 //! and fails if the committed file differs, so the document cannot drift from the code.
 //! After changing the contract: `UPDATE_OPENAPI=1 cargo test -p edge --test openapi`.
 
@@ -7,106 +8,9 @@ use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, SchemaGenerator};
 use serde_json::{json, Map, Value};
 use shared::api::*;
-use shared::certificate::CertificateInfo;
-
-struct Op {
-    summary: &'static str,
-    request: Option<Value>,
-    ok: (u16, Option<Value>),
-    errors: &'static [u16],
-}
 
 fn schema<T: JsonSchema>(g: &mut SchemaGenerator) -> Value {
     g.subschema_for::<T>().to_value()
-}
-
-fn op(summary: &'static str, request: Option<Value>, ok: (u16, Option<Value>), errors: &'static [u16]) -> Op {
-    Op { summary, request, ok, errors }
-}
-
-fn operation(method: &str, path: &str, g: &mut SchemaGenerator) -> Op {
-    match (method, path) {
-        ("GET", "/api/health") => {
-            op("Liveness and version (no session needed)", None, (200, Some(schema::<HealthResponse>(g))), &[])
-        }
-        ("GET", "/api/session") => {
-            op("The portal session as the edge read it", None, (200, Some(schema::<SessionInfo>(g))), &[401])
-        }
-        ("GET", "/api/openapi.json") => op("This document", None, (200, None), &[401]),
-        ("GET", "/api/signin/callback") => op(
-            "Microsoft sends the Credential pop-up back here (no session; the state names the sign-in). Answers an HTML page that tells the app and closes itself",
-            None,
-            (200, None),
-            &[],
-        ),
-        ("POST", "/api/signins") => op(
-            "Start a sign-in: device code, or the Credential pop-up (at most 3 under way per account)",
-            Some(schema::<StartSignIn>(g)),
-            (201, Some(schema::<SignInStatus>(g))),
-            &[400, 401, 415, 422, 429, 502],
-        ),
-        ("GET", "/api/signins") => op(
-            "The account's sign-ins under way (each counts against the limit of 3 until it ends or is cancelled)",
-            None,
-            (200, Some(schema::<SignInList>(g))),
-            &[401],
-        ),
-        ("GET", "/api/signins/{id}") => {
-            op("Sign-in status and registration progress", None, (200, Some(schema::<SignInStatus>(g))), &[401, 404])
-        }
-        ("DELETE", "/api/signins/{id}") => {
-            op("Cancel a sign-in: its last status; afterwards it is gone for the API (404)", None, (200, Some(schema::<SignInStatus>(g))), &[401, 404])
-        }
-        ("POST", "/api/signins/{id}/confirm") => op(
-            "Start registration: the admin ticked the confirmation (device code), or the browser presents the sign-in window's claim or confirmation code (Credential)",
-            Some(schema::<ConfirmSignIn>(g)),
-            (200, Some(schema::<SignInStatus>(g))),
-            &[400, 401, 404, 409, 410, 413, 415, 422],
-        ),
-        ("POST", "/api/signins/{id}/renew") => op(
-            "A new one-time code after the previous one expired",
-            None,
-            (200, Some(schema::<SignInStatus>(g))),
-            &[401, 404, 409, 410, 429, 502],
-        ),
-        ("POST", "/api/signins/{id}/applications") => op(
-            "Create the 3 additional applications with this sign-in (409 until a Credential sign-in's answer is claimed)",
-            None,
-            (200, Some(schema::<SignInStatus>(g))),
-            &[401, 404, 409, 410, 422],
-        ),
-        ("POST", "/api/certificates/inspect") => op(
-            "Describe a .pfx before saving (nothing is stored)",
-            Some(schema::<InspectCertificate>(g)),
-            (200, Some(schema::<CertificateInfo>(g))),
-            &[400, 401, 413, 415, 422],
-        ),
-        ("GET", "/api/organizations") => {
-            op("The account's organizations", None, (200, Some(schema::<OrganizationList>(g))), &[401])
-        }
-        ("POST", "/api/organizations") => op(
-            "Add an organization after checking its credential against Microsoft",
-            Some(schema::<CreateOrganization>(g)),
-            (201, Some(schema::<Organization>(g))),
-            &[400, 401, 409, 410, 413, 415, 422, 502, 503],
-        ),
-        ("GET", "/api/organizations/{id}") => {
-            op("One organization", None, (200, Some(schema::<Organization>(g))), &[401, 404])
-        }
-        ("PATCH", "/api/organizations/{id}") => op(
-            "Edit; application ID and credential changes are checked against Microsoft first",
-            Some(schema::<UpdateOrganization>(g)),
-            (200, Some(schema::<Organization>(g))),
-            &[400, 401, 404, 409, 410, 413, 415, 422, 502, 503],
-        ),
-        ("DELETE", "/api/organizations/{id}") => op(
-            "Delete (requires {\"confirm\": true})",
-            Some(schema::<DeleteOrganization>(g)),
-            (204, None),
-            &[400, 401, 404, 413, 415, 422],
-        ),
-        other => panic!("{other:?} is in ENDPOINTS but not documented here"),
-    }
 }
 
 /// Where the answer of `method path` leads (OpenAPI links): the created object's ID is the path
@@ -144,10 +48,11 @@ fn document() -> Value {
     let mut g = SchemaSettings::openapi3().into_generator();
     let error = schema::<ErrorBody>(&mut g);
     let mut paths = Map::new();
-    for (method, path) in edge::routes::ENDPOINTS {
-        let op = operation(method, path, &mut g);
+    for e in shared::endpoints::ALL {
+        let (method, path) = (&e.method.as_str(), &e.path);
+        let (request, response) = shared::endpoints::schemas(e.name, &mut g);
         let mut responses = Map::new();
-        let ok = match op.ok.1 {
+        let ok = match response.map(|s| s.to_value()) {
             Some(s) => json!({"description": "Success", "content": {"application/json": {"schema": s}}}),
             None => json!({"description": "Success"}),
         };
@@ -155,14 +60,14 @@ fn document() -> Value {
         if let Some(links) = links(method, path) {
             ok["links"] = links;
         }
-        responses.insert(op.ok.0.to_string(), ok);
-        for status in op.errors {
+        responses.insert(e.ok.to_string(), ok);
+        for status in e.errors {
             responses.insert(
                 status.to_string(),
                 json!({"description": "The common error body", "content": {"application/json": {"schema": error}}}),
             );
         }
-        let mut o = json!({"summary": op.summary, "responses": responses});
+        let mut o = json!({"summary": e.summary, "responses": responses});
         if *path == "/api/signin/callback" {
             o["responses"] = json!({
                 "200": {"description": "Signed in: a page that tells the app and closes itself", "content": {"text/html": {}}},
@@ -185,7 +90,7 @@ fn document() -> Value {
             o["parameters"] =
                 json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}]);
         }
-        if let Some(req) = op.request {
+        if let Some(req) = request.map(|s| s.to_value()) {
             // Confirming a device-code sign-in needs no body; a Credential sign-in sends its claim.
             let required = *path != "/api/signins/{id}/confirm";
             o["requestBody"] = json!({"required": required, "content": {"application/json": {"schema": req}}});

@@ -5,6 +5,7 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use shared::api::ErrorBody;
+use shared::endpoints::{Endpoint, NoBody};
 
 /// Why an API call did not produce the expected body.
 #[derive(Debug, Clone, PartialEq)]
@@ -100,32 +101,27 @@ fn decode<T: DeserializeOwned>(text: &str) -> Result<T, ApiFailure> {
     serde_json::from_str(text).map_err(|e| ApiFailure::Transport(e.to_string()))
 }
 
-/// `GET` a JSON body from the edge.
-pub async fn get_json<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
-    decode(&success_body(call("GET", path, None).await?)?)
+/// Calls endpoint `e` (for object `id` when its path names one) without a body; its answer as the
+/// endpoint describes it.
+pub async fn fetch<Resp: DeserializeOwned>(e: &Endpoint<NoBody, Resp>, id: &str) -> Result<Resp, ApiFailure> {
+    decode(&success_body(call(e.method().as_str(), &e.path_for(id), None).await?)?)
 }
 
-/// Sends `body` with `method` (`POST`, `PATCH`, `DELETE`) and reads the answer.
-pub async fn send_json<B: Serialize, T: DeserializeOwned>(method: &str, path: &str, body: &B) -> Result<T, ApiFailure> {
+/// Calls endpoint `e` (for object `id` when its path names one) with `body`.
+pub async fn send<Req: Serialize, Resp: DeserializeOwned>(
+    e: &Endpoint<Req, Resp>,
+    id: &str,
+    body: &Req,
+) -> Result<Resp, ApiFailure> {
     let body = serde_json::to_string(body).map_err(|e| ApiFailure::Transport(e.to_string()))?;
-    decode(&success_body(call(method, path, Some(body)).await?)?)
-}
-
-/// Sends `method` without a body; `Ok` when the edge accepted (the answer's body is not read).
-pub async fn send_empty(method: &str, path: &str) -> Result<(), ApiFailure> {
-    success_body(call(method, path, None).await?).map(|_| ())
-}
-
-/// Sends a request whose answer does not matter (e.g. cancelling a sign-in on the way out).
-pub async fn send_ignoring_answer(method: &str, path: &str) {
-    let _ = call(method, path, None).await;
+    decode(&success_body(call(e.method().as_str(), &e.path_for(id), Some(body)).await?)?)
 }
 
 /// Sends a request whose answer does not matter with `keepalive`, so that it is sent even when
 /// the page is being closed or left (`sendBeacon` cannot carry the `Authorization` header). The
 /// request is on its way when this returns.
-pub fn send_keepalive(method: &str, path: &str) {
-    if let Ok(promise) = start_fetch(method, path, None, true) {
+pub fn send_keepalive<Resp>(e: &Endpoint<NoBody, Resp>, id: &str) {
+    if let Ok(promise) = start_fetch(e.method().as_str(), &e.path_for(id), None, true) {
         // Awaited only so that a failure is handled, not reported as an unhandled rejection.
         wasm_bindgen_futures::spawn_local(async move {
             let _ = wasm_bindgen_futures::JsFuture::from(promise).await;

@@ -10,7 +10,8 @@
 use leptos::html;
 use leptos::prelude::*;
 use session::SessionSource;
-use shared::api::{paths, HealthResponse, SessionInfo};
+use shared::api::{HealthResponse, SessionInfo};
+use shared::endpoints::{HEALTH, SESSION};
 use shared::{AddMethod, CloudEnvironment};
 use signin_model::{Event, Outcome, Purpose};
 use signins::StartProblem;
@@ -46,7 +47,7 @@ pub fn App() -> impl IntoView {
     let page = RwSignal::new(Page::Manage);
     // Bumped when a new session arrives from the portal: everything that read data reads again.
     let epoch = context::SessionEpoch::provide();
-    let health = LocalResource::new(|| api::get_json::<HealthResponse>(paths::HEALTH));
+    let health = LocalResource::new(|| api::fetch::<HealthResponse>(&HEALTH, ""));
     // Where the session comes from: at once, or with a token in the fragment once health has
     // answered (nothing that needs a session is shown or called before).
     let source = RwSignal::new(session::session_source_now(fragment_token.as_deref(), top_level));
@@ -72,7 +73,7 @@ pub fn App() -> impl IntoView {
             if !ready {
                 return None;
             }
-            Some(api::get_json::<SessionInfo>(paths::SESSION).await)
+            Some(api::fetch::<SessionInfo>(&SESSION, "").await)
         }
     });
     let listening = RwSignal::new(false);

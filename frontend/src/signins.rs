@@ -13,7 +13,7 @@
 //! decisions of the "sign-ins under way" list ([`crate::wizard::running`]).
 
 use crate::api::{self, ApiFailure};
-use shared::api::paths;
+use shared::endpoints::CANCEL_SIGN_IN;
 use shared::ErrorCode;
 use std::cell::{Cell, RefCell};
 
@@ -104,7 +104,7 @@ fn with_registry<T>(f: impl FnOnce(&mut SignInRegistry) -> T) -> T {
 /// Cancels each sign-in (`DELETE`, `keepalive`: it is sent even if the page goes away meanwhile).
 fn cancel(ids: Vec<String>) {
     for id in ids {
-        api::send_keepalive("DELETE", &paths::signin(&id));
+        api::send_keepalive(&CANCEL_SIGN_IN, &id);
     }
 }
 
@@ -161,7 +161,7 @@ pub fn saved(id: &str) {
 /// Cancels sign-in `id` from the list of sign-ins under way; answers whether the edge accepted.
 pub async fn cancel_listed(id: &str) -> Result<(), ApiFailure> {
     with_registry(|r| r.forget(id));
-    api::send_empty("DELETE", &paths::signin(id)).await
+    api::fetch(&CANCEL_SIGN_IN, id).await.map(drop)
 }
 
 /// Why starting a sign-in was refused, as the app handles it.

@@ -22,50 +22,6 @@ pub const SESSION_AUDIENCE: &str = "m365-onboarding";
 /// The largest request body the edge reads, in bytes (a base64 .pfx of 64 KB plus the rest).
 pub const MAX_BODY_BYTES: usize = 96 * 1024;
 
-/// Paths of the edge API, shared so that the browser and the route table cannot drift apart.
-pub mod paths {
-    /// `GET`: liveness and version. The only route without a session.
-    pub const HEALTH: &str = "/api/health";
-    /// `GET`: who the session is (portal account and admin).
-    pub const SESSION: &str = "/api/session";
-    /// `POST`: start a sign-in (device code, or the Credential pop-up). `GET`: the account's
-    /// sign-ins under way (to cancel one when the account's limit is reached).
-    pub const SIGNINS: &str = "/api/signins";
-    /// `GET`: where Microsoft sends the Credential pop-up back (`code`, `state`). No session: the
-    /// `state` names the sign-in and proves the answer is its own; registration then waits for the
-    /// owner's claim (`ConfirmSignIn`).
-    pub const SIGNIN_CALLBACK: &str = "/api/signin/callback";
-    /// `POST`: read a .pfx and describe its certificate; nothing is stored.
-    pub const CERTIFICATE_INSPECT: &str = "/api/certificates/inspect";
-    /// `GET` (list), `POST` (add).
-    pub const ORGANIZATIONS: &str = "/api/organizations";
-
-    /// `GET` status, `DELETE` cancel: `/api/signins/{id}`.
-    pub fn signin(id: &str) -> String {
-        format!("{SIGNINS}/{id}")
-    }
-
-    /// `POST`: the admin ticked "I have completed the authorization process".
-    pub fn signin_confirm(id: &str) -> String {
-        format!("{SIGNINS}/{id}/confirm")
-    }
-
-    /// `POST`: a new one-time code after the previous one expired.
-    pub fn signin_renew(id: &str) -> String {
-        format!("{SIGNINS}/{id}/renew")
-    }
-
-    /// `POST`: create the 3 additional applications with this sign-in.
-    pub fn signin_applications(id: &str) -> String {
-        format!("{SIGNINS}/{id}/applications")
-    }
-
-    /// `GET`, `PATCH`, `DELETE`: `/api/organizations/{id}`.
-    pub fn organization(id: &str) -> String {
-        format!("{ORGANIZATIONS}/{id}")
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Health and session
 

@@ -41,7 +41,7 @@ fn spawn_wrangler(
     }
     let mut process =
         Guarded::spawn("wrangler dev", cmd, &dir.join(format!("wrangler-{}.log", crate::portal::unix_now())));
-    let health = format!("http://127.0.0.1:{port}{}", shared::api::paths::HEALTH);
+    let health = format!("http://127.0.0.1:{port}{}", shared::endpoints::HEALTH.path());
     let answered = wait_for("wrangler dev to answer /api/health", Duration::from_secs(60), || {
         if process.has_exited() {
             return Some(false);

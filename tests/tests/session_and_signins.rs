@@ -21,7 +21,7 @@ async fn setup() -> (Emulator, Stack, Browser) {
 /// The account's sign-ins under way, as `GET /api/signins` lists them.
 async fn running(stack: &Stack, account: &str) -> Vec<serde_json::Value> {
     let api = Api::new(&stack.base_url, &stack.token(account));
-    let answer = tokio::task::spawn_blocking(move || api.get(shared::api::paths::SIGNINS)).await.unwrap();
+    let answer = tokio::task::spawn_blocking(move || api.get(shared::endpoints::LIST_SIGN_INS.path())).await.unwrap();
     assert_eq!(answer.status, 200, "GET /api/signins: {}", answer.text);
     answer.body["sign_ins"].as_array().cloned().unwrap_or_default()
 }
@@ -134,7 +134,9 @@ async fn too_many_sign_ins_lists_them_and_cancelling_one_lets_a_start_succeed() 
     let api = Api::new(&stack.base_url, &stack.token(account));
     let started = tokio::task::spawn_blocking(move || {
         (0..3)
-            .map(|_| api.post(shared::api::paths::SIGNINS, json!({"cloud": "global", "method": "device_code"})))
+            .map(|_| {
+                api.post(shared::endpoints::START_SIGN_IN.path(), json!({"cloud": "global", "method": "device_code"}))
+            })
             .map(|a| (a.status, a.text))
             .collect::<Vec<_>>()
     })

@@ -1,6 +1,7 @@
 //! Reading a request's JSON body under the size cap, without holding more than the cap.
 
 use crate::error::{parse_json, AppError};
+use shared::endpoints::Endpoint;
 use worker::Request;
 
 /// How much of a body over the cap is read (and dropped) before the rest is cancelled.
@@ -48,4 +49,12 @@ pub(super) async fn read_json<T: serde::de::DeserializeOwned>(req: &mut Request)
         }
     }
     parse_json(ct.as_deref(), &body)
+}
+
+/// The request body of endpoint `_e`, read under the size cap.
+pub(super) async fn read_body<Req: serde::de::DeserializeOwned, Resp>(
+    _e: &Endpoint<Req, Resp>,
+    req: &mut Request,
+) -> std::result::Result<Req, AppError> {
+    read_json(req).await
 }

@@ -3,6 +3,7 @@
 
 mod body;
 mod callback;
+mod health;
 mod http;
 mod organizations;
 mod signin_do;
@@ -15,8 +16,9 @@ use crate::routes::{resolve, Route};
 use crate::session::{self, Session};
 use crate::signin::command::Command;
 use crate::signin::poller::Millis;
-use body::read_json;
-use shared::api::{ComponentStatus, HealthResponse, SessionInfo, StartSignIn, SERVICE_NAME};
+use body::read_body;
+use shared::api::{SessionInfo, StartSignIn};
+use shared::endpoints::{self, Endpoint};
 use shared::{AddMethod, ErrorCode, Field, FieldError};
 use worker::{event, Context, Env, Method, Request, RequestInit, Response, Result};
 
@@ -100,7 +102,7 @@ fn internal(context: &'static str) -> impl Fn(worker::Error) -> AppError {
 
 async fn dispatch(route: Route, mut req: Request, env: &Env) -> std::result::Result<Response, AppError> {
     match route {
-        Route::Health => return health(&req, env).await,
+        Route::Health => return health::health(&req, env).await,
         Route::AppPage => return app_page(req, env).await,
         Route::SignInCallback => return callback::signin_callback(req, env).await,
         Route::MethodNotAllowed(allowed) => return Err(AppError::MethodNotAllowed(allowed)),
@@ -110,13 +112,16 @@ async fn dispatch(route: Route, mut req: Request, env: &Env) -> std::result::Res
     let config = read_config(env)?;
     let session = authenticate(&req, &config)?;
     match route {
-        Route::Session => json(&SessionInfo {
-            account: session.account,
-            admin: session.admin,
-            expires_at: crate::time::rfc3339_ms(session.expires_at * 1000),
-        }),
+        Route::Session => respond(
+            &endpoints::SESSION,
+            &SessionInfo {
+                account: session.account,
+                admin: session.admin,
+                expires_at: crate::time::rfc3339_ms(session.expires_at * 1000),
+            },
+        ),
         Route::StartSignIn => {
-            let start: StartSignIn = read_json(&mut req).await?;
+            let start = read_body(&endpoints::START_SIGN_IN, &mut req).await?;
             let redirect_uri = match start.method {
                 AddMethod::Credential => Some(callback_uri(&req, &config)?),
                 _ => None,
@@ -131,27 +136,27 @@ async fn dispatch(route: Route, mut req: Request, env: &Env) -> std::result::Res
         }
         Route::ListOrganizations => organizations::list(env, &session).await,
         Route::CreateOrganization => {
-            let body: shared::api::CreateOrganization = read_json(&mut req).await?;
+            let body = read_body(&endpoints::CREATE_ORGANIZATION, &mut req).await?;
             organizations::create(env, &config, &session, body).await
         }
         Route::GetOrganization(id) => organizations::get(env, &session, &id).await,
         Route::UpdateOrganization(id) => {
-            let body: shared::api::UpdateOrganization = read_json(&mut req).await?;
+            let body = read_body(&endpoints::UPDATE_ORGANIZATION, &mut req).await?;
             organizations::update(env, &config, &session, &id, body).await
         }
         Route::DeleteOrganization(id) => {
-            let body: shared::api::DeleteOrganization = read_json(&mut req).await?;
+            let body = read_body(&endpoints::DELETE_ORGANIZATION, &mut req).await?;
             organizations::delete(env, &session, &id, body).await
         }
         Route::InspectCertificate => {
-            let inspect: shared::api::InspectCertificate = read_json(&mut req).await?;
-            json(&crate::certificates::inspect(&inspect, now() / 1000)?)
+            let inspect = read_body(&endpoints::INSPECT_CERTIFICATE, &mut req).await?;
+            respond(&endpoints::INSPECT_CERTIFICATE, &crate::certificates::inspect(&inspect, now() / 1000)?)
         }
         Route::SignInStatus(id) => signin_command(env, &id, Command::Status { account: session.account }).await,
         Route::ConfirmSignIn(id) => {
             // Device code: no body needed. Credential: the claim from the sign-in window.
-            let body: shared::api::ConfirmSignIn = if req.headers().get("content-type").ok().flatten().is_some() {
-                read_json(&mut req).await?
+            let body = if req.headers().get("content-type").ok().flatten().is_some() {
+                read_body(&endpoints::CONFIRM_SIGN_IN, &mut req).await?
             } else {
                 Default::default()
             };
@@ -175,6 +180,15 @@ async fn dispatch(route: Route, mut req: Request, env: &Env) -> std::result::Res
 
 fn json<T: serde::Serialize>(body: &T) -> std::result::Result<Response, AppError> {
     Response::from_json(body).map_err(internal("serializing"))
+}
+
+/// The success answer of endpoint `_e`: its body type and its status, as `shared::endpoints`
+/// describes it.
+pub(crate) fn respond<Req, Resp: serde::Serialize>(
+    e: &Endpoint<Req, Resp>,
+    body: &Resp,
+) -> std::result::Result<Response, AppError> {
+    Ok(json(body)?.with_status(e.about.ok))
 }
 
 fn authenticate(req: &Request, config: &Config) -> std::result::Result<Session, AppError> {
@@ -235,7 +249,7 @@ async fn start_sign_in(
         slots::release(env, &id).await;
         return Ok(resp);
     }
-    Ok(resp.with_status(201))
+    Ok(resp.with_status(endpoints::START_SIGN_IN.about.ok))
 }
 
 /// Sends `cmd` to the sign-in's Durable Object.
@@ -272,35 +286,4 @@ async fn app_page(req: Request, env: &Env) -> std::result::Result<Response, AppE
     let mut resp = refetched(page, "text/html; charset=utf-8").await?;
     resp.headers_mut().set("content-security-policy", &config.frame_ancestors()).map_err(internal("headers"))?;
     Ok(resp)
-}
-
-async fn health(req: &Request, env: &Env) -> std::result::Result<Response, AppError> {
-    let database = match env.d1("DB") {
-        Ok(db) => match db.prepare("SELECT 1 AS ok").first::<serde_json::Value>(None).await {
-            Ok(Some(_)) => ComponentStatus::Ok,
-            Ok(None) => ComponentStatus::Unavailable,
-            Err(e) => {
-                worker::console_error!("health: D1 query failed: {e}");
-                ComponentStatus::Unavailable
-            }
-        },
-        Err(e) => {
-            worker::console_error!("health: D1 binding missing: {e}");
-            ComponentStatus::Unavailable
-        }
-    };
-    let config = read_config(env).ok();
-    let portal_origins = config.as_ref().map(|c| c.portal_origins.clone()).unwrap_or_default();
-    // The fragment session is for `make dev` only: the switch, and a request to a loopback host
-    // (a deployed Worker is never reached on one).
-    let url = req.inner().url();
-    let loopback = crate::signin::browser::origin_of(&url).is_some_and(crate::config::is_loopback_url);
-    let dev_session_in_url = loopback && config.is_some_and(|c| c.dev.session_in_url);
-    json(&HealthResponse {
-        service: SERVICE_NAME.to_owned(),
-        version: env!("CARGO_PKG_VERSION").to_owned(),
-        database,
-        portal_origins,
-        dev_session_in_url,
-    })
 }

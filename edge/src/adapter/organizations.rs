@@ -5,7 +5,7 @@ mod d1;
 
 use super::http::WorkerHttp;
 use super::webcrypto::WebCryptoSigner;
-use super::{internal, now, signin_command};
+use super::{internal, now, respond, signin_command};
 use crate::config::Config;
 use crate::error::AppError;
 use crate::organizations::check::Signers;
@@ -19,6 +19,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use d1::D1Store;
 use shared::api::{CreateOrganization, DeleteOrganization, SignInStatus, UpdateOrganization};
+use shared::endpoints;
 use shared::CloudEnvironment;
 use worker::{Env, Response};
 
@@ -159,32 +160,30 @@ where
     f(&service).await
 }
 
-fn json_status<T: serde::Serialize>(body: &T, status: u16) -> Res<Response> {
-    Ok(Response::from_json(body).map_err(internal("serializing"))?.with_status(status))
-}
-
 /// `GET /api/organizations`.
 pub async fn list(env: &Env, session: &Session) -> Res<Response> {
-    json_status(&with_service(env, session, async |s| s.list().await).await?, 200)
+    respond(&endpoints::LIST_ORGANIZATIONS, &with_service(env, session, async |s| s.list().await).await?)
 }
 
 /// `GET /api/organizations/{id}`.
 pub async fn get(env: &Env, session: &Session, id: &str) -> Res<Response> {
-    json_status(&with_service(env, session, async |s| s.get(id).await).await?, 200)
+    respond(&endpoints::GET_ORGANIZATION, &with_service(env, session, async |s| s.get(id).await).await?)
 }
 
 /// `POST /api/organizations`.
 pub async fn create(env: &Env, config: &Config, session: &Session, req: CreateOrganization) -> Res<Response> {
-    json_status(&with_service(env, session, async |s| s.create(config, req).await).await?, 201)
+    let created = with_service(env, session, async |s| s.create(config, req).await).await?;
+    respond(&endpoints::CREATE_ORGANIZATION, &created)
 }
 
 /// `PATCH /api/organizations/{id}`.
 pub async fn update(env: &Env, config: &Config, session: &Session, id: &str, req: UpdateOrganization) -> Res<Response> {
-    json_status(&with_service(env, session, async |s| s.update(config, id, req).await).await?, 200)
+    let updated = with_service(env, session, async |s| s.update(config, id, req).await).await?;
+    respond(&endpoints::UPDATE_ORGANIZATION, &updated)
 }
 
 /// `DELETE /api/organizations/{id}` with `{"confirm": true}`.
 pub async fn delete(env: &Env, session: &Session, id: &str, req: DeleteOrganization) -> Res<Response> {
     with_service(env, session, async |s| s.delete(id, req).await).await?;
-    Ok(Response::empty().map_err(internal("response"))?.with_status(204))
+    Ok(Response::empty().map_err(internal("response"))?.with_status(endpoints::DELETE_ORGANIZATION.about.ok))
 }

@@ -1,7 +1,7 @@
 //! The account's sign-ins in D1: the slots that limit how many run at once and how many start per
 //! hour, and the list of those under way.
 
-use super::{internal, json, now};
+use super::{internal, now, respond};
 use crate::config::MAX_ACTIVE_SIGNINS;
 use crate::error::AppError;
 use crate::session::Session;
@@ -45,7 +45,7 @@ pub(super) async fn list(env: &Env, session: &Session) -> Result<Response, AppEr
             })
         })
         .collect();
-    json(&shared::api::SignInList { sign_ins, limit: MAX_ACTIVE_SIGNINS })
+    respond(&shared::endpoints::LIST_SIGN_INS, &shared::api::SignInList { sign_ins, limit: MAX_ACTIVE_SIGNINS })
 }
 
 /// Fewer than the limit of the account's (`?2`) sign-ins are under way at `?3`, not counting `?1`.

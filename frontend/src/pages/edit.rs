@@ -7,17 +7,17 @@ use crate::api::{self, ApiFailure};
 use crate::wizard::signin_panel::SignInPanel;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::api::{paths, CredentialInput, Organization, ReenableChoice, UpdateOrganization};
+use shared::api::{CredentialInput, Organization, ReenableChoice, UpdateOrganization};
+use shared::endpoints::{GET_ORGANIZATION, UPDATE_ORGANIZATION};
 use shared::secret::SecretString;
 
 /// The edit page for organization `id`.
 #[component]
 pub fn Edit(id: String, on_done: Callback<Option<Organization>>) -> impl IntoView {
-    let path = paths::organization(&id);
-    let load_path = path.clone();
+    let load_id = id.clone();
     let org = LocalResource::new(move || {
-        let p = load_path.clone();
-        async move { api::get_json::<Organization>(&p).await }
+        let id = load_id.clone();
+        async move { api::fetch(&GET_ORGANIZATION, &id).await }
     });
     let name = RwSignal::new(String::new());
     let multiple = RwSignal::new(false);
@@ -61,11 +61,11 @@ pub fn Edit(id: String, on_done: Callback<Option<Organization>>) -> impl IntoVie
             credential: (!new_secret.get().is_empty())
                 .then(|| CredentialInput::Secret { client_secret: SecretString::new(new_secret.get()) }),
         };
-        let path = path.clone();
+        let id = id.clone();
         let used_sign_in = body.sign_in_id.clone();
         saving.set(true);
         spawn_local(async move {
-            let r: Result<Organization, ApiFailure> = api::send_json("PATCH", &path, &body).await;
+            let r: Result<Organization, ApiFailure> = api::send(&UPDATE_ORGANIZATION, &id, &body).await;
             saving.set(false);
             match r {
                 Ok(o) => {

@@ -5,7 +5,8 @@
 use crate::api::{self, ApiFailure};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::api::{paths, DeleteOrganization, ExpiryState, Organization, OrganizationList};
+use shared::api::{DeleteOrganization, ExpiryState, Organization, OrganizationList};
+use shared::endpoints::{DELETE_ORGANIZATION, LIST_ORGANIZATIONS};
 
 fn expiry_text(o: &Organization) -> (String, &'static str) {
     let date = o.credential_expires_at.as_deref().map(|d| d.split('T').next().unwrap_or(d).to_owned());
@@ -27,14 +28,14 @@ pub fn Manage(on_add: Callback<()>, on_edit: Callback<String>, on_deleted: Callb
         if let Some(e) = epoch {
             e.track();
         }
-        api::get_json::<OrganizationList>(paths::ORGANIZATIONS)
+        api::fetch::<OrganizationList>(&LIST_ORGANIZATIONS, "")
     });
     let confirming = RwSignal::new(None::<Organization>);
     let error = RwSignal::new(None::<String>);
     let delete = move |o: Organization| {
         spawn_local(async move {
             let r: Result<(), ApiFailure> =
-                api::send_json("DELETE", &paths::organization(&o.id), &DeleteOrganization { confirm: true }).await;
+                api::send(&DELETE_ORGANIZATION, &o.id, &DeleteOrganization { confirm: true }).await.map(drop);
             confirming.set(None);
             match r {
                 Ok(()) => {

@@ -7,7 +7,8 @@ use crate::api;
 use crate::signins::{self, started_label, StartProblem};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::api::{paths, SignInList, SignInSummary};
+use shared::api::{SignInList, SignInSummary};
+use shared::endpoints::LIST_SIGN_INS;
 use shared::ErrorCode;
 
 /// The refusal of a sign-in start: its sentence, and for [`StartProblem::TooMany`] the list of
@@ -29,7 +30,7 @@ pub fn RunningSignIns(on_retry: Callback<()>) -> impl IntoView {
     let reload = RwSignal::new(0u32);
     let list = LocalResource::new(move || {
         reload.track();
-        api::get_json::<SignInList>(paths::SIGNINS)
+        api::fetch::<SignInList>(&LIST_SIGN_INS, "")
     });
     let note = RwSignal::new(None::<String>);
     let cancel = Callback::new(move |id: String| {

@@ -10,7 +10,8 @@ use crate::signin_model::{Effect, Event, Outcome, Post, Purpose, SignInModel};
 use crate::signins::Owned;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::api::{paths, ConfirmSignIn, SignInStatus, StartSignIn};
+use shared::api::{ConfirmSignIn, SignInStatus, StartSignIn};
+use shared::endpoints::{CONFIRM_SIGN_IN, RENEW_SIGN_IN, SIGN_IN, START_SIGN_IN};
 use shared::secret::SecretString;
 use shared::{AddMethod, CloudEnvironment};
 use std::time::Duration;
@@ -128,7 +129,7 @@ impl SignIn {
     fn run(self, effect: Effect) {
         match effect {
             Effect::Start(body) => spawn_local(async move {
-                match api::send_json::<_, SignInStatus>("POST", paths::SIGNINS, &body).await {
+                match api::send(&START_SIGN_IN, "", &body).await {
                     Ok(s) => {
                         let id = s.id.clone();
                         // A start that answers after its screen went away is cancelled at once.
@@ -145,7 +146,7 @@ impl SignIn {
                 set_timeout(move || _ = self.dispatch(Event::TimerFired { seq }), Duration::from_millis(after_ms))
             }
             Effect::FetchStatus { id } => spawn_local(async move {
-                match api::get_json::<SignInStatus>(&paths::signin(&id)).await {
+                match api::fetch(&SIGN_IN, &id).await {
                     Ok(s) => self.dispatch(Event::Status(s)),
                     Err(_) => self.dispatch(Event::FetchFailed { id }),
                 };
@@ -158,14 +159,12 @@ impl SignIn {
             Effect::Post { id, post } => spawn_local(async move {
                 let kind = post.kind();
                 let answer = match post {
-                    Post::Confirm => {
-                        api::send_json("POST", &paths::signin_confirm(&id), &ConfirmSignIn::default()).await
-                    }
+                    Post::Confirm => api::send(&CONFIRM_SIGN_IN, &id, &ConfirmSignIn::default()).await,
                     Post::Claim(claim) => {
                         let body = ConfirmSignIn { claim: Some(SecretString::new(claim)) };
-                        api::send_json("POST", &paths::signin_confirm(&id), &body).await
+                        api::send(&CONFIRM_SIGN_IN, &id, &body).await
                     }
-                    Post::Renew => api::send_json("POST", &paths::signin_renew(&id), &serde_json::json!({})).await,
+                    Post::Renew => api::fetch(&RENEW_SIGN_IN, &id).await,
                 };
                 match answer {
                     Ok(s) => self.dispatch(Event::Answered(kind, s)),

@@ -8,8 +8,9 @@ use crate::api::{self, ApiFailure};
 use base64::Engine as _;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::api::{paths, CreateOrganization, CredentialInput, InspectCertificate, Organization};
+use shared::api::{CreateOrganization, CredentialInput, InspectCertificate, Organization};
 use shared::certificate::CertificateInfo;
+use shared::endpoints::{CREATE_ORGANIZATION, INSPECT_CERTIFICATE};
 use shared::secret::SecretString;
 use shared::validate::{client_secret, PFX_MAX_BYTES};
 use shared::{AppId, CloudEnvironment, Field, OrganizationName, TenantId};
@@ -111,8 +112,7 @@ pub fn Step3(
         let body =
             InspectCertificate { pfx_base64: SecretString::new(b64), password: SecretString::new(pfx_password.get()) };
         spawn_local(async move {
-            let r: Result<CertificateInfo, ApiFailure> =
-                api::send_json("POST", paths::CERTIFICATE_INSPECT, &body).await;
+            let r: Result<CertificateInfo, ApiFailure> = api::send(&INSPECT_CERTIFICATE, "", &body).await;
             preview.set(Some(r.map_err(|e| e.message())));
         });
     };
@@ -163,7 +163,7 @@ pub fn Step3(
         saving.set(true);
         let used_sign_in = body.sign_in_id.clone();
         spawn_local(async move {
-            let r: Result<Organization, ApiFailure> = api::send_json("POST", paths::ORGANIZATIONS, &body).await;
+            let r: Result<Organization, ApiFailure> = api::send(&CREATE_ORGANIZATION, "", &body).await;
             saving.set(false);
             match r {
                 Ok(org) => {

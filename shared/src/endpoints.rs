@@ -1,0 +1,231 @@
+//! Every endpoint of the edge API, described once: its method, its path (`{id}` stands for an
+//! object's ID), the type of its request body and of its answer. The app's calls, the edge's route
+//! table and the OpenAPI document are built from these; a call with the wrong body or a wrong
+//! reading of the answer does not compile.
+
+use crate::api::*;
+use crate::certificate::CertificateInfo;
+use std::marker::PhantomData;
+
+/// An HTTP method of the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// `GET` (and `HEAD` where the route table says so).
+    Get,
+    /// `POST`.
+    Post,
+    /// `PATCH`.
+    Patch,
+    /// `DELETE`.
+    Delete,
+}
+
+impl Method {
+    /// As on the wire.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+        }
+    }
+}
+
+/// No body: a request without one, or an answer that is not JSON (`204`, a page). Reading it
+/// ignores whatever came.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct NoBody;
+
+impl<'de> serde::Deserialize<'de> for NoBody {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        serde::de::IgnoredAny::deserialize(d).map(|_| NoBody)
+    }
+}
+
+/// One endpoint: `Req` is what it reads, `Resp` what it answers on success.
+pub struct Endpoint<Req, Resp> {
+    /// What it is.
+    pub about: Described,
+    types: PhantomData<fn(Req) -> Resp>,
+}
+
+impl<Req, Resp> Endpoint<Req, Resp> {
+    /// Its method.
+    pub const fn method(&self) -> Method {
+        self.about.method
+    }
+
+    /// Its path template.
+    pub const fn path(&self) -> &'static str {
+        self.about.path
+    }
+
+    /// The path for object `id` (the path itself when it names no object).
+    pub fn path_for(&self, id: &str) -> String {
+        self.about.path.replace("{id}", id)
+    }
+}
+
+/// An endpoint without its types: what the route table and the OpenAPI document read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Described {
+    /// Its name in code.
+    pub name: &'static str,
+    /// Its method.
+    pub method: Method,
+    /// Its path template; `{id}` stands for an object's ID.
+    pub path: &'static str,
+    /// The status of a success.
+    pub ok: u16,
+    /// The statuses of its refusals (each with the common error body).
+    pub errors: &'static [u16],
+    /// One sentence for the OpenAPI document.
+    pub summary: &'static str,
+}
+
+impl Described {
+    /// Whether the path names an object.
+    pub fn takes_id(&self) -> bool {
+        self.path.contains("{id}")
+    }
+}
+
+/// The JSON Schema of a body type (`None` for [`NoBody`]), for the OpenAPI document.
+#[cfg(feature = "schema")]
+pub trait BodySchema {
+    /// The schema, registered in `g`.
+    fn schema(g: &mut schemars::SchemaGenerator) -> Option<schemars::Schema>;
+}
+
+#[cfg(feature = "schema")]
+impl BodySchema for NoBody {
+    fn schema(_: &mut schemars::SchemaGenerator) -> Option<schemars::Schema> {
+        None
+    }
+}
+
+#[cfg(feature = "schema")]
+macro_rules! body_schemas {
+    ($($t:ty),*) => {$(
+        impl BodySchema for $t {
+            fn schema(g: &mut schemars::SchemaGenerator) -> Option<schemars::Schema> {
+                Some(g.subschema_for::<$t>())
+            }
+        }
+    )*};
+}
+
+#[cfg(feature = "schema")]
+body_schemas!(
+    HealthResponse,
+    SessionInfo,
+    SignInList,
+    StartSignIn,
+    SignInStatus,
+    ConfirmSignIn,
+    InspectCertificate,
+    CertificateInfo,
+    OrganizationList,
+    CreateOrganization,
+    Organization,
+    UpdateOrganization,
+    DeleteOrganization
+);
+
+macro_rules! endpoints {
+    ($(
+        #[doc = $summary:literal]
+        $name:ident: $method:ident $path:literal, $req:ty => $ok:literal $resp:ty, errors $errors:expr;
+    )*) => {
+        $(
+            #[doc = $summary]
+            pub const $name: Endpoint<$req, $resp> = Endpoint {
+                about: Described {
+                    name: stringify!($name),
+                    method: Method::$method,
+                    path: $path,
+                    ok: $ok,
+                    errors: $errors,
+                    summary: $summary.trim_ascii(),
+                },
+                types: PhantomData,
+            };
+        )*
+
+        /// Every endpoint, in the order of the OpenAPI document.
+        pub const ALL: &[Described] = &[$( $name.about ),*];
+
+        /// The schemas of endpoint `name`'s request and success bodies.
+        #[cfg(feature = "schema")]
+        pub fn schemas(
+            name: &str,
+            g: &mut schemars::SchemaGenerator,
+        ) -> (Option<schemars::Schema>, Option<schemars::Schema>) {
+            match name {
+                $( stringify!($name) => (<$req as BodySchema>::schema(g), <$resp as BodySchema>::schema(g)), )*
+                other => panic!("no endpoint {other}"),
+            }
+        }
+    };
+}
+
+endpoints! {
+    /// Liveness and version (no session needed)
+    HEALTH: Get "/api/health", NoBody => 200 HealthResponse, errors &[];
+    /// The portal session as the edge read it
+    SESSION: Get "/api/session", NoBody => 200 SessionInfo, errors &[401];
+    /// This document
+    OPENAPI: Get "/api/openapi.json", NoBody => 200 NoBody, errors &[401];
+    /// The account's sign-ins under way (each counts against the limit of 3 until it ends or is cancelled)
+    LIST_SIGN_INS: Get "/api/signins", NoBody => 200 SignInList, errors &[401];
+    /// Start a sign-in: device code, or the Credential pop-up (at most 3 under way per account)
+    START_SIGN_IN: Post "/api/signins", StartSignIn => 201 SignInStatus, errors &[400, 401, 415, 422, 429, 502];
+    /// Sign-in status and registration progress
+    SIGN_IN: Get "/api/signins/{id}", NoBody => 200 SignInStatus, errors &[401, 404];
+    /// Cancel a sign-in: its last status; afterwards it is gone for the API (404)
+    CANCEL_SIGN_IN: Delete "/api/signins/{id}", NoBody => 200 SignInStatus, errors &[401, 404];
+    /// Start registration: the admin ticked the confirmation (device code), or the browser presents the sign-in window's claim or confirmation code (Credential)
+    CONFIRM_SIGN_IN: Post "/api/signins/{id}/confirm", ConfirmSignIn => 200 SignInStatus, errors &[400, 401, 404, 409, 410, 413, 415, 422];
+    /// A new one-time code after the previous one expired
+    RENEW_SIGN_IN: Post "/api/signins/{id}/renew", NoBody => 200 SignInStatus, errors &[401, 404, 409, 410, 429, 502];
+    /// Create the 3 additional applications with this sign-in (409 until a Credential sign-in's answer is claimed)
+    ADDITIONAL_APPLICATIONS: Post "/api/signins/{id}/applications", NoBody => 200 SignInStatus, errors &[401, 404, 409, 410, 422];
+    /// Microsoft sends the Credential pop-up back here (no session; the state names the sign-in). Answers an HTML page that tells the app and closes itself
+    SIGN_IN_CALLBACK: Get "/api/signin/callback", NoBody => 200 NoBody, errors &[];
+    /// Describe a .pfx before saving (nothing is stored)
+    INSPECT_CERTIFICATE: Post "/api/certificates/inspect", InspectCertificate => 200 CertificateInfo, errors &[400, 401, 413, 415, 422];
+    /// The account's organizations
+    LIST_ORGANIZATIONS: Get "/api/organizations", NoBody => 200 OrganizationList, errors &[401];
+    /// Add an organization after checking its credential against Microsoft
+    CREATE_ORGANIZATION: Post "/api/organizations", CreateOrganization => 201 Organization, errors &[400, 401, 409, 410, 413, 415, 422, 502, 503];
+    /// One organization
+    GET_ORGANIZATION: Get "/api/organizations/{id}", NoBody => 200 Organization, errors &[401, 404];
+    /// Edit; application ID and credential changes are checked against Microsoft first
+    UPDATE_ORGANIZATION: Patch "/api/organizations/{id}", UpdateOrganization => 200 Organization, errors &[400, 401, 404, 409, 410, 413, 415, 422, 502, 503];
+    /// Delete (requires {"confirm": true})
+    DELETE_ORGANIZATION: Delete "/api/organizations/{id}", DeleteOrganization => 204 NoBody, errors &[400, 401, 404, 413, 415, 422];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_endpoint_is_described_once_and_names_itself() {
+        for (i, a) in ALL.iter().enumerate() {
+            assert!(a.path.starts_with("/api/"), "{}", a.name);
+            assert!(!a.summary.is_empty() && (200..300).contains(&a.ok), "{}", a.name);
+            for b in &ALL[i + 1..] {
+                assert!((a.method, a.path) != (b.method, b.path), "{} and {} are one endpoint", a.name, b.name);
+                assert_ne!(a.name, b.name);
+            }
+        }
+        assert_eq!(GET_ORGANIZATION.path_for("o1"), "/api/organizations/o1");
+        assert_eq!(START_SIGN_IN.path_for("ignored"), "/api/signins");
+        assert!(SIGN_IN.about.takes_id() && !START_SIGN_IN.about.takes_id());
+        assert_eq!(CONFIRM_SIGN_IN.about.summary.split(':').next(), Some("Start registration"));
+        assert_eq!(serde_json::from_str::<NoBody>(r#"{"anything": 1}"#).unwrap(), NoBody);
+        assert_eq!(serde_json::from_str::<NoBody>("null").unwrap(), NoBody);
+    }
+}
