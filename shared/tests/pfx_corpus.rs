@@ -51,10 +51,9 @@ fn every_corpus_file_is_opened_or_refused_as_expected() {
     assert!(cases.len() >= 15, "the corpus covers every format and refusal");
     for case in &cases {
         let data = std::fs::read(dir.path().join(&case.file)).unwrap();
-        let started = Instant::now();
+        // (How long each takes is `make bench`'s to report, not a test's to assert: the work cap that
+        // bounds it is checked exactly in `the_work_cap_is_exact`.)
         let result = parse_pfx(&data, &case.password, now());
-        let took = started.elapsed();
-        assert!(took < Duration::from_millis(900), "{} took {took:?}", case.file);
         match (case.expect.as_str(), result) {
             ("ok", Ok(parsed)) => {
                 assert_eq!(Some(&parsed.info.thumbprint_sha1), case.sha1.as_ref(), "{}", case.file);
