@@ -1,5 +1,6 @@
 //! The Worker that serves `/api/*`. Static assets (the Leptos app) are served by the Workers
-//! assets binding before this code runs (`run_worker_first = ["/api/*"]` in `wrangler.toml`).
+//! assets binding before this code runs (`run_worker_first = ["/api/*", "/"]` in `wrangler.toml`: the page runs through the Worker for
+//! its `frame-ancestors` header).
 //!
 //! Layout: [`routes`] is the one route table (pure, tested natively); [`error`] turns every
 //! failure into a status and the common error body in one place; the `worker` adapter below is

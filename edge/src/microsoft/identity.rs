@@ -150,11 +150,49 @@ pub enum TokenOutcome {
     Error(OAuthFailure),
 }
 
+/// The RFC 6749 / RFC 8628 `error` of a token response, read once here: the code after this
+/// matches the enum, never the text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OAuthError {
+    /// `authorization_pending`: the admin has not signed in yet (device code).
+    AuthorizationPending,
+    /// `slow_down`: poll less often (device code).
+    SlowDown,
+    /// `expired_token`: the device code expired.
+    ExpiredToken,
+    /// `access_denied`: the admin declined.
+    AccessDenied,
+    /// `invalid_grant`: a code or credential that does not work (details in the AADSTS code).
+    InvalidGrant,
+    /// `invalid_client`: the client or its credential is wrong.
+    InvalidClient,
+    /// Another value.
+    Other(String),
+    /// No OAuth error body (no answer, a server error, an unreadable body).
+    Absent,
+}
+
+impl OAuthError {
+    /// Reads Microsoft's `error` value.
+    pub fn parse(error: &str) -> Self {
+        match error {
+            "" => OAuthError::Absent,
+            "authorization_pending" => OAuthError::AuthorizationPending,
+            "slow_down" => OAuthError::SlowDown,
+            "expired_token" => OAuthError::ExpiredToken,
+            "access_denied" => OAuthError::AccessDenied,
+            "invalid_grant" => OAuthError::InvalidGrant,
+            "invalid_client" => OAuthError::InvalidClient,
+            other => OAuthError::Other(other.to_owned()),
+        }
+    }
+}
+
 /// An OAuth error response, read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OAuthFailure {
-    /// The RFC 6749/8628 `error` value (`authorization_pending`, `slow_down`, ...).
-    pub error: String,
+    /// The `error` value.
+    pub error: OAuthError,
     /// The mapped failure.
     pub microsoft: MicrosoftError,
 }
@@ -184,7 +222,7 @@ fn read_oauth_failure(resp: &HttpResponse) -> OAuthFailure {
         ErrorCode::from_oauth_error(&body.error, &body.error_codes)
     };
     OAuthFailure {
-        error: body.error,
+        error: OAuthError::parse(&body.error),
         microsoft: MicrosoftError {
             code,
             status,
@@ -209,7 +247,7 @@ pub fn read_token(resp: &HttpResponse) -> TokenOutcome {
         match serde_json::from_slice::<AccessToken>(resp.body()) {
             Ok(t) => TokenOutcome::Token(t),
             Err(_) => {
-                TokenOutcome::Error(OAuthFailure { error: String::new(), microsoft: MicrosoftError::transport() })
+                TokenOutcome::Error(OAuthFailure { error: OAuthError::Absent, microsoft: MicrosoftError::transport() })
             }
         }
     } else {
@@ -259,7 +297,7 @@ mod tests {
             r#"{"error":"invalid_grant","error_description":"AADSTS53003: Access has been blocked by Conditional Access policies.","error_codes":[53003],"timestamp":"2026-11-26 12:00:00Z","trace_id":"t-1","correlation_id":"c-1"}"#,
         );
         let TokenOutcome::Error(f) = read_token(&r) else { panic!() };
-        assert_eq!(f.error, "invalid_grant");
+        assert_eq!(f.error, OAuthError::InvalidGrant);
         assert_eq!(f.microsoft.code, ErrorCode::BlockedByConditionalAccess);
         assert_eq!(f.microsoft.correlation.correlation_id.as_deref(), Some("c-1"));
         assert_eq!(f.microsoft.correlation.code.as_deref(), Some("AADSTS53003"));

@@ -95,9 +95,66 @@ impl Keyring {
     }
 }
 
+/// What is sealed for a certificate credential: the .pfx and its password, with the format's
+/// version. Rows sealed before the version was written are version 1.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct SealedCertificate {
+    /// The format: 1 is the .pfx as base64 and its password.
+    #[serde(default = "first_version")]
+    pub version: u8,
+    /// The .pfx file, base64.
+    #[serde(serialize_with = "shared::secret::serialize_exposed")]
+    pub pfx_base64: shared::secret::SecretString,
+    /// Its password (empty when it has none).
+    #[serde(serialize_with = "shared::secret::serialize_exposed")]
+    pub password: shared::secret::SecretString,
+}
+
+fn first_version() -> u8 {
+    1
+}
+
+impl SealedCertificate {
+    /// The current format for `pfx` and `password`.
+    pub fn new(pfx: &[u8], password: &shared::secret::SecretString) -> Self {
+        Self {
+            version: 1,
+            pfx_base64: shared::secret::SecretString::new(STANDARD.encode(pfx)),
+            password: password.clone(),
+        }
+    }
+
+    /// The bytes to seal.
+    pub fn to_plaintext(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("strings serialize")
+    }
+
+    /// Reads opened bytes; `None` for a format this code does not know.
+    pub fn from_plaintext(plain: &[u8]) -> Option<Self> {
+        serde_json::from_slice::<Self>(plain).ok().filter(|c| c.version == 1)
+    }
+
+    /// The .pfx file.
+    pub fn pfx(&self) -> Option<Vec<u8>> {
+        STANDARD.decode(self.pfx_base64.expose()).ok()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sealed_certificate_has_a_version_and_rows_without_one_are_version_1() {
+        let pw = shared::secret::SecretString::new("p@ss".into());
+        let c = SealedCertificate::new(b"PFX", &pw);
+        let plain = c.to_plaintext();
+        let back = SealedCertificate::from_plaintext(&plain).unwrap();
+        assert_eq!((back.version, back.pfx().unwrap(), back.password.expose()), (1, b"PFX".to_vec(), "p@ss"));
+        let old = br#"{"pfx_base64":"UEZY","password":"p@ss"}"#;
+        assert_eq!(SealedCertificate::from_plaintext(old).unwrap().pfx().unwrap(), b"PFX".to_vec());
+        assert!(SealedCertificate::from_plaintext(br#"{"version":2,"pfx_base64":"","password":""}"#).is_none());
+    }
 
     fn key(byte: u8) -> String {
         STANDARD.encode([byte; 32])

@@ -12,7 +12,7 @@ use super::ports::{
     ApplicationChange, Clock, Edit, Exported, Log, NewApplicationRow, NewOrganizationRow, OrganizationStore, Refusal,
     SignIns, Sleeper,
 };
-use super::seal::{binding, Keyring};
+use super::seal::{binding, Keyring, SealedCertificate};
 use super::store::StoreError;
 use crate::config::Config;
 use crate::error::AppError;
@@ -108,11 +108,7 @@ fn sealable_from(cred: &ValidCredential, app_id: &str) -> Option<Sealable> {
             credential_type: "certificate",
             expires_at: Some(parsed.info.not_after.clone()),
             thumbprint: Some(parsed.info.thumbprint_sha1.clone()),
-            plaintext: serde_json::to_vec(&serde_json::json!({
-                "pfx_base64": STANDARD.encode(pfx.expose()),
-                "password": password.expose(),
-            }))
-            .unwrap_or_default(),
+            plaintext: SealedCertificate::new(pfx.expose(), password).to_plaintext(),
         }),
         ValidCredential::Generated { .. } => None,
     }
@@ -430,11 +426,10 @@ where
                 AppError::Internal
             })?;
         let cred = if s.credential_type == "certificate" {
-            let v: serde_json::Value = serde_json::from_slice(plain.expose()).map_err(|_| AppError::Internal)?;
-            let pfx = STANDARD.decode(v["pfx_base64"].as_str().unwrap_or_default()).map_err(|_| AppError::Internal)?;
-            let parsed =
-                shared::certificate::parse_pfx(&pfx, v["password"].as_str().unwrap_or_default(), self.now() / 1000)
-                    .map_err(crate::certificates::pfx_error)?;
+            let sealed = SealedCertificate::from_plaintext(plain.expose()).ok_or(AppError::Internal)?;
+            let pfx = sealed.pfx().ok_or(AppError::Internal)?;
+            let parsed = shared::certificate::parse_pfx(&pfx, sealed.password.expose(), self.now() / 1000)
+                .map_err(crate::certificates::pfx_error)?;
             StoredCredential::Certificate(Box::new(parsed))
         } else {
             StoredCredential::Secret(SecretString::new(String::from_utf8_lossy(plain.expose()).into_owned()))

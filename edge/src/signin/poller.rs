@@ -6,7 +6,7 @@
 //! good; network errors, 5xx and 429 back off exponentially (honouring `Retry-After`); the code's
 //! expiry ends polling; declined, bad code and blocked end it with the catalogue's error.
 
-use crate::microsoft::identity::{AccessToken, OAuthFailure, TokenOutcome};
+use crate::microsoft::identity::{AccessToken, OAuthError, OAuthFailure, TokenOutcome};
 use shared::api::ErrorDetail;
 use shared::ErrorCode;
 
@@ -93,17 +93,17 @@ impl Poller {
     }
 
     fn on_failure(&mut self, f: OAuthFailure, sent_at: Millis, now: Millis) -> Decision {
-        match f.error.as_str() {
-            "authorization_pending" => {
+        match f.error {
+            OAuthError::AuthorizationPending => {
                 self.failures = 0;
                 self.schedule(sent_at + self.interval_ms + POLL_MARGIN_MS)
             }
-            "slow_down" => {
+            OAuthError::SlowDown => {
                 self.failures = 0;
                 self.interval_ms += SLOW_DOWN_STEP_MS;
                 self.schedule(sent_at + self.interval_ms + POLL_MARGIN_MS)
             }
-            "expired_token" => Decision::Expired,
+            OAuthError::ExpiredToken => Decision::Expired,
             _ if f.microsoft.is_transient() => {
                 self.failures += 1;
                 let backoff = (self.interval_ms << self.failures.min(6)).min(MAX_BACKOFF_MS);

@@ -32,7 +32,7 @@ fn signed_in(r: &mut SignInRecord, now: Millis) {
 
 fn pending() -> TokenOutcome {
     TokenOutcome::Error(OAuthFailure {
-        error: "authorization_pending".into(),
+        error: crate::microsoft::identity::OAuthError::AuthorizationPending,
         microsoft: MicrosoftError { code: ErrorCode::AuthorizationPending, status: 400, ..MicrosoftError::transport() },
     })
 }

@@ -392,7 +392,7 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
             Err(e) => {
                 self.host.warn(&format!("signin {}: token poll failed: {}", rec.id, e.0));
                 TokenOutcome::Error(identity::OAuthFailure {
-                    error: String::new(),
+                    error: identity::OAuthError::Absent,
                     microsoft: MicrosoftError::transport(),
                 })
             }
