@@ -23,7 +23,9 @@ fi
 # 2. Cargo-installed tools, cached in $TOOLS_DIR by version.
 #    The tools' own release profiles (Trunk: fat LTO, one codegen unit) cost minutes of a cold run on
 #    2 cores and buy nothing here (they process a few MB once per build), so they are installed with a
-#    light profile: no LTO, parallel codegen, opt-level 2.
+#    light profile: no LTO, parallel codegen, opt-level 1. The three share one build folder, so the
+#    dependencies they have in common (tokio, serde, wasm-bindgen's CLI support...) are compiled
+#    once; it is removed when they are installed.
 cargo_tool() { # name version binary version-probe-substring [extra cargo install args]
   local crate=$1 version=$2 bin=$3; shift 3
   if [ -x "$TOOLS_DIR/bin/$bin" ] && "$TOOLS_DIR/bin/$bin" --version 2>/dev/null | grep -qE "(^| )$version"; then
@@ -31,8 +33,8 @@ cargo_tool() { # name version binary version-probe-substring [extra cargo instal
   fi
   say "installing $crate $version (cargo install, light profile; this takes minutes once)"
   CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-    CARGO_PROFILE_RELEASE_OPT_LEVEL=2 CARGO_PROFILE_RELEASE_DEBUG=false CARGO_PROFILE_RELEASE_STRIP=true \
-    cargo install --root "$TOOLS_DIR" "$crate" --version "=$version" "$@"
+    CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_DEBUG=false CARGO_PROFILE_RELEASE_STRIP=true \
+    cargo install --root "$TOOLS_DIR" --target-dir "$TOOLS_DIR/build" "$crate" --version "=$version" "$@"
 }
 
 # 3-5 download and unpack (network and disk, little CPU): they run beside the cargo installs below.
@@ -75,6 +77,7 @@ io_pid=$!
 cargo_tool wasm-bindgen-cli "$WASM_BINDGEN_VERSION" wasm-bindgen
 cargo_tool worker-build "$WORKER_BUILD_VERSION" worker-build --locked
 cargo_tool trunk "$TRUNK_VERSION" trunk --locked
+rm -rf "$TOOLS_DIR/build"
 
 if ! wait "$io_pid"; then
   cat "$io_log" >&2; rm -f "$io_log"
