@@ -288,6 +288,15 @@ impl SignInModel {
         self.seq += 1;
     }
 
+    /// Stops the loop and forgets the sign-in shown (a new start, or leaving the screen).
+    fn clear(&mut self) {
+        self.stop();
+        self.status = None;
+        self.notice = None;
+        self.deadline_ms = None;
+        self.window_closed = false;
+    }
+
     fn schedule(&mut self, after_ms: u64) -> Effect {
         self.seq += 1;
         Effect::ScheduleFetch { seq: self.seq, after_ms }
@@ -337,11 +346,7 @@ impl SignInModel {
         let mut out = Vec::new();
         match event {
             Event::Start(body) => {
-                self.stop();
-                self.status = None;
-                self.notice = None;
-                self.deadline_ms = None;
-                self.window_closed = false;
+                self.clear();
                 self.completed = false;
                 self.starting = true;
                 out.push(Effect::Report(Outcome::Requesting));
@@ -446,11 +451,7 @@ impl SignInModel {
                 PostKind::Renew | PostKind::Confirm => out.push(Effect::Report(Outcome::Refused(failure))),
             },
             Event::Leave => {
-                self.stop();
-                self.status = None;
-                self.notice = None;
-                self.deadline_ms = None;
-                self.window_closed = false;
+                self.clear();
                 self.starting = false;
                 out.push(Effect::ClosePopup);
                 out.push(Effect::Release);

@@ -482,6 +482,7 @@ impl SignInRecord {
                 (None, None) => Registration::new(app_name, &marker, 1, ADDITIONAL_APPLICATIONS),
             })
         };
+        let was_registering = matches!(self.stage, Stage::Registering(_));
         let stage = std::mem::replace(&mut self.stage, Stage::Starting);
         let (result, stage) = match stage {
             Stage::SignedIn { token, claim: None } => match new_run(None) {
@@ -499,8 +500,6 @@ impl SignInRecord {
                 Err(e) => (Err(e), Stage::SignedIn { token, claim: None }),
             },
             Stage::Registering(mut h) | Stage::Completed(mut h) => {
-                let was_running =
-                    h.running().is_some() || h.additional.as_ref().is_some_and(|a| a.phase != Phase::Done);
                 let result = match &h.additional {
                     // A run already under way for another named tenant (an unnamed one is checked
                     // when its applications are taken, see the organizations service).
@@ -516,7 +515,9 @@ impl SignInRecord {
                     Some(_) => Ok(()),
                     None => new_run(h.main.as_ref()).map(|run| h.additional = Some(run)),
                 };
-                let registering = h.running().is_some() || (was_running && result.is_ok());
+                // A registration under way goes on; a completed one registers again only if a run
+                // was added.
+                let registering = was_registering || h.running().is_some();
                 (result, if registering { Stage::Registering(h) } else { Stage::Completed(h) })
             }
             other => (Err(ErrorCode::NotFound), other),
@@ -638,14 +639,10 @@ impl SignInRecord {
 
     /// The hold ended: every secret this record holds is dropped.
     pub fn forget_secrets(&mut self) {
+        self.secrets_removed();
         if let Some(h) = self.holding_mut() {
             h.token = None;
             h.discard_at = None;
-            for r in [&mut h.main, &mut h.additional].into_iter().flatten() {
-                for a in &mut r.apps {
-                    a.secret = None;
-                }
-            }
         }
         match &self.stage {
             Stage::SignedIn { .. } => self.end(Ending::Expired, Some(ErrorDetail::new(ErrorCode::CodeExpired))),

@@ -472,8 +472,7 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
     /// the "saved" hand-over never arrived (and if the database cannot answer, nothing is deleted
     /// now: the next alarm asks again).
     async fn discard(&self, rec: &mut SignInRecord) {
-        let holding = rec.holding().filter(|h| h.token.is_some());
-        if let Some((h, token)) = holding.and_then(|h| Some((h, h.token.as_ref()?.access_token.clone()))) {
+        if let Some((h, token)) = rec.holding().and_then(|h| Some((h, h.token.as_ref()?.access_token.clone()))) {
             let saved = h.saved;
             let created: Vec<(u8, String, String)> = [&h.main, &h.additional]
                 .into_iter()
