@@ -9,7 +9,7 @@ use crate::signin::command::{Command, Reply};
 use crate::signin::poller::Millis;
 use crate::signin::record::legacy::Stored;
 use crate::signin::record::SignInRecord;
-use crate::signin::service::{HostError, SignInHost, SignInService};
+use crate::signin::service::{HostError, SignInHost, SignInService, Turn};
 use serde::Deserialize;
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
 
@@ -31,9 +31,14 @@ fn error_response(e: AppError) -> Result<Response> {
 pub struct SignIn {
     state: State,
     env: Env,
+    turn: Turn,
 }
 
 impl SignInHost for SignIn {
+    fn turn(&self) -> &Turn {
+        &self.turn
+    }
+
     fn now(&self) -> Millis {
         now()
     }
@@ -107,7 +112,7 @@ impl SignInHost for SignIn {
 
 impl DurableObject for SignIn {
     fn new(state: State, env: Env) -> Self {
-        Self { state, env }
+        Self { state, env, turn: Turn::default() }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {

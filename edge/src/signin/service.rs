@@ -33,8 +33,24 @@ pub const DISCARD_RETRY_MS: Millis = 60_000;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostError(pub String);
 
+/// One sign-in's turn: a command that changes the record, or the alarm, holds it from reading the
+/// record to storing it. A Durable Object delivers other events while an outbound request is in
+/// flight, so without it a command arriving while the alarm waits for Microsoft would be
+/// overwritten by the alarm's older copy (a ticked checkbox lost, a cancel undone). Status reads
+/// write nothing and do not wait for it.
+#[derive(Default)]
+pub struct Turn(futures_util::lock::Mutex<()>);
+
+impl Turn {
+    async fn take(&self) -> futures_util::lock::MutexGuard<'_, ()> {
+        self.0.lock().await
+    }
+}
+
 /// What the service needs from the platform.
 pub trait SignInHost {
+    /// The sign-in's [`Turn`] (one per Durable Object instance: in memory, as its events are).
+    fn turn(&self) -> &Turn;
     /// Milliseconds since the Unix epoch.
     fn now(&self) -> Millis;
     /// Fills `buf` from a CSPRNG.
@@ -97,6 +113,10 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
 
     /// Answers one command.
     pub async fn handle(&self, cmd: Command) -> Result<Reply, AppError> {
+        let _turn = match cmd {
+            Command::Status { .. } => None,
+            _ => Some(self.host.turn().take().await),
+        };
         if let Command::Start { account, name, cloud, method, redirect_uri } = cmd {
             let client_id = self.config.public_client(cloud).ok_or(ErrorCode::ClientMisconfigured)?.to_owned();
             let mut rec = SignInRecord::new(&name, &account, cloud, &client_id, self.host.now());
@@ -363,6 +383,7 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
     /// The alarm: deletes a record past its retention, polls Microsoft when due, runs registration
     /// steps, and ends the hold when its time has come.
     pub async fn alarm(&self) -> Result<(), HostError> {
+        let _turn = self.host.turn().take().await;
         let Some(mut rec) = self.host.load().await? else { return Ok(()) };
         let t = self.host.now();
         if rec.retention_over(t) {

@@ -35,9 +35,13 @@ struct FakeHost {
     database_down: Cell<bool>,
     slept: Cell<u64>,
     warnings: RefCell<Vec<String>>,
+    turn: Turn,
 }
 
 impl SignInHost for FakeHost {
+    fn turn(&self) -> &Turn {
+        &self.turn
+    }
     fn now(&self) -> Millis {
         self.now.get()
     }
@@ -96,6 +100,24 @@ struct FakeMicrosoft {
     deleted: RefCell<Vec<String>>,
     batch_ids: RefCell<Vec<ItemId>>,
     requests: RefCell<Vec<String>>,
+    /// The next device-code poll is answered only after this many turns of the executor (a slow
+    /// Microsoft: other events reach the Durable Object meanwhile).
+    slow_poll_turns: Cell<u32>,
+}
+
+/// Pending for `n` polls (waking itself each time), then ready.
+struct Turns(u32);
+
+impl Future for Turns {
+    type Output = ();
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        if self.0 == 0 {
+            return std::task::Poll::Ready(());
+        }
+        self.0 -= 1;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    }
 }
 
 fn answer(status: u16, body: Value) -> crate::microsoft::HttpResponse {
@@ -158,6 +180,7 @@ impl HttpClient for FakeMicrosoft {
                     "https://microsoft.com/devicelogin", "expires_in": 900, "interval": 5}),
             )
         } else if path.ends_with("/token") && body.contains("device_code") {
+            Turns(self.slow_poll_turns.replace(0)).await;
             if self.pending_polls.get() > 0 {
                 self.pending_polls.set(self.pending_polls.get() - 1);
                 answer(400, json!({"error": "authorization_pending", "error_codes": [70016]}))
@@ -301,6 +324,28 @@ fn a_device_code_sign_in_registers_after_the_checkbox_and_a_save_keeps_what_it_t
     let main = rec.holding().unwrap().main.clone().unwrap();
     assert!(rec.token().is_none() && main.apps.iter().all(|a| a.secret.is_none()));
     assert!(!serde_json::to_string(&rec).unwrap().contains("gen~secret"), "no secret is left in storage");
+}
+
+#[test]
+fn a_checkbox_ticked_while_the_alarm_waits_for_microsoft_is_not_lost() {
+    // The attack on the state machine: the alarm has read the record and waits for Microsoft's
+    // answer; the admin's confirmation arrives and is stored; the alarm then writes back what it
+    // read. A Durable Object delivers other events while an outbound fetch is in flight.
+    let w = World::new();
+    w.start(AddMethod::DeviceCode);
+    w.ms.slow_poll_turns.set(3);
+    if let Some(at) = w.host.alarm.get() {
+        w.host.now.set(w.host.now.get().max(at));
+    }
+    let service = w.service();
+    let (alarm, confirm) = futures_executor::block_on(futures_util::future::join(
+        service.alarm(),
+        service.handle(Command::Confirm { account: account(), claim: None }),
+    ));
+    alarm.unwrap();
+    confirm.unwrap();
+    assert_eq!(w.record().state(), SignInState::Registering, "signed in and confirmed: registration runs");
+    w.alarms_until(SignInState::Completed);
 }
 
 #[test]
