@@ -505,6 +505,7 @@ mod tests {
                 application_id: "a".into(),
                 secret_stored: true,
                 applications: 1,
+                application_ids: vec!["a".into()],
             }),
             ..status("s1", method, SignInState::Completed)
         }

@@ -247,6 +247,9 @@ pub struct RegistrationResult {
     pub secret_stored: bool,
     /// How many applications exist for this sign-in so far (1, or 4 after the additional ones).
     pub applications: u8,
+    /// Every application's ID, main first (for the administrator's EWS allow list).
+    #[serde(default)]
+    pub application_ids: Vec<String>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -391,6 +394,10 @@ pub struct Organization {
     pub multiple_applications: bool,
     /// How many applications are active (1 or 4).
     pub active_applications: u8,
+    /// The version of the permission manifest the service granted the main application from;
+    /// absent when the administrator registered the application (Manual, or a typed credential).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest_version: Option<u32>,
     /// Created, RFC 3339.
     pub created_at: String,
     /// Last changed, RFC 3339.

@@ -116,6 +116,10 @@ catalogue! {
     /// The application ID is not registered in this tenant and cloud.
     ApplicationNotFound = "application_not_found", 422, "Microsoft does not know this application ID in this tenant. Check the application ID, the tenant ID and the Azure cloud environment.";
 
+    /// A resource in the tenant does not offer one of the manifest's application permissions (a
+    /// national cloud, or a resource without its service principal): nothing is left in the tenant.
+    PermissionUnavailable = "permission_unavailable", 422, "Your tenant does not offer an application permission the backup needs, so no application was registered. Register the application yourself with the Manual method, or contact support with the permission named here.";
+
     // --- Credentials -------------------------------------------------------------------------
     /// Wrong client secret.
     InvalidClientSecret = "invalid_client_secret", 422, "Microsoft refused the application password. Copy the secret's Value (not its ID) from Certificates & secrets, or create a new secret.";
@@ -176,6 +180,7 @@ impl ErrorCode {
                 | ErrorCode::BlockedByConditionalAccess
                 | ErrorCode::ClientMisconfigured
                 | ErrorCode::RegistrationFailed
+                | ErrorCode::PermissionUnavailable
         )
     }
 

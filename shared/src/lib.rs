@@ -11,6 +11,7 @@ pub mod certificate;
 pub mod cloud;
 pub mod endpoints;
 pub mod errors;
+pub mod mailbox;
 pub mod method;
 pub mod secret;
 pub mod validate;

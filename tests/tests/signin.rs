@@ -390,3 +390,71 @@ fn two_sign_ins_for_the_same_tenant_at_once_each_register_their_own() {
     assert_ne!(sa["result"]["application_id"], sb["result"]["application_id"]);
     assert_eq!(emulator.applications().len(), 2);
 }
+
+/// A device-code sign-in of `user` in `cloud`, confirmed and approved, to its end.
+fn registered(emulator: &Emulator, api: &Api, cloud: &str, user: &str) -> Value {
+    let started = start_signin(api, cloud);
+    assert_eq!(started.status, 201, "{}", started.text);
+    let id = started.body["id"].as_str().unwrap().to_owned();
+    api.post(&format!("/api/signins/{id}/confirm"), json!({}));
+    emulator.approve(started.body["user_code"].as_str().unwrap(), user);
+    wait_status(api, &id, Duration::from_secs(60), |s| s["state"] == "completed" || s["state"] == "failed")
+}
+
+/// The app role values granted in `tenant`.
+fn granted_in(emulator: &Emulator, tenant: &str) -> Vec<String> {
+    let state = emulator.get("state");
+    state["role_assignments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["tenant"] == tenant)
+        .filter_map(|r| r["appRoleValue"].as_str().map(str::to_owned))
+        .collect()
+}
+
+const GRAPH_MAILBOX: [&str; 3] =
+    ["MailboxItem.Read.All", "MailboxItem.ImportExport.All", "MailboxFolder.ReadWrite.All"];
+
+#[test]
+fn the_2026_permission_set_follows_the_cloud() {
+    let (emulator, stack) = start(FAST);
+    let api = Api::new(&stack.base_url, &stack.token("acct-perms"));
+    let done = registered(&emulator, &api, "global", fixture::ADMIN);
+    assert_eq!(done["state"], "completed", "{done}");
+    let global = granted_in(&emulator, fixture::CONTOSO);
+    for role in GRAPH_MAILBOX.iter().chain(&["full_access_as_app", "Sites.FullControl.All", "User.Read.All"]) {
+        assert!(global.iter().any(|g| g == role), "{role} granted in the Global cloud: {global:?}");
+    }
+
+    // GCC High has no Graph mailbox export: not asked for, and the registration still completes.
+    let done = registered(&emulator, &api, "usgov_gcc_high", "admin@fabrikamgov.onmicrosoft.us");
+    assert_eq!(done["state"], "completed", "{done}");
+    let gov = granted_in(&emulator, "2a7e9c14-3b5d-4e6f-8a90-b1c2d3e4f501");
+    assert!(!gov.is_empty() && gov.iter().all(|g| !GRAPH_MAILBOX.contains(&g.as_str())), "{gov:?}");
+    assert!(gov.iter().any(|g| g == "full_access_as_app"), "EWS stays as the bridge: {gov:?}");
+    assert_eq!(global.len(), gov.len() + GRAPH_MAILBOX.len());
+}
+
+#[test]
+fn a_tenant_whose_sharepoint_lacks_a_permission_gets_its_name_and_keeps_nothing() {
+    let (emulator, stack) = start(FAST);
+    let mut fixture_json = emulator.get("fixture");
+    let contoso =
+        fixture_json["tenants"].as_array_mut().unwrap().iter_mut().find(|t| t["id"] == fixture::CONTOSO).unwrap();
+    contoso["withheld_app_roles"] = json!(["Sites.FullControl.All"]);
+    emulator.control("reset", fixture_json);
+
+    let api = Api::new(&stack.base_url, &stack.token("acct-withheld"));
+    let done = registered(&emulator, &api, "global", fixture::ADMIN);
+    assert_eq!(done["state"], "failed", "{done}");
+    assert_eq!(done["error"]["code"], "permission_unavailable");
+    let message = done["error"]["message"].as_str().unwrap();
+    assert!(message.contains("Sites.FullControl.All (Office 365 SharePoint Online)"), "{message}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !emulator.applications().is_empty() {
+        assert!(Instant::now() < deadline, "the created application was not deleted: {:?}", emulator.applications());
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    assert!(granted_in(&emulator, fixture::CONTOSO).is_empty(), "nothing was granted");
+}

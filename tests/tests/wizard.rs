@@ -81,6 +81,17 @@ async fn device_code_path_through_the_wizard_with_one_application() {
     assert_eq!(value(c, "#tenant-id").await, fixture::CONTOSO);
     assert!(el(c, "#tenant-id").await.attr("readonly").await.unwrap().is_some(), "read-only after registration");
     browser.wait_for_text("[data-testid=generated-secret]", "stored securely", Duration::from_secs(5)).await;
+    // The Global cloud: Graph's mailbox export was granted; EWS needs the tenant's allow list.
+    browser.wait_for_text("[data-testid=mailbox-note]", "mailbox import and export", Duration::from_secs(5)).await;
+    let command = browser
+        .wait_for_text(
+            "[data-testid=ews-allow-command]",
+            "Set-OrganizationConfig -EwsAllowedAppIDs",
+            Duration::from_secs(5),
+        )
+        .await;
+    let app_id = value(c, "#application-id").await;
+    assert!(command.contains(&format!("'{app_id}'")), "{command}");
     let multiple = el(c, "#multiple-apps").await;
     assert!(multiple.is_selected().await.unwrap(), "on by default");
     multiple.click().await.unwrap();

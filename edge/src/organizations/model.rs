@@ -136,6 +136,9 @@ pub struct ApplicationRow {
     pub credential_expires_at: Option<String>,
     /// SHA-1 thumbprint.
     pub certificate_thumbprint: Option<String>,
+    /// The permission manifest's version, when the service registered the application.
+    #[serde(default)]
+    pub manifest_version: Option<u32>,
 }
 
 /// The API view of an organization and its applications at `now` (Unix seconds).
@@ -159,6 +162,7 @@ pub fn to_api(org: &OrganizationRow, apps: &[ApplicationRow], now: i64) -> Organ
         certificate_thumbprint: main.and_then(|m| m.certificate_thumbprint.clone()),
         multiple_applications: org.multiple_applications == 1,
         active_applications: apps.iter().filter(|a| a.active == 1).count() as u8,
+        manifest_version: main.and_then(|m| m.manifest_version),
         created_at: org.created_at.clone(),
         updated_at: org.updated_at.clone(),
         version: org.version,
@@ -220,12 +224,14 @@ mod tests {
             credential_type: "secret".into(),
             credential_expires_at: Some(expires.into()),
             certificate_thumbprint: None,
+            manifest_version: Some(2 - main as u32),
         };
         let now = crate::time::parse_rfc3339("2026-11-26T00:00:00Z").unwrap();
         let view = to_api(&org, &[app(1, "2026-12-10T00:00:00Z"), app(0, "2028-01-01T00:00:00Z")], now);
         assert_eq!(view.cloud, CloudEnvironment::UsGovDod);
         assert_eq!(view.expiry, ExpiryState::ExpiresSoon);
         assert_eq!(view.active_applications, 2);
+        assert_eq!(view.manifest_version, Some(1), "the main application's");
         assert_eq!(view.version, 3);
         let view = to_api(&org, &[app(1, "2026-11-01T00:00:00Z")], now);
         assert_eq!(view.expiry, ExpiryState::Expired);

@@ -51,6 +51,16 @@ pub struct NewOrganizationRow {
     pub created_at: String,
 }
 
+/// What the service granted an application it registered: the manifest's version and the
+/// permission values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    /// [`crate::provisioning::manifest::MANIFEST_VERSION`] at the registration.
+    pub manifest_version: u32,
+    /// The app role values granted.
+    pub permissions: Vec<String>,
+}
+
 /// An application row to insert, its credential already sealed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewApplicationRow {
@@ -78,6 +88,8 @@ pub struct NewApplicationRow {
     pub secret_ciphertext: String,
     /// RFC 3339; also `updated_at`.
     pub created_at: String,
+    /// What the service granted, when it registered the application.
+    pub grant: Option<Grant>,
 }
 
 /// A sealed credential as stored.
@@ -104,7 +116,7 @@ pub enum ApplicationChange {
         id: String,
     },
     /// Insert a row.
-    Insert(NewApplicationRow),
+    Insert(Box<NewApplicationRow>),
     /// The main application row `id` now has application ID `app_id` (same credential).
     SetAppId {
         /// Row ID.

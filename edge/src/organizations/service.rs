@@ -9,8 +9,8 @@
 use super::check::{Checker, Credential, Signers, CREATED_PATIENCE_MS, TYPED_PATIENCE_MS};
 use super::model::{self, ApplicationRow, ValidCredential};
 use super::ports::{
-    ApplicationChange, Clock, Edit, Exported, Log, NewApplicationRow, NewOrganizationRow, OrganizationStore, Refusal,
-    SignIns, Sleeper,
+    ApplicationChange, Clock, Edit, Exported, ExportedApp, Grant, Log, NewApplicationRow, NewOrganizationRow,
+    OrganizationStore, Refusal, SignIns, Sleeper,
 };
 use super::seal::{binding, Keyring, SealedCertificate};
 use super::store::StoreError;
@@ -64,6 +64,12 @@ struct Sealable {
     expires_at: Option<String>,
     thumbprint: Option<String>,
     plaintext: Vec<u8>,
+    grant: Option<Grant>,
+}
+
+/// What the service granted an application of `ex`.
+fn grant_of(a: &ExportedApp) -> Grant {
+    Grant { manifest_version: a.manifest_version, permissions: a.permissions.clone() }
 }
 
 /// A stored credential, opened.
@@ -100,6 +106,7 @@ fn sealable_from(cred: &ValidCredential, app_id: &str) -> Option<Sealable> {
             expires_at: None,
             thumbprint: None,
             plaintext: s.expose().as_bytes().to_vec(),
+            grant: None,
         }),
         ValidCredential::Certificate { pfx, password, parsed } => Some(Sealable {
             app_id: app_id.to_owned(),
@@ -109,6 +116,7 @@ fn sealable_from(cred: &ValidCredential, app_id: &str) -> Option<Sealable> {
             expires_at: Some(parsed.info.not_after.clone()),
             thumbprint: Some(parsed.info.thumbprint_sha1.clone()),
             plaintext: SealedCertificate::new(pfx.expose(), password).to_plaintext(),
+            grant: None,
         }),
         ValidCredential::Generated { .. } => None,
     }
@@ -125,6 +133,7 @@ fn generated_sealables(ex: &Exported) -> Vec<Sealable> {
             expires_at: a.secret_expires_at.map(|s| crate::time::rfc3339_ms(s * 1000)),
             thumbprint: None,
             plaintext: a.secret.as_bytes().to_vec(),
+            grant: Some(grant_of(a)),
         })
         .collect()
 }
@@ -196,6 +205,7 @@ where
             key_id,
             secret_ciphertext: STANDARD.encode(blob),
             created_at: self.now_rfc3339(),
+            grant: s.grant.clone(),
         }
     }
 
@@ -361,6 +371,7 @@ where
                         if let Some(mut row) = sealable_from(cred, &a.app_id) {
                             row.object_id = Some(a.object_id.clone());
                             row.is_main = a.index == 0;
+                            row.grant = Some(grant_of(a));
                             rows.push(row);
                         }
                     }
@@ -477,7 +488,12 @@ where
             match sealable {
                 Some(s) => {
                     changes.push(ApplicationChange::Delete { id: main.id.clone() });
-                    changes.push(ApplicationChange::Insert(self.sealed_row(&(self.keyring)()?, id, &s, true)));
+                    changes.push(ApplicationChange::Insert(Box::new(self.sealed_row(
+                        &(self.keyring)()?,
+                        id,
+                        &s,
+                        true,
+                    ))));
                 }
                 None => changes.push(ApplicationChange::SetAppId { id: main.id.clone(), app_id }),
             }
@@ -541,7 +557,7 @@ where
                 changes.push(ApplicationChange::DeleteAdditional);
                 let ring = (self.keyring)()?;
                 for s in additional_of(&ex)? {
-                    changes.push(ApplicationChange::Insert(self.sealed_row(&ring, id, &s, true)));
+                    changes.push(ApplicationChange::Insert(Box::new(self.sealed_row(&ring, id, &s, true))));
                 }
                 multiple = true;
                 recreated_with = Some(sign_in.to_owned());

@@ -1,6 +1,61 @@
 //! The application permissions the backup applications get, each with the reason the backup needs
-//! it. Resolved by *name* at run time from the resource service principals in the tenant (public
+//! it. Resolved by *value* at run time from the resource service principals in the tenant (public
 //! GUID lists contain errors, and national clouds may differ).
+//!
+//! The manifest is versioned: each application registered by the service stores the version and
+//! the permissions it was granted, so that organizations lacking a newer permission can be found.
+
+use shared::CloudEnvironment;
+
+/// The manifest's version. Raise it (and add a line to [`HISTORY`]) whenever a permission is added
+/// or removed.
+pub const MANIFEST_VERSION: u32 = 2;
+
+/// What each version changed, newest last.
+pub const HISTORY: &[(u32, &str)] = &[
+    (1, "Microsoft Graph (12 permissions), SharePoint Sites.FullControl.All, Exchange full_access_as_app (EWS)"),
+    (
+        2,
+        "2026-11: Microsoft Graph's mailbox import and export (MailboxItem.Read.All, MailboxItem.ImportExport.All, \
+         MailboxFolder.ReadWrite.All) \
+         in the Global cloud, as Exchange Web Services is blocked from 1 October 2026 and shut down on 1 April 2027",
+    ),
+];
+
+/// Where a permission exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Availability {
+    /// In every cloud.
+    Everywhere,
+    /// Only in the Global cloud (Microsoft documents the API for the Global service only).
+    GlobalOnly,
+}
+
+/// One application permission (an app role value) with the reason the backup needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Permission {
+    /// The app role's value, e.g. `User.Read.All`.
+    pub value: &'static str,
+    /// Why the backup needs it (shown to the admin).
+    pub reason: &'static str,
+    /// Where it exists.
+    pub availability: Availability,
+}
+
+const fn everywhere(value: &'static str, reason: &'static str) -> Permission {
+    Permission { value, reason, availability: Availability::Everywhere }
+}
+
+const fn global_only(value: &'static str, reason: &'static str) -> Permission {
+    Permission { value, reason, availability: Availability::GlobalOnly }
+}
+
+impl Permission {
+    /// Whether the permission exists (and is asked for) in `cloud`.
+    pub fn in_cloud(&self, cloud: CloudEnvironment) -> bool {
+        self.availability == Availability::Everywhere || cloud == CloudEnvironment::Global
+    }
+}
 
 /// A resource application (an API the backup calls).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -10,7 +65,14 @@ pub struct Resource {
     /// Its name, for messages.
     pub name: &'static str,
     /// The application permissions (app role values) needed on it, with reasons.
-    pub permissions: &'static [(&'static str, &'static str)],
+    pub permissions: &'static [Permission],
+}
+
+impl Resource {
+    /// The permissions asked for in `cloud`.
+    pub fn permissions_in(&self, cloud: CloudEnvironment) -> impl Iterator<Item = &'static Permission> {
+        self.permissions.iter().filter(move |p| p.in_cloud(cloud))
+    }
 }
 
 /// Microsoft Graph.
@@ -18,18 +80,28 @@ pub const GRAPH: Resource = Resource {
     app_id: "00000003-0000-0000-c000-000000000000",
     name: "Microsoft Graph",
     permissions: &[
-        ("Organization.Read.All", "read the tenant's name and check that the credential works"),
-        ("User.Read.All", "list the users whose mailboxes and OneDrive are backed up"),
-        ("Group.Read.All", "list Microsoft 365 groups and their members"),
-        ("Mail.ReadWrite", "back up and restore mailboxes"),
-        ("Calendars.ReadWrite", "back up and restore calendars"),
-        ("Contacts.ReadWrite", "back up and restore contacts"),
-        ("Files.ReadWrite.All", "back up and restore OneDrive files"),
-        ("Sites.ReadWrite.All", "back up and restore SharePoint sites and document libraries"),
-        ("Team.ReadBasic.All", "list Teams"),
-        ("Channel.ReadBasic.All", "list Teams channels"),
-        ("ChannelMessage.Read.All", "back up Teams channel messages"),
-        ("Tasks.ReadWrite.All", "back up and restore Planner and To Do tasks"),
+        everywhere("Organization.Read.All", "read the tenant's name and check that the credential works"),
+        everywhere("User.Read.All", "list the users whose mailboxes and OneDrive are backed up"),
+        everywhere("Group.Read.All", "list Microsoft 365 groups and their members"),
+        everywhere("Mail.ReadWrite", "back up and restore mail where Graph's mailbox export is not available"),
+        everywhere("Calendars.ReadWrite", "back up and restore calendars"),
+        everywhere("Contacts.ReadWrite", "back up and restore contacts"),
+        everywhere("Files.ReadWrite.All", "back up and restore OneDrive files"),
+        everywhere("Sites.ReadWrite.All", "back up and restore SharePoint sites and document libraries"),
+        everywhere("Team.ReadBasic.All", "list the teams whose channels are backed up"),
+        everywhere("Channel.ReadBasic.All", "list each team's channels to back up"),
+        everywhere("ChannelMessage.Read.All", "back up Teams channel messages"),
+        everywhere("Tasks.ReadWrite.All", "back up and restore Planner and To Do tasks"),
+        global_only(
+            "MailboxItem.Read.All",
+            "find what changed in each mailbox folder since the last backup (mailboxItem delta has no other permission)",
+        ),
+        global_only(
+            "MailboxItem.ImportExport.All",
+            "export mailbox items in full fidelity and restore them through import sessions (Graph's \
+             replacement for EWS; it includes MailboxItem.Export.All, which alone could not restore)",
+        ),
+        global_only("MailboxFolder.ReadWrite.All", "read and recreate the mailbox folder tree for export and import"),
     ],
 };
 
@@ -37,23 +109,79 @@ pub const GRAPH: Resource = Resource {
 pub const SHAREPOINT: Resource = Resource {
     app_id: "00000003-0000-0ff1-ce00-000000000000",
     name: "Office 365 SharePoint Online",
-    permissions: &[("Sites.FullControl.All", "back up site settings and permissions, which Graph does not expose")],
+    permissions: &[everywhere(
+        "Sites.FullControl.All",
+        "back up site settings and permissions, which Graph does not expose",
+    )],
 };
 
 /// Office 365 Exchange Online.
 pub const EXCHANGE: Resource = Resource {
     app_id: "00000002-0000-0ff1-ce00-000000000000",
     name: "Office 365 Exchange Online",
-    permissions: &[(
+    permissions: &[everywhere(
         "full_access_as_app",
-        "back up in-place archives and public folders over EWS, which Graph cannot read yet (EWS in Exchange Online is being retired in 2027: drop this then)",
+        "back up in-place archives and public folders over EWS, and mailboxes in the national clouds, \
+         which have no Graph mailbox export yet (a bridge: EWS in Exchange Online is blocked unless the \
+         tenant allows the application, and shut down on 1 April 2027)",
     )],
 };
 
 /// Every resource, in the order they are resolved.
 pub const RESOURCES: [Resource; 3] = [GRAPH, SHAREPOINT, EXCHANGE];
 
-/// How many app role assignments each application gets.
-pub fn assignments_per_application() -> usize {
-    RESOURCES.iter().map(|r| r.permissions.len()).sum()
+/// How many app role assignments each application gets in `cloud`.
+pub fn assignments_per_application(cloud: CloudEnvironment) -> usize {
+    RESOURCES.iter().map(|r| r.permissions_in(cloud).count()).sum()
+}
+
+/// Whether the manifest asks for Microsoft Graph's mailbox import and export in `cloud`
+/// (otherwise mailboxes are backed up with `Mail.ReadWrite` and EWS).
+pub fn graph_mailbox_export(cloud: CloudEnvironment) -> bool {
+    GRAPH.permissions_in(cloud).any(|p| p.value == "MailboxItem.ImportExport.All")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_permission_has_a_reason_and_appears_once() {
+        let mut seen = std::collections::HashSet::new();
+        for r in RESOURCES {
+            for p in r.permissions {
+                assert!(p.reason.len() > 10, "{} needs a reason", p.value);
+                assert!(seen.insert((r.app_id, p.value)), "{} twice", p.value);
+            }
+        }
+        assert_eq!(HISTORY.last().map(|(v, _)| *v), Some(MANIFEST_VERSION), "the history names the version");
+    }
+
+    #[test]
+    fn the_migration_records_version_1_as_it_was() {
+        // Version 2 only added Global-only permissions: version 1 is every permission of every cloud.
+        let sql = include_str!("../../../migrations/0004_granted_permissions.sql");
+        let start = sql.find("'[").expect("the version 1 list") + 1;
+        let end = start + sql[start..].find("]'").expect("its end") + 1;
+        let recorded: Vec<String> = serde_json::from_str(&sql[start..end]).unwrap();
+        let everywhere: Vec<&str> = RESOURCES
+            .iter()
+            .flat_map(|r| r.permissions.iter())
+            .filter(|p| p.availability == Availability::Everywhere)
+            .map(|p| p.value)
+            .collect();
+        assert_eq!(recorded, everywhere);
+    }
+
+    #[test]
+    fn the_mailbox_api_is_asked_for_in_the_global_cloud_only() {
+        assert!(graph_mailbox_export(CloudEnvironment::Global));
+        for cloud in CloudEnvironment::ALL {
+            assert_eq!(graph_mailbox_export(cloud), shared::mailbox::graph_mailbox_export(cloud), "what the app says");
+        }
+        for cloud in [CloudEnvironment::UsGovGccHigh, CloudEnvironment::UsGovDod, CloudEnvironment::China] {
+            assert!(!graph_mailbox_export(cloud));
+            assert_eq!(assignments_per_application(cloud) + 3, assignments_per_application(CloudEnvironment::Global));
+        }
+    }
 }

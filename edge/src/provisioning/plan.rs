@@ -13,7 +13,7 @@
 //! until [`REPLICATION_PATIENCE_MS`] has passed since the phase began waiting.
 
 use super::items::ItemId;
-use super::manifest::{Resource, RESOURCES};
+use super::manifest::{assignments_per_application, Resource, MANIFEST_VERSION, RESOURCES};
 use crate::microsoft::graph::{BatchItem, BatchResult, MAX_BATCH};
 use crate::microsoft::MicrosoftError;
 use crate::signin::poller::Millis;
@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use shared::api::{ErrorDetail, ProgressStep, StepState};
 use shared::secret::{serialize_exposed, SecretString};
-use shared::ErrorCode;
+use shared::{CloudEnvironment, ErrorCode};
 
 /// How long to keep retrying through replication delay before it counts as a failure.
 pub const REPLICATION_PATIENCE_MS: Millis = 120_000;
@@ -163,11 +163,26 @@ pub struct Registration {
     /// until the tenant read in the first round trip is this one.
     #[serde(default)]
     pub expected_tenant: Option<String>,
+    /// The cloud: which of the manifest's permissions are asked for (runs stored before the field
+    /// existed were Global or had resolved their roles already).
+    #[serde(default)]
+    pub cloud: CloudEnvironment,
+    /// Permissions the tenant's resources do not offer, as `value (resource)`: the run fails with
+    /// their names instead of granting less than the manifest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unavailable: Vec<String>,
+    /// The manifest version the roles were resolved from (runs stored before versioning: 1).
+    #[serde(default = "first_manifest")]
+    pub manifest_version: u32,
+}
+
+fn first_manifest() -> u32 {
+    1
 }
 
 impl Registration {
     /// Registers `count` applications with indexes starting at `first_index`, tagged with `marker`.
-    pub fn new(display_name: &str, marker: &str, first_index: u8, count: u8) -> Self {
+    pub fn new(cloud: CloudEnvironment, display_name: &str, marker: &str, first_index: u8, count: u8) -> Self {
         let apps = (first_index..first_index + count)
             .map(|index| App {
                 index,
@@ -196,16 +211,26 @@ impl Registration {
             graph_round_trips: 0,
             graph_requests: 0,
             expected_tenant: None,
+            cloud,
+            unavailable: vec![],
+            manifest_version: MANIFEST_VERSION,
         }
     }
 
     /// Like [`Self::new`], for `expected_tenant` only: the first round trip reads the tenant and
     /// creates nothing; a different tenant fails the run before anything exists (one extra round
     /// trip, paid only when the caller names the tenant and no earlier run read it).
-    pub fn for_tenant(display_name: &str, marker: &str, first_index: u8, count: u8, expected_tenant: &str) -> Self {
+    pub fn for_tenant(
+        cloud: CloudEnvironment,
+        display_name: &str,
+        marker: &str,
+        first_index: u8,
+        count: u8,
+        expected_tenant: &str,
+    ) -> Self {
         Self {
             expected_tenant: Some(expected_tenant.to_owned()),
-            ..Self::new(display_name, marker, first_index, count)
+            ..Self::new(cloud, display_name, marker, first_index, count)
         }
     }
 
@@ -216,10 +241,17 @@ impl Registration {
 
     /// A follow-up run for more applications in a tenant already read by `previous`.
     pub fn more(previous: &Registration, marker: &str, first_index: u8, count: u8) -> Self {
-        let mut r = Self::new(&previous.display_name, marker, first_index, count);
+        let mut r = Self::new(previous.cloud, &previous.display_name, marker, first_index, count);
         r.tenant = previous.tenant.clone();
         r.roles = previous.roles.clone();
+        r.manifest_version = previous.manifest_version;
         r
+    }
+
+    /// The permission values granted to `app` (app role values, in the manifest's order).
+    pub fn granted_permissions(&self, app: &App) -> Vec<String> {
+        let roles = self.roles.as_deref().unwrap_or_default();
+        roles.iter().filter(|r| app.granted.contains(&r.role_id)).map(|r| r.value.clone()).collect()
     }
 
     fn app_name(&self, index: u8) -> String {
@@ -313,7 +345,7 @@ impl Registration {
                 .map(|r: &Resource| {
                     let access: Vec<Value> = roles
                         .iter()
-                        .filter(|role| r.permissions.iter().any(|(v, _)| *v == role.value))
+                        .filter(|role| r.permissions.iter().any(|p| p.value == role.value))
                         .map(|role| json!({"id": role.role_id, "type": "Role"}))
                         .collect();
                     json!({"resourceAppId": r.app_id, "resourceAccess": access})
@@ -418,6 +450,19 @@ impl Registration {
         if let Some(e) = fatal {
             return self.fail(e.detail());
         }
+        if !self.unavailable.is_empty() {
+            let detail = ErrorDetail {
+                message: format!(
+                    "Your tenant does not offer the application permission{} {}, which the backup needs. \
+                     No application was left in the tenant. Register the application yourself with the \
+                     Manual method, or contact support with this message.",
+                    if self.unavailable.len() == 1 { "" } else { "s" },
+                    self.unavailable.join(", ")
+                ),
+                ..ErrorDetail::new(ErrorCode::PermissionUnavailable)
+            };
+            return self.fail(detail);
+        }
         if self.wrong_tenant() {
             return self.fail(ErrorDetail::new(ErrorCode::SignInTenantMismatch));
         }
@@ -455,17 +500,23 @@ impl Registration {
                 });
             }
             ItemId::Resource(i) => {
-                let (Some(resource), Some(sp)) = (RESOURCES.get(i), b["value"].get(0)) else { return };
+                let Some(resource) = RESOURCES.get(i) else { return };
+                // No service principal at all: the tenant offers none of the resource's permissions.
+                let sp = b["value"].get(0).cloned().unwrap_or(Value::Null);
                 let roles = self.roles.get_or_insert_with(Vec::new);
-                for (value, _) in resource.permissions {
+                for p in resource.permissions_in(self.cloud) {
+                    if roles.iter().any(|r| r.value == p.value) {
+                        continue;
+                    }
                     let found =
-                        sp["appRoles"].as_array().into_iter().flatten().find(|r| r["value"].as_str() == Some(value));
-                    if let (Some(role), Some(sp_id)) = (found.and_then(|r| r["id"].as_str()), sp["id"].as_str()) {
-                        roles.push(RoleRef {
+                        sp["appRoles"].as_array().into_iter().flatten().find(|r| r["value"].as_str() == Some(p.value));
+                    match (found.and_then(|r| r["id"].as_str()), sp["id"].as_str()) {
+                        (Some(role), Some(sp_id)) => roles.push(RoleRef {
                             resource_sp: sp_id.to_owned(),
                             role_id: role.to_owned(),
-                            value: (*value).to_owned(),
-                        });
+                            value: p.value.to_owned(),
+                        }),
+                        _ => self.unavailable.push(format!("{} ({})", p.value, resource.name)),
                     }
                 }
             }
@@ -511,7 +562,7 @@ impl Registration {
         match self.phase {
             Phase::Discover => {
                 self.tenant.is_some()
-                    && self.roles.as_ref().is_some_and(|r| r.len() == super::manifest::assignments_per_application())
+                    && self.roles.as_ref().is_some_and(|r| r.len() == assignments_per_application(self.cloud))
                     && self.apps.iter().all(|a| a.object_id.is_some())
             }
             Phase::Credentials => self.apps.iter().all(|a| a.sp_id.is_some() && a.secret.is_some() && a.declared),
@@ -654,6 +705,8 @@ mod tests {
         forbid_secrets: bool,
         deleted: Vec<String>,
         patched: usize,
+        /// App role values the tenant's resources do not offer (a national cloud's Graph).
+        withheld: Vec<&'static str>,
     }
 
     impl FakeTenant {
@@ -677,8 +730,12 @@ mod tests {
                 ),
                 ("GET", u) if u.starts_with("/servicePrincipals?") => {
                     let r = RESOURCES.iter().find(|r| u.contains(r.app_id)).unwrap();
-                    let roles: Vec<Value> =
-                        r.permissions.iter().map(|(v, _)| json!({"id": format!("role-{v}"), "value": v})).collect();
+                    let roles: Vec<Value> = r
+                        .permissions
+                        .iter()
+                        .filter(|p| !self.withheld.contains(&p.value))
+                        .map(|p| json!({"id": format!("role-{}", p.value), "value": p.value}))
+                        .collect();
                     ok(
                         200,
                         json!({"value": [{"id": format!("sp-{}", r.app_id), "appId": r.app_id, "appRoles": roles}]}),
@@ -793,7 +850,8 @@ mod tests {
     fn applications_for_a_named_tenant_are_created_only_in_that_tenant() {
         // The fake tenant is "tid": another tenant named by the caller creates nothing.
         let mut tenant = FakeTenant::default();
-        let mut reg = Registration::for_tenant("M365 Backup", "m365onb-s1", 1, 3, "other-tenant");
+        let mut reg =
+            Registration::for_tenant(CloudEnvironment::Global, "M365 Backup", "m365onb-s1", 1, 3, "other-tenant");
         tenant.run(&mut reg);
         assert_eq!(reg.phase, Phase::Failed);
         assert_eq!(reg.error.as_ref().unwrap().code, ErrorCode::SignInTenantMismatch);
@@ -802,7 +860,7 @@ mod tests {
 
         // The right tenant (matched without regard to case): created after the read, one round trip more.
         let mut tenant = FakeTenant::default();
-        let mut reg = Registration::for_tenant("M365 Backup", "m365onb-s1", 1, 3, "TID");
+        let mut reg = Registration::for_tenant(CloudEnvironment::Global, "M365 Backup", "m365onb-s1", 1, 3, "TID");
         tenant.run(&mut reg);
         assert_eq!(reg.phase, Phase::Done);
         assert_eq!(tenant.apps.len(), 3);
@@ -813,7 +871,7 @@ mod tests {
     #[test]
     fn one_application_within_the_graph_budget() {
         let mut tenant = FakeTenant::default();
-        let mut reg = Registration::new("M365 Backup", "m365onb-s1", 0, 1);
+        let mut reg = Registration::new(CloudEnvironment::Global, "M365 Backup", "m365onb-s1", 0, 1);
         tenant.run(&mut reg);
         assert_eq!(reg.phase, Phase::Done);
         assert!(
@@ -834,14 +892,14 @@ mod tests {
         let app = reg.app(0).unwrap();
         assert_eq!(app.app_id.as_deref(), Some("app0"));
         assert_eq!(app.secret.as_ref().unwrap().expose(), "gen~secret");
-        assert_eq!(tenant.assignments, assignments_per_application());
+        assert_eq!(tenant.assignments, assignments_per_application(CloudEnvironment::Global));
         assert!(reg.progress(1).iter().all(|s| s.state == StepState::Done));
     }
 
     #[test]
     fn three_more_applications_within_the_budget() {
         let mut tenant = FakeTenant::default();
-        let mut main = Registration::new("M365 Backup", "m365onb-s1", 0, 1);
+        let mut main = Registration::new(CloudEnvironment::Global, "M365 Backup", "m365onb-s1", 0, 1);
         tenant.run(&mut main);
         let mut more = Registration::more(&main, "m365onb-s1", 1, 3);
         tenant.run(&mut more);
@@ -849,16 +907,48 @@ mod tests {
         // Discover (1) + credentials (1) + grants (42 assignments = 3 batches, one round trip).
         assert_eq!(more.graph_round_trips, 3);
         assert_eq!(more.graph_requests, 5);
-        assert_eq!(tenant.assignments, 4 * assignments_per_application());
+        assert_eq!(tenant.assignments, 4 * assignments_per_application(CloudEnvironment::Global));
         assert_eq!(tenant.patched, 1, "the additional applications declare their permissions at creation");
         let names: Vec<u8> = more.apps.iter().map(|a| a.index).collect();
         assert_eq!(names, vec![1, 2, 3]);
     }
 
     #[test]
+    fn a_national_cloud_is_not_asked_for_the_graph_mailbox_roles_it_does_not_have() {
+        let mailbox = ["MailboxItem.Read.All", "MailboxItem.ImportExport.All", "MailboxFolder.ReadWrite.All"];
+        let mut tenant = FakeTenant { withheld: mailbox.to_vec(), ..Default::default() };
+        let mut reg = Registration::new(CloudEnvironment::UsGovGccHigh, "M365 Backup", "m", 0, 1);
+        tenant.run(&mut reg);
+        assert_eq!(reg.phase, Phase::Done, "{:?}", reg.error);
+        assert_eq!(tenant.assignments, assignments_per_application(CloudEnvironment::UsGovGccHigh));
+
+        // In the Global cloud the same tenant lacks what the manifest asks for: named, not granted less.
+        let mut tenant = FakeTenant { withheld: mailbox.to_vec(), ..Default::default() };
+        let mut reg = Registration::new(CloudEnvironment::Global, "M365 Backup", "m", 0, 1);
+        tenant.run(&mut reg);
+        let e = reg.error.as_ref().unwrap();
+        assert_eq!(e.code, ErrorCode::PermissionUnavailable);
+        assert!(e.message.contains("MailboxItem.ImportExport.All (Microsoft Graph)"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_resource_without_a_permission_fails_with_its_name_and_leaves_nothing() {
+        let mut tenant = FakeTenant { withheld: vec!["Sites.FullControl.All"], ..Default::default() };
+        let mut reg = Registration::new(CloudEnvironment::Global, "M365 Backup", "m", 0, 1);
+        tenant.run(&mut reg);
+        assert_eq!(reg.phase, Phase::Failed);
+        let e = reg.error.as_ref().unwrap();
+        assert_eq!(e.code, ErrorCode::PermissionUnavailable);
+        assert!(e.message.contains("Sites.FullControl.All (Office 365 SharePoint Online)"), "{}", e.message);
+        assert!(!e.message.contains("permissions"), "one permission: {}", e.message);
+        assert!(tenant.apps.is_empty() && tenant.deleted == vec!["obj0".to_owned()], "created, then deleted");
+        assert_eq!(tenant.assignments, 0, "nothing was granted");
+    }
+
+    #[test]
     fn replication_delay_is_waited_out() {
         let mut tenant = FakeTenant { sp_not_replicated_for: 3, verify_refusals: 2, ..Default::default() };
-        let mut reg = Registration::new("M365 Backup", "m", 0, 1);
+        let mut reg = Registration::new(CloudEnvironment::Global, "M365 Backup", "m", 0, 1);
         let took = tenant.run(&mut reg);
         assert_eq!(reg.phase, Phase::Done);
         assert!(took > 4_000, "it backed off ({took} ms)");
@@ -868,7 +958,7 @@ mod tests {
     #[test]
     fn replication_that_never_ends_fails_and_cleans_up() {
         let mut tenant = FakeTenant { sp_not_replicated_for: 10_000, ..Default::default() };
-        let mut reg = Registration::new("M365 Backup", "m", 0, 1);
+        let mut reg = Registration::new(CloudEnvironment::Global, "M365 Backup", "m", 0, 1);
         let took = tenant.run(&mut reg);
         assert_eq!(reg.phase, Phase::Failed);
         assert!(took >= REPLICATION_PATIENCE_MS);
@@ -880,7 +970,7 @@ mod tests {
     #[test]
     fn a_non_admin_fails_without_leaving_anything() {
         let mut tenant = FakeTenant { forbid_create: true, ..Default::default() };
-        let mut reg = Registration::new("M365 Backup", "m", 0, 1);
+        let mut reg = Registration::new(CloudEnvironment::Global, "M365 Backup", "m", 0, 1);
         tenant.run(&mut reg);
         assert_eq!(reg.phase, Phase::Failed);
         let e = reg.error.unwrap();
@@ -892,7 +982,7 @@ mod tests {
     #[test]
     fn secrets_forbidden_by_policy_rolls_back() {
         let mut tenant = FakeTenant { forbid_secrets: true, ..Default::default() };
-        let mut reg = Registration::new("M365 Backup", "m", 0, 1);
+        let mut reg = Registration::new(CloudEnvironment::Global, "M365 Backup", "m", 0, 1);
         tenant.run(&mut reg);
         assert_eq!(reg.error.as_ref().unwrap().code, ErrorCode::SecretsForbiddenByPolicy);
         assert_eq!(tenant.deleted, vec!["obj0".to_owned()]);
@@ -901,7 +991,7 @@ mod tests {
     #[test]
     fn a_resumed_run_finds_what_the_interrupted_one_created() {
         let mut tenant = FakeTenant::default();
-        let mut reg = Registration::new("M365 Backup", "m", 0, 1);
+        let mut reg = Registration::new(CloudEnvironment::Global, "M365 Backup", "m", 0, 1);
         // The worker stopped after sending the discover batch, before recording its answer.
         let Work::Graph(batches) = reg.next(0) else { panic!() };
         reg.mark_sent();
@@ -919,7 +1009,7 @@ mod tests {
     fn a_throttled_discover_batch_is_sent_again_after_looking_up() {
         // Regression: a whole discover batch refused with 429 left the run looking up forever.
         let mut tenant = FakeTenant::default();
-        let mut reg = Registration::new("M365 Backup", "m", 0, 1);
+        let mut reg = Registration::new(CloudEnvironment::Global, "M365 Backup", "m", 0, 1);
         let Work::Graph(_) = reg.next(0) else { panic!() };
         reg.mark_sent();
         let throttled = MicrosoftError {
@@ -938,7 +1028,7 @@ mod tests {
     #[test]
     fn the_persisted_form_round_trips_the_secret() {
         let mut tenant = FakeTenant::default();
-        let mut reg = Registration::new("M365 Backup", "m", 0, 1);
+        let mut reg = Registration::new(CloudEnvironment::Global, "M365 Backup", "m", 0, 1);
         tenant.run(&mut reg);
         let back: Registration = serde_json::from_str(&serde_json::to_string(&reg).unwrap()).unwrap();
         assert_eq!(back.app(0).unwrap().secret.as_ref().unwrap().expose(), "gen~secret");

@@ -211,6 +211,12 @@ pub struct ExportedApp {
     pub secret: String,
     /// Secret end, Unix seconds.
     pub secret_expires_at: Option<i64>,
+    /// The permission manifest's version the application was granted from.
+    #[serde(default)]
+    pub manifest_version: u32,
+    /// The application permissions granted (app role values).
+    #[serde(default)]
+    pub permissions: Vec<String>,
 }
 
 /// What the Durable Object answers to a command that succeeded.

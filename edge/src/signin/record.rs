@@ -433,7 +433,7 @@ impl SignInRecord {
     /// Signed in and confirmed: the main application's registration starts.
     fn start_main(&mut self, app_name: &str) {
         let Stage::SignedIn { token, .. } = &self.stage else { return };
-        let main = Registration::new(app_name, &self.marker(), 0, 1);
+        let main = Registration::new(self.cloud, app_name, &self.marker(), 0, 1);
         self.stage = Stage::Registering(Holding {
             token: Some(token.clone()),
             main: Some(main),
@@ -473,13 +473,13 @@ impl SignInRecord {
                 return Err(ErrorCode::SignInTenantMismatch);
             }
         }
-        let marker = self.marker();
+        let (marker, cloud) = (self.marker(), self.cloud);
         let new_run = |main: Option<&Registration>| -> Result<Registration, ErrorCode> {
             Ok(match (main, expected_tenant) {
                 (Some(m), _) if m.phase == Phase::Done => Registration::more(m, &marker, 1, ADDITIONAL_APPLICATIONS),
                 (Some(_), _) => return Err(ErrorCode::AuthorizationPending),
-                (None, Some(t)) => Registration::for_tenant(app_name, &marker, 1, ADDITIONAL_APPLICATIONS, t),
-                (None, None) => Registration::new(app_name, &marker, 1, ADDITIONAL_APPLICATIONS),
+                (None, Some(t)) => Registration::for_tenant(cloud, app_name, &marker, 1, ADDITIONAL_APPLICATIONS, t),
+                (None, None) => Registration::new(cloud, app_name, &marker, 1, ADDITIONAL_APPLICATIONS),
             })
         };
         let was_registering = matches!(self.stage, Stage::Registering(_));
@@ -727,6 +727,12 @@ impl SignInRecord {
                     application_id: app.app_id.clone().unwrap_or_default(),
                     secret_stored: app.secret.is_some() || h.saved,
                     applications: self.applications_done(),
+                    application_ids: [&h.main, &h.additional]
+                        .into_iter()
+                        .flatten()
+                        .filter(|r| r.phase == Phase::Done)
+                        .flat_map(|r| r.apps.iter().filter_map(|a| a.app_id.clone()))
+                        .collect(),
                 })
             }
             _ => None,

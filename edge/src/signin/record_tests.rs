@@ -501,7 +501,7 @@ fn each_stage_against_each_command() {
 
 #[test]
 fn a_record_stored_before_the_stages_is_read_in_its_old_shape() {
-    let mut run = Registration::new(APP, "m365onb-s1", 0, 1);
+    let mut run = Registration::new(CloudEnvironment::Global, APP, "m365onb-s1", 0, 1);
     run.phase = Phase::Done;
     run.apps[0].object_id = Some("obj0".into());
     run.apps[0].app_id = Some("app0".into());

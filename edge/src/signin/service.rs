@@ -548,14 +548,16 @@ fn export(rec: &SignInRecord) -> Exported {
     let tenant_id = regs.iter().find_map(|r| r.tenant.as_ref()).map(|t| t.id.clone()).unwrap_or_default();
     let apps = regs
         .iter()
-        .flat_map(|r| r.apps.iter())
-        .filter_map(|a| {
+        .flat_map(|r| r.apps.iter().map(move |a| (r, a)))
+        .filter_map(|(r, a)| {
             Some(ExportedApp {
                 index: a.index,
                 app_id: a.app_id.clone()?,
                 object_id: a.object_id.clone()?,
                 secret: a.secret.as_ref()?.expose().to_owned(),
                 secret_expires_at: a.secret_expires_at,
+                manifest_version: r.manifest_version,
+                permissions: r.granted_permissions(a),
             })
         })
         .collect();

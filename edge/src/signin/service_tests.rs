@@ -137,8 +137,11 @@ impl FakeMicrosoft {
             ),
             ItemId::Resource(i) => {
                 let r = &RESOURCES[i];
-                let roles: Vec<Value> =
-                    r.permissions.iter().map(|(v, _)| json!({"id": format!("role-{v}"), "value": v})).collect();
+                let roles: Vec<Value> = r
+                    .permissions
+                    .iter()
+                    .map(|p| json!({"id": format!("role-{}", p.value), "value": p.value}))
+                    .collect();
                 (200, json!({"value": [{"id": format!("sp-{}", r.app_id), "appId": r.app_id, "appRoles": roles}]}))
             }
             ItemId::Create(_) => {

@@ -119,6 +119,8 @@ pub struct Prefill {
     pub application_id: String,
     /// The sign-in holding the generated secret.
     pub sign_in_id: Option<String>,
+    /// Every registered application's ID, main first (empty for Manual).
+    pub application_ids: Vec<String>,
 }
 
 /// Step 3's prefill from a completed registration.
@@ -128,6 +130,7 @@ pub fn prefill(sign_in_id: &str, r: &RegistrationResult) -> Prefill {
         tenant_id: r.tenant_id.clone(),
         application_id: r.application_id.clone(),
         sign_in_id: Some(sign_in_id.to_owned()),
+        application_ids: r.application_ids.clone(),
     }
 }
 

@@ -67,6 +67,43 @@ async fn read_file(file: web_sys::File) -> Result<(String, String), String> {
     Ok((file.name(), base64::engine::general_purpose::STANDARD.encode(bytes)))
 }
 
+/// How the registered applications reach mailboxes in `cloud`, with the one PowerShell line that
+/// keeps Exchange Web Services open for them until it is shut down (1 April 2027).
+#[component]
+fn MailboxNote(cloud: CloudEnvironment, application_ids: Vec<String>) -> impl IntoView {
+    let command = shared::mailbox::ews_allow_command(&application_ids);
+    let copied = RwSignal::new(false);
+    let text = command.clone();
+    let copy = move |_| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.navigator().clipboard().write_text(&text);
+            copied.set(true);
+        }
+    };
+    let (lead, ews) = if shared::mailbox::graph_mailbox_export(cloud) {
+        (
+            "Mailboxes: the applications were granted Microsoft Graph's mailbox import and export.",
+            "Exchange Web Services is blocked by default since 1 October 2026 and shut down on 1 April 2027.              If your backup still reads archives or public folders over it until then, allow the              applications in Exchange Online PowerShell (the list applies while EwsEnabled is $true;              changes take up to 24 hours):",
+        )
+    } else {
+        (
+            "Mailboxes: Microsoft Graph's mailbox import and export is not available in this cloud yet,              so mailboxes are backed up over Exchange Web Services.",
+            "Allow the backup applications to use it in Exchange Online PowerShell (the list applies              while EwsEnabled is $true; changes take up to 24 hours):",
+        )
+    };
+    view! {
+        <div class="mailbox-note" data-testid="mailbox-note">
+            <p>{lead}</p>
+            <p>{ews}</p>
+            <div class="code-row">
+                <code class="command" data-testid="ews-allow-command">{command}</code>
+                <button type="button" on:click=copy>{move || if copied.get() { "Copied" } else { "Copy command" }}</button>
+                <span class="visually-hidden" aria-live="polite">{move || if copied.get() { "The command was copied." } else { "" }}</span>
+            </div>
+        </div>
+    }
+}
+
 /// Step 3. `on_saved` gets the stored organization.
 #[component]
 pub fn Step3(
@@ -205,6 +242,7 @@ pub fn Step3(
                     <p class="generated" data-testid="generated-secret">
                         "Application password: a client secret was generated during the automatic registration and is stored securely. It is never shown."
                     </p>
+                    <MailboxNote cloud=cloud application_ids=prefill.application_ids.clone() />
                 }.into_any()
             } else {
                 view! {

@@ -73,6 +73,10 @@ pub struct TenantFixture {
     /// Applications that exist before the test starts (with their service principal).
     #[serde(default)]
     pub applications: Vec<ApplicationFixture>,
+    /// App role values this tenant's resource service principals do not offer (a tenant whose
+    /// SharePoint lacks `Sites.FullControl.All`, say).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub withheld_app_roles: Vec<String>,
 }
 
 /// A user.
@@ -141,6 +145,10 @@ pub struct AppRoleFixture {
     /// Its display name; the value is used when absent.
     #[serde(default)]
     pub display_name: Option<String>,
+    /// The clouds whose resource offers it; empty for every cloud (Graph's mailbox import and
+    /// export roles exist in the Global cloud only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clouds: Vec<Cloud>,
 }
 
 fn default_password() -> String {
@@ -157,8 +165,14 @@ fn roles(list: &[(&str, &str, &str)]) -> Vec<AppRoleFixture> {
             id: (*id).into(),
             value: (*value).into(),
             display_name: Some((*name).into()),
+            clouds: Vec::new(),
         })
         .collect()
+}
+
+/// Like [`roles`], for roles that exist in the Global cloud only.
+fn global_roles(list: &[(&str, &str, &str)]) -> Vec<AppRoleFixture> {
+    roles(list).into_iter().map(|r| AppRoleFixture { clouds: vec![Cloud::Global], ..r }).collect()
 }
 
 /// Microsoft Graph, Exchange Online and SharePoint Online with the permissions the product uses; IDs are
@@ -229,7 +243,25 @@ pub fn default_resources() -> Vec<ResourceFixture> {
                     "Read and write all users' tasks and tasklists",
                 ),
                 ("3aeca27b-ee3a-4c2b-8ded-80376e2134a4", "Notes.ReadWrite.All", "Read and write all OneNote notebooks"),
-            ]),
+            ])
+            .into_iter()
+            // Graph's mailbox import and export: documented for the Global service only. Microsoft's
+            // permission reference is the authority for these IDs; the product resolves roles by
+            // value and never depends on them.
+            .chain(global_roles(&[
+                ("435644c6-a5b1-40bf-8de8-4a2af15b5570", "MailboxItem.Read.All", "Read all users' mailbox items"),
+                (
+                    "7aa9d49a-6b49-4dad-a3f9-3e4a2685049e",
+                    "MailboxItem.ImportExport.All",
+                    "Import and export all users' mailbox items",
+                ),
+                (
+                    "3db474e9-6946-4e69-a614-738289b6a695",
+                    "MailboxFolder.ReadWrite.All",
+                    "Read and write all users' mailbox folders",
+                ),
+            ]))
+            .collect(),
             oauth2_permission_scopes: roles(&[
                 ("e1fe6dd8-ba31-4d61-89e7-88639da4683d", "User.Read", "Sign in and read user profile"),
                 (
@@ -289,6 +321,7 @@ fn tenant(id: &str, cloud: Cloud, name: &str, domain: &str, users: Vec<UserFixtu
         domains: vec![domain.into()],
         users,
         applications: Vec::new(),
+        withheld_app_roles: Vec::new(),
     }
 }
 

@@ -500,6 +500,8 @@ impl State {
             for r in &fixture.resource_service_principals {
                 let to_roles = |list: &[crate::fixture::AppRoleFixture]| {
                     list.iter()
+                        .filter(|x| x.clouds.is_empty() || x.clouds.contains(&t.cloud))
+                        .filter(|x| !t.withheld_app_roles.contains(&x.value))
                         .map(|x| AppRole {
                             id: x.id.to_ascii_lowercase(),
                             value: x.value.clone(),

@@ -42,7 +42,7 @@ fn flag(b: bool) -> JsValue {
 }
 
 const APPLICATION_COLUMNS: &str = "id, organization_id, app_id, is_main, active, credential_type, \
-     credential_expires_at, certificate_thumbprint";
+     credential_expires_at, certificate_thumbprint, manifest_version";
 
 impl D1Store<'_> {
     fn db(&self) -> Result<D1Database, StoreError> {
@@ -57,8 +57,9 @@ impl D1Store<'_> {
         self.statement(
             db,
             "INSERT INTO applications (id, organization_id, app_id, object_id, is_main, active, credential_type, \
-             credential_expires_at, certificate_thumbprint, key_id, secret_ciphertext, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)",
+             credential_expires_at, certificate_thumbprint, key_id, secret_ciphertext, created_at, updated_at, \
+             manifest_version, granted_permissions) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14)",
             &[
                 a.id.as_str().into(),
                 a.organization_id.as_str().into(),
@@ -72,6 +73,10 @@ impl D1Store<'_> {
                 a.key_id.as_str().into(),
                 a.secret_ciphertext.as_str().into(),
                 a.created_at.as_str().into(),
+                a.grant.as_ref().map_or(JsValue::NULL, |g| g.manifest_version.into()),
+                a.grant
+                    .as_ref()
+                    .map_or(JsValue::NULL, |g| serde_json::to_string(&g.permissions).unwrap_or_default().into()),
             ],
         )
     }
@@ -138,7 +143,8 @@ impl OrganizationStore for D1Store<'_> {
         let orgs = self.statement(&db, sql, &[account.into()])?.all().await.map_err(failed("listing", &[]))?;
         let orgs = orgs.results::<OrganizationRow>().map_err(unusable("decoding"))?;
         let sql = "SELECT a.id, a.organization_id, a.app_id, a.is_main, a.active, a.credential_type, \
-             a.credential_expires_at, a.certificate_thumbprint FROM applications a JOIN organizations o \
+             a.credential_expires_at, a.certificate_thumbprint, a.manifest_version FROM applications a \
+             JOIN organizations o \
              ON o.id = a.organization_id WHERE o.account_id = ?1";
         let apps = self.statement(&db, sql, &[account.into()])?;
         let apps = apps.all().await.map_err(failed("listing applications", &[]))?;

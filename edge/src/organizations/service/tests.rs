@@ -6,7 +6,7 @@
 use super::*;
 use crate::microsoft::{HttpRequest, HttpResponse, TransportError};
 use crate::organizations::model::OrganizationRow;
-use crate::organizations::ports::{Answer, ExportedApp, SealedRow};
+use crate::organizations::ports::{Answer, SealedRow};
 use futures_executor::block_on;
 use shared::api::{CredentialInput, RegistrationResult};
 use shared::assertion::AssertionSigner;
@@ -61,6 +61,7 @@ struct StoredApp {
     object_id: Option<String>,
     key_id: String,
     ciphertext: String,
+    grant: Option<Grant>,
 }
 
 #[derive(Default)]
@@ -436,7 +437,9 @@ impl World {
                 credential_type: a.credential_type.to_owned(),
                 credential_expires_at: a.credential_expires_at.clone(),
                 certificate_thumbprint: a.certificate_thumbprint.clone(),
+                manifest_version: a.grant.as_ref().map(|g| g.manifest_version),
             },
+            grant: a.grant.clone(),
             object_id: a.object_id.clone(),
             key_id: a.key_id.clone(),
             ciphertext: a.secret_ciphertext.clone(),
@@ -507,6 +510,8 @@ fn exported(indexes: std::ops::RangeInclusive<u8>) -> Exported {
                 object_id: format!("obj-{i}"),
                 secret: format!("generated-{i}"),
                 secret_expires_at: Some(1_900_000_000),
+                manifest_version: crate::provisioning::manifest::MANIFEST_VERSION,
+                permissions: vec!["User.Read.All".into(), "MailboxItem.ImportExport.All".into()],
             })
             .collect(),
     }
@@ -524,6 +529,7 @@ fn status(state: SignInState, applications: u8) -> SignInStatus {
         application_id: MAIN.into(),
         secret_stored: true,
         applications,
+        application_ids: vec![MAIN.into()],
     });
     s
 }
@@ -577,6 +583,7 @@ fn a_typed_secret_is_checked_then_sealed_and_stored() {
     assert_eq!(w.main_secret(), "typed~secret");
     assert!(!w.apps.borrow()[0].ciphertext.contains("typed"), "sealed");
     assert_eq!(w.apps.borrow()[0].object_id, None);
+    assert_eq!((org.manifest_version, &w.apps.borrow()[0].grant), (None, &None), "the admin's application");
 }
 
 #[test]
@@ -668,9 +675,12 @@ fn a_generated_secret_is_checked_again_stored_then_handed_over() {
         ]
     );
     assert_eq!(org.application_id, MAIN);
+    assert_eq!(org.manifest_version, Some(crate::provisioning::manifest::MANIFEST_VERSION));
     assert_eq!(w.main_secret(), "generated-0");
     let apps = w.apps.borrow();
     assert_eq!(apps[0].object_id.as_deref(), Some("obj-0"));
+    let grant = apps[0].grant.as_ref().expect("what was granted is stored");
+    assert!(grant.permissions.contains(&"MailboxItem.ImportExport.All".to_owned()));
     assert_eq!(apps[0].row.credential_expires_at, Some(crate::time::rfc3339_ms(1_900_000_000_000)));
 }
 
