@@ -3,6 +3,9 @@
 -- (edge/src/provisioning/manifest.rs). NULL for applications the administrator registered.
 ALTER TABLE applications ADD COLUMN manifest_version INTEGER;
 ALTER TABLE applications ADD COLUMN granted_permissions TEXT;
+-- What the application backs up (shared::api::Workload): the main application and the administrator's
+-- have every workload; each additional application one. Older additional applications were clones.
+ALTER TABLE applications ADD COLUMN workload TEXT NOT NULL DEFAULT 'all';
 
 -- Applications registered before the manifest had versions were granted version 1, in every cloud.
 UPDATE applications

@@ -338,6 +338,75 @@ pub enum CredentialType {
     Certificate,
 }
 
+/// What an application backs up. The main application has every permission (turning "Create
+/// multiple applications" off changes nothing for the backup); each additional application has one
+/// workload's, so that the backup's requests are split by workload rather than among clones.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Workload {
+    /// Every workload (the main application, or one the administrator registered).
+    All,
+    /// Exchange mailboxes: mail, calendars, contacts.
+    Exchange,
+    /// OneDrive and SharePoint.
+    Files,
+    /// Teams, Microsoft 365 groups and Planner.
+    Teams,
+}
+
+impl Workload {
+    /// The workload of the application with `index` (0 is the main application, 1 to 3 the
+    /// additional ones).
+    pub fn of_index(index: u8) -> Workload {
+        match index {
+            1 => Workload::Exchange,
+            2 => Workload::Files,
+            3 => Workload::Teams,
+            _ => Workload::All,
+        }
+    }
+
+    /// The stable wire name (also the serde and database name).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Workload::All => "all",
+            Workload::Exchange => "exchange",
+            Workload::Files => "files",
+            Workload::Teams => "teams",
+        }
+    }
+
+    /// Reads a wire name; `None` for anything else.
+    pub fn parse(s: &str) -> Option<Workload> {
+        [Workload::All, Workload::Exchange, Workload::Files, Workload::Teams].into_iter().find(|w| w.as_str() == s)
+    }
+
+    /// What the administrator reads.
+    pub fn label(self) -> &'static str {
+        match self {
+            Workload::All => "All workloads",
+            Workload::Exchange => "Exchange mailboxes",
+            Workload::Files => "OneDrive and SharePoint",
+            Workload::Teams => "Teams, groups and Planner",
+        }
+    }
+}
+
+/// One application of an organization, as the manage and edit pages show it.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrganizationApplication {
+    /// Application (client) ID.
+    pub application_id: String,
+    /// The main application.
+    pub main: bool,
+    /// What it backs up.
+    pub workload: Workload,
+    /// Counted among the active applications.
+    pub active: bool,
+}
+
 /// How close a credential is to its end.
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -394,6 +463,9 @@ pub struct Organization {
     pub multiple_applications: bool,
     /// How many applications are active (1 or 4).
     pub active_applications: u8,
+    /// Every application, main first, with its workload.
+    #[serde(default)]
+    pub applications: Vec<OrganizationApplication>,
     /// The version of the permission manifest the service granted the main application from;
     /// absent when the administrator registered the application (Manual, or a typed credential).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -138,6 +138,21 @@ fn device_code_sign_in_registers_one_then_four_applications() {
     });
     assert_eq!(done["result"]["applications"], 4, "{done}");
     assert_eq!(emulator.applications().len(), 4);
+    // The main application has every permission; each additional one its workload's only.
+    let state = emulator.get("state");
+    let mut per_principal: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for r in state["role_assignments"].as_array().unwrap() {
+        let values = per_principal.entry(r["principalId"].as_str().unwrap().to_owned()).or_default();
+        values.push(r["appRoleValue"].as_str().unwrap().to_owned());
+    }
+    let mut sizes: Vec<usize> = per_principal.values().map(Vec::len).collect();
+    sizes.sort_unstable();
+    assert_eq!(sizes.len(), 4, "{per_principal:?}");
+    assert!(sizes[..3].iter().all(|s| *s < sizes[3]), "the additional applications are not clones: {sizes:?}");
+    let with = |role: &str| per_principal.values().filter(|v| v.iter().any(|x| x == role)).count();
+    assert_eq!(with("Sites.FullControl.All"), 2, "the main and the OneDrive/SharePoint application");
+    assert_eq!(with("MailboxItem.ImportExport.All"), 2, "the main and the Exchange application");
+    assert_eq!(with("Organization.Read.All"), 4, "every application can be checked");
     let log = stack.log();
     assert!(!log.contains("eyJ"), "no token (JWT) in the worker's log");
     assert!(!log.contains("device_code") && !log.contains("secretText"), "no device code or secret in the log");

@@ -152,6 +152,10 @@ async fn device_code_path_with_four_applications() {
     let table =
         browser.wait_for_text("[data-testid=organizations]", "On (4 applications)", Duration::from_secs(120)).await;
     assert!(table.contains("Contoso"));
+    assert!(
+        table.contains("Exchange mailboxes · OneDrive and SharePoint · Teams, groups and Planner"),
+        "each additional application has one workload: {table}"
+    );
     assert_eq!(emulator.applications().len(), 4);
     browser.close().await;
 }

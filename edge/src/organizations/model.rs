@@ -3,7 +3,9 @@
 use crate::certificates::pfx_error;
 use crate::error::AppError;
 use serde::{Deserialize, Serialize};
-use shared::api::{CreateOrganization, CredentialInput, CredentialType, ExpiryState, Organization};
+use shared::api::{
+    CreateOrganization, CredentialInput, CredentialType, ExpiryState, Organization, OrganizationApplication, Workload,
+};
 use shared::certificate::{parse_pfx, ParsedPfx};
 use shared::secret::{SecretBytes, SecretString};
 use shared::validate::{certificate_password, client_secret, pfx_upload};
@@ -139,6 +141,10 @@ pub struct ApplicationRow {
     /// The permission manifest's version, when the service registered the application.
     #[serde(default)]
     pub manifest_version: Option<u32>,
+    /// What it backs up (`shared::api::Workload`'s name); absent for rows from before workloads:
+    /// every workload.
+    #[serde(default)]
+    pub workload: Option<String>,
 }
 
 /// The API view of an organization and its applications at `now` (Unix seconds).
@@ -162,6 +168,15 @@ pub fn to_api(org: &OrganizationRow, apps: &[ApplicationRow], now: i64) -> Organ
         certificate_thumbprint: main.and_then(|m| m.certificate_thumbprint.clone()),
         multiple_applications: org.multiple_applications == 1,
         active_applications: apps.iter().filter(|a| a.active == 1).count() as u8,
+        applications: apps
+            .iter()
+            .map(|a| OrganizationApplication {
+                application_id: a.app_id.clone(),
+                main: a.is_main == 1,
+                workload: a.workload.as_deref().and_then(Workload::parse).unwrap_or(Workload::All),
+                active: a.active == 1,
+            })
+            .collect(),
         manifest_version: main.and_then(|m| m.manifest_version),
         created_at: org.created_at.clone(),
         updated_at: org.updated_at.clone(),
@@ -225,6 +240,7 @@ mod tests {
             credential_expires_at: Some(expires.into()),
             certificate_thumbprint: None,
             manifest_version: Some(2 - main as u32),
+            workload: Some(if main == 1 { "all" } else { "files" }.to_owned()),
         };
         let now = crate::time::parse_rfc3339("2026-11-26T00:00:00Z").unwrap();
         let view = to_api(&org, &[app(1, "2026-12-10T00:00:00Z"), app(0, "2028-01-01T00:00:00Z")], now);
@@ -232,6 +248,8 @@ mod tests {
         assert_eq!(view.expiry, ExpiryState::ExpiresSoon);
         assert_eq!(view.active_applications, 2);
         assert_eq!(view.manifest_version, Some(1), "the main application's");
+        let workloads: Vec<_> = view.applications.iter().map(|a| (a.main, a.workload)).collect();
+        assert_eq!(workloads, vec![(true, Workload::All), (false, Workload::Files)]);
         assert_eq!(view.version, 3);
         let view = to_api(&org, &[app(1, "2026-11-01T00:00:00Z")], now);
         assert_eq!(view.expiry, ExpiryState::Expired);

@@ -8,7 +8,7 @@ use super::store::StoreError;
 use crate::error::AppError;
 use crate::signin::poller::Millis;
 use serde::Deserialize;
-use shared::api::{ErrorDetail, SignInStatus};
+use shared::api::{ErrorDetail, SignInStatus, Workload};
 use shared::CloudEnvironment;
 use std::future::Future;
 
@@ -90,6 +90,8 @@ pub struct NewApplicationRow {
     pub created_at: String,
     /// What the service granted, when it registered the application.
     pub grant: Option<Grant>,
+    /// What it backs up.
+    pub workload: Workload,
 }
 
 /// A sealed credential as stored.

@@ -21,7 +21,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use shared::api::{
     CreateOrganization, DeleteOrganization, ErrorDetail, Organization, OrganizationList, ReenableChoice, SignInState,
-    SignInStatus, UpdateOrganization,
+    SignInStatus, UpdateOrganization, Workload,
 };
 use shared::certificate::ParsedPfx;
 use shared::secret::SecretString;
@@ -65,6 +65,7 @@ struct Sealable {
     thumbprint: Option<String>,
     plaintext: Vec<u8>,
     grant: Option<Grant>,
+    workload: Workload,
 }
 
 /// What the service granted an application of `ex`.
@@ -107,6 +108,7 @@ fn sealable_from(cred: &ValidCredential, app_id: &str) -> Option<Sealable> {
             thumbprint: None,
             plaintext: s.expose().as_bytes().to_vec(),
             grant: None,
+            workload: Workload::All,
         }),
         ValidCredential::Certificate { pfx, password, parsed } => Some(Sealable {
             app_id: app_id.to_owned(),
@@ -117,6 +119,7 @@ fn sealable_from(cred: &ValidCredential, app_id: &str) -> Option<Sealable> {
             thumbprint: Some(parsed.info.thumbprint_sha1.clone()),
             plaintext: SealedCertificate::new(pfx.expose(), password).to_plaintext(),
             grant: None,
+            workload: Workload::All,
         }),
         ValidCredential::Generated { .. } => None,
     }
@@ -134,6 +137,7 @@ fn generated_sealables(ex: &Exported) -> Vec<Sealable> {
             thumbprint: None,
             plaintext: a.secret.as_bytes().to_vec(),
             grant: Some(grant_of(a)),
+            workload: Workload::of_index(a.index),
         })
         .collect()
 }
@@ -206,6 +210,7 @@ where
             secret_ciphertext: STANDARD.encode(blob),
             created_at: self.now_rfc3339(),
             grant: s.grant.clone(),
+            workload: s.workload,
         }
     }
 
@@ -372,6 +377,7 @@ where
                             row.object_id = Some(a.object_id.clone());
                             row.is_main = a.index == 0;
                             row.grant = Some(grant_of(a));
+                            row.workload = Workload::of_index(a.index);
                             rows.push(row);
                         }
                     }

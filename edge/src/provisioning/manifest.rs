@@ -5,6 +5,7 @@
 //! The manifest is versioned: each application registered by the service stores the version and
 //! the permissions it was granted, so that organizations lacking a newer permission can be found.
 
+use shared::api::Workload;
 use shared::CloudEnvironment;
 
 /// The manifest's version. Raise it (and add a line to [`HISTORY`]) whenever a permission is added
@@ -40,14 +41,21 @@ pub struct Permission {
     pub reason: &'static str,
     /// Where it exists.
     pub availability: Availability,
+    /// The workloads that need it; empty for every application (the directory reads and the
+    /// credential check).
+    pub workloads: &'static [Workload],
 }
 
-const fn everywhere(value: &'static str, reason: &'static str) -> Permission {
-    Permission { value, reason, availability: Availability::Everywhere }
+const EXCHANGE_ONLY: &[Workload] = &[Workload::Exchange];
+const FILES_ONLY: &[Workload] = &[Workload::Files];
+const TEAMS_ONLY: &[Workload] = &[Workload::Teams];
+
+const fn everywhere(value: &'static str, reason: &'static str, workloads: &'static [Workload]) -> Permission {
+    Permission { value, reason, availability: Availability::Everywhere, workloads }
 }
 
-const fn global_only(value: &'static str, reason: &'static str) -> Permission {
-    Permission { value, reason, availability: Availability::GlobalOnly }
+const fn global_only(value: &'static str, reason: &'static str, workloads: &'static [Workload]) -> Permission {
+    Permission { value, reason, availability: Availability::GlobalOnly, workloads }
 }
 
 impl Permission {
@@ -55,6 +63,16 @@ impl Permission {
     pub fn in_cloud(&self, cloud: CloudEnvironment) -> bool {
         self.availability == Availability::Everywhere || cloud == CloudEnvironment::Global
     }
+
+    /// Whether an application for `workload` gets it (the main application gets every one).
+    pub fn for_workload(&self, workload: Workload) -> bool {
+        workload == Workload::All || self.workloads.is_empty() || self.workloads.contains(&workload)
+    }
+}
+
+/// Whether the application for `workload` gets the permission `value` (unknown values: no).
+pub fn grants(value: &str, workload: Workload) -> bool {
+    RESOURCES.iter().flat_map(|r| r.permissions.iter()).any(|p| p.value == value && p.for_workload(workload))
 }
 
 /// A resource application (an API the backup calls).
@@ -80,28 +98,26 @@ pub const GRAPH: Resource = Resource {
     app_id: "00000003-0000-0000-c000-000000000000",
     name: "Microsoft Graph",
     permissions: &[
-        everywhere("Organization.Read.All", "read the tenant's name and check that the credential works"),
-        everywhere("User.Read.All", "list the users whose mailboxes and OneDrive are backed up"),
-        everywhere("Group.Read.All", "list Microsoft 365 groups and their members"),
-        everywhere("Mail.ReadWrite", "back up and restore mail where Graph's mailbox export is not available"),
-        everywhere("Calendars.ReadWrite", "back up and restore calendars"),
-        everywhere("Contacts.ReadWrite", "back up and restore contacts"),
-        everywhere("Files.ReadWrite.All", "back up and restore OneDrive files"),
-        everywhere("Sites.ReadWrite.All", "back up and restore SharePoint sites and document libraries"),
-        everywhere("Team.ReadBasic.All", "list the teams whose channels are backed up"),
-        everywhere("Channel.ReadBasic.All", "list each team's channels to back up"),
-        everywhere("ChannelMessage.Read.All", "back up Teams channel messages"),
-        everywhere("Tasks.ReadWrite.All", "back up and restore Planner and To Do tasks"),
+        everywhere("Organization.Read.All", "read the tenant's name and check that the credential works", &[]),
+        everywhere("User.Read.All", "list the users whose mailboxes and OneDrive are backed up", &[]),
+        everywhere("Group.Read.All", "list Microsoft 365 groups and their members", &[Workload::Files, Workload::Teams]),
+        everywhere("Mail.ReadWrite", "back up and restore mail where Graph's mailbox export is not available", EXCHANGE_ONLY),
+        everywhere("Calendars.ReadWrite", "back up and restore calendars", EXCHANGE_ONLY),
+        everywhere("Contacts.ReadWrite", "back up and restore contacts", EXCHANGE_ONLY),
+        everywhere("Files.ReadWrite.All", "back up and restore OneDrive files", FILES_ONLY),
+        everywhere("Sites.ReadWrite.All", "back up and restore SharePoint sites and document libraries", FILES_ONLY),
+        everywhere("Team.ReadBasic.All", "list the teams whose channels are backed up", TEAMS_ONLY),
+        everywhere("Channel.ReadBasic.All", "list each team's channels to back up", TEAMS_ONLY),
+        everywhere("ChannelMessage.Read.All", "back up Teams channel messages", TEAMS_ONLY),
+        everywhere("Tasks.ReadWrite.All", "back up and restore Planner and To Do tasks", TEAMS_ONLY),
         global_only(
             "MailboxItem.Read.All",
-            "find what changed in each mailbox folder since the last backup (mailboxItem delta has no other permission)",
-        ),
+            "find what changed in each mailbox folder since the last backup (mailboxItem delta has no other permission)", EXCHANGE_ONLY),
         global_only(
             "MailboxItem.ImportExport.All",
             "export mailbox items in full fidelity and restore them through import sessions (Graph's \
-             replacement for EWS; it includes MailboxItem.Export.All, which alone could not restore)",
-        ),
-        global_only("MailboxFolder.ReadWrite.All", "read and recreate the mailbox folder tree for export and import"),
+             replacement for EWS; it includes MailboxItem.Export.All, which alone could not restore)", EXCHANGE_ONLY),
+        global_only("MailboxFolder.ReadWrite.All", "read and recreate the mailbox folder tree for export and import", EXCHANGE_ONLY),
     ],
 };
 
@@ -112,6 +128,7 @@ pub const SHAREPOINT: Resource = Resource {
     permissions: &[everywhere(
         "Sites.FullControl.All",
         "back up site settings and permissions, which Graph does not expose",
+        FILES_ONLY,
     )],
 };
 
@@ -124,6 +141,7 @@ pub const EXCHANGE: Resource = Resource {
         "back up in-place archives and public folders over EWS, and mailboxes in the national clouds, \
          which have no Graph mailbox export yet (a bridge: EWS in Exchange Online is blocked unless the \
          tenant allows the application, and shut down on 1 April 2027)",
+        EXCHANGE_ONLY,
     )],
 };
 
@@ -171,6 +189,31 @@ mod tests {
             .map(|p| p.value)
             .collect();
         assert_eq!(recorded, everywhere);
+    }
+
+    #[test]
+    fn each_additional_application_gets_one_workload_and_the_main_one_everything() {
+        let count =
+            |w: Workload| RESOURCES.iter().flat_map(|r| r.permissions.iter()).filter(|p| p.for_workload(w)).count();
+        let all = RESOURCES.iter().map(|r| r.permissions.len()).sum::<usize>();
+        assert_eq!(count(Workload::All), all);
+        for w in [Workload::Exchange, Workload::Files, Workload::Teams] {
+            assert!(count(w) < all, "{w:?} is a subset");
+            // Every application can be checked: its token must read the tenant.
+            assert!(grants("Organization.Read.All", w) && grants("User.Read.All", w));
+        }
+        assert!(
+            grants("Sites.FullControl.All", Workload::Files) && !grants("Sites.FullControl.All", Workload::Exchange)
+        );
+        assert!(
+            grants("MailboxItem.ImportExport.All", Workload::Exchange) && !grants("Mail.ReadWrite", Workload::Teams)
+        );
+        // Together the three additional applications cover the whole manifest.
+        let covered = RESOURCES
+            .iter()
+            .flat_map(|r| r.permissions.iter())
+            .all(|p| [Workload::Exchange, Workload::Files, Workload::Teams].into_iter().any(|w| p.for_workload(w)));
+        assert!(covered);
     }
 
     #[test]

@@ -13,13 +13,13 @@
 //! until [`REPLICATION_PATIENCE_MS`] has passed since the phase began waiting.
 
 use super::items::ItemId;
-use super::manifest::{assignments_per_application, Resource, MANIFEST_VERSION, RESOURCES};
+use super::manifest::{assignments_per_application, grants, Resource, MANIFEST_VERSION, RESOURCES};
 use crate::microsoft::graph::{BatchItem, BatchResult, MAX_BATCH};
 use crate::microsoft::MicrosoftError;
 use crate::signin::poller::Millis;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use shared::api::{ErrorDetail, ProgressStep, StepState};
+use shared::api::{ErrorDetail, ProgressStep, StepState, Workload};
 use shared::secret::{serialize_exposed, SecretString};
 use shared::{CloudEnvironment, ErrorCode};
 
@@ -327,7 +327,7 @@ impl Registration {
                         "displayName": self.app_name(a.index),
                         "signInAudience": "AzureADMyOrg",
                         "tags": [a.marker],
-                        "requiredResourceAccess": self.required_resource_access(),
+                        "requiredResourceAccess": self.required_resource_access(a.index),
                     }),
                 ));
             }
@@ -335,20 +335,30 @@ impl Registration {
         items
     }
 
-    fn required_resource_access(&self) -> Value {
-        let roles = self.roles.as_deref().unwrap_or_default();
+    /// The resolved roles application `index` gets: every one for the main application, its
+    /// workload's for an additional one.
+    fn roles_of(&self, index: u8) -> impl Iterator<Item = (usize, &RoleRef)> {
+        let workload = Workload::of_index(index);
+        self.roles.as_deref().unwrap_or_default().iter().enumerate().filter(move |(_, r)| grants(&r.value, workload))
+    }
+
+    fn required_resource_access(&self, index: u8) -> Value {
+        let roles: Vec<&RoleRef> = self.roles_of(index).map(|(_, r)| r).collect();
         // Before the roles are resolved (same batch) the manifest's app IDs are declared without
         // role IDs; Graph accepts an empty resourceAccess and consent is granted by assignment.
+        // Once they are, a workload's application lists only the resources it uses.
+        let resolved = self.roles.is_some();
         Value::Array(
             RESOURCES
                 .iter()
-                .map(|r: &Resource| {
+                .filter_map(|r: &Resource| {
                     let access: Vec<Value> = roles
                         .iter()
                         .filter(|role| r.permissions.iter().any(|p| p.value == role.value))
                         .map(|role| json!({"id": role.role_id, "type": "Role"}))
                         .collect();
-                    json!({"resourceAppId": r.app_id, "resourceAccess": access})
+                    (!resolved || !access.is_empty())
+                        .then(|| json!({"resourceAppId": r.app_id, "resourceAccess": access}))
                 })
                 .collect(),
         )
@@ -363,7 +373,7 @@ impl Registration {
                     ItemId::Declare(a.index).to_string(),
                     "PATCH",
                     format!("/applications/{oid}"),
-                    json!({"requiredResourceAccess": self.required_resource_access()}),
+                    json!({"requiredResourceAccess": self.required_resource_access(a.index)}),
                 ));
             }
             if let (None, Some(app_id)) = (&a.sp_id, &a.app_id) {
@@ -387,11 +397,10 @@ impl Registration {
     }
 
     fn grant_items(&self) -> Vec<Vec<BatchItem>> {
-        let roles = self.roles.as_deref().unwrap_or_default();
         let mut items = vec![];
         for a in &self.apps {
             let Some(sp) = &a.sp_id else { continue };
-            for (n, role) in roles.iter().enumerate() {
+            for (n, role) in self.roles_of(a.index) {
                 if a.granted.contains(&role.role_id) {
                     continue;
                 }
@@ -434,7 +443,9 @@ impl Registration {
         for r in &results {
             if r.ok() {
                 self.apply_success(r);
-            } else if !self.tolerable(r) {
+            } else if self.tolerable(r) {
+                self.apply_already_granted(r);
+            } else {
                 let e = r.error();
                 if e.is_transient() {
                     transient = Some(e);
@@ -478,6 +489,17 @@ impl Registration {
     /// Errors that mean the work is already done (a resumed run repeating a grant).
     fn tolerable(&self, r: &BatchResult) -> bool {
         matches!(r.id.parse(), Ok(ItemId::Grant(..))) && r.already_exists()
+    }
+
+    /// A grant that exists already (a resumed run repeating it) counts as granted.
+    fn apply_already_granted(&mut self, r: &BatchResult) {
+        let Ok(ItemId::Grant(index, n)) = r.id.parse() else { return };
+        let Some(role) = self.roles.as_ref().and_then(|roles| roles.get(n)).map(|r| r.role_id.clone()) else { return };
+        if let Some(app) = self.apps.iter_mut().find(|a| a.index == index) {
+            if !app.granted.contains(&role) {
+                app.granted.push(role);
+            }
+        }
     }
 
     fn apply_success(&mut self, r: &BatchResult) {
@@ -567,8 +589,7 @@ impl Registration {
             }
             Phase::Credentials => self.apps.iter().all(|a| a.sp_id.is_some() && a.secret.is_some() && a.declared),
             Phase::Grant => {
-                let n = self.roles.as_ref().map_or(0, Vec::len);
-                self.apps.iter().all(|a| a.granted.len() >= n)
+                self.apps.iter().all(|a| self.roles_of(a.index).all(|(_, r)| a.granted.contains(&r.role_id)))
             }
             Phase::Verify => self.apps.iter().all(|a| a.verified),
             _ => false,
@@ -904,10 +925,20 @@ mod tests {
         let mut more = Registration::more(&main, "m365onb-s1", 1, 3);
         tenant.run(&mut more);
         assert_eq!(more.phase, Phase::Done);
-        // Discover (1) + credentials (1) + grants (42 assignments = 3 batches, one round trip).
+        // Discover (1) + credentials (1) + grants (each application its workload's: 22 assignments
+        // = 2 batches, one round trip).
         assert_eq!(more.graph_round_trips, 3);
-        assert_eq!(more.graph_requests, 5);
-        assert_eq!(tenant.assignments, 4 * assignments_per_application(CloudEnvironment::Global));
+        assert_eq!(more.graph_requests, 4);
+        let per_workload = |i: u8| {
+            RESOURCES
+                .iter()
+                .flat_map(|r| r.permissions_in(CloudEnvironment::Global))
+                .filter(|p| p.for_workload(Workload::of_index(i)))
+                .count()
+        };
+        assert_eq!(per_workload(0), assignments_per_application(CloudEnvironment::Global));
+        assert_eq!(tenant.assignments, (0..=3).map(per_workload).sum::<usize>());
+        assert!(per_workload(1) < per_workload(0), "an additional application is not a clone");
         assert_eq!(tenant.patched, 1, "the additional applications declare their permissions at creation");
         let names: Vec<u8> = more.apps.iter().map(|a| a.index).collect();
         assert_eq!(names, vec![1, 2, 3]);

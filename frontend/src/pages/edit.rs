@@ -86,6 +86,15 @@ pub fn Edit(id: String, on_done: Callback<Option<Organization>>) -> impl IntoVie
                 Ok(o) => view! {
                     <form class="step" on:submit=save.clone() novalidate=true>
                         <p class="hint">{format!("Tenant {} in {}, application {}.", o.tenant_id, o.cloud.label(), o.application_id)}</p>
+                        <ul class="applications" data-testid="applications" aria-label="Backup applications">
+                            {o.applications.iter().map(|a| {
+                                let role = if a.main { "Main application" } else { "Additional application" };
+                                let state = if a.active { "" } else { " (not in use)" };
+                                view! {
+                                    <li><span class="mono">{a.application_id.clone()}</span>{format!(": {role}, {}{state}", a.workload.label())}</li>
+                                }
+                            }).collect_view()}
+                        </ul>
                         <div class="field">
                             <label for="edit-name">"Organization name"</label>
                             <input id="edit-name" type="text" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) />

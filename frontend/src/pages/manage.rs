@@ -77,6 +77,7 @@ pub fn Manage(on_add: Callback<()>, on_edit: Callback<String>, on_deleted: Callb
                                         shared::api::CredentialType::Certificate => "Certificate",
                                     };
                                     let multiple = if o.multiple_applications { format!("On ({} applications)", o.active_applications) } else { "Off".into() };
+                                    let workloads = super::additional_workloads(&o);
                                     let (edit_id, del) = (o.id.clone(), o.clone());
                                     let label = o.name.clone();
                                     view! {
@@ -86,7 +87,7 @@ pub fn Manage(on_add: Callback<()>, on_edit: Callback<String>, on_deleted: Callb
                                             <td class="mono">{o.tenant_id.clone()}</td>
                                             <td class="mono">{o.application_id.clone()}</td>
                                             <td>{credential}<br/><span class=class>{expiry}</span></td>
-                                            <td>{multiple}</td>
+                                            <td>{multiple}<br/><span class="hint" data-testid="workloads">{workloads}</span></td>
                                             <td class="row-actions">
                                                 <button type="button" class="secondary" aria-label=format!("Edit {label}")
                                                     on:click=move |_| on_edit.run(edit_id.clone())>"Edit"</button>

@@ -42,7 +42,7 @@ fn flag(b: bool) -> JsValue {
 }
 
 const APPLICATION_COLUMNS: &str = "id, organization_id, app_id, is_main, active, credential_type, \
-     credential_expires_at, certificate_thumbprint, manifest_version";
+     credential_expires_at, certificate_thumbprint, manifest_version, workload";
 
 impl D1Store<'_> {
     fn db(&self) -> Result<D1Database, StoreError> {
@@ -58,8 +58,8 @@ impl D1Store<'_> {
             db,
             "INSERT INTO applications (id, organization_id, app_id, object_id, is_main, active, credential_type, \
              credential_expires_at, certificate_thumbprint, key_id, secret_ciphertext, created_at, updated_at, \
-             manifest_version, granted_permissions) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14)",
+             manifest_version, granted_permissions, workload) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14, ?15)",
             &[
                 a.id.as_str().into(),
                 a.organization_id.as_str().into(),
@@ -77,6 +77,7 @@ impl D1Store<'_> {
                 a.grant
                     .as_ref()
                     .map_or(JsValue::NULL, |g| serde_json::to_string(&g.permissions).unwrap_or_default().into()),
+                a.workload.as_str().into(),
             ],
         )
     }
@@ -143,7 +144,7 @@ impl OrganizationStore for D1Store<'_> {
         let orgs = self.statement(&db, sql, &[account.into()])?.all().await.map_err(failed("listing", &[]))?;
         let orgs = orgs.results::<OrganizationRow>().map_err(unusable("decoding"))?;
         let sql = "SELECT a.id, a.organization_id, a.app_id, a.is_main, a.active, a.credential_type, \
-             a.credential_expires_at, a.certificate_thumbprint, a.manifest_version FROM applications a \
+             a.credential_expires_at, a.certificate_thumbprint, a.manifest_version, a.workload FROM applications a \
              JOIN organizations o \
              ON o.id = a.organization_id WHERE o.account_id = ?1";
         let apps = self.statement(&db, sql, &[account.into()])?;

@@ -438,6 +438,7 @@ impl World {
                 credential_expires_at: a.credential_expires_at.clone(),
                 certificate_thumbprint: a.certificate_thumbprint.clone(),
                 manifest_version: a.grant.as_ref().map(|g| g.manifest_version),
+                workload: Some(a.workload.as_str().to_owned()),
             },
             grant: a.grant.clone(),
             object_id: a.object_id.clone(),
@@ -712,6 +713,12 @@ fn a_generated_secret_with_additional_applications_runs_them_waits_and_stores_al
     );
     assert_eq!(w.sleeps(), [1000, 1000]);
     assert_eq!((org.active_applications, org.multiple_applications), (4, true));
+    let workloads: Vec<Workload> = org.applications.iter().map(|a| a.workload).collect();
+    assert_eq!(
+        workloads,
+        [Workload::All, Workload::Exchange, Workload::Files, Workload::Teams],
+        "main first, then one each"
+    );
     let apps = w.apps.borrow();
     assert_eq!(apps.iter().filter(|a| a.row.is_main == 1).count(), 1);
     for a in apps.iter() {
