@@ -129,6 +129,8 @@ catalogue! {
     InvalidCertificate = "invalid_certificate", 422, "Microsoft refused the certificate. Upload the .pfx whose certificate is registered on this application (Certificates & secrets).";
     /// The application has no admin consent for the permissions the backup needs.
     PermissionsNotGranted = "permissions_not_granted", 422, "The application works but its permissions have not been granted. In API permissions, choose Grant admin consent, then try again.";
+    /// The tenant's app management policy caps a credential's lifetime below what was asked for.
+    CredentialLifetimeRefusedByPolicy = "credential_lifetime_refused_by_policy", 422, "Your tenant's app management policy allows a shorter lifetime for this credential. Create a credential that ends sooner (the policy's maximum lifetime), then try again.";
     /// The tenant's app management policy forbids client secrets.
     SecretsForbiddenByPolicy = "secrets_forbidden_by_policy", 422, "Your tenant's policy does not allow application passwords. Use an application certificate (.pfx) instead.";
 
@@ -230,7 +232,14 @@ impl ErrorCode {
         match (status, code) {
             (429, _) => ErrorCode::Throttled,
             (_, "NoBackingApplicationObject") => ErrorCode::ReplicationDelay,
-            (_, "CredentialTypeNotAllowedAsPerAssignedPolicy") => ErrorCode::SecretsForbiddenByPolicy,
+            // The tenant's app management policy (default or applied to the application); Microsoft
+            // has used both spellings.
+            (_, "CredentialTypeNotAllowedAsPerAssignedPolicy" | "CredentialTypeNotAllowedAsPerAppPolicy") => {
+                ErrorCode::SecretsForbiddenByPolicy
+            }
+            (_, "CredentialInvalidLifetimeAsPerAppPolicy" | "CredentialInvalidLifetimeAsPerAssignedPolicy") => {
+                ErrorCode::CredentialLifetimeRefusedByPolicy
+            }
             (403, _) | (_, "Authorization_RequestDenied") => ErrorCode::AdminConsentRequired,
             (401, _) | (_, "InvalidAuthenticationToken") => ErrorCode::Unauthenticated,
             (503 | 504 | 500 | 502, _) => ErrorCode::MicrosoftUnavailable,
@@ -300,6 +309,14 @@ mod tests {
         assert_eq!(
             ErrorCode::from_graph(400, "CredentialTypeNotAllowedAsPerAssignedPolicy"),
             ErrorCode::SecretsForbiddenByPolicy
+        );
+        assert_eq!(
+            ErrorCode::from_graph(400, "CredentialTypeNotAllowedAsPerAppPolicy"),
+            ErrorCode::SecretsForbiddenByPolicy
+        );
+        assert_eq!(
+            ErrorCode::from_graph(400, "CredentialInvalidLifetimeAsPerAppPolicy"),
+            ErrorCode::CredentialLifetimeRefusedByPolicy
         );
         assert_eq!(ErrorCode::from_graph(503, "serviceNotAvailable"), ErrorCode::MicrosoftUnavailable);
     }

@@ -118,7 +118,12 @@ async fn the_whole_credential_path_with_one_application() {
     assert!(!q.contains_key("code_verifier"));
     assert_eq!(q["redirect_uri"], stack.url("/api/signin/callback"));
     assert_eq!(q["client_id"], fixture::PUBLIC_CLIENTS[0].1);
-    for scope in ["Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All", "Organization.Read.All"] {
+    for scope in [
+        "Application.ReadWrite.All",
+        "AppRoleAssignment.ReadWrite.All",
+        "Organization.Read.All",
+        "Policy.Read.ApplicationConfiguration",
+    ] {
         assert!(q["scope"].contains(&format!("https://graph.microsoft.com/{scope}")), "{}", q["scope"]);
     }
     let (sign_in_id, secret) = q["state"].split_once('.').unwrap();

@@ -473,3 +473,74 @@ fn a_tenant_whose_sharepoint_lacks_a_permission_gets_its_name_and_keeps_nothing(
     }
     assert!(granted_in(&emulator, fixture::CONTOSO).is_empty(), "nothing was granted");
 }
+
+/// Restarts the emulator's state with Contoso under `policy` (Microsoft's tenantAppManagementPolicy).
+fn contoso_with_policy(emulator: &Emulator, password_restrictions: Value) {
+    let mut fixture_json = emulator.get("fixture");
+    let contoso =
+        fixture_json["tenants"].as_array_mut().unwrap().iter_mut().find(|t| t["id"] == fixture::CONTOSO).unwrap();
+    contoso["app_management_policy"] = json!({
+        "id": "00000000-0000-0000-0000-000000000000",
+        "displayName": "Default app management tenant policy",
+        "isEnabled": true,
+        "applicationRestrictions": {"passwordCredentials": password_restrictions, "keyCredentials": []},
+        "servicePrincipalRestrictions": {"passwordCredentials": [], "keyCredentials": []}
+    });
+    emulator.control("reset", fixture_json);
+}
+
+#[test]
+fn a_tenant_policy_that_caps_secrets_at_180_days_gets_a_secret_inside_it() {
+    let (emulator, stack) = start(FAST);
+    contoso_with_policy(
+        &emulator,
+        json!([{"restrictionType": "passwordLifetime", "state": "enabled", "maxLifetime": "P180D",
+                "restrictForAppsCreatedAfterDateTime": "2019-10-19T10:37:00Z"}]),
+    );
+    let api = Api::new(&stack.base_url, &stack.token("acct-policy-cap"));
+    let done = registered(&emulator, &api, "global", fixture::ADMIN);
+    assert_eq!(done["state"], "completed", "{done}");
+    let apps = emulator.applications();
+    let password = &apps[0]["passwordCredentials"][0];
+    let days = |field: &str| {
+        let s = password[field].as_str().unwrap();
+        let d = chrono_days(s);
+        assert!(d > 0, "{s}");
+        d
+    };
+    let lifetime = days("endDateTime") - days("startDateTime");
+    assert!((170..180).contains(&lifetime), "a secret of {lifetime} days under a 180-day policy");
+}
+
+#[test]
+fn a_tenant_policy_that_blocks_secrets_is_named_and_nothing_is_left() {
+    let (emulator, stack) = start(FAST);
+    contoso_with_policy(
+        &emulator,
+        json!([{"restrictionType": "passwordAddition", "maxLifetime": null,
+                "restrictForAppsCreatedAfterDateTime": "2019-10-19T10:37:00Z"}]),
+    );
+    let api = Api::new(&stack.base_url, &stack.token("acct-policy-block"));
+    let done = registered(&emulator, &api, "global", fixture::ADMIN);
+    assert_eq!(done["state"], "failed", "{done}");
+    assert_eq!(done["error"]["code"], "secrets_forbidden_by_policy");
+    let message = done["error"]["message"].as_str().unwrap();
+    // The policy's own sentence (read before any secret was asked for), not addPassword's refusal.
+    assert!(message.contains("app management policy") && message.contains("Manual method"), "{message}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !emulator.applications().is_empty() {
+        assert!(Instant::now() < deadline, "left behind: {:?}", emulator.applications());
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// Days since the epoch of an RFC 3339 date (`YYYY-MM-DD…`), by the civil calendar.
+fn chrono_days(s: &str) -> i64 {
+    let (y, m, d): (i64, i64, i64) = (s[0..4].parse().unwrap(), s[5..7].parse().unwrap(), s[8..10].parse().unwrap());
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}

@@ -15,9 +15,15 @@ pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_cod
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// The delegated Graph permissions the admin's sign-in asks for: enough to register applications,
-/// grant their application permissions, and read the tenant's name.
-pub const DELEGATED_PERMISSIONS: [&str; 3] =
-    ["Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All", "Organization.Read.All"];
+/// grant their application permissions, read the tenant's name, and read the tenant's default app
+/// management policy before a credential is added (`Policy.Read.ApplicationConfiguration`, the
+/// least one `GET /policies/defaultAppManagementPolicy` takes).
+pub const DELEGATED_PERMISSIONS: [&str; 4] = [
+    "Application.ReadWrite.All",
+    "AppRoleAssignment.ReadWrite.All",
+    "Organization.Read.All",
+    "Policy.Read.ApplicationConfiguration",
+];
 
 /// The scope string for the admin sign-in in `endpoints`' cloud.
 pub fn admin_scopes(endpoints: &CloudEndpoints) -> String {

@@ -15,6 +15,8 @@ pub enum ItemId {
     Organization,
     /// Reads the service principal of resource `n` of the manifest (its app roles).
     Resource(usize),
+    /// Reads the tenant's default app management policy.
+    Policy,
     /// Creates application `i`.
     Create(u8),
     /// Looks application `i` up by its tag (a create that may have been sent before a restart).
@@ -39,7 +41,7 @@ impl ItemId {
     /// The application this request is for, if any.
     pub fn application(self) -> Option<u8> {
         match self {
-            ItemId::Organization | ItemId::Resource(_) => None,
+            ItemId::Organization | ItemId::Resource(_) | ItemId::Policy => None,
             ItemId::Create(i)
             | ItemId::Find(i)
             | ItemId::Declare(i)
@@ -57,6 +59,7 @@ impl fmt::Display for ItemId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ItemId::Organization => f.write_str("org"),
+            ItemId::Policy => f.write_str("pol"),
             ItemId::Resource(n) => write!(f, "res{n}"),
             ItemId::Create(i) => write!(f, "app{i}"),
             ItemId::Find(i) => write!(f, "find{i}"),
@@ -79,8 +82,10 @@ impl FromStr for ItemId {
     type Err = UnknownItemId;
 
     fn from_str(s: &str) -> Result<Self, UnknownItemId> {
-        if s == "org" {
-            return Ok(ItemId::Organization);
+        match s {
+            "org" => return Ok(ItemId::Organization),
+            "pol" => return Ok(ItemId::Policy),
+            _ => {}
         }
         let split = s.find(|c: char| c.is_ascii_digit()).ok_or(UnknownItemId)?;
         let (kind, rest) = s.split_at(split);

@@ -9,5 +9,6 @@
 pub mod items;
 pub mod manifest;
 pub mod plan;
+pub mod policy;
 
 pub use items::{certificate_items, deletion_items, ItemId};

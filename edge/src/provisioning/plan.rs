@@ -14,6 +14,7 @@
 
 use super::items::ItemId;
 use super::manifest::{assignments_per_application, grants, Resource, MANIFEST_VERSION, RESOURCES};
+use super::policy::TenantPolicy;
 use crate::microsoft::graph::{BatchItem, BatchResult, MAX_BATCH};
 use crate::microsoft::MicrosoftError;
 use crate::signin::poller::Millis;
@@ -27,6 +28,24 @@ use shared::{CloudEnvironment, ErrorCode};
 pub const REPLICATION_PATIENCE_MS: Millis = 120_000;
 /// Lifetime of the generated client secrets.
 pub const SECRET_LIFETIME_DAYS: i64 = 730;
+
+/// The refusal when the tenant's policy blocks client secrets for new applications.
+fn secrets_blocked(trusted_ca: bool) -> ErrorDetail {
+    let certificate = if trusted_ca {
+        "a certificate issued by one of the certificate authorities your tenant's policy trusts"
+    } else {
+        "a certificate"
+    };
+    ErrorDetail {
+        message: format!(
+            "Your tenant's app management policy does not allow application passwords for new \
+             applications, and the automatic registration creates one. No application was left in the \
+             tenant. Register the application yourself with {certificate} and add it with the Manual \
+             method (upload the .pfx)."
+        ),
+        ..ErrorDetail::new(ErrorCode::SecretsForbiddenByPolicy)
+    }
+}
 
 /// The tenant, as Graph describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -174,6 +193,11 @@ pub struct Registration {
     /// The manifest version the roles were resolved from (runs stored before versioning: 1).
     #[serde(default = "first_manifest")]
     pub manifest_version: u32,
+    /// The tenant's default app management policy, read in the first round trip (`None` until
+    /// then; a policy the sign-in may not read counts as no restriction: Microsoft still enforces
+    /// it, and its refusal is mapped).
+    #[serde(default)]
+    pub policy: Option<TenantPolicy>,
 }
 
 fn first_manifest() -> u32 {
@@ -214,6 +238,7 @@ impl Registration {
             cloud,
             unavailable: vec![],
             manifest_version: MANIFEST_VERSION,
+            policy: None,
         }
     }
 
@@ -245,6 +270,7 @@ impl Registration {
         r.tenant = previous.tenant.clone();
         r.roles = previous.roles.clone();
         r.manifest_version = previous.manifest_version;
+        r.policy = previous.policy.clone();
         r
     }
 
@@ -307,6 +333,9 @@ impl Registration {
                 ));
             }
         }
+        if self.policy.is_none() {
+            items.push(BatchItem::get(ItemId::Policy.to_string(), "/policies/defaultAppManagementPolicy"));
+        }
         if self.tenant.is_none() && self.expected_tenant.is_some() {
             // Nothing is created before the tenant is known to be the expected one.
             return items;
@@ -365,7 +394,8 @@ impl Registration {
     }
 
     fn credential_items(&self, now: Millis) -> Vec<BatchItem> {
-        let end = crate::time::rfc3339_ms(now + SECRET_LIFETIME_DAYS * 86_400_000);
+        let days = self.policy.as_ref().map_or(SECRET_LIFETIME_DAYS, |p| p.secret_days(SECRET_LIFETIME_DAYS));
+        let end = crate::time::rfc3339_ms(now + days * 86_400_000);
         let mut items = vec![];
         for a in &self.apps {
             if let (false, Some(oid)) = (a.declared, &a.object_id) {
@@ -442,9 +472,9 @@ impl Registration {
         }
         for r in &results {
             if r.ok() {
-                self.apply_success(r);
+                self.apply_success(r, now);
             } else if self.tolerable(r) {
-                self.apply_already_granted(r);
+                self.apply_tolerated(r);
             } else {
                 let e = r.error();
                 if e.is_transient() {
@@ -460,6 +490,9 @@ impl Registration {
         }
         if let Some(e) = fatal {
             return self.fail(e.detail());
+        }
+        if self.policy.as_ref().is_some_and(|p| p.secrets_blocked) {
+            return self.fail(secrets_blocked(self.policy.as_ref().is_some_and(|p| p.trusted_ca_required)));
         }
         if !self.unavailable.is_empty() {
             let detail = ErrorDetail {
@@ -486,13 +519,24 @@ impl Registration {
         }
     }
 
-    /// Errors that mean the work is already done (a resumed run repeating a grant).
+    /// Errors that do not stop the run: a grant that exists already (a resumed run repeating it),
+    /// or a policy the sign-in may not read (a public client consented before the scope was asked
+    /// for), except when Graph is only busy.
     fn tolerable(&self, r: &BatchResult) -> bool {
-        matches!(r.id.parse(), Ok(ItemId::Grant(..))) && r.already_exists()
+        match r.id.parse() {
+            Ok(ItemId::Grant(..)) => r.already_exists(),
+            Ok(ItemId::Policy) => !r.error().is_transient(),
+            _ => false,
+        }
     }
 
-    /// A grant that exists already (a resumed run repeating it) counts as granted.
-    fn apply_already_granted(&mut self, r: &BatchResult) {
+    /// Applies a tolerated error: a grant that exists already counts as granted; an unreadable
+    /// policy as none.
+    fn apply_tolerated(&mut self, r: &BatchResult) {
+        if r.id.parse() == Ok(ItemId::Policy) {
+            self.policy = Some(TenantPolicy::default());
+            return;
+        }
         let Ok(ItemId::Grant(index, n)) = r.id.parse() else { return };
         let Some(role) = self.roles.as_ref().and_then(|roles| roles.get(n)).map(|r| r.role_id.clone()) else { return };
         if let Some(app) = self.apps.iter_mut().find(|a| a.index == index) {
@@ -502,10 +546,11 @@ impl Registration {
         }
     }
 
-    fn apply_success(&mut self, r: &BatchResult) {
+    fn apply_success(&mut self, r: &BatchResult, now: Millis) {
         let b = &r.body;
         let Ok(id) = r.id.parse::<ItemId>() else { return };
         match id {
+            ItemId::Policy => self.policy = Some(TenantPolicy::read(b, now)),
             ItemId::Organization => {
                 let org = &b["value"][0];
                 let domains = org["verifiedDomains"].as_array().cloned().unwrap_or_default();
@@ -584,6 +629,7 @@ impl Registration {
         match self.phase {
             Phase::Discover => {
                 self.tenant.is_some()
+                    && self.policy.is_some()
                     && self.roles.as_ref().is_some_and(|r| r.len() == assignments_per_application(self.cloud))
                     && self.apps.iter().all(|a| a.object_id.is_some())
             }
@@ -728,6 +774,12 @@ mod tests {
         patched: usize,
         /// App role values the tenant's resources do not offer (a national cloud's Graph).
         withheld: Vec<&'static str>,
+        /// The default app management policy (`None`: Microsoft's default, disabled).
+        policy: Option<Value>,
+        /// The sign-in may not read the policy (403).
+        policy_denied: bool,
+        /// The `endDateTime` of each `addPassword`.
+        password_ends: Vec<String>,
     }
 
     impl FakeTenant {
@@ -749,6 +801,16 @@ mod tests {
                         {"name": "contoso.onmicrosoft.com", "isDefault": false},
                         {"name": "contoso.com", "isDefault": true}]}]}),
                 ),
+                ("GET", "/policies/defaultAppManagementPolicy") => {
+                    if self.policy_denied {
+                        return err(
+                            403,
+                            "Authorization_RequestDenied",
+                            "Insufficient privileges to complete the operation.",
+                        );
+                    }
+                    ok(200, self.policy.clone().unwrap_or_else(|| json!({"isEnabled": false})))
+                }
                 ("GET", u) if u.starts_with("/servicePrincipals?") => {
                     let r = RESOURCES.iter().find(|r| u.contains(r.app_id)).unwrap();
                     let roles: Vec<Value> = r
@@ -808,6 +870,8 @@ mod tests {
                     ok(201, json!({"id": format!("sp-{app}"), "appId": app}))
                 }
                 ("POST", u) if u.ends_with("/addPassword") => {
+                    let end = &item.body.as_ref().unwrap()["passwordCredential"]["endDateTime"];
+                    self.password_ends.push(end.as_str().unwrap_or_default().to_owned());
                     if self.forbid_secrets {
                         return err(
                             400,
@@ -974,6 +1038,56 @@ mod tests {
         assert!(!e.message.contains("permissions"), "one permission: {}", e.message);
         assert!(tenant.apps.is_empty() && tenant.deleted == vec!["obj0".to_owned()], "created, then deleted");
         assert_eq!(tenant.assignments, 0, "nothing was granted");
+    }
+
+    fn tenant_policy(password: Value) -> Value {
+        json!({"id": "00000000-0000-0000-0000-000000000000", "isEnabled": true,
+            "applicationRestrictions": {"passwordCredentials": password, "keyCredentials": []},
+            "servicePrincipalRestrictions": {"passwordCredentials": [], "keyCredentials": []}})
+    }
+
+    #[test]
+    fn a_policy_that_caps_secrets_at_180_days_gets_a_secret_inside_it_in_the_same_round_trips() {
+        let cap = json!([{"restrictionType": "passwordLifetime", "maxLifetime": "P180D",
+            "restrictForAppsCreatedAfterDateTime": "1970-01-01T00:00:00Z"}]);
+        let mut tenant = FakeTenant { policy: Some(tenant_policy(cap)), ..Default::default() };
+        let mut reg = Registration::new(CloudEnvironment::Global, "M365 Backup", "m", 0, 1);
+        tenant.run(&mut reg);
+        assert_eq!(reg.phase, Phase::Done, "{:?}", reg.error);
+        let end = crate::time::parse_rfc3339(&tenant.password_ends[0]).unwrap();
+        assert!(end <= 180 * 86_400 && end >= 178 * 86_400, "ends {} days after the start", end / 86_400);
+        assert!(reg.graph_round_trips <= 5 && reg.graph_requests <= 8, "the policy is read in the first batch");
+
+        // No policy: the usual two years.
+        let mut tenant = FakeTenant::default();
+        let mut reg = Registration::new(CloudEnvironment::Global, "M365 Backup", "m", 0, 1);
+        tenant.run(&mut reg);
+        let end = crate::time::parse_rfc3339(&tenant.password_ends[0]).unwrap();
+        assert!(end >= (SECRET_LIFETIME_DAYS - 1) * 86_400);
+    }
+
+    #[test]
+    fn a_policy_that_blocks_secrets_fails_before_any_secret_and_leaves_nothing() {
+        // The fake's clock starts at the epoch: a restriction in force from then on.
+        let block = json!([{"restrictionType": "passwordAddition", "maxLifetime": null,
+            "restrictForAppsCreatedAfterDateTime": "1970-01-01T00:00:00Z"}]);
+        let mut tenant = FakeTenant { policy: Some(tenant_policy(block)), ..Default::default() };
+        let mut reg = Registration::new(CloudEnvironment::Global, "M365 Backup", "m", 0, 1);
+        tenant.run(&mut reg);
+        let e = reg.error.as_ref().unwrap();
+        assert_eq!(e.code, ErrorCode::SecretsForbiddenByPolicy);
+        assert!(e.message.contains("Manual method"), "{}", e.message);
+        assert!(tenant.password_ends.is_empty(), "no secret was asked for");
+        assert!(tenant.apps.is_empty() && tenant.deleted.len() == 1, "created in the first batch, then deleted");
+    }
+
+    #[test]
+    fn a_policy_the_sign_in_may_not_read_counts_as_none() {
+        let mut tenant = FakeTenant { policy_denied: true, ..Default::default() };
+        let mut reg = Registration::new(CloudEnvironment::Global, "M365 Backup", "m", 0, 1);
+        tenant.run(&mut reg);
+        assert_eq!(reg.phase, Phase::Done, "{:?}", reg.error);
+        assert_eq!(reg.policy, Some(TenantPolicy::default()));
     }
 
     #[test]

@@ -130,6 +130,7 @@ impl FakeMicrosoft {
         self.batch_ids.borrow_mut().push(id);
         let url = item["url"].as_str().unwrap();
         let (status, body) = match id {
+            ItemId::Policy => (200, json!({"isEnabled": false})),
             ItemId::Organization => (
                 200,
                 json!({"value": [{"id": "tid-1", "displayName": "Contoso",

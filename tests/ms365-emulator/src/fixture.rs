@@ -77,6 +77,11 @@ pub struct TenantFixture {
     /// SharePoint lacks `Sites.FullControl.All`, say).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub withheld_app_roles: Vec<String>,
+    /// The tenant's default app management policy, in Microsoft's `tenantAppManagementPolicy`
+    /// shape (`GET /policies/defaultAppManagementPolicy`); absent: Microsoft's default, disabled.
+    /// `addPassword` enforces its `passwordAddition` and `passwordLifetime` restrictions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_management_policy: Option<serde_json::Value>,
 }
 
 /// A user.
@@ -275,6 +280,11 @@ pub fn default_resources() -> Vec<ResourceFixture> {
                     "Manage app permission grants and app role assignments",
                 ),
                 ("4908d5b9-3fb2-4b1e-9336-1888b7937185", "Organization.Read.All", "Read organization information"),
+                (
+                    "b27add92-efb2-4f16-84f5-8108ba77985c",
+                    "Policy.Read.ApplicationConfiguration",
+                    "Read your organization's application configuration policies",
+                ),
             ]),
         },
         ResourceFixture {
@@ -322,6 +332,7 @@ fn tenant(id: &str, cloud: Cloud, name: &str, domain: &str, users: Vec<UserFixtu
         users,
         applications: Vec::new(),
         withheld_app_roles: Vec::new(),
+        app_management_policy: None,
     }
 }
 

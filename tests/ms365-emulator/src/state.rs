@@ -115,6 +115,8 @@ pub struct Tenant {
     pub users: Vec<User>,
     /// Creation time (for `createdDateTime`).
     pub created_ms: u64,
+    /// The default app management policy (Microsoft's JSON shape), when the fixture sets one.
+    pub app_management_policy: Option<serde_json::Value>,
 }
 
 impl Tenant {
@@ -496,6 +498,7 @@ impl State {
                     })
                     .collect(),
                 created_ms: now,
+                app_management_policy: t.app_management_policy.clone(),
             });
             for r in &fixture.resource_service_principals {
                 let to_roles = |list: &[crate::fixture::AppRoleFixture]| {

@@ -442,6 +442,10 @@ fn add_password(
             "Invalid value specified for property 'endDateTime': it must be later than startDateTime.",
         ));
     }
+    let created_ms = state.applications[app_index].created_ms;
+    if let Some(refusal) = super::policies::refuse_password(state, &caller.tenant_id, created_ms, start_ms, end_ms) {
+        return Err(refusal);
+    }
     // Microsoft's secrets: three characters, a version marker, then the rest.
     let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let secret = format!(

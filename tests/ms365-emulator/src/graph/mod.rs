@@ -12,6 +12,7 @@ pub mod batch;
 pub mod directory;
 pub mod error;
 pub mod odata;
+pub mod policies;
 pub mod service_principals;
 
 use std::sync::Arc;
@@ -157,6 +158,9 @@ fn dispatch(
     let m = &req.method;
     match segments.as_slice() {
         ["organization"] if m == Method::GET => directory::organization(state, caller, req),
+        ["policies", "defaultAppManagementPolicy"] if m == Method::GET => {
+            policies::default_app_management_policy(state, caller, req)
+        }
         ["users"] if m == Method::GET => directory::users(state, caller, req),
         ["applications"] if m == Method::GET => applications::list(state, caller, req),
         ["applications"] if m == Method::POST => applications::create(emu, state, caller, req, now),

@@ -1,0 +1,188 @@
+//! The tenant's default app management policy (`GET /policies/defaultAppManagementPolicy`, a
+//! `tenantAppManagementPolicy`), read in the registration's first round trip so that the generated
+//! credential is one the policy allows: a client secret no longer than its `passwordLifetime`, or
+//! no secret at all when `passwordAddition` is restricted (the administrator is told what to use
+//! instead). A restriction counts when the policy `isEnabled`, the restriction's `state` is not
+//! `disabled`, and its `restrictForAppsCreatedAfterDateTime` is not after now (the applications
+//! are created now).
+
+use crate::signin::poller::Millis;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// What the policy means for the applications created now.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantPolicy {
+    /// `passwordAddition`: new applications may not get client secrets.
+    pub secrets_blocked: bool,
+    /// `passwordLifetime`: the longest client secret allowed, in days.
+    pub secret_max_days: Option<i64>,
+    /// `trustedCertificateAuthority`: only certificates from the tenant's trusted authorities.
+    pub trusted_ca_required: bool,
+    /// `asymmetricKeyLifetime`: the longest certificate allowed, in days.
+    pub certificate_max_days: Option<i64>,
+}
+
+impl TenantPolicy {
+    /// Reads Graph's answer at `now`. Anything unreadable counts as no restriction: Microsoft
+    /// still enforces the policy, and its refusal is mapped by the error catalogue.
+    pub fn read(body: &Value, now: Millis) -> TenantPolicy {
+        let mut p = TenantPolicy::default();
+        if body["isEnabled"].as_bool() != Some(true) {
+            return p;
+        }
+        let restrictions = &body["applicationRestrictions"];
+        for r in applying(&restrictions["passwordCredentials"], now) {
+            match r["restrictionType"].as_str() {
+                Some("passwordAddition") => p.secrets_blocked = true,
+                Some("passwordLifetime") => p.secret_max_days = r["maxLifetime"].as_str().and_then(duration_days),
+                _ => {}
+            }
+        }
+        for r in applying(&restrictions["keyCredentials"], now) {
+            match r["restrictionType"].as_str() {
+                Some("trustedCertificateAuthority") => p.trusted_ca_required = true,
+                Some("asymmetricKeyLifetime") => {
+                    p.certificate_max_days = r["maxLifetime"].as_str().and_then(duration_days)
+                }
+                _ => {}
+            }
+        }
+        p
+    }
+
+    /// The lifetime to ask for a client secret: `wanted` days, or a day less than the policy's
+    /// longest (durations in months and years are counted short, so the request stays inside).
+    pub fn secret_days(&self, wanted: i64) -> i64 {
+        match self.secret_max_days {
+            Some(max) => wanted.min(max - 1).max(1),
+            None => wanted,
+        }
+    }
+}
+
+/// The restrictions in `list` that apply to an application created at `now`.
+fn applying(list: &Value, now: Millis) -> impl Iterator<Item = &Value> {
+    list.as_array().into_iter().flatten().filter(move |r| {
+        let enabled = r["state"].as_str() != Some("disabled");
+        let from = r["restrictForAppsCreatedAfterDateTime"].as_str().and_then(crate::time::parse_rfc3339);
+        enabled && from.is_none_or(|from| from * 1000 <= now)
+    })
+}
+
+/// An ISO 8601 duration (`P90D`, `P1Y`, `P2W`, `P4DT12H`) in whole days, rounded down; months count
+/// 28 days and years 365, so that a lifetime derived from it never exceeds the real one by more
+/// than a leap day (callers ask for a day less).
+pub fn duration_days(s: &str) -> Option<i64> {
+    let rest = s.strip_prefix('P')?;
+    let (date, time) = match rest.split_once('T') {
+        Some((_, "")) => return None,
+        Some(parts) => parts,
+        None => (rest, ""),
+    };
+    let mut days = 0i64;
+    let mut number = String::new();
+    for c in date.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let n: i64 = number.parse().ok()?;
+        number.clear();
+        days += match c {
+            'Y' => n * 365,
+            'M' => n * 28,
+            'W' => n * 7,
+            'D' => n,
+            _ => return None,
+        };
+    }
+    let mut seconds = 0i64;
+    for c in time.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let n: i64 = number.parse().ok()?;
+        number.clear();
+        seconds += match c {
+            'H' => n * 3600,
+            'M' => n * 60,
+            'S' => n,
+            _ => return None,
+        };
+    }
+    if !number.is_empty() || (date.is_empty() && time.is_empty()) {
+        return None;
+    }
+    Some(days + seconds / 86_400)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const NOW: Millis = 1_800_000_000_000;
+
+    fn policy(password: Value, key: Value) -> Value {
+        json!({
+            "id": "00000000-0000-0000-0000-000000000000",
+            "displayName": "Default app management tenant policy",
+            "isEnabled": true,
+            "applicationRestrictions": {"passwordCredentials": password, "keyCredentials": key},
+            "servicePrincipalRestrictions": {"passwordCredentials": [], "keyCredentials": []}
+        })
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration_days("P90D"), Some(90));
+        assert_eq!(duration_days("P180D"), Some(180));
+        assert_eq!(duration_days("P1Y"), Some(365));
+        assert_eq!(duration_days("P6M"), Some(168));
+        assert_eq!(duration_days("P2W"), Some(14));
+        assert_eq!(duration_days("P4DT12H30M5S"), Some(4));
+        assert_eq!(duration_days("PT48H"), Some(2));
+        for bad in ["", "P", "90D", "P90", "PXD", "P1DT"] {
+            assert_eq!(duration_days(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_disabled_or_empty_policy_restricts_nothing() {
+        assert_eq!(TenantPolicy::read(&json!({"isEnabled": false}), NOW), TenantPolicy::default());
+        let mut off = policy(json!([{"restrictionType": "passwordAddition", "maxLifetime": null}]), json!([]));
+        off["isEnabled"] = json!(false);
+        assert_eq!(TenantPolicy::read(&off, NOW), TenantPolicy::default());
+        assert_eq!(TenantPolicy::read(&json!("garbage"), NOW), TenantPolicy::default());
+    }
+
+    #[test]
+    fn restrictions_apply_from_their_date_unless_disabled() {
+        let p = policy(
+            json!([
+                {"restrictionType": "passwordAddition", "maxLifetime": null,
+                 "restrictForAppsCreatedAfterDateTime": "2021-01-01T00:00:00Z"},
+                {"restrictionType": "passwordLifetime", "maxLifetime": "P180D",
+                 "restrictForAppsCreatedAfterDateTime": "2021-01-01T00:00:00Z", "state": "enabled"}
+            ]),
+            json!([{"restrictionType": "trustedCertificateAuthority",
+                    "certificateBasedApplicationConfigurationIds": ["eec5ba11-2fc0-4113-83a2-ed986ed13743"],
+                    "restrictForAppsCreatedAfterDateTime": "2021-01-01T00:00:00Z"}]),
+        );
+        let read = TenantPolicy::read(&p, NOW);
+        assert!(read.secrets_blocked && read.trusted_ca_required);
+        assert_eq!(read.secret_max_days, Some(180));
+        assert_eq!(read.secret_days(730), 179, "a day inside the policy's longest");
+
+        let later = policy(
+            json!([{"restrictionType": "passwordAddition", "restrictForAppsCreatedAfterDateTime": "2099-01-01T00:00:00Z"},
+                   {"restrictionType": "passwordLifetime", "maxLifetime": "P30D", "state": "disabled"}]),
+            json!([]),
+        );
+        let read = TenantPolicy::read(&later, NOW);
+        assert_eq!(read, TenantPolicy::default(), "not yet in force, and switched off");
+        assert_eq!(read.secret_days(730), 730);
+    }
+}
