@@ -330,6 +330,16 @@ async fn manual_with_multiple_applications_asks_for_a_sign_in_then_recreate_from
     // Off again, then on with "Use existing applications" (the default choice): checked, not created.
     turn_multiple_applications_off(&browser).await;
     click_text(c, "Edit").await;
+    // The edit page lists every application with its workload; the admin's own is told which
+    // Graph mailbox permissions to add, and the EWS line names the applications in use.
+    let listed = browser.wait_for_text("[data-testid=applications]", "Main application", Duration::from_secs(10)).await;
+    assert!(
+        listed.contains(&app_id) && listed.contains("Exchange mailboxes") && listed.contains("(not in use)"),
+        "{listed}"
+    );
+    browser.wait_for_text("[data-testid=mailbox-note]", "MailboxItem.ImportExport.All", Duration::from_secs(5)).await;
+    let command = browser.wait_for_text("[data-testid=ews-allow-command]", &app_id, Duration::from_secs(5)).await;
+    assert_eq!(command.matches("', '").count(), 0, "only the main application is in use: {command}");
     click(c, "#edit-multiple").await;
     assert!(el(c, "#reenable-existing").await.is_selected().await.unwrap());
     click_text(c, "Save changes").await;

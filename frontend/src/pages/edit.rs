@@ -5,6 +5,7 @@
 
 use crate::api::{self, ApiFailure};
 use crate::wizard::signin_panel::SignInPanel;
+use crate::wizard::step3::MailboxNote;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::api::{CredentialInput, Organization, ReenableChoice, UpdateOrganization};
@@ -95,6 +96,8 @@ pub fn Edit(id: String, on_done: Callback<Option<Organization>>) -> impl IntoVie
                                 }
                             }).collect_view()}
                         </ul>
+                        <MailboxNote cloud=o.cloud granted=o.manifest_version.is_some()
+                            application_ids=o.applications.iter().filter(|a| a.active).map(|a| a.application_id.clone()).collect() />
                         <div class="field">
                             <label for="edit-name">"Organization name"</label>
                             <input id="edit-name" type="text" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) />

@@ -67,10 +67,11 @@ async fn read_file(file: web_sys::File) -> Result<(String, String), String> {
     Ok((file.name(), base64::engine::general_purpose::STANDARD.encode(bytes)))
 }
 
-/// How the registered applications reach mailboxes in `cloud`, with the one PowerShell line that
-/// keeps Exchange Web Services open for them until it is shut down (1 April 2027).
+/// How the applications reach mailboxes in `cloud`, with the one PowerShell line that keeps
+/// Exchange Web Services open for them until it is shut down (1 April 2027). `granted`: the
+/// service registered them with its permission manifest (otherwise the administrator did).
 #[component]
-fn MailboxNote(cloud: CloudEnvironment, application_ids: Vec<String>) -> impl IntoView {
+pub fn MailboxNote(cloud: CloudEnvironment, application_ids: Vec<String>, granted: bool) -> impl IntoView {
     let command = shared::mailbox::ews_allow_command(&application_ids);
     let copied = RwSignal::new(false);
     let text = command.clone();
@@ -82,7 +83,13 @@ fn MailboxNote(cloud: CloudEnvironment, application_ids: Vec<String>) -> impl In
     };
     let (lead, ews) = if shared::mailbox::graph_mailbox_export(cloud) {
         (
-            "Mailboxes: the applications were granted Microsoft Graph's mailbox import and export.",
+            if granted {
+                "Mailboxes: the applications were granted Microsoft Graph's mailbox import and export."
+            } else {
+                "Mailboxes: give the application Microsoft Graph's mailbox import and export permissions \
+                 (MailboxItem.Read.All, MailboxItem.ImportExport.All, MailboxFolder.ReadWrite.All) so that \
+                 the backup does not depend on Exchange Web Services."
+            },
             "Exchange Web Services is blocked by default since 1 October 2026 and shut down on 1 April 2027.              If your backup still reads archives or public folders over it until then, allow the              applications in Exchange Online PowerShell (the list applies while EwsEnabled is $true;              changes take up to 24 hours):",
         )
     } else {
@@ -242,7 +249,7 @@ pub fn Step3(
                     <p class="generated" data-testid="generated-secret">
                         "Application password: a client secret was generated during the automatic registration and is stored securely. It is never shown."
                     </p>
-                    <MailboxNote cloud=cloud application_ids=prefill.application_ids.clone() />
+                    <MailboxNote cloud=cloud application_ids=prefill.application_ids.clone() granted=true />
                 }.into_any()
             } else {
                 view! {
