@@ -161,6 +161,43 @@ async fn device_code_path_with_four_applications() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_code_then_a_certificate_replaces_the_generated_password() {
+    let (emulator, stack, browser) = setup().await;
+    let corpus = tempfile::tempdir().unwrap();
+    let script = system_tests::repo_root().join("shared/tests/pfx_corpus.py");
+    assert!(std::process::Command::new("python3").arg(script).arg(corpus.path()).status().unwrap().success());
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(corpus.path().join("manifest.json")).unwrap()).unwrap();
+    let case = manifest.as_array().unwrap().iter().find(|c| c["file"] == "openssl3-default.pfx").unwrap().clone();
+
+    let c = &browser.client;
+    let code = start_device_code(&browser, &stack, "acct-ui-dc-cert").await;
+    emulator.approve(&code, fixture::ADMIN);
+    click(c, "#confirm-authorization").await;
+    browser.wait_for_text("#step-heading", "Step 3", Duration::from_secs(60)).await;
+    assert!(el(c, "#cred-secret").await.is_selected().await.unwrap(), "the generated password by default");
+    // SharePoint needs a certificate: the admin uploads one instead of the generated password.
+    click(c, "#cred-certificate").await;
+    browser.wait_for_text("[data-testid=certificate-replaces]", "replaces the generated password", Duration::from_secs(5)).await;
+    el(c, "#pfx-file").await.send_keys(corpus.path().join("openssl3-default.pfx").to_str().unwrap()).await.unwrap();
+    browser.wait_for_text(".drop-zone .hint", "openssl3-default.pfx", Duration::from_secs(10)).await;
+    type_into(c, "#pfx-password", case["password"].as_str().unwrap()).await;
+    click(c, "#multiple-apps").await;
+    click(c, "button[type=submit]").await;
+    let table = browser.wait_for_text("[data-testid=organizations]", "Contoso", Duration::from_secs(60)).await;
+    assert!(table.contains("Certificate") && !table.contains("Application password"), "{table}");
+
+    let apps = emulator.applications();
+    assert_eq!(apps.len(), 1, "{apps:?}");
+    let keys = apps[0]["keyCredentials"].as_array().unwrap();
+    assert_eq!(keys.len(), 1, "{apps:?}");
+    let thumbprint = keys[0]["thumbprint"].as_str().unwrap_or_default().to_ascii_uppercase();
+    assert_eq!(thumbprint, case["sha1"].as_str().unwrap().to_ascii_uppercase());
+    assert!(apps[0]["passwordCredentials"].as_array().unwrap().is_empty(), "the generated password is removed");
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conditional_access_block_then_switch_to_manual() {
     let (emulator, stack, browser) = setup().await;
     emulator.control("faults", serde_json::json!({"kind": "conditional_access_block", "tenant": fixture::CONTOSO}));
