@@ -65,12 +65,33 @@ impl Cloud {
         }
     }
 
+    /// The DNS suffix of SharePoint Online sites in this cloud (`{tenant}.{suffix}`).
+    pub fn sharepoint_suffix(self) -> &'static str {
+        match self {
+            Cloud::Global => "sharepoint.com",
+            Cloud::UsgovGccHigh => "sharepoint.us",
+            Cloud::UsgovDod => "sharepoint-mil.us",
+            Cloud::China => "sharepoint.cn",
+        }
+    }
+
     /// The cloud whose Graph host is `resource` (an access-token `aud`, or the resource part of a scope).
     /// A trailing slash is tolerated, as Microsoft tolerates it.
     pub fn from_graph_resource(resource: &str) -> Option<Cloud> {
         let r = resource.trim_end_matches('/');
         Cloud::ALL.into_iter().find(|c| c.graph_host().eq_ignore_ascii_case(r))
     }
+}
+
+/// A client-credentials scope for SharePoint Online (`https://contoso.sharepoint.com/.default`):
+/// its cloud and its resource (`https://contoso.sharepoint.com`, lower case). `None` for anything else.
+pub fn sharepoint_default_scope(scope: &str) -> Option<(Cloud, String)> {
+    let resource = scope.trim().strip_suffix("/.default")?.to_ascii_lowercase();
+    let host = resource.strip_prefix("https://")?;
+    let (label, suffix) = host.split_once('.')?;
+    let valid = !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    let cloud = Cloud::ALL.into_iter().find(|c| c.sharepoint_suffix() == suffix)?;
+    valid.then_some((cloud, resource))
 }
 
 /// OpenID Connect scopes that are not permissions on a resource.
@@ -158,6 +179,21 @@ pub fn parse_scopes(scope: &str) -> Result<RequestedScopes, ScopeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sharepoint_scopes_name_their_cloud_and_site_host() {
+        assert_eq!(
+            sharepoint_default_scope("https://Contoso.sharepoint.com/.default"),
+            Some((Cloud::Global, "https://contoso.sharepoint.com".into()))
+        );
+        assert_eq!(
+            sharepoint_default_scope("https://fabrikamgov.sharepoint.us/.default").map(|s| s.0),
+            Some(Cloud::UsgovGccHigh)
+        );
+        assert_eq!(sharepoint_default_scope("https://contoso.sharepoint.com/AllSites.Read"), None);
+        assert_eq!(sharepoint_default_scope("https://graph.microsoft.com/.default"), None);
+        assert_eq!(sharepoint_default_scope("https://evil.example/x.sharepoint.com/.default"), None);
+    }
 
     #[test]
     fn the_graph_host_in_the_scope_picks_the_cloud() {

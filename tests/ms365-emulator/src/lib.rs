@@ -20,6 +20,7 @@ pub mod graph;
 pub mod identity;
 pub mod log;
 pub mod server;
+pub mod sharepoint;
 pub mod signin;
 pub mod state;
 pub mod util;

@@ -22,6 +22,7 @@ pub fn router(emu: Arc<Emulator>) -> Router {
         .merge(crate::control::routes())
         .merge(crate::signin::routes())
         .merge(crate::graph::routes())
+        .merge(crate::sharepoint::routes())
         .merge(crate::identity::routes())
         .layer(from_fn_with_state(emu.clone(), crate::log::observe))
         .with_state(emu)

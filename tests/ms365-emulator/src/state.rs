@@ -120,6 +120,14 @@ pub struct Tenant {
 }
 
 impl Tenant {
+    /// The tenant's SharePoint Online root (`https://contoso.sharepoint.com`): the first label of its
+    /// initial domain in its cloud's SharePoint domain.
+    pub fn sharepoint_resource(&self) -> String {
+        let initial = self.domains.first().map(String::as_str).unwrap_or_default();
+        let label = initial.split('.').next().unwrap_or_default().to_ascii_lowercase();
+        format!("https://{label}.{}", self.cloud.sharepoint_suffix())
+    }
+
     /// The names a fault or a path may use for this tenant: its ID and its domains.
     pub fn names(&self) -> Vec<&str> {
         std::iter::once(self.id.as_str()).chain(self.domains.iter().map(String::as_str)).collect()
@@ -664,7 +672,14 @@ impl State {
     /// The Graph app role values granted to `app_id`'s service principal in the tenant that are visible at
     /// `now` (a role assignment younger than the `role_assignment` replication delay is not).
     pub fn graph_roles_of(&self, tenant_id: &str, app_id: &str, now: u64) -> Vec<String> {
-        let (Some(sp), Some(graph)) = (self.sp_by_app_id(tenant_id, app_id), self.graph_sp(tenant_id)) else {
+        self.roles_on(tenant_id, app_id, GRAPH_APP_ID, now)
+    }
+
+    /// Like [`Self::graph_roles_of`], for the resource application `resource_app_id`.
+    pub fn roles_on(&self, tenant_id: &str, app_id: &str, resource_app_id: &str, now: u64) -> Vec<String> {
+        let (Some(sp), Some(graph)) =
+            (self.sp_by_app_id(tenant_id, app_id), self.sp_by_app_id(tenant_id, resource_app_id))
+        else {
             return Vec::new();
         };
         let mut roles: Vec<String> = self

@@ -18,7 +18,7 @@ use axum::Json;
 use serde_json::Value;
 
 use super::errors::OAuthError;
-use super::tokens::{issue_app, issue_delegated, ClientAuth, Delegated};
+use super::tokens::{issue_app, issue_delegated, AppResource, ClientAuth, Delegated};
 use super::{client_auth, error_context, find_client, resolve_tenant, scopes_or_error, Client, TenantScope};
 use crate::log::LogInfo;
 use crate::state::{Emulator, State};
@@ -91,7 +91,16 @@ fn client_credentials(
             format!("Tenant '{segment}' not found. The client credentials grant needs a tenant ID or domain, not '{segment}'."),
         ));
     };
-    let scopes = scopes_or_error(form_get(form, "scope"), segment)?;
+    // SharePoint Online (`https://contoso.sharepoint.com/.default`): its own audience and roles.
+    let sharepoint = form_get(form, "scope").and_then(crate::cloud::sharepoint_default_scope);
+    let scopes = match &sharepoint {
+        Some((cloud, _)) => crate::cloud::RequestedScopes {
+            cloud: *cloud,
+            permissions: vec![".default".into()],
+            oidc: vec![],
+        },
+        None => scopes_or_error(form_get(form, "scope"), segment)?,
+    };
     if !scopes.is_default() || scopes.permissions.len() != 1 || !scopes.oidc.is_empty() {
         return Err(OAuthError::new(
             "invalid_scope",
@@ -115,7 +124,20 @@ fn client_credentials(
         return Err(OAuthError::unknown_client(client_id, &tenant.display_name));
     };
     let auth = client_auth::authenticate(emu, state, scopes.cloud, &tenant, segment, &app, form, now)?;
-    issue_app(emu, state, scopes.cloud, &tenant.id, &app.app_id, auth, now)
+    match &sharepoint {
+        Some((_, root)) if *root != tenant.sharepoint_resource() => Err(OAuthError::new(
+            "invalid_resource",
+            500_011,
+            format!(
+                "The resource principal named {root} was not found in the tenant named {}. This can happen if the \
+                 application has not been installed by the administrator of the tenant or consented to by any user \
+                 in the tenant. You might have sent your authentication request to the wrong tenant.",
+                tenant.display_name
+            ),
+        )),
+        Some((_, root)) => issue_app(emu, state, AppResource::SharePoint(root), &tenant.id, &app.app_id, auth, now),
+        None => issue_app(emu, state, AppResource::Graph(scopes.cloud), &tenant.id, &app.app_id, auth, now),
+    }
 }
 
 /// Authenticates the client of a delegated grant: public clients send nothing, confidential ones their

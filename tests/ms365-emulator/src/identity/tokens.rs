@@ -183,11 +183,21 @@ pub fn issue_delegated(emu: &Emulator, state: &mut State, g: &Delegated<'_>, now
     Ok(Value::Object(body))
 }
 
-/// Issues an application token (client credentials) for the app's service principal in the tenant.
+/// The resource an application token is for.
+#[derive(Clone, Copy, Debug)]
+pub enum AppResource<'a> {
+    /// Microsoft Graph of the cloud.
+    Graph(Cloud),
+    /// SharePoint Online at this root (`https://contoso.sharepoint.com`), its own audience.
+    SharePoint(&'a str),
+}
+
+/// Issues an application token (client credentials) for the app's service principal in the tenant,
+/// for `resource`, with the app roles granted on it.
 pub fn issue_app(
     emu: &Emulator,
     state: &State,
-    cloud: Cloud,
+    resource: AppResource<'_>,
     tenant_id: &str,
     app_id: &str,
     auth: ClientAuth,
@@ -203,10 +213,15 @@ pub fn issue_app(
             ),
         )
     })?;
-    let roles = state.graph_roles_of(tenant_id, app_id, now_ms);
+    let (aud, roles) = match resource {
+        AppResource::Graph(cloud) => (cloud.graph_host(), state.graph_roles_of(tenant_id, app_id, now_ms)),
+        AppResource::SharePoint(root) => {
+            (root, state.roles_on(tenant_id, app_id, crate::fixture::SHAREPOINT_APP_ID, now_ms))
+        }
+    };
     let now = now_ms / 1000;
     let mut access = json!({
-        "aud": cloud.graph_host(),
+        "aud": aud,
         "iss": issuer(emu, tenant_id),
         "iat": now,
         "nbf": now,

@@ -1,0 +1,131 @@
+//! The emulator's SharePoint Online behaves as SharePoint does for a backup application: app-only
+//! tokens from a client secret are refused ("Unsupported app only token."), tokens from a
+//! certificate open `/_api/web` when the application has a SharePoint permission. This is why a
+//! backup of SharePoint needs a certificate (Step 3 offers the upload).
+
+use ring::rand::SystemRandom;
+use ring::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
+use serde_json::{json, Value};
+use shared::assertion::{AssertionAlg, ClientAssertion};
+use system_tests::emulator::{fixture, Emulator};
+
+const SHAREPOINT_APP_ID: &str = "00000003-0000-0ff1-ce00-000000000000";
+const CONTOSO_SHAREPOINT: &str = "https://contoso.sharepoint.com";
+
+/// The corpus certificate (openssl3-default.pfx): its certificate and PKCS#8 key.
+fn corpus_certificate() -> shared::certificate::ParsedPfx {
+    let corpus = tempfile::tempdir().unwrap();
+    let script = system_tests::repo_root().join("shared/tests/pfx_corpus.py");
+    assert!(std::process::Command::new("python3").arg(script).arg(corpus.path()).status().unwrap().success());
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(corpus.path().join("manifest.json")).unwrap()).unwrap();
+    let case = manifest.as_array().unwrap().iter().find(|c| c["file"] == "openssl3-default.pfx").unwrap().clone();
+    let pfx = std::fs::read(corpus.path().join("openssl3-default.pfx")).unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    shared::certificate::parse_pfx(&pfx, case["password"].as_str().unwrap(), now).unwrap()
+}
+
+/// Grants `role` of the resource `resource_app_id` to the application's service principal.
+fn grant(emulator: &Emulator, app_id: &str, resource_app_id: &str, role: &str) {
+    let token = emulator.admin_token(fixture::ADMIN);
+    let find = |id: &str| {
+        emulator.graph(&token, "GET", &format!("/servicePrincipals?$filter=appId eq '{id}'&$select=id,appRoles"), None)
+            ["value"][0]
+            .clone()
+    };
+    let (sp, resource) = (find(app_id), find(resource_app_id));
+    let role = resource["appRoles"].as_array().unwrap().iter().find(|r| r["value"] == role).unwrap().clone();
+    emulator.graph(
+        &token,
+        "POST",
+        &format!("/servicePrincipals/{}/appRoleAssignedTo", resource["id"].as_str().unwrap()),
+        Some(json!({"principalId": sp["id"], "resourceId": resource["id"], "appRoleId": role["id"]})),
+    );
+}
+
+/// A client-credentials token for `scope`, with the secret or a signed certificate assertion.
+fn token(emulator: &Emulator, app_id: &str, scope: &str, credential: Result<&str, &shared::certificate::ParsedPfx>) -> Value {
+    let url = format!("{}/{}/oauth2/v2.0/token", emulator.base_url, fixture::CONTOSO);
+    let mut form = vec![("grant_type", "client_credentials".to_owned()), ("client_id", app_id.to_owned())];
+    form.push(("scope", scope.to_owned()));
+    match credential {
+        Ok(secret) => form.push(("client_secret", secret.to_owned())),
+        Err(cert) => {
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+            let audience = format!("https://login.microsoftonline.com/{}/oauth2/v2.0/token", fixture::CONTOSO);
+            let assertion =
+                ClientAssertion::new(AssertionAlg::RS256, &cert.certificate_der, app_id, &audience, &format!("jti-{now}"), now);
+            let key = RsaKeyPair::from_pkcs8(cert.private_key_pkcs8.expose()).unwrap();
+            let mut signature = vec![0; key.public().modulus_len()];
+            key.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), assertion.signing_input(), &mut signature).unwrap();
+            form.push(("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".to_owned()));
+            form.push(("client_assertion", assertion.finish(&signature)));
+        }
+    }
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    match ureq::post(&url).send_form(&pairs) {
+        Ok(r) => r.into_json().unwrap(),
+        Err(ureq::Error::Status(_, r)) => r.into_json().unwrap(),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// `GET /_api/web` with `access_token`: the status, the diagnostics header and the body.
+fn web(emulator: &Emulator, access_token: &str) -> (u16, String, Value) {
+    let r = match ureq::get(&format!("{}/_api/web", emulator.base_url))
+        .set("Authorization", &format!("Bearer {access_token}"))
+        .set("Accept", "application/json")
+        .call()
+    {
+        Ok(r) | Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("{e}"),
+    };
+    let status = r.status();
+    let diagnostics = r.header("x-ms-diagnostics").unwrap_or_default().to_owned();
+    (status, diagnostics, r.into_json().unwrap_or(Value::Null))
+}
+
+#[test]
+fn sharepoint_refuses_a_secret_and_opens_to_a_certificate() {
+    let emulator = Emulator::start();
+    let cert = corpus_certificate();
+    let der_b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &cert.certificate_der);
+    let (app_id, _, secret) = emulator.register_app("Backup SharePoint", Some(&der_b64), false);
+    grant(&emulator, &app_id, SHAREPOINT_APP_ID, "Sites.FullControl.All");
+    let scope = format!("{CONTOSO_SHAREPOINT}/.default");
+
+    // A secret gets a token (Microsoft issues it), which SharePoint then refuses.
+    let with_secret = token(&emulator, &app_id, &scope, Ok(&secret));
+    let access = with_secret["access_token"].as_str().unwrap_or_else(|| panic!("{with_secret}"));
+    let (status, diagnostics, body) = web(&emulator, access);
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error_description"], "Unsupported app only token.");
+    assert!(diagnostics.contains("Unsupported app only token"), "{diagnostics}");
+
+    // The certificate opens it.
+    let with_cert = token(&emulator, &app_id, &scope, Err(&cert));
+    let access = with_cert["access_token"].as_str().unwrap_or_else(|| panic!("{with_cert}"));
+    let (status, _, body) = web(&emulator, access);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!((body["Title"].as_str(), body["Url"].as_str()), (Some("Contoso"), Some(CONTOSO_SHAREPOINT)));
+
+    // A Graph token is not a SharePoint token.
+    let graph = token(&emulator, &app_id, "https://graph.microsoft.com/.default", Err(&cert));
+    assert_eq!(web(&emulator, graph["access_token"].as_str().unwrap()).0, 401);
+    // Another tenant's SharePoint is not this tenant's resource.
+    let other = token(&emulator, &app_id, "https://fabrikam.sharepoint.com/.default", Err(&cert));
+    assert_eq!(other["error"], "invalid_resource", "{other}");
+    assert!(other["error_codes"].to_string().contains("500011"), "{other}");
+}
+
+#[test]
+fn a_certificate_without_a_sharepoint_permission_is_denied() {
+    let emulator = Emulator::start();
+    let cert = corpus_certificate();
+    let der_b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &cert.certificate_der);
+    let (app_id, _, _) = emulator.register_app("Backup without SharePoint", Some(&der_b64), true);
+    let with_cert = token(&emulator, &app_id, &format!("{CONTOSO_SHAREPOINT}/.default"), Err(&cert));
+    let (status, _, body) = web(&emulator, with_cert["access_token"].as_str().unwrap_or_else(|| panic!("{with_cert}")));
+    assert_eq!(status, 403, "{body}");
+    assert!(body["error"]["message"]["value"].as_str().unwrap().starts_with("Access denied."), "{body}");
+}
