@@ -7,7 +7,11 @@ use ring::rand::SystemRandom;
 use ring::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
 use serde_json::{json, Value};
 use shared::assertion::{AssertionAlg, ClientAssertion};
+use std::sync::atomic::{AtomicU32, Ordering};
 use system_tests::emulator::{fixture, Emulator};
+
+/// Each assertion's `jti` is new (Microsoft refuses one seen before).
+static NEXT_JTI: AtomicU32 = AtomicU32::new(0);
 
 const SHAREPOINT_APP_ID: &str = "00000003-0000-0ff1-ce00-000000000000";
 const CONTOSO_SHAREPOINT: &str = "https://contoso.sharepoint.com";
@@ -44,7 +48,12 @@ fn grant(emulator: &Emulator, app_id: &str, resource_app_id: &str, role: &str) {
 }
 
 /// A client-credentials token for `scope`, with the secret or a signed certificate assertion.
-fn token(emulator: &Emulator, app_id: &str, scope: &str, credential: Result<&str, &shared::certificate::ParsedPfx>) -> Value {
+fn token(
+    emulator: &Emulator,
+    app_id: &str,
+    scope: &str,
+    credential: Result<&str, &shared::certificate::ParsedPfx>,
+) -> Value {
     let url = format!("{}/{}/oauth2/v2.0/token", emulator.base_url, fixture::CONTOSO);
     let mut form = vec![("grant_type", "client_credentials".to_owned()), ("client_id", app_id.to_owned())];
     form.push(("scope", scope.to_owned()));
@@ -53,8 +62,14 @@ fn token(emulator: &Emulator, app_id: &str, scope: &str, credential: Result<&str
         Err(cert) => {
             let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
             let audience = format!("https://login.microsoftonline.com/{}/oauth2/v2.0/token", fixture::CONTOSO);
-            let assertion =
-                ClientAssertion::new(AssertionAlg::RS256, &cert.certificate_der, app_id, &audience, &format!("jti-{now}"), now);
+            let assertion = ClientAssertion::new(
+                AssertionAlg::RS256,
+                &cert.certificate_der,
+                app_id,
+                &audience,
+                &format!("jti-{now}-{}", NEXT_JTI.fetch_add(1, Ordering::Relaxed)),
+                now,
+            );
             let key = RsaKeyPair::from_pkcs8(cert.private_key_pkcs8.expose()).unwrap();
             let mut signature = vec![0; key.public().modulus_len()];
             key.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), assertion.signing_input(), &mut signature).unwrap();

@@ -178,7 +178,9 @@ async fn device_code_then_a_certificate_replaces_the_generated_password() {
     assert!(el(c, "#cred-secret").await.is_selected().await.unwrap(), "the generated password by default");
     // SharePoint needs a certificate: the admin uploads one instead of the generated password.
     click(c, "#cred-certificate").await;
-    browser.wait_for_text("[data-testid=certificate-replaces]", "replaces the generated password", Duration::from_secs(5)).await;
+    browser
+        .wait_for_text("[data-testid=certificate-replaces]", "replaces the generated password", Duration::from_secs(5))
+        .await;
     el(c, "#pfx-file").await.send_keys(corpus.path().join("openssl3-default.pfx").to_str().unwrap()).await.unwrap();
     browser.wait_for_text(".drop-zone .hint", "openssl3-default.pfx", Duration::from_secs(10)).await;
     type_into(c, "#pfx-password", case["password"].as_str().unwrap()).await;

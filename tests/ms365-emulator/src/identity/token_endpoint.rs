@@ -94,11 +94,9 @@ fn client_credentials(
     // SharePoint Online (`https://contoso.sharepoint.com/.default`): its own audience and roles.
     let sharepoint = form_get(form, "scope").and_then(crate::cloud::sharepoint_default_scope);
     let scopes = match &sharepoint {
-        Some((cloud, _)) => crate::cloud::RequestedScopes {
-            cloud: *cloud,
-            permissions: vec![".default".into()],
-            oidc: vec![],
-        },
+        Some((cloud, _)) => {
+            crate::cloud::RequestedScopes { cloud: *cloud, permissions: vec![".default".into()], oidc: vec![] }
+        }
         None => scopes_or_error(form_get(form, "scope"), segment)?,
     };
     if !scopes.is_default() || scopes.permissions.len() != 1 || !scopes.oidc.is_empty() {
