@@ -7,6 +7,10 @@
 
 use crate::CloudEnvironment;
 
+/// The first version of the edge's permission manifest that grants Graph's mailbox API (in the
+/// Global cloud): older applications were granted EWS only.
+pub const FIRST_MANIFEST_WITH_GRAPH_MAILBOX: u32 = 2;
+
 /// Whether Microsoft Graph's mailbox import and export API exists in `cloud` (Microsoft documents
 /// it for the Global service only; the national clouds keep EWS until they get it).
 pub fn graph_mailbox_export(cloud: CloudEnvironment) -> bool {

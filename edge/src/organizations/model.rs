@@ -145,6 +145,12 @@ pub struct ApplicationRow {
     /// every workload.
     #[serde(default)]
     pub workload: Option<String>,
+    /// The permissions the service granted (a JSON array), when it registered the application.
+    #[serde(default)]
+    pub granted_permissions: Option<String>,
+    /// Entra object ID, when the service created the application.
+    #[serde(default)]
+    pub object_id: Option<String>,
 }
 
 /// The API view of an organization and its applications at `now` (Unix seconds).
@@ -241,6 +247,8 @@ mod tests {
             certificate_thumbprint: None,
             manifest_version: Some(2 - main as u32),
             workload: Some(if main == 1 { "all" } else { "files" }.to_owned()),
+            granted_permissions: None,
+            object_id: None,
         };
         let now = crate::time::parse_rfc3339("2026-11-26T00:00:00Z").unwrap();
         let view = to_api(&org, &[app(1, "2026-12-10T00:00:00Z"), app(0, "2028-01-01T00:00:00Z")], now);

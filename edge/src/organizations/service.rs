@@ -68,6 +68,12 @@ struct Sealable {
     workload: Workload,
 }
 
+/// What the service granted the stored application `row`, if it registered it.
+fn grant_of_row(row: &ApplicationRow) -> Option<Grant> {
+    let permissions = serde_json::from_str(row.granted_permissions.as_deref()?).ok()?;
+    Some(Grant { manifest_version: row.manifest_version?, permissions })
+}
+
 /// What the service granted an application of `ex`.
 fn grant_of(a: &ExportedApp) -> Grant {
     Grant { manifest_version: a.manifest_version, permissions: a.permissions.clone() }
@@ -492,7 +498,14 @@ where
                 }
             };
             match sealable {
-                Some(s) => {
+                Some(mut s) => {
+                    if s.app_id.eq_ignore_ascii_case(&main.app_id) {
+                        // The same application with a new credential: what the service registered
+                        // and granted stays on record.
+                        s.object_id = main.object_id.clone();
+                        s.grant = grant_of_row(main);
+                        s.workload = main.workload.as_deref().and_then(Workload::parse).unwrap_or(Workload::All);
+                    }
                     changes.push(ApplicationChange::Delete { id: main.id.clone() });
                     changes.push(ApplicationChange::Insert(Box::new(self.sealed_row(
                         &(self.keyring)()?,

@@ -173,6 +173,12 @@ mod tests {
             }
         }
         assert_eq!(HISTORY.last().map(|(v, _)| *v), Some(MANIFEST_VERSION), "the history names the version");
+        // Values are unique across resources too: roles are matched by value.
+        let values: std::collections::HashSet<&str> =
+            RESOURCES.iter().flat_map(|r| r.permissions.iter()).map(|p| p.value).collect();
+        assert_eq!(values.len(), RESOURCES.iter().map(|r| r.permissions.len()).sum::<usize>());
+        let (version, what) = HISTORY[shared::mailbox::FIRST_MANIFEST_WITH_GRAPH_MAILBOX as usize - 1];
+        assert!(version == shared::mailbox::FIRST_MANIFEST_WITH_GRAPH_MAILBOX && what.contains("MailboxItem"));
     }
 
     #[test]

@@ -13,7 +13,7 @@
 //! until [`REPLICATION_PATIENCE_MS`] has passed since the phase began waiting.
 
 use super::items::ItemId;
-use super::manifest::{assignments_per_application, grants, Resource, MANIFEST_VERSION, RESOURCES};
+use super::manifest::{grants, Resource, MANIFEST_VERSION, RESOURCES};
 use super::policy::TenantPolicy;
 use crate::microsoft::graph::{BatchItem, BatchResult, MAX_BATCH};
 use crate::microsoft::MicrosoftError;
@@ -269,9 +269,20 @@ impl Registration {
         let mut r = Self::new(previous.cloud, &previous.display_name, marker, first_index, count);
         r.tenant = previous.tenant.clone();
         r.roles = previous.roles.clone();
-        r.manifest_version = previous.manifest_version;
+        // Resolved against the current manifest: roles an older one did not have are read again.
+        r.manifest_version = MANIFEST_VERSION;
         r.policy = previous.policy.clone();
         r
+    }
+
+    /// Whether every permission resource `i` must offer in this cloud is resolved to a role or named
+    /// unavailable.
+    fn resource_resolved(&self, i: usize) -> bool {
+        let roles = self.roles.as_deref().unwrap_or_default();
+        RESOURCES[i].permissions_in(self.cloud).all(|p| {
+            roles.iter().any(|r| r.value == p.value)
+                || self.unavailable.iter().any(|u| u.strip_prefix(p.value).is_some_and(|rest| rest.starts_with(" (")))
+        })
     }
 
     /// The permission values granted to `app` (app role values, in the manifest's order).
@@ -300,7 +311,12 @@ impl Registration {
             Phase::Failed => {
                 Work::Failed(self.error.clone().unwrap_or_else(|| ErrorDetail::new(ErrorCode::RegistrationFailed)))
             }
-            Phase::Discover => Work::Graph(vec![self.discover_items()]),
+            Phase::Discover => match self.discover_items() {
+                // Nothing left to ask and still not complete: a state no answer can change (Graph
+                // refuses an empty `$batch`); fail, deleting what exists, rather than loop.
+                items if items.is_empty() => Work::Failed(ErrorDetail::new(ErrorCode::RegistrationFailed)),
+                items => Work::Graph(vec![items]),
+            },
             Phase::Credentials => Work::Graph(vec![self.credential_items(now)]),
             Phase::Grant => Work::Graph(self.grant_items()),
             Phase::Verify => Work::Verify(self.apps.iter().filter(|a| !a.verified).map(|a| a.index).collect()),
@@ -325,13 +341,14 @@ impl Registration {
                 "/organization?$select=id,displayName,verifiedDomains",
             ));
         }
-        if self.roles.is_none() {
-            for (i, r) in RESOURCES.iter().enumerate() {
-                items.push(BatchItem::get(
-                    ItemId::Resource(i).to_string(),
-                    format!("/servicePrincipals?$filter=appId eq '{}'&$select=id,appId,appRoles", r.app_id),
-                ));
-            }
+        // A resource is read until each of its permissions is resolved or named unavailable: a
+        // lookup answered 429 in the batch where the others succeeded is asked again, and a run
+        // whose roles come from an older manifest reads what the newer one added.
+        for (i, r) in RESOURCES.iter().enumerate().filter(|(i, _)| !self.resource_resolved(*i)) {
+            items.push(BatchItem::get(
+                ItemId::Resource(i).to_string(),
+                format!("/servicePrincipals?$filter=appId eq '{}'&$select=id,appId,appRoles", r.app_id),
+            ));
         }
         if self.policy.is_none() {
             items.push(BatchItem::get(ItemId::Policy.to_string(), "/policies/defaultAppManagementPolicy"));
@@ -394,8 +411,11 @@ impl Registration {
     }
 
     fn credential_items(&self, now: Millis) -> Vec<BatchItem> {
-        let days = self.policy.as_ref().map_or(SECRET_LIFETIME_DAYS, |p| p.secret_days(SECRET_LIFETIME_DAYS));
-        let end = crate::time::rfc3339_ms(now + days * 86_400_000);
+        let lifetime = self
+            .policy
+            .as_ref()
+            .map_or(SECRET_LIFETIME_DAYS * 86_400_000, |p| p.secret_lifetime_ms(SECRET_LIFETIME_DAYS));
+        let end = crate::time::rfc3339_ms(now + lifetime);
         let mut items = vec![];
         for a in &self.apps {
             if let (false, Some(oid)) = (a.declared, &a.object_id) {
@@ -630,7 +650,7 @@ impl Registration {
             Phase::Discover => {
                 self.tenant.is_some()
                     && self.policy.is_some()
-                    && self.roles.as_ref().is_some_and(|r| r.len() == assignments_per_application(self.cloud))
+                    && (0..RESOURCES.len()).all(|i| self.resource_resolved(i))
                     && self.apps.iter().all(|a| a.object_id.is_some())
             }
             Phase::Credentials => self.apps.iter().all(|a| a.sp_id.is_some() && a.secret.is_some() && a.declared),
@@ -780,6 +800,8 @@ mod tests {
         policy_denied: bool,
         /// The `endDateTime` of each `addPassword`.
         password_ends: Vec<String>,
+        /// Lookups of these resources' service principals answer 429 once.
+        throttle_resources: Vec<&'static str>,
     }
 
     impl FakeTenant {
@@ -813,6 +835,10 @@ mod tests {
                 }
                 ("GET", u) if u.starts_with("/servicePrincipals?") => {
                     let r = RESOURCES.iter().find(|r| u.contains(r.app_id)).unwrap();
+                    if let Some(n) = self.throttle_resources.iter().position(|a| *a == r.app_id) {
+                        self.throttle_resources.remove(n);
+                        return err(429, "TooManyRequests", "Too many requests.");
+                    }
                     let roles: Vec<Value> = r
                         .permissions
                         .iter()
@@ -1148,6 +1174,33 @@ mod tests {
         tenant.run(&mut resumed);
         assert_eq!(resumed.phase, Phase::Done);
         assert_eq!(tenant.apps.len(), 1, "no second application was created");
+    }
+
+    #[test]
+    fn a_resource_lookup_throttled_beside_answered_ones_is_asked_again() {
+        let sharepoint = RESOURCES[1].app_id;
+        let mut tenant = FakeTenant { throttle_resources: vec![sharepoint], ..Default::default() };
+        let mut reg = Registration::new(CloudEnvironment::Global, "M365 Backup", "m", 0, 1);
+        tenant.run(&mut reg);
+        assert_eq!(reg.phase, Phase::Done, "{:?}", reg.error);
+        assert_eq!(tenant.assignments, assignments_per_application(CloudEnvironment::Global));
+        assert!(tenant.throttle_resources.is_empty(), "the throttled lookup was sent again");
+    }
+
+    #[test]
+    fn additional_applications_after_a_main_one_from_the_older_manifest_read_the_new_roles() {
+        // A main application registered before version 2 (a sign-in held across the deploy).
+        let mut tenant = FakeTenant::default();
+        let mut main = Registration::new(CloudEnvironment::Global, "M365 Backup", "m", 0, 1);
+        tenant.run(&mut main);
+        main.manifest_version = 1;
+        main.roles.as_mut().unwrap().retain(|r| !r.value.starts_with("Mailbox"));
+        let mut more = Registration::more(&main, "m", 1, 3);
+        tenant.run(&mut more);
+        assert_eq!(more.phase, Phase::Done, "{:?}", more.error);
+        assert_eq!(more.manifest_version, MANIFEST_VERSION);
+        let exchange = more.apps.iter().find(|a| a.index == 1).unwrap();
+        assert!(more.granted_permissions(exchange).iter().any(|p| p == "MailboxItem.ImportExport.All"));
     }
 
     #[test]

@@ -15,8 +15,8 @@ use serde_json::Value;
 pub struct TenantPolicy {
     /// `passwordAddition`: new applications may not get client secrets.
     pub secrets_blocked: bool,
-    /// `passwordLifetime`: the longest client secret allowed, in days.
-    pub secret_max_days: Option<i64>,
+    /// `passwordLifetime`: the longest client secret allowed, in seconds.
+    pub secret_max_seconds: Option<i64>,
     /// `trustedCertificateAuthority`: only certificates from the tenant's trusted authorities.
     pub trusted_ca_required: bool,
     /// `asymmetricKeyLifetime`: the longest certificate allowed, in days.
@@ -35,7 +35,7 @@ impl TenantPolicy {
         for r in applying(&restrictions["passwordCredentials"], now) {
             match r["restrictionType"].as_str() {
                 Some("passwordAddition") => p.secrets_blocked = true,
-                Some("passwordLifetime") => p.secret_max_days = r["maxLifetime"].as_str().and_then(duration_days),
+                Some("passwordLifetime") => p.secret_max_seconds = r["maxLifetime"].as_str().and_then(duration_seconds),
                 _ => {}
             }
         }
@@ -43,7 +43,7 @@ impl TenantPolicy {
             match r["restrictionType"].as_str() {
                 Some("trustedCertificateAuthority") => p.trusted_ca_required = true,
                 Some("asymmetricKeyLifetime") => {
-                    p.certificate_max_days = r["maxLifetime"].as_str().and_then(duration_days)
+                    p.certificate_max_days = r["maxLifetime"].as_str().and_then(duration_seconds).map(|s| s / 86_400)
                 }
                 _ => {}
             }
@@ -51,11 +51,16 @@ impl TenantPolicy {
         p
     }
 
-    /// The lifetime to ask for a client secret: `wanted` days, or a day less than the policy's
-    /// longest (durations in months and years are counted short, so the request stays inside).
-    pub fn secret_days(&self, wanted: i64) -> i64 {
-        match self.secret_max_days {
-            Some(max) => wanted.min(max - 1).max(1),
+    /// The lifetime to ask for a client secret, in milliseconds: `wanted_days`, or a margin inside
+    /// the policy's longest (a day, or a tenth of a lifetime shorter than ten days; durations in
+    /// months and years are counted short, so the request stays inside).
+    pub fn secret_lifetime_ms(&self, wanted_days: i64) -> i64 {
+        let wanted = wanted_days * 86_400_000;
+        match self.secret_max_seconds {
+            Some(max) => {
+                let max = max * 1000;
+                wanted.min(max - (max / 10).min(86_400_000)).max(60_000)
+            }
             None => wanted,
         }
     }
@@ -70,10 +75,10 @@ fn applying(list: &Value, now: Millis) -> impl Iterator<Item = &Value> {
     })
 }
 
-/// An ISO 8601 duration (`P90D`, `P1Y`, `P2W`, `P4DT12H`) in whole days, rounded down; months count
-/// 28 days and years 365, so that a lifetime derived from it never exceeds the real one by more
-/// than a leap day (callers ask for a day less).
-pub fn duration_days(s: &str) -> Option<i64> {
+/// An ISO 8601 duration (`P90D`, `P1Y`, `P2W`, `P4DT12H`) in seconds; months count 28 days and
+/// years 365, so that a lifetime derived from it never exceeds the real one by more than a leap day
+/// (callers ask for less).
+pub fn duration_seconds(s: &str) -> Option<i64> {
     let rest = s.strip_prefix('P')?;
     let (date, time) = match rest.split_once('T') {
         Some((_, "")) => return None,
@@ -115,7 +120,7 @@ pub fn duration_days(s: &str) -> Option<i64> {
     if !number.is_empty() || (date.is_empty() && time.is_empty()) {
         return None;
     }
-    Some(days + seconds / 86_400)
+    Some(days * 86_400 + seconds)
 }
 
 #[cfg(test)]
@@ -137,15 +142,16 @@ mod tests {
 
     #[test]
     fn durations() {
-        assert_eq!(duration_days("P90D"), Some(90));
-        assert_eq!(duration_days("P180D"), Some(180));
-        assert_eq!(duration_days("P1Y"), Some(365));
-        assert_eq!(duration_days("P6M"), Some(168));
-        assert_eq!(duration_days("P2W"), Some(14));
-        assert_eq!(duration_days("P4DT12H30M5S"), Some(4));
-        assert_eq!(duration_days("PT48H"), Some(2));
+        const DAY: i64 = 86_400;
+        assert_eq!(duration_seconds("P90D"), Some(90 * DAY));
+        assert_eq!(duration_seconds("P180D"), Some(180 * DAY));
+        assert_eq!(duration_seconds("P1Y"), Some(365 * DAY));
+        assert_eq!(duration_seconds("P6M"), Some(168 * DAY));
+        assert_eq!(duration_seconds("P2W"), Some(14 * DAY));
+        assert_eq!(duration_seconds("P4DT12H30M5S"), Some(4 * DAY + 12 * 3600 + 30 * 60 + 5));
+        assert_eq!(duration_seconds("PT12H"), Some(12 * 3600));
         for bad in ["", "P", "90D", "P90", "PXD", "P1DT"] {
-            assert_eq!(duration_days(bad), None, "{bad}");
+            assert_eq!(duration_seconds(bad), None, "{bad}");
         }
     }
 
@@ -173,8 +179,10 @@ mod tests {
         );
         let read = TenantPolicy::read(&p, NOW);
         assert!(read.secrets_blocked && read.trusted_ca_required);
-        assert_eq!(read.secret_max_days, Some(180));
-        assert_eq!(read.secret_days(730), 179, "a day inside the policy's longest");
+        assert_eq!(read.secret_max_seconds, Some(180 * 86_400));
+        assert_eq!(read.secret_lifetime_ms(730), 179 * 86_400_000, "a day inside the policy's longest");
+        let half_a_day = TenantPolicy { secret_max_seconds: Some(12 * 3600), ..TenantPolicy::default() };
+        assert_eq!(half_a_day.secret_lifetime_ms(730), 12 * 3_600_000 * 9 / 10, "inside a lifetime under a day");
 
         let later = policy(
             json!([{"restrictionType": "passwordAddition", "restrictForAppsCreatedAfterDateTime": "2099-01-01T00:00:00Z"},
@@ -183,6 +191,6 @@ mod tests {
         );
         let read = TenantPolicy::read(&later, NOW);
         assert_eq!(read, TenantPolicy::default(), "not yet in force, and switched off");
-        assert_eq!(read.secret_days(730), 730);
+        assert_eq!(read.secret_lifetime_ms(730), 730 * 86_400_000);
     }
 }

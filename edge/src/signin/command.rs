@@ -211,8 +211,9 @@ pub struct ExportedApp {
     pub secret: String,
     /// Secret end, Unix seconds.
     pub secret_expires_at: Option<i64>,
-    /// The permission manifest's version the application was granted from.
-    #[serde(default)]
+    /// The permission manifest's version the application was granted from (a Durable Object
+    /// still running the code before versions answers without it: version 1).
+    #[serde(default = "first_manifest")]
     pub manifest_version: u32,
     /// The application permissions granted (app role values).
     #[serde(default)]
@@ -228,6 +229,10 @@ pub enum Reply {
     Exported(Exported),
     /// What the callback page says ([`Command::Callback`]).
     Callback(CallbackOutcome),
+}
+
+fn first_manifest() -> u32 {
+    1
 }
 
 #[cfg(test)]

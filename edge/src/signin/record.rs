@@ -476,7 +476,10 @@ impl SignInRecord {
         let (marker, cloud) = (self.marker(), self.cloud);
         let new_run = |main: Option<&Registration>| -> Result<Registration, ErrorCode> {
             Ok(match (main, expected_tenant) {
-                (Some(m), _) if m.phase == Phase::Done => Registration::more(m, &marker, 1, ADDITIONAL_APPLICATIONS),
+                (Some(m), _) if m.phase == Phase::Done => {
+                    // The record's cloud is the truth (a run stored before runs had one reads as Global).
+                    Registration { cloud, ..Registration::more(m, &marker, 1, ADDITIONAL_APPLICATIONS) }
+                }
                 (Some(_), _) => return Err(ErrorCode::AuthorizationPending),
                 (None, Some(t)) => Registration::for_tenant(cloud, app_name, &marker, 1, ADDITIONAL_APPLICATIONS, t),
                 (None, None) => Registration::new(cloud, app_name, &marker, 1, ADDITIONAL_APPLICATIONS),

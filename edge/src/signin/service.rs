@@ -424,6 +424,11 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
     /// Runs registration steps until it waits, ends, or the per-alarm budget is used.
     async fn register(&self, rec: &mut SignInRecord) -> Result<(), HostError> {
         let endpoints = self.config.endpoints(rec.cloud);
+        // The record's cloud is the truth: a run stored before runs had one reads as Global.
+        let cloud = rec.cloud;
+        if let Some(reg) = rec.running() {
+            reg.cloud = cloud;
+        }
         for _ in 0..STEPS_PER_ALARM {
             let Some(token) = rec.token().map(|t| t.access_token.clone()) else {
                 if let Some(reg) = rec.running() {

@@ -96,7 +96,7 @@ pub fn Edit(id: String, on_done: Callback<Option<Organization>>) -> impl IntoVie
                                 }
                             }).collect_view()}
                         </ul>
-                        <MailboxNote cloud=o.cloud granted=o.manifest_version.is_some()
+                        <MailboxNote cloud=o.cloud granted=o.manifest_version.is_some_and(|v| v >= shared::mailbox::FIRST_MANIFEST_WITH_GRAPH_MAILBOX)
                             application_ids=o.applications.iter().filter(|a| a.active).map(|a| a.application_id.clone()).collect() />
                         <div class="field">
                             <label for="edit-name">"Organization name"</label>

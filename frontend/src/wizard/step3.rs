@@ -90,12 +90,12 @@ pub fn MailboxNote(cloud: CloudEnvironment, application_ids: Vec<String>, grante
                  (MailboxItem.Read.All, MailboxItem.ImportExport.All, MailboxFolder.ReadWrite.All) so that \
                  the backup does not depend on Exchange Web Services."
             },
-            "Exchange Web Services is blocked by default since 1 October 2026 and shut down on 1 April 2027.              If your backup still reads archives or public folders over it until then, allow the              applications in Exchange Online PowerShell (the list applies while EwsEnabled is $true;              changes take up to 24 hours):",
+            "Exchange Web Services is blocked by default since 1 October 2026 and shut down on 1 April 2027. If your backup still reads archives or public folders over it until then, allow the applications in Exchange Online PowerShell (the list applies while EwsEnabled is $true; changes take up to 24 hours):",
         )
     } else {
         (
-            "Mailboxes: Microsoft Graph's mailbox import and export is not available in this cloud yet,              so mailboxes are backed up over Exchange Web Services.",
-            "Allow the backup applications to use it in Exchange Online PowerShell (the list applies              while EwsEnabled is $true; changes take up to 24 hours):",
+            "Mailboxes: Microsoft Graph's mailbox import and export is not available in this cloud yet, so mailboxes are backed up over Exchange Web Services.",
+            "Allow the backup applications to use it in Exchange Online PowerShell (the list applies while EwsEnabled is $true; changes take up to 24 hours):",
         )
     };
     view! {

@@ -42,7 +42,7 @@ fn flag(b: bool) -> JsValue {
 }
 
 const APPLICATION_COLUMNS: &str = "id, organization_id, app_id, is_main, active, credential_type, \
-     credential_expires_at, certificate_thumbprint, manifest_version, workload";
+     credential_expires_at, certificate_thumbprint, manifest_version, workload, granted_permissions, object_id";
 
 impl D1Store<'_> {
     fn db(&self) -> Result<D1Database, StoreError> {
@@ -144,7 +144,8 @@ impl OrganizationStore for D1Store<'_> {
         let orgs = self.statement(&db, sql, &[account.into()])?.all().await.map_err(failed("listing", &[]))?;
         let orgs = orgs.results::<OrganizationRow>().map_err(unusable("decoding"))?;
         let sql = "SELECT a.id, a.organization_id, a.app_id, a.is_main, a.active, a.credential_type, \
-             a.credential_expires_at, a.certificate_thumbprint, a.manifest_version, a.workload FROM applications a \
+             a.credential_expires_at, a.certificate_thumbprint, a.manifest_version, a.workload, a.granted_permissions, \
+             a.object_id FROM applications a \
              JOIN organizations o \
              ON o.id = a.organization_id WHERE o.account_id = ?1";
         let apps = self.statement(&db, sql, &[account.into()])?;

@@ -439,6 +439,8 @@ impl World {
                 certificate_thumbprint: a.certificate_thumbprint.clone(),
                 manifest_version: a.grant.as_ref().map(|g| g.manifest_version),
                 workload: Some(a.workload.as_str().to_owned()),
+                granted_permissions: a.grant.as_ref().map(|g| serde_json::to_string(&g.permissions).unwrap()),
+                object_id: a.object_id.clone(),
             },
             grant: a.grant.clone(),
             object_id: a.object_id.clone(),
@@ -1068,6 +1070,23 @@ fn a_new_secret_replaces_the_main_applications_row() {
     assert_eq!(code(&e), ErrorCode::InvalidClientSecret);
     assert_eq!(w.main_secret(), "new~secret");
     assert_eq!(w.org().version, 2);
+}
+
+#[test]
+fn a_new_credential_for_a_registered_application_keeps_what_was_granted() {
+    let w = World::new();
+    let ex = exported(0..=0);
+    accept_generated(&w, &ex);
+    w.exports(ex);
+    let org = block_on(w.service().create(&config(), create_req(generated(), false, None))).unwrap();
+    assert_eq!(org.manifest_version, Some(crate::provisioning::manifest::MANIFEST_VERSION));
+    w.accept(MAIN, Accepts::Secret("new~secret".into()));
+    let req = UpdateOrganization { credential: Some(secret("new~secret")), ..edit(1) };
+    let org = block_on(w.service().update(&config(), &org.id, req)).unwrap();
+    assert_eq!(org.manifest_version, Some(crate::provisioning::manifest::MANIFEST_VERSION), "still the service's");
+    let apps = w.apps.borrow();
+    assert_eq!(apps[0].object_id.as_deref(), Some("obj-0"));
+    assert!(apps[0].grant.as_ref().is_some_and(|g| g.permissions.contains(&"MailboxItem.ImportExport.All".to_owned())));
 }
 
 #[test]

@@ -77,7 +77,7 @@ pub fn refuse_password(state: &State, tenant: &str, created_ms: u64, start_ms: u
                 );
             }
             Some("passwordLifetime") => {
-                let max = r["maxLifetime"].as_str().and_then(duration_ms)?;
+                let Some(max) = r["maxLifetime"].as_str().and_then(duration_ms) else { continue };
                 if end_ms.saturating_sub(start_ms) > max {
                     return Some(
                         GraphError::bad_request(
@@ -105,6 +105,7 @@ fn duration_ms(s: &str) -> Option<u64> {
                 let v: u64 = std::mem::take(&mut n).parse().ok()?;
                 total += v * match (in_time, unit) {
                     (false, 'Y') => 365 * 86_400,
+                    (false, 'M') => 30 * 86_400,
                     (false, 'W') => 7 * 86_400,
                     (false, 'D') => 86_400,
                     (true, 'H') => 3600,
