@@ -47,6 +47,15 @@ fn secrets_blocked(trusted_ca: bool) -> ErrorDetail {
     }
 }
 
+/// A permission the tenant's resource does not offer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unavailable {
+    /// The app role value, e.g. `Sites.FullControl.All`.
+    pub value: String,
+    /// The resource's name, e.g. `Office 365 SharePoint Online`.
+    pub resource: String,
+}
+
 /// The tenant, as Graph describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TenantInfo {
@@ -186,10 +195,10 @@ pub struct Registration {
     /// existed were Global or had resolved their roles already).
     #[serde(default)]
     pub cloud: CloudEnvironment,
-    /// Permissions the tenant's resources do not offer, as `value (resource)`: the run fails with
+    /// Permissions the tenant's resources do not offer: the run fails with
     /// their names instead of granting less than the manifest.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub unavailable: Vec<String>,
+    pub unavailable: Vec<Unavailable>,
     /// The manifest version the roles were resolved from (runs stored before versioning: 1).
     #[serde(default = "first_manifest")]
     pub manifest_version: u32,
@@ -279,10 +288,9 @@ impl Registration {
     /// unavailable.
     fn resource_resolved(&self, i: usize) -> bool {
         let roles = self.roles.as_deref().unwrap_or_default();
-        RESOURCES[i].permissions_in(self.cloud).all(|p| {
-            roles.iter().any(|r| r.value == p.value)
-                || self.unavailable.iter().any(|u| u.strip_prefix(p.value).is_some_and(|rest| rest.starts_with(" (")))
-        })
+        RESOURCES[i]
+            .permissions_in(self.cloud)
+            .all(|p| roles.iter().any(|r| r.value == p.value) || self.unavailable.iter().any(|u| u.value == p.value))
     }
 
     /// The permission values granted to `app` (app role values, in the manifest's order).
@@ -521,7 +529,11 @@ impl Registration {
                      No application was left in the tenant. Register the application yourself with the \
                      Manual method, or contact support with this message.",
                     if self.unavailable.len() == 1 { "" } else { "s" },
-                    self.unavailable.join(", ")
+                    self.unavailable
+                        .iter()
+                        .map(|u| format!("{} ({})", u.value, u.resource))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
                 ..ErrorDetail::new(ErrorCode::PermissionUnavailable)
             };
@@ -603,7 +615,9 @@ impl Registration {
                             role_id: role.to_owned(),
                             value: p.value.to_owned(),
                         }),
-                        _ => self.unavailable.push(format!("{} ({})", p.value, resource.name)),
+                        _ => self
+                            .unavailable
+                            .push(Unavailable { value: p.value.to_owned(), resource: resource.name.to_owned() }),
                     }
                 }
             }

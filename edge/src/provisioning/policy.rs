@@ -85,42 +85,37 @@ pub fn duration_seconds(s: &str) -> Option<i64> {
         Some(parts) => parts,
         None => (rest, ""),
     };
-    let mut days = 0i64;
-    let mut number = String::new();
-    for c in date.chars() {
-        if c.is_ascii_digit() {
-            number.push(c);
-            continue;
-        }
-        let n: i64 = number.parse().ok()?;
-        number.clear();
-        days += match c {
-            'Y' => n * 365,
-            'M' => n * 28,
-            'W' => n * 7,
-            'D' => n,
-            _ => return None,
-        };
-    }
-    let mut seconds = 0i64;
-    for c in time.chars() {
-        if c.is_ascii_digit() {
-            number.push(c);
-            continue;
-        }
-        let n: i64 = number.parse().ok()?;
-        number.clear();
-        seconds += match c {
-            'H' => n * 3600,
-            'M' => n * 60,
-            'S' => n,
-            _ => return None,
-        };
-    }
-    if !number.is_empty() || (date.is_empty() && time.is_empty()) {
+    if date.is_empty() && time.is_empty() {
         return None;
     }
+    let days = sum_of_units(date, |unit| match unit {
+        'Y' => Some(365),
+        'M' => Some(28),
+        'W' => Some(7),
+        'D' => Some(1),
+        _ => None,
+    })?;
+    let seconds = sum_of_units(time, |unit| match unit {
+        'H' => Some(3600),
+        'M' => Some(60),
+        'S' => Some(1),
+        _ => None,
+    })?;
     Some(days * 86_400 + seconds)
+}
+
+/// The sum of `{number}{unit}` pairs in `part`, each number times `size(unit)`; `None` for an
+/// unknown unit or a number without its unit.
+fn sum_of_units(part: &str, size: impl Fn(char) -> Option<i64>) -> Option<i64> {
+    let (mut total, mut number) = (0i64, String::new());
+    for c in part.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+        } else {
+            total += std::mem::take(&mut number).parse::<i64>().ok()? * size(c)?;
+        }
+    }
+    number.is_empty().then_some(total)
 }
 
 #[cfg(test)]
@@ -150,7 +145,7 @@ mod tests {
         assert_eq!(duration_seconds("P2W"), Some(14 * DAY));
         assert_eq!(duration_seconds("P4DT12H30M5S"), Some(4 * DAY + 12 * 3600 + 30 * 60 + 5));
         assert_eq!(duration_seconds("PT12H"), Some(12 * 3600));
-        for bad in ["", "P", "90D", "P90", "PXD", "P1DT"] {
+        for bad in ["", "P", "90D", "P90", "PXD", "P1DT", "P90T1H", "PT5"] {
             assert_eq!(duration_seconds(bad), None, "{bad}");
         }
     }
