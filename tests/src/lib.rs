@@ -15,6 +15,22 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
 }
 
+/// The .pfx corpus (`shared/tests/pfx_corpus.py`) written to a new temporary folder, and its
+/// manifest (one entry per file: `file`, `password`, `sha1`, …).
+pub fn pfx_corpus() -> (tempfile::TempDir, serde_json::Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let script = repo_root().join("shared/tests/pfx_corpus.py");
+    let out = std::process::Command::new("python3").arg(script).arg(dir.path()).output().expect("python3");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let manifest = serde_json::from_str(&std::fs::read_to_string(dir.path().join("manifest.json")).unwrap()).unwrap();
+    (dir, manifest)
+}
+
+/// The manifest entry of `file` in the corpus.
+pub fn pfx_corpus_case(manifest: &serde_json::Value, file: &str) -> serde_json::Value {
+    manifest.as_array().unwrap().iter().find(|c| c["file"] == file).unwrap_or_else(|| panic!("no {file}")).clone()
+}
+
 /// A TCP port that was free a moment ago on 127.0.0.1.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -20,16 +20,7 @@ fn secret_body(name: &str, app_id: &str, secret: &str) -> Value {
            "credential": {"type": "secret", "client_secret": secret}, "create_multiple_applications": false})
 }
 
-/// The corpus certificate and .pfx (OpenSSL 3 defaults).
-fn corpus() -> (tempfile::TempDir, Value) {
-    let dir = tempfile::tempdir().unwrap();
-    let script = system_tests::repo_root().join("shared/tests/pfx_corpus.py");
-    let out = std::process::Command::new("python3").arg(script).arg(dir.path()).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let manifest: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("manifest.json")).unwrap()).unwrap();
-    (dir, manifest)
-}
+use system_tests::pfx_corpus as corpus;
 
 fn pem_to_der_b64(path: &Path) -> String {
     let pem = std::fs::read_to_string(path).unwrap();

@@ -7,6 +7,7 @@ use ring::rand::SystemRandom;
 use ring::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
 use serde_json::{json, Value};
 use shared::assertion::{AssertionAlg, ClientAssertion};
+use shared::certificate::ParsedPfx;
 use std::sync::atomic::{AtomicU32, Ordering};
 use system_tests::emulator::{fixture, Emulator};
 
@@ -16,14 +17,19 @@ static NEXT_JTI: AtomicU32 = AtomicU32::new(0);
 const SHAREPOINT_APP_ID: &str = "00000003-0000-0ff1-ce00-000000000000";
 const CONTOSO_SHAREPOINT: &str = "https://contoso.sharepoint.com";
 
+/// An application registered with a secret and the corpus certificate (openssl3-default.pfx), its
+/// Graph `Organization.Read.All` granted when `grant`: its ID, its secret and the certificate.
+fn app_with_certificate(emulator: &Emulator, name: &str, grant: bool) -> (String, String, ParsedPfx) {
+    let cert = corpus_certificate();
+    let der_b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &cert.certificate_der);
+    let (app_id, _, secret) = emulator.register_app(name, Some(&der_b64), grant);
+    (app_id, secret, cert)
+}
+
 /// The corpus certificate (openssl3-default.pfx): its certificate and PKCS#8 key.
-fn corpus_certificate() -> shared::certificate::ParsedPfx {
-    let corpus = tempfile::tempdir().unwrap();
-    let script = system_tests::repo_root().join("shared/tests/pfx_corpus.py");
-    assert!(std::process::Command::new("python3").arg(script).arg(corpus.path()).status().unwrap().success());
-    let manifest: Value =
-        serde_json::from_str(&std::fs::read_to_string(corpus.path().join("manifest.json")).unwrap()).unwrap();
-    let case = manifest.as_array().unwrap().iter().find(|c| c["file"] == "openssl3-default.pfx").unwrap().clone();
+fn corpus_certificate() -> ParsedPfx {
+    let (corpus, manifest) = system_tests::pfx_corpus();
+    let case = system_tests::pfx_corpus_case(&manifest, "openssl3-default.pfx");
     let pfx = std::fs::read(corpus.path().join("openssl3-default.pfx")).unwrap();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
     shared::certificate::parse_pfx(&pfx, case["password"].as_str().unwrap(), now).unwrap()
@@ -48,12 +54,7 @@ fn grant(emulator: &Emulator, app_id: &str, resource_app_id: &str, role: &str) {
 }
 
 /// A client-credentials token for `scope`, with the secret or a signed certificate assertion.
-fn token(
-    emulator: &Emulator,
-    app_id: &str,
-    scope: &str,
-    credential: Result<&str, &shared::certificate::ParsedPfx>,
-) -> Value {
+fn token(emulator: &Emulator, app_id: &str, scope: &str, credential: Result<&str, &ParsedPfx>) -> Value {
     let url = format!("{}/{}/oauth2/v2.0/token", emulator.base_url, fixture::CONTOSO);
     let mut form = vec![("grant_type", "client_credentials".to_owned()), ("client_id", app_id.to_owned())];
     form.push(("scope", scope.to_owned()));
@@ -103,9 +104,7 @@ fn web(emulator: &Emulator, access_token: &str) -> (u16, String, Value) {
 #[test]
 fn sharepoint_refuses_a_secret_and_opens_to_a_certificate() {
     let emulator = Emulator::start();
-    let cert = corpus_certificate();
-    let der_b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &cert.certificate_der);
-    let (app_id, _, secret) = emulator.register_app("Backup SharePoint", Some(&der_b64), false);
+    let (app_id, secret, cert) = app_with_certificate(&emulator, "Backup SharePoint", false);
     grant(&emulator, &app_id, SHAREPOINT_APP_ID, "Sites.FullControl.All");
     let scope = format!("{CONTOSO_SHAREPOINT}/.default");
 
@@ -136,9 +135,7 @@ fn sharepoint_refuses_a_secret_and_opens_to_a_certificate() {
 #[test]
 fn a_certificate_without_a_sharepoint_permission_is_denied() {
     let emulator = Emulator::start();
-    let cert = corpus_certificate();
-    let der_b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &cert.certificate_der);
-    let (app_id, _, _) = emulator.register_app("Backup without SharePoint", Some(&der_b64), true);
+    let (app_id, _, cert) = app_with_certificate(&emulator, "Backup without SharePoint", true);
     let with_cert = token(&emulator, &app_id, &format!("{CONTOSO_SHAREPOINT}/.default"), Err(&cert));
     let (status, _, body) = web(&emulator, with_cert["access_token"].as_str().unwrap_or_else(|| panic!("{with_cert}")));
     assert_eq!(status, 403, "{body}");

@@ -163,12 +163,8 @@ async fn device_code_path_with_four_applications() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn device_code_then_a_certificate_replaces_the_generated_password() {
     let (emulator, stack, browser) = setup().await;
-    let corpus = tempfile::tempdir().unwrap();
-    let script = system_tests::repo_root().join("shared/tests/pfx_corpus.py");
-    assert!(std::process::Command::new("python3").arg(script).arg(corpus.path()).status().unwrap().success());
-    let manifest: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(corpus.path().join("manifest.json")).unwrap()).unwrap();
-    let case = manifest.as_array().unwrap().iter().find(|c| c["file"] == "openssl3-default.pfx").unwrap().clone();
+    let (corpus, manifest) = system_tests::pfx_corpus();
+    let case = system_tests::pfx_corpus_case(&manifest, "openssl3-default.pfx");
 
     let c = &browser.client;
     let code = start_device_code(&browser, &stack, "acct-ui-dc-cert").await;
@@ -240,9 +236,7 @@ async fn declined_then_expired_then_a_new_code() {
 async fn wrong_secret_and_wrong_pfx_password_show_field_errors() {
     let (emulator, stack, browser) = setup().await;
     let ((app_id, _, _), _emulator) = register_app(emulator, "Backup wrong", None).await;
-    let corpus = tempfile::tempdir().unwrap();
-    let script = system_tests::repo_root().join("shared/tests/pfx_corpus.py");
-    assert!(std::process::Command::new("python3").arg(script).arg(corpus.path()).status().unwrap().success());
+    let (corpus, _) = system_tests::pfx_corpus();
     let c = &browser.client;
     open_manual_step3(&browser, &stack, "acct-ui-wrong").await;
     type_into(c, "#org-name", "Contoso").await;
@@ -266,18 +260,14 @@ async fn wrong_secret_and_wrong_pfx_password_show_field_errors() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn manual_with_a_certificate_then_edit_with_and_without_a_recheck() {
     let (emulator, stack, browser) = setup().await;
-    let corpus = tempfile::tempdir().unwrap();
-    let script = system_tests::repo_root().join("shared/tests/pfx_corpus.py");
-    assert!(std::process::Command::new("python3").arg(script).arg(corpus.path()).status().unwrap().success());
+    let (corpus, manifest) = system_tests::pfx_corpus();
     let cert: String = std::fs::read_to_string(corpus.path().join("self.pem"))
         .unwrap()
         .lines()
         .filter(|l| !l.starts_with("-----"))
         .collect();
     let ((app_id, _, _), _emulator) = register_app(emulator, "Backup cert UI", Some(cert)).await;
-    let manifest: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(corpus.path().join("manifest.json")).unwrap()).unwrap();
-    let case = manifest.as_array().unwrap().iter().find(|c| c["file"] == "openssl3-default.pfx").unwrap().clone();
+    let case = system_tests::pfx_corpus_case(&manifest, "openssl3-default.pfx");
 
     let c = &browser.client;
     open_manual_step3(&browser, &stack, "acct-ui-cert").await;
