@@ -231,29 +231,47 @@ mod reader {
         let Some(key) = archive.keys.first() else {
             return Err(PfxError::NoPrivateKey);
         };
-        let key_info = pkcs12::safe_bag::PrivateKeyInfo::from_der(key.key.as_der()).map_err(|_| PfxError::Corrupt)?;
-        if key_info.algorithm.oid != OID_RSA {
-            return Err(PfxError::UnsupportedKey(key_algorithm_name(&key_info.algorithm.oid)));
-        }
-        let modulus = rsa_private_modulus(key_info.private_key.as_bytes()).ok_or(PfxError::Corrupt)?;
-
+        let modulus = rsa_key_modulus(key.key.as_der())?;
         let leaf = archive
             .certs
             .iter()
             .find_map(|bag| {
                 let der = bag.cert.as_der();
-                let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
-                match cert.public_key().parsed().ok()? {
-                    x509_parser::public_key::PublicKey::RSA(rsa) if strip_zeros(rsa.modulus) == modulus => {
-                        Some(der.to_vec())
-                    }
-                    _ => None,
-                }
+                (certificate_modulus(der).as_deref() == Some(modulus.as_slice())).then(|| der.to_vec())
             })
             .ok_or(if archive.certs.is_empty() { PfxError::NoPrivateKey } else { PfxError::KeyWithoutCertificate })?;
+        let private_key_pkcs8 = SecretBytes::new(key.key.as_der().to_vec());
+        let (info, validity) = read_leaf(&leaf, private_key_pkcs8.expose(), now)?;
+        Ok(ParsedPfx { info, private_key_pkcs8, certificate_der: leaf, validity })
+    }
 
-        let (_, cert) = x509_parser::parse_x509_certificate(&leaf).map_err(|_| PfxError::Corrupt)?;
-        let bits = modulus_bits(modulus);
+    /// The modulus of an RSA private key (PKCS#8 DER); other keys are refused by name.
+    fn rsa_key_modulus(pkcs8: &[u8]) -> Result<Vec<u8>, PfxError> {
+        let key_info = pkcs12::safe_bag::PrivateKeyInfo::from_der(pkcs8).map_err(|_| PfxError::Corrupt)?;
+        if key_info.algorithm.oid != OID_RSA {
+            return Err(PfxError::UnsupportedKey(key_algorithm_name(&key_info.algorithm.oid)));
+        }
+        rsa_private_modulus(key_info.private_key.as_bytes()).map(<[u8]>::to_vec).ok_or(PfxError::Corrupt)
+    }
+
+    /// The RSA modulus of a certificate's public key, without leading zeros.
+    fn certificate_modulus(der: &[u8]) -> Option<Vec<u8>> {
+        let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+        match cert.public_key().parsed().ok()? {
+            x509_parser::public_key::PublicKey::RSA(rsa) => Some(strip_zeros(rsa.modulus).to_vec()),
+            _ => None,
+        }
+    }
+
+    /// What a certificate credential is, read from its certificate (`leaf`, DER) and private key
+    /// (`pkcs8`, DER), which must belong together; `now` (Unix seconds) decides expiry.
+    pub(crate) fn read_leaf(leaf: &[u8], pkcs8: &[u8], now: i64) -> Result<(CertificateInfo, (i64, i64)), PfxError> {
+        let modulus = rsa_key_modulus(pkcs8)?;
+        if certificate_modulus(leaf).as_deref() != Some(modulus.as_slice()) {
+            return Err(PfxError::KeyWithoutCertificate);
+        }
+        let (_, cert) = x509_parser::parse_x509_certificate(leaf).map_err(|_| PfxError::Corrupt)?;
+        let bits = modulus_bits(&modulus);
         if bits < MIN_RSA_BITS {
             return Err(PfxError::UnsupportedKey(format!("RSA with {bits} bits")));
         }
@@ -266,8 +284,8 @@ mod reader {
             return Err(PfxError::NotYetValid(rfc3339(not_before)));
         }
         let info = CertificateInfo {
-            thumbprint_sha1: hex_upper(&sha1::Sha1::digest(&leaf)),
-            thumbprint_sha256: hex_upper(&sha2::Sha256::digest(&leaf)),
+            thumbprint_sha1: hex_upper(&sha1::Sha1::digest(leaf)),
+            thumbprint_sha256: hex_upper(&sha2::Sha256::digest(leaf)),
             subject: cert.subject().to_string(),
             issuer: cert.issuer().to_string(),
             serial: hex_upper(strip_zeros(cert.raw_serial())),
@@ -276,12 +294,7 @@ mod reader {
             key_type: "RSA".to_owned(),
             key_bits: bits,
         };
-        Ok(ParsedPfx {
-            info,
-            private_key_pkcs8: SecretBytes::new(key.key.as_der().to_vec()),
-            certificate_der: leaf,
-            validity: (not_before, not_after),
-        })
+        Ok((info, (not_before, not_after)))
     }
 
     /// Refuses `pfx` unless every key derivation opening it takes (ours here and the library's)

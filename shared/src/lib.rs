@@ -14,6 +14,8 @@ pub mod errors;
 pub mod mailbox;
 pub mod method;
 pub mod secret;
+#[cfg(feature = "pfx")]
+pub mod selfsigned;
 pub mod validate;
 
 pub use cloud::{CloudEndpoints, CloudEnvironment};
