@@ -270,19 +270,27 @@ mod reader {
         if certificate_modulus(leaf).as_deref() != Some(modulus.as_slice()) {
             return Err(PfxError::KeyWithoutCertificate);
         }
-        let (_, cert) = x509_parser::parse_x509_certificate(leaf).map_err(|_| PfxError::Corrupt)?;
-        let bits = modulus_bits(&modulus);
-        if bits < MIN_RSA_BITS {
-            return Err(PfxError::UnsupportedKey(format!("RSA with {bits} bits")));
+        let (info, (not_before, not_after)) = describe_certificate(leaf)?;
+        if info.key_bits < MIN_RSA_BITS {
+            return Err(PfxError::UnsupportedKey(format!("RSA with {} bits", info.key_bits)));
         }
-        let not_before = cert.validity().not_before.timestamp();
-        let not_after = cert.validity().not_after.timestamp();
         if now > not_after {
             return Err(PfxError::Expired(rfc3339(not_after)));
         }
         if now < not_before {
             return Err(PfxError::NotYetValid(rfc3339(not_before)));
         }
+        Ok((info, (not_before, not_after)))
+    }
+
+    /// What a certificate (DER) says of itself, and its validity in Unix seconds; its key must be
+    /// RSA. Nothing is checked against a private key or the time.
+    pub fn describe_certificate(leaf: &[u8]) -> Result<(CertificateInfo, (i64, i64)), PfxError> {
+        let modulus = certificate_modulus(leaf).ok_or(PfxError::Corrupt)?;
+        let (_, cert) = x509_parser::parse_x509_certificate(leaf).map_err(|_| PfxError::Corrupt)?;
+        let bits = modulus_bits(&modulus);
+        let not_before = cert.validity().not_before.timestamp();
+        let not_after = cert.validity().not_after.timestamp();
         let info = CertificateInfo {
             thumbprint_sha1: hex_upper(&sha1::Sha1::digest(leaf)),
             thumbprint_sha256: hex_upper(&sha2::Sha256::digest(leaf)),

@@ -133,6 +133,8 @@ catalogue! {
     CredentialLifetimeRefusedByPolicy = "credential_lifetime_refused_by_policy", 422, "Your tenant's app management policy allows a shorter lifetime for this credential. Create a credential that ends sooner (the policy's maximum lifetime), then try again.";
     /// The tenant's app management policy forbids client secrets.
     SecretsForbiddenByPolicy = "secrets_forbidden_by_policy", 422, "Your tenant's policy does not allow application passwords. Use an application certificate (.pfx) instead.";
+    /// The tenant's app management policy accepts only certificates from trusted authorities.
+    TrustedCertificateRequired = "trusted_certificate_required", 422, "Your tenant's policy accepts only certificates issued by a certificate authority it trusts. Register the application with such a certificate and upload its .pfx with the Manual method.";
 
     // --- Certificates (.pfx) -----------------------------------------------------------------
     /// Wrong .pfx password.
@@ -183,6 +185,7 @@ impl ErrorCode {
                 | ErrorCode::ClientMisconfigured
                 | ErrorCode::RegistrationFailed
                 | ErrorCode::PermissionUnavailable
+                | ErrorCode::TrustedCertificateRequired
         )
     }
 

@@ -6,8 +6,8 @@ use serde::{Deserialize, Deserializer};
 use std::fmt;
 use zeroize::Zeroize;
 
-/// A secret string.
-#[derive(Clone, PartialEq, Eq)]
+/// A secret string (empty by default).
+#[derive(Clone, PartialEq, Eq, Default)]
 pub struct SecretString(String);
 
 impl SecretString {

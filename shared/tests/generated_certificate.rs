@@ -1,5 +1,6 @@
 //! The certificates the service generates: built here over keys made by OpenSSL, signed with
 //! `ring` (the Worker signs with WebCrypto), then read back by OpenSSL and by this crate.
+#![cfg(not(target_arch = "wasm32"))]
 
 use shared::certificate::{ParsedPfx, PfxError};
 use shared::secret::SecretBytes;

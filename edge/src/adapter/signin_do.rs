@@ -108,6 +108,16 @@ impl SignInHost for SignIn {
     fn warn(&self, message: &str) {
         worker::console_warn!("{message}");
     }
+
+    async fn generate_key(&self) -> std::result::Result<(shared::secret::SecretBytes, Vec<u8>), HostError> {
+        let (pkcs8, spki) = super::webcrypto::generate_rsa_key().await.map_err(HostError)?;
+        Ok((shared::secret::SecretBytes::new(pkcs8), spki))
+    }
+
+    async fn sign(&self, pkcs8: &[u8], message: &[u8]) -> std::result::Result<Vec<u8>, HostError> {
+        use shared::assertion::{AssertionAlg, AssertionSigner};
+        super::webcrypto::WebCryptoSigner { pkcs8 }.sign(AssertionAlg::RS256, message).await.map_err(HostError)
+    }
 }
 
 impl DurableObject for SignIn {

@@ -1,6 +1,8 @@
 //! Client-assertion signing with the Workers runtime's WebCrypto (`crypto.subtle`): the PKCS#8 key
 //! from the .pfx is imported as a non-extractable RSASSA-PKCS1-v1_5 / SHA-256 key and signs the
-//! JWS input. (The `rsa` crate is not used on the server: RUSTSEC-2023-0071.)
+//! JWS input. (The `rsa` crate is not used on the server: RUSTSEC-2023-0071.) It also generates the
+//! key pairs of the certificates the service creates: the private key is exported once, as PKCS#8,
+//! to be sealed.
 
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use shared::assertion::{AssertionAlg, AssertionSigner};
@@ -50,6 +52,32 @@ impl AssertionSigner for WebCryptoSigner<'_> {
             Ok::<Vec<u8>, JsValue>(Uint8Array::new(&sig).to_vec())
         };
         // WebCrypto's errors name the operation, never the key.
-        run.await.map_err(|e| format!("WebCrypto: {}", e.as_string().unwrap_or_else(|| format!("{e:?}"))))
+        run.await.map_err(webcrypto_error)
     }
+}
+
+fn webcrypto_error(e: JsValue) -> String {
+    format!("WebCrypto: {}", e.as_string().unwrap_or_else(|| format!("{e:?}")))
+}
+
+/// A new RSASSA-PKCS1-v1_5 / SHA-256 key pair of [`shared::selfsigned::GENERATED_RSA_BITS`] bits,
+/// exported: (PKCS#8 DER, SubjectPublicKeyInfo DER).
+pub async fn generate_rsa_key() -> Result<(Vec<u8>, Vec<u8>), String> {
+    let run = async {
+        let subtle = get(&get(&js_sys::global(), "crypto")?, "subtle")?;
+        let algorithm = Object::new();
+        Reflect::set(&algorithm, &"name".into(), &"RSASSA-PKCS1-v1_5".into())?;
+        Reflect::set(&algorithm, &"modulusLength".into(), &f64::from(shared::selfsigned::GENERATED_RSA_BITS).into())?;
+        Reflect::set(&algorithm, &"publicExponent".into(), &Uint8Array::from(&[1u8, 0, 1][..]))?;
+        Reflect::set(&algorithm, &"hash".into(), &"SHA-256".into())?;
+        let usages = Array::of2(&"sign".into(), &"verify".into());
+        // Extractable, for the one export of the private key below.
+        let pair = call(&subtle, "generateKey", &Array::of3(&algorithm, &true.into(), &usages)).await?;
+        let private = get(&pair, "privateKey")?;
+        let public = get(&pair, "publicKey")?;
+        let pkcs8 = call(&subtle, "exportKey", &Array::of2(&"pkcs8".into(), &private)).await?;
+        let spki = call(&subtle, "exportKey", &Array::of2(&"spki".into(), &public)).await?;
+        Ok::<_, JsValue>((Uint8Array::new(&pkcs8).to_vec(), Uint8Array::new(&spki).to_vec()))
+    };
+    run.await.map_err(webcrypto_error)
 }

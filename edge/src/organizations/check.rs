@@ -8,7 +8,7 @@
 //! reported quickly), long for credentials this product has just created.
 //!
 //! [`Checker::check`] is the one check of the organizations API (with the retries);
-//! [`verify_secret`] is one attempt without retries, for a sign-in's registration (which retries
+//! [`verify`] is one attempt without retries, for a sign-in's registration (which retries
 //! by itself).
 
 use super::ports::{Clock, Log, Sleeper};
@@ -121,16 +121,16 @@ async fn probe<H: HttpClient>(
     }
 }
 
-/// One check of a client secret, without retries: what a sign-in's registration asks after
+/// One check of a client credential (a secret or a signed client assertion), without retries: what a sign-in's registration asks after
 /// creating an application (it retries by itself, see [`crate::provisioning::plan`]).
-pub async fn verify_secret<H: HttpClient>(
+pub async fn verify<H: HttpClient>(
     http: &H,
     endpoints: &CloudEndpoints,
     tenant: &str,
     app_id: &str,
-    secret: &SecretString,
+    credential: ClientCredential<'_>,
 ) -> VerifyOutcome {
-    let token = identity::client_credentials_request(endpoints, tenant, app_id, ClientCredential::Secret(secret));
+    let token = identity::client_credentials_request(endpoints, tenant, app_id, credential);
     match probe(http, endpoints, token).await {
         Ok(()) => VerifyOutcome::Works,
         Err((_, e)) => VerifyOutcome::Refused(e),
@@ -272,18 +272,19 @@ mod tests {
         }
     }
 
-    fn verify(answers: Vec<(u16, serde_json::Value)>) -> (VerifyOutcome, Vec<String>) {
+    fn verify_once(answers: Vec<(u16, serde_json::Value)>) -> (VerifyOutcome, Vec<String>) {
         let http = Answers(RefCell::new(answers.into()), RefCell::default());
         let endpoints = CloudEndpoints::official(shared::CloudEnvironment::Global);
         let secret = SecretString::new("s~1".into());
-        let outcome = futures_executor::block_on(verify_secret(&http, &endpoints, "t1", "app1", &secret));
+        let outcome =
+            futures_executor::block_on(verify(&http, &endpoints, "t1", "app1", ClientCredential::Secret(&secret)));
         (outcome, http.1.take())
     }
 
     #[test]
     fn one_verification_is_a_token_then_the_organization() {
         let token = (200, serde_json::json!({"access_token": "tok", "expires_in": 3599}));
-        let (outcome, urls) = verify(vec![token.clone(), (200, serde_json::json!({"value": [{"id": "t1"}]}))]);
+        let (outcome, urls) = verify_once(vec![token.clone(), (200, serde_json::json!({"value": [{"id": "t1"}]}))]);
         assert_eq!(outcome, VerifyOutcome::Works);
         assert_eq!(
             urls,
@@ -294,14 +295,14 @@ mod tests {
         );
 
         let refused = (401, serde_json::json!({"error": "invalid_client", "error_codes": [7000215]}));
-        let (VerifyOutcome::Refused(e), urls) = verify(vec![refused]) else { panic!() };
+        let (VerifyOutcome::Refused(e), urls) = verify_once(vec![refused]) else { panic!() };
         assert_eq!((e.code, urls.len()), (ErrorCode::InvalidClientSecret, 1));
 
         let denied = (403, serde_json::json!({"error": {"code": "Authorization_RequestDenied", "message": "no"}}));
-        let (VerifyOutcome::Refused(e), _) = verify(vec![token, denied]) else { panic!() };
+        let (VerifyOutcome::Refused(e), _) = verify_once(vec![token, denied]) else { panic!() };
         assert_eq!(e.code, ErrorCode::AdminConsentRequired, "Graph's own code; the caller decides what it means");
 
-        let (VerifyOutcome::Refused(e), _) = verify(vec![]) else { panic!() };
+        let (VerifyOutcome::Refused(e), _) = verify_once(vec![]) else { panic!() };
         assert_eq!(e, MicrosoftError::transport());
     }
 }

@@ -95,19 +95,26 @@ impl Keyring {
     }
 }
 
-/// What is sealed for a certificate credential: the .pfx and its password, with the format's
-/// version. Rows sealed before the version was written are version 1.
+/// What is sealed for a certificate credential, with the format's version: 1 is an uploaded .pfx
+/// and its password (rows sealed before the version was written are version 1); 2 is a certificate
+/// the service generated and its private key, kept apart (no password, no key derivation to open).
 #[derive(serde::Serialize, serde::Deserialize)]
 pub struct SealedCertificate {
-    /// The format: 1 is the .pfx as base64 and its password.
+    /// The format.
     #[serde(default = "first_version")]
     pub version: u8,
-    /// The .pfx file, base64.
-    #[serde(serialize_with = "shared::secret::serialize_exposed")]
+    /// Version 1: the .pfx file, base64.
+    #[serde(default, serialize_with = "shared::secret::serialize_exposed")]
     pub pfx_base64: shared::secret::SecretString,
-    /// Its password (empty when it has none).
-    #[serde(serialize_with = "shared::secret::serialize_exposed")]
+    /// Version 1: its password (empty when it has none).
+    #[serde(default, serialize_with = "shared::secret::serialize_exposed")]
     pub password: shared::secret::SecretString,
+    /// Version 2: the certificate, DER as base64.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub certificate_base64: String,
+    /// Version 2: the private key, PKCS#8 DER as base64.
+    #[serde(default, serialize_with = "shared::secret::serialize_exposed")]
+    pub pkcs8_base64: shared::secret::SecretString,
 }
 
 fn first_version() -> u8 {
@@ -115,12 +122,25 @@ fn first_version() -> u8 {
 }
 
 impl SealedCertificate {
-    /// The current format for `pfx` and `password`.
+    /// An uploaded `pfx` and its `password`.
     pub fn new(pfx: &[u8], password: &shared::secret::SecretString) -> Self {
         Self {
             version: 1,
             pfx_base64: shared::secret::SecretString::new(STANDARD.encode(pfx)),
             password: password.clone(),
+            certificate_base64: String::new(),
+            pkcs8_base64: shared::secret::SecretString::default(),
+        }
+    }
+
+    /// A generated certificate (DER, base64) and its private key (PKCS#8 DER, base64).
+    pub fn generated(certificate_base64: &str, pkcs8_base64: &shared::secret::SecretString) -> Self {
+        Self {
+            version: 2,
+            pfx_base64: shared::secret::SecretString::default(),
+            password: shared::secret::SecretString::default(),
+            certificate_base64: certificate_base64.to_owned(),
+            pkcs8_base64: pkcs8_base64.clone(),
         }
     }
 
@@ -131,12 +151,20 @@ impl SealedCertificate {
 
     /// Reads opened bytes; `None` for a format this code does not know.
     pub fn from_plaintext(plain: &[u8]) -> Option<Self> {
-        serde_json::from_slice::<Self>(plain).ok().filter(|c| c.version == 1)
+        serde_json::from_slice::<Self>(plain).ok().filter(|c| matches!(c.version, 1 | 2))
     }
 
-    /// The .pfx file.
-    pub fn pfx(&self) -> Option<Vec<u8>> {
-        STANDARD.decode(self.pfx_base64.expose()).ok()
+    /// The credential, checked like any certificate at `now` (Unix seconds).
+    pub fn open(&self, now: i64) -> Result<shared::certificate::ParsedPfx, shared::certificate::PfxError> {
+        use shared::certificate::{parse_pfx, ParsedPfx, PfxError};
+        let decode = |b64: &str| STANDARD.decode(b64).map_err(|_| PfxError::Corrupt);
+        if self.version == 2 {
+            let der = decode(&self.certificate_base64)?;
+            let pkcs8 = shared::secret::SecretBytes::new(decode(self.pkcs8_base64.expose())?);
+            ParsedPfx::from_parts(&der, pkcs8, now)
+        } else {
+            parse_pfx(&decode(self.pfx_base64.expose())?, self.password.expose(), now)
+        }
     }
 }
 
@@ -150,10 +178,18 @@ mod tests {
         let c = SealedCertificate::new(b"PFX", &pw);
         let plain = c.to_plaintext();
         let back = SealedCertificate::from_plaintext(&plain).unwrap();
-        assert_eq!((back.version, back.pfx().unwrap(), back.password.expose()), (1, b"PFX".to_vec(), "p@ss"));
+        assert_eq!((back.version, back.pfx_base64.expose(), back.password.expose()), (1, "UEZY", "p@ss"));
         let old = br#"{"pfx_base64":"UEZY","password":"p@ss"}"#;
-        assert_eq!(SealedCertificate::from_plaintext(old).unwrap().pfx().unwrap(), b"PFX".to_vec());
-        assert!(SealedCertificate::from_plaintext(br#"{"version":2,"pfx_base64":"","password":""}"#).is_none());
+        assert_eq!(SealedCertificate::from_plaintext(old).unwrap().pfx_base64.expose(), "UEZY");
+        let generated = SealedCertificate::generated("Q0VSVA==", &shared::secret::SecretString::new("S0VZ".into()));
+        let back = SealedCertificate::from_plaintext(&generated.to_plaintext()).unwrap();
+        assert_eq!(
+            (back.version, back.certificate_base64.as_str(), back.pkcs8_base64.expose()),
+            (2, "Q0VSVA==", "S0VZ")
+        );
+        // A certificate that is not one is refused when opened, never read as a .pfx.
+        assert_eq!(back.open(0).unwrap_err(), shared::certificate::PfxError::Corrupt);
+        assert!(SealedCertificate::from_plaintext(br#"{"version":3,"pfx_base64":"","password":""}"#).is_none());
     }
 
     fn key(byte: u8) -> String {

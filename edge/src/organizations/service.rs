@@ -131,21 +131,52 @@ fn sealable_from(cred: &ValidCredential, app_id: &str) -> Option<Sealable> {
     }
 }
 
+/// The applications a sign-in registered, with the credential it generated for each: a certificate
+/// (a secret for an application registered before certificates).
 fn generated_sealables(ex: &Exported) -> Vec<Sealable> {
     ex.apps
         .iter()
-        .map(|a| Sealable {
-            app_id: a.app_id.clone(),
-            object_id: Some(a.object_id.clone()),
-            is_main: a.index == 0,
-            credential_type: "secret",
-            expires_at: a.secret_expires_at.map(|s| crate::time::rfc3339_ms(s * 1000)),
-            thumbprint: None,
-            plaintext: a.secret.as_bytes().to_vec(),
-            grant: Some(grant_of(a)),
-            workload: Workload::of_index(a.index),
+        .filter_map(|a| {
+            let (credential_type, expires_at, thumbprint, plaintext) = match (&a.certificate, &a.secret) {
+                (Some(c), _) => (
+                    "certificate",
+                    Some(c.info.not_after.clone()),
+                    Some(c.info.thumbprint_sha1.clone()),
+                    SealedCertificate::generated(&c.der_base64, &c.pkcs8_base64).to_plaintext(),
+                ),
+                (None, Some(secret)) => (
+                    "secret",
+                    a.secret_expires_at.map(|s| crate::time::rfc3339_ms(s * 1000)),
+                    None,
+                    secret.as_bytes().to_vec(),
+                ),
+                (None, None) => return None,
+            };
+            Some(Sealable {
+                app_id: a.app_id.clone(),
+                object_id: Some(a.object_id.clone()),
+                is_main: a.index == 0,
+                credential_type,
+                expires_at,
+                thumbprint,
+                plaintext,
+                grant: Some(grant_of(a)),
+                workload: Workload::of_index(a.index),
+            })
         })
         .collect()
+}
+
+/// The credential generated for an application of a sign-in, ready to check.
+fn generated_credential(a: &ExportedApp, now: i64) -> Res<StoredCredential> {
+    match (&a.certificate, &a.secret) {
+        (Some(c), _) => SealedCertificate::generated(&c.der_base64, &c.pkcs8_base64)
+            .open(now)
+            .map(|p| StoredCredential::Certificate(Box::new(p)))
+            .map_err(crate::certificates::pfx_error),
+        (None, Some(secret)) => Ok(StoredCredential::Secret(SecretString::new(secret.clone()))),
+        (None, None) => Err(AppError::Internal),
+    }
 }
 
 /// The additional applications of `ex`, which must all be there (a sign-in that no longer holds
@@ -352,8 +383,8 @@ where
                 }
                 // Verified by the registration already; checked once more right before it is stored.
                 if let Some(main) = ex.apps.iter().find(|a| a.index == 0) {
-                    let secret = SecretString::new(main.secret.clone());
-                    self.check(&endpoints, tenant, app_id, Credential::Secret(&secret), CREATED_PATIENCE_MS).await?;
+                    let credential = generated_credential(main, self.now() / 1000)?;
+                    self.check(&endpoints, tenant, app_id, credential.check(), CREATED_PATIENCE_MS).await?;
                 }
                 if valid.multiple {
                     additional_of(&ex)?;
@@ -450,9 +481,7 @@ where
             })?;
         let cred = if s.credential_type == "certificate" {
             let sealed = SealedCertificate::from_plaintext(plain.expose()).ok_or(AppError::Internal)?;
-            let pfx = sealed.pfx().ok_or(AppError::Internal)?;
-            let parsed = shared::certificate::parse_pfx(&pfx, sealed.password.expose(), self.now() / 1000)
-                .map_err(crate::certificates::pfx_error)?;
+            let parsed = sealed.open(self.now() / 1000).map_err(crate::certificates::pfx_error)?;
             StoredCredential::Certificate(Box::new(parsed))
         } else {
             StoredCredential::Secret(SecretString::new(String::from_utf8_lossy(plain.expose()).into_owned()))

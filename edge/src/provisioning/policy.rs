@@ -51,17 +51,12 @@ impl TenantPolicy {
         p
     }
 
-    /// The lifetime to ask for a client secret, in milliseconds: `wanted_days`, or a margin inside
-    /// the policy's longest (a day, or a tenth of a lifetime shorter than ten days; durations in
-    /// months and years are counted short, so the request stays inside).
-    pub fn secret_lifetime_ms(&self, wanted_days: i64) -> i64 {
-        let wanted = wanted_days * 86_400_000;
-        match self.secret_max_seconds {
-            Some(max) => {
-                let max = max * 1000;
-                wanted.min(max - (max / 10).min(86_400_000)).max(60_000)
-            }
-            None => wanted,
+    /// The lifetime of a generated certificate, in days: `wanted_days`, or a day inside the policy's
+    /// longest (a tenth inside one of ten days or less; at least one day).
+    pub fn certificate_days(&self, wanted_days: i64) -> i64 {
+        match self.certificate_max_days {
+            Some(max) => wanted_days.min(if max > 10 { max - 1 } else { max * 9 / 10 }).max(1),
+            None => wanted_days,
         }
     }
 }
@@ -175,9 +170,12 @@ mod tests {
         let read = TenantPolicy::read(&p, NOW);
         assert!(read.secrets_blocked && read.trusted_ca_required);
         assert_eq!(read.secret_max_seconds, Some(180 * 86_400));
-        assert_eq!(read.secret_lifetime_ms(730), 179 * 86_400_000, "a day inside the policy's longest");
-        let half_a_day = TenantPolicy { secret_max_seconds: Some(12 * 3600), ..TenantPolicy::default() };
-        assert_eq!(half_a_day.secret_lifetime_ms(730), 12 * 3_600_000 * 9 / 10, "inside a lifetime under a day");
+        let capped = TenantPolicy { certificate_max_days: Some(180), ..TenantPolicy::default() };
+        assert_eq!(capped.certificate_days(730), 179, "a day inside the policy's longest");
+        let short = TenantPolicy { certificate_max_days: Some(5), ..TenantPolicy::default() };
+        assert_eq!(short.certificate_days(730), 4, "a tenth inside a short lifetime");
+        let one = TenantPolicy { certificate_max_days: Some(1), ..TenantPolicy::default() };
+        assert_eq!(one.certificate_days(730), 1, "never less than a day");
 
         let later = policy(
             json!([{"restrictionType": "passwordAddition", "restrictForAppsCreatedAfterDateTime": "2099-01-01T00:00:00Z"},
@@ -186,6 +184,6 @@ mod tests {
         );
         let read = TenantPolicy::read(&later, NOW);
         assert_eq!(read, TenantPolicy::default(), "not yet in force, and switched off");
-        assert_eq!(read.secret_lifetime_ms(730), 730 * 86_400_000);
+        assert_eq!(read.certificate_days(730), 730);
     }
 }

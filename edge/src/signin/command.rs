@@ -207,8 +207,13 @@ pub struct ExportedApp {
     pub app_id: String,
     /// Object ID.
     pub object_id: String,
-    /// The generated secret (Worker-internal; sealed before it is stored).
-    pub secret: String,
+    /// The generated secret, for an application registered before certificates (Worker-internal;
+    /// sealed before it is stored).
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// The generated certificate and its key (Worker-internal; sealed before it is stored).
+    #[serde(default)]
+    pub certificate: Option<crate::provisioning::plan::GeneratedCertificate>,
     /// Secret end, Unix seconds.
     pub secret_expires_at: Option<i64>,
     /// The permission manifest's version the application was granted from (a Durable Object

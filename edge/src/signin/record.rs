@@ -549,7 +549,7 @@ impl SignInRecord {
             .registrations()
             .filter(|r| r.phase == Phase::Done)
             .flat_map(|r| r.apps.iter())
-            .all(|a| a.secret.is_some());
+            .all(|a| a.secret.is_some() || a.certificate.is_some());
         if h.saved || h.token.is_none() || !all_held {
             return Err(ErrorCode::NotFound);
         }
@@ -654,12 +654,14 @@ impl SignInRecord {
         }
     }
 
-    /// Step 3 switched to a certificate: the generated secrets are gone from the applications.
+    /// Step 3 switched to an uploaded certificate: the generated credentials (certificates and
+    /// their private keys, or the secrets of runs from before certificates) are gone.
     pub fn secrets_removed(&mut self) {
         if let Some(h) = self.holding_mut() {
             for r in [&mut h.main, &mut h.additional].into_iter().flatten() {
                 for a in &mut r.apps {
                     a.secret = None;
+                    a.certificate = None;
                 }
             }
         }
@@ -728,7 +730,7 @@ impl SignInRecord {
                     tenant_name: t.display_name.clone(),
                     default_domain: t.default_domain.clone(),
                     application_id: app.app_id.clone().unwrap_or_default(),
-                    secret_stored: app.secret.is_some() || h.saved,
+                    secret_stored: app.secret.is_some() || app.certificate.is_some() || h.saved,
                     applications: self.applications_done(),
                     application_ids: [&h.main, &h.additional]
                         .into_iter()

@@ -10,12 +10,20 @@ use super::poller::Millis;
 use super::record::{SignInRecord, Stage};
 use crate::config::Config;
 use crate::error::AppError;
+use crate::microsoft::identity::ClientCredential;
 use crate::microsoft::identity::{self, TokenOutcome};
 use crate::microsoft::{graph, HttpClient, MicrosoftError};
-use crate::provisioning::plan::{App, Phase, VerifyOutcome, Work};
+use crate::organizations::check::verify;
+use crate::provisioning::plan::{App, CertificateOrder, GeneratedCertificate, Phase, VerifyOutcome, Work};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
 use futures_util::future::join_all;
 use shared::api::{ErrorDetail, SignInState};
+use shared::assertion::{AssertionAlg, ClientAssertion};
+use shared::certificate::describe_certificate;
+use shared::secret::SecretBytes;
 use shared::secret::SecretString;
+use shared::selfsigned::UnsignedCertificate;
 use shared::{AddMethod, ErrorCode};
 use std::future::Future;
 
@@ -74,6 +82,11 @@ pub trait SignInHost {
     fn held_by_organizations(&self, app_ids: &[String]) -> impl Future<Output = Result<Vec<String>, HostError>>;
     /// A warning for the logs (never a secret).
     fn warn(&self, message: &str);
+    /// A new RSA key pair ([`shared::selfsigned::GENERATED_RSA_BITS`]) for a generated certificate:
+    /// (private key as PKCS#8 DER, public key as SubjectPublicKeyInfo DER).
+    fn generate_key(&self) -> impl Future<Output = Result<(SecretBytes, Vec<u8>), HostError>>;
+    /// Signs `message` with the RSA key `pkcs8` (RSASSA-PKCS1-v1_5, SHA-256).
+    fn sign(&self, pkcs8: &[u8], message: &[u8]) -> impl Future<Output = Result<Vec<u8>, HostError>>;
 }
 
 /// One sign-in's behaviour, for one request or alarm.
@@ -462,6 +475,22 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
                         reg.on_batches(answers, self.host.now());
                     }
                 }
+                Work::Certificates(orders) => {
+                    let mut made = Ok(vec![]);
+                    for order in &orders {
+                        match self.make_certificate(order).await {
+                            Ok(c) => made.iter_mut().for_each(|m: &mut Vec<_>| m.push((order.index, c.clone()))),
+                            Err(e) => {
+                                self.host.warn(&format!("signin {}: generating a certificate failed: {}", rec.id, e.0));
+                                made = Err(e.0);
+                                break;
+                            }
+                        }
+                    }
+                    if let Some(reg) = rec.running() {
+                        reg.on_certificates(made);
+                    }
+                }
                 Work::Verify(indexes) => {
                     let tenant = reg.tenant.as_ref().map(|t| t.id.clone()).unwrap_or_default();
                     let apps: Vec<(u8, Option<App>)> = indexes.iter().map(|i| (*i, reg.app(*i).cloned())).collect();
@@ -469,7 +498,7 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
                         let (endpoints, tenant) = (&endpoints, &tenant);
                         async move {
                             match app {
-                                Some(app) => (*i, verify_app(self.http, endpoints, tenant, app).await),
+                                Some(app) => (*i, self.verify_app(endpoints, tenant, app).await),
                                 None => (*i, VerifyOutcome::Refused(MicrosoftError::transport())),
                             }
                         }
@@ -491,6 +520,63 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
         }
         rec.settle(self.host.now());
         Ok(())
+    }
+
+    /// Generates the key pair and the self-signed certificate of `order`.
+    async fn make_certificate(&self, order: &CertificateOrder) -> Result<GeneratedCertificate, HostError> {
+        let (pkcs8, spki) = self.host.generate_key().await?;
+        let unsigned =
+            UnsignedCertificate::new(&spki, &order.common_name, self.random(), order.not_before, order.not_after)
+                .map_err(|e| HostError(e.to_string()))?;
+        let signature = self.host.sign(pkcs8.expose(), unsigned.to_be_signed()).await?;
+        let der = unsigned.assemble(&signature).map_err(|e| HostError(e.to_string()))?;
+        let (info, _) = describe_certificate(&der).map_err(|e| HostError(format!("{e:?}")))?;
+        Ok(GeneratedCertificate {
+            der_base64: STANDARD.encode(&der),
+            pkcs8_base64: SecretString::new(STANDARD.encode(pkcs8.expose())),
+            info,
+            not_before: order.not_before,
+            not_after: order.not_after,
+        })
+    }
+
+    /// Checks one application with its generated certificate (a client assertion signed with its
+    /// key), or the secret of a run from before certificates: one attempt, without retries (the
+    /// registration plan retries by itself).
+    async fn verify_app(&self, endpoints: &shared::CloudEndpoints, tenant: &str, app: &App) -> VerifyOutcome {
+        let Some(app_id) = &app.app_id else { return VerifyOutcome::Refused(MicrosoftError::transport()) };
+        match (&app.certificate, &app.secret) {
+            (Some(c), _) => {
+                let (Ok(der), Ok(pkcs8)) = (STANDARD.decode(&c.der_base64), STANDARD.decode(c.pkcs8_base64.expose()))
+                else {
+                    return VerifyOutcome::Refused(MicrosoftError::transport());
+                };
+                let pkcs8 = SecretBytes::new(pkcs8);
+                let jti = STANDARD.encode(self.random::<16>());
+                let assertion = ClientAssertion::new(
+                    AssertionAlg::RS256,
+                    &der,
+                    app_id,
+                    &endpoints.assertion_audience(tenant),
+                    &jti,
+                    self.host.now() / 1000,
+                );
+                match self.host.sign(pkcs8.expose(), assertion.signing_input()).await {
+                    Ok(signature) => {
+                        let jwt = assertion.finish(&signature);
+                        verify(self.http, endpoints, tenant, app_id, ClientCredential::Assertion(&jwt)).await
+                    }
+                    Err(e) => {
+                        self.host.warn(&format!("signing a client assertion failed: {}", e.0));
+                        VerifyOutcome::Refused(MicrosoftError::transport())
+                    }
+                }
+            }
+            (None, Some(secret)) => {
+                verify(self.http, endpoints, tenant, app_id, ClientCredential::Secret(secret)).await
+            }
+            (None, None) => VerifyOutcome::Refused(MicrosoftError::transport()),
+        }
     }
 
     /// After the hold: delete unsaved applications, then forget every secret. The stored
@@ -559,7 +645,8 @@ fn export(rec: &SignInRecord) -> Exported {
                 index: a.index,
                 app_id: a.app_id.clone()?,
                 object_id: a.object_id.clone()?,
-                secret: a.secret.as_ref()?.expose().to_owned(),
+                secret: a.secret.as_ref().map(|s| s.expose().to_owned()),
+                certificate: a.certificate.clone(),
                 secret_expires_at: a.secret_expires_at,
                 manifest_version: r.manifest_version,
                 permissions: r.granted_permissions(a),
@@ -567,20 +654,6 @@ fn export(rec: &SignInRecord) -> Exported {
         })
         .collect();
     Exported { cloud: rec.cloud, tenant_id, apps }
-}
-
-/// Checks one application with its generated secret (the one credential check, without its
-/// retries: the registration plan retries by itself).
-async fn verify_app<C: HttpClient>(
-    http: &C,
-    endpoints: &shared::CloudEndpoints,
-    tenant: &str,
-    app: &App,
-) -> VerifyOutcome {
-    let (Some(app_id), Some(secret)) = (&app.app_id, &app.secret) else {
-        return VerifyOutcome::Refused(MicrosoftError::transport());
-    };
-    crate::organizations::check::verify_secret(http, endpoints, tenant, app_id, secret).await
 }
 
 #[cfg(test)]

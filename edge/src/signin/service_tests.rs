@@ -88,7 +88,21 @@ impl SignInHost for FakeHost {
     fn warn(&self, message: &str) {
         self.warnings.borrow_mut().push(message.to_owned());
     }
+
+    async fn generate_key(&self) -> Result<(shared::secret::SecretBytes, Vec<u8>), HostError> {
+        // A real public key (the certificate is built over it); the private half is not needed
+        // here: the fake signature below is only carried, never checked, in these tests.
+        let spki = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, TEST_SPKI).unwrap();
+        Ok((shared::secret::SecretBytes::new(b"test pkcs8".to_vec()), spki))
+    }
+
+    async fn sign(&self, _pkcs8: &[u8], message: &[u8]) -> Result<Vec<u8>, HostError> {
+        Ok(message.iter().take(256).copied().collect())
+    }
 }
+
+/// A 2048-bit RSA public key (SubjectPublicKeyInfo, DER, base64), made for these tests.
+const TEST_SPKI: &str = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA1XZEJF9jFFRpARLdX7Xt/tLADvKQaLrlq1mEGq9Hq75F+WWWpP3ujiML4XFRuZq/mHYulpUzwo0GQF33M0DHp72j+TJsyvv+su+swDWTEuh60DaArE85nYcaeMUFRpWpXHlIO+2yFsIygWfKzS3zjjbPd2nmMBE4VNB4IcjyIinoGrmtib2Ru8O/dvfOZm5eR3ByGpaCrvvzWwUwrcpMdg/dJa+vaJTkqKLUk3Tj2Ju6njH8kMmzwO1fQGEGcSd2W3M/eiECD6Uc/jRagi8etgYGhMXxfbb4cifpRd+FAYyypWmv5AdD1I1pZyFXJNaIcWC4UqyKi0EKOKz33jJPvwIDAQAB";
 
 /// Microsoft: the device-code and token endpoints, Graph's `$batch` for one tenant, and the
 /// credential check.
@@ -100,6 +114,8 @@ struct FakeMicrosoft {
     deleted: RefCell<Vec<String>>,
     batch_ids: RefCell<Vec<ItemId>>,
     requests: RefCell<Vec<String>>,
+    /// The `client_assertion` of each client-credentials token request.
+    assertions: RefCell<Vec<String>>,
     /// The next device-code poll is answered only after this many turns of the executor (a slow
     /// Microsoft: other events reach the Durable Object meanwhile).
     slow_poll_turns: Cell<u32>,
@@ -153,10 +169,7 @@ impl FakeMicrosoft {
             }
             ItemId::Find(_) => (200, json!({"value": []})),
             ItemId::ServicePrincipal(i) => (201, json!({"id": format!("spn{i}")})),
-            ItemId::Password(i) => (
-                200,
-                json!({"secretText": format!("gen~secret{i}"), "endDateTime": "2028-11-26T10:00:00Z", "keyId": format!("k{i}")}),
-            ),
+            ItemId::Password(_) => panic!("the registration adds no client secret"),
             ItemId::Grant(..) => (201, json!({"appRoleId": item["body"]["appRoleId"]})),
             ItemId::Delete(_) => {
                 self.deleted.borrow_mut().push(url.trim_start_matches("/applications/").to_owned());
@@ -199,6 +212,9 @@ impl HttpClient for FakeMicrosoft {
                 token()
             }
         } else if path.ends_with("/token") {
+            let form: std::collections::HashMap<String, String> =
+                form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+            self.assertions.borrow_mut().extend(form.get("client_assertion").cloned());
             token()
         } else if path.ends_with("/$batch") {
             let requests: Value = serde_json::from_str(&body).unwrap();
@@ -314,7 +330,14 @@ fn a_device_code_sign_in_registers_after_the_checkbox_and_a_save_keeps_what_it_t
 
     let Ok(Reply::Exported(ex)) = w.send(Command::Export { account: account() }) else { panic!("no export") };
     assert_eq!((ex.tenant_id.as_str(), ex.apps.len()), ("tid-1", 1));
-    assert_eq!(ex.apps[0].secret, "gen~secret0");
+    let certificate = ex.apps[0].certificate.clone().expect("a generated certificate");
+    assert!(ex.apps[0].secret.is_none(), "no client secret is made");
+    assert_eq!(certificate.info.subject, "CN=M365 Backup");
+    let key = certificate.pkcs8_base64.expose().to_owned();
+    let requests = w.ms.requests.borrow().clone();
+    assert!(requests.iter().filter(|r| r.ends_with("/token")).count() >= 2, "the certificate was checked");
+    assert!(w.ms.assertions.borrow().iter().any(|a| a.split('.').count() == 3), "with a signed client assertion");
+    assert!(!serde_json::to_string(&w.status()).unwrap().contains(&key), "the key never reaches the browser");
     let lease = w.record().holding().unwrap().save_lease_until.expect("held under a lease");
     assert!(w.record().discard_at().unwrap() >= lease, "nothing is deleted before the lease ends");
     // A save tried again (its database write failed) takes them again.
@@ -326,8 +349,8 @@ fn a_device_code_sign_in_registers_after_the_checkbox_and_a_save_keeps_what_it_t
     assert!(w.ms.deleted.borrow().is_empty(), "the saved application is kept");
     let rec = w.record();
     let main = rec.holding().unwrap().main.clone().unwrap();
-    assert!(rec.token().is_none() && main.apps.iter().all(|a| a.secret.is_none()));
-    assert!(!serde_json::to_string(&rec).unwrap().contains("gen~secret"), "no secret is left in storage");
+    assert!(rec.token().is_none() && main.apps.iter().all(|a| a.secret.is_none() && a.certificate.is_none()));
+    assert!(!serde_json::to_string(&rec).unwrap().contains(&key), "no private key is left in storage");
 }
 
 #[test]
@@ -510,8 +533,8 @@ fn a_certificate_replaces_the_generated_secrets_and_nothing_is_exported_after() 
     let cert = CertificateToRegister { der_base64: der, not_before: 1, not_after: 2 };
     w.send(Command::UseCertificate { account: account(), certificate: cert }).unwrap();
     let ids = w.ms.batch_ids.borrow().clone();
-    assert!(ids.contains(&ItemId::KeyCredential(0)) && ids.contains(&ItemId::RemovePassword(0)));
-    assert!(w.record().holding().unwrap().main.clone().unwrap().apps.iter().all(|a| a.secret.is_none()));
+    assert!(ids.contains(&ItemId::KeyCredential(0)), "the upload replaces the generated certificate");
+    assert!(w.record().holding().unwrap().main.clone().unwrap().apps.iter().all(|a| a.certificate.is_none()));
     assert_eq!(w.code(Command::Export { account: account() }), ErrorCode::NotFound);
 }
 

@@ -511,7 +511,8 @@ fn exported(indexes: std::ops::RangeInclusive<u8>) -> Exported {
                 index: i,
                 app_id: if i == 0 { MAIN.into() } else { additional_id(i) },
                 object_id: format!("obj-{i}"),
-                secret: format!("generated-{i}"),
+                secret: Some(format!("generated-{i}")),
+                certificate: None,
                 secret_expires_at: Some(1_900_000_000),
                 manifest_version: crate::provisioning::manifest::MANIFEST_VERSION,
                 permissions: vec!["User.Read.All".into(), "MailboxItem.ImportExport.All".into()],
@@ -540,7 +541,7 @@ fn status(state: SignInState, applications: u8) -> SignInStatus {
 /// Microsoft accepts the generated secrets of `ex`.
 fn accept_generated(w: &World, ex: &Exported) {
     for a in &ex.apps {
-        w.accept(&a.app_id, Accepts::Secret(a.secret.clone()));
+        w.accept(&a.app_id, Accepts::Secret(a.secret.clone().unwrap_or_default()));
     }
 }
 
@@ -1216,7 +1217,7 @@ fn recreating_sign_in(w: &World) {
     let mut ex = exported(1..=3);
     for a in &mut ex.apps {
         a.app_id = a.app_id.replace("2222222", "3333333");
-        a.secret = format!("recreated-{}", a.index);
+        a.secret = Some(format!("recreated-{}", a.index));
     }
     w.exports(ex);
 }
