@@ -506,6 +506,7 @@ mod tests {
                 secret_stored: true,
                 applications: 1,
                 application_ids: vec!["a".into()],
+                certificates: vec![],
             }),
             ..status("s1", method, SignInState::Completed)
         }

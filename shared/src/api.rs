@@ -250,6 +250,22 @@ pub struct RegistrationResult {
     /// Every application's ID, main first (for the administrator's EWS allow list).
     #[serde(default)]
     pub application_ids: Vec<String>,
+    /// The certificate the service created for each application, main first (public parts only:
+    /// the private keys never leave the server).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub certificates: Vec<GeneratedCertificateView>,
+}
+
+/// A certificate the service created for an application, as Step 3 shows it.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GeneratedCertificateView {
+    /// The application it is registered on.
+    pub application_id: String,
+    /// Subject, thumbprints, validity.
+    pub info: CertificateInfo,
+    /// The public certificate, DER as base64 (the `.cer` the administrator may download).
+    pub certificate_base64: String,
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -423,11 +423,24 @@ where
                     let credential = entered(cred).ok_or(AppError::Internal)?;
                     self.check(&endpoints, tenant, app_id, credential, TYPED_PATIENCE_MS).await?;
                     rows.extend(sealable_from(cred, app_id));
-                    if valid.multiple {
-                        if let Some(sign_in) = &req.sign_in_id {
+                    // (A certificate for the sign-in's own application took the branch above.)
+                    let typed_password = matches!(cred, ValidCredential::Secret(_));
+                    if let Some(sign_in) = req.sign_in_id.as_ref().filter(|_| valid.multiple || typed_password) {
+                        if valid.multiple {
                             self.ensure_additional(sign_in, valid.cloud, tenant).await?;
-                            let ex = self.exported(sign_in, valid.cloud, tenant).await?;
+                        }
+                        let ex = self.exported(sign_in, valid.cloud, tenant).await?;
+                        // A password typed for the application the sign-in registered: the row keeps
+                        // what the service granted it, and the sign-in hands it over.
+                        let own = ex.apps.iter().find(|a| a.index == 0 && a.app_id == app_id);
+                        if let (Some(main), Some(row)) = (own, rows.first_mut()) {
+                            row.object_id = Some(main.object_id.clone());
+                            row.grant = Some(grant_of(main));
+                        }
+                        if valid.multiple {
                             rows.extend(additional_of(&ex)?);
+                        }
+                        if valid.multiple || own.is_some() {
                             sign_in_to_close = Some(sign_in.clone());
                         }
                     }

@@ -14,7 +14,9 @@ use super::poller::{Decision, Millis, Poller};
 use crate::microsoft::identity::{AccessToken, DeviceAuthorization};
 use crate::provisioning::plan::{Phase, Registration};
 use serde::{Deserialize, Serialize};
-use shared::api::{ErrorDetail, ProgressStep, RegistrationResult, SignInState, SignInStatus, StepState};
+use shared::api::{
+    ErrorDetail, GeneratedCertificateView, ProgressStep, RegistrationResult, SignInState, SignInStatus, StepState,
+};
 use shared::secret::{serialize_exposed, SecretString};
 use shared::{AddMethod, CloudEnvironment, ErrorCode};
 
@@ -737,6 +739,20 @@ impl SignInRecord {
                         .flatten()
                         .filter(|r| r.phase == Phase::Done)
                         .flat_map(|r| r.apps.iter().filter_map(|a| a.app_id.clone()))
+                        .collect(),
+                    certificates: [&h.main, &h.additional]
+                        .into_iter()
+                        .flatten()
+                        .filter(|r| r.phase == Phase::Done)
+                        .flat_map(|r| r.apps.iter())
+                        .filter_map(|a| {
+                            let c = a.certificate.as_ref()?;
+                            Some(GeneratedCertificateView {
+                                application_id: a.app_id.clone()?,
+                                info: c.info.clone(),
+                                certificate_base64: c.der_base64.clone(),
+                            })
+                        })
                         .collect(),
                 })
             }

@@ -2,7 +2,7 @@
 //! option says, how the countdown reads, and what Step 3 is prefilled with. Components only
 //! render these and dispatch events.
 
-use shared::api::{RegistrationResult, SignInState, SignInStatus, StepState};
+use shared::api::{GeneratedCertificateView, RegistrationResult, SignInState, SignInStatus, StepState};
 use shared::{AddMethod, CloudEnvironment};
 
 /// The wizard's steps.
@@ -121,6 +121,9 @@ pub struct Prefill {
     pub sign_in_id: Option<String>,
     /// Every registered application's ID, main first (empty for Manual).
     pub application_ids: Vec<String>,
+    /// The certificates the service created, main first (empty for Manual, and for a registration
+    /// that generated secrets).
+    pub certificates: Vec<GeneratedCertificateView>,
 }
 
 /// Step 3's prefill from a completed registration.
@@ -131,6 +134,7 @@ pub fn prefill(sign_in_id: &str, r: &RegistrationResult) -> Prefill {
         application_id: r.application_id.clone(),
         sign_in_id: Some(sign_in_id.to_owned()),
         application_ids: r.application_ids.clone(),
+        certificates: r.certificates.clone(),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Step 3: completion. Organization name, tenant ID and application ID (prefilled and read-only
-//! after automatic registration), the application password or certificate (.pfx with a preview
-//! from the inspect endpoint), and "Create multiple applications". Fields are checked as the admin
+//! after automatic registration), the credential (after automatic registration the certificate the
+//! service created, with its details and a `.cer` download; or an application password; or a
+//! certificate .pfx with a preview from the inspect endpoint), and "Create multiple applications". Fields are checked as the admin
 //! types with the common crate's validators, so the messages are the server's.
 
 use super::logic::Prefill;
@@ -8,7 +9,7 @@ use crate::api::{self, ApiFailure};
 use base64::Engine as _;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::api::{CreateOrganization, CredentialInput, InspectCertificate, Organization};
+use shared::api::{CreateOrganization, CredentialInput, GeneratedCertificateView, InspectCertificate, Organization};
 use shared::certificate::CertificateInfo;
 use shared::endpoints::{CREATE_ORGANIZATION, INSPECT_CERTIFICATE};
 use shared::secret::SecretString;
@@ -111,6 +112,51 @@ pub fn MailboxNote(cloud: CloudEnvironment, application_ids: Vec<String>, grante
     }
 }
 
+/// Which credential Step 3 saves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Choice {
+    /// What the automatic registration created (a certificate; a secret for a registration from
+    /// before certificates).
+    Generated,
+    /// An application password the administrator types.
+    Password,
+    /// A certificate the administrator uploads (.pfx).
+    Pfx,
+}
+
+/// The certificates the service created: the main application's details, and each public
+/// certificate as a `.cer` download.
+#[component]
+fn GeneratedCertificates(certificates: Vec<GeneratedCertificateView>) -> impl IntoView {
+    let main = certificates.first().cloned();
+    let several = certificates.len() > 1;
+    view! {
+        <div class="generated" data-testid="generated-certificate">
+            <p>"Certificate created by the service. Its private key is stored encrypted and never leaves the service."</p>
+            {main.map(|c| view! {
+                <dl class="preview">
+                    <dt>"Subject"</dt><dd data-testid="generated-subject">{c.info.subject}</dd>
+                    <dt>"Thumbprint (SHA-1)"</dt><dd data-testid="generated-sha1">{c.info.thumbprint_sha1}</dd>
+                    <dt>"Thumbprint (SHA-256)"</dt><dd>{c.info.thumbprint_sha256}</dd>
+                    <dt>"Expires"</dt><dd data-testid="generated-expiry">{c.info.not_after}</dd>
+                </dl>
+            })}
+            <ul class="downloads">
+                {certificates.into_iter().enumerate().map(|(i, c)| {
+                    let label = match (several, i) {
+                        (false, _) => "Download the certificate (.cer)".to_owned(),
+                        (true, 0) => "Main application's certificate (.cer)".to_owned(),
+                        (true, n) => format!("Application {}'s certificate (.cer)", n + 1),
+                    };
+                    let href = format!("data:application/pkix-cert;base64,{}", c.certificate_base64);
+                    let file = format!("{}.cer", c.application_id);
+                    view! { <li><a href=href download=file data-testid="certificate-download">{label}</a></li> }
+                }).collect_view()}
+            </ul>
+        </div>
+    }
+}
+
 /// Step 3. `on_saved` gets the stored organization.
 #[component]
 pub fn Step3(
@@ -125,7 +171,10 @@ pub fn Step3(
     let tenant = RwSignal::new(prefill.tenant_id.clone());
     let app = RwSignal::new(prefill.application_id.clone());
     let secret = RwSignal::new(String::new());
-    let use_certificate = RwSignal::new(false);
+    let choice = RwSignal::new(if automatic { Choice::Generated } else { Choice::Password });
+    let use_certificate = move || choice.get() == Choice::Pfx;
+    let certificates = prefill.certificates.clone();
+    let generated_certificate = !certificates.is_empty();
     let pfx = RwSignal::new(None::<(String, String)>);
     let pfx_password = RwSignal::new(String::new());
     let preview = RwSignal::new(None::<Result<CertificateInfo, String>>);
@@ -170,15 +219,15 @@ pub fn Step3(
         name_err.set(check_field(Field::OrganizationName, &name.get()));
         tenant_err.set(check_field(Field::TenantId, &tenant.get()));
         app_err.set(check_field(Field::ApplicationId, &app.get()));
-        let credential = match (&generated_for_save, use_certificate.get()) {
-            (Some(id), false) => CredentialInput::Generated { sign_in_id: id.clone() },
-            (None, false) => {
+        let credential = match (&generated_for_save, choice.get()) {
+            (Some(id), Choice::Generated) => CredentialInput::Generated { sign_in_id: id.clone() },
+            (_, Choice::Password | Choice::Generated) => {
                 secret_err.set(check_field(Field::ClientSecret, &secret.get()));
                 CredentialInput::Secret { client_secret: SecretString::new(secret.get()) }
             }
-            // After an automatic registration the certificate replaces the generated password on
-            // every application the sign-in created (the save names the sign-in).
-            (_, true) => match pfx.get() {
+            // After an automatic registration the certificate replaces the generated one on every
+            // application the sign-in created (the save names the sign-in).
+            (_, Choice::Pfx) => match pfx.get() {
                 Some((_, b64)) => CredentialInput::Certificate {
                     pfx_base64: SecretString::new(b64),
                     password: SecretString::new(pfx_password.get()),
@@ -224,7 +273,7 @@ pub fn Step3(
                         Some(Field::OrganizationName) => Some(name_err),
                         Some(Field::TenantId) => Some(tenant_err),
                         Some(Field::ApplicationId) => Some(app_err),
-                        Some(Field::ClientSecret) if !automatic => Some(secret_err),
+                        Some(Field::ClientSecret) if choice.get_untracked() == Choice::Password => Some(secret_err),
                         Some(Field::Certificate | Field::CertificatePassword) => Some(cert_err),
                         _ => None,
                     };
@@ -253,32 +302,43 @@ pub fn Step3(
                 view! {
                     <fieldset>
                         <legend>"Application credential"</legend>
+                        {automatic.then(|| view! {
+                            <div class="option">
+                                <input type="radio" name="credential" id="cred-generated" prop:checked=move || choice.get() == Choice::Generated
+                                    on:change=move |_| choice.set(Choice::Generated) />
+                                <label for="cred-generated">{if generated_certificate { "Certificate created by the service" } else { "Application password, generated by the service" }}</label>
+                            </div>
+                        })}
                         <div class="option">
-                            <input type="radio" name="credential" id="cred-secret" prop:checked=move || !use_certificate.get()
-                                on:change=move |_| use_certificate.set(false) />
-                            <label for="cred-secret">{if automatic { "Application password, generated by the service" } else { "Application password" }}</label>
+                            <input type="radio" name="credential" id="cred-secret" prop:checked=move || choice.get() == Choice::Password
+                                on:change=move |_| choice.set(Choice::Password) />
+                            <label for="cred-secret">"Application password"</label>
                         </div>
                         <div class="option">
-                            <input type="radio" name="credential" id="cred-certificate" prop:checked=move || use_certificate.get()
-                                on:change=move |_| use_certificate.set(true) />
+                            <input type="radio" name="credential" id="cred-certificate" prop:checked=move || choice.get() == Choice::Pfx
+                                on:change=move |_| choice.set(Choice::Pfx) />
                             <label for="cred-certificate">"Application certificate (.pfx)"</label>
                         </div>
                         <p class="hint">"SharePoint's app-only access accepts only a certificate: a backup of SharePoint sites needs one."</p>
                     </fieldset>
-                    <Show when=move || !use_certificate.get()>
-                        {if automatic {
+                    <Show when=move || choice.get() == Choice::Generated>
+                        {if generated_certificate {
+                            view! { <GeneratedCertificates certificates=certificates.clone() /> }.into_any()
+                        } else {
                             view! {
                                 <p class="generated" data-testid="generated-secret">
                                     "A client secret was generated during the automatic registration and is stored securely. It is never shown."
                                 </p>
                             }.into_any()
-                        } else {
-                            view! {
-                                <TextField id="client-secret" label="Application password (the client secret's Value)" field=Field::ClientSecret value=secret error=secret_err secret=true />
-                            }.into_any()
                         }}
                     </Show>
-                    <Show when=move || use_certificate.get()>
+                    <Show when=move || choice.get() == Choice::Password>
+                        <TextField id="client-secret" label="Application password (the client secret's Value)" field=Field::ClientSecret value=secret error=secret_err secret=true />
+                        {automatic.then(|| view! {
+                            <p class="hint">"Create a client secret on the main application (Certificates & secrets in the Azure portal) and paste its Value. The additional applications keep their certificates."</p>
+                        })}
+                    </Show>
+                    <Show when=use_certificate>
                         <div class="field drop-zone"
                             on:dragover=move |ev: leptos::ev::DragEvent| ev.prevent_default()
                             on:drop=move |ev: leptos::ev::DragEvent| {
@@ -311,7 +371,7 @@ pub fn Step3(
                             Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
                         })}
                         {automatic.then(|| view! {
-                            <p class="hint" data-testid="certificate-replaces">"The certificate replaces the generated password on every application the registration created."</p>
+                            <p class="hint" data-testid="certificate-replaces">"The certificate replaces the one the service created, on every application the registration created."</p>
                         })}
                     </Show>
                 }

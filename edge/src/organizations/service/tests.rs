@@ -534,6 +534,7 @@ fn status(state: SignInState, applications: u8) -> SignInStatus {
         secret_stored: true,
         applications,
         application_ids: vec![MAIN.into()],
+        certificates: vec![],
     });
     s
 }

@@ -222,6 +222,16 @@ fn parse_key_credentials(
     Ok(out)
 }
 
+/// Refuses the write when a certificate `app` did not have `before` breaks the tenant's policy.
+fn refuse_new_keys(state: &State, tenant: &str, before: &[KeyCredential], app: &Application) -> Result<(), GraphError> {
+    for k in app.keys.iter().filter(|k| !before.iter().any(|b| b.sha1 == k.sha1)) {
+        if let Some(refusal) = super::policies::refuse_key(state, tenant, app.created_ms, k.start_ms, k.end_ms) {
+            return Err(refusal);
+        }
+    }
+    Ok(())
+}
+
 /// Checks and applies writable properties to `app`.
 fn apply(app: &mut Application, body: &Map<String, Value>, now: u64) -> Result<(), GraphError> {
     for (k, v) in body {
@@ -316,6 +326,7 @@ pub fn create(
     };
     app.properties.insert("signInAudience".into(), json!("AzureADMyOrg"));
     apply(&mut app, body, now)?;
+    refuse_new_keys(state, &caller.tenant_id, &[], &app)?;
     let json = application_json(state, &app);
     let id = app.id.clone();
     state.applications.push(app);
@@ -350,7 +361,9 @@ pub fn one(
             require(state, caller, &WRITE_APPS)?;
             let body = req.json_object()?.clone();
             let mut app = find(state, caller, id)?.clone();
+            let before = app.keys.clone();
             apply(&mut app, &body, now)?;
+            refuse_new_keys(state, &caller.tenant_id, &before, &app)?;
             if let Some(slot) = state.applications.iter_mut().find(|a| a.id == app.id) {
                 *slot = app;
             }
