@@ -90,7 +90,13 @@ async fn step3_then_save(browser: &Browser, multiple: bool) -> String {
     let c = &browser.client;
     browser.wait_for_text("#step-heading", "Step 3", Duration::from_secs(60)).await;
     assert_eq!(el(c, "#tenant-id").await.prop("value").await.unwrap().as_deref(), Some(fixture::CONTOSO));
-    browser.wait_for_text("[data-testid=generated-secret]", "stored securely", Duration::from_secs(5)).await;
+    browser
+        .wait_for_text(
+            "[data-testid=generated-certificate]",
+            "Certificate created by the service",
+            Duration::from_secs(5),
+        )
+        .await;
     let boxed = el(c, "#multiple-apps").await;
     if boxed.is_selected().await.unwrap() != multiple {
         boxed.click().await.unwrap();

@@ -233,7 +233,12 @@ fn save_after_automatic_registration_with_one_and_with_four_applications() {
         assert_eq!(saved.status, 201, "{}", saved.text);
         assert_eq!(saved.body["active_applications"], expected);
         assert_eq!(saved.body["multiple_applications"], multiple);
-        assert!(saved.body["credential_expires_at"].is_string(), "the generated secret's end is known");
+        assert!(saved.body["credential_expires_at"].is_string(), "the generated certificate's end is known");
+        assert_eq!(saved.body["credential_type"], "certificate", "{}", saved.text);
+        assert_eq!(
+            saved.body["certificate_thumbprint"], r["certificates"][0]["info"]["thumbprint_sha1"],
+            "the certificate Step 3 showed is the one stored"
+        );
         // The sign-in forgot its secrets: saving twice is refused.
         let twice = api.post(
             "/api/organizations",

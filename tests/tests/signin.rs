@@ -327,14 +327,23 @@ fn conditional_access_blocks_the_device_code_and_points_to_manual() {
 }
 
 #[test]
-fn secrets_forbidden_by_tenant_policy_fail_and_roll_back() {
+fn a_tenant_that_refuses_every_secret_still_gets_its_certificates() {
     let (emulator, stack) = start(FAST);
     emulator.control("faults", json!({"kind": "secrets_forbidden", "tenant": fixture::CONTOSO}));
     let api = Api::new(&stack.base_url, &stack.token("acct-policy"));
     let id = signed_in_and_confirmed(&emulator, &api);
     let s = wait_status(&api, &id, Duration::from_secs(30), finished);
-    assert_eq!(s["error"]["code"], "secrets_forbidden_by_policy", "{s}");
-    assert!(emulator.applications().is_empty(), "the created application was deleted again");
+    assert_eq!(s["state"], "completed", "no secret is asked for: {s}");
+    let apps = emulator.applications();
+    assert!(apps[0]["passwordCredentials"].as_array().unwrap().is_empty());
+    assert_eq!(apps[0]["keyCredentials"].as_array().unwrap().len(), 1);
+    let shown = &s["result"]["certificates"][0];
+    assert_eq!(shown["application_id"], apps[0]["appId"], "{s}");
+    assert_eq!(
+        shown["info"]["thumbprint_sha1"].as_str().unwrap().to_ascii_uppercase(),
+        apps[0]["keyCredentials"][0]["thumbprint"].as_str().unwrap().to_ascii_uppercase()
+    );
+    assert!(!s.to_string().contains("PRIVATE") && s["result"]["certificates"][0].get("pkcs8_base64").is_none());
 }
 
 #[test]
@@ -475,7 +484,7 @@ fn a_tenant_whose_sharepoint_lacks_a_permission_gets_its_name_and_keeps_nothing(
 }
 
 /// Restarts the emulator's state with Contoso under `policy` (Microsoft's tenantAppManagementPolicy).
-fn contoso_with_policy(emulator: &Emulator, password_restrictions: Value) {
+fn contoso_with_policy(emulator: &Emulator, password_restrictions: Value, key_restrictions: Value) {
     let mut fixture_json = emulator.get("fixture");
     let contoso =
         fixture_json["tenants"].as_array_mut().unwrap().iter_mut().find(|t| t["id"] == fixture::CONTOSO).unwrap();
@@ -483,50 +492,67 @@ fn contoso_with_policy(emulator: &Emulator, password_restrictions: Value) {
         "id": "00000000-0000-0000-0000-000000000000",
         "displayName": "Default app management tenant policy",
         "isEnabled": true,
-        "applicationRestrictions": {"passwordCredentials": password_restrictions, "keyCredentials": []},
+        "applicationRestrictions": {"passwordCredentials": password_restrictions, "keyCredentials": key_restrictions},
         "servicePrincipalRestrictions": {"passwordCredentials": [], "keyCredentials": []}
     });
     emulator.control("reset", fixture_json);
 }
 
 #[test]
-fn a_tenant_policy_that_caps_secrets_at_180_days_gets_a_secret_inside_it() {
+fn a_tenant_policy_that_caps_certificates_at_180_days_gets_one_inside_it() {
     let (emulator, stack) = start(FAST);
     contoso_with_policy(
         &emulator,
-        json!([{"restrictionType": "passwordLifetime", "state": "enabled", "maxLifetime": "P180D",
+        json!([]),
+        json!([{"restrictionType": "asymmetricKeyLifetime", "state": "enabled", "maxLifetime": "P180D",
                 "restrictForAppsCreatedAfterDateTime": "2019-10-19T10:37:00Z"}]),
     );
     let api = Api::new(&stack.base_url, &stack.token("acct-policy-cap"));
     let done = registered(&emulator, &api, "global", fixture::ADMIN);
     assert_eq!(done["state"], "completed", "{done}");
     let apps = emulator.applications();
-    let password = &apps[0]["passwordCredentials"][0];
+    let key = &apps[0]["keyCredentials"][0];
     let days = |field: &str| {
-        let s = password[field].as_str().unwrap();
+        let s = key[field].as_str().unwrap();
         let d = chrono_days(s);
         assert!(d > 0, "{s}");
         d
     };
     let lifetime = days("endDateTime") - days("startDateTime");
-    assert!((170..180).contains(&lifetime), "a secret of {lifetime} days under a 180-day policy");
+    assert!((170..=180).contains(&lifetime), "a certificate of {lifetime} days under a 180-day policy");
 }
 
 #[test]
-fn a_tenant_policy_that_blocks_secrets_is_named_and_nothing_is_left() {
+fn a_tenant_policy_that_blocks_secrets_does_not_stop_the_certificates() {
     let (emulator, stack) = start(FAST);
     contoso_with_policy(
         &emulator,
         json!([{"restrictionType": "passwordAddition", "maxLifetime": null,
                 "restrictForAppsCreatedAfterDateTime": "2019-10-19T10:37:00Z"}]),
+        json!([]),
     );
     let api = Api::new(&stack.base_url, &stack.token("acct-policy-block"));
     let done = registered(&emulator, &api, "global", fixture::ADMIN);
+    assert_eq!(done["state"], "completed", "{done}");
+    assert!(emulator.applications()[0]["passwordCredentials"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn a_tenant_policy_that_requires_a_trusted_authority_tells_the_admin_to_upload_a_pfx_and_leaves_nothing() {
+    let (emulator, stack) = start(FAST);
+    contoso_with_policy(
+        &emulator,
+        json!([]),
+        json!([{"restrictionType": "trustedCertificateAuthority",
+                "certificateBasedApplicationConfigurationIds": ["eec5ba11-2fc0-4113-83a2-ed986ed13743"],
+                "restrictForAppsCreatedAfterDateTime": "2019-10-19T10:37:00Z"}]),
+    );
+    let api = Api::new(&stack.base_url, &stack.token("acct-policy-ca"));
+    let done = registered(&emulator, &api, "global", fixture::ADMIN);
     assert_eq!(done["state"], "failed", "{done}");
-    assert_eq!(done["error"]["code"], "secrets_forbidden_by_policy");
+    assert_eq!(done["error"]["code"], "trusted_certificate_required");
     let message = done["error"]["message"].as_str().unwrap();
-    // The policy's own sentence (read before any secret was asked for), not addPassword's refusal.
-    assert!(message.contains("app management policy") && message.contains("Manual method"), "{message}");
+    assert!(message.contains("upload the .pfx") && message.contains("Manual method"), "{message}");
     let deadline = Instant::now() + Duration::from_secs(20);
     while !emulator.applications().is_empty() {
         assert!(Instant::now() < deadline, "left behind: {:?}", emulator.applications());

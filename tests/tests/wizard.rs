@@ -2,6 +2,7 @@
 //! (signing in on the emulator's page in a second tab), the Manual path with a secret, live
 //! validation, and the manage page (list, delete with confirmation).
 
+use base64::Engine as _;
 use fantoccini::Client;
 use std::time::Duration;
 use system_tests::browser::{click, click_text, el, one_time_code, type_into, Browser};
@@ -80,7 +81,29 @@ async fn device_code_path_through_the_wizard_with_one_application() {
     assert_eq!(value(c, "#org-name").await, "Contoso");
     assert_eq!(value(c, "#tenant-id").await, fixture::CONTOSO);
     assert!(el(c, "#tenant-id").await.attr("readonly").await.unwrap().is_some(), "read-only after registration");
-    browser.wait_for_text("[data-testid=generated-secret]", "stored securely", Duration::from_secs(5)).await;
+    // The service created a certificate for the application: Step 3 shows it and offers the .cer.
+    assert!(el(c, "#cred-generated").await.is_selected().await.unwrap(), "the generated certificate by default");
+    browser
+        .wait_for_text(
+            "[data-testid=generated-certificate]",
+            "Certificate created by the service",
+            Duration::from_secs(5),
+        )
+        .await;
+    let subject = browser.wait_for_text("[data-testid=generated-subject]", "CN=", Duration::from_secs(5)).await;
+    let shown_sha1 = browser.wait_for_text("[data-testid=generated-sha1]", "", Duration::from_secs(5)).await;
+    let expiry = browser.wait_for_text("[data-testid=generated-expiry]", "20", Duration::from_secs(5)).await;
+    let download = el(c, "[data-testid=certificate-download]").await;
+    let href = download.attr("href").await.unwrap().unwrap();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(href.strip_prefix("data:application/pkix-cert;base64,").expect("a .cer data URL"))
+        .unwrap();
+    let sha1 = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, &der);
+    let sha1: String = sha1.as_ref().iter().map(|b| format!("{b:02X}")).collect();
+    assert_eq!(sha1, shown_sha1.trim(), "the .cer is the certificate shown");
+    assert!(download.attr("download").await.unwrap().unwrap().ends_with(".cer"));
+    assert!(subject.contains("M365"), "{subject}");
+    assert!(!c.source().await.unwrap().contains("PRIVATE KEY"), "no key in the page");
     // The Global cloud: Graph's mailbox export was granted; EWS needs the tenant's allow list.
     browser.wait_for_text("[data-testid=mailbox-note]", "mailbox import and export", Duration::from_secs(5)).await;
     let command = browser
@@ -99,8 +122,15 @@ async fn device_code_path_through_the_wizard_with_one_application() {
 
     let table = browser.wait_for_text("[data-testid=organizations]", "Contoso", Duration::from_secs(60)).await;
     assert!(table.contains(fixture::CONTOSO), "{table}");
-    assert!(table.contains("Application password"));
-    assert_eq!(emulator.applications().len(), 1);
+    assert!(table.contains("Certificate") && !table.contains("Application password"), "{table}");
+    let apps = emulator.applications();
+    assert_eq!(apps.len(), 1);
+    assert!(apps[0]["passwordCredentials"].as_array().unwrap().is_empty(), "no client secret was made: {apps:?}");
+    let keys = apps[0]["keyCredentials"].as_array().unwrap();
+    assert_eq!(keys.len(), 1, "{apps:?}");
+    assert_eq!(keys[0]["thumbprint"].as_str().unwrap().to_ascii_uppercase(), sha1, "the certificate registered");
+    let end = keys[0]["endDateTime"].as_str().unwrap();
+    assert_eq!(&end[..10], &expiry.trim()[..10], "Step 3 showed the registered expiry");
     browser.close().await;
 }
 
@@ -156,12 +186,20 @@ async fn device_code_path_with_four_applications() {
         table.contains("Exchange mailboxes · OneDrive and SharePoint · Teams, groups and Planner"),
         "each additional application has one workload: {table}"
     );
-    assert_eq!(emulator.applications().len(), 4);
+    let apps = emulator.applications();
+    assert_eq!(apps.len(), 4);
+    for app in &apps {
+        assert!(app["passwordCredentials"].as_array().unwrap().is_empty(), "no client secret: {app}");
+        assert_eq!(app["keyCredentials"].as_array().unwrap().len(), 1, "its own certificate: {app}");
+    }
+    let thumbprints: std::collections::HashSet<&str> =
+        apps.iter().map(|a| a["keyCredentials"][0]["thumbprint"].as_str().unwrap()).collect();
+    assert_eq!(thumbprints.len(), 4, "a key pair per application");
     browser.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn device_code_then_a_certificate_replaces_the_generated_password() {
+async fn device_code_then_an_uploaded_certificate_replaces_the_generated_one() {
     let (emulator, stack, browser) = setup().await;
     let (corpus, manifest) = system_tests::pfx_corpus();
     let case = system_tests::pfx_corpus_case(&manifest, "openssl3-default.pfx");
@@ -171,11 +209,15 @@ async fn device_code_then_a_certificate_replaces_the_generated_password() {
     emulator.approve(&code, fixture::ADMIN);
     click(c, "#confirm-authorization").await;
     browser.wait_for_text("#step-heading", "Step 3", Duration::from_secs(60)).await;
-    assert!(el(c, "#cred-secret").await.is_selected().await.unwrap(), "the generated password by default");
-    // SharePoint needs a certificate: the admin uploads one instead of the generated password.
+    assert!(el(c, "#cred-generated").await.is_selected().await.unwrap(), "the generated certificate by default");
+    // A tenant whose policy trusts only its own authorities: the admin uploads that certificate.
     click(c, "#cred-certificate").await;
     browser
-        .wait_for_text("[data-testid=certificate-replaces]", "replaces the generated password", Duration::from_secs(5))
+        .wait_for_text(
+            "[data-testid=certificate-replaces]",
+            "replaces the one the service created",
+            Duration::from_secs(5),
+        )
         .await;
     el(c, "#pfx-file").await.send_keys(corpus.path().join("openssl3-default.pfx").to_str().unwrap()).await.unwrap();
     browser.wait_for_text(".drop-zone .hint", "openssl3-default.pfx", Duration::from_secs(10)).await;
@@ -191,7 +233,7 @@ async fn device_code_then_a_certificate_replaces_the_generated_password() {
     assert_eq!(keys.len(), 1, "{apps:?}");
     let thumbprint = keys[0]["thumbprint"].as_str().unwrap_or_default().to_ascii_uppercase();
     assert_eq!(thumbprint, case["sha1"].as_str().unwrap().to_ascii_uppercase());
-    assert!(apps[0]["passwordCredentials"].as_array().unwrap().is_empty(), "the generated password is removed");
+    assert!(apps[0]["passwordCredentials"].as_array().unwrap().is_empty(), "no password");
     browser.close().await;
 }
 
