@@ -140,7 +140,7 @@ async fn the_whole_credential_path_with_one_application() {
     accept_and_return(c, &main).await;
     // The same progress display as the device code, then the same Step 3.
     let table = step3_then_save(&browser, false).await;
-    assert!(table.contains(fixture::CONTOSO) && table.contains("Application password"), "{table}");
+    assert!(table.contains(fixture::CONTOSO) && table.contains("Certificate"), "{table}");
     assert_eq!(emulator.applications().len(), 1);
     assert_eq!(token_requests(&emulator, "authorization_code"), 1);
     assert_eq!(token_requests(&emulator, "urn:ietf:params:oauth:grant-type:device_code"), 0);
