@@ -13,6 +13,9 @@ pub struct Stack {
     pub base_url: String,
     /// The portal session secret this stack was started with.
     pub session_secret: String,
+    /// The worker's `ENCRYPTION_KEYS` (a test may open what the worker sealed, to use it as the
+    /// vendor's backup engine would).
+    pub encryption_keys: String,
     process: Guarded,
     _state: tempfile::TempDir,
     port: u16,
@@ -123,7 +126,8 @@ impl Stack {
         let session_secret = crate::portal::random_secret();
         let mut vars = vars.to_vec();
         vars.push(("PORTAL_SESSION_SECRET".to_owned(), session_secret.clone()));
-        vars.push(("ENCRYPTION_KEYS".to_owned(), format!("test1:{}", crate::portal::random_key_b64())));
+        let encryption_keys = format!("test1:{}", crate::portal::random_key_b64());
+        vars.push(("ENCRYPTION_KEYS".to_owned(), encryption_keys.clone()));
         let mut attempts = 0;
         let (port, process) = loop {
             let port = free_port();
@@ -136,7 +140,7 @@ impl Stack {
             }
         };
         let base_url = format!("http://127.0.0.1:{port}");
-        Self { base_url, session_secret, process, _state: state, port, vars, persist }
+        Self { base_url, session_secret, encryption_keys, process, _state: state, port, vars, persist }
     }
 
     /// Stops the worker (SIGTERM to its process group, as a deploy or a crash would) and starts it
@@ -151,6 +155,33 @@ impl Stack {
     /// The local state folder (D1 and Durable Objects), for tests that inspect what is stored.
     pub fn persist_dir(&self) -> &std::path::Path {
         &self.persist
+    }
+
+    /// Runs `sql` with Python's sqlite3 on every local D1 file of this stack that has a `signins`
+    /// table; returns what the last statement selected, one row per line, columns joined by `|`.
+    pub fn local_d1(&self, sql: &str) -> String {
+        let script = r#"
+import pathlib, sqlite3, sys
+out = []
+for p in pathlib.Path(sys.argv[1]).rglob("*.sqlite"):
+    db = sqlite3.connect(p)
+    if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'signins'").fetchone():
+        rows = []
+        for stmt in sys.argv[2].split(";"):
+            rows = db.execute(stmt).fetchall()
+        db.commit()
+        out += ["|".join(map(str, r)) for r in rows]
+    db.close()
+print("\n".join(out))
+"#;
+        let out = std::process::Command::new("python3")
+            .args(["-c", script])
+            .arg(self.persist_dir())
+            .arg(sql)
+            .output()
+            .expect("python3");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     /// What `wrangler dev` printed so far (for failure messages and log scans).

@@ -260,33 +260,6 @@ fn bodies_are_capped_while_read_and_unknown_methods_are_refused() {
     }
 }
 
-/// Runs `sql` with Python's sqlite3 on every local D1 file of `stack` that has a `signins` table;
-/// returns what the last statement selected, one row per line.
-fn local_d1(stack: &Stack, sql: &str) -> String {
-    let script = r#"
-import pathlib, sqlite3, sys
-out = []
-for p in pathlib.Path(sys.argv[1]).rglob("*.sqlite"):
-    db = sqlite3.connect(p)
-    if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'signins'").fetchone():
-        rows = []
-        for stmt in sys.argv[2].split(";"):
-            rows = db.execute(stmt).fetchall()
-        db.commit()
-        out += ["|".join(map(str, r)) for r in rows]
-    db.close()
-print("\n".join(out))
-"#;
-    let out = std::process::Command::new("python3")
-        .args(["-c", script])
-        .arg(stack.persist_dir())
-        .arg(sql)
-        .output()
-        .expect("python3");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 #[test]
 fn the_cron_trigger_deletes_sign_in_rows_past_retention() {
     let (_emulator, stack) = start(&[]);
@@ -295,16 +268,15 @@ fn the_cron_trigger_deletes_sign_in_rows_past_retention() {
     assert_eq!(fresh.status, 201, "{}", fresh.text);
     let fresh = fresh.body["id"].as_str().unwrap().to_owned();
     // A row from a sign-in that started two days ago and ended long since.
-    local_d1(
-        &stack,
+    stack.local_d1(
         "INSERT INTO signins (id, account_id, cloud, created_at_ms, active_until_ms, method) \
          VALUES ('old-sign-in', 'acct-retention', 'global', 1000, 2000, 'device_code')",
     );
-    assert!(local_d1(&stack, "SELECT id FROM signins").contains("old-sign-in"));
+    assert!(stack.local_d1("SELECT id FROM signins").contains("old-sign-in"));
     let ran = ureq::get(&stack.url("/__scheduled?cron=23+*+*+*+*")).call();
     assert!(ran.is_ok(), "the scheduled handler ran: {ran:?}");
     waits_until("the housekeeping ran", Duration::from_secs(10), || stack.log().contains("housekeeping: deleted"));
-    let left = local_d1(&stack, "SELECT id FROM signins");
+    let left = stack.local_d1("SELECT id FROM signins");
     assert!(!left.contains("old-sign-in"), "the old row is gone: {left}");
     assert!(left.contains(&fresh), "a sign-in under way is kept: {left}");
 }

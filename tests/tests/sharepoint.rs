@@ -3,13 +3,17 @@
 //! certificate open `/_api/web` when the application has a SharePoint permission. This is why a
 //! backup of SharePoint needs a certificate (Step 3 offers the upload).
 
+use edge::organizations::seal::{binding, Keyring, SealedCertificate};
 use ring::rand::SystemRandom;
 use ring::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
 use serde_json::{json, Value};
 use shared::assertion::{AssertionAlg, ClientAssertion};
 use shared::certificate::ParsedPfx;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 use system_tests::emulator::{fixture, Emulator};
+use system_tests::portal::Api;
+use system_tests::stack::Stack;
 
 /// Each assertion's `jti` is new (Microsoft refuses one seen before).
 static NEXT_JTI: AtomicU32 = AtomicU32::new(0);
@@ -140,4 +144,86 @@ fn a_certificate_without_a_sharepoint_permission_is_denied() {
     let (status, _, body) = web(&emulator, with_cert["access_token"].as_str().unwrap_or_else(|| panic!("{with_cert}")));
     assert_eq!(status, 403, "{body}");
     assert!(body["error"]["message"]["value"].as_str().unwrap().starts_with("Access denied."), "{body}");
+}
+
+/// The certificate the service generated during an automatic registration, as the vendor's backup
+/// engine would hold it: the stored row opened with the worker's own keyring and code.
+fn generated_credential(stack: &Stack, account: &str, app_id: &str) -> ParsedPfx {
+    let row = stack.local_d1(&format!(
+        "SELECT a.id, a.organization_id, a.key_id, a.secret_ciphertext, a.credential_type FROM applications a \
+         JOIN organizations o ON o.id = a.organization_id WHERE o.account_id = '{account}' AND a.app_id = '{app_id}'"
+    ));
+    let cols: Vec<&str> = row.trim().split('|').collect();
+    assert_eq!(cols.len(), 5, "one stored application: {row}");
+    assert_eq!(cols[4], "certificate");
+    let ring = Keyring::parse(&stack.encryption_keys).unwrap();
+    let blob = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, cols[3]).unwrap();
+    let plain = ring.open(cols[2], &binding(account, cols[1], cols[0], "certificate"), &blob).unwrap();
+    let sealed = SealedCertificate::from_plaintext(plain.expose()).expect("a sealed certificate");
+    assert_eq!(sealed.version, 2, "a generated certificate and its key, not a .pfx");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    sealed.open(now).unwrap()
+}
+
+#[test]
+fn the_certificate_the_service_generated_opens_sharepoint_where_a_secret_is_refused() {
+    let emulator = Emulator::start_with(&["--device-code-interval", "1"]);
+    let stack = Stack::start_with(&emulator.worker_vars());
+    let account = "acct-sharepoint";
+    let api = Api::new(&stack.base_url, &stack.token(account));
+    let started = api.post("/api/signins", json!({"cloud": "global", "method": "device_code"}));
+    let id = started.body["id"].as_str().unwrap().to_owned();
+    api.post(&format!("/api/signins/{id}/confirm"), json!({}));
+    emulator.approve(started.body["user_code"].as_str().unwrap(), fixture::ADMIN);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        let s = api.get(&format!("/api/signins/{id}"));
+        if s.body["state"] == "completed" || s.body["state"] == "failed" {
+            break s.body;
+        }
+        assert!(Instant::now() < deadline, "{}", s.text);
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert_eq!(status["state"], "completed", "{status}");
+    let r = &status["result"];
+    let app_id = r["application_id"].as_str().unwrap().to_owned();
+    let saved = api.post(
+        "/api/organizations",
+        json!({"name": "Contoso", "cloud": "global", "tenant_id": r["tenant_id"], "application_id": app_id,
+               "credential": {"type": "generated", "sign_in_id": id}, "create_multiple_applications": false}),
+    );
+    assert_eq!(saved.status, 201, "{}", saved.text);
+
+    let cert = generated_credential(&stack, account, &app_id);
+    assert_eq!(cert.info.thumbprint_sha1, r["certificates"][0]["info"]["thumbprint_sha1"].as_str().unwrap());
+    let scope = format!("{CONTOSO_SHAREPOINT}/.default");
+    let with_cert = token(&emulator, &app_id, &scope, Err(&cert));
+    let access = with_cert["access_token"].as_str().unwrap_or_else(|| panic!("{with_cert}"));
+    let (status, _, body) = web(&emulator, access);
+    assert_eq!(status, 200, "the generated certificate opens SharePoint: {body}");
+
+    // A secret on the same application (added by the admin in the Azure portal) is refused there.
+    let admin = emulator.admin_token(fixture::ADMIN);
+    let object_id = emulator.graph(&admin, "GET", &format!("/applications?$filter=appId eq '{app_id}'"), None)["value"]
+        [0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let secret = emulator.graph(&admin, "POST", &format!("/applications/{object_id}/addPassword"), Some(json!({})))
+        ["secretText"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut with_secret = token(&emulator, &app_id, &scope, Ok(&secret));
+    for _ in 0..40 {
+        // (A new secret replicates for a moment before Entra accepts it.)
+        if with_secret["access_token"].is_string() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+        with_secret = token(&emulator, &app_id, &scope, Ok(&secret));
+    }
+    let access = with_secret["access_token"].as_str().unwrap_or_else(|| panic!("{with_secret}"));
+    let (status, _, body) = web(&emulator, access);
+    assert_eq!((status, body["error_description"].as_str()), (401, Some("Unsupported app only token.")));
 }
