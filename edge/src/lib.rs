@@ -9,6 +9,7 @@
 pub mod certificates;
 pub mod config;
 pub mod error;
+pub mod health;
 pub mod ids;
 pub mod microsoft;
 pub mod openapi;

@@ -40,6 +40,8 @@ pub enum Route {
     UpdateOrganization(String),
     /// `DELETE /api/organizations/{id}`.
     DeleteOrganization(String),
+    /// `POST /api/organizations/{id}/check`.
+    CheckOrganization(String),
     /// `POST /api/certificates/inspect`.
     InspectCertificate,
     /// `GET /api/openapi.json`.
@@ -74,6 +76,7 @@ impl Route {
             Route::GetOrganization(_) => &e::GET_ORGANIZATION.about,
             Route::UpdateOrganization(_) => &e::UPDATE_ORGANIZATION.about,
             Route::DeleteOrganization(_) => &e::DELETE_ORGANIZATION.about,
+            Route::CheckOrganization(_) => &e::CHECK_ORGANIZATION.about,
             Route::AppPage | Route::MethodNotAllowed(_) | Route::NotFound => return None,
         })
     }
@@ -101,7 +104,9 @@ pub fn resolve(method: &str, path: &str) -> Route {
         ("GET", ["api", "organizations", id]) if is_id(id) => Route::GetOrganization((*id).to_owned()),
         ("PATCH", ["api", "organizations", id]) if is_id(id) => Route::UpdateOrganization((*id).to_owned()),
         ("DELETE", ["api", "organizations", id]) if is_id(id) => Route::DeleteOrganization((*id).to_owned()),
+        ("POST", ["api", "organizations", id, "check"]) if is_id(id) => Route::CheckOrganization((*id).to_owned()),
         (_, ["api", "organizations", id]) if is_id(id) => Route::MethodNotAllowed(&["GET", "PATCH", "DELETE"]),
+        (_, ["api", "organizations", id, "check"]) if is_id(id) => Route::MethodNotAllowed(&["POST"]),
         ("POST", ["api", "certificates", "inspect"]) => Route::InspectCertificate,
         (_, ["api", "certificates", "inspect"]) => Route::MethodNotAllowed(&["POST"]),
         ("GET", _) if path == SIGN_IN_CALLBACK.path() => Route::SignInCallback,

@@ -421,6 +421,97 @@ pub struct OrganizationApplication {
     pub workload: Workload,
     /// Counted among the active applications.
     pub active: bool,
+    /// Its last health check.
+    #[serde(default)]
+    pub health: HealthStatus,
+}
+
+/// Where an organization or an application stands after its health checks.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Health {
+    /// Not checked yet.
+    #[default]
+    Unchecked,
+    /// Works, with every permission, its credential not near its end.
+    Healthy,
+    /// Works or failed once: something to look at (a credential near its end, a newer permission
+    /// not granted, a first failure).
+    NeedsAttention,
+    /// Failed twice in a row: backups cannot run.
+    Failing,
+}
+
+impl Health {
+    /// Worse is greater.
+    pub fn rank(self) -> u8 {
+        match self {
+            Health::Unchecked => 0,
+            Health::Healthy => 1,
+            Health::NeedsAttention => 2,
+            Health::Failing => 3,
+        }
+    }
+}
+
+/// Why a health check did not find an application healthy.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthReason {
+    /// The credential has expired.
+    CredentialExpired,
+    /// The credential ends within 30 days.
+    CredentialExpiring,
+    /// Microsoft refuses the credential (removed or replaced).
+    CredentialWrong,
+    /// The application no longer exists in the tenant.
+    ApplicationDeleted,
+    /// The application's service principal is disabled.
+    ServicePrincipalDisabled,
+    /// Permissions the application was granted are gone (consent removed), or it never had them.
+    PermissionsMissing,
+    /// The current permission manifest has permissions the application was never granted.
+    ManifestOutdated,
+    /// The tenant cannot be reached in its cloud (deleted, or moved).
+    TenantUnreachable,
+    /// Microsoft refused for another reason.
+    CheckFailed,
+}
+
+impl HealthReason {
+    /// What the administrator reads, with what to do.
+    pub fn sentence(self) -> &'static str {
+        match self {
+            HealthReason::CredentialExpired => "The application's credential has expired. Edit the organization and enter a new credential.",
+            HealthReason::CredentialExpiring => "The application's credential ends within 30 days. Replace it before then.",
+            HealthReason::CredentialWrong => "Microsoft refuses the stored credential: it was removed or replaced in the tenant. Edit the organization and enter the current credential.",
+            HealthReason::ApplicationDeleted => "The application no longer exists in the tenant. Recreate it by adding the organization again.",
+            HealthReason::ServicePrincipalDisabled => "The application is disabled in the tenant. Enable it again in Enterprise applications.",
+            HealthReason::PermissionsMissing => "The application lacks permissions the backup needs (admin consent removed). Grant admin consent again in the Azure portal.",
+            HealthReason::ManifestOutdated => "The backup now uses permissions this application was not granted. Grant them to keep every workload backed up.",
+            HealthReason::TenantUnreachable => "Microsoft no longer knows this tenant in its cloud. Check that the tenant still exists.",
+            HealthReason::CheckFailed => "Microsoft refused the health check. Check the application in the Azure portal.",
+        }
+    }
+}
+
+/// The result of the health checks of an organization or an application.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthStatus {
+    /// Where it stands.
+    pub state: Health,
+    /// Why, when not healthy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<HealthReason>,
+    /// The permissions the reason is about (missing, or not granted yet).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub permissions: Vec<String>,
+    /// When it was last checked, RFC 3339 (absent before the first check).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_at: Option<String>,
 }
 
 /// How close a credential is to its end.
@@ -486,6 +577,9 @@ pub struct Organization {
     /// absent when the administrator registered the application (Manual, or a typed credential).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manifest_version: Option<u32>,
+    /// Its health: the worst of its active applications'.
+    #[serde(default)]
+    pub health: HealthStatus,
     /// Created, RFC 3339.
     pub created_at: String,
     /// Last changed, RFC 3339.

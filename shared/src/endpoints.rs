@@ -203,6 +203,8 @@ endpoints! {
     GET_ORGANIZATION: Get "/api/organizations/{id}", NoBody => 200 Organization, errors &[401, 404];
     /// Edit; application ID and credential changes are checked against Microsoft first
     UPDATE_ORGANIZATION: Patch "/api/organizations/{id}", UpdateOrganization => 200 Organization, errors &[400, 401, 404, 409, 410, 413, 415, 422, 502, 503];
+    /// Check the organization's health now: a token for each active application with its stored credential (nothing in the tenant changes)
+    CHECK_ORGANIZATION: Post "/api/organizations/{id}/check", NoBody => 200 Organization, errors &[401, 404];
     /// Delete (requires {"confirm": true})
     DELETE_ORGANIZATION: Delete "/api/organizations/{id}", DeleteOrganization => 204 NoBody, errors &[400, 401, 404, 413, 415, 422];
 }

@@ -113,6 +113,8 @@ catalogue! {
     WrongCloud = "wrong_cloud", 422, "This tenant belongs to a different Azure cloud. Go back to Step 1 and choose the cloud your tenant was created in.";
     /// No such tenant in this cloud.
     TenantNotFound = "tenant_not_found", 422, "Microsoft does not know this tenant ID in the chosen cloud. Check the tenant ID and the Azure cloud environment.";
+    /// The application's service principal is disabled (AADSTS7000112).
+    ApplicationDisabled = "application_disabled", 422, "The application is disabled in this tenant. Enable it again in Enterprise applications (Properties, Enabled for users to sign in), then try again.";
     /// The application ID is not registered in this tenant and cloud.
     ApplicationNotFound = "application_not_found", 422, "Microsoft does not know this application ID in this tenant. Check the application ID, the tenant ID and the Azure cloud environment.";
 
@@ -199,6 +201,7 @@ impl ErrorCode {
             53003 | 53000 | 53001 | 530033 | 530035 => ErrorCode::BlockedByConditionalAccess,
             7000218 | 700025 | 70002 => ErrorCode::ClientMisconfigured,
             700016 => ErrorCode::ApplicationNotFound,
+            7000112 => ErrorCode::ApplicationDisabled,
             90038 => ErrorCode::WrongCloud,
             90002 => ErrorCode::TenantNotFound,
             65001 | 90094 | 90099 | 50105 => ErrorCode::AdminConsentRequired,

@@ -56,8 +56,10 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     Ok(resp)
 }
 
-/// The Cron Trigger: deletes sign-in rows past their retention (the sign-ins' Durable Objects
-/// delete their own records from their alarms). One indexed statement, whatever the number of rows.
+/// The Cron Trigger (every 5 minutes): deletes sign-in rows past their retention (the sign-ins'
+/// Durable Objects delete their own records from their alarms; one indexed statement, whatever the
+/// number of rows), then runs the health checks that are due
+/// ([`organizations::scheduled_health_checks`]).
 #[event(scheduled)]
 async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
     let t = now();
@@ -77,6 +79,7 @@ async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::Sched
         }
         Err(e) => worker::console_error!("housekeeping failed: {e}"),
     }
+    organizations::scheduled_health_checks(&env).await;
 }
 
 fn error_response(err: &AppError) -> Result<Response> {
@@ -148,6 +151,7 @@ async fn dispatch(route: Route, mut req: Request, env: &Env) -> std::result::Res
             let body = read_body(&endpoints::DELETE_ORGANIZATION, &mut req).await?;
             organizations::delete(env, &session, &id, body).await
         }
+        Route::CheckOrganization(id) => organizations::check(env, &config, &session, &id).await,
         Route::InspectCertificate => {
             let inspect = read_body(&endpoints::INSPECT_CERTIFICATE, &mut req).await?;
             respond(&endpoints::INSPECT_CERTIFICATE, &crate::certificates::inspect(&inspect, now() / 1000)?)

@@ -187,3 +187,41 @@ pub async fn delete(env: &Env, session: &Session, id: &str, req: DeleteOrganizat
     with_service(env, session, async |s| s.delete(id, req).await).await?;
     Ok(Response::empty().map_err(internal("response"))?.with_status(endpoints::DELETE_ORGANIZATION.about.ok))
 }
+
+/// `POST /api/organizations/{id}/check`.
+pub async fn check(env: &Env, config: &Config, session: &Session, id: &str) -> Res<Response> {
+    let checked = with_service(env, session, async |s| s.check_health(config, id).await).await?;
+    respond(&endpoints::CHECK_ORGANIZATION, &checked)
+}
+
+/// Health checks per Cron Trigger run: each takes one token request per active application (at
+/// most 4), so a run stays far below the subrequest limit; at one run every 5 minutes that is
+/// 7,200 organizations a day (see ARCHITECTURE.md for more).
+pub const HEALTH_CHECKS_PER_RUN: u32 = 25;
+
+/// The Cron Trigger's share of the health checks: the organizations whose check is due, the longest
+/// waiting first, each for its own account. A check that fails (the database, the keyring) is tried
+/// again an hour later rather than at every run.
+pub async fn scheduled_health_checks(env: &Env) {
+    let Ok(config) = super::read_config(env) else {
+        worker::console_error!("health checks: the configuration is not readable");
+        return;
+    };
+    let store = D1Store { env };
+    let due =
+        match crate::organizations::ports::OrganizationStore::due_checks(&store, now(), HEALTH_CHECKS_PER_RUN).await {
+            Ok(due) => due,
+            Err(_) => return,
+        };
+    for (account, id) in due {
+        let session = Session { account, admin: "health-check".to_owned(), expires_at: 0 };
+        match with_service(env, &session, async |s| s.check_health(&config, &id).await).await {
+            Ok(o) => worker::console_log!("health check {id}: {:?}", o.health.state),
+            Err(e) => {
+                worker::console_error!("health check {id} failed: {}", e.code().as_str());
+                let later = now() + 3_600_000;
+                let _ = crate::organizations::ports::OrganizationStore::schedule_check(&store, &id, later).await;
+            }
+        }
+    }
+}

@@ -138,15 +138,15 @@ pub async fn verify<H: HttpClient>(
 }
 
 impl<H: HttpClient, R: Clock + Sleeper + Log, G: Signers> Checker<'_, H, R, G> {
-    /// One attempt; `Err` says which part failed and how.
-    pub async fn attempt(
+    /// The client-credentials token request for `credential` (a client assertion is signed here).
+    async fn token_request(
         &self,
         endpoints: &CloudEndpoints,
         tenant: &str,
         app_id: &str,
         credential: Credential<'_>,
-    ) -> Result<(), (Stage, MicrosoftError)> {
-        let token = match credential {
+    ) -> Result<HttpRequest, (Stage, MicrosoftError)> {
+        Ok(match credential {
             Credential::Secret(s) => {
                 identity::client_credentials_request(endpoints, tenant, app_id, ClientCredential::Secret(s))
             }
@@ -174,8 +174,36 @@ impl<H: HttpClient, R: Clock + Sleeper + Log, G: Signers> Checker<'_, H, R, G> {
                     })?;
                 identity::client_credentials_request(endpoints, tenant, app_id, ClientCredential::Assertion(&jwt))
             }
-        };
+        })
+    }
+
+    /// One attempt; `Err` says which part failed and how.
+    pub async fn attempt(
+        &self,
+        endpoints: &CloudEndpoints,
+        tenant: &str,
+        app_id: &str,
+        credential: Credential<'_>,
+    ) -> Result<(), (Stage, MicrosoftError)> {
+        let token = self.token_request(endpoints, tenant, app_id, credential).await?;
         probe(self.http, endpoints, token).await
+    }
+
+    /// A Microsoft Graph access token for the application with `credential` (one request: what a
+    /// health check reads the granted permissions from).
+    pub async fn token(
+        &self,
+        endpoints: &CloudEndpoints,
+        tenant: &str,
+        app_id: &str,
+        credential: Credential<'_>,
+    ) -> Result<SecretString, MicrosoftError> {
+        let request = self.token_request(endpoints, tenant, app_id, credential).await.map_err(|(_, e)| e)?;
+        match self.http.send(request).await.map(|r| identity::read_token(&r)) {
+            Ok(TokenOutcome::Token(t)) => Ok(t.access_token),
+            Ok(TokenOutcome::Error(f)) => Err(f.microsoft),
+            Err(_) => Err(MicrosoftError::transport()),
+        }
     }
 
     /// Token + `GET /organization`, retried through replication delay for up to `patience`;

@@ -4,7 +4,8 @@ use crate::certificates::pfx_error;
 use crate::error::AppError;
 use serde::{Deserialize, Serialize};
 use shared::api::{
-    CreateOrganization, CredentialInput, CredentialType, ExpiryState, Organization, OrganizationApplication, Workload,
+    CreateOrganization, CredentialInput, CredentialType, ExpiryState, HealthStatus, Organization,
+    OrganizationApplication, Workload,
 };
 use shared::certificate::{parse_pfx, ParsedPfx};
 use shared::secret::{SecretBytes, SecretString};
@@ -151,6 +152,42 @@ pub struct ApplicationRow {
     /// Entra object ID, when the service created the application.
     #[serde(default)]
     pub object_id: Option<String>,
+    /// Its last health (JSON of [`crate::health::AppHealth`]), absent before the first check.
+    #[serde(default)]
+    pub health: Option<String>,
+    /// When it was last checked, RFC 3339.
+    #[serde(default)]
+    pub checked_at: Option<String>,
+}
+
+impl ApplicationRow {
+    /// Its last health.
+    pub fn health(&self) -> crate::health::AppHealth {
+        self.health.as_deref().and_then(|h| serde_json::from_str(h).ok()).unwrap_or_default()
+    }
+
+    /// Its health as the API shows it.
+    pub fn health_status(&self) -> HealthStatus {
+        let h = self.health();
+        HealthStatus {
+            state: h.health,
+            reason: h.reason,
+            permissions: h.permissions,
+            checked_at: self.checked_at.clone(),
+        }
+    }
+}
+
+/// An organization's health: its worst active application's, checked when the least recently
+/// checked of them was.
+fn organization_health(apps: &[ApplicationRow]) -> HealthStatus {
+    let active: Vec<&ApplicationRow> = apps.iter().filter(|a| a.active == 1).collect();
+    let healths: Vec<crate::health::AppHealth> = active.iter().map(|a| a.health()).collect();
+    let (state, reason) = crate::health::organization_health(&healths);
+    let worst = healths.iter().find(|h| h.health == state && h.reason == reason);
+    let checked_at =
+        active.iter().map(|a| a.checked_at.clone()).collect::<Option<Vec<String>>>().and_then(|c| c.into_iter().min());
+    HealthStatus { state, reason, permissions: worst.map(|w| w.permissions.clone()).unwrap_or_default(), checked_at }
 }
 
 /// The API view of an organization and its applications at `now` (Unix seconds).
@@ -181,8 +218,10 @@ pub fn to_api(org: &OrganizationRow, apps: &[ApplicationRow], now: i64) -> Organ
                 main: a.is_main == 1,
                 workload: a.workload.as_deref().and_then(Workload::parse).unwrap_or(Workload::All),
                 active: a.active == 1,
+                health: a.health_status(),
             })
             .collect(),
+        health: organization_health(apps),
         manifest_version: main.and_then(|m| m.manifest_version),
         created_at: org.created_at.clone(),
         updated_at: org.updated_at.clone(),
@@ -249,6 +288,8 @@ mod tests {
             workload: Some(if main == 1 { "all" } else { "files" }.to_owned()),
             granted_permissions: None,
             object_id: None,
+            health: None,
+            checked_at: None,
         };
         let now = crate::time::parse_rfc3339("2026-11-26T00:00:00Z").unwrap();
         let view = to_api(&org, &[app(1, "2026-12-10T00:00:00Z"), app(0, "2028-01-01T00:00:00Z")], now);

@@ -181,6 +181,15 @@ pub trait OrganizationStore {
     fn update(&self, edit: &Edit) -> impl Future<Output = Result<(), StoreError>>;
     /// Deletes organization `id` of `account` and its applications.
     fn delete(&self, account: &str, id: &str) -> impl Future<Output = Result<(), StoreError>>;
+    /// Records application row `id`'s health (JSON of [`crate::health::AppHealth`]) checked at
+    /// `checked_at` (RFC 3339).
+    fn record_health(&self, id: &str, health: &str, checked_at: &str) -> impl Future<Output = Result<(), StoreError>>;
+    /// Organization `id` is next checked at `at_ms`.
+    fn schedule_check(&self, id: &str, at_ms: Millis) -> impl Future<Output = Result<(), StoreError>>;
+    /// Up to `limit` organizations (account, ID) whose next check is due at `now_ms`, the longest
+    /// waiting first.
+    fn due_checks(&self, now_ms: Millis, limit: u32)
+        -> impl Future<Output = Result<Vec<(String, String)>, StoreError>>;
 }
 
 /// A sign-in answered with a status other than 200.

@@ -27,6 +27,7 @@ use shared::certificate::ParsedPfx;
 use shared::secret::SecretString;
 use shared::{CloudEndpoints, CloudEnvironment, ErrorCode, Field, FieldError, OrganizationName};
 
+mod health_check;
 #[cfg(test)]
 mod tests;
 

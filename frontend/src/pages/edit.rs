@@ -91,8 +91,10 @@ pub fn Edit(id: String, on_done: Callback<Option<Organization>>) -> impl IntoVie
                             {o.applications.iter().map(|a| {
                                 let role = if a.main { "Main application" } else { "Additional application" };
                                 let state = if a.active { "" } else { " (not in use)" };
+                                let (health, class, why) = super::manage::health_text(&a.health);
                                 view! {
-                                    <li><span class="mono">{a.application_id.clone()}</span>{format!(": {role}, {}{state}", a.workload.label())}</li>
+                                    <li><span class="mono">{a.application_id.clone()}</span>{format!(": {role}, {}{state} ", a.workload.label())}
+                                        <span class=class>{health}</span><span class="hint">{format!(" {why}")}</span></li>
                                 }
                             }).collect_view()}
                         </ul>

@@ -1,12 +1,32 @@
 //! "Add & Manage Microsoft 365 Organizations": the account's organizations with their cloud,
 //! tenant, application, credential type and expiry (warning under 30 days, expired), multiple
-//! applications; Add, Edit, Delete (with confirmation). An empty state leads to Add.
+//! applications, health (with its reason and when it was checked; "Check now"); Add, Edit, Delete
+//! (with confirmation). An empty state leads to Add.
 
 use crate::api::{self, ApiFailure};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::api::{DeleteOrganization, ExpiryState, Organization, OrganizationList};
-use shared::endpoints::{DELETE_ORGANIZATION, LIST_ORGANIZATIONS};
+use shared::api::{DeleteOrganization, ExpiryState, Health, HealthStatus, Organization, OrganizationList};
+use shared::endpoints::{CHECK_ORGANIZATION, DELETE_ORGANIZATION, LIST_ORGANIZATIONS};
+
+/// The health's label, its badge class and its explanation.
+pub fn health_text(h: &HealthStatus) -> (&'static str, &'static str, String) {
+    let (label, class) = match h.state {
+        Health::Unchecked => ("Not checked yet", "badge"),
+        Health::Healthy => ("Healthy", "badge ok"),
+        Health::NeedsAttention => ("Needs attention", "badge soon"),
+        Health::Failing => ("Failing", "badge expired"),
+    };
+    let mut why = h.reason.map(|r| r.sentence().to_owned()).unwrap_or_default();
+    if !h.permissions.is_empty() {
+        why.push_str(&format!(" ({})", h.permissions.join(", ")));
+    }
+    if let Some(at) = &h.checked_at {
+        let at = at.replace('T', " ");
+        why.push_str(&format!(" Checked {}.", at.get(..16).unwrap_or(&at)));
+    }
+    (label, class, why.trim().to_owned())
+}
 
 fn expiry_text(o: &Organization) -> (String, &'static str) {
     let date = o.credential_expires_at.as_deref().map(|d| d.split('T').next().unwrap_or(d).to_owned());
@@ -32,6 +52,18 @@ pub fn Manage(on_add: Callback<()>, on_edit: Callback<String>, on_deleted: Callb
     });
     let confirming = RwSignal::new(None::<Organization>);
     let error = RwSignal::new(None::<String>);
+    let checking = RwSignal::new(None::<String>);
+    let check = move |id: String| {
+        checking.set(Some(id.clone()));
+        spawn_local(async move {
+            let r: Result<Organization, ApiFailure> = api::fetch(&CHECK_ORGANIZATION, &id).await;
+            checking.set(None);
+            match r {
+                Ok(_) => version.update(|v| *v += 1),
+                Err(e) => error.set(Some(e.message())),
+            }
+        });
+    };
     let delete = move |o: Organization| {
         spawn_local(async move {
             let r: Result<(), ApiFailure> =
@@ -67,7 +99,8 @@ pub fn Manage(on_add: Callback<()>, on_edit: Callback<String>, on_deleted: Callb
                             <thead><tr>
                                 <th scope="col">"Name"</th><th scope="col">"Cloud"</th><th scope="col">"Tenant ID"</th>
                                 <th scope="col">"Application ID"</th><th scope="col">"Credential"</th>
-                                <th scope="col">"Multiple applications"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                                <th scope="col">"Multiple applications"</th><th scope="col">"Health"</th>
+                                <th scope="col"><span class="visually-hidden">"Actions"</span></th>
                             </tr></thead>
                             <tbody>
                                 {l.organizations.into_iter().map(|o| {
@@ -78,7 +111,9 @@ pub fn Manage(on_add: Callback<()>, on_edit: Callback<String>, on_deleted: Callb
                                     };
                                     let multiple = if o.multiple_applications { format!("On ({} applications)", o.active_applications) } else { "Off".into() };
                                     let workloads = super::additional_workloads(&o);
-                                    let (edit_id, del) = (o.id.clone(), o.clone());
+                                    let (edit_id, del, check_id) = (o.id.clone(), o.clone(), o.id.clone());
+                                    let (health, health_class, why) = health_text(&o.health);
+                                    let busy_id = o.id.clone();
                                     let label = o.name.clone();
                                     view! {
                                         <tr>
@@ -88,7 +123,11 @@ pub fn Manage(on_add: Callback<()>, on_edit: Callback<String>, on_deleted: Callb
                                             <td class="mono">{o.application_id.clone()}</td>
                                             <td>{credential}<br/><span class=class>{expiry}</span></td>
                                             <td>{multiple}<br/><span class="hint" data-testid="workloads">{workloads}</span></td>
+                                            <td data-testid="health"><span class=health_class>{health}</span><br/><span class="hint">{why}</span></td>
                                             <td class="row-actions">
+                                                <button type="button" class="secondary" aria-label=format!("Check {label} now")
+                                                    prop:disabled=move || checking.get().as_deref() == Some(busy_id.as_str())
+                                                    on:click=move |_| check(check_id.clone())>"Check now"</button>
                                                 <button type="button" class="secondary" aria-label=format!("Edit {label}")
                                                     on:click=move |_| on_edit.run(edit_id.clone())>"Edit"</button>
                                                 <button type="button" class="danger" aria-label=format!("Delete {}", o.name)

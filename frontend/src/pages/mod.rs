@@ -24,8 +24,13 @@ mod tests {
 
     #[test]
     fn the_manage_page_names_the_active_additional_applications_workloads() {
-        let app =
-            |main, workload, active| OrganizationApplication { application_id: "a".into(), main, workload, active };
+        let app = |main, workload, active| OrganizationApplication {
+            application_id: "a".into(),
+            main,
+            workload,
+            active,
+            health: Default::default(),
+        };
         let mut o: Organization = serde_json::from_value(serde_json::json!({
             "id": "o", "name": "Contoso", "cloud": "global", "tenant_id": "t", "application_id": "a",
             "credential_type": "secret", "expiry": "ok", "multiple_applications": true,

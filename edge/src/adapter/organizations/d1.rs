@@ -42,7 +42,8 @@ fn flag(b: bool) -> JsValue {
 }
 
 const APPLICATION_COLUMNS: &str = "id, organization_id, app_id, is_main, active, credential_type, \
-     credential_expires_at, certificate_thumbprint, manifest_version, workload, granted_permissions, object_id";
+     credential_expires_at, certificate_thumbprint, manifest_version, workload, granted_permissions, object_id, \
+     health, checked_at";
 
 impl D1Store<'_> {
     fn db(&self) -> Result<D1Database, StoreError> {
@@ -145,7 +146,7 @@ impl OrganizationStore for D1Store<'_> {
         let orgs = orgs.results::<OrganizationRow>().map_err(unusable("decoding"))?;
         let sql = "SELECT a.id, a.organization_id, a.app_id, a.is_main, a.active, a.credential_type, \
              a.credential_expires_at, a.certificate_thumbprint, a.manifest_version, a.workload, a.granted_permissions, \
-             a.object_id FROM applications a \
+             a.object_id, a.health, a.checked_at FROM applications a \
              JOIN organizations o \
              ON o.id = a.organization_id WHERE o.account_id = ?1";
         let apps = self.statement(&db, sql, &[account.into()])?;
@@ -223,5 +224,40 @@ impl OrganizationStore for D1Store<'_> {
         ];
         db.batch(statements).await.map_err(failed("deleting an organization", &[]))?;
         Ok(())
+    }
+
+    async fn record_health(&self, id: &str, health: &str, checked_at: &str) -> Result<(), StoreError> {
+        let db = self.db()?;
+        let sql = "UPDATE applications SET health = ?1, checked_at = ?2 WHERE id = ?3";
+        self.statement(&db, sql, &[health.into(), checked_at.into(), id.into()])?
+            .run()
+            .await
+            .map_err(failed("recording a health check", &[]))?;
+        Ok(())
+    }
+
+    async fn schedule_check(&self, id: &str, at_ms: i64) -> Result<(), StoreError> {
+        let db = self.db()?;
+        let sql = "UPDATE organizations SET next_check_at_ms = ?1 WHERE id = ?2";
+        self.statement(&db, sql, &[(at_ms as f64).into(), id.into()])?
+            .run()
+            .await
+            .map_err(failed("scheduling a health check", &[]))?;
+        Ok(())
+    }
+
+    async fn due_checks(&self, now_ms: i64, limit: u32) -> Result<Vec<(String, String)>, StoreError> {
+        #[derive(serde::Deserialize)]
+        struct Due {
+            account_id: String,
+            id: String,
+        }
+        let db = self.db()?;
+        let sql = "SELECT account_id, id FROM organizations WHERE next_check_at_ms <= ?1 \
+                   ORDER BY next_check_at_ms LIMIT ?2";
+        let rows = self.statement(&db, sql, &[(now_ms as f64).into(), f64::from(limit).into()])?;
+        let rows = rows.all().await.map_err(failed("listing due health checks", &[]))?;
+        let rows = rows.results::<Due>().map_err(unusable("decoding due health checks"))?;
+        Ok(rows.into_iter().map(|d| (d.account_id, d.id)).collect())
     }
 }

@@ -80,6 +80,8 @@ struct World {
     /// Refusals (replication) before an application's credential is accepted.
     replicating: RefCell<HashMap<String, u32>>,
     no_consent: RefCell<HashSet<String>>,
+    /// The Graph roles in an application's tokens (absent: every role of the manifest).
+    roles: RefCell<HashMap<String, Vec<String>>>,
     signer_fails: Cell<bool>,
     // The sign-in.
     statuses: RefCell<VecDeque<Answer<SignInStatus>>>,
@@ -247,13 +249,19 @@ impl HttpClient for World {
             if !accepted {
                 return refusal(7000215, "invalid_client");
             }
-            return respond(200, serde_json::json!({"access_token": format!("tok:{client}"), "expires_in": 3599}));
+            let roles = self.roles.borrow().get(&client).cloned().unwrap_or_else(|| {
+                crate::health::required_graph_roles(CloudEnvironment::Global, shared::api::Workload::All)
+            });
+            let claims = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(serde_json::to_vec(&serde_json::json!({"roles": roles})).unwrap());
+            let token = format!("tok:{client}.{claims}.sig");
+            return respond(200, serde_json::json!({"access_token": token, "expires_in": 3599}));
         }
         assert_eq!(request.method(), http::Method::GET);
         assert_eq!(request.uri().query(), Some("$select=id"));
         assert!(path.ends_with("/v1.0/organization"), "{path}");
         let auth = request.headers()["authorization"].to_str().unwrap().to_owned();
-        let client = auth.strip_prefix("Bearer tok:").unwrap().to_owned();
+        let client = auth.strip_prefix("Bearer tok:").unwrap().split('.').next().unwrap().to_owned();
         self.note(format!("ms graph {client}"));
         if self.no_consent.borrow().contains(&client) {
             return respond(
@@ -423,6 +431,24 @@ impl OrganizationStore for World {
         self.orgs.borrow_mut().retain(|o| !(o.id == id && o.account_id == account));
         Ok(())
     }
+
+    async fn record_health(&self, id: &str, health: &str, checked_at: &str) -> Result<(), StoreError> {
+        self.note("store health");
+        for a in self.apps.borrow_mut().iter_mut().filter(|a| a.row.id == id) {
+            a.row.health = Some(health.to_owned());
+            a.row.checked_at = Some(checked_at.to_owned());
+        }
+        Ok(())
+    }
+
+    async fn schedule_check(&self, id: &str, at_ms: i64) -> Result<(), StoreError> {
+        self.note(format!("store schedule {id} +{} h", (at_ms - self.clock.get()) / 3_600_000));
+        Ok(())
+    }
+
+    async fn due_checks(&self, _now_ms: i64, _limit: u32) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(self.orgs.borrow().iter().map(|o| (o.account_id.clone(), o.id.clone())).collect())
+    }
 }
 
 impl World {
@@ -441,6 +467,8 @@ impl World {
                 workload: Some(a.workload.as_str().to_owned()),
                 granted_permissions: a.grant.as_ref().map(|g| serde_json::to_string(&g.permissions).unwrap()),
                 object_id: a.object_id.clone(),
+                health: None,
+                checked_at: None,
             },
             grant: a.grant.clone(),
             object_id: a.object_id.clone(),
@@ -1318,4 +1346,48 @@ fn list_and_get_show_only_the_accounts_organizations() {
     let other = Organizations { account: "someone-else", ..w.service() };
     assert!(block_on(other.list()).unwrap().organizations.is_empty());
     assert_eq!(block_on(other.get(&org.id)).unwrap_err(), AppError::NoSuchObject);
+}
+
+#[test]
+fn a_health_check_reads_the_tokens_roles_and_an_application_fails_after_two_refusals_in_a_row() {
+    use shared::api::{Health, HealthReason};
+    let w = World::new();
+    w.accept(MAIN, Accepts::Secret("typed~secret".into()));
+    let org = block_on(w.service().create(&config(), create_req(secret("typed~secret"), false, None))).unwrap();
+    assert_eq!(org.health.state, Health::Unchecked);
+    w.forget();
+
+    let checked = block_on(w.service().check_health(&config(), &org.id)).unwrap();
+    assert_eq!(checked.health.state, Health::Healthy, "{:?}", checked.health);
+    assert!(checked.health.checked_at.is_some());
+    assert_eq!(
+        w.calls(),
+        [&format!("ms token {MAIN} secret"), "store health", &format!("store schedule {} +24 h", org.id)],
+        "one request per application, and the next check a day later"
+    );
+
+    // Admin consent for a mailbox permission was removed in the tenant.
+    let mut fewer = crate::health::required_graph_roles(CloudEnvironment::Global, shared::api::Workload::All);
+    fewer.retain(|r| r != "Mail.ReadWrite");
+    w.roles.borrow_mut().insert(MAIN.to_owned(), fewer);
+    let checked = block_on(w.service().check_health(&config(), &org.id)).unwrap();
+    assert_eq!(
+        (checked.health.state, checked.health.reason, checked.health.permissions.clone()),
+        (Health::NeedsAttention, Some(HealthReason::PermissionsMissing), vec!["Mail.ReadWrite".to_owned()])
+    );
+    w.roles.borrow_mut().clear();
+    let granted_again = block_on(w.service().check_health(&config(), &org.id)).unwrap();
+    assert_eq!(granted_again.health.state, Health::Healthy, "consent granted again: the failure is over");
+
+    // The application was deleted: a first refusal needs attention, a second one fails.
+    w.accepts.borrow_mut().clear();
+    let once = block_on(w.service().check_health(&config(), &org.id)).unwrap();
+    assert_eq!(once.health.state, Health::NeedsAttention);
+    let twice = block_on(w.service().check_health(&config(), &org.id)).unwrap();
+    assert_eq!((twice.health.state, twice.health.reason), (Health::Failing, Some(HealthReason::ApplicationDeleted)));
+    assert_eq!(twice.applications[0].health.state, Health::Failing);
+
+    // Another account checks nothing of it.
+    let other = Organizations { account: "acct-2", ..w.service() };
+    assert!(matches!(block_on(other.check_health(&config(), &org.id)), Err(AppError::NoSuchObject)));
 }

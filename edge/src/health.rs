@@ -1,0 +1,300 @@
+//! Whether a saved organization can still be backed up: what one check of an application found, how
+//! findings add up over checks, and the organization's health. Pure: the check's one request (a
+//! client-credentials token for Microsoft Graph with the stored credential) is made by
+//! [`crate::organizations::service`]; this module reads its outcome.
+//!
+//! The token itself says what the application may do: its `roles` claim lists the Microsoft Graph
+//! application permissions granted in the tenant, so a removed consent shows without a second
+//! request. (SharePoint's and Exchange's roles are in their own resources' tokens; asking for them
+//! would take more than the budget of requests per application and check.)
+
+use crate::microsoft::MicrosoftError;
+use crate::provisioning::manifest::{GRAPH, RESOURCES};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use shared::api::{Health, HealthReason, Workload};
+use shared::{CloudEnvironment, ErrorCode};
+
+/// Days before a credential's end from which it is reported as expiring.
+pub const EXPIRING_DAYS: i64 = 30;
+/// Failed checks in a row after which an application (and its organization) is failing.
+pub const FAILING_AFTER: u32 = 2;
+
+/// The Microsoft Graph application permissions in an access token's `roles` claim; `None` when the
+/// token cannot be read (not a JWT, or no JSON payload).
+pub fn graph_roles(access_token: &str) -> Option<Vec<String>> {
+    let payload = access_token.split('.').nth(1)?;
+    let claims: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?).ok()?;
+    Some(
+        claims["roles"]
+            .as_array()
+            .map(|roles| roles.iter().filter_map(|r| r.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default(),
+    )
+}
+
+/// The Microsoft Graph permissions an application of `workload` must hold in `cloud` under the
+/// current manifest.
+pub fn required_graph_roles(cloud: CloudEnvironment, workload: Workload) -> Vec<String> {
+    debug_assert_eq!(RESOURCES[0].app_id, GRAPH.app_id);
+    GRAPH.permissions_in(cloud).filter(|p| p.for_workload(workload)).map(|p| p.value.to_owned()).collect()
+}
+
+/// What one check of an application found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finding {
+    /// A token was issued with every permission; the credential is not near its end.
+    Healthy,
+    /// Works, but the credential ends within [`EXPIRING_DAYS`] (days left).
+    Expiring(i64),
+    /// Works, but permissions of the current manifest (newer than what was granted) are missing.
+    Outdated(Vec<String>),
+    /// A token was issued, but permissions it was granted are gone (consent removed).
+    PermissionsMissing(Vec<String>),
+    /// Microsoft refused for good: the catalogue's reason.
+    Refused(HealthReason),
+    /// Microsoft could not answer (429, 5xx, no answer): says nothing about the application.
+    Transient,
+}
+
+impl Finding {
+    /// Whether the application works for a backup now.
+    pub fn works(&self) -> bool {
+        matches!(self, Finding::Healthy | Finding::Expiring(_) | Finding::Outdated(_))
+    }
+}
+
+/// Reads one check: the token request's outcome (the roles of the token, or Microsoft's refusal),
+/// the permissions recorded as granted (`None` for an application the administrator registered),
+/// the ones the current manifest requires, and the credential's end (Unix seconds) at `now`.
+pub fn assess(
+    outcome: &Result<Vec<String>, MicrosoftError>,
+    recorded: Option<&[String]>,
+    required: &[String],
+    expires_at: Option<i64>,
+    now: i64,
+) -> Finding {
+    let roles = match outcome {
+        Ok(roles) => roles,
+        Err(e) if e.is_transient() => return Finding::Transient,
+        Err(e) => return Finding::Refused(reason_of(e.code)),
+    };
+    let missing = |wanted: &mut dyn Iterator<Item = &String>| -> Vec<String> {
+        let mut m: Vec<String> = wanted.filter(|p| !roles.contains(p)).cloned().collect();
+        m.sort();
+        m.dedup();
+        m
+    };
+    // Only Graph's roles are in a Graph token: the recorded SharePoint and Exchange roles are not
+    // compared here.
+    let graph: Vec<String> = required.to_vec();
+    let recorded_graph: Vec<&String> = recorded.unwrap_or_default().iter().filter(|p| graph.contains(p)).collect();
+    let lost = missing(&mut recorded_graph.into_iter());
+    if !lost.is_empty() {
+        return Finding::PermissionsMissing(lost);
+    }
+    let absent = missing(&mut graph.iter());
+    if !absent.is_empty() {
+        return if recorded.is_some() {
+            Finding::Outdated(absent)
+        } else {
+            // An application the administrator registered lacks what the backup needs.
+            Finding::PermissionsMissing(absent)
+        };
+    }
+    match expires_at {
+        Some(end) if end - now <= EXPIRING_DAYS * 86_400 => Finding::Expiring(((end - now) / 86_400).max(0)),
+        _ => Finding::Healthy,
+    }
+}
+
+/// The reason a refusal names.
+pub fn reason_of(code: ErrorCode) -> HealthReason {
+    match code {
+        ErrorCode::ExpiredClientSecret => HealthReason::CredentialExpired,
+        ErrorCode::InvalidClientSecret | ErrorCode::InvalidCertificate => HealthReason::CredentialWrong,
+        ErrorCode::ApplicationNotFound => HealthReason::ApplicationDeleted,
+        ErrorCode::ApplicationDisabled => HealthReason::ServicePrincipalDisabled,
+        ErrorCode::PermissionsNotGranted => HealthReason::PermissionsMissing,
+        ErrorCode::TenantNotFound | ErrorCode::WrongCloud => HealthReason::TenantUnreachable,
+        _ => HealthReason::CheckFailed,
+    }
+}
+
+/// An application's health as stored between checks.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppHealth {
+    /// Where it stands.
+    pub health: Health,
+    /// Why, when not healthy.
+    pub reason: Option<HealthReason>,
+    /// The permissions a finding named (missing or outdated).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub permissions: Vec<String>,
+    /// Failed checks in a row (a transient error neither counts nor resets).
+    pub failures: u32,
+}
+
+impl AppHealth {
+    /// The health after `finding`.
+    pub fn after(&self, finding: &Finding) -> AppHealth {
+        match finding {
+            Finding::Transient => self.clone(),
+            Finding::Healthy => AppHealth { health: Health::Healthy, ..AppHealth::default() },
+            Finding::Expiring(_) => AppHealth {
+                health: Health::NeedsAttention,
+                reason: Some(HealthReason::CredentialExpiring),
+                ..AppHealth::default()
+            },
+            Finding::Outdated(p) => AppHealth {
+                health: Health::NeedsAttention,
+                reason: Some(HealthReason::ManifestOutdated),
+                permissions: p.clone(),
+                failures: 0,
+            },
+            Finding::PermissionsMissing(p) => self.failed(HealthReason::PermissionsMissing, p.clone()),
+            Finding::Refused(reason) => self.failed(*reason, vec![]),
+        }
+    }
+
+    fn failed(&self, reason: HealthReason, permissions: Vec<String>) -> AppHealth {
+        let failures = self.failures + 1;
+        AppHealth {
+            health: if failures >= FAILING_AFTER { Health::Failing } else { Health::NeedsAttention },
+            reason: Some(reason),
+            permissions,
+            failures,
+        }
+    }
+}
+
+/// An organization's health: its worst application's (an organization with no checked application
+/// is unchecked).
+pub fn organization_health<'a>(apps: impl IntoIterator<Item = &'a AppHealth>) -> (Health, Option<HealthReason>) {
+    apps.into_iter()
+        .max_by_key(|a| (a.health.rank(), a.reason.is_some()))
+        .map_or((Health::Unchecked, None), |worst| (worst.health, worst.reason))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(code: ErrorCode, status: u16) -> Result<Vec<String>, MicrosoftError> {
+        Err(MicrosoftError { code, status, correlation: Default::default(), retry_after: None })
+    }
+
+    fn roles(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    const NOW: i64 = 1_796_000_000;
+
+    #[test]
+    fn the_roles_are_read_from_the_token() {
+        let payload = URL_SAFE_NO_PAD
+            .encode(br#"{"aud":"https://graph.microsoft.com","roles":["User.Read.All","Mail.ReadWrite"]}"#);
+        assert_eq!(graph_roles(&format!("h.{payload}.s")), Some(roles(&["User.Read.All", "Mail.ReadWrite"])));
+        let none = URL_SAFE_NO_PAD.encode(br#"{"aud":"x"}"#);
+        assert_eq!(graph_roles(&format!("h.{none}.s")), Some(vec![]), "a token without roles grants none");
+        assert_eq!(graph_roles("not a token"), None);
+    }
+
+    #[test]
+    fn a_working_application_is_healthy_until_its_credential_nears_its_end() {
+        let required = roles(&["User.Read.All", "Mail.ReadWrite"]);
+        let ok = Ok(required.clone());
+        assert_eq!(assess(&ok, Some(&required), &required, Some(NOW + 90 * 86_400), NOW), Finding::Healthy);
+        assert_eq!(assess(&ok, Some(&required), &required, None, NOW), Finding::Healthy);
+        assert_eq!(assess(&ok, Some(&required), &required, Some(NOW + 14 * 86_400 + 5), NOW), Finding::Expiring(14));
+    }
+
+    #[test]
+    fn removed_consent_is_told_from_a_newer_manifest() {
+        let granted = roles(&["User.Read.All", "Mail.ReadWrite"]);
+        let required = roles(&["User.Read.All", "Mail.ReadWrite", "MailboxItem.Read.All"]);
+        let token = Ok(roles(&["User.Read.All"]));
+        assert_eq!(
+            assess(&token, Some(&granted), &required, None, NOW),
+            Finding::PermissionsMissing(roles(&["Mail.ReadWrite"])),
+            "granted, then taken away"
+        );
+        let token = Ok(granted.clone());
+        assert_eq!(
+            assess(&token, Some(&granted), &required, None, NOW),
+            Finding::Outdated(roles(&["MailboxItem.Read.All"])),
+            "never granted: a newer manifest"
+        );
+        assert_eq!(
+            assess(&token, None, &required, None, NOW),
+            Finding::PermissionsMissing(roles(&["MailboxItem.Read.All"])),
+            "the administrator's own application lacks it"
+        );
+    }
+
+    #[test]
+    fn refusals_are_named_and_transient_errors_say_nothing() {
+        let required = roles(&["User.Read.All"]);
+        let cases = [
+            (ErrorCode::ExpiredClientSecret, HealthReason::CredentialExpired),
+            (ErrorCode::InvalidCertificate, HealthReason::CredentialWrong),
+            (ErrorCode::InvalidClientSecret, HealthReason::CredentialWrong),
+            (ErrorCode::ApplicationNotFound, HealthReason::ApplicationDeleted),
+            (ErrorCode::ApplicationDisabled, HealthReason::ServicePrincipalDisabled),
+            (ErrorCode::TenantNotFound, HealthReason::TenantUnreachable),
+        ];
+        for (code, reason) in cases {
+            assert_eq!(assess(&err(code, 401), None, &required, None, NOW), Finding::Refused(reason), "{code:?}");
+        }
+        for (code, status) in
+            [(ErrorCode::Throttled, 429), (ErrorCode::MicrosoftUnavailable, 503), (ErrorCode::MicrosoftUnavailable, 0)]
+        {
+            assert_eq!(assess(&err(code, status), None, &required, None, NOW), Finding::Transient);
+        }
+    }
+
+    #[test]
+    fn an_application_fails_after_two_failed_checks_in_a_row_and_a_transient_error_changes_nothing() {
+        let deleted = Finding::Refused(HealthReason::ApplicationDeleted);
+        let once = AppHealth::default().after(&deleted);
+        assert_eq!((once.health, once.failures), (Health::NeedsAttention, 1));
+        let still = once.after(&Finding::Transient);
+        assert_eq!(still, once, "a 503 is not a failure, and does not reset one");
+        let twice = still.after(&deleted);
+        assert_eq!((twice.health, twice.reason), (Health::Failing, Some(HealthReason::ApplicationDeleted)));
+        let repaired = twice.after(&Finding::Healthy);
+        assert_eq!(repaired, AppHealth { health: Health::Healthy, ..AppHealth::default() });
+        let unchecked_then_transient = AppHealth::default().after(&Finding::Transient);
+        assert_eq!(unchecked_then_transient.health, Health::Unchecked);
+    }
+
+    #[test]
+    fn an_organization_is_as_healthy_as_its_worst_application() {
+        let healthy = AppHealth { health: Health::Healthy, ..AppHealth::default() };
+        let expiring = healthy.after(&Finding::Expiring(3));
+        let failing =
+            AppHealth { failures: 1, ..AppHealth::default() }.after(&Finding::Refused(HealthReason::CredentialExpired));
+        assert_eq!(organization_health([&healthy, &healthy]), (Health::Healthy, None));
+        assert_eq!(
+            organization_health([&healthy, &expiring]),
+            (Health::NeedsAttention, Some(HealthReason::CredentialExpiring))
+        );
+        assert_eq!(
+            organization_health([&expiring, &failing, &healthy]),
+            (Health::Failing, Some(HealthReason::CredentialExpired))
+        );
+        assert_eq!(organization_health(std::iter::empty()), (Health::Unchecked, None));
+    }
+
+    #[test]
+    fn the_required_graph_roles_follow_the_workload_and_the_cloud() {
+        let all = required_graph_roles(CloudEnvironment::Global, Workload::All);
+        assert!(all.contains(&"MailboxItem.Read.All".to_owned()) && all.contains(&"User.Read.All".to_owned()));
+        let files = required_graph_roles(CloudEnvironment::Global, Workload::Files);
+        assert!(!files.contains(&"Mail.ReadWrite".to_owned()) && files.contains(&"Files.ReadWrite.All".to_owned()));
+        let gcc = required_graph_roles(CloudEnvironment::UsGovGccHigh, Workload::All);
+        assert!(!gcc.contains(&"MailboxItem.Read.All".to_owned()), "no Graph mailbox API there");
+    }
+}

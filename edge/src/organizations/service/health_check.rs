@@ -1,0 +1,63 @@
+//! The health check of a saved organization: one token request per active application with its
+//! stored credential, read by [`crate::health`], recorded per application; then the next check is
+//! scheduled a day later. Nothing in the tenant changes.
+
+use super::{internal, Organizations, Res};
+use crate::config::Config;
+use crate::error::AppError;
+use crate::health::{self, AppHealth, Finding};
+use crate::microsoft::HttpClient;
+use crate::organizations::check::Signers;
+use crate::organizations::ports::{Clock, Log, OrganizationStore, SignIns, Sleeper};
+use crate::signin::poller::Millis;
+use shared::api::{HealthReason, Organization, Workload};
+use shared::{CloudEnvironment, ErrorCode};
+
+/// How long after a check the next one is due.
+pub const CHECK_EVERY_MS: Millis = 24 * 3_600_000;
+
+impl<S, I, H, R, G> Organizations<'_, S, I, H, R, G>
+where
+    S: OrganizationStore,
+    I: SignIns,
+    H: HttpClient,
+    R: Clock + Sleeper + Log,
+    G: Signers,
+{
+    /// Checks organization `id` now ("Check now", and the scheduled checks) and answers its view.
+    pub async fn check_health(&self, config: &Config, id: &str) -> Res<Organization> {
+        let (org, apps) = self.load(id).await?;
+        let cloud: CloudEnvironment = org.cloud.parse().unwrap_or_default();
+        let endpoints = config.endpoints(cloud);
+        let now = self.now();
+        let checked_at = self.now_rfc3339();
+        for app in apps.iter().filter(|a| a.active == 1) {
+            let workload = app.workload.as_deref().and_then(Workload::parse).unwrap_or(Workload::All);
+            let required = health::required_graph_roles(cloud, workload);
+            let recorded: Option<Vec<String>> =
+                app.granted_permissions.as_deref().and_then(|p| serde_json::from_str(p).ok());
+            let expires = app.credential_expires_at.as_deref().and_then(crate::time::parse_rfc3339);
+            let finding = match self.open_secret(&app.id).await {
+                Ok((app_id, credential)) => {
+                    let outcome = self
+                        .checker()
+                        .token(&endpoints, &org.tenant_id, &app_id, credential.check())
+                        .await
+                        .map(|token| health::graph_roles(token.expose()).unwrap_or_default());
+                    health::assess(&outcome, recorded.as_deref(), &required, expires, now / 1000)
+                }
+                // A stored certificate past its end is not even sent.
+                Err(e) if e.code() == ErrorCode::CertificateExpired => {
+                    Finding::Refused(HealthReason::CredentialExpired)
+                }
+                // The keyring or the database failed: nothing is learnt about the application.
+                Err(_) => Finding::Transient,
+            };
+            let next: AppHealth = app.health().after(&finding);
+            let json = serde_json::to_string(&next).map_err(|_| AppError::Internal)?;
+            self.store.record_health(&app.id, &json, &checked_at).await.map_err(internal)?;
+        }
+        self.store.schedule_check(id, now + CHECK_EVERY_MS).await.map_err(internal)?;
+        self.view(id).await
+    }
+}

@@ -1,0 +1,108 @@
+//! Health checks of saved organizations against the emulator: "Check now" and the Cron Trigger, a
+//! deleted application failing after two checks, a transient 503 changing nothing, isolation.
+
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+use system_tests::emulator::{fixture, Emulator};
+use system_tests::portal::Api;
+use system_tests::stack::Stack;
+
+fn start() -> (Emulator, Stack) {
+    let emulator = Emulator::start_with(&["--device-code-interval", "1"]);
+    let stack = Stack::start_with(&emulator.worker_vars());
+    (emulator, stack)
+}
+
+/// An organization saved after an automatic registration (one application, every permission).
+fn saved_organization(emulator: &Emulator, api: &Api) -> Value {
+    let started = api.post("/api/signins", json!({"cloud": "global", "method": "device_code"}));
+    let id = started.body["id"].as_str().unwrap().to_owned();
+    api.post(&format!("/api/signins/{id}/confirm"), json!({}));
+    emulator.approve(started.body["user_code"].as_str().unwrap(), fixture::ADMIN);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        let s = api.get(&format!("/api/signins/{id}"));
+        if s.body["state"] == "completed" || s.body["state"] == "failed" {
+            break s.body;
+        }
+        assert!(Instant::now() < deadline, "{}", s.text);
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert_eq!(status["state"], "completed", "{status}");
+    let r = &status["result"];
+    let saved = api.post(
+        "/api/organizations",
+        json!({"name": "Contoso", "cloud": "global", "tenant_id": r["tenant_id"], "application_id": r["application_id"],
+               "credential": {"type": "generated", "sign_in_id": id}, "create_multiple_applications": false}),
+    );
+    assert_eq!(saved.status, 201, "{}", saved.text);
+    saved.body
+}
+
+fn check(api: &Api, id: &str) -> Value {
+    let r = api.post(&format!("/api/organizations/{id}/check"), json!({}));
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.body
+}
+
+#[test]
+fn check_now_finds_a_working_organization_healthy_then_a_deleted_application_failing_after_two_checks() {
+    let (emulator, stack) = start();
+    let api = Api::new(&stack.base_url, &stack.token("acct-health"));
+    let org = saved_organization(&emulator, &api);
+    let id = org["id"].as_str().unwrap();
+    assert_eq!(org["health"]["state"], "unchecked");
+
+    let healthy = check(&api, id);
+    assert_eq!(healthy["health"]["state"], "healthy", "{healthy}");
+    assert!(healthy["health"]["checked_at"].is_string());
+    assert_eq!(healthy["applications"][0]["health"]["state"], "healthy");
+
+    // Another account can neither check nor see it.
+    let other = Api::new(&stack.base_url, &stack.token("acct-other"));
+    assert_eq!(other.post(&format!("/api/organizations/{id}/check"), json!({})).status, 404);
+
+    // A 503 from Microsoft's token endpoint says nothing about the application.
+    emulator.control("faults", json!({"kind": "throttle", "route": "token", "status": 503, "times": 1}));
+    let transient = check(&api, id);
+    assert_eq!(transient["health"]["state"], "healthy", "a transient error is not a failure: {transient}");
+
+    // The administrator deletes the application in the tenant.
+    let admin = emulator.admin_token(fixture::ADMIN);
+    let app_id = org["application_id"].as_str().unwrap();
+    let found = emulator.graph(&admin, "GET", &format!("/applications?$filter=appId eq '{app_id}'"), None);
+    let object_id = found["value"][0]["id"].as_str().unwrap().to_owned();
+    emulator.graph(&admin, "DELETE", &format!("/applications/{object_id}"), None);
+    let once = check(&api, id);
+    assert_eq!(once["health"]["state"], "needs_attention", "{once}");
+    assert_eq!(once["health"]["reason"], "application_deleted");
+    let twice = check(&api, id);
+    assert_eq!(twice["health"]["state"], "failing", "{twice}");
+    let listed = api.get("/api/organizations");
+    assert_eq!(listed.body["organizations"][0]["health"]["state"], "failing", "{}", listed.text);
+}
+
+#[test]
+fn the_cron_trigger_checks_the_organizations_that_are_due() {
+    let (emulator, stack) = start();
+    let api = Api::new(&stack.base_url, &stack.token("acct-health-cron"));
+    let org = saved_organization(&emulator, &api);
+    let id = org["id"].as_str().unwrap();
+    let ran = ureq::get(&stack.url("/__scheduled?cron=*/5+*+*+*+*")).call();
+    assert!(ran.is_ok(), "{ran:?}\n{}", stack.log());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let o = api.get(&format!("/api/organizations/{id}"));
+        if o.body["health"]["state"] == "healthy" {
+            assert!(o.body["health"]["checked_at"].is_string());
+            break;
+        }
+        assert!(Instant::now() < deadline, "not checked: {}\n{}", o.text, stack.log());
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    // Checked: the next check is a day away, so another run leaves it alone.
+    let next = stack.local_d1(&format!("SELECT next_check_at_ms FROM organizations WHERE id = '{id}'"));
+    let next: i64 = next.trim().parse().unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    assert!(next > now + 23 * 3_600_000, "{next}");
+}
