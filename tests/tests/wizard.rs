@@ -195,6 +195,11 @@ async fn device_code_path_with_four_applications() {
     let thumbprints: std::collections::HashSet<&str> =
         apps.iter().map(|a| a["keyCredentials"][0]["thumbprint"].as_str().unwrap()).collect();
     assert_eq!(thumbprints.len(), 4, "a key pair per application");
+    // "Check now": every application's certificate gets a token with its workload's permissions.
+    browser.wait_for_text("[data-testid=health]", "Not checked yet", Duration::from_secs(5)).await;
+    click_text(c, "Check now").await;
+    let health = browser.wait_for_text("[data-testid=health]", "Healthy", Duration::from_secs(30)).await;
+    assert!(health.contains("Checked"), "{health}");
     browser.close().await;
 }
 
