@@ -106,3 +106,60 @@ fn the_cron_trigger_checks_the_organizations_that_are_due() {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
     assert!(next > now + 23 * 3_600_000, "{next}");
 }
+
+#[test]
+fn removed_consent_and_a_disabled_application_are_named() {
+    let (emulator, stack) = start();
+    let api = Api::new(&stack.base_url, &stack.token("acct-health-consent"));
+    let org = saved_organization(&emulator, &api);
+    let id = org["id"].as_str().unwrap();
+    assert_eq!(check(&api, id)["health"]["state"], "healthy");
+
+    // The administrator takes back the consent to one Graph permission.
+    let admin = emulator.admin_token(fixture::ADMIN);
+    let app_id = org["application_id"].as_str().unwrap();
+    let sp = emulator.graph(&admin, "GET", &format!("/servicePrincipals?$filter=appId eq '{app_id}'"), None)["value"]
+        [0]
+    .clone();
+    let assignments = emulator.graph(
+        &admin,
+        "GET",
+        &format!("/servicePrincipals/{}/appRoleAssignments", sp["id"].as_str().unwrap()),
+        None,
+    );
+    let graph = emulator.graph(
+        &admin,
+        "GET",
+        "/servicePrincipals?$filter=appId eq '00000003-0000-0000-c000-000000000000'&$select=id,appRoles",
+        None,
+    )["value"][0]
+        .clone();
+    let mail =
+        graph["appRoles"].as_array().unwrap().iter().find(|r| r["value"] == "Mail.ReadWrite").unwrap()["id"].clone();
+    let assignment = assignments["value"].as_array().unwrap().iter().find(|a| a["appRoleId"] == mail).unwrap().clone();
+    emulator.graph(
+        &admin,
+        "DELETE",
+        &format!(
+            "/servicePrincipals/{}/appRoleAssignedTo/{}",
+            graph["id"].as_str().unwrap(),
+            assignment["id"].as_str().unwrap()
+        ),
+        None,
+    );
+    let missing = check(&api, id);
+    assert_eq!(missing["health"]["state"], "needs_attention", "{missing}");
+    assert_eq!(missing["health"]["reason"], "permissions_missing");
+    assert_eq!(missing["health"]["permissions"], json!(["Mail.ReadWrite"]));
+
+    // The administrator disables the application in Enterprise applications.
+    emulator.graph(
+        &admin,
+        "PATCH",
+        &format!("/servicePrincipals/{}", sp["id"].as_str().unwrap()),
+        Some(json!({"accountEnabled": false})),
+    );
+    let disabled = check(&api, id);
+    assert_eq!(disabled["health"]["state"], "failing", "a second failed check in a row: {disabled}");
+    assert_eq!(disabled["health"]["reason"], "service_principal_disabled");
+}

@@ -249,6 +249,8 @@ pub struct ServicePrincipal {
     pub app_owner_tenant_id: String,
     /// Creation time.
     pub created_ms: u64,
+    /// `accountEnabled`: a disabled application gets no token (AADSTS7000112).
+    pub account_enabled: bool,
 }
 
 /// An application permission granted: an app role assignment.
@@ -529,6 +531,7 @@ impl State {
                     scopes: to_roles(&r.oauth2_permission_scopes),
                     app_owner_tenant_id: MICROSOFT_TENANT_ID.into(),
                     created_ms: now,
+                    account_enabled: true,
                 });
             }
             for a in &t.applications {
@@ -600,6 +603,7 @@ impl State {
             scopes: Vec::new(),
             app_owner_tenant_id: tenant_id.into(),
             created_ms: 0,
+            account_enabled: true,
         });
         let graph = self
             .service_principals

@@ -178,6 +178,9 @@ fn dispatch(
         ["servicePrincipals"] if m == Method::POST => service_principals::create(state, caller, req, now),
         ["servicePrincipals", id] => service_principals::one(state, caller, req, id),
         ["servicePrincipals", id, rel] => service_principals::relation(state, caller, req, id, rel, now),
+        ["servicePrincipals", id, "appRoleAssignedTo", assignment] if m == Method::DELETE => {
+            service_principals::delete_assignment(state, caller, id, assignment)
+        }
         ["organization" | "users" | "applications" | "servicePrincipals", ..] => Err(GraphError::method_not_allowed()),
         [first, ..] => {
             Err(GraphError::new(400, "BadRequest", format!("Resource not found for the segment '{first}'.")))

@@ -46,7 +46,7 @@ pub fn sp_json(sp: &ServicePrincipal) -> Map<String, Value> {
     json!({
         "id": sp.id,
         "deletedDateTime": null,
-        "accountEnabled": true,
+        "accountEnabled": sp.account_enabled,
         "appDisplayName": sp.display_name,
         "appId": sp.app_id,
         "appOwnerOrganizationId": sp.app_owner_tenant_id,
@@ -156,15 +156,43 @@ pub fn create(state: &mut State, caller: &Caller, req: &GraphRequest, now: u64) 
         scopes: Vec::new(),
         app_owner_tenant_id: owner,
         created_ms: now,
+        account_enabled: true,
     };
     let json = sp_json(&sp);
     state.service_principals.push(sp);
     Ok(entity(caller, req, 201, "servicePrincipals/$entity", json))
 }
 
-/// `GET`, `DELETE /servicePrincipals/{id}`.
+/// `GET`, `PATCH` (`accountEnabled` and the other writable flags), `DELETE /servicePrincipals/{id}`.
 pub fn one(state: &mut State, caller: &Caller, req: &GraphRequest, id: &str) -> Result<GraphResponse, GraphError> {
     match req.method {
+        Method::PATCH => {
+            require(state, caller, &WRITE_APPS)?;
+            let body = req.json_object()?.clone();
+            let sp_id = find(state, caller, id)?.id.clone();
+            for (k, v) in &body {
+                match k.as_str() {
+                    k if k.starts_with('@') => {}
+                    "accountEnabled" => {
+                        let enabled = v.as_bool().ok_or_else(|| {
+                            GraphError::bad_request(
+                                "Invalid value specified for property 'accountEnabled' of resource 'ServicePrincipal'.",
+                            )
+                        })?;
+                        if let Some(sp) = state.service_principals.iter_mut().find(|s| s.id == sp_id) {
+                            sp.account_enabled = enabled;
+                        }
+                    }
+                    "tags" | "notes" | "appRoleAssignmentRequired" => {}
+                    other => {
+                        return Err(GraphError::bad_request(format!(
+                            "Property '{other}' does not exist as a declared property or extension property."
+                        )))
+                    }
+                }
+            }
+            Ok(GraphResponse::no_content())
+        }
         Method::GET => {
             require(state, caller, &READ_APPS)?;
             Ok(entity(caller, req, 200, "servicePrincipals/$entity", sp_json(find(state, caller, id)?)))
@@ -178,6 +206,24 @@ pub fn one(state: &mut State, caller: &Caller, req: &GraphRequest, id: &str) -> 
         }
         _ => Err(GraphError::method_not_allowed()),
     }
+}
+
+/// `DELETE /servicePrincipals/{resource}/appRoleAssignedTo/{assignment}`: an app role assignment
+/// removed (admin consent taken back).
+pub fn delete_assignment(
+    state: &mut State,
+    caller: &Caller,
+    id: &str,
+    assignment: &str,
+) -> Result<GraphResponse, GraphError> {
+    require(state, caller, &WRITE_APPS)?;
+    let sp_id = find(state, caller, id)?.id.clone();
+    let before = state.role_assignments.len();
+    state.role_assignments.retain(|r| !(r.resource_id == sp_id && r.id.eq_ignore_ascii_case(assignment)));
+    if state.role_assignments.len() == before {
+        return Err(GraphError::not_found(assignment));
+    }
+    Ok(GraphResponse::no_content())
 }
 
 /// `/servicePrincipals/{id}/appRoleAssignedTo` (GET, POST) and `/appRoleAssignments` (GET).

@@ -122,6 +122,13 @@ fn client_credentials(
         return Err(OAuthError::unknown_client(client_id, &tenant.display_name));
     };
     let auth = client_auth::authenticate(emu, state, scopes.cloud, &tenant, segment, &app, form, now)?;
+    if state.sp_by_app_id(&tenant.id, client_id).is_some_and(|sp| !sp.account_enabled) {
+        return Err(OAuthError::new(
+            "unauthorized_client",
+            7_000_112,
+            format!("Application '{client_id}'({}) is disabled.", app.display_name),
+        ));
+    }
     match &sharepoint {
         Some((_, root)) if *root != tenant.sharepoint_resource() => Err(OAuthError::new(
             "invalid_resource",
