@@ -476,17 +476,10 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
                     }
                 }
                 Work::Certificates(orders) => {
-                    let mut made = Ok(vec![]);
-                    for order in &orders {
-                        match self.make_certificate(order).await {
-                            Ok(c) => made.iter_mut().for_each(|m: &mut Vec<_>| m.push((order.index, c.clone()))),
-                            Err(e) => {
-                                self.host.warn(&format!("signin {}: generating a certificate failed: {}", rec.id, e.0));
-                                made = Err(e.0);
-                                break;
-                            }
-                        }
-                    }
+                    let made = self.make_certificates(&orders).await.map_err(|e| {
+                        self.host.warn(&format!("signin {}: generating a certificate failed: {}", rec.id, e.0));
+                        e.0
+                    });
                     if let Some(reg) = rec.running() {
                         reg.on_certificates(made);
                     }
@@ -520,6 +513,18 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
         }
         rec.settle(self.host.now());
         Ok(())
+    }
+
+    /// Generates the certificates of `orders`, in order; the first failure stops.
+    async fn make_certificates(
+        &self,
+        orders: &[CertificateOrder],
+    ) -> Result<Vec<(u8, GeneratedCertificate)>, HostError> {
+        let mut made = Vec::with_capacity(orders.len());
+        for order in orders {
+            made.push((order.index, self.make_certificate(order).await?));
+        }
+        Ok(made)
     }
 
     /// Generates the key pair and the self-signed certificate of `order`.
