@@ -59,70 +59,56 @@ pub fn default_app_management_policy(
     Ok(GraphResponse::json(200, policy))
 }
 
+/// The restrictions of the tenant's enabled default policy on `credentials` (`passwordCredentials`
+/// or `keyCredentials`) that apply to an application created at `created_ms`.
+fn applying(state: &State, tenant: &str, credentials: &str, created_ms: u64) -> Vec<Value> {
+    let Some(policy) = state.tenant(tenant).and_then(|t| t.app_management_policy.as_ref()) else { return vec![] };
+    if policy["isEnabled"].as_bool() != Some(true) {
+        return vec![];
+    }
+    let restrictions = policy["applicationRestrictions"][credentials].as_array().cloned().unwrap_or_default();
+    restrictions
+        .into_iter()
+        .filter(|r| {
+            let enabled = r["state"].as_str() != Some("disabled");
+            let from = r["restrictForAppsCreatedAfterDateTime"].as_str().and_then(parse_iso8601);
+            enabled && from.is_none_or(|from| created_ms >= from)
+        })
+        .collect()
+}
+
+/// The refusal of a credential from `start_ms` to `end_ms` longer than restriction `r`'s
+/// `maxLifetime` (an unreadable one restricts nothing).
+fn lifetime_refusal(r: &Value, start_ms: u64, end_ms: u64) -> Option<GraphError> {
+    let max = r["maxLifetime"].as_str().and_then(duration_ms)?;
+    (end_ms.saturating_sub(start_ms) > max).then(|| {
+        GraphError::bad_request("Credential lifetime exceeds the max value allowed as per assigned policy.")
+            .with_code("CredentialInvalidLifetimeAsPerAppPolicy")
+    })
+}
+
 /// Whether `addPassword` on an application created at `created_ms`, for a secret from `start_ms`
 /// to `end_ms`, is refused by the tenant's policy.
 pub fn refuse_password(state: &State, tenant: &str, created_ms: u64, start_ms: u64, end_ms: u64) -> Option<GraphError> {
-    let policy = state.tenant(tenant)?.app_management_policy.as_ref()?;
-    if policy["isEnabled"].as_bool() != Some(true) {
-        return None;
-    }
-    let restrictions = policy["applicationRestrictions"]["passwordCredentials"].as_array()?;
-    for r in restrictions {
-        let enabled = r["state"].as_str() != Some("disabled");
-        let from = r["restrictForAppsCreatedAfterDateTime"].as_str().and_then(parse_iso8601);
-        if !enabled || from.is_some_and(|from| created_ms < from) {
-            continue;
-        }
+    applying(state, tenant, "passwordCredentials", created_ms).iter().find_map(|r| {
         match r["restrictionType"].as_str() {
-            Some("passwordAddition") => {
-                return Some(
-                    GraphError::bad_request("Credential type not allowed as per assigned policy.")
-                        .with_code("CredentialTypeNotAllowedAsPerAppPolicy"),
-                );
-            }
-            Some("passwordLifetime") => {
-                let Some(max) = r["maxLifetime"].as_str().and_then(duration_ms) else { continue };
-                if end_ms.saturating_sub(start_ms) > max {
-                    return Some(
-                        GraphError::bad_request(
-                            "Credential lifetime exceeds the max value allowed as per assigned policy.",
-                        )
-                        .with_code("CredentialInvalidLifetimeAsPerAppPolicy"),
-                    );
-                }
-            }
-            _ => {}
+            Some("passwordAddition") => Some(
+                GraphError::bad_request("Credential type not allowed as per assigned policy.")
+                    .with_code("CredentialTypeNotAllowedAsPerAppPolicy"),
+            ),
+            Some("passwordLifetime") => lifetime_refusal(r, start_ms, end_ms),
+            _ => None,
         }
-    }
-    None
+    })
 }
 
 /// Whether a certificate added to an application created at `created_ms`, valid from `start_ms`
 /// to `end_ms`, is refused by the tenant's policy.
 pub fn refuse_key(state: &State, tenant: &str, created_ms: u64, start_ms: u64, end_ms: u64) -> Option<GraphError> {
-    let policy = state.tenant(tenant)?.app_management_policy.as_ref()?;
-    if policy["isEnabled"].as_bool() != Some(true) {
-        return None;
-    }
-    for r in policy["applicationRestrictions"]["keyCredentials"].as_array()? {
-        let enabled = r["state"].as_str() != Some("disabled");
-        let from = r["restrictForAppsCreatedAfterDateTime"].as_str().and_then(parse_iso8601);
-        if !enabled || from.is_some_and(|from| created_ms < from) {
-            continue;
-        }
-        if r["restrictionType"].as_str() == Some("asymmetricKeyLifetime") {
-            let Some(max) = r["maxLifetime"].as_str().and_then(duration_ms) else { continue };
-            if end_ms.saturating_sub(start_ms) > max {
-                return Some(
-                    GraphError::bad_request(
-                        "Credential lifetime exceeds the max value allowed as per assigned policy.",
-                    )
-                    .with_code("CredentialInvalidLifetimeAsPerAppPolicy"),
-                );
-            }
-        }
-    }
-    None
+    applying(state, tenant, "keyCredentials", created_ms)
+        .iter()
+        .filter(|r| r["restrictionType"].as_str() == Some("asymmetricKeyLifetime"))
+        .find_map(|r| lifetime_refusal(r, start_ms, end_ms))
 }
 
 /// An ISO 8601 duration of days, weeks, years and hours (`P180D`, `P1Y`, `PT12H`) in milliseconds.
