@@ -51,3 +51,22 @@ pub async fn emulator_stack_browser(
     let browser = browser::Browser::start().await;
     (emulator, stack, browser)
 }
+
+/// A device-code sign-in for `api`'s account, approved at the emulator by its admin, waited for
+/// until the registration of the main application ends; its status, which must be `completed`.
+pub fn automatic_registration(emulator: &emulator::Emulator, api: &portal::Api) -> serde_json::Value {
+    let started = api.post("/api/signins", serde_json::json!({"cloud": "global", "method": "device_code"}));
+    let id = started.body["id"].as_str().unwrap_or_else(|| panic!("{}", started.text)).to_owned();
+    api.post(&format!("/api/signins/{id}/confirm"), serde_json::json!({}));
+    emulator.approve(started.body["user_code"].as_str().unwrap(), emulator::fixture::ADMIN);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let s = api.get(&format!("/api/signins/{id}"));
+        if s.body["state"] == "completed" || s.body["state"] == "failed" {
+            assert_eq!(s.body["state"], "completed", "{}", s.text);
+            return s.body;
+        }
+        assert!(std::time::Instant::now() < deadline, "{}", s.text);
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+}

@@ -15,20 +15,8 @@ fn start() -> (Emulator, Stack) {
 
 /// An organization saved after an automatic registration (one application, every permission).
 fn saved_organization(emulator: &Emulator, api: &Api) -> Value {
-    let started = api.post("/api/signins", json!({"cloud": "global", "method": "device_code"}));
-    let id = started.body["id"].as_str().unwrap().to_owned();
-    api.post(&format!("/api/signins/{id}/confirm"), json!({}));
-    emulator.approve(started.body["user_code"].as_str().unwrap(), fixture::ADMIN);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        let s = api.get(&format!("/api/signins/{id}"));
-        if s.body["state"] == "completed" || s.body["state"] == "failed" {
-            break s.body;
-        }
-        assert!(Instant::now() < deadline, "{}", s.text);
-        std::thread::sleep(Duration::from_millis(300));
-    };
-    assert_eq!(status["state"], "completed", "{status}");
+    let status = system_tests::automatic_registration(emulator, api);
+    let id = status["id"].as_str().unwrap();
     let r = &status["result"];
     let saved = api.post(
         "/api/organizations",

@@ -200,22 +200,7 @@ fn twenty_concurrent_saves_of_one_tenant_store_exactly_one() {
     assert_eq!(list.body["organizations"].as_array().unwrap().len(), 1);
 }
 
-fn automatic_registration(emulator: &Emulator, api: &Api) -> Value {
-    let started = api.post("/api/signins", json!({"cloud": "global", "method": "device_code"}));
-    let id = started.body["id"].as_str().unwrap().to_owned();
-    api.post(&format!("/api/signins/{id}/confirm"), json!({}));
-    emulator.approve(started.body["user_code"].as_str().unwrap(), fixture::ADMIN);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let s = api.get(&format!("/api/signins/{id}"));
-        if s.body["state"] == "completed" || s.body["state"] == "failed" {
-            assert_eq!(s.body["state"], "completed", "{}", s.text);
-            return s.body;
-        }
-        assert!(Instant::now() < deadline);
-        std::thread::sleep(Duration::from_millis(300));
-    }
-}
+use system_tests::automatic_registration;
 
 #[test]
 fn save_after_automatic_registration_with_one_and_with_four_applications() {

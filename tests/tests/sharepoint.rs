@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use shared::assertion::{AssertionAlg, ClientAssertion};
 use shared::certificate::ParsedPfx;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use system_tests::emulator::{fixture, Emulator};
 use system_tests::portal::Api;
 use system_tests::stack::Stack;
@@ -171,20 +171,8 @@ fn the_certificate_the_service_generated_opens_sharepoint_where_a_secret_is_refu
     let stack = Stack::start_with(&emulator.worker_vars());
     let account = "acct-sharepoint";
     let api = Api::new(&stack.base_url, &stack.token(account));
-    let started = api.post("/api/signins", json!({"cloud": "global", "method": "device_code"}));
-    let id = started.body["id"].as_str().unwrap().to_owned();
-    api.post(&format!("/api/signins/{id}/confirm"), json!({}));
-    emulator.approve(started.body["user_code"].as_str().unwrap(), fixture::ADMIN);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        let s = api.get(&format!("/api/signins/{id}"));
-        if s.body["state"] == "completed" || s.body["state"] == "failed" {
-            break s.body;
-        }
-        assert!(Instant::now() < deadline, "{}", s.text);
-        std::thread::sleep(Duration::from_millis(300));
-    };
-    assert_eq!(status["state"], "completed", "{status}");
+    let status = system_tests::automatic_registration(&emulator, &api);
+    let id = status["id"].as_str().unwrap().to_owned();
     let r = &status["result"];
     let app_id = r["application_id"].as_str().unwrap().to_owned();
     let saved = api.post(
