@@ -31,6 +31,7 @@ pub fn routes() -> Router<Arc<Emulator>> {
         .route("/_emulator/device/decline", post(decline))
         .route("/_emulator/requests", get(requests).delete(clear_requests))
         .route("/_emulator/faults", get(faults).post(add_faults).delete(clear_faults))
+        .route("/_emulator/clock", get(clock).post(advance))
 }
 
 fn bad(status: StatusCode, msg: impl Into<String>) -> Response {
@@ -48,12 +49,36 @@ async fn reset(AxState(emu): AxState<Arc<Emulator>>, body: Bytes) -> Response {
     };
     match State::from_fixture(&fixture, now_ms()) {
         Ok(s) => {
+            crate::util::reset_clock();
             let tenants = s.tenants.len();
             *emu.lock() = s;
             Json(json!({ "status": "reset", "tenants": tenants })).into_response()
         }
         Err(e) => bad(StatusCode::BAD_REQUEST, format!("invalid fixture: {e}")),
     }
+}
+
+/// `GET /_emulator/clock`: the emulator's time and how far ahead of the wall clock it is.
+async fn clock() -> Response {
+    let now = now_ms();
+    let wall = now.saturating_sub(crate::util::advance_clock(0));
+    Json(json!({ "now": iso8601(now), "ahead_seconds": (now - wall) / 1000 })).into_response()
+}
+
+#[derive(Deserialize)]
+struct Advance {
+    /// Seconds to move the clock forward (never back: Microsoft's time does not go back).
+    advance_seconds: u64,
+}
+
+/// `POST /_emulator/clock` `{"advance_seconds": N}`: moves the clock forward, so that credentials
+/// expire and tokens age as they would after that time.
+async fn advance(body: Bytes) -> Response {
+    let Ok(b) = serde_json::from_slice::<Advance>(&body) else {
+        return bad(StatusCode::BAD_REQUEST, "expected {\"advance_seconds\": <non-negative integer>}");
+    };
+    let ahead = crate::util::advance_clock(b.advance_seconds.saturating_mul(1000));
+    Json(json!({ "now": iso8601(now_ms()), "ahead_seconds": ahead / 1000 })).into_response()
 }
 
 async fn fixture(AxState(emu): AxState<Arc<Emulator>>) -> Response {

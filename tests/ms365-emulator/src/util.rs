@@ -2,14 +2,30 @@
 //! Microsoft puts on the wire. Times are milliseconds since the Unix epoch (`u64`) everywhere, so logic
 //! functions take `now_ms` as an argument and tests can reason about time without sleeping.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use ring::rand::{SecureRandom as _, SystemRandom};
 
-/// The current wall-clock time in milliseconds since the Unix epoch.
+/// How far the control API has moved the emulator's clock ahead of the wall clock, milliseconds.
+static CLOCK_AHEAD_MS: AtomicU64 = AtomicU64::new(0);
+
+/// The emulator's time in milliseconds since the Unix epoch: the wall clock, plus however far
+/// `POST /_emulator/clock` has moved it forward (credentials expire, tokens age).
 pub fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    let wall = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+    wall + CLOCK_AHEAD_MS.load(Ordering::Relaxed)
+}
+
+/// Moves the emulator's clock forward by `ms`; answers how far ahead of the wall clock it now is.
+pub fn advance_clock(ms: u64) -> u64 {
+    CLOCK_AHEAD_MS.fetch_add(ms, Ordering::Relaxed) + ms
+}
+
+/// Puts the emulator's clock back on the wall clock (a reset).
+pub fn reset_clock() {
+    CLOCK_AHEAD_MS.store(0, Ordering::Relaxed);
 }
 
 /// A fresh random GUID in Microsoft's lower-case hyphenated form (object IDs, app IDs, key IDs, trace IDs).

@@ -1,5 +1,5 @@
 //! `/applications`: create, read, list, update (including certificate `keyCredentials`), delete, and
-//! the `addPassword`/`removePassword` actions.
+//! the `addPassword`/`removePassword` actions (`addKey`/`removeKey` are in [`super::rollkey`]).
 //!
 //! Only the properties the product could plausibly send are writable; an unknown property is refused as
 //! Graph refuses it. `keyCredentials` on PATCH replaces the whole list, as at Graph, so a product that
@@ -140,7 +140,7 @@ fn find<'a>(state: &'a State, caller: &Caller, id: &str) -> Result<&'a Applicati
 
 /// Parses `keyCredentials`, keeping the age of certificates already registered (matched by `keyId` or
 /// thumbprint) so that a PATCH does not restart their replication delay.
-fn parse_key_credentials(
+pub(super) fn parse_key_credentials(
     value: &Value,
     existing: &[KeyCredential],
     now: u64,
@@ -223,7 +223,12 @@ fn parse_key_credentials(
 }
 
 /// Refuses the write when a certificate `app` did not have `before` breaks the tenant's policy.
-fn refuse_new_keys(state: &State, tenant: &str, before: &[KeyCredential], app: &Application) -> Result<(), GraphError> {
+pub(super) fn refuse_new_keys(
+    state: &State,
+    tenant: &str,
+    before: &[KeyCredential],
+    app: &Application,
+) -> Result<(), GraphError> {
     for k in app.keys.iter().filter(|k| !before.iter().any(|b| b.sha1 == k.sha1)) {
         if let Some(refusal) = super::policies::refuse_key(state, tenant, app.created_ms, k.start_ms, k.end_ms) {
             return Err(refusal);
@@ -403,6 +408,8 @@ pub fn action(
     match action {
         "addPassword" => add_password(state, caller, req, id, now),
         "removePassword" => remove_password(state, caller, req, id),
+        "addKey" => super::rollkey::add_key(state, caller, req, id, now),
+        "removeKey" => super::rollkey::remove_key(state, caller, req, id, now),
         other => Err(GraphError::new(400, "BadRequest", format!("Resource not found for the segment '{other}'."))),
     }
 }

@@ -13,6 +13,7 @@ pub mod directory;
 pub mod error;
 pub mod odata;
 pub mod policies;
+pub mod rollkey;
 pub mod service_principals;
 
 use std::sync::Arc;
