@@ -421,6 +421,22 @@ pub struct OrganizationApplication {
     pub workload: Workload,
     /// Counted among the active applications.
     pub active: bool,
+    /// Secret or certificate.
+    pub credential_type: CredentialType,
+    /// When its credential ends, RFC 3339, if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_expires_at: Option<String>,
+    /// The certificate's SHA-1 thumbprint, for certificate credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_thumbprint: Option<String>,
+    /// The Microsoft Graph permissions the current manifest requires for its workload (empty for
+    /// an application the administrator registered, whose permissions are the administrator's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub required_permissions: Vec<String>,
+    /// The permissions the service granted it (empty for an application the administrator
+    /// registered).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub granted_permissions: Vec<String>,
     /// Its last health check.
     #[serde(default)]
     pub health: HealthStatus,
@@ -478,6 +494,9 @@ pub enum HealthReason {
     TenantUnreachable,
     /// Microsoft refused for another reason.
     CheckFailed,
+    /// The certificate the service created nears its end and replacing it failed (the current one
+    /// stays in place and still works).
+    RotationFailed,
 }
 
 impl HealthReason {
@@ -493,6 +512,7 @@ impl HealthReason {
             HealthReason::ManifestOutdated => "The backup now uses permissions this application was not granted. Grant them to keep every workload backed up.",
             HealthReason::TenantUnreachable => "Microsoft no longer knows this tenant in its cloud. Check that the tenant still exists.",
             HealthReason::CheckFailed => "Microsoft refused the health check. Check the application in the Azure portal.",
+            HealthReason::RotationFailed => "The service could not replace the application's certificate, which ends soon; the current one still works. It tries again at the next check; if it keeps failing, repair the organization.",
         }
     }
 }

@@ -14,6 +14,8 @@ use std::future::Future;
 
 /// How long a client assertion is valid, in seconds (Microsoft accepts 5 to 10 minutes).
 pub const ASSERTION_LIFETIME_SECS: i64 = 600;
+/// The audience of a proof of possession for `addKey` / `removeKey`: Microsoft Graph's app ID.
+pub const PROOF_AUDIENCE: &str = "00000003-0000-0000-c000-000000000000";
 
 /// The JWS algorithm of a client assertion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,6 +50,15 @@ struct Header<'a> {
     x5t: &'a str,
 }
 
+/// A proof of possession's claims (learn.microsoft.com/graph/application-rollkey-prooftoken).
+#[derive(Serialize)]
+struct ProofClaims<'a> {
+    aud: &'a str,
+    iss: &'a str,
+    nbf: i64,
+    exp: i64,
+}
+
 #[derive(Serialize)]
 struct Claims<'a> {
     aud: &'a str,
@@ -71,9 +82,6 @@ impl ClientAssertion {
         jti: &str,
         now: i64,
     ) -> Self {
-        let x5t = URL_SAFE_NO_PAD.encode(sha1::Sha1::digest(certificate_der));
-        let x5t_s256 = URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(certificate_der));
-        let header = Header { alg, typ: "JWT", x5t_s256: &x5t_s256, x5t: &x5t };
         let claims = Claims {
             aud: audience,
             iss: client_id,
@@ -83,9 +91,34 @@ impl ClientAssertion {
             iat: now,
             exp: now + ASSERTION_LIFETIME_SECS,
         };
+        Self::build(alg, certificate_der, &claims)
+    }
+
+    /// The proof of possession with which application object `application_object_id` rolls its own
+    /// keys (`addKey` / `removeKey`): signed by one of its current certificates, `aud` Microsoft
+    /// Graph, `iss` the application's *object* ID, valid for 10 minutes from `now` (Unix seconds).
+    pub fn proof_of_possession(
+        alg: AssertionAlg,
+        certificate_der: &[u8],
+        application_object_id: &str,
+        now: i64,
+    ) -> Self {
+        let claims = ProofClaims {
+            aud: PROOF_AUDIENCE,
+            iss: application_object_id,
+            nbf: now,
+            exp: now + ASSERTION_LIFETIME_SECS,
+        };
+        Self::build(alg, certificate_der, &claims)
+    }
+
+    fn build(alg: AssertionAlg, certificate_der: &[u8], claims: &impl Serialize) -> Self {
+        let x5t = URL_SAFE_NO_PAD.encode(sha1::Sha1::digest(certificate_der));
+        let x5t_s256 = URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(certificate_der));
+        let header = Header { alg, typ: "JWT", x5t_s256: &x5t_s256, x5t: &x5t };
         // Serializing these plain structs cannot fail.
         let header = serde_json::to_vec(&header).unwrap_or_default();
-        let claims = serde_json::to_vec(&claims).unwrap_or_default();
+        let claims = serde_json::to_vec(claims).unwrap_or_default();
         let signing_input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(claims));
         Self { alg, signing_input }
     }
@@ -131,6 +164,22 @@ pub struct KeyCredential {
     /// End of validity, RFC 3339.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_date_time: Option<String>,
+    /// Its ID in Entra, when the client chooses it ([`key_id_for_certificate`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+}
+
+/// The `keyId` this product gives the certificate `certificate_der` in Entra: a version-4-shaped
+/// GUID made of the first 16 bytes of its SHA-256, so that the key can be removed later
+/// (`removeKey` takes the ID) with nothing stored beside the certificate.
+pub fn key_id_for_certificate(certificate_der: &[u8]) -> String {
+    let d = sha2::Sha256::digest(certificate_der);
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&d[..16]);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
 }
 
 impl KeyCredential {
@@ -143,6 +192,7 @@ impl KeyCredential {
             display_name: display_name.to_owned(),
             start_date_time: Some(crate::certificate::rfc3339(validity.0)),
             end_date_time: Some(crate::certificate::rfc3339(validity.1)),
+            key_id: None,
         }
     }
 }
@@ -150,6 +200,27 @@ impl KeyCredential {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_proof_of_possession_names_graph_the_application_object_and_ten_minutes() {
+        let proof = ClientAssertion::proof_of_possession(AssertionAlg::RS256, b"der", "object-id", 1_000);
+        let input = std::str::from_utf8(proof.signing_input()).unwrap();
+        let (h, c) = input.split_once('.').unwrap();
+        let claims = decode(c);
+        assert_eq!(claims, serde_json::json!({"aud": PROOF_AUDIENCE, "iss": "object-id", "nbf": 1_000, "exp": 1_600}));
+        assert_eq!(decode(h)["x5t"], URL_SAFE_NO_PAD.encode(sha1::Sha1::digest(b"der")));
+    }
+
+    #[test]
+    fn a_certificates_key_id_is_a_guid_fixed_by_the_certificate() {
+        let id = key_id_for_certificate(b"one certificate");
+        assert_eq!(id, key_id_for_certificate(b"one certificate"));
+        assert_ne!(id, key_id_for_certificate(b"another certificate"));
+        let parts: Vec<usize> = id.split('-').map(str::len).collect();
+        assert_eq!(parts, [8, 4, 4, 4, 12]);
+        assert_eq!(&id[14..15], "4", "version 4 shape");
+        assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"), "RFC 4122 variant");
+    }
 
     fn decode(part: &str) -> serde_json::Value {
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
