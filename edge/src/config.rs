@@ -42,6 +42,9 @@ pub struct Config {
     pub public_origin: Option<String>,
     /// Switches for local development and the whole-system tests (all off when deployed).
     pub dev: DevSwitches,
+    /// `ROTATE_BEFORE_DAYS`: how many days before its end a certificate the service created is
+    /// replaced (default [`crate::health::ROTATE_BEFORE_DAYS`]).
+    pub rotate_before_days: i64,
 }
 
 /// Switches for local development and the whole-system tests. `session_in_url` is honoured only
@@ -56,6 +59,9 @@ pub struct DevSwitches {
     pub signin_hold_ms: Option<i64>,
     /// `DEV_FAULTS` has `saved-handover`.
     pub fail_saved_handover: bool,
+    /// `DEV_CLOCK=emulator`: the organizations' clock (health checks, rotation) follows the
+    /// emulator's, which its control API can move forward (`GET /_emulator/clock`).
+    pub clock_from_emulator: bool,
 }
 
 /// A setting that is present but unusable.
@@ -162,6 +168,11 @@ impl Config {
             session_in_url: non_empty("DEV_SESSION_IN_URL").as_deref() == Some("1"),
             signin_hold_ms: None,
             fail_saved_handover: false,
+            clock_from_emulator: match non_empty("DEV_CLOCK").as_deref() {
+                None => false,
+                Some("emulator") => true,
+                Some(other) => return Err(ConfigError(format!("DEV_CLOCK: {other:?} is not \"emulator\""))),
+            },
         };
         for fault in faults.split_whitespace() {
             match fault {
@@ -176,13 +187,25 @@ impl Config {
                 })?;
             dev.signin_hold_ms = Some(secs * 1000);
         }
-        if dev_microsoft_base.is_none() && (dev.fail_saved_handover || dev.signin_hold_ms.is_some()) {
+        if dev_microsoft_base.is_none()
+            && (dev.fail_saved_handover || dev.signin_hold_ms.is_some() || dev.clock_from_emulator)
+        {
             return Err(ConfigError(
-                "DEV_FAULTS and DEV_SIGNIN_HOLD_SECS are for tests against the local emulator only: remove them".into(),
+                "DEV_FAULTS, DEV_SIGNIN_HOLD_SECS and DEV_CLOCK are for tests against the local emulator only: remove them"
+                    .into(),
             ));
         }
+        let rotate_before_days = match non_empty("ROTATE_BEFORE_DAYS") {
+            None => crate::health::ROTATE_BEFORE_DAYS,
+            Some(d) => d
+                .parse()
+                .ok()
+                .filter(|d| (1..=365).contains(d))
+                .ok_or_else(|| ConfigError("ROTATE_BEFORE_DAYS must be a number of days (1 to 365)".into()))?,
+        };
         Ok(Config {
             dev,
+            rotate_before_days,
             session_secret: non_empty("PORTAL_SESSION_SECRET").map(String::into_bytes).unwrap_or_default(),
             portal_issuer: non_empty("PORTAL_ISSUER"),
             portal_origins: match non_empty("PORTAL_ORIGINS") {

@@ -20,6 +20,41 @@ use shared::{CloudEnvironment, ErrorCode};
 pub const EXPIRING_DAYS: i64 = 30;
 /// Failed checks in a row after which an application (and its organization) is failing.
 pub const FAILING_AFTER: u32 = 2;
+/// Days before its end from which a certificate the service created is replaced (the default of
+/// `ROTATE_BEFORE_DAYS`).
+pub const ROTATE_BEFORE_DAYS: i64 = 30;
+/// How long a replaced key stays registered beside its successor (a backup that took a token
+/// with it finishes), in milliseconds.
+pub const ROTATION_OVERLAP_MS: i64 = 24 * 3_600_000;
+/// Days before its end at which a credential that cannot rotate itself (a password, an uploaded
+/// .pfx) is announced as expiring, each once.
+pub const EXPIRY_WARNINGS: [i64; 3] = [30, 14, 3];
+
+/// Whether a certificate valid from `not_before` to `not_after` (Unix seconds) is replaced at
+/// `now`: within `before_days` of its end, or in the last third of a certificate that a tenant's
+/// lifetime policy kept shorter than three times that (so that a short certificate is not replaced
+/// at every check).
+pub fn rotation_due(validity: (i64, i64), now: i64, before_days: i64) -> bool {
+    let (not_before, not_after) = validity;
+    let window = (before_days * 86_400).min((not_after - not_before) / 3);
+    not_after - now <= window
+}
+
+/// The validity of the certificate that replaces one valid over `validity`, made at `now`: as long
+/// as the one it replaces (which the tenant's lifetime policy accepted), at most the service's
+/// lifetime, backdated like every generated certificate.
+pub fn rotated_validity(validity: (i64, i64), now: i64) -> (i64, i64) {
+    use shared::selfsigned::{BACKDATE_SECS, GENERATED_LIFETIME_DAYS};
+    let length = (validity.1 - validity.0).clamp(86_400, GENERATED_LIFETIME_DAYS * 86_400 + BACKDATE_SECS);
+    (now - BACKDATE_SECS, now - BACKDATE_SECS + length)
+}
+
+/// The expiry warning due for a credential with `days_left`, after warnings down to
+/// `last_warned` days were given: the smallest threshold crossed, if not given yet.
+pub fn expiry_warning(days_left: i64, last_warned: Option<i64>) -> Option<i64> {
+    let crossed = EXPIRY_WARNINGS.iter().copied().filter(|t| days_left <= *t).min()?;
+    (last_warned.is_none_or(|w| crossed < w)).then_some(crossed)
+}
 
 /// The Microsoft Graph application permissions in an access token's `roles` claim; `None` when the
 /// token cannot be read (not a JWT, or no JSON payload).
@@ -135,6 +170,9 @@ pub struct AppHealth {
     pub permissions: Vec<String>,
     /// Failed checks in a row (a transient error neither counts nor resets).
     pub failures: u32,
+    /// The last expiry warning given (days before the end), for a credential that cannot rotate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warned_days: Option<i64>,
 }
 
 impl AppHealth {
@@ -152,7 +190,7 @@ impl AppHealth {
                 health: Health::NeedsAttention,
                 reason: Some(HealthReason::ManifestOutdated),
                 permissions: p.clone(),
-                failures: 0,
+                ..AppHealth::default()
             },
             Finding::PermissionsMissing(p) => self.failed(HealthReason::PermissionsMissing, p.clone()),
             Finding::Refused(reason) => self.failed(*reason, vec![]),
@@ -166,7 +204,14 @@ impl AppHealth {
             reason: Some(reason),
             permissions,
             failures,
+            warned_days: self.warned_days,
         }
+    }
+
+    /// The health after replacing the certificate failed: the application works, but needs
+    /// attention if that keeps failing until its end.
+    pub fn rotation_failed(&self) -> AppHealth {
+        AppHealth { health: Health::NeedsAttention, reason: Some(HealthReason::RotationFailed), ..self.clone() }
     }
 }
 
@@ -286,6 +331,38 @@ mod tests {
             (Health::Failing, Some(HealthReason::CredentialExpired))
         );
         assert_eq!(organization_health(std::iter::empty()), (Health::Unchecked, None));
+    }
+
+    #[test]
+    fn a_generated_certificate_is_replaced_30_days_before_its_end_or_in_the_last_third_of_a_short_one() {
+        let two_years = (NOW - 300, NOW + 730 * 86_400);
+        assert!(!rotation_due(two_years, NOW, 30));
+        assert!(!rotation_due(two_years, two_years.1 - 31 * 86_400, 30));
+        assert!(rotation_due(two_years, two_years.1 - 30 * 86_400, 30));
+        assert!(rotation_due(two_years, two_years.1 + 1, 30), "an expired one too (it cannot be, by addKey)");
+        let capped = (NOW, NOW + 30 * 86_400);
+        assert!(!rotation_due(capped, NOW + 86_400, 30), "a 30-day certificate is not replaced at once");
+        assert!(rotation_due(capped, NOW + 20 * 86_400, 30));
+        assert!(!rotation_due(two_years, two_years.1 - 8 * 86_400, 7), "ROTATE_BEFORE_DAYS=7");
+    }
+
+    #[test]
+    fn the_replacement_is_as_long_as_the_certificate_the_tenant_accepted() {
+        let capped = (NOW - 300, NOW - 300 + 179 * 86_400);
+        assert_eq!(rotated_validity(capped, NOW + 170 * 86_400), (NOW + 170 * 86_400 - 300, NOW + 349 * 86_400 - 300));
+        let (from, to) = rotated_validity((0, 100 * 365 * 86_400), NOW);
+        assert_eq!(to - from, 730 * 86_400 + 300, "never longer than the service's own lifetime");
+    }
+
+    #[test]
+    fn a_credential_that_cannot_rotate_is_announced_at_30_14_and_3_days_once_each() {
+        assert_eq!(expiry_warning(45, None), None);
+        assert_eq!(expiry_warning(30, None), Some(30));
+        assert_eq!(expiry_warning(20, Some(30)), None);
+        assert_eq!(expiry_warning(13, Some(30)), Some(14));
+        assert_eq!(expiry_warning(2, Some(30)), Some(3), "a missed threshold is not announced late");
+        assert_eq!(expiry_warning(1, Some(3)), None);
+        assert_eq!(expiry_warning(-4, None), Some(3));
     }
 
     #[test]

@@ -163,6 +163,28 @@ impl Emulator {
         }
     }
 
+    /// A Graph call with `token` that may be refused: the status and the body.
+    pub fn graph_status(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let req = ureq::request(method, &format!("{}/v1.0{path}", self.base_url))
+            .set("authorization", &format!("Bearer {token}"));
+        match req.send_json(body) {
+            Ok(r) => (r.status(), r.into_json().unwrap_or(serde_json::Value::Null)),
+            Err(ureq::Error::Status(c, r)) => (c, r.into_json().unwrap_or(serde_json::Value::Null)),
+            Err(e) => panic!("Graph {method} {path}: {e}"),
+        }
+    }
+
+    /// Moves the emulator's clock forward by `days` (credentials expire, tokens age).
+    pub fn advance_days(&self, days: u64) {
+        self.control("clock", serde_json::json!({"advance_seconds": days * 86_400}));
+    }
+
     /// Registers an application in Contoso as an admin would by hand: application, service principal,
     /// a client secret, optionally a certificate (base64 DER), and (if `grant`) admin consent for
     /// Graph `Organization.Read.All`. Returns (app ID, object ID, secret).

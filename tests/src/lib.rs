@@ -31,6 +31,28 @@ pub fn pfx_corpus_case(manifest: &serde_json::Value, file: &str) -> serde_json::
     manifest.as_array().unwrap().iter().find(|c| c["file"] == file).unwrap_or_else(|| panic!("no {file}")).clone()
 }
 
+/// The certificate and PKCS#8 key of the corpus file `file` (one of the accepted ones).
+pub fn corpus_certificate(file: &str) -> shared::certificate::ParsedPfx {
+    let (corpus, manifest) = pfx_corpus();
+    let case = pfx_corpus_case(&manifest, file);
+    let pfx = std::fs::read(corpus.path().join(file)).unwrap();
+    shared::certificate::parse_pfx(&pfx, case["password"].as_str().unwrap(), unix_now()).unwrap()
+}
+
+/// Now, Unix seconds.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+/// Signs a JWS `assertion` (RS256) with the RSA key `pkcs8` and answers the complete JWT.
+pub fn sign_rs256(assertion: shared::assertion::ClientAssertion, pkcs8: &[u8]) -> String {
+    use ring::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
+    let key = RsaKeyPair::from_pkcs8(pkcs8).unwrap();
+    let mut signature = vec![0; key.public().modulus_len()];
+    key.sign(&RSA_PKCS1_SHA256, &ring::rand::SystemRandom::new(), assertion.signing_input(), &mut signature).unwrap();
+    assertion.finish(&signature)
+}
+
 /// A TCP port that was free a moment ago on 127.0.0.1.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

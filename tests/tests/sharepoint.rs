@@ -4,8 +4,6 @@
 //! backup of SharePoint needs a certificate (Step 3 offers the upload).
 
 use edge::organizations::seal::{binding, Keyring, SealedCertificate};
-use ring::rand::SystemRandom;
-use ring::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
 use serde_json::{json, Value};
 use shared::assertion::{AssertionAlg, ClientAssertion};
 use shared::certificate::ParsedPfx;
@@ -32,11 +30,7 @@ fn app_with_certificate(emulator: &Emulator, name: &str, grant: bool) -> (String
 
 /// The corpus certificate (openssl3-default.pfx): its certificate and PKCS#8 key.
 fn corpus_certificate() -> ParsedPfx {
-    let (corpus, manifest) = system_tests::pfx_corpus();
-    let case = system_tests::pfx_corpus_case(&manifest, "openssl3-default.pfx");
-    let pfx = std::fs::read(corpus.path().join("openssl3-default.pfx")).unwrap();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    shared::certificate::parse_pfx(&pfx, case["password"].as_str().unwrap(), now).unwrap()
+    system_tests::corpus_certificate("openssl3-default.pfx")
 }
 
 /// Grants `role` of the resource `resource_app_id` to the application's service principal.
@@ -75,11 +69,8 @@ fn token(emulator: &Emulator, app_id: &str, scope: &str, credential: Result<&str
                 &format!("jti-{now}-{}", NEXT_JTI.fetch_add(1, Ordering::Relaxed)),
                 now,
             );
-            let key = RsaKeyPair::from_pkcs8(cert.private_key_pkcs8.expose()).unwrap();
-            let mut signature = vec![0; key.public().modulus_len()];
-            key.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), assertion.signing_input(), &mut signature).unwrap();
             form.push(("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".to_owned()));
-            form.push(("client_assertion", assertion.finish(&signature)));
+            form.push(("client_assertion", system_tests::sign_rs256(assertion, cert.private_key_pkcs8.expose())));
         }
     }
     let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();

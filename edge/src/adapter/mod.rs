@@ -82,6 +82,19 @@ async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::Sched
     organizations::scheduled_health_checks(&env).await;
 }
 
+/// The queues' consumer: the health checks the Cron Trigger queued.
+#[event(queue)]
+async fn queue(batch: worker::MessageBatch<serde_json::Value>, env: Env, _ctx: worker::Context) -> Result<()> {
+    let messages = batch.messages()?;
+    if batch.queue() == organizations::HEALTH_QUEUE_NAME {
+        organizations::run_health_checks(&env, messages).await;
+    } else {
+        worker::console_error!("a batch from an unknown queue {}", batch.queue());
+        batch.retry_all();
+    }
+    Ok(())
+}
+
 fn error_response(err: &AppError) -> Result<Response> {
     let mut resp = Response::from_json(&err.body())?.with_status(err.status());
     if let AppError::MethodNotAllowed(allowed) = err {

@@ -40,12 +40,15 @@ fn keyring(env: &Env) -> Res<Keyring> {
     })
 }
 
-/// The clock, `setTimeout` and the console.
-struct Runtime;
+/// The clock, `setTimeout` and the console. The clock is the Worker's, moved `ahead_ms` forward
+/// only under `DEV_CLOCK=emulator` (see [`clock_ahead`]).
+struct Runtime {
+    ahead_ms: Millis,
+}
 
 impl Clock for Runtime {
     fn now_ms(&self) -> Millis {
-        now()
+        now() + self.ahead_ms
     }
 }
 
@@ -71,6 +74,11 @@ impl Signers for WebCrypto {
     type Signer<'k> = WebCryptoSigner<'k>;
     fn signer<'k>(&'k self, pkcs8: &'k [u8]) -> WebCryptoSigner<'k> {
         WebCryptoSigner { pkcs8 }
+    }
+
+    async fn generate_key(&self) -> Result<(shared::secret::SecretBytes, Vec<u8>), String> {
+        let (pkcs8, spki) = super::webcrypto::generate_rsa_key().await?;
+        Ok((shared::secret::SecretBytes::new(pkcs8), spki))
     }
 }
 
@@ -143,6 +151,27 @@ impl SignIns for DurableSignIns<'_> {
 }
 
 /// Runs `f` with the service for the session's account.
+/// How far the organizations' clock is ahead of the Worker's: 0, except under `DEV_CLOCK=emulator`
+/// (a configuration only accepted with a loopback emulator), where it follows the emulator's
+/// clock, which the whole-system tests move forward to make credentials expire.
+async fn clock_ahead(env: &Env) -> Millis {
+    let Ok(config) = super::read_config(env) else { return 0 };
+    let (true, Some(base)) = (config.dev.clock_from_emulator, config.dev_microsoft_base.as_deref()) else {
+        return 0;
+    };
+    let answer = async {
+        let mut resp = worker::Fetch::Url(format!("{base}/_emulator/clock").parse()?).send().await?;
+        resp.json::<serde_json::Value>().await
+    };
+    match answer.await {
+        Ok(v) => v["ahead_seconds"].as_i64().unwrap_or(0) * 1000,
+        Err(e) => {
+            worker::console_error!("DEV_CLOCK: the emulator's clock is not readable: {e}");
+            0
+        }
+    }
+}
+
 async fn with_service<T, F>(env: &Env, session: &Session, f: F) -> Res<T>
 where
     F: AsyncFnOnce(&Organizations<'_, D1Store<'_>, DurableSignIns<'_>, WorkerHttp, Runtime, WebCrypto>) -> Res<T>,
@@ -153,7 +182,7 @@ where
         store: &D1Store { env },
         sign_ins: &DurableSignIns { env, session },
         http: &WorkerHttp,
-        runtime: &Runtime,
+        runtime: &Runtime { ahead_ms: clock_ahead(env).await },
         signers: &WebCrypto,
         keyring: &keys,
     };
@@ -194,33 +223,93 @@ pub async fn check(env: &Env, config: &Config, session: &Session, id: &str) -> R
     respond(&endpoints::CHECK_ORGANIZATION, &checked)
 }
 
-/// Health checks per Cron Trigger run: each takes one token request per active application (at
-/// most 4), so a run stays far below the subrequest limit; at one run every 5 minutes that is
-/// 7,200 organizations a day (see ARCHITECTURE.md for more).
-pub const HEALTH_CHECKS_PER_RUN: u32 = 25;
+/// Organizations a Cron Trigger run hands to the health-check queue: at one run every 5 minutes,
+/// up to 288,000 a day (each is checked once a day). See ARCHITECTURE.md.
+pub const HEALTH_CHECKS_PER_RUN: u32 = 1_000;
+/// How long a claimed check waits before another run may claim it again (its message was lost,
+/// or every delivery failed).
+const CHECK_LEASE_MS: Millis = 3_600_000;
+/// The queue binding of the health checks.
+pub const HEALTH_QUEUE: &str = "HEALTH_CHECKS";
+/// The health-check queue's name (wrangler.toml), as a batch names it.
+pub const HEALTH_QUEUE_NAME: &str = "m365-health-checks";
 
-/// The Cron Trigger's share of the health checks: the organizations whose check is due, the longest
-/// waiting first, each for its own account. A check that fails (the database, the keyring) is tried
-/// again an hour later rather than at every run.
+/// The Cron Trigger's share of the health checks: claims the organizations whose check is due (the
+/// longest waiting first) and sends one message per organization to the health-check queue, whose
+/// consumers ([`run_health_checks`]) check them in parallel batches.
 pub async fn scheduled_health_checks(env: &Env) {
+    let store = D1Store { env };
+    let now = now() + clock_ahead(env).await;
+    let claimed = match crate::organizations::ports::OrganizationStore::claim_due_checks(
+        &store,
+        now,
+        now + CHECK_LEASE_MS,
+        HEALTH_CHECKS_PER_RUN,
+    )
+    .await
+    {
+        Ok(c) => c,
+        Err(_) => return,
+    };
+    if claimed.is_empty() {
+        return;
+    }
+    let queue = match env.queue(HEALTH_QUEUE) {
+        Ok(q) => q,
+        Err(e) => {
+            worker::console_error!("health checks: the queue binding is missing: {e}");
+            return;
+        }
+    };
+    let orders: Vec<HealthCheckOrder> =
+        claimed.into_iter().map(|(account, organization)| HealthCheckOrder { account, organization }).collect();
+    // A batch holds at most 100 messages.
+    for chunk in orders.chunks(100) {
+        let batch = worker::BatchMessageBuilder::new().messages(chunk.to_vec()).build();
+        if let Err(e) = queue.send_batch(batch).await {
+            // Their lease runs out and a later run claims them again.
+            worker::console_error!("health checks: queueing {} check(s) failed: {e}", chunk.len());
+        }
+    }
+    worker::console_log!("health checks: {} organization(s) queued", orders.len());
+}
+
+/// One organization's health check, as queued.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct HealthCheckOrder {
+    /// The owning account.
+    pub account: String,
+    /// The organization.
+    pub organization: String,
+}
+
+/// The health-check queue's consumer: checks each organization of the batch in turn. A check that
+/// fails (the database, the keyring) is retried by the queue after a delay; an organization that
+/// no longer exists is done.
+pub async fn run_health_checks(env: &Env, messages: Vec<worker::Message<serde_json::Value>>) {
+    use worker::MessageExt as _;
     let Ok(config) = super::read_config(env) else {
         worker::console_error!("health checks: the configuration is not readable");
+        messages.iter().for_each(|m| m.retry());
         return;
     };
-    let store = D1Store { env };
-    let due =
-        match crate::organizations::ports::OrganizationStore::due_checks(&store, now(), HEALTH_CHECKS_PER_RUN).await {
-            Ok(due) => due,
-            Err(_) => return,
+    for message in messages {
+        let Ok(order) = serde_json::from_value::<HealthCheckOrder>(message.body().clone()) else {
+            worker::console_error!("health checks: an unreadable message was dropped");
+            message.ack();
+            continue;
         };
-    for (account, id) in due {
-        let session = Session { account, admin: "health-check".to_owned(), expires_at: 0 };
-        match with_service(env, &session, async |s| s.check_health(&config, &id).await).await {
-            Ok(o) => worker::console_log!("health check {id}: {:?}", o.health.state),
+        let session = Session { account: order.account.clone(), admin: "health-check".to_owned(), expires_at: 0 };
+        let id = &order.organization;
+        match with_service(env, &session, async |s| s.check_health(&config, id).await).await {
+            Ok(o) => {
+                worker::console_log!("health check {id}: {:?}", o.health.state);
+                message.ack();
+            }
+            Err(AppError::NoSuchObject) => message.ack(),
             Err(e) => {
                 worker::console_error!("health check {id} failed: {}", e.code().as_str());
-                let later = now() + 3_600_000;
-                let _ = crate::organizations::ports::OrganizationStore::schedule_check(&store, &id, later).await;
+                message.retry_with_options(&worker::QueueRetryOptionsBuilder::new().with_delay_seconds(60).build());
             }
         }
     }

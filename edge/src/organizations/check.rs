@@ -91,6 +91,10 @@ pub trait Signers {
         Self: 'k;
     /// The signer for `pkcs8` (DER).
     fn signer<'k>(&'k self, pkcs8: &'k [u8]) -> Self::Signer<'k>;
+    /// A new RSA key pair ([`shared::selfsigned::GENERATED_RSA_BITS`]) for a certificate the
+    /// service creates: (private key as PKCS#8 DER, public key as SubjectPublicKeyInfo DER).
+    fn generate_key(&self)
+        -> impl std::future::Future<Output = Result<(shared::secret::SecretBytes, Vec<u8>), String>>;
 }
 
 /// What a credential check needs: Microsoft, the time, a delay, the log and a signer.

@@ -121,7 +121,7 @@ pub struct OrganizationRow {
 }
 
 /// A row of `applications` (without its ciphertext, which is read only where needed).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ApplicationRow {
     /// ID.
     pub id: String,
@@ -158,6 +158,15 @@ pub struct ApplicationRow {
     /// When it was last checked, RFC 3339.
     #[serde(default)]
     pub checked_at: Option<String>,
+    /// The key ID Entra has for its certificate, once the service rotated it.
+    #[serde(default)]
+    pub entra_key_id: Option<String>,
+    /// A replaced certificate's key ID, still registered until `retire_after_ms`.
+    #[serde(default)]
+    pub retiring_key_id: Option<String>,
+    /// When the replaced key is removed, Unix milliseconds.
+    #[serde(default)]
+    pub retire_after_ms: Option<i64>,
 }
 
 impl ApplicationRow {
@@ -190,6 +199,14 @@ fn organization_health(apps: &[ApplicationRow]) -> HealthStatus {
     HealthStatus { state, reason, permissions: worst.map(|w| w.permissions.clone()).unwrap_or_default(), checked_at }
 }
 
+fn credential_type(a: &ApplicationRow) -> CredentialType {
+    if a.credential_type == "certificate" {
+        CredentialType::Certificate
+    } else {
+        CredentialType::Secret
+    }
+}
+
 /// The API view of an organization and its applications at `now` (Unix seconds).
 pub fn to_api(org: &OrganizationRow, apps: &[ApplicationRow], now: i64) -> Organization {
     let main = apps.iter().find(|a| a.is_main == 1);
@@ -201,11 +218,7 @@ pub fn to_api(org: &OrganizationRow, apps: &[ApplicationRow], now: i64) -> Organ
         cloud: org.cloud.parse().unwrap_or_default(),
         tenant_id: org.tenant_id.clone(),
         application_id: main.map(|m| m.app_id.clone()).unwrap_or_default(),
-        credential_type: if main.is_some_and(|m| m.credential_type == "certificate") {
-            CredentialType::Certificate
-        } else {
-            CredentialType::Secret
-        },
+        credential_type: main.map_or(CredentialType::Secret, credential_type),
         credential_expires_at: expires,
         expiry: ExpiryState::at(expires_unix, now),
         certificate_thumbprint: main.and_then(|m| m.certificate_thumbprint.clone()),
@@ -213,12 +226,27 @@ pub fn to_api(org: &OrganizationRow, apps: &[ApplicationRow], now: i64) -> Organ
         active_applications: apps.iter().filter(|a| a.active == 1).count() as u8,
         applications: apps
             .iter()
-            .map(|a| OrganizationApplication {
-                application_id: a.app_id.clone(),
-                main: a.is_main == 1,
-                workload: a.workload.as_deref().and_then(Workload::parse).unwrap_or(Workload::All),
-                active: a.active == 1,
-                health: a.health_status(),
+            .map(|a| {
+                let workload = a.workload.as_deref().and_then(Workload::parse).unwrap_or(Workload::All);
+                let granted: Vec<String> =
+                    a.granted_permissions.as_deref().and_then(|p| serde_json::from_str(p).ok()).unwrap_or_default();
+                let cloud = org.cloud.parse().unwrap_or_default();
+                OrganizationApplication {
+                    application_id: a.app_id.clone(),
+                    main: a.is_main == 1,
+                    workload,
+                    active: a.active == 1,
+                    credential_type: credential_type(a),
+                    credential_expires_at: a.credential_expires_at.clone(),
+                    certificate_thumbprint: a.certificate_thumbprint.clone(),
+                    required_permissions: if a.manifest_version.is_some() {
+                        crate::provisioning::manifest::required_permissions(cloud, workload)
+                    } else {
+                        vec![]
+                    },
+                    granted_permissions: granted,
+                    health: a.health_status(),
+                }
             })
             .collect(),
         health: organization_health(apps),
@@ -287,9 +315,7 @@ mod tests {
             manifest_version: Some(2 - main as u32),
             workload: Some(if main == 1 { "all" } else { "files" }.to_owned()),
             granted_permissions: None,
-            object_id: None,
-            health: None,
-            checked_at: None,
+            ..ApplicationRow::default()
         };
         let now = crate::time::parse_rfc3339("2026-11-26T00:00:00Z").unwrap();
         let view = to_api(&org, &[app(1, "2026-12-10T00:00:00Z"), app(0, "2028-01-01T00:00:00Z")], now);

@@ -94,6 +94,33 @@ pub struct NewApplicationRow {
     pub workload: Workload,
 }
 
+/// A certificate the service created, replaced by a new one (see
+/// [`super::service`]'s rotation): the new credential, sealed, and the replaced key kept until
+/// `retire_after_ms`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RotatedCredential {
+    /// Application row ID.
+    pub id: String,
+    /// The sealed credential it replaces (the update applies only while it is still stored).
+    pub previous_ciphertext: String,
+    /// The key the new credential is sealed with.
+    pub key_id: String,
+    /// The new sealed credential, base64.
+    pub secret_ciphertext: String,
+    /// RFC 3339.
+    pub credential_expires_at: String,
+    /// SHA-1 thumbprint.
+    pub certificate_thumbprint: String,
+    /// The key ID Entra gave the new certificate.
+    pub entra_key_id: String,
+    /// The key ID of the replaced certificate, still registered.
+    pub retiring_key_id: String,
+    /// When the replaced key is removed.
+    pub retire_after_ms: Millis,
+    /// RFC 3339.
+    pub updated_at: String,
+}
+
 /// A sealed credential as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct SealedRow {
@@ -184,12 +211,22 @@ pub trait OrganizationStore {
     /// Records application row `id`'s health (JSON of [`crate::health::AppHealth`]) checked at
     /// `checked_at` (RFC 3339).
     fn record_health(&self, id: &str, health: &str, checked_at: &str) -> impl Future<Output = Result<(), StoreError>>;
+    /// Stores a rotated certificate; `Ok(false)` (nothing changed) when the row no longer holds
+    /// the credential it replaces.
+    fn rotate_credential(&self, rotated: &RotatedCredential) -> impl Future<Output = Result<bool, StoreError>>;
+    /// The replaced key of application row `id` is gone from Entra.
+    fn key_retired(&self, id: &str) -> impl Future<Output = Result<(), StoreError>>;
     /// Organization `id` is next checked at `at_ms`.
     fn schedule_check(&self, id: &str, at_ms: Millis) -> impl Future<Output = Result<(), StoreError>>;
-    /// Up to `limit` organizations (account, ID) whose next check is due at `now_ms`, the longest
-    /// waiting first.
-    fn due_checks(&self, now_ms: Millis, limit: u32)
-        -> impl Future<Output = Result<Vec<(String, String)>, StoreError>>;
+    /// Claims up to `limit` organizations (account, ID) whose next check is due at `now_ms`, the
+    /// longest waiting first: their next check moves to `lease_until_ms` (the check itself then
+    /// sets it a day ahead; a check that never ran is claimed again after the lease).
+    fn claim_due_checks(
+        &self,
+        now_ms: Millis,
+        lease_until_ms: Millis,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<(String, String)>, StoreError>>;
 }
 
 /// A sign-in answered with a status other than 200.

@@ -28,6 +28,7 @@ use shared::secret::SecretString;
 use shared::{CloudEndpoints, CloudEnvironment, ErrorCode, Field, FieldError, OrganizationName};
 
 mod health_check;
+mod rotation;
 #[cfg(test)]
 mod tests;
 
@@ -83,14 +84,18 @@ fn grant_of(a: &ExportedApp) -> Grant {
 /// A stored credential, opened.
 enum StoredCredential {
     Secret(SecretString),
-    Certificate(Box<ParsedPfx>),
+    /// A certificate and its key; `generated` when the service created it (it can rotate).
+    Certificate {
+        parsed: Box<ParsedPfx>,
+        generated: bool,
+    },
 }
 
 impl StoredCredential {
     fn check(&self) -> Credential<'_> {
         match self {
             StoredCredential::Secret(s) => Credential::Secret(s),
-            StoredCredential::Certificate(p) => Credential::Certificate(p),
+            StoredCredential::Certificate { parsed, .. } => Credential::Certificate(parsed),
         }
     }
 }
@@ -173,7 +178,7 @@ fn generated_credential(a: &ExportedApp, now: i64) -> Res<StoredCredential> {
     match (&a.certificate, &a.secret) {
         (Some(c), _) => SealedCertificate::generated(&c.der_base64, &c.pkcs8_base64)
             .open(now)
-            .map(|p| StoredCredential::Certificate(Box::new(p)))
+            .map(|p| StoredCredential::Certificate { parsed: Box::new(p), generated: true })
             .map_err(crate::certificates::pfx_error),
         (None, Some(secret)) => Ok(StoredCredential::Secret(SecretString::new(secret.clone()))),
         (None, None) => Err(AppError::Internal),
@@ -496,7 +501,7 @@ where
         let cred = if s.credential_type == "certificate" {
             let sealed = SealedCertificate::from_plaintext(plain.expose()).ok_or(AppError::Internal)?;
             let parsed = sealed.open(self.now() / 1000).map_err(crate::certificates::pfx_error)?;
-            StoredCredential::Certificate(Box::new(parsed))
+            StoredCredential::Certificate { parsed: Box::new(parsed), generated: sealed.version == 2 }
         } else {
             StoredCredential::Secret(SecretString::new(String::from_utf8_lossy(plain.expose()).into_owned()))
         };

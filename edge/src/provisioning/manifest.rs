@@ -153,6 +153,17 @@ pub fn assignments_per_application(cloud: CloudEnvironment) -> usize {
     RESOURCES.iter().map(|r| r.permissions_in(cloud).count()).sum()
 }
 
+/// The app role values (every resource) an application of `workload` is granted in `cloud` under
+/// the current manifest.
+pub fn required_permissions(cloud: CloudEnvironment, workload: Workload) -> Vec<String> {
+    RESOURCES
+        .iter()
+        .flat_map(|r| r.permissions_in(cloud))
+        .filter(|p| p.for_workload(workload))
+        .map(|p| p.value.to_owned())
+        .collect()
+}
+
 /// Whether the manifest asks for Microsoft Graph's mailbox import and export in `cloud`
 /// (otherwise mailboxes are backed up with `Mail.ReadWrite` and EWS).
 pub fn graph_mailbox_export(cloud: CloudEnvironment) -> bool {

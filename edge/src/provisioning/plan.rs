@@ -512,7 +512,9 @@ impl Registration {
                 let mut body = json!({"requiredResourceAccess": self.required_resource_access(a.index)});
                 if let Some(c) = key {
                     let der = STANDARD.decode(&c.der_base64).unwrap_or_default();
-                    let key = KeyCredential::for_certificate(&der, GENERATED_KEY_NAME, (c.not_before, c.not_after));
+                    let mut key = KeyCredential::for_certificate(&der, GENERATED_KEY_NAME, (c.not_before, c.not_after));
+                    // Its ID follows from the certificate, so that a rotation can remove it later.
+                    key.key_id = Some(shared::assertion::key_id_for_certificate(&der));
                     body["keyCredentials"] = json!([key]);
                 }
                 items.push(BatchItem::with_body(

@@ -663,4 +663,4 @@ fn export(rec: &SignInRecord) -> Exported {
 
 #[cfg(test)]
 #[path = "service_tests.rs"]
-mod tests;
+pub(crate) mod tests;

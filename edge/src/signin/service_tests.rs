@@ -102,7 +102,7 @@ impl SignInHost for FakeHost {
 }
 
 /// A 2048-bit RSA public key (SubjectPublicKeyInfo, DER, base64), made for these tests.
-const TEST_SPKI: &str = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA1XZEJF9jFFRpARLdX7Xt/tLADvKQaLrlq1mEGq9Hq75F+WWWpP3ujiML4XFRuZq/mHYulpUzwo0GQF33M0DHp72j+TJsyvv+su+swDWTEuh60DaArE85nYcaeMUFRpWpXHlIO+2yFsIygWfKzS3zjjbPd2nmMBE4VNB4IcjyIinoGrmtib2Ru8O/dvfOZm5eR3ByGpaCrvvzWwUwrcpMdg/dJa+vaJTkqKLUk3Tj2Ju6njH8kMmzwO1fQGEGcSd2W3M/eiECD6Uc/jRagi8etgYGhMXxfbb4cifpRd+FAYyypWmv5AdD1I1pZyFXJNaIcWC4UqyKi0EKOKz33jJPvwIDAQAB";
+pub(crate) const TEST_SPKI: &str = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA1XZEJF9jFFRpARLdX7Xt/tLADvKQaLrlq1mEGq9Hq75F+WWWpP3ujiML4XFRuZq/mHYulpUzwo0GQF33M0DHp72j+TJsyvv+su+swDWTEuh60DaArE85nYcaeMUFRpWpXHlIO+2yFsIygWfKzS3zjjbPd2nmMBE4VNB4IcjyIinoGrmtib2Ru8O/dvfOZm5eR3ByGpaCrvvzWwUwrcpMdg/dJa+vaJTkqKLUk3Tj2Ju6njH8kMmzwO1fQGEGcSd2W3M/eiECD6Uc/jRagi8etgYGhMXxfbb4cifpRd+FAYyypWmv5AdD1I1pZyFXJNaIcWC4UqyKi0EKOKz33jJPvwIDAQAB";
 
 /// Microsoft: the device-code and token endpoints, Graph's `$batch` for one tenant, and the
 /// credential check.

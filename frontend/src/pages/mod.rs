@@ -29,6 +29,11 @@ mod tests {
             main,
             workload,
             active,
+            credential_type: shared::api::CredentialType::Certificate,
+            credential_expires_at: None,
+            certificate_thumbprint: None,
+            required_permissions: vec![],
+            granted_permissions: vec![],
             health: Default::default(),
         };
         let mut o: Organization = serde_json::from_value(serde_json::json!({

@@ -3,7 +3,7 @@
 
 use crate::organizations::model::{ApplicationRow, OrganizationRow};
 use crate::organizations::ports::{
-    ApplicationChange, Edit, NewApplicationRow, NewOrganizationRow, OrganizationStore, SealedRow,
+    ApplicationChange, Edit, NewApplicationRow, NewOrganizationRow, OrganizationStore, RotatedCredential, SealedRow,
 };
 use crate::organizations::store::{classify, StoreError, VERSION_GUARD_SQL};
 use wasm_bindgen::JsValue;
@@ -43,7 +43,7 @@ fn flag(b: bool) -> JsValue {
 
 const APPLICATION_COLUMNS: &str = "id, organization_id, app_id, is_main, active, credential_type, \
      credential_expires_at, certificate_thumbprint, manifest_version, workload, granted_permissions, object_id, \
-     health, checked_at";
+     health, checked_at, entra_key_id, retiring_key_id, retire_after_ms";
 
 impl D1Store<'_> {
     fn db(&self) -> Result<D1Database, StoreError> {
@@ -236,6 +236,42 @@ impl OrganizationStore for D1Store<'_> {
         Ok(())
     }
 
+    async fn rotate_credential(&self, r: &RotatedCredential) -> Result<bool, StoreError> {
+        let db = self.db()?;
+        let sql = "UPDATE applications SET key_id = ?1, secret_ciphertext = ?2, credential_expires_at = ?3, \
+             certificate_thumbprint = ?4, entra_key_id = ?5, retiring_key_id = ?6, retire_after_ms = ?7, updated_at = ?8 \
+             WHERE id = ?9 AND secret_ciphertext = ?10";
+        let result = self
+            .statement(
+                &db,
+                sql,
+                &[
+                    r.key_id.as_str().into(),
+                    r.secret_ciphertext.as_str().into(),
+                    r.credential_expires_at.as_str().into(),
+                    r.certificate_thumbprint.as_str().into(),
+                    r.entra_key_id.as_str().into(),
+                    r.retiring_key_id.as_str().into(),
+                    (r.retire_after_ms as f64).into(),
+                    r.updated_at.as_str().into(),
+                    r.id.as_str().into(),
+                    r.previous_ciphertext.as_str().into(),
+                ],
+            )?
+            .run()
+            .await
+            .map_err(failed("storing a rotated certificate", &[]))?;
+        let changes = result.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0);
+        Ok(changes == 1)
+    }
+
+    async fn key_retired(&self, id: &str) -> Result<(), StoreError> {
+        let db = self.db()?;
+        let sql = "UPDATE applications SET retiring_key_id = NULL, retire_after_ms = NULL WHERE id = ?1";
+        self.statement(&db, sql, &[id.into()])?.run().await.map_err(failed("recording a removed key", &[]))?;
+        Ok(())
+    }
+
     async fn schedule_check(&self, id: &str, at_ms: i64) -> Result<(), StoreError> {
         let db = self.db()?;
         let sql = "UPDATE organizations SET next_check_at_ms = ?1 WHERE id = ?2";
@@ -246,17 +282,25 @@ impl OrganizationStore for D1Store<'_> {
         Ok(())
     }
 
-    async fn due_checks(&self, now_ms: i64, limit: u32) -> Result<Vec<(String, String)>, StoreError> {
+    async fn claim_due_checks(
+        &self,
+        now_ms: i64,
+        lease_until_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<(String, String)>, StoreError> {
         #[derive(serde::Deserialize)]
         struct Due {
             account_id: String,
             id: String,
         }
         let db = self.db()?;
-        let sql = "SELECT account_id, id FROM organizations WHERE next_check_at_ms <= ?1 \
-                   ORDER BY next_check_at_ms LIMIT ?2";
-        let rows = self.statement(&db, sql, &[(now_ms as f64).into(), f64::from(limit).into()])?;
-        let rows = rows.all().await.map_err(failed("listing due health checks", &[]))?;
+        // One statement: two overlapping runs cannot claim the same organization.
+        let sql = "UPDATE organizations SET next_check_at_ms = ?2 WHERE id IN \
+                   (SELECT id FROM organizations WHERE next_check_at_ms <= ?1 ORDER BY next_check_at_ms LIMIT ?3) \
+                   RETURNING account_id, id";
+        let params = [(now_ms as f64).into(), (lease_until_ms as f64).into(), f64::from(limit).into()];
+        let rows = self.statement(&db, sql, &params)?;
+        let rows = rows.all().await.map_err(failed("claiming due health checks", &[]))?;
         let rows = rows.results::<Due>().map_err(unusable("decoding due health checks"))?;
         Ok(rows.into_iter().map(|d| (d.account_id, d.id)).collect())
     }

@@ -2,7 +2,8 @@
 //! stored credential, read by [`crate::health`], recorded per application; then the next check is
 //! scheduled a day later. Nothing in the tenant changes.
 
-use super::{internal, Organizations, Res};
+use super::rotation::{Rollable, Rotated};
+use super::{internal, Organizations, Res, StoredCredential};
 use crate::config::Config;
 use crate::error::AppError;
 use crate::health::{self, AppHealth, Finding};
@@ -37,23 +38,62 @@ where
             let recorded: Option<Vec<String>> =
                 app.granted_permissions.as_deref().and_then(|p| serde_json::from_str(p).ok());
             let expires = app.credential_expires_at.as_deref().and_then(crate::time::parse_rfc3339);
-            let finding = match self.open_secret(&app.id).await {
+            let opened = self.open_secret(&app.id).await;
+            let (finding, token) = match &opened {
                 Ok((app_id, credential)) => {
-                    let outcome = self
-                        .checker()
-                        .token(&endpoints, &org.tenant_id, &app_id, credential.check())
-                        .await
-                        .map(|token| health::graph_roles(token.expose()).unwrap_or_default());
-                    health::assess(&outcome, recorded.as_deref(), &required, expires, now / 1000)
+                    let token = self.checker().token(&endpoints, &org.tenant_id, app_id, credential.check()).await;
+                    let roles = token.as_ref().map(|t| health::graph_roles(t.expose()).unwrap_or_default());
+                    (
+                        health::assess(
+                            &roles.map_err(Clone::clone),
+                            recorded.as_deref(),
+                            &required,
+                            expires,
+                            now / 1000,
+                        ),
+                        token.ok(),
+                    )
                 }
                 // A stored certificate past its end is not even sent.
                 Err(e) if e.code() == ErrorCode::CertificateExpired => {
-                    Finding::Refused(HealthReason::CredentialExpired)
+                    (Finding::Refused(HealthReason::CredentialExpired), None)
                 }
                 // The keyring or the database failed: nothing is learnt about the application.
-                Err(_) => Finding::Transient,
+                Err(_) => (Finding::Transient, None),
             };
-            let next: AppHealth = app.health().after(&finding);
+            let mut next: AppHealth = app.health().after(&finding);
+            // A working certificate the service created is replaced before its end.
+            if let (Ok((app_id, StoredCredential::Certificate { parsed, generated: true })), Some(token)) =
+                (&opened, &token)
+            {
+                if finding.works() {
+                    let rollable = Rollable {
+                        endpoints: &endpoints,
+                        tenant: &org.tenant_id,
+                        row: app,
+                        app_id,
+                        current: parsed,
+                        token,
+                        before_days: config.rotate_before_days,
+                    };
+                    match self.maintain_certificate(&org.id, &rollable).await {
+                        Ok(Rotated::Replaced { thumbprint, expires_at }) => {
+                            self.runtime
+                                .warn(&format!("application {} rotated to {thumbprint}, until {expires_at}", app.id));
+                            // The new certificate is far from its end: only the permissions count now.
+                            next = app.health().after(&match finding {
+                                Finding::Expiring(_) => Finding::Healthy,
+                                other => other,
+                            });
+                        }
+                        Ok(Rotated::Retired | Rotated::Nothing) => {}
+                        Err(e) => {
+                            self.runtime.error(&format!("rotating application {}: {}", app.id, e.0));
+                            next = next.rotation_failed();
+                        }
+                    }
+                }
+            }
             let json = serde_json::to_string(&next).map_err(|_| AppError::Internal)?;
             self.store.record_health(&app.id, &json, &checked_at).await.map_err(internal)?;
         }

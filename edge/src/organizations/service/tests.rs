@@ -6,7 +6,7 @@
 use super::*;
 use crate::microsoft::{HttpRequest, HttpResponse, TransportError};
 use crate::organizations::model::OrganizationRow;
-use crate::organizations::ports::{Answer, SealedRow};
+use crate::organizations::ports::{Answer, RotatedCredential, SealedRow};
 use futures_executor::block_on;
 use shared::api::{CredentialInput, RegistrationResult};
 use shared::assertion::AssertionSigner;
@@ -212,6 +212,13 @@ impl Signers for World {
     fn signer<'k>(&'k self, pkcs8: &'k [u8]) -> FakeSigner {
         assert!(!pkcs8.is_empty(), "the certificate's key is used");
         FakeSigner { fails: self.signer_fails.get() }
+    }
+
+    async fn generate_key(&self) -> Result<(shared::secret::SecretBytes, Vec<u8>), String> {
+        // A real public key (the certificate is built over it); the fake signatures are carried,
+        // never checked.
+        let spki = STANDARD.decode(crate::signin::service::tests::TEST_SPKI).unwrap();
+        Ok((shared::secret::SecretBytes::new(b"new test pkcs8".to_vec()), spki))
     }
 }
 
@@ -441,12 +448,37 @@ impl OrganizationStore for World {
         Ok(())
     }
 
+    async fn rotate_credential(&self, r: &RotatedCredential) -> Result<bool, StoreError> {
+        self.note(format!("store rotated {}", r.entra_key_id));
+        let mut apps = self.apps.borrow_mut();
+        let Some(a) = apps.iter_mut().find(|a| a.row.id == r.id && a.ciphertext == r.previous_ciphertext) else {
+            return Ok(false);
+        };
+        a.key_id = r.key_id.clone();
+        a.ciphertext = r.secret_ciphertext.clone();
+        a.row.credential_expires_at = Some(r.credential_expires_at.clone());
+        a.row.certificate_thumbprint = Some(r.certificate_thumbprint.clone());
+        a.row.entra_key_id = Some(r.entra_key_id.clone());
+        a.row.retiring_key_id = Some(r.retiring_key_id.clone());
+        a.row.retire_after_ms = Some(r.retire_after_ms);
+        Ok(true)
+    }
+
+    async fn key_retired(&self, id: &str) -> Result<(), StoreError> {
+        self.note("store key retired");
+        for a in self.apps.borrow_mut().iter_mut().filter(|a| a.row.id == id) {
+            a.row.retiring_key_id = None;
+            a.row.retire_after_ms = None;
+        }
+        Ok(())
+    }
+
     async fn schedule_check(&self, id: &str, at_ms: i64) -> Result<(), StoreError> {
         self.note(format!("store schedule {id} +{} h", (at_ms - self.clock.get()) / 3_600_000));
         Ok(())
     }
 
-    async fn due_checks(&self, _now_ms: i64, _limit: u32) -> Result<Vec<(String, String)>, StoreError> {
+    async fn claim_due_checks(&self, _now: i64, _lease: i64, _limit: u32) -> Result<Vec<(String, String)>, StoreError> {
         Ok(self.orgs.borrow().iter().map(|o| (o.account_id.clone(), o.id.clone())).collect())
     }
 }
@@ -469,6 +501,9 @@ impl World {
                 object_id: a.object_id.clone(),
                 health: None,
                 checked_at: None,
+                entra_key_id: None,
+                retiring_key_id: None,
+                retire_after_ms: None,
             },
             grant: a.grant.clone(),
             object_id: a.object_id.clone(),
