@@ -28,6 +28,12 @@ if ! grep -qs '^PORTAL_SESSION_SECRET=' edge/.dev.vars; then
 fi
 
 # A random key for secrets at rest (AES-256-GCM), likewise local.
+if ! grep -qs '^PORTAL_WEBHOOK_SECRET=' edge/.dev.vars; then
+  echo "PORTAL_WEBHOOK_SECRET=whsec_$(python3 -c 'import secrets; print(secrets.token_hex(32))')" >> edge/.dev.vars
+  chmod 600 edge/.dev.vars
+  echo "dev: wrote a new dev webhook secret to edge/.dev.vars" >&2
+fi
+
 if ! grep -qs '^ENCRYPTION_KEYS=' edge/.dev.vars; then
   echo "ENCRYPTION_KEYS=dev1:$(python3 -c 'import base64, secrets; print(base64.b64encode(secrets.token_bytes(32)).decode())')" >> edge/.dev.vars
   echo "dev: wrote a new dev encryption key to edge/.dev.vars" >&2
@@ -61,9 +67,12 @@ fi
 # Worker honours it for loopback requests only; a deployed Worker never sets it).
 vars+=(--var "DEV_SESSION_IN_URL:1")
 
-# The demo portal on a second origin (localhost, not 127.0.0.1) embeds the app.
+# The demo portal on a second origin (localhost, not 127.0.0.1) embeds the app, and its backend
+# receives the signed webhooks (the secret is edge/.dev.vars' PORTAL_WEBHOOK_SECRET).
 vars+=(--var "PORTAL_ORIGINS:http://localhost:$PORTAL_PORT")
-setsid python3 scripts/demo-portal.py "$PORTAL_PORT" "http://127.0.0.1:$PORT/" </dev/null &
+vars+=(--var "PORTAL_WEBHOOK_URL:http://127.0.0.1:$PORTAL_PORT/webhooks")
+PORTAL_WEBHOOK_SECRET="$(sed -n 's/^PORTAL_WEBHOOK_SECRET=//p' edge/.dev.vars)" \
+  setsid python3 scripts/demo-portal.py "$PORTAL_PORT" "http://127.0.0.1:$PORT/" </dev/null &
 pids+=($!)
 
 # Each service runs in its own process group so that stopping it also stops its children (workerd).

@@ -45,7 +45,22 @@ pub struct Config {
     /// `ROTATE_BEFORE_DAYS`: how many days before its end a certificate the service created is
     /// replaced (default [`crate::health::ROTATE_BEFORE_DAYS`]).
     pub rotate_before_days: i64,
+    /// `PORTAL_WEBHOOK_URL` and `PORTAL_WEBHOOK_SECRET`: where signed events go
+    /// ([`crate::webhooks`]); none without a URL.
+    pub webhook: Option<Webhook>,
 }
+
+/// The portal's webhook receiver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    /// An https URL (http only on a loopback host, for local development).
+    pub url: String,
+    /// The HMAC key, at least [`MIN_WEBHOOK_SECRET`] bytes.
+    pub secret: shared::secret::SecretString,
+}
+
+/// The shortest `PORTAL_WEBHOOK_SECRET` accepted (bytes).
+pub const MIN_WEBHOOK_SECRET: usize = 32;
 
 /// Switches for local development and the whole-system tests. `session_in_url` is honoured only
 /// for requests to a loopback host; the others only with `DEV_MICROSOFT_BASE_URL` (a loopback
@@ -203,9 +218,31 @@ impl Config {
                 .filter(|d| (1..=365).contains(d))
                 .ok_or_else(|| ConfigError("ROTATE_BEFORE_DAYS must be a number of days (1 to 365)".into()))?,
         };
+        let webhook = match (non_empty("PORTAL_WEBHOOK_URL"), non_empty("PORTAL_WEBHOOK_SECRET")) {
+            (None, None) => None,
+            (Some(url), Some(secret)) => {
+                if !(url.starts_with("https://") || is_loopback_url(&url)) {
+                    return Err(ConfigError(
+                        "PORTAL_WEBHOOK_URL must be an https:// URL (http only on a loopback host)".into(),
+                    ));
+                }
+                if secret.len() < MIN_WEBHOOK_SECRET {
+                    return Err(ConfigError(format!(
+                        "PORTAL_WEBHOOK_SECRET must be at least {MIN_WEBHOOK_SECRET} characters (a random string)"
+                    )));
+                }
+                Some(Webhook { url, secret: shared::secret::SecretString::new(secret) })
+            }
+            _ => {
+                return Err(ConfigError(
+                    "PORTAL_WEBHOOK_URL and PORTAL_WEBHOOK_SECRET go together: set both, or neither".into(),
+                ))
+            }
+        };
         Ok(Config {
             dev,
             rotate_before_days,
+            webhook,
             session_secret: non_empty("PORTAL_SESSION_SECRET").map(String::into_bytes).unwrap_or_default(),
             portal_issuer: non_empty("PORTAL_ISSUER"),
             portal_origins: match non_empty("PORTAL_ORIGINS") {

@@ -19,6 +19,7 @@ pub mod routes;
 pub mod session;
 pub mod signin;
 pub mod time;
+pub mod webhooks;
 
 #[cfg(target_arch = "wasm32")]
 mod adapter;

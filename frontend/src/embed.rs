@@ -56,6 +56,8 @@ pub enum Outbound {
     OrganizationUpdated(String),
     /// An organization was deleted.
     OrganizationDeleted(String),
+    /// An organization was checked ("Check now"): its ID and health.
+    HealthChecked(String, shared::api::HealthStatus),
     /// The admin cancelled the wizard.
     Cancelled,
 }
@@ -71,6 +73,10 @@ impl Outbound {
             Outbound::OrganizationAdded(id) => json!({"type": t("organization-added"), "id": id}),
             Outbound::OrganizationUpdated(id) => json!({"type": t("organization-updated"), "id": id}),
             Outbound::OrganizationDeleted(id) => json!({"type": t("organization-deleted"), "id": id}),
+            Outbound::HealthChecked(id, h) => {
+                json!({"type": t("organization-health"), "id": id, "state": h.state, "reason": h.reason,
+                       "checked_at": h.checked_at})
+            }
             Outbound::Cancelled => json!({"type": t("cancelled")}),
         }
     }
@@ -179,5 +185,16 @@ mod tests {
             json!({"type": "m365-onboarding:organization-added", "id": "o1"})
         );
         assert_eq!(Outbound::Step(2).to_json()["step"], 2);
+        let h = shared::api::HealthStatus {
+            state: shared::api::Health::Failing,
+            reason: Some(shared::api::HealthReason::CredentialExpired),
+            permissions: vec![],
+            checked_at: Some("2026-11-30T00:00:00Z".into()),
+        };
+        assert_eq!(
+            Outbound::HealthChecked("o1".into(), h).to_json(),
+            json!({"type": "m365-onboarding:organization-health", "id": "o1", "state": "failing",
+                   "reason": "credential_expired", "checked_at": "2026-11-30T00:00:00Z"})
+        );
     }
 }

@@ -82,12 +82,14 @@ async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::Sched
     organizations::scheduled_health_checks(&env).await;
 }
 
-/// The queues' consumer: the health checks the Cron Trigger queued.
+/// The queues' consumer: the health checks the Cron Trigger queued, and the portal's events.
 #[event(queue)]
 async fn queue(batch: worker::MessageBatch<serde_json::Value>, env: Env, _ctx: worker::Context) -> Result<()> {
     let messages = batch.messages()?;
     if batch.queue() == organizations::HEALTH_QUEUE_NAME {
         organizations::run_health_checks(&env, messages).await;
+    } else if batch.queue() == organizations::EVENTS_QUEUE_NAME {
+        organizations::deliver_portal_events(&env, messages).await;
     } else {
         worker::console_error!("a batch from an unknown queue {}", batch.queue());
         batch.retry_all();

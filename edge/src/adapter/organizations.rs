@@ -9,7 +9,7 @@ use super::{internal, now, respond, signin_command};
 use crate::config::Config;
 use crate::error::AppError;
 use crate::organizations::check::Signers;
-use crate::organizations::ports::{Answer, Clock, Exported, Log, Refusal, SignIns, Sleeper};
+use crate::organizations::ports::{Answer, Clock, Exported, Log, Notify, Refusal, SignIns, Sleeper};
 use crate::organizations::seal::Keyring;
 use crate::organizations::service::Organizations;
 use crate::session::Session;
@@ -42,23 +42,41 @@ fn keyring(env: &Env) -> Res<Keyring> {
 
 /// The clock, `setTimeout` and the console. The clock is the Worker's, moved `ahead_ms` forward
 /// only under `DEV_CLOCK=emulator` (see [`clock_ahead`]).
-struct Runtime {
+struct Runtime<'a> {
     ahead_ms: Millis,
+    env: &'a Env,
+    /// A webhook is configured: events are queued.
+    webhook: bool,
 }
 
-impl Clock for Runtime {
+impl Notify for Runtime<'_> {
+    async fn notify(&self, event: crate::webhooks::PortalEvent) {
+        if !self.webhook {
+            return;
+        }
+        // As its JSON text: the exact bytes to sign (a `serde_json::Value` would cross into
+        // JavaScript as a Map and lose its fields).
+        let Ok(text) = serde_json::to_string(&event) else { return };
+        let sent = async { self.env.queue(EVENTS_QUEUE)?.send(&text).await };
+        if let Err(e) = sent.await {
+            worker::console_error!("portal event {} was not queued: {e}", event.id);
+        }
+    }
+}
+
+impl Clock for Runtime<'_> {
     fn now_ms(&self) -> Millis {
         now() + self.ahead_ms
     }
 }
 
-impl Sleeper for Runtime {
+impl Sleeper for Runtime<'_> {
     async fn sleep(&self, ms: Millis) {
         worker::Delay::from(std::time::Duration::from_millis(ms as u64)).await
     }
 }
 
-impl Log for Runtime {
+impl Log for Runtime<'_> {
     fn warn(&self, message: &str) {
         worker::console_warn!("{message}");
     }
@@ -174,7 +192,7 @@ async fn clock_ahead(env: &Env) -> Millis {
 
 async fn with_service<T, F>(env: &Env, session: &Session, f: F) -> Res<T>
 where
-    F: AsyncFnOnce(&Organizations<'_, D1Store<'_>, DurableSignIns<'_>, WorkerHttp, Runtime, WebCrypto>) -> Res<T>,
+    F: AsyncFnOnce(&Organizations<'_, D1Store<'_>, DurableSignIns<'_>, WorkerHttp, Runtime<'_>, WebCrypto>) -> Res<T>,
 {
     let keys = || keyring(env);
     let service = Organizations {
@@ -182,7 +200,11 @@ where
         store: &D1Store { env },
         sign_ins: &DurableSignIns { env, session },
         http: &WorkerHttp,
-        runtime: &Runtime { ahead_ms: clock_ahead(env).await },
+        runtime: &Runtime {
+            ahead_ms: clock_ahead(env).await,
+            env,
+            webhook: super::read_config(env).is_ok_and(|c| c.webhook.is_some()),
+        },
         signers: &WebCrypto,
         keyring: &keys,
     };
@@ -233,6 +255,69 @@ const CHECK_LEASE_MS: Millis = 3_600_000;
 pub const HEALTH_QUEUE: &str = "HEALTH_CHECKS";
 /// The health-check queue's name (wrangler.toml), as a batch names it.
 pub const HEALTH_QUEUE_NAME: &str = "m365-health-checks";
+/// The queue binding of the portal's events.
+pub const EVENTS_QUEUE: &str = "PORTAL_EVENTS";
+/// The portal events queue's name.
+pub const EVENTS_QUEUE_NAME: &str = "m365-portal-events";
+
+/// The portal events queue's consumer: delivers each event, signed ([`crate::webhooks`]), to
+/// `PORTAL_WEBHOOK_URL`. A delivery the receiver does not accept with a 2xx is retried by the queue
+/// with growing delays ([`crate::webhooks::retry_delay_secs`]); after the last retry the event is
+/// dropped and logged.
+pub async fn deliver_portal_events(env: &Env, messages: Vec<worker::Message<serde_json::Value>>) {
+    use worker::MessageExt as _;
+    let webhook = match super::read_config(env) {
+        Ok(c) => c.webhook,
+        Err(_) => {
+            worker::console_error!("portal events: the configuration is not readable");
+            messages.iter().for_each(|m| m.retry());
+            return;
+        }
+    };
+    let Some(webhook) = webhook else {
+        // The webhook was removed from the configuration: nobody to tell.
+        messages.iter().for_each(|m| m.ack());
+        return;
+    };
+    for message in messages {
+        let Some(body) = message.body().as_str().map(str::to_owned) else {
+            worker::console_error!("portal events: an unreadable message was dropped");
+            message.ack();
+            continue;
+        };
+        let event_id = serde_json::from_str::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v["id"].as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let timestamp = now() / 1000;
+        let signature =
+            crate::webhooks::signature_header(webhook.secret.expose().as_bytes(), timestamp, body.as_bytes());
+        let outcome = async {
+            let headers = worker::Headers::new();
+            headers.set("content-type", "application/json")?;
+            headers.set(crate::webhooks::EVENT_ID_HEADER, &event_id)?;
+            headers.set(crate::webhooks::SIGNATURE_HEADER, &signature)?;
+            let mut init = worker::RequestInit::new();
+            init.with_method(worker::Method::Post).with_headers(headers).with_body(Some(body.clone().into()));
+            let req = worker::Request::new_with_init(&webhook.url, &init)?;
+            worker::Fetch::Request(req).send().await.map(|r| r.status_code())
+        };
+        match outcome.await {
+            Ok(status) if (200..300).contains(&status) => message.ack(),
+            answer => {
+                let age = (now() - message.timestamp().as_millis() as Millis) / 1000;
+                let delay = crate::webhooks::retry_delay_secs(age);
+                match answer {
+                    Ok(status) => {
+                        worker::console_warn!("portal event {event_id}: answered {status}, again in {delay} s")
+                    }
+                    Err(e) => worker::console_warn!("portal event {event_id}: {e}, again in {delay} s"),
+                }
+                message.retry_with_options(&worker::QueueRetryOptionsBuilder::new().with_delay_seconds(delay).build());
+            }
+        }
+    }
+}
 
 /// The Cron Trigger's share of the health checks: claims the organizations whose check is due (the
 /// longest waiting first) and sends one message per organization to the health-check queue, whose

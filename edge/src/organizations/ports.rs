@@ -32,6 +32,13 @@ pub trait Log {
     fn error(&self, message: &str);
 }
 
+/// The portal's notifications: queued here, delivered signed by the Worker's queue consumer
+/// ([`crate::webhooks`]). Nothing is queued when no webhook is configured.
+pub trait Notify {
+    /// Queues `event`. A failure is logged, never returned: the change it reports is done.
+    fn notify(&self, event: crate::webhooks::PortalEvent) -> impl Future<Output = ()>;
+}
+
 /// An organization to insert (with its applications, in one batch).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewOrganizationRow {

@@ -9,7 +9,7 @@
 use super::check::{Checker, Credential, Signers, CREATED_PATIENCE_MS, TYPED_PATIENCE_MS};
 use super::model::{self, ApplicationRow, ValidCredential};
 use super::ports::{
-    ApplicationChange, Clock, Edit, Exported, ExportedApp, Grant, Log, NewApplicationRow, NewOrganizationRow,
+    ApplicationChange, Clock, Edit, Exported, ExportedApp, Grant, Log, NewApplicationRow, NewOrganizationRow, Notify,
     OrganizationStore, Refusal, SignIns, Sleeper,
 };
 use super::seal::{binding, Keyring, SealedCertificate};
@@ -17,8 +17,10 @@ use super::store::StoreError;
 use crate::config::Config;
 use crate::error::AppError;
 use crate::microsoft::HttpClient;
+use crate::webhooks::{EventType, PortalEvent};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
+use serde_json::json;
 use shared::api::{
     CreateOrganization, DeleteOrganization, ErrorDetail, Organization, OrganizationList, ReenableChoice, SignInState,
     SignInStatus, UpdateOrganization, Workload,
@@ -209,7 +211,7 @@ where
     S: OrganizationStore,
     I: SignIns,
     H: HttpClient,
-    R: Clock + Sleeper + Log,
+    R: Clock + Sleeper + Log + Notify,
     G: Signers,
 {
     fn now(&self) -> i64 {
@@ -296,7 +298,14 @@ where
             .into());
         }
         self.load(id).await?;
-        self.store.delete(self.account, id).await.map_err(internal)
+        self.store.delete(self.account, id).await.map_err(internal)?;
+        self.notify(EventType::OrganizationDeleted, id, json!({})).await;
+        Ok(())
+    }
+
+    /// Queues a portal notification about organization `id`.
+    async fn notify(&self, kind: EventType, id: &str, data: serde_json::Value) {
+        self.runtime.notify(PortalEvent::new(kind, self.account, id, self.now_rfc3339(), data)).await;
     }
 
     async fn status(&self, sign_in: &str) -> Res<SignInStatus> {
@@ -484,7 +493,11 @@ where
             // The applications belong to the organization now: the sign-in keeps them and forgets its secrets.
             self.hand_over(config, &sign_in).await;
         }
-        self.view(&organization.id).await
+        let view = self.view(&organization.id).await?;
+        let data = json!({"name": view.name, "cloud": view.cloud, "tenant_id": view.tenant_id,
+                          "application_id": view.application_id, "active_applications": view.active_applications});
+        self.notify(EventType::OrganizationAdded, &view.id, data).await;
+        Ok(view)
     }
 
     /// Opens the sealed credential of application row `app_row`: its application ID and credential.
@@ -656,7 +669,11 @@ where
         if let Some(sign_in) = recreated_with {
             self.hand_over(config, &sign_in).await;
         }
-        self.view(id).await
+        let view = self.view(id).await?;
+        let data = json!({"name": view.name, "application_id": view.application_id,
+                          "active_applications": view.active_applications, "version": view.version});
+        self.notify(EventType::OrganizationUpdated, id, data).await;
+        Ok(view)
     }
 
     /// Tells the sign-in that its applications are stored now (it keeps them and forgets its

@@ -59,7 +59,10 @@ pub fn Manage(on_add: Callback<()>, on_edit: Callback<String>, on_deleted: Callb
             let r: Result<Organization, ApiFailure> = api::fetch(&CHECK_ORGANIZATION, &id).await;
             checking.set(None);
             match r {
-                Ok(_) => version.update(|v| *v += 1),
+                Ok(o) => {
+                    crate::embed::post(crate::embed::Outbound::HealthChecked(o.id, o.health));
+                    version.update(|v| *v += 1)
+                }
                 Err(e) => error.set(Some(e.message())),
             }
         });

@@ -9,8 +9,11 @@ use crate::error::AppError;
 use crate::health::{self, AppHealth, Finding};
 use crate::microsoft::HttpClient;
 use crate::organizations::check::Signers;
-use crate::organizations::ports::{Clock, Log, OrganizationStore, SignIns, Sleeper};
+use crate::organizations::model::ApplicationRow;
+use crate::organizations::ports::{Clock, Log, Notify, OrganizationStore, SignIns, Sleeper};
 use crate::signin::poller::Millis;
+use crate::webhooks::EventType;
+use serde_json::json;
 use shared::api::{HealthReason, Organization, Workload};
 use shared::{CloudEnvironment, ErrorCode};
 
@@ -22,7 +25,7 @@ where
     S: OrganizationStore,
     I: SignIns,
     H: HttpClient,
-    R: Clock + Sleeper + Log,
+    R: Clock + Sleeper + Log + Notify,
     G: Signers,
 {
     /// Checks organization `id` now ("Check now", and the scheduled checks) and answers its view.
@@ -32,6 +35,7 @@ where
         let endpoints = config.endpoints(cloud);
         let now = self.now();
         let checked_at = self.now_rfc3339();
+        let before = crate::organizations::model::to_api(&org, &apps, now / 1000).health;
         for app in apps.iter().filter(|a| a.active == 1) {
             let workload = app.workload.as_deref().and_then(Workload::parse).unwrap_or(Workload::All);
             let required = health::required_graph_roles(cloud, workload);
@@ -94,10 +98,42 @@ where
                     }
                 }
             }
+            let rotates = app.object_id.is_some()
+                && matches!(&opened, Ok((_, StoredCredential::Certificate { generated: true, .. })));
+            next.warned_days = self.expiry_warning(id, app, expires, now, rotates).await;
             let json = serde_json::to_string(&next).map_err(|_| AppError::Internal)?;
             self.store.record_health(&app.id, &json, &checked_at).await.map_err(internal)?;
         }
         self.store.schedule_check(id, now + CHECK_EVERY_MS).await.map_err(internal)?;
-        self.view(id).await
+        let view = self.view(id).await?;
+        if (view.health.state, view.health.reason) != (before.state, before.reason) {
+            let data = json!({"state": view.health.state, "reason": view.health.reason,
+                              "previous_state": before.state, "permissions": view.health.permissions});
+            self.notify(EventType::HealthChanged, id, data).await;
+        }
+        Ok(view)
+    }
+
+    /// Announces a credential that cannot rotate itself (a password, an uploaded .pfx) at 30, 14
+    /// and 3 days before its end, each once; answers the last warning given, which a renewed
+    /// credential clears.
+    async fn expiry_warning(
+        &self,
+        id: &str,
+        app: &ApplicationRow,
+        expires: Option<i64>,
+        now: i64,
+        rotates: bool,
+    ) -> Option<i64> {
+        let previous = app.health().warned_days;
+        let days_left = (expires? - now / 1000).div_euclid(86_400);
+        if rotates || days_left > health::EXPIRY_WARNINGS[0] {
+            return None;
+        }
+        let Some(threshold) = health::expiry_warning(days_left, previous) else { return previous };
+        let data = json!({"application_id": app.app_id, "days_left": days_left.max(0),
+                          "credential_expires_at": app.credential_expires_at, "credential_type": app.credential_type});
+        self.notify(EventType::CredentialExpiring, id, data).await;
+        Some(threshold)
     }
 }

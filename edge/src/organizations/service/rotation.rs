@@ -21,7 +21,7 @@ use crate::health::{rotated_validity, ROTATION_OVERLAP_MS};
 use crate::microsoft::{graph, HttpClient, MicrosoftError};
 use crate::organizations::check::{Credential, Signers, CREATED_PATIENCE_MS};
 use crate::organizations::model::ApplicationRow;
-use crate::organizations::ports::{Clock, Log, OrganizationStore, RotatedCredential, SignIns, Sleeper};
+use crate::organizations::ports::{Clock, Log, Notify, OrganizationStore, RotatedCredential, SignIns, Sleeper};
 use crate::organizations::seal::{binding, SealedCertificate};
 use crate::provisioning::plan::GENERATED_KEY_NAME;
 use base64::engine::general_purpose::STANDARD;
@@ -84,7 +84,7 @@ where
     S: OrganizationStore,
     I: SignIns,
     H: HttpClient,
-    R: Clock + Sleeper + Log,
+    R: Clock + Sleeper + Log + Notify,
     G: Signers,
 {
     /// Replaces the certificate if due, else removes a replaced key whose overlap ended.

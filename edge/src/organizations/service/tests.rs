@@ -66,6 +66,7 @@ struct StoredApp {
 
 #[derive(Default)]
 struct World {
+    portal_events: RefCell<Vec<crate::webhooks::PortalEvent>>,
     clock: Cell<i64>,
     journal: RefCell<Vec<String>>,
     // Store.
@@ -224,6 +225,13 @@ impl Signers for World {
 
 fn respond(status: u16, body: serde_json::Value) -> Result<HttpResponse, TransportError> {
     Ok(http::Response::builder().status(status).body(serde_json::to_vec(&body).unwrap()).unwrap())
+}
+
+impl Notify for World {
+    // Kept apart from the trace of requests: the tests about events read them.
+    async fn notify(&self, event: crate::webhooks::PortalEvent) {
+        self.portal_events.borrow_mut().push(event);
+    }
 }
 
 impl HttpClient for World {
@@ -745,6 +753,15 @@ fn a_generated_secret_is_checked_again_stored_then_handed_over() {
     assert_eq!(org.application_id, MAIN);
     assert_eq!(org.manifest_version, Some(crate::provisioning::manifest::MANIFEST_VERSION));
     assert_eq!(w.main_secret(), "generated-0");
+    let told = w.portal_events.borrow();
+    assert_eq!(told.len(), 1, "the portal hears of the new organization once");
+    assert_eq!(
+        (told[0].kind, told[0].account.as_str(), told[0].organization_id.as_str()),
+        (crate::webhooks::EventType::OrganizationAdded, ACCOUNT, org.id.as_str())
+    );
+    let json = serde_json::to_string(&told[0]).unwrap();
+    assert!(!json.contains("generated-0"), "no credential in an event: {json}");
+    drop(told);
     let apps = w.apps.borrow();
     assert_eq!(apps[0].object_id.as_deref(), Some("obj-0"));
     let grant = apps[0].grant.as_ref().expect("what was granted is stored");
@@ -1013,6 +1030,7 @@ fn a_failed_write_stores_nothing_and_does_not_hand_over() {
     assert!(w.orgs.borrow().is_empty() && w.apps.borrow().is_empty());
     assert_eq!(w.calls().last().unwrap(), "store insert 4 application(s)");
     assert!(!w.events().iter().any(|e| e == "signin saved" || e == "signin release"));
+    assert!(w.portal_events.borrow().is_empty(), "nothing saved, nothing announced");
 }
 
 #[test]
@@ -1421,6 +1439,21 @@ fn a_health_check_reads_the_tokens_roles_and_an_application_fails_after_two_refu
     let twice = block_on(w.service().check_health(&config(), &org.id)).unwrap();
     assert_eq!((twice.health.state, twice.health.reason), (Health::Failing, Some(HealthReason::ApplicationDeleted)));
     assert_eq!(twice.applications[0].health.state, Health::Failing);
+    let told: Vec<(crate::webhooks::EventType, serde_json::Value)> =
+        w.portal_events.borrow().iter().map(|e| (e.kind, e.data["state"].clone())).collect();
+    use crate::webhooks::EventType::{HealthChanged, OrganizationAdded};
+    assert_eq!(
+        told,
+        [
+            (OrganizationAdded, serde_json::Value::Null),
+            (HealthChanged, "healthy".into()),
+            (HealthChanged, "needs_attention".into()),
+            (HealthChanged, "healthy".into()),
+            (HealthChanged, "needs_attention".into()),
+            (HealthChanged, "failing".into()),
+        ],
+        "each change of health is announced once"
+    );
 
     // Another account checks nothing of it.
     let other = Organizations { account: "acct-2", ..w.service() };

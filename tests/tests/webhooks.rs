@@ -1,0 +1,150 @@
+//! Signed notifications to the portal's backend, received by the demo portal
+//! (scripts/demo-portal.py), which verifies them as the README documents: organization added,
+//! health changed, deleted; a tampered, a replayed-late and a repeated delivery; delivery retried
+//! while the receiver fails.
+
+use serde_json::{json, Value};
+use std::process::Command;
+use std::time::Duration;
+use system_tests::emulator::Emulator;
+use system_tests::portal::Api;
+use system_tests::process::{wait_for, Guarded};
+use system_tests::stack::Stack;
+
+struct Portal {
+    _process: Guarded,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Portal {
+    /// The demo portal with `secret`, answering 503 to its first `fail_first` deliveries.
+    fn start(secret: &str, fail_first: u32) -> Portal {
+        let port = system_tests::free_port();
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = Command::new("python3");
+        cmd.arg(system_tests::repo_root().join("scripts/demo-portal.py"))
+            .arg(port.to_string())
+            .arg("http://127.0.0.1:1/")
+            .env("PORTAL_WEBHOOK_SECRET", secret)
+            .env("DEMO_PORTAL_FAIL_FIRST", fail_first.to_string());
+        let process = Guarded::spawn("demo portal", cmd, &dir.path().join("portal.log"));
+        let base = format!("http://127.0.0.1:{port}");
+        wait_for("the demo portal", Duration::from_secs(20), || ureq::get(&format!("{base}/webhooks")).call().ok());
+        Portal { _process: process, base, _dir: dir }
+    }
+
+    fn received(&self) -> Value {
+        ureq::get(&format!("{}/webhooks", self.base)).call().unwrap().into_json().unwrap()
+    }
+
+    /// Waits for an event of `kind` about `organization`.
+    fn wait_for_event(&self, kind: &str, organization: &str) -> Value {
+        wait_for(&format!("a {kind} webhook"), Duration::from_secs(60), || {
+            self.received()["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["type"] == kind && e["organization_id"] == organization)
+                .cloned()
+        })
+    }
+
+    /// Posts a delivery as the product would: the status.
+    fn deliver(&self, body: &str, event_id: &str, signature: &str) -> u16 {
+        let r = ureq::post(&format!("{}/webhooks", self.base))
+            .set("content-type", "application/json")
+            .set("M365-Event-Id", event_id)
+            .set("M365-Signature", signature)
+            .send_string(body);
+        match r {
+            Ok(r) => r.status(),
+            Err(ureq::Error::Status(c, _)) => c,
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+fn stack_for(emulator: &Emulator, portal: &Portal, secret: &str) -> Stack {
+    let mut vars = emulator.worker_vars();
+    vars.push(("PORTAL_WEBHOOK_URL".into(), format!("{}/webhooks", portal.base)));
+    vars.push(("PORTAL_WEBHOOK_SECRET".into(), secret.into()));
+    Stack::start_with(&vars)
+}
+
+fn save(emulator: &Emulator, api: &Api) -> String {
+    let status = system_tests::automatic_registration(emulator, api);
+    let r = &status["result"];
+    let saved = api.post(
+        "/api/organizations",
+        json!({"name": "Contoso", "cloud": "global", "tenant_id": r["tenant_id"], "application_id": r["application_id"],
+               "credential": {"type": "generated", "sign_in_id": status["id"]}, "create_multiple_applications": false}),
+    );
+    assert_eq!(saved.status, 201, "{}", saved.text);
+    saved.body["id"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn the_portal_hears_of_changes_by_signed_webhooks_and_refuses_forgeries() {
+    let secret = format!("whsec_{}", system_tests::portal::random_secret());
+    let portal = Portal::start(&secret, 0);
+    let emulator = Emulator::start_with(&["--device-code-interval", "1"]);
+    let stack = stack_for(&emulator, &portal, &secret);
+    let api = Api::new(&stack.base_url, &stack.token("acct-webhooks"));
+
+    let id = save(&emulator, &api);
+    let added = portal.wait_for_event("organization.added", &id);
+    assert_eq!(added["account"], "acct-webhooks");
+    assert_eq!(added["data"]["name"], "Contoso", "{added}");
+    assert!(added["id"].as_str().unwrap().starts_with("evt_"));
+
+    let checked = api.post(&format!("/api/organizations/{id}/check"), json!({}));
+    assert_eq!(checked.status, 200, "{}", checked.text);
+    let changed = portal.wait_for_event("organization.health_changed", &id);
+    assert_eq!(
+        (changed["data"]["state"].as_str(), changed["data"]["previous_state"].as_str()),
+        (Some("healthy"), Some("unchecked"))
+    );
+
+    assert_eq!(api.delete_json(&format!("/api/organizations/{id}"), json!({"confirm": true})).status, 204);
+    portal.wait_for_event("organization.deleted", &id);
+
+    // No event carries a credential or a token.
+    let everything = portal.received().to_string();
+    for secret_like in ["BEGIN", "pkcs8", "client_secret", "access_token", "eyJ"] {
+        assert!(!everything.contains(secret_like), "{secret_like} in {everything}");
+    }
+
+    // The receiver's checks: a forged body, a stale timestamp and an unsigned delivery are refused;
+    // a repeat of a handled event is accepted once and not listed twice.
+    let body = json!({"id": "evt_forged", "type": "organization.deleted", "created_at": "2026-11-30T00:00:00Z",
+                      "account": "acct-webhooks", "organization_id": "o", "data": {}})
+    .to_string();
+    let now = system_tests::unix_now();
+    let good = edge::webhooks::signature_header(secret.as_bytes(), now, body.as_bytes());
+    let forged = body.replace("acct-webhooks", "acct-other");
+    assert_eq!(portal.deliver(&forged, "evt_forged", &good), 400, "a tampered body");
+    let stale = edge::webhooks::signature_header(secret.as_bytes(), now - 3_600, body.as_bytes());
+    assert_eq!(portal.deliver(&body, "evt_forged", &stale), 400, "a delivery replayed an hour later");
+    let wrong_key = edge::webhooks::signature_header(b"not the portal's secret at all, 32+", now, body.as_bytes());
+    assert_eq!(portal.deliver(&body, "evt_forged", &wrong_key), 400, "signed with another key");
+    assert_eq!(portal.deliver(&body, "evt_forged", &good), 200);
+    assert_eq!(portal.deliver(&body, "evt_forged", &good), 200, "a repeat is acknowledged");
+    let got = portal.received();
+    assert_eq!(got["refused"], 3, "{got}");
+    assert_eq!(got["events"].as_array().unwrap().iter().filter(|e| e["id"] == "evt_forged").count(), 1);
+}
+
+#[test]
+fn a_delivery_the_portal_refuses_is_retried_until_it_is_taken() {
+    let secret = format!("whsec_{}", system_tests::portal::random_secret());
+    let portal = Portal::start(&secret, 2);
+    let emulator = Emulator::start_with(&["--device-code-interval", "1"]);
+    let stack = stack_for(&emulator, &portal, &secret);
+    let api = Api::new(&stack.base_url, &stack.token("acct-webhook-retries"));
+    let id = save(&emulator, &api);
+    portal.wait_for_event("organization.added", &id);
+    let got = portal.received();
+    assert_eq!(got["failed_on_purpose"], 2, "{got}");
+    assert_eq!(got["events"].as_array().unwrap().len(), 1, "delivered once it was taken: {got}");
+}
