@@ -6,6 +6,8 @@
 #   - Graph requests and round trips to register the main application and the 3 additional ones,
 #     read from the emulator's request log (with 150 ms injected latency, so that parallel requests
 #     overlap and sequential ones do not) by the system test that also asserts the budget;
+#   - the scheduled health checks over 1,000 seeded organizations: organizations per minute and
+#     identity/Graph requests per organization;
 #   - the time to open the worst .pfx the key-derivation work cap still accepts (natively, release
 #     profile; the Worker runs the same code as wasm).
 set -euo pipefail
@@ -36,6 +38,10 @@ cargo test -q -p system-tests --test signin device_code_sign_in_registers_one_th
 echo
 echo "time to usable in headless Chromium (budget: Step 1 usable within 500 ms of navigation):"
 cargo test -q -p system-tests --test bench_first_load -- --nocapture 2>&1 | grep '^BUDGET' | sed 's/^BUDGET /  /'
+
+echo
+echo "scheduled health checks over 1,000 seeded organizations (one Cron Trigger run, the queue's consumers, wrangler dev):"
+BENCH_ORGANIZATIONS=1000 cargo test -q -p system-tests --test bench_health -- --nocapture 2>&1 | grep '^BUDGET' | sed 's/^BUDGET /  /'
 
 echo
 echo ".pfx parse time of the worst file the key-derivation work cap accepts (native, release profile):"
