@@ -25,7 +25,8 @@ fn one_scheduled_run_checks_every_seeded_organization() {
     let now = "2026-11-30T00:00:00Z";
     let mut statements = vec![];
     for i in 0..n {
-        let (org, account, row) = (format!("00000000-0000-4000-8000-{i:012}"), format!("bench-{i}"), format!("app-{i}"));
+        let (org, account, row) =
+            (format!("00000000-0000-4000-8000-{i:012}"), format!("bench-{i}"), format!("app-{i}"));
         let (app_id, secret) = &apps[i % apps.len()];
         let (key_id, blob) = ring.seal(&binding(&account, &org, &row, "secret"), secret.as_bytes());
         let blob = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, blob);

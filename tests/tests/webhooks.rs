@@ -148,3 +148,60 @@ fn a_delivery_the_portal_refuses_is_retried_until_it_is_taken() {
     assert_eq!(got["failed_on_purpose"], 2, "{got}");
     assert_eq!(got["events"].as_array().unwrap().len(), 1, "delivered once it was taken: {got}");
 }
+
+#[test]
+fn an_uploaded_certificate_that_cannot_rotate_is_announced_at_30_and_14_days() {
+    let secret = format!("whsec_{}", system_tests::portal::random_secret());
+    let portal = Portal::start(&secret, 0);
+    let emulator = Emulator::start_with(&["--device-code-interval", "1"]);
+    let mut vars = emulator.worker_vars();
+    vars.push(("PORTAL_WEBHOOK_URL".into(), format!("{}/webhooks", portal.base)));
+    vars.push(("PORTAL_WEBHOOK_SECRET".into(), secret.clone()));
+    vars.push(("DEV_CLOCK".into(), "emulator".into()));
+    let stack = Stack::start_with(&vars);
+    let api = Api::new(&stack.base_url, &stack.token("acct-expiring"));
+    // The corpus certificate (one year), uploaded for an application the administrator registered.
+    let (dir, manifest) = system_tests::pfx_corpus();
+    let case = system_tests::pfx_corpus_case(&manifest, "openssl3-default.pfx");
+    let pfx_bytes = std::fs::read(dir.path().join("openssl3-default.pfx")).unwrap();
+    let cert =
+        shared::certificate::parse_pfx(&pfx_bytes, case["password"].as_str().unwrap(), system_tests::unix_now()).unwrap();
+    let b64 = |b: &[u8]| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, b);
+    let (app_id, _, _) = emulator.register_app("Backup cert", Some(&b64(&cert.certificate_der)), true);
+    let pfx = b64(&pfx_bytes);
+    let created = api.post(
+        "/api/organizations",
+        json!({"name": "Contoso", "cloud": "global", "tenant_id": system_tests::emulator::fixture::CONTOSO,
+               "application_id": app_id, "credential": {"type": "certificate", "pfx_base64": pfx, "password": case["password"]},
+               "create_multiple_applications": false}),
+    );
+    assert_eq!(created.status, 201, "{}", created.text);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let expiring = |n: usize| {
+        wait_for(&format!("{n} credential.expiring webhook(s)"), Duration::from_secs(60), || {
+            let all: Vec<Value> = portal.received()["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["type"] == "credential.expiring" && e["organization_id"] == id.as_str())
+                .cloned()
+                .collect();
+            (all.len() >= n).then_some(all)
+        })
+    };
+
+    // 340 days on, about 25 days are left: the 30-day warning, once.
+    emulator.advance_days(340);
+    assert_eq!(api.post(&format!("/api/organizations/{id}/check"), json!({})).status, 200);
+    assert_eq!(api.post(&format!("/api/organizations/{id}/check"), json!({})).status, 200);
+    let first = expiring(1);
+    assert!(first[0]["data"]["days_left"].as_i64().unwrap() <= 30, "{first:?}");
+    assert_eq!(first[0]["data"]["application_id"], app_id.as_str());
+    // 12 days later: the 14-day warning.
+    emulator.advance_days(12);
+    assert_eq!(api.post(&format!("/api/organizations/{id}/check"), json!({})).status, 200);
+    let both = expiring(2);
+    assert!(both[1]["data"]["days_left"].as_i64().unwrap() <= 14, "{both:?}");
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(expiring(2).len(), 2, "each warning once");
+}

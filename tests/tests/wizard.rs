@@ -414,6 +414,14 @@ async fn manual_with_multiple_applications_asks_for_a_sign_in_then_recreate_from
         "{listed}"
     );
     browser.wait_for_text("[data-testid=mailbox-note]", "MailboxItem.ImportExport.All", Duration::from_secs(5)).await;
+    // Each application's credential and, for the ones the service created, granted against required
+    // permissions; "Check now" on the edit page checks them with Microsoft.
+    assert!(listed.contains("certificate, ends") && listed.contains("permissions granted"), "{listed}");
+    emulator.delete("requests");
+    click(c, "[data-testid=edit-check-now]").await;
+    browser.wait_for_text("[data-testid=applications]", "Checked", Duration::from_secs(30)).await;
+    let tokens = emulator.requests().iter().filter(|r| r["path"].as_str().is_some_and(|p| p.ends_with("/token"))).count();
+    assert!(tokens >= 1, "the check asked Microsoft for tokens: {:?}", emulator.requests());
     let command = browser.wait_for_text("[data-testid=ews-allow-command]", &app_id, Duration::from_secs(5)).await;
     assert_eq!(command.matches("', '").count(), 0, "only the main application is in use: {command}");
     click(c, "#edit-multiple").await;

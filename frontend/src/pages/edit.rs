@@ -8,9 +8,40 @@ use crate::wizard::signin_panel::SignInPanel;
 use crate::wizard::step3::MailboxNote;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::api::{CredentialInput, Organization, ReenableChoice, UpdateOrganization};
-use shared::endpoints::{GET_ORGANIZATION, UPDATE_ORGANIZATION};
+use shared::api::{
+    CredentialInput, CredentialType, Organization, OrganizationApplication, ReenableChoice, UpdateOrganization,
+};
+use shared::endpoints::{CHECK_ORGANIZATION, GET_ORGANIZATION, UPDATE_ORGANIZATION};
 use shared::secret::SecretString;
+
+/// An application's credential as the page lists it: its kind and when it ends.
+pub fn credential_text(a: &OrganizationApplication) -> String {
+    let kind = match a.credential_type {
+        CredentialType::Certificate => "certificate",
+        CredentialType::Secret => "application password",
+    };
+    match &a.credential_expires_at {
+        Some(end) => format!("{kind}, ends {}", end.get(..10).unwrap_or(end)),
+        None => kind.to_owned(),
+    }
+}
+
+/// Granted against required permissions, naming what is missing ("" for an application the
+/// administrator registered, whose permissions the service did not grant).
+pub fn permissions_text(a: &OrganizationApplication) -> String {
+    if a.required_permissions.is_empty() {
+        return String::new();
+    }
+    let missing: Vec<&str> =
+        a.required_permissions.iter().filter(|p| !a.granted_permissions.contains(p)).map(String::as_str).collect();
+    let granted = a.required_permissions.len() - missing.len();
+    let total = a.required_permissions.len();
+    if missing.is_empty() {
+        format!("{granted} of {total} permissions granted")
+    } else {
+        format!("{granted} of {total} permissions granted; not granted: {}", missing.join(", "))
+    }
+}
 
 /// The edit page for organization `id`.
 #[component]
@@ -27,6 +58,23 @@ pub fn Edit(id: String, on_done: Callback<Option<Organization>>) -> impl IntoVie
     let recreate_sign_in = RwSignal::new(None::<String>);
     let message = RwSignal::new(None::<String>);
     let saving = RwSignal::new(false);
+    let checking = RwSignal::new(false);
+    let check_id = id.clone();
+    let check = move |_| {
+        let id = check_id.clone();
+        checking.set(true);
+        spawn_local(async move {
+            let r: Result<Organization, ApiFailure> = api::fetch(&CHECK_ORGANIZATION, &id).await;
+            checking.set(false);
+            match r {
+                Ok(o) => {
+                    crate::embed::post(crate::embed::Outbound::HealthChecked(o.id, o.health));
+                    org.refetch();
+                }
+                Err(e) => message.set(Some(e.message())),
+            }
+        });
+    };
     Effect::new(move |_| {
         if let Some(Ok(o)) = org.get() {
             name.set(o.name.clone());
@@ -92,12 +140,17 @@ pub fn Edit(id: String, on_done: Callback<Option<Organization>>) -> impl IntoVie
                                 let role = if a.main { "Main application" } else { "Additional application" };
                                 let state = if a.active { "" } else { " (not in use)" };
                                 let (health, class, why) = super::manage::health_text(&a.health);
+                                let details = [credential_text(a), permissions_text(a)]
+                                    .into_iter().filter(|t| !t.is_empty()).collect::<Vec<_>>().join("; ");
                                 view! {
                                     <li><span class="mono">{a.application_id.clone()}</span>{format!(": {role}, {}{state} ", a.workload.label())}
-                                        <span class=class>{health}</span><span class="hint">{format!(" {why}")}</span></li>
+                                        <span class=class>{health}</span><span class="hint">{format!(" {why}")}</span>
+                                        <br/><span class="hint" data-testid="application-details">{details}</span></li>
                                 }
                             }).collect_view()}
                         </ul>
+                        <button type="button" class="secondary" data-testid="edit-check-now"
+                            prop:disabled=move || checking.get() on:click=check.clone()>"Check now"</button>
                         <MailboxNote cloud=o.cloud granted=o.manifest_version.is_some_and(|v| v >= shared::mailbox::FIRST_MANIFEST_WITH_GRAPH_MAILBOX)
                             application_ids=o.applications.iter().filter(|a| a.active).map(|a| a.application_id.clone()).collect() />
                         <div class="field">
@@ -146,5 +199,40 @@ pub fn Edit(id: String, on_done: Callback<Option<Organization>>) -> impl IntoVie
                 }.into_any(),
             })}
         </Suspense>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app(required: &[&str], granted: &[&str]) -> OrganizationApplication {
+        OrganizationApplication {
+            application_id: "a".into(),
+            main: true,
+            workload: shared::api::Workload::All,
+            active: true,
+            credential_type: CredentialType::Certificate,
+            credential_expires_at: Some("2028-11-29T04:42:09Z".into()),
+            certificate_thumbprint: None,
+            required_permissions: required.iter().map(|s| (*s).to_owned()).collect(),
+            granted_permissions: granted.iter().map(|s| (*s).to_owned()).collect(),
+            health: Default::default(),
+        }
+    }
+
+    #[test]
+    fn each_application_shows_its_credential_and_granted_against_required_permissions() {
+        let a = app(&["User.Read.All", "Mail.ReadWrite", "MailboxItem.Read.All"], &["User.Read.All", "Mail.ReadWrite"]);
+        assert_eq!(credential_text(&a), "certificate, ends 2028-11-29");
+        assert_eq!(permissions_text(&a), "2 of 3 permissions granted; not granted: MailboxItem.Read.All");
+        let all = app(&["User.Read.All"], &["User.Read.All"]);
+        assert_eq!(permissions_text(&all), "1 of 1 permissions granted");
+        let typed = OrganizationApplication {
+            credential_type: CredentialType::Secret,
+            credential_expires_at: None,
+            ..app(&[], &[])
+        };
+        assert_eq!((credential_text(&typed).as_str(), permissions_text(&typed).as_str()), ("application password", ""));
     }
 }
