@@ -164,8 +164,8 @@ fn an_uploaded_certificate_that_cannot_rotate_is_announced_at_30_and_14_days() {
     let (dir, manifest) = system_tests::pfx_corpus();
     let case = system_tests::pfx_corpus_case(&manifest, "openssl3-default.pfx");
     let pfx_bytes = std::fs::read(dir.path().join("openssl3-default.pfx")).unwrap();
-    let cert =
-        shared::certificate::parse_pfx(&pfx_bytes, case["password"].as_str().unwrap(), system_tests::unix_now()).unwrap();
+    let cert = shared::certificate::parse_pfx(&pfx_bytes, case["password"].as_str().unwrap(), system_tests::unix_now())
+        .unwrap();
     let b64 = |b: &[u8]| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, b);
     let (app_id, _, _) = emulator.register_app("Backup cert", Some(&b64(&cert.certificate_der)), true);
     let pfx = b64(&pfx_bytes);

@@ -420,7 +420,8 @@ async fn manual_with_multiple_applications_asks_for_a_sign_in_then_recreate_from
     emulator.delete("requests");
     click(c, "[data-testid=edit-check-now]").await;
     browser.wait_for_text("[data-testid=applications]", "Checked", Duration::from_secs(30)).await;
-    let tokens = emulator.requests().iter().filter(|r| r["path"].as_str().is_some_and(|p| p.ends_with("/token"))).count();
+    let tokens =
+        emulator.requests().iter().filter(|r| r["path"].as_str().is_some_and(|p| p.ends_with("/token"))).count();
     assert!(tokens >= 1, "the check asked Microsoft for tokens: {:?}", emulator.requests());
     let command = browser.wait_for_text("[data-testid=ews-allow-command]", &app_id, Duration::from_secs(5)).await;
     assert_eq!(command.matches("', '").count(), 0, "only the main application is in use: {command}");
