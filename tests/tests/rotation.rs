@@ -176,11 +176,28 @@ fn a_generated_certificate_is_replaced_before_its_end_and_the_old_key_removed_af
     let first_keys = keys_of(&emulator, &app_id);
     assert_eq!(first_keys.len(), 1, "{first_keys:?}");
 
-    // 710 days later (20 days before the end), the scheduled check replaces it.
+    // 710 days later (20 days before the end), the scheduled check tries to replace it; Microsoft
+    // answers 503 to the addKey: the old certificate stays, and the health says why.
     emulator.advance_days(710);
-    let rotated = run_scheduled_until(&stack, &api, &id, |o| {
-        o["applications"][0]["credential_expires_at"].as_str() != Some(first_end.as_str())
-    });
+    let object_id = emulator.applications().into_iter().find(|a| a["appId"] == app_id.as_str()).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    emulator.control(
+        "faults",
+        json!({"kind": "throttle", "route": format!("/v1.0/applications/{object_id}/addKey"), "status": 503, "times": 1}),
+    );
+    let failed = run_scheduled_until(&stack, &api, &id, |o| o["health"]["checked_at"].is_string());
+    assert_eq!(failed["health"]["reason"], "rotation_failed", "{failed}");
+    assert_eq!(failed["health"]["state"], "needs_attention");
+    assert_eq!(failed["applications"][0]["credential_expires_at"].as_str(), Some(first_end.as_str()));
+    assert_eq!(keys_of(&emulator, &app_id).len(), 1, "nothing added");
+
+    // The next check (here "Check now") replaces it.
+    let rotated = api.post(&format!("/api/organizations/{id}/check"), json!({}));
+    assert_eq!(rotated.status, 200, "{}", rotated.text);
+    let rotated = rotated.body;
+    assert_ne!(rotated["applications"][0]["credential_expires_at"].as_str(), Some(first_end.as_str()), "{rotated}");
     assert_eq!(rotated["health"]["state"], "healthy", "{rotated}");
     let keys = keys_of(&emulator, &app_id);
     assert_eq!(keys.len(), 2, "the old key stays for the overlap: {keys:?}");
