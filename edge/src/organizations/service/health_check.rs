@@ -84,6 +84,9 @@ where
                         Ok(Rotated::Replaced { thumbprint, expires_at }) => {
                             self.runtime
                                 .warn(&format!("application {} rotated to {thumbprint}, until {expires_at}", app.id));
+                            let data = json!({"application_id": app_id, "certificate_thumbprint": thumbprint,
+                                              "credential_expires_at": expires_at});
+                            self.notify(EventType::CredentialRotated, id, data).await;
                             // The new certificate is far from its end: only the permissions count now.
                             next = app.health().after(&match finding {
                                 Finding::Expiring(_) => Finding::Healthy,

@@ -84,6 +84,8 @@ struct World {
     /// The Graph roles in an application's tokens (absent: every role of the manifest).
     roles: RefCell<HashMap<String, Vec<String>>>,
     signer_fails: Cell<bool>,
+    /// `addKey` answers this status instead of adding the key.
+    add_key_refused: Cell<Option<u16>>,
     // The sign-in.
     statuses: RefCell<VecDeque<Answer<SignInStatus>>>,
     export: RefCell<Option<Answer<Exported>>>,
@@ -271,6 +273,26 @@ impl HttpClient for World {
                 .encode(serde_json::to_vec(&serde_json::json!({"roles": roles})).unwrap());
             let token = format!("tok:{client}.{claims}.sig");
             return respond(200, serde_json::json!({"access_token": token, "expires_in": 3599}));
+        }
+        if request.method() == http::Method::POST {
+            // An application rolling its own keys: its token and a proof signed by its key.
+            let body: serde_json::Value = serde_json::from_slice(request.body()).unwrap();
+            assert_eq!(body["proof"].as_str().unwrap().split('.').count(), 3, "a signed proof");
+            let object = path.split('/').rev().nth(1).unwrap().to_owned();
+            if path.ends_with("/addKey") {
+                assert_eq!(body["keyCredential"]["type"], "AsymmetricX509Cert");
+                self.note(format!("ms addKey {object}"));
+                if let Some(status) = self.add_key_refused.get() {
+                    return respond(
+                        status,
+                        serde_json::json!({"error": {"code": "serviceNotAvailable", "message": "no"}}),
+                    );
+                }
+                return respond(200, serde_json::json!({"keyId": "new-key-id", "type": "AsymmetricX509Cert"}));
+            }
+            assert!(path.ends_with("/removeKey"), "{path}");
+            self.note(format!("ms removeKey {object} {}", body["keyId"].as_str().unwrap()));
+            return Ok(http::Response::builder().status(204).body(vec![]).unwrap());
         }
         assert_eq!(request.method(), http::Method::GET);
         assert_eq!(request.uri().query(), Some("$select=id"));
@@ -1458,4 +1480,124 @@ fn a_health_check_reads_the_tokens_roles_and_an_application_fails_after_two_refu
     // Another account checks nothing of it.
     let other = Organizations { account: "acct-2", ..w.service() };
     assert!(matches!(block_on(other.check_health(&config(), &org.id)), Err(AppError::NoSuchObject)));
+}
+
+/// An organization saved after an automatic registration whose main application holds a
+/// certificate the service generated (here the test certificate and its key, valid 2026 to 2036);
+/// the journal is cleared afterwards.
+fn saved_with_generated_certificate(w: &World) -> (Organization, ParsedPfx) {
+    let pfx =
+        shared::certificate::parse_pfx(&STANDARD.decode(PFX.trim()).unwrap(), PFX_PASSWORD, START_MS / 1000).unwrap();
+    let mut ex = exported(0..=0);
+    ex.apps[0].secret = None;
+    ex.apps[0].certificate = Some(crate::provisioning::plan::GeneratedCertificate {
+        der_base64: STANDARD.encode(&pfx.certificate_der),
+        pkcs8_base64: SecretString::new(STANDARD.encode(pfx.private_key_pkcs8.expose())),
+        info: pfx.info.clone(),
+        not_before: pfx.validity.0,
+        not_after: pfx.validity.1,
+    });
+    w.accept(MAIN, Accepts::Certificate);
+    w.exports(ex);
+    let org = block_on(w.service().create(&config(), create_req(generated(), false, None))).unwrap();
+    w.forget();
+    (org, pfx)
+}
+
+#[test]
+fn a_generated_certificate_near_its_end_is_replaced_with_a_proof_from_the_current_key() {
+    use shared::api::Health;
+    let w = World::new();
+    let (org, pfx) = saved_with_generated_certificate(&w);
+    let checked = block_on(w.service().check_health(&config(), &org.id)).unwrap();
+    assert_eq!(checked.health.state, Health::Healthy);
+    assert!(!w.calls().iter().any(|c| c.contains("addKey")), "not due for years");
+
+    // 20 days before its end.
+    w.clock.set(pfx.validity.1 * 1000 - 20 * 86_400_000);
+    w.forget();
+    let rotated = block_on(w.service().check_health(&config(), &org.id)).unwrap();
+    assert_eq!(
+        w.calls(),
+        [
+            format!("ms token {MAIN} assertion"),
+            "ms addKey obj-0".into(),
+            format!("ms token {MAIN} assertion"),
+            format!("ms graph {MAIN}"),
+            "store rotated new-key-id".into(),
+            "store health".into(),
+            format!("store schedule {} +24 h", org.id),
+        ],
+        "the check's token carries the addKey; the new certificate is checked before it is stored"
+    );
+    assert_eq!(rotated.health.state, Health::Healthy, "{:?}", rotated.health);
+    let app = &rotated.applications[0];
+    assert_ne!(app.credential_expires_at, org.applications[0].credential_expires_at);
+    assert_ne!(app.certificate_thumbprint, org.applications[0].certificate_thumbprint);
+    let row = w.apps.borrow()[0].row.clone();
+    assert_eq!(row.retiring_key_id, Some(shared::assertion::key_id_for_certificate(&pfx.certificate_der)));
+    assert_eq!(row.retire_after_ms, Some(w.clock.get() + crate::health::ROTATION_OVERLAP_MS));
+    let kinds: Vec<_> = w.portal_events.borrow().iter().map(|e| e.kind).collect();
+    assert!(kinds.contains(&crate::webhooks::EventType::CredentialRotated), "{kinds:?}");
+    assert!(!kinds.contains(&crate::webhooks::EventType::CredentialExpiring), "a rotating credential is not announced");
+}
+
+#[test]
+fn a_refused_add_key_keeps_the_old_certificate_and_says_so() {
+    use shared::api::{Health, HealthReason};
+    let w = World::new();
+    let (org, pfx) = saved_with_generated_certificate(&w);
+    w.clock.set(pfx.validity.1 * 1000 - 20 * 86_400_000);
+    w.add_key_refused.set(Some(503));
+    let checked = block_on(w.service().check_health(&config(), &org.id)).unwrap();
+    assert_eq!(w.calls()[..2], [format!("ms token {MAIN} assertion"), "ms addKey obj-0".into()]);
+    assert!(!w.calls().iter().any(|c| c.starts_with("store rotated") || c.contains("removeKey")));
+    assert_eq!(
+        (checked.health.state, checked.health.reason),
+        (Health::NeedsAttention, Some(HealthReason::RotationFailed))
+    );
+    assert_eq!(checked.applications[0].credential_expires_at, org.applications[0].credential_expires_at);
+}
+
+#[test]
+fn a_new_certificate_that_does_not_work_is_removed_again_and_the_old_one_kept() {
+    use shared::api::HealthReason;
+    let w = World::new();
+    let (org, pfx) = saved_with_generated_certificate(&w);
+    w.clock.set(pfx.validity.1 * 1000 - 20 * 86_400_000);
+    // Tokens are issued, but Graph refuses them (through the whole replication patience).
+    w.no_consent.borrow_mut().insert(MAIN.to_owned());
+    let checked = block_on(w.service().check_health(&config(), &org.id)).unwrap();
+    let calls = w.calls();
+    assert_eq!(calls.iter().filter(|c| c.starts_with("ms removeKey obj-0 new-key-id")).count(), 1, "{calls:?}");
+    assert!(!calls.iter().any(|c| c.starts_with("store rotated")), "{calls:?}");
+    assert_eq!(checked.health.reason, Some(HealthReason::RotationFailed));
+    assert_eq!(w.apps.borrow()[0].row.retiring_key_id, None);
+}
+
+#[test]
+fn the_replaced_key_is_removed_once_the_overlap_has_ended() {
+    let w = World::new();
+    let (org, _) = saved_with_generated_certificate(&w);
+    {
+        let mut apps = w.apps.borrow_mut();
+        apps[0].row.retiring_key_id = Some("old-key-id".into());
+        apps[0].row.retire_after_ms = Some(START_MS + 3_600_000);
+    }
+    block_on(w.service().check_health(&config(), &org.id)).unwrap();
+    assert!(!w.calls().iter().any(|c| c.contains("removeKey")), "the overlap has not ended");
+    w.clock.set(START_MS + 2 * 3_600_000);
+    w.forget();
+    block_on(w.service().check_health(&config(), &org.id)).unwrap();
+    assert_eq!(
+        w.calls(),
+        [
+            format!("ms token {MAIN} assertion"),
+            "ms removeKey obj-0 old-key-id".into(),
+            "store key retired".into(),
+            "store health".into(),
+            format!("store schedule {} +24 h", org.id),
+        ]
+    );
+    assert_eq!(w.apps.borrow()[0].row.retiring_key_id, None);
 }
