@@ -502,6 +502,12 @@ where
 
     /// Opens the sealed credential of application row `app_row`: its application ID and credential.
     async fn open_secret(&self, app_row: &str) -> Res<(String, StoredCredential)> {
+        self.open_sealed(app_row).await.map(|(app_id, cred, _)| (app_id, cred))
+    }
+
+    /// [`Self::open_secret`], and the sealed value it opened (what a rotation may replace, and only
+    /// while it is still the one stored).
+    async fn open_sealed(&self, app_row: &str) -> Res<(String, StoredCredential, String)> {
         let s = self.store.sealed(app_row).await.map_err(internal)?.ok_or(AppError::NoSuchObject)?;
         let ring = (self.keyring)()?;
         let blob = STANDARD.decode(&s.secret_ciphertext).map_err(|_| AppError::Internal)?;
@@ -518,7 +524,7 @@ where
         } else {
             StoredCredential::Secret(SecretString::new(String::from_utf8_lossy(plain.expose()).into_owned()))
         };
-        Ok((s.app_id, cred))
+        Ok((s.app_id, cred, s.secret_ciphertext))
     }
 
     /// `PATCH /api/organizations/{id}`.

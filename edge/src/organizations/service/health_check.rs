@@ -42,9 +42,9 @@ where
             let recorded: Option<Vec<String>> =
                 app.granted_permissions.as_deref().and_then(|p| serde_json::from_str(p).ok());
             let expires = app.credential_expires_at.as_deref().and_then(crate::time::parse_rfc3339);
-            let opened = self.open_secret(&app.id).await;
+            let opened = self.open_sealed(&app.id).await;
             let (finding, token) = match &opened {
-                Ok((app_id, credential)) => {
+                Ok((app_id, credential, _)) => {
                     let token = self.checker().token(&endpoints, &org.tenant_id, app_id, credential.check()).await;
                     let roles = token.as_ref().map(|t| health::graph_roles(t.expose()).unwrap_or_default());
                     (
@@ -67,7 +67,7 @@ where
             };
             let mut next: AppHealth = app.health().after(&finding);
             // A working certificate the service created is replaced before its end.
-            if let (Ok((app_id, StoredCredential::Certificate { parsed, generated: true })), Some(token)) =
+            if let (Ok((app_id, StoredCredential::Certificate { parsed, generated: true }, sealed)), Some(token)) =
                 (&opened, &token)
             {
                 if finding.works() {
@@ -77,6 +77,7 @@ where
                         row: app,
                         app_id,
                         current: parsed,
+                        sealed,
                         token,
                         before_days: config.rotate_before_days,
                     };
@@ -102,7 +103,7 @@ where
                 }
             }
             let rotates = app.object_id.is_some()
-                && matches!(&opened, Ok((_, StoredCredential::Certificate { generated: true, .. })));
+                && matches!(&opened, Ok((_, StoredCredential::Certificate { generated: true, .. }, _)));
             next.warned_days = self.expiry_warning(id, app, expires, now, rotates).await;
             let json = serde_json::to_string(&next).map_err(|_| AppError::Internal)?;
             self.store.record_health(&app.id, &json, &checked_at).await.map_err(internal)?;

@@ -16,7 +16,6 @@
 //! application's object ID. Secrets and uploaded .pfx files get expiry warnings instead.
 
 use super::{internal, Organizations, Res};
-use crate::error::AppError;
 use crate::health::{rotated_validity, ROTATION_OVERLAP_MS};
 use crate::microsoft::{graph, HttpClient, MicrosoftError};
 use crate::organizations::check::{Credential, Signers, CREATED_PATIENCE_MS};
@@ -73,6 +72,9 @@ pub(super) struct Rollable<'x> {
     pub app_id: &'x str,
     /// Its current certificate and key.
     pub current: &'x ParsedPfx,
+    /// The sealed value they were opened from: the rotation replaces it only while it is still
+    /// the one stored (an edit since the check wins).
+    pub sealed: &'x str,
     /// A Microsoft Graph token the check just got with the current certificate.
     pub token: &'x SecretString,
     /// `ROTATE_BEFORE_DAYS`.
@@ -227,7 +229,6 @@ where
         new: &ParsedPfx,
         new_key_id: &str,
     ) -> Res<bool> {
-        let previous = self.store.sealed(&a.row.id).await.map_err(internal)?.ok_or(AppError::NoSuchObject)?;
         let ring = (self.keyring)()?;
         let plaintext = SealedCertificate::generated(
             &STANDARD.encode(&new.certificate_der),
@@ -238,7 +239,7 @@ where
         let old_key = a.row.entra_key_id.clone().unwrap_or_else(|| key_id_for_certificate(&a.current.certificate_der));
         let rotated = RotatedCredential {
             id: a.row.id.clone(),
-            previous_ciphertext: previous.secret_ciphertext,
+            previous_ciphertext: a.sealed.to_owned(),
             key_id,
             secret_ciphertext: STANDARD.encode(blob),
             credential_expires_at: new.info.not_after.clone(),

@@ -86,6 +86,8 @@ struct World {
     signer_fails: Cell<bool>,
     /// `addKey` answers this status instead of adding the key.
     add_key_refused: Cell<Option<u16>>,
+    /// The administrator saves a new credential while `addKey` is under way.
+    edit_during_add_key: Cell<bool>,
     // The sign-in.
     statuses: RefCell<VecDeque<Answer<SignInStatus>>>,
     export: RefCell<Option<Answer<Exported>>>,
@@ -282,6 +284,9 @@ impl HttpClient for World {
             if path.ends_with("/addKey") {
                 assert_eq!(body["keyCredential"]["type"], "AsymmetricX509Cert");
                 self.note(format!("ms addKey {object}"));
+                if self.edit_during_add_key.get() {
+                    self.apps.borrow_mut()[0].ciphertext = "sealed by the administrator's edit".into();
+                }
                 if let Some(status) = self.add_key_refused.get() {
                     return respond(
                         status,
@@ -1600,4 +1605,19 @@ fn the_replaced_key_is_removed_once_the_overlap_has_ended() {
         ]
     );
     assert_eq!(w.apps.borrow()[0].row.retiring_key_id, None);
+}
+
+#[test]
+fn an_edit_made_during_a_rotation_wins_and_the_new_key_is_removed_again() {
+    use shared::api::HealthReason;
+    let w = World::new();
+    let (org, pfx) = saved_with_generated_certificate(&w);
+    w.clock.set(pfx.validity.1 * 1000 - 20 * 86_400_000);
+    w.edit_during_add_key.set(true);
+    let checked = block_on(w.service().check_health(&config(), &org.id)).unwrap();
+    let calls = w.calls();
+    assert!(calls.contains(&"store rotated new-key-id".to_owned()), "{calls:?}");
+    assert!(calls.contains(&"ms removeKey obj-0 new-key-id".to_owned()), "{calls:?}");
+    assert_eq!(w.apps.borrow()[0].ciphertext, "sealed by the administrator's edit", "the edit stays");
+    assert_eq!(checked.health.reason, Some(HealthReason::RotationFailed));
 }
