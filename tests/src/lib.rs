@@ -46,11 +46,17 @@ pub fn unix_now() -> i64 {
 
 /// Signs a JWS `assertion` (RS256) with the RSA key `pkcs8` and answers the complete JWT.
 pub fn sign_rs256(assertion: shared::assertion::ClientAssertion, pkcs8: &[u8]) -> String {
+    let signature = rs256_signature(pkcs8, assertion.signing_input());
+    assertion.finish(&signature)
+}
+
+/// The RSASSA-PKCS1-v1_5 / SHA-256 signature of `message` with the RSA key `pkcs8`.
+pub fn rs256_signature(pkcs8: &[u8], message: &[u8]) -> Vec<u8> {
     use ring::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
     let key = RsaKeyPair::from_pkcs8(pkcs8).unwrap();
     let mut signature = vec![0; key.public().modulus_len()];
-    key.sign(&RSA_PKCS1_SHA256, &ring::rand::SystemRandom::new(), assertion.signing_input(), &mut signature).unwrap();
-    assertion.finish(&signature)
+    key.sign(&RSA_PKCS1_SHA256, &ring::rand::SystemRandom::new(), message, &mut signature).unwrap();
+    signature
 }
 
 /// A TCP port that was free a moment ago on 127.0.0.1.
@@ -72,6 +78,21 @@ pub async fn emulator_stack_browser(
     let stack = tokio::task::spawn_blocking(move || stack::Stack::start_with(&vars)).await.expect("stack");
     let browser = browser::Browser::start().await;
     (emulator, stack, browser)
+}
+
+/// Saves the organization of a completed automatic registration (`status`, as
+/// [`automatic_registration`] answers it) as "Contoso" with its generated credential, one
+/// application; the saved organization.
+pub fn save_generated(api: &portal::Api, status: &serde_json::Value) -> serde_json::Value {
+    let r = &status["result"];
+    let saved = api.post(
+        "/api/organizations",
+        serde_json::json!({"name": "Contoso", "cloud": "global", "tenant_id": r["tenant_id"],
+               "application_id": r["application_id"], "credential": {"type": "generated", "sign_in_id": status["id"]},
+               "create_multiple_applications": false}),
+    );
+    assert_eq!(saved.status, 201, "{}", saved.text);
+    saved.body
 }
 
 /// A device-code sign-in for `api`'s account, approved at the emulator by its admin, waited for

@@ -15,16 +15,7 @@ fn start() -> (Emulator, Stack) {
 
 /// An organization saved after an automatic registration (one application, every permission).
 fn saved_organization(emulator: &Emulator, api: &Api) -> Value {
-    let status = system_tests::automatic_registration(emulator, api);
-    let id = status["id"].as_str().unwrap();
-    let r = &status["result"];
-    let saved = api.post(
-        "/api/organizations",
-        json!({"name": "Contoso", "cloud": "global", "tenant_id": r["tenant_id"], "application_id": r["application_id"],
-               "credential": {"type": "generated", "sign_in_id": id}, "create_multiple_applications": false}),
-    );
-    assert_eq!(saved.status, 201, "{}", saved.text);
-    saved.body
+    system_tests::save_generated(api, &system_tests::automatic_registration(emulator, api))
 }
 
 fn check(api: &Api, id: &str) -> Value {

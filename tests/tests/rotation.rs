@@ -45,11 +45,7 @@ fn proof_with(key: &ParsedPfx, claims: Value) -> String {
     let header = json!({"alg": "RS256", "typ": "JWT", "x5t": URL_SAFE_NO_PAD.encode(sha1.as_ref())});
     let input =
         format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
-    let key_pair = ring::signature::RsaKeyPair::from_pkcs8(key.private_key_pkcs8.expose()).unwrap();
-    let mut sig = vec![0; key_pair.public().modulus_len()];
-    key_pair
-        .sign(&ring::signature::RSA_PKCS1_SHA256, &ring::rand::SystemRandom::new(), input.as_bytes(), &mut sig)
-        .unwrap();
+    let sig = system_tests::rs256_signature(key.private_key_pkcs8.expose(), input.as_bytes());
     format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig))
 }
 
@@ -162,17 +158,10 @@ fn run_scheduled_until(stack: &Stack, api: &Api, id: &str, done: impl Fn(&Value)
 fn a_generated_certificate_is_replaced_before_its_end_and_the_old_key_removed_after_the_overlap() {
     let (emulator, stack) = start();
     let api = Api::new(&stack.base_url, &stack.token("acct-rotation"));
-    let status = system_tests::automatic_registration(&emulator, &api);
-    let r = &status["result"];
-    let saved = api.post(
-        "/api/organizations",
-        json!({"name": "Contoso", "cloud": "global", "tenant_id": r["tenant_id"], "application_id": r["application_id"],
-               "credential": {"type": "generated", "sign_in_id": status["id"]}, "create_multiple_applications": false}),
-    );
-    assert_eq!(saved.status, 201, "{}", saved.text);
-    let id = saved.body["id"].as_str().unwrap().to_owned();
-    let app_id = saved.body["application_id"].as_str().unwrap().to_owned();
-    let first_end = saved.body["applications"][0]["credential_expires_at"].as_str().unwrap().to_owned();
+    let saved = system_tests::save_generated(&api, &system_tests::automatic_registration(&emulator, &api));
+    let id = saved["id"].as_str().unwrap().to_owned();
+    let app_id = saved["application_id"].as_str().unwrap().to_owned();
+    let first_end = saved["applications"][0]["credential_expires_at"].as_str().unwrap().to_owned();
     let first_keys = keys_of(&emulator, &app_id);
     assert_eq!(first_keys.len(), 1, "{first_keys:?}");
 

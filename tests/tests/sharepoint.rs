@@ -163,15 +163,9 @@ fn the_certificate_the_service_generated_opens_sharepoint_where_a_secret_is_refu
     let account = "acct-sharepoint";
     let api = Api::new(&stack.base_url, &stack.token(account));
     let status = system_tests::automatic_registration(&emulator, &api);
-    let id = status["id"].as_str().unwrap().to_owned();
     let r = &status["result"];
     let app_id = r["application_id"].as_str().unwrap().to_owned();
-    let saved = api.post(
-        "/api/organizations",
-        json!({"name": "Contoso", "cloud": "global", "tenant_id": r["tenant_id"], "application_id": app_id,
-               "credential": {"type": "generated", "sign_in_id": id}, "create_multiple_applications": false}),
-    );
-    assert_eq!(saved.status, 201, "{}", saved.text);
+    system_tests::save_generated(&api, &status);
 
     let cert = generated_credential(&stack, account, &app_id);
     assert_eq!(cert.info.thumbprint_sha1, r["certificates"][0]["info"]["thumbprint_sha1"].as_str().unwrap());

@@ -73,15 +73,8 @@ fn stack_for(emulator: &Emulator, portal: &Portal, secret: &str) -> Stack {
 }
 
 fn save(emulator: &Emulator, api: &Api) -> String {
-    let status = system_tests::automatic_registration(emulator, api);
-    let r = &status["result"];
-    let saved = api.post(
-        "/api/organizations",
-        json!({"name": "Contoso", "cloud": "global", "tenant_id": r["tenant_id"], "application_id": r["application_id"],
-               "credential": {"type": "generated", "sign_in_id": status["id"]}, "create_multiple_applications": false}),
-    );
-    assert_eq!(saved.status, 201, "{}", saved.text);
-    saved.body["id"].as_str().unwrap().to_owned()
+    let saved = system_tests::save_generated(api, &system_tests::automatic_registration(emulator, api));
+    saved["id"].as_str().unwrap().to_owned()
 }
 
 #[test]
