@@ -28,7 +28,7 @@ pub const ROTATE_BEFORE_DAYS: i64 = 30;
 pub const ROTATION_OVERLAP_MS: i64 = 24 * 3_600_000;
 /// Days before its end at which a credential that cannot rotate itself (a password, an uploaded
 /// .pfx) is announced as expiring, each once.
-pub const EXPIRY_WARNINGS: [i64; 3] = [30, 14, 3];
+pub const EXPIRY_WARNINGS: [i64; 3] = [EXPIRING_DAYS, 14, 3];
 
 /// Whether a certificate valid from `not_before` to `not_after` (Unix seconds) is replaced at
 /// `now`: within `before_days` of its end, or in the last third of a certificate that a tenant's

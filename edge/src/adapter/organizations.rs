@@ -172,8 +172,8 @@ impl SignIns for DurableSignIns<'_> {
 /// How far the organizations' clock is ahead of the Worker's: 0, except under `DEV_CLOCK=emulator`
 /// (a configuration only accepted with a loopback emulator), where it follows the emulator's
 /// clock, which the whole-system tests move forward to make credentials expire.
-async fn clock_ahead(env: &Env) -> Millis {
-    let Ok(config) = super::read_config(env) else { return 0 };
+async fn clock_ahead(config: Option<&Config>) -> Millis {
+    let Some(config) = config else { return 0 };
     let (true, Some(base)) = (config.dev.clock_from_emulator, config.dev_microsoft_base.as_deref()) else {
         return 0;
     };
@@ -195,15 +195,16 @@ where
     F: AsyncFnOnce(&Organizations<'_, D1Store<'_>, DurableSignIns<'_>, WorkerHttp, Runtime<'_>, WebCrypto>) -> Res<T>,
 {
     let keys = || keyring(env);
+    let config = super::read_config(env).ok();
     let service = Organizations {
         account: &session.account,
         store: &D1Store { env },
         sign_ins: &DurableSignIns { env, session },
         http: &WorkerHttp,
         runtime: &Runtime {
-            ahead_ms: clock_ahead(env).await,
+            ahead_ms: clock_ahead(config.as_ref()).await,
             env,
-            webhook: super::read_config(env).is_ok_and(|c| c.webhook.is_some()),
+            webhook: config.as_ref().is_some_and(|c| c.webhook.is_some()),
         },
         signers: &WebCrypto,
         keyring: &keys,
@@ -324,7 +325,7 @@ pub async fn deliver_portal_events(env: &Env, messages: Vec<worker::Message<serd
 /// consumers ([`run_health_checks`]) check them in parallel batches.
 pub async fn scheduled_health_checks(env: &Env) {
     let store = D1Store { env };
-    let now = now() + clock_ahead(env).await;
+    let now = now() + clock_ahead(super::read_config(env).ok().as_ref()).await;
     let claimed = match crate::organizations::ports::OrganizationStore::claim_due_checks(
         &store,
         now,
