@@ -473,9 +473,24 @@ async fn credential_in_portal(browser: &Browser, portal: &str) {
     frame.enter_frame().await.unwrap();
     browser.wait_for_text("[data-testid=session]", "acct-cred-portal", Duration::from_secs(20)).await;
     click_text(c, "Add your first organization").await;
-    click(c, "#method-credential").await;
     // The portal resizes the iframe to the app's height a moment after each step appears; a click
-    // while it does can land beside the button. Wait until the iframe's height holds still.
+    // while it does can land beside its target (a CI run once stayed on Device Code). Wait until
+    // the iframe's height holds still, choose Credential, and make sure the choice took.
+    iframe_settled(c).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        click(c, "#method-credential").await;
+        if el(c, "#method-credential").await.is_selected().await.unwrap() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the Credential method could not be chosen");
+        iframe_settled(c).await;
+    }
+    iframe_settled(c).await;
+}
+
+/// Waits (from inside the app's frame) until the portal's iframe keeps one height for a second.
+async fn iframe_settled(c: &Client) {
     c.enter_parent_frame().await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut last = (String::new(), 0);
