@@ -35,6 +35,12 @@ pub enum ItemId {
     KeyCredential(u8),
     /// Removes application `i`'s generated secret.
     RemovePassword(u8),
+    /// Repair: looks application `i` up by its application ID (is it still there?).
+    Lookup(u8),
+    /// Repair: looks application `i`'s service principal up by its application ID (is it enabled?).
+    LookupServicePrincipal(u8),
+    /// Repair: enables application `i`'s service principal again.
+    Enable(u8),
 }
 
 impl ItemId {
@@ -50,7 +56,10 @@ impl ItemId {
             | ItemId::Grant(i, _)
             | ItemId::Delete(i)
             | ItemId::KeyCredential(i)
-            | ItemId::RemovePassword(i) => Some(i),
+            | ItemId::RemovePassword(i)
+            | ItemId::Lookup(i)
+            | ItemId::LookupServicePrincipal(i)
+            | ItemId::Enable(i) => Some(i),
         }
     }
 }
@@ -70,6 +79,9 @@ impl fmt::Display for ItemId {
             ItemId::Delete(i) => write!(f, "del{i}"),
             ItemId::KeyCredential(i) => write!(f, "kc{i}"),
             ItemId::RemovePassword(i) => write!(f, "rp{i}"),
+            ItemId::Lookup(i) => write!(f, "look{i}"),
+            ItemId::LookupServicePrincipal(i) => write!(f, "lsp{i}"),
+            ItemId::Enable(i) => write!(f, "en{i}"),
         }
     }
 }
@@ -100,6 +112,9 @@ impl FromStr for ItemId {
             "del" => ItemId::Delete(index(rest)?),
             "kc" => ItemId::KeyCredential(index(rest)?),
             "rp" => ItemId::RemovePassword(index(rest)?),
+            "look" => ItemId::Lookup(index(rest)?),
+            "lsp" => ItemId::LookupServicePrincipal(index(rest)?),
+            "en" => ItemId::Enable(index(rest)?),
             "g" => {
                 let (i, n) = rest.split_once('_').ok_or(UnknownItemId)?;
                 ItemId::Grant(index(i)?, n.parse().map_err(|_| UnknownItemId)?)
@@ -163,6 +178,9 @@ mod tests {
             ItemId::ServicePrincipal(2),
             ItemId::Password(3),
             ItemId::Grant(1, 14),
+            ItemId::Lookup(2),
+            ItemId::LookupServicePrincipal(1),
+            ItemId::Enable(3),
             ItemId::Delete(2),
             ItemId::KeyCredential(0),
             ItemId::RemovePassword(3),

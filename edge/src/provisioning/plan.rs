@@ -154,6 +154,67 @@ pub struct App {
     /// A `POST /applications` for it may have been sent: look it up by its tag before creating.
     #[serde(default)]
     pub create_sent: bool,
+    /// Repair: the application belongs to a saved organization (it existed before this run). This
+    /// service never deletes it, whatever happens to the run.
+    #[serde(default)]
+    pub adopted: bool,
+    /// Repair: still to be looked up by its application ID (deleted, or still there?).
+    #[serde(default)]
+    pub find_app: bool,
+    /// Repair: its service principal is still to be looked up (missing, or disabled?).
+    #[serde(default)]
+    pub find_sp: bool,
+    /// Repair: its service principal is disabled and must be enabled again.
+    #[serde(default)]
+    pub sp_disabled: bool,
+    /// Repair: its stored credential works and stays; no certificate is made for it.
+    #[serde(default)]
+    pub keep_credential: bool,
+}
+
+/// Repair: one application of a saved organization, and whether it needs a new credential.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepairApp {
+    /// 0 for the main application, 1..=3 for the additional ones.
+    pub index: u8,
+    /// Its application (client) ID.
+    pub app_id: String,
+    /// Its stored credential fails or nears its end: it gets a new certificate.
+    pub renew: bool,
+}
+
+impl App {
+    fn new(index: u8, marker: &str) -> Self {
+        App {
+            index,
+            marker: format!("{marker}-{index}"),
+            object_id: None,
+            app_id: None,
+            sp_id: None,
+            secret: None,
+            secret_expires_at: None,
+            secret_key_id: None,
+            certificate: None,
+            key_added: false,
+            granted: vec![],
+            declared: false,
+            verified: false,
+            create_sent: false,
+            adopted: false,
+            find_app: false,
+            find_sp: false,
+            sp_disabled: false,
+            keep_credential: false,
+        }
+    }
+
+    /// Repair found it deleted: it is created again like a new one (a new application ID).
+    fn gone(&mut self) {
+        let marker = std::mem::take(&mut self.marker);
+        let index = self.index;
+        *self = App::new(index, "");
+        self.marker = marker;
+    }
 }
 
 fn serialize_secret_opt<S: serde::Serializer>(v: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
@@ -262,24 +323,7 @@ fn first_manifest() -> u32 {
 impl Registration {
     /// Registers `count` applications with indexes starting at `first_index`, tagged with `marker`.
     pub fn new(cloud: CloudEnvironment, display_name: &str, marker: &str, first_index: u8, count: u8) -> Self {
-        let apps = (first_index..first_index + count)
-            .map(|index| App {
-                index,
-                marker: format!("{marker}-{index}"),
-                object_id: None,
-                app_id: None,
-                sp_id: None,
-                secret: None,
-                secret_expires_at: None,
-                secret_key_id: None,
-                certificate: None,
-                key_added: false,
-                granted: vec![],
-                declared: false,
-                verified: false,
-                create_sent: false,
-            })
-            .collect();
+        let apps = (first_index..first_index + count).map(|index| App::new(index, marker)).collect();
         Self {
             tenant: None,
             roles: None,
@@ -314,6 +358,35 @@ impl Registration {
             expected_tenant: Some(expected_tenant.to_owned()),
             ..Self::new(cloud, display_name, marker, first_index, count)
         }
+    }
+
+    /// Repair of a saved organization of tenant `tenant`: does only what is missing. Each of `apps`
+    /// is looked up by its application ID (a deleted one is created again, with a new ID), its
+    /// service principal created or enabled again, its permissions declared and granted against
+    /// the current manifest (grants that exist answer "already exists" and count as granted), and a
+    /// new certificate made only where `renew` says its credential fails. Nothing is created or
+    /// changed before the tenant read is `tenant`, and the applications found are never deleted.
+    pub fn repair(cloud: CloudEnvironment, display_name: &str, marker: &str, tenant: &str, apps: &[RepairApp]) -> Self {
+        let mut r = Self::new(cloud, display_name, marker, 0, 0);
+        r.expected_tenant = Some(tenant.to_owned());
+        r.apps = apps
+            .iter()
+            .map(|a| App {
+                app_id: Some(a.app_id.clone()),
+                adopted: true,
+                find_app: true,
+                find_sp: true,
+                keep_credential: !a.renew,
+                verified: !a.renew,
+                ..App::new(a.index, marker)
+            })
+            .collect();
+        r
+    }
+
+    /// Whether this run repairs saved applications.
+    pub fn is_repair(&self) -> bool {
+        self.apps.iter().any(|a| a.adopted)
     }
 
     /// Whether the tenant read so far contradicts the expected one.
@@ -380,8 +453,12 @@ impl Registration {
             Phase::Grant => Work::Graph(self.grant_items()),
             Phase::Verify => Work::Verify(self.apps.iter().filter(|a| !a.verified).map(|a| a.index).collect()),
             Phase::Cleanup => {
+                // Never an application that was there before this run (repair).
                 let items = super::items::deletion_items(
-                    self.apps.iter().filter_map(|a| a.object_id.as_ref().map(|oid| (a.index, oid))),
+                    self.apps
+                        .iter()
+                        .filter(|a| !a.adopted)
+                        .filter_map(|a| a.object_id.as_ref().map(|oid| (a.index, oid))),
                 );
                 if items.is_empty() {
                     Work::Failed(self.error.clone().unwrap_or_else(|| ErrorDetail::new(ErrorCode::RegistrationFailed)))
@@ -412,11 +489,27 @@ impl Registration {
         if self.policy.is_none() {
             items.push(BatchItem::get(ItemId::Policy.to_string(), "/policies/defaultAppManagementPolicy"));
         }
+        // Repair: reading what is left of the saved applications creates nothing.
+        for a in &self.apps {
+            let Some(app_id) = a.app_id.as_deref().filter(|_| a.adopted) else { continue };
+            if a.find_app {
+                items.push(BatchItem::get(
+                    ItemId::Lookup(a.index).to_string(),
+                    format!("/applications?$filter=appId eq '{app_id}'&$select=id,appId"),
+                ));
+            }
+            if a.find_sp {
+                items.push(BatchItem::get(
+                    ItemId::LookupServicePrincipal(a.index).to_string(),
+                    format!("/servicePrincipals?$filter=appId eq '{app_id}'&$select=id,accountEnabled"),
+                ));
+            }
+        }
         if self.tenant.is_none() && self.expected_tenant.is_some() {
             // Nothing is created before the tenant is known to be the expected one.
             return items;
         }
-        for a in self.apps.iter().filter(|a| a.object_id.is_none()) {
+        for a in self.apps.iter().filter(|a| a.object_id.is_none() && !a.find_app) {
             if a.create_sent {
                 // An interrupted run may have created it: look it up by its tag first.
                 items.push(BatchItem::get(
@@ -477,7 +570,7 @@ impl Registration {
         let not_before = now / 1000 - BACKDATE_SECS;
         self.apps
             .iter()
-            .filter(|a| a.object_id.is_some() && a.certificate.is_none() && a.secret.is_none())
+            .filter(|a| a.object_id.is_some() && a.certificate.is_none() && a.secret.is_none() && !a.keep_credential)
             .map(|a| CertificateOrder {
                 index: a.index,
                 common_name: self.app_name(a.index),
@@ -524,6 +617,14 @@ impl Registration {
                     body,
                 ));
             }
+            if let (Some(sp), true) = (&a.sp_id, a.sp_disabled) {
+                items.push(BatchItem::with_body(
+                    ItemId::Enable(a.index).to_string(),
+                    "PATCH",
+                    format!("/servicePrincipals/{sp}"),
+                    json!({"accountEnabled": true}),
+                ));
+            }
             if let (None, Some(app_id)) = (&a.sp_id, &a.app_id) {
                 items.push(BatchItem::with_body(
                     ItemId::ServicePrincipal(a.index).to_string(),
@@ -560,7 +661,7 @@ impl Registration {
     pub fn mark_sent(&mut self) {
         let held = self.tenant.is_none() && self.expected_tenant.is_some();
         if self.phase == Phase::Discover && !held {
-            for a in self.apps.iter_mut().filter(|a| a.object_id.is_none()) {
+            for a in self.apps.iter_mut().filter(|a| a.object_id.is_none() && !a.find_app) {
                 a.create_sent = true;
             }
         }
@@ -728,6 +829,21 @@ impl Registration {
                         None => app.create_sent = false,
                     },
                     ItemId::ServicePrincipal(_) => app.sp_id = b["id"].as_str().map(str::to_owned),
+                    ItemId::Lookup(_) => match b["value"].get(0) {
+                        Some(found) => {
+                            app.object_id = found["id"].as_str().map(str::to_owned);
+                            app.find_app = false;
+                        }
+                        // Deleted in the tenant: created again (its service principal went with it).
+                        None => app.gone(),
+                    },
+                    ItemId::LookupServicePrincipal(_) if app.adopted => {
+                        let found = b["value"].get(0);
+                        app.sp_id = found.and_then(|sp| sp["id"].as_str()).map(str::to_owned);
+                        app.sp_disabled = found.is_some_and(|sp| sp["accountEnabled"].as_bool() == Some(false));
+                        app.find_sp = false;
+                    }
+                    ItemId::Enable(_) => app.sp_disabled = false,
                     ItemId::Grant(..) => {
                         if let Some(role) = b["appRoleId"].as_str() {
                             app.granted.push(role.to_owned());
@@ -745,11 +861,14 @@ impl Registration {
                 self.tenant.is_some()
                     && self.policy.is_some()
                     && (0..RESOURCES.len()).all(|i| self.resource_resolved(i))
-                    && self.apps.iter().all(|a| a.object_id.is_some())
+                    && self.apps.iter().all(|a| a.object_id.is_some() && !a.find_sp)
             }
-            Phase::Credentials => {
-                self.apps.iter().all(|a| a.sp_id.is_some() && a.declared && (a.key_added || a.secret.is_some()))
-            }
+            Phase::Credentials => self.apps.iter().all(|a| {
+                a.sp_id.is_some()
+                    && !a.sp_disabled
+                    && a.declared
+                    && (a.key_added || a.secret.is_some() || a.keep_credential)
+            }),
             Phase::Grant => {
                 self.apps.iter().all(|a| self.roles_of(a.index).all(|(_, r)| a.granted.contains(&r.role_id)))
             }
@@ -785,7 +904,8 @@ impl Registration {
     pub fn fail(&mut self, detail: ErrorDetail) {
         self.error = Some(detail);
         self.wait_until = None;
-        self.phase = if self.apps.iter().any(|a| a.object_id.is_some()) { Phase::Cleanup } else { Phase::Failed };
+        self.phase =
+            if self.apps.iter().any(|a| a.object_id.is_some() && !a.adopted) { Phase::Cleanup } else { Phase::Failed };
     }
 
     /// Reports one round of checks (one per application, sent in parallel).
@@ -921,6 +1041,12 @@ mod tests {
         orders: Vec<CertificateOrder>,
         /// Lookups of these resources' service principals answer 429 once.
         throttle_resources: Vec<&'static str>,
+        /// Application IDs whose service principal is disabled.
+        disabled: Vec<String>,
+        /// (principal, role ID) assigned already (a new assignment answers "already exists").
+        existing_grants: Vec<(String, String)>,
+        /// `PATCH /servicePrincipals/{id}` bodies.
+        sp_patches: Vec<(String, Value)>,
     }
 
     impl FakeTenant {
@@ -951,6 +1077,21 @@ mod tests {
                         );
                     }
                     ok(200, self.policy.clone().unwrap_or_else(|| json!({"isEnabled": false})))
+                }
+                ("GET", u) if u.starts_with("/servicePrincipals?") && u.contains("accountEnabled") => {
+                    let found: Vec<Value> = self
+                        .sps
+                        .iter()
+                        .filter(|a| u.contains(&format!("'{a}'")))
+                        .map(|a| json!({"id": format!("sp-{a}"), "accountEnabled": !self.disabled.contains(a)}))
+                        .collect();
+                    ok(200, json!({"value": found}))
+                }
+                ("PATCH", u) if u.starts_with("/servicePrincipals/") => {
+                    let app = u.trim_start_matches("/servicePrincipals/sp-").to_owned();
+                    self.disabled.retain(|a| *a != app);
+                    self.sp_patches.push((app, item.body.clone().unwrap()));
+                    ok(204, Value::Null)
                 }
                 ("GET", u) if u.starts_with("/servicePrincipals?") => {
                     let r = RESOURCES.iter().find(|r| u.contains(r.app_id)).unwrap();
@@ -1006,7 +1147,10 @@ mod tests {
                     let found: Vec<Value> = self
                         .apps
                         .iter()
-                        .filter(|(_, (_, tags))| tags.iter().any(|t| u.contains(&format!("'{t}'"))))
+                        .filter(|(_, (aid, tags))| {
+                            tags.iter().any(|t| u.contains(&format!("'{t}'")))
+                                || u.contains(&format!("appId eq '{aid}'"))
+                        })
                         .map(|(oid, (aid, _))| json!({"id": oid, "appId": aid}))
                         .collect();
                     ok(200, json!({"value": found}))
@@ -1025,6 +1169,18 @@ mod tests {
                     ok(201, json!({"id": format!("sp-{app}"), "appId": app}))
                 }
                 ("POST", u) if u.ends_with("/appRoleAssignedTo") => {
+                    let body = item.body.as_ref().unwrap();
+                    let pair = (
+                        body["principalId"].as_str().unwrap().to_owned(),
+                        body["appRoleId"].as_str().unwrap().to_owned(),
+                    );
+                    if self.existing_grants.contains(&pair) {
+                        return err(
+                            400,
+                            "Request_BadRequest",
+                            "Permission being assigned already exists on the object",
+                        );
+                    }
                     self.assignments += 1;
                     ok(201, json!({"appRoleId": item.body.as_ref().unwrap()["appRoleId"]}))
                 }
@@ -1076,6 +1232,105 @@ mod tests {
             }
             panic!("registration did not finish");
         }
+    }
+
+    /// A tenant holding a saved organization's main application `app-kept` (object `obj-kept`),
+    /// with every Graph role granted except `Mail.ReadWrite` and its service principal disabled.
+    fn tenant_with_saved_application() -> FakeTenant {
+        let mut tenant = FakeTenant::default();
+        tenant.apps.insert("obj-kept".into(), ("app-kept".into(), vec!["m365onb-old-0".into()]));
+        tenant.sps.push("app-kept".into());
+        tenant.disabled.push("app-kept".into());
+        tenant.existing_grants = RESOURCES
+            .iter()
+            .flat_map(|r| r.permissions_in(CloudEnvironment::Global))
+            .filter(|p| p.value != "Mail.ReadWrite")
+            .map(|p| ("sp-app-kept".to_owned(), format!("role-{}", p.value)))
+            .collect();
+        tenant
+    }
+
+    fn repair_of(renew_main: bool) -> Registration {
+        let apps = [
+            RepairApp { index: 0, app_id: "app-kept".into(), renew: renew_main },
+            RepairApp { index: 1, app_id: "app-deleted".into(), renew: false },
+        ];
+        Registration::repair(CloudEnvironment::Global, "M365 Backup", "m365onb-r1", "tid", &apps)
+    }
+
+    #[test]
+    fn a_repair_does_only_what_is_missing() {
+        let mut tenant = tenant_with_saved_application();
+        let mut reg = repair_of(false);
+        tenant.run(&mut reg);
+        assert_eq!(reg.phase, Phase::Done, "{:?}", reg.error);
+
+        // The main application is where it was: enabled again, its missing role granted, its
+        // permissions declared against the current manifest, its credential untouched.
+        let main = reg.app(0).unwrap();
+        assert_eq!((main.object_id.as_deref(), main.app_id.as_deref()), (Some("obj-kept"), Some("app-kept")));
+        assert!(main.adopted && main.keep_credential && main.certificate.is_none());
+        assert!(tenant.disabled.is_empty());
+        assert_eq!(tenant.sp_patches, vec![("app-kept".to_owned(), json!({"accountEnabled": true}))]);
+        assert_eq!(reg.granted_permissions(main).len(), assignments_per_application(CloudEnvironment::Global));
+
+        // The deleted additional application is created again with a new ID and a certificate.
+        let again = reg.app(1).unwrap();
+        assert_eq!(again.app_id.as_deref(), Some("app1"), "a new application (the fake numbers them)");
+        assert!(!again.adopted && again.certificate.is_some() && again.verified);
+        assert_eq!(tenant.orders.iter().map(|o| o.index).collect::<Vec<_>>(), vec![1], "a certificate only for it");
+        assert_eq!(tenant.keys.len(), 1, "the kept application's keys are not touched");
+        assert_eq!(tenant.apps.len(), 2);
+        assert!(tenant.deleted.is_empty());
+
+        // Only what was missing was assigned: the main application's one role, and the new one's.
+        let workload_1 = RESOURCES
+            .iter()
+            .flat_map(|r| r.permissions_in(CloudEnvironment::Global))
+            .filter(|p| p.for_workload(Workload::of_index(1)))
+            .count();
+        assert_eq!(tenant.assignments, 1 + workload_1);
+        // tenant, then the create; credentials; grants.
+        assert_eq!(reg.graph_round_trips, 4);
+    }
+
+    #[test]
+    fn a_repair_renews_a_failing_credential_with_a_certificate() {
+        let mut tenant = tenant_with_saved_application();
+        let mut reg = repair_of(true);
+        tenant.run(&mut reg);
+        assert_eq!(reg.phase, Phase::Done, "{:?}", reg.error);
+        let main = reg.app(0).unwrap();
+        assert!(main.certificate.is_some() && main.key_added && main.verified && !main.keep_credential);
+        assert_eq!(main.object_id.as_deref(), Some("obj-kept"), "the same application");
+        assert_eq!(tenant.orders.iter().map(|o| o.index).collect::<Vec<_>>(), vec![0, 1]);
+    }
+
+    #[test]
+    fn a_failed_repair_deletes_what_it_created_and_never_what_was_there() {
+        let mut tenant = FakeTenant {
+            refuse_keys: Some("CredentialTypeNotAllowedAsPerAppPolicy"),
+            ..tenant_with_saved_application()
+        };
+        let mut reg = repair_of(true);
+        tenant.run(&mut reg);
+        assert_eq!(reg.phase, Phase::Failed);
+        assert_eq!(tenant.deleted, vec!["obj1".to_owned()], "only the application the repair created");
+        assert!(tenant.apps.contains_key("obj-kept"));
+    }
+
+    #[test]
+    fn a_repair_signed_in_to_another_tenant_changes_nothing() {
+        let mut tenant = tenant_with_saved_application();
+        let apps = [RepairApp { index: 0, app_id: "app-kept".into(), renew: true }];
+        let mut reg =
+            Registration::repair(CloudEnvironment::Global, "M365 Backup", "m365onb-r1", "other-tenant", &apps);
+        tenant.run(&mut reg);
+        assert_eq!(reg.phase, Phase::Failed);
+        assert_eq!(reg.error.as_ref().unwrap().code, ErrorCode::SignInTenantMismatch);
+        assert_eq!(reg.graph_round_trips, 1, "only reads");
+        assert!(tenant.deleted.is_empty() && tenant.sp_patches.is_empty() && tenant.keys.is_empty());
+        assert_eq!((tenant.apps.len(), tenant.assignments, tenant.patched), (1, 0, 0));
     }
 
     #[test]

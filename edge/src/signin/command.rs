@@ -24,6 +24,9 @@ pub enum Command {
         method: AddMethod,
         /// Credential: where Microsoft sends the pop-up back.
         redirect_uri: Option<String>,
+        /// The saved organization this sign-in repairs, instead of registering new applications.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        repair: Option<RepairOrder>,
     },
     /// What the browser may see (writes nothing).
     Status {
@@ -175,6 +178,18 @@ pub struct CallbackOutcome {
     pub claim: Option<(String, String)>,
 }
 
+/// What a repair sign-in is for: a saved organization of the same account, its tenant (a sign-in
+/// in another tenant changes nothing there), and its applications.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepairOrder {
+    /// The organization's ID.
+    pub organization_id: String,
+    /// Its tenant.
+    pub tenant_id: String,
+    /// Its applications, main first.
+    pub apps: Vec<crate::provisioning::plan::RepairApp>,
+}
+
 /// The applications of a completed sign-in, with their secrets (Worker-internal).
 #[derive(Clone, Serialize, Deserialize)]
 pub struct Exported {
@@ -184,6 +199,9 @@ pub struct Exported {
     pub tenant_id: String,
     /// The applications, main first.
     pub apps: Vec<ExportedApp>,
+    /// The organization a repair sign-in repaired.
+    #[serde(default)]
+    pub repair_of: Option<String>,
 }
 
 impl std::fmt::Debug for Exported {

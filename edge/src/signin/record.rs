@@ -190,6 +190,9 @@ pub struct SignInRecord {
     /// taken, so a wrong secret gets the same answer whatever the sign-in's stage.
     #[serde(default)]
     pub state_digest: Option<String>,
+    /// The saved organization this sign-in repairs (its registration does only what is missing).
+    #[serde(default)]
+    pub repair: Option<super::command::RepairOrder>,
     /// Where it is.
     pub stage: Stage,
 }
@@ -206,6 +209,7 @@ impl SignInRecord {
             created_at: now,
             hold_ms: None,
             state_digest: None,
+            repair: None,
             stage: Stage::Starting,
         }
     }
@@ -435,7 +439,10 @@ impl SignInRecord {
     /// Signed in and confirmed: the main application's registration starts.
     fn start_main(&mut self, app_name: &str) {
         let Stage::SignedIn { token, .. } = &self.stage else { return };
-        let main = Registration::new(self.cloud, app_name, &self.marker(), 0, 1);
+        let main = match &self.repair {
+            Some(order) => Registration::repair(self.cloud, app_name, &self.marker(), &order.tenant_id, &order.apps),
+            None => Registration::new(self.cloud, app_name, &self.marker(), 0, 1),
+        };
         self.stage = Stage::Registering(Holding {
             token: Some(token.clone()),
             main: Some(main),
@@ -452,6 +459,8 @@ impl SignInRecord {
     /// nothing there. `Err` when not possible now.
     pub fn start_additional(&mut self, app_name: &str, expected_tenant: Option<&str>) -> Result<(), ErrorCode> {
         let refusal = match &self.stage {
+            // A repair registers nothing but what its organization is missing.
+            _ if self.repair.is_some() => Some(ErrorCode::NotFound),
             // Microsoft's answer may have come through somebody else's link: nothing happens in the
             // tenant until the owner's browser has claimed it.
             Stage::SignedIn { claim: Some(_), .. } => Some(ErrorCode::SignInNotClaimed),
@@ -551,7 +560,7 @@ impl SignInRecord {
             .registrations()
             .filter(|r| r.phase == Phase::Done)
             .flat_map(|r| r.apps.iter())
-            .all(|a| a.secret.is_some() || a.certificate.is_some());
+            .all(|a| a.secret.is_some() || a.certificate.is_some() || a.keep_credential);
         if h.saved || h.token.is_none() || !all_held {
             return Err(ErrorCode::NotFound);
         }

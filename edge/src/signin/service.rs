@@ -130,11 +130,12 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
             Command::Status { .. } => None,
             _ => Some(self.host.turn().take().await),
         };
-        if let Command::Start { account, name, cloud, method, redirect_uri } = cmd {
+        if let Command::Start { account, name, cloud, method, redirect_uri, repair } = cmd {
             let client_id = self.config.public_client(cloud).ok_or(ErrorCode::ClientMisconfigured)?.to_owned();
             let mut rec = SignInRecord::new(&name, &account, cloud, &client_id, self.host.now());
             rec.method = method;
             rec.hold_ms = self.config.dev.signin_hold_ms;
+            rec.repair = repair;
             self.begin(&mut rec, redirect_uri.as_deref()).await?;
             self.save(&rec).await.map_err(|e| self.internal(e))?;
             return Ok(Reply::Status(Box::new(rec.status(self.host.now()))));
@@ -257,7 +258,9 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
     /// generated secrets, with the admin's token.
     async fn use_certificate(&self, rec: &mut SignInRecord, cert: &CertificateToRegister) -> Result<(), AppError> {
         let Stage::Completed(holding) = &rec.stage else { return Err(ErrorCode::NotFound.into()) };
-        if holding.saved {
+        // A repair's applications keep their credentials or get the service's certificate; the
+        // keys of applications that were there before are not replaced here.
+        if holding.saved || rec.repair.is_some() {
             return Err(ErrorCode::NotFound.into());
         }
         let token = holding.token.as_ref().map(|t| t.access_token.clone()).ok_or(ErrorCode::CodeExpired)?;
@@ -595,6 +598,8 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
                 .into_iter()
                 .flatten()
                 .flat_map(|r| r.apps.iter())
+                // Applications that were there before a repair belong to its organization, always.
+                .filter(|a| !a.adopted)
                 .filter_map(|a| Some((a.index, a.app_id.clone()?, a.object_id.clone()?)))
                 .collect();
             let app_ids: Vec<String> = created.iter().map(|(_, app_id, _)| app_id.clone()).collect();
@@ -658,7 +663,7 @@ fn export(rec: &SignInRecord) -> Exported {
             })
         })
         .collect();
-    Exported { cloud: rec.cloud, tenant_id, apps }
+    Exported { cloud: rec.cloud, tenant_id, apps, repair_of: rec.repair.as_ref().map(|r| r.organization_id.clone()) }
 }
 
 #[cfg(test)]

@@ -168,6 +168,14 @@ impl FakeMicrosoft {
                 (201, json!({"id": format!("obj{n}"), "appId": format!("app{n}"), "requiredResourceAccess": rra}))
             }
             ItemId::Find(_) => (200, json!({"value": []})),
+            // A repair finds the organization's applications where they were, enabled.
+            ItemId::Lookup(i) => {
+                (200, json!({"value": [{"id": format!("kept-obj{i}"), "appId": format!("kept-app{i}")}]}))
+            }
+            ItemId::LookupServicePrincipal(i) => {
+                (200, json!({"value": [{"id": format!("kept-sp{i}"), "accountEnabled": true}]}))
+            }
+            ItemId::Enable(_) => (204, Value::Null),
             ItemId::ServicePrincipal(i) => (201, json!({"id": format!("spn{i}")})),
             ItemId::Password(_) => panic!("the registration adds no client secret"),
             ItemId::Grant(..) => (201, json!({"appRoleId": item["body"]["appRoleId"]})),
@@ -263,6 +271,7 @@ impl World {
             cloud: CloudEnvironment::Global,
             method,
             redirect_uri: Some("https://backup.example.com/api/signin/callback".into()),
+            repair: None,
         };
         match self.send(cmd) {
             Ok(Reply::Status(s)) => *s,

@@ -616,6 +616,7 @@ fn exported(indexes: std::ops::RangeInclusive<u8>) -> Exported {
                 permissions: vec!["User.Read.All".into(), "MailboxItem.ImportExport.All".into()],
             })
             .collect(),
+        repair_of: None,
     }
 }
 
