@@ -42,6 +42,8 @@ pub enum Route {
     DeleteOrganization(String),
     /// `POST /api/organizations/{id}/check`.
     CheckOrganization(String),
+    /// `POST /api/organizations/{id}/repair`.
+    RepairOrganization(String),
     /// `POST /api/certificates/inspect`.
     InspectCertificate,
     /// `GET /api/openapi.json`.
@@ -77,6 +79,7 @@ impl Route {
             Route::UpdateOrganization(_) => &e::UPDATE_ORGANIZATION.about,
             Route::DeleteOrganization(_) => &e::DELETE_ORGANIZATION.about,
             Route::CheckOrganization(_) => &e::CHECK_ORGANIZATION.about,
+            Route::RepairOrganization(_) => &e::REPAIR_ORGANIZATION.about,
             Route::AppPage | Route::MethodNotAllowed(_) | Route::NotFound => return None,
         })
     }
@@ -107,6 +110,8 @@ pub fn resolve(method: &str, path: &str) -> Route {
         ("POST", ["api", "organizations", id, "check"]) if is_id(id) => Route::CheckOrganization((*id).to_owned()),
         (_, ["api", "organizations", id]) if is_id(id) => Route::MethodNotAllowed(&["GET", "PATCH", "DELETE"]),
         (_, ["api", "organizations", id, "check"]) if is_id(id) => Route::MethodNotAllowed(&["POST"]),
+        ("POST", ["api", "organizations", id, "repair"]) if is_id(id) => Route::RepairOrganization((*id).to_owned()),
+        (_, ["api", "organizations", id, "repair"]) if is_id(id) => Route::MethodNotAllowed(&["POST"]),
         ("POST", ["api", "certificates", "inspect"]) => Route::InspectCertificate,
         (_, ["api", "certificates", "inspect"]) => Route::MethodNotAllowed(&["POST"]),
         ("GET", _) if path == SIGN_IN_CALLBACK.path() => Route::SignInCallback,

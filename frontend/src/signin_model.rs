@@ -517,7 +517,7 @@ mod tests {
     }
 
     fn start_body(method: AddMethod) -> StartSignIn {
-        StartSignIn { cloud: CloudEnvironment::Global, method }
+        StartSignIn { cloud: CloudEnvironment::Global, method, repair_organization_id: None }
     }
 
     /// A model showing `s`, as after its start answered at `T0`.

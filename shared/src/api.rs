@@ -80,6 +80,11 @@ pub struct StartSignIn {
     pub cloud: CloudEnvironment,
     /// How the admin signs in: [`AddMethod::DeviceCode`] (or `Credential` for the pop-up flow).
     pub method: AddMethod,
+    /// Repair: the saved organization (of this account) whose applications the sign-in repairs,
+    /// instead of registering new ones. Its cloud must be `cloud`; a sign-in in another tenant
+    /// changes nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repair_organization_id: Option<String>,
 }
 
 /// `POST /api/signins/{id}/confirm`. Device code: the admin ticked the confirmation (no body
@@ -651,6 +656,17 @@ pub struct UpdateOrganization {
     /// New credential (checked against Microsoft before saving).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credential: Option<CredentialInput>,
+}
+
+/// `POST /api/organizations/{id}/repair`: store what a repair sign-in did (started with
+/// `repair_organization_id`, completed). The organization keeps its ID and name.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepairOrganization {
+    /// The version the admin loaded; a mismatch is a 409 `edit_conflict`.
+    pub version: i64,
+    /// The repair sign-in.
+    pub sign_in_id: String,
 }
 
 /// `DELETE /api/organizations/{id}` body: deleting needs an explicit confirmation.

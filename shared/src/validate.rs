@@ -32,6 +32,10 @@ pub enum Field {
     CertificatePassword,
     /// The explicit confirmation some destructive requests require.
     Confirm,
+    /// The sign-in a request uses (a repair's).
+    SignInId,
+    /// The organization a sign-in is to repair.
+    RepairOrganizationId,
     /// The request body as a whole (malformed JSON, wrong content type, too large).
     Body,
 }
@@ -49,6 +53,8 @@ impl Field {
             Field::Certificate => "certificate",
             Field::CertificatePassword => "certificate_password",
             Field::Confirm => "confirm",
+            Field::SignInId => "sign_in_id",
+            Field::RepairOrganizationId => "repair_organization_id",
             Field::Body => "body",
         }
     }
@@ -65,6 +71,8 @@ impl Field {
             Field::Certificate => "Application certificate",
             Field::CertificatePassword => "Certificate password",
             Field::Confirm => "Confirmation",
+            Field::SignInId => "Sign-in",
+            Field::RepairOrganizationId => "Organization to repair",
             Field::Body => "Request",
         }
     }

@@ -167,6 +167,10 @@ async fn dispatch(route: Route, mut req: Request, env: &Env) -> std::result::Res
             organizations::delete(env, &session, &id, body).await
         }
         Route::CheckOrganization(id) => organizations::check(env, &config, &session, &id).await,
+        Route::RepairOrganization(id) => {
+            let body = read_body(&endpoints::REPAIR_ORGANIZATION, &mut req).await?;
+            organizations::repair(env, &config, &session, &id, body).await
+        }
         Route::InspectCertificate => {
             let inspect = read_body(&endpoints::INSPECT_CERTIFICATE, &mut req).await?;
             respond(&endpoints::INSPECT_CERTIFICATE, &crate::certificates::inspect(&inspect, now() / 1000)?)
@@ -251,6 +255,10 @@ async fn start_sign_in(
         worker::console_error!("no public client configured for {}", start.cloud.as_str());
         return Err(ErrorCode::ClientMisconfigured.into());
     }
+    let repair = match &start.repair_organization_id {
+        Some(org) => Some(organizations::repair_order(env, config, session, org, start.cloud).await?),
+        None => None,
+    };
     let id = crate::ids::new_id();
     if !slots::claim(env, &id, &session.account, Some((start.cloud, start.method))).await? {
         return Err(slots::refused_start(env, &session.account).await);
@@ -261,6 +269,7 @@ async fn start_sign_in(
         cloud: start.cloud,
         method: start.method,
         redirect_uri,
+        repair,
     };
     let resp = signin_command(env, &id, cmd).await?;
     if resp.status_code() != 200 {

@@ -246,6 +246,29 @@ pub async fn check(env: &Env, config: &Config, session: &Session, id: &str) -> R
     respond(&endpoints::CHECK_ORGANIZATION, &checked)
 }
 
+/// The repair a sign-in in `cloud` does for organization `id` (see `POST /api/signins`).
+pub async fn repair_order(
+    env: &Env,
+    config: &Config,
+    session: &Session,
+    id: &str,
+    cloud: CloudEnvironment,
+) -> Res<crate::signin::command::RepairOrder> {
+    with_service(env, session, async |s| s.repair_order(config, id, cloud).await).await
+}
+
+/// `POST /api/organizations/{id}/repair`.
+pub async fn repair(
+    env: &Env,
+    config: &Config,
+    session: &Session,
+    id: &str,
+    req: shared::api::RepairOrganization,
+) -> Res<Response> {
+    let repaired = with_service(env, session, async |s| s.repair(config, id, req).await).await?;
+    respond(&endpoints::REPAIR_ORGANIZATION, &repaired)
+}
+
 /// Organizations a Cron Trigger run hands to the health-check queue: at one run every 5 minutes,
 /// up to 288,000 a day (each is checked once a day). See ARCHITECTURE.md.
 pub const HEALTH_CHECKS_PER_RUN: u32 = 1_000;

@@ -160,6 +160,16 @@ pub enum ApplicationChange {
         /// The new application (client) ID.
         app_id: String,
     },
+    /// Repair: application row `id` keeps its credential; it is application `object_id` in Entra
+    /// and was granted `grant`.
+    SetGrant {
+        /// Row ID.
+        id: String,
+        /// Entra object ID.
+        object_id: String,
+        /// What it was granted.
+        grant: Grant,
+    },
     /// Every additional application of the organization is (in)active.
     SetAdditionalActive(bool),
     /// Delete every additional application of the organization.

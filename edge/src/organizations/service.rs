@@ -30,6 +30,7 @@ use shared::secret::SecretString;
 use shared::{CloudEndpoints, CloudEnvironment, ErrorCode, Field, FieldError, OrganizationName};
 
 mod health_check;
+mod repair;
 mod rotation;
 #[cfg(test)]
 mod tests;

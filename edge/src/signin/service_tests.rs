@@ -169,6 +169,8 @@ impl FakeMicrosoft {
             }
             ItemId::Find(_) => (200, json!({"value": []})),
             // A repair finds the organization's applications where they were, enabled.
+            // ... except application 2, which an administrator deleted.
+            ItemId::Lookup(2) => (200, json!({"value": []})),
             ItemId::Lookup(i) => {
                 (200, json!({"value": [{"id": format!("kept-obj{i}"), "appId": format!("kept-app{i}")}]}))
             }
@@ -306,6 +308,34 @@ impl World {
             Err(e) => e.code(),
             Ok(r) => panic!("accepted: {r:?}"),
         }
+    }
+
+    /// A device-code sign-in started to repair an organization of tenant `tenant` whose main
+    /// application works, whose application 1 needs a new credential and whose application 2 was
+    /// deleted in the tenant.
+    fn repair_sign_in(tenant: &str) -> Self {
+        let w = World::new();
+        let app = |index: u8, renew: bool| crate::provisioning::plan::RepairApp {
+            index,
+            app_id: format!("kept-app{index}"),
+            renew,
+        };
+        let repair = crate::signin::command::RepairOrder {
+            organization_id: "org-1".into(),
+            tenant_id: tenant.into(),
+            apps: vec![app(0, false), app(1, true), app(2, false)],
+        };
+        let cmd = Command::Start {
+            account: ACCOUNT.into(),
+            name: "si-1".into(),
+            cloud: CloudEnvironment::Global,
+            method: AddMethod::DeviceCode,
+            redirect_uri: None,
+            repair: Some(repair),
+        };
+        w.send(cmd).unwrap();
+        w.send(Command::Confirm { account: ACCOUNT.into(), claim: None }).unwrap();
+        w
     }
 
     fn completed_device_code_sign_in() -> Self {
@@ -568,4 +598,53 @@ fn a_record_past_its_retention_deletes_itself() {
     w.alarm();
     assert!(w.host.record.borrow().is_none());
     assert!(matches!(w.send(Command::Status { account: account() }), Err(AppError::NoSuchObject)));
+}
+
+#[test]
+fn a_repair_sign_in_exports_for_its_organization_and_never_deletes_what_was_there() {
+    let w = World::repair_sign_in("tid-1");
+    w.alarms_until(SignInState::Completed);
+    let Ok(Reply::Exported(ex)) = w.send(Command::Export { account: account() }) else { panic!("not exported") };
+    assert_eq!(ex.repair_of.as_deref(), Some("org-1"));
+    let apps: Vec<(u8, &str, &str, bool)> =
+        ex.apps.iter().map(|a| (a.index, a.app_id.as_str(), a.object_id.as_str(), a.certificate.is_some())).collect();
+    assert_eq!(
+        apps,
+        vec![(0, "kept-app0", "kept-obj0", false), (1, "kept-app1", "kept-obj1", true), (2, "app0", "obj0", true)],
+        "kept as it was, a new certificate where the credential failed, the deleted one created again"
+    );
+    // Nothing but the repair: no more applications, no certificate of the admin's on the old ones.
+    assert_eq!(w.code(Command::Additional { account: account(), cloud: None, tenant: None }), ErrorCode::NotFound);
+    let cert = CertificateToRegister { der_base64: "AA==".into(), not_before: 0, not_after: 1 };
+    assert_eq!(w.code(Command::UseCertificate { account: account(), certificate: cert }), ErrorCode::NotFound);
+
+    // Never saved: at the end of the hold only the application the repair created is deleted.
+    w.send(Command::Release { account: account() }).unwrap();
+    w.alarm();
+    assert_eq!(*w.ms.deleted.borrow(), vec!["obj0".to_owned()]);
+}
+
+#[test]
+fn a_repair_sign_in_in_another_tenant_changes_nothing_there() {
+    let w = World::repair_sign_in("other-tenant");
+    w.alarms_until(SignInState::Failed);
+    assert_eq!(w.status().error.unwrap().code, ErrorCode::SignInTenantMismatch);
+    assert!(w.ms.deleted.borrow().is_empty());
+    let writes: Vec<ItemId> =
+        w.ms.batch_ids
+            .borrow()
+            .iter()
+            .copied()
+            .filter(|id| {
+                !matches!(
+                    id,
+                    ItemId::Organization
+                        | ItemId::Resource(_)
+                        | ItemId::Policy
+                        | ItemId::Lookup(_)
+                        | ItemId::LookupServicePrincipal(_)
+                )
+            })
+            .collect();
+    assert!(writes.is_empty(), "only reads: {writes:?}");
 }

@@ -89,7 +89,7 @@ impl SignIn {
         if method == AddMethod::Credential {
             popup::open("about:blank")?;
         }
-        self.dispatch(Event::Start(StartSignIn { cloud, method }));
+        self.dispatch(Event::Start(StartSignIn { cloud, method, repair_organization_id: None }));
         Ok(())
     }
 

@@ -95,6 +95,18 @@ impl D1Store<'_> {
                 "UPDATE applications SET app_id = ?1, updated_at = ?2 WHERE id = ?3",
                 &[app_id.as_str().into(), ts.into(), id.as_str().into()],
             ),
+            ApplicationChange::SetGrant { id, object_id, grant } => self.statement(
+                db,
+                "UPDATE applications SET object_id = ?1, manifest_version = ?2, granted_permissions = ?3, \
+                 updated_at = ?4 WHERE id = ?5",
+                &[
+                    object_id.as_str().into(),
+                    grant.manifest_version.into(),
+                    serde_json::to_string(&grant.permissions).unwrap_or_default().into(),
+                    ts.into(),
+                    id.as_str().into(),
+                ],
+            ),
             ApplicationChange::SetAdditionalActive(active) => self.statement(
                 db,
                 if *active {

@@ -8,7 +8,7 @@ use crate::microsoft::{HttpRequest, HttpResponse, TransportError};
 use crate::organizations::model::OrganizationRow;
 use crate::organizations::ports::{Answer, RotatedCredential, SealedRow};
 use futures_executor::block_on;
-use shared::api::{CredentialInput, RegistrationResult};
+use shared::api::{CredentialInput, HealthReason, RegistrationResult, RepairOrganization};
 use shared::assertion::AssertionSigner;
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -455,6 +455,13 @@ impl OrganizationStore for World {
                 ApplicationChange::SetAppId { id, app_id } => {
                     apps.iter_mut().filter(|a| a.row.id == *id).for_each(|a| a.row.app_id = app_id.clone())
                 }
+                ApplicationChange::SetGrant { id, object_id, grant } => {
+                    apps.iter_mut().filter(|a| a.row.id == *id).for_each(|a| {
+                        a.row.object_id = Some(object_id.clone());
+                        a.row.manifest_version = Some(grant.manifest_version);
+                        a.row.granted_permissions = Some(serde_json::to_string(&grant.permissions).unwrap());
+                    })
+                }
                 ApplicationChange::SetAdditionalActive(on) => apps
                     .iter_mut()
                     .filter(|a| a.row.organization_id == edit.id && a.row.is_main == 0)
@@ -553,6 +560,7 @@ fn change_name(c: &ApplicationChange) -> &'static str {
         ApplicationChange::Delete { .. } => "delete",
         ApplicationChange::Insert(_) => "insert",
         ApplicationChange::SetAppId { .. } => "set-app-id",
+        ApplicationChange::SetGrant { .. } => "set-grant",
         ApplicationChange::SetAdditionalActive(true) => "activate-additional",
         ApplicationChange::SetAdditionalActive(false) => "deactivate-additional",
         ApplicationChange::DeleteAdditional => "delete-additional",
@@ -1621,4 +1629,136 @@ fn an_edit_made_during_a_rotation_wins_and_the_new_key_is_removed_again() {
     assert!(calls.contains(&"ms removeKey obj-0 new-key-id".to_owned()), "{calls:?}");
     assert_eq!(w.apps.borrow()[0].ciphertext, "sealed by the administrator's edit", "the edit stays");
     assert_eq!(checked.health.reason, Some(HealthReason::RotationFailed));
+}
+
+// --- repair ----------------------------------------------------------------------------------
+
+/// What a repair sign-in of the organization saved by [`saved_with_additional`] exports: the main
+/// application kept its (typed) credential, additional application 1 was deleted and created again
+/// with a new ID and credential, 2 and 3 kept theirs; every one now has every permission.
+fn repaired(org_id: Option<&str>) -> Exported {
+    let mut ex = exported(0..=3);
+    for a in ex.apps.iter_mut() {
+        a.object_id = format!("kept-obj-{}", a.index);
+        a.secret = None;
+        a.secret_expires_at = None;
+        a.permissions = vec!["User.Read.All".into(), "Mail.ReadWrite".into()];
+    }
+    ex.apps[1].app_id = "33333333-3333-4333-8444-555555555555".into();
+    ex.apps[1].object_id = "new-obj-1".into();
+    ex.apps[1].secret = Some("generated-again-1".into());
+    ex.repair_of = org_id.map(str::to_owned);
+    ex
+}
+
+fn repair_req(version: i64) -> RepairOrganization {
+    RepairOrganization { version, sign_in_id: SIGN_IN.into() }
+}
+
+#[test]
+fn a_repair_keeps_the_organization_and_working_credentials_and_replaces_what_was_recreated() {
+    let w = World::new();
+    let org = saved_with_additional(&w);
+    let ex = repaired(Some(&org.id));
+    w.accept(&ex.apps[1].app_id, Accepts::Secret("generated-again-1".into()));
+    w.exports(ex.clone());
+    let before: Vec<ApplicationRow> = w.apps.borrow().iter().map(|a| a.row.clone()).collect();
+
+    let after = block_on(w.service().repair(&config(), &org.id, repair_req(org.version))).unwrap();
+
+    assert_eq!((after.id.as_str(), after.name.as_str()), (org.id.as_str(), org.name.as_str()), "same ID and name");
+    assert_eq!(after.version, org.version + 1);
+    assert_eq!(w.main_secret(), "typed~secret", "the working credential was kept");
+    let main = w.main_row();
+    assert_eq!((main.id.as_str(), main.app_id.as_str()), (before[0].id.as_str(), MAIN));
+    assert_eq!(main.object_id.as_deref(), Some("kept-obj-0"));
+    assert_eq!(main.granted_permissions.as_deref(), Some(r#"["User.Read.All","Mail.ReadWrite"]"#));
+    let apps = w.apps.borrow();
+    let recreated = apps.iter().find(|a| a.row.app_id == ex.apps[1].app_id).expect("the new application stored");
+    assert_eq!(String::from_utf8(w.opened(recreated)).unwrap(), "generated-again-1");
+    assert_eq!(recreated.row.workload.as_deref(), Some("exchange"));
+    assert!(!apps.iter().any(|a| a.row.app_id == additional_id(1)), "the deleted application's row is gone");
+    assert_eq!(apps.len(), 4);
+    drop(apps);
+    assert!(w.count("signin saved") == 1, "handed over: {:?}", w.calls());
+    // Checked again at once, and the portal hears of it.
+    assert_eq!(after.health.state, shared::api::Health::Healthy, "{:?}", after.health);
+    let told = w.portal_events.borrow();
+    let updated = told.iter().find(|e| e.kind == crate::webhooks::EventType::OrganizationUpdated).unwrap();
+    assert_eq!(updated.data["repaired"], true);
+    assert_eq!(updated.data["recreated_applications"], serde_json::json!([ex.apps[1].app_id]));
+}
+
+#[test]
+fn a_repair_stores_only_its_own_sign_in_for_its_own_organization() {
+    let w = World::new();
+    let org = saved_with_additional(&w);
+    for (ex, why) in [
+        (repaired(None), "a sign-in that registered a new organization"),
+        (repaired(Some("0123456789abcdef0123456789abcdef")), "another organization's repair"),
+    ] {
+        w.exports(ex);
+        let e = block_on(w.service().repair(&config(), &org.id, repair_req(org.version))).unwrap_err();
+        assert_eq!(field(&e), Some(Field::SignInId), "{why}");
+    }
+    // Another tenant's sign-in, even for this organization.
+    w.exports(Exported { tenant_id: OTHER_TENANT.into(), ..repaired(Some(&org.id)) });
+    let e = block_on(w.service().repair(&config(), &org.id, repair_req(org.version))).unwrap_err();
+    assert_eq!(code(&e), ErrorCode::SignInTenantMismatch);
+    // Repairing from a page loaded before an edit: refused before anything is taken.
+    w.exports(repaired(Some(&org.id)));
+    let e = block_on(w.service().repair(&config(), &org.id, repair_req(org.version - 1))).unwrap_err();
+    assert_eq!(code(&e), ErrorCode::EditConflict);
+    // An edit that lands while the repair is stored: nothing of the repair is stored, and the
+    // sign-in is told to delete what it created now.
+    w.forget();
+    w.concurrent_edit.set(true);
+    let e = block_on(w.service().repair(&config(), &org.id, repair_req(org.version))).unwrap_err();
+    assert_eq!(code(&e), ErrorCode::EditConflict);
+    assert_eq!(w.count("signin release"), 1, "{:?}", w.calls());
+    assert_eq!(w.count("signin saved"), 0);
+    assert_eq!(w.main_row().object_id, None, "the repair's grant was not recorded");
+    // Another account's organization does not exist for this one.
+    let other = Organizations { account: "acct-2", ..w.service() };
+    let e = block_on(other.repair(&config(), &org.id, repair_req(org.version))).unwrap_err();
+    assert_eq!(e.body().error.code, ErrorCode::NotFound);
+}
+
+#[test]
+fn a_repair_order_renews_only_failing_credentials_and_keeps_to_the_organizations_cloud() {
+    let w = World::new();
+    let org = saved_with_additional(&w);
+    let order = block_on(w.service().repair_order(&config(), &org.id, CloudEnvironment::Global)).unwrap();
+    assert_eq!((order.organization_id.as_str(), order.tenant_id.as_str()), (org.id.as_str(), TENANT));
+    let indexes: Vec<(u8, bool)> = order.apps.iter().map(|a| (a.index, a.renew)).collect();
+    assert_eq!(indexes, vec![(0, false), (1, false), (2, false), (3, false)], "all work: nothing renewed");
+    assert_eq!(order.apps[1].app_id, additional_id(1));
+
+    let e = block_on(w.service().repair_order(&config(), &org.id, CloudEnvironment::UsGovDod)).unwrap_err();
+    assert_eq!(field(&e), Some(Field::Cloud));
+    let other = Organizations { account: "acct-2", ..w.service() };
+    let e = block_on(other.repair_order(&config(), &org.id, CloudEnvironment::Global)).unwrap_err();
+    assert_eq!(e.body().error.code, ErrorCode::NotFound);
+    let e = block_on(w.service().repair_order(&config(), "../x", CloudEnvironment::Global)).unwrap_err();
+    assert_eq!(field(&e), Some(Field::RepairOrganizationId));
+
+    // The stored health decides: a refused, expired or ending credential, or a deleted application.
+    let row = |reason: Option<HealthReason>| ApplicationRow {
+        active: 1,
+        is_main: 1,
+        health: Some(serde_json::to_string(&crate::health::AppHealth { reason, ..Default::default() }).unwrap()),
+        ..Default::default()
+    };
+    for (reason, renew) in [
+        (None, false),
+        (Some(HealthReason::CredentialExpired), true),
+        (Some(HealthReason::CredentialWrong), true),
+        (Some(HealthReason::CredentialExpiring), true),
+        (Some(HealthReason::ApplicationDeleted), true),
+        (Some(HealthReason::PermissionsMissing), false),
+        (Some(HealthReason::ServicePrincipalDisabled), false),
+        (Some(HealthReason::RotationFailed), false),
+    ] {
+        assert_eq!(repair::needs_new_credential(&row(reason)), renew, "{reason:?}");
+    }
 }
