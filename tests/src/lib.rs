@@ -98,15 +98,33 @@ pub fn save_generated(api: &portal::Api, status: &serde_json::Value) -> serde_js
 /// A device-code sign-in for `api`'s account, approved at the emulator by its admin, waited for
 /// until the registration of the main application ends; its status, which must be `completed`.
 pub fn automatic_registration(emulator: &emulator::Emulator, api: &portal::Api) -> serde_json::Value {
-    let started = api.post("/api/signins", serde_json::json!({"cloud": "global", "method": "device_code"}));
+    let s = device_code_sign_in(
+        emulator,
+        api,
+        serde_json::json!({"cloud": "global", "method": "device_code"}),
+        emulator::fixture::ADMIN,
+    );
+    assert_eq!(s["state"], "completed", "{s}");
+    s
+}
+
+/// A device-code sign-in started with `start` (the body of `POST /api/signins`), confirmed,
+/// approved at the emulator by `user`, and waited for until its registration ends (completed or
+/// failed); its last status.
+pub fn device_code_sign_in(
+    emulator: &emulator::Emulator,
+    api: &portal::Api,
+    start: serde_json::Value,
+    user: &str,
+) -> serde_json::Value {
+    let started = api.post("/api/signins", start);
     let id = started.body["id"].as_str().unwrap_or_else(|| panic!("{}", started.text)).to_owned();
     api.post(&format!("/api/signins/{id}/confirm"), serde_json::json!({}));
-    emulator.approve(started.body["user_code"].as_str().unwrap(), emulator::fixture::ADMIN);
+    emulator.approve(started.body["user_code"].as_str().unwrap(), user);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
         let s = api.get(&format!("/api/signins/{id}"));
         if s.body["state"] == "completed" || s.body["state"] == "failed" {
-            assert_eq!(s.body["state"], "completed", "{}", s.text);
             return s.body;
         }
         assert!(std::time::Instant::now() < deadline, "{}", s.text);

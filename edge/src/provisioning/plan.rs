@@ -887,6 +887,10 @@ impl Registration {
             Phase::Verify => Phase::Done,
             other => other,
         };
+        // Nothing to check (a repair that kept every credential): done.
+        if self.phase == Phase::Verify && self.phase_complete() {
+            self.phase = Phase::Done;
+        }
     }
 
     fn back_off(&mut self, e: &MicrosoftError, now: Millis) {
@@ -1292,6 +1296,17 @@ mod tests {
         assert_eq!(tenant.assignments, 1 + workload_1);
         // tenant, then the create; credentials; grants.
         assert_eq!(reg.graph_round_trips, 4);
+    }
+
+    #[test]
+    fn a_repair_that_keeps_every_credential_has_nothing_to_check() {
+        let mut tenant = tenant_with_saved_application();
+        let apps = [RepairApp { index: 0, app_id: "app-kept".into(), renew: false }];
+        let mut reg = Registration::repair(CloudEnvironment::Global, "M365 Backup", "m365onb-r1", "tid", &apps);
+        tenant.run(&mut reg);
+        assert_eq!(reg.phase, Phase::Done, "{:?}", reg.error);
+        assert_eq!(reg.next(0), Work::Done);
+        assert_eq!((tenant.assignments, tenant.orders.len()), (1, 0), "the missing role, no certificate");
     }
 
     #[test]
