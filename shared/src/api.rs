@@ -508,13 +508,13 @@ impl HealthReason {
     /// What the administrator reads, with what to do.
     pub fn sentence(self) -> &'static str {
         match self {
-            HealthReason::CredentialExpired => "The application's credential has expired. Edit the organization and enter a new credential.",
-            HealthReason::CredentialExpiring => "The application's credential ends within 30 days. Replace it before then.",
-            HealthReason::CredentialWrong => "Microsoft refuses the stored credential: it was removed or replaced in the tenant. Edit the organization and enter the current credential.",
-            HealthReason::ApplicationDeleted => "The application no longer exists in the tenant. Recreate it by adding the organization again.",
-            HealthReason::ServicePrincipalDisabled => "The application is disabled in the tenant. Enable it again in Enterprise applications.",
-            HealthReason::PermissionsMissing => "The application lacks permissions the backup needs (admin consent removed). Grant admin consent again in the Azure portal.",
-            HealthReason::ManifestOutdated => "The backup now uses permissions this application was not granted. Grant them to keep every workload backed up.",
+            HealthReason::CredentialExpired => "The application's credential has expired. Choose Repair on the organization's edit page: one sign-in gives it a new certificate.",
+            HealthReason::CredentialExpiring => "The application's credential ends within 30 days. Replace it before then: enter a new one on the edit page, or choose Repair for a certificate made by the service.",
+            HealthReason::CredentialWrong => "Microsoft refuses the stored credential: it was removed or replaced in the tenant. Choose Repair on the organization's edit page (one sign-in gives it a new certificate), or enter the current credential there.",
+            HealthReason::ApplicationDeleted => "The application no longer exists in the tenant. Choose Repair on the organization's edit page: one sign-in creates it again.",
+            HealthReason::ServicePrincipalDisabled => "The application is disabled in the tenant. Choose Repair on the organization's edit page, or enable it again in Enterprise applications.",
+            HealthReason::PermissionsMissing => "The application lacks permissions the backup needs (admin consent removed). Choose Repair on the organization's edit page: one sign-in grants them again.",
+            HealthReason::ManifestOutdated => "The backup now uses permissions this application was not granted. Choose Repair on the organization's edit page: one sign-in grants them.",
             HealthReason::TenantUnreachable => "Microsoft no longer knows this tenant in its cloud. Check that the tenant still exists.",
             HealthReason::CheckFailed => "Microsoft refused the health check. Check the application in the Azure portal.",
             HealthReason::RotationFailed => "The service could not replace the application's certificate, which ends soon; the current one still works. It tries again at the next check; if it keeps failing, repair the organization.",

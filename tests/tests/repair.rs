@@ -153,3 +153,59 @@ fn a_repair_sign_in_in_another_tenant_changes_nothing_and_is_refused() {
     let r = api.post("/api/signins", wrong_cloud);
     assert_eq!((r.status, r.body["error"]["field"].as_str()), (422, Some("cloud")), "{}", r.text);
 }
+
+/// The administrator's path: the edit page of a failing organization offers Repair; one device-code
+/// sign-in, the wizard's progress, and the organization is back on the list, healthy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repair_from_the_edit_page_with_one_device_code_sign_in() {
+    use std::time::Duration;
+    use system_tests::browser::{click, click_text, one_time_code};
+    let (emulator, stack, browser) = system_tests::emulator_stack_browser(&["--device-code-interval", "1"]).await;
+    let token = stack.token("acct-repair-ui");
+    let (emulator, stack, id) = tokio::task::spawn_blocking(move || {
+        let api = Api::new(&stack.base_url, &stack.token("acct-repair-ui"));
+        let org = system_tests::save_generated(&api, &system_tests::automatic_registration(&emulator, &api));
+        let id = org["id"].as_str().unwrap().to_owned();
+        // The administrator deletes the application's consent to one permission, twice checked: failing.
+        let admin = emulator.admin_token(fixture::ADMIN);
+        let sp = service_principal(&emulator, &admin, org["application_id"].as_str().unwrap());
+        let sp_id = sp["id"].as_str().unwrap();
+        let a = emulator.graph(&admin, "GET", &format!("/servicePrincipals/{sp_id}/appRoleAssignments"), None)["value"]
+            [0]
+        .clone();
+        let path = format!(
+            "/servicePrincipals/{}/appRoleAssignedTo/{}",
+            a["resourceId"].as_str().unwrap(),
+            a["id"].as_str().unwrap()
+        );
+        emulator.graph(&admin, "DELETE", &path, None);
+        check(&api, &id);
+        assert_eq!(check(&api, &id)["health"]["state"], "failing");
+        (emulator, stack, id)
+    })
+    .await
+    .unwrap();
+
+    let c = &browser.client;
+    c.goto(&stack.url(&format!("/#token={token}"))).await.unwrap();
+    browser.wait_for_text("[data-testid=organizations]", "Failing", Duration::from_secs(20)).await;
+    click_text(c, "Edit").await;
+    click(c, "[data-testid=edit-repair]").await;
+    click(c, "[data-testid=repair-start]").await;
+    let code =
+        one_time_code(c, "[data-testid=repair-panel] [data-testid=user-code]", None, Duration::from_secs(20)).await;
+    emulator.approve(&code, fixture::ADMIN);
+    click(c, "#confirm-authorization").await;
+    let table = browser.wait_for_text("[data-testid=organizations]", "Healthy", Duration::from_secs(120)).await;
+    assert!(table.contains("Contoso"), "{table}");
+    let api = Api::new(&stack.base_url, &token);
+    let o = api.get(&format!("/api/organizations/{id}"));
+    assert_eq!(
+        (o.body["health"]["state"].as_str(), o.body["version"].as_i64()),
+        (Some("healthy"), Some(2)),
+        "{}",
+        o.text
+    );
+    assert_eq!(emulator.applications().len(), 1, "repaired in place");
+    browser.close().await;
+}

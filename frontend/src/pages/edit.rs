@@ -59,6 +59,7 @@ pub fn Edit(id: String, on_done: Callback<Option<Organization>>) -> impl IntoVie
     let message = RwSignal::new(None::<String>);
     let saving = RwSignal::new(false);
     let checking = RwSignal::new(false);
+    let repairing = RwSignal::new(false);
     let check_id = id.clone();
     let check = move |_| {
         let id = check_id.clone();
@@ -149,8 +150,19 @@ pub fn Edit(id: String, on_done: Callback<Option<Organization>>) -> impl IntoVie
                                 }
                             }).collect_view()}
                         </ul>
-                        <button type="button" class="secondary" data-testid="edit-check-now"
-                            prop:disabled=move || checking.get() on:click=check.clone()>"Check now"</button>
+                        <div class="actions">
+                            <button type="button" class="secondary" data-testid="edit-check-now"
+                                prop:disabled=move || checking.get() on:click=check.clone()>"Check now"</button>
+                            {super::repair::offers_repair(&o.health).then(|| view! {
+                                <button type="button" data-testid="edit-repair" prop:disabled=move || repairing.get()
+                                    on:click=move |_| repairing.set(true)>"Repair"</button>
+                            })}
+                        </div>
+                        <Show when=move || repairing.get()>
+                            <super::repair::RepairPanel organization=o.id.clone() version=o.version cloud=o.cloud
+                                on_repaired=Callback::new(move |o| on_done.run(Some(o)))
+                                on_cancel=Callback::new(move |_| repairing.set(false)) />
+                        </Show>
                         <MailboxNote cloud=o.cloud granted=o.manifest_version.is_some_and(|v| v >= shared::mailbox::FIRST_MANIFEST_WITH_GRAPH_MAILBOX)
                             application_ids=o.applications.iter().filter(|a| a.active).map(|a| a.application_id.clone()).collect() />
                         <div class="field">

@@ -2,6 +2,7 @@
 
 pub mod edit;
 pub mod manage;
+pub mod repair;
 
 use shared::api::{Organization, Workload};
 
