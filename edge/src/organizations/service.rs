@@ -339,9 +339,29 @@ where
     /// The applications a sign-in registered, for the organization of `cloud` and `tenant`: the one
     /// way applications are taken from a sign-in, so a sign-in in another tenant or cloud is refused.
     async fn exported(&self, sign_in: &str, cloud: CloudEnvironment, tenant: &str) -> Res<Exported> {
+        self.exported_for(sign_in, cloud, tenant, None).await
+    }
+
+    /// The applications sign-in `sign_in` registered in `tenant` of `cloud`, taken for a save:
+    /// a new organization's or an edit's (`repair_of` `None`), or organization `repair_of`'s
+    /// repair. A sign-in made for one of these is never taken for another.
+    async fn exported_for(
+        &self,
+        sign_in: &str,
+        cloud: CloudEnvironment,
+        tenant: &str,
+        repair_of: Option<&str>,
+    ) -> Res<Exported> {
         let ex = match self.sign_ins.export(sign_in).await? {
             Ok(ex) => ex,
             Err(Refusal { error: Some(d), .. }) if d.code == ErrorCode::SignInNotClaimed => return Err(d.into()),
+            Err(_) if repair_of.is_some() => {
+                return Err(FieldError::new(
+                    Field::SignInId,
+                    "The repair sign-in no longer holds what it did (it ended, failed or was already saved). Choose Repair again.",
+                )
+                .into())
+            }
             Err(_) => {
                 return Err(FieldError::new(
                     Field::ClientSecret,
@@ -352,6 +372,14 @@ where
         };
         if ex.cloud != cloud || !ex.tenant_id.eq_ignore_ascii_case(tenant) {
             return Err(ErrorCode::SignInTenantMismatch.into());
+        }
+        if ex.repair_of.as_deref() != repair_of {
+            let message = if repair_of.is_some() {
+                "This sign-in was not started to repair this organization. Choose Repair on its edit page."
+            } else {
+                "This sign-in repairs a saved organization; it cannot add or change another. Start again from Step 1."
+            };
+            return Err(FieldError::new(Field::SignInId, message).into());
         }
         Ok(ex)
     }

@@ -104,16 +104,9 @@ where
         if !crate::ids::is_id(sign_in) {
             return Err(FieldError::new(Field::SignInId, "Give the ID of the repair sign-in.").into());
         }
-        let ex = self.exported(sign_in, cloud, &org.tenant_id).await?;
-        if ex.repair_of.as_deref() != Some(id) {
-            // Another sign-in's applications (a new organization's, or another organization's
-            // repair) are not this organization's.
-            return Err(FieldError::new(
-                Field::SignInId,
-                "This sign-in was not started to repair this organization. Choose Repair on its edit page.",
-            )
-            .into());
-        }
+        // Another sign-in's applications (a new organization's, or another organization's repair)
+        // are not this organization's.
+        let ex = self.exported_for(sign_in, cloud, &org.tenant_id, Some(id)).await?;
         let renewed = generated_sealables(&ex);
         let ring = (self.keyring)()?;
         let mut changes = vec![];

@@ -1762,3 +1762,16 @@ fn a_repair_order_renews_only_failing_credentials_and_keeps_to_the_organizations
         assert_eq!(repair::needs_new_credential(&row(reason)), renew, "{reason:?}");
     }
 }
+
+#[test]
+fn a_repair_sign_in_cannot_add_an_organization_or_recreate_applications() {
+    let w = World::new();
+    w.status_then(vec![status(SignInState::Completed, 1)]);
+    let mut ex = exported(0..=0);
+    ex.repair_of = Some("0123456789abcdef0123456789abcdef".into());
+    accept_generated(&w, &ex);
+    w.exports(ex);
+    let e = block_on(w.service().create(&config(), create_req(generated(), false, None))).unwrap_err();
+    assert_eq!(field(&e), Some(Field::SignInId), "{:?}", e.body());
+    assert!(w.orgs.borrow().is_empty() && w.apps.borrow().is_empty(), "nothing stored");
+}
