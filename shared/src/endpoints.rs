@@ -181,7 +181,7 @@ endpoints! {
     /// The account's sign-ins under way (each counts against the limit of 3 until it ends or is cancelled)
     LIST_SIGN_INS: Get "/api/signins", NoBody => 200 SignInList, errors &[401];
     /// Start a sign-in: device code, or the Credential pop-up (at most 3 under way per account)
-    START_SIGN_IN: Post "/api/signins", StartSignIn => 201 SignInStatus, errors &[400, 401, 415, 422, 429, 502];
+    START_SIGN_IN: Post "/api/signins", StartSignIn => 201 SignInStatus, errors &[400, 401, 404, 415, 422, 429, 502];
     /// Sign-in status and registration progress
     SIGN_IN: Get "/api/signins/{id}", NoBody => 200 SignInStatus, errors &[401, 404];
     /// Cancel a sign-in: its last status; afterwards it is gone for the API (404)
