@@ -27,8 +27,9 @@ pub enum AppError {
     TooLarge,
     /// A catalogued failure (Microsoft's, or a product rule such as the sign-in limit).
     Catalogue(Box<ErrorDetail>),
-    /// Too many sign-ins started recently; carries the seconds after which to try again.
-    RateLimited(u64),
+    /// A rate limit (sign-in starts, the engine's token requests, Microsoft's throttling passed on):
+    /// the catalogue's code and the seconds after which to try again (`Retry-After`).
+    RateLimited(ErrorCode, u64),
     /// Something failed inside the edge; the detail is logged, not sent.
     Internal,
 }
@@ -44,7 +45,7 @@ impl AppError {
             AppError::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
             AppError::TooLarge => ErrorCode::PayloadTooLarge,
             AppError::Catalogue(d) => d.code,
-            AppError::RateLimited(_) => ErrorCode::SignInsRateLimited,
+            AppError::RateLimited(code, _) => *code,
             AppError::Internal => ErrorCode::Internal,
         }
     }

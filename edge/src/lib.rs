@@ -8,6 +8,7 @@
 
 pub mod certificates;
 pub mod config;
+pub mod engine;
 pub mod error;
 pub mod health;
 pub mod ids;

@@ -90,6 +90,27 @@ impl CloudEnvironment {
         }
     }
 
+    /// Exchange Online's resource identifier in this cloud (its application-permission scope is
+    /// `{exchange_host}/.default`).
+    pub fn exchange_host(self) -> &'static str {
+        match self {
+            CloudEnvironment::Global => "https://outlook.office365.com",
+            CloudEnvironment::UsGovGccHigh => "https://outlook.office365.us",
+            CloudEnvironment::UsGovDod => "https://outlook-dod.office365.us",
+            CloudEnvironment::China => "https://partner.outlook.cn",
+        }
+    }
+
+    /// The domain SharePoint Online's sites live under in this cloud (`contoso.sharepoint.com`).
+    pub fn sharepoint_suffix(self) -> &'static str {
+        match self {
+            CloudEnvironment::Global => "sharepoint.com",
+            CloudEnvironment::UsGovGccHigh => "sharepoint.us",
+            CloudEnvironment::UsGovDod => "sharepoint-mil.us",
+            CloudEnvironment::China => "sharepoint.cn",
+        }
+    }
+
     /// The application-permission scope for Graph in this cloud: `{graph_host}/.default`.
     pub fn graph_default_scope(self) -> String {
         format!("{}/.default", self.graph_host())

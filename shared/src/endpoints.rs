@@ -131,7 +131,10 @@ body_schemas!(
     Organization,
     UpdateOrganization,
     RepairOrganization,
-    DeleteOrganization
+    DeleteOrganization,
+    EngineTokenRequest,
+    EngineToken,
+    UsageList
 );
 
 macro_rules! endpoints {
@@ -208,6 +211,12 @@ endpoints! {
     CHECK_ORGANIZATION: Post "/api/organizations/{id}/check", NoBody => 200 Organization, errors &[401, 404];
     /// Store what a repair sign-in did (missing permissions granted, deleted applications created again, disabled ones enabled, failing credentials replaced by certificates); the organization keeps its ID and name, and is checked again
     REPAIR_ORGANIZATION: Post "/api/organizations/{id}/repair", RepairOrganization => 200 Organization, errors &[400, 401, 404, 409, 410, 413, 415, 422, 502, 503];
+    /// The backup engine's recent token requests for the organization (never a token)
+    ORGANIZATION_USAGE: Get "/api/organizations/{id}/usage", NoBody => 200 UsageList, errors &[401, 404];
+    /// Backup engine: the account's organizations, their applications, workloads, health and credential expiry (never a secret)
+    ENGINE_ORGANIZATIONS: Get "/api/engine/organizations", NoBody => 200 OrganizationList, errors &[401];
+    /// Backup engine: an access token for the organization and a Microsoft resource, minted with its stored credential (cached until 5 minutes before expiry)
+    ENGINE_TOKEN: Post "/api/engine/organizations/{id}/token", EngineTokenRequest => 200 EngineToken, errors &[400, 401, 404, 409, 413, 415, 422, 429, 502, 503];
     /// Delete (requires {"confirm": true})
     DELETE_ORGANIZATION: Delete "/api/organizations/{id}", DeleteOrganization => 204 NoBody, errors &[400, 401, 404, 413, 415, 422];
 }

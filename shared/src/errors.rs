@@ -53,6 +53,13 @@ catalogue! {
     Unauthenticated = "unauthenticated", 401, "Your session has expired or is not valid. Reload the page from the portal to sign in again.";
     /// No such endpoint or no such object in this account.
     NotFound = "not_found", 404, "This item does not exist or was deleted. Go back to the list and reload it.";
+    /// The backup engine's token is missing, expired, or not signed by a registered engine key
+    /// for this account (one answer, whatever the reason).
+    EngineUnauthenticated = "engine_unauthenticated", 401, "The engine's token is missing, expired or not signed by an engine key registered for this account. Sign a new ES256 token (at most 5 minutes) with a key listed in ENGINE_KEYS.";
+    /// The backup engine asked for more tokens than the account's limit.
+    EngineRateLimited = "engine_rate_limited", 429, "Too many token requests for this account. Reuse each token until shortly before it expires, and wait as Retry-After says.";
+    /// The organization's applications lack the permissions the workload or resource needs.
+    WorkloadNotGranted = "workload_not_granted", 409, "The organization's applications lack the permissions this workload needs. Repair the organization on its edit page, then ask again.";
     /// The endpoint exists but not with this method.
     MethodNotAllowed = "method_not_allowed", 405, "This action is not available on this endpoint.";
     /// The tenant was already added by this account.

@@ -102,7 +102,7 @@ fn error_response(err: &AppError) -> Result<Response> {
     if let AppError::MethodNotAllowed(allowed) = err {
         resp.headers_mut().set("allow", &allowed.join(", "))?;
     }
-    if let AppError::RateLimited(secs) = err {
+    if let AppError::RateLimited(_, secs) = err {
         resp.headers_mut().set("retry-after", &secs.to_string())?;
     }
     if let AppError::Unauthenticated = err {

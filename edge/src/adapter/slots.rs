@@ -71,7 +71,7 @@ pub(super) async fn refused_start(env: &Env, account: &str) -> AppError {
     .await;
     match oldest {
         Some((n, oldest)) if n >= crate::signin::limits::SIGNIN_STARTS_PER_HOUR => {
-            AppError::RateLimited(crate::signin::limits::retry_after_secs(oldest, now()))
+            AppError::RateLimited(ErrorCode::SignInsRateLimited, crate::signin::limits::retry_after_secs(oldest, now()))
         }
         _ => ErrorCode::TooManySignIns.into(),
     }

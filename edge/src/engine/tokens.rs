@@ -1,0 +1,334 @@
+//! Access tokens for the backup engine: which application and scope a request gets
+//! ([`choose_application`], [`scope_for`]), and the [`Broker`] that caches each token per
+//! application and scope until [`REFRESH_BEFORE_MS`] before it expires and lets concurrent
+//! requests for the same token share one call to Microsoft (single flight). The broker lives in
+//! the organization's Durable Object, in memory only: a token is never written anywhere, and an
+//! evicted object costs one more call.
+
+use crate::microsoft::MicrosoftError;
+use crate::organizations::model::ApplicationRow;
+use crate::provisioning::manifest::{EXCHANGE, GRAPH, SHAREPOINT};
+use crate::signin::poller::Millis;
+use futures_util::lock::Mutex;
+use shared::api::{EngineResource, Workload};
+use shared::secret::SecretString;
+use shared::{CloudEnvironment, ErrorCode};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::future::Future;
+use std::rc::Rc;
+
+/// A cached token is handed out until this long before it expires.
+pub const REFRESH_BEFORE_MS: Millis = 5 * 60_000;
+/// How long Microsoft's `Retry-After` is honoured at most (and assumed when it gives none).
+pub const MAX_THROTTLE_MS: Millis = 120_000;
+
+/// The scope of a token for `resource` in `cloud`; SharePoint's needs the tenant's root
+/// (`https://contoso.sharepoint.com`).
+pub fn scope_for(cloud: CloudEnvironment, resource: EngineResource, sharepoint_root: Option<&str>) -> Option<String> {
+    match resource {
+        EngineResource::Graph => Some(cloud.graph_default_scope()),
+        EngineResource::Exchange => Some(format!("{}/.default", cloud.exchange_host())),
+        EngineResource::Sharepoint => sharepoint_root.map(|r| format!("{r}/.default")),
+    }
+}
+
+/// SharePoint's root for a tenant whose initial domain is `initial` (`contoso.onmicrosoft.com`,
+/// or `contoso.onmicrosoft.us` / `.partner.onmschina.cn` in the national clouds).
+pub fn sharepoint_root(cloud: CloudEnvironment, initial: &str) -> Option<String> {
+    let label = initial.split('.').next()?.to_ascii_lowercase();
+    let valid = !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    valid.then(|| format!("https://{label}.{}", cloud.sharepoint_suffix()))
+}
+
+/// The manifest permissions `resource` needs for `workload` in `cloud`.
+pub fn required_on(cloud: CloudEnvironment, resource: EngineResource, workload: Workload) -> Vec<&'static str> {
+    let r = match resource {
+        EngineResource::Graph => &GRAPH,
+        EngineResource::Sharepoint => &SHAREPOINT,
+        EngineResource::Exchange => &EXCHANGE,
+    };
+    r.permissions_in(cloud).filter(|p| p.for_workload(workload)).map(|p| p.value).collect()
+}
+
+/// The application a token for `resource` and `workload` comes from: the workload's own active
+/// application where the organization has one, else the main one. Refused with
+/// [`ErrorCode::WorkloadNotGranted`] when the service granted that application permissions and
+/// none of them, or not all, are the ones the resource needs for the workload (an application the
+/// administrator registered is taken as it is: what it was granted is not on record).
+pub fn choose_application<'a>(
+    cloud: CloudEnvironment,
+    apps: &'a [ApplicationRow],
+    resource: EngineResource,
+    workload: Option<Workload>,
+) -> Result<&'a ApplicationRow, ErrorCode> {
+    let workload = workload.unwrap_or(Workload::All);
+    let own = (workload != Workload::All)
+        .then(|| {
+            apps.iter().find(|a| a.active == 1 && a.is_main == 0 && a.workload.as_deref() == Some(workload.as_str()))
+        })
+        .flatten();
+    let app = own.or_else(|| apps.iter().find(|a| a.is_main == 1)).ok_or(ErrorCode::NotFound)?;
+    let app_workload = app.workload.as_deref().and_then(Workload::parse).unwrap_or(Workload::All);
+    let needed = required_on(cloud, resource, if app.is_main == 1 { workload } else { app_workload });
+    if needed.is_empty() {
+        return Err(ErrorCode::WorkloadNotGranted);
+    }
+    if let Some(granted) = app.granted_permissions.as_deref().and_then(|g| serde_json::from_str::<Vec<String>>(g).ok())
+    {
+        if !needed.iter().all(|p| granted.iter().any(|g| g == p)) {
+            return Err(ErrorCode::WorkloadNotGranted);
+        }
+    }
+    Ok(app)
+}
+
+/// A token and when it expires.
+#[derive(Debug, Clone)]
+pub struct Cached {
+    /// The bearer token.
+    pub token: SecretString,
+    /// Expiry, Unix milliseconds.
+    pub expires_at_ms: Millis,
+}
+
+/// What the broker answered.
+#[derive(Debug, Clone)]
+pub enum Obtained {
+    /// From the cache.
+    Cached(Cached),
+    /// Just issued by Microsoft.
+    Issued(Cached),
+}
+
+impl Obtained {
+    /// The token.
+    pub fn token(&self) -> &Cached {
+        match self {
+            Obtained::Cached(c) | Obtained::Issued(c) => c,
+        }
+    }
+}
+
+/// Why no token came.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NoToken {
+    /// Microsoft throttles this application: try again after these seconds (no call was made
+    /// while a `Retry-After` runs).
+    Throttled(u64),
+    /// Microsoft refused, or could not answer.
+    Refused(MicrosoftError),
+}
+
+/// The cache key: application ID and scope.
+pub type Key = (String, String);
+
+/// Tokens per application and scope, with single flight (see the module docs).
+#[derive(Default)]
+pub struct Broker {
+    tokens: RefCell<HashMap<Key, Cached>>,
+    throttled: RefCell<HashMap<Key, Millis>>,
+    flights: RefCell<HashMap<Key, Rc<Mutex<()>>>>,
+    /// Each organization's SharePoint root, once read.
+    roots: RefCell<HashMap<String, String>>,
+}
+
+impl Broker {
+    /// A cached token for `key` valid at `now`.
+    fn cached(&self, key: &Key, now: Millis) -> Option<Cached> {
+        self.tokens.borrow().get(key).filter(|c| now < c.expires_at_ms - REFRESH_BEFORE_MS).cloned()
+    }
+
+    /// The token for `key`: cached, or from `mint` (one call at a time per key: requests that
+    /// arrive while it runs wait for it and take its token). `now` reads the clock.
+    pub async fn obtain<M, F>(&self, key: Key, now: impl Fn() -> Millis, mint: M) -> Result<Obtained, NoToken>
+    where
+        M: FnOnce() -> F,
+        F: Future<Output = Result<(SecretString, u64), MicrosoftError>>,
+    {
+        if let Some(c) = self.cached(&key, now()) {
+            return Ok(Obtained::Cached(c));
+        }
+        let flight = self.flights.borrow_mut().entry(key.clone()).or_default().clone();
+        let _turn = flight.lock().await;
+        let t = now();
+        if let Some(c) = self.cached(&key, t) {
+            return Ok(Obtained::Cached(c));
+        }
+        if let Some(until) = self.throttled.borrow().get(&key).filter(|u| t < **u) {
+            return Err(NoToken::Throttled(((until - t + 999) / 1000) as u64));
+        }
+        match mint().await {
+            Ok((token, expires_in)) => {
+                let c = Cached { token, expires_at_ms: now() + expires_in as Millis * 1000 };
+                self.tokens.borrow_mut().insert(key.clone(), c.clone());
+                self.throttled.borrow_mut().remove(&key);
+                Ok(Obtained::Issued(c))
+            }
+            Err(e) if e.status == 429 || e.code == ErrorCode::Throttled => {
+                let wait = e.retry_after.map_or(MAX_THROTTLE_MS, |s| (s as Millis * 1000).min(MAX_THROTTLE_MS));
+                self.throttled.borrow_mut().insert(key, now() + wait);
+                Err(NoToken::Throttled((wait / 1000) as u64))
+            }
+            Err(e) => {
+                // A refused credential: no token of it stays in use.
+                self.tokens.borrow_mut().remove(&key);
+                Err(NoToken::Refused(e))
+            }
+        }
+    }
+
+    /// Organization `org`'s SharePoint root, if read before.
+    pub fn sharepoint_root(&self, org: &str) -> Option<String> {
+        self.roots.borrow().get(org).cloned()
+    }
+
+    /// Remembers organization `org`'s SharePoint root.
+    pub fn set_sharepoint_root(&self, org: &str, root: String) {
+        self.roots.borrow_mut().insert(org.to_owned(), root);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_executor::block_on;
+    use std::cell::Cell;
+
+    fn row(id: &str, main: bool, workload: &str, granted: Option<Vec<&str>>) -> ApplicationRow {
+        ApplicationRow {
+            id: id.into(),
+            app_id: format!("app-{id}"),
+            is_main: i64::from(main),
+            active: 1,
+            workload: Some(workload.into()),
+            granted_permissions: granted.map(|g| serde_json::to_string(&g).unwrap()),
+            ..Default::default()
+        }
+    }
+
+    fn all(cloud: CloudEnvironment) -> Vec<&'static str> {
+        crate::provisioning::manifest::RESOURCES.iter().flat_map(|r| r.permissions_in(cloud)).map(|p| p.value).collect()
+    }
+
+    #[test]
+    fn scopes_follow_the_cloud_and_the_tenant() {
+        let g = CloudEnvironment::Global;
+        assert_eq!(scope_for(g, EngineResource::Graph, None).unwrap(), "https://graph.microsoft.com/.default");
+        assert_eq!(
+            scope_for(CloudEnvironment::UsGovGccHigh, EngineResource::Graph, None).unwrap(),
+            "https://graph.microsoft.us/.default"
+        );
+        assert_eq!(
+            scope_for(CloudEnvironment::UsGovDod, EngineResource::Exchange, None).unwrap(),
+            "https://outlook-dod.office365.us/.default"
+        );
+        let root = sharepoint_root(g, "Contoso.onmicrosoft.com").unwrap();
+        assert_eq!(
+            scope_for(g, EngineResource::Sharepoint, Some(&root)).unwrap(),
+            "https://contoso.sharepoint.com/.default"
+        );
+        assert_eq!(
+            sharepoint_root(CloudEnvironment::China, "tailspin.partner.onmschina.cn").unwrap(),
+            "https://tailspin.sharepoint.cn"
+        );
+        assert_eq!(sharepoint_root(g, "evil/x.onmicrosoft.com"), None);
+        assert_eq!(scope_for(g, EngineResource::Sharepoint, None), None);
+    }
+
+    #[test]
+    fn the_workloads_own_application_is_used_and_a_missing_permission_is_named() {
+        let g = CloudEnvironment::Global;
+        let apps = vec![
+            row("main", true, "all", Some(all(g))),
+            row("mail", false, "exchange", Some(required_on(g, EngineResource::Graph, Workload::Exchange))),
+            row("files", false, "files", None),
+        ];
+        let pick = |r, w| choose_application(g, &apps, r, w).map(|a| a.id.as_str());
+        assert_eq!(pick(EngineResource::Graph, None), Ok("main"));
+        assert_eq!(pick(EngineResource::Sharepoint, None), Ok("main"));
+        assert_eq!(pick(EngineResource::Graph, Some(Workload::Exchange)), Ok("mail"));
+        assert_eq!(pick(EngineResource::Graph, Some(Workload::Files)), Ok("files"), "the admin's own: as it is");
+        assert_eq!(
+            pick(EngineResource::Graph, Some(Workload::Teams)),
+            Ok("main"),
+            "no Teams application: the main one"
+        );
+        // The mailbox application has no SharePoint permission at all.
+        assert_eq!(pick(EngineResource::Sharepoint, Some(Workload::Exchange)), Err(ErrorCode::WorkloadNotGranted));
+
+        // A main application that lost a permission on record is refused for what needs it.
+        let mut partial = all(g);
+        partial.retain(|p| !p.starts_with("Sites."));
+        let apps = vec![row("main", true, "all", Some(partial))];
+        assert_eq!(
+            choose_application(g, &apps, EngineResource::Sharepoint, None).map(|a| a.id.as_str()),
+            Err(ErrorCode::WorkloadNotGranted)
+        );
+    }
+
+    fn ms_error(status: u16, code: ErrorCode, retry_after: Option<u64>) -> MicrosoftError {
+        MicrosoftError { code, status, correlation: Default::default(), retry_after }
+    }
+
+    /// Pending for `n` polls, then ready (another request gets in meanwhile).
+    struct Yield(u32);
+    impl Future for Yield {
+        type Output = ();
+        fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+            if self.0 == 0 {
+                return std::task::Poll::Ready(());
+            }
+            self.0 -= 1;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    }
+
+    #[test]
+    fn a_token_is_cached_until_five_minutes_before_its_end_and_concurrent_requests_share_one_call() {
+        let broker = Broker::default();
+        let clock = Cell::new(1_000_000i64);
+        let calls = Cell::new(0);
+        let key = || ("app".to_owned(), "scope".to_owned());
+        let mint = || async {
+            calls.set(calls.get() + 1);
+            Yield(3).await;
+            Ok((SecretString::new(format!("token-{}", calls.get())), 3600))
+        };
+        // Ten requests at once: one call.
+        let all = futures_util::future::join_all((0..10).map(|_| broker.obtain(key(), || clock.get(), mint)));
+        let answers = block_on(all);
+        assert_eq!(calls.get(), 1);
+        assert!(answers.iter().all(|a| a.as_ref().unwrap().token().token.expose() == "token-1"));
+        assert_eq!(answers.iter().filter(|a| matches!(a, Ok(Obtained::Issued(_)))).count(), 1);
+        // Still cached 54 minutes later, fetched again at 55.
+        clock.set(clock.get() + 54 * 60_000);
+        assert!(matches!(block_on(broker.obtain(key(), || clock.get(), mint)), Ok(Obtained::Cached(_))));
+        clock.set(clock.get() + 60_000);
+        assert!(matches!(block_on(broker.obtain(key(), || clock.get(), mint)), Ok(Obtained::Issued(_))));
+        assert_eq!(calls.get(), 2);
+    }
+
+    #[test]
+    fn microsofts_retry_after_is_honoured_and_a_refusal_is_passed_on() {
+        let broker = Broker::default();
+        let clock = Cell::new(1_000_000i64);
+        let calls = Cell::new(0);
+        let key = || ("app".to_owned(), "scope".to_owned());
+        let throttled = || async {
+            calls.set(calls.get() + 1);
+            Err(ms_error(429, ErrorCode::Throttled, Some(30)))
+        };
+        assert_eq!(block_on(broker.obtain(key(), || clock.get(), throttled)).unwrap_err(), NoToken::Throttled(30));
+        clock.set(clock.get() + 10_000);
+        assert_eq!(block_on(broker.obtain(key(), || clock.get(), throttled)).unwrap_err(), NoToken::Throttled(20));
+        assert_eq!(calls.get(), 1, "no call while Retry-After runs");
+        clock.set(clock.get() + 20_000);
+        let refused = || async { Err(ms_error(401, ErrorCode::InvalidClientSecret, None)) };
+        assert!(matches!(
+            block_on(broker.obtain(key(), || clock.get(), refused)),
+            Err(NoToken::Refused(e)) if e.code == ErrorCode::InvalidClientSecret
+        ));
+    }
+}
