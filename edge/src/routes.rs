@@ -44,6 +44,12 @@ pub enum Route {
     CheckOrganization(String),
     /// `POST /api/organizations/{id}/repair`.
     RepairOrganization(String),
+    /// `GET /api/organizations/{id}/usage`.
+    OrganizationUsage(String),
+    /// `GET /api/engine/organizations` (engine tokens only).
+    EngineOrganizations,
+    /// `POST /api/engine/organizations/{id}/token` (engine tokens only).
+    EngineToken(String),
     /// `POST /api/certificates/inspect`.
     InspectCertificate,
     /// `GET /api/openapi.json`.
@@ -80,6 +86,9 @@ impl Route {
             Route::DeleteOrganization(_) => &e::DELETE_ORGANIZATION.about,
             Route::CheckOrganization(_) => &e::CHECK_ORGANIZATION.about,
             Route::RepairOrganization(_) => &e::REPAIR_ORGANIZATION.about,
+            Route::OrganizationUsage(_) => &e::ORGANIZATION_USAGE.about,
+            Route::EngineOrganizations => &e::ENGINE_ORGANIZATIONS.about,
+            Route::EngineToken(_) => &e::ENGINE_TOKEN.about,
             Route::AppPage | Route::MethodNotAllowed(_) | Route::NotFound => return None,
         })
     }
@@ -112,6 +121,12 @@ pub fn resolve(method: &str, path: &str) -> Route {
         (_, ["api", "organizations", id, "check"]) if is_id(id) => Route::MethodNotAllowed(&["POST"]),
         ("POST", ["api", "organizations", id, "repair"]) if is_id(id) => Route::RepairOrganization((*id).to_owned()),
         (_, ["api", "organizations", id, "repair"]) if is_id(id) => Route::MethodNotAllowed(&["POST"]),
+        ("GET", ["api", "organizations", id, "usage"]) if is_id(id) => Route::OrganizationUsage((*id).to_owned()),
+        (_, ["api", "organizations", id, "usage"]) if is_id(id) => Route::MethodNotAllowed(&["GET"]),
+        ("GET", ["api", "engine", "organizations"]) => Route::EngineOrganizations,
+        (_, ["api", "engine", "organizations"]) => Route::MethodNotAllowed(&["GET"]),
+        ("POST", ["api", "engine", "organizations", id, "token"]) if is_id(id) => Route::EngineToken((*id).to_owned()),
+        (_, ["api", "engine", "organizations", id, "token"]) if is_id(id) => Route::MethodNotAllowed(&["POST"]),
         ("POST", ["api", "certificates", "inspect"]) => Route::InspectCertificate,
         (_, ["api", "certificates", "inspect"]) => Route::MethodNotAllowed(&["POST"]),
         ("GET", _) if path == SIGN_IN_CALLBACK.path() => Route::SignInCallback,

@@ -83,6 +83,8 @@ fn document() -> Value {
                     json!({"name": n, "in": "query", "required": *n == "state", "schema": schema})
                 })
                 .collect::<Vec<_>>());
+        } else if path.starts_with("/api/engine/") {
+            o["security"] = json!([{"engineToken": []}]);
         } else if *path != "/api/health" {
             o["security"] = json!([{"portalSession": []}]);
         }
@@ -104,12 +106,15 @@ fn document() -> Value {
         "info": {
             "title": "M365 Backup Onboarding API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "The edge API behind the onboarding wizard. Every route except /api/health needs the portal session token (HS256 JWT, see README). Errors share one body: {\"error\": {code, message, field?, microsoft?}}."
+            "description": "The edge API behind the onboarding wizard, and the backup engine's API. Every route except /api/health and /api/engine/* needs the portal session token (HS256 JWT, see README); /api/engine/* needs an engine token (ES256 JWT signed with a key listed in ENGINE_KEYS, see README) and refuses portal sessions. Errors share one body: {\"error\": {code, message, field?, microsoft?}}."
         },
         "paths": paths,
         "components": {
             "schemas": schemas,
-            "securitySchemes": {"portalSession": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+            "securitySchemes": {
+                "portalSession": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                "engineToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT (ES256)"}
+            }
         }
     })
 }
