@@ -148,7 +148,7 @@ pub fn assess(
 /// The reason a refusal names.
 pub fn reason_of(code: ErrorCode) -> HealthReason {
     match code {
-        ErrorCode::ExpiredClientSecret => HealthReason::CredentialExpired,
+        ErrorCode::ExpiredClientSecret | ErrorCode::CertificateExpired => HealthReason::CredentialExpired,
         ErrorCode::InvalidClientSecret | ErrorCode::InvalidCertificate => HealthReason::CredentialWrong,
         ErrorCode::ApplicationNotFound => HealthReason::ApplicationDeleted,
         ErrorCode::ApplicationDisabled => HealthReason::ServicePrincipalDisabled,

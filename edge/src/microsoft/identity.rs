@@ -125,8 +125,18 @@ pub fn client_credentials_request(
     client_id: &str,
     credential: ClientCredential<'_>,
 ) -> HttpRequest {
-    let scope = endpoints.cloud.graph_default_scope();
-    let mut pairs = vec![("grant_type", "client_credentials"), ("client_id", client_id), ("scope", scope.as_str())];
+    client_credentials_request_for(endpoints, tenant, client_id, credential, &endpoints.cloud.graph_default_scope())
+}
+
+/// Like [`client_credentials_request`], for `scope` (`{resource}/.default`).
+pub fn client_credentials_request_for(
+    endpoints: &CloudEndpoints,
+    tenant: &str,
+    client_id: &str,
+    credential: ClientCredential<'_>,
+    scope: &str,
+) -> HttpRequest {
+    let mut pairs = vec![("grant_type", "client_credentials"), ("client_id", client_id), ("scope", scope)];
     match credential {
         ClientCredential::Secret(s) => pairs.push(("client_secret", s.expose())),
         ClientCredential::Assertion(jwt) => {

@@ -142,17 +142,19 @@ pub async fn verify<H: HttpClient>(
 }
 
 impl<H: HttpClient, R: Clock + Sleeper + Log, G: Signers> Checker<'_, H, R, G> {
-    /// The client-credentials token request for `credential` (a client assertion is signed here).
+    /// The client-credentials token request for `credential` and `scope` (a client assertion is
+    /// signed here).
     async fn token_request(
         &self,
         endpoints: &CloudEndpoints,
         tenant: &str,
         app_id: &str,
         credential: Credential<'_>,
+        scope: &str,
     ) -> Result<HttpRequest, (Stage, MicrosoftError)> {
         Ok(match credential {
             Credential::Secret(s) => {
-                identity::client_credentials_request(endpoints, tenant, app_id, ClientCredential::Secret(s))
+                identity::client_credentials_request_for(endpoints, tenant, app_id, ClientCredential::Secret(s), scope)
             }
             Credential::Certificate(p) => {
                 let assertion = ClientAssertion::new(
@@ -176,7 +178,13 @@ impl<H: HttpClient, R: Clock + Sleeper + Log, G: Signers> Checker<'_, H, R, G> {
                             },
                         )
                     })?;
-                identity::client_credentials_request(endpoints, tenant, app_id, ClientCredential::Assertion(&jwt))
+                identity::client_credentials_request_for(
+                    endpoints,
+                    tenant,
+                    app_id,
+                    ClientCredential::Assertion(&jwt),
+                    scope,
+                )
             }
         })
     }
@@ -189,8 +197,27 @@ impl<H: HttpClient, R: Clock + Sleeper + Log, G: Signers> Checker<'_, H, R, G> {
         app_id: &str,
         credential: Credential<'_>,
     ) -> Result<(), (Stage, MicrosoftError)> {
-        let token = self.token_request(endpoints, tenant, app_id, credential).await?;
+        let token =
+            self.token_request(endpoints, tenant, app_id, credential, &endpoints.cloud.graph_default_scope()).await?;
         probe(self.http, endpoints, token).await
+    }
+
+    /// An access token for `scope` (`{resource}/.default`) with `credential`, and its lifetime in
+    /// seconds (one request: what the backup engine is handed).
+    pub async fn token_for(
+        &self,
+        endpoints: &CloudEndpoints,
+        tenant: &str,
+        app_id: &str,
+        credential: Credential<'_>,
+        scope: &str,
+    ) -> Result<(SecretString, u64), MicrosoftError> {
+        let request = self.token_request(endpoints, tenant, app_id, credential, scope).await.map_err(|(_, e)| e)?;
+        match self.http.send(request).await.map(|r| identity::read_token(&r)) {
+            Ok(TokenOutcome::Token(t)) => Ok((t.access_token, t.expires_in)),
+            Ok(TokenOutcome::Error(f)) => Err(f.microsoft),
+            Err(_) => Err(MicrosoftError::transport()),
+        }
     }
 
     /// A Microsoft Graph access token for the application with `credential` (one request: what a
@@ -202,7 +229,8 @@ impl<H: HttpClient, R: Clock + Sleeper + Log, G: Signers> Checker<'_, H, R, G> {
         app_id: &str,
         credential: Credential<'_>,
     ) -> Result<SecretString, MicrosoftError> {
-        let request = self.token_request(endpoints, tenant, app_id, credential).await.map_err(|(_, e)| e)?;
+        let scope = endpoints.cloud.graph_default_scope();
+        let request = self.token_request(endpoints, tenant, app_id, credential, &scope).await.map_err(|(_, e)| e)?;
         match self.http.send(request).await.map(|r| identity::read_token(&r)) {
             Ok(TokenOutcome::Token(t)) => Ok(t.access_token),
             Ok(TokenOutcome::Error(f)) => Err(f.microsoft),

@@ -197,6 +197,25 @@ pub struct Edit {
     pub changes: Vec<ApplicationChange>,
 }
 
+/// One token request of the backup engine, for the audit (never the token).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageRow {
+    /// The portal account.
+    pub account_id: String,
+    /// The organization.
+    pub organization_id: String,
+    /// When, Unix milliseconds.
+    pub at_ms: Millis,
+    /// The engine key that signed the request.
+    pub key_id: String,
+    /// The application used ("" when none could be chosen).
+    pub application_id: String,
+    /// `graph`, `sharepoint` or `exchange`.
+    pub resource: String,
+    /// `issued`, `cached`, or the error code.
+    pub outcome: String,
+}
+
 /// The organizations' storage. Errors are classified once, by the implementation
 /// ([`super::store::classify`] for D1); every failure is logged there.
 pub trait OrganizationStore {
@@ -233,6 +252,10 @@ pub trait OrganizationStore {
     fn rotate_credential(&self, rotated: &RotatedCredential) -> impl Future<Output = Result<bool, StoreError>>;
     /// The replaced key of application row `id` is gone from Entra.
     fn key_retired(&self, id: &str) -> impl Future<Output = Result<(), StoreError>>;
+    /// Records one token request of the backup engine.
+    fn record_usage(&self, usage: &UsageRow) -> impl Future<Output = Result<(), StoreError>>;
+    /// The latest `limit` token requests for organization `id` of `account`, newest first.
+    fn usage(&self, account: &str, id: &str, limit: u32) -> impl Future<Output = Result<Vec<UsageRow>, StoreError>>;
     /// Organization `id` is next checked at `at_ms`.
     fn schedule_check(&self, id: &str, at_ms: Millis) -> impl Future<Output = Result<(), StoreError>>;
     /// Claims up to `limit` organizations (account, ID) whose next check is due at `now_ms`, the

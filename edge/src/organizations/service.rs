@@ -29,6 +29,7 @@ use shared::certificate::ParsedPfx;
 use shared::secret::SecretString;
 use shared::{CloudEndpoints, CloudEnvironment, ErrorCode, Field, FieldError, OrganizationName};
 
+mod engine;
 mod health_check;
 mod repair;
 mod rotation;

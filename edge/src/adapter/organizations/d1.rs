@@ -4,6 +4,7 @@
 use crate::organizations::model::{ApplicationRow, OrganizationRow};
 use crate::organizations::ports::{
     ApplicationChange, Edit, NewApplicationRow, NewOrganizationRow, OrganizationStore, RotatedCredential, SealedRow,
+    UsageRow,
 };
 use crate::organizations::store::{classify, StoreError, VERSION_GUARD_SQL};
 use wasm_bindgen::JsValue;
@@ -282,6 +283,53 @@ impl OrganizationStore for D1Store<'_> {
         let sql = "UPDATE applications SET retiring_key_id = NULL, retire_after_ms = NULL WHERE id = ?1";
         self.statement(&db, sql, &[id.into()])?.run().await.map_err(failed("recording a removed key", &[]))?;
         Ok(())
+    }
+
+    async fn record_usage(&self, u: &UsageRow) -> Result<(), StoreError> {
+        let db = self.db()?;
+        let sql =
+            "INSERT INTO engine_usage (account_id, organization_id, at_ms, key_id, application_id, resource, outcome) \
+                   VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+        let params = [
+            u.account_id.as_str().into(),
+            u.organization_id.as_str().into(),
+            (u.at_ms as f64).into(),
+            u.key_id.as_str().into(),
+            u.application_id.as_str().into(),
+            u.resource.as_str().into(),
+            u.outcome.as_str().into(),
+        ];
+        self.statement(&db, sql, &params)?.run().await.map_err(failed("recording the engine's use", &[]))?;
+        Ok(())
+    }
+
+    async fn usage(&self, account: &str, id: &str, limit: u32) -> Result<Vec<UsageRow>, StoreError> {
+        #[derive(serde::Deserialize)]
+        struct Row {
+            at_ms: f64,
+            key_id: String,
+            application_id: String,
+            resource: String,
+            outcome: String,
+        }
+        let db = self.db()?;
+        let sql = "SELECT at_ms, key_id, application_id, resource, outcome FROM engine_usage \
+                   WHERE organization_id = ?1 AND account_id = ?2 ORDER BY at_ms DESC, id DESC LIMIT ?3";
+        let rows = self.statement(&db, sql, &[id.into(), account.into(), f64::from(limit).into()])?;
+        let rows = rows.all().await.map_err(failed("reading the engine's use", &[]))?;
+        let rows = rows.results::<Row>().map_err(unusable("decoding the engine's use"))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| UsageRow {
+                account_id: account.to_owned(),
+                organization_id: id.to_owned(),
+                at_ms: r.at_ms as i64,
+                key_id: r.key_id,
+                application_id: r.application_id,
+                resource: r.resource,
+                outcome: r.outcome,
+            })
+            .collect())
     }
 
     async fn schedule_check(&self, id: &str, at_ms: i64) -> Result<(), StoreError> {

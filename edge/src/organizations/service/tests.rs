@@ -6,9 +6,11 @@
 use super::*;
 use crate::microsoft::{HttpRequest, HttpResponse, TransportError};
 use crate::organizations::model::OrganizationRow;
-use crate::organizations::ports::{Answer, RotatedCredential, SealedRow};
+use crate::organizations::ports::{Answer, RotatedCredential, SealedRow, UsageRow};
 use futures_executor::block_on;
-use shared::api::{CredentialInput, HealthReason, RegistrationResult, RepairOrganization};
+use shared::api::{
+    CredentialInput, EngineResource, EngineTokenRequest, HealthReason, RegistrationResult, RepairOrganization,
+};
 use shared::assertion::AssertionSigner;
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -94,6 +96,8 @@ struct World {
     additional_answer: RefCell<Option<Answer<()>>>,
     use_certificate_answer: RefCell<Option<Answer<()>>>,
     saved_answers: RefCell<VecDeque<Res<Answer<()>>>>,
+    // The engine's audit.
+    usage_rows: RefCell<Vec<UsageRow>>,
 }
 
 impl World {
@@ -246,7 +250,10 @@ impl HttpClient for World {
             let form: HashMap<String, String> = form_urlencoded::parse(request.body()).into_owned().collect();
             let client = form["client_id"].clone();
             let how = if form.contains_key("client_assertion") { "assertion" } else { "secret" };
-            self.note(format!("ms token {client} {how}"));
+            match form["scope"].as_str() {
+                "https://graph.microsoft.com/.default" => self.note(format!("ms token {client} {how}")),
+                other => self.note(format!("ms token {client} {how} {other}")),
+            }
             let refusal = |code: u32, error: &str| {
                 respond(
                     if error == "invalid_client" { 401 } else { 400 },
@@ -300,10 +307,20 @@ impl HttpClient for World {
             return Ok(http::Response::builder().status(204).body(vec![]).unwrap());
         }
         assert_eq!(request.method(), http::Method::GET);
-        assert_eq!(request.uri().query(), Some("$select=id"));
         assert!(path.ends_with("/v1.0/organization"), "{path}");
         let auth = request.headers()["authorization"].to_str().unwrap().to_owned();
         let client = auth.strip_prefix("Bearer tok:").unwrap().split('.').next().unwrap().to_owned();
+        if request.uri().query() == Some("$select=verifiedDomains") {
+            // The engine's SharePoint root comes from the initial domain.
+            self.note(format!("ms graph domains {client}"));
+            return respond(
+                200,
+                serde_json::json!({"value": [{"verifiedDomains": [
+                    {"name": "contoso.com", "isDefault": true, "isInitial": false},
+                    {"name": "contoso.onmicrosoft.com", "isDefault": false, "isInitial": true}]}]}),
+            );
+        }
+        assert_eq!(request.uri().query(), Some("$select=id"));
         self.note(format!("ms graph {client}"));
         if self.no_consent.borrow().contains(&client) {
             return respond(
@@ -513,6 +530,18 @@ impl OrganizationStore for World {
             a.row.retire_after_ms = None;
         }
         Ok(())
+    }
+
+    async fn record_usage(&self, u: &UsageRow) -> Result<(), StoreError> {
+        self.note(format!("store usage {} {} {}", u.application_id, u.resource, u.outcome));
+        self.usage_rows.borrow_mut().push(u.clone());
+        Ok(())
+    }
+
+    async fn usage(&self, account: &str, id: &str, limit: u32) -> Result<Vec<UsageRow>, StoreError> {
+        let rows = self.usage_rows.borrow();
+        let mine = rows.iter().rev().filter(|u| u.account_id == account && u.organization_id == id);
+        Ok(mine.take(limit as usize).cloned().collect())
     }
 
     async fn schedule_check(&self, id: &str, at_ms: i64) -> Result<(), StoreError> {
@@ -1774,4 +1803,97 @@ fn a_repair_sign_in_cannot_add_an_organization_or_recreate_applications() {
     let e = block_on(w.service().create(&config(), create_req(generated(), false, None))).unwrap_err();
     assert_eq!(field(&e), Some(Field::SignInId), "{:?}", e.body());
     assert!(w.orgs.borrow().is_empty() && w.apps.borrow().is_empty(), "nothing stored");
+}
+
+// --- the backup engine -----------------------------------------------------------------------
+
+fn engine_req(resource: EngineResource, workload: Option<shared::api::Workload>) -> EngineTokenRequest {
+    EngineTokenRequest { resource, workload }
+}
+
+#[test]
+fn the_engine_gets_a_token_per_resource_minted_once_then_cached_and_each_request_is_audited() {
+    let w = World::new();
+    let org = saved_with_additional(&w);
+    let broker = crate::engine::tokens::Broker::default();
+    let token = |r| block_on(w.service().engine_token(&config(), &broker, "engine-1", &org.id, &engine_req(r, None)));
+
+    let graph = token(EngineResource::Graph).unwrap();
+    assert_eq!((graph.application_id.as_str(), graph.scope.as_str()), (MAIN, "https://graph.microsoft.com/.default"));
+    assert!(graph.access_token.starts_with(&format!("tok:{MAIN}")));
+    assert_eq!(graph.expires_at, crate::time::rfc3339_ms(START_MS + 3_599_000));
+    assert_eq!(token(EngineResource::Graph).unwrap().access_token, graph.access_token, "cached");
+    assert_eq!(w.count(&format!("ms token {MAIN} secret")), 1, "one call to Microsoft: {:?}", w.calls());
+
+    let sharepoint = token(EngineResource::Sharepoint).unwrap();
+    assert_eq!(sharepoint.scope, "https://contoso.sharepoint.com/.default");
+    let exchange = token(EngineResource::Exchange).unwrap();
+    assert_eq!(exchange.scope, "https://outlook.office365.com/.default");
+    assert_eq!(
+        w.calls(),
+        [
+            format!("ms token {MAIN} secret"),
+            format!("store usage {MAIN} graph issued"),
+            format!("store usage {MAIN} graph cached"),
+            format!("ms graph domains {MAIN}"),
+            format!("ms token {MAIN} secret https://contoso.sharepoint.com/.default"),
+            format!("store usage {MAIN} sharepoint issued"),
+            format!("ms token {MAIN} secret https://outlook.office365.com/.default"),
+            format!("store usage {MAIN} exchange issued"),
+        ]
+    );
+    // The edit page's list: newest first, and never the token.
+    let usage = block_on(w.service().usage(&org.id)).unwrap();
+    let outcomes: Vec<(&str, &str)> = usage.entries.iter().map(|e| (e.resource.as_str(), e.outcome.as_str())).collect();
+    assert_eq!(outcomes, [("exchange", "issued"), ("sharepoint", "issued"), ("graph", "cached"), ("graph", "issued")]);
+    assert!(!format!("{usage:?}").contains("tok:"));
+    assert_eq!(usage.entries[0].key_id, "engine-1");
+}
+
+#[test]
+fn a_workload_without_its_permissions_and_another_accounts_organization_are_refused() {
+    let w = World::new();
+    let org = saved_with_additional(&w);
+    let broker = crate::engine::tokens::Broker::default();
+    // The mailbox application was granted less than the mailbox workload needs on Graph.
+    let e = block_on(w.service().engine_token(
+        &config(),
+        &broker,
+        "engine-1",
+        &org.id,
+        &engine_req(EngineResource::Graph, Some(shared::api::Workload::Exchange)),
+    ))
+    .unwrap_err();
+    assert_eq!(code(&e), ErrorCode::WorkloadNotGranted);
+    assert!(!w.calls().iter().any(|c| c.starts_with("ms token")), "no token was asked for");
+    assert_eq!(w.usage_rows.borrow()[0].outcome, "workload_not_granted");
+
+    let other = Organizations { account: "acct-2", ..w.service() };
+    let e =
+        block_on(other.engine_token(&config(), &broker, "engine-1", &org.id, &engine_req(EngineResource::Graph, None)))
+            .unwrap_err();
+    assert_eq!(code(&e), ErrorCode::NotFound);
+    assert_eq!(code(&block_on(other.usage(&org.id)).unwrap_err()), ErrorCode::NotFound);
+    assert_eq!(w.usage_rows.borrow().len(), 1, "nothing audited for another account");
+}
+
+#[test]
+fn a_revoked_credential_is_named_and_changes_the_organizations_health() {
+    let w = World::new();
+    let org = saved_with_additional(&w);
+    let broker = crate::engine::tokens::Broker::default();
+    // The administrator replaced the application's secret in the tenant.
+    w.accept(MAIN, Accepts::Secret("another~secret".into()));
+    let e = block_on(w.service().engine_token(
+        &config(),
+        &broker,
+        "engine-1",
+        &org.id,
+        &engine_req(EngineResource::Graph, None),
+    ))
+    .unwrap_err();
+    assert_eq!(code(&e), ErrorCode::InvalidClientSecret);
+    let health = w.main_row().health();
+    assert_eq!(health.reason, Some(HealthReason::CredentialWrong));
+    assert_eq!(w.usage_rows.borrow()[0].outcome, "invalid_client_secret");
 }
