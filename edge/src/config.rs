@@ -48,7 +48,15 @@ pub struct Config {
     /// `PORTAL_WEBHOOK_URL` and `PORTAL_WEBHOOK_SECRET`: where signed events go
     /// ([`crate::webhooks`]); none without a URL.
     pub webhook: Option<Webhook>,
+    /// `ENGINE_KEYS`: the backup engine's public keys (none: the engine API refuses everything).
+    pub engine_keys: Vec<crate::engine::auth::EngineKey>,
+    /// `ENGINE_AUDIT_DAYS`: how long the engine's token requests are kept (default
+    /// [`DEFAULT_ENGINE_AUDIT_DAYS`]).
+    pub engine_audit_days: i64,
 }
+
+/// How long the engine's token requests are kept by default, days.
+pub const DEFAULT_ENGINE_AUDIT_DAYS: i64 = 90;
 
 /// The portal's webhook receiver.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -239,10 +247,24 @@ impl Config {
                 ))
             }
         };
+        let engine_keys = match non_empty("ENGINE_KEYS") {
+            None => vec![],
+            Some(json) => crate::engine::auth::parse_keys(&json).map_err(ConfigError)?,
+        };
+        let engine_audit_days = match non_empty("ENGINE_AUDIT_DAYS") {
+            None => DEFAULT_ENGINE_AUDIT_DAYS,
+            Some(d) => d
+                .parse()
+                .ok()
+                .filter(|d| (1..=3650).contains(d))
+                .ok_or_else(|| ConfigError("ENGINE_AUDIT_DAYS must be a number of days (1 to 3650)".into()))?,
+        };
         Ok(Config {
             dev,
             rotate_before_days,
             webhook,
+            engine_keys,
+            engine_audit_days,
             session_secret: non_empty("PORTAL_SESSION_SECRET").map(String::into_bytes).unwrap_or_default(),
             portal_issuer: non_empty("PORTAL_ISSUER"),
             portal_origins: match non_empty("PORTAL_ORIGINS") {

@@ -3,6 +3,7 @@
 
 mod body;
 mod callback;
+mod engine;
 mod health;
 mod http;
 mod organizations;
@@ -79,6 +80,16 @@ async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::Sched
         }
         Err(e) => worker::console_error!("housekeeping failed: {e}"),
     }
+    // The engine's audit, past ENGINE_AUDIT_DAYS (one indexed statement).
+    let days = read_config(&env).map_or(crate::config::DEFAULT_ENGINE_AUDIT_DAYS, |c| c.engine_audit_days);
+    let cutoff = (t - days * 86_400_000) as f64;
+    let outcome = async {
+        env.d1("DB")?.prepare("DELETE FROM engine_usage WHERE at_ms < ?1").bind(&[cutoff.into()])?.run().await
+    }
+    .await;
+    if let Err(e) = outcome {
+        worker::console_error!("housekeeping of the engine's audit failed: {e}");
+    }
     organizations::scheduled_health_checks(&env).await;
 }
 
@@ -97,7 +108,7 @@ async fn queue(batch: worker::MessageBatch<serde_json::Value>, env: Env, _ctx: w
     Ok(())
 }
 
-fn error_response(err: &AppError) -> Result<Response> {
+pub(crate) fn error_response(err: &AppError) -> Result<Response> {
     let mut resp = Response::from_json(&err.body())?.with_status(err.status());
     if let AppError::MethodNotAllowed(allowed) = err {
         resp.headers_mut().set("allow", &allowed.join(", "))?;
@@ -128,6 +139,20 @@ async fn dispatch(route: Route, mut req: Request, env: &Env) -> std::result::Res
         _ => {}
     }
     let config = read_config(env)?;
+    // The backup engine's routes take engine tokens only (never a portal session), and no other
+    // route takes an engine token.
+    match route {
+        Route::EngineOrganizations => {
+            let engine = engine::authenticate(&req, &config).await?;
+            return engine::organizations(env, &engine).await;
+        }
+        Route::EngineToken(id) => {
+            let engine = engine::authenticate(&req, &config).await?;
+            let body = read_body(&endpoints::ENGINE_TOKEN, &mut req).await?;
+            return engine::token(env, &engine, &id, body).await;
+        }
+        _ => {}
+    }
     let session = authenticate(&req, &config)?;
     match route {
         Route::Session => respond(
@@ -167,6 +192,7 @@ async fn dispatch(route: Route, mut req: Request, env: &Env) -> std::result::Res
             organizations::delete(env, &session, &id, body).await
         }
         Route::CheckOrganization(id) => organizations::check(env, &config, &session, &id).await,
+        Route::OrganizationUsage(id) => organizations::usage(env, &session, &id).await,
         Route::RepairOrganization(id) => {
             let body = read_body(&endpoints::REPAIR_ORGANIZATION, &mut req).await?;
             organizations::repair(env, &config, &session, &id, body).await
@@ -195,9 +221,13 @@ async fn dispatch(route: Route, mut req: Request, env: &Env) -> std::result::Res
             let cmd = Command::Additional { account: session.account, cloud: None, tenant: None };
             signin_command(env, &id, cmd).await
         }
-        Route::Health | Route::AppPage | Route::SignInCallback | Route::MethodNotAllowed(_) | Route::NotFound => {
-            Err(AppError::NotFound)
-        }
+        Route::Health
+        | Route::AppPage
+        | Route::SignInCallback
+        | Route::MethodNotAllowed(_)
+        | Route::NotFound
+        | Route::EngineOrganizations
+        | Route::EngineToken(_) => Err(AppError::NotFound),
     }
 }
 
@@ -297,7 +327,7 @@ pub(crate) async fn signin_command(env: &Env, id: &str, cmd: Command) -> std::re
 
 /// A fetched response (from a Durable Object or the assets) as a fresh one with `content_type`:
 /// a fetched response's headers are immutable, and every answer gets headers set on the way out.
-async fn refetched(mut fetched: Response, content_type: &str) -> std::result::Result<Response, AppError> {
+pub(crate) async fn refetched(mut fetched: Response, content_type: &str) -> std::result::Result<Response, AppError> {
     let status = fetched.status_code();
     let body = fetched.bytes().await.map_err(internal("reading a fetched body"))?;
     let mut fresh = Response::from_bytes(body).map_err(internal("response"))?.with_status(status);

@@ -240,6 +240,31 @@ pub async fn delete(env: &Env, session: &Session, id: &str, req: DeleteOrganizat
     Ok(Response::empty().map_err(internal("response"))?.with_status(endpoints::DELETE_ORGANIZATION.about.ok))
 }
 
+/// The account's organizations (for the backup engine, acting for `session`'s account).
+pub async fn list_for(env: &Env, session: &Session) -> Res<shared::api::OrganizationList> {
+    with_service(env, session, async |s| s.list().await).await
+}
+
+/// A token for the backup engine (see [`Organizations::engine_token`]), in the organization's
+/// Durable Object that owns `broker`.
+pub async fn engine_token(
+    env: &Env,
+    session: &Session,
+    config: &Config,
+    broker: &crate::engine::tokens::Broker,
+    kid: &str,
+    id: &str,
+    req: &shared::api::EngineTokenRequest,
+) -> Res<shared::api::EngineToken> {
+    with_service(env, session, async |s| s.engine_token(config, broker, kid, id, req).await).await
+}
+
+/// `GET /api/organizations/{id}/usage`.
+pub async fn usage(env: &Env, session: &Session, id: &str) -> Res<Response> {
+    let usage = with_service(env, session, async |s| s.usage(id).await).await?;
+    respond(&endpoints::ORGANIZATION_USAGE, &usage)
+}
+
 /// `POST /api/organizations/{id}/check`.
 pub async fn check(env: &Env, config: &Config, session: &Session, id: &str) -> Res<Response> {
     let checked = with_service(env, session, async |s| s.check_health(config, id).await).await?;

@@ -81,3 +81,39 @@ pub async fn generate_rsa_key() -> Result<(Vec<u8>, Vec<u8>), String> {
     };
     run.await.map_err(webcrypto_error)
 }
+
+/// Verifies the backup engine's ES256 tokens with WebCrypto (ECDSA P-256, SHA-256; the JWS
+/// signature is r and s, which is WebCrypto's form).
+pub struct WebCryptoVerifier;
+
+impl crate::engine::auth::EcVerifier for WebCryptoVerifier {
+    async fn verify_es256(&self, x: &[u8], y: &[u8], message: &[u8], signature: &[u8]) -> bool {
+        use base64::Engine as _;
+        let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+        let run = async {
+            let subtle = get(&get(&js_sys::global(), "crypto")?, "subtle")?;
+            let jwk = Object::new();
+            Reflect::set(&jwk, &"kty".into(), &"EC".into())?;
+            Reflect::set(&jwk, &"crv".into(), &"P-256".into())?;
+            Reflect::set(&jwk, &"x".into(), &b64(x).into())?;
+            Reflect::set(&jwk, &"y".into(), &b64(y).into())?;
+            Reflect::set(&jwk, &"ext".into(), &true.into())?;
+            let import_alg = Object::new();
+            Reflect::set(&import_alg, &"name".into(), &"ECDSA".into())?;
+            Reflect::set(&import_alg, &"namedCurve".into(), &"P-256".into())?;
+            let usages = Array::of1(&"verify".into());
+            let import_args = Array::of5(&"jwk".into(), &jwk, &import_alg, &false.into(), &usages);
+            let key = call(&subtle, "importKey", &import_args).await?;
+            let verify_alg = Object::new();
+            Reflect::set(&verify_alg, &"name".into(), &"ECDSA".into())?;
+            Reflect::set(&verify_alg, &"hash".into(), &"SHA-256".into())?;
+            let sig = Uint8Array::from(signature);
+            let data = Uint8Array::from(message);
+            let args = Array::of4(&verify_alg, &key, &sig.buffer(), &data.buffer());
+            let ok = call(&subtle, "verify", &args).await?;
+            Ok::<bool, JsValue>(ok.as_bool() == Some(true))
+        };
+        // A key that does not import, or anything else that fails, verifies nothing.
+        run.await.unwrap_or(false)
+    }
+}

@@ -66,6 +66,16 @@ impl Cloud {
     }
 
     /// The DNS suffix of SharePoint Online sites in this cloud (`{tenant}.{suffix}`).
+    pub fn exchange_host(self) -> &'static str {
+        match self {
+            Cloud::Global => "https://outlook.office365.com",
+            Cloud::UsgovGccHigh => "https://outlook.office365.us",
+            Cloud::UsgovDod => "https://outlook-dod.office365.us",
+            Cloud::China => "https://partner.outlook.cn",
+        }
+    }
+
+    /// The domain SharePoint Online's sites live under in this cloud.
     pub fn sharepoint_suffix(self) -> &'static str {
         match self {
             Cloud::Global => "sharepoint.com",
@@ -92,6 +102,13 @@ pub fn sharepoint_default_scope(scope: &str) -> Option<(Cloud, String)> {
     let valid = !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
     let cloud = Cloud::ALL.into_iter().find(|c| c.sharepoint_suffix() == suffix)?;
     valid.then_some((cloud, resource))
+}
+
+/// A client-credentials scope for Exchange Online (`https://outlook.office365.com/.default`, or a
+/// national cloud's host): its cloud. `None` for anything else.
+pub fn exchange_default_scope(scope: &str) -> Option<Cloud> {
+    let resource = scope.trim().strip_suffix("/.default")?.trim_end_matches('/').to_ascii_lowercase();
+    Cloud::ALL.into_iter().find(|c| c.exchange_host() == resource)
 }
 
 /// OpenID Connect scopes that are not permissions on a resource.
@@ -192,6 +209,9 @@ mod tests {
         );
         assert_eq!(sharepoint_default_scope("https://contoso.sharepoint.com/AllSites.Read"), None);
         assert_eq!(sharepoint_default_scope("https://graph.microsoft.com/.default"), None);
+        assert_eq!(exchange_default_scope("https://outlook.office365.com/.default"), Some(Cloud::Global));
+        assert_eq!(exchange_default_scope("https://outlook-dod.office365.us/.default"), Some(Cloud::UsgovDod));
+        assert_eq!(exchange_default_scope("https://outlook.office365.com/EWS.AccessAsUser.All"), None);
         assert_eq!(sharepoint_default_scope("https://evil.example/x.sharepoint.com/.default"), None);
     }
 

@@ -93,11 +93,13 @@ fn client_credentials(
     };
     // SharePoint Online (`https://contoso.sharepoint.com/.default`): its own audience and roles.
     let sharepoint = form_get(form, "scope").and_then(crate::cloud::sharepoint_default_scope);
-    let scopes = match &sharepoint {
-        Some((cloud, _)) => {
-            crate::cloud::RequestedScopes { cloud: *cloud, permissions: vec![".default".into()], oidc: vec![] }
+    // Exchange Online (`https://outlook.office365.com/.default`): its own audience and roles.
+    let exchange = form_get(form, "scope").and_then(crate::cloud::exchange_default_scope);
+    let scopes = match (sharepoint.as_ref().map(|(c, _)| *c), exchange) {
+        (Some(cloud), _) | (None, Some(cloud)) => {
+            crate::cloud::RequestedScopes { cloud, permissions: vec![".default".into()], oidc: vec![] }
         }
-        None => scopes_or_error(form_get(form, "scope"), segment)?,
+        (None, None) => scopes_or_error(form_get(form, "scope"), segment)?,
     };
     if !scopes.is_default() || scopes.permissions.len() != 1 || !scopes.oidc.is_empty() {
         return Err(OAuthError::new(
@@ -141,6 +143,9 @@ fn client_credentials(
             ),
         )),
         Some((_, root)) => issue_app(emu, state, AppResource::SharePoint(root), &tenant.id, &app.app_id, auth, now),
+        None if exchange.is_some() => {
+            issue_app(emu, state, AppResource::Exchange(scopes.cloud), &tenant.id, &app.app_id, auth, now)
+        }
         None => issue_app(emu, state, AppResource::Graph(scopes.cloud), &tenant.id, &app.app_id, auth, now),
     }
 }

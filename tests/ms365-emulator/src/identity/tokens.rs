@@ -190,6 +190,8 @@ pub enum AppResource<'a> {
     Graph(Cloud),
     /// SharePoint Online at this root (`https://contoso.sharepoint.com`), its own audience.
     SharePoint(&'a str),
+    /// Exchange Online of the cloud (`https://outlook.office365.com`), its own audience.
+    Exchange(Cloud),
 }
 
 /// Issues an application token (client credentials) for the app's service principal in the tenant,
@@ -217,6 +219,9 @@ pub fn issue_app(
         AppResource::Graph(cloud) => (cloud.graph_host(), state.graph_roles_of(tenant_id, app_id, now_ms)),
         AppResource::SharePoint(root) => {
             (root, state.roles_on(tenant_id, app_id, crate::fixture::SHAREPOINT_APP_ID, now_ms))
+        }
+        AppResource::Exchange(cloud) => {
+            (cloud.exchange_host(), state.roles_on(tenant_id, app_id, crate::fixture::EXCHANGE_APP_ID, now_ms))
         }
     };
     let now = now_ms / 1000;

@@ -1,0 +1,117 @@
+//! The backup engine's routes (`/api/engine/*`): its ES256 token checked with WebCrypto
+//! ([`crate::engine::auth`]), the account's rate limit (the platform's Rate Limiting binding
+//! `ENGINE_RATE_LIMIT`), and the organization's Durable Object, [`OrganizationTokens`], which
+//! holds the token broker in memory and runs the organizations service's `engine_token` for one
+//! organization. Portal sessions never reach these routes, and engine tokens no other route.
+
+use super::webcrypto::WebCryptoVerifier;
+use super::{error_response, internal, now, refetched, respond};
+use crate::config::Config;
+use crate::engine::auth::{self, EngineSession};
+use crate::engine::tokens::Broker;
+use crate::error::AppError;
+use crate::session::Session;
+use serde::{Deserialize, Serialize};
+use shared::api::EngineTokenRequest;
+use shared::{endpoints, ErrorCode};
+use worker::{durable_object, DurableObject, Env, Method, Request, RequestInit, Response, State};
+
+type Res<T> = std::result::Result<T, AppError>;
+
+/// The window of the `ENGINE_RATE_LIMIT` binding (wrangler.toml), for `Retry-After`.
+const RATE_LIMIT_PERIOD_S: u64 = 10;
+
+/// The engine's request, checked; every refusal answers the same 401 (the reason is logged).
+pub async fn authenticate(req: &Request, config: &Config) -> Res<EngineSession> {
+    let header = req.headers().get("authorization").ok().flatten();
+    auth::authenticate(header.as_deref(), &config.engine_keys, &WebCryptoVerifier, now() / 1000).await.map_err(|why| {
+        if why == auth::Refused::NotConfigured {
+            worker::console_warn!("engine: a request, but ENGINE_KEYS is not set");
+        } else {
+            worker::console_log!("engine: token refused ({why:?})");
+        }
+        AppError::from(ErrorCode::EngineUnauthenticated)
+    })
+}
+
+/// The organizations service acts for the engine's account (a session in the service's terms).
+fn as_session(engine: &EngineSession) -> Session {
+    Session { account: engine.account.clone(), admin: format!("engine:{}", engine.kid), expires_at: 0 }
+}
+
+/// `GET /api/engine/organizations`.
+pub async fn organizations(env: &Env, engine: &EngineSession) -> Res<Response> {
+    let list = super::organizations::list_for(env, &as_session(engine)).await?;
+    respond(&endpoints::ENGINE_ORGANIZATIONS, &list)
+}
+
+/// What the Worker asks an organization's Durable Object.
+#[derive(Serialize, Deserialize)]
+struct TokenCommand {
+    account: String,
+    kid: String,
+    organization_id: String,
+    request: EngineTokenRequest,
+}
+
+/// `POST /api/engine/organizations/{id}/token`.
+pub async fn token(env: &Env, engine: &EngineSession, id: &str, request: EngineTokenRequest) -> Res<Response> {
+    let limiter = env.rate_limiter("ENGINE_RATE_LIMIT").map_err(internal("rate limit binding"))?;
+    let outcome = limiter.limit(engine.account.clone()).await.map_err(internal("rate limit"))?;
+    if !outcome.success {
+        return Err(AppError::RateLimited(ErrorCode::EngineRateLimited, RATE_LIMIT_PERIOD_S));
+    }
+    let ns = env.durable_object("ORG_TOKENS").map_err(internal("Durable Object binding"))?;
+    let stub = ns.id_from_name(id).and_then(|i| i.get_stub()).map_err(internal("Durable Object stub"))?;
+    let cmd = TokenCommand {
+        account: engine.account.clone(),
+        kid: engine.kid.clone(),
+        organization_id: id.to_owned(),
+        request,
+    };
+    let headers = worker::Headers::new();
+    headers.set("content-type", "application/json").map_err(internal("headers"))?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_headers(headers)
+        .with_body(Some(serde_json::to_string(&cmd).map_err(|_| AppError::Internal)?.into()));
+    let req = Request::new_with_init("https://tokens.internal/", &init).map_err(internal("request"))?;
+    let resp = stub.fetch_with_request(req).await.map_err(internal("Durable Object call"))?;
+    let retry_after = resp.headers().get("retry-after").ok().flatten();
+    let mut fresh = refetched(resp, "application/json").await?;
+    if let Some(r) = retry_after {
+        fresh.headers_mut().set("retry-after", &r).map_err(internal("headers"))?;
+    }
+    Ok(fresh)
+}
+
+/// One organization's tokens for the backup engine (named by the organization's ID). The broker's
+/// tokens live in memory only; an evicted object starts empty.
+#[durable_object]
+pub struct OrganizationTokens {
+    env: Env,
+    broker: Broker,
+}
+
+impl DurableObject for OrganizationTokens {
+    fn new(_state: State, env: Env) -> Self {
+        Self { env, broker: Broker::default() }
+    }
+
+    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
+        let Ok(cmd) = req.json::<TokenCommand>().await else { return error_response(&AppError::Internal) };
+        let config = match super::read_config(&self.env) {
+            Ok(c) => c,
+            Err(e) => return error_response(&e),
+        };
+        let engine = EngineSession { kid: cmd.kid.clone(), account: cmd.account.clone() };
+        let session = as_session(&engine);
+        let (kid, id) = (&cmd.kid, &cmd.organization_id);
+        let minted =
+            super::organizations::engine_token(&self.env, &session, &config, &self.broker, kid, id, &cmd.request).await;
+        match minted {
+            Ok(token) => Response::from_json(&token),
+            Err(e) => error_response(&e),
+        }
+    }
+}
