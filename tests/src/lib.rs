@@ -4,6 +4,7 @@
 
 pub mod browser;
 pub mod emulator;
+pub mod engine;
 pub mod portal;
 pub mod process;
 pub mod stack;
