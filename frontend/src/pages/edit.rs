@@ -133,7 +133,7 @@ pub fn Edit(id: String, on_done: Callback<Option<Organization>>) -> impl IntoVie
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || org.get().map(|r| match r {
                 Err(e) => view! { <p class="error" role="alert">{e.message()}</p> }.into_any(),
-                Ok(o) => view! {
+                Ok(o) => { let usage_id = o.id.clone(); view! {
                     <form class="step" on:submit=save.clone() novalidate=true>
                         <p class="hint">{format!("Tenant {} in {}, application {}.", o.tenant_id, o.cloud.label(), o.application_id)}</p>
                         <ul class="applications" data-testid="applications" aria-label="Backup applications">
@@ -163,6 +163,7 @@ pub fn Edit(id: String, on_done: Callback<Option<Organization>>) -> impl IntoVie
                                 on_repaired=Callback::new(move |o| on_done.run(Some(o)))
                                 on_cancel=Callback::new(move |_| repairing.set(false)) />
                         </Show>
+                        <super::usage::RecentUse id=usage_id />
                         <MailboxNote cloud=o.cloud granted=o.manifest_version.is_some_and(|v| v >= shared::mailbox::FIRST_MANIFEST_WITH_GRAPH_MAILBOX)
                             application_ids=o.applications.iter().filter(|a| a.active).map(|a| a.application_id.clone()).collect() />
                         <div class="field">
@@ -208,7 +209,7 @@ pub fn Edit(id: String, on_done: Callback<Option<Organization>>) -> impl IntoVie
                             <button type="submit" prop:disabled=move || saving.get()>"Save changes"</button>
                         </div>
                     </form>
-                }.into_any(),
+                }.into_any() },
             })}
         </Suspense>
     }

@@ -3,6 +3,7 @@
 pub mod edit;
 pub mod manage;
 pub mod repair;
+pub mod usage;
 
 use shared::api::{Organization, Workload};
 
