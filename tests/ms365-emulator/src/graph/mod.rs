@@ -11,6 +11,7 @@ pub mod auth;
 pub mod batch;
 pub mod directory;
 pub mod error;
+pub mod mailbox;
 pub mod odata;
 pub mod policies;
 pub mod rollkey;
@@ -34,7 +35,7 @@ use error::GraphError;
 
 /// The Graph routes.
 pub fn routes() -> Router<Arc<Emulator>> {
-    Router::new().route("/v1.0/{*rest}", any(entry))
+    Router::new().route("/v1.0/{*rest}", any(entry)).route("/beta/{*rest}", any(entry))
 }
 
 /// A Graph request, from HTTP or from a `$batch`.
@@ -159,6 +160,13 @@ fn dispatch(
     let m = &req.method;
     match segments.as_slice() {
         ["organization"] if m == Method::GET => directory::organization(state, caller, req),
+        // The beta mailbox API (the entry marks beta paths with `_beta`).
+        ["_beta", "users", user, "settings", "exchange"] if m == Method::GET => {
+            mailbox::exchange_settings(state, caller, user)
+        }
+        ["_beta", "admin", "exchange", "mailboxes", mailbox, "folders", "delta"] if m == Method::GET => {
+            mailbox::folders_delta(state, caller, mailbox)
+        }
         ["policies", "defaultAppManagementPolicy"] if m == Method::GET => {
             policies::default_app_management_policy(state, caller, req)
         }
@@ -231,7 +239,10 @@ async fn entry(
     };
     let req = GraphRequest {
         method,
-        path: uri.path().strip_prefix("/v1.0").unwrap_or("").to_string(),
+        path: match uri.path().strip_prefix("/beta") {
+            Some(beta) => format!("/_beta{beta}"),
+            None => uri.path().strip_prefix("/v1.0").unwrap_or("").to_string(),
+        },
         query: parse_form(uri.query().unwrap_or("").as_bytes()),
         authorization: header("authorization"),
         client_request_id: header("client-request-id"),
