@@ -264,3 +264,34 @@ fn the_accounts_token_requests_are_rate_limited() {
     let (status, b, _) = call(&w.stack, "POST", &path, Some(&w.key.token(OTHER)), Some(json!({"resource": "graph"})));
     assert_eq!(status, 404, "{b}");
 }
+
+/// The example backup engine (`examples/engine-client`) end to end: its own key listed in
+/// `ENGINE_KEYS`, the organization onboarded with one sign-in, then Graph's users, a mailbox's
+/// folders through Graph's mailbox API, and SharePoint's root site, all with tokens the edge minted.
+#[test]
+fn the_example_engine_client_reads_users_a_mailbox_and_sharepoint() {
+    let emulator = Emulator::start_with(&["--device-code-interval", "1"]);
+    let (_, key) = engine_client::Key::generate("example-engine").unwrap();
+    let mut vars = emulator.worker_vars();
+    vars.push(("ENGINE_KEYS".into(), json!([key.public_jwk(&[ACCOUNT.to_owned()])]).to_string()));
+    let stack = Stack::start_with(&vars);
+    let api = Api::new(&stack.base_url, &stack.token(ACCOUNT));
+    system_tests::save_generated(&api, &system_tests::automatic_registration(&emulator, &api));
+
+    let config = engine_client::Config {
+        edge: stack.base_url.clone(),
+        account: ACCOUNT.into(),
+        microsoft_base: Some(emulator.base_url.clone()),
+    };
+    emulator.delete("requests");
+    let reports = engine_client::run(&config, &key).unwrap();
+    assert_eq!(reports.len(), 1);
+    let r = &reports[0];
+    assert_eq!((r.name.as_str(), r.users), ("Contoso", 2), "{r:?}");
+    assert_eq!(r.mailbox_folders.as_ref().unwrap()[0], "Inbox", "{r:?}");
+    assert!(r.sharepoint_title.is_ok(), "{r:?}");
+    // Three tokens (Graph, SharePoint, and Graph again for the mailbox workload: the same
+    // application and scope, cached), two calls to the identity platform for the application.
+    let app_id = api.get("/api/organizations").body["organizations"][0]["application_id"].as_str().unwrap().to_owned();
+    assert_eq!(minted(&emulator, &app_id), 2);
+}
