@@ -39,6 +39,16 @@ if ! grep -qs '^ENCRYPTION_KEYS=' edge/.dev.vars; then
   echo "dev: wrote a new dev encryption key to edge/.dev.vars" >&2
 fi
 
+# The example backup engine's key (examples/engine-client): the private key stays in the git-ignored
+# .state folder, its public half goes into ENGINE_KEYS for the dev account.
+if ! grep -qs '^ENGINE_KEYS=' edge/.dev.vars || [ ! -f .state/engine-key.pk8 ]; then
+  mkdir -p .state
+  sed -i '/^ENGINE_KEYS=/d' edge/.dev.vars 2>/dev/null || true
+  keys=$(cargo run -q -p engine-client -- keygen --kid engine-dev --account dev-account --out .state/engine-key.pk8)
+  echo "ENGINE_KEYS=$keys" >> edge/.dev.vars
+  echo "dev: wrote a new engine key (.state/engine-key.pk8) and its ENGINE_KEYS entry" >&2
+fi
+
 echo "dev: applying D1 migrations to $STATE" >&2
 wrangler d1 migrations apply DB --local --config edge/wrangler.toml --persist-to "$STATE" </dev/null >&2
 
@@ -95,6 +105,8 @@ cat >&2 <<MSG
     http://localhost:$PORTAL_PORT/
   Microsoft: $([ "$MICROSOFT" = emulator ] && echo "the local emulator, sign-in page http://127.0.0.1:$EMULATOR_PORT/devicelogin (admin@contoso.onmicrosoft.com / Passw0rd!)" || echo "the real clouds")
   A new token (valid one hour): scripts/dev-token.py [ACCOUNT]
+  The example backup engine, once an organization is added:
+    cargo run -q -p engine-client -- run --kid engine-dev --key .state/engine-key.pk8 --account dev-account --edge http://127.0.0.1:$PORT$([ "$MICROSOFT" = emulator ] && echo " --microsoft http://127.0.0.1:$EMULATOR_PORT")
   Stop with Ctrl-C.
 
 MSG
