@@ -44,6 +44,10 @@ echo "scheduled health checks over 1,000 seeded organizations (one Cron Trigger 
 BENCH_ORGANIZATIONS=1000 cargo test -q -p system-tests --test bench_health -- --nocapture 2>&1 | grep '^BUDGET' | sed 's/^BUDGET /  /'
 
 echo
+echo "the backup engine's tokens (50 concurrent clients, 10 organizations x 3 resources, wrangler dev; budget: one identity call per application and resource, 0 errors):"
+BENCH_ENGINE_REQUESTS=5000 cargo test -q -p system-tests --test bench_engine -- --nocapture 2>&1 | grep '^BUDGET' | sed 's/^BUDGET /  /'
+
+echo
 echo ".pfx parse time of the worst file the key-derivation work cap accepts (native, release profile):"
 python3 shared/tests/pfx_corpus.py "$scratch/pfx" >/dev/null
 cargo run -q --release -p shared --example pfx_parse_time -- "$scratch/pfx/at-work-cap.pfx" 'Corpus-Passw0rd!' 5 \
