@@ -159,14 +159,14 @@ pub async fn authenticate<V: EcVerifier>(
     if now >= claims.exp || claims.iat > now + CLOCK_SKEW_S || claims.exp - claims.iat > MAX_LIFETIME_S {
         return Err(Refused::Time);
     }
-    if !key.accounts.iter().any(|a| *a == claims.sub) {
+    if !key.accounts.contains(&claims.sub) {
         return Err(Refused::Account);
     }
     Ok(EngineSession { kid: key.kid.clone(), account: claims.sub })
 }
 
-/// Test helpers: engine keys and tokens signed with `ring`, and a verifier over `ring`.
-#[cfg(test)]
+/// Test helpers: engine keys and tokens signed with `ring`, and a verifier over `ring` (native only).
+#[cfg(all(test, not(target_arch = "wasm32")))]
 pub mod testing {
     use super::*;
     use ring::rand::SystemRandom;
@@ -174,6 +174,12 @@ pub mod testing {
 
     /// A P-256 key pair.
     pub struct TestKey(pub EcdsaKeyPair);
+
+    impl Default for TestKey {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
 
     impl TestKey {
         /// A new key.
@@ -227,7 +233,7 @@ pub mod testing {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::testing::*;
     use super::*;

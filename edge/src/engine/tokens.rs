@@ -56,12 +56,12 @@ pub fn required_on(cloud: CloudEnvironment, resource: EngineResource, workload: 
 /// [`ErrorCode::WorkloadNotGranted`] when the service granted that application permissions and
 /// none of them, or not all, are the ones the resource needs for the workload (an application the
 /// administrator registered is taken as it is: what it was granted is not on record).
-pub fn choose_application<'a>(
+pub fn choose_application(
     cloud: CloudEnvironment,
-    apps: &'a [ApplicationRow],
+    apps: &[ApplicationRow],
     resource: EngineResource,
     workload: Option<Workload>,
-) -> Result<&'a ApplicationRow, ErrorCode> {
+) -> Result<&ApplicationRow, ErrorCode> {
     let workload = workload.unwrap_or(Workload::All);
     let own = (workload != Workload::All)
         .then(|| {
