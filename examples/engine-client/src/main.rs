@@ -28,7 +28,11 @@ fn main() -> ExitCode {
                 account: need("--account")?,
                 microsoft_base: arg(&args, "--microsoft"),
             };
-            for r in run(&config, &key)? {
+            let reports = run(&config, &key)?;
+            if reports.is_empty() {
+                println!("No organizations for account {} yet: add one in the app first.", config.account);
+            }
+            for r in reports {
                 println!("{}: {} user(s)", r.name, r.users);
                 match r.mailbox_folders {
                     Ok(f) => println!("  mailbox folders: {}", f.join(", ")),
