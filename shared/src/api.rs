@@ -669,6 +669,30 @@ pub struct RepairOrganization {
     pub sign_in_id: String,
 }
 
+/// `POST /api/tenant-lookup`: which tenant and cloud a domain belongs to (Microsoft answers this
+/// publicly; nothing is signed in).
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantLookupRequest {
+    /// A domain of the organization, e.g. `contoso.com` or `contoso.onmicrosoft.com`.
+    pub domain: String,
+}
+
+/// What Microsoft says about a domain.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantLookup {
+    /// The domain asked about, lower case.
+    pub domain: String,
+    /// The tenant it belongs to.
+    pub tenant_id: String,
+    /// The cloud to choose.
+    pub cloud: CloudEnvironment,
+    /// The sentence the wizard shows, e.g. "contoso.com belongs to tenant … in US Government GCC High."
+    pub message: String,
+}
+
 // ---------------------------------------------------------------------------------------------
 // The backup engine (`/api/engine/*`, engine tokens only)
 

@@ -6,6 +6,7 @@ mod callback;
 mod engine;
 mod health;
 mod http;
+mod lookup;
 mod organizations;
 mod signin_do;
 mod slots;
@@ -193,6 +194,10 @@ async fn dispatch(route: Route, mut req: Request, env: &Env) -> std::result::Res
         }
         Route::CheckOrganization(id) => organizations::check(env, &config, &session, &id).await,
         Route::OrganizationUsage(id) => organizations::usage(env, &session, &id).await,
+        Route::TenantLookup => {
+            let body = read_body(&endpoints::TENANT_LOOKUP, &mut req).await?;
+            lookup::tenant_lookup(env, &config, &session, body).await
+        }
         Route::RepairOrganization(id) => {
             let body = read_body(&endpoints::REPAIR_ORGANIZATION, &mut req).await?;
             organizations::repair(env, &config, &session, &id, body).await
