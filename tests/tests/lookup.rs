@@ -1,0 +1,45 @@
+//! Finding the tenant and cloud from a domain against the emulator's OpenID configuration
+//! documents: each cloud's tenant, an unknown domain named on its field, a URL refused, no
+//! session refused, and the account's rate limit.
+
+use serde_json::json;
+use system_tests::emulator::{fixture, Emulator};
+use system_tests::portal::Api;
+use system_tests::stack::Stack;
+
+#[test]
+fn a_domain_gives_its_tenant_and_cloud_in_every_cloud() {
+    let emulator = Emulator::start();
+    let stack = Stack::start_with(&emulator.worker_vars());
+    let api = Api::new(&stack.base_url, &stack.token("acct-lookup"));
+    let look = |domain: &str| api.post("/api/tenant-lookup", json!({ "domain": domain }));
+    for (domain, cloud, words) in [
+        ("Contoso.OnMicrosoft.com", "global", "Global"),
+        ("fabrikamgov.onmicrosoft.us", "usgov_gcc_high", "US Government GCC High"),
+        ("northwinddod.onmicrosoft.us", "usgov_dod", "US Government DoD"),
+        ("tailspin.partner.onmschina.cn", "china", "China"),
+    ] {
+        let r = look(domain);
+        assert_eq!(r.status, 200, "{domain}: {}\n{}", r.text, stack.log());
+        assert_eq!(r.body["cloud"], cloud, "{domain}: {}", r.text);
+        assert!(r.body["message"].as_str().unwrap().contains(words), "{}", r.text);
+    }
+    assert_eq!(look("contoso.onmicrosoft.com").body["tenant_id"], fixture::CONTOSO);
+
+    let unknown = look("nobody-here.example");
+    assert_eq!((unknown.status, unknown.body["error"]["field"].as_str()), (422, Some("domain")), "{}", unknown.text);
+    assert!(unknown.body["error"]["message"].as_str().unwrap().contains("nobody-here.example"));
+    let url = look("https://contoso.com/x");
+    assert_eq!((url.status, url.body["error"]["field"].as_str()), (422, Some("domain")), "{}", url.text);
+    let anonymous = Api::new(&stack.base_url, "not-a-session");
+    assert_eq!(anonymous.post("/api/tenant-lookup", json!({"domain": "contoso.com"})).status, 401);
+
+    // 30 a minute per account (the 10 above count too); another account is not affected.
+    let mut statuses = vec![];
+    for _ in 0..25 {
+        statuses.push(look("contoso.onmicrosoft.com").status);
+    }
+    assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
+    let other = Api::new(&stack.base_url, &stack.token("acct-lookup-2"));
+    assert_eq!(other.post("/api/tenant-lookup", json!({"domain": "contoso.onmicrosoft.com"})).status, 200);
+}
