@@ -43,3 +43,34 @@ fn a_domain_gives_its_tenant_and_cloud_in_every_cloud() {
     let other = Api::new(&stack.base_url, &stack.token("acct-lookup-2"));
     assert_eq!(other.post("/api/tenant-lookup", json!({"domain": "contoso.onmicrosoft.com"})).status, 200);
 }
+
+/// In the browser: Step 1 preselects the cloud of the domain typed and warns when another is
+/// chosen; in the Manual method a domain typed as the tenant ID becomes the tenant ID.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn step_1_finds_the_cloud_and_the_manual_method_the_tenant_id() {
+    use std::time::Duration;
+    use system_tests::browser::{click, click_text, el, type_into};
+    let (_emulator, stack, browser) = system_tests::emulator_stack_browser(&[]).await;
+    let c = &browser.client;
+    c.goto(&stack.url(&format!("/#token={}", stack.token("acct-lookup-ui")))).await.unwrap();
+    click_text(c, "Add your first organization").await;
+    type_into(c, "#org-domain", "fabrikamgov.onmicrosoft.us").await;
+    click(c, "[data-testid=find-cloud]").await;
+    let said =
+        browser.wait_for_text("[data-testid=domain-result]", "US Government GCC High", Duration::from_secs(10)).await;
+    assert!(said.contains("fabrikamgov.onmicrosoft.us belongs to tenant"), "{said}");
+    assert!(el(c, "#cloud-usgov_gcc_high").await.is_selected().await.unwrap());
+    click(c, "#cloud-global").await;
+    browser.wait_for_text("[data-testid=cloud-warning]", "is in US Government GCC High", Duration::from_secs(5)).await;
+
+    // The Manual method in the Global cloud: the tenant's domain instead of its ID.
+    click(c, "#method-manual").await;
+    click(c, "button[type=submit]").await;
+    browser.wait_for_text("#step-heading", "Step 3", Duration::from_secs(10)).await;
+    type_into(c, "#tenant-id", "contoso.onmicrosoft.com").await;
+    click(c, "#application-id").await;
+    browser.wait_for_text("[data-testid=tenant-note]", "belongs to tenant", Duration::from_secs(10)).await;
+    let value = el(c, "#tenant-id").await.prop("value").await.unwrap().unwrap_or_default();
+    assert_eq!(value, fixture::CONTOSO);
+    browser.close().await;
+}
