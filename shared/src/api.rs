@@ -44,6 +44,10 @@ pub struct HealthResponse {
     /// with `DEV_SESSION_IN_URL` on); otherwise the session comes only from an allowed portal.
     #[serde(default)]
     pub dev_session_in_url: bool,
+    /// The clouds besides Global where the operator set up the Credential method
+    /// (`CREDENTIAL_CLOUDS`): the app offers it there too.
+    #[serde(default)]
+    pub credential_clouds: Vec<CloudEnvironment>,
 }
 
 /// Health of one component the edge depends on.

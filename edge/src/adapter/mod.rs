@@ -280,7 +280,10 @@ async fn start_sign_in(
     match start.method {
         AddMethod::DeviceCode => {}
         AddMethod::Credential => {
-            start.method.availability(start.cloud).map_err(|reason| FieldError::new(Field::Method, reason))?;
+            start
+                .method
+                .availability_with(start.cloud, &config.credential_clouds)
+                .map_err(|reason| FieldError::new(Field::Method, reason))?;
         }
         AddMethod::Manual => {
             return Err(FieldError::new(Field::Method, "The Manual method needs no sign-in: go to Step 3.").into())

@@ -62,7 +62,8 @@ fn DomainLookup(cloud: RwSignal<CloudEnvironment>, method: RwSignal<AddMethod>) 
             match r {
                 Ok(f) => {
                     cloud.set(f.cloud);
-                    method.update(|m| *m = method_after_cloud_change(*m, f.cloud));
+                    let clouds = crate::context::CredentialClouds::get();
+                    method.update(|m| *m = method_after_cloud_change(*m, f.cloud, &clouds));
                     message.set(None);
                     found.set(Some(f));
                 }
@@ -119,7 +120,8 @@ pub fn Step1(
                                 prop:checked=move || cloud.get() == c
                                 on:change=move |_| {
                                     cloud.set(c);
-                                    method.update(|m| *m = method_after_cloud_change(*m, c));
+                                    let clouds = crate::context::CredentialClouds::get();
+                                    method.update(|m| *m = method_after_cloud_change(*m, c, &clouds));
                                 } />
                             <label for=id>{c.label()}</label>
                             <p class="hint">{c.explanation()}</p>
@@ -135,7 +137,7 @@ pub fn Step1(
                         AddMethod::DeviceCode => "method-device-code",
                         AddMethod::Manual => "method-manual",
                     };
-                    let option = move || method_option(m, cloud.get());
+                    let option = move || method_option(m, cloud.get(), &crate::context::CredentialClouds::get());
                     let reason_id = format!("{id}-reason");
                     view! {
                         <div class="option">
