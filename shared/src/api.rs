@@ -900,6 +900,7 @@ mod tests {
             database: ComponentStatus::Ok,
             portal_origins: vec!["https://portal.example".into()],
             dev_session_in_url: false,
+            credential_clouds: vec![CloudEnvironment::China],
         };
         let text = serde_json::to_string(&h).unwrap();
         assert!(text.contains("\"database\":\"ok\""));
