@@ -37,7 +37,7 @@ CHROMEDRIVER="$(command -v chromedriver)" WASM_BINDGEN_TEST_WEBDRIVER_JSON="$scr
 
 step "whole-system tests (wrangler dev, the emulator, headless Chromium)"
 cargo build --locked -p ms365-emulator
-timeout 1800 cargo test --locked -p system-tests -- --test-threads=2
+timeout 3000 cargo test --locked -p system-tests -- --test-threads=2
 
 step "deploy dry run (wrangler deploy --dry-run, offline)"
 wrangler deploy --dry-run --config edge/wrangler.toml --outdir "$scratch/deploy" >"$scratch/deploy.log" 2>&1 \

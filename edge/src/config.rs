@@ -6,6 +6,11 @@
 //! | `PORTAL_ISSUER` | var, optional | the `iss` session tokens must carry |
 //! | `PORTAL_ORIGINS` | var, optional | space-separated origins allowed to frame the app |
 //! | `PUBLIC_CLIENT_ID_GLOBAL`, `_USGOV_GCC_HIGH`, `_USGOV_DOD`, `_CHINA` | var | the operator's multi-tenant public client per cloud |
+//! | `CREDENTIAL_CLOUDS` | var, optional | space-separated clouds besides Global where the Credential method is set up (`usgov_gcc_high usgov_dod china`: their public client has this service's redirect URI) |
+//! | `ENGINE_KEYS` | var, optional | the backup engine's public keys (JSON, see README); none: the engine API refuses everything |
+//! | `ENGINE_AUDIT_DAYS` | var, optional | how long the engine's token requests are kept (default 90) |
+//! | `ROTATE_BEFORE_DAYS` | var, optional | how long before its end a certificate the service created is replaced (default 30) |
+//! | `PORTAL_WEBHOOK_URL`, `PORTAL_WEBHOOK_SECRET` | var, secret | where signed events go, and their HMAC key |
 //! | `BACKUP_APP_NAME` | var, optional | display name of the registered applications (default "M365 Backup") |
 //! | `PUBLIC_ORIGIN` | var, optional | the origin administrators reach the app on; the Credential method's redirect URI is built from it (default: the request's origin, https or loopback only) |
 //! | `DEV_MICROSOFT_BASE_URL` | var, dev only | send every cloud's identity and Graph calls to this loopback URL (the local emulator) |
@@ -48,6 +53,9 @@ pub struct Config {
     /// `PORTAL_WEBHOOK_URL` and `PORTAL_WEBHOOK_SECRET`: where signed events go
     /// ([`crate::webhooks`]); none without a URL.
     pub webhook: Option<Webhook>,
+    /// `CREDENTIAL_CLOUDS`: the clouds besides Global where the Credential method is set up (their
+    /// public client has this service's redirect URI).
+    pub credential_clouds: Vec<CloudEnvironment>,
     /// `ENGINE_KEYS`: the backup engine's public keys (none: the engine API refuses everything).
     pub engine_keys: Vec<crate::engine::auth::EngineKey>,
     /// `ENGINE_AUDIT_DAYS`: how long the engine's token requests are kept (default
@@ -259,10 +267,30 @@ impl Config {
                 .filter(|d| (1..=3650).contains(d))
                 .ok_or_else(|| ConfigError("ENGINE_AUDIT_DAYS must be a number of days (1 to 3650)".into()))?,
         };
+        let public_clients = CloudEnvironment::ALL.map(|c| non_empty(&format!("PUBLIC_CLIENT_ID_{}", cloud_suffix(c))));
+        let mut credential_clouds = vec![];
+        for name in non_empty("CREDENTIAL_CLOUDS").unwrap_or_default().split_whitespace() {
+            let cloud: CloudEnvironment = name.parse().map_err(|_| {
+                ConfigError(format!(
+                    "CREDENTIAL_CLOUDS: {name:?} is not a cloud (usgov_gcc_high, usgov_dod or china; Global always has it)"
+                ))
+            })?;
+            let i = CloudEnvironment::ALL.iter().position(|c| *c == cloud).unwrap_or(0);
+            if public_clients[i].is_none() {
+                return Err(ConfigError(format!(
+                    "CREDENTIAL_CLOUDS names {name}, which has no public client: set PUBLIC_CLIENT_ID_{} first",
+                    cloud_suffix(cloud)
+                )));
+            }
+            if cloud != CloudEnvironment::Global && !credential_clouds.contains(&cloud) {
+                credential_clouds.push(cloud);
+            }
+        }
         Ok(Config {
             dev,
             rotate_before_days,
             webhook,
+            credential_clouds,
             engine_keys,
             engine_audit_days,
             session_secret: non_empty("PORTAL_SESSION_SECRET").map(String::into_bytes).unwrap_or_default(),
@@ -280,7 +308,7 @@ impl Config {
                     })
                     .collect::<Result<_, _>>()?,
             },
-            public_clients: CloudEnvironment::ALL.map(|c| non_empty(&format!("PUBLIC_CLIENT_ID_{}", cloud_suffix(c)))),
+            public_clients,
             app_name: non_empty("BACKUP_APP_NAME").unwrap_or_else(|| DEFAULT_APP_NAME.to_owned()),
             dev_microsoft_base,
             public_origin: match non_empty("PUBLIC_ORIGIN") {
@@ -320,6 +348,23 @@ impl Config {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_credential_method_is_set_up_per_cloud_only_where_the_cloud_has_a_public_client() {
+        fn vars(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+            let mut v = vec![("PUBLIC_CLIENT_ID_USGOV_GCC_HIGH", "c1"), ("PUBLIC_CLIENT_ID_CHINA", "c2")];
+            v.extend_from_slice(extra);
+            v
+        }
+        let read_with =
+            |v: Vec<(&str, &str)>| Config::read(|k| v.iter().find(|(n, _)| *n == k).map(|(_, x)| (*x).to_owned()));
+        let c = read_with(vars(&[("CREDENTIAL_CLOUDS", "usgov_gcc_high china")])).unwrap();
+        assert_eq!(c.credential_clouds, vec![CloudEnvironment::UsGovGccHigh, CloudEnvironment::China]);
+        assert!(read_with(vars(&[])).unwrap().credential_clouds.is_empty());
+        let e = read_with(vars(&[("CREDENTIAL_CLOUDS", "usgov_dod")])).unwrap_err();
+        assert!(e.0.contains("PUBLIC_CLIENT_ID_USGOV_DOD"), "{}", e.0);
+        assert!(read_with(vars(&[("CREDENTIAL_CLOUDS", "mars")])).is_err());
+    }
+
     use super::*;
     use std::collections::HashMap;
 

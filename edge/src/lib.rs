@@ -12,6 +12,7 @@ pub mod engine;
 pub mod error;
 pub mod health;
 pub mod ids;
+pub mod lookup;
 pub mod microsoft;
 pub mod openapi;
 pub mod organizations;

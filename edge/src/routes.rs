@@ -46,6 +46,8 @@ pub enum Route {
     RepairOrganization(String),
     /// `GET /api/organizations/{id}/usage`.
     OrganizationUsage(String),
+    /// `POST /api/tenant-lookup`.
+    TenantLookup,
     /// `GET /api/engine/organizations` (engine tokens only).
     EngineOrganizations,
     /// `POST /api/engine/organizations/{id}/token` (engine tokens only).
@@ -87,6 +89,7 @@ impl Route {
             Route::CheckOrganization(_) => &e::CHECK_ORGANIZATION.about,
             Route::RepairOrganization(_) => &e::REPAIR_ORGANIZATION.about,
             Route::OrganizationUsage(_) => &e::ORGANIZATION_USAGE.about,
+            Route::TenantLookup => &e::TENANT_LOOKUP.about,
             Route::EngineOrganizations => &e::ENGINE_ORGANIZATIONS.about,
             Route::EngineToken(_) => &e::ENGINE_TOKEN.about,
             Route::AppPage | Route::MethodNotAllowed(_) | Route::NotFound => return None,
@@ -123,6 +126,8 @@ pub fn resolve(method: &str, path: &str) -> Route {
         (_, ["api", "organizations", id, "repair"]) if is_id(id) => Route::MethodNotAllowed(&["POST"]),
         ("GET", ["api", "organizations", id, "usage"]) if is_id(id) => Route::OrganizationUsage((*id).to_owned()),
         (_, ["api", "organizations", id, "usage"]) if is_id(id) => Route::MethodNotAllowed(&["GET"]),
+        ("POST", ["api", "tenant-lookup"]) => Route::TenantLookup,
+        (_, ["api", "tenant-lookup"]) => Route::MethodNotAllowed(&["POST"]),
         ("GET", ["api", "engine", "organizations"]) => Route::EngineOrganizations,
         (_, ["api", "engine", "organizations"]) => Route::MethodNotAllowed(&["GET"]),
         ("POST", ["api", "engine", "organizations", id, "token"]) if is_id(id) => Route::EngineToken((*id).to_owned()),

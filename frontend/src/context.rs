@@ -1,6 +1,20 @@
-//! What the app shares with every screen through Leptos' context: [`SessionEpoch`].
+//! What the app shares with every screen through Leptos' context: [`SessionEpoch`] and
+//! [`CredentialClouds`].
 
 use leptos::prelude::*;
+use shared::CloudEnvironment;
+
+/// The clouds besides Global where the operator set up the Credential method (from
+/// `GET /api/health`); empty until the edge has answered, and where no context is provided.
+#[derive(Debug, Clone, Copy)]
+pub struct CredentialClouds(pub Signal<Vec<CloudEnvironment>>);
+
+impl CredentialClouds {
+    /// The app's list (empty without a context).
+    pub fn get() -> Vec<CloudEnvironment> {
+        use_context::<CredentialClouds>().map(|c| c.0.get()).unwrap_or_default()
+    }
+}
 
 /// Counts the sessions the portal has handed over: bumped when a new session arrives, so that
 /// everything that read data with the old one reads again. Provided once by the app.

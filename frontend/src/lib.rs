@@ -48,6 +48,9 @@ pub fn App() -> impl IntoView {
     // Bumped when a new session arrives from the portal: everything that read data reads again.
     let epoch = context::SessionEpoch::provide();
     let health = LocalResource::new(|| api::fetch::<HealthResponse>(&HEALTH, ""));
+    provide_context(context::CredentialClouds(Signal::derive(move || {
+        health.get().and_then(|h| h.ok()).map(|h| h.credential_clouds).unwrap_or_default()
+    })));
     // Where the session comes from: at once, or with a token in the fragment once health has
     // answered (nothing that needs a session is shown or called before).
     let source = RwSignal::new(session::session_source_now(fragment_token.as_deref(), top_level));
@@ -259,6 +262,13 @@ pub fn Wizard(on_done: Callback<Option<String>>) -> impl IntoView {
         method.set(AddMethod::DeviceCode);
         next.run(());
     });
+    // Device code blocked by Conditional Access → Microsoft's sign-in page, same cloud, one click
+    // (the window opens during the click).
+    let use_credential = Callback::new(move |_| {
+        leave();
+        method.set(AddMethod::Credential);
+        next.run(());
+    });
     let use_manual = Callback::new(move |_| {
         leave();
         prefilled.set(Prefill::default());
@@ -282,7 +292,11 @@ pub fn Wizard(on_done: Callback<Option<String>>) -> impl IntoView {
                     <wizard::step2::CredentialStep signin on_device_code=use_device_code on_manual=use_manual on_cancel=cancel />
                 }.into_any(),
                 Step::Authorize => view! {
-                    <wizard::step2::DeviceCodeStep signin on_manual=use_manual on_cancel=cancel />
+                    <wizard::step2::DeviceCodeStep signin on_manual=use_manual on_cancel=cancel
+                        on_credential=Callback::new(move |_| use_credential.run(()))
+                        credential_available=Signal::derive(move || {
+                            AddMethod::Credential.availability_with(cloud.get(), &context::CredentialClouds::get()).is_ok()
+                        }) />
                 }.into_any(),
                 Step::Complete => view! {
                     <wizard::step3::Step3 cloud=cloud.get_untracked() prefill=prefilled.get_untracked()

@@ -28,6 +28,7 @@ fn shows_the_api_version_when_health_answers() {
             database: ComponentStatus::Ok,
             portal_origins: vec![],
             dev_session_in_url: false,
+            credential_clouds: vec![],
         });
         view! { <ServiceStatus result /> }.into_any()
     });

@@ -44,6 +44,10 @@ pub struct HealthResponse {
     /// with `DEV_SESSION_IN_URL` on); otherwise the session comes only from an allowed portal.
     #[serde(default)]
     pub dev_session_in_url: bool,
+    /// The clouds besides Global where the operator set up the Credential method
+    /// (`CREDENTIAL_CLOUDS`): the app offers it there too.
+    #[serde(default)]
+    pub credential_clouds: Vec<CloudEnvironment>,
 }
 
 /// Health of one component the edge depends on.
@@ -669,6 +673,30 @@ pub struct RepairOrganization {
     pub sign_in_id: String,
 }
 
+/// `POST /api/tenant-lookup`: which tenant and cloud a domain belongs to (Microsoft answers this
+/// publicly; nothing is signed in).
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantLookupRequest {
+    /// A domain of the organization, e.g. `contoso.com` or `contoso.onmicrosoft.com`.
+    pub domain: String,
+}
+
+/// What Microsoft says about a domain.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantLookup {
+    /// The domain asked about, lower case.
+    pub domain: String,
+    /// The tenant it belongs to.
+    pub tenant_id: String,
+    /// The cloud to choose.
+    pub cloud: CloudEnvironment,
+    /// The sentence the wizard shows, e.g. "contoso.com belongs to tenant … in US Government GCC High."
+    pub message: String,
+}
+
 // ---------------------------------------------------------------------------------------------
 // The backup engine (`/api/engine/*`, engine tokens only)
 
@@ -872,6 +900,7 @@ mod tests {
             database: ComponentStatus::Ok,
             portal_origins: vec!["https://portal.example".into()],
             dev_session_in_url: false,
+            credential_clouds: vec![CloudEnvironment::China],
         };
         let text = serde_json::to_string(&h).unwrap();
         assert!(text.contains("\"database\":\"ok\""));

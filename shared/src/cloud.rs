@@ -198,8 +198,50 @@ impl CloudEndpoints {
     }
 }
 
+/// What Microsoft's OpenID configuration of a tenant says about its cloud: `cloud_instance_name`
+/// (`microsoftonline.com`, `microsoftonline.us`, `partner.microsoftonline.cn`) decides the cloud
+/// (route by host, not by region), and in the US Government cloud `tenant_region_sub_scope`
+/// tells GCC High (`DODCON`) from DoD (`DOD`). A Global tenant with the sub-scope `GCC` is US
+/// Government GCC (moderate), which uses the Global cloud's endpoints. `None`: not a cloud this
+/// product serves. Returns the cloud and how to name the tenant's environment.
+pub fn cloud_from_discovery(
+    cloud_instance_name: &str,
+    region_scope: Option<&str>,
+    region_sub_scope: Option<&str>,
+) -> Option<(CloudEnvironment, &'static str)> {
+    let sub = region_sub_scope.unwrap_or_default();
+    match cloud_instance_name.trim().to_ascii_lowercase().as_str() {
+        "microsoftonline.com" if sub.eq_ignore_ascii_case("GCC") => {
+            Some((CloudEnvironment::Global, "US Government GCC (Global cloud endpoints)"))
+        }
+        "microsoftonline.com" => Some((CloudEnvironment::Global, "Global")),
+        "microsoftonline.us" if sub.eq_ignore_ascii_case("DOD") => {
+            Some((CloudEnvironment::UsGovDod, "US Government DoD"))
+        }
+        "microsoftonline.us" if sub.eq_ignore_ascii_case("DODCON") || region_scope == Some("USGov") => {
+            Some((CloudEnvironment::UsGovGccHigh, "US Government GCC High"))
+        }
+        "microsoftonline.us" => Some((CloudEnvironment::UsGovGccHigh, "US Government GCC High")),
+        "partner.microsoftonline.cn" => Some((CloudEnvironment::China, "China (21Vianet)")),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_discovery_document_names_the_cloud_by_host_and_the_government_sub_scope() {
+        use CloudEnvironment::*;
+        let c = |name, scope, sub| cloud_from_discovery(name, scope, sub).map(|(c, _)| c);
+        assert_eq!(c("microsoftonline.com", Some("NA"), None), Some(Global));
+        assert_eq!(c("microsoftonline.com", Some("NA"), Some("GCC")), Some(Global), "GCC moderate is the Global cloud");
+        assert_eq!(c("microsoftonline.us", Some("USGov"), Some("DODCON")), Some(UsGovGccHigh));
+        assert_eq!(c("microsoftonline.us", Some("USGov"), Some("DOD")), Some(UsGovDod));
+        assert_eq!(c("partner.microsoftonline.cn", None, None), Some(China));
+        assert_eq!(c("microsoftonline.de", None, None), None, "a retired cloud");
+        assert!(cloud_from_discovery("microsoftonline.com", None, Some("GCC")).unwrap().1.contains("GCC"));
+    }
+
     use super::*;
 
     #[test]

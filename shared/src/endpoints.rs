@@ -134,7 +134,9 @@ body_schemas!(
     DeleteOrganization,
     EngineTokenRequest,
     EngineToken,
-    UsageList
+    UsageList,
+    TenantLookupRequest,
+    TenantLookup
 );
 
 macro_rules! endpoints {
@@ -211,6 +213,8 @@ endpoints! {
     CHECK_ORGANIZATION: Post "/api/organizations/{id}/check", NoBody => 200 Organization, errors &[401, 404];
     /// Store what a repair sign-in did (missing permissions granted, deleted applications created again, disabled ones enabled, failing credentials replaced by certificates); the organization keeps its ID and name, and is checked again
     REPAIR_ORGANIZATION: Post "/api/organizations/{id}/repair", RepairOrganization => 200 Organization, errors &[400, 401, 404, 409, 410, 413, 415, 422, 502, 503];
+    /// Which tenant and cloud a domain belongs to, from Microsoft's public OpenID configuration (cached briefly)
+    TENANT_LOOKUP: Post "/api/tenant-lookup", TenantLookupRequest => 200 TenantLookup, errors &[400, 401, 413, 415, 422, 429, 502];
     /// The backup engine's recent token requests for the organization (never a token)
     ORGANIZATION_USAGE: Get "/api/organizations/{id}/usage", NoBody => 200 UsageList, errors &[401, 404];
     /// Backup engine: the account's organizations, their applications, workloads, health and credential expiry (never a secret)

@@ -58,6 +58,8 @@ catalogue! {
     EngineUnauthenticated = "engine_unauthenticated", 401, "The engine's token is missing, expired or not signed by an engine key registered for this account. Sign a new ES256 token (at most 5 minutes) with a key listed in ENGINE_KEYS.";
     /// The backup engine asked for more tokens than the account's limit.
     EngineRateLimited = "engine_rate_limited", 429, "Too many token requests for this account. Reuse each token until shortly before it expires, and wait as Retry-After says.";
+    /// Too many domain look-ups for the account.
+    LookupRateLimited = "lookup_rate_limited", 429, "Too many domain look-ups for this account. Wait a minute, or choose the cloud yourself.";
     /// The organization's applications lack the permissions the workload or resource needs.
     WorkloadNotGranted = "workload_not_granted", 409, "The organization's applications lack the permissions this workload needs. Repair the organization on its edit page, then ask again.";
     /// The endpoint exists but not with this method.

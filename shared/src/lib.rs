@@ -21,4 +21,4 @@ pub mod validate;
 pub use cloud::{CloudEndpoints, CloudEnvironment};
 pub use errors::ErrorCode;
 pub use method::AddMethod;
-pub use validate::{AppId, Field, FieldError, OrganizationName, TenantId};
+pub use validate::{AppId, Domain, Field, FieldError, OrganizationName, TenantId};

@@ -53,15 +53,29 @@ impl AddMethod {
         }
     }
 
-    /// Whether `cloud` allows this method; if not, the sentence that explains why.
+    /// Whether `cloud` allows this method by the original product's rule (Credential in the Global
+    /// cloud only); if not, the sentence that explains why.
     pub fn availability(self, cloud: CloudEnvironment) -> Result<(), &'static str> {
+        self.availability_with(cloud, &[])
+    }
+
+    /// Like [`Self::availability`], where the operator has also set up the Credential method (its
+    /// public client's redirect URI) in `credential_clouds`: Microsoft's sign-in page works in every
+    /// cloud, and where device code is blocked by Conditional Access it is the way in.
+    pub fn availability_with(
+        self,
+        cloud: CloudEnvironment,
+        credential_clouds: &[CloudEnvironment],
+    ) -> Result<(), &'static str> {
         match (self, cloud) {
-            (AddMethod::Credential, CloudEnvironment::UsGovGccHigh | CloudEnvironment::UsGovDod) => {
-                Err("The Credential method is not available for US Government clouds. Use Device Code or Manual.")
-            }
-            (AddMethod::Credential, CloudEnvironment::China) => {
-                Err("The Credential method is not available for Azure China. Use Device Code or Manual.")
-            }
+            (AddMethod::Credential, CloudEnvironment::Global) => Ok(()),
+            (AddMethod::Credential, c) if credential_clouds.contains(&c) => Ok(()),
+            (AddMethod::Credential, CloudEnvironment::UsGovGccHigh | CloudEnvironment::UsGovDod) => Err(
+                "The Credential method is not set up for US Government clouds by this service's operator. Use Device Code or Manual.",
+            ),
+            (AddMethod::Credential, CloudEnvironment::China) => Err(
+                "The Credential method is not set up for Azure China by this service's operator. Use Device Code or Manual.",
+            ),
             _ => Ok(()),
         }
     }
@@ -82,6 +96,15 @@ mod tests {
         for m in AddMethod::ALL {
             assert!(m.availability(Global).is_ok(), "{m:?}");
         }
+    }
+
+    #[test]
+    fn the_credential_method_is_offered_in_every_cloud_the_operator_set_it_up_for() {
+        assert!(AddMethod::Credential.availability_with(UsGovGccHigh, &[UsGovGccHigh, China]).is_ok());
+        assert!(AddMethod::Credential.availability_with(China, &[UsGovGccHigh, China]).is_ok());
+        let reason = AddMethod::Credential.availability_with(UsGovDod, &[UsGovGccHigh, China]).unwrap_err();
+        assert!(reason.contains("not set up"), "{reason}");
+        assert!(AddMethod::Credential.availability_with(Global, &[]).is_ok());
     }
 
     #[test]

@@ -36,6 +36,8 @@ pub enum Field {
     SignInId,
     /// The organization a sign-in is to repair.
     RepairOrganizationId,
+    /// A domain of the organization, to find its tenant and cloud.
+    Domain,
     /// The request body as a whole (malformed JSON, wrong content type, too large).
     Body,
 }
@@ -55,6 +57,7 @@ impl Field {
             Field::Confirm => "confirm",
             Field::SignInId => "sign_in_id",
             Field::RepairOrganizationId => "repair_organization_id",
+            Field::Domain => "domain",
             Field::Body => "body",
         }
     }
@@ -73,6 +76,7 @@ impl Field {
             Field::Confirm => "Confirmation",
             Field::SignInId => "Sign-in",
             Field::RepairOrganizationId => "Organization to repair",
+            Field::Domain => "Your organization's domain",
             Field::Body => "Request",
         }
     }
@@ -231,7 +235,53 @@ impl AppId {
     }
 }
 
-fn looks_like_domain(s: &str) -> bool {
+/// A DNS domain of an organization (`contoso.com`, `contoso.onmicrosoft.com`), lower case: a host
+/// name, never a URL (no scheme, path, port, user or IP address), so that it can only name a tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Domain(String);
+
+impl Domain {
+    /// Parses a domain.
+    pub fn parse(input: &str) -> Result<Self, FieldError> {
+        let s = input.trim().trim_end_matches('.').to_ascii_lowercase();
+        let refuse = |m: &str| Err(FieldError::new(Field::Domain, m.to_owned()));
+        if s.is_empty() {
+            return refuse("Enter a domain of your organization, for example contoso.onmicrosoft.com or contoso.com.");
+        }
+        if s.contains("://") || s.contains('/') || s.contains('@') || s.contains(':') {
+            return refuse("Enter only the domain, for example contoso.com: no https://, path, port or e-mail name.");
+        }
+        let labels: Vec<&str> = s.split('.').collect();
+        let label_ok = |l: &&str| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        };
+        let top_is_letters = labels.last().is_some_and(|t| t.len() >= 2 && t.chars().all(|c| c.is_ascii_alphabetic()));
+        if s.len() > 253 || labels.len() < 2 || !labels.iter().all(label_ok) || !top_is_letters {
+            return refuse("This is not a domain name. Enter a domain such as contoso.com or contoso.onmicrosoft.com.");
+        }
+        Ok(Domain(s))
+    }
+
+    /// The domain, lower case.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Domain {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::parse(&s).map_err(|e| serde::de::Error::custom(e.message))
+    }
+}
+
+/// Whether `s` reads as a domain name rather than a tenant ID (the Manual method turns it into one).
+pub fn looks_like_domain(s: &str) -> bool {
     let labels: Vec<&str> = s.split('.').collect();
     labels.len() >= 2
         && labels.iter().all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
@@ -381,6 +431,30 @@ fn too_large() -> FieldError {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_domain_is_a_host_name_and_nothing_else() {
+        assert_eq!(Domain::parse(" Contoso.OnMicrosoft.com. ").unwrap().as_str(), "contoso.onmicrosoft.com");
+        assert_eq!(Domain::parse("fabrikam-gov.onmicrosoft.us").unwrap().as_str(), "fabrikam-gov.onmicrosoft.us");
+        for bad in [
+            "",
+            "contoso",
+            "https://contoso.com",
+            "contoso.com/x",
+            "admin@contoso.com",
+            "contoso.com:443",
+            "127.0.0.1",
+            "-contoso.com",
+            "con toso.com",
+            "contoso..com",
+            "8f3c2b1a-4d5e-4f60-9a7b-1c2d3e4f5a60",
+            "xn--.com",
+        ] {
+            let e = Domain::parse(bad).unwrap_err();
+            assert_eq!(e.field, Field::Domain, "{bad}");
+        }
+        assert!(Domain::parse(&format!("{}.com", "a".repeat(64))).is_err());
+    }
+
     use super::*;
 
     #[test]

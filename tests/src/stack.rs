@@ -39,6 +39,11 @@ fn spawn_wrangler(
         .arg(persist)
         .arg("--show-interactive-dev-session=false")
         .arg("--test-scheduled");
+    // Only the variables given here: a developer's edge/.dev.vars (written by `make dev`) must not
+    // reach the tests. An explicit, empty env file takes the place of .dev.vars.
+    let no_dev_vars = dir.join("no-dev-vars.env");
+    let _ = std::fs::write(&no_dev_vars, "");
+    cmd.arg("--env-file").arg(&no_dev_vars);
     for (k, v) in vars {
         cmd.arg("--var").arg(format!("{k}:{v}"));
     }

@@ -541,3 +541,70 @@ async fn inside_the_portal_iframe_the_popup_needs_allow_popups() {
     assert_eq!(token_requests(&emulator, "authorization_code"), 1);
     browser.close().await;
 }
+
+/// With `CREDENTIAL_CLOUDS`, the Credential method is offered and works in a US Government cloud:
+/// Microsoft's sign-in page for that cloud's public client, the tenant's own admin, Step 3.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credential_in_a_government_cloud_the_operator_set_up() {
+    let emulator = tokio::task::spawn_blocking(Emulator::start).await.unwrap();
+    let mut vars = emulator.worker_vars();
+    vars.push(("CREDENTIAL_CLOUDS".into(), "usgov_gcc_high".into()));
+    let stack = tokio::task::spawn_blocking(move || Stack::start_with(&vars)).await.unwrap();
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    open_step1(c, &stack, "acct-cred-gov").await;
+    click(c, "#cloud-usgov_dod").await;
+    assert!(!el(c, "#method-credential").await.is_enabled().await.unwrap(), "not set up for DoD");
+    click(c, "#cloud-usgov_gcc_high").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !el(c, "#method-credential").await.is_enabled().await.unwrap() {
+        assert!(Instant::now() < deadline, "Credential is not offered in GCC High");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    click(c, "#method-credential").await;
+    let main = c.window().await.unwrap();
+    click(c, "button[type=submit]").await;
+    let win = popup(c, &main).await;
+    c.switch_to_window(win).await.unwrap();
+    type_into(c, "#i0116", "admin@fabrikamgov.onmicrosoft.us").await;
+    click(c, "#idSIButton9").await;
+    type_into(c, "#i0118", fixture::PASSWORD).await;
+    click(c, "#idSIButton9").await;
+    el(c, "button[value=accept]").await;
+    accept_and_return(c, &main).await;
+    browser.wait_for_text("#step-heading", "Step 3", Duration::from_secs(60)).await;
+    let tenant = el(c, "#tenant-id").await.prop("value").await.unwrap().unwrap_or_default();
+    let redeemed = emulator
+        .requests()
+        .iter()
+        .find(|r| r["grant_type"] == "authorization_code")
+        .cloned()
+        .expect("the code was redeemed");
+    assert_eq!(redeemed["client_id"], fixture::PUBLIC_CLIENTS[1].1, "the GCC High public client: {redeemed}");
+    assert!(!tenant.is_empty() && tenant != fixture::CONTOSO, "the Fabrikam tenant: {tenant}");
+    browser.close().await;
+}
+
+/// A device code blocked by Conditional Access: one click to Microsoft's sign-in page, same cloud.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocked_device_code_switches_to_microsofts_sign_in_page() {
+    let (emulator, stack, browser) = setup().await;
+    emulator.control("faults", serde_json::json!({"kind": "conditional_access_block", "tenant": fixture::CONTOSO}));
+    let c = &browser.client;
+    open_step1(c, &stack, "acct-cred-ca").await;
+    click(c, "#method-device-code").await;
+    click(c, "button[type=submit]").await;
+    let code = one_time_code(c, "[data-testid=user-code]", None, Duration::from_secs(10)).await;
+    click(c, "#confirm-authorization").await;
+    emulator.approve(&code, fixture::ADMIN);
+    browser.wait_for_text("[data-testid=signin-error]", "Conditional Access", Duration::from_secs(20)).await;
+    let main = c.window().await.unwrap();
+    click(c, "[data-testid=use-credential]").await;
+    let win = popup(c, &main).await;
+    c.switch_to_window(win).await.unwrap();
+    sign_in_to_consent(c).await;
+    accept_and_return(c, &main).await;
+    browser.wait_for_text("#step-heading", "Step 3", Duration::from_secs(60)).await;
+    assert_eq!(token_requests(&emulator, "authorization_code"), 1);
+    browser.close().await;
+}

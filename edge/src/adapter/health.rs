@@ -28,7 +28,8 @@ pub(super) async fn health(req: &Request, env: &Env) -> Result<Response, AppErro
     // (a deployed Worker is never reached on one).
     let url = req.inner().url();
     let loopback = crate::signin::browser::origin_of(&url).is_some_and(crate::config::is_loopback_url);
-    let dev_session_in_url = loopback && config.is_some_and(|c| c.dev.session_in_url);
+    let dev_session_in_url = loopback && config.as_ref().is_some_and(|c| c.dev.session_in_url);
+    let credential_clouds = config.map(|c| c.credential_clouds).unwrap_or_default();
     respond(
         &endpoints::HEALTH,
         &HealthResponse {
@@ -37,6 +38,7 @@ pub(super) async fn health(req: &Request, env: &Env) -> Result<Response, AppErro
             database,
             portal_origins,
             dev_session_in_url,
+            credential_clouds,
         },
     )
 }

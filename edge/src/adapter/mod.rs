@@ -6,6 +6,7 @@ mod callback;
 mod engine;
 mod health;
 mod http;
+mod lookup;
 mod organizations;
 mod signin_do;
 mod slots;
@@ -193,6 +194,10 @@ async fn dispatch(route: Route, mut req: Request, env: &Env) -> std::result::Res
         }
         Route::CheckOrganization(id) => organizations::check(env, &config, &session, &id).await,
         Route::OrganizationUsage(id) => organizations::usage(env, &session, &id).await,
+        Route::TenantLookup => {
+            let body = read_body(&endpoints::TENANT_LOOKUP, &mut req).await?;
+            lookup::tenant_lookup(env, &config, &session, body).await
+        }
         Route::RepairOrganization(id) => {
             let body = read_body(&endpoints::REPAIR_ORGANIZATION, &mut req).await?;
             organizations::repair(env, &config, &session, &id, body).await
@@ -275,7 +280,10 @@ async fn start_sign_in(
     match start.method {
         AddMethod::DeviceCode => {}
         AddMethod::Credential => {
-            start.method.availability(start.cloud).map_err(|reason| FieldError::new(Field::Method, reason))?;
+            start
+                .method
+                .availability_with(start.cloud, &config.credential_clouds)
+                .map_err(|reason| FieldError::new(Field::Method, reason))?;
         }
         AddMethod::Manual => {
             return Err(FieldError::new(Field::Method, "The Manual method needs no sign-in: go to Step 3.").into())

@@ -20,8 +20,11 @@ pub fn offers_repair(health: &HealthStatus) -> bool {
 }
 
 /// The methods a repair may sign in with in `cloud`.
-pub fn repair_methods(cloud: CloudEnvironment) -> Vec<AddMethod> {
-    [AddMethod::DeviceCode, AddMethod::Credential].into_iter().filter(|m| m.availability(cloud).is_ok()).collect()
+pub fn repair_methods(cloud: CloudEnvironment, credential_clouds: &[CloudEnvironment]) -> Vec<AddMethod> {
+    [AddMethod::DeviceCode, AddMethod::Credential]
+        .into_iter()
+        .filter(|m| m.availability_with(cloud, credential_clouds).is_ok())
+        .collect()
 }
 
 /// Repair of organization `organization` (at `version`): choose a method, sign in, follow the
@@ -71,7 +74,7 @@ pub fn RepairPanel(
             Err(blocked) => message.set(Some(blocked)),
         }
     };
-    let methods = repair_methods(cloud);
+    let methods = repair_methods(cloud, &crate::context::CredentialClouds::get());
     view! {
         <section class="signin-panel" data-testid="repair-panel" aria-labelledby="repair-heading">
             <h3 id="repair-heading">"Repair"</h3>
@@ -123,8 +126,10 @@ mod tests {
         let h = |state| HealthStatus { state, ..Default::default() };
         assert!(offers_repair(&h(Health::Failing)) && offers_repair(&h(Health::NeedsAttention)));
         assert!(!offers_repair(&h(Health::Healthy)) && !offers_repair(&h(Health::Unchecked)));
-        assert_eq!(repair_methods(CloudEnvironment::Global), vec![AddMethod::DeviceCode, AddMethod::Credential]);
-        assert_eq!(repair_methods(CloudEnvironment::UsGovGccHigh), vec![AddMethod::DeviceCode]);
-        assert_eq!(repair_methods(CloudEnvironment::China), vec![AddMethod::DeviceCode]);
+        assert_eq!(repair_methods(CloudEnvironment::Global, &[]), vec![AddMethod::DeviceCode, AddMethod::Credential]);
+        assert_eq!(repair_methods(CloudEnvironment::UsGovGccHigh, &[]), vec![AddMethod::DeviceCode]);
+        assert_eq!(repair_methods(CloudEnvironment::China, &[]), vec![AddMethod::DeviceCode]);
+        let china = [CloudEnvironment::China];
+        assert_eq!(repair_methods(CloudEnvironment::China, &china), vec![AddMethod::DeviceCode, AddMethod::Credential]);
     }
 }

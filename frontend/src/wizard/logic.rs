@@ -45,13 +45,22 @@ pub fn after_method(method: AddMethod) -> Step {
 }
 
 /// A method option as Step 1 shows it: label, description, and why it is disabled, if it is.
-pub fn method_option(method: AddMethod, cloud: CloudEnvironment) -> (&'static str, &'static str, Option<&'static str>) {
-    (method.label(), method.description(), method.availability(cloud).err())
+/// `credential_clouds`: where the operator set up the Credential method besides Global.
+pub fn method_option(
+    method: AddMethod,
+    cloud: CloudEnvironment,
+    credential_clouds: &[CloudEnvironment],
+) -> (&'static str, &'static str, Option<&'static str>) {
+    (method.label(), method.description(), method.availability_with(cloud, credential_clouds).err())
 }
 
 /// The method to select after the cloud changed: keep it if still allowed, else the default.
-pub fn method_after_cloud_change(current: AddMethod, cloud: CloudEnvironment) -> AddMethod {
-    match method_option(current, cloud).2 {
+pub fn method_after_cloud_change(
+    current: AddMethod,
+    cloud: CloudEnvironment,
+    credential_clouds: &[CloudEnvironment],
+) -> AddMethod {
+    match method_option(current, cloud, credential_clouds).2 {
         None => current,
         Some(_) => AddMethod::default_for(cloud),
     }
@@ -108,6 +117,14 @@ pub fn suggests_manual(s: &SignInStatus) -> bool {
     s.error.as_ref().is_some_and(|e| e.code.suggests_manual())
 }
 
+/// Whether a failed device-code sign-in should offer Microsoft's sign-in page instead (Conditional
+/// Access blocks the device code flow, not an interactive sign-in).
+pub fn suggests_credential(s: &SignInStatus) -> bool {
+    s.method == AddMethod::DeviceCode
+        && s.state == SignInState::Failed
+        && s.error.as_ref().is_some_and(|e| e.code == shared::ErrorCode::BlockedByConditionalAccess)
+}
+
 /// What Step 3 is prefilled with after automatic registration.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Prefill {
@@ -150,20 +167,45 @@ mod tests {
 
     #[test]
     fn government_clouds_disable_credential_with_the_reason() {
-        let (_, _, why) = method_option(AddMethod::Credential, CloudEnvironment::UsGovDod);
+        let (_, _, why) = method_option(AddMethod::Credential, CloudEnvironment::UsGovDod, &[]);
         assert!(why.unwrap().contains("US Government"));
-        assert!(method_option(AddMethod::DeviceCode, CloudEnvironment::China).2.is_none());
-        assert_eq!(method_after_cloud_change(AddMethod::Manual, CloudEnvironment::China), AddMethod::Manual);
-        assert_eq!(method_after_cloud_change(AddMethod::Credential, CloudEnvironment::China), AddMethod::DeviceCode);
+        assert!(method_option(AddMethod::DeviceCode, CloudEnvironment::China, &[]).2.is_none());
+        assert_eq!(method_after_cloud_change(AddMethod::Manual, CloudEnvironment::China, &[]), AddMethod::Manual);
+        assert_eq!(
+            method_after_cloud_change(AddMethod::Credential, CloudEnvironment::China, &[]),
+            AddMethod::DeviceCode
+        );
+        // Where the operator set it up, Credential stays.
+        assert_eq!(
+            method_after_cloud_change(AddMethod::Credential, CloudEnvironment::China, &[CloudEnvironment::China]),
+            AddMethod::Credential
+        );
     }
 
     #[test]
     fn credential_is_offered_on_global_only() {
-        assert!(method_option(AddMethod::Credential, CloudEnvironment::Global).2.is_none());
+        assert!(method_option(AddMethod::Credential, CloudEnvironment::Global, &[]).2.is_none());
         for cloud in [CloudEnvironment::UsGovGccHigh, CloudEnvironment::UsGovDod, CloudEnvironment::China] {
-            assert!(method_option(AddMethod::Credential, cloud).2.unwrap().contains("Use Device Code or Manual"));
+            assert!(method_option(AddMethod::Credential, cloud, &[]).2.unwrap().contains("Use Device Code or Manual"));
+            assert!(method_option(AddMethod::Credential, cloud, &[cloud]).2.is_none());
         }
         assert_eq!(after_method(AddMethod::Credential), Step::Authorize);
+    }
+
+    #[test]
+    fn a_device_code_blocked_by_conditional_access_suggests_microsofts_sign_in_page() {
+        let blocked = SignInStatus {
+            method: AddMethod::DeviceCode,
+            error: Some(shared::api::ErrorDetail::new(shared::ErrorCode::BlockedByConditionalAccess)),
+            ..status(SignInState::Failed)
+        };
+        assert!(suggests_credential(&blocked));
+        let declined = SignInStatus {
+            error: Some(shared::api::ErrorDetail::new(shared::ErrorCode::SignInDeclined)),
+            ..blocked.clone()
+        };
+        assert!(!suggests_credential(&declined));
+        assert!(!suggests_credential(&SignInStatus { method: AddMethod::Credential, ..blocked }));
     }
 
     fn status(state: SignInState) -> SignInStatus {

@@ -38,6 +38,9 @@ fn TextField(
     error: RwSignal<Option<String>>,
     #[prop(optional)] readonly: bool,
     #[prop(optional)] secret: bool,
+    /// Called with the value when the admin leaves the field after changing it.
+    #[prop(optional)]
+    on_leave: Option<Callback<String>>,
 ) -> impl IntoView {
     let err_id = format!("{id}-error");
     view! {
@@ -50,10 +53,41 @@ fn TextField(
                     let v = event_target_value(&ev);
                     error.set(check_field(field, &v));
                     value.set(v);
-                } />
+                }
+                on:change=move |ev| if let Some(f) = on_leave { f.run(event_target_value(&ev)) } />
             <p class="field-error" id=err_id role="alert">{move || error.get().unwrap_or_default()}</p>
         </div>
     }
+}
+
+/// A domain typed where the tenant ID goes (`contoso.com`) is turned into the tenant's ID.
+fn tenant_from_domain(
+    value: String,
+    tenant: RwSignal<String>,
+    error: RwSignal<Option<String>>,
+    note: RwSignal<Option<String>>,
+) {
+    let v = value.trim().to_owned();
+    if TenantId::parse(&v).is_ok() || !shared::validate::looks_like_domain(&v) {
+        return;
+    }
+    note.set(Some(format!("Looking up the tenant of {v}…")));
+    spawn_local(async move {
+        let req = shared::api::TenantLookupRequest { domain: v.clone() };
+        match api::send(&shared::endpoints::TENANT_LOOKUP, "", &req).await {
+            // Only if the field still holds the domain the admin left it with.
+            Ok(found) if tenant.get_untracked().trim() == v => {
+                tenant.set(found.tenant_id.clone());
+                error.set(None);
+                note.set(Some(found.message));
+            }
+            Ok(_) => note.set(None),
+            Err(e) => {
+                note.set(None);
+                error.set(Some(e.message()));
+            }
+        }
+    });
 }
 
 /// Reads a picked or dropped file into base64, refusing files over the limit before reading.
@@ -182,6 +216,7 @@ pub fn Step3(
     let errors: [RwSignal<Option<String>>; 5] = std::array::from_fn(|_| RwSignal::new(None));
     let [name_err, tenant_err, app_err, secret_err, cert_err] = errors;
     let general = RwSignal::new(None::<String>);
+    let tenant_note = RwSignal::new(None::<String>);
     let saving = RwSignal::new(false);
 
     let take_file = move |file: Option<web_sys::File>| {
@@ -293,7 +328,9 @@ pub fn Step3(
     view! {
         <form class="step" on:submit=save novalidate=true>
             <TextField id="org-name" label="Organization name" field=Field::OrganizationName value=name error=name_err />
-            <TextField id="tenant-id" label="Tenant ID" field=Field::TenantId value=tenant error=tenant_err readonly=automatic />
+            <TextField id="tenant-id" label="Tenant ID" field=Field::TenantId value=tenant error=tenant_err readonly=automatic
+                on_leave=Callback::new(move |v: String| tenant_from_domain(v, tenant, tenant_err, tenant_note)) />
+            <p class="hint" role="status" data-testid="tenant-note">{move || tenant_note.get().unwrap_or_default()}</p>
             <TextField id="application-id" label="Application ID" field=Field::ApplicationId value=app error=app_err readonly=automatic />
             {automatic.then(|| view! {
                 <MailboxNote cloud=cloud application_ids=prefill.application_ids.clone() granted=true />

@@ -25,6 +25,12 @@ pub fn DeviceCodeStep(
     /// Cancel (not shown without it).
     #[prop(optional)]
     on_cancel: Option<Callback<()>>,
+    /// "Sign in with Microsoft instead" after Conditional Access blocked the device code.
+    #[prop(optional)]
+    on_credential: Option<Callback<()>>,
+    /// Whether the Credential method is available in this cloud.
+    #[prop(optional, into)]
+    credential_available: Signal<bool>,
 ) -> impl IntoView {
     let status = signin.status();
     let seconds_left = signin.seconds_left();
@@ -70,6 +76,12 @@ pub fn DeviceCodeStep(
             <Show when=move || state() == Some(SignInState::Expired)>
                 <button type="button" on:click=move |_| { confirmed.set(false); signin.dispatch(Event::Renew); }>"Get a new code"</button>
             </Show>
+            {on_credential.map(|go| view! {
+                <Show when=move || credential_available.get() && status.get().is_some_and(|s| crate::wizard::logic::suggests_credential(&s))>
+                    <p>"Microsoft's sign-in page in a window is not a device code: it works where device codes are blocked."</p>
+                    <button type="button" data-testid="use-credential" on:click=move |_| go.run(())>"Sign in with Microsoft instead"</button>
+                </Show>
+            })}
             <Failure signin on_manual=on_manual.unwrap_or_else(|| Callback::new(|_| ())) />
             {on_cancel.map(|on_cancel| view! { <CancelButton on_cancel /> })}
         </div>

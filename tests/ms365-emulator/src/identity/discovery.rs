@@ -12,6 +12,7 @@ use axum::Json;
 use serde_json::json;
 
 use super::{error_context, resolve_tenant, TenantScope};
+use crate::cloud::Cloud;
 use crate::state::Emulator;
 use crate::util::now_ms;
 
@@ -24,13 +25,25 @@ pub async fn openid_configuration(
     let now = now_ms();
     let tenant = resolve_tenant(&emu.lock(), &segment);
     let base = &emu.config.public_base;
-    let (issuer_tenant, cloud_instance) = match tenant {
-        Ok(TenantScope::One(t)) => (t.id.clone(), t.cloud.authority_hosts().first().copied().unwrap_or_default()),
-        Ok(TenantScope::Any) => ("{tenantid}".to_string(), "https://login.microsoftonline.com"),
+    let (issuer_tenant, cloud_instance, cloud) = match tenant {
+        Ok(TenantScope::One(t)) => {
+            (t.id.clone(), t.cloud.authority_hosts().first().copied().unwrap_or_default(), Some(t.cloud))
+        }
+        Ok(TenantScope::Any) => ("{tenantid}".to_string(), "https://login.microsoftonline.com", None),
         Err(e) => return e.render(&error_context(&emu, &headers, now)),
     };
+    // What Microsoft says about a tenant's cloud: `tenant_region_scope` (`USGov` in the US Government
+    // cloud) and its sub-scope (`DODCON` for GCC High, `DOD`); the China value of the region is not
+    // documented, and the product reads only `cloud_instance_name` there.
+    let (region, sub_region) = match cloud {
+        Some(Cloud::UsgovGccHigh) => (serde_json::json!("USGov"), Some("DODCON")),
+        Some(Cloud::UsgovDod) => (serde_json::json!("USGov"), Some("DOD")),
+        Some(Cloud::China) => (serde_json::json!("AS"), None),
+        Some(Cloud::Global) => (serde_json::json!("NA"), None),
+        None => (serde_json::Value::Null, None),
+    };
     let ep = |p: &str| format!("{base}/{segment}/{p}");
-    Json(json!({
+    let mut doc = json!({
         "token_endpoint": ep("oauth2/v2.0/token"),
         "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
         "jwks_uri": ep("discovery/v2.0/keys"),
@@ -51,11 +64,15 @@ pub async fn openid_configuration(
             "msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "nonce", "preferred_username", "name", "tid",
             "ver", "at_hash", "c_hash", "email"],
         "kerberos_endpoint": ep("kerberos"),
-        "tenant_region_scope": "NA",
+        "tenant_region_scope": region,
         "cloud_instance_name": cloud_instance.trim_start_matches("https://login."),
+        "msgraph_host": cloud.map_or("graph.microsoft.com", |c| c.graph_host().trim_start_matches("https://")),
         "code_challenge_methods_supported": ["plain", "S256"],
-    }))
-    .into_response()
+    });
+    if let Some(sub) = sub_region {
+        doc["tenant_region_sub_scope"] = json!(sub);
+    }
+    Json(doc).into_response()
 }
 
 /// `GET /{tenant}/discovery/v2.0/keys`.
