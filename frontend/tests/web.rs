@@ -70,7 +70,7 @@ async fn step1_disables_credential_for_a_government_cloud_and_says_why() {
     assert_eq!(cloud.get_untracked(), CloudEnvironment::UsGovDod);
     assert!(input("method-credential").disabled());
     let reason = host.query_selector("#method-credential-reason").unwrap().unwrap().text_content().unwrap();
-    assert!(reason.contains("not available for US Government clouds"), "{reason}");
+    assert!(reason.contains("not set up for US Government clouds"), "{reason}");
     assert!(!input("method-manual").disabled());
     input("method-manual").click();
     leptos::task::tick().await;
