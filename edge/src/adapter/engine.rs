@@ -5,7 +5,7 @@
 //! organization. Portal sessions never reach these routes, and engine tokens no other route.
 
 use super::webcrypto::WebCryptoVerifier;
-use super::{error_response, internal, now, refetched, respond};
+use super::{durable_object_call, error_response, internal, now, respond};
 use crate::config::Config;
 use crate::engine::auth::{self, EngineSession};
 use crate::engine::tokens::Broker;
@@ -14,7 +14,7 @@ use crate::session::Session;
 use serde::{Deserialize, Serialize};
 use shared::api::EngineTokenRequest;
 use shared::{endpoints, ErrorCode};
-use worker::{durable_object, DurableObject, Env, Method, Request, RequestInit, Response, State};
+use worker::{durable_object, DurableObject, Env, Request, Response, State};
 
 type Res<T> = std::result::Result<T, AppError>;
 
@@ -61,28 +61,13 @@ pub async fn token(env: &Env, engine: &EngineSession, id: &str, request: EngineT
     if !outcome.success {
         return Err(AppError::RateLimited(ErrorCode::EngineRateLimited, RATE_LIMIT_PERIOD_S));
     }
-    let ns = env.durable_object("ORG_TOKENS").map_err(internal("Durable Object binding"))?;
-    let stub = ns.id_from_name(id).and_then(|i| i.get_stub()).map_err(internal("Durable Object stub"))?;
     let cmd = TokenCommand {
         account: engine.account.clone(),
         kid: engine.kid.clone(),
         organization_id: id.to_owned(),
         request,
     };
-    let headers = worker::Headers::new();
-    headers.set("content-type", "application/json").map_err(internal("headers"))?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_headers(headers)
-        .with_body(Some(serde_json::to_string(&cmd).map_err(|_| AppError::Internal)?.into()));
-    let req = Request::new_with_init("https://tokens.internal/", &init).map_err(internal("request"))?;
-    let resp = stub.fetch_with_request(req).await.map_err(internal("Durable Object call"))?;
-    let retry_after = resp.headers().get("retry-after").ok().flatten();
-    let mut fresh = refetched(resp, "application/json").await?;
-    if let Some(r) = retry_after {
-        fresh.headers_mut().set("retry-after", &r).map_err(internal("headers"))?;
-    }
-    Ok(fresh)
+    durable_object_call(env, "ORG_TOKENS", id, &cmd).await
 }
 
 /// One organization's tokens for the backup engine (named by the organization's ID). The broker's

@@ -320,26 +320,42 @@ async fn start_sign_in(
 
 /// Sends `cmd` to the sign-in's Durable Object.
 pub(crate) async fn signin_command(env: &Env, id: &str, cmd: Command) -> std::result::Result<Response, AppError> {
-    let ns = env.durable_object("SIGNIN").map_err(internal("Durable Object binding"))?;
-    let stub = ns.id_from_name(id).and_then(|i| i.get_stub()).map_err(internal("Durable Object stub"))?;
+    durable_object_call(env, "SIGNIN", id, &cmd).await
+}
+
+/// Posts `body` as JSON to the Durable Object named `name` of binding `binding`; its answer as a
+/// fresh response.
+pub(crate) async fn durable_object_call<T: serde::Serialize>(
+    env: &Env,
+    binding: &str,
+    name: &str,
+    body: &T,
+) -> std::result::Result<Response, AppError> {
+    let ns = env.durable_object(binding).map_err(internal("Durable Object binding"))?;
+    let stub = ns.id_from_name(name).and_then(|i| i.get_stub()).map_err(internal("Durable Object stub"))?;
     let headers = worker::Headers::new();
     headers.set("content-type", "application/json").map_err(internal("headers"))?;
     let mut init = RequestInit::new();
     init.with_method(Method::Post)
         .with_headers(headers)
-        .with_body(Some(serde_json::to_string(&cmd).map_err(|_| AppError::Internal)?.into()));
-    let req = Request::new_with_init("https://signin.internal/", &init).map_err(internal("request"))?;
+        .with_body(Some(serde_json::to_string(body).map_err(|_| AppError::Internal)?.into()));
+    let req = Request::new_with_init("https://durable-object.internal/", &init).map_err(internal("request"))?;
     let resp = stub.fetch_with_request(req).await.map_err(internal("Durable Object call"))?;
     refetched(resp, "application/json").await
 }
 
-/// A fetched response (from a Durable Object or the assets) as a fresh one with `content_type`:
-/// a fetched response's headers are immutable, and every answer gets headers set on the way out.
-pub(crate) async fn refetched(mut fetched: Response, content_type: &str) -> std::result::Result<Response, AppError> {
+/// A fetched response (from a Durable Object or the assets) as a fresh one with `content_type`
+/// (and its `Retry-After`, if any): a fetched response's headers are immutable, and every answer
+/// gets headers set on the way out.
+async fn refetched(mut fetched: Response, content_type: &str) -> std::result::Result<Response, AppError> {
     let status = fetched.status_code();
+    let retry_after = fetched.headers().get("retry-after").ok().flatten();
     let body = fetched.bytes().await.map_err(internal("reading a fetched body"))?;
     let mut fresh = Response::from_bytes(body).map_err(internal("response"))?.with_status(status);
     fresh.headers_mut().set("content-type", content_type).map_err(internal("headers"))?;
+    if let Some(r) = retry_after {
+        fresh.headers_mut().set("retry-after", &r).map_err(internal("headers"))?;
+    }
     Ok(fresh)
 }
 
