@@ -271,19 +271,6 @@ mod tests {
         MicrosoftError { code, status, correlation: Default::default(), retry_after }
     }
 
-    /// Pending for `n` polls, then ready (another request gets in meanwhile).
-    struct Yield(u32);
-    impl Future for Yield {
-        type Output = ();
-        fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
-            if self.0 == 0 {
-                return std::task::Poll::Ready(());
-            }
-            self.0 -= 1;
-            cx.waker().wake_by_ref();
-            std::task::Poll::Pending
-        }
-    }
 
     #[test]
     fn a_token_is_cached_until_five_minutes_before_its_end_and_concurrent_requests_share_one_call() {
@@ -293,7 +280,7 @@ mod tests {
         let key = || ("app".to_owned(), "scope".to_owned());
         let mint = || async {
             calls.set(calls.get() + 1);
-            Yield(3).await;
+            crate::signin::service::tests::Turns(3).await;
             Ok((SecretString::new(format!("token-{}", calls.get())), 3600))
         };
         // Ten requests at once: one call.

@@ -121,8 +121,8 @@ struct FakeMicrosoft {
     slow_poll_turns: Cell<u32>,
 }
 
-/// Pending for `n` polls (waking itself each time), then ready.
-struct Turns(u32);
+/// Pending for `n` polls (waking itself each time), then ready: another future gets in meanwhile.
+pub(crate) struct Turns(pub(crate) u32);
 
 impl Future for Turns {
     type Output = ();
