@@ -132,3 +132,33 @@ pub fn device_code_sign_in(
         std::thread::sleep(std::time::Duration::from_millis(300));
     }
 }
+
+/// The two statements that seed straight into the local D1 an organization `org` of `account`
+/// (named `name`, in Contoso) with one main application `row`: `app_id` and its `secret`, sealed
+/// with `ring` as the Worker seals it. For the benches, which need many organizations quickly.
+pub fn seeded_organization(
+    ring: &edge::organizations::seal::Keyring,
+    account: &str,
+    org: &str,
+    name: &str,
+    row: &str,
+    app_id: &str,
+    secret: &str,
+) -> [String; 2] {
+    let now = "2026-11-30T00:00:00Z";
+    let binding = edge::organizations::seal::binding(account, org, row, "secret");
+    let (key_id, blob) = ring.seal(&binding, secret.as_bytes());
+    let blob = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, blob);
+    [
+        format!(
+            "INSERT INTO organizations (id, account_id, name, cloud, tenant_id, multiple_applications, created_at, \
+             updated_at, version) VALUES ('{org}', '{account}', '{name}', 'global', '{}', 0, '{now}', '{now}', 1)",
+            emulator::fixture::CONTOSO
+        ),
+        format!(
+            "INSERT INTO applications (id, organization_id, app_id, is_main, active, credential_type, key_id, \
+             secret_ciphertext, created_at, updated_at) VALUES ('{row}', '{org}', '{app_id}', 1, 1, 'secret', \
+             '{key_id}', '{blob}', '{now}', '{now}')"
+        ),
+    ]
+}

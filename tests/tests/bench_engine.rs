@@ -5,7 +5,7 @@
 //! latency of the (mostly cached) token requests beside a direct client-credentials call to the
 //! emulator, for `make bench` (`BENCH_ENGINE_REQUESTS=5000`; 1,000 in `make test`).
 
-use edge::organizations::seal::{binding, Keyring};
+use edge::organizations::seal::Keyring;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use system_tests::emulator::{fixture, Emulator};
@@ -32,24 +32,13 @@ fn fifty_engine_clients_get_their_tokens_with_one_identity_call_per_application_
     let stack = Stack::start_with(&vars);
 
     let ring = Keyring::parse(&stack.encryption_keys).unwrap();
-    let now = "2026-11-30T00:00:00Z";
     let mut apps = vec![];
     let mut statements = vec![];
     for (i, account) in accounts.iter().enumerate() {
         let (app_id, _, secret) = emulator.register_app(&format!("Engine bench app {i}"), None, true);
         let (org, row) = (format!("00000000-0000-4000-9000-{i:012}"), format!("engine-app-{i}"));
-        let (key_id, blob) = ring.seal(&binding(account, &org, &row, "secret"), secret.as_bytes());
-        let blob = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, blob);
-        statements.push(format!(
-            "INSERT INTO organizations (id, account_id, name, cloud, tenant_id, multiple_applications, created_at, \
-             updated_at, version) VALUES ('{org}', '{account}', 'Org {i}', 'global', '{}', 0, '{now}', '{now}', 1)",
-            fixture::CONTOSO
-        ));
-        statements.push(format!(
-            "INSERT INTO applications (id, organization_id, app_id, is_main, active, credential_type, key_id, \
-             secret_ciphertext, created_at, updated_at) VALUES ('{row}', '{org}', '{app_id}', 1, 1, 'secret', \
-             '{key_id}', '{blob}', '{now}', '{now}')"
-        ));
+        let name = format!("Org {i}");
+        statements.extend(system_tests::seeded_organization(&ring, account, &org, &name, &row, &app_id, &secret));
         apps.push((org, app_id, secret));
     }
     stack.local_d1(&statements.join(";"));

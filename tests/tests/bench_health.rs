@@ -4,9 +4,9 @@
 //! (`BENCH_ORGANIZATIONS=1000`; 200 in `make test`) and asserts that every organization is checked
 //! with at most one identity or Graph request per application.
 
-use edge::organizations::seal::{binding, Keyring};
+use edge::organizations::seal::Keyring;
 use std::time::{Duration, Instant};
-use system_tests::emulator::{fixture, Emulator};
+use system_tests::emulator::Emulator;
 use system_tests::stack::Stack;
 
 #[test]
@@ -22,24 +22,13 @@ fn one_scheduled_run_checks_every_seeded_organization() {
         })
         .collect();
     let ring = Keyring::parse(&stack.encryption_keys).unwrap();
-    let now = "2026-11-30T00:00:00Z";
     let mut statements = vec![];
     for i in 0..n {
         let (org, account, row) =
             (format!("00000000-0000-4000-8000-{i:012}"), format!("bench-{i}"), format!("app-{i}"));
         let (app_id, secret) = &apps[i % apps.len()];
-        let (key_id, blob) = ring.seal(&binding(&account, &org, &row, "secret"), secret.as_bytes());
-        let blob = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, blob);
-        statements.push(format!(
-            "INSERT INTO organizations (id, account_id, name, cloud, tenant_id, multiple_applications, created_at, \
-             updated_at, version) VALUES ('{org}', '{account}', 'Org {i}', 'global', '{}', 0, '{now}', '{now}', 1)",
-            fixture::CONTOSO
-        ));
-        statements.push(format!(
-            "INSERT INTO applications (id, organization_id, app_id, is_main, active, credential_type, key_id, \
-             secret_ciphertext, created_at, updated_at) VALUES ('{row}', '{org}', '{app_id}', 1, 1, 'secret', \
-             '{key_id}', '{blob}', '{now}', '{now}')"
-        ));
+        let name = format!("Org {i}");
+        statements.extend(system_tests::seeded_organization(&ring, &account, &org, &name, &row, app_id, secret));
     }
     // One argument of at most 128 KiB each (the kernel's limit).
     for chunk in statements.chunks(100) {

@@ -271,7 +271,6 @@ mod tests {
         MicrosoftError { code, status, correlation: Default::default(), retry_after }
     }
 
-
     #[test]
     fn a_token_is_cached_until_five_minutes_before_its_end_and_concurrent_requests_share_one_call() {
         let broker = Broker::default();
