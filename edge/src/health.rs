@@ -173,25 +173,66 @@ pub struct AppHealth {
     /// The last expiry warning given (days before the end), for a credential that cannot rotate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warned_days: Option<i64>,
+    /// Permissions an administrator knew to be missing when saving an application registered by
+    /// hand: while only these are missing, the application needs attention but is not failing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acknowledged: Vec<String>,
 }
 
 impl AppHealth {
+    /// The health of an application saved without the `missing` permissions, which the
+    /// administrator acknowledged.
+    pub fn acknowledged(missing: Vec<String>) -> AppHealth {
+        AppHealth {
+            health: Health::NeedsAttention,
+            reason: Some(HealthReason::PermissionsMissing),
+            permissions: missing.clone(),
+            acknowledged: missing,
+            ..AppHealth::default()
+        }
+    }
+
     /// The health after `finding`.
     pub fn after(&self, finding: &Finding) -> AppHealth {
+        // A check reads Graph's roles only: the acknowledged permissions of the other APIs are
+        // still taken as missing; the acknowledged Graph ones are granted once the check says so.
+        let unseen: Vec<String> = self
+            .acknowledged
+            .iter()
+            .filter(|p| !GRAPH.permissions.iter().any(|g| g.value == p.as_str()))
+            .cloned()
+            .collect();
+        let still_acknowledged = |next: AppHealth| -> AppHealth {
+            if unseen.is_empty() || matches!(next.health, Health::Failing) {
+                return next;
+            }
+            AppHealth { warned_days: self.warned_days, ..AppHealth::acknowledged(unseen.clone()) }
+        };
         match finding {
             Finding::Transient => self.clone(),
-            Finding::Healthy => AppHealth { health: Health::Healthy, ..AppHealth::default() },
+            Finding::Healthy => still_acknowledged(AppHealth { health: Health::Healthy, ..AppHealth::default() }),
             Finding::Expiring(_) => AppHealth {
                 health: Health::NeedsAttention,
                 reason: Some(HealthReason::CredentialExpiring),
+                acknowledged: unseen.clone(),
                 ..AppHealth::default()
             },
             Finding::Outdated(p) => AppHealth {
                 health: Health::NeedsAttention,
                 reason: Some(HealthReason::ManifestOutdated),
                 permissions: p.clone(),
+                acknowledged: unseen.clone(),
                 ..AppHealth::default()
             },
+            Finding::PermissionsMissing(p) if !p.is_empty() && p.iter().all(|x| self.acknowledged.contains(x)) => {
+                let mut missing = p.clone();
+                missing.extend(unseen.iter().filter(|u| !p.contains(u)).cloned());
+                AppHealth {
+                    permissions: missing,
+                    warned_days: self.warned_days,
+                    ..AppHealth::acknowledged(self.acknowledged.clone())
+                }
+            }
             Finding::PermissionsMissing(p) => self.failed(HealthReason::PermissionsMissing, p.clone()),
             Finding::Refused(reason) => self.failed(*reason, vec![]),
         }
@@ -205,6 +246,7 @@ impl AppHealth {
             permissions,
             failures,
             warned_days: self.warned_days,
+            acknowledged: self.acknowledged.clone(),
         }
     }
 
@@ -313,6 +355,31 @@ mod tests {
         assert_eq!(repaired, AppHealth { health: Health::Healthy, ..AppHealth::default() });
         let unchecked_then_transient = AppHealth::default().after(&Finding::Transient);
         assert_eq!(unchecked_then_transient.health, Health::Unchecked);
+    }
+
+    #[test]
+    fn acknowledged_missing_permissions_need_attention_but_never_fail() {
+        let saved = AppHealth::acknowledged(roles(&["Mail.ReadWrite", "Sites.FullControl.All"]));
+        assert_eq!((saved.health, saved.reason), (Health::NeedsAttention, Some(HealthReason::PermissionsMissing)));
+        // Check after check, the same missing Graph permission: attention, not failing.
+        let once = saved.after(&Finding::PermissionsMissing(roles(&["Mail.ReadWrite"])));
+        let twice = once.after(&Finding::PermissionsMissing(roles(&["Mail.ReadWrite"])));
+        assert_eq!(twice.health, Health::NeedsAttention);
+        assert_eq!(
+            twice.permissions,
+            roles(&["Mail.ReadWrite", "Sites.FullControl.All"]),
+            "SharePoint's is still named"
+        );
+        // Another permission gone is a loss like any other.
+        let lost = twice.after(&Finding::PermissionsMissing(roles(&["User.Read.All"])));
+        assert_eq!(lost.after(&Finding::PermissionsMissing(roles(&["User.Read.All"]))).health, Health::Failing);
+        // Graph's granted: only SharePoint's, which a Graph token cannot show, is still named.
+        let granted = twice.after(&Finding::Healthy);
+        assert_eq!(granted.health, Health::NeedsAttention);
+        assert_eq!(granted.permissions, roles(&["Sites.FullControl.All"]));
+        // Nothing acknowledged outside Graph: healthy once granted.
+        let graph_only = AppHealth::acknowledged(roles(&["Mail.ReadWrite"]));
+        assert_eq!(graph_only.after(&Finding::Healthy), AppHealth { health: Health::Healthy, ..AppHealth::default() });
     }
 
     #[test]

@@ -48,6 +48,8 @@ pub enum Route {
     OrganizationUsage(String),
     /// `POST /api/tenant-lookup`.
     TenantLookup,
+    /// `GET /api/clouds/{cloud}/permissions` (`None`: no such cloud).
+    CloudPermissions(Option<shared::CloudEnvironment>),
     /// `GET /api/engine/organizations` (engine tokens only).
     EngineOrganizations,
     /// `POST /api/engine/organizations/{id}/token` (engine tokens only).
@@ -90,6 +92,7 @@ impl Route {
             Route::RepairOrganization(_) => &e::REPAIR_ORGANIZATION.about,
             Route::OrganizationUsage(_) => &e::ORGANIZATION_USAGE.about,
             Route::TenantLookup => &e::TENANT_LOOKUP.about,
+            Route::CloudPermissions(_) => &e::CLOUD_PERMISSIONS.about,
             Route::EngineOrganizations => &e::ENGINE_ORGANIZATIONS.about,
             Route::EngineToken(_) => &e::ENGINE_TOKEN.about,
             Route::AppPage | Route::MethodNotAllowed(_) | Route::NotFound => return None,
@@ -126,6 +129,8 @@ pub fn resolve(method: &str, path: &str) -> Route {
         (_, ["api", "organizations", id, "repair"]) if is_id(id) => Route::MethodNotAllowed(&["POST"]),
         ("GET", ["api", "organizations", id, "usage"]) if is_id(id) => Route::OrganizationUsage((*id).to_owned()),
         (_, ["api", "organizations", id, "usage"]) if is_id(id) => Route::MethodNotAllowed(&["GET"]),
+        ("GET", ["api", "clouds", cloud, "permissions"]) => Route::CloudPermissions(cloud.parse().ok()),
+        (_, ["api", "clouds", _, "permissions"]) => Route::MethodNotAllowed(&["GET"]),
         ("POST", ["api", "tenant-lookup"]) => Route::TenantLookup,
         (_, ["api", "tenant-lookup"]) => Route::MethodNotAllowed(&["POST"]),
         ("GET", ["api", "engine", "organizations"]) => Route::EngineOrganizations,
@@ -229,5 +234,16 @@ mod tests {
         assert_eq!(resolve("PATCH", &format!("/api/organizations/{id}")), Route::UpdateOrganization(id.into()));
         assert_eq!(resolve("DELETE", &format!("/api/organizations/{id}")), Route::DeleteOrganization(id.into()));
         assert_eq!(resolve("GET", "/api/organizations/'; DROP TABLE x"), Route::NotFound);
+    }
+
+    #[test]
+    fn the_permission_list_names_a_cloud() {
+        use shared::CloudEnvironment;
+        assert_eq!(
+            resolve("GET", "/api/clouds/usgov_dod/permissions"),
+            Route::CloudPermissions(Some(CloudEnvironment::UsGovDod))
+        );
+        assert_eq!(resolve("GET", "/api/clouds/azure/permissions"), Route::CloudPermissions(None));
+        assert_eq!(resolve("POST", "/api/clouds/global/permissions"), Route::MethodNotAllowed(&["GET"]));
     }
 }

@@ -41,6 +41,14 @@ impl ApiFailure {
             ApiFailure::Transport(_) => None,
         }
     }
+
+    /// The permissions a `permissions_missing` refusal lists.
+    pub fn missing_permissions(&self) -> Vec<shared::api::RequiredPermission> {
+        match self {
+            ApiFailure::Api(body) => body.error.missing_permissions.clone(),
+            ApiFailure::Transport(_) => vec![],
+        }
+    }
 }
 
 /// The browser's reason (e.g. "TypeError: Failed to fetch") when it gives one as text.

@@ -922,10 +922,7 @@ mod tests {
     fn failed_sign_ins_keep_their_error_for_the_screen() {
         let mut m = showing(Purpose::Register, device(SignInState::WaitingForSignIn));
         let code = ErrorCode::BlockedByConditionalAccess;
-        let failed = SignInStatus {
-            error: Some(ErrorDetail { code, message: code.message().into(), field: None, microsoft: None }),
-            ..device(SignInState::Failed)
-        };
+        let failed = SignInStatus { error: Some(ErrorDetail::new(code)), ..device(SignInState::Failed) };
         let fx = m.handle(Event::Status(failed), T0);
         assert!(fx.is_empty(), "{fx:?}");
         assert!(crate::wizard::logic::suggests_manual(m.status().unwrap()));

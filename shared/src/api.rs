@@ -346,6 +346,11 @@ pub struct CreateOrganization {
     /// Manual method after the admin signed in for this purpose).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sign_in_id: Option<String>,
+    /// Save an application registered by hand even though it lacks permissions the backup needs
+    /// (the administrator saw them listed in a `permissions_missing` answer). The organization is
+    /// then shown as needing attention until they are granted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub acknowledge_missing_permissions: bool,
 }
 
 fn default_true() -> bool {
@@ -541,6 +546,9 @@ pub struct HealthStatus {
     /// When it was last checked, RFC 3339 (absent before the first check).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checked_at: Option<String>,
+    /// An administrator saved the application knowing that these permissions were missing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub acknowledged: bool,
 }
 
 /// How close a credential is to its end.
@@ -829,6 +837,37 @@ pub struct ErrorDetail {
     /// Microsoft's correlation identifiers, when Microsoft caused the error.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub microsoft: Option<MicrosoftCorrelation>,
+    /// The permissions an application the administrator registered lacks (`permissions_missing`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing_permissions: Vec<RequiredPermission>,
+}
+
+/// One application permission the backup needs, as an administrator grants it.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequiredPermission {
+    /// The permission's name (its app role value), e.g. `User.Read.All`.
+    pub value: String,
+    /// The API it belongs to, as the Azure portal names it (`Microsoft Graph`).
+    pub api: String,
+    /// Its type: always `Application` (the backup runs without a signed-in user).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Why the backup needs it.
+    pub reason: String,
+}
+
+/// The answer of `GET /api/clouds/{id}/permissions`: what an application registered by hand needs
+/// in that cloud.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PermissionList {
+    /// The cloud.
+    pub cloud: CloudEnvironment,
+    /// The manifest's version.
+    pub manifest_version: u32,
+    /// Every permission the main application needs, grouped by API in the order they are granted.
+    pub permissions: Vec<RequiredPermission>,
 }
 
 /// Identifiers Microsoft support asks for when one of its services failed.
@@ -852,7 +891,7 @@ pub struct MicrosoftCorrelation {
 impl ErrorDetail {
     /// The catalogue's error `code` with its own message.
     pub fn new(code: ErrorCode) -> Self {
-        Self { code, message: code.message().to_owned(), field: None, microsoft: None }
+        Self { code, message: code.message().to_owned(), field: None, microsoft: None, missing_permissions: vec![] }
     }
 }
 
@@ -864,7 +903,7 @@ impl ErrorBody {
 
     /// The catalogue's error `code` with a more specific message.
     pub fn with_message(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { error: ErrorDetail { code, message: message.into(), field: None, microsoft: None } }
+        Self { error: ErrorDetail { message: message.into(), ..ErrorDetail::new(code) } }
     }
 
     /// A refused input field.

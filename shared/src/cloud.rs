@@ -120,6 +120,35 @@ impl CloudEnvironment {
     pub fn graph_delegated_scope(self, permission: &str) -> String {
         format!("{}/{permission}", self.graph_host())
     }
+
+    /// The Azure portal of this cloud (where applications are registered).
+    pub fn portal_host(self) -> &'static str {
+        match self {
+            CloudEnvironment::Global => "https://portal.azure.com",
+            CloudEnvironment::UsGovGccHigh | CloudEnvironment::UsGovDod => "https://portal.azure.us",
+            CloudEnvironment::China => "https://portal.azure.cn",
+        }
+    }
+
+    /// The App registrations page of Microsoft Entra ID in this cloud's Azure portal.
+    pub fn app_registrations_url(self) -> String {
+        format!("{}/#view/Microsoft_AAD_RegisteredApps/ApplicationsListBlade", self.portal_host())
+    }
+
+    /// The API permissions page of application `app` in this cloud's Azure portal.
+    pub fn api_permissions_url(self, app: &crate::AppId) -> String {
+        format!(
+            "{}/#view/Microsoft_AAD_RegisteredApps/ApplicationMenuBlade/~/CallAnAPI/appId/{}",
+            self.portal_host(),
+            app.as_str()
+        )
+    }
+
+    /// The admin-consent page for application `app` in `tenant` on this cloud's sign-in host: a
+    /// Global Administrator grants every permission configured on the application in one click.
+    pub fn admin_consent_url(self, tenant: &crate::TenantId, app: &crate::AppId) -> String {
+        format!("{}/{}/adminconsent?client_id={}", self.authority_host(), tenant.as_str(), app.as_str())
+    }
 }
 
 impl fmt::Display for CloudEnvironment {
@@ -268,6 +297,25 @@ mod tests {
             "https://microsoftgraph.chinacloudapi.cn/Application.ReadWrite.All"
         );
         assert_eq!(CloudEnvironment::UsGovGccHigh.authority_host(), CloudEnvironment::UsGovDod.authority_host());
+    }
+
+    #[test]
+    fn the_admin_consent_and_portal_links_use_each_clouds_own_hosts() {
+        let tenant = crate::TenantId::parse("72f988bf-86f1-41af-91ab-2d7cd011db47").unwrap();
+        let app = crate::AppId::parse("11111111-2222-3333-4444-555555555555").unwrap();
+        let consent = |c: CloudEnvironment| c.admin_consent_url(&tenant, &app);
+        assert_eq!(
+            consent(CloudEnvironment::Global),
+            "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/adminconsent?client_id=11111111-2222-3333-4444-555555555555"
+        );
+        assert!(consent(CloudEnvironment::UsGovGccHigh).starts_with("https://login.microsoftonline.us/72f988bf-"));
+        assert!(consent(CloudEnvironment::UsGovDod).starts_with("https://login.microsoftonline.us/72f988bf-"));
+        assert!(consent(CloudEnvironment::China).starts_with("https://login.partner.microsoftonline.cn/72f988bf-"));
+        assert!(CloudEnvironment::UsGovDod.app_registrations_url().starts_with("https://portal.azure.us/#view/"));
+        assert!(CloudEnvironment::China.api_permissions_url(&app).starts_with("https://portal.azure.cn/#view/"));
+        assert!(CloudEnvironment::Global
+            .api_permissions_url(&app)
+            .ends_with("/appId/11111111-2222-3333-4444-555555555555"));
     }
 
     #[test]

@@ -133,6 +133,7 @@ body_schemas!(
     RepairOrganization,
     DeleteOrganization,
     EngineTokenRequest,
+    PermissionList,
     EngineToken,
     UsageList,
     TenantLookupRequest,
@@ -215,6 +216,8 @@ endpoints! {
     REPAIR_ORGANIZATION: Post "/api/organizations/{id}/repair", RepairOrganization => 200 Organization, errors &[400, 401, 404, 409, 410, 413, 415, 422, 502, 503];
     /// Which tenant and cloud a domain belongs to, from Microsoft's public OpenID configuration (cached briefly)
     TENANT_LOOKUP: Post "/api/tenant-lookup", TenantLookupRequest => 200 TenantLookup, errors &[400, 401, 413, 415, 422, 429, 502];
+    /// The application permissions an application registered by hand needs in a cloud (`{id}` is the cloud: `global`, `usgov_gcc_high`, `usgov_dod`, `china`), with the reason for each
+    CLOUD_PERMISSIONS: Get "/api/clouds/{id}/permissions", NoBody => 200 PermissionList, errors &[401, 404];
     /// The backup engine's recent token requests for the organization (never a token)
     ORGANIZATION_USAGE: Get "/api/organizations/{id}/usage", NoBody => 200 UsageList, errors &[401, 404];
     /// Backup engine: the account's organizations, their applications, workloads, health and credential expiry (never a secret)

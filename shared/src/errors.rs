@@ -140,6 +140,9 @@ catalogue! {
     InvalidCertificate = "invalid_certificate", 422, "Microsoft refused the certificate. Upload the .pfx whose certificate is registered on this application (Certificates & secrets).";
     /// The application has no admin consent for the permissions the backup needs.
     PermissionsNotGranted = "permissions_not_granted", 422, "The application works but its permissions have not been granted. In API permissions, choose Grant admin consent, then try again.";
+    /// An application the administrator registered works, but lacks permissions the backup needs
+    /// (listed in the answer's `missing_permissions`).
+    PermissionsMissing = "permissions_missing", 422, "The application works, but it lacks permissions the backup needs (listed below). Grant them with admin consent and choose Check again, or save anyway and grant them later.";
     /// The tenant's app management policy caps a credential's lifetime below what was asked for.
     CredentialLifetimeRefusedByPolicy = "credential_lifetime_refused_by_policy", 422, "Your tenant's app management policy allows a shorter lifetime for this credential. Create a credential that ends sooner (the policy's maximum lifetime), then try again.";
     /// The tenant's app management policy forbids client secrets.

@@ -187,7 +187,8 @@ impl Emulator {
 
     /// Registers an application in Contoso as an admin would by hand: application, service principal,
     /// a client secret, optionally a certificate (base64 DER), and (if `grant`) admin consent for
-    /// Graph `Organization.Read.All`. Returns (app ID, object ID, secret).
+    /// every permission of the manifest (Graph, SharePoint, Exchange). Returns (app ID, object ID,
+    /// secret).
     pub fn register_app(&self, name: &str, certificate_b64: Option<&str>, grant: bool) -> (String, String, String) {
         let token = self.admin_token(fixture::ADMIN);
         let app = self.graph(
@@ -214,28 +215,53 @@ impl Emulator {
             );
         }
         if grant {
-            let graph_sp = self.graph(
-                &token,
-                "GET",
-                "/servicePrincipals?$filter=appId eq '00000003-0000-0000-c000-000000000000'&$select=id,appRoles",
-                None,
+            let everything = edge::provisioning::manifest::required_permissions(
+                shared::CloudEnvironment::Global,
+                shared::api::Workload::All,
             );
-            let graph_sp = &graph_sp["value"][0];
-            let role = graph_sp["appRoles"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|r| r["value"] == "Organization.Read.All")
-                .unwrap();
-            self.graph(
-                &token,
-                "POST",
-                &format!("/servicePrincipals/{}/appRoleAssignedTo", graph_sp["id"].as_str().unwrap()),
-                Some(serde_json::json!({
-                "principalId": sp["id"], "resourceId": graph_sp["id"], "appRoleId": role["id"]})),
+            self.grant(
+                &sp["id"].as_str().unwrap().to_owned(),
+                &everything.iter().map(String::as_str).collect::<Vec<_>>(),
             );
         }
         (app_id, oid, pw["secretText"].as_str().unwrap().to_owned())
+    }
+
+    /// Admin consent in Contoso for the application permissions `values` (app role values of
+    /// Microsoft Graph, SharePoint Online or Exchange Online) to the service principal `sp_id`.
+    pub fn grant(&self, sp_id: &str, values: &[&str]) {
+        let token = self.admin_token(fixture::ADMIN);
+        let mut granted = 0;
+        for resource in edge::provisioning::manifest::RESOURCES.map(|r| r.app_id) {
+            let found = self.graph(
+                &token,
+                "GET",
+                &format!("/servicePrincipals?$filter=appId eq '{resource}'&$select=id,appRoles"),
+                None,
+            );
+            let resource_sp = &found["value"][0];
+            for role in resource_sp["appRoles"].as_array().unwrap() {
+                if values.contains(&role["value"].as_str().unwrap_or_default()) {
+                    self.graph(
+                        &token,
+                        "POST",
+                        &format!("/servicePrincipals/{}/appRoleAssignedTo", resource_sp["id"].as_str().unwrap()),
+                        Some(serde_json::json!({
+                        "principalId": sp_id, "resourceId": resource_sp["id"], "appRoleId": role["id"]})),
+                    );
+                    granted += 1;
+                }
+            }
+        }
+        assert_eq!(granted, values.len(), "every permission exists in the tenant: {values:?}");
+    }
+
+    /// The object ID of the service principal of application `app_id` in Contoso.
+    pub fn service_principal_of(&self, app_id: &str) -> String {
+        let token = self.admin_token(fixture::ADMIN);
+        let found =
+            self.graph(&token, "GET", &format!("/servicePrincipals?$filter=appId eq '{app_id}'&$select=id"), None);
+        found["value"][0]["id"].as_str().unwrap().to_owned()
     }
 
     /// The worker variables that point the product at this emulator.

@@ -194,6 +194,15 @@ async fn dispatch(route: Route, mut req: Request, env: &Env) -> std::result::Res
         }
         Route::CheckOrganization(id) => organizations::check(env, &config, &session, &id).await,
         Route::OrganizationUsage(id) => organizations::usage(env, &session, &id).await,
+        Route::CloudPermissions(cloud) => {
+            let cloud = cloud.ok_or(AppError::NotFound)?;
+            let list = shared::api::PermissionList {
+                cloud,
+                manifest_version: crate::provisioning::manifest::MANIFEST_VERSION,
+                permissions: crate::provisioning::manifest::permission_list(cloud, shared::api::Workload::All),
+            };
+            respond(&endpoints::CLOUD_PERMISSIONS, &list)
+        }
         Route::TenantLookup => {
             let body = read_body(&endpoints::TENANT_LOOKUP, &mut req).await?;
             lookup::tenant_lookup(env, &config, &session, body).await

@@ -41,6 +41,14 @@ pub fn sharepoint_root(cloud: CloudEnvironment, initial: &str) -> Option<String>
     valid.then(|| format!("https://{label}.{}", cloud.sharepoint_suffix()))
 }
 
+/// The tenant's SharePoint root from Graph's `GET /organization?$select=verifiedDomains` answer:
+/// the root of its initial domain (the first verified domain if none is marked initial).
+pub fn sharepoint_root_of_organization(cloud: CloudEnvironment, organization: &serde_json::Value) -> Option<String> {
+    let domains = organization["value"][0]["verifiedDomains"].as_array()?;
+    let initial = domains.iter().find(|d| d["isInitial"] == true).or(domains.first())?["name"].as_str()?;
+    sharepoint_root(cloud, initial)
+}
+
 /// The manifest permissions `resource` needs for `workload` in `cloud`.
 pub fn required_on(cloud: CloudEnvironment, resource: EngineResource, workload: Workload) -> Vec<&'static str> {
     let r = match resource {

@@ -238,6 +238,37 @@ impl<H: HttpClient, R: Clock + Sleeper + Log, G: Signers> Checker<'_, H, R, G> {
         }
     }
 
+    /// The application permissions granted to `app_id` in the tenant: the `roles` of its tokens
+    /// for Microsoft Graph, Exchange Online and the tenant's SharePoint (4 requests: the 3 tokens,
+    /// and the tenant's initial domain, which names its SharePoint host). For an application the
+    /// administrator registered, after [`Checker::check`] said its credential works.
+    pub async fn granted_roles(
+        &self,
+        endpoints: &CloudEndpoints,
+        tenant: &str,
+        app_id: &str,
+        credential: Credential<'_>,
+    ) -> Result<Vec<String>, MicrosoftError> {
+        use crate::engine::tokens;
+        use shared::api::EngineResource;
+        let cloud = endpoints.cloud;
+        let roles = |token: &SecretString| crate::health::graph_roles(token.expose()).unwrap_or_default();
+        let (graph, _) = self.token_for(endpoints, tenant, app_id, credential, &cloud.graph_default_scope()).await?;
+        let mut granted = roles(&graph);
+        let req = graph::request(endpoints, &graph, http::Method::GET, "/organization?$select=verifiedDomains", None);
+        let organization = match self.http.send(req).await {
+            Ok(resp) => graph::read_json(&resp)?,
+            Err(_) => return Err(MicrosoftError::transport()),
+        };
+        let sharepoint = tokens::sharepoint_root_of_organization(cloud, &organization);
+        for resource in [EngineResource::Exchange, EngineResource::Sharepoint] {
+            let Some(scope) = tokens::scope_for(cloud, resource, sharepoint.as_deref()) else { continue };
+            let (token, _) = self.token_for(endpoints, tenant, app_id, credential, &scope).await?;
+            granted.extend(roles(&token));
+        }
+        Ok(granted)
+    }
+
     /// Token + `GET /organization`, retried through replication delay for up to `patience`;
     /// a refusal names the field it is about.
     pub async fn check(

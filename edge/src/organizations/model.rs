@@ -183,6 +183,7 @@ impl ApplicationRow {
             reason: h.reason,
             permissions: h.permissions,
             checked_at: self.checked_at.clone(),
+            acknowledged: !h.acknowledged.is_empty(),
         }
     }
 }
@@ -196,7 +197,13 @@ fn organization_health(apps: &[ApplicationRow]) -> HealthStatus {
     let worst = healths.iter().find(|h| h.health == state && h.reason == reason);
     let checked_at =
         active.iter().map(|a| a.checked_at.clone()).collect::<Option<Vec<String>>>().and_then(|c| c.into_iter().min());
-    HealthStatus { state, reason, permissions: worst.map(|w| w.permissions.clone()).unwrap_or_default(), checked_at }
+    HealthStatus {
+        state,
+        reason,
+        permissions: worst.map(|w| w.permissions.clone()).unwrap_or_default(),
+        checked_at,
+        acknowledged: worst.is_some_and(|w| !w.acknowledged.is_empty()),
+    }
 }
 
 fn credential_type(a: &ApplicationRow) -> CredentialType {
@@ -270,6 +277,7 @@ mod tests {
             credential: CredentialInput::Secret { client_secret: SecretString::new(secret.into()) },
             create_multiple_applications: multiple,
             sign_in_id: None,
+            acknowledge_missing_permissions: false,
         }
     }
 

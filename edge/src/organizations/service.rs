@@ -17,6 +17,7 @@ use super::store::StoreError;
 use crate::config::Config;
 use crate::error::AppError;
 use crate::microsoft::HttpClient;
+use crate::provisioning::manifest;
 use crate::webhooks::{EventType, PortalEvent};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -413,6 +414,7 @@ where
 
         let mut rows: Vec<Sealable> = vec![];
         let mut sign_in_to_close: Option<String> = None;
+        let mut acknowledged: Vec<String> = vec![];
         match &valid.credential {
             ValidCredential::Generated { sign_in_id } => {
                 if valid.multiple {
@@ -467,6 +469,25 @@ where
                 } else {
                     let credential = entered(cred).ok_or(AppError::Internal)?;
                     self.check(&endpoints, tenant, app_id, credential, TYPED_PATIENCE_MS).await?;
+                    // An application the administrator registered: before anything is created
+                    // for it, its permissions are compared with the manifest.
+                    if !self.registered_by(req.sign_in_id.as_deref(), app_id).await {
+                        let granted = self
+                            .checker()
+                            .granted_roles(&endpoints, tenant, app_id, credential)
+                            .await
+                            .map_err(|e| AppError::from(e.detail()))?;
+                        let missing = manifest::missing_permissions(valid.cloud, Workload::All, &granted);
+                        if !missing.is_empty() && !req.acknowledge_missing_permissions {
+                            return Err(ErrorDetail {
+                                field: Some(Field::ApplicationId),
+                                missing_permissions: missing,
+                                ..ErrorDetail::new(ErrorCode::PermissionsMissing)
+                            }
+                            .into());
+                        }
+                        acknowledged = missing.into_iter().map(|p| p.value).collect();
+                    }
                     rows.extend(sealable_from(cred, app_id));
                     // (A certificate for the sign-in's own application took the branch above.)
                     let typed_password = matches!(cred, ValidCredential::Secret(_));
@@ -523,11 +544,25 @@ where
             // The applications belong to the organization now: the sign-in keeps them and forgets its secrets.
             self.hand_over(config, &sign_in).await;
         }
+        if let Some(main) = applications.iter().find(|a| a.is_main).filter(|_| !acknowledged.is_empty()) {
+            // Saved knowing what is missing: shown as needing attention from the start.
+            let health = serde_json::to_string(&crate::health::AppHealth::acknowledged(acknowledged))
+                .map_err(|_| AppError::Internal)?;
+            self.store.record_health(&main.id, &health, &self.now_rfc3339()).await.map_err(internal)?;
+        }
         let view = self.view(&organization.id).await?;
         let data = json!({"name": view.name, "cloud": view.cloud, "tenant_id": view.tenant_id,
                           "application_id": view.application_id, "active_applications": view.active_applications});
         self.notify(EventType::OrganizationAdded, &view.id, data).await;
         Ok(view)
+    }
+
+    /// Whether sign-in `sign_in` registered `app_id` as its main application (and so granted it
+    /// the manifest); an application the administrator registered by hand otherwise.
+    async fn registered_by(&self, sign_in: Option<&str>, app_id: &str) -> bool {
+        let Some(sign_in) = sign_in else { return false };
+        let status = self.status(sign_in).await.ok();
+        status.and_then(|s| s.result).is_some_and(|r| r.application_id.eq_ignore_ascii_case(app_id))
     }
 
     /// Opens the sealed credential of application row `app_row`: its application ID and credential.

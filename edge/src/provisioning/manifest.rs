@@ -5,7 +5,7 @@
 //! The manifest is versioned: each application registered by the service stores the version and
 //! the permissions it was granted, so that organizations lacking a newer permission can be found.
 
-use shared::api::Workload;
+use shared::api::{RequiredPermission, Workload};
 use shared::CloudEnvironment;
 
 /// The manifest's version. Raise it (and add a line to [`HISTORY`]) whenever a permission is added
@@ -164,6 +164,27 @@ pub fn required_permissions(cloud: CloudEnvironment, workload: Workload) -> Vec<
         .collect()
 }
 
+/// Every permission an application of `workload` needs in `cloud`, as the administrator of an
+/// application registered by hand grants them (API, type and reason).
+pub fn permission_list(cloud: CloudEnvironment, workload: Workload) -> Vec<RequiredPermission> {
+    RESOURCES
+        .iter()
+        .flat_map(|r| r.permissions_in(cloud).filter(|p| p.for_workload(workload)).map(move |p| (r, p)))
+        .map(|(r, p)| RequiredPermission {
+            value: p.value.to_owned(),
+            api: r.name.to_owned(),
+            kind: "Application".to_owned(),
+            reason: p.reason.to_owned(),
+        })
+        .collect()
+}
+
+/// The permissions of [`permission_list`] that are not among `granted` (the `roles` of the
+/// application's tokens for each resource; values are unique across resources).
+pub fn missing_permissions(cloud: CloudEnvironment, workload: Workload, granted: &[String]) -> Vec<RequiredPermission> {
+    permission_list(cloud, workload).into_iter().filter(|p| !granted.contains(&p.value)).collect()
+}
+
 /// Whether the manifest asks for Microsoft Graph's mailbox import and export in `cloud`
 /// (otherwise mailboxes are backed up with `Mail.ReadWrite` and EWS).
 pub fn graph_mailbox_export(cloud: CloudEnvironment) -> bool {
@@ -231,6 +252,34 @@ mod tests {
             .flat_map(|r| r.permissions.iter())
             .all(|p| [Workload::Exchange, Workload::Files, Workload::Teams].into_iter().any(|w| p.for_workload(w)));
         assert!(covered);
+    }
+
+    #[test]
+    fn missing_permissions_are_named_with_their_api_and_reason() {
+        let all = permission_list(CloudEnvironment::Global, Workload::All);
+        assert_eq!(all.len(), assignments_per_application(CloudEnvironment::Global));
+        let granted: Vec<String> = all
+            .iter()
+            .map(|p| p.value.clone())
+            .filter(|v| v != "Sites.FullControl.All" && v != "MailboxItem.Read.All")
+            .collect();
+        let missing = missing_permissions(CloudEnvironment::Global, Workload::All, &granted);
+        let named: Vec<(&str, &str)> = missing.iter().map(|p| (p.value.as_str(), p.api.as_str())).collect();
+        assert_eq!(
+            named,
+            [("MailboxItem.Read.All", "Microsoft Graph"), ("Sites.FullControl.All", "Office 365 SharePoint Online")]
+        );
+        assert!(missing.iter().all(|p| p.kind == "Application" && p.reason.len() > 10));
+        // A national cloud does not ask for what it does not offer.
+        assert!(missing_permissions(CloudEnvironment::China, Workload::All, &granted)
+            .iter()
+            .all(|p| p.value == "Sites.FullControl.All"));
+        assert!(missing_permissions(
+            CloudEnvironment::Global,
+            Workload::All,
+            &all.iter().map(|p| p.value.clone()).collect::<Vec<_>>()
+        )
+        .is_empty());
     }
 
     #[test]

@@ -243,7 +243,7 @@ mod tests {
         use shared::api::ErrorDetail;
         use shared::ErrorCode;
         let failed = |code: ErrorCode, message: &str| SignInStatus {
-            error: Some(ErrorDetail { code, message: message.into(), field: None, microsoft: None }),
+            error: Some(ErrorDetail { message: message.into(), ..ErrorDetail::new(code) }),
             ..status(SignInState::Failed)
         };
         assert!(suggests_manual(&failed(ErrorCode::BlockedByConditionalAccess, "reworded")));

@@ -3,6 +3,7 @@
 //! One module per step; [`logic`] holds their decisions.
 
 pub mod logic;
+pub mod permissions;
 pub mod popup;
 pub mod running;
 pub mod signin_loop;

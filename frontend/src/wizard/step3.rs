@@ -218,6 +218,10 @@ pub fn Step3(
     let general = RwSignal::new(None::<String>);
     let tenant_note = RwSignal::new(None::<String>);
     let saving = RwSignal::new(false);
+    // What a save found missing on an application registered by hand, and whether the admin
+    // chose to save anyway.
+    let missing = RwSignal::new(None::<(String, Vec<shared::api::RequiredPermission>)>);
+    let acknowledge = RwSignal::new(false);
 
     let take_file = move |file: Option<web_sys::File>| {
         let Some(file) = file else { return };
@@ -251,6 +255,8 @@ pub fn Step3(
     let needs_sign_in = RwSignal::new(false);
     let submit = Callback::new(move |_: ()| {
         general.set(None);
+        let acknowledged = acknowledge.get_untracked() && missing.get_untracked().is_some();
+        acknowledge.set(false);
         name_err.set(check_field(Field::OrganizationName, &name.get()));
         tenant_err.set(check_field(Field::TenantId, &tenant.get()));
         app_err.set(check_field(Field::ApplicationId, &app.get()));
@@ -289,6 +295,7 @@ pub fn Step3(
             credential,
             create_multiple_applications: multiple.get(),
             sign_in_id: generated_for_save.clone().or_else(|| manual_sign_in.get().filter(|_| multiple.get())),
+            acknowledge_missing_permissions: acknowledged,
         };
         saving.set(true);
         let used_sign_in = body.sign_in_id.clone();
@@ -303,7 +310,11 @@ pub fn Step3(
                     }
                     on_saved.run(org)
                 }
+                Err(e) if e.code() == Some(shared::ErrorCode::PermissionsMissing) => {
+                    missing.set(Some((e.message(), e.missing_permissions())));
+                }
                 Err(e) => {
+                    missing.set(None);
                     let target = match e.field() {
                         Some(Field::OrganizationName) => Some(name_err),
                         Some(Field::TenantId) => Some(tenant_err),
@@ -332,6 +343,7 @@ pub fn Step3(
                 on_leave=Callback::new(move |v: String| tenant_from_domain(v, tenant, tenant_err, tenant_note)) />
             <p class="hint" role="status" data-testid="tenant-note">{move || tenant_note.get().unwrap_or_default()}</p>
             <TextField id="application-id" label="Application ID" field=Field::ApplicationId value=app error=app_err readonly=automatic />
+            {(!automatic).then(|| view! { <super::permissions::ManualPermissions cloud tenant app /> })}
             {automatic.then(|| view! {
                 <MailboxNote cloud=cloud application_ids=prefill.application_ids.clone() granted=true />
             })}
@@ -435,6 +447,11 @@ pub fn Step3(
                 <crate::wizard::signin_panel::SignInPanel cloud
                     on_signed_in=Callback::new(move |id| { manual_sign_in.set(Some(id)); submit.run(()); }) />
             </Show>
+            {move || missing.get().map(|(message, list)| view! {
+                <super::permissions::MissingPermissions message list saving=saving.into()
+                    on_check_again=Callback::new(move |_| submit.run(()))
+                    on_save_anyway=Callback::new(move |_| { acknowledge.set(true); submit.run(()); }) />
+            })}
             <p class="error" role="alert" data-testid="save-error">{move || general.get().unwrap_or_default()}</p>
             <div class="actions">
                 <button type="button" class="secondary" on:click=move |_| on_cancel.run(())>"Cancel"</button>

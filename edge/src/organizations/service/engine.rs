@@ -156,11 +156,7 @@ where
             Ok(resp) => graph::read_json(&resp).map_err(NoToken::Refused)?,
             Err(_) => return Err(NoToken::Refused(MicrosoftError::transport())),
         };
-        let domains = body["value"][0]["verifiedDomains"].as_array().cloned().unwrap_or_default();
-        let initial =
-            domains.iter().find(|d| d["isInitial"] == true).or(domains.first()).and_then(|d| d["name"].as_str());
-        initial
-            .and_then(|i| tokens::sharepoint_root(endpoints.cloud, i))
+        tokens::sharepoint_root_of_organization(endpoints.cloud, &body)
             .ok_or(NoToken::Refused(MicrosoftError::transport()))
     }
 

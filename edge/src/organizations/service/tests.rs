@@ -85,6 +85,8 @@ struct World {
     no_consent: RefCell<HashSet<String>>,
     /// The Graph roles in an application's tokens (absent: every role of the manifest).
     roles: RefCell<HashMap<String, Vec<String>>>,
+    /// Applications without SharePoint's `Sites.FullControl.All`.
+    no_sharepoint_role: RefCell<Vec<String>>,
     signer_fails: Cell<bool>,
     /// `addKey` answers this status instead of adding the key.
     add_key_refused: Cell<Option<u16>>,
@@ -275,9 +277,17 @@ impl HttpClient for World {
             if !accepted {
                 return refusal(7000215, "invalid_client");
             }
-            let roles = self.roles.borrow().get(&client).cloned().unwrap_or_else(|| {
-                crate::health::required_graph_roles(CloudEnvironment::Global, shared::api::Workload::All)
-            });
+            // Each resource's token carries the roles granted on that resource.
+            let roles = match form["scope"].as_str() {
+                "https://graph.microsoft.com/.default" => {
+                    self.roles.borrow().get(&client).cloned().unwrap_or_else(|| {
+                        crate::health::required_graph_roles(CloudEnvironment::Global, shared::api::Workload::All)
+                    })
+                }
+                "https://outlook.office365.com/.default" => vec!["full_access_as_app".to_owned()],
+                _ if self.no_sharepoint_role.borrow().contains(&client) => vec![],
+                _ => vec!["Sites.FullControl.All".to_owned()],
+            };
             let claims = base64::engine::general_purpose::URL_SAFE_NO_PAD
                 .encode(serde_json::to_vec(&serde_json::json!({"roles": roles})).unwrap());
             let token = format!("tok:{client}.{claims}.sig");
@@ -609,6 +619,17 @@ fn certificate() -> CredentialInput {
     }
 }
 
+/// What reading the permissions of an application registered by hand asks Microsoft: a Graph
+/// token, the tenant's domains (for its SharePoint host), an Exchange and a SharePoint token.
+fn permission_reads(app: &str, how: &str) -> Vec<String> {
+    vec![
+        format!("ms token {app} {how}"),
+        format!("ms graph domains {app}"),
+        format!("ms token {app} {how} https://outlook.office365.com/.default"),
+        format!("ms token {app} {how} https://contoso.sharepoint.com/.default"),
+    ]
+}
+
 fn generated() -> CredentialInput {
     CredentialInput::Generated { sign_in_id: SIGN_IN.into() }
 }
@@ -622,6 +643,7 @@ fn create_req(credential: CredentialInput, multiple: bool, sign_in: Option<&str>
         credential,
         create_multiple_applications: multiple,
         sign_in_id: sign_in.map(str::to_owned),
+        acknowledge_missing_permissions: false,
     }
 }
 
@@ -710,14 +732,10 @@ fn a_typed_secret_is_checked_then_sealed_and_stored() {
     let w = World::new();
     w.accept(MAIN, Accepts::Secret("typed~secret".into()));
     let org = block_on(w.service().create(&config(), create_req(secret("typed~secret"), false, None))).unwrap();
-    assert_eq!(
-        w.calls(),
-        [
-            "ms token 11111111-2222-4333-8444-555555555555 secret",
-            &format!("ms graph {MAIN}"),
-            "store insert 1 application(s)"
-        ]
-    );
+    let mut calls = vec![format!("ms token {MAIN} secret"), format!("ms graph {MAIN}")];
+    calls.extend(permission_reads(MAIN, "secret"));
+    calls.push("store insert 1 application(s)".into());
+    assert_eq!(w.calls(), calls);
     assert_eq!((org.name.as_str(), org.application_id.as_str(), org.version), ("Contoso", MAIN, 1));
     assert_eq!(org.active_applications, 1);
     assert!(!org.multiple_applications);
@@ -753,12 +771,60 @@ fn an_unknown_application_and_missing_consent_are_refused_on_their_fields() {
 }
 
 #[test]
+fn an_application_registered_by_hand_without_two_permissions_is_refused_naming_both() {
+    let w = World::new();
+    w.accept(MAIN, Accepts::Secret("typed~secret".into()));
+    let mut graph = crate::health::required_graph_roles(CloudEnvironment::Global, shared::api::Workload::All);
+    graph.retain(|r| r != "Mail.ReadWrite");
+    w.roles.borrow_mut().insert(MAIN.into(), graph);
+    w.no_sharepoint_role.borrow_mut().push(MAIN.into());
+    let e = block_on(w.service().create(&config(), create_req(secret("typed~secret"), false, None))).unwrap_err();
+    assert_eq!((code(&e), e.status()), (ErrorCode::PermissionsMissing, 422));
+    let body = e.body().error;
+    assert_eq!(body.field, Some(Field::ApplicationId));
+    let named: Vec<(&str, &str)> =
+        body.missing_permissions.iter().map(|p| (p.value.as_str(), p.api.as_str())).collect();
+    assert_eq!(
+        named,
+        [("Mail.ReadWrite", "Microsoft Graph"), ("Sites.FullControl.All", "Office 365 SharePoint Online")]
+    );
+    assert!(w.orgs.borrow().is_empty() && w.apps.borrow().is_empty(), "nothing saved");
+
+    // Saved anyway, knowingly: it needs attention from the start, and says why.
+    let mut req = create_req(secret("typed~secret"), false, None);
+    req.acknowledge_missing_permissions = true;
+    let org = block_on(w.service().create(&config(), req)).unwrap();
+    assert_eq!(org.health.state, shared::api::Health::NeedsAttention);
+    assert_eq!(org.health.reason, Some(shared::api::HealthReason::PermissionsMissing));
+    assert_eq!(org.health.permissions, ["Mail.ReadWrite", "Sites.FullControl.All"]);
+    assert!(org.health.acknowledged);
+
+    // Granted afterwards: the next check finds Graph's and still names SharePoint's, which a Graph
+    // token cannot show.
+    w.roles.borrow_mut().clear();
+    let checked = block_on(w.service().check_health(&config(), &org.id)).unwrap();
+    assert_eq!(checked.health.state, shared::api::Health::NeedsAttention);
+    assert_eq!(checked.health.permissions, ["Sites.FullControl.All"]);
+}
+
+#[test]
+fn an_application_the_sign_in_registered_is_not_read_again() {
+    let w = World::new();
+    let ex = exported(0..=0);
+    w.accept(MAIN, Accepts::Secret("typed~secret".into()));
+    w.status_then(vec![status(SignInState::Completed, 1)]);
+    w.exports(ex);
+    block_on(w.service().create(&config(), create_req(secret("typed~secret"), false, Some(SIGN_IN)))).unwrap();
+    assert!(!w.calls().iter().any(|c| c.contains("outlook") || c.contains("domains")), "{:?}", w.calls());
+}
+
+#[test]
 fn a_credential_still_replicating_is_retried_until_it_works() {
     let w = World::new();
     w.accept(MAIN, Accepts::Secret("typed~secret".into()));
     w.replicating.borrow_mut().insert(MAIN.into(), 2);
     block_on(w.service().create(&config(), create_req(secret("typed~secret"), false, None))).unwrap();
-    assert_eq!(w.count(&format!("ms token {MAIN} secret")), 3);
+    assert_eq!(w.count(&format!("ms token {MAIN} secret")), 3 + 1, "and one for its permissions");
     assert_eq!(w.sleeps().len(), 2);
     assert_eq!(w.orgs.borrow().len(), 1);
 }
@@ -997,21 +1063,23 @@ fn a_typed_secret_with_additional_applications_from_a_sign_in() {
 fn a_typed_secret_with_additional_applications_checks_the_main_one_first() {
     let w = World::new();
     w.accept(MAIN, Accepts::Secret("typed~secret".into()));
-    w.status_then(vec![status(SignInState::Completed, 4)]);
+    // A sign-in for the additional applications only: its first application is not the main one.
+    let mut done = status(SignInState::Completed, 4);
+    done.result.as_mut().unwrap().application_id = additional_id(1);
+    w.status_then(vec![done]);
     let ex = exported(1..=3);
     w.exports(ex);
     block_on(w.service().create(&config(), create_req(secret("typed~secret"), true, Some(SIGN_IN)))).unwrap();
-    assert_eq!(
-        w.calls(),
-        [
-            format!("ms token {MAIN} secret"),
-            format!("ms graph {MAIN}"),
-            "signin status".into(),
-            "signin export".into(),
-            "store insert 4 application(s)".into(),
-            "signin saved".into(),
-        ]
-    );
+    let mut calls = vec![format!("ms token {MAIN} secret"), format!("ms graph {MAIN}"), "signin status".into()];
+    // The main application was registered by hand: its permissions are read before anything is created.
+    calls.extend(permission_reads(MAIN, "secret"));
+    calls.extend([
+        "signin status".into(),
+        "signin export".into(),
+        "store insert 4 application(s)".into(),
+        "signin saved".into(),
+    ]);
+    assert_eq!(w.calls(), calls);
 }
 
 #[test]
@@ -1053,19 +1121,21 @@ fn a_refused_certificate_swap_is_answered_with_the_sign_ins_error() {
 fn a_certificate_for_another_application_than_the_sign_ins_is_a_typed_certificate() {
     let w = World::new();
     w.exports(exported(0..=0));
+    w.status_then(vec![status(SignInState::Completed, 1)]);
     w.accept(OTHER_APP, Accepts::Certificate);
     let mut req = create_req(certificate(), false, Some(SIGN_IN));
     req.application_id = OTHER_APP.into();
     block_on(w.service().create(&config(), req)).unwrap();
-    assert_eq!(
-        w.calls(),
-        [
-            "signin export".to_owned(),
-            format!("ms token {OTHER_APP} assertion"),
-            format!("ms graph {OTHER_APP}"),
-            "store insert 1 application(s)".into(),
-        ]
-    );
+    let mut calls = vec![
+        "signin export".to_owned(),
+        format!("ms token {OTHER_APP} assertion"),
+        format!("ms graph {OTHER_APP}"),
+        "signin status".into(),
+    ];
+    // Not the sign-in's application: registered by hand, so its permissions are read.
+    calls.extend(permission_reads(OTHER_APP, "assertion"));
+    calls.push("store insert 1 application(s)".into());
+    assert_eq!(w.calls(), calls);
 }
 
 #[test]
