@@ -16,11 +16,10 @@ use system_tests::stack::Stack;
 /// Each assertion's `jti` is new (Microsoft refuses one seen before).
 static NEXT_JTI: AtomicU32 = AtomicU32::new(0);
 
-const SHAREPOINT_APP_ID: &str = "00000003-0000-0ff1-ce00-000000000000";
 const CONTOSO_SHAREPOINT: &str = "https://contoso.sharepoint.com";
 
-/// An application registered with a secret and the corpus certificate (openssl3-default.pfx), its
-/// Graph `Organization.Read.All` granted when `grant`: its ID, its secret and the certificate.
+/// An application registered with a secret and the corpus certificate (openssl3-default.pfx), the
+/// whole manifest granted when `grant`: its ID, its secret and the certificate.
 fn app_with_certificate(emulator: &Emulator, name: &str, grant: bool) -> (String, String, ParsedPfx) {
     let cert = corpus_certificate();
     let der_b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &cert.certificate_der);
@@ -31,24 +30,6 @@ fn app_with_certificate(emulator: &Emulator, name: &str, grant: bool) -> (String
 /// The corpus certificate (openssl3-default.pfx): its certificate and PKCS#8 key.
 fn corpus_certificate() -> ParsedPfx {
     system_tests::corpus_certificate("openssl3-default.pfx")
-}
-
-/// Grants `role` of the resource `resource_app_id` to the application's service principal.
-fn grant(emulator: &Emulator, app_id: &str, resource_app_id: &str, role: &str) {
-    let token = emulator.admin_token(fixture::ADMIN);
-    let find = |id: &str| {
-        emulator.graph(&token, "GET", &format!("/servicePrincipals?$filter=appId eq '{id}'&$select=id,appRoles"), None)
-            ["value"][0]
-            .clone()
-    };
-    let (sp, resource) = (find(app_id), find(resource_app_id));
-    let role = resource["appRoles"].as_array().unwrap().iter().find(|r| r["value"] == role).unwrap().clone();
-    emulator.graph(
-        &token,
-        "POST",
-        &format!("/servicePrincipals/{}/appRoleAssignedTo", resource["id"].as_str().unwrap()),
-        Some(json!({"principalId": sp["id"], "resourceId": resource["id"], "appRoleId": role["id"]})),
-    );
 }
 
 /// A client-credentials token for `scope`, with the secret or a signed certificate assertion.
@@ -100,7 +81,7 @@ fn web(emulator: &Emulator, access_token: &str) -> (u16, String, Value) {
 fn sharepoint_refuses_a_secret_and_opens_to_a_certificate() {
     let emulator = Emulator::start();
     let (app_id, secret, cert) = app_with_certificate(&emulator, "Backup SharePoint", false);
-    grant(&emulator, &app_id, SHAREPOINT_APP_ID, "Sites.FullControl.All");
+    emulator.grant(&emulator.service_principal_of(&app_id), &["Sites.FullControl.All"]);
     let scope = format!("{CONTOSO_SHAREPOINT}/.default");
 
     // A secret gets a token (Microsoft issues it), which SharePoint then refuses.
@@ -130,7 +111,8 @@ fn sharepoint_refuses_a_secret_and_opens_to_a_certificate() {
 #[test]
 fn a_certificate_without_a_sharepoint_permission_is_denied() {
     let emulator = Emulator::start();
-    let (app_id, _, cert) = app_with_certificate(&emulator, "Backup without SharePoint", true);
+    let (app_id, _, cert) = app_with_certificate(&emulator, "Backup without SharePoint", false);
+    emulator.grant(&emulator.service_principal_of(&app_id), &["Organization.Read.All", "User.Read.All"]);
     let with_cert = token(&emulator, &app_id, &format!("{CONTOSO_SHAREPOINT}/.default"), Err(&cert));
     let (status, _, body) = web(&emulator, with_cert["access_token"].as_str().unwrap_or_else(|| panic!("{with_cert}")));
     assert_eq!(status, 403, "{body}");
