@@ -190,6 +190,7 @@ mod tests {
             reason: Some(shared::api::HealthReason::CredentialExpired),
             permissions: vec![],
             checked_at: Some("2026-11-30T00:00:00Z".into()),
+            acknowledged: false,
         };
         assert_eq!(
             Outbound::HealthChecked("o1".into(), h).to_json(),

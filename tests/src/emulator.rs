@@ -219,10 +219,7 @@ impl Emulator {
                 shared::CloudEnvironment::Global,
                 shared::api::Workload::All,
             );
-            self.grant(
-                &sp["id"].as_str().unwrap().to_owned(),
-                &everything.iter().map(String::as_str).collect::<Vec<_>>(),
-            );
+            self.grant(sp["id"].as_str().unwrap(), &everything.iter().map(String::as_str).collect::<Vec<_>>());
         }
         (app_id, oid, pw["secretText"].as_str().unwrap().to_owned())
     }

@@ -21,6 +21,9 @@ pub fn health_text(h: &HealthStatus) -> (&'static str, &'static str, String) {
     if !h.permissions.is_empty() {
         why.push_str(&format!(" ({})", h.permissions.join(", ")));
     }
+    if h.acknowledged {
+        why.push_str(" Saved without them by an administrator: grant them with admin consent, then choose Check now.");
+    }
     if let Some(at) = &h.checked_at {
         let at = at.replace('T', " ");
         why.push_str(&format!(" Checked {}.", at.get(..16).unwrap_or(&at)));
