@@ -109,6 +109,9 @@ catalogue! {
     ConfirmationCodeWrong = "confirmation_code_wrong", 422, "This confirmation code does not match the one shown in the Microsoft sign-in window. Check it and enter it again.";
     /// The sign-in was cancelled (or ended) before Microsoft's answer could be used.
     SignInCancelled = "sign_in_cancelled", 409, "This sign-in was cancelled or has ended. Start again from the portal.";
+    /// The Manual method's credential (and permissions) were checked; the 3 additional applications
+    /// now need the administrator's sign-in, which the request did not name.
+    SignInRequired = "sign_in_required", 409, "The application and its credential work. Creating the 3 additional applications needs one sign-in as a Global Administrator: sign in below, or untick \"Create multiple applications\".";
     /// A Credential sign-in holds Microsoft's answer but its owner has not claimed it (the handle
     /// the window posts to the app, or the code it shows): nothing is registered or shown until then.
     SignInNotClaimed = "sign_in_not_claimed", 409, "Waiting for the confirmation code: enter the code shown in the Microsoft sign-in window, then try again.";

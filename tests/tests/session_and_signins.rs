@@ -59,9 +59,9 @@ async fn open(browser: &Browser, stack: &Stack, account: &str) {
     }
 }
 
-/// From the organization list: Add → Manual → Step 3, fields filled (nothing is checked with
-/// Microsoft before the sign-in, so any well-formed values do).
-async fn manual_step3_filled(browser: &Browser) {
+/// From the organization list: Add → Manual → Step 3, fields filled with an application registered
+/// by hand (`app`: its ID and secret; Save checks them before it asks for the sign-in).
+async fn manual_step3_filled(browser: &Browser, app: &(String, String)) {
     let c = &browser.client;
     click_text(c, "Add Microsoft 365 organization").await;
     click(c, "#method-manual").await;
@@ -69,8 +69,8 @@ async fn manual_step3_filled(browser: &Browser) {
     browser.wait_for_text("#step-heading", "Step 3", Duration::from_secs(10)).await;
     type_into(c, "#org-name", "Contoso (abandoned)").await;
     type_into(c, "#tenant-id", fixture::CONTOSO).await;
-    type_into(c, "#application-id", "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0").await;
-    type_into(c, "#client-secret", "Xy8Q~abcdefghijklmnopqrstuvwxyz0123456789").await;
+    type_into(c, "#application-id", &app.0).await;
+    type_into(c, "#client-secret", &app.1).await;
 }
 
 /// Save with "Create multiple applications" on: the sign-in panel starts a device-code sign-in.
@@ -91,14 +91,18 @@ async fn start_device_code(browser: &Browser) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn abandoned_manual_saves_do_not_lock_the_account_out() {
-    let (_emulator, stack, browser) = setup().await;
+    let (emulator, stack, browser) = setup().await;
     let c = &browser.client;
     let account = "acct-abandon";
+    let app = tokio::task::block_in_place(|| {
+        let (id, _, secret) = emulator.register_app("Backup abandoned", None, true);
+        (id, secret)
+    });
     open(&browser, &stack, account).await;
     browser.wait_for_text("[data-testid=empty-state]", "No Microsoft 365 organization", Duration::from_secs(20)).await;
 
     // 1. Save asks for the sign-in; the admin presses Cancel.
-    manual_step3_filled(&browser).await;
+    manual_step3_filled(&browser, &app).await;
     save_until_panel_code(&browser).await;
     wait_for_running(&stack, account, 1).await;
     click_text(c, "Cancel").await;
@@ -106,7 +110,7 @@ async fn abandoned_manual_saves_do_not_lock_the_account_out() {
     wait_for_running(&stack, account, 0).await;
 
     // 2. Again; the admin unticks "Create multiple applications" instead: the panel goes away.
-    manual_step3_filled(&browser).await;
+    manual_step3_filled(&browser, &app).await;
     save_until_panel_code(&browser).await;
     wait_for_running(&stack, account, 1).await;
     click(c, "#multiple-apps").await;

@@ -300,7 +300,32 @@ async fn wrong_secret_and_wrong_pfx_password_show_field_errors() {
     browser.wait_for_text(".drop-zone .hint", "openssl3-default.pfx", Duration::from_secs(10)).await;
     type_into(c, "#pfx-password", "not the password").await;
     click_text(c, "Check certificate").await;
-    browser.wait_for_text(".step .error", "password is wrong", Duration::from_secs(20)).await;
+    browser.wait_for_text("#pfx-password-error", "password is wrong", Duration::from_secs(20)).await;
+
+    // A file that is not a .pfx: its error sits at the file field, once, after "Check certificate"
+    // and again after Save.
+    el(c, "#pfx-file").await.send_keys(corpus.path().join("self.pem").to_str().unwrap()).await.unwrap();
+    browser.wait_for_text(".drop-zone .hint", "self.pem", Duration::from_secs(10)).await;
+    click_text(c, "Check certificate").await;
+    browser.wait_for_text("#pfx-file-error", "not a .pfx", Duration::from_secs(20)).await;
+    click(c, "button[type=submit]").await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    browser.wait_for_text("#pfx-file-error", "not a .pfx", Duration::from_secs(20)).await;
+    let shown: Vec<String> = c
+        .execute(
+            "return [...document.querySelectorAll('.step *')].filter(e => e.children.length === 0 && e.textContent.includes('not a .pfx')).map(e => e.id || e.tagName)",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(shown, ["pfx-file-error"], "once, at the file field");
+    assert_eq!(el(c, "#pfx-password-error").await.text().await.unwrap(), "", "not under the password");
+    assert_eq!(el(c, "#pfx-file").await.attr("aria-invalid").await.unwrap().as_deref(), Some("true"));
     browser.close().await;
 }
 
@@ -380,10 +405,19 @@ async fn manual_with_multiple_applications_asks_for_a_sign_in_then_recreate_from
     type_into(c, "#org-name", "Contoso (manual, 4)").await;
     type_into(c, "#tenant-id", fixture::CONTOSO).await;
     type_into(c, "#application-id", &app_id).await;
-    type_into(c, "#client-secret", &secret).await;
     assert!(el(c, "#multiple-apps").await.is_selected().await.unwrap());
+    // A typo in the password is found before any sign-in is asked for.
+    type_into(c, "#client-secret", "typo~in~the~secret~value~0123456").await;
+    emulator.delete("requests");
     click(c, "button[type=submit]").await;
-    // Save asks for the sign-in, then goes on by itself.
+    browser.wait_for_text("#client-secret-error", "refused the application password", Duration::from_secs(60)).await;
+    assert!(c.find_all(fantoccini::Locator::Css("[data-testid=signin-panel]")).await.unwrap().is_empty());
+    let started =
+        emulator.requests().iter().filter(|r| r["path"].as_str().unwrap_or("").ends_with("/devicecode")).count();
+    assert_eq!(started, 0, "no sign-in was started: {:?}", emulator.requests());
+    type_into(c, "#client-secret", &secret).await;
+    click(c, "button[type=submit]").await;
+    // Save checks the password, asks for the sign-in, then goes on by itself.
     approve_panel_code(&browser, &emulator).await;
     let table =
         browser.wait_for_text("[data-testid=organizations]", "On (4 applications)", Duration::from_secs(120)).await;
@@ -409,6 +443,9 @@ async fn manual_with_multiple_applications_asks_for_a_sign_in_then_recreate_from
     // The edit page lists every application with its workload; the admin's own is told which
     // Graph mailbox permissions to add, and the EWS line names the applications in use.
     let listed = browser.wait_for_text("[data-testid=applications]", "Main application", Duration::from_secs(10)).await;
+    // The page is headed with the organization's name; the applications are a table.
+    browser.wait_for_text("[data-testid=edit-heading]", "Contoso (manual, 4)", Duration::from_secs(5)).await;
+    assert_eq!(c.find_all(fantoccini::Locator::Css("[data-testid=applications] tbody tr")).await.unwrap().len(), 4);
     assert!(
         listed.contains(&app_id) && listed.contains("Exchange mailboxes") && listed.contains("(not in use)"),
         "{listed}"

@@ -77,15 +77,8 @@ pub fn validate_create(req: &CreateOrganization, now: i64) -> Result<NewOrganiza
     let tenant_id = TenantId::parse(&req.tenant_id)?;
     let app_id = AppId::parse(&req.application_id)?;
     let credential = validate_credential(&req.credential, now)?;
-    if req.create_multiple_applications
-        && !matches!(credential, ValidCredential::Generated { .. })
-        && req.sign_in_id.is_none()
-    {
-        return Err(FieldError::new(
-            Field::Body,
-            "Creating the 3 additional applications needs a sign-in as a Global Administrator: sign in with a device code first, or untick \"Create multiple applications\".",
-        )
-        .into());
+    if req.sign_in_id.as_deref().is_some_and(|id| !crate::ids::is_id(id)) {
+        return Err(FieldError::new(Field::SignInId, "The sign-in this refers to is unknown. Sign in again.").into());
     }
     Ok(NewOrganization {
         name,
@@ -294,7 +287,9 @@ mod tests {
         assert_eq!(field(&req("Contoso", "contoso.com", "y", "", false)), Some(Field::TenantId));
         assert_eq!(field(&req("Contoso", T, "y", "", false)), Some(Field::ApplicationId));
         assert_eq!(field(&req("Contoso", T, A, "", false)), Some(Field::ClientSecret));
-        assert_eq!(field(&req("Contoso", T, A, "abc~def", true)), Some(Field::Body), "multiple apps need a sign-in");
+        // Multiple applications without a sign-in pass validation: the credential is checked first,
+        // then the service asks for the sign-in (`sign_in_required`).
+        assert!(validate_create(&req("Contoso", T, A, "abc~def", true), 0).is_ok());
         assert!(validate_create(&req("<b>Contoso</b>", T, A, "abc~def", false), 0).is_ok());
     }
 

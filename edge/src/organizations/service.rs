@@ -488,6 +488,10 @@ where
                         }
                         acknowledged = missing.into_iter().map(|p| p.value).collect();
                     }
+                    // Checked before the administrator is asked to sign in: a typo is found first.
+                    if valid.multiple && req.sign_in_id.is_none() {
+                        return Err(ErrorCode::SignInRequired.into());
+                    }
                     rows.extend(sealable_from(cred, app_id));
                     // (A certificate for the sign-in's own application took the branch above.)
                     let typed_password = matches!(cred, ValidCredential::Secret(_));

@@ -135,21 +135,32 @@ pub fn Edit(id: String, on_done: Callback<Option<Organization>>) -> impl IntoVie
                 Err(e) => view! { <p class="error" role="alert">{e.message()}</p> }.into_any(),
                 Ok(o) => { let usage_id = o.id.clone(); view! {
                     <form class="step" on:submit=save.clone() novalidate=true>
-                        <p class="hint">{format!("Tenant {} in {}, application {}.", o.tenant_id, o.cloud.label(), o.application_id)}</p>
-                        <ul class="applications" data-testid="applications" aria-label="Backup applications">
+                        <h2 id="edit-heading" data-testid="edit-heading">{o.name.clone()}</h2>
+                        <p class="hint">{format!("Tenant {} in {}.", o.tenant_id, o.cloud.label())}</p>
+                        <table class="applications" data-testid="applications" aria-labelledby="applications-caption">
+                            <caption id="applications-caption">"Backup applications"</caption>
+                            <thead><tr>
+                                <th scope="col">"Application"</th><th scope="col">"Application ID"</th>
+                                <th scope="col">"Credential"</th><th scope="col">"Permissions"</th><th scope="col">"Health"</th>
+                            </tr></thead>
+                            <tbody>
                             {o.applications.iter().map(|a| {
                                 let role = if a.main { "Main application" } else { "Additional application" };
                                 let state = if a.active { "" } else { " (not in use)" };
                                 let (health, class, why) = super::manage::health_text(&a.health);
-                                let details = [credential_text(a), permissions_text(a)]
-                                    .into_iter().filter(|t| !t.is_empty()).collect::<Vec<_>>().join("; ");
+                                let permissions = permissions_text(a);
                                 view! {
-                                    <li><span class="mono">{a.application_id.clone()}</span>{format!(": {role}, {}{state} ", a.workload.label())}
-                                        <span class=class>{health}</span><span class="hint">{format!(" {why}")}</span>
-                                        <br/><span class="hint" data-testid="application-details">{details}</span></li>
+                                    <tr>
+                                        <th scope="row">{format!("{role}{state}")}<br/><span class="hint">{a.workload.label()}</span></th>
+                                        <td class="mono">{a.application_id.clone()}</td>
+                                        <td data-testid="application-details">{credential_text(a)}</td>
+                                        <td>{if permissions.is_empty() { "Granted by your administrator".to_owned() } else { permissions }}</td>
+                                        <td><span class=class>{health}</span><br/><span class="hint">{why}</span></td>
+                                    </tr>
                                 }
                             }).collect_view()}
-                        </ul>
+                            </tbody>
+                        </table>
                         <div class="actions">
                             <button type="button" class="secondary" data-testid="edit-check-now"
                                 prop:disabled=move || checking.get() on:click=check.clone()>"Check now"</button>

@@ -211,10 +211,21 @@ pub fn Step3(
     let generated_certificate = !certificates.is_empty();
     let pfx = RwSignal::new(None::<(String, String)>);
     let pfx_password = RwSignal::new(String::new());
-    let preview = RwSignal::new(None::<Result<CertificateInfo, String>>);
+    let preview = RwSignal::new(None::<CertificateInfo>);
     let multiple = RwSignal::new(true);
-    let errors: [RwSignal<Option<String>>; 5] = std::array::from_fn(|_| RwSignal::new(None));
-    let [name_err, tenant_err, app_err, secret_err, cert_err] = errors;
+    let errors: [RwSignal<Option<String>>; 6] = std::array::from_fn(|_| RwSignal::new(None));
+    // A .pfx's errors sit at the field they are about: the file, or its password.
+    let [name_err, tenant_err, app_err, secret_err, file_err, password_err] = errors;
+    let certificate_error = move |field: Option<Field>, message: String| match field {
+        Some(Field::CertificatePassword) => {
+            password_err.set(Some(message));
+            file_err.set(None);
+        }
+        _ => {
+            file_err.set(Some(message));
+            password_err.set(None);
+        }
+    };
     let general = RwSignal::new(None::<String>);
     let tenant_note = RwSignal::new(None::<String>);
     let saving = RwSignal::new(false);
@@ -229,28 +240,40 @@ pub fn Step3(
             match read_file(file).await {
                 Ok(f) => {
                     pfx.set(Some(f));
-                    cert_err.set(None);
+                    file_err.set(None);
+                    password_err.set(None);
                     preview.set(None);
                 }
-                Err(e) => cert_err.set(Some(e)),
+                Err(e) => file_err.set(Some(e)),
             }
         });
     };
     let inspect = move |_| {
         let Some((_, b64)) = pfx.get() else {
-            cert_err.set(Some("Choose the application certificate (.pfx file).".into()));
+            file_err.set(Some("Choose the application certificate (.pfx file).".into()));
             return;
         };
         let body =
             InspectCertificate { pfx_base64: SecretString::new(b64), password: SecretString::new(pfx_password.get()) };
         spawn_local(async move {
             let r: Result<CertificateInfo, ApiFailure> = api::send(&INSPECT_CERTIFICATE, "", &body).await;
-            preview.set(Some(r.map_err(|e| e.message())));
+            match r {
+                Ok(info) => {
+                    file_err.set(None);
+                    password_err.set(None);
+                    preview.set(Some(info));
+                }
+                Err(e) => {
+                    preview.set(None);
+                    certificate_error(e.field(), e.message());
+                }
+            }
         });
     };
     let generated_for_save = generated.clone();
-    // The Manual method with "Create multiple applications": the 3 additional applications are
-    // created with a device-code sign-in, asked for on Save; Save continues once it is done.
+    // The Manual method with "Create multiple applications": Save checks the typed credential
+    // first; the edge then asks for the sign-in that creates the 3 additional applications
+    // (`sign_in_required`), and Save continues once it is done.
     let manual_sign_in = RwSignal::new(None::<String>);
     let needs_sign_in = RwSignal::new(false);
     let submit = Callback::new(move |_: ()| {
@@ -274,17 +297,12 @@ pub fn Step3(
                     password: SecretString::new(pfx_password.get()),
                 },
                 None => {
-                    cert_err.set(Some("Choose the application certificate (.pfx file).".into()));
+                    file_err.set(Some("Choose the application certificate (.pfx file).".into()));
                     return;
                 }
             },
         };
         if errors.iter().any(|e| e.get().is_some()) {
-            return;
-        }
-        if !automatic && multiple.get() && manual_sign_in.get().is_none() {
-            needs_sign_in.set(true);
-            general.set(Some("Sign in below with the one-time code to create the 3 additional applications, or untick \"Create multiple applications\".".into()));
             return;
         }
         let body = CreateOrganization {
@@ -313,6 +331,13 @@ pub fn Step3(
                 Err(e) if e.code() == Some(shared::ErrorCode::PermissionsMissing) => {
                     missing.set(Some((e.message(), e.missing_permissions())));
                 }
+                // The typed credential works; now (and only now) the sign-in for the 3 additional
+                // applications.
+                Err(e) if e.code() == Some(shared::ErrorCode::SignInRequired) => {
+                    missing.set(None);
+                    needs_sign_in.set(true);
+                    general.set(Some(e.message()));
+                }
                 Err(e) => {
                     missing.set(None);
                     let target = match e.field() {
@@ -320,7 +345,10 @@ pub fn Step3(
                         Some(Field::TenantId) => Some(tenant_err),
                         Some(Field::ApplicationId) => Some(app_err),
                         Some(Field::ClientSecret) if choice.get_untracked() == Choice::Password => Some(secret_err),
-                        Some(Field::Certificate | Field::CertificatePassword) => Some(cert_err),
+                        Some(f @ (Field::Certificate | Field::CertificatePassword)) => {
+                            certificate_error(Some(f), e.message());
+                            return;
+                        }
                         _ => None,
                     };
                     match target {
@@ -396,28 +424,28 @@ pub fn Step3(
                             }>
                             <label for="pfx-file">"Certificate file (.pfx), or drop it here"</label>
                             <input id="pfx-file" type="file" accept=".pfx,.p12,application/x-pkcs12"
+                                aria-invalid=move || file_err.get().is_some().to_string() aria-describedby="pfx-file-error"
                                 on:change=move |ev| {
                                     let input: Option<web_sys::HtmlInputElement> = ev.target().and_then(|t| t.dyn_into().ok());
                                     take_file(input.and_then(|i| i.files()).and_then(|f| f.get(0)));
                                 } />
                             <p class="hint">{move || pfx.get().map(|(n, _)| format!("Selected: {n}")).unwrap_or_default()}</p>
+                            <p class="field-error" id="pfx-file-error" role="alert" data-testid="pfx-file-error">{move || file_err.get().unwrap_or_default()}</p>
                         </div>
                         <div class="field">
                             <label for="pfx-password">"Certificate password"</label>
                             <input id="pfx-password" type="password" autocomplete="off" prop:value=move || pfx_password.get()
-                                on:input=move |ev| { pfx_password.set(event_target_value(&ev)); preview.set(None); } />
-                            <p class="field-error" role="alert">{move || cert_err.get().unwrap_or_default()}</p>
+                                aria-invalid=move || password_err.get().is_some().to_string() aria-describedby="pfx-password-error"
+                                on:input=move |ev| { pfx_password.set(event_target_value(&ev)); preview.set(None); password_err.set(None); } />
+                            <p class="field-error" id="pfx-password-error" role="alert" data-testid="pfx-password-error">{move || password_err.get().unwrap_or_default()}</p>
                         </div>
                         <button type="button" class="secondary" on:click=inspect>"Check certificate"</button>
-                        {move || preview.get().map(|p| match p {
-                            Ok(c) => view! {
-                                <dl class="preview" data-testid="certificate-preview">
-                                    <dt>"Subject"</dt><dd>{c.subject}</dd>
-                                    <dt>"Thumbprint"</dt><dd>{c.thumbprint_sha1}</dd>
-                                    <dt>"Expires"</dt><dd>{c.not_after}</dd>
-                                </dl>
-                            }.into_any(),
-                            Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+                        {move || preview.get().map(|c| view! {
+                            <dl class="preview" data-testid="certificate-preview">
+                                <dt>"Subject"</dt><dd>{c.subject}</dd>
+                                <dt>"Thumbprint"</dt><dd>{c.thumbprint_sha1}</dd>
+                                <dt>"Expires"</dt><dd>{c.not_after}</dd>
+                            </dl>
                         })}
                         {automatic.then(|| view! {
                             <p class="hint" data-testid="certificate-replaces">"The certificate replaces the one the service created, on every application the registration created."</p>
@@ -440,7 +468,7 @@ pub fn Step3(
                 <label for="multiple-apps">"Create multiple applications"</label>
                 <p class="hint" id="multiple-apps-hint">
                     "Creates 3 additional applications (4 in all) so that backup requests are spread across them, reducing Microsoft's throttling."
-                    {if automatic { "" } else { " Needs a device-code sign-in as a Global Administrator; untick it to add only this application." }}
+                    {if automatic { "" } else { " Needs one sign-in as a Global Administrator, asked for after your application's credential has been checked; untick it to add only this application." }}
                 </p>
             </div>
             <Show when=move || needs_sign_in.get()>

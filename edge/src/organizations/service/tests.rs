@@ -808,6 +808,23 @@ fn an_application_registered_by_hand_without_two_permissions_is_refused_naming_b
 }
 
 #[test]
+fn with_multiple_applications_the_typed_credential_is_checked_before_a_sign_in_is_asked_for() {
+    let w = World::new();
+    w.accept(MAIN, Accepts::Secret("typed~secret".into()));
+    // A typo: refused at once, and no sign-in is asked for.
+    let e = block_on(w.service().create(&config(), create_req(secret("typo~secret"), true, None))).unwrap_err();
+    assert_eq!(code(&e), ErrorCode::InvalidClientSecret);
+    // The right one: checked (with its permissions), then the sign-in is asked for; nothing is saved.
+    w.forget();
+    let e = block_on(w.service().create(&config(), create_req(secret("typed~secret"), true, None))).unwrap_err();
+    assert_eq!((code(&e), e.status()), (ErrorCode::SignInRequired, 409));
+    let mut calls = vec![format!("ms token {MAIN} secret"), format!("ms graph {MAIN}")];
+    calls.extend(permission_reads(MAIN, "secret"));
+    assert_eq!(w.calls(), calls);
+    assert!(w.orgs.borrow().is_empty());
+}
+
+#[test]
 fn an_application_the_sign_in_registered_is_not_read_again() {
     let w = World::new();
     let ex = exported(0..=0);
