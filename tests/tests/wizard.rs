@@ -373,7 +373,17 @@ async fn manual_with_a_certificate_then_edit_with_and_without_a_recheck() {
         .await;
     type_into(c, "#edit-secret", "wrong~secret-value-123").await;
     click_text(c, "Save changes").await;
+    // While Microsoft is asked (and asked again, for a secret it may not know yet), the page says so
+    // and counts the seconds.
+    browser.wait_for_text("[data-testid=waiting]", "Checking with Microsoft", Duration::from_secs(5)).await;
+    browser.wait_for_text("[data-testid=waiting-seconds]", "Waiting for 2 s", Duration::from_secs(5)).await;
     browser.wait_for_text("form .error", "refused the application password", Duration::from_secs(60)).await;
+    assert!(c.find_all(fantoccini::Locator::Css("[data-testid=waiting]")).await.unwrap().is_empty());
+    // The admin can stop waiting: the form is usable again at once.
+    click_text(c, "Save changes").await;
+    click(c, "[data-testid=stop-waiting]").await;
+    browser.wait_for_text("form .error", "Stopped waiting", Duration::from_secs(5)).await;
+    assert!(el(c, "form button[type=submit]").await.is_enabled().await.unwrap());
     click_text(c, "Cancel").await;
     let table = browser.wait_for_text("[data-testid=organizations]", "Contoso renamed", Duration::from_secs(20)).await;
     assert!(table.contains("Certificate"), "the certificate stayed: {table}");

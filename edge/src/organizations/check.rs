@@ -28,6 +28,25 @@ pub const TYPED_PATIENCE_MS: Millis = 12_000;
 /// Patience for a credential created moments ago by this product.
 pub const CREATED_PATIENCE_MS: Millis = 120_000;
 
+/// How long refusals that may be replication delay are retried, and whether the application is
+/// known to exist (then "application not found" is not replication delay, and is final at once).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Patience {
+    /// Retry for up to this long.
+    pub ms: Millis,
+    /// The application worked before (a saved organization's).
+    pub application_known: bool,
+}
+
+impl Patience {
+    /// A credential the admin typed for an application this product has not used yet.
+    pub const TYPED: Patience = Patience { ms: TYPED_PATIENCE_MS, application_known: false };
+    /// A credential the admin typed for a saved organization's application (an edit).
+    pub const TYPED_FOR_SAVED: Patience = Patience { ms: TYPED_PATIENCE_MS, application_known: true };
+    /// A credential this product created moments ago (its application may be as new).
+    pub const CREATED: Patience = Patience { ms: CREATED_PATIENCE_MS, application_known: false };
+}
+
 /// What to do after one attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Next {
@@ -49,20 +68,22 @@ pub enum Stage {
 }
 
 /// Decides after a failed attempt, `elapsed` ms after the first one.
-pub fn after_failure(stage: Stage, e: &MicrosoftError, elapsed: Millis, patience: Millis) -> Next {
+pub fn after_failure(stage: Stage, e: &MicrosoftError, elapsed: Millis, patience: Patience) -> Next {
     let code = match (stage, e.code) {
         // With an application token, a 403 means the roles were not granted (or not replicated yet).
         (Stage::Graph, ErrorCode::AdminConsentRequired) => ErrorCode::PermissionsNotGranted,
         (_, c) => c,
     };
-    let may_replicate = matches!(
-        code,
+    let may_replicate = match code {
         ErrorCode::InvalidClientSecret
-            | ErrorCode::InvalidCertificate
-            | ErrorCode::ApplicationNotFound
-            | ErrorCode::PermissionsNotGranted
-            | ErrorCode::ReplicationDelay
-    );
+        | ErrorCode::InvalidCertificate
+        | ErrorCode::PermissionsNotGranted
+        | ErrorCode::ReplicationDelay => true,
+        // An application that worked before is not new: it was deleted, or the ID is wrong.
+        ErrorCode::ApplicationNotFound => !patience.application_known,
+        _ => false,
+    };
+    let patience = patience.ms;
     if (may_replicate || e.is_transient()) && elapsed < patience {
         let step = (1_000 + elapsed / 3).min(10_000);
         let retry_after = e.retry_after.map(|s| s as Millis * 1000).unwrap_or(0);
@@ -277,7 +298,7 @@ impl<H: HttpClient, R: Clock + Sleeper + Log, G: Signers> Checker<'_, H, R, G> {
         tenant: &str,
         app_id: &str,
         credential: Credential<'_>,
-        patience: Millis,
+        patience: Patience,
     ) -> Result<(), AppError> {
         let started = self.runtime.now_ms();
         loop {
@@ -318,8 +339,8 @@ mod tests {
     #[test]
     fn a_wrong_secret_is_retried_briefly_then_reported() {
         let e = err(ErrorCode::InvalidClientSecret, 401);
-        assert!(matches!(after_failure(Stage::Token, &e, 0, TYPED_PATIENCE_MS), Next::RetryIn(_)));
-        let Next::Refused(d) = after_failure(Stage::Token, &e, TYPED_PATIENCE_MS, TYPED_PATIENCE_MS) else { panic!() };
+        assert!(matches!(after_failure(Stage::Token, &e, 0, Patience::TYPED), Next::RetryIn(_)));
+        let Next::Refused(d) = after_failure(Stage::Token, &e, TYPED_PATIENCE_MS, Patience::TYPED) else { panic!() };
         assert_eq!(d.code, ErrorCode::InvalidClientSecret);
         assert!(d.message.contains("Value"));
     }
@@ -327,7 +348,7 @@ mod tests {
     #[test]
     fn an_expired_secret_is_reported_at_once() {
         let Next::Refused(d) =
-            after_failure(Stage::Token, &err(ErrorCode::ExpiredClientSecret, 401), 0, CREATED_PATIENCE_MS)
+            after_failure(Stage::Token, &err(ErrorCode::ExpiredClientSecret, 401), 0, Patience::CREATED)
         else {
             panic!()
         };
@@ -335,9 +356,20 @@ mod tests {
     }
 
     #[test]
+    fn a_saved_applications_unknown_id_is_final_at_once_but_a_new_ones_is_retried() {
+        let e = err(ErrorCode::ApplicationNotFound, 400);
+        assert!(matches!(after_failure(Stage::Token, &e, 0, Patience::TYPED), Next::RetryIn(_)), "may be new");
+        let Next::Refused(d) = after_failure(Stage::Token, &e, 0, Patience::TYPED_FOR_SAVED) else { panic!() };
+        assert_eq!(d.code, ErrorCode::ApplicationNotFound);
+        // A wrong new password for a saved application may still be a secret just created.
+        let wrong = err(ErrorCode::InvalidClientSecret, 401);
+        assert!(matches!(after_failure(Stage::Token, &wrong, 0, Patience::TYPED_FOR_SAVED), Next::RetryIn(_)));
+    }
+
+    #[test]
     fn a_403_from_graph_means_permissions_not_granted() {
         let e = err(ErrorCode::AdminConsentRequired, 403);
-        let Next::Refused(d) = after_failure(Stage::Graph, &e, 60_000, TYPED_PATIENCE_MS) else { panic!() };
+        let Next::Refused(d) = after_failure(Stage::Graph, &e, 60_000, Patience::TYPED) else { panic!() };
         assert_eq!(d.code, ErrorCode::PermissionsNotGranted);
         assert!(d.message.contains("Grant admin consent"));
     }
@@ -345,11 +377,11 @@ mod tests {
     #[test]
     fn retry_waits_grow_and_honour_retry_after() {
         let mut e = err(ErrorCode::Throttled, 429);
-        let Next::RetryIn(a) = after_failure(Stage::Token, &e, 0, CREATED_PATIENCE_MS) else { panic!() };
-        let Next::RetryIn(b) = after_failure(Stage::Token, &e, 30_000, CREATED_PATIENCE_MS) else { panic!() };
+        let Next::RetryIn(a) = after_failure(Stage::Token, &e, 0, Patience::CREATED) else { panic!() };
+        let Next::RetryIn(b) = after_failure(Stage::Token, &e, 30_000, Patience::CREATED) else { panic!() };
         assert!(a < b);
         e.retry_after = Some(20);
-        assert_eq!(after_failure(Stage::Token, &e, 0, CREATED_PATIENCE_MS), Next::RetryIn(20_000));
+        assert_eq!(after_failure(Stage::Token, &e, 0, Patience::CREATED), Next::RetryIn(20_000));
     }
 
     /// Answers in turn, and records the URLs asked.

@@ -6,7 +6,7 @@
 //! I/O goes through [`super::ports`] (store, sign-ins, clock, delay, log), Microsoft through
 //! [`HttpClient`] and client assertions through [`Signers`]; the Worker's adapter implements them.
 
-use super::check::{Checker, Credential, Signers, CREATED_PATIENCE_MS, TYPED_PATIENCE_MS};
+use super::check::{Checker, Credential, Patience, Signers};
 use super::model::{self, ApplicationRow, ValidCredential};
 use super::ports::{
     ApplicationChange, Clock, Edit, Exported, ExportedApp, Grant, Log, NewApplicationRow, NewOrganizationRow, Notify,
@@ -235,7 +235,7 @@ where
         tenant: &str,
         app_id: &str,
         credential: Credential<'_>,
-        patience: i64,
+        patience: Patience,
     ) -> Res<()> {
         self.checker().check(endpoints, tenant, app_id, credential, patience).await
     }
@@ -431,7 +431,7 @@ where
                 // Verified by the registration already; checked once more right before it is stored.
                 if let Some(main) = ex.apps.iter().find(|a| a.index == 0) {
                     let credential = generated_credential(main, self.now() / 1000)?;
-                    self.check(&endpoints, tenant, app_id, credential.check(), CREATED_PATIENCE_MS).await?;
+                    self.check(&endpoints, tenant, app_id, credential.check(), Patience::CREATED).await?;
                 }
                 if valid.multiple {
                     additional_of(&ex)?;
@@ -454,8 +454,7 @@ where
                         .use_certificate(&sign_in, &parsed.certificate_der, nbf, exp)
                         .await?
                         .map_err(Refusal::into_error)?;
-                    self.check(&endpoints, tenant, app_id, Credential::Certificate(parsed), CREATED_PATIENCE_MS)
-                        .await?;
+                    self.check(&endpoints, tenant, app_id, Credential::Certificate(parsed), Patience::CREATED).await?;
                     for a in &ex.apps {
                         if let Some(mut row) = sealable_from(cred, &a.app_id) {
                             row.object_id = Some(a.object_id.clone());
@@ -468,7 +467,7 @@ where
                     sign_in_to_close = Some(sign_in);
                 } else {
                     let credential = entered(cred).ok_or(AppError::Internal)?;
-                    self.check(&endpoints, tenant, app_id, credential, TYPED_PATIENCE_MS).await?;
+                    self.check(&endpoints, tenant, app_id, credential, Patience::TYPED).await?;
                     // An application the administrator registered: before anything is created
                     // for it, its permissions are compared with the manifest.
                     if !self.registered_by(req.sign_in_id.as_deref(), app_id).await {
@@ -624,12 +623,12 @@ where
                     let credential = entered(&valid).ok_or_else(|| {
                         FieldError::new(Field::ClientSecret, "Enter the new application password or certificate.")
                     })?;
-                    self.check(&endpoints, &org.tenant_id, &app_id, credential, TYPED_PATIENCE_MS).await?;
+                    self.check(&endpoints, &org.tenant_id, &app_id, credential, Patience::TYPED_FOR_SAVED).await?;
                     sealable_from(&valid, &app_id)
                 }
                 None => {
                     let (_, cred) = self.open_secret(&main.id).await?;
-                    self.check(&endpoints, &org.tenant_id, &app_id, cred.check(), TYPED_PATIENCE_MS).await?;
+                    self.check(&endpoints, &org.tenant_id, &app_id, cred.check(), Patience::TYPED_FOR_SAVED).await?;
                     None
                 }
             };
@@ -682,7 +681,7 @@ where
                 let mut broken = vec![];
                 for a in &additional {
                     let (app_id, cred) = self.open_secret(&a.id).await?;
-                    if self.check(&endpoints, &org.tenant_id, &app_id, cred.check(), TYPED_PATIENCE_MS).await.is_err()
+                    if self.check(&endpoints, &org.tenant_id, &app_id, cred.check(), Patience::TYPED_FOR_SAVED).await.is_err()
                     {
                         broken.push(app_id);
                     }

@@ -58,6 +58,7 @@ pub fn Edit(id: String, on_done: Callback<Option<Organization>>) -> impl IntoVie
     let recreate_sign_in = RwSignal::new(None::<String>);
     let message = RwSignal::new(None::<String>);
     let saving = RwSignal::new(false);
+    let tickets = crate::wizard::waiting::Tickets::new();
     let checking = RwSignal::new(false);
     let repairing = RwSignal::new(false);
     let check_id = id.clone();
@@ -114,8 +115,13 @@ pub fn Edit(id: String, on_done: Callback<Option<Organization>>) -> impl IntoVie
         let id = id.clone();
         let used_sign_in = body.sign_in_id.clone();
         saving.set(true);
+        message.set(None);
+        let ticket = tickets.take();
         spawn_local(async move {
             let r: Result<Organization, ApiFailure> = api::send(&UPDATE_ORGANIZATION, &id, &body).await;
+            if !tickets.current(ticket) {
+                return;
+            }
             saving.set(false);
             match r {
                 Ok(o) => {
@@ -214,6 +220,13 @@ pub fn Edit(id: String, on_done: Callback<Option<Organization>>) -> impl IntoVie
                                 on:input=move |ev| new_secret.set(event_target_value(&ev)) aria-describedby="edit-secret-hint" />
                             <p class="hint" id="edit-secret-hint">"A new password is checked with Microsoft before it is saved."</p>
                         </div>
+                        <Show when=move || saving.get()>
+                            <crate::wizard::waiting::Waiting on_stop=Callback::new(move |_| {
+                                tickets.stop();
+                                saving.set(false);
+                                message.set(Some(crate::wizard::waiting::STOPPED.into()));
+                            }) />
+                        </Show>
                         <p class="error" role="alert">{move || message.get().unwrap_or_default()}</p>
                         <div class="actions">
                             <button type="button" class="secondary" on:click=move |_| on_done.run(None)>"Cancel"</button>

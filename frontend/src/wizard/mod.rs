@@ -11,3 +11,4 @@ pub mod signin_panel;
 pub mod step1;
 pub mod step2;
 pub mod step3;
+pub mod waiting;

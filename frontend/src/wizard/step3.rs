@@ -229,6 +229,7 @@ pub fn Step3(
     let general = RwSignal::new(None::<String>);
     let tenant_note = RwSignal::new(None::<String>);
     let saving = RwSignal::new(false);
+    let tickets = super::waiting::Tickets::new();
     // What a save found missing on an application registered by hand, and whether the admin
     // chose to save anyway.
     let missing = RwSignal::new(None::<(String, Vec<shared::api::RequiredPermission>)>);
@@ -316,9 +317,13 @@ pub fn Step3(
             acknowledge_missing_permissions: acknowledged,
         };
         saving.set(true);
+        let ticket = tickets.take();
         let used_sign_in = body.sign_in_id.clone();
         spawn_local(async move {
             let r: Result<Organization, ApiFailure> = api::send(&CREATE_ORGANIZATION, "", &body).await;
+            if !tickets.current(ticket) {
+                return;
+            }
             saving.set(false);
             match r {
                 Ok(org) => {
@@ -480,6 +485,13 @@ pub fn Step3(
                     on_check_again=Callback::new(move |_| submit.run(()))
                     on_save_anyway=Callback::new(move |_| { acknowledge.set(true); submit.run(()); }) />
             })}
+            <Show when=move || saving.get()>
+                <super::waiting::Waiting on_stop=Callback::new(move |_| {
+                    tickets.stop();
+                    saving.set(false);
+                    general.set(Some(super::waiting::STOPPED.into()));
+                }) />
+            </Show>
             <p class="error" role="alert" data-testid="save-error">{move || general.get().unwrap_or_default()}</p>
             <div class="actions">
                 <button type="button" class="secondary" on:click=move |_| on_cancel.run(())>"Cancel"</button>

@@ -18,7 +18,7 @@
 use super::{internal, Organizations, Res};
 use crate::health::{rotated_validity, ROTATION_OVERLAP_MS};
 use crate::microsoft::{graph, HttpClient, MicrosoftError};
-use crate::organizations::check::{Credential, Signers, CREATED_PATIENCE_MS};
+use crate::organizations::check::{Credential, Patience, Signers};
 use crate::organizations::model::ApplicationRow;
 use crate::organizations::ports::{Clock, Log, Notify, OrganizationStore, RotatedCredential, SignIns, Sleeper};
 use crate::organizations::seal::{binding, SealedCertificate};
@@ -136,7 +136,7 @@ where
         // Step 2; on failure the new key goes again (signed by the old one, which still works).
         let checked = self
             .checker()
-            .check(a.endpoints, a.tenant, a.app_id, Credential::Certificate(&new), CREATED_PATIENCE_MS)
+            .check(a.endpoints, a.tenant, a.app_id, Credential::Certificate(&new), Patience::CREATED)
             .await;
         if let Err(e) = checked {
             self.undo(a, object_id, &new_key_id).await;

@@ -753,7 +753,7 @@ fn a_wrong_typed_secret_is_retried_for_the_typed_patience_then_refused_on_its_fi
     assert_eq!((code(&e), field(&e)), (ErrorCode::InvalidClientSecret, Some(Field::ClientSecret)));
     assert_eq!(e.status(), 422);
     assert!(w.count(&format!("ms token {MAIN} secret")) > 2, "retried: {:?}", w.events());
-    assert_eq!(w.sleeps().iter().sum::<i64>(), TYPED_PATIENCE_MS);
+    assert_eq!(w.sleeps().iter().sum::<i64>(), crate::organizations::check::TYPED_PATIENCE_MS);
     assert!(w.orgs.borrow().is_empty() && w.apps.borrow().is_empty());
 }
 
@@ -1060,7 +1060,7 @@ fn a_refused_generated_secret_stores_nothing_and_keeps_the_sign_ins_hold() {
     w.accept(MAIN, Accepts::Secret("something else".into()));
     let e = block_on(w.service().create(&config(), create_req(generated(), false, None))).unwrap_err();
     assert_eq!(code(&e), ErrorCode::InvalidClientSecret);
-    assert!(w.sleeps().iter().sum::<i64>() >= CREATED_PATIENCE_MS, "the created patience");
+    assert!(w.sleeps().iter().sum::<i64>() >= crate::organizations::check::CREATED_PATIENCE_MS, "the created patience");
     assert!(w.orgs.borrow().is_empty());
     // Unchanged behaviour: a failed create neither hands over nor releases (the hold ends by itself).
     assert!(!w.events().iter().any(|e| e == "signin saved" || e == "signin release"));
