@@ -278,7 +278,15 @@ pub fn Wizard(on_done: Callback<Option<String>>) -> impl IntoView {
 
     view! {
         <section class="wizard" aria-labelledby="step-heading">
-            <p class="steps" aria-hidden="true">{move || format!("Step {} of 3", step.get().number())}</p>
+            <ol class="stepper" aria-label="Progress" data-testid="stepper">
+                {move || wizard::logic::step_marks(step.get(), method.get()).into_iter().enumerate().map(|(i, (name, mark))| view! {
+                    <li class=mark.class() aria-current=(mark == wizard::logic::Mark::Current).then_some("step")>
+                        <span class="stepper-number" aria-hidden="true">{i + 1}</span>
+                        <span class="stepper-name">{name}</span>
+                        <span class="visually-hidden">{format!(", {}", mark.spoken())}</span>
+                    </li>
+                }).collect_view()}
+            </ol>
             <h2 id="step-heading" tabindex="-1" node_ref=heading>{move || step.get().heading()}</h2>
             <p class="error" role="alert" data-testid="wizard-error">{move || error.get().unwrap_or_default()}</p>
             <Show when=move || too_many.get()>

@@ -55,6 +55,19 @@ async fn device_code_path_through_the_wizard_with_one_application() {
     click(c, "button[type=submit]").await;
 
     browser.wait_for_text("#step-heading", "Step 2", Duration::from_secs(10)).await;
+    // The step indicator names the three steps: the first done, the second current.
+    browser.wait_for_text("[data-testid=stepper] [aria-current=step]", "Authorization", Duration::from_secs(5)).await;
+    let spoken: String = c
+        .execute("return document.querySelector('[data-testid=stepper] [aria-current=step]').textContent", vec![])
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(spoken.contains("current step"), "screen readers hear where they are: {spoken}");
+    let stepper = el(c, "[data-testid=stepper]").await.text().await.unwrap();
+    assert!(stepper.contains("Add method") && stepper.contains("Completion"), "{stepper}");
+    assert!(el(c, "[data-testid=stepper] li.done").await.text().await.unwrap().contains("Add method"));
     let code = one_time_code(c, "[data-testid=user-code]", None, Duration::from_secs(20)).await;
     let link = el(c, "[data-testid=verification-link]").await;
     assert_eq!(link.attr("target").await.unwrap().as_deref(), Some("_blank"));
@@ -137,7 +150,7 @@ async fn device_code_path_through_the_wizard_with_one_application() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn manual_path_with_live_validation_then_delete() {
     let (emulator, stack, browser) = setup().await;
-    let ((app_id, _, secret), _emulator) = register_app(emulator, "Backup manual UI", None).await;
+    let ((app_id, _, secret), emulator) = register_app(emulator, "Backup manual UI", None).await;
     let c = &browser.client;
     open_manual_step3(&browser, &stack, "acct-ui-manual").await;
 
@@ -155,8 +168,16 @@ async fn manual_path_with_live_validation_then_delete() {
     assert!(!page.contains(&secret), "the secret is not in the page after saving");
 
     click(c, "button.danger").await;
+    // The dialog names the applications that stay in the tenant.
+    browser.wait_for_text("[role=alertdialog] .kept", &app_id, Duration::from_secs(5)).await;
     click(c, "[data-testid=confirm-delete]").await;
     browser.wait_for_text("[data-testid=empty-state]", "No Microsoft 365 organization", Duration::from_secs(20)).await;
+    // Kept: listed by ID, with the cloud's App registrations page to remove them later.
+    let kept = browser.wait_for_text("[data-testid=kept-applications]", &app_id, Duration::from_secs(5)).await;
+    assert!(kept.contains("stay registered"), "{kept}");
+    let link = el(c, "[data-testid=kept-applications] [data-testid=app-registrations-link]").await;
+    assert!(link.attr("href").await.unwrap().unwrap().starts_with("https://portal.azure.com/#view/"));
+    assert_eq!(emulator.applications().len(), 1, "the application is still in the tenant");
     browser.close().await;
 }
 

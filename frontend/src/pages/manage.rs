@@ -41,6 +41,22 @@ fn expiry_text(o: &Organization) -> (String, &'static str) {
     }
 }
 
+/// The applications of `o` that stay in the tenant, by ID, with the cloud's App registrations page
+/// where an administrator removes them.
+#[component]
+fn KeptApplications(o: Organization) -> impl IntoView {
+    view! {
+        <ul class="kept">
+            {o.applications.iter().filter(|a| a.active).map(|a| view! {
+                <li><span class="mono">{a.application_id.clone()}</span>{format!(" ({})", a.workload.label())}</li>
+            }).collect_view()}
+        </ul>
+        <p><a href=o.cloud.app_registrations_url() target="_blank" rel="noopener noreferrer" data-testid="app-registrations-link">
+            {format!("Open App registrations in the Azure portal ({})", o.cloud.label())}
+        </a></p>
+    }
+}
+
 /// The list. `on_add` opens the wizard; `on_edit` the edit page.
 #[component]
 pub fn Manage(on_add: Callback<()>, on_edit: Callback<String>, on_deleted: Callback<String>) -> impl IntoView {
@@ -54,6 +70,8 @@ pub fn Manage(on_add: Callback<()>, on_edit: Callback<String>, on_deleted: Callb
         api::fetch::<OrganizationList>(&LIST_ORGANIZATIONS, "")
     });
     let confirming = RwSignal::new(None::<Organization>);
+    // The organization just deleted: its applications stay in the tenant until the admin removes them.
+    let kept = RwSignal::new(None::<Organization>);
     let error = RwSignal::new(None::<String>);
     let checking = RwSignal::new(None::<String>);
     let check = move |id: String| {
@@ -79,6 +97,7 @@ pub fn Manage(on_add: Callback<()>, on_edit: Callback<String>, on_deleted: Callb
                 Ok(()) => {
                     on_deleted.run(o.id.clone());
                     version.update(|v| *v += 1);
+                    kept.set(Some(o));
                 }
                 Err(e) => error.set(Some(e.message())),
             }
@@ -90,6 +109,13 @@ pub fn Manage(on_add: Callback<()>, on_edit: Callback<String>, on_deleted: Callb
                 <button type="button" on:click=move |_| on_add.run(())>"Add Microsoft 365 organization"</button>
             </div>
             <p class="error" role="alert">{move || error.get().unwrap_or_default()}</p>
+            {move || kept.get().map(|o| view! {
+                <div class="notice" role="status" data-testid="kept-applications">
+                    <p>{format!("{} was removed from the backup service. Its applications stay registered in the tenant:", o.name)}</p>
+                    <KeptApplications o=o.clone() />
+                    <button type="button" class="secondary" on:click=move |_| kept.set(None)>"Dismiss"</button>
+                </div>
+            })}
             <Suspense fallback=|| view! { <p>"Loading organizations…"</p> }>
                 {move || list.get().map(|r| match r {
                     Err(e) => view! { <p class="error" role="alert">{e.message()}</p> }.into_any(),
@@ -152,7 +178,8 @@ pub fn Manage(on_add: Callback<()>, on_edit: Callback<String>, on_deleted: Callb
                 view! {
                     <div class="dialog" role="alertdialog" aria-modal="true" aria-labelledby="confirm-title">
                         <h2 id="confirm-title">{format!("Delete {}?", o.name)}</h2>
-                        <p>"The organization is removed from the backup service. The applications stay registered in your tenant."</p>
+                        <p>"The organization is removed from the backup service. Its applications stay registered in your tenant, with their permissions, until you remove them:"</p>
+                        <KeptApplications o=o.clone() />
                         <div class="actions">
                             <button type="button" class="secondary" on:click=move |_| confirming.set(None)>"Cancel"</button>
                             <button type="button" class="danger" data-testid="confirm-delete"

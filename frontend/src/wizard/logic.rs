@@ -36,6 +36,57 @@ impl Step {
     }
 }
 
+/// Where a step stands in the step indicator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    /// Done.
+    Done,
+    /// The step shown now.
+    Current,
+    /// Still to come.
+    ToCome,
+    /// Not part of this method (the Manual method has no authorization step).
+    Skipped,
+}
+
+impl Mark {
+    /// What a screen reader hears after the step's name.
+    pub fn spoken(self) -> &'static str {
+        match self {
+            Mark::Done => "done",
+            Mark::Current => "current step",
+            Mark::ToCome => "to come",
+            Mark::Skipped => "not needed",
+        }
+    }
+
+    /// The CSS class.
+    pub fn class(self) -> &'static str {
+        match self {
+            Mark::Done => "done",
+            Mark::Current => "current",
+            Mark::ToCome => "todo",
+            Mark::Skipped => "skipped",
+        }
+    }
+}
+
+/// The step indicator for `current` with `method`: each step's name and mark.
+pub fn step_marks(current: Step, method: AddMethod) -> [(&'static str, Mark); 3] {
+    let mark = |step: Step| {
+        if step == Step::Authorize && method == AddMethod::Manual && current == Step::Complete {
+            Mark::Skipped
+        } else if step == current {
+            Mark::Current
+        } else if step.number() < current.number() {
+            Mark::Done
+        } else {
+            Mark::ToCome
+        }
+    };
+    [("Add method", mark(Step::Method)), ("Authorization", mark(Step::Authorize)), ("Completion", mark(Step::Complete))]
+}
+
 /// The step after Step 1 for `method`: the Manual method goes straight to completion.
 pub fn after_method(method: AddMethod) -> Step {
     match method {
@@ -158,6 +209,16 @@ pub fn prefill(sign_in_id: &str, r: &RegistrationResult) -> Prefill {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_step_indicator_marks_done_current_to_come_and_skipped() {
+        let marks = |step, method| step_marks(step, method).map(|(_, m)| m);
+        assert_eq!(marks(Step::Method, AddMethod::DeviceCode), [Mark::Current, Mark::ToCome, Mark::ToCome]);
+        assert_eq!(marks(Step::Authorize, AddMethod::Credential), [Mark::Done, Mark::Current, Mark::ToCome]);
+        assert_eq!(marks(Step::Complete, AddMethod::DeviceCode), [Mark::Done, Mark::Done, Mark::Current]);
+        assert_eq!(marks(Step::Complete, AddMethod::Manual), [Mark::Done, Mark::Skipped, Mark::Current]);
+        assert_eq!(step_marks(Step::Method, AddMethod::Manual)[1].0, "Authorization");
+    }
 
     #[test]
     fn manual_skips_the_authorization_step() {
