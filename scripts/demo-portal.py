@@ -57,7 +57,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             with lock:
                 self.reply(200, {"events": list(events), **counts})
             return
-        if self.path not in ("/", "/index.html"):
+        if self.path.split("?")[0] not in ("/", "/index.html"):
             self.send_error(404)
             return
         token = subprocess.run([str(root / "scripts" / "dev-token.py"), "demo-portal-account", "3600"],

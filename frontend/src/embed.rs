@@ -22,9 +22,14 @@ pub struct SessionMessage {
     pub theme: Option<String>,
     /// A BCP 47 locale, e.g. `en-US` (recorded on the page; the texts are English for now).
     pub locale: Option<String>,
+    /// The portal's design tokens that passed validation.
+    pub design: shared::design::Design,
+    /// The ones that did not, with what to send instead.
+    pub refused: Vec<shared::design::Refused>,
 }
 
-/// Accepts `{"type": "m365-onboarding:session", "token": ..., "theme"?, "locale"?}` from an allowed origin.
+/// Accepts `{"type": "m365-onboarding:session", "token": ..., "theme"?, "locale"?, "design"?}` from an
+/// allowed origin (`design`: `{"accent"?, "font_family"?, "radius"?}`, see [`shared::design`]).
 pub fn parse_inbound(origin: &str, allowed: &[String], data: &Value) -> Option<SessionMessage> {
     if !allowed.iter().any(|a| a == origin) {
         return None;
@@ -38,7 +43,43 @@ pub fn parse_inbound(origin: &str, allowed: &[String], data: &Value) -> Option<S
         .as_str()
         .filter(|l| l.len() <= 35 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
         .map(str::to_owned);
-    Some(SessionMessage { token, theme, locale })
+    let (design, refused) = match &data["design"] {
+        Value::Null => Default::default(),
+        v => match serde_json::from_value::<shared::design::DesignInput>(v.clone()) {
+            Ok(input) => shared::design::Design::validate(&input),
+            Err(_) => (
+                Default::default(),
+                vec![shared::design::Refused {
+                    token: "design",
+                    message: "Send an object with only accent, font_family and radius.".into(),
+                }],
+            ),
+        },
+    };
+    Some(SessionMessage { token, theme, locale, design, refused })
+}
+
+/// The CSS custom properties the style sheet reads for the portal's look (`--portal-*`), built from
+/// validated tokens only.
+pub fn design_properties(d: &shared::design::Design) -> Vec<(&'static str, String)> {
+    let mut p = vec![];
+    if let Some(a) = &d.accent {
+        if a.light {
+            p.push(("--portal-accent-light", a.hex.clone()));
+            p.push(("--portal-accent-fg-light", a.on_accent.to_owned()));
+        }
+        if a.dark {
+            p.push(("--portal-accent-dark", a.hex.clone()));
+            p.push(("--portal-accent-fg-dark", a.on_accent.to_owned()));
+        }
+    }
+    if let Some(f) = &d.font_family {
+        p.push(("--portal-font", f.clone()));
+    }
+    if let Some(r) = d.radius {
+        p.push(("--portal-radius", format!("{r}px")));
+    }
+    p
 }
 
 /// An event for the parent page.
@@ -56,6 +97,8 @@ pub enum Outbound {
     OrganizationUpdated(String),
     /// An organization was deleted.
     OrganizationDeleted(String),
+    /// Design tokens of the session message were refused: each token's name and what to send.
+    DesignRefused(Vec<shared::design::Refused>),
     /// An organization was checked ("Check now"): its ID and health.
     HealthChecked(String, shared::api::HealthStatus),
     /// The admin cancelled the wizard.
@@ -78,6 +121,8 @@ impl Outbound {
                        "checked_at": h.checked_at})
             }
             Outbound::Cancelled => json!({"type": t("cancelled")}),
+            Outbound::DesignRefused(r) => json!({"type": t("design-refused"), "refused":
+                r.iter().map(|x| json!({"token": x.token, "message": x.message})).collect::<Vec<_>>()}),
         }
     }
 }
@@ -134,6 +179,18 @@ pub fn listen(allowed: Vec<String>, on_session: impl Fn(SessionMessage) + 'stati
             {
                 let _ = root.set_attribute("data-theme", theme);
             }
+            if let Some(root) = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| d.document_element())
+                .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+            {
+                for (name, value) in design_properties(&msg.design) {
+                    let _ = root.style().set_property(name, &value);
+                }
+            }
+            if !msg.refused.is_empty() {
+                post(Outbound::DesignRefused(msg.refused.clone()));
+            }
             if let (Some(locale), Some(root)) =
                 (&msg.locale, web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()))
             {
@@ -159,6 +216,31 @@ mod tests {
 
     fn allowed() -> Vec<String> {
         vec!["https://portal.example".into()]
+    }
+
+    #[test]
+    fn design_tokens_become_portal_properties_and_bad_ones_are_reported() {
+        let allowed = vec!["https://portal.example".to_owned()];
+        let msg = json!({"type": "m365-onboarding:session", "token": "a.b.c",
+                         "design": {"accent": "#7b2cbf", "font_family": "Georgia, serif", "radius": 12}});
+        let s = parse_inbound("https://portal.example", &allowed, &msg).unwrap();
+        assert!(s.refused.is_empty());
+        let props = design_properties(&s.design);
+        assert!(props.contains(&("--portal-accent-light", "#7b2cbf".into())));
+        assert!(props.contains(&("--portal-font", "\"Georgia\", serif".into())));
+        assert!(props.contains(&("--portal-radius", "12px".into())));
+        assert!(!props.iter().any(|(n, _)| *n == "--portal-accent-dark"), "too dark for the dark theme");
+
+        let bad = json!({"type": "m365-onboarding:session", "token": "a.b.c",
+                         "design": {"accent": "red; background: url(x)", "radius": 4}});
+        let s = parse_inbound("https://portal.example", &allowed, &bad).unwrap();
+        assert_eq!(design_properties(&s.design), [("--portal-radius", "4px".to_owned())]);
+        let event = Outbound::DesignRefused(s.refused).to_json();
+        assert_eq!(event["type"], "m365-onboarding:design-refused");
+        assert_eq!(event["refused"][0]["token"], "accent");
+        let css = json!({"type": "m365-onboarding:session", "token": "a.b.c", "design": {"css": "body{}"}});
+        let s = parse_inbound("https://portal.example", &allowed, &css).unwrap();
+        assert_eq!((s.refused[0].token, design_properties(&s.design).len()), ("design", 0));
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod api;
 pub mod assertion;
 pub mod certificate;
 pub mod cloud;
+pub mod design;
 pub mod endpoints;
 pub mod errors;
 pub mod mailbox;

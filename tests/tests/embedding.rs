@@ -55,6 +55,51 @@ async fn the_portal_embeds_the_app_hands_over_the_session_and_receives_events() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_portal_gives_the_app_its_look_with_validated_design_tokens() {
+    let (portal_port, page) = portal_server();
+    let portal_origin = format!("http://localhost:{portal_port}");
+    let vars = vec![("PORTAL_ORIGINS".to_owned(), portal_origin.clone())];
+    let stack = tokio::task::spawn_blocking(move || Stack::start_with(&vars)).await.unwrap();
+    let template = std::fs::read_to_string(system_tests::repo_root().join("tests/portal/demo-portal.html")).unwrap();
+    *page.lock().unwrap() =
+        template.replace("{{APP_URL}}", &stack.url("/")).replace("{{TOKEN}}", &stack.token("acct-look"));
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    let style = |prop: &'static str| {
+        format!("return getComputedStyle(document.querySelector('[data-testid=empty-state] button'))['{prop}']")
+    };
+    let mut looks = vec![];
+    for query in ["", "?look=2"] {
+        c.goto("about:blank").await.unwrap();
+        c.goto(&format!("{portal_origin}/{query}")).await.unwrap();
+        browser.wait_for_text("[data-testid=portal-events]", "m365-onboarding:ready", Duration::from_secs(20)).await;
+        let frame = c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("#app")).await.unwrap();
+        frame.enter_frame().await.unwrap();
+        browser.wait_for_text("[data-testid=empty-state]", "No Microsoft 365", Duration::from_secs(20)).await;
+        let mut look = vec![];
+        for prop in ["backgroundColor", "borderTopLeftRadius", "fontFamily"] {
+            look.push(c.execute(&style(prop), vec![]).await.unwrap().as_str().unwrap().to_owned());
+        }
+        looks.push(look);
+        c.enter_parent_frame().await.unwrap();
+    }
+    assert_eq!(looks[0][0], "rgb(11, 92, 192)", "the app's own accent: {looks:?}");
+    assert_eq!(looks[1][0], "rgb(123, 44, 191)", "the portal's accent: {looks:?}");
+    assert_eq!((looks[0][1].as_str(), looks[1][1].as_str()), ("4px", "12px"));
+    assert!(looks[1][2].starts_with("Georgia"), "{looks:?}");
+    // Raw CSS is never taken: the app refuses it by name and tells the portal.
+    c.execute(
+        "document.getElementById('app').contentWindow.postMessage({type: 'm365-onboarding:session', token: arguments[0], design: {accent: 'red; background: url(x)'}}, new URL(arguments[1]).origin)",
+        vec![stack.token("acct-look").into(), stack.url("/").into()],
+    )
+    .await
+    .unwrap();
+    let events = browser.wait_for_text("[data-testid=portal-events]", "design-refused", Duration::from_secs(10)).await;
+    assert!(events.contains("\"token\":\"accent\""), "{events}");
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_from_another_origin_are_ignored() {
     let (portal_port, page) = portal_server();
     // The worker trusts a different portal than the one that embeds the app.
