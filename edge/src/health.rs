@@ -70,6 +70,11 @@ pub fn graph_roles(access_token: &str) -> Option<Vec<String>> {
     )
 }
 
+/// Whether `value` is one of the manifest's Microsoft Graph permissions (seen in a Graph token).
+pub fn is_graph_permission(value: &str) -> bool {
+    GRAPH.permissions.iter().any(|g| g.value == value)
+}
+
 /// The Microsoft Graph permissions an application of `workload` must hold in `cloud` under the
 /// current manifest.
 pub fn required_graph_roles(cloud: CloudEnvironment, workload: Workload) -> Vec<String> {
@@ -196,12 +201,7 @@ impl AppHealth {
     pub fn after(&self, finding: &Finding) -> AppHealth {
         // A check reads Graph's roles only: the acknowledged permissions of the other APIs are
         // still taken as missing; the acknowledged Graph ones are granted once the check says so.
-        let unseen: Vec<String> = self
-            .acknowledged
-            .iter()
-            .filter(|p| !GRAPH.permissions.iter().any(|g| g.value == p.as_str()))
-            .cloned()
-            .collect();
+        let unseen: Vec<String> = self.acknowledged.iter().filter(|p| !is_graph_permission(p)).cloned().collect();
         let still_acknowledged = |next: AppHealth| -> AppHealth {
             if unseen.is_empty() || matches!(next.health, Health::Failing) {
                 return next;
@@ -225,13 +225,11 @@ impl AppHealth {
                 ..AppHealth::default()
             },
             Finding::PermissionsMissing(p) if !p.is_empty() && p.iter().all(|x| self.acknowledged.contains(x)) => {
+                // Still acknowledged: what is missing now (a Graph permission granted since then and
+                // revoked again is a loss like any other).
                 let mut missing = p.clone();
                 missing.extend(unseen.iter().filter(|u| !p.contains(u)).cloned());
-                AppHealth {
-                    permissions: missing,
-                    warned_days: self.warned_days,
-                    ..AppHealth::acknowledged(self.acknowledged.clone())
-                }
+                AppHealth { warned_days: self.warned_days, ..AppHealth::acknowledged(missing) }
             }
             Finding::PermissionsMissing(p) => self.failed(HealthReason::PermissionsMissing, p.clone()),
             Finding::Refused(reason) => self.failed(*reason, vec![]),

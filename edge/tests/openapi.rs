@@ -88,7 +88,12 @@ fn document() -> Value {
         } else if *path != "/api/health" {
             o["security"] = json!([{"portalSession": []}]);
         }
-        if path.contains("{id}") {
+        if path.starts_with("/api/clouds/{id}") {
+            // The cloud's wire name, not an object's ID.
+            let clouds: Vec<&str> = shared::CloudEnvironment::ALL.iter().map(|c| c.as_str()).collect();
+            o["parameters"] =
+                json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "enum": clouds}}]);
+        } else if path.contains("{id}") {
             o["parameters"] =
                 json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}]);
         }

@@ -59,6 +59,16 @@ pub fn parse_inbound(origin: &str, allowed: &[String], data: &Value) -> Option<S
     Some(SessionMessage { token, theme, locale, design, refused })
 }
 
+/// Every custom property [`design_properties`] may set.
+pub const DESIGN_PROPERTIES: [&str; 6] = [
+    "--portal-accent-light",
+    "--portal-accent-fg-light",
+    "--portal-accent-dark",
+    "--portal-accent-fg-dark",
+    "--portal-font",
+    "--portal-radius",
+];
+
 /// The CSS custom properties the style sheet reads for the portal's look (`--portal-*`), built from
 /// validated tokens only.
 pub fn design_properties(d: &shared::design::Design) -> Vec<(&'static str, String)> {
@@ -184,6 +194,10 @@ pub fn listen(allowed: Vec<String>, on_session: impl Fn(SessionMessage) + 'stati
                 .and_then(|d| d.document_element())
                 .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
             {
+                // A later session message replaces the look: what it does not set goes back to the app's own.
+                for name in DESIGN_PROPERTIES {
+                    let _ = root.style().remove_property(name);
+                }
                 for (name, value) in design_properties(&msg.design) {
                     let _ = root.style().set_property(name, &value);
                 }
@@ -230,6 +244,7 @@ mod tests {
         assert!(props.contains(&("--portal-font", "\"Georgia\", serif".into())));
         assert!(props.contains(&("--portal-radius", "12px".into())));
         assert!(!props.iter().any(|(n, _)| *n == "--portal-accent-dark"), "too dark for the dark theme");
+        assert!(props.iter().all(|(n, _)| DESIGN_PROPERTIES.contains(n)), "each one is reset by the next message");
 
         let bad = json!({"type": "m365-onboarding:session", "token": "a.b.c",
                          "design": {"accent": "red; background: url(x)", "radius": 4}});

@@ -283,7 +283,7 @@ pub fn Wizard(on_done: Callback<Option<String>>) -> impl IntoView {
                     <li class=mark.class() aria-current=(mark == wizard::logic::Mark::Current).then_some("step")>
                         <span class="stepper-number" aria-hidden="true">{i + 1}</span>
                         <span class="stepper-name">{name}</span>
-                        <span class="visually-hidden">{format!(", {}", mark.spoken())}</span>
+                        {(!mark.spoken().is_empty()).then(|| view! { <span class="visually-hidden">{format!(", {}", mark.spoken())}</span> })}
                     </li>
                 }).collect_view()}
             </ol>

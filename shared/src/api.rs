@@ -346,11 +346,11 @@ pub struct CreateOrganization {
     /// Manual method after the admin signed in for this purpose).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sign_in_id: Option<String>,
-    /// Save an application registered by hand even though it lacks permissions the backup needs
-    /// (the administrator saw them listed in a `permissions_missing` answer). The organization is
-    /// then shown as needing attention until they are granted.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub acknowledge_missing_permissions: bool,
+    /// The permissions the administrator saw listed as missing (a `permissions_missing` answer's
+    /// values) and chose to save without: the save passes only if nothing else is missing. The
+    /// organization is then shown as needing attention until they are granted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acknowledged_permissions: Vec<String>,
 }
 
 fn default_true() -> bool {
@@ -668,6 +668,10 @@ pub struct UpdateOrganization {
     /// New credential (checked against Microsoft before saving).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credential: Option<CredentialInput>,
+    /// With a new application ID: the missing permissions the administrator saves without (as in
+    /// `POST /api/organizations`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acknowledged_permissions: Vec<String>,
 }
 
 /// `POST /api/organizations/{id}/repair`: store what a repair sign-in did (started with

@@ -73,7 +73,12 @@ fn saved_anyway_is_stored_and_needs_attention() {
     let (app_id, _, secret) = hand_made_without_two(&emulator, "Backup acknowledged");
     let api = Api::new(&stack.base_url, &stack.token("acct-manual-ack"));
     let mut body = secret_body(&app_id, &secret);
-    body["acknowledge_missing_permissions"] = json!(true);
+    // Saving without knowing what is missing is refused: the acknowledgement names the permissions.
+    body["acknowledged_permissions"] = json!(["Mail.ReadWrite"]);
+    let partial = api.post("/api/organizations", body.clone());
+    assert_eq!(partial.status, 422, "{}", partial.text);
+    assert_eq!(partial.body["error"]["code"], "permissions_missing");
+    body["acknowledged_permissions"] = json!(["Mail.ReadWrite", "Sites.FullControl.All"]);
     let saved = api.post("/api/organizations", body);
     assert_eq!(saved.status, 201, "{}", saved.text);
     let health = &saved.body["health"];

@@ -270,22 +270,45 @@ impl<H: HttpClient, R: Clock + Sleeper + Log, G: Signers> Checker<'_, H, R, G> {
         app_id: &str,
         credential: Credential<'_>,
     ) -> Result<Vec<String>, MicrosoftError> {
+        let scope = endpoints.cloud.graph_default_scope();
+        let (graph, _) = self.token_for(endpoints, tenant, app_id, credential, &scope).await?;
+        let mut granted = crate::health::graph_roles(graph.expose()).unwrap_or_default();
+        granted.extend(self.other_roles(endpoints, tenant, app_id, credential, &graph).await?);
+        Ok(granted)
+    }
+
+    /// The roles granted on Exchange Online and the tenant's SharePoint (3 requests, with a Graph
+    /// token of the application for the tenant's initial domain). A resource that refuses the
+    /// application a token grants it nothing (its permissions count as missing); only a transient
+    /// failure is an error.
+    pub async fn other_roles(
+        &self,
+        endpoints: &CloudEndpoints,
+        tenant: &str,
+        app_id: &str,
+        credential: Credential<'_>,
+        graph_token: &SecretString,
+    ) -> Result<Vec<String>, MicrosoftError> {
         use crate::engine::tokens;
         use shared::api::EngineResource;
         let cloud = endpoints.cloud;
-        let roles = |token: &SecretString| crate::health::graph_roles(token.expose()).unwrap_or_default();
-        let (graph, _) = self.token_for(endpoints, tenant, app_id, credential, &cloud.graph_default_scope()).await?;
-        let mut granted = roles(&graph);
-        let req = graph::request(endpoints, &graph, http::Method::GET, "/organization?$select=verifiedDomains", None);
-        let organization = match self.http.send(req).await {
-            Ok(resp) => graph::read_json(&resp)?,
+        let req =
+            graph::request(endpoints, graph_token, http::Method::GET, "/organization?$select=verifiedDomains", None);
+        let organization = match self.http.send(req).await.map(|r| graph::read_json(&r)) {
+            Ok(Ok(o)) => o,
+            Ok(Err(e)) if e.is_transient() => return Err(e),
+            Ok(Err(_)) => serde_json::Value::Null,
             Err(_) => return Err(MicrosoftError::transport()),
         };
         let sharepoint = tokens::sharepoint_root_of_organization(cloud, &organization);
+        let mut granted = vec![];
         for resource in [EngineResource::Exchange, EngineResource::Sharepoint] {
             let Some(scope) = tokens::scope_for(cloud, resource, sharepoint.as_deref()) else { continue };
-            let (token, _) = self.token_for(endpoints, tenant, app_id, credential, &scope).await?;
-            granted.extend(roles(&token));
+            match self.token_for(endpoints, tenant, app_id, credential, &scope).await {
+                Ok((token, _)) => granted.extend(crate::health::graph_roles(token.expose()).unwrap_or_default()),
+                Err(e) if e.is_transient() => return Err(e),
+                Err(_) => {}
+            }
         }
         Ok(granted)
     }

@@ -71,12 +71,26 @@ pub fn validate_credential(c: &CredentialInput, now: i64) -> Result<ValidCredent
     })
 }
 
+/// The list of permissions an administrator acknowledged as missing: at most 64 names of at most
+/// 128 characters (it is compared with the manifest, never stored as sent).
+pub fn acknowledged_permissions(list: &[String]) -> Result<(), AppError> {
+    if list.len() > 64 || list.iter().any(|p| p.is_empty() || p.len() > 128) {
+        return Err(FieldError::new(
+            Field::Body,
+            "acknowledged_permissions lists at most 64 permission names, as a permissions_missing answer gave them.",
+        )
+        .into());
+    }
+    Ok(())
+}
+
 /// Validates every field of a create request, in the order the form shows them.
 pub fn validate_create(req: &CreateOrganization, now: i64) -> Result<NewOrganization, AppError> {
     let name = OrganizationName::parse(&req.name)?;
     let tenant_id = TenantId::parse(&req.tenant_id)?;
     let app_id = AppId::parse(&req.application_id)?;
     let credential = validate_credential(&req.credential, now)?;
+    acknowledged_permissions(&req.acknowledged_permissions)?;
     if req.sign_in_id.as_deref().is_some_and(|id| !crate::ids::is_id(id)) {
         return Err(FieldError::new(Field::SignInId, "The sign-in this refers to is unknown. Sign in again.").into());
     }
@@ -176,7 +190,7 @@ impl ApplicationRow {
             reason: h.reason,
             permissions: h.permissions,
             checked_at: self.checked_at.clone(),
-            acknowledged: !h.acknowledged.is_empty(),
+            acknowledged: !h.acknowledged.is_empty() && h.reason == Some(shared::api::HealthReason::PermissionsMissing),
         }
     }
 }
@@ -195,7 +209,9 @@ fn organization_health(apps: &[ApplicationRow]) -> HealthStatus {
         reason,
         permissions: worst.map(|w| w.permissions.clone()).unwrap_or_default(),
         checked_at,
-        acknowledged: worst.is_some_and(|w| !w.acknowledged.is_empty()),
+        acknowledged: worst.is_some_and(|w| {
+            !w.acknowledged.is_empty() && w.reason == Some(shared::api::HealthReason::PermissionsMissing)
+        }),
     }
 }
 
@@ -270,7 +286,7 @@ mod tests {
             credential: CredentialInput::Secret { client_secret: SecretString::new(secret.into()) },
             create_multiple_applications: multiple,
             sign_in_id: None,
-            acknowledge_missing_permissions: false,
+            acknowledged_permissions: vec![],
         }
     }
 

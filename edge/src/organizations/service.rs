@@ -470,22 +470,10 @@ where
                     self.check(&endpoints, tenant, app_id, credential, Patience::TYPED).await?;
                     // An application the administrator registered: before anything is created
                     // for it, its permissions are compared with the manifest.
-                    if !self.registered_by(req.sign_in_id.as_deref(), app_id).await {
-                        let granted = self
-                            .checker()
-                            .granted_roles(&endpoints, tenant, app_id, credential)
-                            .await
-                            .map_err(|e| AppError::from(e.detail()))?;
-                        let missing = manifest::missing_permissions(valid.cloud, Workload::All, &granted);
-                        if !missing.is_empty() && !req.acknowledge_missing_permissions {
-                            return Err(ErrorDetail {
-                                field: Some(Field::ApplicationId),
-                                missing_permissions: missing,
-                                ..ErrorDetail::new(ErrorCode::PermissionsMissing)
-                            }
-                            .into());
-                        }
-                        acknowledged = missing.into_iter().map(|p| p.value).collect();
+                    if !self.registered_by(req.sign_in_id.as_deref(), valid.cloud, tenant, app_id).await {
+                        acknowledged = self
+                            .manifest_check(&endpoints, tenant, app_id, credential, &req.acknowledged_permissions)
+                            .await?;
                     }
                     // Checked before the administrator is asked to sign in: a typo is found first.
                     if valid.multiple && req.sign_in_id.is_none() {
@@ -560,12 +548,45 @@ where
         Ok(view)
     }
 
-    /// Whether sign-in `sign_in` registered `app_id` as its main application (and so granted it
-    /// the manifest); an application the administrator registered by hand otherwise.
-    async fn registered_by(&self, sign_in: Option<&str>, app_id: &str) -> bool {
+    /// Whether sign-in `sign_in` (the account's own: the Durable Object checks) registered `app_id`
+    /// in `tenant` of `cloud` as its main application, and so granted it the manifest; an
+    /// application the administrator registered by hand otherwise.
+    async fn registered_by(&self, sign_in: Option<&str>, cloud: CloudEnvironment, tenant: &str, app_id: &str) -> bool {
         let Some(sign_in) = sign_in else { return false };
-        let status = self.status(sign_in).await.ok();
-        status.and_then(|s| s.result).is_some_and(|r| r.application_id.eq_ignore_ascii_case(app_id))
+        let Ok(status) = self.status(sign_in).await else { return false };
+        status.cloud == cloud
+            && status.result.is_some_and(|r| {
+                r.application_id.eq_ignore_ascii_case(app_id) && r.tenant_id.eq_ignore_ascii_case(tenant)
+            })
+    }
+
+    /// Compares the permissions granted to an application the administrator registered with the
+    /// manifest of the endpoints' cloud. What is missing must all be in `acknowledged` (what the
+    /// administrator saw listed and saves without): then it is returned, to be recorded; otherwise
+    /// the answer is `permissions_missing` with the list.
+    async fn manifest_check(
+        &self,
+        endpoints: &CloudEndpoints,
+        tenant: &str,
+        app_id: &str,
+        credential: Credential<'_>,
+        acknowledged: &[String],
+    ) -> Res<Vec<String>> {
+        let granted = self
+            .checker()
+            .granted_roles(endpoints, tenant, app_id, credential)
+            .await
+            .map_err(|e| AppError::from(e.detail()))?;
+        let missing = manifest::missing_permissions(endpoints.cloud, Workload::All, &granted);
+        if missing.iter().any(|p| !acknowledged.contains(&p.value)) {
+            return Err(ErrorDetail {
+                field: Some(Field::ApplicationId),
+                missing_permissions: missing,
+                ..ErrorDetail::new(ErrorCode::PermissionsMissing)
+            }
+            .into());
+        }
+        Ok(missing.into_iter().map(|p| p.value).collect())
     }
 
     /// Opens the sealed credential of application row `app_row`: its application ID and credential.
@@ -611,26 +632,61 @@ where
         let mut changes = vec![];
         let main = apps.iter().find(|a| a.is_main == 1).ok_or(AppError::Internal)?;
 
-        // Application ID or credential: checked against Microsoft again before saving.
+        // Application ID or credential: checked against Microsoft again before saving. Another
+        // application is new to this product: it may still be replicating, and its permissions
+        // are compared with the manifest like a Manual save's.
+        model::acknowledged_permissions(&req.acknowledged_permissions)?;
+        let mut new_main_health: Option<(String, crate::health::AppHealth)> = None;
         if req.application_id.is_some() || req.credential.is_some() {
             let app_id = match &req.application_id {
                 Some(a) => shared::AppId::parse(a)?.as_str().to_owned(),
                 None => main.app_id.clone(),
             };
+            let another = !app_id.eq_ignore_ascii_case(&main.app_id);
+            let patience = if another { Patience::TYPED } else { Patience::TYPED_FOR_SAVED };
+            let mut acknowledged = vec![];
             let sealable = match &req.credential {
                 Some(c) => {
                     let valid = model::validate_credential(c, self.now() / 1000)?;
                     let credential = entered(&valid).ok_or_else(|| {
                         FieldError::new(Field::ClientSecret, "Enter the new application password or certificate.")
                     })?;
-                    self.check(&endpoints, &org.tenant_id, &app_id, credential, Patience::TYPED_FOR_SAVED).await?;
+                    self.check(&endpoints, &org.tenant_id, &app_id, credential, patience).await?;
+                    if another {
+                        acknowledged = self
+                            .manifest_check(
+                                &endpoints,
+                                &org.tenant_id,
+                                &app_id,
+                                credential,
+                                &req.acknowledged_permissions,
+                            )
+                            .await?;
+                    }
                     sealable_from(&valid, &app_id)
                 }
                 None => {
                     let (_, cred) = self.open_secret(&main.id).await?;
-                    self.check(&endpoints, &org.tenant_id, &app_id, cred.check(), Patience::TYPED_FOR_SAVED).await?;
+                    self.check(&endpoints, &org.tenant_id, &app_id, cred.check(), patience).await?;
+                    if another {
+                        acknowledged = self
+                            .manifest_check(
+                                &endpoints,
+                                &org.tenant_id,
+                                &app_id,
+                                cred.check(),
+                                &req.acknowledged_permissions,
+                            )
+                            .await?;
+                    }
                     None
                 }
+            };
+            // Another application starts with what this check found, not with the old one's health.
+            let fresh = if acknowledged.is_empty() {
+                crate::health::AppHealth { health: shared::api::Health::Healthy, ..Default::default() }
+            } else {
+                crate::health::AppHealth::acknowledged(acknowledged)
             };
             match sealable {
                 Some(mut s) => {
@@ -642,14 +698,18 @@ where
                         s.workload = main.workload.as_deref().and_then(Workload::parse).unwrap_or(Workload::All);
                     }
                     changes.push(ApplicationChange::Delete { id: main.id.clone() });
-                    changes.push(ApplicationChange::Insert(Box::new(self.sealed_row(
-                        &(self.keyring)()?,
-                        id,
-                        &s,
-                        true,
-                    ))));
+                    let row = self.sealed_row(&(self.keyring)()?, id, &s, true);
+                    if another {
+                        new_main_health = Some((row.id.clone(), fresh));
+                    }
+                    changes.push(ApplicationChange::Insert(Box::new(row)));
                 }
-                None => changes.push(ApplicationChange::SetAppId { id: main.id.clone(), app_id }),
+                None => {
+                    if another {
+                        new_main_health = Some((main.id.clone(), fresh));
+                    }
+                    changes.push(ApplicationChange::SetAppId { id: main.id.clone(), app_id });
+                }
             }
         }
 
@@ -742,6 +802,10 @@ where
         }
         if let Some(sign_in) = recreated_with {
             self.hand_over(config, &sign_in).await;
+        }
+        if let Some((row, health)) = new_main_health {
+            let health = serde_json::to_string(&health).map_err(|_| AppError::Internal)?;
+            self.store.record_health(&row, &health, &self.now_rfc3339()).await.map_err(internal)?;
         }
         let view = self.view(id).await?;
         let data = json!({"name": view.name, "application_id": view.application_id,

@@ -111,6 +111,7 @@ pub fn Edit(id: String, on_done: Callback<Option<Organization>>) -> impl IntoVie
             application_id: None,
             credential: (!new_secret.get().is_empty())
                 .then(|| CredentialInput::Secret { client_secret: SecretString::new(new_secret.get()) }),
+            acknowledged_permissions: vec![],
         };
         let id = id.clone();
         let used_sign_in = body.sign_in_id.clone();

@@ -54,7 +54,8 @@ impl Mark {
     pub fn spoken(self) -> &'static str {
         match self {
             Mark::Done => "done",
-            Mark::Current => "current step",
+            // `aria-current="step"` says it already.
+            Mark::Current => "",
             Mark::ToCome => "to come",
             Mark::Skipped => "not needed",
         }

@@ -230,10 +230,22 @@ pub fn Step3(
     let tenant_note = RwSignal::new(None::<String>);
     let saving = RwSignal::new(false);
     let tickets = super::waiting::Tickets::new();
-    // What a save found missing on an application registered by hand, and whether the admin
-    // chose to save anyway.
+    // What a save found missing on an application registered by hand, and what the admin chose to
+    // save without ("Save anyway": the list shown). Both are forgotten when the application, the
+    // tenant or the credential changes, so an acknowledgement never covers another application.
     let missing = RwSignal::new(None::<(String, Vec<shared::api::RequiredPermission>)>);
-    let acknowledge = RwSignal::new(false);
+    let acknowledged = RwSignal::new(Vec::<String>::new());
+    Effect::new(move |first: Option<()>| {
+        tenant.track();
+        app.track();
+        secret.track();
+        pfx.track();
+        choice.track();
+        if first.is_some() {
+            missing.set(None);
+            acknowledged.set(vec![]);
+        }
+    });
 
     let take_file = move |file: Option<web_sys::File>| {
         let Some(file) = file else { return };
@@ -279,8 +291,6 @@ pub fn Step3(
     let needs_sign_in = RwSignal::new(false);
     let submit = Callback::new(move |_: ()| {
         general.set(None);
-        let acknowledged = acknowledge.get_untracked() && missing.get_untracked().is_some();
-        acknowledge.set(false);
         name_err.set(check_field(Field::OrganizationName, &name.get()));
         tenant_err.set(check_field(Field::TenantId, &tenant.get()));
         app_err.set(check_field(Field::ApplicationId, &app.get()));
@@ -314,7 +324,7 @@ pub fn Step3(
             credential,
             create_multiple_applications: multiple.get(),
             sign_in_id: generated_for_save.clone().or_else(|| manual_sign_in.get().filter(|_| multiple.get())),
-            acknowledge_missing_permissions: acknowledged,
+            acknowledged_permissions: acknowledged.get_untracked(),
         };
         saving.set(true);
         let ticket = tickets.take();
@@ -338,6 +348,7 @@ pub fn Step3(
                 }
                 // The typed credential works; now (and only now) the sign-in for the 3 additional
                 // applications.
+                // (An acknowledgement given before stays for the save after the sign-in.)
                 Err(e) if e.code() == Some(shared::ErrorCode::SignInRequired) => {
                     missing.set(None);
                     needs_sign_in.set(true);
@@ -483,7 +494,10 @@ pub fn Step3(
             {move || missing.get().map(|(message, list)| view! {
                 <super::permissions::MissingPermissions message list saving=saving.into()
                     on_check_again=Callback::new(move |_| submit.run(()))
-                    on_save_anyway=Callback::new(move |_| { acknowledge.set(true); submit.run(()); }) />
+                    on_save_anyway=Callback::new(move |_| {
+                        acknowledged.set(missing.get_untracked().map(|(_, l)| l.into_iter().map(|p| p.value).collect()).unwrap_or_default());
+                        submit.run(());
+                    }) />
             })}
             <Show when=move || saving.get()>
                 <super::waiting::Waiting on_stop=Callback::new(move |_| {

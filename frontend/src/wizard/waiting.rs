@@ -9,6 +9,15 @@ use leptos::prelude::*;
 #[component]
 pub fn Waiting(on_stop: Callback<()>) -> impl IntoView {
     let seconds = RwSignal::new(0u32);
+    // The live region is in the page before its text: screen readers announce a change of a
+    // region they know, not a region inserted with its text.
+    let said = RwSignal::new("");
+    set_timeout(
+        move || {
+            said.set("Checking with Microsoft… Microsoft can take up to a minute to accept a newly created secret.")
+        },
+        std::time::Duration::from_millis(100),
+    );
     if let Ok(handle) =
         set_interval_with_handle(move || seconds.update(|s| *s += 1), std::time::Duration::from_millis(1000))
     {
@@ -16,9 +25,7 @@ pub fn Waiting(on_stop: Callback<()>) -> impl IntoView {
     }
     view! {
         <div class="waiting" data-testid="waiting">
-            <p role="status">
-                "Checking with Microsoft… Microsoft can take up to a minute to accept a newly created secret."
-            </p>
+            <p role="status">{move || said.get()}</p>
             <p class="hint" aria-hidden="true" data-testid="waiting-seconds">{move || format!("Waiting for {} s", seconds.get())}</p>
             <button type="button" class="secondary" data-testid="stop-waiting" on:click=move |_| on_stop.run(())>"Stop waiting"</button>
         </div>

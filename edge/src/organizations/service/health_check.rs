@@ -65,7 +65,19 @@ where
                 // The keyring or the database failed: nothing is learnt about the application.
                 Err(_) => (Finding::Transient, None),
             };
-            let mut next: AppHealth = app.health().after(&finding);
+            let mut previous = app.health();
+            // Acknowledged SharePoint or Exchange permissions are not in a Graph token: for such an
+            // application the check also reads those tokens (3 more requests), so that granting them
+            // shows. A transient failure keeps the list as it was.
+            let unseen = previous.acknowledged.iter().any(|p| !health::is_graph_permission(p));
+            if let (true, Some(graph), Ok((app_id, credential, _))) = (unseen, &token, &opened) {
+                if let Ok(other) =
+                    self.checker().other_roles(&endpoints, &org.tenant_id, app_id, credential.check(), graph).await
+                {
+                    previous.acknowledged.retain(|p| health::is_graph_permission(p) || !other.contains(p));
+                }
+            }
+            let mut next: AppHealth = previous.after(&finding);
             // A working certificate the service created is replaced before its end.
             if let (Ok((app_id, StoredCredential::Certificate { parsed, generated: true }, sealed)), Some(token)) =
                 (&opened, &token)

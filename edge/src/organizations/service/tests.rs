@@ -643,7 +643,7 @@ fn create_req(credential: CredentialInput, multiple: bool, sign_in: Option<&str>
         credential,
         create_multiple_applications: multiple,
         sign_in_id: sign_in.map(str::to_owned),
-        acknowledge_missing_permissions: false,
+        acknowledged_permissions: vec![],
     }
 }
 
@@ -656,6 +656,7 @@ fn edit(version: i64) -> UpdateOrganization {
         sign_in_id: None,
         application_id: None,
         credential: None,
+        acknowledged_permissions: vec![],
     }
 }
 
@@ -792,7 +793,11 @@ fn an_application_registered_by_hand_without_two_permissions_is_refused_naming_b
 
     // Saved anyway, knowingly: it needs attention from the start, and says why.
     let mut req = create_req(secret("typed~secret"), false, None);
-    req.acknowledge_missing_permissions = true;
+    // Acknowledging only one of the two is not enough.
+    req.acknowledged_permissions = vec!["Mail.ReadWrite".into()];
+    let e = block_on(w.service().create(&config(), req.clone())).unwrap_err();
+    assert_eq!(code(&e), ErrorCode::PermissionsMissing);
+    req.acknowledged_permissions = vec!["Mail.ReadWrite".into(), "Sites.FullControl.All".into()];
     let org = block_on(w.service().create(&config(), req)).unwrap();
     assert_eq!(org.health.state, shared::api::Health::NeedsAttention);
     assert_eq!(org.health.reason, Some(shared::api::HealthReason::PermissionsMissing));
@@ -805,6 +810,11 @@ fn an_application_registered_by_hand_without_two_permissions_is_refused_naming_b
     let checked = block_on(w.service().check_health(&config(), &org.id)).unwrap();
     assert_eq!(checked.health.state, shared::api::Health::NeedsAttention);
     assert_eq!(checked.health.permissions, ["Sites.FullControl.All"]);
+    // SharePoint's granted too: the check reads its token for the acknowledged permission.
+    w.no_sharepoint_role.borrow_mut().clear();
+    let checked = block_on(w.service().check_health(&config(), &org.id)).unwrap();
+    assert_eq!(checked.health.state, shared::api::Health::Healthy, "{:?}", checked.health);
+    assert!(!checked.health.acknowledged);
 }
 
 #[test]
@@ -1266,16 +1276,20 @@ fn a_new_application_id_is_checked_with_the_stored_credential() {
     let org = saved_with_additional(&w);
     w.accept(OTHER_APP, Accepts::Secret("typed~secret".into()));
     let req = UpdateOrganization { application_id: Some(OTHER_APP.into()), ..edit(1) };
+    // Another application: its permissions are compared with the manifest like a Manual save's.
+    w.no_sharepoint_role.borrow_mut().push(OTHER_APP.into());
+    let e = block_on(w.service().update(&config(), &org.id, req.clone())).unwrap_err();
+    assert_eq!(code(&e), ErrorCode::PermissionsMissing);
+    assert_eq!(w.main_row().app_id, MAIN, "nothing changed");
+    w.no_sharepoint_role.borrow_mut().clear();
+    w.forget();
     let updated = block_on(w.service().update(&config(), &org.id, req)).unwrap();
-    assert_eq!(
-        w.calls(),
-        [
-            format!("ms token {OTHER_APP} secret"),
-            format!("ms graph {OTHER_APP}"),
-            "store update [\"set-app-id\"]".into(),
-        ]
-    );
+    let mut calls = vec![format!("ms token {OTHER_APP} secret"), format!("ms graph {OTHER_APP}")];
+    calls.extend(permission_reads(OTHER_APP, "secret"));
+    calls.extend(["store update [\"set-app-id\"]".into(), "store health".into()]);
+    assert_eq!(w.calls(), calls);
     assert_eq!(updated.application_id, OTHER_APP);
+    assert_eq!(updated.health.state, shared::api::Health::Healthy, "its own health, not the old one's");
     assert_eq!(w.main_secret(), "typed~secret");
 
     // Refused: nothing changes.
