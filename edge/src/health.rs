@@ -202,15 +202,12 @@ impl AppHealth {
         // A check reads Graph's roles only: the acknowledged permissions of the other APIs are
         // still taken as missing; the acknowledged Graph ones are granted once the check says so.
         let unseen: Vec<String> = self.acknowledged.iter().filter(|p| !is_graph_permission(p)).cloned().collect();
-        let still_acknowledged = |next: AppHealth| -> AppHealth {
-            if unseen.is_empty() || matches!(next.health, Health::Failing) {
-                return next;
-            }
-            AppHealth { warned_days: self.warned_days, ..AppHealth::acknowledged(unseen.clone()) }
-        };
         match finding {
             Finding::Transient => self.clone(),
-            Finding::Healthy => still_acknowledged(AppHealth { health: Health::Healthy, ..AppHealth::default() }),
+            Finding::Healthy if !unseen.is_empty() => {
+                AppHealth { warned_days: self.warned_days, ..AppHealth::acknowledged(unseen) }
+            }
+            Finding::Healthy => AppHealth { health: Health::Healthy, ..AppHealth::default() },
             Finding::Expiring(_) => AppHealth {
                 health: Health::NeedsAttention,
                 reason: Some(HealthReason::CredentialExpiring),

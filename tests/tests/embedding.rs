@@ -8,12 +8,22 @@ use system_tests::browser::Browser;
 use system_tests::portal::portal_server;
 use system_tests::stack::Stack;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_portal_embeds_the_app_hands_over_the_session_and_receives_events() {
+/// The demo portal, serving its page with a session for `account`, and a stack that trusts it:
+/// (the portal's origin, the stack).
+async fn trusted_portal(account: &str) -> (String, Stack) {
     let (portal_port, page) = portal_server();
     let portal_origin = format!("http://localhost:{portal_port}");
     let vars = vec![("PORTAL_ORIGINS".to_owned(), portal_origin.clone())];
     let stack = tokio::task::spawn_blocking(move || Stack::start_with(&vars)).await.unwrap();
+    let template = std::fs::read_to_string(system_tests::repo_root().join("tests/portal/demo-portal.html")).unwrap();
+    *page.lock().unwrap() =
+        template.replace("{{APP_URL}}", &stack.url("/")).replace("{{TOKEN}}", &stack.token(account));
+    (portal_origin, stack)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_portal_embeds_the_app_hands_over_the_session_and_receives_events() {
+    let (portal_origin, stack) = trusted_portal("acct-portal").await;
 
     // Only the configured portal may frame the app's page.
     let resp = ureq::get(&stack.url("/")).call().unwrap();
@@ -21,10 +31,6 @@ async fn the_portal_embeds_the_app_hands_over_the_session_and_receives_events() 
     assert!(csp.contains(&format!("frame-ancestors 'self' {portal_origin};")), "{csp}");
     let health: serde_json::Value = ureq::get(&stack.url("/api/health")).call().unwrap().into_json().unwrap();
     assert_eq!(health["portal_origins"], serde_json::json!([portal_origin]));
-
-    let template = std::fs::read_to_string(system_tests::repo_root().join("tests/portal/demo-portal.html")).unwrap();
-    *page.lock().unwrap() =
-        template.replace("{{APP_URL}}", &stack.url("/")).replace("{{TOKEN}}", &stack.token("acct-portal"));
 
     let browser = Browser::start().await;
     let c = &browser.client;
@@ -56,13 +62,7 @@ async fn the_portal_embeds_the_app_hands_over_the_session_and_receives_events() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_portal_gives_the_app_its_look_with_validated_design_tokens() {
-    let (portal_port, page) = portal_server();
-    let portal_origin = format!("http://localhost:{portal_port}");
-    let vars = vec![("PORTAL_ORIGINS".to_owned(), portal_origin.clone())];
-    let stack = tokio::task::spawn_blocking(move || Stack::start_with(&vars)).await.unwrap();
-    let template = std::fs::read_to_string(system_tests::repo_root().join("tests/portal/demo-portal.html")).unwrap();
-    *page.lock().unwrap() =
-        template.replace("{{APP_URL}}", &stack.url("/")).replace("{{TOKEN}}", &stack.token("acct-look"));
+    let (portal_origin, stack) = trusted_portal("acct-look").await;
     let browser = Browser::start().await;
     let c = &browser.client;
     let style = |prop: &'static str| {

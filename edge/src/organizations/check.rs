@@ -251,12 +251,7 @@ impl<H: HttpClient, R: Clock + Sleeper + Log, G: Signers> Checker<'_, H, R, G> {
         credential: Credential<'_>,
     ) -> Result<SecretString, MicrosoftError> {
         let scope = endpoints.cloud.graph_default_scope();
-        let request = self.token_request(endpoints, tenant, app_id, credential, &scope).await.map_err(|(_, e)| e)?;
-        match self.http.send(request).await.map(|r| identity::read_token(&r)) {
-            Ok(TokenOutcome::Token(t)) => Ok(t.access_token),
-            Ok(TokenOutcome::Error(f)) => Err(f.microsoft),
-            Err(_) => Err(MicrosoftError::transport()),
-        }
+        self.token_for(endpoints, tenant, app_id, credential, &scope).await.map(|(token, _)| token)
     }
 
     /// The application permissions granted to `app_id` in the tenant: the `roles` of its tokens
@@ -270,8 +265,7 @@ impl<H: HttpClient, R: Clock + Sleeper + Log, G: Signers> Checker<'_, H, R, G> {
         app_id: &str,
         credential: Credential<'_>,
     ) -> Result<Vec<String>, MicrosoftError> {
-        let scope = endpoints.cloud.graph_default_scope();
-        let (graph, _) = self.token_for(endpoints, tenant, app_id, credential, &scope).await?;
+        let graph = self.token(endpoints, tenant, app_id, credential).await?;
         let mut granted = crate::health::graph_roles(graph.expose()).unwrap_or_default();
         granted.extend(self.other_roles(endpoints, tenant, app_id, credential, &graph).await?);
         Ok(granted)

@@ -262,6 +262,12 @@ where
         }
     }
 
+    /// Stores the health of application row `row`, checked at `checked_at` (RFC 3339).
+    async fn save_health(&self, row: &str, health: &crate::health::AppHealth, checked_at: &str) -> Res<()> {
+        let json = serde_json::to_string(health).map_err(|_| AppError::Internal)?;
+        self.store.record_health(row, &json, checked_at).await.map_err(internal)
+    }
+
     /// Organization `id` of the account, with its applications.
     async fn load(&self, id: &str) -> Res<(model::OrganizationRow, Vec<ApplicationRow>)> {
         self.store.load(self.account, id).await.map_err(internal)?.ok_or(AppError::NoSuchObject)
@@ -537,9 +543,8 @@ where
         }
         if let Some(main) = applications.iter().find(|a| a.is_main).filter(|_| !acknowledged.is_empty()) {
             // Saved knowing what is missing: shown as needing attention from the start.
-            let health = serde_json::to_string(&crate::health::AppHealth::acknowledged(acknowledged))
-                .map_err(|_| AppError::Internal)?;
-            self.store.record_health(&main.id, &health, &self.now_rfc3339()).await.map_err(internal)?;
+            let health = crate::health::AppHealth::acknowledged(acknowledged);
+            self.save_health(&main.id, &health, &self.now_rfc3339()).await?;
         }
         let view = self.view(&organization.id).await?;
         let data = json!({"name": view.name, "cloud": view.cloud, "tenant_id": view.tenant_id,
@@ -644,44 +649,27 @@ where
             };
             let another = !app_id.eq_ignore_ascii_case(&main.app_id);
             let patience = if another { Patience::TYPED } else { Patience::TYPED_FOR_SAVED };
-            let mut acknowledged = vec![];
-            let sealable = match &req.credential {
-                Some(c) => {
-                    let valid = model::validate_credential(c, self.now() / 1000)?;
-                    let credential = entered(&valid).ok_or_else(|| {
-                        FieldError::new(Field::ClientSecret, "Enter the new application password or certificate.")
-                    })?;
-                    self.check(&endpoints, &org.tenant_id, &app_id, credential, patience).await?;
-                    if another {
-                        acknowledged = self
-                            .manifest_check(
-                                &endpoints,
-                                &org.tenant_id,
-                                &app_id,
-                                credential,
-                                &req.acknowledged_permissions,
-                            )
-                            .await?;
-                    }
-                    sealable_from(&valid, &app_id)
-                }
+            // The typed credential, or else the stored one, checked once.
+            let typed =
+                req.credential.as_ref().map(|c| model::validate_credential(c, self.now() / 1000)).transpose()?;
+            let stored;
+            let credential = match &typed {
+                Some(valid) => entered(valid).ok_or_else(|| {
+                    FieldError::new(Field::ClientSecret, "Enter the new application password or certificate.")
+                })?,
                 None => {
-                    let (_, cred) = self.open_secret(&main.id).await?;
-                    self.check(&endpoints, &org.tenant_id, &app_id, cred.check(), patience).await?;
-                    if another {
-                        acknowledged = self
-                            .manifest_check(
-                                &endpoints,
-                                &org.tenant_id,
-                                &app_id,
-                                cred.check(),
-                                &req.acknowledged_permissions,
-                            )
-                            .await?;
-                    }
-                    None
+                    stored = self.open_secret(&main.id).await?.1;
+                    stored.check()
                 }
             };
+            self.check(&endpoints, &org.tenant_id, &app_id, credential, patience).await?;
+            let acknowledged = if another {
+                self.manifest_check(&endpoints, &org.tenant_id, &app_id, credential, &req.acknowledged_permissions)
+                    .await?
+            } else {
+                vec![]
+            };
+            let sealable = typed.as_ref().and_then(|valid| sealable_from(valid, &app_id));
             // Another application starts with what this check found, not with the old one's health.
             let fresh = if acknowledged.is_empty() {
                 crate::health::AppHealth { health: shared::api::Health::Healthy, ..Default::default() }
@@ -804,8 +792,7 @@ where
             self.hand_over(config, &sign_in).await;
         }
         if let Some((row, health)) = new_main_health {
-            let health = serde_json::to_string(&health).map_err(|_| AppError::Internal)?;
-            self.store.record_health(&row, &health, &self.now_rfc3339()).await.map_err(internal)?;
+            self.save_health(&row, &health, &self.now_rfc3339()).await?;
         }
         let view = self.view(id).await?;
         let data = json!({"name": view.name, "application_id": view.application_id,

@@ -5,7 +5,6 @@
 use super::rotation::{Rollable, Rotated};
 use super::{internal, Organizations, Res, StoredCredential};
 use crate::config::Config;
-use crate::error::AppError;
 use crate::health::{self, AppHealth, Finding};
 use crate::microsoft::HttpClient;
 use crate::organizations::check::Signers;
@@ -117,8 +116,7 @@ where
             let rotates = app.object_id.is_some()
                 && matches!(&opened, Ok((_, StoredCredential::Certificate { generated: true, .. }, _)));
             next.warned_days = self.expiry_warning(id, app, expires, now, rotates).await;
-            let json = serde_json::to_string(&next).map_err(|_| AppError::Internal)?;
-            self.store.record_health(&app.id, &json, &checked_at).await.map_err(internal)?;
+            self.save_health(&app.id, &next, &checked_at).await?;
         }
         self.store.schedule_check(id, now + CHECK_EVERY_MS).await.map_err(internal)?;
         let view = self.view(id).await?;
