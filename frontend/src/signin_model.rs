@@ -25,7 +25,8 @@ pub enum Purpose {
     /// The wizard: sign in and register; followed until it ends (completed, failed, ...).
     Register,
     /// The sign-in panel: only the sign-in, for creating applications elsewhere; followed until
-    /// Microsoft reports the sign-in, which is reported once.
+    /// Microsoft reports the sign-in (Credential: until the window's answer is claimed, which
+    /// registers nothing), which is reported once.
     SignInOnly,
 }
 
@@ -34,8 +35,14 @@ pub enum Purpose {
 pub enum Post {
     /// Device code: "I have completed the authorization process".
     Confirm,
-    /// Credential: the sign-in window's claim, or the confirmation code typed from it.
-    Claim(String),
+    /// Credential: the sign-in window's claim, or the confirmation code typed from it; with
+    /// [`Purpose::SignInOnly`] it only proves the answer (`ConfirmSignIn::sign_in_only`).
+    Claim {
+        /// The handle or the code.
+        claim: String,
+        /// Register nothing now.
+        sign_in_only: bool,
+    },
     /// A new code (device code) or a new sign-in window (Credential) for the same sign-in.
     Renew,
 }
@@ -45,7 +52,7 @@ impl Post {
     pub fn kind(&self) -> PostKind {
         match self {
             Post::Confirm => PostKind::Confirm,
-            Post::Claim(_) => PostKind::Claim,
+            Post::Claim { .. } => PostKind::Claim,
             Post::Renew => PostKind::Renew,
         }
     }
@@ -297,6 +304,11 @@ impl SignInModel {
         self.window_closed = false;
     }
 
+    /// The request that presents `claim` for this screen's purpose.
+    fn claim(&self, claim: String) -> Post {
+        Post::Claim { claim, sign_in_only: self.purpose == Purpose::SignInOnly }
+    }
+
     fn schedule(&mut self, after_ms: u64) -> Effect {
         self.seq += 1;
         Effect::ScheduleFetch { seq: self.seq, after_ms }
@@ -328,7 +340,12 @@ impl SignInModel {
                 out.push(Effect::Report(Outcome::Completed(prefill(&s.id, r))));
             }
         }
-        if self.purpose == Purpose::SignInOnly && s.state == SignInState::SignedIn && !self.reported {
+        // A Credential answer is reported once claimed (see `Event::Answered`).
+        if self.purpose == Purpose::SignInOnly
+            && s.state == SignInState::SignedIn
+            && s.method != AddMethod::Credential
+            && !self.reported
+        {
             self.reported = true;
             out.push(Effect::Report(Outcome::SignedIn(s.id.clone())));
         }
@@ -393,7 +410,7 @@ impl SignInModel {
                     self.notice = Some(text);
                 }
                 out.push(match claim {
-                    Some(handle) => Effect::Post { id, post: Post::Claim(handle) },
+                    Some(handle) => Effect::Post { id, post: self.claim(handle) },
                     None => Effect::FetchStatus { id },
                 });
             }
@@ -406,7 +423,7 @@ impl SignInModel {
             Event::Claim(code) => {
                 if let Some(id) = self.current_id() {
                     self.notice = None;
-                    out.push(Effect::Post { id, post: Post::Claim(code) });
+                    out.push(Effect::Post { id, post: self.claim(code) });
                 }
             }
             Event::Renew => {
@@ -439,6 +456,12 @@ impl SignInModel {
                 }
                 if let (PostKind::Renew, AddMethod::Credential, Some(url)) = (kind, s.method, &s.authorize_url) {
                     out.push(Effect::FollowPopup { url: url.clone() });
+                }
+                let claimed = kind == PostKind::Claim && s.state == SignInState::SignedIn;
+                if claimed && self.purpose == Purpose::SignInOnly && !self.reported {
+                    self.reported = true;
+                    out.push(Effect::ClosePopup);
+                    out.push(Effect::Report(Outcome::SignedIn(s.id.clone())));
                 }
                 self.apply(s, now_ms, &mut out);
             }
@@ -805,6 +828,31 @@ mod tests {
     }
 
     #[test]
+    fn the_panels_credential_sign_in_is_reported_once_its_claim_is_accepted_and_registers_nothing() {
+        let mut m = showing(Purpose::SignInOnly, popup(SignInState::WaitingForSignIn));
+        let fx = m.handle(Event::Status(popup(SignInState::SignedIn)), T0);
+        assert!(reports(&fx).is_empty(), "signed in, but this browser has not claimed the answer yet");
+        assert!(scheduled(&fx).is_none(), "the claim comes from the window or the typed code, not the status");
+        let fx = m.handle(Event::WindowMessage { id: "s1".into(), failure: None, claim: Some("h".into()) }, T0);
+        let only = Post::Claim { claim: "h".into(), sign_in_only: true };
+        assert_eq!(fx, vec![Effect::Post { id: "s1".into(), post: only }]);
+        let fx = m.handle(Event::Claim("AAAA-AAAA".into()), T0);
+        assert!(matches!(&fx[..], [Effect::Post { post: Post::Claim { sign_in_only: true, .. }, .. }]), "{fx:?}");
+
+        // A refused claim is a notice, not a sign-in.
+        let fx = m.handle(Event::Refused(PostKind::Claim, refusal(ErrorCode::ConfirmationCodeWrong)), T0);
+        assert!(reports(&fx).is_empty() && m.notice().is_some());
+        let fx = m.handle(Event::Answered(PostKind::Claim, popup(SignInState::SignedIn)), T0);
+        assert_eq!(reports(&fx), vec![&Outcome::SignedIn("s1".into())]);
+        assert!(fx.contains(&Effect::ClosePopup));
+        let fx = m.handle(Event::Answered(PostKind::Claim, popup(SignInState::SignedIn)), T0);
+        assert!(reports(&fx).is_empty(), "once");
+        // The wizard's claim starts registration and reports nothing yet.
+        let mut w = showing(Purpose::Register, popup(SignInState::SignedIn));
+        assert!(reports(&w.handle(Event::Answered(PostKind::Claim, popup(SignInState::Registering)), T0)).is_empty());
+    }
+
+    #[test]
     fn the_window_closes_once_registration_starts_but_not_while_signed_in() {
         let mut m = showing(Purpose::Register, popup(SignInState::WaitingForSignIn));
         assert!(!m.handle(Event::Status(popup(SignInState::SignedIn)), T0).contains(&Effect::ClosePopup));
@@ -828,7 +876,10 @@ mod tests {
     fn the_windows_claim_starts_registration_and_its_failure_is_shown() {
         let mut m = showing(Purpose::Register, popup(SignInState::WaitingForSignIn));
         let fx = m.handle(Event::WindowMessage { id: "s1".into(), failure: None, claim: Some("h".into()) }, T0);
-        assert_eq!(fx, vec![Effect::Post { id: "s1".into(), post: Post::Claim("h".into()) }]);
+        assert_eq!(
+            fx,
+            vec![Effect::Post { id: "s1".into(), post: Post::Claim { claim: "h".into(), sign_in_only: false } }]
+        );
         let fx = m.handle(Event::WindowMessage { id: "s1".into(), failure: None, claim: None }, T0);
         assert_eq!(fx, vec![Effect::FetchStatus { id: "s1".into() }], "read the status at once");
         let declined = ErrorCode::SignInDeclined.message();
@@ -844,7 +895,13 @@ mod tests {
         let mut m = showing(Purpose::Register, popup(SignInState::SignedIn));
         let _ = m.handle(Event::PopupBlocked("old".into()), T0);
         let fx = m.handle(Event::Claim("AAAA-AAAA".into()), T0);
-        assert_eq!(fx, vec![Effect::Post { id: "s1".into(), post: Post::Claim("AAAA-AAAA".into()) }]);
+        assert_eq!(
+            fx,
+            vec![Effect::Post {
+                id: "s1".into(),
+                post: Post::Claim { claim: "AAAA-AAAA".into(), sign_in_only: false }
+            }]
+        );
         assert!(m.notice().is_none());
         let fx = m.handle(Event::Refused(PostKind::Claim, refusal(ErrorCode::ConfirmationCodeWrong)), T0);
         assert!(fx.is_empty());

@@ -102,6 +102,11 @@ pub struct ConfirmSignIn {
     /// The handle or the confirmation code (Credential method only).
     #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "crate::secret::serialize_exposed_opt")]
     pub claim: Option<SecretString>,
+    /// Credential, a sign-in for creating applications elsewhere (the Manual method's Save,
+    /// "Recreate multiple applications"): the claim only proves the answer and registers nothing;
+    /// the save that names the sign-in creates the applications.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sign_in_only: bool,
 }
 
 /// The `type` of the message the Credential pop-up's last page posts to the app (its opener), on

@@ -166,6 +166,70 @@ async fn the_whole_credential_path_with_four_applications() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manual_save_and_recreate_sign_in_with_microsoft_in_the_panel_instead_of_a_device_code() {
+    let (emulator, stack, browser) = setup().await;
+    let (app_id, secret) = tokio::task::block_in_place(|| {
+        let (id, _, secret) = emulator.register_app("Backup manual panel", None, true);
+        (id, secret)
+    });
+    let c = &browser.client;
+    c.goto(&stack.url(&format!("/#token={}", stack.token("acct-panel-credential")))).await.unwrap();
+    click_text(c, "Add your first organization").await;
+    click(c, "#method-manual").await;
+    click(c, "button[type=submit]").await;
+    browser.wait_for_text("#step-heading", "Step 3", Duration::from_secs(10)).await;
+    type_into(c, "#org-name", "Contoso (manual, window)").await;
+    type_into(c, "#tenant-id", fixture::CONTOSO).await;
+    type_into(c, "#application-id", &app_id).await;
+    type_into(c, "#client-secret", &secret).await;
+    assert!(el(c, "#multiple-apps").await.is_selected().await.unwrap());
+    emulator.delete("requests");
+    click(c, "button[type=submit]").await;
+
+    // The panel offers Microsoft's sign-in page (this cloud allows it) and starts nothing by itself.
+    el(c, "[data-testid=panel-credential]").await;
+    let devicecode = |e: &Emulator| {
+        e.requests().iter().filter(|r| r["path"].as_str().unwrap_or("").ends_with("/devicecode")).count()
+    };
+    assert_eq!(devicecode(&emulator), 0, "no device code was asked for");
+    let main = c.window().await.unwrap();
+    click(c, "[data-testid=panel-credential]").await;
+    let win = popup(c, &main).await;
+    c.switch_to_window(win).await.unwrap();
+    el(c, "#i0116").await;
+    sign_in_to_consent(c).await;
+    accept_and_return(c, &main).await;
+    // The window's answer is claimed by this browser, and Save goes on by itself.
+    let table =
+        browser.wait_for_text("[data-testid=organizations]", "On (4 applications)", Duration::from_secs(120)).await;
+    assert!(table.contains("Contoso (manual, window)"), "{table}");
+    assert_eq!(emulator.applications().len(), 4, "the admin's own and the 3 created");
+    assert_eq!(token_requests(&emulator, "authorization_code"), 1, "one sign-in");
+
+    // Off, then on again with "Recreate multiple applications", signed in with a window again.
+    click_text(c, "Edit").await;
+    click(c, "#edit-multiple").await;
+    click_text(c, "Save changes").await;
+    browser.wait_for_text("[data-testid=organizations]", "Off", Duration::from_secs(20)).await;
+    click_text(c, "Edit").await;
+    click(c, "#edit-multiple").await;
+    click(c, "#reenable-recreate").await;
+    click(c, "[data-testid=panel-credential]").await;
+    let win = popup(c, &main).await;
+    c.switch_to_window(win).await.unwrap();
+    el(c, "#i0116").await;
+    sign_in_to_consent(c).await;
+    accept_and_return(c, &main).await;
+    browser
+        .wait_for_text("[data-testid=signin-panel] [data-testid=signin-status]", "Signed in", Duration::from_secs(20))
+        .await;
+    click_text(c, "Save changes").await;
+    browser.wait_for_text("[data-testid=organizations]", "On (4 applications)", Duration::from_secs(120)).await;
+    assert_eq!(emulator.applications().len(), 7, "3 new applications");
+    assert_eq!(devicecode(&emulator), 0, "never a device code");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn declined_consent_then_device_code_instead() {
     let (emulator, stack, browser) = setup().await;
     let c = &browser.client;

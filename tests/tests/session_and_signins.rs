@@ -73,11 +73,13 @@ async fn manual_step3_filled(browser: &Browser, app: &(String, String)) {
     type_into(c, "#client-secret", &app.1).await;
 }
 
-/// Save with "Create multiple applications" on: the sign-in panel starts a device-code sign-in.
+/// Save with "Create multiple applications" on: the sign-in panel offers both ways to sign in;
+/// the admin takes a device code.
 async fn save_until_panel_code(browser: &Browser) {
     let c = &browser.client;
     assert!(el(c, "#multiple-apps").await.is_selected().await.unwrap(), "on by default");
     click(c, "button[type=submit]").await;
+    click(c, "[data-testid=panel-device-code]").await;
     one_time_code(c, "[data-testid=signin-panel] [data-testid=user-code]", None, Duration::from_secs(20)).await;
 }
 

@@ -420,8 +420,10 @@ async fn turn_multiple_applications_off(browser: &Browser) {
     browser.wait_for_text("[data-testid=organizations]", "Off", Duration::from_secs(20)).await;
 }
 
-/// Waits for the sign-in panel's one-time code and approves it as the Contoso admin.
+/// Chooses a device code in the sign-in panel, waits for its one-time code and approves it as the
+/// Contoso admin.
 async fn approve_panel_code(browser: &Browser, emulator: &Emulator) {
+    click(&browser.client, "[data-testid=panel-device-code]").await;
     let css = "[data-testid=signin-panel] [data-testid=user-code]";
     let code = one_time_code(&browser.client, css, None, Duration::from_secs(20)).await;
     emulator.approve(&code, fixture::ADMIN);

@@ -223,7 +223,12 @@ async fn dispatch(route: Route, mut req: Request, env: &Env) -> std::result::Res
             } else {
                 Default::default()
             };
-            signin_command(env, &id, Command::Confirm { account: session.account, claim: body.claim }).await
+            signin_command(
+                env,
+                &id,
+                Command::Confirm { account: session.account, claim: body.claim, sign_in_only: body.sign_in_only },
+            )
+            .await
         }
         Route::RenewSignIn(id) => {
             // Only a Credential sign-in uses it; the Durable Object refuses a renewal without it.

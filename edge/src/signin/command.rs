@@ -40,6 +40,10 @@ pub enum Command {
         /// Credential: the handle or the confirmation code.
         #[serde(default, serialize_with = "serialize_exposed_opt")]
         claim: Option<SecretString>,
+        /// Credential: the claim proves the answer and registers nothing (see
+        /// [`shared::api::ConfirmSignIn::sign_in_only`]).
+        #[serde(default)]
+        sign_in_only: bool,
     },
     /// A new device code, or a new sign-in window (`redirect_uri` required for that).
     Renew {

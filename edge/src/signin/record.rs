@@ -347,15 +347,21 @@ impl SignInRecord {
     }
 
     /// Credential method: the owner's browser presents the handle the window posted to it, or the
-    /// code the window shows. A match starts registration; too many wrong codes end the sign-in and
-    /// drop the token.
-    pub fn claim(&mut self, presented: &str, app_name: &str, now: Millis) -> Result<(), ErrorCode> {
+    /// code the window shows. A match starts the registration of `register` (the main
+    /// application's name), or, with `None` (a sign-in for creating applications elsewhere), only
+    /// marks the answer claimed: the sign-in stays signed in until a save asks for applications.
+    /// Too many wrong codes end the sign-in and drop the token.
+    pub fn claim(&mut self, presented: &str, register: Option<&str>, now: Millis) -> Result<(), ErrorCode> {
         self.tick(now);
-        let Stage::SignedIn { claim: Some(claim), .. } = &mut self.stage else {
+        let Stage::SignedIn { claim: slot, .. } = &mut self.stage else {
             return Err(ErrorCode::AuthorizationPending);
         };
+        let Some(claim) = slot.as_mut() else { return Err(ErrorCode::AuthorizationPending) };
         if claim.accepts(presented) {
-            self.start_main(app_name);
+            match register {
+                Some(app_name) => self.start_main(app_name),
+                None => *slot = None,
+            }
             return Ok(());
         }
         claim.attempts += 1;

@@ -262,11 +262,11 @@ fn registration_waits_for_the_owner_to_claim_the_answer() {
     };
     assert!(!r.confirm(APP), "the checkbox does not confirm a pop-up answer");
     assert_eq!(r.state(), SignInState::SignedIn);
-    assert_eq!(r.claim("wrong", APP, 30), Err(ErrorCode::ConfirmationCodeWrong));
+    assert_eq!(r.claim("wrong", Some(APP), 30), Err(ErrorCode::ConfirmationCodeWrong));
     assert_eq!(r.state(), SignInState::SignedIn);
-    assert_eq!(r.claim(&code.to_lowercase(), APP, 31), Ok(()));
+    assert_eq!(r.claim(&code.to_lowercase(), Some(APP), 31), Ok(()));
     assert_eq!(r.state(), SignInState::Registering);
-    assert_eq!(r.claim(&handle, APP, 32), Err(ErrorCode::AuthorizationPending), "a claim is used once");
+    assert_eq!(r.claim(&handle, Some(APP), 32), Err(ErrorCode::AuthorizationPending), "a claim is used once");
     let persisted = serde_json::to_string(&r).unwrap();
     assert!(persisted.contains("ADMIN-TOKEN"), "the token stays for registration");
 }
@@ -286,7 +286,7 @@ fn an_unclaimed_credential_sign_in_starts_nothing_and_shows_nothing() {
     let s = r.status(30);
     assert!(s.result.is_none() && s.progress.is_empty() && s.error.is_none() && s.authorize_url.is_none());
     // Claimed: the owner may go on (after the main application).
-    r.claim(&handle, APP, 40).unwrap();
+    r.claim(&handle, Some(APP), 40).unwrap();
     finish(&mut r, 50);
     assert_eq!(r.start_additional(APP, None), Ok(()));
 }
@@ -311,7 +311,7 @@ fn additional_applications_only_in_the_organizations_tenant() {
 fn wrong_codes_end_the_sign_in_and_an_unclaimed_answer_lapses() {
     let (mut r, _) = credential_signed_in();
     for _ in 0..MAX_CLAIM_ATTEMPTS {
-        assert_eq!(r.claim("AAAA-AAAA", APP, 30), Err(ErrorCode::ConfirmationCodeWrong));
+        assert_eq!(r.claim("AAAA-AAAA", Some(APP), 30), Err(ErrorCode::ConfirmationCodeWrong));
     }
     assert_eq!(r.state(), SignInState::Failed);
     assert!(r.token().is_none());
@@ -377,7 +377,7 @@ fn a_credential_sign_in_can_be_renewed_until_its_answer_is_claimed() {
     assert!(r2.token().is_none(), "the unclaimed token is dropped");
     let (mut r3, handle3) = credential_signed_in();
     let _ = handle;
-    r3.claim(&handle3, APP, 21).unwrap();
+    r3.claim(&handle3, Some(APP), 21).unwrap();
     assert!(!r3.can_renew(), "not once registration has started");
 }
 
@@ -464,7 +464,7 @@ fn each_stage_against_each_command() {
     ];
     type Op = fn(&mut SignInRecord) -> Result<(), ErrorCode>;
     let ops: Vec<(&str, Op)> = vec![
-        ("claim", |r| r.claim("AAAA-AAAA", APP, 100)),
+        ("claim", |r| r.claim("AAAA-AAAA", Some(APP), 100)),
         ("additional", |r| r.start_additional(APP, None)),
         ("take for save", |r| r.take_for_save(100)),
         ("saved", |r| r.mark_saved(100)),

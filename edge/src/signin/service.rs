@@ -165,9 +165,10 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
         match cmd {
             // Reading the status writes nothing (what time changed, the alarm records at its time).
             Command::Status { .. } => return Ok(Reply::Status(Box::new(rec.status(t)))),
-            Command::Confirm { claim, .. } if rec.method == AddMethod::Credential => {
+            Command::Confirm { claim, sign_in_only, .. } if rec.method == AddMethod::Credential => {
                 let presented = claim.as_ref().map(|c| c.expose().to_owned()).unwrap_or_default();
-                match rec.claim(&presented, &self.config.app_name, t) {
+                let app_name = (!sign_in_only).then_some(self.config.app_name.as_str());
+                match rec.claim(&presented, app_name, t) {
                     Ok(()) => {}
                     Err(code) => {
                         // Save what the attempt changed (the count, or the end of the sign-in) first.

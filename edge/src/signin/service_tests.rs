@@ -334,14 +334,14 @@ impl World {
             repair: Some(repair),
         };
         w.send(cmd).unwrap();
-        w.send(Command::Confirm { account: ACCOUNT.into(), claim: None }).unwrap();
+        w.send(Command::Confirm { account: ACCOUNT.into(), claim: None, sign_in_only: false }).unwrap();
         w
     }
 
     fn completed_device_code_sign_in() -> Self {
         let w = World::new();
         w.start(AddMethod::DeviceCode);
-        w.send(Command::Confirm { account: ACCOUNT.into(), claim: None }).unwrap();
+        w.send(Command::Confirm { account: ACCOUNT.into(), claim: None, sign_in_only: false }).unwrap();
         w.alarms_until(SignInState::Completed);
         w
     }
@@ -359,7 +359,7 @@ fn a_device_code_sign_in_registers_after_the_checkbox_and_a_save_keeps_what_it_t
     assert_eq!(s.state, SignInState::WaitingForSignIn);
     assert_eq!(s.user_code.as_deref(), Some("ABCD1234"));
     assert!(!serde_json::to_string(&s).unwrap().contains("dc-secret"), "the device code stays inside");
-    w.send(Command::Confirm { account: account(), claim: None }).unwrap();
+    w.send(Command::Confirm { account: account(), claim: None, sign_in_only: false }).unwrap();
     assert_eq!(w.status().state, SignInState::WaitingForMicrosoft);
     w.alarms_until(SignInState::Completed);
     assert_eq!(w.ms.pending_polls.get(), 0, "polled through authorization_pending");
@@ -406,7 +406,7 @@ fn a_checkbox_ticked_while_the_alarm_waits_for_microsoft_is_not_lost() {
     let service = w.service();
     let (alarm, confirm) = futures_executor::block_on(futures_util::future::join(
         service.alarm(),
-        service.handle(Command::Confirm { account: account(), claim: None }),
+        service.handle(Command::Confirm { account: account(), claim: None, sign_in_only: false }),
     ));
     alarm.unwrap();
     confirm.unwrap();
@@ -437,7 +437,7 @@ fn another_accounts_commands_find_nothing() {
     let cert = CertificateToRegister { der_base64: String::new(), not_before: 0, not_after: 1 };
     let commands = [
         Command::Status { account: other() },
-        Command::Confirm { account: other(), claim: None },
+        Command::Confirm { account: other(), claim: None, sign_in_only: false },
         Command::Renew { account: other(), redirect_uri: None },
         Command::Cancel { account: other() },
         Command::Additional { account: other(), cloud: None, tenant: None },
@@ -460,7 +460,7 @@ fn a_cancelled_sign_in_is_gone_for_the_public_operations_and_its_applications_ar
     w.send(Command::Cancel { account: account() }).unwrap();
     for cmd in [
         Command::Status { account: account() },
-        Command::Confirm { account: account(), claim: None },
+        Command::Confirm { account: account(), claim: None, sign_in_only: false },
         Command::Renew { account: account(), redirect_uri: None },
         Command::Cancel { account: account() },
         Command::Additional { account: account(), cloud: None, tenant: None },
@@ -540,11 +540,41 @@ fn a_credential_sign_in_registers_only_once_its_owner_claims_the_answer() {
         ErrorCode::SignInNotClaimed
     );
     assert_eq!(w.code(Command::Export { account: account() }), ErrorCode::SignInNotClaimed);
-    let wrong = Command::Confirm { account: account(), claim: Some(SecretString::new("wrong".into())) };
+    let wrong =
+        Command::Confirm { account: account(), claim: Some(SecretString::new("wrong".into())), sign_in_only: false };
     assert_eq!(w.code(wrong), ErrorCode::ConfirmationCodeWrong);
-    w.send(Command::Confirm { account: account(), claim: Some(SecretString::new(handle)) }).unwrap();
+    w.send(Command::Confirm { account: account(), claim: Some(SecretString::new(handle)), sign_in_only: false })
+        .unwrap();
     assert_eq!(w.status().state, SignInState::Registering);
     w.alarms_until(SignInState::Completed);
+}
+
+#[test]
+fn a_sign_in_only_claim_registers_nothing_and_lets_a_save_create_the_additional_applications() {
+    let w = World::new();
+    w.start(AddMethod::Credential);
+    let secret = state_secret(&w);
+    let (handle, _code) = callback(&w, &secret, Some("auth-code")).claim.expect("a claim for the page");
+    // Unclaimed, the answer is nobody's yet: no save may use it.
+    let additional = || Command::Additional { account: account(), cloud: None, tenant: Some("tid-1".into()) };
+    assert_eq!(w.code(additional()), ErrorCode::SignInNotClaimed);
+    let claim = |c: &str| Command::Confirm {
+        account: account(),
+        claim: Some(SecretString::new(c.to_owned())),
+        sign_in_only: true,
+    };
+    assert_eq!(w.code(claim("wrong")), ErrorCode::ConfirmationCodeWrong, "a wrong claim is refused alike");
+    w.send(claim(&handle)).unwrap();
+    assert_eq!(w.status().state, SignInState::SignedIn, "claimed, and nothing registered");
+    assert!(w.ms.batch_ids.borrow().is_empty(), "no request reached the tenant");
+    assert_eq!(w.code(claim(&handle)), ErrorCode::AuthorizationPending, "a claim is used once");
+    let register = Command::Confirm { account: account(), claim: Some(SecretString::new(handle)), sign_in_only: false };
+    assert_eq!(w.code(register), ErrorCode::AuthorizationPending, "nor turned into a registration later");
+    assert_eq!(w.status().state, SignInState::SignedIn);
+
+    w.send(additional()).unwrap();
+    w.alarms_until(SignInState::Completed);
+    assert_eq!(w.status().result.unwrap().applications, 3, "only the 3 additional applications");
 }
 
 #[test]

@@ -51,7 +51,7 @@ impl SignIn {
         {
             on_cleanup(move || handle.clear());
         }
-        if purpose == Purpose::Register {
+        {
             // The sign-in window's last page tells us at once (when it still can: see `popup`).
             let listener = window_event_listener(leptos::ev::message, move |ev| {
                 let Some(msg) = popup::read_message(&ev) else { return };
@@ -169,8 +169,8 @@ impl SignIn {
                 let kind = post.kind();
                 let answer = match post {
                     Post::Confirm => api::send(&CONFIRM_SIGN_IN, &id, &ConfirmSignIn::default()).await,
-                    Post::Claim(claim) => {
-                        let body = ConfirmSignIn { claim: Some(SecretString::new(claim)) };
+                    Post::Claim { claim, sign_in_only } => {
+                        let body = ConfirmSignIn { claim: Some(SecretString::new(claim)), sign_in_only };
                         api::send(&CONFIRM_SIGN_IN, &id, &body).await
                     }
                     Post::Renew => api::fetch(&RENEW_SIGN_IN, &id).await,

@@ -16,8 +16,9 @@ pub fn CredentialStep(
     on_device_code: Callback<()>,
     /// "Switch to the Manual method" after a failure that suggests it.
     on_manual: Callback<()>,
-    /// Cancel.
-    on_cancel: Callback<()>,
+    /// Cancel (not shown without it).
+    #[prop(optional)]
+    on_cancel: Option<Callback<()>>,
 ) -> impl IntoView {
     let status = signin.status();
     let notice = signin.notice();
@@ -57,7 +58,7 @@ pub fn CredentialStep(
             <StatusLine signin />
             <Progress signin />
             <Failure signin on_manual />
-            <CancelButton on_cancel />
+            {on_cancel.map(|on_cancel| view! { <CancelButton on_cancel /> })}
         </div>
     }
 }
