@@ -814,11 +814,19 @@ pub struct UsageList {
 
 /// `DELETE /api/organizations/{id}` body: deleting needs an explicit confirmation.
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeleteOrganization {
     /// Must be `true`.
     #[cfg_attr(feature = "schema", schemars(extend("enum" = [true])))]
     pub confirm: bool,
+    /// Also delete the organization's applications from Microsoft 365, with this sign-in (the
+    /// sign-in panel's: signed in, in the organization's tenant and cloud, nothing registered).
+    /// The applications are the organization's own as stored, never named by the caller. The
+    /// organization is deleted only once every one of them is gone from the tenant
+    /// (`applications_not_removed` otherwise: it stays, and the request may be sent again).
+    /// Without it the applications stay registered in the tenant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remove_with_sign_in: Option<String>,
 }
 
 // ---------------------------------------------------------------------------------------------

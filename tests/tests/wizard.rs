@@ -181,6 +181,60 @@ async fn manual_path_with_live_validation_then_delete() {
     browser.close().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_with_removal_deletes_the_organizations_applications_from_the_tenant_and_nothing_else() {
+    let (emulator, stack, browser) = setup().await;
+    let ((unrelated, _, _), emulator) = register_app(emulator, "Someone else's application", None).await;
+    let ((app_id, _, secret), emulator) = register_app(emulator, "Backup manual removal", None).await;
+    let c = &browser.client;
+    open_manual_step3(&browser, &stack, "acct-ui-removal").await;
+    type_into(c, "#org-name", "Contoso (removal)").await;
+    type_into(c, "#tenant-id", fixture::CONTOSO).await;
+    type_into(c, "#application-id", &app_id).await;
+    type_into(c, "#client-secret", &secret).await;
+    click(c, "button[type=submit]").await;
+    approve_panel_code(&browser, &emulator).await;
+    browser.wait_for_text("[data-testid=organizations]", "On (4 applications)", Duration::from_secs(120)).await;
+    let ids = |e: &Emulator| -> Vec<String> {
+        e.applications().iter().map(|a| a["appId"].as_str().unwrap_or_default().to_owned()).collect()
+    };
+    let before = ids(&emulator);
+    assert_eq!(before.len(), 5, "the unrelated one, the admin's own and the 3 created");
+    let ours: Vec<&String> = before.iter().filter(|id| **id != unrelated).collect();
+
+    click(c, "button.danger").await;
+    // Every application of the organization is listed by ID before anything is deleted.
+    let listed = browser.wait_for_text("[role=alertdialog] .kept", &app_id, Duration::from_secs(5)).await;
+    for id in &ours {
+        assert!(listed.contains(id.as_str()), "{id} is listed: {listed}");
+    }
+    assert!(!listed.contains(&unrelated), "{listed}");
+    click(c, "#delete-remove").await;
+    // Removing needs the sign-in first.
+    assert!(!el(c, "[data-testid=confirm-delete]").await.is_enabled().await.unwrap());
+    el(c, "[role=alertdialog] [data-testid=panel-credential]").await;
+    for theme in ["dark", "light"] {
+        c.execute(&format!("document.documentElement.setAttribute('data-theme', '{theme}')"), vec![]).await.unwrap();
+        let issues = browser.axe_serious().await;
+        assert!(issues.is_empty(), "axe on the delete dialog with removal ({theme}):\n{}", issues.join("\n"));
+    }
+    click(c, "[role=alertdialog] [data-testid=panel-device-code]").await;
+    let code = one_time_code(c, "[role=alertdialog] [data-testid=user-code]", None, Duration::from_secs(20)).await;
+    emulator.approve(&code, fixture::ADMIN);
+    browser.wait_for_text("[role=alertdialog] [data-testid=signin-status]", "Signed in", Duration::from_secs(20)).await;
+    browser
+        .wait_for_text("[data-testid=confirm-delete]", "Delete and remove applications", Duration::from_secs(5))
+        .await;
+    click(c, "[data-testid=confirm-delete]").await;
+    let notice = browser
+        .wait_for_text("[data-testid=removed-applications]", "deleted from Microsoft 365", Duration::from_secs(30))
+        .await;
+    assert!(notice.contains("its 4 applications"), "{notice}");
+    browser.wait_for_text("[data-testid=empty-state]", "No Microsoft 365 organization", Duration::from_secs(20)).await;
+    assert_eq!(ids(&emulator), vec![unrelated], "0 of the organization's applications are left, and only those went");
+    browser.close().await;
+}
+
 /// Step 1 → Step 2 with the defaults; returns the one-time code shown.
 async fn start_device_code(browser: &Browser, stack: &Stack, account: &str) -> String {
     let c = &browser.client;

@@ -148,6 +148,19 @@ impl SignIns for DurableSignIns<'_> {
         Ok(self.send(sign_in, cmd).await?.map(drop))
     }
 
+    async fn remove(
+        &self,
+        sign_in: &str,
+        cloud: CloudEnvironment,
+        tenant: &str,
+        app_ids: &[String],
+    ) -> Res<Answer<Vec<String>>> {
+        let cmd =
+            Command::Remove { account: self.account(), cloud, tenant: tenant.to_owned(), app_ids: app_ids.to_vec() };
+        let removed: Answer<crate::signin::command::Removed> = parsed(self.send(sign_in, cmd).await?)?;
+        Ok(removed.map(|r| r.not_removed))
+    }
+
     async fn use_certificate(&self, sign_in: &str, der: &[u8], not_before: i64, not_after: i64) -> Res<Answer<()>> {
         let certificate = CertificateToRegister { der_base64: STANDARD.encode(der), not_before, not_after };
         let cmd = Command::UseCertificate { account: self.account(), certificate };

@@ -135,6 +135,7 @@ impl DurableObject for SignIn {
         match SignInService::new(self, &WorkerHttp, &config).handle(cmd).await {
             Ok(Reply::Status(status)) => Response::from_json(&status),
             Ok(Reply::Exported(exported)) => Response::from_json(&exported),
+            Ok(Reply::Removed(removed)) => Response::from_json(&removed),
             Ok(Reply::Callback(outcome)) => Response::from_json(&outcome),
             Err(e) => {
                 if e == AppError::Internal {

@@ -306,9 +306,31 @@ where
             }
             .into());
         }
-        self.load(id).await?;
+        let (org, apps) = self.load(id).await?;
+        let mut removed = 0;
+        if let Some(sign_in) = req.remove_with_sign_in.as_deref() {
+            if !crate::ids::is_id(sign_in) {
+                return Err(FieldError::new(
+                    Field::SignInId,
+                    "Give the ID of the sign-in made for removing the applications.",
+                )
+                .into());
+            }
+            // The organization's own applications, as stored: never IDs the caller names.
+            let mut app_ids: Vec<String> = apps.iter().map(|a| a.app_id.clone()).collect();
+            app_ids.dedup();
+            let cloud: CloudEnvironment = org.cloud.parse().map_err(|_| AppError::Internal)?;
+            let not_removed =
+                self.sign_ins.remove(sign_in, cloud, &org.tenant_id, &app_ids).await?.map_err(Refusal::into_error)?;
+            if !not_removed.is_empty() {
+                let detail = ErrorDetail::new(ErrorCode::ApplicationsNotRemoved);
+                let message = format!("{} Still registered: {}.", detail.message, not_removed.join(", "));
+                return Err(ErrorDetail { message, ..detail }.into());
+            }
+            removed = app_ids.len();
+        }
         self.store.delete(self.account, id).await.map_err(internal)?;
-        self.notify(EventType::OrganizationDeleted, id, json!({})).await;
+        self.notify(EventType::OrganizationDeleted, id, json!({ "removed_applications": removed })).await;
         Ok(())
     }
 

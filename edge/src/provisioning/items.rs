@@ -41,6 +41,8 @@ pub enum ItemId {
     LookupServicePrincipal(u8),
     /// Repair: enables application `i`'s service principal again.
     Enable(u8),
+    /// Deleting an organization: deletes its application `i` (by application ID).
+    Remove(u8),
 }
 
 impl ItemId {
@@ -59,7 +61,8 @@ impl ItemId {
             | ItemId::RemovePassword(i)
             | ItemId::Lookup(i)
             | ItemId::LookupServicePrincipal(i)
-            | ItemId::Enable(i) => Some(i),
+            | ItemId::Enable(i)
+            | ItemId::Remove(i) => Some(i),
         }
     }
 }
@@ -82,6 +85,7 @@ impl fmt::Display for ItemId {
             ItemId::Lookup(i) => write!(f, "look{i}"),
             ItemId::LookupServicePrincipal(i) => write!(f, "lsp{i}"),
             ItemId::Enable(i) => write!(f, "en{i}"),
+            ItemId::Remove(i) => write!(f, "rm{i}"),
         }
     }
 }
@@ -115,6 +119,7 @@ impl FromStr for ItemId {
             "look" => ItemId::Lookup(index(rest)?),
             "lsp" => ItemId::LookupServicePrincipal(index(rest)?),
             "en" => ItemId::Enable(index(rest)?),
+            "rm" => ItemId::Remove(index(rest)?),
             "g" => {
                 let (i, n) = rest.split_once('_').ok_or(UnknownItemId)?;
                 ItemId::Grant(index(i)?, n.parse().map_err(|_| UnknownItemId)?)
@@ -131,6 +136,37 @@ pub fn deletion_items<'a>(apps: impl IntoIterator<Item = (u8, &'a String)>) -> V
             method: "DELETE",
             ..BatchItem::get(ItemId::Delete(i).to_string(), format!("/applications/{oid}"))
         })
+        .collect()
+}
+
+/// Deletes saved applications by their application IDs (a saved organization's, on delete): one
+/// `DELETE /applications(appId='…')` each, the request ID being the position in `app_ids`. An ID
+/// that is not a GUID is never put into a URL (it stays in the tenant, and is reported so).
+pub fn removal_items(app_ids: &[String]) -> Vec<BatchItem> {
+    app_ids
+        .iter()
+        .enumerate()
+        .filter(|(_, id)| shared::AppId::parse(id).is_ok())
+        .filter_map(|(i, id)| Some((ItemId::Remove(u8::try_from(i).ok()?), id)))
+        .map(|(item, id)| BatchItem {
+            method: "DELETE",
+            ..BatchItem::get(item.to_string(), format!("/applications(appId='{id}')"))
+        })
+        .collect()
+}
+
+/// The applications of `app_ids` still in the tenant after the answers to [`removal_items`]:
+/// deleted (2xx) and already gone (404) count as removed; anything else, or no answer, does not.
+pub fn not_removed(app_ids: &[String], answers: &[crate::microsoft::graph::BatchResult]) -> Vec<String> {
+    app_ids
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| {
+            let id = u8::try_from(*i).map(|i| ItemId::Remove(i).to_string()).unwrap_or_default();
+            let answer = answers.iter().find(|a| a.id == id);
+            !answer.is_some_and(|a| a.ok() || a.status == 404)
+        })
+        .map(|(_, id)| id.clone())
         .collect()
 }
 
@@ -168,6 +204,38 @@ mod tests {
     use super::*;
 
     #[test]
+    fn removal_deletes_by_application_id_and_counts_gone_ones_as_removed() {
+        let ids: Vec<String> = [
+            "11111111-1111-1111-1111-111111111111",
+            "x') or (1 eq 1",
+            "22222222-2222-2222-2222-222222222222",
+            "33333333-3333-3333-3333-333333333333",
+        ]
+        .map(String::from)
+        .to_vec();
+        let items = removal_items(&ids);
+        let urls: Vec<_> = items.iter().map(|i| (i.id.as_str(), i.method, i.url.as_str())).collect();
+        assert_eq!(
+            urls,
+            vec![
+                ("rm0", "DELETE", "/applications(appId='11111111-1111-1111-1111-111111111111')"),
+                ("rm2", "DELETE", "/applications(appId='22222222-2222-2222-2222-222222222222')"),
+                ("rm3", "DELETE", "/applications(appId='33333333-3333-3333-3333-333333333333')"),
+            ],
+            "an ID that is not a GUID never reaches a URL"
+        );
+        let answer = |id: &str, status| crate::microsoft::graph::BatchResult {
+            id: id.into(),
+            status,
+            headers: Default::default(),
+            body: serde_json::Value::Null,
+        };
+        let answers = [answer("rm0", 204), answer("rm2", 404), answer("rm3", 403)];
+        assert_eq!(not_removed(&ids, &answers), vec![ids[1].clone(), ids[3].clone()]);
+        assert_eq!(not_removed(&ids[..1], &[]), vec![ids[0].clone()], "no answer is not a removal");
+    }
+
+    #[test]
     fn every_id_reads_back_as_itself_and_nothing_else_is_an_id() {
         let all = [
             ItemId::Organization,
@@ -184,6 +252,7 @@ mod tests {
             ItemId::Delete(2),
             ItemId::KeyCredential(0),
             ItemId::RemovePassword(3),
+            ItemId::Remove(1),
         ];
         for id in all {
             assert_eq!(id.to_string().parse::<ItemId>(), Ok(id), "{id}");

@@ -11,4 +11,4 @@ pub mod manifest;
 pub mod plan;
 pub mod policy;
 
-pub use items::{certificate_items, deletion_items, ItemId};
+pub use items::{certificate_items, deletion_items, not_removed, removal_items, ItemId};

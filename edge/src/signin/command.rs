@@ -45,6 +45,18 @@ pub enum Command {
         #[serde(default)]
         sign_in_only: bool,
     },
+    /// Delete a saved organization's applications (`app_ids`, as stored) from `tenant` of `cloud`
+    /// with this sign-in's token, then end the sign-in (see [`super::record::SignInRecord::removal_token`]).
+    Remove {
+        /// The caller.
+        account: String,
+        /// The organization's cloud.
+        cloud: CloudEnvironment,
+        /// The organization's tenant: the sign-in's must be this one.
+        tenant: String,
+        /// The organization's applications.
+        app_ids: Vec<String>,
+    },
     /// A new device code, or a new sign-in window (`redirect_uri` required for that).
     Renew {
         /// The caller.
@@ -107,6 +119,7 @@ impl Command {
             | Command::Renew { account, .. }
             | Command::Cancel { account }
             | Command::Additional { account, .. }
+            | Command::Remove { account, .. }
             | Command::Export { account }
             | Command::Saved { account }
             | Command::Release { account }
@@ -124,6 +137,7 @@ impl Command {
                 | Command::Renew { .. }
                 | Command::Cancel { .. }
                 | Command::Additional { .. }
+                | Command::Remove { .. }
         )
     }
 
@@ -136,6 +150,7 @@ impl Command {
             Command::Renew { .. } => "renew",
             Command::Cancel { .. } => "cancel",
             Command::Additional { .. } => "additional",
+            Command::Remove { .. } => "remove",
             Command::Callback(_) => "callback",
             Command::Export { .. } => "export",
             Command::Saved { .. } => "saved",
@@ -256,6 +271,15 @@ pub enum Reply {
     Exported(Exported),
     /// What the callback page says ([`Command::Callback`]).
     Callback(CallbackOutcome),
+    /// The applications [`Command::Remove`] could not delete (none: all gone, the sign-in ended).
+    Removed(Removed),
+}
+
+/// What [`Command::Remove`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Removed {
+    /// The application IDs still in the tenant (Microsoft refused or did not answer for them).
+    pub not_removed: Vec<String>,
 }
 
 fn first_manifest() -> u32 {

@@ -546,6 +546,27 @@ impl SignInRecord {
         result
     }
 
+    /// The admin's token for deleting a saved organization's applications in `cloud`: only from a
+    /// sign-in made for nothing else (signed in, a Credential answer claimed by its owner, nothing
+    /// registered, not a repair). The tenant is checked with the token before anything is deleted.
+    pub fn removal_token(&self, cloud: CloudEnvironment) -> Result<SecretString, ErrorCode> {
+        if cloud != self.cloud {
+            return Err(ErrorCode::SignInTenantMismatch);
+        }
+        match &self.stage {
+            _ if self.repair.is_some() => Err(ErrorCode::NotFound),
+            Stage::SignedIn { claim: Some(_), .. } => Err(ErrorCode::SignInNotClaimed),
+            Stage::SignedIn { token, claim: None } => Ok(token.access_token.clone()),
+            Stage::Starting | Stage::Polling { .. } | Stage::Window { .. } | Stage::Redeeming { .. } => {
+                Err(ErrorCode::AuthorizationPending)
+            }
+            Stage::Ended { .. } if self.method == AddMethod::Credential => Err(ErrorCode::SignInCancelled),
+            Stage::Ended { .. } => Err(ErrorCode::CodeExpired),
+            // A sign-in that registers applications is not also used to delete some.
+            Stage::Registering(_) | Stage::Completed(_) => Err(ErrorCode::NotFound),
+        }
+    }
+
     /// The tenant this sign-in registered in, once a registration has read it.
     pub fn tenant_id(&self) -> Option<&str> {
         self.holding()?.registrations().find_map(|r| r.tenant.as_ref()).map(|t| t.id.as_str())

@@ -5,7 +5,9 @@
 //! native tests drive this with fakes.
 
 use super::browser::{self, BrowserSignIn, Claim, CLAIM_RANDOM_BYTES};
-use super::command::{CallbackAnswer, CallbackOutcome, CertificateToRegister, Command, Exported, ExportedApp, Reply};
+use super::command::{
+    CallbackAnswer, CallbackOutcome, CertificateToRegister, Command, Exported, ExportedApp, Removed, Reply,
+};
 use super::poller::Millis;
 use super::record::{SignInRecord, Stage};
 use crate::config::Config;
@@ -204,6 +206,16 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
                     return Err(ErrorCode::SignInTenantMismatch.into());
                 }
                 rec.start_additional(&self.config.app_name, tenant.as_deref()).map_err(AppError::from)?
+            }
+            Command::Remove { cloud, tenant, app_ids, .. } => {
+                let token = rec.removal_token(cloud).map_err(AppError::from)?;
+                let not_removed = self.remove(&rec, &token, &tenant, &app_ids).await?;
+                if not_removed.is_empty() {
+                    // Used up: the token is dropped with the sign-in.
+                    rec.cancel(t);
+                    self.save(&rec).await.map_err(|e| self.internal(e))?;
+                }
+                return Ok(Reply::Removed(Removed { not_removed }));
             }
             Command::Export { .. } => {
                 // The applications and their secrets, for the Worker to seal into D1 when Step 3 is
@@ -586,6 +598,41 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
             }
             (None, None) => VerifyOutcome::Refused(MicrosoftError::transport()),
         }
+    }
+
+    /// Deletes `app_ids` from the tenant with the admin's `token`, once Microsoft says the token's
+    /// tenant is `tenant` (a sign-in in another tenant deletes nothing); the IDs still there.
+    async fn remove(
+        &self,
+        rec: &SignInRecord,
+        token: &SecretString,
+        tenant: &str,
+        app_ids: &[String],
+    ) -> Result<Vec<String>, AppError> {
+        let endpoints = self.config.endpoints(rec.cloud);
+        let unavailable = |e: MicrosoftError| AppError::from(e.detail());
+        let read = graph::request(&endpoints, token, http::Method::GET, "/organization?$select=id", None);
+        let resp = self.http.send(read).await.map_err(|_| unavailable(MicrosoftError::transport()))?;
+        let org = graph::read_json(&resp).map_err(unavailable)?;
+        let signed_in_tenant = org["value"][0]["id"].as_str().unwrap_or_default();
+        if !signed_in_tenant.eq_ignore_ascii_case(tenant) {
+            return Err(ErrorCode::SignInTenantMismatch.into());
+        }
+        let mut answers = vec![];
+        for chunk in crate::provisioning::removal_items(app_ids).chunks(graph::MAX_BATCH) {
+            match self.http.send(graph::batch(&endpoints, token, chunk)).await {
+                Ok(resp) => answers.extend(graph::read_batch(&resp).unwrap_or_default()),
+                Err(e) => self.host.warn(&format!("signin {}: removing applications failed: {}", rec.id, e.0)),
+            }
+        }
+        let not_removed = crate::provisioning::not_removed(app_ids, &answers);
+        self.host.warn(&format!(
+            "signin {}: removed {} of {} application(s) of a deleted organization",
+            rec.id,
+            app_ids.len() - not_removed.len(),
+            app_ids.len()
+        ));
+        Ok(not_removed)
     }
 
     /// After the hold: delete unsaved applications, then forget every secret. The stored

@@ -185,6 +185,14 @@ impl FakeMicrosoft {
                 self.deleted.borrow_mut().push(url.trim_start_matches("/applications/").to_owned());
                 (204, Value::Null)
             }
+            // Already gone in the tenant: Graph answers 404.
+            ItemId::Remove(_) if self.deleted.borrow().iter().any(|d| d == url) => {
+                (404, json!({"error": {"code": "Request_ResourceNotFound"}}))
+            }
+            ItemId::Remove(_) => {
+                self.deleted.borrow_mut().push(url.to_owned());
+                (204, Value::Null)
+            }
             ItemId::Declare(_) | ItemId::KeyCredential(_) | ItemId::RemovePassword(_) => (204, Value::Null),
         };
         json!({"id": item["id"], "status": status, "body": body})
@@ -575,6 +583,78 @@ fn a_sign_in_only_claim_registers_nothing_and_lets_a_save_create_the_additional_
     w.send(additional()).unwrap();
     w.alarms_until(SignInState::Completed);
     assert_eq!(w.status().result.unwrap().applications, 3, "only the 3 additional applications");
+}
+
+fn remove(tenant: &str, app_ids: &[&str]) -> Command {
+    Command::Remove {
+        account: account(),
+        cloud: CloudEnvironment::Global,
+        tenant: tenant.into(),
+        app_ids: app_ids.iter().map(|a| a.to_string()).collect(),
+    }
+}
+
+const A1: &str = "11111111-1111-4111-8111-111111111111";
+const A2: &str = "22222222-2222-4222-8222-222222222222";
+
+#[test]
+fn removal_needs_a_sign_in_made_for_nothing_else_in_the_organizations_tenant_and_cloud() {
+    // Before the admin has signed in, and an unclaimed window's answer: nothing is deleted.
+    let w = World::new();
+    w.start(AddMethod::DeviceCode);
+    assert_eq!(w.code(remove("tid-1", &[A1])), ErrorCode::AuthorizationPending);
+    let w = World::new();
+    w.start(AddMethod::Credential);
+    let secret = state_secret(&w);
+    assert!(callback(&w, &secret, Some("auth-code")).claim.is_some());
+    assert_eq!(w.code(remove("tid-1", &[A1])), ErrorCode::SignInNotClaimed);
+    assert!(w.ms.deleted.borrow().is_empty());
+
+    // Signed in, but in another tenant or cloud; or by another account: nothing is deleted.
+    let w = World::new();
+    w.start(AddMethod::DeviceCode);
+    w.alarms_until(SignInState::SignedIn);
+    assert_eq!(w.code(remove("tid-2", &[A1])), ErrorCode::SignInTenantMismatch);
+    let other_cloud = Command::Remove {
+        account: account(),
+        cloud: CloudEnvironment::China,
+        tenant: "tid-1".into(),
+        app_ids: vec![A1.into()],
+    };
+    assert_eq!(w.code(other_cloud), ErrorCode::SignInTenantMismatch);
+    let stranger = Command::Remove {
+        account: "acct-other".into(),
+        cloud: CloudEnvironment::Global,
+        tenant: "tid-1".into(),
+        app_ids: vec![A1.into()],
+    };
+    assert!(matches!(w.send(stranger), Err(AppError::NoSuchObject)));
+    assert!(w.ms.deleted.borrow().is_empty());
+
+    // A sign-in that registered applications (the wizard's) is not used to delete any.
+    let w = World::completed_device_code_sign_in();
+    assert_eq!(w.code(remove("tid-1", &[A1])), ErrorCode::NotFound);
+    assert!(w.ms.deleted.borrow().is_empty());
+}
+
+#[test]
+fn removal_deletes_by_application_id_counts_gone_ones_and_ends_the_sign_in() {
+    let w = World::new();
+    w.start(AddMethod::DeviceCode);
+    w.alarms_until(SignInState::SignedIn);
+    let odd = "x') or startswith(displayName,'";
+    // Not a GUID (never put into a URL): reported as still there, and the sign-in stays usable.
+    let Ok(Reply::Removed(r)) = w.send(remove("TID-1", &[A1, odd])) else { panic!("not removed") };
+    assert_eq!(r.not_removed, vec![odd.to_owned()]);
+    assert_eq!(w.status().state, SignInState::SignedIn, "kept for another try");
+    assert_eq!(*w.ms.deleted.borrow(), vec![format!("/applications(appId='{A1}')")]);
+
+    // Again: the one already gone (404) counts as removed.
+    let Ok(Reply::Removed(r)) = w.send(remove("tid-1", &[A1, A2])) else { panic!("not removed") };
+    assert!(r.not_removed.is_empty());
+    assert_eq!(w.ms.deleted.borrow().len(), 2);
+    assert!(w.host.record.borrow().as_ref().unwrap().token().is_none(), "the token is dropped");
+    assert!(matches!(w.send(remove("tid-1", &[A1])), Err(AppError::NoSuchObject)), "used up");
 }
 
 #[test]

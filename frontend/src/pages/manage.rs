@@ -4,6 +4,7 @@
 //! (with confirmation). An empty state leads to Add.
 
 use crate::api::{self, ApiFailure};
+use crate::wizard::signin_panel::SignInPanel;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::api::{DeleteOrganization, ExpiryState, Health, HealthStatus, Organization, OrganizationList};
@@ -41,14 +42,17 @@ fn expiry_text(o: &Organization) -> (String, &'static str) {
     }
 }
 
-/// The applications of `o` that stay in the tenant, by ID, with the cloud's App registrations page
-/// where an administrator removes them.
+/// The applications of `o` registered in the tenant (those turned off too), by ID, with the cloud's
+/// App registrations page where an administrator removes them.
 #[component]
 fn KeptApplications(o: Organization) -> impl IntoView {
     view! {
         <ul class="kept">
-            {o.applications.iter().filter(|a| a.active).map(|a| view! {
-                <li><span class="mono">{a.application_id.clone()}</span>{format!(" ({})", a.workload.label())}</li>
+            {o.applications.iter().map(|a| view! {
+                <li>
+                    <span class="mono">{a.application_id.clone()}</span>
+                    {format!(" ({}{})", a.workload.label(), if a.active { "" } else { ", not in use" })}
+                </li>
             }).collect_view()}
         </ul>
         <p><a href=o.cloud.app_registrations_url() target="_blank" rel="noopener noreferrer" data-testid="app-registrations-link">
@@ -70,8 +74,20 @@ pub fn Manage(on_add: Callback<()>, on_edit: Callback<String>, on_deleted: Callb
         api::fetch::<OrganizationList>(&LIST_ORGANIZATIONS, "")
     });
     let confirming = RwSignal::new(None::<Organization>);
-    // The organization just deleted: its applications stay in the tenant until the admin removes them.
-    let kept = RwSignal::new(None::<Organization>);
+    // The organization just deleted, and whether its applications were deleted from the tenant too
+    // (otherwise they stay until the admin removes them).
+    let kept = RwSignal::new(None::<(Organization, bool)>);
+    // The dialog's choice: delete the applications from Microsoft 365 too, with this sign-in.
+    let remove = RwSignal::new(false);
+    let removal_sign_in = RwSignal::new(None::<String>);
+    let deleting = RwSignal::new(false);
+    let dialog_error = RwSignal::new(None::<String>);
+    let close_dialog = move || {
+        confirming.set(None);
+        remove.set(false);
+        removal_sign_in.set(None);
+        dialog_error.set(None);
+    };
     let error = RwSignal::new(None::<String>);
     let checking = RwSignal::new(None::<String>);
     let check = move |id: String| {
@@ -89,17 +105,24 @@ pub fn Manage(on_add: Callback<()>, on_edit: Callback<String>, on_deleted: Callb
         });
     };
     let delete = move |o: Organization| {
+        let remove_with_sign_in = if remove.get_untracked() { removal_sign_in.get_untracked() } else { None };
+        let removed = remove_with_sign_in.is_some();
+        deleting.set(true);
+        dialog_error.set(None);
         spawn_local(async move {
-            let r: Result<(), ApiFailure> =
-                api::send(&DELETE_ORGANIZATION, &o.id, &DeleteOrganization { confirm: true }).await.map(drop);
-            confirming.set(None);
+            let body = DeleteOrganization { confirm: true, remove_with_sign_in };
+            let r: Result<(), ApiFailure> = api::send(&DELETE_ORGANIZATION, &o.id, &body).await.map(drop);
+            deleting.set(false);
             match r {
                 Ok(()) => {
+                    close_dialog();
                     on_deleted.run(o.id.clone());
                     version.update(|v| *v += 1);
-                    kept.set(Some(o));
+                    kept.set(Some((o, removed)));
                 }
-                Err(e) => error.set(Some(e.message())),
+                // Nothing was deleted (or the organization stays while applications remain): the
+                // dialog stays open to try again.
+                Err(e) => dialog_error.set(Some(e.message())),
             }
         });
     };
@@ -109,12 +132,21 @@ pub fn Manage(on_add: Callback<()>, on_edit: Callback<String>, on_deleted: Callb
                 <button type="button" on:click=move |_| on_add.run(())>"Add Microsoft 365 organization"</button>
             </div>
             <p class="error" role="alert">{move || error.get().unwrap_or_default()}</p>
-            {move || kept.get().map(|o| view! {
-                <div class="notice" role="status" data-testid="kept-applications">
-                    <p>{format!("{} was removed from the backup service. Its applications stay registered in the tenant:", o.name)}</p>
-                    <KeptApplications o=o.clone() />
-                    <button type="button" class="secondary" on:click=move |_| kept.set(None)>"Dismiss"</button>
-                </div>
+            {move || kept.get().map(|(o, removed)| if removed {
+                view! {
+                    <div class="notice" role="status" data-testid="removed-applications">
+                        <p>{format!("{} was removed from the backup service, and its {} applications were deleted from Microsoft 365.", o.name, o.applications.len())}</p>
+                        <button type="button" class="secondary" on:click=move |_| kept.set(None)>"Dismiss"</button>
+                    </div>
+                }.into_any()
+            } else {
+                view! {
+                    <div class="notice" role="status" data-testid="kept-applications">
+                        <p>{format!("{} was removed from the backup service. Its applications stay registered in the tenant:", o.name)}</p>
+                        <KeptApplications o=o.clone() />
+                        <button type="button" class="secondary" on:click=move |_| kept.set(None)>"Dismiss"</button>
+                    </div>
+                }.into_any()
             })}
             <Suspense fallback=|| view! { <p>"Loading organizations…"</p> }>
                 {move || list.get().map(|r| match r {
@@ -157,7 +189,7 @@ pub fn Manage(on_add: Callback<()>, on_edit: Callback<String>, on_deleted: Callb
                                             <td>{multiple}<br/><span class="hint" data-testid="workloads">{workloads}</span></td>
                                             <td data-testid="health"><span class=health_class>{health}</span><br/><span class="hint">{why}</span></td>
                                             <td class="row-actions">
-                                                <button type="button" class="secondary" aria-label=format!("Check {label} now")
+                                                <button type="button" class="secondary" aria-label=format!("Check now: {label}")
                                                     prop:disabled=move || checking.get().as_deref() == Some(busy_id.as_str())
                                                     on:click=move |_| check(check_id.clone())>"Check now"</button>
                                                 <button type="button" class="secondary" aria-label=format!("Edit {label}")
@@ -175,15 +207,38 @@ pub fn Manage(on_add: Callback<()>, on_edit: Callback<String>, on_deleted: Callb
             </Suspense>
             {move || confirming.get().map(|o| {
                 let target = o.clone();
+                let count = o.applications.len();
+                let cloud = o.cloud;
                 view! {
                     <div class="dialog" role="alertdialog" aria-modal="true" aria-labelledby="confirm-title">
                         <h2 id="confirm-title">{format!("Delete {}?", o.name)}</h2>
-                        <p>"The organization is removed from the backup service. Its applications stay registered in your tenant, with their permissions, until you remove them:"</p>
+                        <p>"The organization is removed from the backup service. Its applications are registered in your tenant, with their permissions:"</p>
                         <KeptApplications o=o.clone() />
+                        <fieldset>
+                            <legend>"Its applications in Microsoft 365"</legend>
+                            <div class="option">
+                                <input type="radio" name="delete-applications" id="delete-keep"
+                                    prop:checked=move || !remove.get() on:change=move |_| remove.set(false) />
+                                <label for="delete-keep">"Keep them registered (remove them yourself later)"</label>
+                            </div>
+                            <div class="option">
+                                <input type="radio" name="delete-applications" id="delete-remove"
+                                    prop:checked=move || remove.get() on:change=move |_| remove.set(true) />
+                                <label for="delete-remove">{format!("Delete these {count} applications from Microsoft 365 too")}</label>
+                            </div>
+                        </fieldset>
+                        <Show when=move || remove.get()>
+                            <SignInPanel cloud intro="Deleting these applications needs a sign-in as a Global Administrator of this tenant. Only the applications listed above are deleted."
+                                on_signed_in=Callback::new(move |id| removal_sign_in.set(Some(id))) />
+                        </Show>
+                        <p class="error" role="alert" data-testid="delete-error">{move || dialog_error.get().unwrap_or_default()}</p>
                         <div class="actions">
-                            <button type="button" class="secondary" on:click=move |_| confirming.set(None)>"Cancel"</button>
+                            <button type="button" class="secondary" on:click=move |_| close_dialog()>"Cancel"</button>
                             <button type="button" class="danger" data-testid="confirm-delete"
-                                on:click=move |_| delete(target.clone())>"Delete"</button>
+                                prop:disabled=move || deleting.get() || (remove.get() && removal_sign_in.get().is_none())
+                                on:click=move |_| delete(target.clone())>
+                                {move || if remove.get() { "Delete and remove applications" } else { "Delete" }}
+                            </button>
                         </div>
                     </div>
                 }

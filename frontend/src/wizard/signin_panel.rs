@@ -19,7 +19,13 @@ use shared::{AddMethod, CloudEnvironment};
 
 /// A sign-in in `cloud`; `on_signed_in` gets its ID once.
 #[component]
-pub fn SignInPanel(cloud: CloudEnvironment, on_signed_in: Callback<String>) -> impl IntoView {
+pub fn SignInPanel(
+    cloud: CloudEnvironment,
+    on_signed_in: Callback<String>,
+    /// What the sign-in is for (default: creating the 3 additional applications).
+    #[prop(optional)]
+    intro: Option<&'static str>,
+) -> impl IntoView {
     let problem = RwSignal::new(None::<StartProblem>);
     let blocked = RwSignal::new(None::<String>);
     let started = RwSignal::new(None::<AddMethod>);
@@ -54,7 +60,7 @@ pub fn SignInPanel(cloud: CloudEnvironment, on_signed_in: Callback<String>) -> i
     });
     view! {
         <div class="signin-panel" data-testid="signin-panel">
-            <p>"Creating the 3 additional applications needs a sign-in as a Global Administrator."</p>
+            <p>{intro.unwrap_or("Creating the 3 additional applications needs a sign-in as a Global Administrator.")}</p>
             <Show when=move || started.get().is_none()>
                 <div class="actions">
                     <button type="button" data-testid="panel-credential" on:click=move |_| start(AddMethod::Credential)>

@@ -96,6 +96,8 @@ struct World {
     statuses: RefCell<VecDeque<Answer<SignInStatus>>>,
     export: RefCell<Option<Answer<Exported>>>,
     additional_answer: RefCell<Option<Answer<()>>>,
+    /// What `remove` answers (default: everything removed).
+    remove_answer: RefCell<Option<Answer<Vec<String>>>>,
     use_certificate_answer: RefCell<Option<Answer<()>>>,
     saved_answers: RefCell<VecDeque<Res<Answer<()>>>>,
     // The engine's audit.
@@ -364,6 +366,18 @@ impl SignIns for World {
         assert_eq!(sign_in, SIGN_IN);
         self.note(format!("signin additional {} {tenant}", cloud.as_str()));
         Ok(self.additional_answer.borrow().clone().unwrap_or(Ok(())))
+    }
+
+    async fn remove(
+        &self,
+        sign_in: &str,
+        cloud: CloudEnvironment,
+        tenant: &str,
+        app_ids: &[String],
+    ) -> Res<Answer<Vec<String>>> {
+        assert_eq!(sign_in, SIGN_IN);
+        self.note(format!("signin remove {} {tenant} {}", cloud.as_str(), app_ids.join(",")));
+        Ok(self.remove_answer.borrow().clone().unwrap_or(Ok(vec![])))
     }
 
     async fn use_certificate(&self, sign_in: &str, der: &[u8], not_before: i64, not_after: i64) -> Res<Answer<()>> {
@@ -1534,18 +1548,68 @@ fn an_edit_that_loses_the_race_is_a_conflict_and_applies_nothing() {
 fn delete_needs_confirmation_and_the_accounts_own_organization() {
     let w = World::new();
     let org = saved_with_additional(&w);
-    let e = block_on(w.service().delete(&org.id, DeleteOrganization { confirm: false })).unwrap_err();
+    let e = block_on(w.service().delete(&org.id, DeleteOrganization { confirm: false, remove_with_sign_in: None }))
+        .unwrap_err();
     assert_eq!((code(&e), field(&e)), (ErrorCode::ConfirmationRequired, Some(Field::Confirm)));
     let other = Organizations { account: "someone-else", ..w.service() };
-    let e = block_on(other.delete(&org.id, DeleteOrganization { confirm: true })).unwrap_err();
+    let e = block_on(other.delete(&org.id, keep())).unwrap_err();
     assert_eq!(e, AppError::NoSuchObject);
     assert!(w.calls().is_empty());
     assert_eq!(w.apps.borrow().len(), 4);
 
-    block_on(w.service().delete(&org.id, DeleteOrganization { confirm: true })).unwrap();
+    block_on(w.service().delete(&org.id, keep())).unwrap();
     assert_eq!(w.calls(), ["store delete"]);
     assert!(w.orgs.borrow().is_empty() && w.apps.borrow().is_empty());
     assert_eq!(block_on(w.service().get(&org.id)).unwrap_err(), AppError::NoSuchObject);
+}
+
+fn keep() -> DeleteOrganization {
+    DeleteOrganization { confirm: true, remove_with_sign_in: None }
+}
+
+fn remove_with(sign_in: &str) -> DeleteOrganization {
+    DeleteOrganization { confirm: true, remove_with_sign_in: Some(sign_in.into()) }
+}
+
+#[test]
+fn delete_with_removal_deletes_the_organizations_own_applications_first_and_keeps_it_until_all_are_gone() {
+    let w = World::new();
+    let org = saved_with_additional(&w);
+    let stored: Vec<String> = w.apps.borrow().iter().map(|a| a.row.app_id.clone()).collect();
+    assert_eq!(stored.len(), 4);
+    // Another account cannot use its own sign-in on this organization.
+    let other = Organizations { account: "someone-else", ..w.service() };
+    assert_eq!(block_on(other.delete(&org.id, remove_with(SIGN_IN))).unwrap_err(), AppError::NoSuchObject);
+    let e = block_on(w.service().delete(&org.id, remove_with("not an id"))).unwrap_err();
+    assert_eq!(field(&e), Some(Field::SignInId));
+    assert!(w.calls().is_empty(), "nothing asked of the sign-in");
+
+    // The sign-in refuses (another tenant): nothing is deleted anywhere.
+    let mismatch = Refusal { status: 409, error: Some(ErrorDetail::new(ErrorCode::SignInTenantMismatch)) };
+    *w.remove_answer.borrow_mut() = Some(Err(mismatch));
+    let e = block_on(w.service().delete(&org.id, remove_with(SIGN_IN))).unwrap_err();
+    assert_eq!(code(&e), ErrorCode::SignInTenantMismatch);
+    assert_eq!(w.orgs.borrow().len(), 1);
+
+    // Microsoft keeps one: the organization stays, and the message names it.
+    *w.remove_answer.borrow_mut() = Some(Ok(vec![stored[2].clone()]));
+    w.forget();
+    let e = block_on(w.service().delete(&org.id, remove_with(SIGN_IN))).unwrap_err();
+    assert_eq!(code(&e), ErrorCode::ApplicationsNotRemoved);
+    assert!(e.body().error.message.ends_with(&format!("Still registered: {}.", stored[2])), "{e:?}");
+    assert_eq!(
+        w.calls(),
+        [format!("signin remove global {TENANT} {}", stored.join(","))],
+        "the stored IDs, in the stored tenant"
+    );
+    assert_eq!((w.orgs.borrow().len(), w.apps.borrow().len()), (1, 4));
+
+    // Sent again: all gone, then the organization is deleted.
+    *w.remove_answer.borrow_mut() = None;
+    w.forget();
+    block_on(w.service().delete(&org.id, remove_with(SIGN_IN))).unwrap();
+    assert_eq!(w.calls()[1..], ["store delete".to_owned()]);
+    assert!(w.orgs.borrow().is_empty() && w.apps.borrow().is_empty());
 }
 
 #[test]
