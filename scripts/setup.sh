@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 
 WASM_BINDGEN_VERSION=0.2.130
 TRUNK_VERSION=0.21.14
+GECKODRIVER_VERSION=0.37.1
 WORKER_BUILD_VERSION=0.8.7
 
 say() { printf 'setup: %s\n' "$*" >&2; }
@@ -48,12 +49,13 @@ if [ ! -f node_modules/.package-lock.json ] || ! cmp -s package-lock.json .state
   mkdir -p .state && cp package-lock.json .state/package-lock.installed
 fi
 
-# 4. Chromium and ChromeDriver from Debian, for the browser tests.
-if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
-  say "installing chromium and chromium-driver (apt-get)"
+# 4. Chromium and ChromeDriver, and Firefox ESR, from Debian, for the browser tests (geckodriver,
+#    Firefox's WebDriver, comes from crates.io below).
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! command -v firefox-esr >/dev/null; then
+  say "installing chromium, chromium-driver and firefox-esr (apt-get)"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver firefox-esr >/dev/null
 fi
 
 # 5. Python packages for test fixtures (the .pfx corpus), for checking the emulator with
@@ -77,6 +79,7 @@ io_pid=$!
 cargo_tool wasm-bindgen-cli "$WASM_BINDGEN_VERSION" wasm-bindgen
 cargo_tool worker-build "$WORKER_BUILD_VERSION" worker-build --locked
 cargo_tool trunk "$TRUNK_VERSION" trunk --locked
+cargo_tool geckodriver "$GECKODRIVER_VERSION" geckodriver --locked
 rm -rf "$TOOLS_DIR/build"
 
 if ! wait "$io_pid"; then

@@ -1,4 +1,6 @@
-//! Headless Chromium driven through ChromeDriver (WebDriver), with a fresh profile per browser.
+//! A headless browser driven through WebDriver, with a fresh profile per browser: Chromium through
+//! ChromeDriver, or Firefox ESR through geckodriver when `SYSTEM_TESTS_BROWSER=firefox` (the main
+//! paths run in both: `scripts/test.sh`).
 
 use crate::free_port;
 use crate::process::{wait_for, Guarded};
@@ -24,7 +26,47 @@ fn which(bin: &str) -> Option<std::path::PathBuf> {
     std::env::var_os("PATH")?.to_str()?.split(':').map(|d| std::path::Path::new(d).join(bin)).find(|p| p.is_file())
 }
 
-/// A ChromeDriver process and a WebDriver session on a fresh Chromium profile.
+/// The Firefox preferences this closed network needs: nothing phones home, no first-run pages.
+fn firefox_prefs() -> serde_json::Value {
+    serde_json::json!({
+        "app.update.disabledForTesting": true,
+        "browser.shell.checkDefaultBrowser": false,
+        "browser.startup.homepage_override.mstone": "ignore",
+        "browser.aboutwelcome.enabled": false,
+        "datareporting.policy.dataSubmissionEnabled": false,
+        "datareporting.healthreport.uploadEnabled": false,
+        "toolkit.telemetry.enabled": false,
+        "network.captive-portal-service.enabled": false,
+        "network.connectivity-service.enabled": false,
+        "extensions.update.enabled": false,
+        "browser.safebrowsing.malware.enabled": false,
+        "browser.safebrowsing.phishing.enabled": false,
+        "browser.safebrowsing.downloads.enabled": false,
+        "services.settings.server": "http://127.0.0.1:9/",
+    })
+}
+
+/// The browser the system tests drive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// Chromium and ChromeDriver (Debian packages `chromium`, `chromium-driver`): the default.
+    Chromium,
+    /// Firefox ESR (Debian package `firefox-esr`) and geckodriver (crates.io).
+    Firefox,
+}
+
+impl Engine {
+    /// `SYSTEM_TESTS_BROWSER` (`chromium`, the default, or `firefox`).
+    pub fn from_env() -> Self {
+        match std::env::var("SYSTEM_TESTS_BROWSER").as_deref() {
+            Ok("firefox") => Engine::Firefox,
+            Ok("chromium") | Ok("") | Err(_) => Engine::Chromium,
+            Ok(other) => panic!("SYSTEM_TESTS_BROWSER={other}: use chromium or firefox"),
+        }
+    }
+}
+
+/// A WebDriver process and a session on a fresh browser profile.
 pub struct Browser {
     /// The WebDriver client.
     pub client: Client,
@@ -33,8 +75,50 @@ pub struct Browser {
 }
 
 impl Browser {
-    /// Starts ChromeDriver on a free port and opens a headless Chromium session.
+    /// Starts the browser `SYSTEM_TESTS_BROWSER` names ([`Engine::from_env`]).
     pub async fn start() -> Self {
+        match Engine::from_env() {
+            Engine::Chromium => Self::start_chromium().await,
+            Engine::Firefox => Self::start_firefox().await,
+        }
+    }
+
+    /// Starts geckodriver on a free port and opens a headless Firefox session.
+    pub async fn start_firefox() -> Self {
+        let geckodriver =
+            which("geckodriver").expect("geckodriver is not on PATH: run `make setup` (cargo install geckodriver)");
+        let firefox = which("firefox-esr")
+            .or_else(|| which("firefox"))
+            .expect("firefox-esr is not on PATH: run `make setup` (Debian package firefox-esr)");
+        let profile = tempfile::Builder::new().prefix("m365-firefox-").tempdir().expect("temp dir");
+        let port = free_port();
+        let mut cmd = Command::new(geckodriver);
+        cmd.arg(format!("--port={port}")).arg("--host=127.0.0.1").env("TMPDIR", profile.path());
+        let mut driver = Guarded::spawn("geckodriver", cmd, &profile.path().join("geckodriver.log"));
+        let status_url = format!("http://127.0.0.1:{port}/status");
+        wait_for("geckodriver to start", Duration::from_secs(20), || {
+            driver.assert_running();
+            ureq::get(&status_url).timeout(Duration::from_secs(1)).call().ok()
+        });
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "moz:firefoxOptions".into(),
+            serde_json::json!({
+                "binary": firefox,
+                "args": ["-headless", "-width", "1280", "-height", "900"],
+                "prefs": firefox_prefs(),
+            }),
+        );
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .unwrap_or_else(|e| panic!("opening a Firefox session failed: {e}\n{}", driver.log_text()));
+        Self { client, _driver: driver, _profile: profile }
+    }
+
+    /// Starts ChromeDriver on a free port and opens a headless Chromium session.
+    pub async fn start_chromium() -> Self {
         let chromedriver = which("chromedriver")
             .expect("chromedriver is not on PATH: run `make setup` (Debian package chromium-driver)");
         let chromium = which("chromium").expect("chromium is not on PATH: run `make setup` (Debian package chromium)");
