@@ -29,7 +29,8 @@ fi
 #    once; it is removed when they are installed.
 cargo_tool() { # name version binary version-probe-substring [extra cargo install args]
   local crate=$1 version=$2 bin=$3; shift 3
-  if [ -x "$TOOLS_DIR/bin/$bin" ] && "$TOOLS_DIR/bin/$bin" --version 2>/dev/null | grep -qE "(^| )$version"; then
+  # The whole output first: `grep -q` would close the pipe under a tool that prints several lines.
+  if [ -x "$TOOLS_DIR/bin/$bin" ] && grep -qE "(^| )$version" <<<"$("$TOOLS_DIR/bin/$bin" --version 2>/dev/null)"; then
     return 0
   fi
   say "installing $crate $version (cargo install, light profile; this takes minutes once)"
