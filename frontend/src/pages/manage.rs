@@ -135,7 +135,10 @@ pub fn Manage(on_add: Callback<()>, on_edit: Callback<String>, on_deleted: Callb
             {move || kept.get().map(|(o, removed)| if removed {
                 view! {
                     <div class="notice" role="status" data-testid="removed-applications">
-                        <p>{format!("{} was removed from the backup service, and its {} applications were deleted from Microsoft 365.", o.name, o.applications.len())}</p>
+                        <p>{match o.applications.len() {
+                            1 => format!("{} was removed from the backup service, and its application was deleted from Microsoft 365.", o.name),
+                            n => format!("{} was removed from the backup service, and its {n} applications were deleted from Microsoft 365.", o.name),
+                        }}</p>
                         <button type="button" class="secondary" on:click=move |_| kept.set(None)>"Dismiss"</button>
                     </div>
                 }.into_any()
@@ -224,7 +227,7 @@ pub fn Manage(on_add: Callback<()>, on_edit: Callback<String>, on_deleted: Callb
                             <div class="option">
                                 <input type="radio" name="delete-applications" id="delete-remove"
                                     prop:checked=move || remove.get() on:change=move |_| remove.set(true) />
-                                <label for="delete-remove">{format!("Delete these {count} applications from Microsoft 365 too")}</label>
+                                <label for="delete-remove">{if count == 1 { "Delete this application from Microsoft 365 too".to_owned() } else { format!("Delete these {count} applications from Microsoft 365 too") }}</label>
                             </div>
                         </fieldset>
                         <Show when=move || remove.get()>

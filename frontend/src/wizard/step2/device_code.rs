@@ -49,6 +49,7 @@ pub fn DeviceCodeStep(
         <div class="step">
             <Show when=move || status.get().is_some_and(|s| s.user_code.is_some())>
                 <p>"Copy the one-time authorization code, open Microsoft's page, enter the code and sign in with a Global Administrator account."</p>
+                <div class="code-block">
                 <div class="code-row">
                     <output class="code" data-testid="user-code" aria-label="One-time authorization code">{code}</output>
                     <button type="button" on:click=copy>{move || if copied.get() { "Copied" } else { "Copy code" }}</button>
@@ -62,6 +63,7 @@ pub fn DeviceCodeStep(
                     " (opens in a new tab)"
                 </p>
                 <p class="hint">"The code expires in " <span data-testid="countdown">{move || countdown(seconds_left.get())}</span> "."</p>
+                </div>
             </Show>
             <StatusLine signin sign_in_only />
             <Progress signin />
