@@ -117,6 +117,9 @@ catalogue! {
     SignInNotClaimed = "sign_in_not_claimed", 409, "Waiting for the confirmation code: enter the code shown in the Microsoft sign-in window, then try again.";
     /// The sign-in was made in another tenant or cloud than the organization it is used for.
     SignInTenantMismatch = "sign_in_tenant_mismatch", 409, "The sign-in was made in a different Microsoft 365 organization or Azure cloud than this one. Sign in again as an administrator of this organization's tenant.";
+    /// Deleting an organization with its applications: another organization in the backup service
+    /// uses some of them, so nothing was deleted.
+    ApplicationsShared = "applications_shared", 409, "Another organization in the backup service uses some of these applications, so nothing was deleted: deleting them would stop its backup. Keep the applications, or delete that organization first.";
     /// Deleting an organization with its applications: Microsoft did not delete every one of them,
     /// so the organization was kept (sending the request again retries; gone ones count as removed).
     ApplicationsNotRemoved = "applications_not_removed", 502, "Microsoft did not delete every application of this organization, so the organization was kept. Try again, or delete the applications named here in App registrations.";

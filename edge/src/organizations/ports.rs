@@ -242,6 +242,13 @@ pub trait OrganizationStore {
     fn name_of_tenant(&self, account: &str, tenant: &str) -> impl Future<Output = Result<Option<String>, StoreError>>;
     /// Applies `edit` under its version guard, all or nothing.
     fn update(&self, edit: &Edit) -> impl Future<Output = Result<(), StoreError>>;
+    /// Which of `app_ids` another organization than `organization_id` also holds (any account's: an
+    /// application used by two organizations, e.g. a provider's and its customer's Manual one).
+    fn held_elsewhere(
+        &self,
+        organization_id: &str,
+        app_ids: &[String],
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>>;
     /// Deletes organization `id` of `account` and its applications.
     fn delete(&self, account: &str, id: &str) -> impl Future<Output = Result<(), StoreError>>;
     /// Records application row `id`'s health (JSON of [`crate::health::AppHealth`]) checked at

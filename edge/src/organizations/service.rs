@@ -319,6 +319,13 @@ where
             // The organization's own applications, as stored: never IDs the caller names.
             let mut app_ids: Vec<String> = apps.iter().map(|a| a.app_id.clone()).collect();
             app_ids.dedup();
+            // An application another organization uses stays: nothing is deleted then.
+            let shared = self.store.held_elsewhere(id, &app_ids).await.map_err(internal)?;
+            if !shared.is_empty() {
+                let detail = ErrorDetail::new(ErrorCode::ApplicationsShared);
+                let message = format!("{} Shared: {}.", detail.message, shared.join(", "));
+                return Err(ErrorDetail { message, ..detail }.into());
+            }
             let cloud: CloudEnvironment = org.cloud.parse().map_err(|_| AppError::Internal)?;
             let not_removed =
                 self.sign_ins.remove(sign_in, cloud, &org.tenant_id, &app_ids).await?.map_err(Refusal::into_error)?;

@@ -3,7 +3,7 @@
 //! Also the batch items that act on applications from outside a registration run (a certificate
 //! registered after the fact, unsaved applications deleted at the end of a hold).
 
-use crate::microsoft::graph::BatchItem;
+use crate::microsoft::graph::{BatchItem, BatchResult};
 use shared::assertion::KeyCredential;
 use std::fmt;
 use std::str::FromStr;
@@ -43,6 +43,9 @@ pub enum ItemId {
     Enable(u8),
     /// Deleting an organization: deletes its application `i` (by application ID).
     Remove(u8),
+    /// Deleting an organization: deletes the service principal of its application `i` registered
+    /// in another tenant (by application ID).
+    RemoveServicePrincipal(u8),
 }
 
 impl ItemId {
@@ -62,7 +65,8 @@ impl ItemId {
             | ItemId::Lookup(i)
             | ItemId::LookupServicePrincipal(i)
             | ItemId::Enable(i)
-            | ItemId::Remove(i) => Some(i),
+            | ItemId::Remove(i)
+            | ItemId::RemoveServicePrincipal(i) => Some(i),
         }
     }
 }
@@ -86,6 +90,7 @@ impl fmt::Display for ItemId {
             ItemId::LookupServicePrincipal(i) => write!(f, "lsp{i}"),
             ItemId::Enable(i) => write!(f, "en{i}"),
             ItemId::Remove(i) => write!(f, "rm{i}"),
+            ItemId::RemoveServicePrincipal(i) => write!(f, "rmsp{i}"),
         }
     }
 }
@@ -120,6 +125,7 @@ impl FromStr for ItemId {
             "lsp" => ItemId::LookupServicePrincipal(index(rest)?),
             "en" => ItemId::Enable(index(rest)?),
             "rm" => ItemId::Remove(index(rest)?),
+            "rmsp" => ItemId::RemoveServicePrincipal(index(rest)?),
             "g" => {
                 let (i, n) = rest.split_once('_').ok_or(UnknownItemId)?;
                 ItemId::Grant(index(i)?, n.parse().map_err(|_| UnknownItemId)?)
@@ -143,28 +149,54 @@ pub fn deletion_items<'a>(apps: impl IntoIterator<Item = (u8, &'a String)>) -> V
 /// `DELETE /applications(appId='…')` each, the request ID being the position in `app_ids`. An ID
 /// that is not a GUID is never put into a URL (it stays in the tenant, and is reported so).
 pub fn removal_items(app_ids: &[String]) -> Vec<BatchItem> {
+    removals(app_ids, |_| true, ItemId::Remove, "applications")
+}
+
+/// The second round of a removal: for each application of `app_ids` that this tenant does not
+/// hold (`DELETE /applications` answered 404: it may be registered in another tenant), its service
+/// principal here, which is what holds the consented permissions.
+pub fn service_principal_removal_items(app_ids: &[String], answers: &[BatchResult]) -> Vec<BatchItem> {
+    let gone = |i: u8| answer(answers, ItemId::Remove(i)).is_some_and(|a| a.status == 404);
+    removals(app_ids, gone, ItemId::RemoveServicePrincipal, "servicePrincipals")
+}
+
+fn removals(app_ids: &[String], keep: impl Fn(u8) -> bool, item: fn(u8) -> ItemId, set: &str) -> Vec<BatchItem> {
     app_ids
         .iter()
         .enumerate()
         .filter(|(_, id)| shared::AppId::parse(id).is_ok())
-        .filter_map(|(i, id)| Some((ItemId::Remove(u8::try_from(i).ok()?), id)))
-        .map(|(item, id)| BatchItem {
+        .filter_map(|(i, id)| Some((u8::try_from(i).ok()?, id)))
+        .filter(|(i, _)| keep(*i))
+        .map(|(i, id)| BatchItem {
             method: "DELETE",
-            ..BatchItem::get(item.to_string(), format!("/applications(appId='{id}')"))
+            ..BatchItem::get(item(i).to_string(), format!("/{set}(appId='{id}')"))
         })
         .collect()
 }
 
-/// The applications of `app_ids` still in the tenant after the answers to [`removal_items`]:
-/// deleted (2xx) and already gone (404) count as removed; anything else, or no answer, does not.
-pub fn not_removed(app_ids: &[String], answers: &[crate::microsoft::graph::BatchResult]) -> Vec<String> {
+fn answer(answers: &[BatchResult], item: ItemId) -> Option<&BatchResult> {
+    let id = item.to_string();
+    answers.iter().find(|a| a.id == id)
+}
+
+/// The applications of `app_ids` still in the tenant after the answers to [`removal_items`] and
+/// [`service_principal_removal_items`]: an application deleted (2xx) is removed; one this tenant
+/// does not hold (404) is removed once its service principal here is deleted or not there either
+/// (404). Anything else, or no answer, is not removed.
+pub fn not_removed(app_ids: &[String], answers: &[BatchResult]) -> Vec<String> {
+    // `Some(true)`: deleted; `Some(false)`: not there; `None`: neither (or no answer).
+    let outcome =
+        |item| answer(answers, item).and_then(|a| if a.ok() { Some(true) } else { (a.status == 404).then_some(false) });
     app_ids
         .iter()
         .enumerate()
         .filter(|(i, _)| {
-            let id = u8::try_from(*i).map(|i| ItemId::Remove(i).to_string()).unwrap_or_default();
-            let answer = answers.iter().find(|a| a.id == id);
-            !answer.is_some_and(|a| a.ok() || a.status == 404)
+            let Ok(i) = u8::try_from(*i) else { return true };
+            match outcome(ItemId::Remove(i)) {
+                Some(true) => false,
+                Some(false) => outcome(ItemId::RemoveServicePrincipal(i)).is_none(),
+                None => true,
+            }
         })
         .map(|(_, id)| id.clone())
         .collect()
@@ -230,8 +262,23 @@ mod tests {
             headers: Default::default(),
             body: serde_json::Value::Null,
         };
-        let answers = [answer("rm0", 204), answer("rm2", 404), answer("rm3", 403)];
+        let mut answers = vec![answer("rm0", 204), answer("rm2", 404), answer("rm3", 403)];
+        // Not held here (registered in another tenant): its service principal is deleted next.
+        let second = service_principal_removal_items(&ids, &answers);
+        let second: Vec<_> = second.iter().map(|i| (i.id.as_str(), i.method, i.url.as_str())).collect();
+        assert_eq!(
+            second,
+            vec![("rmsp2", "DELETE", "/servicePrincipals(appId='22222222-2222-2222-2222-222222222222')")]
+        );
+        assert_eq!(not_removed(&ids, &answers), vec![ids[1].clone(), ids[2].clone(), ids[3].clone()], "not until then");
+        answers.push(answer("rmsp2", 204));
         assert_eq!(not_removed(&ids, &answers), vec![ids[1].clone(), ids[3].clone()]);
+        answers.pop();
+        answers.push(answer("rmsp2", 404));
+        assert_eq!(not_removed(&ids, &answers), vec![ids[1].clone(), ids[3].clone()], "gone altogether");
+        answers.pop();
+        answers.push(answer("rmsp2", 403));
+        assert_eq!(not_removed(&ids, &answers), vec![ids[1].clone(), ids[2].clone(), ids[3].clone()]);
         assert_eq!(not_removed(&ids[..1], &[]), vec![ids[0].clone()], "no answer is not a removal");
     }
 
@@ -253,6 +300,7 @@ mod tests {
             ItemId::KeyCredential(0),
             ItemId::RemovePassword(3),
             ItemId::Remove(1),
+            ItemId::RemoveServicePrincipal(2),
         ];
         for id in all {
             assert_eq!(id.to_string().parse::<ItemId>(), Ok(id), "{id}");

@@ -11,4 +11,6 @@ pub mod manifest;
 pub mod plan;
 pub mod policy;
 
-pub use items::{certificate_items, deletion_items, not_removed, removal_items, ItemId};
+pub use items::{
+    certificate_items, deletion_items, not_removed, removal_items, service_principal_removal_items, ItemId,
+};

@@ -340,7 +340,11 @@ impl SignInRecord {
         match self.method {
             AddMethod::Credential => {
                 ended_before_registering
-                    || matches!(self.stage, Stage::Window { .. } | Stage::Redeeming { .. } | Stage::SignedIn { .. })
+                    // Not once claimed: the token was handed over (a panel's sign-in waits for its save).
+                    || matches!(
+                        self.stage,
+                        Stage::Window { .. } | Stage::Redeeming { .. } | Stage::SignedIn { claim: Some(_), .. }
+                    )
             }
             _ => ended_before_registering,
         }

@@ -619,10 +619,22 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
             return Err(ErrorCode::SignInTenantMismatch.into());
         }
         let mut answers = vec![];
-        for chunk in crate::provisioning::removal_items(app_ids).chunks(graph::MAX_BATCH) {
-            match self.http.send(graph::batch(&endpoints, token, chunk)).await {
-                Ok(resp) => answers.extend(graph::read_batch(&resp).unwrap_or_default()),
-                Err(e) => self.host.warn(&format!("signin {}: removing applications failed: {}", rec.id, e.0)),
+        for round in 0..2 {
+            let items = match round {
+                0 => crate::provisioning::removal_items(app_ids),
+                _ => crate::provisioning::service_principal_removal_items(app_ids, &answers),
+            };
+            for chunk in items.chunks(graph::MAX_BATCH) {
+                match self.http.send(graph::batch(&endpoints, token, chunk)).await {
+                    Ok(resp) => match graph::read_batch(&resp) {
+                        Ok(read) => answers.extend(read),
+                        Err(e) => self.host.warn(&format!(
+                            "signin {}: Microsoft refused the removal batch: {:?} ({})",
+                            rec.id, e.code, e.status
+                        )),
+                    },
+                    Err(e) => self.host.warn(&format!("signin {}: removing applications failed: {}", rec.id, e.0)),
+                }
             }
         }
         let not_removed = crate::provisioning::not_removed(app_ids, &answers);

@@ -185,7 +185,11 @@ impl FakeMicrosoft {
                 self.deleted.borrow_mut().push(url.trim_start_matches("/applications/").to_owned());
                 (204, Value::Null)
             }
-            // Already gone in the tenant: Graph answers 404.
+            ItemId::Remove(_) | ItemId::RemoveServicePrincipal(_) if item["method"] != "DELETE" => {
+                panic!("a removal that does not delete: {item}")
+            }
+            // Already gone in the tenant: Graph answers 404 (and its service principal went with it).
+            ItemId::RemoveServicePrincipal(_) => (404, json!({"error": {"code": "Request_ResourceNotFound"}})),
             ItemId::Remove(_) if self.deleted.borrow().iter().any(|d| d == url) => {
                 (404, json!({"error": {"code": "Request_ResourceNotFound"}}))
             }
@@ -574,10 +578,15 @@ fn a_sign_in_only_claim_registers_nothing_and_lets_a_save_create_the_additional_
     assert_eq!(w.code(claim("wrong")), ErrorCode::ConfirmationCodeWrong, "a wrong claim is refused alike");
     w.send(claim(&handle)).unwrap();
     assert_eq!(w.status().state, SignInState::SignedIn, "claimed, and nothing registered");
-    assert!(w.ms.batch_ids.borrow().is_empty(), "no request reached the tenant");
+    // The alarm runs now (not at its scheduled time, when the unused sign-in ends).
+    futures_executor::block_on(w.service().alarm()).unwrap();
+    assert!(w.ms.batch_ids.borrow().is_empty(), "no request reached the tenant, even after the alarm");
+    assert_eq!(w.status().state, SignInState::SignedIn);
     assert_eq!(w.code(claim(&handle)), ErrorCode::AuthorizationPending, "a claim is used once");
     let register = Command::Confirm { account: account(), claim: Some(SecretString::new(handle)), sign_in_only: false };
     assert_eq!(w.code(register), ErrorCode::AuthorizationPending, "nor turned into a registration later");
+    let renew = Command::Renew { account: account(), redirect_uri: Some("https://backup.example.com/cb".into()) };
+    assert_eq!(w.code(renew), ErrorCode::AuthorizationPending, "the token handed over is not dropped for a new window");
     assert_eq!(w.status().state, SignInState::SignedIn);
 
     w.send(additional()).unwrap();
@@ -631,8 +640,12 @@ fn removal_needs_a_sign_in_made_for_nothing_else_in_the_organizations_tenant_and
     assert!(matches!(w.send(stranger), Err(AppError::NoSuchObject)));
     assert!(w.ms.deleted.borrow().is_empty());
 
-    // A sign-in that registered applications (the wizard's) is not used to delete any.
+    // A sign-in that registered applications (the wizard's), or repairs an organization, is not
+    // used to delete any.
     let w = World::completed_device_code_sign_in();
+    assert_eq!(w.code(remove("tid-1", &[A1])), ErrorCode::NotFound);
+    assert!(w.ms.deleted.borrow().is_empty());
+    let w = World::repair_sign_in("tid-1");
     assert_eq!(w.code(remove("tid-1", &[A1])), ErrorCode::NotFound);
     assert!(w.ms.deleted.borrow().is_empty());
 }
@@ -649,10 +662,15 @@ fn removal_deletes_by_application_id_counts_gone_ones_and_ends_the_sign_in() {
     assert_eq!(w.status().state, SignInState::SignedIn, "kept for another try");
     assert_eq!(*w.ms.deleted.borrow(), vec![format!("/applications(appId='{A1}')")]);
 
-    // Again: the one already gone (404) counts as removed.
+    // Again: the one already gone (404, and no service principal of it here) counts as removed.
     let Ok(Reply::Removed(r)) = w.send(remove("tid-1", &[A1, A2])) else { panic!("not removed") };
     assert!(r.not_removed.is_empty());
     assert_eq!(w.ms.deleted.borrow().len(), 2);
+    assert!(
+        w.ms.batch_ids.borrow().contains(&ItemId::RemoveServicePrincipal(0)),
+        "its service principal was looked for"
+    );
+    assert!(!w.ms.batch_ids.borrow().contains(&ItemId::RemoveServicePrincipal(1)));
     assert!(w.host.record.borrow().as_ref().unwrap().token().is_none(), "the token is dropped");
     assert!(matches!(w.send(remove("tid-1", &[A1])), Err(AppError::NoSuchObject)), "used up");
 }

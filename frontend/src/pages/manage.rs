@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::api::{DeleteOrganization, ExpiryState, Health, HealthStatus, Organization, OrganizationList};
 use shared::endpoints::{CHECK_ORGANIZATION, DELETE_ORGANIZATION, LIST_ORGANIZATIONS};
+use shared::ErrorCode;
 
 /// The health's label, its badge class and its explanation.
 pub fn health_text(h: &HealthStatus) -> (&'static str, &'static str, String) {
@@ -82,6 +83,8 @@ pub fn Manage(on_add: Callback<()>, on_edit: Callback<String>, on_deleted: Callb
     let removal_sign_in = RwSignal::new(None::<String>);
     let deleting = RwSignal::new(false);
     let dialog_error = RwSignal::new(None::<String>);
+    // Bumped to start the removal's sign-in over (a new panel) after a refusal that used it up.
+    let panel_key = RwSignal::new(0u32);
     let close_dialog = move || {
         confirming.set(None);
         remove.set(false);
@@ -113,16 +116,28 @@ pub fn Manage(on_add: Callback<()>, on_edit: Callback<String>, on_deleted: Callb
             let body = DeleteOrganization { confirm: true, remove_with_sign_in };
             let r: Result<(), ApiFailure> = api::send(&DELETE_ORGANIZATION, &o.id, &body).await.map(drop);
             deleting.set(false);
+            // The dialog cannot change while deleting; this is still its organization's answer.
+            let still_open = confirming.with_untracked(|c| c.as_ref().is_some_and(|c| c.id == o.id));
             match r {
                 Ok(()) => {
-                    close_dialog();
+                    if still_open {
+                        close_dialog();
+                    }
                     on_deleted.run(o.id.clone());
                     version.update(|v| *v += 1);
                     kept.set(Some((o, removed)));
                 }
                 // Nothing was deleted (or the organization stays while applications remain): the
-                // dialog stays open to try again.
-                Err(e) => dialog_error.set(Some(e.message())),
+                // dialog stays open to try again, with the same sign-in when it is still good.
+                Err(e) => {
+                    let keeps_sign_in =
+                        matches!(e.code(), Some(ErrorCode::ApplicationsNotRemoved | ErrorCode::ApplicationsShared));
+                    if removed && !keeps_sign_in {
+                        removal_sign_in.set(None);
+                        panel_key.update(|k| *k += 1);
+                    }
+                    dialog_error.set(Some(e.message()));
+                }
             }
         });
     };
@@ -220,23 +235,28 @@ pub fn Manage(on_add: Callback<()>, on_edit: Callback<String>, on_deleted: Callb
                         <fieldset>
                             <legend>"Its applications in Microsoft 365"</legend>
                             <div class="option">
-                                <input type="radio" name="delete-applications" id="delete-keep"
-                                    prop:checked=move || !remove.get() on:change=move |_| remove.set(false) />
+                                <input type="radio" name="delete-applications" id="delete-keep" prop:disabled=move || deleting.get()
+                                    prop:checked=move || !remove.get() on:change=move |_| { remove.set(false); removal_sign_in.set(None); } />
                                 <label for="delete-keep">"Keep them registered (remove them yourself later)"</label>
                             </div>
                             <div class="option">
-                                <input type="radio" name="delete-applications" id="delete-remove"
+                                <input type="radio" name="delete-applications" id="delete-remove" prop:disabled=move || deleting.get()
                                     prop:checked=move || remove.get() on:change=move |_| remove.set(true) />
                                 <label for="delete-remove">{if count == 1 { "Delete this application from Microsoft 365 too".to_owned() } else { format!("Delete these {count} applications from Microsoft 365 too") }}</label>
                             </div>
                         </fieldset>
                         <Show when=move || remove.get()>
-                            <SignInPanel cloud intro="Deleting these applications needs a sign-in as a Global Administrator of this tenant. Only the applications listed above are deleted."
-                                on_signed_in=Callback::new(move |id| removal_sign_in.set(Some(id))) />
+                            {move || {
+                                panel_key.track();
+                                view! {
+                                    <SignInPanel cloud intro="Deleting these applications needs a sign-in as a Global Administrator of this tenant. Only the applications listed above are deleted."
+                                        on_signed_in=Callback::new(move |id| removal_sign_in.set(Some(id))) />
+                                }
+                            }}
                         </Show>
                         <p class="error" role="alert" data-testid="delete-error">{move || dialog_error.get().unwrap_or_default()}</p>
                         <div class="actions">
-                            <button type="button" class="secondary" on:click=move |_| close_dialog()>"Cancel"</button>
+                            <button type="button" class="secondary" prop:disabled=move || deleting.get() on:click=move |_| close_dialog()>"Cancel"</button>
                             <button type="button" class="danger" data-testid="confirm-delete"
                                 prop:disabled=move || deleting.get() || (remove.get() && removal_sign_in.get().is_none())
                                 on:click=move |_| delete(target.clone())>

@@ -190,6 +190,26 @@ impl OrganizationStore for D1Store<'_> {
         Ok(())
     }
 
+    async fn held_elsewhere(&self, organization_id: &str, app_ids: &[String]) -> Result<Vec<String>, StoreError> {
+        #[derive(serde::Deserialize)]
+        struct Row {
+            app_id: String,
+        }
+        if app_ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let db = self.db()?;
+        let mut params: Vec<JsValue> = vec![organization_id.into()];
+        params.extend(app_ids.iter().map(|a| JsValue::from(a.as_str())));
+        let marks = (2..=params.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+        let sql =
+            format!("SELECT DISTINCT app_id FROM applications WHERE organization_id <> ?1 AND app_id IN ({marks})");
+        let rows =
+            self.statement(&db, &sql, &params)?.all().await.map_err(failed("reading shared applications", &[]))?;
+        let rows = rows.results::<Row>().map_err(unusable("decoding shared applications"))?;
+        Ok(rows.into_iter().map(|r| r.app_id).collect())
+    }
+
     async fn name_of_tenant(&self, account: &str, tenant: &str) -> Result<Option<String>, StoreError> {
         let db = self.db()?;
         let sql = "SELECT name FROM organizations WHERE account_id = ?1 AND tenant_id = ?2";

@@ -58,6 +58,7 @@ enum Accepts {
     Certificate,
 }
 
+#[derive(Clone)]
 struct StoredApp {
     row: ApplicationRow,
     object_id: Option<String>,
@@ -458,6 +459,17 @@ impl OrganizationStore for World {
             self.insert_app(a);
         }
         Ok(())
+    }
+
+    async fn held_elsewhere(&self, organization_id: &str, app_ids: &[String]) -> Result<Vec<String>, StoreError> {
+        let apps = self.apps.borrow();
+        let mut held: Vec<String> = apps
+            .iter()
+            .filter(|a| a.row.organization_id != organization_id && app_ids.contains(&a.row.app_id))
+            .map(|a| a.row.app_id.clone())
+            .collect();
+        held.dedup();
+        Ok(held)
     }
 
     async fn name_of_tenant(&self, account: &str, tenant: &str) -> Result<Option<String>, StoreError> {
@@ -1583,6 +1595,17 @@ fn delete_with_removal_deletes_the_organizations_own_applications_first_and_keep
     let e = block_on(w.service().delete(&org.id, remove_with("not an id"))).unwrap_err();
     assert_eq!(field(&e), Some(Field::SignInId));
     assert!(w.calls().is_empty(), "nothing asked of the sign-in");
+
+    // Another organization (another account's) uses one of them: nothing is asked of the sign-in.
+    let mut shared = w.apps.borrow()[1].clone();
+    shared.row.organization_id = "another-organization".into();
+    shared.row.id = "another-row".into();
+    w.apps.borrow_mut().push(shared);
+    let e = block_on(w.service().delete(&org.id, remove_with(SIGN_IN))).unwrap_err();
+    assert_eq!(code(&e), ErrorCode::ApplicationsShared);
+    assert!(e.body().error.message.ends_with(&format!("Shared: {}.", stored[1])), "{e:?}");
+    assert!(w.calls().is_empty(), "{:?}", w.calls());
+    w.apps.borrow_mut().retain(|a| a.row.organization_id != "another-organization");
 
     // The sign-in refuses (another tenant): nothing is deleted anywhere.
     let mismatch = Refusal { status: 409, error: Some(ErrorDetail::new(ErrorCode::SignInTenantMismatch)) };

@@ -186,6 +186,19 @@ fn dispatch(
         ["servicePrincipals"] if m == Method::GET => service_principals::list(state, caller, req),
         ["servicePrincipals"] if m == Method::POST => service_principals::create(state, caller, req, now),
         ["servicePrincipals", id] => service_principals::one(state, caller, req, id),
+        // The alternate key, as Graph has it: `servicePrincipals(appId='…')`.
+        [sp] if sp.starts_with("servicePrincipals(") => {
+            let app_id = sp
+                .strip_prefix("servicePrincipals(appId=")
+                .and_then(|s| s.strip_suffix(')'))
+                .map(|v| v.trim_matches('\''))
+                .ok_or_else(|| GraphError::bad_request(format!("Invalid key segment '{sp}'.")))?;
+            let id = state
+                .sp_by_app_id(&caller.tenant_id, app_id)
+                .map(|s| s.id.clone())
+                .ok_or_else(|| GraphError::not_found(app_id))?;
+            service_principals::one(state, caller, req, &id)
+        }
         ["servicePrincipals", id, rel] => service_principals::relation(state, caller, req, id, rel, now),
         ["servicePrincipals", id, "appRoleAssignedTo", assignment] if m == Method::DELETE => {
             service_principals::delete_assignment(state, caller, id, assignment)
