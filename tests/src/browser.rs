@@ -91,29 +91,40 @@ impl Browser {
             .or_else(|| which("firefox"))
             .expect("firefox-esr is not on PATH: run `make setup` (Debian package firefox-esr)");
         let profile = tempfile::Builder::new().prefix("m365-firefox-").tempdir().expect("temp dir");
+        let options = serde_json::json!({
+            "binary": firefox,
+            "args": ["-headless", "-width", "1280", "-height", "900"],
+            "prefs": firefox_prefs(),
+        });
+        Self::launch("geckodriver", geckodriver, &["--host=127.0.0.1"], profile, ("moz:firefoxOptions", options)).await
+    }
+
+    /// Starts WebDriver `name` (at `driver`, with `driver_args`) on a free port, its temporary files
+    /// in `profile`, and opens a session with the browser options `options` (the capability's name
+    /// and value).
+    async fn launch(
+        name: &str,
+        driver: std::path::PathBuf,
+        driver_args: &[&str],
+        profile: tempfile::TempDir,
+        options: (&str, serde_json::Value),
+    ) -> Self {
         let port = free_port();
-        let mut cmd = Command::new(geckodriver);
-        cmd.arg(format!("--port={port}")).arg("--host=127.0.0.1").env("TMPDIR", profile.path());
-        let mut driver = Guarded::spawn("geckodriver", cmd, &profile.path().join("geckodriver.log"));
+        let mut cmd = Command::new(driver);
+        cmd.arg(format!("--port={port}")).args(driver_args).env("TMPDIR", profile.path());
+        let mut driver = Guarded::spawn(name, cmd, &profile.path().join(format!("{name}.log")));
         let status_url = format!("http://127.0.0.1:{port}/status");
-        wait_for("geckodriver to start", Duration::from_secs(20), || {
+        wait_for(&format!("{name} to start"), Duration::from_secs(20), || {
             driver.assert_running();
             ureq::get(&status_url).timeout(Duration::from_secs(1)).call().ok()
         });
         let mut caps = serde_json::Map::new();
-        caps.insert(
-            "moz:firefoxOptions".into(),
-            serde_json::json!({
-                "binary": firefox,
-                "args": ["-headless", "-width", "1280", "-height", "900"],
-                "prefs": firefox_prefs(),
-            }),
-        );
+        caps.insert(options.0.into(), options.1);
         let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
             .capabilities(caps)
             .connect(&format!("http://127.0.0.1:{port}"))
             .await
-            .unwrap_or_else(|e| panic!("opening a Firefox session failed: {e}\n{}", driver.log_text()));
+            .unwrap_or_else(|e| panic!("opening a {name} session failed: {e}\n{}", driver.log_text()));
         Self { client, _driver: driver, _profile: profile }
     }
 
@@ -123,26 +134,10 @@ impl Browser {
             .expect("chromedriver is not on PATH: run `make setup` (Debian package chromium-driver)");
         let chromium = which("chromium").expect("chromium is not on PATH: run `make setup` (Debian package chromium)");
         let profile = tempfile::Builder::new().prefix("m365-chromium-").tempdir().expect("temp dir");
-        let port = free_port();
-        let mut cmd = Command::new(chromedriver);
-        cmd.arg(format!("--port={port}")).env("TMPDIR", profile.path());
-        let mut driver = Guarded::spawn("chromedriver", cmd, &profile.path().join("chromedriver.log"));
-        let status_url = format!("http://127.0.0.1:{port}/status");
-        wait_for("chromedriver to start", Duration::from_secs(20), || {
-            driver.assert_running();
-            ureq::get(&status_url).timeout(Duration::from_secs(1)).call().ok()
-        });
-
         let mut args: Vec<String> = CHROMIUM_ARGS.iter().map(|s| s.to_string()).collect();
         args.push(format!("--user-data-dir={}", profile.path().join("profile").display()));
-        let mut caps = serde_json::Map::new();
-        caps.insert("goog:chromeOptions".into(), serde_json::json!({ "binary": chromium, "args": args }));
-        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-            .unwrap_or_else(|e| panic!("opening a Chromium session failed: {e}\n{}", driver.log_text()));
-        Self { client, _driver: driver, _profile: profile }
+        let options = serde_json::json!({ "binary": chromium, "args": args });
+        Self::launch("chromedriver", chromedriver, &[], profile, ("goog:chromeOptions", options)).await
     }
 
     /// Polls until the element matching `css` has text containing `needle`; returns that text.

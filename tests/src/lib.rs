@@ -81,6 +81,16 @@ pub async fn emulator_stack_browser(
     (emulator, stack, browser)
 }
 
+/// On the edit page of the (only) organization listed: untick "Create multiple applications", save,
+/// and wait for the list to say so.
+pub async fn turn_multiple_applications_off(browser: &browser::Browser) {
+    let c = &browser.client;
+    browser::click_text(c, "Edit").await;
+    browser::click(c, "#edit-multiple").await;
+    browser::click_text(c, "Save changes").await;
+    browser.wait_for_text("[data-testid=organizations]", "Off", std::time::Duration::from_secs(20)).await;
+}
+
 /// Saves the organization of a completed automatic registration (`status`, as
 /// [`automatic_registration`] answers it) as "Contoso" with its generated credential, one
 /// application; the saved organization.

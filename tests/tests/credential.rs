@@ -10,6 +10,7 @@ use system_tests::browser::{click, click_text, el, one_time_code, type_into, Bro
 use system_tests::emulator::{fixture, Emulator};
 use system_tests::portal::Api;
 use system_tests::stack::Stack;
+use system_tests::turn_multiple_applications_off;
 
 async fn setup() -> (Emulator, Stack, Browser) {
     system_tests::emulator_stack_browser(&[]).await
@@ -84,6 +85,17 @@ async fn accept_and_return(c: &Client, main: &WindowHandle) {
     click(c, "button[value=accept]").await;
     c.switch_to_window(main.clone()).await.unwrap();
     popup_gone(c, main).await;
+}
+
+/// Clicks `opener` (which opens the sign-in window during the click), signs in and consents in the
+/// window; the main window is current again once the window has closed itself.
+async fn sign_in_through_window(c: &Client, main: &WindowHandle, opener: &str) {
+    click(c, opener).await;
+    let win = popup(c, main).await;
+    c.switch_to_window(win).await.unwrap();
+    el(c, "#i0116").await;
+    sign_in_to_consent(c).await;
+    accept_and_return(c, main).await;
 }
 
 async fn step3_then_save(browser: &Browser, multiple: bool) -> String {
@@ -193,12 +205,7 @@ async fn manual_save_and_recreate_sign_in_with_microsoft_in_the_panel_instead_of
     };
     assert_eq!(devicecode(&emulator), 0, "no device code was asked for");
     let main = c.window().await.unwrap();
-    click(c, "[data-testid=panel-credential]").await;
-    let win = popup(c, &main).await;
-    c.switch_to_window(win).await.unwrap();
-    el(c, "#i0116").await;
-    sign_in_to_consent(c).await;
-    accept_and_return(c, &main).await;
+    sign_in_through_window(c, &main, "[data-testid=panel-credential]").await;
     // The window's answer is claimed by this browser, and Save goes on by itself.
     let table =
         browser.wait_for_text("[data-testid=organizations]", "On (4 applications)", Duration::from_secs(120)).await;
@@ -207,19 +214,11 @@ async fn manual_save_and_recreate_sign_in_with_microsoft_in_the_panel_instead_of
     assert_eq!(token_requests(&emulator, "authorization_code"), 1, "one sign-in");
 
     // Off, then on again with "Recreate multiple applications", signed in with a window again.
-    click_text(c, "Edit").await;
-    click(c, "#edit-multiple").await;
-    click_text(c, "Save changes").await;
-    browser.wait_for_text("[data-testid=organizations]", "Off", Duration::from_secs(20)).await;
+    turn_multiple_applications_off(&browser).await;
     click_text(c, "Edit").await;
     click(c, "#edit-multiple").await;
     click(c, "#reenable-recreate").await;
-    click(c, "[data-testid=panel-credential]").await;
-    let win = popup(c, &main).await;
-    c.switch_to_window(win).await.unwrap();
-    el(c, "#i0116").await;
-    sign_in_to_consent(c).await;
-    accept_and_return(c, &main).await;
+    sign_in_through_window(c, &main, "[data-testid=panel-credential]").await;
     browser
         .wait_for_text("[data-testid=signin-panel] [data-testid=signin-status]", "Signed in", Duration::from_secs(20))
         .await;

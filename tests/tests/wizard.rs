@@ -8,6 +8,7 @@ use std::time::Duration;
 use system_tests::browser::{click, click_text, el, one_time_code, type_into, Browser};
 use system_tests::emulator::{fixture, Emulator};
 use system_tests::stack::Stack;
+use system_tests::turn_multiple_applications_off;
 
 async fn value(c: &Client, css: &str) -> String {
     el(c, css).await.prop("value").await.unwrap().unwrap_or_default()
@@ -463,15 +464,6 @@ async fn manual_with_a_certificate_then_edit_with_and_without_a_recheck() {
     let table = browser.wait_for_text("[data-testid=organizations]", "Contoso renamed", Duration::from_secs(20)).await;
     assert!(table.contains("Certificate"), "the certificate stayed: {table}");
     browser.close().await;
-}
-
-/// On the edit page: untick "Create multiple applications", save, and wait for the list to say so.
-async fn turn_multiple_applications_off(browser: &Browser) {
-    let c = &browser.client;
-    click_text(c, "Edit").await;
-    click(c, "#edit-multiple").await;
-    click_text(c, "Save changes").await;
-    browser.wait_for_text("[data-testid=organizations]", "Off", Duration::from_secs(20)).await;
 }
 
 /// Chooses a device code in the sign-in panel, waits for its one-time code and approves it as the

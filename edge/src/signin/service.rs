@@ -618,25 +618,10 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
         if !signed_in_tenant.eq_ignore_ascii_case(tenant) {
             return Err(ErrorCode::SignInTenantMismatch.into());
         }
-        let mut answers = vec![];
-        for round in 0..2 {
-            let items = match round {
-                0 => crate::provisioning::removal_items(app_ids),
-                _ => crate::provisioning::service_principal_removal_items(app_ids, &answers),
-            };
-            for chunk in items.chunks(graph::MAX_BATCH) {
-                match self.http.send(graph::batch(&endpoints, token, chunk)).await {
-                    Ok(resp) => match graph::read_batch(&resp) {
-                        Ok(read) => answers.extend(read),
-                        Err(e) => self.host.warn(&format!(
-                            "signin {}: Microsoft refused the removal batch: {:?} ({})",
-                            rec.id, e.code, e.status
-                        )),
-                    },
-                    Err(e) => self.host.warn(&format!("signin {}: removing applications failed: {}", rec.id, e.0)),
-                }
-            }
-        }
+        let first = crate::provisioning::removal_items(app_ids);
+        let mut answers = self.removal_batches(rec, &endpoints, token, &first).await;
+        let second = crate::provisioning::service_principal_removal_items(app_ids, &answers);
+        answers.extend(self.removal_batches(rec, &endpoints, token, &second).await);
         let not_removed = crate::provisioning::not_removed(app_ids, &answers);
         self.host.warn(&format!(
             "signin {}: removed {} of {} application(s) of a deleted organization",
@@ -645,6 +630,31 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
             app_ids.len()
         ));
         Ok(not_removed)
+    }
+
+    /// Sends the removal requests `items` in batches; the answers that arrived (a batch that failed
+    /// is logged, and its items count as not removed).
+    async fn removal_batches(
+        &self,
+        rec: &SignInRecord,
+        endpoints: &shared::CloudEndpoints,
+        token: &SecretString,
+        items: &[graph::BatchItem],
+    ) -> Vec<graph::BatchResult> {
+        let mut answers = vec![];
+        for chunk in items.chunks(graph::MAX_BATCH) {
+            match self.http.send(graph::batch(endpoints, token, chunk)).await {
+                Ok(resp) => match graph::read_batch(&resp) {
+                    Ok(read) => answers.extend(read),
+                    Err(e) => self.host.warn(&format!(
+                        "signin {}: Microsoft refused the removal batch: {:?} ({})",
+                        rec.id, e.code, e.status
+                    )),
+                },
+                Err(e) => self.host.warn(&format!("signin {}: removing applications failed: {}", rec.id, e.0)),
+            }
+        }
+        answers
     }
 
     /// After the hold: delete unsaved applications, then forget every secret. The stored
