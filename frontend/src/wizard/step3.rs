@@ -74,18 +74,21 @@ fn tenant_from_domain(
     note.set(Some(format!("Looking up the tenant of {v}…")));
     spawn_local(async move {
         let req = shared::api::TenantLookupRequest { domain: v.clone() };
-        match api::send(&shared::endpoints::TENANT_LOOKUP, "", &req).await {
-            // Only if the field still holds the domain the admin left it with.
-            Ok(found) if tenant.get_untracked().trim() == v => {
+        let answer = api::send(&shared::endpoints::TENANT_LOOKUP, "", &req).await;
+        // The answer is used only if the field still holds the domain the admin left it with: once
+        // something else was typed it neither fills the field nor reports an error at it.
+        let still_there = tenant.get_untracked().trim() == v;
+        match answer {
+            Ok(found) if still_there => {
                 tenant.set(found.tenant_id.clone());
                 error.set(None);
                 note.set(Some(found.message));
             }
-            Ok(_) => note.set(None),
-            Err(e) => {
+            Err(e) if still_there => {
                 note.set(None);
                 error.set(Some(e.message()));
             }
+            _ => note.set(None),
         }
     });
 }
