@@ -154,11 +154,10 @@ impl SignIns for DurableSignIns<'_> {
         cloud: CloudEnvironment,
         tenant: &str,
         app_ids: &[String],
-    ) -> Res<Answer<Vec<String>>> {
+    ) -> Res<Answer<crate::signin::command::Removed>> {
         let cmd =
             Command::Remove { account: self.account(), cloud, tenant: tenant.to_owned(), app_ids: app_ids.to_vec() };
-        let removed: Answer<crate::signin::command::Removed> = parsed(self.send(sign_in, cmd).await?)?;
-        Ok(removed.map(|r| r.not_removed))
+        parsed(self.send(sign_in, cmd).await?)
     }
 
     async fn use_certificate(&self, sign_in: &str, der: &[u8], not_before: i64, not_after: i64) -> Res<Answer<()>> {

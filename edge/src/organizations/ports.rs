@@ -326,14 +326,14 @@ pub trait SignIns {
         not_after: i64,
     ) -> impl Future<Output = Result<Answer<()>, AppError>>;
     /// `remove`: delete a saved organization's applications `app_ids` from `tenant` of `cloud`;
-    /// the IDs still there.
+    /// the IDs still there, and whether Microsoft refused some to the signed-in account.
     fn remove(
         &self,
         sign_in: &str,
         cloud: CloudEnvironment,
         tenant: &str,
         app_ids: &[String],
-    ) -> impl Future<Output = Result<Answer<Vec<String>>, AppError>>;
+    ) -> impl Future<Output = Result<Answer<crate::signin::command::Removed>, AppError>>;
     /// `saved`: its applications are stored now (it keeps them and forgets their secrets).
     fn saved(&self, sign_in: &str) -> impl Future<Output = Result<Answer<()>, AppError>>;
     /// `release`: the save failed for good (it deletes the applications it created now).

@@ -41,6 +41,10 @@ type Res<T> = std::result::Result<T, AppError>;
 
 /// Attempts to tell a sign-in that its applications were stored.
 pub const HAND_OVER_ATTEMPTS: u32 = 3;
+/// Added to `applications_not_removed` when Microsoft refused the signed-in account (403).
+const REMOVAL_DENIED: &str = " Microsoft refused the signed-in account: deleting applications needs the Global \
+     Administrator, Application Administrator or Cloud Application Administrator role. Sign in with such an account \
+     and delete again.";
 /// How long a save waits for a sign-in's additional applications.
 pub const ADDITIONAL_PATIENCE_MS: i64 = 180_000;
 
@@ -327,11 +331,14 @@ where
                 return Err(ErrorDetail { message, ..detail }.into());
             }
             let cloud: CloudEnvironment = org.cloud.parse().map_err(|_| AppError::Internal)?;
-            let not_removed =
+            let removal =
                 self.sign_ins.remove(sign_in, cloud, &org.tenant_id, &app_ids).await?.map_err(Refusal::into_error)?;
-            if !not_removed.is_empty() {
+            if !removal.not_removed.is_empty() {
                 let detail = ErrorDetail::new(ErrorCode::ApplicationsNotRemoved);
-                let message = format!("{} Still registered: {}.", detail.message, not_removed.join(", "));
+                let mut message = format!("{} Still registered: {}.", detail.message, removal.not_removed.join(", "));
+                if removal.denied {
+                    message.push_str(REMOVAL_DENIED);
+                }
                 return Err(ErrorDetail { message, ..detail }.into());
             }
             removed = app_ids.len();

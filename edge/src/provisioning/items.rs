@@ -202,6 +202,14 @@ pub fn not_removed(app_ids: &[String], answers: &[BatchResult]) -> Vec<String> {
         .collect()
 }
 
+/// Whether Microsoft refused any of a removal's deletions to the signed-in account (403: its
+/// directory role may not delete applications), which a retry with the same account cannot mend.
+pub fn removal_denied(answers: &[BatchResult]) -> bool {
+    answers
+        .iter()
+        .any(|a| a.status == 403 && matches!(a.id.parse(), Ok(ItemId::Remove(_) | ItemId::RemoveServicePrincipal(_))))
+}
+
 /// Sets `key` on each created application and then removes its generated secret.
 pub fn certificate_items<'a>(
     apps: impl IntoIterator<Item = &'a super::plan::App>,
@@ -280,6 +288,12 @@ mod tests {
         answers.push(answer("rmsp2", 403));
         assert_eq!(not_removed(&ids, &answers), vec![ids[1].clone(), ids[2].clone(), ids[3].clone()]);
         assert_eq!(not_removed(&ids[..1], &[]), vec![ids[0].clone()], "no answer is not a removal");
+
+        // A 403 on either round is the signed-in account's role; other failures are not.
+        assert!(removal_denied(&answers));
+        assert!(removal_denied(&[answer("rm0", 204), answer("rmsp1", 403)]));
+        assert!(!removal_denied(&[answer("rm0", 429), answer("rm1", 404), answer("rmsp1", 500)]));
+        assert!(!removal_denied(&[answer("d0", 403)]), "only a removal's own requests count");
     }
 
     #[test]

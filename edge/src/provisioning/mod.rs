@@ -12,5 +12,6 @@ pub mod plan;
 pub mod policy;
 
 pub use items::{
-    certificate_items, deletion_items, not_removed, removal_items, service_principal_removal_items, ItemId,
+    certificate_items, deletion_items, not_removed, removal_denied, removal_items, service_principal_removal_items,
+    ItemId,
 };

@@ -280,6 +280,10 @@ pub enum Reply {
 pub struct Removed {
     /// The application IDs still in the tenant (Microsoft refused or did not answer for them).
     pub not_removed: Vec<String>,
+    /// Microsoft refused some of them to the signed-in account (403): its role may not delete
+    /// applications, so the same sign-in cannot do it on a second try.
+    #[serde(default)]
+    pub denied: bool,
 }
 
 fn first_manifest() -> u32 {

@@ -209,13 +209,13 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
             }
             Command::Remove { cloud, tenant, app_ids, .. } => {
                 let token = rec.removal_token(cloud).map_err(AppError::from)?;
-                let not_removed = self.remove(&rec, &token, &tenant, &app_ids).await?;
-                if not_removed.is_empty() {
+                let removed = self.remove(&rec, &token, &tenant, &app_ids).await?;
+                if removed.not_removed.is_empty() {
                     // Used up: the token is dropped with the sign-in.
                     rec.cancel(t);
                     self.save(&rec).await.map_err(|e| self.internal(e))?;
                 }
-                return Ok(Reply::Removed(Removed { not_removed }));
+                return Ok(Reply::Removed(removed));
             }
             Command::Export { .. } => {
                 // The applications and their secrets, for the Worker to seal into D1 when Step 3 is
@@ -608,7 +608,7 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
         token: &SecretString,
         tenant: &str,
         app_ids: &[String],
-    ) -> Result<Vec<String>, AppError> {
+    ) -> Result<Removed, AppError> {
         let endpoints = self.config.endpoints(rec.cloud);
         let unavailable = |e: MicrosoftError| AppError::from(e.detail());
         let read = graph::request(&endpoints, token, http::Method::GET, "/organization?$select=id", None);
@@ -629,7 +629,7 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
             app_ids.len() - not_removed.len(),
             app_ids.len()
         ));
-        Ok(not_removed)
+        Ok(Removed { not_removed, denied: crate::provisioning::removal_denied(&answers) })
     }
 
     /// Sends the removal requests `items` in batches; the answers that arrived (a batch that failed

@@ -119,6 +119,8 @@ struct FakeMicrosoft {
     /// The next device-code poll is answered only after this many turns of the executor (a slow
     /// Microsoft: other events reach the Durable Object meanwhile).
     slow_poll_turns: Cell<u32>,
+    /// The signed-in account may not delete applications (Graph answers a removal 403).
+    removal_denied: Cell<bool>,
 }
 
 /// Pending for `n` polls (waking itself each time), then ready: another future gets in meanwhile.
@@ -189,6 +191,11 @@ impl FakeMicrosoft {
                 panic!("a removal that does not delete: {item}")
             }
             // Already gone in the tenant: Graph answers 404 (and its service principal went with it).
+            ItemId::Remove(_) | ItemId::RemoveServicePrincipal(_) if self.removal_denied.get() => (
+                403,
+                json!({"error": {"code": "Authorization_RequestDenied",
+                                 "message": "Insufficient privileges to complete the operation."}}),
+            ),
             ItemId::RemoveServicePrincipal(_) => (404, json!({"error": {"code": "Request_ResourceNotFound"}})),
             ItemId::Remove(_) if self.deleted.borrow().iter().any(|d| d == url) => {
                 (404, json!({"error": {"code": "Request_ResourceNotFound"}}))
@@ -656,9 +663,17 @@ fn removal_deletes_by_application_id_counts_gone_ones_and_ends_the_sign_in() {
     w.start(AddMethod::DeviceCode);
     w.alarms_until(SignInState::SignedIn);
     let odd = "x') or startswith(displayName,'";
+    // The signed-in account's role may not delete applications: said so, nothing is deleted, and
+    // the sign-in stays (a retry needs another account, but the record keeps its own time).
+    w.ms.removal_denied.set(true);
+    let Ok(Reply::Removed(r)) = w.send(remove("tid-1", &[A1])) else { panic!("not removed") };
+    assert_eq!((r.not_removed, r.denied), (vec![A1.to_owned()], true));
+    assert!(w.ms.deleted.borrow().is_empty());
+    w.ms.removal_denied.set(false);
     // Not a GUID (never put into a URL): reported as still there, and the sign-in stays usable.
     let Ok(Reply::Removed(r)) = w.send(remove("TID-1", &[A1, odd])) else { panic!("not removed") };
     assert_eq!(r.not_removed, vec![odd.to_owned()]);
+    assert!(!r.denied, "a refusal of another kind is not the role's");
     assert_eq!(w.status().state, SignInState::SignedIn, "kept for another try");
     assert_eq!(*w.ms.deleted.borrow(), vec![format!("/applications(appId='{A1}')")]);
 

@@ -7,6 +7,7 @@ use super::*;
 use crate::microsoft::{HttpRequest, HttpResponse, TransportError};
 use crate::organizations::model::OrganizationRow;
 use crate::organizations::ports::{Answer, RotatedCredential, SealedRow, UsageRow};
+use crate::signin::command::Removed;
 use futures_executor::block_on;
 use shared::api::{
     CredentialInput, EngineResource, EngineTokenRequest, HealthReason, RegistrationResult, RepairOrganization,
@@ -98,7 +99,7 @@ struct World {
     export: RefCell<Option<Answer<Exported>>>,
     additional_answer: RefCell<Option<Answer<()>>>,
     /// What `remove` answers (default: everything removed).
-    remove_answer: RefCell<Option<Answer<Vec<String>>>>,
+    remove_answer: RefCell<Option<Answer<Removed>>>,
     use_certificate_answer: RefCell<Option<Answer<()>>>,
     saved_answers: RefCell<VecDeque<Res<Answer<()>>>>,
     // The engine's audit.
@@ -375,10 +376,10 @@ impl SignIns for World {
         cloud: CloudEnvironment,
         tenant: &str,
         app_ids: &[String],
-    ) -> Res<Answer<Vec<String>>> {
+    ) -> Res<Answer<Removed>> {
         assert_eq!(sign_in, SIGN_IN);
         self.note(format!("signin remove {} {tenant} {}", cloud.as_str(), app_ids.join(",")));
-        Ok(self.remove_answer.borrow().clone().unwrap_or(Ok(vec![])))
+        Ok(self.remove_answer.borrow().clone().unwrap_or(Ok(Removed::default())))
     }
 
     async fn use_certificate(&self, sign_in: &str, der: &[u8], not_before: i64, not_after: i64) -> Res<Answer<()>> {
@@ -1615,15 +1616,28 @@ fn delete_with_removal_deletes_the_organizations_own_applications_first_and_keep
     assert_eq!(w.orgs.borrow().len(), 1);
 
     // Microsoft keeps one: the organization stays, and the message names it.
-    *w.remove_answer.borrow_mut() = Some(Ok(vec![stored[2].clone()]));
+    *w.remove_answer.borrow_mut() = Some(Ok(Removed { not_removed: vec![stored[2].clone()], denied: false }));
     w.forget();
     let e = block_on(w.service().delete(&org.id, remove_with(SIGN_IN))).unwrap_err();
     assert_eq!(code(&e), ErrorCode::ApplicationsNotRemoved);
     assert!(e.body().error.message.ends_with(&format!("Still registered: {}.", stored[2])), "{e:?}");
+    assert!(!e.body().error.message.contains("role"), "no role is blamed for another failure: {e:?}");
     assert_eq!(
         w.calls(),
         [format!("signin remove global {TENANT} {}", stored.join(","))],
         "the stored IDs, in the stored tenant"
+    );
+    assert_eq!((w.orgs.borrow().len(), w.apps.borrow().len()), (1, 4));
+
+    // Refused to the signed-in account's role: the message says which roles may delete them.
+    *w.remove_answer.borrow_mut() = Some(Ok(Removed { not_removed: stored.clone(), denied: true }));
+    let e = block_on(w.service().delete(&org.id, remove_with(SIGN_IN))).unwrap_err();
+    assert_eq!(code(&e), ErrorCode::ApplicationsNotRemoved);
+    let message = &e.body().error.message;
+    assert!(message.contains(&format!("Still registered: {}.", stored.join(", "))), "{message}");
+    assert!(
+        message.contains("Application Administrator") && message.contains("Sign in with such an account"),
+        "{message}"
     );
     assert_eq!((w.orgs.borrow().len(), w.apps.borrow().len()), (1, 4));
 
