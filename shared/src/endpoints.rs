@@ -211,7 +211,7 @@ endpoints! {
     /// Edit; application ID and credential changes are checked against Microsoft first
     UPDATE_ORGANIZATION: Patch "/api/organizations/{id}", UpdateOrganization => 200 Organization, errors &[400, 401, 404, 409, 410, 413, 415, 422, 502, 503];
     /// Check the organization's health now: a token for each active application with its stored credential (nothing in the tenant changes)
-    CHECK_ORGANIZATION: Post "/api/organizations/{id}/check", NoBody => 200 Organization, errors &[401, 404];
+    CHECK_ORGANIZATION: Post "/api/organizations/{id}/check", NoBody => 200 Organization, errors &[401, 404, 429];
     /// Store what a repair sign-in did (missing permissions granted, deleted applications created again, disabled ones enabled, failing credentials replaced by certificates); the organization keeps its ID and name, and is checked again
     REPAIR_ORGANIZATION: Post "/api/organizations/{id}/repair", RepairOrganization => 200 Organization, errors &[400, 401, 404, 409, 410, 413, 415, 422, 502, 503];
     /// Which tenant and cloud a domain belongs to, from Microsoft's public OpenID configuration (cached briefly)

@@ -61,6 +61,42 @@ fn check_now_finds_a_working_organization_healthy_then_a_deleted_application_fai
     assert_eq!(listed.body["organizations"][0]["health"]["state"], "failing", "{}", listed.text);
 }
 
+/// "Check now" is limited per organization of an account: 10 a minute (`CHECK_RATE_LIMIT`). The
+/// limiter's windows are whole minutes, so a run that crosses one may get up to 20 through.
+#[test]
+fn check_now_is_limited_per_organization() {
+    let (emulator, stack) = start();
+    let api = Api::new(&stack.base_url, &stack.token("acct-check-limit"));
+    let id = saved_organization(&emulator, &api)["id"].as_str().unwrap().to_owned();
+    let url = format!("/api/organizations/{id}/check");
+    let mut answered = 0;
+    let limited = loop {
+        let r = api.post(&url, json!({}));
+        if r.status != 200 {
+            break r;
+        }
+        answered += 1;
+        assert!(answered <= 20, "no limit after {answered} checks");
+    };
+    assert!(answered >= 10, "limited after {answered} checks");
+    assert_eq!(
+        (limited.status, limited.body["error"]["code"].as_str()),
+        (429, Some("checks_rate_limited")),
+        "{}",
+        limited.text
+    );
+    assert!(limited.body["error"]["message"].as_str().unwrap().contains("wait a minute"), "{}", limited.text);
+    // The organization and its health are as they were.
+    let shown = api.get(&format!("/api/organizations/{id}"));
+    assert_eq!(shown.body["health"]["state"], "healthy", "{}", shown.text);
+    // Counted per account and organization: another ID of this account, and this ID for another
+    // account, are not limited (404: neither is theirs).
+    let elsewhere = api.post("/api/organizations/00000000-0000-4000-8000-000000000000/check", json!({}));
+    assert_eq!(elsewhere.status, 404, "{}", elsewhere.text);
+    let other = Api::new(&stack.base_url, &stack.token("acct-check-limit-2"));
+    assert_eq!(other.post(&url, json!({})).status, 404);
+}
+
 #[test]
 fn the_cron_trigger_checks_the_organizations_that_are_due() {
     let (emulator, stack) = start();

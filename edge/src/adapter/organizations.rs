@@ -20,7 +20,7 @@ use base64::Engine as _;
 use d1::D1Store;
 use shared::api::{CreateOrganization, DeleteOrganization, SignInStatus, UpdateOrganization};
 use shared::endpoints;
-use shared::CloudEnvironment;
+use shared::{CloudEnvironment, ErrorCode};
 use worker::{Env, Response};
 
 type Res<T> = std::result::Result<T, AppError>;
@@ -277,8 +277,17 @@ pub async fn usage(env: &Env, session: &Session, id: &str) -> Res<Response> {
     respond(&endpoints::ORGANIZATION_USAGE, &usage)
 }
 
-/// `POST /api/organizations/{id}/check`.
+/// The window of the `CHECK_RATE_LIMIT` binding (wrangler.toml), for `Retry-After`.
+const CHECK_RATE_LIMIT_PERIOD_S: u64 = 60;
+
+/// `POST /api/organizations/{id}/check`: the organization's rate limit (the `CHECK_RATE_LIMIT`
+/// binding, keyed by account and organization), then the check.
 pub async fn check(env: &Env, config: &Config, session: &Session, id: &str) -> Res<Response> {
+    let limiter = env.rate_limiter("CHECK_RATE_LIMIT").map_err(internal("rate limit binding"))?;
+    let key = format!("{}/{id}", session.account);
+    if !limiter.limit(key).await.map_err(internal("rate limit"))?.success {
+        return Err(AppError::RateLimited(ErrorCode::ChecksRateLimited, CHECK_RATE_LIMIT_PERIOD_S));
+    }
     let checked = with_service(env, session, async |s| s.check_health(config, id).await).await?;
     respond(&endpoints::CHECK_ORGANIZATION, &checked)
 }
