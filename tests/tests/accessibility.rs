@@ -93,9 +93,10 @@ async fn the_wizard_works_from_the_keyboard_alone() {
     press(&browser, Key::Enter).await;
     browser.wait_for_text("#step-heading", "Step 2", Duration::from_secs(10)).await;
     browser.wait_for_text("[data-testid=signin-status]", "Waiting for you", Duration::from_secs(20)).await;
-    // The admin signs in at Microsoft (not this page's keyboard); then: copy button, link, checkbox.
+    // Copy button, link, checkbox. The admin signs in at Microsoft (not this page's keyboard) only
+    // once the checkbox is reached: once the sign-in is noticed the code and its buttons go away,
+    // which would race the walk through them.
     let code = c.find(Locator::Css("[data-testid=user-code]")).await.unwrap().text().await.unwrap();
-    emulator.approve(&code, system_tests::emulator::fixture::ADMIN);
     let mut seen = vec![];
     for _ in 0..8 {
         press(&browser, Key::Tab).await;
@@ -108,6 +109,7 @@ async fn the_wizard_works_from_the_keyboard_alone() {
     }
     assert!(seen.iter().any(|s| s.contains("Copy code")), "{seen:?}");
     assert_eq!(seen.last().map(|s| s.starts_with("confirm-authorization")), Some(true), "{seen:?}");
+    emulator.approve(&code, system_tests::emulator::fixture::ADMIN);
     press(&browser, Key::Space).await;
     browser.wait_for_text("#step-heading", "Step 3", Duration::from_secs(60)).await;
     // Step 3: Tab to "Create multiple applications", untick it with Space, Tab to Save, Enter.

@@ -187,10 +187,10 @@ fn polling_respects_the_interval() {
     let approved_at = Instant::now();
     emulator.approve(&code, fixture::ADMIN);
     wait_status(&api, &id, Duration::from_secs(10), |s| s["state"] == "signed_in");
-    assert!(
-        approved_at.elapsed() <= Duration::from_secs(3) + Duration::from_millis(500),
-        "noticed within interval + 1 s"
-    );
+    // At most one interval (and the 250 ms margin) until the next poll, then the token exchange and
+    // this test's own 250 ms between reads; 2.5 s over the interval leaves room for a late alarm on
+    // a busy machine, and still fails a poller that waits a second interval (or backs off).
+    assert!(approved_at.elapsed() <= Duration::from_millis(4_500), "noticed within interval + 2.5 s");
 }
 
 #[test]

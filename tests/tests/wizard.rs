@@ -340,8 +340,10 @@ async fn conditional_access_block_then_switch_to_manual() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn declined_then_expired_then_a_new_code() {
+    // Codes live 10 s: long enough for the second one to be declined and that answer polled
+    // before it expires (with 4 s, a slow machine could see it expire first).
     let emulator = tokio::task::spawn_blocking(|| {
-        Emulator::start_with(&["--device-code-interval", "1", "--device-code-expires-in", "4"])
+        Emulator::start_with(&["--device-code-interval", "1", "--device-code-expires-in", "10"])
     })
     .await
     .unwrap();
@@ -350,7 +352,7 @@ async fn declined_then_expired_then_a_new_code() {
     let browser = Browser::start().await;
     let c = &browser.client;
     let first = start_device_code(&browser, &stack, "acct-ui-expire").await;
-    browser.wait_for_text("[data-testid=signin-status]", "expired", Duration::from_secs(20)).await;
+    browser.wait_for_text("[data-testid=signin-status]", "expired", Duration::from_secs(30)).await;
     click_text(c, "Get a new code").await;
     let second = one_time_code(c, "[data-testid=user-code]", Some(&first), Duration::from_secs(10)).await;
     assert_ne!(second, first, "a new code is shown");
@@ -390,7 +392,9 @@ async fn wrong_secret_and_wrong_pfx_password_show_field_errors() {
     click_text(c, "Check certificate").await;
     browser.wait_for_text("#pfx-file-error", "not a .pfx", Duration::from_secs(20)).await;
     click(c, "button[type=submit]").await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Save's answer is in once its button reads "Save" again (it reads "Checking with Microsoft and
+    // saving…" from the click on).
+    browser.wait_for_text("form button[type=submit]", "Save", Duration::from_secs(30)).await;
     browser.wait_for_text("#pfx-file-error", "not a .pfx", Duration::from_secs(20)).await;
     let shown: Vec<String> = c
         .execute(
@@ -457,7 +461,18 @@ async fn manual_with_a_certificate_then_edit_with_and_without_a_recheck() {
     // While Microsoft is asked (and asked again, for a secret it may not know yet), the page says so
     // and counts the seconds.
     browser.wait_for_text("[data-testid=waiting]", "Checking with Microsoft", Duration::from_secs(5)).await;
-    browser.wait_for_text("[data-testid=waiting-seconds]", "Waiting for 2 s", Duration::from_secs(5)).await;
+    // The counter goes up every second: any count from 2 on (a busy machine may miss the second
+    // it reads "2").
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = browser.wait_for_text("[data-testid=waiting-seconds]", "Waiting for", Duration::from_secs(5)).await;
+        let seconds: u32 = text.trim_start_matches("Waiting for ").trim_end_matches(" s").parse().unwrap();
+        if seconds >= 2 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the seconds waited do not go up: {text}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     browser.wait_for_text("form .error", "refused the application password", Duration::from_secs(60)).await;
     assert!(c.find_all(fantoccini::Locator::Css("[data-testid=waiting]")).await.unwrap().is_empty());
     // The admin can stop waiting: the form is usable again at once.
