@@ -9,6 +9,7 @@
 //! | `CREDENTIAL_CLOUDS` | var, optional | space-separated clouds besides Global where the Credential method is set up (`usgov_gcc_high usgov_dod china`: their public client has this service's redirect URI) |
 //! | `ENGINE_KEYS` | var, optional | the backup engine's public keys (JSON, see README); none: the engine API refuses everything |
 //! | `ENGINE_AUDIT_DAYS` | var, optional | how long the engine's token requests are kept (default 90) |
+//! | `MICROSOFT_TIMEOUT_SECS` | var, optional | how long one request to Microsoft may take, answer included, before it is abandoned as a transient failure (default 30, at most 300) |
 //! | `ROTATE_BEFORE_DAYS` | var, optional | how long before its end a certificate the service created is replaced (default 30) |
 //! | `PORTAL_WEBHOOK_URL`, `PORTAL_WEBHOOK_SECRET` | var, secret | where signed events go, and their HMAC key |
 //! | `BACKUP_APP_NAME` | var, optional | display name of the registered applications (default "M365 Backup") |
@@ -61,10 +62,16 @@ pub struct Config {
     /// `ENGINE_AUDIT_DAYS`: how long the engine's token requests are kept (default
     /// [`DEFAULT_ENGINE_AUDIT_DAYS`]).
     pub engine_audit_days: i64,
+    /// `MICROSOFT_TIMEOUT_SECS`, in milliseconds: how long one request to Microsoft may take
+    /// (default [`DEFAULT_MICROSOFT_TIMEOUT_SECS`]).
+    pub microsoft_timeout_ms: u32,
 }
 
 /// How long the engine's token requests are kept by default, days.
 pub const DEFAULT_ENGINE_AUDIT_DAYS: i64 = 90;
+/// How long one request to Microsoft may take by default. Graph's own gateway gives up on a request
+/// after about 100 s; a `$batch` of 20 registrations answers in a few seconds.
+pub const DEFAULT_MICROSOFT_TIMEOUT_SECS: u32 = 30;
 
 /// The portal's webhook receiver.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -267,6 +274,13 @@ impl Config {
                 .filter(|d| (1..=3650).contains(d))
                 .ok_or_else(|| ConfigError("ENGINE_AUDIT_DAYS must be a number of days (1 to 3650)".into()))?,
         };
+        let microsoft_timeout_ms =
+            match non_empty("MICROSOFT_TIMEOUT_SECS") {
+                None => DEFAULT_MICROSOFT_TIMEOUT_SECS,
+                Some(s) => s.parse().ok().filter(|s| (1..=300).contains(s)).ok_or_else(|| {
+                    ConfigError("MICROSOFT_TIMEOUT_SECS must be a number of seconds (1 to 300)".into())
+                })?,
+            } * 1000;
         let public_clients = CloudEnvironment::ALL.map(|c| non_empty(&format!("PUBLIC_CLIENT_ID_{}", cloud_suffix(c))));
         let mut credential_clouds = vec![];
         for name in non_empty("CREDENTIAL_CLOUDS").unwrap_or_default().split_whitespace() {
@@ -293,6 +307,7 @@ impl Config {
             credential_clouds,
             engine_keys,
             engine_audit_days,
+            microsoft_timeout_ms,
             session_secret: non_empty("PORTAL_SESSION_SECRET").map(String::into_bytes).unwrap_or_default(),
             portal_issuer: non_empty("PORTAL_ISSUER"),
             portal_origins: match non_empty("PORTAL_ORIGINS") {
@@ -386,6 +401,16 @@ mod tests {
         assert!(read(&[emu, ("DEV_FAULTS", "saved")]).is_err(), "an unknown fault is refused");
         assert!(read(&[emu, ("DEV_SIGNIN_HOLD_SECS", "0")]).is_err());
         assert!(read(&[("DEV_SESSION_IN_URL", "1")]).unwrap().dev.session_in_url, "checked per request (loopback)");
+    }
+
+    #[test]
+    fn requests_to_microsoft_time_out_after_30_seconds_unless_set() {
+        assert_eq!(read(&[]).unwrap().microsoft_timeout_ms, 30_000);
+        assert_eq!(read(&[("MICROSOFT_TIMEOUT_SECS", "2")]).unwrap().microsoft_timeout_ms, 2_000);
+        for wrong in ["0", "301", "-1", "2.5", "soon"] {
+            let e = read(&[("MICROSOFT_TIMEOUT_SECS", wrong)]).unwrap_err();
+            assert!(e.0.contains("MICROSOFT_TIMEOUT_SECS"), "{wrong}: {}", e.0);
+        }
     }
 
     #[test]

@@ -61,6 +61,28 @@ fn check_now_finds_a_working_organization_healthy_then_a_deleted_application_fai
     assert_eq!(listed.body["organizations"][0]["health"]["state"], "failing", "{}", listed.text);
 }
 
+/// A request to Microsoft that does not answer is abandoned after `MICROSOFT_TIMEOUT_SECS` and
+/// counts as Microsoft being unavailable: "Check now" answers, and the health stays as it was.
+#[test]
+fn a_microsoft_request_that_does_not_answer_is_abandoned_after_the_timeout() {
+    let emulator = Emulator::start_with(&["--device-code-interval", "1"]);
+    let mut vars = emulator.worker_vars();
+    vars.push(("MICROSOFT_TIMEOUT_SECS".to_owned(), "2".to_owned()));
+    let stack = Stack::start_with(&vars);
+    let api = Api::new(&stack.base_url, &stack.token("acct-timeout"));
+    let org = saved_organization(&emulator, &api);
+    let id = org["id"].as_str().unwrap();
+    assert_eq!(check(&api, id)["health"]["state"], "healthy");
+
+    // Microsoft's token endpoint takes 20 s to answer from now on.
+    emulator.control("faults", json!({"kind": "latency", "route": "token", "ms": 20_000}));
+    let started = Instant::now();
+    let checked = check(&api, id);
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(10), "abandoned after 2 s, not after Microsoft's 20: {took:?}");
+    assert_eq!(checked["health"]["state"], "healthy", "no answer is not a failure: {checked}");
+}
+
 /// "Check now" is limited per organization of an account: 10 a minute (`CHECK_RATE_LIMIT`). The
 /// limiter's windows are whole minutes, so a run that crosses one may get up to 20 through.
 #[test]

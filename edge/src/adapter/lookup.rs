@@ -31,7 +31,7 @@ pub async fn tenant_lookup(env: &Env, config: &Config, session: &Session, req: T
             return respond(&endpoints::TENANT_LOOKUP, &found);
         }
     }
-    let found = crate::lookup::lookup(&WorkerHttp, config, &domain).await?;
+    let found = crate::lookup::lookup(&WorkerHttp::new(Some(config)), config, &domain).await?;
     if let Ok(mut stored) = Response::from_json(&found) {
         let _ = stored.headers_mut().set("cache-control", &format!("public, max-age={CACHE_SECONDS}"));
         if let Err(e) = cache.put(key.as_str(), stored).await {

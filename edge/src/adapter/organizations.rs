@@ -212,7 +212,7 @@ where
         account: &session.account,
         store: &D1Store { env },
         sign_ins: &DurableSignIns { env, session },
-        http: &WorkerHttp,
+        http: &WorkerHttp::new(config.as_ref()),
         runtime: &Runtime {
             ahead_ms: clock_ahead(config.as_ref()).await,
             env,
@@ -330,6 +330,9 @@ pub const EVENTS_QUEUE: &str = "PORTAL_EVENTS";
 /// The portal events queue's name.
 pub const EVENTS_QUEUE_NAME: &str = "m365-portal-events";
 
+/// How long the portal's webhook receiver may take to answer one event.
+const WEBHOOK_TIMEOUT_MS: u32 = 10_000;
+
 /// The portal events queue's consumer: delivers each event, signed ([`crate::webhooks`]), to
 /// `PORTAL_WEBHOOK_URL`. A delivery the receiver does not accept with a 2xx is retried by the queue
 /// with growing delays ([`crate::webhooks::retry_delay_secs`]); after the last retry the event is
@@ -370,7 +373,9 @@ pub async fn deliver_portal_events(env: &Env, messages: Vec<worker::Message<serd
             let mut init = worker::RequestInit::new();
             init.with_method(worker::Method::Post).with_headers(headers).with_body(Some(body.clone().into()));
             let req = worker::Request::new_with_init(&webhook.url, &init)?;
-            worker::Fetch::Request(req).send().await.map(|r| r.status_code())
+            // A receiver that does not answer within 10 s is retried like one that refuses.
+            let signal = worker::AbortSignal::from(web_sys::AbortSignal::timeout_with_u32(WEBHOOK_TIMEOUT_MS));
+            worker::Fetch::Request(req).send_with_signal(&signal).await.map(|r| r.status_code())
         };
         match outcome.await {
             Ok(status) if (200..300).contains(&status) => message.ack(),

@@ -132,7 +132,7 @@ impl DurableObject for SignIn {
             Err(e) => return error_response(e),
         };
         let name = cmd.name();
-        match SignInService::new(self, &WorkerHttp, &config).handle(cmd).await {
+        match SignInService::new(self, &WorkerHttp::new(Some(&config)), &config).handle(cmd).await {
             Ok(Reply::Status(status)) => Response::from_json(&status),
             Ok(Reply::Exported(exported)) => Response::from_json(&exported),
             Ok(Reply::Removed(removed)) => Response::from_json(&removed),
@@ -148,7 +148,7 @@ impl DurableObject for SignIn {
 
     async fn alarm(&self) -> Result<Response> {
         let Ok(config) = super::read_config(&self.env) else { return Response::ok("misconfigured") };
-        match SignInService::new(self, &WorkerHttp, &config).alarm().await {
+        match SignInService::new(self, &WorkerHttp::new(Some(&config)), &config).alarm().await {
             Ok(()) => Response::ok("ok"),
             Err(e) => Err(worker::Error::RustError(e.0)),
         }
