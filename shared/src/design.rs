@@ -24,9 +24,9 @@ pub struct DesignInput {
 pub struct Accent {
     /// `#rrggbb`.
     pub hex: String,
-    /// Used on the light background: the colour reaches 4.5:1 against white.
+    /// Used in the light theme: the colour reaches 4.5:1 against its background and its panels.
     pub light: bool,
-    /// Used on the dark background: the colour reaches 4.5:1 against the dark theme's background.
+    /// Used in the dark theme: the colour reaches 4.5:1 against its background and its panels.
     pub dark: bool,
     /// The text colour on a button of this colour (`#000000` or `#ffffff`, whichever contrasts more).
     pub on_accent: &'static str,
@@ -52,8 +52,11 @@ pub struct Refused {
     pub message: String,
 }
 
-/// The dark theme's background (`--bg` in the app's style sheet).
-const DARK_BG: (u8, u8, u8) = (0x16, 0x16, 0x1a);
+/// The light theme's surfaces an accent is drawn on, as links and outlined buttons: `--bg` and
+/// `--panel` in the app's style sheet (the code block, dialogs, notices).
+const LIGHT_SURFACES: [(u8, u8, u8); 2] = [(0xff, 0xff, 0xff), (0xf4, 0xf5, 0xf7)];
+/// The dark theme's `--bg` and `--panel`.
+const DARK_SURFACES: [(u8, u8, u8); 2] = [(0x16, 0x16, 0x1a), (0x23, 0x23, 0x2a)];
 /// Generic font families, written without quotes.
 const GENERIC: &[&str] = &[
     "serif",
@@ -108,15 +111,15 @@ fn accent(value: &str) -> Result<Accent, Refused> {
     let white = (255, 255, 255);
     let accent = Accent {
         hex: format!("#{:02x}{:02x}{:02x}", c.0, c.1, c.2),
-        light: contrast(c, white) >= 4.5,
-        dark: contrast(c, DARK_BG) >= 4.5,
+        light: LIGHT_SURFACES.iter().all(|s| contrast(c, *s) >= 4.5),
+        dark: DARK_SURFACES.iter().all(|s| contrast(c, *s) >= 4.5),
         on_accent: if contrast(c, (0, 0, 0)) > contrast(c, white) { "#000000" } else { "#ffffff" },
     };
     if !accent.light && !accent.dark {
         return Err(Refused {
             token: "accent",
             message: format!(
-                "{} is too close to both the light and the dark background for readable links (4.5:1 needed). Send a darker or a lighter colour.",
+                "{} is too close to both the light and the dark backgrounds or panels for readable links (4.5:1 needed). Send a darker or a lighter colour.",
                 accent.hex
             ),
         });
@@ -220,6 +223,27 @@ mod tests {
         let pale = Design::validate(&input(Some("#a0d8ff"), None, None)).0.accent.unwrap();
         assert_eq!((pale.light, pale.dark, pale.on_accent), (false, true, "#000000"));
         assert!(contrast((0, 0, 0), (255, 255, 255)) > 20.9);
+        // Readable on the background but not on the panels (code block, dialogs, notices): 4.54:1 on
+        // white but 4.16:1 on the light panel; 4.57:1 on the dark background but 3.95:1 on its panel.
+        for (grey, on_background) in [("#767676", "light"), ("#808080", "dark")] {
+            let (d, refused) = Design::validate(&input(Some(grey), None, None));
+            assert!(
+                d.accent.is_none() && refused[0].message.contains("panels"),
+                "{grey} ({on_background}): {refused:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_surfaces_checked_are_the_style_sheets() {
+        let css = include_str!("../../frontend/style.css");
+        let hex = |(r, g, b): (u8, u8, u8)| format!("#{r:02x}{g:02x}{b:02x}");
+        let [bg, panel] = LIGHT_SURFACES.map(hex);
+        assert!(css.contains(&format!("--bg: {bg};")) && css.contains(&format!("--panel: {panel};")), "light");
+        let [bg, panel] = DARK_SURFACES.map(hex);
+        // Both places the dark theme is set (the system's preference, and the portal's `theme`).
+        assert_eq!(css.matches(&format!("--bg: {bg};")).count(), 2, "dark --bg");
+        assert_eq!(css.matches(&format!("--panel: {panel};")).count(), 2, "dark --panel");
     }
 
     #[test]
