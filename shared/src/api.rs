@@ -89,6 +89,12 @@ pub struct StartSignIn {
     /// changes nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repair_organization_id: Option<String>,
+    /// Removal: the saved organization (of this account, in `cloud`) whose applications the
+    /// sign-in is to delete from Microsoft 365 when the organization is deleted
+    /// (`DeleteOrganization.remove_with_sign_in`). Such a sign-in registers nothing, and no other
+    /// sign-in deletes anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remove_organization_id: Option<String>,
 }
 
 /// `POST /api/signins/{id}/confirm`. Device code: the admin ticked the confirmation (no body
@@ -819,8 +825,9 @@ pub struct DeleteOrganization {
     /// Must be `true`.
     #[cfg_attr(feature = "schema", schemars(extend("enum" = [true])))]
     pub confirm: bool,
-    /// Also delete the organization's applications from Microsoft 365, with this sign-in (the
-    /// sign-in panel's: signed in, in the organization's tenant and cloud, nothing registered).
+    /// Also delete the organization's applications from Microsoft 365, with this sign-in: one
+    /// started for this organization (`StartSignIn.remove_organization_id`), signed in (a window's
+    /// answer claimed), in the organization's tenant and cloud. No other sign-in deletes anything.
     /// The applications are the organization's own as stored, never named by the caller. The
     /// organization is deleted only once every one of them is gone from the tenant
     /// (`applications_not_removed` otherwise: it stays, and the request may be sent again).

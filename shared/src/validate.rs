@@ -36,6 +36,8 @@ pub enum Field {
     SignInId,
     /// The organization a sign-in is to repair.
     RepairOrganizationId,
+    /// The organization whose applications a sign-in is to delete from Microsoft 365.
+    RemoveOrganizationId,
     /// A domain of the organization, to find its tenant and cloud.
     Domain,
     /// The request body as a whole (malformed JSON, wrong content type, too large).
@@ -57,6 +59,7 @@ impl Field {
             Field::Confirm => "confirm",
             Field::SignInId => "sign_in_id",
             Field::RepairOrganizationId => "repair_organization_id",
+            Field::RemoveOrganizationId => "remove_organization_id",
             Field::Domain => "domain",
             Field::Body => "body",
         }
@@ -76,6 +79,7 @@ impl Field {
             Field::Confirm => "Confirmation",
             Field::SignInId => "Sign-in",
             Field::RepairOrganizationId => "Organization to repair",
+            Field::RemoveOrganizationId => "Organization to remove",
             Field::Domain => "Your organization's domain",
             Field::Body => "Request",
         }

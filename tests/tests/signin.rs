@@ -570,3 +570,57 @@ fn chrono_days(s: &str) -> i64 {
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
 }
+
+/// Only a sign-in started for deleting an organization's applications deletes them: one for the
+/// account's own organization, in its cloud. A sign-in started for anything else (here the
+/// wizard's, signed in and not yet confirmed, as any user of the account can list it) is refused,
+/// and the organization and its application stay.
+#[test]
+fn only_a_sign_in_started_for_the_removal_deletes_an_organizations_applications() {
+    let (emulator, stack) = start(FAST);
+    let api = Api::new(&stack.base_url, &stack.token("acct-removal"));
+    let org = system_tests::save_generated(&api, &system_tests::automatic_registration(&emulator, &api));
+    let id = org["id"].as_str().unwrap();
+    let app_id = org["application_id"].as_str().unwrap();
+    let held = |e: &Emulator| e.applications().iter().any(|a| a["appId"] == app_id);
+    assert!(held(&emulator));
+
+    // Started only for the account's own organization, in its cloud, and never with a repair.
+    let removal = |body: Value, api: &Api| api.post("/api/signins", body);
+    let other = Api::new(&stack.base_url, &stack.token("acct-removal-other"));
+    let body = json!({"cloud": "global", "method": "device_code", "remove_organization_id": id});
+    assert_eq!(removal(body.clone(), &other).status, 404);
+    let china = removal(json!({"cloud": "china", "method": "device_code", "remove_organization_id": id}), &api);
+    assert_eq!((china.status, china.body["error"]["field"].as_str()), (422, Some("cloud")), "{}", china.text);
+    let both =
+        json!({"cloud": "global", "method": "device_code", "remove_organization_id": id, "repair_organization_id": id});
+    let both = removal(both, &api);
+    assert_eq!(
+        (both.status, both.body["error"]["field"].as_str()),
+        (422, Some("remove_organization_id")),
+        "{}",
+        both.text
+    );
+
+    // The attack: another sign-in of the account, signed in by the tenant's admin.
+    let started = start_signin(&api, "global");
+    let wizard = started.body["id"].as_str().unwrap().to_owned();
+    emulator.approve(started.body["user_code"].as_str().unwrap(), fixture::ADMIN);
+    wait_status(&api, &wizard, Duration::from_secs(20), |s| s["state"] == "signed_in");
+    let refused =
+        api.delete_json(&format!("/api/organizations/{id}"), json!({"confirm": true, "remove_with_sign_in": wizard}));
+    assert_eq!((refused.status, refused.body["error"]["code"].as_str()), (404, Some("not_found")), "{}", refused.text);
+    assert!(held(&emulator), "the application is still in the tenant");
+    assert_eq!(api.get(&format!("/api/organizations/{id}")).status, 200, "and the organization in the service");
+
+    // The removal's own sign-in deletes it.
+    let started = removal(body, &api);
+    assert_eq!(started.status, 201, "{}", started.text);
+    let sign_in = started.body["id"].as_str().unwrap().to_owned();
+    emulator.approve(started.body["user_code"].as_str().unwrap(), fixture::ADMIN);
+    wait_status(&api, &sign_in, Duration::from_secs(20), |s| s["state"] == "signed_in");
+    let deleted =
+        api.delete_json(&format!("/api/organizations/{id}"), json!({"confirm": true, "remove_with_sign_in": sign_in}));
+    assert_eq!(deleted.status, 204, "{}", deleted.text);
+    assert!(!held(&emulator), "the application is gone from the tenant");
+}

@@ -307,10 +307,20 @@ async fn start_sign_in(
         worker::console_error!("no public client configured for {}", start.cloud.as_str());
         return Err(ErrorCode::ClientMisconfigured.into());
     }
-    let repair = match &start.repair_organization_id {
-        Some(org) => Some(organizations::repair_order(env, config, session, org, start.cloud).await?),
-        None => None,
+    let repair = match (&start.repair_organization_id, &start.remove_organization_id) {
+        (Some(_), Some(_)) => {
+            return Err(FieldError::new(
+                Field::RemoveOrganizationId,
+                "A sign-in either repairs an organization or removes its applications: send one of the two.",
+            )
+            .into())
+        }
+        (Some(org), None) => Some(organizations::repair_order(env, config, session, org, start.cloud).await?),
+        (None, _) => None,
     };
+    if let Some(org) = &start.remove_organization_id {
+        organizations::removal_target(env, session, org, start.cloud).await?;
+    }
     let id = crate::ids::new_id();
     if !slots::claim(env, &id, &session.account, Some((start.cloud, start.method))).await? {
         return Err(slots::refused_start(env, &session.account).await);
@@ -322,6 +332,7 @@ async fn start_sign_in(
         method: start.method,
         redirect_uri,
         repair,
+        removal: start.remove_organization_id,
     };
     let resp = signin_command(env, &id, cmd).await?;
     if resp.status_code() != 200 {

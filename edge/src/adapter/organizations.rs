@@ -151,12 +151,18 @@ impl SignIns for DurableSignIns<'_> {
     async fn remove(
         &self,
         sign_in: &str,
+        organization: &str,
         cloud: CloudEnvironment,
         tenant: &str,
         app_ids: &[String],
     ) -> Res<Answer<crate::signin::command::Removed>> {
-        let cmd =
-            Command::Remove { account: self.account(), cloud, tenant: tenant.to_owned(), app_ids: app_ids.to_vec() };
+        let cmd = Command::Remove {
+            account: self.account(),
+            organization: organization.to_owned(),
+            cloud,
+            tenant: tenant.to_owned(),
+            app_ids: app_ids.to_vec(),
+        };
         parsed(self.send(sign_in, cmd).await?)
     }
 
@@ -301,6 +307,11 @@ pub async fn repair_order(
     cloud: CloudEnvironment,
 ) -> Res<crate::signin::command::RepairOrder> {
     with_service(env, session, async |s| s.repair_order(config, id, cloud).await).await
+}
+
+/// Checks that a sign-in may be started for deleting organization `id`'s applications in `cloud`.
+pub async fn removal_target(env: &Env, session: &Session, id: &str, cloud: CloudEnvironment) -> Res<()> {
+    with_service(env, session, async |s| s.removal_target(id, cloud).await).await
 }
 
 /// `POST /api/organizations/{id}/repair`.

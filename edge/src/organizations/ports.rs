@@ -325,11 +325,13 @@ pub trait SignIns {
         not_before: i64,
         not_after: i64,
     ) -> impl Future<Output = Result<Answer<()>, AppError>>;
-    /// `remove`: delete a saved organization's applications `app_ids` from `tenant` of `cloud`;
-    /// the IDs still there, and whether Microsoft refused some to the signed-in account.
+    /// `remove`: delete saved organization `organization`'s applications `app_ids` from `tenant` of
+    /// `cloud` (refused unless the sign-in was started for that organization); the IDs still there,
+    /// and whether Microsoft refused some to the signed-in account.
     fn remove(
         &self,
         sign_in: &str,
+        organization: &str,
         cloud: CloudEnvironment,
         tenant: &str,
         app_ids: &[String],

@@ -301,6 +301,31 @@ where
         self.view(id).await
     }
 
+    /// Whether a sign-in may be started for deleting organization `id`'s applications from
+    /// Microsoft 365: it is this account's, and in `cloud`.
+    pub async fn removal_target(&self, id: &str, cloud: CloudEnvironment) -> Res<()> {
+        if !crate::ids::is_id(id) {
+            return Err(FieldError::new(
+                Field::RemoveOrganizationId,
+                "Give the ID of one of your organizations (as listed on the manage page).",
+            )
+            .into());
+        }
+        let (org, _) = self.load(id).await?;
+        let stored: CloudEnvironment = org.cloud.parse().map_err(|_| AppError::Internal)?;
+        if stored != cloud {
+            return Err(FieldError::new(
+                Field::Cloud,
+                format!(
+                    "This organization is in the {} cloud: sign in there to remove its applications.",
+                    stored.label()
+                ),
+            )
+            .into());
+        }
+        Ok(())
+    }
+
     /// `DELETE /api/organizations/{id}` with `{"confirm": true}`.
     pub async fn delete(&self, id: &str, req: DeleteOrganization) -> Res<()> {
         if !req.confirm {
@@ -331,8 +356,11 @@ where
                 return Err(ErrorDetail { message, ..detail }.into());
             }
             let cloud: CloudEnvironment = org.cloud.parse().map_err(|_| AppError::Internal)?;
-            let removal =
-                self.sign_ins.remove(sign_in, cloud, &org.tenant_id, &app_ids).await?.map_err(Refusal::into_error)?;
+            let removal = self
+                .sign_ins
+                .remove(sign_in, id, cloud, &org.tenant_id, &app_ids)
+                .await?
+                .map_err(Refusal::into_error)?;
             if !removal.not_removed.is_empty() {
                 let detail = ErrorDetail::new(ErrorCode::ApplicationsNotRemoved);
                 let mut message = format!("{} Still registered: {}.", detail.message, removal.not_removed.join(", "));

@@ -27,6 +27,10 @@ pub enum Command {
         /// The saved organization this sign-in repairs, instead of registering new applications.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         repair: Option<RepairOrder>,
+        /// The saved organization whose applications this sign-in is for deleting (and nothing
+        /// else: it registers nothing).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        removal: Option<String>,
     },
     /// What the browser may see (writes nothing).
     Status {
@@ -50,6 +54,8 @@ pub enum Command {
     Remove {
         /// The caller.
         account: String,
+        /// The organization being deleted: the one the sign-in was started for.
+        organization: String,
         /// The organization's cloud.
         cloud: CloudEnvironment,
         /// The organization's tenant: the sign-in's must be this one.

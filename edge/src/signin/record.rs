@@ -193,6 +193,10 @@ pub struct SignInRecord {
     /// The saved organization this sign-in repairs (its registration does only what is missing).
     #[serde(default)]
     pub repair: Option<super::command::RepairOrder>,
+    /// The saved organization whose applications this sign-in deletes when it is deleted; such a
+    /// sign-in registers nothing, and only such a sign-in deletes.
+    #[serde(default)]
+    pub removal: Option<String>,
     /// Where it is.
     pub stage: Stage,
 }
@@ -210,6 +214,7 @@ impl SignInRecord {
             hold_ms: None,
             state_digest: None,
             repair: None,
+            removal: None,
             stage: Stage::Starting,
         }
     }
@@ -449,6 +454,10 @@ impl SignInRecord {
     /// Signed in and confirmed: the main application's registration starts.
     fn start_main(&mut self, app_name: &str) {
         let Stage::SignedIn { token, .. } = &self.stage else { return };
+        if self.removal.is_some() {
+            // A removal's sign-in registers nothing (the service refuses to ask it to).
+            return;
+        }
         let main = match &self.repair {
             Some(order) => Registration::repair(self.cloud, app_name, &self.marker(), &order.tenant_id, &order.apps),
             None => Registration::new(self.cloud, app_name, &self.marker(), 0, 1),
@@ -469,8 +478,8 @@ impl SignInRecord {
     /// nothing there. `Err` when not possible now.
     pub fn start_additional(&mut self, app_name: &str, expected_tenant: Option<&str>) -> Result<(), ErrorCode> {
         let refusal = match &self.stage {
-            // A repair registers nothing but what its organization is missing.
-            _ if self.repair.is_some() => Some(ErrorCode::NotFound),
+            // A repair registers nothing but what its organization is missing; a removal nothing.
+            _ if self.repair.is_some() || self.removal.is_some() => Some(ErrorCode::NotFound),
             // Microsoft's answer may have come through somebody else's link: nothing happens in the
             // tenant until the owner's browser has claimed it.
             Stage::SignedIn { claim: Some(_), .. } => Some(ErrorCode::SignInNotClaimed),
@@ -550,15 +559,18 @@ impl SignInRecord {
         result
     }
 
-    /// The admin's token for deleting a saved organization's applications in `cloud`: only from a
-    /// sign-in made for nothing else (signed in, a Credential answer claimed by its owner, nothing
-    /// registered, not a repair). The tenant is checked with the token before anything is deleted.
-    pub fn removal_token(&self, cloud: CloudEnvironment) -> Result<SecretString, ErrorCode> {
+    /// The admin's token for deleting saved organization `organization`'s applications in `cloud`:
+    /// only from the sign-in started for that (signed in, a Credential answer claimed by its owner).
+    /// The tenant is checked with the token before anything is deleted.
+    pub fn removal_token(&self, organization: &str, cloud: CloudEnvironment) -> Result<SecretString, ErrorCode> {
+        // A sign-in started for anything else (the wizard's, a panel's, a repair) never deletes.
+        if self.removal.as_deref() != Some(organization) {
+            return Err(ErrorCode::NotFound);
+        }
         if cloud != self.cloud {
             return Err(ErrorCode::SignInTenantMismatch);
         }
         match &self.stage {
-            _ if self.repair.is_some() => Err(ErrorCode::NotFound),
             Stage::SignedIn { claim: Some(_), .. } => Err(ErrorCode::SignInNotClaimed),
             Stage::SignedIn { token, claim: None } => Ok(token.access_token.clone()),
             Stage::Starting | Stage::Polling { .. } | Stage::Window { .. } | Stage::Redeeming { .. } => {

@@ -132,12 +132,13 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
             Command::Status { .. } => None,
             _ => Some(self.host.turn().take().await),
         };
-        if let Command::Start { account, name, cloud, method, redirect_uri, repair } = cmd {
+        if let Command::Start { account, name, cloud, method, redirect_uri, repair, removal } = cmd {
             let client_id = self.config.public_client(cloud).ok_or(ErrorCode::ClientMisconfigured)?.to_owned();
             let mut rec = SignInRecord::new(&name, &account, cloud, &client_id, self.host.now());
             rec.method = method;
             rec.hold_ms = self.config.dev.signin_hold_ms;
             rec.repair = repair;
+            rec.removal = removal;
             self.begin(&mut rec, redirect_uri.as_deref()).await?;
             self.save(&rec).await.map_err(|e| self.internal(e))?;
             return Ok(Reply::Status(Box::new(rec.status(self.host.now()))));
@@ -167,6 +168,11 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
         match cmd {
             // Reading the status writes nothing (what time changed, the alarm records at its time).
             Command::Status { .. } => return Ok(Reply::Status(Box::new(rec.status(t)))),
+            // A removal's sign-in registers nothing: its window's answer is claimed with
+            // `sign_in_only`, and a device code is never confirmed.
+            Command::Confirm { sign_in_only: false, .. } if rec.removal.is_some() => {
+                return Err(ErrorCode::NotFound.into());
+            }
             Command::Confirm { claim, sign_in_only, .. } if rec.method == AddMethod::Credential => {
                 let presented = claim.as_ref().map(|c| c.expose().to_owned()).unwrap_or_default();
                 let app_name = (!sign_in_only).then_some(self.config.app_name.as_str());
@@ -207,8 +213,8 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
                 }
                 rec.start_additional(&self.config.app_name, tenant.as_deref()).map_err(AppError::from)?
             }
-            Command::Remove { cloud, tenant, app_ids, .. } => {
-                let token = rec.removal_token(cloud).map_err(AppError::from)?;
+            Command::Remove { organization, cloud, tenant, app_ids, .. } => {
+                let token = rec.removal_token(&organization, cloud).map_err(AppError::from)?;
                 let removed = self.remove(&rec, &token, &tenant, &app_ids).await?;
                 if removed.not_removed.is_empty() {
                     // Used up: the token is dropped with the sign-in.

@@ -286,6 +286,15 @@ impl World {
     }
 
     fn start(&self, method: AddMethod) -> shared::api::SignInStatus {
+        self.start_for(method, None)
+    }
+
+    /// A sign-in started for deleting organization [`ORG`]'s applications.
+    fn start_removal(&self, method: AddMethod) -> shared::api::SignInStatus {
+        self.start_for(method, Some(ORG))
+    }
+
+    fn start_for(&self, method: AddMethod, removal: Option<&str>) -> shared::api::SignInStatus {
         let cmd = Command::Start {
             account: ACCOUNT.into(),
             name: "si-1".into(),
@@ -293,6 +302,7 @@ impl World {
             method,
             redirect_uri: Some("https://backup.example.com/api/signin/callback".into()),
             repair: None,
+            removal: removal.map(str::to_owned),
         };
         match self.send(cmd) {
             Ok(Reply::Status(s)) => *s,
@@ -351,6 +361,7 @@ impl World {
             method: AddMethod::DeviceCode,
             redirect_uri: None,
             repair: Some(repair),
+            removal: None,
         };
         w.send(cmd).unwrap();
         w.send(Command::Confirm { account: ACCOUNT.into(), claim: None, sign_in_only: false }).unwrap();
@@ -601,9 +612,13 @@ fn a_sign_in_only_claim_registers_nothing_and_lets_a_save_create_the_additional_
     assert_eq!(w.status().result.unwrap().applications, 3, "only the 3 additional applications");
 }
 
+/// The organization a removal's sign-in is started for.
+const ORG: &str = "org-1";
+
 fn remove(tenant: &str, app_ids: &[&str]) -> Command {
     Command::Remove {
         account: account(),
+        organization: ORG.into(),
         cloud: CloudEnvironment::Global,
         tenant: tenant.into(),
         app_ids: app_ids.iter().map(|a| a.to_string()).collect(),
@@ -617,22 +632,41 @@ const A2: &str = "22222222-2222-4222-8222-222222222222";
 fn removal_needs_a_sign_in_made_for_nothing_else_in_the_organizations_tenant_and_cloud() {
     // Before the admin has signed in, and an unclaimed window's answer: nothing is deleted.
     let w = World::new();
-    w.start(AddMethod::DeviceCode);
+    w.start_removal(AddMethod::DeviceCode);
     assert_eq!(w.code(remove("tid-1", &[A1])), ErrorCode::AuthorizationPending);
     let w = World::new();
-    w.start(AddMethod::Credential);
+    w.start_removal(AddMethod::Credential);
     let secret = state_secret(&w);
     assert!(callback(&w, &secret, Some("auth-code")).claim.is_some());
     assert_eq!(w.code(remove("tid-1", &[A1])), ErrorCode::SignInNotClaimed);
     assert!(w.ms.deleted.borrow().is_empty());
 
-    // Signed in, but in another tenant or cloud; or by another account: nothing is deleted.
+    // A sign-in started for anything else, signed in and unconfirmed (the wizard's Step 2 before its
+    // checkbox, a Manual save's panel): someone else of the account who lists the running sign-ins
+    // cannot use that admin's token to delete applications.
     let w = World::new();
     w.start(AddMethod::DeviceCode);
     w.alarms_until(SignInState::SignedIn);
+    assert_eq!(w.code(remove("tid-1", &[A1])), ErrorCode::NotFound);
+    assert!(w.ms.deleted.borrow().is_empty() && w.ms.batch_ids.borrow().is_empty());
+
+    // Signed in for removing another organization's applications, or in another tenant or cloud; or
+    // by another account: nothing is deleted.
+    let w = World::new();
+    w.start_removal(AddMethod::DeviceCode);
+    w.alarms_until(SignInState::SignedIn);
+    let another = Command::Remove {
+        account: account(),
+        organization: "org-2".into(),
+        cloud: CloudEnvironment::Global,
+        tenant: "tid-1".into(),
+        app_ids: vec![A1.into()],
+    };
+    assert_eq!(w.code(another), ErrorCode::NotFound);
     assert_eq!(w.code(remove("tid-2", &[A1])), ErrorCode::SignInTenantMismatch);
     let other_cloud = Command::Remove {
         account: account(),
+        organization: ORG.into(),
         cloud: CloudEnvironment::China,
         tenant: "tid-1".into(),
         app_ids: vec![A1.into()],
@@ -640,6 +674,7 @@ fn removal_needs_a_sign_in_made_for_nothing_else_in_the_organizations_tenant_and
     assert_eq!(w.code(other_cloud), ErrorCode::SignInTenantMismatch);
     let stranger = Command::Remove {
         account: "acct-other".into(),
+        organization: ORG.into(),
         cloud: CloudEnvironment::Global,
         tenant: "tid-1".into(),
         app_ids: vec![A1.into()],
@@ -658,9 +693,39 @@ fn removal_needs_a_sign_in_made_for_nothing_else_in_the_organizations_tenant_and
 }
 
 #[test]
+fn a_removals_sign_in_registers_nothing() {
+    // Device code: confirming it (the wizard's checkbox) or asking it for the additional
+    // applications (a Manual save) is refused, and nothing is created.
+    let w = World::new();
+    w.start_removal(AddMethod::DeviceCode);
+    let confirm = || Command::Confirm { account: account(), claim: None, sign_in_only: false };
+    assert_eq!(w.code(confirm()), ErrorCode::NotFound, "before Microsoft's answer");
+    w.alarms_until(SignInState::SignedIn);
+    assert_eq!(w.code(confirm()), ErrorCode::NotFound, "after it");
+    let additional = Command::Additional { account: account(), cloud: None, tenant: None };
+    assert_eq!(w.code(additional), ErrorCode::NotFound);
+    assert_eq!(w.status().state, SignInState::SignedIn);
+    assert_eq!(w.ms.created.get(), 0);
+
+    // Credential: its answer is claimed only to prove it (`sign_in_only`), never to register.
+    let w = World::new();
+    w.start_removal(AddMethod::Credential);
+    let secret = state_secret(&w);
+    let claim = callback(&w, &secret, Some("auth-code")).claim.unwrap().0;
+    let register =
+        Command::Confirm { account: account(), claim: Some(SecretString::new(claim.clone())), sign_in_only: false };
+    assert_eq!(w.code(register), ErrorCode::NotFound);
+    let prove = Command::Confirm { account: account(), claim: Some(SecretString::new(claim)), sign_in_only: true };
+    w.send(prove).unwrap();
+    let Ok(Reply::Removed(r)) = w.send(remove("tid-1", &[A1])) else { panic!("not removed") };
+    assert!(r.not_removed.is_empty());
+    assert_eq!(w.ms.created.get(), 0);
+}
+
+#[test]
 fn removal_deletes_by_application_id_counts_gone_ones_and_ends_the_sign_in() {
     let w = World::new();
-    w.start(AddMethod::DeviceCode);
+    w.start_removal(AddMethod::DeviceCode);
     w.alarms_until(SignInState::SignedIn);
     let odd = "x') or startswith(displayName,'";
     // The signed-in account's role may not delete applications: said so, nothing is deleted, and

@@ -227,6 +227,7 @@ pub fn Manage(on_add: Callback<()>, on_edit: Callback<String>, on_deleted: Callb
                 let target = o.clone();
                 let count = o.applications.len();
                 let cloud = o.cloud;
+                let id = StoredValue::new(o.id.clone());
                 view! {
                     <div class="dialog" role="alertdialog" aria-modal="true" aria-labelledby="confirm-title">
                         <h2 id="confirm-title">{format!("Delete {}?", o.name)}</h2>
@@ -249,7 +250,7 @@ pub fn Manage(on_add: Callback<()>, on_edit: Callback<String>, on_deleted: Callb
                             {move || {
                                 panel_key.track();
                                 view! {
-                                    <SignInPanel cloud intro="Deleting these applications needs a sign-in as a Global Administrator of this tenant. Only the applications listed above are deleted."
+                                    <SignInPanel cloud removes=id.get_value() intro="Deleting these applications needs a sign-in as a Global Administrator of this tenant. Only the applications listed above are deleted."
                                         on_signed_in=Callback::new(move |id| removal_sign_in.set(Some(id))) />
                                 }
                             }}

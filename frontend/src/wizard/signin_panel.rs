@@ -25,6 +25,10 @@ pub fn SignInPanel(
     /// What the sign-in is for (default: creating the 3 additional applications).
     #[prop(optional)]
     intro: Option<&'static str>,
+    /// A sign-in for deleting this saved organization's applications from Microsoft 365 (the
+    /// delete dialog's), which registers nothing; the only kind the edge deletes with.
+    #[prop(optional)]
+    removes: Option<String>,
 ) -> impl IntoView {
     let problem = RwSignal::new(None::<StartProblem>);
     let blocked = RwSignal::new(None::<String>);
@@ -43,9 +47,14 @@ pub fn SignInPanel(
         }),
     );
     // The Credential window is opened during the click (browsers allow a pop-up only then).
+    let removes = StoredValue::new(removes);
     let start = move |method: AddMethod| {
         blocked.set(None);
-        match signin.start(cloud, method) {
+        let started_now = match removes.get_value() {
+            Some(organization) => signin.start_removal(cloud, method, organization),
+            None => signin.start(cloud, method),
+        };
+        match started_now {
             Ok(()) => started.set(Some(method)),
             Err(sentence) => blocked.set(Some(sentence)),
         }

@@ -373,12 +373,13 @@ impl SignIns for World {
     async fn remove(
         &self,
         sign_in: &str,
+        organization: &str,
         cloud: CloudEnvironment,
         tenant: &str,
         app_ids: &[String],
     ) -> Res<Answer<Removed>> {
         assert_eq!(sign_in, SIGN_IN);
-        self.note(format!("signin remove {} {tenant} {}", cloud.as_str(), app_ids.join(",")));
+        self.note(format!("signin remove {organization} {} {tenant} {}", cloud.as_str(), app_ids.join(",")));
         Ok(self.remove_answer.borrow().clone().unwrap_or(Ok(Removed::default())))
     }
 
@@ -1580,6 +1581,19 @@ fn keep() -> DeleteOrganization {
     DeleteOrganization { confirm: true, remove_with_sign_in: None }
 }
 
+#[test]
+fn a_removal_sign_in_is_started_only_for_the_accounts_organization_in_its_cloud() {
+    let w = World::new();
+    let org = saved_with_additional(&w);
+    block_on(w.service().removal_target(&org.id, CloudEnvironment::Global)).unwrap();
+    let other = Organizations { account: "someone-else", ..w.service() };
+    assert_eq!(block_on(other.removal_target(&org.id, CloudEnvironment::Global)).unwrap_err(), AppError::NoSuchObject);
+    let e = block_on(w.service().removal_target(&org.id, CloudEnvironment::China)).unwrap_err();
+    assert_eq!(field(&e), Some(Field::Cloud));
+    let e = block_on(w.service().removal_target("not an id", CloudEnvironment::Global)).unwrap_err();
+    assert_eq!(field(&e), Some(Field::RemoveOrganizationId));
+}
+
 fn remove_with(sign_in: &str) -> DeleteOrganization {
     DeleteOrganization { confirm: true, remove_with_sign_in: Some(sign_in.into()) }
 }
@@ -1624,8 +1638,8 @@ fn delete_with_removal_deletes_the_organizations_own_applications_first_and_keep
     assert!(!e.body().error.message.contains("role"), "no role is blamed for another failure: {e:?}");
     assert_eq!(
         w.calls(),
-        [format!("signin remove global {TENANT} {}", stored.join(","))],
-        "the stored IDs, in the stored tenant"
+        [format!("signin remove {} global {TENANT} {}", org.id, stored.join(","))],
+        "the stored IDs, in the stored tenant, for the sign-in started for this organization"
     );
     assert_eq!((w.orgs.borrow().len(), w.apps.borrow().len()), (1, 4));
 

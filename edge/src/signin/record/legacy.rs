@@ -109,6 +109,7 @@ impl From<LegacyRecord> for SignInRecord {
             hold_ms: r.hold_ms,
             state_digest: r.state_digest,
             repair: None,
+            removal: None,
             stage,
         }
     }
