@@ -5,7 +5,7 @@
 //! organization. Portal sessions never reach these routes, and engine tokens no other route.
 
 use super::webcrypto::WebCryptoVerifier;
-use super::{durable_object_call, error_response, internal, now, respond};
+use super::{durable_object_call, error_response, now, respond};
 use crate::config::Config;
 use crate::engine::auth::{self, EngineSession};
 use crate::engine::tokens::Broker;
@@ -56,11 +56,14 @@ struct TokenCommand {
 
 /// `POST /api/engine/organizations/{id}/token`.
 pub async fn token(env: &Env, engine: &EngineSession, id: &str, request: EngineTokenRequest) -> Res<Response> {
-    let limiter = env.rate_limiter("ENGINE_RATE_LIMIT").map_err(internal("rate limit binding"))?;
-    let outcome = limiter.limit(engine.account.clone()).await.map_err(internal("rate limit"))?;
-    if !outcome.success {
-        return Err(AppError::RateLimited(ErrorCode::EngineRateLimited, RATE_LIMIT_PERIOD_S));
-    }
+    super::rate_limit(
+        env,
+        "ENGINE_RATE_LIMIT",
+        engine.account.clone(),
+        ErrorCode::EngineRateLimited,
+        RATE_LIMIT_PERIOD_S,
+    )
+    .await?;
     let cmd = TokenCommand {
         account: engine.account.clone(),
         kid: engine.kid.clone(),

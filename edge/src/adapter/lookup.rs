@@ -3,7 +3,7 @@
 //! minutes (it is public; a cache that is not there, as on `workers.dev`, only costs the call).
 
 use super::http::WorkerHttp;
-use super::{internal, respond};
+use super::respond;
 use crate::config::Config;
 use crate::error::AppError;
 use crate::session::Session;
@@ -20,10 +20,14 @@ const CACHE_SECONDS: u32 = 600;
 
 pub async fn tenant_lookup(env: &Env, config: &Config, session: &Session, req: TenantLookupRequest) -> Res<Response> {
     let domain = Domain::parse(&req.domain)?;
-    let limiter = env.rate_limiter("LOOKUP_RATE_LIMIT").map_err(internal("rate limit binding"))?;
-    if !limiter.limit(session.account.clone()).await.map_err(internal("rate limit"))?.success {
-        return Err(AppError::RateLimited(ErrorCode::LookupRateLimited, RATE_LIMIT_PERIOD_S));
-    }
+    super::rate_limit(
+        env,
+        "LOOKUP_RATE_LIMIT",
+        session.account.clone(),
+        ErrorCode::LookupRateLimited,
+        RATE_LIMIT_PERIOD_S,
+    )
+    .await?;
     let key = format!("https://tenant-lookup.cache/{}", domain.as_str());
     let cache = Cache::default();
     if let Ok(Some(mut hit)) = cache.get(key.as_str(), true).await {

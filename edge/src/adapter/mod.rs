@@ -130,6 +130,22 @@ fn internal(context: &'static str) -> impl Fn(worker::Error) -> AppError {
     }
 }
 
+/// Counts one call under `key` against the Workers Rate Limiting binding `binding` (wrangler.toml);
+/// over its limit, `code` with `Retry-After: period_s` (the binding's window).
+async fn rate_limit(
+    env: &Env,
+    binding: &str,
+    key: String,
+    code: ErrorCode,
+    period_s: u64,
+) -> std::result::Result<(), AppError> {
+    let limiter = env.rate_limiter(binding).map_err(internal("rate limit binding"))?;
+    if !limiter.limit(key).await.map_err(internal("rate limit"))?.success {
+        return Err(AppError::RateLimited(code, period_s));
+    }
+    Ok(())
+}
+
 async fn dispatch(route: Route, mut req: Request, env: &Env) -> std::result::Result<Response, AppError> {
     match route {
         Route::Health => return health::health(&req, env).await,

@@ -289,11 +289,8 @@ const CHECK_RATE_LIMIT_PERIOD_S: u64 = 60;
 /// `POST /api/organizations/{id}/check`: the organization's rate limit (the `CHECK_RATE_LIMIT`
 /// binding, keyed by account and organization), then the check.
 pub async fn check(env: &Env, config: &Config, session: &Session, id: &str) -> Res<Response> {
-    let limiter = env.rate_limiter("CHECK_RATE_LIMIT").map_err(internal("rate limit binding"))?;
     let key = format!("{}/{id}", session.account);
-    if !limiter.limit(key).await.map_err(internal("rate limit"))?.success {
-        return Err(AppError::RateLimited(ErrorCode::ChecksRateLimited, CHECK_RATE_LIMIT_PERIOD_S));
-    }
+    super::rate_limit(env, "CHECK_RATE_LIMIT", key, ErrorCode::ChecksRateLimited, CHECK_RATE_LIMIT_PERIOD_S).await?;
     let checked = with_service(env, session, async |s| s.check_health(config, id).await).await?;
     respond(&endpoints::CHECK_ORGANIZATION, &checked)
 }
