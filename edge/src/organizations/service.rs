@@ -209,6 +209,29 @@ fn additional_of(ex: &Exported) -> Res<Vec<Sealable>> {
 }
 
 /// A store failure where only success matters: already logged by the store.
+/// A sign-in's start names an organization (`field`: to repair, or whose applications to remove):
+/// refused unless it has the form of an organization ID.
+fn named_organization(id: &str, field: Field) -> Res<()> {
+    if crate::ids::is_id(id) {
+        return Ok(());
+    }
+    Err(FieldError::new(field, "Give the ID of one of your organizations (as listed on the manage page).").into())
+}
+
+/// A sign-in for organization `org` must be in its cloud: refused otherwise, saying where to sign in
+/// `to` do what it is for ("repair it").
+fn in_its_cloud(org: &model::OrganizationRow, cloud: CloudEnvironment, to: &str) -> Res<()> {
+    let stored: CloudEnvironment = org.cloud.parse().map_err(|_| AppError::Internal)?;
+    if stored == cloud {
+        return Ok(());
+    }
+    Err(FieldError::new(
+        Field::Cloud,
+        format!("This organization is in the {} cloud: sign in there to {to}.", stored.label()),
+    )
+    .into())
+}
+
 fn internal(_: StoreError) -> AppError {
     AppError::Internal
 }
@@ -304,26 +327,9 @@ where
     /// Whether a sign-in may be started for deleting organization `id`'s applications from
     /// Microsoft 365: it is this account's, and in `cloud`.
     pub async fn removal_target(&self, id: &str, cloud: CloudEnvironment) -> Res<()> {
-        if !crate::ids::is_id(id) {
-            return Err(FieldError::new(
-                Field::RemoveOrganizationId,
-                "Give the ID of one of your organizations (as listed on the manage page).",
-            )
-            .into());
-        }
+        named_organization(id, Field::RemoveOrganizationId)?;
         let (org, _) = self.load(id).await?;
-        let stored: CloudEnvironment = org.cloud.parse().map_err(|_| AppError::Internal)?;
-        if stored != cloud {
-            return Err(FieldError::new(
-                Field::Cloud,
-                format!(
-                    "This organization is in the {} cloud: sign in there to remove its applications.",
-                    stored.label()
-                ),
-            )
-            .into());
-        }
-        Ok(())
+        in_its_cloud(&org, cloud, "remove its applications")
     }
 
     /// `DELETE /api/organizations/{id}` with `{"confirm": true}`.

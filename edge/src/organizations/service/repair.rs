@@ -71,23 +71,10 @@ where
     /// What a repair sign-in in `cloud` for organization `id` (of this account) does, from a check
     /// made now. Another account's organization is not found; one in another cloud is refused.
     pub async fn repair_order(&self, config: &Config, id: &str, cloud: CloudEnvironment) -> Res<RepairOrder> {
-        if !crate::ids::is_id(id) {
-            return Err(FieldError::new(
-                Field::RepairOrganizationId,
-                "Give the ID of one of your organizations (as listed on the manage page).",
-            )
-            .into());
-        }
+        super::named_organization(id, Field::RepairOrganizationId)?;
         self.check_health(config, id).await?;
         let (org, apps) = self.load(id).await?;
-        let stored: CloudEnvironment = org.cloud.parse().map_err(|_| AppError::Internal)?;
-        if stored != cloud {
-            return Err(FieldError::new(
-                Field::Cloud,
-                format!("This organization is in the {} cloud: sign in there to repair it.", stored.label()),
-            )
-            .into());
-        }
+        super::in_its_cloud(&org, cloud, "repair it")?;
         Ok(repair_order(id, &org.tenant_id, &apps))
     }
 
