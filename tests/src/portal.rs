@@ -65,6 +65,29 @@ pub struct Answer {
     pub text: String,
 }
 
+/// Repeats `call` until it is refused by a rate limit, and answers the refusal. Asserts that the
+/// calls accepted before it number within `accepted` (a limiter counting in fixed windows lets a
+/// second window's worth through when the run crosses into it) and that the refusal is a 429 with
+/// error `code`.
+pub fn until_rate_limited(
+    mut call: impl FnMut() -> Answer,
+    accepted: std::ops::RangeInclusive<u32>,
+    code: &str,
+) -> Answer {
+    let mut answered = 0;
+    let limited = loop {
+        let r = call();
+        if r.status != 200 {
+            break r;
+        }
+        answered += 1;
+        assert!(answered <= *accepted.end(), "no limit after {answered} calls");
+    };
+    assert!(answered >= *accepted.start(), "limited after {answered} calls");
+    assert_eq!((limited.status, limited.body["error"]["code"].as_str()), (429, Some(code)), "{}", limited.text);
+    limited
+}
+
 impl Api {
     /// A client of `base` with session `token`.
     pub fn new(base: &str, token: &str) -> Self {

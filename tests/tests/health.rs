@@ -91,22 +91,8 @@ fn check_now_is_limited_per_organization() {
     let api = Api::new(&stack.base_url, &stack.token("acct-check-limit"));
     let id = saved_organization(&emulator, &api)["id"].as_str().unwrap().to_owned();
     let url = format!("/api/organizations/{id}/check");
-    let mut answered = 0;
-    let limited = loop {
-        let r = api.post(&url, json!({}));
-        if r.status != 200 {
-            break r;
-        }
-        answered += 1;
-        assert!(answered <= 20, "no limit after {answered} checks");
-    };
-    assert!(answered >= 10, "limited after {answered} checks");
-    assert_eq!(
-        (limited.status, limited.body["error"]["code"].as_str()),
-        (429, Some("checks_rate_limited")),
-        "{}",
-        limited.text
-    );
+    let limited =
+        system_tests::portal::until_rate_limited(|| api.post(&url, json!({})), 10..=20, "checks_rate_limited");
     assert!(limited.body["error"]["message"].as_str().unwrap().contains("wait a minute"), "{}", limited.text);
     // The organization and its health are as they were.
     let shown = api.get(&format!("/api/organizations/{id}"));
