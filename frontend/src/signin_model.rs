@@ -540,12 +540,7 @@ mod tests {
     }
 
     fn start_body(method: AddMethod) -> StartSignIn {
-        StartSignIn {
-            cloud: CloudEnvironment::Global,
-            method,
-            repair_organization_id: None,
-            remove_organization_id: None,
-        }
+        StartSignIn::new(CloudEnvironment::Global, method)
     }
 
     /// A model showing `s`, as after its start answered at `T0`.

@@ -97,6 +97,14 @@ pub struct StartSignIn {
     pub remove_organization_id: Option<String>,
 }
 
+impl StartSignIn {
+    /// A sign-in in `cloud` by `method` that registers new applications (neither a repair nor a
+    /// removal).
+    pub fn new(cloud: CloudEnvironment, method: AddMethod) -> Self {
+        Self { cloud, method, repair_organization_id: None, remove_organization_id: None }
+    }
+}
+
 /// `POST /api/signins/{id}/confirm`. Device code: the admin ticked the confirmation (no body
 /// needed). Credential: `claim` proves that this browser received Microsoft's answer, either the
 /// handle the sign-in window posted to the app or the confirmation code it shows; registration

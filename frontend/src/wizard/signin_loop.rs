@@ -86,28 +86,18 @@ impl SignIn {
     /// allow a pop-up only then), and sent to Microsoft when the edge has answered; `Err` is the
     /// sentence to show when the browser blocked it (nothing was started).
     pub fn start(self, cloud: CloudEnvironment, method: AddMethod) -> Result<(), String> {
-        self.start_with(StartSignIn { cloud, method, repair_organization_id: None, remove_organization_id: None })
+        self.start_with(StartSignIn::new(cloud, method))
     }
 
     /// Starts a sign-in that repairs saved organization `organization` (see [`Self::start`]).
     pub fn start_repair(self, cloud: CloudEnvironment, method: AddMethod, organization: String) -> Result<(), String> {
-        self.start_with(StartSignIn {
-            cloud,
-            method,
-            repair_organization_id: Some(organization),
-            remove_organization_id: None,
-        })
+        self.start_with(StartSignIn { repair_organization_id: Some(organization), ..StartSignIn::new(cloud, method) })
     }
 
     /// Starts a sign-in that deletes saved organization `organization`'s applications from
     /// Microsoft 365 when it is deleted (see [`Self::start`]).
     pub fn start_removal(self, cloud: CloudEnvironment, method: AddMethod, organization: String) -> Result<(), String> {
-        self.start_with(StartSignIn {
-            cloud,
-            method,
-            repair_organization_id: None,
-            remove_organization_id: Some(organization),
-        })
+        self.start_with(StartSignIn { remove_organization_id: Some(organization), ..StartSignIn::new(cloud, method) })
     }
 
     fn start_with(self, body: StartSignIn) -> Result<(), String> {
