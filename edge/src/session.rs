@@ -18,6 +18,10 @@ pub const MAX_SESSION_SECS: i64 = 3600;
 /// Clock difference tolerated between the portal and the edge, in seconds.
 pub const CLOCK_SKEW_SECS: i64 = 60;
 
+/// The window a session's `iat` and `exp` must fall in (an expired session is told apart first).
+const LIFETIME: crate::time::Lifetime =
+    crate::time::Lifetime { max_lifetime: MAX_SESSION_SECS, skew: CLOCK_SKEW_SECS, grace: CLOCK_SKEW_SECS };
+
 /// The shortest secret accepted, in bytes (HS256 wants at least the hash's size).
 pub const MIN_SECRET_BYTES: usize = 32;
 
@@ -120,13 +124,10 @@ pub fn verify(token: &str, secret: &[u8], issuer: Option<&str>, now: i64) -> Res
     if claims.aud != SESSION_AUDIENCE {
         return Err(SessionError::WrongAudience);
     }
-    if claims.exp <= now - CLOCK_SKEW_SECS {
+    if claims.exp <= now.saturating_sub(CLOCK_SKEW_SECS) {
         return Err(SessionError::Expired);
     }
-    if claims.iat > now + CLOCK_SKEW_SECS
-        || claims.exp - claims.iat > MAX_SESSION_SECS
-        || claims.exp > now + MAX_SESSION_SECS + CLOCK_SKEW_SECS
-    {
+    if !LIFETIME.accepts(claims.iat, claims.exp, now) {
         return Err(SessionError::BadLifetime);
     }
     let valid_id = |s: &str| !s.trim().is_empty() && s.len() <= 256 && !s.chars().any(char::is_control);
@@ -197,6 +198,12 @@ mod tests {
             (with(&|c| c.exp = NOW - 120), SessionError::Expired),
             (with(&|c| c.exp = NOW + 7200), SessionError::BadLifetime),
             (with(&|c| c.iat = NOW + 600), SessionError::BadLifetime),
+            // Claims at the edges of i64: no subtraction may wrap into a short lifetime.
+            (with(&|c| c.iat = i64::MIN), SessionError::BadLifetime),
+            (with(&|c| (c.iat, c.exp) = (-2, i64::MAX)), SessionError::BadLifetime),
+            (with(&|c| (c.iat, c.exp) = (i64::MIN, i64::MAX)), SessionError::BadLifetime),
+            (with(&|c| (c.iat, c.exp) = (i64::MAX - 1, i64::MAX)), SessionError::BadLifetime),
+            (with(&|c| (c.iat, c.exp) = (i64::MIN, i64::MIN)), SessionError::Expired),
             (with(&|c| c.acct = " ".into()), SessionError::BadClaims),
             (with(&|c| c.iss = "https://evil.example".into()), SessionError::BadClaims),
         ];

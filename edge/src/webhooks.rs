@@ -128,7 +128,7 @@ pub fn verify(secret: &[u8], header: &str, body: &[u8], now: i64) -> Result<(), 
     if signatures.is_empty() {
         return Err(SignatureError::Malformed);
     }
-    if (now - timestamp).abs() > TOLERANCE_SECS {
+    if !crate::time::within(timestamp, now, TOLERANCE_SECS) {
         return Err(SignatureError::Stale);
     }
     for s in signatures {
@@ -179,6 +179,10 @@ mod tests {
         let body = b"{}";
         let header = signature_header(SECRET, 1_800_000_000, body);
         assert_eq!(verify(SECRET, &header, body, 1_800_000_000 + TOLERANCE_SECS + 1), Err(SignatureError::Stale));
+        for t in [i64::MIN, i64::MIN + 1, -1, i64::MAX] {
+            let header = signature_header(SECRET, t, body);
+            assert_eq!(verify(SECRET, &header, body, 1_800_000_000), Err(SignatureError::Stale), "t={t}");
+        }
         assert_eq!(verify(SECRET, "v1=00", body, 1_800_000_000), Err(SignatureError::Malformed));
         assert_eq!(verify(SECRET, "t=1800000000", body, 1_800_000_000), Err(SignatureError::Malformed));
         assert_eq!(verify(SECRET, "t=1800000000,v1=zz", body, 1_800_000_000), Err(SignatureError::Mismatch));

@@ -173,6 +173,10 @@ fn every_wrong_engine_token_gets_the_same_answer_and_sessions_do_not_cross() {
         ("missing", None),
         ("expired", Some(w.key.sign("engine-1", claims(ACCOUNT, now - 300, now - 180)))),
         ("too long", Some(w.key.sign("engine-1", claims(ACCOUNT, now, now + 3600)))),
+        // A lifetime that wraps to a negative one in i64 arithmetic, and one that never ends.
+        ("never expires (wrapping lifetime)", Some(w.key.sign("engine-1", claims(ACCOUNT, -2, i64::MAX)))),
+        ("issued at the start of time", Some(w.key.sign("engine-1", claims(ACCOUNT, i64::MIN, now + 60)))),
+        ("expires at the end of time", Some(w.key.sign("engine-1", claims(ACCOUNT, now, i64::MAX)))),
         ("wrong key ID", Some(w.key.sign("engine-9", claims(ACCOUNT, now, now + 60)))),
         ("signed by an unknown key", Some(stranger.token(ACCOUNT))),
         ("another account", Some(unlisted)),

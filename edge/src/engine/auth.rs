@@ -21,6 +21,11 @@ pub const MAX_LIFETIME_S: i64 = 300;
 /// How far ahead of the Worker's clock `iat` may be (the engine's clock may run fast), seconds.
 pub const CLOCK_SKEW_S: i64 = 60;
 
+/// The window an engine token's `iat` and `exp` must fall in: absolute bounds against the clock,
+/// so that no pair of claims, however large, makes a token live longer than [`MAX_LIFETIME_S`].
+const LIFETIME: crate::time::Lifetime =
+    crate::time::Lifetime { max_lifetime: MAX_LIFETIME_S, skew: CLOCK_SKEW_S, grace: 0 };
+
 /// One engine public key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EngineKey {
@@ -156,7 +161,7 @@ pub async fn authenticate<V: EcVerifier>(
     if claims.aud != ENGINE_AUDIENCE {
         return Err(Refused::Audience);
     }
-    if now >= claims.exp || claims.iat > now + CLOCK_SKEW_S || claims.exp - claims.iat > MAX_LIFETIME_S {
+    if !LIFETIME.accepts(claims.iat, claims.exp, now) {
         return Err(Refused::Time);
     }
     if !key.accounts.contains(&claims.sub) {
@@ -277,6 +282,13 @@ mod tests {
             (key.sign(header("engine-1"), claims("acct-1", NOW - 120, NOW)), Refused::Time),
             (key.sign(header("engine-1"), claims("acct-1", NOW + 120, NOW + 180)), Refused::Time),
             (key.sign(header("engine-1"), claims("acct-1", NOW, NOW + 3600)), Refused::Time),
+            // Claims at the edges of i64: a lifetime that would wrap to a negative one, a token
+            // issued long ago that expires never, one issued in the far future.
+            (key.sign(header("engine-1"), claims("acct-1", -2, i64::MAX)), Refused::Time),
+            (key.sign(header("engine-1"), claims("acct-1", i64::MIN, i64::MAX)), Refused::Time),
+            (key.sign(header("engine-1"), claims("acct-1", i64::MIN, NOW + 60)), Refused::Time),
+            (key.sign(header("engine-1"), claims("acct-1", NOW, i64::MAX)), Refused::Time),
+            (key.sign(header("engine-1"), claims("acct-1", i64::MAX - 1, i64::MAX)), Refused::Time),
             // A listed key, but not for this account.
             (key.sign(header("engine-1"), claims("acct-9", NOW, NOW + 60)), Refused::Account),
         ];
