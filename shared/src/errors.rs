@@ -61,7 +61,7 @@ catalogue! {
     /// Too many domain look-ups for the account.
     LookupRateLimited = "lookup_rate_limited", 429, "Too many domain look-ups for this account. Wait a minute, or choose the cloud yourself.";
     /// "Check now" was asked for one organization more often than its limit.
-    ChecksRateLimited = "checks_rate_limited", 429, "This organization was checked too often in the last minute. Its health stays as shown; wait a minute, then check again.";
+    ChecksRateLimited = "checks_rate_limited", 429, "This organization was checked too often in the last minute. Its health stays as shown; wait a minute, then check or repair it again.";
     /// The organization's applications lack the permissions the workload or resource needs.
     WorkloadNotGranted = "workload_not_granted", 409, "The organization's applications lack the permissions this workload needs. Repair the organization on its edit page, then ask again.";
     /// The endpoint exists but not with this method.

@@ -105,6 +105,40 @@ fn check_now_is_limited_per_organization() {
     assert_eq!(other.post(&url, json!({})).status, 404);
 }
 
+/// A repair start runs a health check (a token request per application) before its sign-in: it
+/// counts against the same per-organization limit as "Check now", so a loop of repair starts
+/// cannot make the edge flood Microsoft with the tenant's applications' token requests.
+#[test]
+fn a_repair_start_counts_against_check_nows_limit() {
+    let (emulator, stack) = start();
+    let api = Api::new(&stack.base_url, &stack.token("acct-repair-limit"));
+    let org = saved_organization(&emulator, &api);
+    let id = org["id"].as_str().unwrap();
+    let app_id = org["application_id"].as_str().unwrap();
+    let checks = || {
+        emulator.requests().iter().filter(|r| r["grant_type"] == "client_credentials" && r["client_id"] == app_id).count()
+    };
+    let before = checks();
+    let start = json!({"cloud": "global", "method": "device_code", "repair_organization_id": id});
+    let mut limited = vec![];
+    for _ in 0..40 {
+        let r = api.post("/api/signins", start.clone());
+        if r.status == 429 && r.body["error"]["code"] == "checks_rate_limited" {
+            limited.push(r);
+        } else if r.status == 200 || r.status == 201 {
+            let sign_in = r.body["id"].as_str().unwrap().to_owned();
+            api.delete(&format!("/api/signins/{sign_in}"));
+        }
+    }
+    let made = checks() - before;
+    assert!(made <= 20, "40 repair starts made {made} checks at Microsoft; the limit is 10 a minute");
+    assert!(limited.len() >= 20, "refused as Check now is: {} of 40", limited.len());
+    assert!(limited[0].body["error"]["message"].as_str().unwrap().contains("wait a minute"), "{}", limited[0].text);
+    // "Check now" shares the count.
+    let r = api.post(&format!("/api/organizations/{id}/check"), json!({}));
+    assert_eq!((r.status, r.body["error"]["code"].as_str()), (429, Some("checks_rate_limited")), "{}", r.text);
+}
+
 #[test]
 fn the_cron_trigger_checks_the_organizations_that_are_due() {
     let (emulator, stack) = start();

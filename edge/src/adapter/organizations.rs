@@ -286,16 +286,24 @@ pub async fn usage(env: &Env, session: &Session, id: &str) -> Res<Response> {
 /// The window of the `CHECK_RATE_LIMIT` binding (wrangler.toml), for `Retry-After`.
 const CHECK_RATE_LIMIT_PERIOD_S: u64 = 60;
 
-/// `POST /api/organizations/{id}/check`: the organization's rate limit (the `CHECK_RATE_LIMIT`
-/// binding, keyed by account and organization), then the check.
-pub async fn check(env: &Env, config: &Config, session: &Session, id: &str) -> Res<Response> {
+/// Counts one health check of organization `id` against its limit (the `CHECK_RATE_LIMIT` binding,
+/// keyed by account and organization): "Check now" and a repair start, which checks the
+/// organization before its sign-in, share it.
+pub async fn count_check(env: &Env, session: &Session, id: &str) -> Res<()> {
     let key = format!("{}/{id}", session.account);
-    super::rate_limit(env, "CHECK_RATE_LIMIT", key, ErrorCode::ChecksRateLimited, CHECK_RATE_LIMIT_PERIOD_S).await?;
+    super::rate_limit(env, "CHECK_RATE_LIMIT", key, ErrorCode::ChecksRateLimited, CHECK_RATE_LIMIT_PERIOD_S).await
+}
+
+/// `POST /api/organizations/{id}/check`: the organization's rate limit ([`count_check`]), then the
+/// check.
+pub async fn check(env: &Env, config: &Config, session: &Session, id: &str) -> Res<Response> {
+    count_check(env, session, id).await?;
     let checked = with_service(env, session, async |s| s.check_health(config, id).await).await?;
     respond(&endpoints::CHECK_ORGANIZATION, &checked)
 }
 
-/// The repair a sign-in in `cloud` does for organization `id` (see `POST /api/signins`).
+/// The repair a sign-in in `cloud` does for organization `id` (see `POST /api/signins`). It checks
+/// the organization's health first, so it counts against the organization's check limit.
 pub async fn repair_order(
     env: &Env,
     config: &Config,
@@ -303,6 +311,7 @@ pub async fn repair_order(
     id: &str,
     cloud: CloudEnvironment,
 ) -> Res<crate::signin::command::RepairOrder> {
+    count_check(env, session, id).await?;
     with_service(env, session, async |s| s.repair_order(config, id, cloud).await).await
 }
 
