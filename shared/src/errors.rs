@@ -127,6 +127,8 @@ catalogue! {
     ApplicationsNotRemoved = "applications_not_removed", 502, "Microsoft did not delete every application of this organization, so the organization was kept. Try again, or delete the applications named here in App registrations.";
     /// The Credential pop-up sign-in was not finished in time.
     SignInWindowExpired = "sign_in_window_expired", 410, "The Microsoft sign-in was not finished within 15 minutes. Try again, or use the Device Code method.";
+    /// A sign-in was signed in but not used within 15 minutes: the admin's token was forgotten.
+    SignInUnused = "sign_in_unused", 410, "The sign-in was not used within 15 minutes, so the service forgot the administrator's Microsoft token. Sign in again when you are ready to continue.";
 
     // --- Tenant and cloud --------------------------------------------------------------------
     /// The tenant lives in another national cloud.

@@ -1,4 +1,4 @@
-//! The holes a review found (issue 12), each as the attack or the failure it was: a sign-in used
+//! The holes a review found, each as the attack or the failure it was: a sign-in used
 //! for another tenant's organization, a lost "saved" hand-over, an edit conflict during
 //! "Recreate", concurrent edits, unlimited sign-in starts, unbounded bodies, unknown methods. The
 //! real worker under `wrangler dev` against the Microsoft emulator.
@@ -279,4 +279,79 @@ fn the_cron_trigger_deletes_sign_in_rows_past_retention() {
     let left = stack.local_d1("SELECT id FROM signins");
     assert!(!left.contains("old-sign-in"), "the old row is gone: {left}");
     assert!(left.contains(&fresh), "a sign-in under way is kept: {left}");
+}
+
+/// Every file of the local Durable Objects' storage, concatenated (to look for secrets in clear).
+fn durable_object_bytes(dir: &std::path::Path) -> Vec<u8> {
+    let mut out = vec![];
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.components().any(|c| c.as_os_str() == "do") {
+                out.extend(std::fs::read(&p).unwrap_or_default());
+            }
+        }
+    }
+    out
+}
+
+fn contains(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+/// A sign-in that has registered an application holds the admin's token and the generated
+/// certificate's private key until the save: both lie sealed in its Durable Object's storage,
+/// never in the clear.
+#[test]
+fn a_sign_ins_token_and_private_keys_lie_sealed_in_its_storage() {
+    let (emulator, stack) = start(&[]);
+    let api = Api::new(&stack.base_url, &stack.token("acct-sealed"));
+    let done = system_tests::automatic_registration(&emulator, &api);
+    let stored = durable_object_bytes(stack.persist_dir());
+    assert!(contains(&stored, "sealed"), "the scan reads the sign-ins' storage");
+    // Every token the emulator signs starts with the same JWT header.
+    let any_token = emulator.admin_token(fixture::ADMIN);
+    let jwt_header = any_token.split('.').next().unwrap();
+    for clear in [
+        jwt_header,
+        "access_token",
+        "device_code",
+        "pkcs8_base64",
+        // An RSA private key's PKCS#8 algorithm identifier, base64.
+        "BgkqhkiG9w0BAQEFAASC",
+    ] {
+        assert!(!contains(&stored, clear), "{clear:?} lies in the clear in a Durable Object's storage");
+    }
+    // The sealed record still serves the save.
+    system_tests::save_generated(&api, &done);
+}
+
+/// A sign-in made for deleting an organization's applications and then left alone (the delete
+/// never comes) ends when its window closes, and its admin token is forgotten: it deletes nothing
+/// afterwards. The tests' hold switch shortens the window to 5 s.
+#[test]
+fn a_removal_sign_in_left_alone_ends_and_forgets_its_token() {
+    let (emulator, stack) = start(&[("DEV_SIGNIN_HOLD_SECS", "5")]);
+    let api = Api::new(&stack.base_url, &stack.token("acct-left-alone"));
+    let (app_id, _, secret) = emulator.register_app("Backup manual", None, true);
+    let created = api.post("/api/organizations", manual_body(&app_id, &secret, false, None));
+    assert_eq!(created.status, 201, "{}", created.text);
+    let org = created.body["id"].as_str().unwrap().to_owned();
+    let started =
+        api.post("/api/signins", json!({"cloud": "global", "method": "device_code", "remove_organization_id": org}));
+    assert_eq!(started.status, 201, "{}", started.text);
+    let sign_in = started.body["id"].as_str().unwrap().to_owned();
+    emulator.approve(started.body["user_code"].as_str().unwrap(), fixture::ADMIN);
+    wait_status(&api, &sign_in, Duration::from_secs(30), |s| s["state"] == "signed_in");
+    // Nobody uses it: the alarm ends it.
+    let ended = wait_status(&api, &sign_in, Duration::from_secs(30), |s| s["state"] != "signed_in");
+    assert_eq!((ended["state"].as_str(), ended["error"]["code"].as_str()), (Some("expired"), Some("sign_in_unused")));
+    let refused = api
+        .delete_json(&format!("/api/organizations/{org}"), json!({"confirm": true, "remove_with_sign_in": sign_in}));
+    assert_ne!(refused.status, 204, "{}", refused.text);
+    assert!(emulator.applications().iter().any(|a| a["appId"] == app_id.as_str()), "nothing was deleted");
+    assert_eq!(api.get(&format!("/api/organizations/{org}")).status, 200);
 }

@@ -123,6 +123,22 @@ pub(crate) fn error_response(err: &AppError) -> Result<Response> {
     Ok(resp)
 }
 
+/// The keyring that seals secrets at rest (`ENCRYPTION_KEYS`, see [`crate::organizations::seal`]).
+pub(crate) fn keyring(env: &Env) -> std::result::Result<crate::organizations::seal::Keyring, AppError> {
+    let spec = env
+        .secret("ENCRYPTION_KEYS")
+        .map(|s| s.to_string())
+        .or_else(|_| env.var("ENCRYPTION_KEYS").map(|v| v.to_string()));
+    let spec = spec.map_err(|_| {
+        worker::console_error!("ENCRYPTION_KEYS is not set");
+        AppError::Internal
+    })?;
+    crate::organizations::seal::Keyring::parse(&spec).map_err(|e| {
+        worker::console_error!("ENCRYPTION_KEYS: {e:?}");
+        AppError::Internal
+    })
+}
+
 fn internal(context: &'static str) -> impl Fn(worker::Error) -> AppError {
     move |e| {
         worker::console_error!("{context}: {e}");

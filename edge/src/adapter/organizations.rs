@@ -10,7 +10,6 @@ use crate::config::Config;
 use crate::error::AppError;
 use crate::organizations::check::Signers;
 use crate::organizations::ports::{Answer, Clock, Exported, Log, Notify, Refusal, SignIns, Sleeper};
-use crate::organizations::seal::Keyring;
 use crate::organizations::service::Organizations;
 use crate::session::Session;
 use crate::signin::command::{CertificateToRegister, Command};
@@ -24,21 +23,6 @@ use shared::{CloudEnvironment, ErrorCode};
 use worker::{Env, Response};
 
 type Res<T> = std::result::Result<T, AppError>;
-
-fn keyring(env: &Env) -> Res<Keyring> {
-    let spec = env
-        .secret("ENCRYPTION_KEYS")
-        .map(|s| s.to_string())
-        .or_else(|_| env.var("ENCRYPTION_KEYS").map(|v| v.to_string()));
-    let spec = spec.map_err(|_| {
-        worker::console_error!("ENCRYPTION_KEYS is not set");
-        AppError::Internal
-    })?;
-    Keyring::parse(&spec).map_err(|e| {
-        worker::console_error!("ENCRYPTION_KEYS: {e:?}");
-        AppError::Internal
-    })
-}
 
 /// The clock, `setTimeout` and the console. The clock is the Worker's, moved `ahead_ms` forward
 /// only under `DEV_CLOCK=emulator` (see [`clock_ahead`]).
@@ -212,7 +196,7 @@ async fn with_service<T, F>(env: &Env, session: &Session, f: F) -> Res<T>
 where
     F: AsyncFnOnce(&Organizations<'_, D1Store<'_>, DurableSignIns<'_>, WorkerHttp, Runtime<'_>, WebCrypto>) -> Res<T>,
 {
-    let keys = || keyring(env);
+    let keys = || super::keyring(env);
     let config = super::read_config(env).ok();
     let service = Organizations {
         account: &session.account,

@@ -7,7 +7,7 @@ use super::http::WorkerHttp;
 use crate::error::AppError;
 use crate::signin::command::{Command, Reply};
 use crate::signin::poller::Millis;
-use crate::signin::record::legacy::Stored;
+use crate::signin::at_rest::{self, AtRest};
 use crate::signin::record::SignInRecord;
 use crate::signin::service::{HostError, SignInHost, SignInService, Turn};
 use serde::Deserialize;
@@ -34,6 +34,12 @@ pub struct SignIn {
     turn: Turn,
 }
 
+impl SignIn {
+    fn keyring(&self) -> std::result::Result<crate::organizations::seal::Keyring, HostError> {
+        super::keyring(&self.env).map_err(|_| HostError("ENCRYPTION_KEYS is missing or malformed".into()))
+    }
+}
+
 impl SignInHost for SignIn {
     fn turn(&self) -> &Turn {
         &self.turn
@@ -52,13 +58,19 @@ impl SignInHost for SignIn {
     }
 
     async fn load(&self) -> std::result::Result<Option<SignInRecord>, HostError> {
-        // A record stored before the stages is read once in its old shape.
-        let stored = self.state.storage().get::<Stored>(RECORD).await.map_err(host_error)?;
-        Ok(stored.map(SignInRecord::from))
+        // Sealed (a record stored before sealing, or before the stages, is read once as it is).
+        let Some(stored) = self.state.storage().get::<AtRest>(RECORD).await.map_err(host_error)? else {
+            return Ok(None);
+        };
+        let keyring = self.keyring()?;
+        at_rest::open(&keyring, &self.state.id().to_string(), stored)
+            .map(Some)
+            .map_err(|e| HostError(format!("the sign-in record does not open: {e:?}")))
     }
 
     async fn put(&self, rec: &SignInRecord) -> std::result::Result<(), HostError> {
-        self.state.storage().put(RECORD, rec).await.map_err(host_error)
+        let sealed = at_rest::seal(&self.keyring()?, &self.state.id().to_string(), rec);
+        self.state.storage().put(RECORD, sealed).await.map_err(host_error)
     }
 
     async fn set_alarm(&self, at: Option<Millis>) -> std::result::Result<(), HostError> {

@@ -5,9 +5,10 @@
 //! [`poller`] is the RFC 8628 pacing as a pure state machine; [`record`] is what the Durable Object
 //! persists and how it is shown to the browser (never the device code or a token); [`browser`] is
 //! the authorization code flow of the pop-up; [`limits`] is what an account may ask and how long
-//! records are kept; [`command`] is the Durable Object's typed protocol, and [`service`] is what the
+//! records are kept; [`at_rest`] is how the record is sealed in storage; [`command`] is the Durable Object's typed protocol, and [`service`] is what the
 //! Durable Object does, over a host trait (storage, clock, randomness) and the HTTP seam.
 
+pub mod at_rest;
 pub mod browser;
 pub mod command;
 pub mod limits;

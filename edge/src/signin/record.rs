@@ -22,6 +22,10 @@ use shared::{AddMethod, CloudEnvironment, ErrorCode};
 
 /// How long the admin's token and the unsaved applications are kept after registration.
 pub const HOLD_AFTER_COMPLETION_MS: Millis = 30 * 60 * 1000;
+/// How long the admin's token waits for a use after the sign-in (the checkbox, a save's
+/// applications, a removal): then it is forgotten and the sign-in ends. A token that expires first
+/// is forgotten at its expiry.
+pub const SIGNED_IN_WINDOW_MS: Millis = 15 * 60 * 1000;
 /// How often the browser should read the status.
 pub const STATUS_POLL_SECS: u64 = 2;
 /// How long a save that took a sign-in's applications holds them against deletion (its credential
@@ -50,11 +54,25 @@ pub struct HeldToken {
     pub access_token: SecretString,
     /// When it stops working.
     pub expires_at: Millis,
+    /// While nothing uses it (signed in, nothing registered): when it is forgotten.
+    #[serde(default)]
+    pub unused_until: Option<Millis>,
 }
 
 impl HeldToken {
-    fn from(t: AccessToken, now: Millis) -> Self {
-        Self { access_token: t.access_token, expires_at: now + t.expires_in as Millis * 1000 }
+    fn from(t: AccessToken, now: Millis, window: Millis) -> Self {
+        let expires_at = now.saturating_add((t.expires_in as Millis).saturating_mul(1000));
+        Self { access_token: t.access_token, expires_at, unused_until: Some(now.saturating_add(window)) }
+    }
+
+    /// The same token taken into use by a registration: it is kept for the hold, until it expires.
+    fn in_use(&self) -> Self {
+        Self { unused_until: None, ..self.clone() }
+    }
+
+    /// When it is forgotten: at its expiry, or at the end of its wait for a use, whichever is first.
+    pub fn forget_at(&self) -> Millis {
+        self.unused_until.map_or(self.expires_at, |u| u.min(self.expires_at))
     }
 }
 
@@ -219,6 +237,12 @@ impl SignInRecord {
         }
     }
 
+    /// How long a token waits for a use ([`SIGNED_IN_WINDOW_MS`], shorter when the tests shorten
+    /// the hold).
+    fn signed_in_window(&self) -> Millis {
+        self.hold_ms.map_or(SIGNED_IN_WINDOW_MS, |h| h.min(SIGNED_IN_WINDOW_MS))
+    }
+
     /// The state the browser sees.
     pub fn state(&self) -> SignInState {
         match &self.stage {
@@ -326,7 +350,8 @@ impl SignInRecord {
     /// the answer with `claim`'s handle or code.
     pub fn on_browser_token(&mut self, t: AccessToken, claim: Claim, now: Millis) {
         if self.is_redeeming() {
-            self.stage = Stage::SignedIn { token: HeldToken::from(t, now), claim: Some(claim) };
+            let window = self.signed_in_window();
+            self.stage = Stage::SignedIn { token: HeldToken::from(t, now, window), claim: Some(claim) };
         }
     }
 
@@ -407,7 +432,8 @@ impl SignInRecord {
         match poller.on_outcome(outcome, sent_at, now) {
             Decision::PollAt(_) => {}
             Decision::SignedIn(t) => {
-                self.stage = Stage::SignedIn { token: HeldToken::from(t, now), claim: None };
+                let window = self.signed_in_window();
+                self.stage = Stage::SignedIn { token: HeldToken::from(t, now, window), claim: None };
                 if confirmed {
                     self.start_main(app_name);
                 }
@@ -427,7 +453,18 @@ impl SignInRecord {
             Stage::SignedIn { claim: Some(c), .. } if c.until <= now => {
                 (Ending::Expired, ErrorCode::SignInWindowExpired)
             }
-            _ => return,
+            // Signed in and never used (a removal whose delete never came, a code never
+            // confirmed), or the token expired meanwhile: it is forgotten with the sign-in.
+            Stage::SignedIn { token, .. } if token.forget_at() <= now => (Ending::Expired, ErrorCode::SignInUnused),
+            _ => {
+                // A registration's token is kept for the hold, never past its expiry.
+                if let Some(h) = self.holding_mut() {
+                    if h.token.as_ref().is_some_and(|t| t.forget_at() <= now) {
+                        h.token = None;
+                    }
+                }
+                return;
+            }
         };
         self.end(ending, Some(ErrorDetail::new(code)));
     }
@@ -463,7 +500,7 @@ impl SignInRecord {
             None => Registration::new(self.cloud, app_name, &self.marker(), 0, 1),
         };
         self.stage = Stage::Registering(Holding {
-            token: Some(token.clone()),
+            token: Some(token.in_use()),
             main: Some(main),
             additional: None,
             discard_at: None,
@@ -522,7 +559,7 @@ impl SignInRecord {
                 Ok(run) => (
                     Ok(()),
                     Stage::Registering(Holding {
-                        token: Some(token),
+                        token: Some(token.in_use()),
                         main: None,
                         additional: Some(run),
                         discard_at: None,
@@ -728,10 +765,15 @@ impl SignInRecord {
             Stage::Polling { poller, .. } => poller.next_poll_at.min(poller.expires_at),
             Stage::Window { browser } => browser.expires_at,
             Stage::Redeeming { until } => *until,
-            Stage::SignedIn { claim: Some(c), .. } => c.until,
+            Stage::SignedIn { claim: Some(c), token } => c.until.min(token.forget_at()),
+            Stage::SignedIn { claim: None, token } => token.forget_at(),
             Stage::Registering(h) => h.registrations().filter_map(|r| r.wait_until).max().unwrap_or(now).max(now),
-            // Nothing left to do but the hold's end, and then the record's own deletion.
-            _ => self.discard_at().unwrap_or(retention),
+            // Nothing left to do but the token's expiry, the hold's end, and then the record's own
+            // deletion.
+            _ => {
+                let hold = self.discard_at().unwrap_or(retention);
+                self.token().map_or(hold, |t| t.forget_at().min(hold))
+            }
         })
     }
 

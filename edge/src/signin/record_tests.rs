@@ -535,3 +535,71 @@ fn a_record_stored_before_the_stages_is_read_in_its_old_shape() {
         serde_json::from_value::<legacy::Stored>(serde_json::to_value(&now).unwrap()).unwrap().into();
     assert_eq!(serde_json::to_string(&back).unwrap(), serde_json::to_string(&now).unwrap());
 }
+
+/// A token signed in and never used is forgotten with its sign-in when the window closes (the
+/// alarm is set for it), or at its expiry when that comes first; a registration's token is kept
+/// for the hold, never past its expiry.
+#[test]
+fn an_unused_token_is_forgotten_at_the_end_of_its_window_or_at_its_expiry() {
+    // Device code, signed in, the checkbox never ticked.
+    let mut r = record();
+    signed_in(&mut r, 5000);
+    let forget = 5000 + SIGNED_IN_WINDOW_MS;
+    assert_eq!(r.next_alarm(6000), Some(forget), "the alarm comes for it");
+    r.tick(forget - 1);
+    assert!(r.token().is_some());
+    r.tick(forget);
+    assert!(r.token().is_none(), "forgotten");
+    assert_eq!(r.state(), SignInState::Expired);
+    assert_eq!(r.status(forget).error.map(|e| e.code), Some(ErrorCode::SignInUnused));
+
+    // A removal's sign-in waits in the same way.
+    let mut r = record();
+    r.removal = Some("org-1".into());
+    signed_in(&mut r, 5000);
+    assert!(r.removal_token("org-1", CloudEnvironment::Global).is_ok());
+    r.tick(forget);
+    assert!(r.token().is_none() && r.removal_token("org-1", CloudEnvironment::Global).is_err());
+
+    // A token that expires before the window closes goes at its expiry.
+    let mut r = record();
+    r.on_poll(
+        TokenOutcome::Token(AccessToken { access_token: SecretString::new("SHORT".into()), expires_in: 60 }),
+        5000,
+        APP,
+        5000,
+    );
+    assert_eq!(r.next_alarm(6000), Some(65_000));
+    r.tick(65_000);
+    assert!(r.token().is_none());
+
+    // The tests' shortened hold shortens the window with it.
+    let mut r = record();
+    r.hold_ms = Some(5000);
+    signed_in(&mut r, 5000);
+    assert_eq!(r.next_alarm(6000), Some(10_000));
+
+    // Credential: signed in, claimed for a save elsewhere, never used.
+    let mut r = credential();
+    let secret = window_secret(&r);
+    r.take_browser_answer(&secret, 1000).unwrap();
+    r.on_browser_token(admin_token(), Claim::new(&[9; super::super::browser::CLAIM_RANDOM_BYTES], 1000), 1000);
+    let code = match &r.stage {
+        Stage::SignedIn { claim: Some(c), .. } => c.code.expose().to_owned(),
+        other => panic!("{other:?}"),
+    };
+    r.claim(&code, None, 2000).unwrap();
+    assert_eq!(r.next_alarm(3000), Some(1000 + SIGNED_IN_WINDOW_MS));
+    r.tick(1000 + SIGNED_IN_WINDOW_MS);
+    assert!(r.token().is_none());
+
+    // A registration takes the token for the hold, never past its expiry (3599 s).
+    let mut r = completed();
+    assert!(r.token().is_some());
+    r.tick(5000 + SIGNED_IN_WINDOW_MS + 1);
+    assert!(r.token().is_some(), "in use: kept for the hold");
+    let expiry = 5000 + 3_599_000;
+    assert!(r.next_alarm(6000).unwrap() <= expiry);
+    r.tick(expiry);
+    assert!(r.token().is_none(), "never past its expiry");
+}
