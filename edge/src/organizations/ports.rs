@@ -99,6 +99,17 @@ pub struct NewApplicationRow {
     pub grant: Option<Grant>,
     /// What it backs up.
     pub workload: Workload,
+    /// Its health from the start (saved knowing what is missing), written with the row.
+    pub health: Option<RecordedHealth>,
+}
+
+/// A health as stored with an application row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedHealth {
+    /// The health, JSON ([`crate::health::AppHealth`]).
+    pub health: String,
+    /// RFC 3339.
+    pub checked_at: String,
 }
 
 /// A certificate the service created, replaced by a new one (see

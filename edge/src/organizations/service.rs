@@ -10,6 +10,7 @@ use super::check::{Checker, Credential, Patience, Signers};
 use super::model::{self, ApplicationRow, ValidCredential};
 use super::ports::{
     ApplicationChange, Clock, Edit, Exported, ExportedApp, Grant, Log, NewApplicationRow, NewOrganizationRow, Notify,
+    RecordedHealth,
     OrganizationStore, Refusal, SignIns, Sleeper,
 };
 use super::seal::{binding, Keyring, SealedCertificate};
@@ -286,6 +287,7 @@ where
             created_at: self.now_rfc3339(),
             grant: s.grant.clone(),
             workload: s.workload,
+            health: None,
         }
     }
 
@@ -590,8 +592,15 @@ where
             multiple_applications: valid.multiple,
             created_at: self.now_rfc3339(),
         };
-        let applications: Vec<NewApplicationRow> =
+        let mut applications: Vec<NewApplicationRow> =
             rows.iter().map(|row| self.sealed_row(&ring, &organization.id, row, true)).collect();
+        if let Some(main) = applications.iter_mut().find(|a| a.is_main).filter(|_| !acknowledged.is_empty()) {
+            // Saved knowing what is missing: shown as needing attention from the start, in the
+            // same write as the organization.
+            let health = crate::health::AppHealth::acknowledged(acknowledged);
+            let health = serde_json::to_string(&health).map_err(|_| AppError::Internal)?;
+            main.health = Some(RecordedHealth { health, checked_at: self.now_rfc3339() });
+        }
         match self.store.insert(&organization, &applications).await {
             Ok(()) => {}
             Err(StoreError::Unique) => {
@@ -610,11 +619,6 @@ where
         if let Some(sign_in) = sign_in_to_close {
             // The applications belong to the organization now: the sign-in keeps them and forgets its secrets.
             self.hand_over(config, &sign_in).await;
-        }
-        if let Some(main) = applications.iter().find(|a| a.is_main).filter(|_| !acknowledged.is_empty()) {
-            // Saved knowing what is missing: shown as needing attention from the start.
-            let health = crate::health::AppHealth::acknowledged(acknowledged);
-            self.save_health(&main.id, &health, &self.now_rfc3339()).await?;
         }
         let view = self.view(&organization.id).await?;
         let data = json!({"name": view.name, "cloud": view.cloud, "tenant_id": view.tenant_id,

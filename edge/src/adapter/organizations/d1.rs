@@ -60,8 +60,8 @@ impl D1Store<'_> {
             db,
             "INSERT INTO applications (id, organization_id, app_id, object_id, is_main, active, credential_type, \
              credential_expires_at, certificate_thumbprint, key_id, secret_ciphertext, created_at, updated_at, \
-             manifest_version, granted_permissions, workload) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14, ?15)",
+             manifest_version, granted_permissions, workload, health, checked_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14, ?15, ?16, ?17)",
             &[
                 a.id.as_str().into(),
                 a.organization_id.as_str().into(),
@@ -80,6 +80,8 @@ impl D1Store<'_> {
                     .as_ref()
                     .map_or(JsValue::NULL, |g| serde_json::to_string(&g.permissions).unwrap_or_default().into()),
                 a.workload.as_str().into(),
+                opt(a.health.as_ref().map(|h| h.health.as_str())),
+                opt(a.health.as_ref().map(|h| h.checked_at.as_str())),
             ],
         )
     }

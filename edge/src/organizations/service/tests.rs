@@ -80,6 +80,8 @@ struct World {
     store_fails: Cell<Option<StoreError>>,
     /// Another edit wins just before the next update.
     concurrent_edit: Cell<bool>,
+    /// Recording a health check fails.
+    health_fails: Cell<bool>,
     // Microsoft.
     accepts: RefCell<HashMap<String, Accepts>>,
     /// Refusals (replication) before an application's credential is accepted.
@@ -538,6 +540,9 @@ impl OrganizationStore for World {
 
     async fn record_health(&self, id: &str, health: &str, checked_at: &str) -> Result<(), StoreError> {
         self.note("store health");
+        if self.health_fails.get() {
+            return Err(StoreError::Other);
+        }
         for a in self.apps.borrow_mut().iter_mut().filter(|a| a.row.id == id) {
             a.row.health = Some(health.to_owned());
             a.row.checked_at = Some(checked_at.to_owned());
@@ -608,8 +613,8 @@ impl World {
                 workload: Some(a.workload.as_str().to_owned()),
                 granted_permissions: a.grant.as_ref().map(|g| serde_json::to_string(&g.permissions).unwrap()),
                 object_id: a.object_id.clone(),
-                health: None,
-                checked_at: None,
+                health: a.health.as_ref().map(|h| h.health.clone()),
+                checked_at: a.health.as_ref().map(|h| h.checked_at.clone()),
                 entra_key_id: None,
                 retiring_key_id: None,
                 retire_after_ms: None,
@@ -826,7 +831,13 @@ fn an_application_registered_by_hand_without_two_permissions_is_refused_naming_b
     let e = block_on(w.service().create(&config(), req.clone())).unwrap_err();
     assert_eq!(code(&e), ErrorCode::PermissionsMissing);
     req.acknowledged_permissions = vec!["Mail.ReadWrite".into(), "Sites.FullControl.All".into()];
+    // The organization and its health are one write: a store that cannot record a health check
+    // separately changes nothing.
+    w.health_fails.set(true);
+    w.forget();
     let org = block_on(w.service().create(&config(), req)).unwrap();
+    assert!(!w.calls().iter().any(|c| c == "store health"), "{:?}", w.calls());
+    w.health_fails.set(false);
     assert_eq!(org.health.state, shared::api::Health::NeedsAttention);
     assert_eq!(org.health.reason, Some(shared::api::HealthReason::PermissionsMissing));
     assert_eq!(org.health.permissions, ["Mail.ReadWrite", "Sites.FullControl.All"]);
