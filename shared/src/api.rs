@@ -833,6 +833,10 @@ pub struct DeleteOrganization {
     /// Must be `true`.
     #[cfg_attr(feature = "schema", schemars(extend("enum" = [true])))]
     pub confirm: bool,
+    /// The organization's `version` as the admin saw it when deciding to delete. When another
+    /// change was saved since (a rename, "Recreate multiple applications", a repair), nothing is
+    /// deleted from the service and the answer is 409 `edit_conflict`: look again, then decide.
+    pub version: i64,
     /// Also delete the organization's applications from Microsoft 365, with this sign-in: one
     /// started for this organization (`StartSignIn.remove_organization_id`), signed in (a window's
     /// answer claimed), in the organization's tenant and cloud. No other sign-in deletes anything.

@@ -225,7 +225,7 @@ endpoints! {
     /// Backup engine: an access token for the organization and a Microsoft resource, minted with its stored credential (cached until 5 minutes before expiry)
     ENGINE_TOKEN: Post "/api/engine/organizations/{id}/token", EngineTokenRequest => 200 EngineToken, errors &[400, 401, 404, 409, 413, 415, 422, 429, 502, 503];
     /// Delete (requires {"confirm": true})
-    DELETE_ORGANIZATION: Delete "/api/organizations/{id}", DeleteOrganization => 204 NoBody, errors &[400, 401, 404, 413, 415, 422];
+    DELETE_ORGANIZATION: Delete "/api/organizations/{id}", DeleteOrganization => 204 NoBody, errors &[400, 401, 404, 409, 413, 415, 422, 502];
 }
 
 #[cfg(test)]

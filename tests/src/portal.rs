@@ -139,6 +139,15 @@ impl Api {
         )
     }
 
+    /// `DELETE /api/organizations/{id}` with `body` and the organization's version as this
+    /// account sees it now (1 when it sees none), as the app's delete dialog sends it.
+    pub fn delete_organization(&self, id: &str, mut body: serde_json::Value) -> Answer {
+        let path = format!("/api/organizations/{id}");
+        let shown = self.get(&path);
+        body["version"] = shown.body.get("version").cloned().unwrap_or(serde_json::json!(1));
+        self.delete_json(&path, body)
+    }
+
     /// `PATCH path` with a JSON body.
     pub fn patch(&self, path: &str, body: serde_json::Value) -> Answer {
         Self::finish(

@@ -350,8 +350,50 @@ fn a_removal_sign_in_left_alone_ends_and_forgets_its_token() {
     let ended = wait_status(&api, &sign_in, Duration::from_secs(30), |s| s["state"] != "signed_in");
     assert_eq!((ended["state"].as_str(), ended["error"]["code"].as_str()), (Some("expired"), Some("sign_in_unused")));
     let refused = api
-        .delete_json(&format!("/api/organizations/{org}"), json!({"confirm": true, "remove_with_sign_in": sign_in}));
+        .delete_organization(&org, json!({"confirm": true, "remove_with_sign_in": sign_in}));
     assert_ne!(refused.status, 204, "{}", refused.text);
     assert!(emulator.applications().iter().any(|a| a["appId"] == app_id.as_str()), "nothing was deleted");
     assert_eq!(api.get(&format!("/api/organizations/{org}")).status, 200);
+}
+
+/// Delete carries the version the admin saw. A rename saved while the removal is deleting the
+/// applications at Microsoft (each answer takes 2 s here) stops the delete from the service: 409,
+/// and the organization stays with its new name, whichever of the two reached the service first.
+#[test]
+fn a_delete_that_meets_a_change_saved_meanwhile_is_refused_and_keeps_the_organization() {
+    let (emulator, stack) = start(&[]);
+    let api = Api::new(&stack.base_url, &stack.token("acct-delete-race"));
+    let (app_id, _, secret) = emulator.register_app("Backup manual", None, true);
+    let created = api.post("/api/organizations", manual_body(&app_id, &secret, false, None));
+    assert_eq!(created.status, 201, "{}", created.text);
+    let org = created.body["id"].as_str().unwrap().to_owned();
+    let seen = created.body["version"].clone();
+
+    // A stale version deletes nothing.
+    let renamed = api.patch(&format!("/api/organizations/{org}"), json!({"version": seen, "name": "Renamed first"}));
+    assert_eq!(renamed.status, 200, "{}", renamed.text);
+    let stale = api.delete_json(&format!("/api/organizations/{org}"), json!({"confirm": true, "version": seen}));
+    assert_eq!((stale.status, stale.body["error"]["code"].as_str()), (409, Some("edit_conflict")), "{}", stale.text);
+    let seen = renamed.body["version"].clone();
+
+    // The removal's sign-in, then a delete that takes seconds at Microsoft, and a rename meanwhile.
+    let started =
+        api.post("/api/signins", json!({"cloud": "global", "method": "device_code", "remove_organization_id": org}));
+    assert_eq!(started.status, 201, "{}", started.text);
+    let sign_in = started.body["id"].as_str().unwrap().to_owned();
+    emulator.approve(started.body["user_code"].as_str().unwrap(), fixture::ADMIN);
+    wait_status(&api, &sign_in, Duration::from_secs(30), |s| s["state"] == "signed_in");
+    emulator.control("faults", json!({"kind": "latency", "ms": 2000, "route": "graph"}));
+    let deleting = {
+        let (base, token, org) = (stack.base_url.clone(), stack.token("acct-delete-race"), org.clone());
+        let body = json!({"confirm": true, "version": seen, "remove_with_sign_in": sign_in});
+        std::thread::spawn(move || Api::new(&base, &token).delete_json(&format!("/api/organizations/{org}"), body))
+    };
+    let renamed = api.patch(&format!("/api/organizations/{org}"), json!({"version": seen, "name": "Renamed meanwhile"}));
+    assert_eq!(renamed.status, 200, "{}", renamed.text);
+    let deleted = deleting.join().unwrap();
+    assert_eq!((deleted.status, deleted.body["error"]["code"].as_str()), (409, Some("edit_conflict")), "{}", deleted.text);
+    emulator.delete("faults");
+    let kept = api.get(&format!("/api/organizations/{org}"));
+    assert_eq!((kept.status, kept.body["name"].as_str()), (200, Some("Renamed meanwhile")), "{}", kept.text);
 }

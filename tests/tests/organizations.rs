@@ -78,7 +78,7 @@ fn manual_add_with_a_secret_then_manage_it() {
     assert_eq!(other.get("/api/organizations").body["organizations"], json!([]));
     assert_eq!(other.get(&format!("/api/organizations/{id}")).status, 404);
     assert_eq!(other.patch(&format!("/api/organizations/{id}"), json!({"version": 1, "name": "Mine"})).status, 404);
-    assert_eq!(other.delete_json(&format!("/api/organizations/{id}"), json!({"confirm": true})).status, 404);
+    assert_eq!(other.delete_organization(&id, json!({"confirm": true})).status, 404);
 
     // The same tenant again: 409 naming the existing organization.
     let again = api.post("/api/organizations", secret_body("Again", &app_id, &secret));
@@ -105,9 +105,9 @@ fn manual_add_with_a_secret_then_manage_it() {
     assert_eq!(api.get(&format!("/api/organizations/{id}")).body["version"], 2);
 
     // Delete needs the confirmation.
-    let unconfirmed = api.delete_json(&format!("/api/organizations/{id}"), json!({"confirm": false}));
+    let unconfirmed = api.delete_organization(&id, json!({"confirm": false}));
     assert_eq!(unconfirmed.status, 422);
-    assert_eq!(api.delete_json(&format!("/api/organizations/{id}"), json!({"confirm": true})).status, 204);
+    assert_eq!(api.delete_organization(&id, json!({"confirm": true})).status, 204);
     assert_eq!(api.get(&format!("/api/organizations/{id}")).status, 404);
 
     // Nothing secret in clear at rest or in the log.
@@ -343,7 +343,7 @@ fn every_accepted_pfx_kind_can_be_saved() {
         assert_eq!(saved.status, 201, "{file}: {}", saved.text);
         assert_eq!(saved.body["certificate_thumbprint"], case["sha1"], "{file}");
         let id = saved.body["id"].as_str().unwrap();
-        assert_eq!(api.delete_json(&format!("/api/organizations/{id}"), json!({"confirm": true})).status, 204);
+        assert_eq!(api.delete_organization(&id, json!({"confirm": true})).status, 204);
     }
 }
 

@@ -99,7 +99,7 @@ fn the_portal_hears_of_changes_by_signed_webhooks_and_refuses_forgeries() {
         (Some("healthy"), Some("unchecked"))
     );
 
-    assert_eq!(api.delete_json(&format!("/api/organizations/{id}"), json!({"confirm": true})).status, 204);
+    assert_eq!(api.delete_organization(&id, json!({"confirm": true})).status, 204);
     portal.wait_for_event("organization.deleted", &id);
 
     // No event carries a credential or a token.

@@ -260,8 +260,15 @@ pub trait OrganizationStore {
         organization_id: &str,
         app_ids: &[String],
     ) -> impl Future<Output = Result<Vec<String>, StoreError>>;
-    /// Deletes organization `id` of `account` and its applications.
-    fn delete(&self, account: &str, id: &str) -> impl Future<Output = Result<(), StoreError>>;
+    /// Deletes organization `id` of `account` and its application rows `rows`, all or nothing, only
+    /// while it is at `version` and has no other rows ([`StoreError::VersionMoved`] otherwise).
+    fn delete(
+        &self,
+        account: &str,
+        id: &str,
+        version: i64,
+        rows: &[String],
+    ) -> impl Future<Output = Result<(), StoreError>>;
     /// Records application row `id`'s health (JSON of [`crate::health::AppHealth`]) checked at
     /// `checked_at` (RFC 3339).
     fn record_health(&self, id: &str, health: &str, checked_at: &str) -> impl Future<Output = Result<(), StoreError>>;

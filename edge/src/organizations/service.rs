@@ -344,6 +344,10 @@ where
             .into());
         }
         let (org, apps) = self.load(id).await?;
+        if org.version != req.version {
+            // Another change was saved since the admin looked: nothing is deleted anywhere.
+            return Err(ErrorCode::EditConflict.into());
+        }
         let mut removed = 0;
         if let Some(sign_in) = req.remove_with_sign_in.as_deref() {
             if !crate::ids::is_id(sign_in) {
@@ -379,7 +383,14 @@ where
             }
             removed = app_ids.len();
         }
-        self.store.delete(self.account, id).await.map_err(internal)?;
+        // Only the rows read above, and only at the version the admin saw: a change saved while
+        // Microsoft was deleting (new applications of a "Recreate") keeps the organization.
+        let rows: Vec<String> = apps.iter().map(|a| a.id.clone()).collect();
+        match self.store.delete(self.account, id, req.version, &rows).await {
+            Ok(()) => {}
+            Err(StoreError::VersionMoved) => return Err(ErrorCode::EditConflict.into()),
+            Err(e) => return Err(internal(e)),
+        }
         self.notify(EventType::OrganizationDeleted, id, json!({ "removed_applications": removed })).await;
         Ok(())
     }

@@ -23,6 +23,11 @@ const GUARD_FAILURE: &str = "malformed JSON";
 pub const VERSION_GUARD_SQL: &str = "SELECT json(CASE WHEN (SELECT version FROM organizations \
      WHERE id = ?1 AND account_id = ?2) = ?3 THEN '1' ELSE 'version moved' END) AS guard";
 
+/// Fails like [`VERSION_GUARD_SQL`] unless organization `?1` has no application rows other than
+/// those in `?2` (a JSON array of row IDs): a delete removes only what it read.
+pub const ROWS_GUARD_SQL: &str = "SELECT json(CASE WHEN (SELECT COUNT(*) FROM applications \
+     WHERE organization_id = ?1 AND id NOT IN (SELECT value FROM json_each(?2))) = 0 THEN '1' ELSE 'rows moved' END) AS guard";
+
 /// Classifies a D1 error by its message.
 pub fn classify(message: &str) -> StoreError {
     if message.contains("UNIQUE constraint failed") || message.contains("UNIQUE") {

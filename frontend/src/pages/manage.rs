@@ -113,7 +113,8 @@ pub fn Manage(on_add: Callback<()>, on_edit: Callback<String>, on_deleted: Callb
         deleting.set(true);
         dialog_error.set(None);
         spawn_local(async move {
-            let body = DeleteOrganization { confirm: true, remove_with_sign_in };
+            // The version the dialog showed: a change saved meanwhile stops the delete.
+            let body = DeleteOrganization { confirm: true, version: o.version, remove_with_sign_in };
             let r: Result<(), ApiFailure> = api::send(&DELETE_ORGANIZATION, &o.id, &body).await.map(drop);
             deleting.set(false);
             // The dialog cannot change while deleting; this is still its organization's answer.

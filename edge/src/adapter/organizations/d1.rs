@@ -6,7 +6,7 @@ use crate::organizations::ports::{
     ApplicationChange, Edit, NewApplicationRow, NewOrganizationRow, OrganizationStore, RotatedCredential, SealedRow,
     UsageRow,
 };
-use crate::organizations::store::{classify, StoreError, VERSION_GUARD_SQL};
+use crate::organizations::store::{classify, StoreError, ROWS_GUARD_SQL, VERSION_GUARD_SQL};
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, Env};
 
@@ -247,17 +247,26 @@ impl OrganizationStore for D1Store<'_> {
         Ok(())
     }
 
-    async fn delete(&self, account: &str, id: &str) -> Result<(), StoreError> {
+    async fn delete(&self, account: &str, id: &str, version: i64, rows: &[String]) -> Result<(), StoreError> {
         let db = self.db()?;
+        let rows: JsValue = serde_json::to_string(rows).map_err(|_| StoreError::Other)?.into();
+        // The guards run first in the batch (one transaction): another edit saved since the
+        // organization was read, or a row that was not read, and nothing is deleted.
         let statements = vec![
-            self.statement(&db, "DELETE FROM applications WHERE organization_id = ?1", &[id.into()])?,
+            self.statement(&db, VERSION_GUARD_SQL, &[id.into(), account.into(), (version as f64).into()])?,
+            self.statement(&db, ROWS_GUARD_SQL, &[id.into(), rows.clone()])?,
+            self.statement(
+                &db,
+                "DELETE FROM applications WHERE organization_id = ?1 AND id IN (SELECT value FROM json_each(?2))",
+                &[id.into(), rows],
+            )?,
             self.statement(
                 &db,
                 "DELETE FROM organizations WHERE id = ?1 AND account_id = ?2",
                 &[id.into(), account.into()],
             )?,
         ];
-        db.batch(statements).await.map_err(failed("deleting an organization", &[]))?;
+        db.batch(statements).await.map_err(failed("deleting an organization", &[StoreError::VersionMoved]))?;
         Ok(())
     }
 

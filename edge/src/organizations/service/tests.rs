@@ -82,6 +82,9 @@ struct World {
     concurrent_edit: Cell<bool>,
     /// Recording a health check fails.
     health_fails: Cell<bool>,
+    /// While the removal talks to Microsoft, a "Recreate multiple applications" is saved: the
+    /// version moves on and a new application row appears.
+    recreate_during_removal: Cell<bool>,
     // Microsoft.
     accepts: RefCell<HashMap<String, Accepts>>,
     /// Refusals (replication) before an application's credential is accepted.
@@ -382,6 +385,16 @@ impl SignIns for World {
     ) -> Res<Answer<Removed>> {
         assert_eq!(sign_in, SIGN_IN);
         self.note(format!("signin remove {organization} {} {tenant} {}", cloud.as_str(), app_ids.join(",")));
+        if self.recreate_during_removal.take() {
+            for o in self.orgs.borrow_mut().iter_mut().filter(|o| o.id == organization) {
+                o.version += 1;
+            }
+            let mut recreated = self.apps.borrow().iter().find(|a| a.row.organization_id == organization).unwrap().clone();
+            recreated.row.id = "recreated-row".into();
+            recreated.row.app_id = "recreated-app".into();
+            recreated.row.is_main = 0;
+            self.apps.borrow_mut().push(recreated);
+        }
         Ok(self.remove_answer.borrow().clone().unwrap_or(Ok(Removed::default())))
     }
 
@@ -531,8 +544,13 @@ impl OrganizationStore for World {
         Ok(())
     }
 
-    async fn delete(&self, account: &str, id: &str) -> Result<(), StoreError> {
+    async fn delete(&self, account: &str, id: &str, version: i64, rows: &[String]) -> Result<(), StoreError> {
         self.note("store delete");
+        let at_version = self.orgs.borrow().iter().any(|o| o.id == id && o.account_id == account && o.version == version);
+        let only_read = self.apps.borrow().iter().filter(|a| a.row.organization_id == id).all(|a| rows.contains(&a.row.id));
+        if !at_version || !only_read {
+            return Err(StoreError::VersionMoved);
+        }
         self.apps.borrow_mut().retain(|a| a.row.organization_id != id);
         self.orgs.borrow_mut().retain(|o| !(o.id == id && o.account_id == account));
         Ok(())
@@ -1573,7 +1591,7 @@ fn an_edit_that_loses_the_race_is_a_conflict_and_applies_nothing() {
 fn delete_needs_confirmation_and_the_accounts_own_organization() {
     let w = World::new();
     let org = saved_with_additional(&w);
-    let e = block_on(w.service().delete(&org.id, DeleteOrganization { confirm: false, remove_with_sign_in: None }))
+    let e = block_on(w.service().delete(&org.id, DeleteOrganization { confirm: false, version: 1, remove_with_sign_in: None }))
         .unwrap_err();
     assert_eq!((code(&e), field(&e)), (ErrorCode::ConfirmationRequired, Some(Field::Confirm)));
     let other = Organizations { account: "someone-else", ..w.service() };
@@ -1588,8 +1606,28 @@ fn delete_needs_confirmation_and_the_accounts_own_organization() {
     assert_eq!(block_on(w.service().get(&org.id)).unwrap_err(), AppError::NoSuchObject);
 }
 
+/// Delete carries the version the admin saw: a change saved before it, or while its removal
+/// talks to Microsoft, stops it (409), and the organization keeps every row, the new ones too.
+#[test]
+fn delete_refuses_a_moved_version_and_never_deletes_rows_it_did_not_read() {
+    let w = World::new();
+    let org = saved_with_additional(&w);
+    let stale = DeleteOrganization { version: 0, ..keep() };
+    let e = block_on(w.service().delete(&org.id, stale)).unwrap_err();
+    assert_eq!((code(&e), e.status()), (ErrorCode::EditConflict, 409));
+    assert!(w.calls().is_empty(), "nothing asked of the sign-in or the store: {:?}", w.calls());
+
+    // "Recreate multiple applications" commits while the removal is deleting at Microsoft.
+    w.recreate_during_removal.set(true);
+    let e = block_on(w.service().delete(&org.id, remove_with(SIGN_IN))).unwrap_err();
+    assert_eq!((code(&e), e.status()), (ErrorCode::EditConflict, 409));
+    assert_eq!(w.orgs.borrow().len(), 1, "the organization stays");
+    assert!(w.apps.borrow().iter().any(|a| a.row.app_id == "recreated-app"), "with the new applications' rows");
+    assert!(w.portal_events.borrow().iter().all(|e| e.kind != crate::webhooks::EventType::OrganizationDeleted));
+}
+
 fn keep() -> DeleteOrganization {
-    DeleteOrganization { confirm: true, remove_with_sign_in: None }
+    DeleteOrganization { confirm: true, version: 1, remove_with_sign_in: None }
 }
 
 #[test]
@@ -1606,7 +1644,7 @@ fn a_removal_sign_in_is_started_only_for_the_accounts_organization_in_its_cloud(
 }
 
 fn remove_with(sign_in: &str) -> DeleteOrganization {
-    DeleteOrganization { confirm: true, remove_with_sign_in: Some(sign_in.into()) }
+    DeleteOrganization { confirm: true, version: 1, remove_with_sign_in: Some(sign_in.into()) }
 }
 
 #[test]
