@@ -1,7 +1,10 @@
 //! Access tokens for the backup engine: which application and scope a request gets
 //! ([`choose_application`], [`scope_for`]), and the [`Broker`] that caches each token per
 //! application and scope until [`REFRESH_BEFORE_MS`] before it expires and lets concurrent
-//! requests for the same token share one call to Microsoft (single flight). The broker lives in
+//! requests for the same token share one call to Microsoft (single flight), its failures too: a
+//! refusal is shared with the requests waiting on it and remembered for [`REMEMBER_REFUSAL_MS`]
+//! (or Microsoft's `Retry-After`), so that an application Microsoft no longer knows does not turn
+//! every engine request into a call to Microsoft. The broker lives in
 //! the organization's Durable Object, in memory only: a token is never written anywhere, and an
 //! evicted object costs one more call.
 
@@ -22,6 +25,12 @@ use std::rc::Rc;
 pub const REFRESH_BEFORE_MS: Millis = 5 * 60_000;
 /// How long Microsoft's `Retry-After` is honoured at most (and assumed when it gives none).
 pub const MAX_THROTTLE_MS: Millis = 120_000;
+/// How long a refusal (an application Microsoft no longer knows, a revoked credential) is
+/// remembered and given to every request for the same token without asking Microsoft again,
+/// unless Microsoft's `Retry-After` says otherwise.
+pub const REMEMBER_REFUSAL_MS: Millis = 30_000;
+/// How long Microsoft being unreachable (no answer, a 5xx) is remembered.
+pub const REMEMBER_UNAVAILABLE_MS: Millis = 5_000;
 
 /// The scope of a token for `resource` in `cloud`; SharePoint's needs the tenant's root
 /// (`https://contoso.sharepoint.com`).
@@ -126,6 +135,19 @@ pub enum NoToken {
     Throttled(u64),
     /// Microsoft refused, or could not answer.
     Refused(MicrosoftError),
+    /// Microsoft refused this token moments ago (or could not answer): the same refusal, without a
+    /// call (see [`REMEMBER_REFUSAL_MS`]).
+    StillRefused(MicrosoftError),
+}
+
+impl NoToken {
+    /// Microsoft's refusal, fresh or remembered.
+    pub fn refusal(&self) -> Option<&MicrosoftError> {
+        match self {
+            NoToken::Refused(e) | NoToken::StillRefused(e) => Some(e),
+            NoToken::Throttled(_) => None,
+        }
+    }
 }
 
 /// The cache key: application ID and scope.
@@ -136,6 +158,8 @@ pub type Key = (String, String);
 pub struct Broker {
     tokens: RefCell<HashMap<Key, Cached>>,
     throttled: RefCell<HashMap<Key, Millis>>,
+    /// Refusals remembered until the time beside them.
+    refused: RefCell<HashMap<Key, (MicrosoftError, Millis)>>,
     flights: RefCell<HashMap<Key, Rc<Mutex<()>>>>,
     /// Each organization's SharePoint root, once read.
     roots: RefCell<HashMap<String, String>>,
@@ -166,11 +190,16 @@ impl Broker {
         if let Some(until) = self.throttled.borrow().get(&key).filter(|u| t < **u) {
             return Err(NoToken::Throttled(((until - t + 999) / 1000) as u64));
         }
+        // Requests that waited on a refused call, and those right after it, share its refusal.
+        if let Some((e, _)) = self.refused.borrow().get(&key).filter(|(_, until)| t < *until) {
+            return Err(NoToken::StillRefused(e.clone()));
+        }
         match mint().await {
             Ok((token, expires_in)) => {
                 let c = Cached { token, expires_at_ms: now() + expires_in as Millis * 1000 };
                 self.tokens.borrow_mut().insert(key.clone(), c.clone());
                 self.throttled.borrow_mut().remove(&key);
+                self.refused.borrow_mut().remove(&key);
                 Ok(Obtained::Issued(c))
             }
             Err(e) if e.status == 429 || e.code == ErrorCode::Throttled => {
@@ -181,6 +210,13 @@ impl Broker {
             Err(e) => {
                 // A refused credential: no token of it stays in use.
                 self.tokens.borrow_mut().remove(&key);
+                let unavailable = e.status == 0 || e.status >= 500;
+                let remember = match e.retry_after {
+                    Some(s) => (s as Millis * 1000).min(MAX_THROTTLE_MS),
+                    None if unavailable => REMEMBER_UNAVAILABLE_MS,
+                    None => REMEMBER_REFUSAL_MS,
+                };
+                self.refused.borrow_mut().insert(key, (e.clone(), now() + remember));
                 Err(NoToken::Refused(e))
             }
         }
@@ -324,5 +360,40 @@ mod tests {
             block_on(broker.obtain(key(), || clock.get(), refused)),
             Err(NoToken::Refused(e)) if e.code == ErrorCode::InvalidClientSecret
         ));
+    }
+
+    /// An application Microsoft no longer knows: 16 requests at once and 31 after them make one
+    /// call; the refusal is remembered for 30 s, then Microsoft is asked again.
+    #[test]
+    fn a_refusal_is_shared_with_the_waiting_requests_and_remembered_briefly() {
+        let broker = Broker::default();
+        let clock = Cell::new(1_000_000i64);
+        let calls = Cell::new(0);
+        let key = || ("app".to_owned(), "scope".to_owned());
+        let unknown = || async {
+            calls.set(calls.get() + 1);
+            crate::signin::service::tests::Turns(3).await;
+            Err(ms_error(400, ErrorCode::ApplicationNotFound, None))
+        };
+        let all = futures_util::future::join_all((0..16).map(|_| broker.obtain(key(), || clock.get(), unknown)));
+        let answers = block_on(all);
+        assert_eq!(calls.get(), 1, "one identity call for 16 concurrent requests");
+        assert!(answers.iter().all(|a| a.as_ref().unwrap_err().refusal().unwrap().code == ErrorCode::ApplicationNotFound));
+        assert_eq!(answers.iter().filter(|a| matches!(a, Err(NoToken::Refused(_)))).count(), 1);
+        for _ in 0..31 {
+            clock.set(clock.get() + 900);
+            assert!(matches!(block_on(broker.obtain(key(), || clock.get(), unknown)), Err(NoToken::StillRefused(_))));
+        }
+        assert_eq!(calls.get(), 1, "and none for the 31 sequential ones within 30 s");
+        clock.set(1_000_000 + REMEMBER_REFUSAL_MS);
+        assert!(matches!(block_on(broker.obtain(key(), || clock.get(), unknown)), Err(NoToken::Refused(_))));
+        assert_eq!(calls.get(), 2);
+        // Microsoft unreachable is remembered for a few seconds only; Retry-After wins.
+        let down = || async { Err(ms_error(503, ErrorCode::MicrosoftUnavailable, None)) };
+        let other = || ("app".to_owned(), "other".to_owned());
+        assert!(matches!(block_on(broker.obtain(other(), || clock.get(), down)), Err(NoToken::Refused(_))));
+        clock.set(clock.get() + REMEMBER_UNAVAILABLE_MS);
+        let ok = || async { Ok((SecretString::new("t".into()), 3600)) };
+        assert!(matches!(block_on(broker.obtain(other(), || clock.get(), ok)), Ok(Obtained::Issued(_))));
     }
 }

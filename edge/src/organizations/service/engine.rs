@@ -59,7 +59,7 @@ where
             Ok((Obtained::Cached(_), _)) => "cached",
             Ok((Obtained::Issued(_), _)) => "issued",
             Err(NoToken::Throttled(_)) => ErrorCode::Throttled.as_str(),
-            Err(NoToken::Refused(e)) => e.code.as_str(),
+            Err(NoToken::Refused(e) | NoToken::StillRefused(e)) => e.code.as_str(),
         };
         self.record_usage(audit(&app.app_id, outcome)).await;
         match result {
@@ -78,6 +78,8 @@ where
                 self.note_refusal(app, &e).await;
                 Err(e.detail().into())
             }
+            // Recorded in the health when Microsoft said it.
+            Err(NoToken::StillRefused(e)) => Err(e.detail().into()),
         }
     }
 
