@@ -221,7 +221,7 @@ endpoints! {
     /// The backup engine's recent token requests for the organization (never a token)
     ORGANIZATION_USAGE: Get "/api/organizations/{id}/usage", NoBody => 200 UsageList, errors &[401, 404];
     /// Backup engine: the account's organizations, their applications, workloads, health and credential expiry (never a secret)
-    ENGINE_ORGANIZATIONS: Get "/api/engine/organizations", NoBody => 200 OrganizationList, errors &[401];
+    ENGINE_ORGANIZATIONS: Get "/api/engine/organizations", NoBody => 200 OrganizationList, errors &[401, 429];
     /// Backup engine: an access token for the organization and a Microsoft resource, minted with its stored credential (cached until 5 minutes before expiry)
     ENGINE_TOKEN: Post "/api/engine/organizations/{id}/token", EngineTokenRequest => 200 EngineToken, errors &[400, 401, 404, 409, 413, 415, 422, 429, 502, 503];
     /// Delete (requires {"confirm": true})

@@ -56,6 +56,9 @@ catalogue! {
     /// The backup engine's token is missing, expired, or not signed by a registered engine key
     /// for this account (one answer, whatever the reason).
     EngineUnauthenticated = "engine_unauthenticated", 401, "The engine's token is missing, expired or not signed by an engine key registered for this account. Sign a new ES256 token (at most 5 minutes) with a key listed in ENGINE_KEYS.";
+    /// Too many requests from one address failed engine authentication: refused before their
+    /// signature is checked until the window ends.
+    EngineAuthenticationRateLimited = "engine_authentication_rate_limited", 429, "Too many engine requests from this address failed authentication. Check the engine's key ID, its key and its clock, then wait as Retry-After says.";
     /// The backup engine asked for more tokens than the account's limit.
     EngineRateLimited = "engine_rate_limited", 429, "Too many token requests for this account. Reuse each token until shortly before it expires, and wait as Retry-After says.";
     /// Too many domain look-ups for the account.

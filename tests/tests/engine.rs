@@ -269,6 +269,37 @@ fn the_accounts_token_requests_are_rate_limited() {
     assert_eq!(status, 404, "{b}");
 }
 
+/// Each failed engine authentication costs a signature verification: failures are limited per
+/// client address (30 a minute; a run that crosses a minute may get up to 60 through), and over
+/// the limit the address is refused before any signature is checked, a valid token included,
+/// until the window ends.
+#[test]
+fn failed_engine_authentications_are_limited_per_source() {
+    let w = start();
+    let path = token_path(&w.org);
+    let stranger = EngineKey::new("engine-1");
+    let mut failed = 0;
+    let (body, retry) = loop {
+        let (status, b, retry) = call(&w.stack, "POST", &path, Some(&stranger.token(ACCOUNT)), None);
+        if status == 429 {
+            break (b, retry);
+        }
+        assert_eq!(status, 401, "{b}");
+        failed += 1;
+        assert!(failed <= 60, "no limit after {failed} failed authentications");
+    };
+    assert!(failed >= 30, "limited after {failed}");
+    assert_eq!(body["error"]["code"], "engine_authentication_rate_limited", "{body}");
+    let retry: u64 = retry.parse().unwrap_or_else(|_| panic!("Retry-After: {retry:?}"));
+    assert!((1..=60).contains(&retry), "{retry}");
+    // The same address with a valid token: refused too, until the window ends.
+    let (status, b, _) = call(&w.stack, "POST", &path, Some(&w.key.token(ACCOUNT)), Some(json!({"resource": "graph"})));
+    assert_eq!((status, b["error"]["code"].as_str()), (429, Some("engine_authentication_rate_limited")), "{b}");
+    // Portal routes are not engine routes: a session still works.
+    let api = system_tests::portal::Api::new(&w.stack.base_url, &w.stack.token(ACCOUNT));
+    assert_eq!(api.get("/api/organizations").status, 200);
+}
+
 /// The example backup engine (`examples/engine-client`) end to end: its own key listed in
 /// `ENGINE_KEYS`, the organization onboarded with one sign-in, then Graph's users, a mailbox's
 /// folders through Graph's mailbox API, and SharePoint's root site, all with tokens the edge minted.

@@ -21,17 +21,46 @@ type Res<T> = std::result::Result<T, AppError>;
 /// The window of the `ENGINE_RATE_LIMIT` binding (wrangler.toml), for `Retry-After`.
 const RATE_LIMIT_PERIOD_S: u64 = 10;
 
+/// The window of the `ENGINE_AUTH_FAILURE_LIMIT` binding (wrangler.toml).
+const AUTH_FAILURE_PERIOD_S: i64 = 60;
+
+thread_local! {
+    /// The client addresses over their failure limit in this isolate (see [`auth::SourceGate`]).
+    static GATE: std::cell::RefCell<auth::SourceGate> = std::cell::RefCell::default();
+}
+
 /// The engine's request, checked; every refusal answers the same 401 (the reason is logged).
-pub async fn authenticate(req: &Request, config: &Config) -> Res<EngineSession> {
+/// Failures are counted per client address (`ENGINE_AUTH_FAILURE_LIMIT`); over the limit the
+/// address gets 429 without its signatures being checked until the window ends.
+pub async fn authenticate(env: &Env, req: &Request, config: &Config) -> Res<EngineSession> {
+    let t = now() / 1000;
+    let source = req.headers().get("cf-connecting-ip").ok().flatten().unwrap_or_else(|| "unknown".to_owned());
+    if let Some(wait) = GATE.with(|g| g.borrow().blocked(&source, t)) {
+        return Err(AppError::RateLimited(ErrorCode::EngineAuthenticationRateLimited, wait.max(1)));
+    }
     let header = req.headers().get("authorization").ok().flatten();
-    auth::authenticate(header.as_deref(), &config.engine_keys, &WebCryptoVerifier, now() / 1000).await.map_err(|why| {
-        if why == auth::Refused::NotConfigured {
-            worker::console_warn!("engine: a request, but ENGINE_KEYS is not set");
-        } else {
-            worker::console_log!("engine: token refused ({why:?})");
-        }
-        AppError::from(ErrorCode::EngineUnauthenticated)
-    })
+    let why = match auth::authenticate(header.as_deref(), &config.engine_keys, &WebCryptoVerifier, t).await {
+        Ok(session) => return Ok(session),
+        Err(why) => why,
+    };
+    if why == auth::Refused::NotConfigured {
+        worker::console_warn!("engine: a request, but ENGINE_KEYS is not set");
+    } else {
+        worker::console_log!("engine: token refused ({why:?})");
+    }
+    let over = super::rate_limit(
+        env,
+        "ENGINE_AUTH_FAILURE_LIMIT",
+        format!("engine-auth/{source}"),
+        ErrorCode::EngineAuthenticationRateLimited,
+        AUTH_FAILURE_PERIOD_S as u64,
+    )
+    .await;
+    if let Err(limited) = over {
+        GATE.with(|g| g.borrow_mut().block(&source, t.saturating_add(AUTH_FAILURE_PERIOD_S), t));
+        return Err(limited);
+    }
+    Err(AppError::from(ErrorCode::EngineUnauthenticated))
 }
 
 /// The organizations service acts for the engine's account (a session in the service's terms).

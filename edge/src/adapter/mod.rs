@@ -176,11 +176,11 @@ async fn dispatch(route: Route, mut req: Request, env: &Env) -> std::result::Res
     // route takes an engine token.
     match route {
         Route::EngineOrganizations => {
-            let engine = engine::authenticate(&req, &config).await?;
+            let engine = engine::authenticate(env, &req, &config).await?;
             return engine::organizations(env, &engine).await;
         }
         Route::EngineToken(id) => {
-            let engine = engine::authenticate(&req, &config).await?;
+            let engine = engine::authenticate(env, &req, &config).await?;
             let body = read_body(&endpoints::ENGINE_TOKEN, &mut req).await?;
             return engine::token(env, &engine, &id, body).await;
         }

@@ -127,6 +127,36 @@ struct Claims {
     exp: i64,
 }
 
+/// The sources (client addresses) whose failed authentications went over their limit, each until
+/// its window ends: their requests are refused before any signature is checked. Held in the
+/// isolate's memory beside the platform's rate limit (which counts the failures across the
+/// network); at most [`SourceGate::CAPACITY`] sources, the oldest block forgotten first.
+#[derive(Debug, Default)]
+pub struct SourceGate {
+    blocked: std::collections::HashMap<String, i64>,
+}
+
+impl SourceGate {
+    /// The most sources remembered.
+    pub const CAPACITY: usize = 4096;
+
+    /// Seconds `source` is still refused at `now` (Unix seconds), if it is.
+    pub fn blocked(&self, source: &str, now: i64) -> Option<u64> {
+        self.blocked.get(source).filter(|until| now < **until).map(|until| until.saturating_sub(now) as u64)
+    }
+
+    /// Refuses `source` until `until` (Unix seconds).
+    pub fn block(&mut self, source: &str, until: i64, now: i64) {
+        self.blocked.retain(|_, u| now < *u);
+        if self.blocked.len() >= Self::CAPACITY {
+            if let Some(oldest) = self.blocked.iter().min_by_key(|(_, u)| **u).map(|(k, _)| k.clone()) {
+                self.blocked.remove(&oldest);
+            }
+        }
+        self.blocked.insert(source.to_owned(), until);
+    }
+}
+
 /// Authenticates the `Authorization` header `header` at `now` (Unix seconds).
 pub async fn authenticate<V: EcVerifier>(
     header: Option<&str>,
@@ -316,6 +346,24 @@ mod tests {
         assert!(crate::session::verify(&good, secret, None, NOW).is_err());
         // No keys configured: nothing is accepted.
         assert_eq!(auth(&good, &[]), Err(Refused::NotConfigured));
+    }
+
+    #[test]
+    fn a_blocked_source_is_refused_until_its_window_ends_and_the_gate_stays_bounded() {
+        let mut gate = SourceGate::default();
+        assert_eq!(gate.blocked("198.51.100.7", NOW), None);
+        gate.block("198.51.100.7", NOW + 60, NOW);
+        assert_eq!(gate.blocked("198.51.100.7", NOW), Some(60));
+        assert_eq!(gate.blocked("198.51.100.8", NOW), None, "per source");
+        assert_eq!(gate.blocked("198.51.100.7", NOW + 60), None);
+        for i in 0..SourceGate::CAPACITY + 10 {
+            gate.block(&format!("source-{i}"), NOW + 60 + i as i64, NOW);
+        }
+        assert!(gate.blocked.len() <= SourceGate::CAPACITY);
+        assert!(gate.blocked(&format!("source-{}", SourceGate::CAPACITY + 9), NOW).is_some(), "the newest stays");
+        // Times at the edges of i64 do not overflow.
+        gate.block("edge", i64::MAX, i64::MIN);
+        assert!(gate.blocked("edge", i64::MIN).is_some());
     }
 
     #[test]
