@@ -1,4 +1,4 @@
--- The backup engine's token requests (issue #16): who asked, for which organization, application and
+-- The backup engine's token requests: who asked, for which organization, application and
 -- resource, and what came of it. Never the token. Rows older than ENGINE_AUDIT_DAYS (default 90) are
 -- deleted by the Cron Trigger.
 CREATE TABLE engine_usage (

@@ -9,6 +9,7 @@
 //! | `CREDENTIAL_CLOUDS` | var, optional | space-separated clouds besides Global where the Credential method is set up (`usgov_gcc_high usgov_dod china`: their public client has this service's redirect URI) |
 //! | `ENGINE_KEYS` | var, optional | the backup engine's public keys (JSON, see README); none: the engine API refuses everything |
 //! | `ENGINE_AUDIT_DAYS` | var, optional | how long the engine's token requests are kept (default 90) |
+//! | `ENGINE_AUDIT_MAX_ROWS` | var, optional | the most audit rows kept per portal account (default 500000) |
 //! | `MICROSOFT_TIMEOUT_SECS` | var, optional | how long one request to Microsoft may take, answer included, before it is abandoned as a transient failure (default 30, at most 300) |
 //! | `ROTATE_BEFORE_DAYS` | var, optional | how long before its end a certificate the service created is replaced (default 30) |
 //! | `PORTAL_WEBHOOK_URL`, `PORTAL_WEBHOOK_SECRET` | var, secret | where signed events go, and their HMAC key |
@@ -62,6 +63,10 @@ pub struct Config {
     /// `ENGINE_AUDIT_DAYS`: how long the engine's token requests are kept (default
     /// [`DEFAULT_ENGINE_AUDIT_DAYS`]).
     pub engine_audit_days: i64,
+    /// `ENGINE_AUDIT_MAX_ROWS`: the most rows of the engine's audit kept per portal account; over
+    /// it, no rows are added for the account until retention makes room (its organizations' health
+    /// names the warning). Default [`DEFAULT_ENGINE_AUDIT_MAX_ROWS`].
+    pub engine_audit_max_rows: i64,
     /// `MICROSOFT_TIMEOUT_SECS`, in milliseconds: how long one request to Microsoft may take
     /// (default [`DEFAULT_MICROSOFT_TIMEOUT_SECS`]).
     pub microsoft_timeout_ms: u32,
@@ -69,6 +74,8 @@ pub struct Config {
 
 /// How long the engine's token requests are kept by default, days.
 pub const DEFAULT_ENGINE_AUDIT_DAYS: i64 = 90;
+/// The default of `ENGINE_AUDIT_MAX_ROWS`: about 75 MB of D1 per account.
+pub const DEFAULT_ENGINE_AUDIT_MAX_ROWS: i64 = 500_000;
 /// How long one request to Microsoft may take by default. Graph's own gateway gives up on a request
 /// after about 100 s; a `$batch` of 20 registrations answers in a few seconds.
 pub const DEFAULT_MICROSOFT_TIMEOUT_SECS: u32 = 30;
@@ -274,6 +281,12 @@ impl Config {
                 .filter(|d| (1..=3650).contains(d))
                 .ok_or_else(|| ConfigError("ENGINE_AUDIT_DAYS must be a number of days (1 to 3650)".into()))?,
         };
+        let engine_audit_max_rows = match non_empty("ENGINE_AUDIT_MAX_ROWS") {
+            None => DEFAULT_ENGINE_AUDIT_MAX_ROWS,
+            Some(n) => n.parse().ok().filter(|n| (1..=100_000_000).contains(n)).ok_or_else(|| {
+                ConfigError("ENGINE_AUDIT_MAX_ROWS must be a number of rows (1 to 100000000)".into())
+            })?,
+        };
         let microsoft_timeout_ms =
             match non_empty("MICROSOFT_TIMEOUT_SECS") {
                 None => DEFAULT_MICROSOFT_TIMEOUT_SECS,
@@ -307,6 +320,7 @@ impl Config {
             credential_clouds,
             engine_keys,
             engine_audit_days,
+            engine_audit_max_rows,
             microsoft_timeout_ms,
             session_secret: non_empty("PORTAL_SESSION_SECRET").map(String::into_bytes).unwrap_or_default(),
             portal_issuer: non_empty("PORTAL_ISSUER"),

@@ -288,6 +288,7 @@ mod tests {
             permissions: vec![],
             checked_at: Some("2026-11-30T00:00:00Z".into()),
             acknowledged: false,
+            warnings: vec![],
         };
         assert_eq!(
             Outbound::HealthChecked("o1".into(), h).to_json(),

@@ -568,6 +568,28 @@ pub struct HealthStatus {
     /// An administrator saved the application knowing that these permissions were missing.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub acknowledged: bool,
+    /// What needs an administrator's eye without changing `state`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<HealthWarning>,
+}
+
+/// Something about an organization that needs an administrator's eye without making it unhealthy.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthWarning {
+    /// The account's audit of the backup engine's token requests reached its limit: new requests
+    /// are served but no longer recorded until the oldest entries pass their retention.
+    EngineAuditFull,
+}
+
+impl HealthWarning {
+    /// What the administrator reads, with what to do.
+    pub fn sentence(self) -> &'static str {
+        match self {
+            HealthWarning::EngineAuditFull => "The record of the backup engine's token requests for this account is full: tokens are still handed out, but new requests are not recorded until the oldest entries pass their retention. Ask the operator to raise ENGINE_AUDIT_MAX_ROWS or shorten ENGINE_AUDIT_DAYS.",
+        }
+    }
 }
 
 /// How close a credential is to its end.
@@ -816,6 +838,14 @@ pub struct UsageEntry {
     pub resource: EngineResource,
     /// `issued` (from Microsoft), `cached`, or the error code of a refusal.
     pub outcome: String,
+    /// How many requests this entry stands for: 1, except for `cached`, whose requests are counted
+    /// per engine key, application, resource and minute (`at` is the minute's start).
+    #[serde(default = "one")]
+    pub count: u64,
+}
+
+fn one() -> u64 {
+    1
 }
 
 /// `GET /api/organizations/{id}/usage`: the backup engine's recent token requests, newest first.

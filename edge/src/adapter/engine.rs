@@ -74,13 +74,29 @@ pub async fn organizations(env: &Env, engine: &EngineSession) -> Res<Response> {
     respond(&endpoints::ENGINE_ORGANIZATIONS, &list)
 }
 
-/// What the Worker asks an organization's Durable Object.
+/// What the Worker (or a change to the organization) asks an organization's Durable Object.
 #[derive(Serialize, Deserialize)]
-struct TokenCommand {
-    account: String,
-    kid: String,
-    organization_id: String,
-    request: EngineTokenRequest,
+#[serde(tag = "command", rename_all = "snake_case")]
+enum TokenCommand {
+    /// A token for the engine.
+    Token {
+        account: String,
+        kid: String,
+        organization_id: String,
+        request: EngineTokenRequest,
+    },
+    /// The organization changed or was deleted: forget what is kept of it.
+    Forget,
+}
+
+/// Tells organization `id`'s Durable Object that the organization changed (an edit, a repair, a
+/// rotation) or was deleted, so that it reads it again and asks Microsoft for new tokens. A notice
+/// that does not arrive is logged; the object reads the organization again within
+/// [`crate::engine::tokens::ORGANIZATION_KEPT_MS`] anyway.
+pub async fn organization_changed(env: &Env, id: &str) {
+    if let Err(e) = durable_object_call(env, "ORG_TOKENS", id, &TokenCommand::Forget).await {
+        worker::console_error!("engine: organization {id} changed, and its tokens' object was not told: {e:?}");
+    }
 }
 
 /// `POST /api/engine/organizations/{id}/token`.
@@ -93,7 +109,7 @@ pub async fn token(env: &Env, engine: &EngineSession, id: &str, request: EngineT
         RATE_LIMIT_PERIOD_S,
     )
     .await?;
-    let cmd = TokenCommand {
+    let cmd = TokenCommand::Token {
         account: engine.account.clone(),
         kid: engine.kid.clone(),
         organization_id: id.to_owned(),
@@ -103,32 +119,76 @@ pub async fn token(env: &Env, engine: &EngineSession, id: &str, request: EngineT
 }
 
 /// One organization's tokens for the backup engine (named by the organization's ID). The broker's
-/// tokens live in memory only; an evicted object starts empty.
+/// tokens and the organization as read live in memory only (an evicted object starts empty); the
+/// cache hits it counts are written to the audit by its alarm once their minute is over.
 #[durable_object]
 pub struct OrganizationTokens {
+    state: State,
     env: Env,
     broker: Broker,
+    /// The account and organization of the latest request (for the alarm's audit rows).
+    owner: std::cell::RefCell<Option<(String, String)>>,
+    /// An alarm is set for the counted hits.
+    alarm_set: std::cell::Cell<bool>,
+}
+
+impl OrganizationTokens {
+    /// Sets the alarm for the counted hits, once.
+    async fn flush_later(&self) {
+        if self.alarm_set.get() {
+            return;
+        }
+        let Some(at) = self.broker.hits().next_flush_at() else { return };
+        let wait = std::time::Duration::from_millis((at - now()).max(0) as u64 + 1000);
+        match self.state.storage().set_alarm(wait).await {
+            Ok(()) => self.alarm_set.set(true),
+            Err(e) => worker::console_error!("engine: the audit's alarm was not set: {e}"),
+        }
+    }
 }
 
 impl DurableObject for OrganizationTokens {
-    fn new(_state: State, env: Env) -> Self {
-        Self { env, broker: Broker::default() }
+    fn new(state: State, env: Env) -> Self {
+        Self { state, env, broker: Broker::default(), owner: Default::default(), alarm_set: Default::default() }
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
         let Ok(cmd) = req.json::<TokenCommand>().await else { return error_response(&AppError::Internal) };
+        let TokenCommand::Token { account, kid, organization_id, request } = cmd else {
+            self.broker.forget();
+            return Response::from_json(&serde_json::json!({"forgotten": true}));
+        };
         let config = match super::read_config(&self.env) {
             Ok(c) => c,
             Err(e) => return error_response(&e),
         };
-        let engine = EngineSession { kid: cmd.kid.clone(), account: cmd.account.clone() };
+        let engine = EngineSession { kid: kid.clone(), account: account.clone() };
         let session = as_session(&engine);
-        let (kid, id) = (&cmd.kid, &cmd.organization_id);
-        let minted =
-            super::organizations::engine_token(&self.env, &session, &config, &self.broker, kid, id, &cmd.request).await;
+        *self.owner.borrow_mut() = Some((account, organization_id.clone()));
+        let minted = super::organizations::engine_token(
+            &self.env,
+            &session,
+            &config,
+            &self.broker,
+            &kid,
+            &organization_id,
+            &request,
+        )
+        .await;
+        self.flush_later().await;
         match minted {
             Ok(token) => Response::from_json(&token),
             Err(e) => error_response(&e),
         }
+    }
+
+    async fn alarm(&self) -> worker::Result<Response> {
+        self.alarm_set.set(false);
+        let owner = self.owner.borrow().clone();
+        let Some((account, id)) = owner else { return Response::ok("nothing counted") };
+        let session = Session { account, admin: "engine-audit".into(), expires_at: 0 };
+        super::organizations::flush_engine_hits(&self.env, &session, &self.broker, &id).await;
+        self.flush_later().await;
+        Response::ok("written")
     }
 }

@@ -81,17 +81,65 @@ async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::Sched
         }
         Err(e) => worker::console_error!("housekeeping failed: {e}"),
     }
-    // The engine's audit, past ENGINE_AUDIT_DAYS (one indexed statement).
-    let days = read_config(&env).map_or(crate::config::DEFAULT_ENGINE_AUDIT_DAYS, |c| c.engine_audit_days);
+    engine_audit_housekeeping(&env, t).await;
+    organizations::scheduled_health_checks(&env).await;
+}
+
+/// Rows of the engine's audit deleted per statement, and statements per run: retention never
+/// holds the database for long, and a backlog is worked off over the following runs.
+const AUDIT_DELETE_BATCH: u32 = 5_000;
+const AUDIT_DELETE_BATCHES: u32 = 20;
+
+/// The engine's audit: rows past `ENGINE_AUDIT_DAYS` deleted in bounded batches, then the
+/// accounts at `ENGINE_AUDIT_MAX_ROWS` marked full (no rows are added for them) and those below
+/// it unmarked.
+async fn engine_audit_housekeeping(env: &Env, t: Millis) {
+    let config = read_config(env).ok();
+    let days = config.as_ref().map_or(crate::config::DEFAULT_ENGINE_AUDIT_DAYS, |c| c.engine_audit_days);
+    let max_rows = config.as_ref().map_or(crate::config::DEFAULT_ENGINE_AUDIT_MAX_ROWS, |c| c.engine_audit_max_rows);
     let cutoff = (t - days * 86_400_000) as f64;
-    let outcome = async {
-        env.d1("DB")?.prepare("DELETE FROM engine_usage WHERE at_ms < ?1").bind(&[cutoff.into()])?.run().await
+    let outcome: worker::Result<(usize, usize)> = async {
+        let db = env.d1("DB")?;
+        let mut deleted = 0;
+        for _ in 0..AUDIT_DELETE_BATCHES {
+            let r = db
+                .prepare(
+                    "DELETE FROM engine_usage WHERE id IN \
+                     (SELECT id FROM engine_usage WHERE at_ms < ?1 ORDER BY at_ms LIMIT ?2)",
+                )
+                .bind(&[cutoff.into(), f64::from(AUDIT_DELETE_BATCH).into()])?
+                .run()
+                .await?;
+            let n = r.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0);
+            deleted += n;
+            if n < AUDIT_DELETE_BATCH as usize {
+                break;
+            }
+        }
+        let over = "SELECT account_id FROM engine_usage GROUP BY account_id HAVING COUNT(*) >= ?1";
+        let marked = db
+            .batch(vec![
+                db.prepare(format!("DELETE FROM engine_audit_full WHERE account_id NOT IN ({over})"))
+                    .bind(&[(max_rows as f64).into()])?,
+                db.prepare(format!(
+                    "INSERT OR IGNORE INTO engine_audit_full (account_id, since_ms) SELECT account_id, ?2 FROM ({over})"
+                ))
+                .bind(&[(max_rows as f64).into(), (t as f64).into()])?,
+            ])
+            .await?;
+        let full = marked.get(1).and_then(|r| r.meta().ok().flatten()).and_then(|m| m.changes).unwrap_or(0);
+        Ok((deleted, full))
     }
     .await;
-    if let Err(e) = outcome {
-        worker::console_error!("housekeeping of the engine's audit failed: {e}");
+    match outcome {
+        Ok((deleted, full)) => {
+            worker::console_log!("housekeeping: deleted {deleted} engine audit row(s) past retention");
+            if full > 0 {
+                worker::console_warn!("housekeeping: the engine audit of {full} account(s) reached ENGINE_AUDIT_MAX_ROWS");
+            }
+        }
+        Err(e) => worker::console_error!("housekeeping of the engine's audit failed: {e}"),
     }
-    organizations::scheduled_health_checks(&env).await;
 }
 
 /// The queues' consumer: the health checks the Cron Trigger queued, and the portal's events.

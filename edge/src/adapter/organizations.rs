@@ -261,6 +261,11 @@ pub async fn engine_token(
     with_service(env, session, async |s| s.engine_token(config, broker, kid, id, req).await).await
 }
 
+/// Writes the engine's cache hits counted in organization `id`'s object whose minute is over.
+pub async fn flush_engine_hits(env: &Env, session: &Session, broker: &crate::engine::tokens::Broker, id: &str) {
+    let _ = with_service(env, session, async |s| Ok(s.flush_hits(broker, id).await)).await;
+}
+
 /// `GET /api/organizations/{id}/usage`.
 pub async fn usage(env: &Env, session: &Session, id: &str) -> Res<Response> {
     let usage = with_service(env, session, async |s| s.usage(id).await).await?;

@@ -9,7 +9,7 @@
 //! evicted object costs one more call.
 
 use crate::microsoft::MicrosoftError;
-use crate::organizations::model::ApplicationRow;
+use crate::organizations::model::{ApplicationRow, OrganizationRow};
 use crate::provisioning::manifest::{EXCHANGE, GRAPH, SHAREPOINT};
 use crate::signin::poller::Millis;
 use futures_util::lock::Mutex;
@@ -31,6 +31,19 @@ pub const MAX_THROTTLE_MS: Millis = 120_000;
 pub const REMEMBER_REFUSAL_MS: Millis = 30_000;
 /// How long Microsoft being unreachable (no answer, a 5xx) is remembered.
 pub const REMEMBER_UNAVAILABLE_MS: Millis = 5_000;
+/// How long the organization as read from the database is used without reading it again. Every
+/// change to it (edit, repair, rotation, delete) tells the object to forget it at once; this bounds
+/// how long a lost notice could leave it stale.
+pub const ORGANIZATION_KEPT_MS: Millis = 60_000;
+
+/// The organization as the engine's requests need it, read once and kept in the object.
+#[derive(Debug, Clone)]
+struct Kept {
+    account: String,
+    organization: OrganizationRow,
+    applications: Vec<ApplicationRow>,
+    read_at: Millis,
+}
 
 /// The scope of a token for `resource` in `cloud`; SharePoint's needs the tenant's root
 /// (`https://contoso.sharepoint.com`).
@@ -163,6 +176,10 @@ pub struct Broker {
     flights: RefCell<HashMap<Key, Rc<Mutex<()>>>>,
     /// Each organization's SharePoint root, once read.
     roots: RefCell<HashMap<String, String>>,
+    /// The organization, once read.
+    kept: RefCell<Option<Kept>>,
+    /// Cached tokens handed out and not yet written to the audit.
+    hits: RefCell<super::hits::HitCounter>,
 }
 
 impl Broker {
@@ -220,6 +237,34 @@ impl Broker {
                 Err(NoToken::Refused(e))
             }
         }
+    }
+
+    /// The organization and its applications as read for `account` less than
+    /// [`ORGANIZATION_KEPT_MS`] ago, if they were.
+    pub fn organization(&self, account: &str, now: Millis) -> Option<(OrganizationRow, Vec<ApplicationRow>)> {
+        let kept = self.kept.borrow();
+        let k = kept.as_ref().filter(|k| k.account == account && now >= k.read_at && now - k.read_at < ORGANIZATION_KEPT_MS)?;
+        Some((k.organization.clone(), k.applications.clone()))
+    }
+
+    /// Keeps the organization as read for `account` at `now`.
+    pub fn keep_organization(&self, account: &str, organization: OrganizationRow, applications: Vec<ApplicationRow>, now: Millis) {
+        *self.kept.borrow_mut() = Some(Kept { account: account.to_owned(), organization, applications, read_at: now });
+    }
+
+    /// The organization changed (an edit, a repair, a rotation) or was deleted: everything known
+    /// of it is forgotten, its tokens too. Counts not yet written stay.
+    pub fn forget(&self) {
+        self.kept.borrow_mut().take();
+        self.tokens.borrow_mut().clear();
+        self.throttled.borrow_mut().clear();
+        self.refused.borrow_mut().clear();
+        self.roots.borrow_mut().clear();
+    }
+
+    /// The cache hits not yet written to the audit.
+    pub fn hits(&self) -> std::cell::RefMut<'_, super::hits::HitCounter> {
+        self.hits.borrow_mut()
     }
 
     /// Organization `org`'s SharePoint root, if read before.
@@ -360,6 +405,33 @@ mod tests {
             block_on(broker.obtain(key(), || clock.get(), refused)),
             Err(NoToken::Refused(e)) if e.code == ErrorCode::InvalidClientSecret
         ));
+    }
+
+    #[test]
+    fn the_organization_is_kept_for_its_account_for_a_minute_and_forgotten_on_notice() {
+        let broker = Broker::default();
+        let org: OrganizationRow = serde_json::from_value(serde_json::json!({
+            "id": "org-1", "account_id": "acct-1", "name": "Contoso", "cloud": "global", "tenant_id": "t",
+            "multiple_applications": 0, "created_at": "", "updated_at": "", "version": 1
+        }))
+        .unwrap();
+        let t = 1_000_000;
+        assert!(broker.organization("acct-1", t).is_none());
+        broker.keep_organization("acct-1", org, vec![row("main", true, "all", None)], t);
+        assert_eq!(broker.organization("acct-1", t + 59_999).unwrap().1.len(), 1);
+        assert!(broker.organization("acct-2", t).is_none(), "another account's request reads the database");
+        assert!(broker.organization("acct-1", t + ORGANIZATION_KEPT_MS).is_none(), "read again after a minute");
+        assert!(broker.organization("acct-1", t - 1).is_none(), "a clock that went back reads again");
+        // A change: the organization and its tokens are forgotten, the counts stay.
+        let clock = Cell::new(t);
+        let key = || ("app".to_owned(), "scope".to_owned());
+        let ok = || async { Ok((SecretString::new("t".into()), 3600)) };
+        block_on(broker.obtain(key(), || clock.get(), ok)).unwrap();
+        broker.hits().count("engine-1", "app", "graph", t);
+        broker.forget();
+        assert!(broker.organization("acct-1", t + 1).is_none());
+        assert!(matches!(block_on(broker.obtain(key(), || clock.get(), ok)), Ok(Obtained::Issued(_))));
+        assert!(!broker.hits().is_empty());
     }
 
     /// An application Microsoft no longer knows: 16 requests at once and 31 after them make one

@@ -191,6 +191,7 @@ impl ApplicationRow {
             permissions: h.permissions,
             checked_at: self.checked_at.clone(),
             acknowledged: !h.acknowledged.is_empty() && h.reason == Some(shared::api::HealthReason::PermissionsMissing),
+            warnings: vec![],
         }
     }
 }
@@ -212,6 +213,7 @@ fn organization_health(apps: &[ApplicationRow]) -> HealthStatus {
         acknowledged: worst.is_some_and(|w| {
             !w.acknowledged.is_empty() && w.reason == Some(shared::api::HealthReason::PermissionsMissing)
         }),
+        warnings: vec![],
     }
 }
 

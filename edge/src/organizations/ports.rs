@@ -225,6 +225,8 @@ pub struct UsageRow {
     pub resource: String,
     /// `issued`, `cached`, or the error code.
     pub outcome: String,
+    /// How many requests: 1, except for `cached`, counted per minute.
+    pub count: u64,
 }
 
 /// The organizations' storage. Errors are classified once, by the implementation
@@ -277,8 +279,11 @@ pub trait OrganizationStore {
     fn rotate_credential(&self, rotated: &RotatedCredential) -> impl Future<Output = Result<bool, StoreError>>;
     /// The replaced key of application row `id` is gone from Entra.
     fn key_retired(&self, id: &str) -> impl Future<Output = Result<(), StoreError>>;
-    /// Records one token request of the backup engine.
-    fn record_usage(&self, usage: &UsageRow) -> impl Future<Output = Result<(), StoreError>>;
+    /// Records the backup engine's token requests, one row each, in one write; nothing once the
+    /// account's audit is full.
+    fn record_usage(&self, rows: &[UsageRow]) -> impl Future<Output = Result<(), StoreError>>;
+    /// Whether `account`'s audit of the engine is full (see [`crate::config::Config::engine_audit_max_rows`]).
+    fn engine_audit_full(&self, account: &str) -> impl Future<Output = Result<bool, StoreError>>;
     /// The latest `limit` token requests for organization `id` of `account`, newest first.
     fn usage(&self, account: &str, id: &str, limit: u32) -> impl Future<Output = Result<Vec<UsageRow>, StoreError>>;
     /// Organization `id` is next checked at `at_ms`.

@@ -304,18 +304,31 @@ where
 
     async fn view(&self, id: &str) -> Res<Organization> {
         let (org, apps) = self.load(id).await?;
-        Ok(model::to_api(&org, &apps, self.now() / 1000))
+        let mut view = model::to_api(&org, &apps, self.now() / 1000);
+        view.health.warnings = self.account_warnings().await;
+        Ok(view)
+    }
+
+    /// What the account's organizations' health warns of (a failed read warns of nothing).
+    async fn account_warnings(&self) -> Vec<shared::api::HealthWarning> {
+        match self.store.engine_audit_full(self.account).await {
+            Ok(true) => vec![shared::api::HealthWarning::EngineAuditFull],
+            _ => vec![],
+        }
     }
 
     /// `GET /api/organizations`.
     pub async fn list(&self) -> Res<OrganizationList> {
         let (orgs, apps) = self.store.list(self.account).await.map_err(internal)?;
         let t = self.now() / 1000;
+        let warnings = if orgs.is_empty() { vec![] } else { self.account_warnings().await };
         let organizations = orgs
             .iter()
             .map(|o| {
                 let mine: Vec<ApplicationRow> = apps.iter().filter(|a| a.organization_id == o.id).cloned().collect();
-                model::to_api(o, &mine, t)
+                let mut view = model::to_api(o, &mine, t);
+                view.health.warnings = warnings.clone();
+                view
             })
             .collect();
         Ok(OrganizationList { organizations })

@@ -30,6 +30,10 @@ pub fn health_text(h: &HealthStatus) -> (&'static str, &'static str, String) {
         let at = at.replace('T', " ");
         why.push_str(&format!(" Checked {}.", at.get(..16).unwrap_or(&at)));
     }
+    for w in &h.warnings {
+        why.push(' ');
+        why.push_str(w.sentence());
+    }
     (label, class, why.trim().to_owned())
 }
 
@@ -269,5 +273,20 @@ pub fn Manage(on_add: Callback<()>, on_edit: Callback<String>, on_deleted: Callb
                 }
             })}
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_warning_is_told_without_changing_the_badge() {
+        let healthy = HealthStatus { state: Health::Healthy, ..Default::default() };
+        let warned = HealthStatus { warnings: vec![shared::api::HealthWarning::EngineAuditFull], ..healthy.clone() };
+        let (label, class, why) = health_text(&warned);
+        assert_eq!((label, class), ("Healthy", "badge ok"));
+        assert!(why.contains("ENGINE_AUDIT_MAX_ROWS"), "{why}");
+        assert_eq!(health_text(&healthy).2, "");
     }
 }

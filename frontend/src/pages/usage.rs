@@ -13,6 +13,7 @@ pub fn usage_text(e: &UsageEntry) -> String {
     let at = at.get(..16).unwrap_or(&at);
     let outcome = match e.outcome.as_str() {
         "issued" => "new token from Microsoft".to_owned(),
+        "cached" if e.count > 1 => format!("token reused {} times in this minute", e.count),
         "cached" => "token reused".to_owned(),
         code => format!("refused ({code})"),
     };
@@ -60,8 +61,11 @@ mod tests {
             application_id: "app-1".into(),
             resource: EngineResource::Sharepoint,
             outcome: "cached".into(),
+            count: 1,
         };
         assert_eq!(usage_text(&e), "2026-11-30 08:15 UTC · sharepoint · app-1 · key engine-1 · token reused");
+        let counted = UsageEntry { count: 240, ..e.clone() };
+        assert!(usage_text(&counted).ends_with("token reused 240 times in this minute"));
         let refused = UsageEntry { outcome: "workload_not_granted".into(), application_id: String::new(), ..e };
         assert!(usage_text(&refused).ends_with("no application · key engine-1 · refused (workload_not_granted)"));
     }

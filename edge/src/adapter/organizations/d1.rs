@@ -244,6 +244,7 @@ impl OrganizationStore for D1Store<'_> {
             statements.push(self.change(&db, edit, c)?);
         }
         db.batch(statements).await.map_err(failed("updating an organization failed", &[StoreError::VersionMoved]))?;
+        crate::adapter::engine::organization_changed(self.env, id).await;
         Ok(())
     }
 
@@ -267,6 +268,7 @@ impl OrganizationStore for D1Store<'_> {
             )?,
         ];
         db.batch(statements).await.map_err(failed("deleting an organization", &[StoreError::VersionMoved]))?;
+        crate::adapter::engine::organization_changed(self.env, id).await;
         Ok(())
     }
 
@@ -306,6 +308,16 @@ impl OrganizationStore for D1Store<'_> {
             .await
             .map_err(failed("storing a rotated certificate", &[]))?;
         let changes = result.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0);
+        if changes == 1 {
+            #[derive(serde::Deserialize)]
+            struct Owner {
+                organization_id: String,
+            }
+            let owner = self.statement(&db, "SELECT organization_id FROM applications WHERE id = ?1", &[r.id.as_str().into()]);
+            if let Ok(Some(o)) = async { owner?.first::<Owner>(None).await.map_err(failed("reading a row's organization", &[])) }.await {
+                crate::adapter::engine::organization_changed(self.env, &o.organization_id).await;
+            }
+        }
         Ok(changes == 1)
     }
 
@@ -316,22 +328,43 @@ impl OrganizationStore for D1Store<'_> {
         Ok(())
     }
 
-    async fn record_usage(&self, u: &UsageRow) -> Result<(), StoreError> {
+    async fn record_usage(&self, rows: &[UsageRow]) -> Result<(), StoreError> {
         let db = self.db()?;
-        let sql =
-            "INSERT INTO engine_usage (account_id, organization_id, at_ms, key_id, application_id, resource, outcome) \
-                   VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
-        let params = [
-            u.account_id.as_str().into(),
-            u.organization_id.as_str().into(),
-            (u.at_ms as f64).into(),
-            u.key_id.as_str().into(),
-            u.application_id.as_str().into(),
-            u.resource.as_str().into(),
-            u.outcome.as_str().into(),
-        ];
-        self.statement(&db, sql, &params)?.run().await.map_err(failed("recording the engine's use", &[]))?;
+        // Not once the account's audit is full (the Cron Trigger marks it; see the migration).
+        let sql = "INSERT INTO engine_usage (account_id, organization_id, at_ms, key_id, application_id, resource, \
+                   outcome, count) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 \
+                   WHERE NOT EXISTS (SELECT 1 FROM engine_audit_full WHERE account_id = ?1)";
+        let mut statements = vec![];
+        for u in rows {
+            let params = [
+                u.account_id.as_str().into(),
+                u.organization_id.as_str().into(),
+                (u.at_ms as f64).into(),
+                u.key_id.as_str().into(),
+                u.application_id.as_str().into(),
+                u.resource.as_str().into(),
+                u.outcome.as_str().into(),
+                (u.count as f64).into(),
+            ];
+            statements.push(self.statement(&db, sql, &params)?);
+        }
+        if statements.is_empty() {
+            return Ok(());
+        }
+        db.batch(statements).await.map_err(failed("recording the engine's use", &[]))?;
         Ok(())
+    }
+
+    async fn engine_audit_full(&self, account: &str) -> Result<bool, StoreError> {
+        #[derive(serde::Deserialize)]
+        struct Full {
+            full: f64,
+        }
+        let db = self.db()?;
+        let sql = "SELECT COUNT(*) AS full FROM engine_audit_full WHERE account_id = ?1";
+        let row = self.statement(&db, sql, &[account.into()])?;
+        let row = row.first::<Full>(None).await.map_err(failed("reading whether the audit is full", &[]))?;
+        Ok(row.is_some_and(|r| r.full > 0.0))
     }
 
     async fn usage(&self, account: &str, id: &str, limit: u32) -> Result<Vec<UsageRow>, StoreError> {
@@ -342,9 +375,10 @@ impl OrganizationStore for D1Store<'_> {
             application_id: String,
             resource: String,
             outcome: String,
+            count: f64,
         }
         let db = self.db()?;
-        let sql = "SELECT at_ms, key_id, application_id, resource, outcome FROM engine_usage \
+        let sql = "SELECT at_ms, key_id, application_id, resource, outcome, count FROM engine_usage \
                    WHERE organization_id = ?1 AND account_id = ?2 ORDER BY at_ms DESC, id DESC LIMIT ?3";
         let rows = self.statement(&db, sql, &[id.into(), account.into(), f64::from(limit).into()])?;
         let rows = rows.all().await.map_err(failed("reading the engine's use", &[]))?;
@@ -359,6 +393,7 @@ impl OrganizationStore for D1Store<'_> {
                 application_id: r.application_id,
                 resource: r.resource,
                 outcome: r.outcome,
+                count: r.count as u64,
             })
             .collect())
     }

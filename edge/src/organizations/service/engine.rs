@@ -35,7 +35,15 @@ where
         id: &str,
         req: &EngineTokenRequest,
     ) -> Res<EngineToken> {
-        let (org, apps) = self.load(id).await?;
+        // Kept in the organization's object between requests: a cached token needs no database.
+        let (org, apps) = match broker.organization(self.account, self.now()) {
+            Some(kept) => kept,
+            None => {
+                let (org, apps) = self.load(id).await?;
+                broker.keep_organization(self.account, org.clone(), apps.clone(), self.now());
+                (org, apps)
+            }
+        };
         let cloud: CloudEnvironment = org.cloud.parse().map_err(|_| AppError::Internal)?;
         let endpoints = config.endpoints(cloud);
         let audit = |app: &str, outcome: &str| UsageRow {
@@ -46,6 +54,7 @@ where
             application_id: app.to_owned(),
             resource: req.resource.as_str().to_owned(),
             outcome: outcome.to_owned(),
+            count: 1,
         };
         let app = match tokens::choose_application(cloud, &apps, req.resource, req.workload) {
             Ok(app) => app,
@@ -56,12 +65,16 @@ where
         };
         let result = self.mint(&endpoints, broker, &org.tenant_id, id, app, req.resource).await;
         let outcome = match &result {
-            Ok((Obtained::Cached(_), _)) => "cached",
-            Ok((Obtained::Issued(_), _)) => "issued",
-            Err(NoToken::Throttled(_)) => ErrorCode::Throttled.as_str(),
-            Err(NoToken::Refused(e) | NoToken::StillRefused(e)) => e.code.as_str(),
+            Ok((Obtained::Cached(_), _)) => None,
+            Ok((Obtained::Issued(_), _)) => Some("issued"),
+            Err(NoToken::Throttled(_)) => Some(ErrorCode::Throttled.as_str()),
+            Err(NoToken::Refused(e) | NoToken::StillRefused(e)) => Some(e.code.as_str()),
         };
-        self.record_usage(audit(&app.app_id, outcome)).await;
+        match outcome {
+            // Counted per minute in the object, written by its alarm ([`crate::engine::hits`]).
+            None => broker.hits().count(kid, &app.app_id, req.resource.as_str(), self.now()),
+            Some(outcome) => self.record_usage(audit(&app.app_id, outcome)).await,
+        }
         match result {
             Ok((obtained, scope)) => {
                 let t = obtained.token();
@@ -75,7 +88,7 @@ where
             }
             Err(NoToken::Throttled(secs)) => Err(AppError::RateLimited(ErrorCode::Throttled, secs)),
             Err(NoToken::Refused(e)) => {
-                self.note_refusal(app, &e).await;
+                self.note_refusal(id, &app.id, &e).await;
                 Err(e.detail().into())
             }
             // Recorded in the health when Microsoft said it.
@@ -162,13 +175,15 @@ where
             .ok_or(NoToken::Refused(MicrosoftError::transport()))
     }
 
-    /// A refusal for good says something about the application: its health records it (a
-    /// transient one says nothing).
-    async fn note_refusal(&self, app: &ApplicationRow, e: &MicrosoftError) {
+    /// A refusal for good says something about application row `row` of organization `id`: its
+    /// health, as stored now, records it (a transient one says nothing).
+    async fn note_refusal(&self, id: &str, row: &str, e: &MicrosoftError) {
         let finding = health::assess(&Err(e.clone()), None, &[], None, self.now() / 1000);
         if matches!(finding, Finding::Transient) {
             return;
         }
+        let Ok((_, apps)) = self.load(id).await else { return };
+        let Some(app) = apps.iter().find(|a| a.id == row) else { return };
         let next = app.health().after(&finding);
         let json = serde_json::to_string(&next).unwrap_or_default();
         if let Err(e) = self.store.record_health(&app.id, &json, &self.now_rfc3339()).await {
@@ -178,7 +193,33 @@ where
 
     async fn record_usage(&self, row: UsageRow) {
         // The audit must not turn a token into an error: a failure is logged (by the store).
-        let _ = self.store.record_usage(&row).await;
+        let _ = self.store.record_usage(std::slice::from_ref(&row)).await;
+    }
+
+    /// Writes the cache hits of the minutes that are over at `now` (the object's alarm); what
+    /// could not be written is kept for the next time. Returns when to come again, if anything
+    /// is still counted.
+    pub async fn flush_hits(&self, broker: &Broker, id: &str) -> Option<crate::signin::poller::Millis> {
+        let due = broker.hits().take_due(self.now());
+        if !due.is_empty() {
+            let rows: Vec<UsageRow> = due
+                .iter()
+                .map(|(k, n)| UsageRow {
+                    account_id: self.account.to_owned(),
+                    organization_id: id.to_owned(),
+                    at_ms: k.minute_ms,
+                    key_id: k.key_id.clone(),
+                    application_id: k.application_id.clone(),
+                    resource: k.resource.clone(),
+                    outcome: "cached".to_owned(),
+                    count: *n,
+                })
+                .collect();
+            if self.store.record_usage(&rows).await.is_err() {
+                broker.hits().restore(due);
+            }
+        }
+        broker.hits().next_flush_at()
     }
 
     /// `GET /api/organizations/{id}/usage`: the engine's latest requests.
@@ -194,6 +235,7 @@ where
                     application_id: u.application_id,
                     resource: EngineResource::parse(&u.resource).unwrap_or(EngineResource::Graph),
                     outcome: u.outcome,
+                    count: u.count,
                 })
                 .collect(),
         })

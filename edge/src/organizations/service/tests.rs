@@ -82,6 +82,10 @@ struct World {
     concurrent_edit: Cell<bool>,
     /// Recording a health check fails.
     health_fails: Cell<bool>,
+    /// Organizations read from the store.
+    loads: Cell<u32>,
+    /// The account's engine audit is full.
+    audit_full: Cell<bool>,
     /// While the removal talks to Microsoft, a "Recreate multiple applications" is saved: the
     /// version moves on and a new application row appears.
     recreate_during_removal: Cell<bool>,
@@ -424,6 +428,7 @@ impl OrganizationStore for World {
         account: &str,
         id: &str,
     ) -> Result<Option<(OrganizationRow, Vec<ApplicationRow>)>, StoreError> {
+        self.loads.set(self.loads.get() + 1);
         let Some(org) = self.orgs.borrow().iter().find(|o| o.id == id && o.account_id == account).cloned() else {
             return Ok(None);
         };
@@ -593,10 +598,16 @@ impl OrganizationStore for World {
         Ok(())
     }
 
-    async fn record_usage(&self, u: &UsageRow) -> Result<(), StoreError> {
-        self.note(format!("store usage {} {} {}", u.application_id, u.resource, u.outcome));
-        self.usage_rows.borrow_mut().push(u.clone());
+    async fn record_usage(&self, rows: &[UsageRow]) -> Result<(), StoreError> {
+        for u in rows {
+            self.note(format!("store usage {} {} {} {}", u.application_id, u.resource, u.outcome, u.count));
+            self.usage_rows.borrow_mut().push(u.clone());
+        }
         Ok(())
+    }
+
+    async fn engine_audit_full(&self, _account: &str) -> Result<bool, StoreError> {
+        Ok(self.audit_full.get())
     }
 
     async fn usage(&self, account: &str, id: &str, limit: u32) -> Result<Vec<UsageRow>, StoreError> {
@@ -2087,8 +2098,10 @@ fn the_engine_gets_a_token_per_resource_minted_once_then_cached_and_each_request
     assert_eq!((graph.application_id.as_str(), graph.scope.as_str()), (MAIN, "https://graph.microsoft.com/.default"));
     assert!(graph.access_token.starts_with(&format!("tok:{MAIN}")));
     assert_eq!(graph.expires_at, crate::time::rfc3339_ms(START_MS + 3_599_000));
+    let loads = w.loads.get();
     assert_eq!(token(EngineResource::Graph).unwrap().access_token, graph.access_token, "cached");
     assert_eq!(w.count(&format!("ms token {MAIN} secret")), 1, "one call to Microsoft: {:?}", w.calls());
+    assert_eq!(w.loads.get(), loads, "a cached token reads nothing from the database");
 
     let sharepoint = token(EngineResource::Sharepoint).unwrap();
     assert_eq!(sharepoint.scope, "https://contoso.sharepoint.com/.default");
@@ -2098,19 +2111,38 @@ fn the_engine_gets_a_token_per_resource_minted_once_then_cached_and_each_request
         w.calls(),
         [
             format!("ms token {MAIN} secret"),
-            format!("store usage {MAIN} graph issued"),
-            format!("store usage {MAIN} graph cached"),
+            format!("store usage {MAIN} graph issued 1"),
             format!("ms graph domains {MAIN}"),
             format!("ms token {MAIN} secret https://contoso.sharepoint.com/.default"),
-            format!("store usage {MAIN} sharepoint issued"),
+            format!("store usage {MAIN} sharepoint issued 1"),
             format!("ms token {MAIN} secret https://outlook.office365.com/.default"),
-            format!("store usage {MAIN} exchange issued"),
+            format!("store usage {MAIN} exchange issued 1"),
         ]
     );
+    // The cached answers are counted in the object and written as one row once their minute is
+    // over, by the object's alarm.
+    for _ in 0..99 {
+        token(EngineResource::Graph).unwrap();
+    }
+    w.forget();
+    assert_eq!(block_on(w.service().flush_hits(&broker, &org.id)), Some(START_MS - START_MS % 60_000 + 60_000));
+    assert!(w.calls().is_empty(), "not before the minute is over: {:?}", w.calls());
+    w.clock.set(START_MS - START_MS % 60_000 + 60_000);
+    assert_eq!(block_on(w.service().flush_hits(&broker, &org.id)), None);
+    assert_eq!(w.calls(), [format!("store usage {MAIN} graph cached 100")]);
     // The edit page's list: newest first, and never the token.
     let usage = block_on(w.service().usage(&org.id)).unwrap();
     let outcomes: Vec<(&str, &str)> = usage.entries.iter().map(|e| (e.resource.as_str(), e.outcome.as_str())).collect();
-    assert_eq!(outcomes, [("exchange", "issued"), ("sharepoint", "issued"), ("graph", "cached"), ("graph", "issued")]);
+    assert_eq!(outcomes, [("graph", "cached"), ("exchange", "issued"), ("sharepoint", "issued"), ("graph", "issued")]);
+    assert_eq!(usage.entries[0].count, 100);
+    // A full audit is named in the health, without changing its state.
+    let before = block_on(w.service().get(&org.id)).unwrap().health;
+    w.audit_full.set(true);
+    let after = block_on(w.service().get(&org.id)).unwrap().health;
+    assert_eq!(after.warnings, [shared::api::HealthWarning::EngineAuditFull]);
+    assert_eq!((after.state, after.reason), (before.state, before.reason));
+    let listed = block_on(w.service().list()).unwrap();
+    assert_eq!(listed.organizations[0].health.warnings, [shared::api::HealthWarning::EngineAuditFull]);
     assert!(!format!("{usage:?}").contains("tok:"));
     assert_eq!(usage.entries[0].key_id, "engine-1");
 }
