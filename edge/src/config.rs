@@ -281,12 +281,13 @@ impl Config {
                 .filter(|d| (1..=3650).contains(d))
                 .ok_or_else(|| ConfigError("ENGINE_AUDIT_DAYS must be a number of days (1 to 3650)".into()))?,
         };
-        let engine_audit_max_rows = match non_empty("ENGINE_AUDIT_MAX_ROWS") {
-            None => DEFAULT_ENGINE_AUDIT_MAX_ROWS,
-            Some(n) => n.parse().ok().filter(|n| (1..=100_000_000).contains(n)).ok_or_else(|| {
-                ConfigError("ENGINE_AUDIT_MAX_ROWS must be a number of rows (1 to 100000000)".into())
-            })?,
-        };
+        let engine_audit_max_rows =
+            match non_empty("ENGINE_AUDIT_MAX_ROWS") {
+                None => DEFAULT_ENGINE_AUDIT_MAX_ROWS,
+                Some(n) => n.parse().ok().filter(|n| (1..=100_000_000).contains(n)).ok_or_else(|| {
+                    ConfigError("ENGINE_AUDIT_MAX_ROWS must be a number of rows (1 to 100000000)".into())
+                })?,
+            };
         let microsoft_timeout_ms =
             match non_empty("MICROSOFT_TIMEOUT_SECS") {
                 None => DEFAULT_MICROSOFT_TIMEOUT_SECS,

@@ -13,6 +13,7 @@ pub mod error;
 pub mod health;
 pub mod ids;
 pub mod lookup;
+pub mod mac;
 pub mod microsoft;
 pub mod openapi;
 pub mod organizations;

@@ -6,9 +6,10 @@
 //! and after now). Every `/api/*` route except health requires `Authorization: Bearer <token>`
 //! and sees only the data of its `acct`. Pure: the caller passes the clock.
 
+use crate::mac::hmac_sha256 as mac;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use hmac::{KeyInit, Mac};
+use hmac::Mac;
 use serde::{Deserialize, Serialize};
 use shared::api::SESSION_AUDIENCE;
 
@@ -80,11 +81,6 @@ pub struct Claims {
     pub iat: i64,
     /// Expiry, Unix seconds.
     pub exp: i64,
-}
-
-fn mac(secret: &[u8]) -> hmac::Hmac<sha2::Sha256> {
-    // HMAC takes keys of any length.
-    <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(secret).expect("HMAC accepts any key length")
 }
 
 /// Extracts the token from an `Authorization` header value.

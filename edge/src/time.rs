@@ -1,5 +1,8 @@
 //! Time as the edge writes and reads it: Unix milliseconds inside, RFC 3339 UTC on the wire.
 
+/// Unix time in milliseconds: what every feature of the edge keeps and compares.
+pub type Millis = i64;
+
 /// RFC 3339 UTC for Unix milliseconds (second precision).
 pub fn rfc3339_ms(ms: i64) -> String {
     shared::certificate::rfc3339(ms.div_euclid(1000))
@@ -30,11 +33,7 @@ impl Lifetime {
         let earliest_iat = now.saturating_sub(self.max_lifetime).saturating_sub(self.skew);
         let expired = exp <= now.saturating_sub(self.grace);
         let lives = exp.checked_sub(iat).is_some_and(|l| (0..=self.max_lifetime).contains(&l));
-        !expired
-            && exp <= latest_exp
-            && iat >= earliest_iat
-            && iat <= now.saturating_add(self.skew)
-            && lives
+        !expired && exp <= latest_exp && iat >= earliest_iat && iat <= now.saturating_add(self.skew) && lives
     }
 }
 

@@ -14,7 +14,8 @@
 //!
 //! Events carry identifiers, names, states and dates; never a credential.
 
-use hmac::{KeyInit, Mac};
+use crate::mac::hmac_sha256 as mac;
+use hmac::Mac;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -78,10 +79,6 @@ impl PortalEvent {
             data,
         }
     }
-}
-
-fn mac(secret: &[u8]) -> hmac::Hmac<sha2::Sha256> {
-    <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(secret).expect("HMAC accepts any key length")
 }
 
 fn hex(bytes: &[u8]) -> String {

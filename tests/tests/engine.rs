@@ -141,7 +141,13 @@ fn tokens_for_each_resource_are_minted_once_cached_audited_and_never_stored() {
     // Tokens from Microsoft are a row each at once; the 16 cached ones are counted per minute in
     // the organization's object and written as one row by its alarm when the minute is over.
     let cached = |usage: &Value| -> u64 {
-        usage["entries"].as_array().unwrap().iter().filter(|e| e["outcome"] == "cached").map(|e| e["count"].as_u64().unwrap()).sum()
+        usage["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["outcome"] == "cached")
+            .map(|e| e["count"].as_u64().unwrap())
+            .sum()
     };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
     let usage = loop {

@@ -349,8 +349,7 @@ fn a_removal_sign_in_left_alone_ends_and_forgets_its_token() {
     // Nobody uses it: the alarm ends it.
     let ended = wait_status(&api, &sign_in, Duration::from_secs(30), |s| s["state"] != "signed_in");
     assert_eq!((ended["state"].as_str(), ended["error"]["code"].as_str()), (Some("expired"), Some("sign_in_unused")));
-    let refused = api
-        .delete_organization(&org, json!({"confirm": true, "remove_with_sign_in": sign_in}));
+    let refused = api.delete_organization(&org, json!({"confirm": true, "remove_with_sign_in": sign_in}));
     assert_ne!(refused.status, 204, "{}", refused.text);
     assert!(emulator.applications().iter().any(|a| a["appId"] == app_id.as_str()), "nothing was deleted");
     assert_eq!(api.get(&format!("/api/organizations/{org}")).status, 200);
@@ -389,10 +388,16 @@ fn a_delete_that_meets_a_change_saved_meanwhile_is_refused_and_keeps_the_organiz
         let body = json!({"confirm": true, "version": seen, "remove_with_sign_in": sign_in});
         std::thread::spawn(move || Api::new(&base, &token).delete_json(&format!("/api/organizations/{org}"), body))
     };
-    let renamed = api.patch(&format!("/api/organizations/{org}"), json!({"version": seen, "name": "Renamed meanwhile"}));
+    let renamed =
+        api.patch(&format!("/api/organizations/{org}"), json!({"version": seen, "name": "Renamed meanwhile"}));
     assert_eq!(renamed.status, 200, "{}", renamed.text);
     let deleted = deleting.join().unwrap();
-    assert_eq!((deleted.status, deleted.body["error"]["code"].as_str()), (409, Some("edit_conflict")), "{}", deleted.text);
+    assert_eq!(
+        (deleted.status, deleted.body["error"]["code"].as_str()),
+        (409, Some("edit_conflict")),
+        "{}",
+        deleted.text
+    );
     emulator.delete("faults");
     let kept = api.get(&format!("/api/organizations/{org}"));
     assert_eq!((kept.status, kept.body["name"].as_str()), (200, Some("Renamed meanwhile")), "{}", kept.text);

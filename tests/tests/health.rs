@@ -116,7 +116,11 @@ fn a_repair_start_counts_against_check_nows_limit() {
     let id = org["id"].as_str().unwrap();
     let app_id = org["application_id"].as_str().unwrap();
     let checks = || {
-        emulator.requests().iter().filter(|r| r["grant_type"] == "client_credentials" && r["client_id"] == app_id).count()
+        emulator
+            .requests()
+            .iter()
+            .filter(|r| r["grant_type"] == "client_credentials" && r["client_id"] == app_id)
+            .count()
     };
     let before = checks();
     let start = json!({"cloud": "global", "method": "device_code", "repair_organization_id": id});

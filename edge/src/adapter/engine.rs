@@ -79,12 +79,7 @@ pub async fn organizations(env: &Env, engine: &EngineSession) -> Res<Response> {
 #[serde(tag = "command", rename_all = "snake_case")]
 enum TokenCommand {
     /// A token for the engine.
-    Token {
-        account: String,
-        kid: String,
-        organization_id: String,
-        request: EngineTokenRequest,
-    },
+    Token { account: String, kid: String, organization_id: String, request: EngineTokenRequest },
     /// The organization changed or was deleted: forget what is kept of it.
     Forget,
 }

@@ -17,7 +17,7 @@ use crate::error::AppError;
 use crate::routes::{resolve, Route};
 use crate::session::{self, Session};
 use crate::signin::command::Command;
-use crate::signin::poller::Millis;
+use crate::time::Millis;
 use body::read_body;
 use shared::api::{SessionInfo, StartSignIn};
 use shared::endpoints::{self, Endpoint};
@@ -135,7 +135,9 @@ async fn engine_audit_housekeeping(env: &Env, t: Millis) {
         Ok((deleted, full)) => {
             worker::console_log!("housekeeping: deleted {deleted} engine audit row(s) past retention");
             if full > 0 {
-                worker::console_warn!("housekeeping: the engine audit of {full} account(s) reached ENGINE_AUDIT_MAX_ROWS");
+                worker::console_warn!(
+                    "housekeeping: the engine audit of {full} account(s) reached ENGINE_AUDIT_MAX_ROWS"
+                );
             }
         }
         Err(e) => worker::console_error!("housekeeping of the engine's audit failed: {e}"),

@@ -13,7 +13,7 @@ use crate::organizations::ports::{Answer, Clock, Exported, Log, Notify, Refusal,
 use crate::organizations::service::Organizations;
 use crate::session::Session;
 use crate::signin::command::{CertificateToRegister, Command};
-use crate::signin::poller::Millis;
+use crate::time::Millis;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use d1::D1Store;

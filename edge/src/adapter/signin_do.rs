@@ -5,11 +5,11 @@
 
 use super::http::WorkerHttp;
 use crate::error::AppError;
-use crate::signin::command::{Command, Reply};
-use crate::signin::poller::Millis;
 use crate::signin::at_rest::{self, AtRest};
+use crate::signin::command::{Command, Reply};
 use crate::signin::record::SignInRecord;
 use crate::signin::service::{HostError, SignInHost, SignInService, Turn};
+use crate::time::Millis;
 use serde::Deserialize;
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
 

@@ -5,7 +5,7 @@ use super::{internal, now, respond};
 use crate::config::MAX_ACTIVE_SIGNINS;
 use crate::error::AppError;
 use crate::session::Session;
-use crate::signin::poller::Millis;
+use crate::time::Millis;
 use shared::{AddMethod, ErrorCode};
 use worker::{Env, Response};
 

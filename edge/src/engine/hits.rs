@@ -3,7 +3,7 @@
 //! written as one row when its minute is over (by the object's alarm, off the request path). Every
 //! token that reached Microsoft, and every refusal, stays a row of its own.
 
-use crate::signin::poller::Millis;
+use crate::time::Millis;
 use std::collections::BTreeMap;
 
 /// The length of one counted window.

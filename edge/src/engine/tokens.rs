@@ -11,7 +11,7 @@
 use crate::microsoft::MicrosoftError;
 use crate::organizations::model::{ApplicationRow, OrganizationRow};
 use crate::provisioning::manifest::{EXCHANGE, GRAPH, SHAREPOINT};
-use crate::signin::poller::Millis;
+use crate::time::Millis;
 use futures_util::lock::Mutex;
 use shared::api::{EngineResource, Workload};
 use shared::secret::SecretString;
@@ -243,12 +243,20 @@ impl Broker {
     /// [`ORGANIZATION_KEPT_MS`] ago, if they were.
     pub fn organization(&self, account: &str, now: Millis) -> Option<(OrganizationRow, Vec<ApplicationRow>)> {
         let kept = self.kept.borrow();
-        let k = kept.as_ref().filter(|k| k.account == account && now >= k.read_at && now - k.read_at < ORGANIZATION_KEPT_MS)?;
+        let k = kept
+            .as_ref()
+            .filter(|k| k.account == account && now >= k.read_at && now - k.read_at < ORGANIZATION_KEPT_MS)?;
         Some((k.organization.clone(), k.applications.clone()))
     }
 
     /// Keeps the organization as read for `account` at `now`.
-    pub fn keep_organization(&self, account: &str, organization: OrganizationRow, applications: Vec<ApplicationRow>, now: Millis) {
+    pub fn keep_organization(
+        &self,
+        account: &str,
+        organization: OrganizationRow,
+        applications: Vec<ApplicationRow>,
+        now: Millis,
+    ) {
         *self.kept.borrow_mut() = Some(Kept { account: account.to_owned(), organization, applications, read_at: now });
     }
 
@@ -450,7 +458,9 @@ mod tests {
         let all = futures_util::future::join_all((0..16).map(|_| broker.obtain(key(), || clock.get(), unknown)));
         let answers = block_on(all);
         assert_eq!(calls.get(), 1, "one identity call for 16 concurrent requests");
-        assert!(answers.iter().all(|a| a.as_ref().unwrap_err().refusal().unwrap().code == ErrorCode::ApplicationNotFound));
+        assert!(answers
+            .iter()
+            .all(|a| a.as_ref().unwrap_err().refusal().unwrap().code == ErrorCode::ApplicationNotFound));
         assert_eq!(answers.iter().filter(|a| matches!(a, Err(NoToken::Refused(_)))).count(), 1);
         for _ in 0..31 {
             clock.set(clock.get() + 900);

@@ -16,7 +16,7 @@ use crate::error::AppError;
 use crate::microsoft::identity::{self, ClientCredential, TokenOutcome};
 use crate::microsoft::{graph, HttpClient, HttpRequest, MicrosoftError};
 use crate::provisioning::plan::VerifyOutcome;
-use crate::signin::poller::Millis;
+use crate::time::Millis;
 use shared::api::ErrorDetail;
 use shared::assertion::{AssertionAlg, AssertionSigner, ClientAssertion};
 use shared::certificate::ParsedPfx;

@@ -6,7 +6,7 @@
 use super::model::{ApplicationRow, OrganizationRow};
 use super::store::StoreError;
 use crate::error::AppError;
-use crate::signin::poller::Millis;
+use crate::time::Millis;
 use serde::Deserialize;
 use shared::api::{ErrorDetail, SignInStatus, Workload};
 use shared::CloudEnvironment;

@@ -10,8 +10,7 @@ use super::check::{Checker, Credential, Patience, Signers};
 use super::model::{self, ApplicationRow, ValidCredential};
 use super::ports::{
     ApplicationChange, Clock, Edit, Exported, ExportedApp, Grant, Log, NewApplicationRow, NewOrganizationRow, Notify,
-    RecordedHealth,
-    OrganizationStore, Refusal, SignIns, Sleeper,
+    OrganizationStore, RecordedHealth, Refusal, SignIns, Sleeper,
 };
 use super::seal::{binding, Keyring, SealedCertificate};
 use super::store::StoreError;

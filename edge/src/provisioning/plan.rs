@@ -24,7 +24,7 @@ use super::manifest::{grants, Resource, MANIFEST_VERSION, RESOURCES};
 use super::policy::TenantPolicy;
 use crate::microsoft::graph::{BatchItem, BatchResult, MAX_BATCH};
 use crate::microsoft::MicrosoftError;
-use crate::signin::poller::Millis;
+use crate::time::Millis;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};

@@ -6,7 +6,7 @@
 //! `disabled`, and its `restrictForAppsCreatedAfterDateTime` is not after now (the applications
 //! are created now).
 
-use crate::signin::poller::Millis;
+use crate::time::Millis;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 

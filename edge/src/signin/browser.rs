@@ -12,9 +12,9 @@
 //!
 //! All of this is pure; randomness comes in as bytes, and the adapter does the I/O.
 
-use super::poller::Millis;
 use crate::microsoft::identity::admin_scopes;
 use crate::microsoft::urlencode;
+use crate::time::Millis;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::{Deserialize, Serialize};

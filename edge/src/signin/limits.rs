@@ -1,7 +1,7 @@
 //! How much one portal account may ask of the sign-in service, and how long what it leaves behind
 //! is kept. Pure numbers and arithmetic; the adapter applies them in D1 and the Durable Object.
 
-use super::poller::Millis;
+use crate::time::Millis;
 
 /// The window of the start rate limit.
 pub const RATE_WINDOW_MS: Millis = 60 * 60 * 1000;

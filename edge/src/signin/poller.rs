@@ -10,8 +10,7 @@ use crate::microsoft::identity::{AccessToken, OAuthError, OAuthFailure, TokenOut
 use shared::api::ErrorDetail;
 use shared::ErrorCode;
 
-/// Milliseconds since the Unix epoch.
-pub type Millis = i64;
+use crate::time::Millis;
 
 /// Added to every wait: Microsoft measures the interval by arrival, and a request leaves a few
 /// milliseconds after the clock is read, so without a margin network jitter could make two polls

@@ -10,9 +10,10 @@
 //! the token after registration has been saved or abandoned ([`HOLD_AFTER_COMPLETION_MS`]).
 
 use super::browser::{BrowserSignIn, Claim, MAX_CLAIM_ATTEMPTS, REDEEM_WINDOW_MS};
-use super::poller::{Decision, Millis, Poller};
+use super::poller::{Decision, Poller};
 use crate::microsoft::identity::{AccessToken, DeviceAuthorization};
 use crate::provisioning::plan::{Phase, Registration};
+use crate::time::Millis;
 use serde::{Deserialize, Serialize};
 use shared::api::{
     ErrorDetail, GeneratedCertificateView, ProgressStep, RegistrationResult, SignInState, SignInStatus, StepState,

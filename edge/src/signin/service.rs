@@ -8,7 +8,6 @@ use super::browser::{self, BrowserSignIn, Claim, CLAIM_RANDOM_BYTES};
 use super::command::{
     CallbackAnswer, CallbackOutcome, CertificateToRegister, Command, Exported, ExportedApp, Removed, Reply,
 };
-use super::poller::Millis;
 use super::record::{SignInRecord, Stage};
 use crate::config::Config;
 use crate::error::AppError;
@@ -17,6 +16,7 @@ use crate::microsoft::identity::{self, TokenOutcome};
 use crate::microsoft::{graph, HttpClient, MicrosoftError};
 use crate::organizations::check::verify;
 use crate::provisioning::plan::{App, CertificateOrder, GeneratedCertificate, Phase, VerifyOutcome, Work};
+use crate::time::Millis;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use futures_util::future::join_all;

@@ -313,8 +313,11 @@ impl OrganizationStore for D1Store<'_> {
             struct Owner {
                 organization_id: String,
             }
-            let owner = self.statement(&db, "SELECT organization_id FROM applications WHERE id = ?1", &[r.id.as_str().into()]);
-            if let Ok(Some(o)) = async { owner?.first::<Owner>(None).await.map_err(failed("reading a row's organization", &[])) }.await {
+            let owner =
+                self.statement(&db, "SELECT organization_id FROM applications WHERE id = ?1", &[r.id.as_str().into()]);
+            if let Ok(Some(o)) =
+                async { owner?.first::<Owner>(None).await.map_err(failed("reading a row's organization", &[])) }.await
+            {
                 crate::adapter::engine::organization_changed(self.env, &o.organization_id).await;
             }
         }

@@ -199,7 +199,7 @@ where
     /// Writes the cache hits of the minutes that are over at `now` (the object's alarm); what
     /// could not be written is kept for the next time. Returns when to come again, if anything
     /// is still counted.
-    pub async fn flush_hits(&self, broker: &Broker, id: &str) -> Option<crate::signin::poller::Millis> {
+    pub async fn flush_hits(&self, broker: &Broker, id: &str) -> Option<crate::time::Millis> {
         let due = broker.hits().take_due(self.now());
         if !due.is_empty() {
             let rows: Vec<UsageRow> = due

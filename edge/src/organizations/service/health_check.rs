@@ -10,7 +10,7 @@ use crate::microsoft::HttpClient;
 use crate::organizations::check::Signers;
 use crate::organizations::model::ApplicationRow;
 use crate::organizations::ports::{Clock, Log, Notify, OrganizationStore, SignIns, Sleeper};
-use crate::signin::poller::Millis;
+use crate::time::Millis;
 use crate::webhooks::EventType;
 use serde_json::json;
 use shared::api::{HealthReason, Organization, Workload};

@@ -393,7 +393,8 @@ impl SignIns for World {
             for o in self.orgs.borrow_mut().iter_mut().filter(|o| o.id == organization) {
                 o.version += 1;
             }
-            let mut recreated = self.apps.borrow().iter().find(|a| a.row.organization_id == organization).unwrap().clone();
+            let mut recreated =
+                self.apps.borrow().iter().find(|a| a.row.organization_id == organization).unwrap().clone();
             recreated.row.id = "recreated-row".into();
             recreated.row.app_id = "recreated-app".into();
             recreated.row.is_main = 0;
@@ -551,8 +552,10 @@ impl OrganizationStore for World {
 
     async fn delete(&self, account: &str, id: &str, version: i64, rows: &[String]) -> Result<(), StoreError> {
         self.note("store delete");
-        let at_version = self.orgs.borrow().iter().any(|o| o.id == id && o.account_id == account && o.version == version);
-        let only_read = self.apps.borrow().iter().filter(|a| a.row.organization_id == id).all(|a| rows.contains(&a.row.id));
+        let at_version =
+            self.orgs.borrow().iter().any(|o| o.id == id && o.account_id == account && o.version == version);
+        let only_read =
+            self.apps.borrow().iter().filter(|a| a.row.organization_id == id).all(|a| rows.contains(&a.row.id));
         if !at_version || !only_read {
             return Err(StoreError::VersionMoved);
         }
@@ -1602,8 +1605,10 @@ fn an_edit_that_loses_the_race_is_a_conflict_and_applies_nothing() {
 fn delete_needs_confirmation_and_the_accounts_own_organization() {
     let w = World::new();
     let org = saved_with_additional(&w);
-    let e = block_on(w.service().delete(&org.id, DeleteOrganization { confirm: false, version: 1, remove_with_sign_in: None }))
-        .unwrap_err();
+    let e = block_on(
+        w.service().delete(&org.id, DeleteOrganization { confirm: false, version: 1, remove_with_sign_in: None }),
+    )
+    .unwrap_err();
     assert_eq!((code(&e), field(&e)), (ErrorCode::ConfirmationRequired, Some(Field::Confirm)));
     let other = Organizations { account: "someone-else", ..w.service() };
     let e = block_on(other.delete(&org.id, keep())).unwrap_err();

@@ -6,7 +6,8 @@
 use super::{DeviceState, Ending, HeldToken, Holding, SignInRecord, Stage};
 use crate::provisioning::plan::Registration;
 use crate::signin::browser::{BrowserSignIn, Claim};
-use crate::signin::poller::{Millis, Poller};
+use crate::signin::poller::Poller;
+use crate::time::Millis;
 use serde::Deserialize;
 use shared::api::{ErrorDetail, SignInState};
 use shared::{AddMethod, CloudEnvironment, ErrorCode};
