@@ -125,9 +125,55 @@ pub struct OrganizationTokens {
     owner: std::cell::RefCell<Option<(String, String)>>,
     /// An alarm is set for the counted hits.
     alarm_set: std::cell::Cell<bool>,
+    /// The counts a previous instance stored were read.
+    loaded: std::cell::Cell<bool>,
 }
 
+/// The counts not yet written, as the object stores them (never a token).
+#[derive(Serialize, Deserialize)]
+struct StoredCounts {
+    account: String,
+    organization_id: String,
+    hits: Vec<(crate::engine::hits::HitKey, u64)>,
+}
+
+/// The storage key of [`StoredCounts`].
+const COUNTS: &str = "audit-counts";
+
 impl OrganizationTokens {
+    /// Once per instance: the counts an evicted instance stored come back into memory.
+    async fn load_counts(&self) {
+        if self.loaded.replace(true) {
+            return;
+        }
+        match self.state.storage().get::<StoredCounts>(COUNTS).await {
+            Ok(Some(stored)) => {
+                self.owner.borrow_mut().get_or_insert((stored.account, stored.organization_id));
+                self.broker.hits().restore(stored.hits);
+            }
+            Ok(None) => {}
+            Err(e) => worker::console_error!("engine: the audit's counts were not read: {e}"),
+        }
+    }
+
+    /// Stores the counts when they changed, so that they outlive this instance.
+    async fn store_counts(&self) {
+        if !self.broker.hits().changed() {
+            return;
+        }
+        let Some((account, organization_id)) = self.owner.borrow().clone() else { return };
+        let hits = self.broker.hits().entries();
+        let storage = self.state.storage();
+        let stored = if hits.is_empty() {
+            storage.delete(COUNTS).await.map(drop)
+        } else {
+            storage.put(COUNTS, StoredCounts { account, organization_id, hits }).await
+        };
+        if let Err(e) = stored {
+            worker::console_error!("engine: the audit's counts were not stored: {e}");
+        }
+    }
+
     /// Sets the alarm for the counted hits, once.
     async fn flush_later(&self) {
         if self.alarm_set.get() {
@@ -144,7 +190,14 @@ impl OrganizationTokens {
 
 impl DurableObject for OrganizationTokens {
     fn new(state: State, env: Env) -> Self {
-        Self { state, env, broker: Broker::default(), owner: Default::default(), alarm_set: Default::default() }
+        Self {
+            state,
+            env,
+            broker: Broker::default(),
+            owner: Default::default(),
+            alarm_set: Default::default(),
+            loaded: Default::default(),
+        }
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
@@ -159,6 +212,7 @@ impl DurableObject for OrganizationTokens {
         };
         let engine = EngineSession { kid: kid.clone(), account: account.clone() };
         let session = as_session(&engine);
+        self.load_counts().await;
         *self.owner.borrow_mut() = Some((account, organization_id.clone()));
         let minted = super::organizations::engine_token(
             &self.env,
@@ -170,6 +224,7 @@ impl DurableObject for OrganizationTokens {
             &request,
         )
         .await;
+        self.store_counts().await;
         self.flush_later().await;
         match minted {
             Ok(token) => Response::from_json(&token),
@@ -179,10 +234,13 @@ impl DurableObject for OrganizationTokens {
 
     async fn alarm(&self) -> worker::Result<Response> {
         self.alarm_set.set(false);
+        self.load_counts().await;
         let owner = self.owner.borrow().clone();
         let Some((account, id)) = owner else { return Response::ok("nothing counted") };
         let session = Session { account, admin: "engine-audit".into(), expires_at: 0 };
         super::organizations::flush_engine_hits(&self.env, &session, &self.broker, &id).await;
+        // What was written leaves the stored copy.
+        self.store_counts().await;
         self.flush_later().await;
         Response::ok("written")
     }

@@ -4,13 +4,14 @@
 //! token that reached Microsoft, and every refusal, stays a row of its own.
 
 use crate::time::Millis;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The length of one counted window.
 pub const MINUTE_MS: Millis = 60_000;
 
 /// What one count is about.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct HitKey {
     /// The start of the minute, Unix milliseconds.
     pub minute_ms: Millis,
@@ -22,10 +23,12 @@ pub struct HitKey {
     pub resource: String,
 }
 
-/// Cache hits not yet written.
+/// Cache hits not yet written. The object keeps a copy in its storage (see [`HitCounter::changed`])
+/// so that counts survive the object being evicted before its alarm.
 #[derive(Debug, Default)]
 pub struct HitCounter {
     counts: BTreeMap<HitKey, u64>,
+    changed: bool,
 }
 
 impl HitCounter {
@@ -38,6 +41,17 @@ impl HitCounter {
             resource: resource.to_owned(),
         };
         *self.counts.entry(key).or_default() += 1;
+        self.changed = true;
+    }
+
+    /// Whether counts changed since the last call (the object then stores [`HitCounter::entries`]).
+    pub fn changed(&mut self) -> bool {
+        std::mem::take(&mut self.changed)
+    }
+
+    /// Every count, for the object's storage.
+    pub fn entries(&self) -> Vec<(HitKey, u64)> {
+        self.counts.iter().map(|(k, n)| (k.clone(), *n)).collect()
     }
 
     /// When the earliest counted minute is over (the alarm's time), if anything is counted.
@@ -48,6 +62,7 @@ impl HitCounter {
     /// Takes the counts of the minutes that are over at `now`.
     pub fn take_due(&mut self, now: Millis) -> Vec<(HitKey, u64)> {
         let due: Vec<HitKey> = self.counts.keys().filter(|k| k.minute_ms + MINUTE_MS <= now).cloned().collect();
+        self.changed |= !due.is_empty();
         due.into_iter().filter_map(|k| self.counts.remove(&k).map(|n| (k, n))).collect()
     }
 
@@ -55,6 +70,7 @@ impl HitCounter {
     pub fn restore(&mut self, counts: Vec<(HitKey, u64)>) {
         for (k, n) in counts {
             *self.counts.entry(k).or_default() += n;
+            self.changed = true;
         }
     }
 
@@ -94,5 +110,11 @@ mod tests {
         let again = c.take_due(minute + 2 * MINUTE_MS);
         assert_eq!(again.iter().map(|(_, n)| n).sum::<u64>(), 1004);
         assert!(c.is_empty());
+        // What the object stores reads back as it was.
+        c.count("engine-1", "app-1", "graph", T0);
+        assert!(c.changed() && !c.changed());
+        let mut back = HitCounter::default();
+        back.restore(serde_json::from_str(&serde_json::to_string(&c.entries()).unwrap()).unwrap());
+        assert_eq!(back.entries(), c.entries());
     }
 }
