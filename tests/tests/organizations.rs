@@ -343,7 +343,7 @@ fn every_accepted_pfx_kind_can_be_saved() {
         assert_eq!(saved.status, 201, "{file}: {}", saved.text);
         assert_eq!(saved.body["certificate_thumbprint"], case["sha1"], "{file}");
         let id = saved.body["id"].as_str().unwrap();
-        assert_eq!(api.delete_organization(&id, json!({"confirm": true})).status, 204);
+        assert_eq!(api.delete_organization(id, json!({"confirm": true})).status, 204);
     }
 }
 

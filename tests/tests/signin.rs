@@ -607,7 +607,7 @@ fn only_a_sign_in_started_for_the_removal_deletes_an_organizations_applications(
     let wizard = started.body["id"].as_str().unwrap().to_owned();
     emulator.approve(started.body["user_code"].as_str().unwrap(), fixture::ADMIN);
     wait_status(&api, &wizard, Duration::from_secs(20), |s| s["state"] == "signed_in");
-    let refused = api.delete_organization(&id, json!({"confirm": true, "remove_with_sign_in": wizard}));
+    let refused = api.delete_organization(id, json!({"confirm": true, "remove_with_sign_in": wizard}));
     assert_eq!((refused.status, refused.body["error"]["code"].as_str()), (404, Some("not_found")), "{}", refused.text);
     assert!(held(&emulator), "the application is still in the tenant");
     assert_eq!(api.get(&format!("/api/organizations/{id}")).status, 200, "and the organization in the service");
@@ -618,7 +618,7 @@ fn only_a_sign_in_started_for_the_removal_deletes_an_organizations_applications(
     let sign_in = started.body["id"].as_str().unwrap().to_owned();
     emulator.approve(started.body["user_code"].as_str().unwrap(), fixture::ADMIN);
     wait_status(&api, &sign_in, Duration::from_secs(20), |s| s["state"] == "signed_in");
-    let deleted = api.delete_organization(&id, json!({"confirm": true, "remove_with_sign_in": sign_in}));
+    let deleted = api.delete_organization(id, json!({"confirm": true, "remove_with_sign_in": sign_in}));
     assert_eq!(deleted.status, 204, "{}", deleted.text);
     assert!(!held(&emulator), "the application is gone from the tenant");
 }
