@@ -11,6 +11,7 @@ pub mod certificate;
 pub mod cloud;
 pub mod design;
 pub mod endpoints;
+pub mod engine_token;
 pub mod errors;
 pub mod mailbox;
 pub mod method;

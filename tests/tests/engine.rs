@@ -185,8 +185,7 @@ fn every_wrong_engine_token_gets_the_same_answer_and_sessions_do_not_cross() {
     let path = token_path(&w.org);
     let body = || Some(json!({"resource": "graph"}));
     let now = unix_now();
-    let claims =
-        |sub: &str, iat: i64, exp: i64| json!({"aud": "m365-onboarding-engine", "sub": sub, "iat": iat, "exp": exp});
+    let claims = |sub: &str, iat: i64, exp: i64| json!({"aud": shared::engine_token::ENGINE_AUDIENCE, "sub": sub, "iat": iat, "exp": exp});
     let stranger = EngineKey::new("engine-1");
     let unlisted = w.key.token("acct-not-listed");
     let wrong: Vec<(&str, Option<String>)> = vec![

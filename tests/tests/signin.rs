@@ -172,14 +172,21 @@ fn polling_respects_the_interval() {
     let api = Api::new(&stack.base_url, &stack.token("acct-pace"));
     let started = start_signin(&api, "global");
     let id = started.body["id"].as_str().unwrap().to_owned();
-    std::thread::sleep(Duration::from_secs(7));
-    let polls: Vec<i64> = emulator
-        .requests()
-        .iter()
-        .filter(|r| r["grant_type"].as_str().is_some_and(|g| g.ends_with("device_code")))
-        .map(|r| r["t_ms"].as_i64().unwrap())
-        .collect();
-    assert!(polls.len() >= 2, "it polls: {polls:?}");
+    // Three polls, as the emulator logged them (each arrival is the emulator's clock).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let polls: Vec<i64> = loop {
+        let polls: Vec<i64> = emulator
+            .requests()
+            .iter()
+            .filter(|r| r["grant_type"].as_str().is_some_and(|g| g.ends_with("device_code")))
+            .map(|r| r["t_ms"].as_i64().unwrap())
+            .collect();
+        if polls.len() >= 3 {
+            break polls;
+        }
+        assert!(Instant::now() < deadline, "it polls: {polls:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
     for w in polls.windows(2) {
         assert!(w[1] - w[0] >= 2000, "polled {} ms after the previous poll", w[1] - w[0]);
     }

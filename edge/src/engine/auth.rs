@@ -14,10 +14,7 @@ use base64::Engine as _;
 use serde::Deserialize;
 use std::future::Future;
 
-/// The `aud` every engine token carries.
-pub const ENGINE_AUDIENCE: &str = "m365-onboarding-engine";
-/// The longest lifetime accepted (`exp - iat`), seconds.
-pub const MAX_LIFETIME_S: i64 = 300;
+pub use shared::engine_token::{ENGINE_AUDIENCE, MAX_LIFETIME_S};
 /// How far ahead of the Worker's clock `iat` may be (the engine's clock may run fast), seconds.
 pub const CLOCK_SKEW_S: i64 = 60;
 
@@ -200,15 +197,16 @@ pub async fn authenticate<V: EcVerifier>(
     Ok(EngineSession { kid: key.kid.clone(), account: claims.sub })
 }
 
-/// Test helpers: engine keys and tokens signed with `ring`, and a verifier over `ring` (native only).
+/// Test helpers: engine keys and tokens (the common crate's signer), and a verifier over `ring`
+/// (native only).
 #[cfg(all(test, not(target_arch = "wasm32")))]
 pub mod testing {
     use super::*;
-    use ring::rand::SystemRandom;
-    use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING};
+    use ring::signature::ECDSA_P256_SHA256_FIXED;
+    use shared::engine_token::EngineSigner;
 
     /// A P-256 key pair.
-    pub struct TestKey(pub EcdsaKeyPair);
+    pub struct TestKey(pub EngineSigner);
 
     impl Default for TestKey {
         fn default() -> Self {
@@ -219,31 +217,23 @@ pub mod testing {
     impl TestKey {
         /// A new key.
         pub fn new() -> Self {
-            let rng = SystemRandom::new();
-            let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
-            TestKey(EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng).unwrap())
+            TestKey(EngineSigner::generate("test").expect("a key").1)
         }
 
         /// Its public key as an [`EngineKey`] with ID `kid` for `accounts`.
         pub fn engine_key(&self, kid: &str, accounts: &[&str]) -> EngineKey {
-            let point = self.0.public_key().as_ref();
+            let (x, y) = self.0.public_point();
             EngineKey {
                 kid: kid.into(),
-                x: point[1..33].to_vec(),
-                y: point[33..65].to_vec(),
+                x: x.to_vec(),
+                y: y.to_vec(),
                 accounts: accounts.iter().map(|a| (*a).to_owned()).collect(),
             }
         }
 
         /// A token with `header` and `claims`, signed.
         pub fn sign(&self, header: serde_json::Value, claims: serde_json::Value) -> String {
-            let input = format!(
-                "{}.{}",
-                URL_SAFE_NO_PAD.encode(header.to_string()),
-                URL_SAFE_NO_PAD.encode(claims.to_string())
-            );
-            let sig = self.0.sign(&SystemRandom::new(), input.as_bytes()).unwrap();
-            format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.as_ref()))
+            self.0.sign(&header, &claims)
         }
 
         /// A valid token of key `kid` for `account` issued at `now`.

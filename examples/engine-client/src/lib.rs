@@ -4,53 +4,39 @@
 //! and uses them at Microsoft: Graph's users, a mailbox's folders through Graph's mailbox API
 //! (where the organization has it), and SharePoint's root site. It never sees a credential.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-use ring::rand::SystemRandom;
-use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
 use serde_json::{json, Value};
 use shared::api::{EngineToken, OrganizationList};
+use shared::engine_token::EngineSigner;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// The engine's key.
-pub struct Key {
-    /// Its ID in `ENGINE_KEYS`.
-    pub kid: String,
-    pair: EcdsaKeyPair,
-}
+/// The engine's key (the common crate's signer).
+pub struct Key(EngineSigner);
 
 impl Key {
     /// Reads a PKCS#8 (DER) P-256 private key.
     pub fn from_pkcs8(kid: &str, der: &[u8]) -> Result<Self, String> {
-        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der, &SystemRandom::new())
-            .map_err(|e| format!("not a PKCS#8 P-256 key: {e}"))?;
-        Ok(Self { kid: kid.to_owned(), pair })
+        EngineSigner::from_pkcs8(kid, der).map(Key)
     }
 
     /// A new key: the PKCS#8 to keep (secret) and the key itself.
     pub fn generate(kid: &str) -> Result<(Vec<u8>, Self), String> {
-        let der = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
-            .map_err(|e| format!("generating a key: {e}"))?;
-        let key = Self::from_pkcs8(kid, der.as_ref())?;
-        Ok((der.as_ref().to_vec(), key))
+        EngineSigner::generate(kid).map(|(der, k)| (der, Key(k)))
+    }
+
+    /// Its ID in `ENGINE_KEYS`.
+    pub fn kid(&self) -> &str {
+        &self.0.kid
     }
 
     /// Its entry of `ENGINE_KEYS`: the public key and the accounts it may act for.
     pub fn public_jwk(&self, accounts: &[String]) -> Value {
-        let p = self.pair.public_key().as_ref();
-        json!({"kid": self.kid, "kty": "EC", "crv": "P-256",
-               "x": URL_SAFE_NO_PAD.encode(&p[1..33]), "y": URL_SAFE_NO_PAD.encode(&p[33..65]), "accounts": accounts})
+        self.0.public_jwk(accounts)
     }
 
     /// A token for `account`, valid for 2 minutes.
     pub fn token(&self, account: &str) -> Result<String, String> {
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map_err(|e| e.to_string())?.as_secs();
-        let header = json!({"alg": "ES256", "typ": "JWT", "kid": self.kid});
-        let claims = json!({"aud": "m365-onboarding-engine", "sub": account, "iat": now, "exp": now + 120});
-        let input =
-            format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
-        let sig = self.pair.sign(&SystemRandom::new(), input.as_bytes()).map_err(|e| format!("signing: {e}"))?;
-        Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.as_ref())))
+        Ok(self.0.token(account, now as i64))
     }
 }
 
