@@ -1,4 +1,4 @@
-//! The browser's side of the edge API: typed requests through the browser's `fetch` with the session token,
+//! The browser's side of the edge API: typed requests through `gloo-net` with the session token,
 //! decoding the common error body when the edge refuses. No JSON is written by hand: bodies are
 //! the common crate's contract types.
 
@@ -56,9 +56,15 @@ fn transport(e: wasm_bindgen::JsValue) -> ApiFailure {
     ApiFailure::Transport(e.as_string().unwrap_or_else(|| "network error".into()))
 }
 
-/// Starts one `fetch` to the edge with the session token (`keepalive`: it survives the page being
-/// closed or left) and returns the browser's promise of the response.
-fn start_fetch(method: &str, path: &str, body: Option<String>, keepalive: bool) -> Result<js_sys::Promise, ApiFailure> {
+/// What `gloo-net` says when there is no answer.
+fn gloo(e: gloo_net::Error) -> ApiFailure {
+    ApiFailure::Transport(e.to_string())
+}
+
+/// Starts one `fetch` with `keepalive` to the edge with the session token (it survives the page
+/// being closed or left) and returns the browser's promise of the response. Written on `web_sys`:
+/// `gloo-net`'s request builder has no `keepalive`.
+fn start_keepalive(method: &str, path: &str) -> Result<js_sys::Promise, ApiFailure> {
     let headers = web_sys::Headers::new().map_err(transport)?;
     headers.set("accept", "application/json").map_err(transport)?;
     if let Some(token) = crate::session::token() {
@@ -66,29 +72,30 @@ fn start_fetch(method: &str, path: &str, body: Option<String>, keepalive: bool) 
     }
     let init = web_sys::RequestInit::new();
     init.set_method(method);
-    if let Some(b) = body {
-        headers.set("content-type", "application/json").map_err(transport)?;
-        init.set_body(&wasm_bindgen::JsValue::from_str(&b));
-    }
     init.set_headers(&headers);
-    if keepalive {
-        // Not in web-sys's `RequestInit` yet; a plain property of the init dictionary.
-        js_sys::Reflect::set(&init, &"keepalive".into(), &true.into()).map_err(transport)?;
-    }
+    // Not in web-sys's `RequestInit` yet; a plain property of the init dictionary.
+    js_sys::Reflect::set(&init, &"keepalive".into(), &true.into()).map_err(transport)?;
     let req = web_sys::Request::new_with_str_and_init(path, &init).map_err(transport)?;
     let window = web_sys::window().ok_or_else(|| ApiFailure::Transport("no window".into()))?;
     Ok(window.fetch_with_request(&req))
 }
 
-/// One `fetch` to the edge with the session token; the status and the body text. (A plain
-/// `web_sys` fetch: the app's size budget has no room for an HTTP client crate.)
+/// One request to the edge with the session token, through `gloo-net`; the status and the body
+/// text.
 async fn call(method: &str, path: &str, body: Option<String>) -> Result<(u16, String), ApiFailure> {
-    use wasm_bindgen::JsCast;
-    use wasm_bindgen_futures::JsFuture;
-    let resp: web_sys::Response =
-        JsFuture::from(start_fetch(method, path, body, false)?).await.map_err(transport)?.unchecked_into();
-    let text = JsFuture::from(resp.text().map_err(transport)?).await.map_err(transport)?;
-    Ok((resp.status(), text.as_string().unwrap_or_default()))
+    use gloo_net::http::{Method, RequestBuilder};
+    let method = Method::from_bytes(method.as_bytes()).map_err(|e| ApiFailure::Transport(e.to_string()))?;
+    let mut req = RequestBuilder::new(path).method(method).header("accept", "application/json");
+    if let Some(token) = crate::session::token() {
+        req = req.header("authorization", &format!("Bearer {token}"));
+    }
+    let req = match body {
+        Some(b) => req.header("content-type", "application/json").body(b).map_err(gloo)?,
+        None => req.build().map_err(gloo)?,
+    };
+    let resp = req.send().await.map_err(gloo)?;
+    let text = resp.text().await.map_err(gloo)?;
+    Ok((resp.status(), text))
 }
 
 /// The body of a successful answer (`null` for 204), or the edge's refusal. Not generic, so that
@@ -129,7 +136,7 @@ pub async fn send<Req: Serialize, Resp: DeserializeOwned>(
 /// the page is being closed or left (`sendBeacon` cannot carry the `Authorization` header). The
 /// request is on its way when this returns.
 pub fn send_keepalive<Resp>(e: &Endpoint<NoBody, Resp>, id: &str) {
-    if let Ok(promise) = start_fetch(e.method().as_str(), &e.path_for(id), None, true) {
+    if let Ok(promise) = start_keepalive(e.method().as_str(), &e.path_for(id)) {
         // Awaited only so that a failure is handled, not reported as an unhandled rejection.
         wasm_bindgen_futures::spawn_local(async move {
             let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
