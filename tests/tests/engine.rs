@@ -23,10 +23,15 @@ struct World {
 }
 
 fn start() -> World {
+    start_with(&[])
+}
+
+fn start_with(extra: &[(&str, &str)]) -> World {
     let emulator = Emulator::start_with(&["--device-code-interval", "1"]);
     let key = EngineKey::new("engine-1");
     let mut vars = emulator.worker_vars();
     vars.push(engine_keys(&[(&key, &[ACCOUNT, OTHER])]));
+    vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let stack = Stack::start_with(&vars);
     let api = Api::new(&stack.base_url, &stack.token(ACCOUNT));
     let org = system_tests::save_generated(&api, &system_tests::automatic_registration(&emulator, &api));
@@ -317,6 +322,43 @@ fn failed_engine_authentications_are_limited_per_source() {
     // Portal routes are not engine routes: a session still works.
     let api = system_tests::portal::Api::new(&w.stack.base_url, &w.stack.token(ACCOUNT));
     assert_eq!(api.get("/api/organizations").status, 200);
+}
+
+/// An account whose audit reached `ENGINE_AUDIT_MAX_ROWS` (marked by the hourly Cron Trigger) gets
+/// a named warning in its organizations' health; refusals are no longer recorded for it, the
+/// tokens Microsoft issued still are.
+#[test]
+fn a_full_audit_is_named_in_the_health_and_still_records_issued_tokens() {
+    let w = start_with(&[("ENGINE_AUDIT_MAX_ROWS", "3")]);
+    let path = token_path(&w.org);
+    let engine = w.key.token(ACCOUNT);
+    let id = w.org["id"].as_str().unwrap();
+    let portal = Api::new(&w.stack.base_url, &w.stack.token(ACCOUNT));
+    let refused = || {
+        let (status, b, _) = call(
+            &w.stack,
+            "POST",
+            &path,
+            Some(&engine),
+            Some(json!({"resource": "sharepoint", "workload": "exchange"})),
+        );
+        assert_eq!((status, b["error"]["code"].as_str()), (409, Some("workload_not_granted")), "{b}");
+    };
+    for _ in 0..3 {
+        refused();
+    }
+    assert!(portal.get(&format!("/api/organizations/{id}")).body["health"].get("warnings").is_none());
+    let ran = ureq::get(&w.stack.url("/__scheduled?cron=7+*+*+*+*")).call();
+    assert!(ran.is_ok(), "{ran:?}");
+    let shown = portal.get(&format!("/api/organizations/{id}"));
+    assert_eq!(shown.body["health"]["warnings"], json!(["engine_audit_full"]), "{}", shown.text);
+    let rows = || portal.get(&format!("/api/organizations/{id}/usage")).body["entries"].as_array().unwrap().len();
+    assert_eq!(rows(), 3);
+    refused();
+    assert_eq!(rows(), 3, "a refusal is no longer recorded");
+    let (status, b, _) = call(&w.stack, "POST", &path, Some(&engine), Some(json!({"resource": "graph"})));
+    assert_eq!(status, 200, "{b}");
+    assert_eq!(rows(), 4, "an issued token still is");
 }
 
 /// The example backup engine (`examples/engine-client`) end to end: its own key listed in

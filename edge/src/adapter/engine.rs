@@ -34,7 +34,8 @@ thread_local! {
 /// address gets 429 without its signatures being checked until the window ends.
 pub async fn authenticate(env: &Env, req: &Request, config: &Config) -> Res<EngineSession> {
     let t = now() / 1000;
-    let source = req.headers().get("cf-connecting-ip").ok().flatten().unwrap_or_else(|| "unknown".to_owned());
+    let address = req.headers().get("cf-connecting-ip").ok().flatten().unwrap_or_default();
+    let source = auth::source_of(&address);
     if let Some(wait) = GATE.with(|g| g.borrow().blocked(&source, t)) {
         return Err(AppError::RateLimited(ErrorCode::EngineAuthenticationRateLimited, wait.max(1)));
     }
@@ -56,9 +57,13 @@ pub async fn authenticate(env: &Env, req: &Request, config: &Config) -> Res<Engi
         AUTH_FAILURE_PERIOD_S as u64,
     )
     .await;
-    if let Err(limited) = over {
-        GATE.with(|g| g.borrow_mut().block(&source, t.saturating_add(AUTH_FAILURE_PERIOD_S), t));
-        return Err(limited);
+    match over {
+        Err(limited @ AppError::RateLimited(..)) => {
+            GATE.with(|g| g.borrow_mut().block(&source, t.saturating_add(AUTH_FAILURE_PERIOD_S), t));
+            return Err(limited);
+        }
+        // The limiter itself failed (logged): the refusal stays the same 401.
+        Err(_) | Ok(()) => {}
     }
     Err(AppError::from(ErrorCode::EngineUnauthenticated))
 }
@@ -213,7 +218,6 @@ impl DurableObject for OrganizationTokens {
         let engine = EngineSession { kid: kid.clone(), account: account.clone() };
         let session = as_session(&engine);
         self.load_counts().await;
-        *self.owner.borrow_mut() = Some((account, organization_id.clone()));
         let minted = super::organizations::engine_token(
             &self.env,
             &session,
@@ -224,6 +228,10 @@ impl DurableObject for OrganizationTokens {
             &request,
         )
         .await;
+        if minted.is_ok() {
+            // Only the organization's own account is served here, so only it owns the counts.
+            *self.owner.borrow_mut() = Some((account, organization_id));
+        }
         self.store_counts().await;
         self.flush_later().await;
         match minted {
@@ -238,9 +246,16 @@ impl DurableObject for OrganizationTokens {
         let owner = self.owner.borrow().clone();
         let Some((account, id)) = owner else { return Response::ok("nothing counted") };
         let session = Session { account, admin: "engine-audit".into(), expires_at: 0 };
-        super::organizations::flush_engine_hits(&self.env, &session, &self.broker, &id).await;
-        // What was written leaves the stored copy.
-        self.store_counts().await;
+        let due = self.broker.hits().take_due(now());
+        if !due.is_empty() {
+            // The stored copy loses them first: an eviction after the write cannot count them twice.
+            self.store_counts().await;
+            if !super::organizations::write_engine_hits(&self.env, &session, &id, &due).await {
+                worker::console_warn!("engine: the audit's counts were not written; trying again in a minute");
+                self.broker.hits().write_failed(due, now());
+                self.store_counts().await;
+            }
+        }
         self.flush_later().await;
         Response::ok("written")
     }

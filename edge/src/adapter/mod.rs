@@ -63,7 +63,11 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
 /// number of rows), then runs the health checks that are due
 /// ([`organizations::scheduled_health_checks`]).
 #[event(scheduled)]
-async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
+async fn scheduled(event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
+    if event.cron() == AUDIT_CAP_CRON {
+        engine_audit_cap(&env, now()).await;
+        return;
+    }
     let t = now();
     let cutoff = (t - crate::signin::limits::RETENTION_MS) as f64;
     let outcome = async {
@@ -90,15 +94,14 @@ async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::Sched
 const AUDIT_DELETE_BATCH: u32 = 5_000;
 const AUDIT_DELETE_BATCHES: u32 = 20;
 
-/// The engine's audit: rows past `ENGINE_AUDIT_DAYS` deleted in bounded batches, then the
-/// accounts at `ENGINE_AUDIT_MAX_ROWS` marked full (no rows are added for them) and those below
-/// it unmarked.
+/// The hourly Cron Trigger (wrangler.toml) that marks the accounts whose audit is full.
+const AUDIT_CAP_CRON: &str = "7 * * * *";
+
+/// The engine's audit: rows past `ENGINE_AUDIT_DAYS` deleted in bounded batches.
 async fn engine_audit_housekeeping(env: &Env, t: Millis) {
-    let config = read_config(env).ok();
-    let days = config.as_ref().map_or(crate::config::DEFAULT_ENGINE_AUDIT_DAYS, |c| c.engine_audit_days);
-    let max_rows = config.as_ref().map_or(crate::config::DEFAULT_ENGINE_AUDIT_MAX_ROWS, |c| c.engine_audit_max_rows);
+    let days = read_config(env).map_or(crate::config::DEFAULT_ENGINE_AUDIT_DAYS, |c| c.engine_audit_days);
     let cutoff = (t - days * 86_400_000) as f64;
-    let outcome: worker::Result<(usize, usize)> = async {
+    let outcome: worker::Result<usize> = async {
         let db = env.d1("DB")?;
         let mut deleted = 0;
         for _ in 0..AUDIT_DELETE_BATCHES {
@@ -116,6 +119,21 @@ async fn engine_audit_housekeeping(env: &Env, t: Millis) {
                 break;
             }
         }
+        Ok(deleted)
+    }
+    .await;
+    match outcome {
+        Ok(deleted) => worker::console_log!("housekeeping: deleted {deleted} engine audit row(s) past retention"),
+        Err(e) => worker::console_error!("housekeeping of the engine's audit failed: {e}"),
+    }
+}
+
+/// The accounts at `ENGINE_AUDIT_MAX_ROWS` marked full (only the tokens Microsoft issued are then
+/// recorded for them), and those below it unmarked.
+async fn engine_audit_cap(env: &Env, t: Millis) {
+    let max_rows = read_config(env).map_or(crate::config::DEFAULT_ENGINE_AUDIT_MAX_ROWS, |c| c.engine_audit_max_rows);
+    let outcome: worker::Result<usize> = async {
+        let db = env.d1("DB")?;
         let over = "SELECT account_id FROM engine_usage GROUP BY account_id HAVING COUNT(*) >= ?1";
         let marked = db
             .batch(vec![
@@ -127,20 +145,15 @@ async fn engine_audit_housekeeping(env: &Env, t: Millis) {
                 .bind(&[(max_rows as f64).into(), (t as f64).into()])?,
             ])
             .await?;
-        let full = marked.get(1).and_then(|r| r.meta().ok().flatten()).and_then(|m| m.changes).unwrap_or(0);
-        Ok((deleted, full))
+        Ok(marked.get(1).and_then(|r| r.meta().ok().flatten()).and_then(|m| m.changes).unwrap_or(0))
     }
     .await;
     match outcome {
-        Ok((deleted, full)) => {
-            worker::console_log!("housekeeping: deleted {deleted} engine audit row(s) past retention");
-            if full > 0 {
-                worker::console_warn!(
-                    "housekeeping: the engine audit of {full} account(s) reached ENGINE_AUDIT_MAX_ROWS"
-                );
-            }
+        Ok(0) => {}
+        Ok(full) => {
+            worker::console_warn!("housekeeping: the engine audit of {full} account(s) reached ENGINE_AUDIT_MAX_ROWS")
         }
-        Err(e) => worker::console_error!("housekeeping of the engine's audit failed: {e}"),
+        Err(e) => worker::console_error!("housekeeping of the engine audit's limit failed: {e}"),
     }
 }
 

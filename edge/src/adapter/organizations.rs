@@ -261,9 +261,14 @@ pub async fn engine_token(
     with_service(env, session, async |s| s.engine_token(config, broker, kid, id, req).await).await
 }
 
-/// Writes the engine's cache hits counted in organization `id`'s object whose minute is over.
-pub async fn flush_engine_hits(env: &Env, session: &Session, broker: &crate::engine::tokens::Broker, id: &str) {
-    let _ = with_service(env, session, async |s| Ok(s.flush_hits(broker, id).await)).await;
+/// Writes the engine's cache hits counted in organization `id`'s object; whether that worked.
+pub async fn write_engine_hits(
+    env: &Env,
+    session: &Session,
+    id: &str,
+    hits: &[(crate::engine::hits::HitKey, u64)],
+) -> bool {
+    with_service(env, session, async |s| Ok(s.write_hits(id, hits).await)).await.unwrap_or(false)
 }
 
 /// `GET /api/organizations/{id}/usage`.

@@ -124,6 +124,19 @@ struct Claims {
     exp: i64,
 }
 
+/// The source a client address is counted as: an IPv4 address itself, an IPv6 address its /64
+/// (one subscriber's network, which a client can roam freely), anything else as one unknown source.
+pub fn source_of(address: &str) -> String {
+    match address.trim().parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(v4)) => v4.to_string(),
+        Ok(std::net::IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Err(_) => "unknown".to_owned(),
+    }
+}
+
 /// The sources (client addresses) whose failed authentications went over their limit, each until
 /// its window ends: their requests are refused before any signature is checked. Held in the
 /// isolate's memory beside the platform's rate limit (which counts the failures across the
@@ -336,6 +349,15 @@ mod tests {
         assert!(crate::session::verify(&good, secret, None, NOW).is_err());
         // No keys configured: nothing is accepted.
         assert_eq!(auth(&good, &[]), Err(Refused::NotConfigured));
+    }
+
+    #[test]
+    fn an_ipv6_client_is_counted_by_its_64() {
+        assert_eq!(source_of("198.51.100.7"), "198.51.100.7");
+        assert_eq!(source_of("2001:db8:1:2:aaaa::1"), source_of("2001:db8:1:2:bbbb:cccc:dddd:eeee"));
+        assert_ne!(source_of("2001:db8:1:2::1"), source_of("2001:db8:1:3::1"));
+        assert_eq!(source_of(""), "unknown");
+        assert_eq!(source_of("not an address"), "unknown");
     }
 
     #[test]

@@ -29,7 +29,12 @@ pub struct HitKey {
 pub struct HitCounter {
     counts: BTreeMap<HitKey, u64>,
     changed: bool,
+    /// A write failed: the next one waits until then.
+    deferred_until: Option<Millis>,
 }
+
+/// How long the next write waits after one failed.
+pub const RETRY_AFTER_FAILURE_MS: Millis = MINUTE_MS;
 
 impl HitCounter {
     /// Counts one cached token at `now`.
@@ -54,9 +59,17 @@ impl HitCounter {
         self.counts.iter().map(|(k, n)| (k.clone(), *n)).collect()
     }
 
-    /// When the earliest counted minute is over (the alarm's time), if anything is counted.
+    /// When the earliest counted minute is over (the alarm's time), if anything is counted; after
+    /// a failed write, not before [`RETRY_AFTER_FAILURE_MS`] has passed.
     pub fn next_flush_at(&self) -> Option<Millis> {
-        self.counts.keys().map(|k| k.minute_ms + MINUTE_MS).min()
+        let due = self.counts.keys().map(|k| k.minute_ms + MINUTE_MS).min()?;
+        Some(self.deferred_until.map_or(due, |d| d.max(due)))
+    }
+
+    /// The write of `counts` at `now` failed: they are put back and written later.
+    pub fn write_failed(&mut self, counts: Vec<(HitKey, u64)>, now: Millis) {
+        self.restore(counts);
+        self.deferred_until = Some(now.saturating_add(RETRY_AFTER_FAILURE_MS));
     }
 
     /// Takes the counts of the minutes that are over at `now`.
@@ -104,8 +117,9 @@ mod tests {
         assert_eq!(due.iter().map(|(_, n)| n).sum::<u64>(), 1002);
         assert!(due.iter().any(|(k, n)| k.resource == "graph" && k.key_id == "engine-1" && *n == 1000));
         assert_eq!(c.next_flush_at(), Some(minute + 2 * MINUTE_MS));
-        // A failed write puts them back, added to what came since.
-        c.restore(due);
+        // A failed write puts them back, added to what came since, and the next try waits a minute.
+        c.write_failed(due, minute + MINUTE_MS);
+        assert_eq!(c.next_flush_at(), Some(minute + 2 * MINUTE_MS));
         c.count("engine-1", "app-1", "graph", T0 + 1);
         let again = c.take_due(minute + 2 * MINUTE_MS);
         assert_eq!(again.iter().map(|(_, n)| n).sum::<u64>(), 1004);

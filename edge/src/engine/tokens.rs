@@ -36,6 +36,11 @@ pub const REMEMBER_UNAVAILABLE_MS: Millis = 5_000;
 /// how long a lost notice could leave it stale.
 pub const ORGANIZATION_KEPT_MS: Millis = 60_000;
 
+/// Microsoft's `Retry-After` (any number of seconds) as milliseconds, at most [`MAX_THROTTLE_MS`].
+fn seconds_capped(s: u64) -> Millis {
+    Millis::try_from(s).unwrap_or(Millis::MAX).saturating_mul(1000).min(MAX_THROTTLE_MS)
+}
+
 /// The organization as the engine's requests need it, read once and kept in the object.
 #[derive(Debug, Clone)]
 struct Kept {
@@ -180,6 +185,8 @@ pub struct Broker {
     kept: RefCell<Option<Kept>>,
     /// Cached tokens handed out and not yet written to the audit.
     hits: RefCell<super::hits::HitCounter>,
+    /// Moves on with every [`Broker::forget`]: what a request read or minted before it is not kept.
+    generation: std::cell::Cell<u64>,
 }
 
 impl Broker {
@@ -211,16 +218,21 @@ impl Broker {
         if let Some((e, _)) = self.refused.borrow().get(&key).filter(|(_, until)| t < *until) {
             return Err(NoToken::StillRefused(e.clone()));
         }
+        let generation = self.generation.get();
         match mint().await {
             Ok((token, expires_in)) => {
                 let c = Cached { token, expires_at_ms: now() + expires_in as Millis * 1000 };
+                if generation != self.generation.get() {
+                    // The organization changed while Microsoft was asked: used once, not kept.
+                    return Ok(Obtained::Issued(c));
+                }
                 self.tokens.borrow_mut().insert(key.clone(), c.clone());
                 self.throttled.borrow_mut().remove(&key);
                 self.refused.borrow_mut().remove(&key);
                 Ok(Obtained::Issued(c))
             }
             Err(e) if e.status == 429 || e.code == ErrorCode::Throttled => {
-                let wait = e.retry_after.map_or(MAX_THROTTLE_MS, |s| (s as Millis * 1000).min(MAX_THROTTLE_MS));
+                let wait = e.retry_after.map_or(MAX_THROTTLE_MS, seconds_capped);
                 self.throttled.borrow_mut().insert(key, now() + wait);
                 Err(NoToken::Throttled((wait / 1000) as u64))
             }
@@ -229,7 +241,7 @@ impl Broker {
                 self.tokens.borrow_mut().remove(&key);
                 let unavailable = e.status == 0 || e.status >= 500;
                 let remember = match e.retry_after {
-                    Some(s) => (s as Millis * 1000).min(MAX_THROTTLE_MS),
+                    Some(s) => seconds_capped(s),
                     None if unavailable => REMEMBER_UNAVAILABLE_MS,
                     None => REMEMBER_REFUSAL_MS,
                 };
@@ -249,20 +261,32 @@ impl Broker {
         Some((k.organization.clone(), k.applications.clone()))
     }
 
-    /// Keeps the organization as read for `account` at `now`.
+    /// Where [`Broker::forget`] stands: read it before reading the organization, and give it to
+    /// [`Broker::keep_organization`].
+    pub fn generation(&self) -> u64 {
+        self.generation.get()
+    }
+
+    /// Keeps the organization as read for `account` at `now`, unless the object was told to forget
+    /// it since `generation` (the read may be older than the change).
     pub fn keep_organization(
         &self,
         account: &str,
         organization: OrganizationRow,
         applications: Vec<ApplicationRow>,
         now: Millis,
+        generation: u64,
     ) {
-        *self.kept.borrow_mut() = Some(Kept { account: account.to_owned(), organization, applications, read_at: now });
+        if generation == self.generation.get() {
+            *self.kept.borrow_mut() =
+                Some(Kept { account: account.to_owned(), organization, applications, read_at: now });
+        }
     }
 
     /// The organization changed (an edit, a repair, a rotation) or was deleted: everything known
     /// of it is forgotten, its tokens too. Counts not yet written stay.
     pub fn forget(&self) {
+        self.generation.set(self.generation.get().wrapping_add(1));
         self.kept.borrow_mut().take();
         self.tokens.borrow_mut().clear();
         self.throttled.borrow_mut().clear();
@@ -425,7 +449,7 @@ mod tests {
         .unwrap();
         let t = 1_000_000;
         assert!(broker.organization("acct-1", t).is_none());
-        broker.keep_organization("acct-1", org, vec![row("main", true, "all", None)], t);
+        broker.keep_organization("acct-1", org.clone(), vec![row("main", true, "all", None)], t, broker.generation());
         assert_eq!(broker.organization("acct-1", t + 59_999).unwrap().1.len(), 1);
         assert!(broker.organization("acct-2", t).is_none(), "another account's request reads the database");
         assert!(broker.organization("acct-1", t + ORGANIZATION_KEPT_MS).is_none(), "read again after a minute");
@@ -440,6 +464,23 @@ mod tests {
         assert!(broker.organization("acct-1", t + 1).is_none());
         assert!(matches!(block_on(broker.obtain(key(), || clock.get(), ok)), Ok(Obtained::Issued(_))));
         assert!(!broker.hits().is_empty());
+
+        // A notice that arrives while a request reads the organization or asks Microsoft: what
+        // that request read or minted is used once and not kept.
+        let before = broker.generation();
+        broker.forget();
+        broker.keep_organization("acct-1", org, vec![], t, before);
+        assert!(broker.organization("acct-1", t).is_none(), "a read from before the change is not kept");
+        let other = || ("app".to_owned(), "other-scope".to_owned());
+        let mint_then_change = || async {
+            broker.forget();
+            Ok((SecretString::new("old".into()), 3600))
+        };
+        assert!(matches!(block_on(broker.obtain(other(), || clock.get(), mint_then_change)), Ok(Obtained::Issued(_))));
+        assert!(matches!(block_on(broker.obtain(other(), || clock.get(), ok)), Ok(Obtained::Issued(_))), "not cached");
+        // Retry-After of any size is capped, never overflowed.
+        assert_eq!(seconds_capped(u64::MAX), MAX_THROTTLE_MS);
+        assert_eq!(seconds_capped(3), 3000);
     }
 
     /// An application Microsoft no longer knows: 16 requests at once and 31 after them make one

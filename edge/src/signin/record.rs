@@ -642,7 +642,10 @@ impl SignInRecord {
             .filter(|r| r.phase == Phase::Done)
             .flat_map(|r| r.apps.iter())
             .all(|a| a.secret.is_some() || a.certificate.is_some() || a.keep_credential);
-        if h.saved || h.token.is_none() || !all_held {
+        // The hold has ended once its secrets were forgotten (no token and nothing pending); a token
+        // that merely expired during the hold does not end it.
+        let hold_ended = h.token.is_none() && h.discard_at.is_none();
+        if h.saved || hold_ended || !all_held {
             return Err(ErrorCode::NotFound);
         }
         h.save_lease_until = Some(lease);
@@ -768,7 +771,10 @@ impl SignInRecord {
             Stage::Redeeming { until } => *until,
             Stage::SignedIn { claim: Some(c), token } => c.until.min(token.forget_at()),
             Stage::SignedIn { claim: None, token } => token.forget_at(),
-            Stage::Registering(h) => h.registrations().filter_map(|r| r.wait_until).max().unwrap_or(now).max(now),
+            Stage::Registering(h) => {
+                let step = h.registrations().filter_map(|r| r.wait_until).max().unwrap_or(now).max(now);
+                h.token.as_ref().map_or(step, |t| t.forget_at().min(step))
+            }
             // Nothing left to do but the token's expiry, the hold's end, and then the record's own
             // deletion.
             _ => {

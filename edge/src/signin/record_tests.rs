@@ -603,3 +603,25 @@ fn an_unused_token_is_forgotten_at_the_end_of_its_window_or_at_its_expiry() {
     r.tick(expiry);
     assert!(r.token().is_none(), "never past its expiry");
 }
+
+/// A token that expires while the applications are held does not end the hold: the save still
+/// takes them (it needs their credentials, not the admin's token).
+#[test]
+fn a_save_during_the_hold_works_after_the_admins_token_expired() {
+    let mut r = record();
+    r.on_poll(
+        TokenOutcome::Token(AccessToken { access_token: SecretString::new("SHORT".into()), expires_in: 600 }),
+        5000,
+        APP,
+        5000,
+    );
+    r.confirm(APP);
+    finish(&mut r, 6000);
+    r.tick(5000 + 600_000);
+    assert!(r.token().is_none(), "forgotten at its expiry");
+    assert_eq!(r.take_for_save(5000 + 600_001), Ok(()));
+    // Once the hold ended (its secrets forgotten), nothing is taken.
+    let mut r = completed();
+    r.forget_secrets();
+    assert!(r.take_for_save(7000).is_err());
+}

@@ -668,6 +668,12 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
     /// the "saved" hand-over never arrived (and if the database cannot answer, nothing is deleted
     /// now: the next alarm asks again).
     async fn discard(&self, rec: &mut SignInRecord) {
+        if rec.holding().is_some_and(|h| h.token.is_none() && !h.saved) && rec.applications_done() > 0 {
+            self.host.warn(&format!(
+                "signin {}: the admin's token expired before the hold ended; unsaved applications stay in the tenant",
+                rec.id
+            ));
+        }
         if let Some((h, token)) = rec.holding().and_then(|h| Some((h, h.token.as_ref()?.access_token.clone()))) {
             let saved = h.saved;
             let created: Vec<(u8, String, String)> = [&h.main, &h.additional]

@@ -333,10 +333,11 @@ impl OrganizationStore for D1Store<'_> {
 
     async fn record_usage(&self, rows: &[UsageRow]) -> Result<(), StoreError> {
         let db = self.db()?;
-        // Not once the account's audit is full (the Cron Trigger marks it; see the migration).
+        // Once the account's audit is full (the Cron Trigger marks it; see the migration), only the
+        // tokens Microsoft issued are still recorded: a flood of refusals cannot hide them.
         let sql = "INSERT INTO engine_usage (account_id, organization_id, at_ms, key_id, application_id, resource, \
                    outcome, count) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 \
-                   WHERE NOT EXISTS (SELECT 1 FROM engine_audit_full WHERE account_id = ?1)";
+                   WHERE ?7 = 'issued' OR NOT EXISTS (SELECT 1 FROM engine_audit_full WHERE account_id = ?1)";
         let mut statements = vec![];
         for u in rows {
             let params = [

@@ -39,8 +39,9 @@ where
         let (org, apps) = match broker.organization(self.account, self.now()) {
             Some(kept) => kept,
             None => {
+                let generation = broker.generation();
                 let (org, apps) = self.load(id).await?;
-                broker.keep_organization(self.account, org.clone(), apps.clone(), self.now());
+                broker.keep_organization(self.account, org.clone(), apps.clone(), self.now(), generation);
                 (org, apps)
             }
         };
@@ -196,30 +197,23 @@ where
         let _ = self.store.record_usage(std::slice::from_ref(&row)).await;
     }
 
-    /// Writes the cache hits of the minutes that are over at `now` (the object's alarm); what
-    /// could not be written is kept for the next time. Returns when to come again, if anything
-    /// is still counted.
-    pub async fn flush_hits(&self, broker: &Broker, id: &str) -> Option<crate::time::Millis> {
-        let due = broker.hits().take_due(self.now());
-        if !due.is_empty() {
-            let rows: Vec<UsageRow> = due
-                .iter()
-                .map(|(k, n)| UsageRow {
-                    account_id: self.account.to_owned(),
-                    organization_id: id.to_owned(),
-                    at_ms: k.minute_ms,
-                    key_id: k.key_id.clone(),
-                    application_id: k.application_id.clone(),
-                    resource: k.resource.clone(),
-                    outcome: "cached".to_owned(),
-                    count: *n,
-                })
-                .collect();
-            if self.store.record_usage(&rows).await.is_err() {
-                broker.hits().restore(due);
-            }
-        }
-        broker.hits().next_flush_at()
+    /// Writes cache hits counted in organization `id`'s object (by its alarm, once their minute is
+    /// over) as one row each; whether the write succeeded.
+    pub async fn write_hits(&self, id: &str, hits: &[(crate::engine::hits::HitKey, u64)]) -> bool {
+        let rows: Vec<UsageRow> = hits
+            .iter()
+            .map(|(k, n)| UsageRow {
+                account_id: self.account.to_owned(),
+                organization_id: id.to_owned(),
+                at_ms: k.minute_ms,
+                key_id: k.key_id.clone(),
+                application_id: k.application_id.clone(),
+                resource: k.resource.clone(),
+                outcome: "cached".to_owned(),
+                count: *n,
+            })
+            .collect();
+        self.store.record_usage(&rows).await.is_ok()
     }
 
     /// `GET /api/organizations/{id}/usage`: the engine's latest requests.
