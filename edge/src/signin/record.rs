@@ -35,85 +35,6 @@ pub const SAVE_LEASE_MS: Millis = 3 * 60 * 1000;
 /// How many additional applications "Create multiple applications" adds.
 pub const ADDITIONAL_APPLICATIONS: u8 = 3;
 
-/// The device code and what the admin sees of it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct DeviceState {
-    /// Secret.
-    #[serde(serialize_with = "serialize_exposed")]
-    pub device_code: SecretString,
-    /// Shown to the admin.
-    pub user_code: String,
-    /// Shown to the admin, as Microsoft returned it.
-    pub verification_uri: String,
-}
-
-/// The admin's delegated token, held only inside the Durable Object.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct HeldToken {
-    /// Secret.
-    #[serde(serialize_with = "serialize_exposed")]
-    pub access_token: SecretString,
-    /// When it stops working.
-    pub expires_at: Millis,
-    /// While nothing uses it (signed in, nothing registered): when it is forgotten.
-    #[serde(default)]
-    pub unused_until: Option<Millis>,
-}
-
-impl HeldToken {
-    fn from(t: AccessToken, now: Millis, window: Millis) -> Self {
-        let expires_at = now.saturating_add((t.expires_in as Millis).saturating_mul(1000));
-        Self { access_token: t.access_token, expires_at, unused_until: Some(now.saturating_add(window)) }
-    }
-
-    /// The same token taken into use by a registration: it is kept for the hold, until it expires.
-    fn in_use(&self) -> Self {
-        Self { unused_until: None, ..self.clone() }
-    }
-
-    /// When it is forgotten: at its expiry, or at the end of its wait for a use, whichever is first.
-    pub fn forget_at(&self) -> Millis {
-        self.unused_until.map_or(self.expires_at, |u| u.min(self.expires_at))
-    }
-}
-
-/// What a sign-in registered in the tenant, and how long it is held there.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Holding {
-    /// The admin's token, until the hold ends.
-    pub token: Option<HeldToken>,
-    /// The main application's registration.
-    pub main: Option<Registration>,
-    /// The additional applications' registration.
-    pub additional: Option<Registration>,
-    /// When the token is dropped and the applications no organization holds are deleted.
-    pub discard_at: Option<Millis>,
-    /// A save has taken the applications and is storing them: nothing deletes them before this.
-    pub save_lease_until: Option<Millis>,
-    /// Step 3 was saved: the applications belong to an organization now.
-    pub saved: bool,
-}
-
-impl Holding {
-    fn registrations(&self) -> impl Iterator<Item = &Registration> {
-        [&self.main, &self.additional].into_iter().flatten()
-    }
-
-    /// The registration currently running, if any.
-    fn running(&mut self) -> Option<&mut Registration> {
-        match (&mut self.main, &mut self.additional) {
-            (Some(m), _) if !matches!(m.phase, Phase::Done | Phase::Failed) => Some(m),
-            (_, Some(a)) if !matches!(a.phase, Phase::Done | Phase::Failed) => Some(a),
-            _ => None,
-        }
-    }
-
-    /// The earliest time anything may be deleted: now, or the end of a save's lease.
-    fn deletion_floor(&self, now: Millis) -> Millis {
-        self.save_lease_until.map_or(now, |l| l.max(now))
-    }
-}
-
 /// How a sign-in ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -289,6 +210,11 @@ impl SignInRecord {
 
     fn end(&mut self, ending: Ending, error: Option<ErrorDetail>) {
         self.stage = Stage::Ended { ending, error, holding: None };
+    }
+
+    /// What the registration names the applications it creates with (to find them again).
+    fn marker(&self) -> String {
+        format!("m365onb-{}", self.id)
     }
 
     /// Microsoft issued a (new) code.
@@ -626,142 +552,6 @@ impl SignInRecord {
         self.holding()?.registrations().find_map(|r| r.tenant.as_ref()).map(|t| t.id.as_str())
     }
 
-    /// A save takes the applications (with their secrets) to store them. Refused unless the
-    /// sign-in was claimed (Credential), completed, not saved, and still holds every secret (not
-    /// after its hold ended, a release, or a switch to a certificate). The applications are then
-    /// held for [`SAVE_LEASE_MS`] whatever happens meanwhile (a cancel from a page being left).
-    pub fn take_for_save(&mut self, now: Millis) -> Result<(), ErrorCode> {
-        if !self.claimed() {
-            return Err(ErrorCode::SignInNotClaimed);
-        }
-        // (A hold shortened for the tests shortens the lease with it.)
-        let lease = now + self.hold_ms.map_or(SAVE_LEASE_MS, |h| h.min(SAVE_LEASE_MS));
-        let Stage::Completed(h) = &mut self.stage else { return Err(ErrorCode::NotFound) };
-        let all_held = h
-            .registrations()
-            .filter(|r| r.phase == Phase::Done)
-            .flat_map(|r| r.apps.iter())
-            .all(|a| a.secret.is_some() || a.certificate.is_some() || a.keep_credential);
-        // The hold has ended once its secrets were forgotten (no token and nothing pending); a token
-        // that merely expired during the hold does not end it.
-        let hold_ended = h.token.is_none() && h.discard_at.is_none();
-        if h.saved || hold_ended || !all_held {
-            return Err(ErrorCode::NotFound);
-        }
-        h.save_lease_until = Some(lease);
-        h.discard_at = Some(h.discard_at.map_or(lease, |d| d.max(lease)));
-        Ok(())
-    }
-
-    /// Step 3 was saved. What happens next is the end of the hold, now: the Durable Object asks
-    /// the database which applications an organization holds, deletes the others (e.g. a main
-    /// application registered, then replaced by a typed credential), and forgets every secret.
-    pub fn mark_saved(&mut self, now: Millis) -> Result<(), ErrorCode> {
-        let h = self.holding_mut().ok_or(ErrorCode::NotFound)?;
-        h.saved = true;
-        h.save_lease_until = None;
-        h.discard_at = Some(now);
-        Ok(())
-    }
-
-    /// The save that was to store these applications failed for good (an edit conflict): they are
-    /// not stored anywhere, so they are deleted now rather than at the end of the hold.
-    pub fn release(&mut self, now: Millis) -> Result<(), ErrorCode> {
-        match &mut self.stage {
-            Stage::Completed(h) if !h.saved => {
-                h.save_lease_until = None;
-                h.discard_at = Some(now);
-                Ok(())
-            }
-            _ => Err(ErrorCode::NotFound),
-        }
-    }
-
-    fn marker(&self) -> String {
-        format!("m365onb-{}", self.id)
-    }
-
-    /// The registration currently running, if any.
-    pub fn running(&mut self) -> Option<&mut Registration> {
-        match &mut self.stage {
-            Stage::Registering(h) => h.running(),
-            _ => None,
-        }
-    }
-
-    /// After a registration step: move to completed or failed when the runs are over.
-    pub fn settle(&mut self, now: Millis) {
-        let hold = self.hold_ms.unwrap_or(HOLD_AFTER_COMPLETION_MS);
-        let Stage::Registering(h) = &mut self.stage else { return };
-        if h.running().is_some() {
-            return;
-        }
-        let error = h.registrations().find(|r| r.phase == Phase::Failed).map(|r| r.error.clone());
-        let mut h = match std::mem::replace(&mut self.stage, Stage::Starting) {
-            Stage::Registering(h) => h,
-            _ => unreachable!("matched above"),
-        };
-        h.discard_at = Some(now + hold);
-        self.stage = match error {
-            Some(error) => Stage::Ended { ending: Ending::Failed, error, holding: Some(h) },
-            None => Stage::Completed(h),
-        };
-    }
-
-    /// The admin cancelled. Secrets not tied to a registration are dropped at once; what was
-    /// registered is deleted at the end of a save's lease at the latest (the database then says
-    /// what to keep).
-    pub fn cancel(&mut self, now: Millis) {
-        let holding = match std::mem::replace(&mut self.stage, Stage::Starting) {
-            Stage::Registering(h) | Stage::Completed(h) | Stage::Ended { holding: Some(h), .. } => Some(h),
-            _ => None,
-        };
-        let holding = holding.map(|mut h| {
-            h.discard_at = Some(h.deletion_floor(now));
-            h
-        });
-        self.stage = Stage::Ended { ending: Ending::Cancelled, error: None, holding };
-    }
-
-    /// When the hold ends (the token is dropped and the unsaved applications deleted), if pending.
-    pub fn discard_at(&self) -> Option<Millis> {
-        self.holding().and_then(|h| h.discard_at)
-    }
-
-    /// The database cannot say now which applications are saved: ask again at `at`.
-    pub fn discard_later(&mut self, at: Millis) {
-        if let Some(h) = self.holding_mut() {
-            h.discard_at = Some(at);
-        }
-    }
-
-    /// The hold ended: every secret this record holds is dropped.
-    pub fn forget_secrets(&mut self) {
-        self.secrets_removed();
-        if let Some(h) = self.holding_mut() {
-            h.token = None;
-            h.discard_at = None;
-        }
-        match &self.stage {
-            Stage::SignedIn { .. } => self.end(Ending::Expired, Some(ErrorDetail::new(ErrorCode::CodeExpired))),
-            Stage::Polling { .. } | Stage::Window { .. } => self.end(Ending::Cancelled, None),
-            _ => {}
-        }
-    }
-
-    /// Step 3 switched to an uploaded certificate: the generated credentials (certificates and
-    /// their private keys, or the secrets of runs from before certificates) are gone.
-    pub fn secrets_removed(&mut self) {
-        if let Some(h) = self.holding_mut() {
-            for r in [&mut h.main, &mut h.additional].into_iter().flatten() {
-                for a in &mut r.apps {
-                    a.secret = None;
-                    a.certificate = None;
-                }
-            }
-        }
-    }
-
     /// When the Durable Object's alarm should fire next.
     pub fn next_alarm(&self, now: Millis) -> Option<Millis> {
         let retention = self.created_at + super::limits::RETENTION_MS;
@@ -794,94 +584,14 @@ impl SignInRecord {
         self.holding()
             .map_or(0, |h| h.registrations().filter(|r| r.phase == Phase::Done).map(|r| r.apps.len() as u8).sum())
     }
-
-    /// What the browser may see.
-    pub fn status(&self, now: Millis) -> SignInStatus {
-        let state = self.state();
-        let (user_code, verification_uri, expires_at, expires_in) = match &self.stage {
-            Stage::Polling { device, poller, .. } => (
-                Some(device.user_code.clone()),
-                Some(device.verification_uri.clone()),
-                Some(crate::time::rfc3339_ms(poller.expires_at)),
-                Some(((poller.expires_at - now).max(0) / 1000) as u64),
-            ),
-            _ => (None, None, None, None),
-        };
-        let authorize_url = match &self.stage {
-            Stage::Window { browser } => Some(browser.authorize_url.clone()),
-            _ => None,
-        };
-        let holding = self.holding();
-        let (main, additional) = holding.map_or((None, None), |h| (h.main.as_ref(), h.additional.as_ref()));
-        let total = 1 + additional.map_or(0, |a| a.apps.len());
-        let mut progress: Vec<ProgressStep> = match (main, additional) {
-            (_, Some(a)) => a.progress(total),
-            (Some(m), None) => m.progress(total),
-            (None, None) => vec![],
-        };
-        if state == SignInState::Failed {
-            for s in &mut progress {
-                if matches!(s.state, StepState::Running | StepState::Waiting) {
-                    s.state = StepState::Failed;
-                }
-            }
-        }
-        let result = match (main.or(additional), &self.stage) {
-            (Some(m), Stage::Completed(h)) => {
-                m.tenant.as_ref().zip(m.apps.first()).map(|(t, app)| RegistrationResult {
-                    tenant_id: t.id.clone(),
-                    tenant_name: t.display_name.clone(),
-                    default_domain: t.default_domain.clone(),
-                    application_id: app.app_id.clone().unwrap_or_default(),
-                    secret_stored: app.secret.is_some() || app.certificate.is_some() || h.saved,
-                    applications: self.applications_done(),
-                    application_ids: [&h.main, &h.additional]
-                        .into_iter()
-                        .flatten()
-                        .filter(|r| r.phase == Phase::Done)
-                        .flat_map(|r| r.apps.iter().filter_map(|a| a.app_id.clone()))
-                        .collect(),
-                    certificates: [&h.main, &h.additional]
-                        .into_iter()
-                        .flatten()
-                        .filter(|r| r.phase == Phase::Done)
-                        .flat_map(|r| r.apps.iter())
-                        .filter_map(|a| {
-                            let c = a.certificate.as_ref()?;
-                            Some(GeneratedCertificateView {
-                                application_id: a.app_id.clone()?,
-                                info: c.info.clone(),
-                                certificate_base64: c.der_base64.clone(),
-                            })
-                        })
-                        .collect(),
-                })
-            }
-            _ => None,
-        };
-        let error = match &self.stage {
-            Stage::Ended { error, .. } => error.clone(),
-            _ => None,
-        };
-        SignInStatus {
-            id: self.id.clone(),
-            cloud: self.cloud,
-            method: self.method,
-            state,
-            authorize_url,
-            user_code,
-            verification_uri,
-            expires_at,
-            expires_in,
-            poll_after: STATUS_POLL_SECS,
-            progress,
-            error,
-            result,
-        }
-    }
 }
 
+mod hold;
+mod holding;
 pub mod legacy;
+mod status;
+
+pub use holding::{DeviceState, HeldToken, Holding};
 
 #[cfg(test)]
 #[path = "record_tests.rs"]
