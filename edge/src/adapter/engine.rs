@@ -57,13 +57,10 @@ pub async fn authenticate(env: &Env, req: &Request, config: &Config) -> Res<Engi
         AUTH_FAILURE_PERIOD_S as u64,
     )
     .await;
-    match over {
-        Err(limited @ AppError::RateLimited(..)) => {
-            GATE.with(|g| g.borrow_mut().block(&source, t.saturating_add(AUTH_FAILURE_PERIOD_S), t));
-            return Err(limited);
-        }
-        // The limiter itself failed (logged): the refusal stays the same 401.
-        Err(_) | Ok(()) => {}
+    // A limiter that failed itself (logged) leaves the refusal the same 401.
+    if let Err(limited @ AppError::RateLimited(..)) = over {
+        GATE.with(|g| g.borrow_mut().block(&source, t.saturating_add(AUTH_FAILURE_PERIOD_S), t));
+        return Err(limited);
     }
     Err(AppError::from(ErrorCode::EngineUnauthenticated))
 }
