@@ -5,10 +5,12 @@ mod body;
 mod callback;
 mod engine;
 mod health;
+mod housekeeping;
 mod http;
 mod lookup;
 mod organizations;
 mod signin_do;
+mod signin_start;
 mod slots;
 mod webcrypto;
 
@@ -22,6 +24,7 @@ use body::read_body;
 use shared::api::{SessionInfo, StartSignIn};
 use shared::endpoints::{self, Endpoint};
 use shared::{AddMethod, ErrorCode, Field, FieldError};
+use signin_start::{callback_uri, start_sign_in};
 use worker::{event, Context, Env, Method, Request, RequestInit, Response, Result};
 
 fn now() -> Millis {
@@ -56,105 +59,6 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     headers.set("x-content-type-options", "nosniff")?;
     headers.set("referrer-policy", "no-referrer")?;
     Ok(resp)
-}
-
-/// The Cron Trigger (every 5 minutes): deletes sign-in rows past their retention (the sign-ins'
-/// Durable Objects delete their own records from their alarms; one indexed statement, whatever the
-/// number of rows), then runs the health checks that are due
-/// ([`organizations::scheduled_health_checks`]).
-#[event(scheduled)]
-async fn scheduled(event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
-    if event.cron() == AUDIT_CAP_CRON {
-        engine_audit_cap(&env, now()).await;
-        return;
-    }
-    let t = now();
-    let cutoff = (t - crate::signin::limits::RETENTION_MS) as f64;
-    let outcome = async {
-        env.d1("DB")?
-            .prepare("DELETE FROM signins WHERE created_at_ms < ?1 AND active_until_ms < ?2")
-            .bind(&[cutoff.into(), (t as f64).into()])?
-            .run()
-            .await
-    }
-    .await;
-    match outcome {
-        Ok(r) => {
-            let n = r.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0);
-            worker::console_log!("housekeeping: deleted {n} sign-in row(s) past retention");
-        }
-        Err(e) => worker::console_error!("housekeeping failed: {e}"),
-    }
-    engine_audit_housekeeping(&env, t).await;
-    organizations::scheduled_health_checks(&env).await;
-}
-
-/// Rows of the engine's audit deleted per statement, and statements per run: retention never
-/// holds the database for long, and a backlog is worked off over the following runs.
-const AUDIT_DELETE_BATCH: u32 = 5_000;
-const AUDIT_DELETE_BATCHES: u32 = 20;
-
-/// The hourly Cron Trigger (wrangler.toml) that marks the accounts whose audit is full.
-const AUDIT_CAP_CRON: &str = "7 * * * *";
-
-/// The engine's audit: rows past `ENGINE_AUDIT_DAYS` deleted in bounded batches.
-async fn engine_audit_housekeeping(env: &Env, t: Millis) {
-    let days = read_config(env).map_or(crate::config::DEFAULT_ENGINE_AUDIT_DAYS, |c| c.engine_audit_days);
-    let cutoff = (t - days * 86_400_000) as f64;
-    let outcome: worker::Result<usize> = async {
-        let db = env.d1("DB")?;
-        let mut deleted = 0;
-        for _ in 0..AUDIT_DELETE_BATCHES {
-            let r = db
-                .prepare(
-                    "DELETE FROM engine_usage WHERE id IN \
-                     (SELECT id FROM engine_usage WHERE at_ms < ?1 ORDER BY at_ms LIMIT ?2)",
-                )
-                .bind(&[cutoff.into(), f64::from(AUDIT_DELETE_BATCH).into()])?
-                .run()
-                .await?;
-            let n = r.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0);
-            deleted += n;
-            if n < AUDIT_DELETE_BATCH as usize {
-                break;
-            }
-        }
-        Ok(deleted)
-    }
-    .await;
-    match outcome {
-        Ok(deleted) => worker::console_log!("housekeeping: deleted {deleted} engine audit row(s) past retention"),
-        Err(e) => worker::console_error!("housekeeping of the engine's audit failed: {e}"),
-    }
-}
-
-/// The accounts at `ENGINE_AUDIT_MAX_ROWS` marked full (only the tokens Microsoft issued are then
-/// recorded for them), and those below it unmarked.
-async fn engine_audit_cap(env: &Env, t: Millis) {
-    let max_rows = read_config(env).map_or(crate::config::DEFAULT_ENGINE_AUDIT_MAX_ROWS, |c| c.engine_audit_max_rows);
-    let outcome: worker::Result<usize> = async {
-        let db = env.d1("DB")?;
-        let over = "SELECT account_id FROM engine_usage GROUP BY account_id HAVING COUNT(*) >= ?1";
-        let marked = db
-            .batch(vec![
-                db.prepare(format!("DELETE FROM engine_audit_full WHERE account_id NOT IN ({over})"))
-                    .bind(&[(max_rows as f64).into()])?,
-                db.prepare(format!(
-                    "INSERT OR IGNORE INTO engine_audit_full (account_id, since_ms) SELECT account_id, ?2 FROM ({over})"
-                ))
-                .bind(&[(max_rows as f64).into(), (t as f64).into()])?,
-            ])
-            .await?;
-        Ok(marked.get(1).and_then(|r| r.meta().ok().flatten()).and_then(|m| m.changes).unwrap_or(0))
-    }
-    .await;
-    match outcome {
-        Ok(0) => {}
-        Ok(full) => {
-            worker::console_warn!("housekeeping: the engine audit of {full} account(s) reached ENGINE_AUDIT_MAX_ROWS")
-        }
-        Err(e) => worker::console_error!("housekeeping of the engine audit's limit failed: {e}"),
-    }
 }
 
 /// The queues' consumer: the health checks the Cron Trigger queued, and the portal's events.
@@ -367,75 +271,6 @@ fn authenticate(req: &Request, config: &Config) -> std::result::Result<Session, 
         }
         AppError::Unauthenticated
     })
-}
-
-/// Where Microsoft sends the Credential pop-up back (see [`Config::redirect_uri`]; the operator
-/// registers exactly this URI on the public client, see the README).
-fn callback_uri(req: &Request, config: &Config) -> std::result::Result<String, AppError> {
-    let url = req.inner().url();
-    config.redirect_uri(crate::signin::browser::origin_of(&url)).ok_or_else(|| {
-        worker::console_error!("no redirect URI: set PUBLIC_ORIGIN, or reach the Worker over https");
-        AppError::from(ErrorCode::ClientMisconfigured)
-    })
-}
-
-async fn start_sign_in(
-    env: &Env,
-    config: &Config,
-    session: &Session,
-    start: StartSignIn,
-    redirect_uri: Option<String>,
-) -> std::result::Result<Response, AppError> {
-    match start.method {
-        AddMethod::DeviceCode => {}
-        AddMethod::Credential => {
-            start
-                .method
-                .availability_with(start.cloud, &config.credential_clouds)
-                .map_err(|reason| FieldError::new(Field::Method, reason))?;
-        }
-        AddMethod::Manual => {
-            return Err(FieldError::new(Field::Method, "The Manual method needs no sign-in: go to Step 3.").into())
-        }
-    }
-    if config.public_client(start.cloud).is_none() {
-        worker::console_error!("no public client configured for {}", start.cloud.as_str());
-        return Err(ErrorCode::ClientMisconfigured.into());
-    }
-    let repair = match (&start.repair_organization_id, &start.remove_organization_id) {
-        (Some(_), Some(_)) => {
-            return Err(FieldError::new(
-                Field::RemoveOrganizationId,
-                "A sign-in either repairs an organization or removes its applications: send one of the two.",
-            )
-            .into())
-        }
-        (Some(org), None) => Some(organizations::repair_order(env, config, session, org, start.cloud).await?),
-        (None, _) => None,
-    };
-    if let Some(org) = &start.remove_organization_id {
-        organizations::removal_target(env, session, org, start.cloud).await?;
-    }
-    let id = crate::ids::new_id();
-    if !slots::claim(env, &id, &session.account, Some((start.cloud, start.method))).await? {
-        return Err(slots::refused_start(env, &session.account).await);
-    }
-    let cmd = Command::Start {
-        account: session.account.clone(),
-        name: id.clone(),
-        cloud: start.cloud,
-        method: start.method,
-        redirect_uri,
-        repair,
-        removal: start.remove_organization_id,
-    };
-    let resp = signin_command(env, &id, cmd).await?;
-    if resp.status_code() != 200 {
-        // The sign-in did not start: it does not hold a slot, and its error is the answer.
-        slots::release(env, &id).await;
-        return Ok(resp);
-    }
-    Ok(resp.with_status(endpoints::START_SIGN_IN.about.ok))
 }
 
 /// Sends `cmd` to the sign-in's Durable Object.

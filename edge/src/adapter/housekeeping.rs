@@ -1,0 +1,103 @@
+//! The Cron Triggers (wrangler.toml): retention of sign-in rows and of the engine's audit, the
+//! health checks that are due, and, hourly, the accounts whose engine audit is full.
+
+use super::*;
+
+/// The Cron Trigger (every 5 minutes): deletes sign-in rows past their retention (the sign-ins'
+/// Durable Objects delete their own records from their alarms; one indexed statement, whatever the
+/// number of rows), then runs the health checks that are due
+/// ([`organizations::scheduled_health_checks`]).
+#[event(scheduled)]
+async fn scheduled(event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
+    if event.cron() == AUDIT_CAP_CRON {
+        engine_audit_cap(&env, now()).await;
+        return;
+    }
+    let t = now();
+    let cutoff = (t - crate::signin::limits::RETENTION_MS) as f64;
+    let outcome = async {
+        env.d1("DB")?
+            .prepare("DELETE FROM signins WHERE created_at_ms < ?1 AND active_until_ms < ?2")
+            .bind(&[cutoff.into(), (t as f64).into()])?
+            .run()
+            .await
+    }
+    .await;
+    match outcome {
+        Ok(r) => {
+            let n = r.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0);
+            worker::console_log!("housekeeping: deleted {n} sign-in row(s) past retention");
+        }
+        Err(e) => worker::console_error!("housekeeping failed: {e}"),
+    }
+    engine_audit_housekeeping(&env, t).await;
+    organizations::scheduled_health_checks(&env).await;
+}
+
+/// Rows of the engine's audit deleted per statement, and statements per run: retention never
+/// holds the database for long, and a backlog is worked off over the following runs.
+const AUDIT_DELETE_BATCH: u32 = 5_000;
+const AUDIT_DELETE_BATCHES: u32 = 20;
+
+/// The hourly Cron Trigger (wrangler.toml) that marks the accounts whose audit is full.
+const AUDIT_CAP_CRON: &str = "7 * * * *";
+
+/// The engine's audit: rows past `ENGINE_AUDIT_DAYS` deleted in bounded batches.
+async fn engine_audit_housekeeping(env: &Env, t: Millis) {
+    let days = read_config(env).map_or(crate::config::DEFAULT_ENGINE_AUDIT_DAYS, |c| c.engine_audit_days);
+    let cutoff = (t - days * 86_400_000) as f64;
+    let outcome: worker::Result<usize> = async {
+        let db = env.d1("DB")?;
+        let mut deleted = 0;
+        for _ in 0..AUDIT_DELETE_BATCHES {
+            let r = db
+                .prepare(
+                    "DELETE FROM engine_usage WHERE id IN \
+                     (SELECT id FROM engine_usage WHERE at_ms < ?1 ORDER BY at_ms LIMIT ?2)",
+                )
+                .bind(&[cutoff.into(), f64::from(AUDIT_DELETE_BATCH).into()])?
+                .run()
+                .await?;
+            let n = r.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0);
+            deleted += n;
+            if n < AUDIT_DELETE_BATCH as usize {
+                break;
+            }
+        }
+        Ok(deleted)
+    }
+    .await;
+    match outcome {
+        Ok(deleted) => worker::console_log!("housekeeping: deleted {deleted} engine audit row(s) past retention"),
+        Err(e) => worker::console_error!("housekeeping of the engine's audit failed: {e}"),
+    }
+}
+
+/// The accounts at `ENGINE_AUDIT_MAX_ROWS` marked full (only the tokens Microsoft issued are then
+/// recorded for them), and those below it unmarked.
+async fn engine_audit_cap(env: &Env, t: Millis) {
+    let max_rows = read_config(env).map_or(crate::config::DEFAULT_ENGINE_AUDIT_MAX_ROWS, |c| c.engine_audit_max_rows);
+    let outcome: worker::Result<usize> = async {
+        let db = env.d1("DB")?;
+        let over = "SELECT account_id FROM engine_usage GROUP BY account_id HAVING COUNT(*) >= ?1";
+        let marked = db
+            .batch(vec![
+                db.prepare(format!("DELETE FROM engine_audit_full WHERE account_id NOT IN ({over})"))
+                    .bind(&[(max_rows as f64).into()])?,
+                db.prepare(format!(
+                    "INSERT OR IGNORE INTO engine_audit_full (account_id, since_ms) SELECT account_id, ?2 FROM ({over})"
+                ))
+                .bind(&[(max_rows as f64).into(), (t as f64).into()])?,
+            ])
+            .await?;
+        Ok(marked.get(1).and_then(|r| r.meta().ok().flatten()).and_then(|m| m.changes).unwrap_or(0))
+    }
+    .await;
+    match outcome {
+        Ok(0) => {}
+        Ok(full) => {
+            worker::console_warn!("housekeeping: the engine audit of {full} account(s) reached ENGINE_AUDIT_MAX_ROWS")
+        }
+        Err(e) => worker::console_error!("housekeeping of the engine audit's limit failed: {e}"),
+    }
+}
