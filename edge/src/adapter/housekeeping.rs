@@ -34,40 +34,13 @@ async fn scheduled(event: worker::ScheduledEvent, env: Env, _ctx: worker::Schedu
     organizations::scheduled_health_checks(&env).await;
 }
 
-/// Rows of the engine's audit deleted per statement, and statements per run: retention never
-/// holds the database for long, and a backlog is worked off over the following runs.
-const AUDIT_DELETE_BATCH: u32 = 5_000;
-const AUDIT_DELETE_BATCHES: u32 = 20;
-
 /// The hourly Cron Trigger (wrangler.toml) that marks the accounts whose audit is full.
 const AUDIT_CAP_CRON: &str = "7 * * * *";
 
 /// The engine's audit: rows past `ENGINE_AUDIT_DAYS` deleted in bounded batches.
 async fn engine_audit_housekeeping(env: &Env, t: Millis) {
     let days = read_config(env).map_or(crate::config::DEFAULT_ENGINE_AUDIT_DAYS, |c| c.engine_audit_days);
-    let cutoff = (t - days * 86_400_000) as f64;
-    let outcome: worker::Result<usize> = async {
-        let db = env.d1("DB")?;
-        let mut deleted = 0;
-        for _ in 0..AUDIT_DELETE_BATCHES {
-            let r = db
-                .prepare(
-                    "DELETE FROM engine_usage WHERE id IN \
-                     (SELECT id FROM engine_usage WHERE at_ms < ?1 ORDER BY at_ms LIMIT ?2)",
-                )
-                .bind(&[cutoff.into(), f64::from(AUDIT_DELETE_BATCH).into()])?
-                .run()
-                .await?;
-            let n = r.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0);
-            deleted += n;
-            if n < AUDIT_DELETE_BATCH as usize {
-                break;
-            }
-        }
-        Ok(deleted)
-    }
-    .await;
-    match outcome {
+    match organizations::audit::delete_past_retention(env, t - days * 86_400_000).await {
         Ok(deleted) => worker::console_log!("housekeeping: deleted {deleted} engine audit row(s) past retention"),
         Err(e) => worker::console_error!("housekeeping of the engine's audit failed: {e}"),
     }
@@ -77,23 +50,7 @@ async fn engine_audit_housekeeping(env: &Env, t: Millis) {
 /// recorded for them), and those below it unmarked.
 async fn engine_audit_cap(env: &Env, t: Millis) {
     let max_rows = read_config(env).map_or(crate::config::DEFAULT_ENGINE_AUDIT_MAX_ROWS, |c| c.engine_audit_max_rows);
-    let outcome: worker::Result<usize> = async {
-        let db = env.d1("DB")?;
-        let over = "SELECT account_id FROM engine_usage GROUP BY account_id HAVING COUNT(*) >= ?1";
-        let marked = db
-            .batch(vec![
-                db.prepare(format!("DELETE FROM engine_audit_full WHERE account_id NOT IN ({over})"))
-                    .bind(&[(max_rows as f64).into()])?,
-                db.prepare(format!(
-                    "INSERT OR IGNORE INTO engine_audit_full (account_id, since_ms) SELECT account_id, ?2 FROM ({over})"
-                ))
-                .bind(&[(max_rows as f64).into(), (t as f64).into()])?,
-            ])
-            .await?;
-        Ok(marked.get(1).and_then(|r| r.meta().ok().flatten()).and_then(|m| m.changes).unwrap_or(0))
-    }
-    .await;
-    match outcome {
+    match organizations::audit::mark_full_accounts(env, max_rows, t).await {
         Ok(0) => {}
         Ok(full) => {
             worker::console_warn!("housekeeping: the engine audit of {full} account(s) reached ENGINE_AUDIT_MAX_ROWS")

@@ -2,6 +2,7 @@
 //! sign-ins' Durable Objects, `fetch`, WebCrypto, the clock and the log; the service decides.
 
 mod d1;
+pub(super) use d1::audit;
 mod ports;
 
 use super::http::WorkerHttp;

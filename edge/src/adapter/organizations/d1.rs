@@ -46,6 +46,8 @@ const APPLICATION_COLUMNS: &str = "id, organization_id, app_id, is_main, active,
      credential_expires_at, certificate_thumbprint, manifest_version, workload, granted_permissions, object_id, \
      health, checked_at, entra_key_id, retiring_key_id, retire_after_ms";
 
+pub(crate) mod audit;
+
 impl D1Store<'_> {
     fn db(&self) -> Result<D1Database, StoreError> {
         self.env.d1("DB").map_err(unusable("D1 binding"))
@@ -332,74 +334,15 @@ impl OrganizationStore for D1Store<'_> {
     }
 
     async fn record_usage(&self, rows: &[UsageRow]) -> Result<(), StoreError> {
-        let db = self.db()?;
-        // Once the account's audit is full (the Cron Trigger marks it; see the migration), only the
-        // tokens Microsoft issued are still recorded: a flood of refusals cannot hide them.
-        let sql = "INSERT INTO engine_usage (account_id, organization_id, at_ms, key_id, application_id, resource, \
-                   outcome, count) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 \
-                   WHERE ?7 = 'issued' OR NOT EXISTS (SELECT 1 FROM engine_audit_full WHERE account_id = ?1)";
-        let mut statements = vec![];
-        for u in rows {
-            let params = [
-                u.account_id.as_str().into(),
-                u.organization_id.as_str().into(),
-                (u.at_ms as f64).into(),
-                u.key_id.as_str().into(),
-                u.application_id.as_str().into(),
-                u.resource.as_str().into(),
-                u.outcome.as_str().into(),
-                (u.count as f64).into(),
-            ];
-            statements.push(self.statement(&db, sql, &params)?);
-        }
-        if statements.is_empty() {
-            return Ok(());
-        }
-        db.batch(statements).await.map_err(failed("recording the engine's use", &[]))?;
-        Ok(())
+        self.write_usage(rows).await
     }
 
     async fn engine_audit_full(&self, account: &str) -> Result<bool, StoreError> {
-        #[derive(serde::Deserialize)]
-        struct Full {
-            full: f64,
-        }
-        let db = self.db()?;
-        let sql = "SELECT COUNT(*) AS full FROM engine_audit_full WHERE account_id = ?1";
-        let row = self.statement(&db, sql, &[account.into()])?;
-        let row = row.first::<Full>(None).await.map_err(failed("reading whether the audit is full", &[]))?;
-        Ok(row.is_some_and(|r| r.full > 0.0))
+        self.read_audit_full(account).await
     }
 
     async fn usage(&self, account: &str, id: &str, limit: u32) -> Result<Vec<UsageRow>, StoreError> {
-        #[derive(serde::Deserialize)]
-        struct Row {
-            at_ms: f64,
-            key_id: String,
-            application_id: String,
-            resource: String,
-            outcome: String,
-            count: f64,
-        }
-        let db = self.db()?;
-        let sql = "SELECT at_ms, key_id, application_id, resource, outcome, count FROM engine_usage \
-                   WHERE organization_id = ?1 AND account_id = ?2 ORDER BY at_ms DESC, id DESC LIMIT ?3";
-        let rows = self.statement(&db, sql, &[id.into(), account.into(), f64::from(limit).into()])?;
-        let rows = rows.all().await.map_err(failed("reading the engine's use", &[]))?;
-        let rows = rows.results::<Row>().map_err(unusable("decoding the engine's use"))?;
-        Ok(rows
-            .into_iter()
-            .map(|r| UsageRow {
-                account_id: account.to_owned(),
-                organization_id: id.to_owned(),
-                at_ms: r.at_ms as i64,
-                key_id: r.key_id,
-                application_id: r.application_id,
-                resource: r.resource,
-                outcome: r.outcome,
-                count: r.count as u64,
-            })
-            .collect())
+        self.read_usage(account, id, limit).await
     }
 
     async fn schedule_check(&self, id: &str, at_ms: i64) -> Result<(), StoreError> {
