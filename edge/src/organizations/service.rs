@@ -174,7 +174,7 @@ fn generated_sealables(ex: &Exported) -> Vec<Sealable> {
             Some(Sealable {
                 app_id: a.app_id.clone(),
                 object_id: Some(a.object_id.clone()),
-                is_main: a.index == 0,
+                is_main: a.slot().is_main(),
                 credential_type,
                 expires_at,
                 thumbprint,
@@ -437,7 +437,7 @@ where
             self.ensure_additional(sign_in, valid.cloud, valid.tenant_id.as_str()).await?;
         }
         let ex = self.exported(sign_in, valid.cloud, valid.tenant_id.as_str()).await?;
-        Ok(ex.apps.iter().any(|a| a.index == 0 && a.app_id == app_id).then(|| (sign_in.to_owned(), ex)))
+        Ok(ex.apps.iter().any(|a| a.slot().is_main() && a.app_id == app_id).then(|| (sign_in.to_owned(), ex)))
     }
 
     /// Opens the sealed credential of application row `app_row`: its application ID and credential.

@@ -421,7 +421,7 @@ impl Registration {
     }
 
     fn app_name(&self, index: u8) -> String {
-        if index == 0 {
+        if shared::api::AppSlot::of_index(index).is_main() {
             self.display_name.clone()
         } else {
             format!("{} {}", self.display_name, index + 1)

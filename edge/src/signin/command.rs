@@ -244,7 +244,7 @@ impl std::fmt::Debug for Exported {
 /// One exported application. (No `Debug`: it carries a secret.)
 #[derive(Clone, Serialize, Deserialize)]
 pub struct ExportedApp {
-    /// 0 for the main application.
+    /// The registration's number for it (see [`ExportedApp::slot`]).
     pub index: u8,
     /// Application (client) ID.
     pub app_id: String,
@@ -266,6 +266,13 @@ pub struct ExportedApp {
     /// The application permissions granted (app role values).
     #[serde(default)]
     pub permissions: Vec<String>,
+}
+
+impl ExportedApp {
+    /// Which application of the organization it is.
+    pub fn slot(&self) -> shared::api::AppSlot {
+        shared::api::AppSlot::of_index(self.index)
+    }
 }
 
 /// What the Durable Object answers to a command that succeeded.

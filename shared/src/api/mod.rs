@@ -120,4 +120,13 @@ mod tests {
         assert!(!SignInState::Registering.is_final());
         assert!(SignInState::Expired.is_final());
     }
+
+    #[test]
+    fn an_application_number_names_its_slot() {
+        assert_eq!(AppSlot::of_index(0), AppSlot::Main);
+        assert!(AppSlot::of_index(0).is_main());
+        assert_eq!(AppSlot::of_index(1), AppSlot::Additional(Workload::Exchange));
+        assert_eq!(AppSlot::of_index(3), AppSlot::Additional(Workload::Teams));
+        assert!(!AppSlot::of_index(2).is_main());
+    }
 }

@@ -89,6 +89,31 @@ pub enum Workload {
     Teams,
 }
 
+/// Which of an organization's applications one is: the main one, or the additional one of a
+/// workload. A registration numbers them 0 (main) and 1 to 3; this is what the number means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppSlot {
+    /// The main application (all workloads).
+    Main,
+    /// The additional application of a workload.
+    Additional(Workload),
+}
+
+impl AppSlot {
+    /// The slot of the application a registration numbered `index`.
+    pub fn of_index(index: u8) -> AppSlot {
+        match index {
+            0 => AppSlot::Main,
+            i => AppSlot::Additional(Workload::of_index(i)),
+        }
+    }
+
+    /// Whether it is the main application.
+    pub fn is_main(self) -> bool {
+        self == AppSlot::Main
+    }
+}
+
 impl Workload {
     /// The workload of the application with `index` (0 is the main application, 1 to 3 the
     /// additional ones).

@@ -28,7 +28,7 @@ where
                     self.ensure_additional(sign_in_id, valid.cloud, tenant).await?;
                 }
                 let ex = self.exported(sign_in_id, valid.cloud, tenant).await?;
-                if !ex.apps.iter().any(|a| a.index == 0 && a.app_id == app_id) {
+                if !ex.apps.iter().any(|a| a.slot().is_main() && a.app_id == app_id) {
                     return Err(FieldError::new(
                         Field::ApplicationId,
                         "The tenant ID and application ID must be those of the automatic registration.",
@@ -36,7 +36,7 @@ where
                     .into());
                 }
                 // Verified by the registration already; checked once more right before it is stored.
-                if let Some(main) = ex.apps.iter().find(|a| a.index == 0) {
+                if let Some(main) = ex.apps.iter().find(|a| a.slot().is_main()) {
                     let credential = generated_credential(main, self.now() / 1000)?;
                     self.check(&endpoints, tenant, app_id, credential.check(), Patience::CREATED).await?;
                 }
@@ -65,7 +65,7 @@ where
                     for a in &ex.apps {
                         if let Some(mut row) = sealable_from(cred, &a.app_id) {
                             row.object_id = Some(a.object_id.clone());
-                            row.is_main = a.index == 0;
+                            row.is_main = a.slot().is_main();
                             row.grant = Some(grant_of(a));
                             row.workload = Workload::of_index(a.index);
                             rows.push(row);
@@ -96,7 +96,7 @@ where
                         let ex = self.exported(sign_in, valid.cloud, tenant).await?;
                         // A password typed for the application the sign-in registered: the row keeps
                         // what the service granted it, and the sign-in hands it over.
-                        let own = ex.apps.iter().find(|a| a.index == 0 && a.app_id == app_id);
+                        let own = ex.apps.iter().find(|a| a.slot().is_main() && a.app_id == app_id);
                         if let (Some(main), Some(row)) = (own, rows.first_mut()) {
                             row.object_id = Some(main.object_id.clone());
                             row.grant = Some(grant_of(main));
