@@ -139,6 +139,27 @@ impl Api {
         )
     }
 
+    /// Reads sign-in `id`'s status until `done` holds (failing with the last status after `limit`);
+    /// every status is a 200 that carries neither a device code nor a token.
+    pub fn wait_status(
+        &self,
+        id: &str,
+        limit: std::time::Duration,
+        done: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            let a = self.get(&format!("/api/signins/{id}"));
+            assert_eq!(a.status, 200, "{}", a.text);
+            assert!(!a.text.contains("\"device_code\":") && !a.text.contains("access_token"), "{}", a.text);
+            if done(&a.body) {
+                return a.body;
+            }
+            assert!(std::time::Instant::now() < deadline, "timed out; last status {}", a.text);
+            std::thread::sleep(std::time::Duration::from_millis(250));
+        }
+    }
+
     /// `DELETE /api/organizations/{id}` with `body` and the organization's version as this
     /// account sees it now (1 when it sees none), as the app's delete dialog sends it.
     pub fn delete_organization(&self, id: &str, mut body: serde_json::Value) -> Answer {

@@ -22,15 +22,7 @@ fn start(extra_vars: &[(&str, &str)]) -> (Emulator, Stack) {
 }
 
 fn wait_status(api: &Api, id: &str, limit: Duration, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + limit;
-    loop {
-        let a = api.get(&format!("/api/signins/{id}"));
-        if done(&a.body) {
-            return a.body;
-        }
-        assert!(Instant::now() < deadline, "timed out; last status {}", a.text);
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    api.wait_status(id, limit, done)
 }
 
 /// A device-code sign-in in `cloud`, approved by `admin`, not confirmed (no application yet).

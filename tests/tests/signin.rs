@@ -22,17 +22,7 @@ fn start_signin(api: &Api, cloud: &str) -> Answer {
 
 /// Polls the status until `done` holds, failing with the last status after `limit`.
 fn wait_status(api: &Api, id: &str, limit: Duration, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + limit;
-    loop {
-        let a = api.get(&format!("/api/signins/{id}"));
-        assert_eq!(a.status, 200, "{}", a.text);
-        assert!(!a.text.contains("\"device_code\":") && !a.text.contains("access_token"), "{}", a.text);
-        if done(&a.body) {
-            return a.body;
-        }
-        assert!(Instant::now() < deadline, "timed out; last status {}", a.body);
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    api.wait_status(id, limit, done)
 }
 
 fn graph_requests(emulator: &Emulator) -> Vec<Value> {
