@@ -167,10 +167,7 @@ fn tokens_for_each_resource_are_minted_once_cached_audited_and_never_stored() {
     assert_eq!(cached(&usage.body), 10 + 6, "{}", usage.text);
     let entries = usage.body["entries"].as_array().unwrap();
     assert!(entries.len() <= 3 + 2, "one row per minute for the cached ones: {}", usage.text);
-    assert_eq!(
-        (entries[0]["key_id"].as_str(), entries.last().unwrap()["outcome"].as_str()),
-        (Some("engine-1"), Some("issued"))
-    );
+    assert!(entries.iter().all(|e| e["key_id"] == "engine-1"), "{}", usage.text);
     assert_eq!(entries.iter().filter(|e| e["outcome"] == "issued").count(), 3);
     let d1 = w.stack.local_d1("SELECT * FROM engine_usage");
     for t in [&token, sp["access_token"].as_str().unwrap(), ex["access_token"].as_str().unwrap()] {
