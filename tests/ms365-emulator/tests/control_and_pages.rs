@@ -84,7 +84,7 @@ fn a_person_signs_in_on_the_device_login_page() {
     // Expired codes get Microsoft's message.
     let emu = Emulator::start(&["--device-code-interval", "0", "--device-code-expires-in", "1"]);
     let dc = emu.devicecode(CONTOSO, GLOBAL_CLIENT, ADMIN_SCOPES).json();
-    std::thread::sleep(std::time::Duration::from_millis(1100));
+    emu.send_json("POST", "/_emulator/clock", None, &json!({"advance_seconds": 2}));
     let r = emu.form("/devicelogin", &[("otc", dc["user_code"].as_str().unwrap_or_default())]);
     assert!(r.text.contains("That code has expired. You can go back to the app and request a new code."));
 }

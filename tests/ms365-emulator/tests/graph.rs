@@ -180,7 +180,7 @@ fn service_principals_wait_for_replication_and_secrets_can_be_forbidden() {
         .as_str()
         .unwrap_or_default()
         .contains("does not reference a valid application object"));
-    std::thread::sleep(std::time::Duration::from_millis(900));
+    emu.send_json("POST", "/_emulator/clock", None, &json!({"advance_seconds": 1}));
     assert_eq!(
         emu.send_json("POST", "/v1.0/servicePrincipals", Some(&admin), &json!({"appId": app["appId"]})).status,
         201

@@ -103,7 +103,7 @@ fn declined_expired_and_unknown_device_codes() {
     );
 
     let dc = emu.devicecode(CONTOSO, GLOBAL_CLIENT, ADMIN_SCOPES).json();
-    std::thread::sleep(std::time::Duration::from_millis(1100));
+    emu.send_json("POST", "/_emulator/clock", None, &json!({"advance_seconds": 2}));
     let expired = emu.poll(CONTOSO, GLOBAL_CLIENT, dc["device_code"].as_str().unwrap_or_default());
     assert_eq!(expired.json()["error"], "expired_token");
     assert_eq!(emu.approve(dc["user_code"].as_str().unwrap_or_default(), ADMIN).status, 410);
@@ -210,12 +210,12 @@ fn new_secrets_and_role_assignments_replicate_slowly_when_asked() {
     let (_, app_id, secret, _) = emu.register_app(&admin, &["User.Read.All"]);
     let scope = "https://graph.microsoft.com/.default";
     assert_eq!(aadsts(&emu.client_credentials(CONTOSO, &app_id, &secret, scope).json()), 7000215);
-    std::thread::sleep(std::time::Duration::from_millis(1600));
+    emu.send_json("POST", "/_emulator/clock", None, &json!({"advance_seconds": 2}));
     let t = emu.client_credentials(CONTOSO, &app_id, &secret, scope).json();
     let token = t["access_token"].as_str().unwrap_or_default().to_string();
     assert!(claims(&token).get("roles").is_none(), "role not replicated yet");
     assert_eq!(emu.get("/v1.0/users?$top=1", Some(&token)).status, 403);
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    emu.send_json("POST", "/_emulator/clock", None, &json!({"advance_seconds": 2}));
     let t = emu.client_credentials(CONTOSO, &app_id, &secret, scope).json();
     let token = t["access_token"].as_str().unwrap_or_default().to_string();
     assert_eq!(claims(&token)["roles"], json!(["User.Read.All"]));
