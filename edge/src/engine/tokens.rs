@@ -68,12 +68,13 @@ pub fn sharepoint_root(cloud: CloudEnvironment, initial: &str) -> Option<String>
     valid.then(|| format!("https://{label}.{}", cloud.sharepoint_suffix()))
 }
 
-/// The tenant's SharePoint root from Graph's `GET /organization?$select=verifiedDomains` answer:
-/// the root of its initial domain (the first verified domain if none is marked initial).
-pub fn sharepoint_root_of_organization(cloud: CloudEnvironment, organization: &serde_json::Value) -> Option<String> {
-    let domains = organization["value"][0]["verifiedDomains"].as_array()?;
-    let initial = domains.iter().find(|d| d["isInitial"] == true).or(domains.first())?["name"].as_str()?;
-    sharepoint_root(cloud, initial)
+/// The tenant's SharePoint root from Graph's `GET /organization` answer: the root of its initial
+/// domain.
+pub fn sharepoint_root_of_organization(
+    cloud: CloudEnvironment,
+    organization: &crate::microsoft::organization::Organization,
+) -> Option<String> {
+    sharepoint_root(cloud, organization.initial_domain()?)
 }
 
 /// The manifest permissions `resource` needs for `workload` in `cloud`.

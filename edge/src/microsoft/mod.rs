@@ -4,6 +4,7 @@
 
 pub mod graph;
 pub mod identity;
+pub mod organization;
 
 use shared::api::{ErrorDetail, MicrosoftCorrelation};
 use shared::ErrorCode;

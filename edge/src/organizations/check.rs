@@ -14,7 +14,7 @@
 use super::ports::{Clock, Log, Sleeper};
 use crate::error::AppError;
 use crate::microsoft::identity::{self, ClientCredential, TokenOutcome};
-use crate::microsoft::{graph, HttpClient, HttpRequest, MicrosoftError};
+use crate::microsoft::{organization, HttpClient, HttpRequest, MicrosoftError};
 use crate::provisioning::plan::VerifyOutcome;
 use crate::time::Millis;
 use shared::api::ErrorDetail;
@@ -139,9 +139,9 @@ async fn probe<H: HttpClient>(
         Ok(TokenOutcome::Error(f)) => return Err((Stage::Token, f.microsoft)),
         Err(_) => return Err((Stage::Token, MicrosoftError::transport())),
     };
-    let req = graph::request(endpoints, &token, http::Method::GET, "/organization?$select=id", None);
+    let req = organization::request(endpoints, &token, organization::Select::Id);
     match http.send(req).await {
-        Ok(resp) => graph::read_json(&resp).map(|_| ()).map_err(|e| (Stage::Graph, e)),
+        Ok(resp) => organization::read(&resp).map(|_| ()).map_err(|e| (Stage::Graph, e)),
         Err(_) => Err((Stage::Graph, MicrosoftError::transport())),
     }
 }
@@ -286,15 +286,14 @@ impl<H: HttpClient, R: Clock + Sleeper + Log, G: Signers> Checker<'_, H, R, G> {
         use crate::engine::tokens;
         use shared::api::EngineResource;
         let cloud = endpoints.cloud;
-        let req =
-            graph::request(endpoints, graph_token, http::Method::GET, "/organization?$select=verifiedDomains", None);
-        let organization = match self.http.send(req).await.map(|r| graph::read_json(&r)) {
+        let req = organization::request(endpoints, graph_token, organization::Select::Domains);
+        let tenant_org = match self.http.send(req).await.map(|r| organization::read(&r)) {
             Ok(Ok(o)) => o,
             Ok(Err(e)) if e.is_transient() => return Err(e),
-            Ok(Err(_)) => serde_json::Value::Null,
+            Ok(Err(_)) => organization::Organization::default(),
             Err(_) => return Err(MicrosoftError::transport()),
         };
-        let sharepoint = tokens::sharepoint_root_of_organization(cloud, &organization);
+        let sharepoint = tokens::sharepoint_root_of_organization(cloud, &tenant_org);
         let mut granted = vec![];
         for resource in [EngineResource::Exchange, EngineResource::Sharepoint] {
             let Some(scope) = tokens::scope_for(cloud, resource, sharepoint.as_deref()) else { continue };

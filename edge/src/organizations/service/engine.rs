@@ -7,7 +7,7 @@ use crate::config::Config;
 use crate::engine::tokens::{self, Broker, NoToken, Obtained};
 use crate::error::AppError;
 use crate::health::{self, Finding};
-use crate::microsoft::{graph, HttpClient, MicrosoftError};
+use crate::microsoft::{organization, HttpClient, MicrosoftError};
 use crate::organizations::check::Signers;
 use crate::organizations::model::ApplicationRow;
 use crate::organizations::ports::{Clock, Log, Notify, OrganizationStore, SignIns, Sleeper, UsageRow};
@@ -167,9 +167,9 @@ where
         let graph_scope = endpoints.cloud.graph_default_scope();
         let token: SecretString =
             self.obtain(endpoints, broker, tenant, app, &graph_scope).await?.token().token.clone();
-        let req = graph::request(endpoints, &token, http::Method::GET, "/organization?$select=verifiedDomains", None);
+        let req = organization::request(endpoints, &token, organization::Select::Domains);
         let body = match self.http.send(req).await {
-            Ok(resp) => graph::read_json(&resp).map_err(NoToken::Refused)?,
+            Ok(resp) => organization::read(&resp).map_err(NoToken::Refused)?,
             Err(_) => return Err(NoToken::Refused(MicrosoftError::transport())),
         };
         tokens::sharepoint_root_of_organization(endpoints.cloud, &body)

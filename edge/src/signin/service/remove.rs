@@ -2,6 +2,7 @@
 //! end of a hold.
 
 use super::*;
+use crate::microsoft::organization;
 
 impl<H: SignInHost, C: HttpClient> SignInService<'_, H, C> {
     /// Deletes `app_ids` from the tenant with the admin's `token`, once Microsoft says the token's
@@ -15,11 +16,10 @@ impl<H: SignInHost, C: HttpClient> SignInService<'_, H, C> {
     ) -> Result<Removed, AppError> {
         let endpoints = self.config.endpoints(rec.cloud);
         let unavailable = |e: MicrosoftError| AppError::from(e.detail());
-        let read = graph::request(&endpoints, token, http::Method::GET, "/organization?$select=id", None);
+        let read = organization::request(&endpoints, token, organization::Select::Id);
         let resp = self.http.send(read).await.map_err(|_| unavailable(MicrosoftError::transport()))?;
-        let org = graph::read_json(&resp).map_err(unavailable)?;
-        let signed_in_tenant = org["value"][0]["id"].as_str().unwrap_or_default();
-        if !signed_in_tenant.eq_ignore_ascii_case(tenant) {
+        let signed_in = organization::read(&resp).map_err(unavailable)?;
+        if signed_in.id.is_empty() || !signed_in.id.eq_ignore_ascii_case(tenant) {
             return Err(ErrorCode::SignInTenantMismatch.into());
         }
         let first = crate::provisioning::removal_items(app_ids);
