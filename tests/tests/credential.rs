@@ -394,8 +394,8 @@ async fn a_sign_in_in_a_window_the_app_did_not_open_registers_nothing_without_it
     let code = el(c, "#confirmation-code").await.text().await.unwrap();
     assert_eq!(code.len(), 9, "XXXX-XXXX: {code}");
     // Signed in at Microsoft, but nothing is registered: no browser of the owning session has
-    // presented the window's answer.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // presented the window's answer (checked again below against the emulator's log, once the
+    // registration has happened after the right code).
     assert_eq!(emulator.applications().len(), 0);
     // The sign-in's owner (who may be the attacker who sent the link) cannot go around the claim:
     // no additional applications, no save that takes them, no detail of the tenant.
@@ -432,10 +432,21 @@ async fn a_sign_in_in_a_window_the_app_did_not_open_registers_nothing_without_it
     browser.wait_for_text("[data-testid=signin-notice]", "does not match", Duration::from_secs(10)).await;
     assert_eq!(emulator.applications().len(), 1, "still only the one registered by hand");
     // The admin, who has the window, types its code: registration starts.
+    let before_the_code = emulator.requests().len();
     type_into(c, "input#confirmation-code", &code.to_lowercase()).await;
     click(c, "form.code-row button[type=submit]").await;
     step3_then_save(&browser, false).await;
     assert_eq!(emulator.applications().len(), 2, "the hand-registered one and the main application");
+    // The positive control: the registration's creation is in the log, and only after the code.
+    // (The registration creates in a `$batch`; the hand-registered application was a direct call.)
+    let creates = |r: &serde_json::Value| {
+        r["batch"].as_array().is_some_and(|b| {
+            b.iter().any(|i| i["method"] == "POST" && i["url"].as_str().is_some_and(|u| u.starts_with("/applications")))
+        })
+    };
+    let log = emulator.requests();
+    let first = log.iter().position(creates).expect("the registration created its application");
+    assert!(first >= before_the_code, "an application was created before the code was typed: {:?}", log[first]);
     browser.close().await;
 }
 
