@@ -172,3 +172,8 @@ pub fn seeded_organization(
         ),
     ]
 }
+
+/// Whether `needle` occurs in `hay` as bytes.
+pub fn contains_bytes(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}

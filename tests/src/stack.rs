@@ -162,6 +162,24 @@ impl Stack {
         &self.persist
     }
 
+    /// Every file of the local state whose path `keep` accepts, concatenated (to look for secrets in
+    /// the clear in what the runtime stored).
+    pub fn stored_bytes(&self, keep: impl Fn(&std::path::Path) -> bool) -> Vec<u8> {
+        let mut out = vec![];
+        let mut dirs = vec![self.persist.clone()];
+        while let Some(d) = dirs.pop() {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    dirs.push(p);
+                } else if keep(&p) {
+                    out.extend(std::fs::read(&p).unwrap_or_default());
+                }
+            }
+        }
+        out
+    }
+
     /// Runs `sql` with Python's sqlite3 on every local D1 file of this stack that has a `signins`
     /// table; returns what the last statement selected, one row per line, columns joined by `|`.
     pub fn local_d1(&self, sql: &str) -> String {

@@ -6,6 +6,7 @@
 use serde_json::{json, Value};
 use std::io::Read;
 use std::time::{Duration, Instant};
+use system_tests::contains_bytes as contains;
 use system_tests::emulator::{fixture, Emulator};
 use system_tests::portal::{Answer, Api};
 use system_tests::stack::Stack;
@@ -33,6 +34,15 @@ fn signed_in(emulator: &Emulator, api: &Api, cloud: &str, admin: &str) -> String
     emulator.approve(started.body["user_code"].as_str().unwrap(), admin);
     wait_status(api, &id, Duration::from_secs(20), |s| s["state"] == "signed_in");
     id
+}
+
+/// An organization saved with the Manual method and a secret, for an application registered by hand:
+/// its application ID, its secret and the saved organization.
+fn manual_organization(emulator: &Emulator, api: &Api) -> (String, String, Value) {
+    let (app_id, _, secret) = emulator.register_app("Backup manual", None, true);
+    let created = api.post("/api/organizations", manual_body(&app_id, &secret, false, None));
+    assert_eq!(created.status, 201, "{}", created.text);
+    (app_id, secret, created.body)
 }
 
 fn manual_body(app_id: &str, secret: &str, multiple: bool, sign_in: Option<&str>) -> Value {
@@ -109,10 +119,8 @@ fn a_lost_saved_hand_over_never_deletes_a_saved_organizations_applications() {
 fn recreate_that_meets_an_edit_conflict_leaves_no_orphan() {
     let (emulator, stack) = start(&[]);
     let api = Api::new(&stack.base_url, &stack.token("acct-orphan"));
-    let (app_id, _, secret) = emulator.register_app("Backup manual", None, true);
-    let created = api.post("/api/organizations", manual_body(&app_id, &secret, false, None));
-    assert_eq!(created.status, 201, "{}", created.text);
-    let org = created.body["id"].as_str().unwrap().to_owned();
+    let (_, _, created) = manual_organization(&emulator, &api);
+    let org = created["id"].as_str().unwrap().to_owned();
     let sign_in = signed_in(&emulator, &api, "global", fixture::ADMIN);
     // "Recreate multiple applications" (registration takes seconds: every answer from Microsoft
     // takes 1 s here) while someone else renames the organization: the recreate loses the race.
@@ -149,10 +157,8 @@ fn recreate_that_meets_an_edit_conflict_leaves_no_orphan() {
 fn ten_concurrent_edits_of_one_version_apply_exactly_one() {
     let (emulator, stack) = start(&[]);
     let api = Api::new(&stack.base_url, &stack.token("acct-race"));
-    let (app_id, _, secret) = emulator.register_app("Backup manual", None, true);
-    let created = api.post("/api/organizations", manual_body(&app_id, &secret, false, None));
-    assert_eq!(created.status, 201, "{}", created.text);
-    let org = created.body["id"].as_str().unwrap().to_owned();
+    let (_, secret, created) = manual_organization(&emulator, &api);
+    let org = created["id"].as_str().unwrap().to_owned();
     let edits: Vec<_> = (0..10)
         .map(|i| {
             let (base, token, org, secret) = (stack.base_url.clone(), stack.token("acct-race"), org.clone(), secret.clone());
@@ -273,24 +279,8 @@ fn the_cron_trigger_deletes_sign_in_rows_past_retention() {
 }
 
 /// Every file of the local Durable Objects' storage, concatenated (to look for secrets in clear).
-fn durable_object_bytes(dir: &std::path::Path) -> Vec<u8> {
-    let mut out = vec![];
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.components().any(|c| c.as_os_str() == "do") {
-                out.extend(std::fs::read(&p).unwrap_or_default());
-            }
-        }
-    }
-    out
-}
-
-fn contains(hay: &[u8], needle: &str) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+fn durable_object_bytes(stack: &Stack) -> Vec<u8> {
+    stack.stored_bytes(|p| p.components().any(|c| c.as_os_str() == "do"))
 }
 
 /// A sign-in that has registered an application holds the admin's token and the generated
@@ -301,7 +291,7 @@ fn a_sign_ins_token_and_private_keys_lie_sealed_in_its_storage() {
     let (emulator, stack) = start(&[]);
     let api = Api::new(&stack.base_url, &stack.token("acct-sealed"));
     let done = system_tests::automatic_registration(&emulator, &api);
-    let stored = durable_object_bytes(stack.persist_dir());
+    let stored = durable_object_bytes(&stack);
     assert!(contains(&stored, "sealed"), "the scan reads the sign-ins' storage");
     // Every token the emulator signs starts with the same JWT header.
     let any_token = emulator.admin_token(fixture::ADMIN);
@@ -327,10 +317,8 @@ fn a_sign_ins_token_and_private_keys_lie_sealed_in_its_storage() {
 fn a_removal_sign_in_left_alone_ends_and_forgets_its_token() {
     let (emulator, stack) = start(&[("DEV_SIGNIN_HOLD_SECS", "5")]);
     let api = Api::new(&stack.base_url, &stack.token("acct-left-alone"));
-    let (app_id, _, secret) = emulator.register_app("Backup manual", None, true);
-    let created = api.post("/api/organizations", manual_body(&app_id, &secret, false, None));
-    assert_eq!(created.status, 201, "{}", created.text);
-    let org = created.body["id"].as_str().unwrap().to_owned();
+    let (app_id, _, created) = manual_organization(&emulator, &api);
+    let org = created["id"].as_str().unwrap().to_owned();
     let started =
         api.post("/api/signins", json!({"cloud": "global", "method": "device_code", "remove_organization_id": org}));
     assert_eq!(started.status, 201, "{}", started.text);
@@ -353,11 +341,9 @@ fn a_removal_sign_in_left_alone_ends_and_forgets_its_token() {
 fn a_delete_that_meets_a_change_saved_meanwhile_is_refused_and_keeps_the_organization() {
     let (emulator, stack) = start(&[]);
     let api = Api::new(&stack.base_url, &stack.token("acct-delete-race"));
-    let (app_id, _, secret) = emulator.register_app("Backup manual", None, true);
-    let created = api.post("/api/organizations", manual_body(&app_id, &secret, false, None));
-    assert_eq!(created.status, 201, "{}", created.text);
-    let org = created.body["id"].as_str().unwrap().to_owned();
-    let seen = created.body["version"].clone();
+    let (_, _, created) = manual_organization(&emulator, &api);
+    let org = created["id"].as_str().unwrap().to_owned();
+    let seen = created["version"].clone();
 
     // A stale version deletes nothing.
     let renamed = api.patch(&format!("/api/organizations/{org}"), json!({"version": seen, "name": "Renamed first"}));

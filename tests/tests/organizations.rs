@@ -20,6 +20,7 @@ fn secret_body(name: &str, app_id: &str, secret: &str) -> Value {
            "credential": {"type": "secret", "client_secret": secret}, "create_multiple_applications": false})
 }
 
+use system_tests::contains_bytes as contains;
 use system_tests::pfx_corpus as corpus;
 
 fn pem_to_der_b64(path: &Path) -> String {
@@ -28,26 +29,10 @@ fn pem_to_der_b64(path: &Path) -> String {
 }
 
 /// Every file of the local D1 database, concatenated (to look for secrets in clear).
-fn d1_bytes(dir: &Path) -> Vec<u8> {
-    let mut out = vec![];
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.to_string_lossy().contains("D1")
-                || p.extension().is_some_and(|x| x == "sqlite" || x == "sqlite-wal")
-            {
-                out.extend(std::fs::read(&p).unwrap_or_default());
-            }
-        }
-    }
-    out
-}
-
-fn contains(hay: &[u8], needle: &str) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+fn d1_bytes(stack: &Stack) -> Vec<u8> {
+    stack.stored_bytes(|p| {
+        p.to_string_lossy().contains("D1") || p.extension().is_some_and(|x| x == "sqlite" || x == "sqlite-wal")
+    })
 }
 
 #[test]
@@ -65,7 +50,7 @@ fn manual_add_with_a_secret_then_manage_it() {
     assert_eq!(org["active_applications"], 1);
     assert!(!created.text.contains(&secret), "the secret is never returned");
     let id = org["id"].as_str().unwrap().to_owned();
-    let stored = d1_bytes(stack.persist_dir());
+    let stored = d1_bytes(&stack);
     assert!(contains(&stored, &app_id), "the scan reads the database the worker wrote");
     assert!(!contains(&stored, &secret), "the D1 database holds no secret in clear");
 
@@ -111,7 +96,7 @@ fn manual_add_with_a_secret_then_manage_it() {
     assert_eq!(api.get(&format!("/api/organizations/{id}")).status, 404);
 
     // Nothing secret in clear at rest or in the log.
-    assert!(!contains(&d1_bytes(stack.persist_dir()), &secret), "the D1 database holds no secret in clear");
+    assert!(!contains(&d1_bytes(&stack), &secret), "the D1 database holds no secret in clear");
     assert!(!stack.log().contains(&secret));
 }
 
@@ -167,7 +152,7 @@ fn manual_add_with_a_certificate() {
     assert_eq!(created.body["credential_type"], "certificate");
     assert_eq!(created.body["certificate_thumbprint"], case["sha1"]);
     assert!(created.body["credential_expires_at"].is_string());
-    let stored = d1_bytes(stack.persist_dir());
+    let stored = d1_bytes(&stack);
     assert!(contains(&stored, &app_id), "the scan reads the database the worker wrote");
     assert!(!contains(&stored, case["password"].as_str().unwrap()), "no .pfx password in clear");
     let log = requests_with_assertions(&emulator);
