@@ -32,11 +32,18 @@ pub struct SignIn {
     state: State,
     env: Env,
     turn: Turn,
+    keyring: std::cell::OnceCell<crate::organizations::seal::Keyring>,
 }
 
 impl SignIn {
-    fn keyring(&self) -> std::result::Result<crate::organizations::seal::Keyring, HostError> {
-        super::keyring(&self.env).map_err(|_| HostError("ENCRYPTION_KEYS is missing or malformed".into()))
+    /// The keyring, read from `ENCRYPTION_KEYS` once per instance (every load and put of the record
+    /// uses it; a new key reaches a new instance, after a deploy).
+    fn keyring(&self) -> std::result::Result<&crate::organizations::seal::Keyring, HostError> {
+        if let Some(k) = self.keyring.get() {
+            return Ok(k);
+        }
+        let k = super::keyring(&self.env).map_err(|_| HostError("ENCRYPTION_KEYS is missing or malformed".into()))?;
+        Ok(self.keyring.get_or_init(|| k))
     }
 }
 
@@ -62,14 +69,13 @@ impl SignInHost for SignIn {
         let Some(stored) = self.state.storage().get::<AtRest>(RECORD).await.map_err(host_error)? else {
             return Ok(None);
         };
-        let keyring = self.keyring()?;
-        at_rest::open(&keyring, &self.state.id().to_string(), stored)
+        at_rest::open(self.keyring()?, &self.state.id().to_string(), stored)
             .map(Some)
             .map_err(|e| HostError(format!("the sign-in record does not open: {e:?}")))
     }
 
     async fn put(&self, rec: &SignInRecord) -> std::result::Result<(), HostError> {
-        let sealed = at_rest::seal(&self.keyring()?, &self.state.id().to_string(), rec);
+        let sealed = at_rest::seal(self.keyring()?, &self.state.id().to_string(), rec);
         self.state.storage().put(RECORD, sealed).await.map_err(host_error)
     }
 
@@ -134,7 +140,7 @@ impl SignInHost for SignIn {
 
 impl DurableObject for SignIn {
     fn new(state: State, env: Env) -> Self {
-        Self { state, env, turn: Turn::default() }
+        Self { state, env, turn: Turn::default(), keyring: std::cell::OnceCell::new() }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
