@@ -2,6 +2,7 @@
 //! and Graph's error shape mapped to the catalogue.
 
 use super::{retry_after, HttpRequest, HttpResponse, MicrosoftError};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use shared::api::MicrosoftCorrelation;
@@ -38,17 +39,48 @@ impl BatchItem {
         Self { id: id.into(), method: "GET", url: url.into(), body: None, headers: None, depends_on: vec![] }
     }
 
-    /// A request with a JSON body.
-    pub fn with_body(id: impl Into<String>, method: &'static str, url: impl Into<String>, body: Value) -> Self {
+    /// A `DELETE` (no body).
+    pub fn delete(id: impl Into<String>, url: impl Into<String>) -> Self {
+        Self { method: "DELETE", ..Self::get(id, url) }
+    }
+
+    /// A request with a JSON body (a typed one: [`serde_json::to_value`] of a product type cannot
+    /// fail, as none of them has a map with non-string keys).
+    pub fn with_body(
+        id: impl Into<String>,
+        method: &'static str,
+        url: impl Into<String>,
+        body: impl Serialize,
+    ) -> Self {
         Self {
             id: id.into(),
             method,
             url: url.into(),
-            body: Some(body),
+            body: Some(serde_json::to_value(body).unwrap_or(Value::Null)),
             headers: Some(serde_json::json!({"Content-Type": "application/json"})),
             depends_on: vec![],
         }
     }
+
+    /// The same request, sent only after `first` succeeded.
+    pub fn after(mut self, first: &BatchItem) -> Self {
+        self.depends_on = vec![first.id.clone()];
+        self
+    }
+}
+
+/// `value` as an OData string literal inside a `$filter` or a key: single-quoted, a quote inside
+/// doubled (OData ABNF `SQUOTE-in-string`), so that no value can end the literal early.
+pub fn odata_string(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
+/// A Graph collection answer: `{"value": [...]}`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Collection<T> {
+    /// The items.
+    #[serde(default = "Vec::new")]
+    pub value: Vec<T>,
 }
 
 /// One response inside a `$batch` answer.
@@ -82,11 +114,15 @@ impl BatchResult {
         error_from_body(self.status, &self.body, retry)
     }
 
-    /// Whether Graph refused because the object already exists (a repeated role assignment:
-    /// `Permission being assigned already exists on the object`). Graph gives this case no code of
-    /// its own (`Request_BadRequest`), so its message is read here, once, at the seam.
-    pub fn already_exists(&self) -> bool {
-        self.status == 400 && self.body["error"]["message"].as_str().is_some_and(|m| m.contains("already exists"))
+    /// The inner answer's body as `T`; `None` when it has another shape.
+    pub fn read<T: DeserializeOwned>(&self) -> Option<T> {
+        T::deserialize(&self.body).ok()
+    }
+
+    /// The first item of a collection answer: `Some(None)` when the collection is empty (nothing
+    /// matched the filter), `None` when the answer is not a collection of `T`.
+    pub fn first<T: DeserializeOwned>(&self) -> Option<Option<T>> {
+        self.read::<Collection<T>>().map(|c| c.value.into_iter().next())
     }
 }
 
@@ -132,12 +168,9 @@ pub fn read_batch(resp: &HttpResponse) -> Result<Vec<BatchResult>, MicrosoftErro
     struct Answer {
         responses: Vec<BatchResult>,
     }
-    serde_json::from_slice::<Answer>(resp.body()).map(|a| a.responses).map_err(|_| MicrosoftError {
-        code: ErrorCode::MicrosoftUnavailable,
-        status: resp.status().as_u16(),
-        correlation: Default::default(),
-        retry_after: None,
-    })
+    serde_json::from_slice::<Answer>(resp.body())
+        .map(|a| a.responses)
+        .map_err(|_| MicrosoftError::unreadable(resp.status().as_u16()))
 }
 
 /// Reads a single Graph response's JSON body, or its error.
@@ -146,12 +179,7 @@ pub fn read_json(resp: &HttpResponse) -> Result<Value, MicrosoftError> {
         if resp.body().is_empty() {
             return Ok(Value::Null);
         }
-        serde_json::from_slice(resp.body()).map_err(|_| MicrosoftError {
-            code: ErrorCode::MicrosoftUnavailable,
-            status: resp.status().as_u16(),
-            correlation: Default::default(),
-            retry_after: None,
-        })
+        serde_json::from_slice(resp.body()).map_err(|_| MicrosoftError::unreadable(resp.status().as_u16()))
     } else {
         Err(read_error(resp))
     }
@@ -163,18 +191,42 @@ pub fn read_error(resp: &HttpResponse) -> MicrosoftError {
     error_from_body(resp.status().as_u16(), &body, retry_after(resp))
 }
 
+/// Graph's error body (learn.microsoft.com/graph/errors): `{"error": {"code", "message",
+/// "innerError": {"request-id", "client-request-id", "date"}}}`.
+#[derive(Debug, Default, Deserialize)]
+struct ErrorBody {
+    #[serde(default)]
+    error: ErrorObject,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ErrorObject {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    inner_error: InnerError,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct InnerError {
+    #[serde(rename = "request-id")]
+    request_id: Option<String>,
+    #[serde(rename = "client-request-id")]
+    client_request_id: Option<String>,
+    date: Option<String>,
+}
+
 fn error_from_body(status: u16, body: &Value, retry_after: Option<u64>) -> MicrosoftError {
-    let err = &body["error"];
-    let code = err["code"].as_str().unwrap_or_default();
-    let inner = &err["innerError"];
+    let ErrorObject { code, inner_error: inner } = ErrorBody::deserialize(body).unwrap_or_default().error;
     MicrosoftError {
-        code: ErrorCode::from_graph(status, code),
+        code: ErrorCode::from_graph(status, &code),
         status,
         correlation: MicrosoftCorrelation {
-            correlation_id: inner["client-request-id"].as_str().map(str::to_owned),
-            trace_id: inner["request-id"].as_str().map(str::to_owned),
-            timestamp: inner["date"].as_str().map(str::to_owned),
-            code: (!code.is_empty()).then(|| code.to_owned()),
+            correlation_id: inner.client_request_id,
+            trace_id: inner.request_id,
+            timestamp: inner.date,
+            code: (!code.is_empty()).then_some(code),
         },
         retry_after,
     }
@@ -219,6 +271,12 @@ mod tests {
         assert_eq!(results[1].error().code, ErrorCode::ReplicationDelay);
         assert_eq!(results[1].error().correlation.trace_id.as_deref(), Some("r"));
         assert!(results[2].ok());
+    }
+
+    #[test]
+    fn an_odata_string_cannot_end_its_literal_early() {
+        assert_eq!(odata_string("m365onb-s1-0"), "'m365onb-s1-0'");
+        assert_eq!(odata_string("x') or (1 eq 1"), "'x'') or (1 eq 1'");
     }
 
     #[test]

@@ -2,9 +2,13 @@
 //! Graph, as pure functions over the `http` crate's types. The one HTTP seam is [`HttpClient`];
 //! the Worker implements it with `fetch`, tests with fakes or the local emulator.
 
+pub mod applications;
+pub mod grants;
 pub mod graph;
 pub mod identity;
 pub mod organization;
+pub mod policies;
+pub mod service_principals;
 
 use shared::api::{ErrorDetail, MicrosoftCorrelation};
 use shared::ErrorCode;
@@ -42,6 +46,11 @@ impl MicrosoftError {
     /// No answer arrived.
     pub fn transport() -> Self {
         Self { code: ErrorCode::MicrosoftUnavailable, status: 0, correlation: Default::default(), retry_after: None }
+    }
+
+    /// An answer of a shape Microsoft does not document: counted as Microsoft unavailable.
+    pub fn unreadable(status: u16) -> Self {
+        Self { code: ErrorCode::MicrosoftUnavailable, status, correlation: Default::default(), retry_after: None }
     }
 
     /// Whether retrying later may succeed.

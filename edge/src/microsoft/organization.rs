@@ -2,7 +2,8 @@
 //! token belongs to, with the fields the product reads, requested and read here once. The answer
 //! is a collection of one: `{"value": [{"id": …, "displayName": …, "verifiedDomains": [...]}]}`.
 
-use super::{graph, HttpRequest, HttpResponse, MicrosoftError};
+use super::graph::{self, BatchItem, Collection};
+use super::{HttpRequest, HttpResponse, MicrosoftError};
 use serde::Deserialize;
 use shared::secret::SecretString;
 use shared::CloudEndpoints;
@@ -14,6 +15,8 @@ pub enum Select {
     Id,
     /// The verified domains: the initial one names the tenant's SharePoint.
     Domains,
+    /// What a registration shows of the tenant: ID, name and domains.
+    Tenant,
 }
 
 impl Select {
@@ -21,6 +24,7 @@ impl Select {
         match self {
             Select::Id => "/organization?$select=id",
             Select::Domains => "/organization?$select=verifiedDomains",
+            Select::Tenant => "/organization?$select=id,displayName,verifiedDomains",
         }
     }
 }
@@ -32,6 +36,9 @@ pub struct Organization {
     /// The tenant ID.
     #[serde(default)]
     pub id: String,
+    /// Its name.
+    #[serde(default)]
+    pub display_name: String,
     /// Its verified domains.
     #[serde(default)]
     pub verified_domains: Vec<VerifiedDomain>,
@@ -46,6 +53,9 @@ pub struct VerifiedDomain {
     /// The `*.onmicrosoft.com` (or national cloud) domain the tenant was created with.
     #[serde(default)]
     pub is_initial: bool,
+    /// The domain the tenant uses by default for new users.
+    #[serde(default)]
+    pub is_default: bool,
 }
 
 impl Organization {
@@ -54,12 +64,17 @@ impl Organization {
         let domains = &self.verified_domains;
         domains.iter().find(|d| d.is_initial).or(domains.first()).map(|d| d.name.as_str())
     }
+
+    /// The default domain (the first verified domain if none is marked default).
+    pub fn default_domain(&self) -> Option<&str> {
+        let domains = &self.verified_domains;
+        domains.iter().find(|d| d.is_default).or(domains.first()).map(|d| d.name.as_str())
+    }
 }
 
-#[derive(Deserialize)]
-struct Collection {
-    #[serde(default)]
-    value: Vec<Organization>,
+/// `GET /organization` with `select` inside a `$batch` (answer: a collection of [`Organization`]).
+pub fn batch_item(id: String, select: Select) -> BatchItem {
+    BatchItem::get(id, select.path())
 }
 
 /// `GET /organization` with `select`, with `token`.
@@ -71,7 +86,7 @@ pub fn request(endpoints: &CloudEndpoints, token: &SecretString, select: Select)
 /// an organization with nothing known (empty ID, no domains).
 pub fn read(resp: &HttpResponse) -> Result<Organization, MicrosoftError> {
     let body = graph::read_json(resp)?;
-    Ok(serde_json::from_value::<Collection>(body).ok().and_then(|c| c.value.into_iter().next()).unwrap_or_default())
+    Ok(Collection::<Organization>::deserialize(&body).ok().and_then(|c| c.value.into_iter().next()).unwrap_or_default())
 }
 
 #[cfg(test)]

@@ -3,7 +3,9 @@
 //! Also the batch items that act on applications from outside a registration run (a certificate
 //! registered after the fact, unsaved applications deleted at the end of a hold).
 
+use super::app::Credential;
 use crate::microsoft::graph::{BatchItem, BatchResult};
+use crate::microsoft::{applications, service_principals};
 use shared::assertion::KeyCredential;
 use std::fmt;
 use std::str::FromStr;
@@ -136,20 +138,15 @@ impl FromStr for ItemId {
 }
 
 /// Deletes each `(index, object ID)`.
-pub fn deletion_items<'a>(apps: impl IntoIterator<Item = (u8, &'a String)>) -> Vec<BatchItem> {
-    apps.into_iter()
-        .map(|(i, oid)| BatchItem {
-            method: "DELETE",
-            ..BatchItem::get(ItemId::Delete(i).to_string(), format!("/applications/{oid}"))
-        })
-        .collect()
+pub fn deletion_items<'a>(apps: impl IntoIterator<Item = (u8, &'a str)>) -> Vec<BatchItem> {
+    apps.into_iter().map(|(i, oid)| applications::delete(ItemId::Delete(i).to_string(), oid)).collect()
 }
 
 /// Deletes saved applications by their application IDs (a saved organization's, on delete): one
 /// `DELETE /applications(appId='…')` each, the request ID being the position in `app_ids`. An ID
 /// that is not a GUID is never put into a URL (it stays in the tenant, and is reported so).
 pub fn removal_items(app_ids: &[String]) -> Vec<BatchItem> {
-    removals(app_ids, |_| true, ItemId::Remove, "applications")
+    removals(app_ids, |_| true, |i, id| applications::delete_by_app_id(ItemId::Remove(i).to_string(), id))
 }
 
 /// The second round of a removal: for each application of `app_ids` that this tenant does not
@@ -157,20 +154,22 @@ pub fn removal_items(app_ids: &[String]) -> Vec<BatchItem> {
 /// principal here, which is what holds the consented permissions.
 pub fn service_principal_removal_items(app_ids: &[String], answers: &[BatchResult]) -> Vec<BatchItem> {
     let gone = |i: u8| answer(answers, ItemId::Remove(i)).is_some_and(|a| a.status == 404);
-    removals(app_ids, gone, ItemId::RemoveServicePrincipal, "servicePrincipals")
+    removals(app_ids, gone, |i, id| {
+        service_principals::delete_by_app_id(ItemId::RemoveServicePrincipal(i).to_string(), id)
+    })
 }
 
-fn removals(app_ids: &[String], keep: impl Fn(u8) -> bool, item: fn(u8) -> ItemId, set: &str) -> Vec<BatchItem> {
+fn removals(
+    app_ids: &[String],
+    keep: impl Fn(u8) -> bool,
+    item: impl Fn(u8, &shared::AppId) -> BatchItem,
+) -> Vec<BatchItem> {
     app_ids
         .iter()
         .enumerate()
-        .filter(|(_, id)| shared::AppId::parse(id).is_ok())
-        .filter_map(|(i, id)| Some((u8::try_from(i).ok()?, id)))
+        .filter_map(|(i, id)| Some((u8::try_from(i).ok()?, shared::AppId::parse(id).ok()?)))
         .filter(|(i, _)| keep(*i))
-        .map(|(i, id)| BatchItem {
-            method: "DELETE",
-            ..BatchItem::get(item(i).to_string(), format!("/{set}(appId='{id}')"))
-        })
+        .map(|(i, id)| item(i, &id))
         .collect()
 }
 
@@ -210,31 +209,25 @@ pub fn removal_denied(answers: &[BatchResult]) -> bool {
         .any(|a| a.status == 403 && matches!(a.id.parse(), Ok(ItemId::Remove(_) | ItemId::RemoveServicePrincipal(_))))
 }
 
-/// Sets `key` on each created application and then removes its generated secret.
+/// Sets `key` on each created application and then removes its generated secret (runs stored
+/// before certificates).
 pub fn certificate_items<'a>(
     apps: impl IntoIterator<Item = &'a super::plan::App>,
     key: &KeyCredential,
 ) -> Vec<BatchItem> {
     let mut items = vec![];
     for a in apps {
-        let Some(oid) = &a.object_id else { continue };
-        let set = ItemId::KeyCredential(a.index).to_string();
-        items.push(BatchItem::with_body(
-            set.clone(),
-            "PATCH",
-            format!("/applications/{oid}"),
-            serde_json::json!({ "keyCredentials": [key] }),
-        ));
-        if let Some(key_id) = &a.secret_key_id {
-            let mut remove = BatchItem::with_body(
-                ItemId::RemovePassword(a.index).to_string(),
-                "POST",
-                format!("/applications/{oid}/removePassword"),
-                serde_json::json!({ "keyId": key_id }),
-            );
-            remove.depends_on = vec![set];
-            items.push(remove);
-        }
+        let Some(oid) = a.object_id() else { continue };
+        let update = applications::Update { required_resource_access: None, key_credentials: Some(vec![key.clone()]) };
+        let set = applications::update(ItemId::KeyCredential(a.index).to_string(), oid, &update);
+        let remove = match &a.credential {
+            Credential::Secret { key_id: Some(key_id), .. } => Some(
+                applications::remove_password(ItemId::RemovePassword(a.index).to_string(), oid, key_id).after(&set),
+            ),
+            _ => None,
+        };
+        items.push(set);
+        items.extend(remove);
     }
     items
 }

@@ -6,10 +6,14 @@
 //! created when a step fails for good. The Durable Object persists it before and after each step,
 //! so that a restarted worker resumes without creating anything twice.
 
+mod answers;
+pub mod app;
 pub mod items;
 pub mod manifest;
 pub mod plan;
 pub mod policy;
+mod progress;
+mod requests;
 
 pub use items::{
     certificate_items, deletion_items, not_removed, removal_denied, removal_items, service_principal_removal_items,

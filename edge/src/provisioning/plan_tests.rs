@@ -2,9 +2,14 @@
 
 use super::*;
 use crate::provisioning::manifest::assignments_per_application;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use serde_json::{json, Value};
+use shared::api::{StepState, Workload};
+use shared::selfsigned::GENERATED_LIFETIME_DAYS;
 use std::collections::HashMap;
 
-fn fake_certificate(o: &CertificateOrder) -> GeneratedCertificate {
+pub(crate) fn fake_certificate(o: &CertificateOrder) -> GeneratedCertificate {
     GeneratedCertificate {
         der_base64: STANDARD.encode(format!("certificate {}", o.index)),
         pkcs8_base64: SecretString::new(STANDARD.encode(format!("key {}", o.index))),
@@ -263,16 +268,16 @@ fn a_repair_does_only_what_is_missing() {
     // The main application is where it was: enabled again, its missing role granted, its
     // permissions declared against the current manifest, its credential untouched.
     let main = reg.app(0).unwrap();
-    assert_eq!((main.object_id.as_deref(), main.app_id.as_deref()), (Some("obj-kept"), Some("app-kept")));
-    assert!(main.adopted && main.keep_credential && main.certificate.is_none());
+    assert_eq!((main.object_id(), main.app_id()), (Some("obj-kept"), Some("app-kept")));
+    assert!(main.origin == Origin::Adopted && matches!(main.credential, Credential::Kept));
     assert!(tenant.disabled.is_empty());
     assert_eq!(tenant.sp_patches, vec![("app-kept".to_owned(), json!({"accountEnabled": true}))]);
     assert_eq!(reg.granted_permissions(main).len(), assignments_per_application(CloudEnvironment::Global));
 
     // The deleted additional application is created again with a new ID and a certificate.
     let again = reg.app(1).unwrap();
-    assert_eq!(again.app_id.as_deref(), Some("app1"), "a new application (the fake numbers them)");
-    assert!(!again.adopted && again.certificate.is_some() && again.verified);
+    assert_eq!(again.app_id(), Some("app1"), "a new application (the fake numbers them)");
+    assert!(again.origin == Origin::New && again.certificate().is_some() && again.verified);
     assert_eq!(tenant.orders.iter().map(|o| o.index).collect::<Vec<_>>(), vec![1], "a certificate only for it");
     assert_eq!(tenant.keys.len(), 1, "the kept application's keys are not touched");
     assert_eq!(tenant.apps.len(), 2);
@@ -307,8 +312,8 @@ fn a_repair_renews_a_failing_credential_with_a_certificate() {
     tenant.run(&mut reg);
     assert_eq!(reg.phase, Phase::Done, "{:?}", reg.error);
     let main = reg.app(0).unwrap();
-    assert!(main.certificate.is_some() && main.key_added && main.verified && !main.keep_credential);
-    assert_eq!(main.object_id.as_deref(), Some("obj-kept"), "the same application");
+    assert!(matches!(main.credential, Credential::Registered(_)) && main.verified);
+    assert_eq!(main.object_id(), Some("obj-kept"), "the same application");
     assert_eq!(tenant.orders.iter().map(|o| o.index).collect::<Vec<_>>(), vec![0, 1]);
 }
 
@@ -345,6 +350,7 @@ fn applications_for_a_named_tenant_are_created_only_in_that_tenant() {
     assert_eq!(reg.phase, Phase::Failed);
     assert_eq!(reg.error.as_ref().unwrap().code, ErrorCode::SignInTenantMismatch);
     assert!(tenant.apps.is_empty() && tenant.deleted.is_empty(), "nothing was created, nothing to delete");
+    assert!(reg.apps.iter().all(|a| a.object == Object::New), "marked only once a create was really sent");
     assert_eq!(reg.graph_round_trips, 1);
 
     // The right tenant (matched without regard to case): created after the read, one round trip more.
@@ -354,7 +360,7 @@ fn applications_for_a_named_tenant_are_created_only_in_that_tenant() {
     assert_eq!(reg.phase, Phase::Done);
     assert_eq!(tenant.apps.len(), 3);
     assert_eq!(reg.graph_round_trips, 4, "tenant, then discover, credentials, grant");
-    assert!(reg.apps.iter().all(|a| a.create_sent), "marked only once a create was really sent");
+    assert!(reg.apps.iter().all(|a| matches!(a.object, Object::Known { .. })));
 }
 
 #[test]
@@ -376,12 +382,12 @@ fn one_application_within_the_graph_budget() {
     let t = reg.tenant.as_ref().unwrap();
     assert_eq!((t.id.as_str(), t.display_name.as_str(), t.default_domain.as_str()), ("tid", "Contoso", "contoso.com"));
     let app = reg.app(0).unwrap();
-    assert_eq!(app.app_id.as_deref(), Some("app0"));
-    assert!(app.secret.is_none(), "no client secret: SharePoint refuses them");
-    assert_eq!(app.certificate.as_ref().unwrap().info.subject, "CN=M365 Backup");
+    assert_eq!(app.app_id(), Some("app0"));
+    assert!(app.secret().is_none(), "no client secret: SharePoint refuses them");
+    assert_eq!(app.certificate().unwrap().info.subject, "CN=M365 Backup");
     assert_eq!(tenant.keys.len(), 1, "the certificate is registered in the credentials round trip");
     assert_eq!(tenant.keys[0][0]["type"], "AsymmetricX509Cert");
-    assert_eq!(tenant.keys[0][0]["key"], app.certificate.as_ref().unwrap().der_base64.as_str());
+    assert_eq!(tenant.keys[0][0]["key"], app.certificate().unwrap().der_base64.as_str());
     assert_eq!(tenant.assignments, assignments_per_application(CloudEnvironment::Global));
     assert!(reg.progress(1).iter().all(|s| s.state == StepState::Done));
 }
@@ -410,7 +416,7 @@ fn three_more_applications_within_the_budget() {
     assert!(per_workload(1) < per_workload(0), "an additional application is not a clone");
     assert_eq!(tenant.patched, 4, "one PATCH per application (its certificate; the additional applications declared their permissions at creation)");
     assert_eq!(tenant.keys.len(), 4);
-    let requests: Vec<_> = more.apps.iter().map(|a| a.key_added).collect();
+    let requests: Vec<_> = more.apps.iter().map(|a| matches!(a.credential, Credential::Registered(_))).collect();
     assert_eq!(requests, vec![true; 3]);
     let names: Vec<u8> = more.apps.iter().map(|a| a.index).collect();
     assert_eq!(names, vec![1, 2, 3]);
@@ -488,7 +494,7 @@ fn a_policy_that_blocks_secrets_does_not_stop_the_certificates() {
     tenant.run(&mut reg);
     assert_eq!(reg.phase, Phase::Done, "{:?}", reg.error);
     assert!(reg.policy.as_ref().unwrap().secrets_blocked);
-    assert!(reg.app(0).unwrap().key_added && reg.app(0).unwrap().secret.is_none());
+    assert!(matches!(reg.app(0).unwrap().credential, Credential::Registered(_)));
 }
 
 #[test]
@@ -651,9 +657,9 @@ fn the_persisted_form_round_trips_the_private_key_and_debug_hides_it() {
     let mut tenant = FakeTenant::default();
     let mut reg = Registration::new(CloudEnvironment::Global, "M365 Backup", "m", 0, 1);
     tenant.run(&mut reg);
-    let key = reg.app(0).unwrap().certificate.as_ref().unwrap().pkcs8_base64.expose().to_owned();
+    let key = reg.app(0).unwrap().certificate().unwrap().pkcs8_base64.expose().to_owned();
     let back: Registration = serde_json::from_str(&serde_json::to_string(&reg).unwrap()).unwrap();
-    assert_eq!(back.app(0).unwrap().certificate.as_ref().unwrap().pkcs8_base64.expose(), key);
+    assert_eq!(back.app(0).unwrap().certificate().unwrap().pkcs8_base64.expose(), key);
     assert!(!format!("{reg:?}").contains(&key));
 }
 
@@ -666,9 +672,10 @@ fn a_run_stored_with_a_secret_before_certificates_completes_with_it() {
     reg.on_batches(b.iter().map(|b| Ok(b.iter().map(|i| tenant.answer(i)).collect())).collect(), 0);
     // What the code before certificates had stored after its credentials batch.
     let app = &mut reg.apps[0];
-    app.secret = Some(SecretString::new("old~secret".into()));
+    app.credential =
+        Credential::Secret { secret: SecretString::new("old~secret".into()), expires_at: None, key_id: None };
     tenant.run(&mut reg);
     assert_eq!(reg.phase, Phase::Done, "{:?}", reg.error);
     assert!(tenant.orders.is_empty(), "no certificate is made for it");
-    assert_eq!(reg.app(0).unwrap().secret.as_ref().unwrap().expose(), "old~secret");
+    assert_eq!(reg.app(0).unwrap().secret().unwrap().0.expose(), "old~secret");
 }

@@ -6,6 +6,7 @@
 //! `disabled`, and its `restrictForAppsCreatedAfterDateTime` is not after now (the applications
 //! are created now).
 
+use crate::microsoft::policies::{DefaultAppManagementPolicy, Restriction};
 use crate::time::Millis;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -27,23 +28,28 @@ impl TenantPolicy {
     /// Reads Graph's answer at `now`. Anything unreadable counts as no restriction: Microsoft
     /// still enforces the policy, and its refusal is mapped by the error catalogue.
     pub fn read(body: &Value, now: Millis) -> TenantPolicy {
+        DefaultAppManagementPolicy::deserialize(body).map(|p| Self::of(&p, now)).unwrap_or_default()
+    }
+
+    /// What `policy` means for an application created at `now`.
+    pub fn of(policy: &DefaultAppManagementPolicy, now: Millis) -> TenantPolicy {
         let mut p = TenantPolicy::default();
-        if body["isEnabled"].as_bool() != Some(true) {
+        if !policy.is_enabled {
             return p;
         }
-        let restrictions = &body["applicationRestrictions"];
-        for r in applying(&restrictions["passwordCredentials"], now) {
-            match r["restrictionType"].as_str() {
-                Some("passwordAddition") => p.secrets_blocked = true,
-                Some("passwordLifetime") => p.secret_max_seconds = r["maxLifetime"].as_str().and_then(duration_seconds),
+        let restrictions = &policy.application_restrictions;
+        for r in applying(&restrictions.password_credentials, now) {
+            match r.restriction_type.as_str() {
+                "passwordAddition" => p.secrets_blocked = true,
+                "passwordLifetime" => p.secret_max_seconds = r.max_lifetime.as_deref().and_then(duration_seconds),
                 _ => {}
             }
         }
-        for r in applying(&restrictions["keyCredentials"], now) {
-            match r["restrictionType"].as_str() {
-                Some("trustedCertificateAuthority") => p.trusted_ca_required = true,
-                Some("asymmetricKeyLifetime") => {
-                    p.certificate_max_days = r["maxLifetime"].as_str().and_then(duration_seconds).map(|s| s / 86_400)
+        for r in applying(&restrictions.key_credentials, now) {
+            match r.restriction_type.as_str() {
+                "trustedCertificateAuthority" => p.trusted_ca_required = true,
+                "asymmetricKeyLifetime" => {
+                    p.certificate_max_days = r.max_lifetime.as_deref().and_then(duration_seconds).map(|s| s / 86_400)
                 }
                 _ => {}
             }
@@ -62,10 +68,10 @@ impl TenantPolicy {
 }
 
 /// The restrictions in `list` that apply to an application created at `now`.
-fn applying(list: &Value, now: Millis) -> impl Iterator<Item = &Value> {
-    list.as_array().into_iter().flatten().filter(move |r| {
-        let enabled = r["state"].as_str() != Some("disabled");
-        let from = r["restrictForAppsCreatedAfterDateTime"].as_str().and_then(crate::time::parse_rfc3339);
+fn applying(list: &[Restriction], now: Millis) -> impl Iterator<Item = &Restriction> {
+    list.iter().filter(move |r| {
+        let enabled = r.state.as_deref() != Some("disabled");
+        let from = r.restrict_for_apps_created_after_date_time.as_deref().and_then(crate::time::parse_rfc3339);
         enabled && from.is_none_or(|from| from * 1000 <= now)
     })
 }

@@ -3,6 +3,7 @@
 use super::*;
 use crate::microsoft::identity::{OAuthFailure, TokenOutcome};
 use crate::microsoft::MicrosoftError;
+use crate::provisioning::plan::{Credential, Object};
 
 const APP: &str = "M365 Backup";
 const ID: &str = "0f8fad5b-d9cb-469f-a165-70867728950e";
@@ -47,9 +48,9 @@ fn finish(r: &mut SignInRecord, now: Millis) {
             default_domain: "a.example".into(),
         });
         for a in &mut run.apps {
-            a.secret = Some(SecretString::new("GEN".into()));
-            a.app_id = Some(format!("app{}", a.index));
-            a.object_id = Some(format!("obj{}", a.index));
+            a.credential =
+                Credential::Secret { secret: SecretString::new("GEN".into()), expires_at: None, key_id: None };
+            a.object = Object::Known { object_id: format!("obj{}", a.index), app_id: format!("app{}", a.index) };
         }
     }
     r.settle(now);
@@ -402,7 +403,7 @@ fn a_failed_registration_ends_the_sign_in_and_holds_what_it_created_until_delete
     signed_in(&mut r, 5000);
     r.confirm(APP);
     let run = r.running().unwrap();
-    run.apps[0].object_id = Some("obj0".into());
+    run.apps[0].object = Object::Known { object_id: "obj0".into(), app_id: String::new() };
     run.phase = Phase::Failed;
     run.error = Some(ErrorDetail::new(ErrorCode::RegistrationFailed));
     r.settle(6000);
@@ -503,8 +504,7 @@ fn each_stage_against_each_command() {
 fn a_record_stored_before_the_stages_is_read_in_its_old_shape() {
     let mut run = Registration::new(CloudEnvironment::Global, APP, "m365onb-s1", 0, 1);
     run.phase = Phase::Done;
-    run.apps[0].object_id = Some("obj0".into());
-    run.apps[0].app_id = Some("app0".into());
+    run.apps[0].object = Object::Known { object_id: "obj0".into(), app_id: "app0".into() };
     let old = serde_json::json!({
         "id": "s1", "account": "acct", "cloud": "global", "client_id": "client", "method": "device_code",
         "state": "completed", "device": null, "poller": null, "confirmed": true,

@@ -366,11 +366,11 @@ fn export(rec: &SignInRecord) -> Exported {
         .filter_map(|(r, a)| {
             Some(ExportedApp {
                 index: a.index,
-                app_id: a.app_id.clone()?,
-                object_id: a.object_id.clone()?,
-                secret: a.secret.as_ref().map(|s| s.expose().to_owned()),
-                certificate: a.certificate.clone(),
-                secret_expires_at: a.secret_expires_at,
+                app_id: a.app_id()?.to_owned(),
+                object_id: a.object_id()?.to_owned(),
+                secret: a.secret().map(|(s, _)| s.expose().to_owned()),
+                certificate: a.certificate().cloned(),
+                secret_expires_at: a.secret().and_then(|(_, end)| end),
                 manifest_version: r.manifest_version,
                 permissions: r.granted_permissions(a),
             })

@@ -418,7 +418,7 @@ fn a_device_code_sign_in_registers_after_the_checkbox_and_a_save_keeps_what_it_t
     assert!(w.ms.deleted.borrow().is_empty(), "the saved application is kept");
     let rec = w.record();
     let main = rec.holding().unwrap().main.clone().unwrap();
-    assert!(rec.token().is_none() && main.apps.iter().all(|a| a.secret.is_none() && a.certificate.is_none()));
+    assert!(rec.token().is_none() && main.apps.iter().all(|a| a.secret().is_none() && a.certificate().is_none()));
     assert!(!serde_json::to_string(&rec).unwrap().contains(&key), "no private key is left in storage");
 }
 
@@ -781,7 +781,7 @@ fn a_certificate_replaces_the_generated_secrets_and_nothing_is_exported_after() 
     w.send(Command::UseCertificate { account: account(), certificate: cert }).unwrap();
     let ids = w.ms.batch_ids.borrow().clone();
     assert!(ids.contains(&ItemId::KeyCredential(0)), "the upload replaces the generated certificate");
-    assert!(w.record().holding().unwrap().main.clone().unwrap().apps.iter().all(|a| a.certificate.is_none()));
+    assert!(w.record().holding().unwrap().main.clone().unwrap().apps.iter().all(|a| a.certificate().is_none()));
     assert_eq!(w.code(Command::Export { account: account() }), ErrorCode::NotFound);
 }
 

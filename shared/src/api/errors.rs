@@ -80,6 +80,37 @@ impl ErrorDetail {
     pub fn new(code: ErrorCode) -> Self {
         Self { code, message: code.message().to_owned(), field: None, microsoft: None, missing_permissions: vec![] }
     }
+
+    /// `permission_unavailable`: the tenant does not offer `permissions` (named in the message and
+    /// listed in `missing_permissions`); the run left nothing in the tenant.
+    pub fn permissions_unavailable(permissions: Vec<RequiredPermission>) -> Self {
+        let names: Vec<String> = permissions.iter().map(|p| format!("{} ({})", p.value, p.api)).collect();
+        Self {
+            message: format!(
+                "Your tenant does not offer the application permission{} {}, which the backup needs. \
+                 No application was left in the tenant. Register the application yourself with the \
+                 Manual method, or contact support with this message.",
+                if names.len() == 1 { "" } else { "s" },
+                names.join(", ")
+            ),
+            missing_permissions: permissions,
+            ..Self::new(ErrorCode::PermissionUnavailable)
+        }
+    }
+
+    /// `trusted_certificate_required` after an automatic registration: the service's certificates
+    /// are self-signed, and the run left nothing in the tenant.
+    pub fn trusted_certificate_required() -> Self {
+        Self {
+            message: "Your tenant's app management policy accepts only certificates issued by a certificate \
+                      authority it trusts, and the certificates this service creates are self-signed. No \
+                      application was left in the tenant. Register the application yourself with a \
+                      certificate from one of your trusted authorities and add it with the Manual method \
+                      (upload the .pfx)."
+                .to_owned(),
+            ..Self::new(ErrorCode::TrustedCertificateRequired)
+        }
+    }
 }
 
 impl ErrorBody {

@@ -17,7 +17,7 @@
 
 use super::{internal, Organizations, Res};
 use crate::health::{rotated_validity, ROTATION_OVERLAP_MS};
-use crate::microsoft::{graph, HttpClient, MicrosoftError};
+use crate::microsoft::{applications, graph, HttpClient, MicrosoftError};
 use crate::organizations::check::{Credential, Patience, Signers};
 use crate::organizations::model::ApplicationRow;
 use crate::organizations::ports::{Clock, Log, Notify, OrganizationStore, RotatedCredential, SignIns, Sleeper};
@@ -25,7 +25,6 @@ use crate::organizations::seal::{binding, SealedCertificate};
 use crate::provisioning::plan::GENERATED_KEY_NAME;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use serde_json::json;
 use shared::assertion::{key_id_for_certificate, AssertionAlg, AssertionSigner, ClientAssertion, KeyCredential};
 use shared::certificate::{describe_certificate, ParsedPfx};
 use shared::secret::{SecretBytes, SecretString};
@@ -124,14 +123,11 @@ where
         key.start_date_time = None;
         key.end_date_time = None;
         let proof = self.proof(a.current, object_id).await?;
-        let body = json!({"keyCredential": key, "passwordCredential": null, "proof": proof});
-        let path = format!("/applications/{object_id}/addKey");
-        let req = graph::request(a.endpoints, a.token, http::Method::POST, &path, Some(&body));
-        let added = match self.http.send(req).await {
-            Ok(resp) => graph::read_json(&resp).map_err(|e| refused("addKey", &e))?,
+        let req = applications::add_key(a.endpoints, a.token, object_id, &key, &proof);
+        let new_key_id = match self.http.send(req).await {
+            Ok(resp) => applications::read_added_key(&resp).map_err(|e| refused("addKey", &e))?.key_id,
             Err(e) => return Err(failed("addKey", format!("{e:?}"))),
         };
-        let new_key_id = added["keyId"].as_str().map(str::to_owned).ok_or_else(|| failed("addKey", "no keyId"))?;
 
         // Step 2; on failure the new key goes again (signed by the old one, which still works).
         let checked = self
@@ -198,9 +194,7 @@ where
         signed_by: &ParsedPfx,
     ) -> Result<(), RotationError> {
         let proof = self.proof(signed_by, object_id).await?;
-        let body = json!({"keyId": key_id, "proof": proof});
-        let path = format!("/applications/{object_id}/removeKey");
-        let req = graph::request(a.endpoints, a.token, http::Method::POST, &path, Some(&body));
+        let req = applications::remove_key(a.endpoints, a.token, object_id, key_id, &proof);
         match self.http.send(req).await {
             Ok(resp) => match graph::read_json(&resp) {
                 Ok(_) => Ok(()),

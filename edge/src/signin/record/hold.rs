@@ -19,7 +19,7 @@ impl SignInRecord {
             .registrations()
             .filter(|r| r.phase == Phase::Done)
             .flat_map(|r| r.apps.iter())
-            .all(|a| a.secret.is_some() || a.certificate.is_some() || a.keep_credential);
+            .all(|a| a.holds_credential());
         // The hold has ended once its secrets were forgotten (no token and nothing pending); a token
         // that merely expired during the hold does not end it.
         let hold_ended = h.token.is_none() && h.discard_at.is_none();
@@ -129,8 +129,7 @@ impl SignInRecord {
         if let Some(h) = self.holding_mut() {
             for r in [&mut h.main, &mut h.additional].into_iter().flatten() {
                 for a in &mut r.apps {
-                    a.secret = None;
-                    a.certificate = None;
+                    a.forget_credential();
                 }
             }
         }

@@ -40,14 +40,14 @@ impl SignInRecord {
                     tenant_id: t.id.clone(),
                     tenant_name: t.display_name.clone(),
                     default_domain: t.default_domain.clone(),
-                    application_id: app.app_id.clone().unwrap_or_default(),
-                    secret_stored: app.secret.is_some() || app.certificate.is_some() || h.saved,
+                    application_id: app.app_id().unwrap_or_default().to_owned(),
+                    secret_stored: app.secret().is_some() || app.certificate().is_some() || h.saved,
                     applications: self.applications_done(),
                     application_ids: [&h.main, &h.additional]
                         .into_iter()
                         .flatten()
                         .filter(|r| r.phase == Phase::Done)
-                        .flat_map(|r| r.apps.iter().filter_map(|a| a.app_id.clone()))
+                        .flat_map(|r| r.apps.iter().filter_map(|a| a.app_id().map(str::to_owned)))
                         .collect(),
                     certificates: [&h.main, &h.additional]
                         .into_iter()
@@ -55,9 +55,9 @@ impl SignInRecord {
                         .filter(|r| r.phase == Phase::Done)
                         .flat_map(|r| r.apps.iter())
                         .filter_map(|a| {
-                            let c = a.certificate.as_ref()?;
+                            let c = a.certificate()?;
                             Some(GeneratedCertificateView {
-                                application_id: a.app_id.clone()?,
+                                application_id: a.app_id()?.to_owned(),
                                 info: c.info.clone(),
                                 certificate_base64: c.der_base64.clone(),
                             })

@@ -124,8 +124,8 @@ impl<H: SignInHost, C: HttpClient> SignInService<'_, H, C> {
         tenant: &str,
         app: &App,
     ) -> VerifyOutcome {
-        let Some(app_id) = &app.app_id else { return VerifyOutcome::Refused(MicrosoftError::transport()) };
-        match (&app.certificate, &app.secret) {
+        let Some(app_id) = app.app_id() else { return VerifyOutcome::Refused(MicrosoftError::transport()) };
+        match (app.certificate(), app.secret()) {
             (Some(c), _) => {
                 let (Ok(der), Ok(pkcs8)) = (STANDARD.decode(&c.der_base64), STANDARD.decode(c.pkcs8_base64.expose()))
                 else {
@@ -152,7 +152,7 @@ impl<H: SignInHost, C: HttpClient> SignInService<'_, H, C> {
                     }
                 }
             }
-            (None, Some(secret)) => {
+            (None, Some((secret, _))) => {
                 verify(self.http, endpoints, tenant, app_id, ClientCredential::Secret(secret)).await
             }
             (None, None) => VerifyOutcome::Refused(MicrosoftError::transport()),

@@ -79,8 +79,8 @@ impl<H: SignInHost, C: HttpClient> SignInService<'_, H, C> {
                 .flatten()
                 .flat_map(|r| r.apps.iter())
                 // Applications that were there before a repair belong to its organization, always.
-                .filter(|a| !a.adopted)
-                .filter_map(|a| Some((a.index, a.app_id.clone()?, a.object_id.clone()?)))
+                .filter(|a| a.origin == crate::provisioning::app::Origin::New)
+                .filter_map(|a| Some((a.index, a.app_id()?.to_owned(), a.object_id()?.to_owned())))
                 .collect();
             let app_ids: Vec<String> = created.iter().map(|(_, app_id, _)| app_id.clone()).collect();
             let held = if app_ids.is_empty() { Ok(vec![]) } else { self.host.held_by_organizations(&app_ids).await };
@@ -92,7 +92,8 @@ impl<H: SignInHost, C: HttpClient> SignInService<'_, H, C> {
                     return;
                 }
             };
-            let unheld = created.iter().filter(|(_, app_id, _)| !held.contains(app_id)).map(|(i, _, oid)| (*i, oid));
+            let unheld =
+                created.iter().filter(|(_, app_id, _)| !held.contains(app_id)).map(|(i, _, oid)| (*i, oid.as_str()));
             let items: Vec<graph::BatchItem> = crate::provisioning::deletion_items(unheld);
             if !held.is_empty() && !saved {
                 self.host.warn(&format!(
