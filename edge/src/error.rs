@@ -14,7 +14,7 @@ pub enum AppError {
     /// No such object in this account (also when it exists in another account).
     NoSuchObject,
     /// The endpoint exists but not with this method.
-    MethodNotAllowed(&'static [&'static str]),
+    MethodNotAllowed(Vec<&'static str>),
     /// No or invalid portal session.
     Unauthenticated,
     /// A field was refused.
@@ -138,7 +138,7 @@ mod tests {
 
     #[test]
     fn method_not_allowed_names_the_methods() {
-        let e = AppError::MethodNotAllowed(&["GET", "HEAD"]);
+        let e = AppError::MethodNotAllowed(vec!["GET", "HEAD"]);
         assert_eq!(e.status(), 405);
         assert!(e.body().error.message.contains("GET, HEAD"));
     }

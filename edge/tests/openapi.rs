@@ -8,6 +8,7 @@ use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, SchemaGenerator};
 use serde_json::{json, Map, Value};
 use shared::api::*;
+use shared::endpoints::{Access, Parameter};
 
 fn schema<T: JsonSchema>(g: &mut SchemaGenerator) -> Value {
     g.subschema_for::<T>().to_value()
@@ -83,19 +84,24 @@ fn document() -> Value {
                     json!({"name": n, "in": "query", "required": *n == "state", "schema": schema})
                 })
                 .collect::<Vec<_>>());
-        } else if path.starts_with("/api/engine/") {
-            o["security"] = json!([{"engineToken": []}]);
-        } else if *path != "/api/health" {
-            o["security"] = json!([{"portalSession": []}]);
         }
-        if path.starts_with("/api/clouds/{id}") {
+        match e.access() {
+            Access::Engine => o["security"] = json!([{"engineToken": []}]),
+            Access::Session => o["security"] = json!([{"portalSession": []}]),
+            Access::Public => {}
+        }
+        match e.parameter() {
             // The cloud's wire name, not an object's ID.
-            let clouds: Vec<&str> = shared::CloudEnvironment::ALL.iter().map(|c| c.as_str()).collect();
-            o["parameters"] =
-                json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "enum": clouds}}]);
-        } else if path.contains("{id}") {
-            o["parameters"] =
-                json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}]);
+            Some(Parameter::Cloud) => {
+                let clouds: Vec<&str> = shared::CloudEnvironment::ALL.iter().map(|c| c.as_str()).collect();
+                o["parameters"] = json!([{"name": "cloud", "in": "path", "required": true,
+                                          "schema": {"type": "string", "enum": clouds}}]);
+            }
+            Some(Parameter::Id) => {
+                o["parameters"] = json!([{"name": "id", "in": "path", "required": true,
+                                          "schema": {"type": "string", "format": "uuid"}}]);
+            }
+            None => {}
         }
         if let Some(req) = request.map(|s| s.to_value()) {
             // Confirming a device-code sign-in needs no body; a Credential sign-in sends its claim.

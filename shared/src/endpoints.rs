@@ -1,7 +1,10 @@
-//! Every endpoint of the edge API, described once: its method, its path (`{id}` stands for an
-//! object's ID), the type of its request body and of its answer. The app's calls, the edge's route
-//! table and the OpenAPI document are built from these; a call with the wrong body or a wrong
-//! reading of the answer does not compile.
+//! Every endpoint of the edge API, described once: who may call it (the public, the backup engine,
+//! a portal session), its method, its path (`{id}` stands for an object's ID, `{cloud}` for a
+//! cloud's wire name), the type of its request body and of its answer. The app's calls, the edge's
+//! route table and its dispatch, and the OpenAPI document are built from this one table: a call
+//! with the wrong body or a wrong reading of the answer does not compile, and neither does a new
+//! line of the table until the edge dispatches it (its dispatch matches each group's enum
+//! exhaustively).
 
 use crate::api::*;
 use crate::certificate::CertificateInfo;
@@ -61,9 +64,42 @@ impl<Req, Resp> Endpoint<Req, Resp> {
         self.about.path
     }
 
-    /// The path for object `id` (the path itself when it names no object).
+    /// The path for object (or cloud) `id` (the path itself when it names none).
     pub fn path_for(&self, id: &str) -> String {
-        self.about.path.replace("{id}", id)
+        match self.about.parameter() {
+            Some(p) => self.about.path.replace(&format!("{{{}}}", p.name()), id),
+            None => self.about.path.to_owned(),
+        }
+    }
+}
+
+/// Who may call an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone: no credential (health, Microsoft's redirect back to the Credential pop-up).
+    Public,
+    /// The backup engine, with an ES256 token signed by one of the account's engine keys.
+    Engine,
+    /// The portal's app, with a portal session.
+    Session,
+}
+
+/// What a path's one parameter names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Parameter {
+    /// `{id}`: an object's ID as the edge issues them (a UUID).
+    Id,
+    /// `{cloud}`: a cloud's wire name (`global`, `usgov_gcc_high`, `usgov_dod`, `china`).
+    Cloud,
+}
+
+impl Parameter {
+    /// Its name in the path template.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Parameter::Id => "id",
+            Parameter::Cloud => "cloud",
+        }
     }
 }
 
@@ -72,6 +108,8 @@ impl<Req, Resp> Endpoint<Req, Resp> {
 pub struct Described {
     /// Its name in code.
     pub name: &'static str,
+    /// Which endpoint it is, in the enum of its access group.
+    pub which: Which,
     /// Its method.
     pub method: Method,
     /// Its path template; `{id}` stands for an object's ID.
@@ -85,9 +123,23 @@ pub struct Described {
 }
 
 impl Described {
-    /// Whether the path names an object.
+    /// Whether the path names an object (or a cloud).
     pub fn takes_id(&self) -> bool {
-        self.path.contains("{id}")
+        self.parameter().is_some()
+    }
+
+    /// The path's parameter, if it has one.
+    pub fn parameter(&self) -> Option<Parameter> {
+        [Parameter::Id, Parameter::Cloud].into_iter().find(|p| self.path.contains(&format!("{{{}}}", p.name())))
+    }
+
+    /// Who may call it.
+    pub const fn access(&self) -> Access {
+        match self.which {
+            Which::Public(_) => Access::Public,
+            Which::Engine(_) => Access::Engine,
+            Which::Session(_) => Access::Session,
+        }
     }
 }
 
@@ -142,26 +194,50 @@ body_schemas!(
 
 macro_rules! endpoints {
     ($(
-        #[doc = $summary:literal]
-        $name:ident: $method:ident $path:literal, $req:ty => $ok:literal $resp:ty, errors $errors:expr;
+        $access:ident $group:ident {$(
+            #[doc = $summary:literal]
+            $name:ident = $variant:ident: $method:ident $path:literal, $req:ty => $ok:literal $resp:ty, errors $errors:expr;
+        )*}
     )*) => {
         $(
-            #[doc = $summary]
-            pub const $name: Endpoint<$req, $resp> = Endpoint {
-                about: Described {
-                    name: stringify!($name),
-                    method: Method::$method,
-                    path: $path,
-                    ok: $ok,
-                    errors: $errors,
-                    summary: $summary.trim_ascii(),
-                },
-                types: PhantomData,
-            };
+            #[doc = concat!("The endpoints of access group `", stringify!($access), "`.")]
+            #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+            pub enum $group {
+                $( #[doc = $summary] $variant, )*
+            }
+
+            impl $group {
+                /// The endpoint's description.
+                pub const fn about(self) -> &'static Described {
+                    match self { $( $group::$variant => &$name.about, )* }
+                }
+            }
+
+            $(
+                #[doc = $summary]
+                pub const $name: Endpoint<$req, $resp> = Endpoint {
+                    about: Described {
+                        name: stringify!($name),
+                        which: Which::$access($group::$variant),
+                        method: Method::$method,
+                        path: $path,
+                        ok: $ok,
+                        errors: $errors,
+                        summary: $summary.trim_ascii(),
+                    },
+                    types: PhantomData,
+                };
+            )*
         )*
 
+        /// Which endpoint, by access group.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Which {
+            $( #[doc = concat!("One of [`", stringify!($group), "`].")] $access($group), )*
+        }
+
         /// Every endpoint, in the order of the OpenAPI document.
-        pub const ALL: &[Described] = &[$( $name.about ),*];
+        pub const ALL: &[Described] = &[$($( $name.about, )*)*];
 
         /// The schemas of endpoint `name`'s request and success bodies.
         #[cfg(feature = "schema")]
@@ -170,7 +246,7 @@ macro_rules! endpoints {
             g: &mut schemars::SchemaGenerator,
         ) -> (Option<schemars::Schema>, Option<schemars::Schema>) {
             match name {
-                $( stringify!($name) => (<$req as BodySchema>::schema(g), <$resp as BodySchema>::schema(g)), )*
+                $($( stringify!($name) => (<$req as BodySchema>::schema(g), <$resp as BodySchema>::schema(g)), )*)*
                 other => panic!("no endpoint {other}"),
             }
         }
@@ -178,54 +254,60 @@ macro_rules! endpoints {
 }
 
 endpoints! {
-    /// Liveness and version (no session needed)
-    HEALTH: Get "/api/health", NoBody => 200 HealthResponse, errors &[];
-    /// The portal session as the edge read it
-    SESSION: Get "/api/session", NoBody => 200 SessionInfo, errors &[401];
-    /// This document
-    OPENAPI: Get "/api/openapi.json", NoBody => 200 NoBody, errors &[401];
-    /// The account's sign-ins under way (each counts against the limit of 3 until it ends or is cancelled)
-    LIST_SIGN_INS: Get "/api/signins", NoBody => 200 SignInList, errors &[401];
-    /// Start a sign-in: device code, or the Credential pop-up (at most 3 under way per account)
-    START_SIGN_IN: Post "/api/signins", StartSignIn => 201 SignInStatus, errors &[400, 401, 404, 415, 422, 429, 502];
-    /// Sign-in status and registration progress
-    SIGN_IN: Get "/api/signins/{id}", NoBody => 200 SignInStatus, errors &[401, 404];
-    /// Cancel a sign-in: its last status; afterwards it is gone for the API (404)
-    CANCEL_SIGN_IN: Delete "/api/signins/{id}", NoBody => 200 SignInStatus, errors &[401, 404];
-    /// Start registration: the admin ticked the confirmation (device code), or the browser presents the sign-in window's claim or confirmation code (Credential)
-    CONFIRM_SIGN_IN: Post "/api/signins/{id}/confirm", ConfirmSignIn => 200 SignInStatus, errors &[400, 401, 404, 409, 410, 413, 415, 422];
-    /// A new one-time code after the previous one expired
-    RENEW_SIGN_IN: Post "/api/signins/{id}/renew", NoBody => 200 SignInStatus, errors &[401, 404, 409, 410, 429, 502];
-    /// Create the 3 additional applications with this sign-in (409 until a Credential sign-in's answer is claimed)
-    ADDITIONAL_APPLICATIONS: Post "/api/signins/{id}/applications", NoBody => 200 SignInStatus, errors &[401, 404, 409, 410, 422];
-    /// Microsoft sends the Credential pop-up back here (no session; the state names the sign-in). Answers an HTML page that tells the app and closes itself
-    SIGN_IN_CALLBACK: Get "/api/signin/callback", NoBody => 200 NoBody, errors &[];
-    /// Describe a .pfx before saving (nothing is stored)
-    INSPECT_CERTIFICATE: Post "/api/certificates/inspect", InspectCertificate => 200 CertificateInfo, errors &[400, 401, 413, 415, 422];
-    /// The account's organizations
-    LIST_ORGANIZATIONS: Get "/api/organizations", NoBody => 200 OrganizationList, errors &[401];
-    /// Add an organization after checking its credential against Microsoft
-    CREATE_ORGANIZATION: Post "/api/organizations", CreateOrganization => 201 Organization, errors &[400, 401, 409, 410, 413, 415, 422, 502, 503];
-    /// One organization
-    GET_ORGANIZATION: Get "/api/organizations/{id}", NoBody => 200 Organization, errors &[401, 404];
-    /// Edit; application ID and credential changes are checked against Microsoft first
-    UPDATE_ORGANIZATION: Patch "/api/organizations/{id}", UpdateOrganization => 200 Organization, errors &[400, 401, 404, 409, 410, 413, 415, 422, 502, 503];
-    /// Check the organization's health now: a token for each active application with its stored credential (nothing in the tenant changes)
-    CHECK_ORGANIZATION: Post "/api/organizations/{id}/check", NoBody => 200 Organization, errors &[401, 404, 429];
-    /// Store what a repair sign-in did (missing permissions granted, deleted applications created again, disabled ones enabled, failing credentials replaced by certificates); the organization keeps its ID and name, and is checked again
-    REPAIR_ORGANIZATION: Post "/api/organizations/{id}/repair", RepairOrganization => 200 Organization, errors &[400, 401, 404, 409, 410, 413, 415, 422, 502, 503];
-    /// Which tenant and cloud a domain belongs to, from Microsoft's public OpenID configuration (cached briefly)
-    TENANT_LOOKUP: Post "/api/tenant-lookup", TenantLookupRequest => 200 TenantLookup, errors &[400, 401, 413, 415, 422, 429, 502];
-    /// The application permissions an application registered by hand needs in a cloud (`{id}` is the cloud: `global`, `usgov_gcc_high`, `usgov_dod`, `china`), with the reason for each
-    CLOUD_PERMISSIONS: Get "/api/clouds/{id}/permissions", NoBody => 200 PermissionList, errors &[401, 404];
-    /// The backup engine's recent token requests for the organization (never a token)
-    ORGANIZATION_USAGE: Get "/api/organizations/{id}/usage", NoBody => 200 UsageList, errors &[401, 404];
-    /// Backup engine: the account's organizations, their applications, workloads, health and credential expiry (never a secret)
-    ENGINE_ORGANIZATIONS: Get "/api/engine/organizations", NoBody => 200 OrganizationList, errors &[401, 429];
-    /// Backup engine: an access token for the organization and a Microsoft resource, minted with its stored credential (cached until 5 minutes before expiry)
-    ENGINE_TOKEN: Post "/api/engine/organizations/{id}/token", EngineTokenRequest => 200 EngineToken, errors &[400, 401, 404, 409, 413, 415, 422, 429, 502, 503];
-    /// Delete (requires {"confirm": true})
-    DELETE_ORGANIZATION: Delete "/api/organizations/{id}", DeleteOrganization => 204 NoBody, errors &[400, 401, 404, 409, 413, 415, 422, 502];
+    Public PublicEndpoint {
+        /// Liveness and version (no session needed)
+        HEALTH = Health: Get "/api/health", NoBody => 200 HealthResponse, errors &[];
+        /// Microsoft sends the Credential pop-up back here (no session; the state names the sign-in). Answers an HTML page that tells the app and closes itself
+        SIGN_IN_CALLBACK = SignInCallback: Get "/api/signin/callback", NoBody => 200 NoBody, errors &[];
+    }
+    Engine EngineEndpoint {
+        /// Backup engine: the account's organizations, their applications, workloads, health and credential expiry (never a secret)
+        ENGINE_ORGANIZATIONS = Organizations: Get "/api/engine/organizations", NoBody => 200 OrganizationList, errors &[401, 429];
+        /// Backup engine: an access token for the organization and a Microsoft resource, minted with its stored credential (cached until 5 minutes before expiry)
+        ENGINE_TOKEN = Token: Post "/api/engine/organizations/{id}/token", EngineTokenRequest => 200 EngineToken, errors &[400, 401, 404, 409, 413, 415, 422, 429, 502, 503];
+    }
+    Session SessionEndpoint {
+        /// The portal session as the edge read it
+        SESSION = Session: Get "/api/session", NoBody => 200 SessionInfo, errors &[401];
+        /// This document
+        OPENAPI = OpenApi: Get "/api/openapi.json", NoBody => 200 NoBody, errors &[401];
+        /// The account's sign-ins under way (each counts against the limit of 3 until it ends or is cancelled)
+        LIST_SIGN_INS = ListSignIns: Get "/api/signins", NoBody => 200 SignInList, errors &[401];
+        /// Start a sign-in: device code, or the Credential pop-up (at most 3 under way per account)
+        START_SIGN_IN = StartSignIn: Post "/api/signins", StartSignIn => 201 SignInStatus, errors &[400, 401, 404, 415, 422, 429, 502];
+        /// Sign-in status and registration progress
+        SIGN_IN = SignIn: Get "/api/signins/{id}", NoBody => 200 SignInStatus, errors &[401, 404];
+        /// Cancel a sign-in: its last status; afterwards it is gone for the API (404)
+        CANCEL_SIGN_IN = CancelSignIn: Delete "/api/signins/{id}", NoBody => 200 SignInStatus, errors &[401, 404];
+        /// Start registration: the admin ticked the confirmation (device code), or the browser presents the sign-in window's claim or confirmation code (Credential)
+        CONFIRM_SIGN_IN = ConfirmSignIn: Post "/api/signins/{id}/confirm", ConfirmSignIn => 200 SignInStatus, errors &[400, 401, 404, 409, 410, 413, 415, 422];
+        /// A new one-time code after the previous one expired
+        RENEW_SIGN_IN = RenewSignIn: Post "/api/signins/{id}/renew", NoBody => 200 SignInStatus, errors &[401, 404, 409, 410, 429, 502];
+        /// Create the 3 additional applications with this sign-in (409 until a Credential sign-in's answer is claimed)
+        ADDITIONAL_APPLICATIONS = AdditionalApplications: Post "/api/signins/{id}/applications", NoBody => 200 SignInStatus, errors &[401, 404, 409, 410, 422];
+        /// Describe a .pfx before saving (nothing is stored)
+        INSPECT_CERTIFICATE = InspectCertificate: Post "/api/certificates/inspect", InspectCertificate => 200 CertificateInfo, errors &[400, 401, 413, 415, 422];
+        /// The account's organizations
+        LIST_ORGANIZATIONS = ListOrganizations: Get "/api/organizations", NoBody => 200 OrganizationList, errors &[401];
+        /// Add an organization after checking its credential against Microsoft
+        CREATE_ORGANIZATION = CreateOrganization: Post "/api/organizations", CreateOrganization => 201 Organization, errors &[400, 401, 409, 410, 413, 415, 422, 502, 503];
+        /// One organization
+        GET_ORGANIZATION = GetOrganization: Get "/api/organizations/{id}", NoBody => 200 Organization, errors &[401, 404];
+        /// Edit; application ID and credential changes are checked against Microsoft first
+        UPDATE_ORGANIZATION = UpdateOrganization: Patch "/api/organizations/{id}", UpdateOrganization => 200 Organization, errors &[400, 401, 404, 409, 410, 413, 415, 422, 502, 503];
+        /// Check the organization's health now: a token for each active application with its stored credential (nothing in the tenant changes)
+        CHECK_ORGANIZATION = CheckOrganization: Post "/api/organizations/{id}/check", NoBody => 200 Organization, errors &[401, 404, 429];
+        /// Store what a repair sign-in did (missing permissions granted, deleted applications created again, disabled ones enabled, failing credentials replaced by certificates); the organization keeps its ID and name, and is checked again
+        REPAIR_ORGANIZATION = RepairOrganization: Post "/api/organizations/{id}/repair", RepairOrganization => 200 Organization, errors &[400, 401, 404, 409, 410, 413, 415, 422, 502, 503];
+        /// Which tenant and cloud a domain belongs to, from Microsoft's public OpenID configuration (cached briefly)
+        TENANT_LOOKUP = TenantLookup: Post "/api/tenant-lookup", TenantLookupRequest => 200 TenantLookup, errors &[400, 401, 413, 415, 422, 429, 502];
+        /// The application permissions an application registered by hand needs in a cloud, with the reason for each
+        CLOUD_PERMISSIONS = CloudPermissions: Get "/api/clouds/{cloud}/permissions", NoBody => 200 PermissionList, errors &[401, 404];
+        /// The backup engine's recent token requests for the organization (never a token)
+        ORGANIZATION_USAGE = OrganizationUsage: Get "/api/organizations/{id}/usage", NoBody => 200 UsageList, errors &[401, 404];
+        /// Delete (requires {"confirm": true})
+        DELETE_ORGANIZATION = DeleteOrganization: Delete "/api/organizations/{id}", DeleteOrganization => 204 NoBody, errors &[400, 401, 404, 409, 413, 415, 422, 502];
+    }
 }
 
 #[cfg(test)]
@@ -245,6 +327,18 @@ mod tests {
         assert_eq!(GET_ORGANIZATION.path_for("o1"), "/api/organizations/o1");
         assert_eq!(START_SIGN_IN.path_for("ignored"), "/api/signins");
         assert!(SIGN_IN.about.takes_id() && !START_SIGN_IN.about.takes_id());
+        assert_eq!(CLOUD_PERMISSIONS.path_for("china"), "/api/clouds/china/permissions");
+        assert_eq!(CLOUD_PERMISSIONS.about.parameter(), Some(Parameter::Cloud));
+        for e in ALL {
+            let back = match e.which {
+                Which::Public(p) => p.about(),
+                Which::Engine(p) => p.about(),
+                Which::Session(p) => p.about(),
+            };
+            assert_eq!(back, e, "{} names itself", e.name);
+        }
+        assert_eq!(ENGINE_TOKEN.about.access(), Access::Engine);
+        assert_eq!(HEALTH.about.access(), Access::Public);
         assert_eq!(CONFIRM_SIGN_IN.about.summary.split(':').next(), Some("Start registration"));
         assert_eq!(serde_json::from_str::<NoBody>(r#"{"anything": 1}"#).unwrap(), NoBody);
         assert_eq!(serde_json::from_str::<NoBody>("null").unwrap(), NoBody);

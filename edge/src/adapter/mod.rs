@@ -3,6 +3,7 @@
 
 mod body;
 mod callback;
+mod dispatch;
 mod engine;
 mod health;
 mod housekeeping;
@@ -16,15 +17,13 @@ mod webcrypto;
 
 use crate::config::Config;
 use crate::error::AppError;
-use crate::routes::{resolve, Route};
+use crate::routes::resolve;
 use crate::session::{self, Session};
 use crate::signin::command::Command;
 use crate::time::Millis;
-use body::read_body;
-use shared::api::{SessionInfo, StartSignIn};
+use shared::api::StartSignIn;
 use shared::endpoints::{self, Endpoint};
 use shared::{AddMethod, ErrorCode, Field, FieldError};
-use signin_start::{callback_uri, start_sign_in};
 use worker::{event, Context, Env, Method, Request, RequestInit, Response, Result};
 
 fn now() -> Millis {
@@ -49,7 +48,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     // as GET, which would answer it as if it were one.
     let method = req.inner().method();
     let route = resolve(&method, &path);
-    let outcome = dispatch(route, req, &env).await;
+    let outcome = dispatch::dispatch(route, req, &env).await;
     let mut resp = match outcome {
         Ok(resp) => resp,
         Err(err) => error_response(&err)?,
@@ -127,126 +126,6 @@ async fn rate_limit(
         return Err(AppError::RateLimited(code, period_s));
     }
     Ok(())
-}
-
-async fn dispatch(route: Route, mut req: Request, env: &Env) -> std::result::Result<Response, AppError> {
-    match route {
-        Route::Health => return health::health(&req, env).await,
-        Route::AppPage => return app_page(req, env).await,
-        Route::SignInCallback => return callback::signin_callback(req, env).await,
-        Route::MethodNotAllowed(allowed) => return Err(AppError::MethodNotAllowed(allowed)),
-        Route::NotFound => return Err(AppError::NotFound),
-        _ => {}
-    }
-    let config = read_config(env)?;
-    // The backup engine's routes take engine tokens only (never a portal session), and no other
-    // route takes an engine token.
-    match route {
-        Route::EngineOrganizations => {
-            let engine = engine::authenticate(env, &req, &config).await?;
-            return engine::organizations(env, &engine).await;
-        }
-        Route::EngineToken(id) => {
-            let engine = engine::authenticate(env, &req, &config).await?;
-            let body = read_body(&endpoints::ENGINE_TOKEN, &mut req).await?;
-            return engine::token(env, &engine, &id, body).await;
-        }
-        _ => {}
-    }
-    let session = authenticate(&req, &config)?;
-    match route {
-        Route::Session => respond(
-            &endpoints::SESSION,
-            &SessionInfo {
-                account: session.account,
-                admin: session.admin,
-                expires_at: crate::time::rfc3339_ms(session.expires_at * 1000),
-            },
-        ),
-        Route::StartSignIn => {
-            let start = read_body(&endpoints::START_SIGN_IN, &mut req).await?;
-            let redirect_uri = match start.method {
-                AddMethod::Credential => Some(callback_uri(&req, &config)?),
-                _ => None,
-            };
-            start_sign_in(env, &config, &session, start, redirect_uri).await
-        }
-        Route::ListSignIns => slots::list(env, &session).await,
-        Route::OpenApi => {
-            let mut resp = Response::ok(crate::openapi::DOCUMENT).map_err(internal("response"))?;
-            resp.headers_mut().set("content-type", "application/json").map_err(internal("headers"))?;
-            Ok(resp)
-        }
-        Route::ListOrganizations => organizations::list(env, &session).await,
-        Route::CreateOrganization => {
-            let body = read_body(&endpoints::CREATE_ORGANIZATION, &mut req).await?;
-            organizations::create(env, &config, &session, body).await
-        }
-        Route::GetOrganization(id) => organizations::get(env, &session, &id).await,
-        Route::UpdateOrganization(id) => {
-            let body = read_body(&endpoints::UPDATE_ORGANIZATION, &mut req).await?;
-            organizations::update(env, &config, &session, &id, body).await
-        }
-        Route::DeleteOrganization(id) => {
-            let body = read_body(&endpoints::DELETE_ORGANIZATION, &mut req).await?;
-            organizations::delete(env, &session, &id, body).await
-        }
-        Route::CheckOrganization(id) => organizations::check(env, &config, &session, &id).await,
-        Route::OrganizationUsage(id) => organizations::usage(env, &session, &id).await,
-        Route::CloudPermissions(cloud) => {
-            let cloud = cloud.ok_or(AppError::NotFound)?;
-            let list = shared::api::PermissionList {
-                cloud,
-                manifest_version: crate::provisioning::manifest::MANIFEST_VERSION,
-                permissions: crate::provisioning::manifest::permission_list(cloud, shared::api::Workload::All),
-            };
-            respond(&endpoints::CLOUD_PERMISSIONS, &list)
-        }
-        Route::TenantLookup => {
-            let body = read_body(&endpoints::TENANT_LOOKUP, &mut req).await?;
-            lookup::tenant_lookup(env, &config, &session, body).await
-        }
-        Route::RepairOrganization(id) => {
-            let body = read_body(&endpoints::REPAIR_ORGANIZATION, &mut req).await?;
-            organizations::repair(env, &config, &session, &id, body).await
-        }
-        Route::InspectCertificate => {
-            let inspect = read_body(&endpoints::INSPECT_CERTIFICATE, &mut req).await?;
-            respond(&endpoints::INSPECT_CERTIFICATE, &crate::certificates::inspect(&inspect, now() / 1000)?)
-        }
-        Route::SignInStatus(id) => signin_command(env, &id, Command::Status { account: session.account }).await,
-        Route::ConfirmSignIn(id) => {
-            // Device code: no body needed. Credential: the claim from the sign-in window.
-            let body = if req.headers().get("content-type").ok().flatten().is_some() {
-                read_body(&endpoints::CONFIRM_SIGN_IN, &mut req).await?
-            } else {
-                Default::default()
-            };
-            signin_command(
-                env,
-                &id,
-                Command::Confirm { account: session.account, claim: body.claim, sign_in_only: body.sign_in_only },
-            )
-            .await
-        }
-        Route::RenewSignIn(id) => {
-            // Only a Credential sign-in uses it; the Durable Object refuses a renewal without it.
-            let redirect_uri = callback_uri(&req, &config).ok();
-            signin_command(env, &id, Command::Renew { account: session.account, redirect_uri }).await
-        }
-        Route::CancelSignIn(id) => signin_command(env, &id, Command::Cancel { account: session.account }).await,
-        Route::AdditionalApplications(id) => {
-            let cmd = Command::Additional { account: session.account, cloud: None, tenant: None };
-            signin_command(env, &id, cmd).await
-        }
-        Route::Health
-        | Route::AppPage
-        | Route::SignInCallback
-        | Route::MethodNotAllowed(_)
-        | Route::NotFound
-        | Route::EngineOrganizations
-        | Route::EngineToken(_) => Err(AppError::NotFound),
-    }
 }
 
 fn json<T: serde::Serialize>(body: &T) -> std::result::Result<Response, AppError> {
