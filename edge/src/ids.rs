@@ -12,16 +12,9 @@ pub fn new_id() -> String {
     format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
 }
 
-/// Whether `s` has the shape of an ID [`new_id`] issues (36 characters, hyphens at 8, 13, 18 and 23,
-/// hex digits elsewhere). Checked wherever an ID arrives from outside (a path, the pop-up's `state`,
-/// a request body) before anything is looked up with it.
-pub fn is_id(s: &str) -> bool {
-    s.len() == 36
-        && s.bytes().enumerate().all(|(i, b)| match i {
-            8 | 13 | 18 | 23 => b == b'-',
-            _ => b.is_ascii_hexdigit(),
-        })
-}
+/// Whether `s` has the shape of an ID [`new_id`] issues. Checked wherever an ID arrives from
+/// outside (a path, the pop-up's `state`, a request body) before anything is looked up with it.
+pub use shared::ids::is_issued_id as is_id;
 
 #[cfg(test)]
 mod tests {

@@ -7,7 +7,7 @@
 
 use crate::api::ApiFailure;
 use crate::wizard::logic::{prefill, window_message_notice, Prefill};
-use shared::api::{SignInState, SignInStatus, StartSignIn};
+use shared::api::{SignInPurpose, SignInState, SignInStatus, StartSignIn};
 use shared::{AddMethod, ErrorCode};
 
 /// The soonest the status is read again, whatever the server says.
@@ -35,13 +35,11 @@ pub enum Purpose {
 pub enum Post {
     /// Device code: "I have completed the authorization process".
     Confirm,
-    /// Credential: the sign-in window's claim, or the confirmation code typed from it; with
-    /// [`Purpose::SignInOnly`] it only proves the answer (`ConfirmSignIn::sign_in_only`).
+    /// Credential: the sign-in window's claim, or the confirmation code typed from it (a sign-in
+    /// started with [`SignInPurpose::SignInOnly`] registers nothing when it is claimed).
     Claim {
         /// The handle or the code.
         claim: String,
-        /// Register nothing now.
-        sign_in_only: bool,
     },
     /// A new code (device code) or a new sign-in window (Credential) for the same sign-in.
     Renew,
@@ -306,7 +304,7 @@ impl SignInModel {
 
     /// The request that presents `claim` for this screen's purpose.
     fn claim(&self, claim: String) -> Post {
-        Post::Claim { claim, sign_in_only: self.purpose == Purpose::SignInOnly }
+        Post::Claim { claim }
     }
 
     fn schedule(&mut self, after_ms: u64) -> Effect {
@@ -362,7 +360,11 @@ impl SignInModel {
     pub fn handle(&mut self, event: Event, now_ms: u64) -> Vec<Effect> {
         let mut out = Vec::new();
         match event {
-            Event::Start(body) => {
+            Event::Start(mut body) => {
+                // The panel's sign-in is for creating applications elsewhere: it registers nothing.
+                if self.purpose == Purpose::SignInOnly && body.purpose.is_register() {
+                    body.purpose = SignInPurpose::SignInOnly;
+                }
                 self.clear();
                 self.completed = false;
                 self.starting = true;

@@ -54,7 +54,7 @@ fn refusal(code: ErrorCode) -> ApiFailure {
 }
 
 fn start_body(method: AddMethod) -> StartSignIn {
-    StartSignIn::new(CloudEnvironment::Global, method)
+    StartSignIn::new(CloudEnvironment::Global, shared::api::SignInMethod::of(method).unwrap())
 }
 
 /// A model showing `s`, as after its start answered at `T0`.
@@ -343,10 +343,10 @@ fn the_panels_credential_sign_in_is_reported_once_its_claim_is_accepted_and_regi
     assert!(reports(&fx).is_empty(), "signed in, but this browser has not claimed the answer yet");
     assert!(scheduled(&fx).is_none(), "the claim comes from the window or the typed code, not the status");
     let fx = m.handle(Event::WindowMessage { id: "s1".into(), failure: None, claim: Some("h".into()) }, T0);
-    let only = Post::Claim { claim: "h".into(), sign_in_only: true };
-    assert_eq!(fx, vec![Effect::Post { id: "s1".into(), post: only }]);
+    let claim = Post::Claim { claim: "h".into() };
+    assert_eq!(fx, vec![Effect::Post { id: "s1".into(), post: claim }]);
     let fx = m.handle(Event::Claim("AAAA-AAAA".into()), T0);
-    assert!(matches!(&fx[..], [Effect::Post { post: Post::Claim { sign_in_only: true, .. }, .. }]), "{fx:?}");
+    assert!(matches!(&fx[..], [Effect::Post { post: Post::Claim { .. }, .. }]), "{fx:?}");
 
     // A refused claim is a notice, not a sign-in.
     let fx = m.handle(Event::Refused(PostKind::Claim, refusal(ErrorCode::ConfirmationCodeWrong)), T0);
@@ -385,10 +385,7 @@ fn a_status_past_waiting_clears_the_notice() {
 fn the_windows_claim_starts_registration_and_its_failure_is_shown() {
     let mut m = showing(Purpose::Register, popup(SignInState::WaitingForSignIn));
     let fx = m.handle(Event::WindowMessage { id: "s1".into(), failure: None, claim: Some("h".into()) }, T0);
-    assert_eq!(
-        fx,
-        vec![Effect::Post { id: "s1".into(), post: Post::Claim { claim: "h".into(), sign_in_only: false } }]
-    );
+    assert_eq!(fx, vec![Effect::Post { id: "s1".into(), post: Post::Claim { claim: "h".into() } }]);
     let fx = m.handle(Event::WindowMessage { id: "s1".into(), failure: None, claim: None }, T0);
     assert_eq!(fx, vec![Effect::FetchStatus { id: "s1".into() }], "read the status at once");
     let declined = ErrorCode::SignInDeclined.message();
@@ -402,10 +399,7 @@ fn a_typed_code_clears_the_notice_and_a_wrong_one_is_shown() {
     let mut m = showing(Purpose::Register, popup(SignInState::SignedIn));
     let _ = m.handle(Event::PopupBlocked("old".into()), T0);
     let fx = m.handle(Event::Claim("AAAA-AAAA".into()), T0);
-    assert_eq!(
-        fx,
-        vec![Effect::Post { id: "s1".into(), post: Post::Claim { claim: "AAAA-AAAA".into(), sign_in_only: false } }]
-    );
+    assert_eq!(fx, vec![Effect::Post { id: "s1".into(), post: Post::Claim { claim: "AAAA-AAAA".into() } }]);
     assert!(m.notice().is_none());
     let fx = m.handle(Event::Refused(PostKind::Claim, refusal(ErrorCode::ConfirmationCodeWrong)), T0);
     assert!(fx.is_empty());
@@ -487,4 +481,19 @@ fn failed_sign_ins_keep_their_error_for_the_screen() {
     let fx = m.handle(Event::Status(failed), T0);
     assert!(fx.is_empty(), "{fx:?}");
     assert!(crate::wizard::logic::suggests_manual(m.status().unwrap()));
+}
+
+#[test]
+fn the_panels_start_asks_for_a_sign_in_that_registers_nothing() {
+    use shared::api::SignInPurpose;
+    let started = |purpose| {
+        let mut m = SignInModel::new(purpose);
+        let fx = m.handle(Event::Start(start_body(AddMethod::Credential)), T0);
+        fx.into_iter().find_map(|e| match e {
+            Effect::Start(body) => Some(body.purpose),
+            _ => None,
+        })
+    };
+    assert_eq!(started(Purpose::SignInOnly), Some(SignInPurpose::SignInOnly));
+    assert_eq!(started(Purpose::Register), Some(SignInPurpose::Register));
 }

@@ -13,6 +13,7 @@ pub mod design;
 pub mod endpoints;
 pub mod engine_token;
 pub mod errors;
+pub mod ids;
 pub mod mailbox;
 pub mod method;
 pub mod secret;

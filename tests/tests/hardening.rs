@@ -319,8 +319,10 @@ fn a_removal_sign_in_left_alone_ends_and_forgets_its_token() {
     let api = Api::new(&stack.base_url, &stack.token("acct-left-alone"));
     let (app_id, _, created) = manual_organization(&emulator, &api);
     let org = created["id"].as_str().unwrap().to_owned();
-    let started =
-        api.post("/api/signins", json!({"cloud": "global", "method": "device_code", "remove_organization_id": org}));
+    let started = api.post(
+        "/api/signins",
+        json!({"cloud": "global", "method": "device_code", "purpose": {"kind": "remove", "organization_id": org}}),
+    );
     assert_eq!(started.status, 201, "{}", started.text);
     let sign_in = started.body["id"].as_str().unwrap().to_owned();
     emulator.approve(started.body["user_code"].as_str().unwrap(), fixture::ADMIN);
@@ -353,8 +355,10 @@ fn a_delete_that_meets_a_change_saved_meanwhile_is_refused_and_keeps_the_organiz
     let seen = renamed.body["version"].clone();
 
     // The removal's sign-in, then a delete that takes seconds at Microsoft, and a rename meanwhile.
-    let started =
-        api.post("/api/signins", json!({"cloud": "global", "method": "device_code", "remove_organization_id": org}));
+    let started = api.post(
+        "/api/signins",
+        json!({"cloud": "global", "method": "device_code", "purpose": {"kind": "remove", "organization_id": org}}),
+    );
     assert_eq!(started.status, 201, "{}", started.text);
     let sign_in = started.body["id"].as_str().unwrap().to_owned();
     emulator.approve(started.body["user_code"].as_str().unwrap(), fixture::ADMIN);

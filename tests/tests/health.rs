@@ -123,7 +123,8 @@ fn a_repair_start_counts_against_check_nows_limit() {
             .count()
     };
     let before = checks();
-    let start = json!({"cloud": "global", "method": "device_code", "repair_organization_id": id});
+    let start =
+        json!({"cloud": "global", "method": "device_code", "purpose": {"kind": "repair", "organization_id": id}});
     let mut limited = vec![];
     for _ in 0..40 {
         let r = api.post("/api/signins", start.clone());

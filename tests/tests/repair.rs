@@ -31,7 +31,8 @@ fn check(api: &Api, id: &str) -> Value {
 
 /// A repair sign-in for organization `id`, approved by `user`; its last status.
 fn repair_sign_in(emulator: &Emulator, api: &Api, id: &str, user: &str) -> Value {
-    let start = json!({"cloud": "global", "method": "device_code", "repair_organization_id": id});
+    let start =
+        json!({"cloud": "global", "method": "device_code", "purpose": {"kind": "repair", "organization_id": id}});
     system_tests::device_code_sign_in(emulator, api, start, user)
 }
 
@@ -146,10 +147,11 @@ fn a_repair_sign_in_in_another_tenant_changes_nothing_and_is_refused() {
 
     // Another account can neither repair the organization nor start a repair of it.
     let other = Api::new(&stack.base_url, &stack.token("acct-repair-other"));
-    let start = json!({"cloud": "global", "method": "device_code", "repair_organization_id": id});
+    let start =
+        json!({"cloud": "global", "method": "device_code", "purpose": {"kind": "repair", "organization_id": id}});
     assert_eq!(other.post("/api/signins", start).status, 404);
     // A repair of an organization in another cloud is refused on the cloud.
-    let wrong_cloud = json!({"cloud": "usgov_gcc_high", "method": "device_code", "repair_organization_id": id});
+    let wrong_cloud = json!({"cloud": "usgov_gcc_high", "method": "device_code", "purpose": {"kind": "repair", "organization_id": id}});
     let r = api.post("/api/signins", wrong_cloud);
     assert_eq!((r.status, r.body["error"]["field"].as_str()), (422, Some("cloud")), "{}", r.text);
 }

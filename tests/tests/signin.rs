@@ -585,18 +585,23 @@ fn only_a_sign_in_started_for_the_removal_deletes_an_organizations_applications(
     // Started only for the account's own organization, in its cloud, and never with a repair.
     let removal = |body: Value, api: &Api| api.post("/api/signins", body);
     let other = Api::new(&stack.base_url, &stack.token("acct-removal-other"));
-    let body = json!({"cloud": "global", "method": "device_code", "remove_organization_id": id});
+    let body =
+        json!({"cloud": "global", "method": "device_code", "purpose": {"kind": "remove", "organization_id": id}});
     assert_eq!(removal(body.clone(), &other).status, 404);
-    let china = removal(json!({"cloud": "china", "method": "device_code", "remove_organization_id": id}), &api);
+    let china = removal(
+        json!({"cloud": "china", "method": "device_code", "purpose": {"kind": "remove", "organization_id": id}}),
+        &api,
+    );
     assert_eq!((china.status, china.body["error"]["field"].as_str()), (422, Some("cloud")), "{}", china.text);
-    let both =
-        json!({"cloud": "global", "method": "device_code", "remove_organization_id": id, "repair_organization_id": id});
-    let both = removal(both, &api);
+    // A purpose names one organization, by the ID the service issued: anything else names none.
+    let forged = json!({"cloud": "global", "method": "device_code",
+                        "purpose": {"kind": "remove", "organization_id": format!("{id}' OR 1=1")}});
+    let forged = removal(forged, &api);
     assert_eq!(
-        (both.status, both.body["error"]["field"].as_str()),
-        (422, Some("remove_organization_id")),
+        (forged.status, forged.body["error"]["code"].as_str()),
+        (400, Some("malformed_request")),
         "{}",
-        both.text
+        forged.text
     );
 
     // The attack: another sign-in of the account, signed in by the tenant's admin.

@@ -14,9 +14,8 @@ use crate::error::AppError;
 use crate::routes::Route;
 use crate::session::Session;
 use crate::signin::command::Command;
-use shared::api::SessionInfo;
+use shared::api::{SessionInfo, SignInMethod};
 use shared::endpoints::{self, EngineEndpoint, PublicEndpoint, SessionEndpoint};
-use shared::AddMethod;
 use worker::{Env, Request, Response};
 
 type Answer = Result<Response, AppError>;
@@ -88,8 +87,8 @@ async fn session_route(
         SessionEndpoint::StartSignIn => {
             let start = read_body(&endpoints::START_SIGN_IN, &mut req).await?;
             let redirect_uri = match start.method {
-                AddMethod::Credential => Some(callback_uri(&req, config)?),
-                _ => None,
+                SignInMethod::Credential => Some(callback_uri(&req, config)?),
+                SignInMethod::DeviceCode => None,
             };
             start_sign_in(env, config, &session, start, redirect_uri).await
         }
@@ -104,7 +103,7 @@ async fn session_route(
             } else {
                 Default::default()
             };
-            let cmd = Command::Confirm { account: session.account, claim: body.claim, sign_in_only: body.sign_in_only };
+            let cmd = Command::Confirm { account: session.account, claim: body.claim };
             signin_command(env, parameter(id)?, cmd).await
         }
         SessionEndpoint::RenewSignIn => {

@@ -2,6 +2,8 @@
 //! repair's or a removal's organization), the account's slot, and the sign-in's Durable Object.
 
 use super::*;
+use crate::signin::command::Purpose;
+use shared::api::SignInPurpose;
 
 /// Where Microsoft sends the Credential pop-up back (see [`Config::redirect_uri`]; the operator
 /// registers exactly this URI on the public client, see the README).
@@ -20,48 +22,38 @@ pub(super) async fn start_sign_in(
     start: StartSignIn,
     redirect_uri: Option<String>,
 ) -> std::result::Result<Response, AppError> {
-    match start.method {
-        AddMethod::DeviceCode => {}
-        AddMethod::Credential => {
-            start
-                .method
-                .availability_with(start.cloud, &config.credential_clouds)
-                .map_err(|reason| FieldError::new(Field::Method, reason))?;
-        }
-        AddMethod::Manual => {
-            return Err(FieldError::new(Field::Method, "The Manual method needs no sign-in: go to Step 3.").into())
-        }
+    let method = AddMethod::from(start.method);
+    if method == AddMethod::Credential {
+        method
+            .availability_with(start.cloud, &config.credential_clouds)
+            .map_err(|reason| FieldError::new(Field::Method, reason))?;
     }
     if config.public_client(start.cloud).is_none() {
         worker::console_error!("no public client configured for {}", start.cloud.as_str());
         return Err(ErrorCode::ClientMisconfigured.into());
     }
-    let repair = match (&start.repair_organization_id, &start.remove_organization_id) {
-        (Some(_), Some(_)) => {
-            return Err(FieldError::new(
-                Field::RemoveOrganizationId,
-                "A sign-in either repairs an organization or removes its applications: send one of the two.",
-            )
-            .into())
+    let purpose = match start.purpose {
+        SignInPurpose::Register => Purpose::Register,
+        SignInPurpose::SignInOnly => Purpose::SignInOnly,
+        SignInPurpose::Repair(org) => {
+            Purpose::Repair(organizations::repair_order(env, config, session, org.as_str(), start.cloud).await?)
         }
-        (Some(org), None) => Some(organizations::repair_order(env, config, session, org, start.cloud).await?),
-        (None, _) => None,
+        SignInPurpose::Remove(org) => {
+            organizations::removal_target(env, session, org.as_str(), start.cloud).await?;
+            Purpose::Remove(org.as_str().to_owned())
+        }
     };
-    if let Some(org) = &start.remove_organization_id {
-        organizations::removal_target(env, session, org, start.cloud).await?;
-    }
     let id = crate::ids::new_id();
-    if !slots::claim(env, &id, &session.account, Some((start.cloud, start.method))).await? {
+    if !slots::claim(env, &id, &session.account, Some((start.cloud, method))).await? {
         return Err(slots::refused_start(env, &session.account).await);
     }
     let cmd = Command::Start {
         account: session.account.clone(),
         name: id.clone(),
         cloud: start.cloud,
-        method: start.method,
+        method,
         redirect_uri,
-        repair,
-        removal: start.remove_organization_id,
+        purpose,
     };
     let resp = signin_command(env, &id, cmd).await?;
     if resp.status_code() != 200 {

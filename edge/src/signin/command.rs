@@ -24,13 +24,9 @@ pub enum Command {
         method: AddMethod,
         /// Credential: where Microsoft sends the pop-up back.
         redirect_uri: Option<String>,
-        /// The saved organization this sign-in repairs, instead of registering new applications.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        repair: Option<RepairOrder>,
-        /// The saved organization whose applications this sign-in is for deleting (and nothing
-        /// else: it registers nothing).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        removal: Option<String>,
+        /// What it is for.
+        #[serde(flatten)]
+        purpose: Purpose,
     },
     /// What the browser may see (writes nothing).
     Status {
@@ -44,10 +40,6 @@ pub enum Command {
         /// Credential: the handle or the confirmation code.
         #[serde(default, serialize_with = "serialize_exposed_opt")]
         claim: Option<SecretString>,
-        /// Credential: the claim proves the answer and registers nothing (see
-        /// [`shared::api::ConfirmSignIn::sign_in_only`]).
-        #[serde(default)]
-        sign_in_only: bool,
     },
     /// Delete a saved organization's applications (`app_ids`, as stored) from `tenant` of `cloud`
     /// with this sign-in's token, then end the sign-in (see [`super::record::SignInRecord::removal_token`]).
@@ -203,6 +195,71 @@ pub struct CallbackOutcome {
     pub claim: Option<(String, String)>,
 }
 
+/// What a sign-in is for ([`shared::api::SignInPurpose`], with a repair's organization read):
+/// chosen when it starts, exactly one. Stored flat (`repair`, `removal`, `sign_in_only`), the form
+/// the records of sign-ins under way during a deploy were written in.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "StoredPurpose", into = "StoredPurpose")]
+pub enum Purpose {
+    /// Sign in, then register the backup applications.
+    #[default]
+    Register,
+    /// Only the sign-in: its answer is claimed but registers nothing here.
+    SignInOnly,
+    /// Repair the saved organization of the order.
+    Repair(RepairOrder),
+    /// Delete the saved organization's applications when it is deleted.
+    Remove(String),
+}
+
+impl Purpose {
+    /// Whether confirming the sign-in starts a registration (a new one, or a repair's).
+    pub fn registers(&self) -> bool {
+        matches!(self, Purpose::Register | Purpose::Repair(_))
+    }
+
+    /// The repair's order, for a repair.
+    pub fn repair(&self) -> Option<&RepairOrder> {
+        match self {
+            Purpose::Repair(order) => Some(order),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredPurpose {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    repair: Option<RepairOrder>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    removal: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    sign_in_only: bool,
+}
+
+impl From<StoredPurpose> for Purpose {
+    fn from(s: StoredPurpose) -> Purpose {
+        match s {
+            StoredPurpose { repair: Some(order), .. } => Purpose::Repair(order),
+            StoredPurpose { removal: Some(organization), .. } => Purpose::Remove(organization),
+            StoredPurpose { sign_in_only: true, .. } => Purpose::SignInOnly,
+            _ => Purpose::Register,
+        }
+    }
+}
+
+impl From<Purpose> for StoredPurpose {
+    fn from(p: Purpose) -> StoredPurpose {
+        let none = StoredPurpose { repair: None, removal: None, sign_in_only: false };
+        match p {
+            Purpose::Register => none,
+            Purpose::SignInOnly => StoredPurpose { sign_in_only: true, ..none },
+            Purpose::Repair(order) => StoredPurpose { repair: Some(order), ..none },
+            Purpose::Remove(organization) => StoredPurpose { removal: Some(organization), ..none },
+        }
+    }
+}
+
 /// What a repair sign-in is for: a saved organization of the same account, its tenant (a sign-in
 /// in another tenant changes nothing there), and its applications.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -340,5 +397,24 @@ mod tests {
         let back: Command = serde_json::from_str(&text).unwrap();
         assert_eq!(back.account(), None);
         assert_eq!(back.name(), "callback");
+    }
+}
+
+#[cfg(test)]
+mod purpose_tests {
+    use super::*;
+
+    #[test]
+    fn a_purpose_is_stored_flat_and_read_back_as_itself() {
+        let order = RepairOrder { organization_id: "o".into(), tenant_id: "t".into(), apps: vec![] };
+        for p in [Purpose::Register, Purpose::SignInOnly, Purpose::Repair(order), Purpose::Remove("o".into())] {
+            let stored = serde_json::to_value(&p).unwrap();
+            assert_eq!(serde_json::from_value::<Purpose>(stored).unwrap(), p);
+        }
+        // The flat form records in flight were written in.
+        let removal: Purpose = serde_json::from_value(serde_json::json!({"removal": "org-1"})).unwrap();
+        assert_eq!(removal, Purpose::Remove("org-1".into()));
+        assert_eq!(serde_json::from_value::<Purpose>(serde_json::json!({})).unwrap(), Purpose::Register);
+        assert!(!Purpose::SignInOnly.registers() && !Purpose::Remove("o".into()).registers());
     }
 }

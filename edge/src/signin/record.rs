@@ -10,6 +10,7 @@
 //! the token after registration has been saved or abandoned ([`HOLD_AFTER_COMPLETION_MS`]).
 
 use super::browser::{BrowserSignIn, Claim, MAX_CLAIM_ATTEMPTS, REDEEM_WINDOW_MS};
+use super::command::Purpose;
 use super::poller::{Decision, Poller};
 use crate::microsoft::identity::{AccessToken, DeviceAuthorization};
 use crate::provisioning::plan::{Phase, Registration};
@@ -130,13 +131,10 @@ pub struct SignInRecord {
     /// taken, so a wrong secret gets the same answer whatever the sign-in's stage.
     #[serde(default)]
     pub state_digest: Option<String>,
-    /// The saved organization this sign-in repairs (its registration does only what is missing).
-    #[serde(default)]
-    pub repair: Option<super::command::RepairOrder>,
-    /// The saved organization whose applications this sign-in deletes when it is deleted; such a
-    /// sign-in registers nothing, and only such a sign-in deletes.
-    #[serde(default)]
-    pub removal: Option<String>,
+    /// What it is for: a repair's registration does only what its organization is missing; a
+    /// removal's and a sign-in-only's register nothing, and only a removal's deletes.
+    #[serde(flatten)]
+    pub purpose: super::command::Purpose,
     /// Where it is.
     pub stage: Stage,
 }
@@ -153,8 +151,7 @@ impl SignInRecord {
             created_at: now,
             hold_ms: None,
             state_digest: None,
-            repair: None,
-            removal: None,
+            purpose: super::command::Purpose::Register,
             stage: Stage::Starting,
         }
     }
@@ -418,11 +415,12 @@ impl SignInRecord {
     /// Signed in and confirmed: the main application's registration starts.
     fn start_main(&mut self, app_name: &str) {
         let Stage::SignedIn { token, .. } = &self.stage else { return };
-        if self.removal.is_some() {
-            // A removal's sign-in registers nothing (the service refuses to ask it to).
+        if !self.purpose.registers() {
+            // A removal's or a sign-in-only's sign-in registers nothing (the service refuses to
+            // ask it to).
             return;
         }
-        let main = match &self.repair {
+        let main = match self.purpose.repair() {
             Some(order) => Registration::repair(self.cloud, app_name, &self.marker(), &order.tenant_id, &order.apps),
             None => Registration::new(self.cloud, app_name, &self.marker(), 0, 1),
         };
@@ -443,7 +441,7 @@ impl SignInRecord {
     pub fn start_additional(&mut self, app_name: &str, expected_tenant: Option<&str>) -> Result<(), ErrorCode> {
         let refusal = match &self.stage {
             // A repair registers nothing but what its organization is missing; a removal nothing.
-            _ if self.repair.is_some() || self.removal.is_some() => Some(ErrorCode::NotFound),
+            _ if matches!(self.purpose, Purpose::Repair(_) | Purpose::Remove(_)) => Some(ErrorCode::NotFound),
             // Microsoft's answer may have come through somebody else's link: nothing happens in the
             // tenant until the owner's browser has claimed it.
             Stage::SignedIn { claim: Some(_), .. } => Some(ErrorCode::SignInNotClaimed),
@@ -528,7 +526,7 @@ impl SignInRecord {
     /// The tenant is checked with the token before anything is deleted.
     pub fn removal_token(&self, organization: &str, cloud: CloudEnvironment) -> Result<SecretString, ErrorCode> {
         // A sign-in started for anything else (the wizard's, a panel's, a repair) never deletes.
-        if self.removal.as_deref() != Some(organization) {
+        if self.purpose != Purpose::Remove(organization.to_owned()) {
             return Err(ErrorCode::NotFound);
         }
         if cloud != self.cloud {

@@ -555,7 +555,7 @@ fn an_unused_token_is_forgotten_at_the_end_of_its_window_or_at_its_expiry() {
 
     // A removal's sign-in waits in the same way.
     let mut r = record();
-    r.removal = Some("org-1".into());
+    r.purpose = crate::signin::command::Purpose::Remove("org-1".into());
     signed_in(&mut r, 5000);
     assert!(r.removal_token("org-1", CloudEnvironment::Global).is_ok());
     r.tick(forget);

@@ -133,13 +133,12 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
             Command::Status { .. } => None,
             _ => Some(self.host.turn().take().await),
         };
-        if let Command::Start { account, name, cloud, method, redirect_uri, repair, removal } = cmd {
+        if let Command::Start { account, name, cloud, method, redirect_uri, purpose } = cmd {
             let client_id = self.config.public_client(cloud).ok_or(ErrorCode::ClientMisconfigured)?.to_owned();
             let mut rec = SignInRecord::new(&name, &account, cloud, &client_id, self.host.now());
             rec.method = method;
             rec.hold_ms = self.config.dev.signin_hold_ms;
-            rec.repair = repair;
-            rec.removal = removal;
+            rec.purpose = purpose;
             self.begin(&mut rec, redirect_uri.as_deref()).await?;
             self.save(&rec).await.map_err(|e| self.internal(e))?;
             return Ok(Reply::Status(Box::new(rec.status(self.host.now()))));
@@ -169,14 +168,14 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
         match cmd {
             // Reading the status writes nothing (what time changed, the alarm records at its time).
             Command::Status { .. } => return Ok(Reply::Status(Box::new(rec.status(t)))),
-            // A removal's sign-in registers nothing: its window's answer is claimed with
-            // `sign_in_only`, and a device code is never confirmed.
-            Command::Confirm { sign_in_only: false, .. } if rec.removal.is_some() => {
+            // A sign-in that registers nothing (a removal's, a sign-in only): its window's answer
+            // is claimed without registering, and a device code is never confirmed.
+            Command::Confirm { .. } if !rec.purpose.registers() && rec.method != AddMethod::Credential => {
                 return Err(ErrorCode::NotFound.into());
             }
-            Command::Confirm { claim, sign_in_only, .. } if rec.method == AddMethod::Credential => {
+            Command::Confirm { claim, .. } if rec.method == AddMethod::Credential => {
                 let presented = claim.as_ref().map(|c| c.expose().to_owned()).unwrap_or_default();
-                let app_name = (!sign_in_only).then_some(self.config.app_name.as_str());
+                let app_name = rec.purpose.registers().then_some(self.config.app_name.as_str());
                 match rec.claim(&presented, app_name, t) {
                     Ok(()) => {}
                     Err(code) => {
@@ -280,7 +279,7 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
         let Stage::Completed(holding) = &rec.stage else { return Err(ErrorCode::NotFound.into()) };
         // A repair's applications keep their credentials or get the service's certificate; the
         // keys of applications that were there before are not replaced here.
-        if holding.saved || rec.repair.is_some() {
+        if holding.saved || rec.purpose.repair().is_some() {
             return Err(ErrorCode::NotFound.into());
         }
         let token = holding.token.as_ref().map(|t| t.access_token.clone()).ok_or(ErrorCode::CodeExpired)?;
@@ -376,7 +375,7 @@ fn export(rec: &SignInRecord) -> Exported {
             })
         })
         .collect();
-    Exported { cloud: rec.cloud, tenant_id, apps, repair_of: rec.repair.as_ref().map(|r| r.organization_id.clone()) }
+    Exported { cloud: rec.cloud, tenant_id, apps, repair_of: rec.purpose.repair().map(|r| r.organization_id.clone()) }
 }
 
 mod redeem;

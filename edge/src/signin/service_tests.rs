@@ -4,6 +4,7 @@
 use super::*;
 use crate::provisioning::manifest::RESOURCES;
 use crate::provisioning::ItemId;
+use crate::signin::command::Purpose;
 use serde_json::{json, Value};
 use shared::CloudEnvironment;
 use std::cell::{Cell, RefCell};
@@ -286,23 +287,22 @@ impl World {
     }
 
     fn start(&self, method: AddMethod) -> shared::api::SignInStatus {
-        self.start_for(method, None)
+        self.start_for(method, Purpose::Register)
     }
 
     /// A sign-in started for deleting organization [`ORG`]'s applications.
     fn start_removal(&self, method: AddMethod) -> shared::api::SignInStatus {
-        self.start_for(method, Some(ORG))
+        self.start_for(method, Purpose::Remove(ORG.into()))
     }
 
-    fn start_for(&self, method: AddMethod, removal: Option<&str>) -> shared::api::SignInStatus {
+    fn start_for(&self, method: AddMethod, purpose: Purpose) -> shared::api::SignInStatus {
         let cmd = Command::Start {
             account: ACCOUNT.into(),
             name: "si-1".into(),
             cloud: CloudEnvironment::Global,
             method,
             redirect_uri: Some("https://backup.example.com/api/signin/callback".into()),
-            repair: None,
-            removal: removal.map(str::to_owned),
+            purpose,
         };
         match self.send(cmd) {
             Ok(Reply::Status(s)) => *s,
@@ -360,18 +360,17 @@ impl World {
             cloud: CloudEnvironment::Global,
             method: AddMethod::DeviceCode,
             redirect_uri: None,
-            repair: Some(repair),
-            removal: None,
+            purpose: Purpose::Repair(repair),
         };
         w.send(cmd).unwrap();
-        w.send(Command::Confirm { account: ACCOUNT.into(), claim: None, sign_in_only: false }).unwrap();
+        w.send(Command::Confirm { account: ACCOUNT.into(), claim: None }).unwrap();
         w
     }
 
     fn completed_device_code_sign_in() -> Self {
         let w = World::new();
         w.start(AddMethod::DeviceCode);
-        w.send(Command::Confirm { account: ACCOUNT.into(), claim: None, sign_in_only: false }).unwrap();
+        w.send(Command::Confirm { account: ACCOUNT.into(), claim: None }).unwrap();
         w.alarms_until(SignInState::Completed);
         w
     }
@@ -389,7 +388,7 @@ fn a_device_code_sign_in_registers_after_the_checkbox_and_a_save_keeps_what_it_t
     assert_eq!(s.state, SignInState::WaitingForSignIn);
     assert_eq!(s.user_code.as_deref(), Some("ABCD1234"));
     assert!(!serde_json::to_string(&s).unwrap().contains("dc-secret"), "the device code stays inside");
-    w.send(Command::Confirm { account: account(), claim: None, sign_in_only: false }).unwrap();
+    w.send(Command::Confirm { account: account(), claim: None }).unwrap();
     assert_eq!(w.status().state, SignInState::WaitingForMicrosoft);
     w.alarms_until(SignInState::Completed);
     assert_eq!(w.ms.pending_polls.get(), 0, "polled through authorization_pending");
@@ -436,7 +435,7 @@ fn a_checkbox_ticked_while_the_alarm_waits_for_microsoft_is_not_lost() {
     let service = w.service();
     let (alarm, confirm) = futures_executor::block_on(futures_util::future::join(
         service.alarm(),
-        service.handle(Command::Confirm { account: account(), claim: None, sign_in_only: false }),
+        service.handle(Command::Confirm { account: account(), claim: None }),
     ));
     alarm.unwrap();
     confirm.unwrap();
@@ -467,7 +466,7 @@ fn another_accounts_commands_find_nothing() {
     let cert = CertificateToRegister { der_base64: String::new(), not_before: 0, not_after: 1 };
     let commands = [
         Command::Status { account: other() },
-        Command::Confirm { account: other(), claim: None, sign_in_only: false },
+        Command::Confirm { account: other(), claim: None },
         Command::Renew { account: other(), redirect_uri: None },
         Command::Cancel { account: other() },
         Command::Additional { account: other(), cloud: None, tenant: None },
@@ -490,7 +489,7 @@ fn a_cancelled_sign_in_is_gone_for_the_public_operations_and_its_applications_ar
     w.send(Command::Cancel { account: account() }).unwrap();
     for cmd in [
         Command::Status { account: account() },
-        Command::Confirm { account: account(), claim: None, sign_in_only: false },
+        Command::Confirm { account: account(), claim: None },
         Command::Renew { account: account(), redirect_uri: None },
         Command::Cancel { account: account() },
         Command::Additional { account: account(), cloud: None, tenant: None },
@@ -570,11 +569,9 @@ fn a_credential_sign_in_registers_only_once_its_owner_claims_the_answer() {
         ErrorCode::SignInNotClaimed
     );
     assert_eq!(w.code(Command::Export { account: account() }), ErrorCode::SignInNotClaimed);
-    let wrong =
-        Command::Confirm { account: account(), claim: Some(SecretString::new("wrong".into())), sign_in_only: false };
+    let wrong = Command::Confirm { account: account(), claim: Some(SecretString::new("wrong".into())) };
     assert_eq!(w.code(wrong), ErrorCode::ConfirmationCodeWrong);
-    w.send(Command::Confirm { account: account(), claim: Some(SecretString::new(handle)), sign_in_only: false })
-        .unwrap();
+    w.send(Command::Confirm { account: account(), claim: Some(SecretString::new(handle)) }).unwrap();
     assert_eq!(w.status().state, SignInState::Registering);
     w.alarms_until(SignInState::Completed);
 }
@@ -582,17 +579,13 @@ fn a_credential_sign_in_registers_only_once_its_owner_claims_the_answer() {
 #[test]
 fn a_sign_in_only_claim_registers_nothing_and_lets_a_save_create_the_additional_applications() {
     let w = World::new();
-    w.start(AddMethod::Credential);
+    w.start_for(AddMethod::Credential, Purpose::SignInOnly);
     let secret = state_secret(&w);
     let (handle, _code) = callback(&w, &secret, Some("auth-code")).claim.expect("a claim for the page");
     // Unclaimed, the answer is nobody's yet: no save may use it.
     let additional = || Command::Additional { account: account(), cloud: None, tenant: Some("tid-1".into()) };
     assert_eq!(w.code(additional()), ErrorCode::SignInNotClaimed);
-    let claim = |c: &str| Command::Confirm {
-        account: account(),
-        claim: Some(SecretString::new(c.to_owned())),
-        sign_in_only: true,
-    };
+    let claim = |c: &str| Command::Confirm { account: account(), claim: Some(SecretString::new(c.to_owned())) };
     assert_eq!(w.code(claim("wrong")), ErrorCode::ConfirmationCodeWrong, "a wrong claim is refused alike");
     w.send(claim(&handle)).unwrap();
     assert_eq!(w.status().state, SignInState::SignedIn, "claimed, and nothing registered");
@@ -601,7 +594,7 @@ fn a_sign_in_only_claim_registers_nothing_and_lets_a_save_create_the_additional_
     assert!(w.ms.batch_ids.borrow().is_empty(), "no request reached the tenant, even after the alarm");
     assert_eq!(w.status().state, SignInState::SignedIn);
     assert_eq!(w.code(claim(&handle)), ErrorCode::AuthorizationPending, "a claim is used once");
-    let register = Command::Confirm { account: account(), claim: Some(SecretString::new(handle)), sign_in_only: false };
+    let register = Command::Confirm { account: account(), claim: Some(SecretString::new(handle)) };
     assert_eq!(w.code(register), ErrorCode::AuthorizationPending, "nor turned into a registration later");
     let renew = Command::Renew { account: account(), redirect_uri: Some("https://backup.example.com/cb".into()) };
     assert_eq!(w.code(renew), ErrorCode::AuthorizationPending, "the token handed over is not dropped for a new window");
@@ -698,7 +691,7 @@ fn a_removals_sign_in_registers_nothing() {
     // applications (a Manual save) is refused, and nothing is created.
     let w = World::new();
     w.start_removal(AddMethod::DeviceCode);
-    let confirm = || Command::Confirm { account: account(), claim: None, sign_in_only: false };
+    let confirm = || Command::Confirm { account: account(), claim: None };
     assert_eq!(w.code(confirm()), ErrorCode::NotFound, "before Microsoft's answer");
     w.alarms_until(SignInState::SignedIn);
     assert_eq!(w.code(confirm()), ErrorCode::NotFound, "after it");
@@ -707,16 +700,14 @@ fn a_removals_sign_in_registers_nothing() {
     assert_eq!(w.status().state, SignInState::SignedIn);
     assert_eq!(w.ms.created.get(), 0);
 
-    // Credential: its answer is claimed only to prove it (`sign_in_only`), never to register.
+    // Credential: its answer is claimed only to prove it, never to register.
     let w = World::new();
     w.start_removal(AddMethod::Credential);
     let secret = state_secret(&w);
     let claim = callback(&w, &secret, Some("auth-code")).claim.unwrap().0;
-    let register =
-        Command::Confirm { account: account(), claim: Some(SecretString::new(claim.clone())), sign_in_only: false };
-    assert_eq!(w.code(register), ErrorCode::NotFound);
-    let prove = Command::Confirm { account: account(), claim: Some(SecretString::new(claim)), sign_in_only: true };
+    let prove = Command::Confirm { account: account(), claim: Some(SecretString::new(claim)) };
     w.send(prove).unwrap();
+    assert_eq!(w.status().state, SignInState::SignedIn, "claimed, and nothing registered");
     let Ok(Reply::Removed(r)) = w.send(remove("tid-1", &[A1])) else { panic!("not removed") };
     assert!(r.not_removed.is_empty());
     assert_eq!(w.ms.created.get(), 0);

@@ -1,6 +1,6 @@
 //! Repair on the edit page: one sign-in (Device Code, or Credential where the cloud allows it) whose
 //! registration does only what the organization is missing (the edge decides what: see
-//! `POST /api/signins` with `repair_organization_id`), the same progress as the wizard's Step 2, and
+//! `POST /api/signins` with the purpose `repair`), the same progress as the wizard's Step 2, and
 //! then `POST /api/organizations/{id}/repair`. The organization keeps its ID and name.
 
 use crate::api::{self, ApiFailure};
@@ -69,7 +69,7 @@ pub fn RepairPanel(
     );
     let begin = move |_| {
         let m = method.get_untracked();
-        match signin.start_repair(cloud, m, organization.clone()) {
+        match signin.start_repair(cloud, m, &organization) {
             Ok(()) => started.set(Some(m)),
             Err(blocked) => message.set(Some(blocked)),
         }

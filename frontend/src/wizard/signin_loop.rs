@@ -10,8 +10,9 @@ use crate::signin_model::{Effect, Event, Outcome, Post, Purpose, SignInModel};
 use crate::signins::Owned;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::api::{ConfirmSignIn, SignInStatus, StartSignIn};
+use shared::api::{ConfirmSignIn, SignInMethod, SignInPurpose, SignInStatus, StartSignIn};
 use shared::endpoints::{CONFIRM_SIGN_IN, RENEW_SIGN_IN, SIGN_IN, START_SIGN_IN};
+use shared::ids::OrganizationId;
 use shared::secret::SecretString;
 use shared::{AddMethod, CloudEnvironment};
 use std::time::Duration;
@@ -26,6 +27,11 @@ pub struct SignIn {
     starting: RwSignal<bool>,
     owned: Owned,
     on_outcome: Callback<Outcome>,
+}
+
+/// `organization` as the edge issued it (the list's IDs always are).
+fn known(organization: &str) -> Result<OrganizationId, String> {
+    OrganizationId::parse(organization).ok_or_else(|| "This organization was not found. Reload the list.".to_owned())
 }
 
 fn now_ms() -> u64 {
@@ -86,22 +92,26 @@ impl SignIn {
     /// allow a pop-up only then), and sent to Microsoft when the edge has answered; `Err` is the
     /// sentence to show when the browser blocked it (nothing was started).
     pub fn start(self, cloud: CloudEnvironment, method: AddMethod) -> Result<(), String> {
-        self.start_with(StartSignIn::new(cloud, method))
+        self.start_for(cloud, method, SignInPurpose::Register)
     }
 
     /// Starts a sign-in that repairs saved organization `organization` (see [`Self::start`]).
-    pub fn start_repair(self, cloud: CloudEnvironment, method: AddMethod, organization: String) -> Result<(), String> {
-        self.start_with(StartSignIn { repair_organization_id: Some(organization), ..StartSignIn::new(cloud, method) })
+    pub fn start_repair(self, cloud: CloudEnvironment, method: AddMethod, organization: &str) -> Result<(), String> {
+        self.start_for(cloud, method, SignInPurpose::Repair(known(organization)?))
     }
 
     /// Starts a sign-in that deletes saved organization `organization`'s applications from
     /// Microsoft 365 when it is deleted (see [`Self::start`]).
-    pub fn start_removal(self, cloud: CloudEnvironment, method: AddMethod, organization: String) -> Result<(), String> {
-        self.start_with(StartSignIn { remove_organization_id: Some(organization), ..StartSignIn::new(cloud, method) })
+    pub fn start_removal(self, cloud: CloudEnvironment, method: AddMethod, organization: &str) -> Result<(), String> {
+        self.start_for(cloud, method, SignInPurpose::Remove(known(organization)?))
     }
 
-    fn start_with(self, body: StartSignIn) -> Result<(), String> {
-        if body.method == AddMethod::Credential {
+    fn start_for(self, cloud: CloudEnvironment, method: AddMethod, purpose: SignInPurpose) -> Result<(), String> {
+        let Some(method) = SignInMethod::of(method) else {
+            return Err("The Manual method needs no sign-in: go to Step 3.".to_owned());
+        };
+        let body = StartSignIn { purpose, ..StartSignIn::new(cloud, method) };
+        if body.method == SignInMethod::Credential {
             popup::open("about:blank")?;
         }
         self.dispatch(Event::Start(body));
@@ -175,8 +185,8 @@ impl SignIn {
                 let kind = post.kind();
                 let answer = match post {
                     Post::Confirm => api::send(&CONFIRM_SIGN_IN, &id, &ConfirmSignIn::default()).await,
-                    Post::Claim { claim, sign_in_only } => {
-                        let body = ConfirmSignIn { claim: Some(SecretString::new(claim)), sign_in_only };
+                    Post::Claim { claim } => {
+                        let body = ConfirmSignIn { claim: Some(SecretString::new(claim)) };
                         api::send(&CONFIRM_SIGN_IN, &id, &body).await
                     }
                     Post::Renew => api::fetch(&RENEW_SIGN_IN, &id).await,

@@ -51,7 +51,7 @@ pub fn SignInPanel(
     let start = move |method: AddMethod| {
         blocked.set(None);
         let started_now = match removes.get_value() {
-            Some(organization) => signin.start_removal(cloud, method, organization),
+            Some(organization) => signin.start_removal(cloud, method, &organization),
             None => signin.start(cloud, method),
         };
         match started_now {

@@ -8,6 +8,7 @@
 use crate::certificate::CertificateInfo;
 use crate::cloud::CloudEnvironment;
 use crate::errors::ErrorCode;
+use crate::ids::OrganizationId;
 use crate::method::AddMethod;
 use crate::secret::{serialize_exposed, SecretString};
 use crate::validate::{Field, FieldError};

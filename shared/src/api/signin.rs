@@ -8,26 +8,82 @@ use super::*;
 pub struct StartSignIn {
     /// The cloud the tenant lives in.
     pub cloud: CloudEnvironment,
-    /// How the admin signs in: [`AddMethod::DeviceCode`] (or `Credential` for the pop-up flow).
-    pub method: AddMethod,
-    /// Repair: the saved organization (of this account) whose applications the sign-in repairs,
-    /// instead of registering new ones. Its cloud must be `cloud`; a sign-in in another tenant
-    /// changes nothing.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub repair_organization_id: Option<String>,
-    /// Removal: the saved organization (of this account, in `cloud`) whose applications the
-    /// sign-in is to delete from Microsoft 365 when the organization is deleted
-    /// (`DeleteOrganization.remove_with_sign_in`). Such a sign-in registers nothing, and no other
-    /// sign-in deletes anything.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub remove_organization_id: Option<String>,
+    /// How the admin signs in.
+    pub method: SignInMethod,
+    /// What the sign-in is for (absent: [`SignInPurpose::Register`]).
+    #[serde(default, skip_serializing_if = "SignInPurpose::is_register")]
+    pub purpose: SignInPurpose,
 }
 
 impl StartSignIn {
-    /// A sign-in in `cloud` by `method` that registers new applications (neither a repair nor a
-    /// removal).
-    pub fn new(cloud: CloudEnvironment, method: AddMethod) -> Self {
-        Self { cloud, method, repair_organization_id: None, remove_organization_id: None }
+    /// A sign-in in `cloud` by `method` that registers new applications.
+    pub fn new(cloud: CloudEnvironment, method: SignInMethod) -> Self {
+        Self { cloud, method, purpose: SignInPurpose::Register }
+    }
+}
+
+/// How the administrator signs in to Microsoft (the add methods that sign in: the Manual method
+/// needs no sign-in).
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignInMethod {
+    /// Microsoft's sign-in page in a pop-up.
+    Credential,
+    /// A one-time code typed on Microsoft's device login page.
+    DeviceCode,
+}
+
+impl From<SignInMethod> for AddMethod {
+    fn from(m: SignInMethod) -> AddMethod {
+        match m {
+            SignInMethod::Credential => AddMethod::Credential,
+            SignInMethod::DeviceCode => AddMethod::DeviceCode,
+        }
+    }
+}
+
+impl SignInMethod {
+    /// The add method's sign-in, if it has one.
+    pub fn of(method: AddMethod) -> Option<SignInMethod> {
+        match method {
+            AddMethod::Credential => Some(SignInMethod::Credential),
+            AddMethod::DeviceCode => Some(SignInMethod::DeviceCode),
+            AddMethod::Manual => None,
+        }
+    }
+}
+
+/// What a sign-in is for: exactly one thing, chosen when it starts.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "organization_id", rename_all = "snake_case")]
+pub enum SignInPurpose {
+    /// The wizard: sign in, then register the backup applications.
+    #[default]
+    Register,
+    /// Only the sign-in, for creating applications elsewhere (the Manual method's Save, "Recreate
+    /// multiple applications"): its answer is claimed but registers nothing; the save that names
+    /// the sign-in creates the applications.
+    SignInOnly,
+    /// Repair the saved organization (of this account, in this cloud): its registration does only
+    /// what the organization is missing, and a sign-in in another tenant changes nothing.
+    Repair(OrganizationId),
+    /// Delete the saved organization's applications from Microsoft 365 when the organization is
+    /// deleted (`DeleteOrganization.remove_with_sign_in`). It registers nothing, and no other
+    /// sign-in deletes anything.
+    Remove(OrganizationId),
+}
+
+impl SignInPurpose {
+    /// Whether it is [`SignInPurpose::Register`].
+    pub fn is_register(&self) -> bool {
+        *self == SignInPurpose::Register
+    }
+
+    /// Whether confirming the sign-in starts a registration (a new one, or a repair's).
+    pub fn registers(&self) -> bool {
+        matches!(self, SignInPurpose::Register | SignInPurpose::Repair(_))
     }
 }
 
@@ -42,11 +98,6 @@ pub struct ConfirmSignIn {
     /// The handle or the confirmation code (Credential method only).
     #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "crate::secret::serialize_exposed_opt")]
     pub claim: Option<SecretString>,
-    /// Credential, a sign-in for creating applications elsewhere (the Manual method's Save,
-    /// "Recreate multiple applications"): the claim only proves the answer and registers nothing;
-    /// the save that names the sign-in creates the applications.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub sign_in_only: bool,
 }
 
 /// The `type` of the message the Credential pop-up's last page posts to the app (its opener), on

@@ -109,8 +109,7 @@ impl From<LegacyRecord> for SignInRecord {
             created_at: r.created_at,
             hold_ms: r.hold_ms,
             state_digest: r.state_digest,
-            repair: None,
-            removal: None,
+            purpose: super::Purpose::Register,
             stage,
         }
     }
