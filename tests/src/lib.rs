@@ -147,7 +147,7 @@ pub fn device_code_sign_in(
 /// (named `name`, in Contoso) with one main application `row`: `app_id` and its `secret`, sealed
 /// with `ring` as the Worker seals it. For the benches, which need many organizations quickly.
 pub fn seeded_organization(
-    ring: &edge::organizations::seal::Keyring,
+    ring: &edge::seal::Keyring,
     account: &str,
     org: &str,
     name: &str,
@@ -156,7 +156,7 @@ pub fn seeded_organization(
     secret: &str,
 ) -> [String; 2] {
     let now = "2026-11-30T00:00:00Z";
-    let binding = edge::organizations::seal::binding(account, org, row, "secret");
+    let binding = edge::seal::binding(account, org, row, "secret");
     let (key_id, blob) = ring.seal(&binding, secret.as_bytes());
     let blob = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, blob);
     [

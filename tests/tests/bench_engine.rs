@@ -5,7 +5,7 @@
 //! latency of the (mostly cached) token requests beside a direct client-credentials call to the
 //! emulator, for `make bench` (`BENCH_ENGINE_REQUESTS=5000`; 1,000 in `make test`).
 
-use edge::organizations::seal::Keyring;
+use edge::seal::Keyring;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use system_tests::emulator::{fixture, Emulator};

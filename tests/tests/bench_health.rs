@@ -4,7 +4,7 @@
 //! (`BENCH_ORGANIZATIONS=1000`; 200 in `make test`) and asserts that every organization is checked
 //! with at most one identity or Graph request per application.
 
-use edge::organizations::seal::Keyring;
+use edge::seal::Keyring;
 use std::time::{Duration, Instant};
 use system_tests::emulator::Emulator;
 use system_tests::stack::Stack;

@@ -3,7 +3,7 @@
 //! certificate open `/_api/web` when the application has a SharePoint permission. This is why a
 //! backup of SharePoint needs a certificate (Step 3 offers the upload).
 
-use edge::organizations::seal::{binding, Keyring, SealedCertificate};
+use edge::seal::{binding, Keyring, SealedCertificate};
 use serde_json::{json, Value};
 use shared::assertion::{AssertionAlg, ClientAssertion};
 use shared::certificate::ParsedPfx;

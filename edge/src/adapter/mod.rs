@@ -89,8 +89,8 @@ pub(crate) fn error_response(err: &AppError) -> Result<Response> {
     Ok(resp)
 }
 
-/// The keyring that seals secrets at rest (`ENCRYPTION_KEYS`, see [`crate::organizations::seal`]).
-pub(crate) fn keyring(env: &Env) -> std::result::Result<crate::organizations::seal::Keyring, AppError> {
+/// The keyring that seals secrets at rest (`ENCRYPTION_KEYS`, see [`crate::seal`]).
+pub(crate) fn keyring(env: &Env) -> std::result::Result<crate::seal::Keyring, AppError> {
     let spec = env
         .secret("ENCRYPTION_KEYS")
         .map(|s| s.to_string())
@@ -99,7 +99,7 @@ pub(crate) fn keyring(env: &Env) -> std::result::Result<crate::organizations::se
         worker::console_error!("ENCRYPTION_KEYS is not set");
         AppError::Internal
     })?;
-    crate::organizations::seal::Keyring::parse(&spec).map_err(|e| {
+    crate::seal::Keyring::parse(&spec).map_err(|e| {
         worker::console_error!("ENCRYPTION_KEYS: {e:?}");
         AppError::Internal
     })

@@ -117,7 +117,7 @@ pub async fn repair_order(
     session: &Session,
     id: &str,
     cloud: CloudEnvironment,
-) -> Res<crate::signin::command::RepairOrder> {
+) -> Res<crate::handover::RepairOrder> {
     count_check(env, session, id).await?;
     with_service(env, session, async |s| s.repair_order(config, id, cloud).await).await
 }

@@ -32,13 +32,13 @@ pub struct SignIn {
     state: State,
     env: Env,
     turn: Turn,
-    keyring: std::cell::OnceCell<crate::organizations::seal::Keyring>,
+    keyring: std::cell::OnceCell<crate::seal::Keyring>,
 }
 
 impl SignIn {
     /// The keyring, read from `ENCRYPTION_KEYS` once per instance (every load and put of the record
     /// uses it; a new key reaches a new instance, after a deploy).
-    fn keyring(&self) -> std::result::Result<&crate::organizations::seal::Keyring, HostError> {
+    fn keyring(&self) -> std::result::Result<&crate::seal::Keyring, HostError> {
         if let Some(k) = self.keyring.get() {
             return Ok(k);
         }

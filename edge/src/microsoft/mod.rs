@@ -3,6 +3,7 @@
 //! the Worker implements it with `fetch`, tests with fakes or the local emulator.
 
 pub mod applications;
+pub mod check;
 pub mod grants;
 pub mod graph;
 pub mod identity;

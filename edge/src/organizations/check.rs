@@ -13,9 +13,9 @@
 
 use super::ports::{Clock, Log, Sleeper};
 use crate::error::AppError;
+use crate::microsoft::check::{probe, Stage};
 use crate::microsoft::identity::{self, ClientCredential, TokenOutcome};
 use crate::microsoft::{organization, HttpClient, HttpRequest, MicrosoftError};
-use crate::provisioning::plan::VerifyOutcome;
 use crate::time::Millis;
 use shared::api::ErrorDetail;
 use shared::assertion::{AssertionAlg, AssertionSigner, ClientAssertion};
@@ -56,15 +56,6 @@ pub enum Next {
     RetryIn(Millis),
     /// Refused for good; the admin reads this.
     Refused(ErrorDetail),
-}
-
-/// Which part of the check failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stage {
-    /// The token request.
-    Token,
-    /// The Graph call with the application's token.
-    Graph,
 }
 
 /// Decides after a failed attempt, `elapsed` ms after the first one.
@@ -126,40 +117,6 @@ pub struct Checker<'a, H, R, G> {
     pub runtime: &'a R,
     /// Signs client assertions.
     pub signers: &'a G,
-}
-
-/// Sends the token request `token`, then `GET /organization?$select=id` with the token.
-async fn probe<H: HttpClient>(
-    http: &H,
-    endpoints: &CloudEndpoints,
-    token: HttpRequest,
-) -> Result<(), (Stage, MicrosoftError)> {
-    let token = match http.send(token).await.map(|r| identity::read_token(&r)) {
-        Ok(TokenOutcome::Token(t)) => t.access_token,
-        Ok(TokenOutcome::Error(f)) => return Err((Stage::Token, f.microsoft)),
-        Err(_) => return Err((Stage::Token, MicrosoftError::transport())),
-    };
-    let req = organization::request(endpoints, &token, organization::Select::Id);
-    match http.send(req).await {
-        Ok(resp) => organization::read(&resp).map(|_| ()).map_err(|e| (Stage::Graph, e)),
-        Err(_) => Err((Stage::Graph, MicrosoftError::transport())),
-    }
-}
-
-/// One check of a client credential (a secret or a signed client assertion), without retries: what a sign-in's registration asks after
-/// creating an application (it retries by itself, see [`crate::provisioning::plan`]).
-pub async fn verify<H: HttpClient>(
-    http: &H,
-    endpoints: &CloudEndpoints,
-    tenant: &str,
-    app_id: &str,
-    credential: ClientCredential<'_>,
-) -> VerifyOutcome {
-    let token = identity::client_credentials_request(endpoints, tenant, app_id, credential);
-    match probe(http, endpoints, token).await {
-        Ok(()) => VerifyOutcome::Works,
-        Err((_, e)) => VerifyOutcome::Refused(e),
-    }
 }
 
 impl<H: HttpClient, R: Clock + Sleeper + Log, G: Signers> Checker<'_, H, R, G> {
@@ -344,9 +301,6 @@ impl<H: HttpClient, R: Clock + Sleeper + Log, G: Signers> Checker<'_, H, R, G> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::microsoft::{HttpResponse, TransportError};
-    use std::cell::RefCell;
-    use std::collections::VecDeque;
 
     fn err(code: ErrorCode, status: u16) -> MicrosoftError {
         MicrosoftError { code, status, correlation: Default::default(), retry_after: None }
@@ -398,50 +352,5 @@ mod tests {
         assert!(a < b);
         e.retry_after = Some(20);
         assert_eq!(after_failure(Stage::Token, &e, 0, Patience::CREATED), Next::RetryIn(20_000));
-    }
-
-    /// Answers in turn, and records the URLs asked.
-    struct Answers(RefCell<VecDeque<(u16, serde_json::Value)>>, RefCell<Vec<String>>);
-
-    impl HttpClient for Answers {
-        async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
-            self.1.borrow_mut().push(request.uri().to_string());
-            let (status, body) = self.0.borrow_mut().pop_front().ok_or_else(|| TransportError("offline".into()))?;
-            Ok(http::Response::builder().status(status).body(serde_json::to_vec(&body).unwrap()).unwrap())
-        }
-    }
-
-    fn verify_once(answers: Vec<(u16, serde_json::Value)>) -> (VerifyOutcome, Vec<String>) {
-        let http = Answers(RefCell::new(answers.into()), RefCell::default());
-        let endpoints = CloudEndpoints::official(shared::CloudEnvironment::Global);
-        let secret = SecretString::new("s~1".into());
-        let outcome =
-            futures_executor::block_on(verify(&http, &endpoints, "t1", "app1", ClientCredential::Secret(&secret)));
-        (outcome, http.1.take())
-    }
-
-    #[test]
-    fn one_verification_is_a_token_then_the_organization() {
-        let token = (200, serde_json::json!({"access_token": "tok", "expires_in": 3599}));
-        let (outcome, urls) = verify_once(vec![token.clone(), (200, serde_json::json!({"value": [{"id": "t1"}]}))]);
-        assert_eq!(outcome, VerifyOutcome::Works);
-        assert_eq!(
-            urls,
-            [
-                "https://login.microsoftonline.com/t1/oauth2/v2.0/token",
-                "https://graph.microsoft.com/v1.0/organization?$select=id"
-            ]
-        );
-
-        let refused = (401, serde_json::json!({"error": "invalid_client", "error_codes": [7000215]}));
-        let (VerifyOutcome::Refused(e), urls) = verify_once(vec![refused]) else { panic!() };
-        assert_eq!((e.code, urls.len()), (ErrorCode::InvalidClientSecret, 1));
-
-        let denied = (403, serde_json::json!({"error": {"code": "Authorization_RequestDenied", "message": "no"}}));
-        let (VerifyOutcome::Refused(e), _) = verify_once(vec![token, denied]) else { panic!() };
-        assert_eq!(e.code, ErrorCode::AdminConsentRequired, "Graph's own code; the caller decides what it means");
-
-        let (VerifyOutcome::Refused(e), _) = verify_once(vec![]) else { panic!() };
-        assert_eq!(e, MicrosoftError::transport());
     }
 }

@@ -8,6 +8,5 @@
 pub mod check;
 pub mod model;
 pub mod ports;
-pub mod seal;
 pub mod service;
 pub mod store;

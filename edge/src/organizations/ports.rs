@@ -323,7 +323,7 @@ impl Refusal {
 pub type Answer<T> = Result<T, Refusal>;
 
 /// The applications a save takes from a sign-in (the Durable Object's protocol type).
-pub use crate::signin::command::{Exported, ExportedApp};
+pub use crate::handover::{Exported, ExportedApp};
 
 /// What the organizations code asks a sign-in (its Durable Object), on behalf of the session's
 /// account. `Err` when no answer could be had (already logged); `Ok(Err(_))` when it refused.
@@ -358,7 +358,7 @@ pub trait SignIns {
         cloud: CloudEnvironment,
         tenant: &str,
         app_ids: &[String],
-    ) -> impl Future<Output = Result<Answer<crate::signin::command::Removed>, AppError>>;
+    ) -> impl Future<Output = Result<Answer<crate::handover::Removed>, AppError>>;
     /// `saved`: its applications are stored now (it keeps them and forgets their secrets).
     fn saved(&self, sign_in: &str) -> impl Future<Output = Result<Answer<()>, AppError>>;
     /// `release`: the save failed for good (it deletes the applications it created now).

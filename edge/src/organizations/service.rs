@@ -13,12 +13,12 @@ use super::ports::{
     ApplicationChange, Clock, Edit, Exported, ExportedApp, Grant, Log, NewApplicationRow, NewOrganizationRow, Notify,
     OrganizationStore, RecordedHealth, Refusal, SignIns, Sleeper,
 };
-use super::seal::{binding, Keyring, SealedCertificate};
 use super::store::StoreError;
 use crate::config::Config;
 use crate::error::AppError;
 use crate::microsoft::HttpClient;
 use crate::provisioning::manifest;
+use crate::seal::{binding, Keyring, SealedCertificate};
 use crate::webhooks::{EventType, PortalEvent};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -202,7 +202,7 @@ fn generated_credential(a: &ExportedApp, now: i64) -> Res<StoredCredential> {
 /// them cannot hand over fewer).
 fn additional_of(ex: &Exported) -> Res<Vec<Sealable>> {
     let rows: Vec<Sealable> = generated_sealables(ex).into_iter().filter(|s| !s.is_main).collect();
-    if rows.len() != usize::from(crate::signin::record::ADDITIONAL_APPLICATIONS) {
+    if rows.len() != usize::from(crate::handover::ADDITIONAL_APPLICATIONS) {
         return Err(FieldError::new(
             Field::ClientSecret,
             "The additional applications are no longer held by the sign-in. Sign in again to create them.",

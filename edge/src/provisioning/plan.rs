@@ -155,6 +155,15 @@ pub enum VerifyOutcome {
     Refused(MicrosoftError),
 }
 
+impl From<Result<(), MicrosoftError>> for VerifyOutcome {
+    fn from(checked: Result<(), MicrosoftError>) -> VerifyOutcome {
+        match checked {
+            Ok(()) => VerifyOutcome::Works,
+            Err(e) => VerifyOutcome::Refused(e),
+        }
+    }
+}
+
 /// The registration of one or more applications.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Registration {

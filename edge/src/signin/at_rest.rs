@@ -1,5 +1,5 @@
 //! How a sign-in's record lies in its Durable Object's storage: sealed whole with the keyring
-//! (AES-256-GCM, [`crate::organizations::seal`]), bound to the Durable Object it belongs to through
+//! (AES-256-GCM, [`crate::seal`]), bound to the Durable Object it belongs to through
 //! the associated data. The record holds the device code, the admin's token and the private keys
 //! of the certificates the service generated until they are saved or the hold ends; none of them
 //! lies in the clear in storage, and a sealed record copied into another sign-in's object does
@@ -7,7 +7,7 @@
 
 use super::record::legacy::Stored;
 use super::record::SignInRecord;
-use crate::organizations::seal::{Keyring, SealError};
+use crate::seal::{Keyring, SealError};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};

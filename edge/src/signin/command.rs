@@ -7,6 +7,8 @@ use shared::api::{ErrorDetail, SignInStatus};
 use shared::secret::{serialize_exposed, serialize_exposed_opt, SecretString};
 use shared::{AddMethod, CloudEnvironment};
 
+pub use crate::handover::{Exported, ExportedApp, Removed, RepairOrder};
+
 /// What the Worker sends to a sign-in's Durable Object. Every variant but [`Command::Callback`]
 /// names the portal account making the call; a record of another account answers 404.
 #[derive(Debug, Serialize, Deserialize)]
@@ -260,78 +262,6 @@ impl From<Purpose> for StoredPurpose {
     }
 }
 
-/// What a repair sign-in is for: a saved organization of the same account, its tenant (a sign-in
-/// in another tenant changes nothing there), and its applications.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RepairOrder {
-    /// The organization's ID.
-    pub organization_id: String,
-    /// Its tenant.
-    pub tenant_id: String,
-    /// Its applications, main first.
-    pub apps: Vec<crate::provisioning::plan::RepairApp>,
-}
-
-/// The applications of a completed sign-in, with their secrets (Worker-internal).
-#[derive(Clone, Serialize, Deserialize)]
-pub struct Exported {
-    /// The cloud of the sign-in.
-    pub cloud: CloudEnvironment,
-    /// Tenant ID.
-    pub tenant_id: String,
-    /// The applications, main first.
-    pub apps: Vec<ExportedApp>,
-    /// The organization a repair sign-in repaired.
-    #[serde(default)]
-    pub repair_of: Option<String>,
-}
-
-impl std::fmt::Debug for Exported {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The secrets are never printed.
-        let apps: Vec<(u8, &str)> = self.apps.iter().map(|a| (a.index, a.app_id.as_str())).collect();
-        f.debug_struct("Exported")
-            .field("cloud", &self.cloud)
-            .field("tenant_id", &self.tenant_id)
-            .field("apps", &apps)
-            .finish()
-    }
-}
-
-/// One exported application. (No `Debug`: it carries a secret.)
-#[derive(Clone, Serialize, Deserialize)]
-pub struct ExportedApp {
-    /// The registration's number for it (see [`ExportedApp::slot`]).
-    pub index: u8,
-    /// Application (client) ID.
-    pub app_id: String,
-    /// Object ID.
-    pub object_id: String,
-    /// The generated secret, for an application registered before certificates (Worker-internal;
-    /// sealed before it is stored).
-    #[serde(default)]
-    pub secret: Option<String>,
-    /// The generated certificate and its key (Worker-internal; sealed before it is stored).
-    #[serde(default)]
-    pub certificate: Option<crate::provisioning::plan::GeneratedCertificate>,
-    /// Secret end, Unix seconds.
-    pub secret_expires_at: Option<i64>,
-    /// The permission manifest's version the application was granted from (a Durable Object
-    /// still running the code before versions answers without it: version 1).
-    #[serde(default = "first_manifest")]
-    pub manifest_version: u32,
-    /// The application permissions granted (app role values).
-    #[serde(default)]
-    pub permissions: Vec<String>,
-}
-
-impl ExportedApp {
-    /// Which application of the organization it is.
-    pub fn slot(&self) -> shared::api::AppSlot {
-        shared::api::AppSlot::of_index(self.index)
-    }
-}
-
 /// What the Durable Object answers to a command that succeeded.
 #[derive(Debug)]
 pub enum Reply {
@@ -343,21 +273,6 @@ pub enum Reply {
     Callback(CallbackOutcome),
     /// The applications [`Command::Remove`] could not delete (none: all gone, the sign-in ended).
     Removed(Removed),
-}
-
-/// What [`Command::Remove`] did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Removed {
-    /// The application IDs still in the tenant (Microsoft refused or did not answer for them).
-    pub not_removed: Vec<String>,
-    /// Microsoft refused some of them to the signed-in account (403): its role may not delete
-    /// applications, so the same sign-in cannot do it on a second try.
-    #[serde(default)]
-    pub denied: bool,
-}
-
-fn first_manifest() -> u32 {
-    1
 }
 
 #[cfg(test)]

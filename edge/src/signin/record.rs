@@ -12,6 +12,7 @@
 use super::browser::{BrowserSignIn, Claim, MAX_CLAIM_ATTEMPTS, REDEEM_WINDOW_MS};
 use super::command::Purpose;
 use super::poller::{Decision, Poller};
+pub use crate::handover::ADDITIONAL_APPLICATIONS;
 use crate::microsoft::identity::{AccessToken, DeviceAuthorization};
 use crate::provisioning::plan::{Phase, Registration};
 use crate::time::Millis;
@@ -33,8 +34,6 @@ pub const STATUS_POLL_SECS: u64 = 2;
 /// How long a save that took a sign-in's applications holds them against deletion (its credential
 /// check may wait up to 2 minutes for Microsoft's replication).
 pub const SAVE_LEASE_MS: Millis = 3 * 60 * 1000;
-/// How many additional applications "Create multiple applications" adds.
-pub const ADDITIONAL_APPLICATIONS: u8 = 3;
 
 /// How a sign-in ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

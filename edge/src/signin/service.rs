@@ -12,10 +12,10 @@ use super::command::{
 use super::record::{SignInRecord, Stage};
 use crate::config::Config;
 use crate::error::AppError;
+use crate::microsoft::check::verify;
 use crate::microsoft::identity::ClientCredential;
 use crate::microsoft::identity::{self, TokenOutcome};
 use crate::microsoft::{graph, HttpClient, MicrosoftError};
-use crate::organizations::check::verify;
 use crate::provisioning::plan::{App, CertificateOrder, GeneratedCertificate, Phase, VerifyOutcome, Work};
 use crate::time::Millis;
 use base64::engine::general_purpose::STANDARD;

@@ -349,7 +349,7 @@ impl World {
             app_id: format!("kept-app{index}"),
             renew,
         };
-        let repair = crate::signin::command::RepairOrder {
+        let repair = crate::handover::RepairOrder {
             organization_id: "org-1".into(),
             tenant_id: tenant.into(),
             apps: vec![app(0, false), app(1, true), app(2, false)],

@@ -119,7 +119,7 @@ impl SignIns for DurableSignIns<'_> {
         cloud: CloudEnvironment,
         tenant: &str,
         app_ids: &[String],
-    ) -> Res<Answer<crate::signin::command::Removed>> {
+    ) -> Res<Answer<crate::handover::Removed>> {
         let cmd = Command::Remove {
             account: self.account(),
             organization: organization.to_owned(),

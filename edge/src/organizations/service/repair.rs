@@ -6,13 +6,13 @@
 use super::{generated_sealables, grant_of, internal, Organizations, Res};
 use crate::config::Config;
 use crate::error::AppError;
+use crate::handover::RepairOrder;
 use crate::microsoft::HttpClient;
 use crate::organizations::check::Signers;
 use crate::organizations::model::ApplicationRow;
 use crate::organizations::ports::{ApplicationChange, Clock, Edit, Log, Notify, OrganizationStore, SignIns, Sleeper};
 use crate::organizations::store::StoreError;
 use crate::provisioning::plan::RepairApp;
-use crate::signin::command::RepairOrder;
 use crate::webhooks::EventType;
 use serde_json::json;
 use shared::api::{HealthReason, Organization, RepairOrganization, Workload};

@@ -4,10 +4,10 @@
 //! Every call is written to one journal, so the tests read the order of effects.
 
 use super::*;
+use crate::handover::Removed;
 use crate::microsoft::{HttpRequest, HttpResponse, TransportError};
 use crate::organizations::model::OrganizationRow;
 use crate::organizations::ports::{Answer, RotatedCredential, SealedRow, UsageRow};
-use crate::signin::command::Removed;
 use futures_executor::block_on;
 use shared::api::{
     CredentialInput, EngineResource, EngineTokenRequest, HealthReason, RegistrationResult, RepairOrganization,

@@ -144,7 +144,7 @@ impl<H: SignInHost, C: HttpClient> SignInService<'_, H, C> {
                 match self.host.sign(pkcs8.expose(), assertion.signing_input()).await {
                     Ok(signature) => {
                         let jwt = assertion.finish(&signature);
-                        verify(self.http, endpoints, tenant, app_id, ClientCredential::Assertion(&jwt)).await
+                        verify(self.http, endpoints, tenant, app_id, ClientCredential::Assertion(&jwt)).await.into()
                     }
                     Err(e) => {
                         self.host.warn(&format!("signing a client assertion failed: {}", e.0));
@@ -153,7 +153,7 @@ impl<H: SignInHost, C: HttpClient> SignInService<'_, H, C> {
                 }
             }
             (None, Some((secret, _))) => {
-                verify(self.http, endpoints, tenant, app_id, ClientCredential::Secret(secret)).await
+                verify(self.http, endpoints, tenant, app_id, ClientCredential::Secret(secret)).await.into()
             }
             (None, None) => VerifyOutcome::Refused(MicrosoftError::transport()),
         }
