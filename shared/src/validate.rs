@@ -117,6 +117,69 @@ pub const GUID_FORMAT: &str =
 /// Shortest and longest organization name, in characters.
 pub const ORGANIZATION_NAME_LENGTH: (usize, usize) = (1, 100);
 
+/// The characters `str::trim` removes (Unicode `White_Space`), as a regular-expression class.
+macro_rules! ws_body {
+    () => {
+        r"\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000"
+    };
+}
+
+/// The same, as a class.
+macro_rules! ws {
+    () => {
+        concat!("[", ws_body!(), "]")
+    };
+}
+
+/// The characters a name may not contain (control characters and the invisible or text-direction
+/// ones of `is_deceptive`), as the body of a regular-expression class.
+macro_rules! refused_in_names {
+    () => {
+        r"\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF\uFFF9-\uFFFB"
+    };
+}
+
+macro_rules! guid {
+    () => {
+        r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+    };
+}
+
+/// What [`OrganizationName::parse`] accepts, as a regular expression (ECMA-262, as the OpenAPI
+/// document states it): 1 to 100 characters between optional white space, none of them a control,
+/// invisible or text-direction character, the first and last not white space.
+pub const ORGANIZATION_NAME_PATTERN: &str = concat!(
+    "^",
+    ws!(),
+    "*[^",
+    refused_in_names!(),
+    ws_body!(),
+    "](?:[^",
+    refused_in_names!(),
+    "]{0,98}[^",
+    refused_in_names!(),
+    ws_body!(),
+    "])?",
+    ws!(),
+    "*$"
+);
+
+/// What [`Domain::parse`] accepts, as a regular expression (with a longest length of 253): labels
+/// of letters, digits and inner hyphens (1 to 63 characters), a top-level label of 2 to 63 letters,
+/// trailing dots and surrounding white space allowed.
+pub const DOMAIN_PATTERN: &str =
+    concat!("^", ws!(), r"*(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}\.*", ws!(), "*$");
+
+/// The longest domain accepted, in characters.
+pub const DOMAIN_MAX_LENGTH: usize = 253;
+
+/// What a tenant or application ID field accepts, as a regular expression: a GUID, optionally in
+/// braces, between optional white space.
+pub const GUID_PATTERN: &str = concat!("^", ws!(), r"*(?:\{", guid!(), r"\}|", guid!(), ")", ws!(), "*$");
+
+/// An ID the service issued (a sign-in's, an organization's), as a regular expression.
+pub const ISSUED_ID_PATTERN: &str = concat!("^", guid!(), "$");
+
 /// The longest client secret accepted (Entra's are about 40 characters).
 pub const CLIENT_SECRET_MAX_LENGTH: usize = 256;
 
@@ -595,5 +658,76 @@ mod tests {
         assert!(pfx_upload(&SecretString::new(big)).unwrap_err().message.contains("larger than 64 KB"));
         let huge = "A".repeat(10 * PFX_MAX_BYTES);
         assert!(pfx_upload(&SecretString::new(huge)).unwrap_err().message.contains("larger than"));
+    }
+
+    /// The patterns the OpenAPI document states accept exactly what the parsers accept.
+    #[test]
+    fn the_documents_patterns_state_the_parsers_rules() {
+        let name = regex::Regex::new(ORGANIZATION_NAME_PATTERN).unwrap();
+        let domain = regex::Regex::new(DOMAIN_PATTERN).unwrap();
+        let guid = regex::Regex::new(GUID_PATTERN).unwrap();
+        let mut inputs: Vec<String> = [
+            "",
+            " ",
+            "a",
+            " Contoso ",
+            "\tContoso\n",
+            "Con\ttoso",
+            "Con\u{200B}toso",
+            "\u{FEFF}Contoso",
+            "a\u{00A0}b",
+            "\u{00A0}a\u{00A0}",
+            "a\u{2028}b",
+            "\u{001C}a",
+            "a\u{0085}",
+            "Contoso <b>",
+            "contoso.com",
+            "CONTOSO.COM.",
+            " contoso.onmicrosoft.com ",
+            "contoso",
+            "contoso.c",
+            "contoso.c0m",
+            "-contoso.com",
+            "contoso-.com",
+            "a..com",
+            "https://contoso.com",
+            "user@contoso.com",
+            "contoso.com:443",
+            "contoso.com .",
+            "xn--bcher-kva.example",
+            "bücher.example",
+            "0f8fad5b-d9cb-469f-a165-70867728950e",
+            "{0F8FAD5B-D9CB-469F-A165-70867728950E}",
+            " 0f8fad5b-d9cb-469f-a165-70867728950e\n",
+            "{0f8fad5b-d9cb-469f-a165-70867728950e",
+            "0f8fad5b-d9cb-469f-a165",
+        ]
+        .map(String::from)
+        .to_vec();
+        inputs.push("x".repeat(100));
+        inputs.push("x".repeat(101));
+        inputs.push(format!("  {}  ", "x".repeat(100)));
+        inputs.push(format!("{}.com", "a".repeat(63)));
+        inputs.push(format!("{}.com", "a".repeat(64)));
+        // Every short string over a small alphabet with the edge characters.
+        let alphabet = ['a', 'Z', '0', '-', '.', ' ', '\t', '\u{200E}', '\u{00A0}', '{', '}'];
+        for n in 0..=4u32 {
+            for k in 0..alphabet.len().pow(n) {
+                let mut k = k;
+                let mut s = String::new();
+                for _ in 0..n {
+                    s.push(alphabet[k % alphabet.len()]);
+                    k /= alphabet.len();
+                }
+                inputs.push(s);
+            }
+        }
+        for input in &inputs {
+            assert_eq!(name.is_match(input), OrganizationName::parse(input).is_ok(), "name {input:?}");
+            let domain_ok = domain.is_match(input) && input.chars().count() <= DOMAIN_MAX_LENGTH;
+            assert_eq!(domain_ok, Domain::parse(input).is_ok(), "domain {input:?}");
+            assert_eq!(guid.is_match(input), TenantId::parse(input).is_ok(), "tenant ID {input:?}");
+            assert_eq!(guid.is_match(input), AppId::parse(input).is_ok(), "application ID {input:?}");
+        }
     }
 }

@@ -8,6 +8,7 @@ use super::*;
 pub struct InspectCertificate {
     /// The .pfx file, base64.
     #[serde(serialize_with = "serialize_exposed")]
+    #[cfg_attr(feature = "schema", schemars(extend("minLength" = 1)))]
     pub pfx_base64: SecretString,
     /// Its password (may be empty).
     #[serde(serialize_with = "serialize_exposed")]
