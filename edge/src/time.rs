@@ -1,11 +1,75 @@
 //! Time as the edge writes and reads it: Unix milliseconds inside, RFC 3339 UTC on the wire.
 
-/// Unix time in milliseconds: what every feature of the edge keeps and compares.
-pub type Millis = i64;
+use serde::{Deserialize, Serialize};
+use std::ops::{Add, AddAssign, Sub};
 
-/// RFC 3339 UTC for Unix milliseconds (second precision).
-pub fn rfc3339_ms(ms: i64) -> String {
-    shared::certificate::rfc3339(ms.div_euclid(1000))
+/// An instant: Unix time in milliseconds, what every feature of the edge keeps and compares.
+/// Stored and sent as the bare number. A length of time is an `i64` of milliseconds (the `*_MS`
+/// constants): an instant plus a length is an instant, an instant minus an instant a length, and
+/// two instants cannot be added.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Millis(pub i64);
+
+impl Millis {
+    /// The instant `ms` milliseconds after the Unix epoch.
+    pub const fn at(ms: i64) -> Millis {
+        Millis(ms)
+    }
+
+    /// Unix seconds (rounded down).
+    pub const fn seconds(self) -> i64 {
+        self.0.div_euclid(1000)
+    }
+
+    /// The instant at Unix second `s`.
+    pub const fn from_seconds(s: i64) -> Millis {
+        Millis(s.saturating_mul(1000))
+    }
+
+    /// Milliseconds since the epoch.
+    pub const fn ms(self) -> i64 {
+        self.0
+    }
+}
+
+impl std::fmt::Display for Millis {
+    /// The milliseconds since the epoch (for logs and test messages).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl Add<i64> for Millis {
+    type Output = Millis;
+    fn add(self, ms: i64) -> Millis {
+        Millis(self.0.saturating_add(ms))
+    }
+}
+
+impl AddAssign<i64> for Millis {
+    fn add_assign(&mut self, ms: i64) {
+        self.0 = self.0.saturating_add(ms);
+    }
+}
+
+impl Sub<i64> for Millis {
+    type Output = Millis;
+    fn sub(self, ms: i64) -> Millis {
+        Millis(self.0.saturating_sub(ms))
+    }
+}
+
+impl Sub for Millis {
+    type Output = i64;
+    fn sub(self, earlier: Millis) -> i64 {
+        self.0.saturating_sub(earlier.0)
+    }
+}
+
+/// RFC 3339 UTC for an instant (second precision).
+pub fn rfc3339_ms(t: Millis) -> String {
+    shared::certificate::rfc3339(t.seconds())
 }
 
 /// Parses RFC 3339 UTC into Unix seconds (see [`shared::certificate::parse_rfc3339`]).
@@ -49,7 +113,7 @@ mod tests {
     #[test]
     fn round_trip() {
         for secs in [0i64, 951_782_400, 1_798_761_599, 4_102_444_800] {
-            assert_eq!(parse_rfc3339(&rfc3339_ms(secs * 1000)), Some(secs));
+            assert_eq!(parse_rfc3339(&rfc3339_ms(Millis(secs * 1000))), Some(secs));
         }
         assert_eq!(parse_rfc3339("2028-11-26T10:00:00.1234567Z"), parse_rfc3339("2028-11-26T10:00:00Z"));
         assert_eq!(parse_rfc3339("2028-11-26T10:00:00+02:00"), None);

@@ -76,7 +76,7 @@ async fn session_route(
             &SessionInfo {
                 account: session.account,
                 admin: session.admin,
-                expires_at: crate::time::rfc3339_ms(session.expires_at * 1000),
+                expires_at: crate::time::rfc3339_ms(crate::time::Millis::from_seconds(session.expires_at)),
             },
         ),
         SessionEndpoint::OpenApi => {
@@ -120,7 +120,7 @@ async fn session_route(
         }
         SessionEndpoint::InspectCertificate => {
             let inspect = read_body(&endpoints::INSPECT_CERTIFICATE, &mut req).await?;
-            respond(&endpoints::INSPECT_CERTIFICATE, &crate::certificates::inspect(&inspect, now() / 1000)?)
+            respond(&endpoints::INSPECT_CERTIFICATE, &crate::certificates::inspect(&inspect, now().seconds())?)
         }
         SessionEndpoint::ListOrganizations => organizations::list(env, &session).await,
         SessionEndpoint::CreateOrganization => {

@@ -33,7 +33,7 @@ thread_local! {
 /// Failures are counted per client address (`ENGINE_AUTH_FAILURE_LIMIT`); over the limit the
 /// address gets 429 without its signatures being checked until the window ends.
 pub async fn authenticate(env: &Env, req: &Request, config: &Config) -> Res<EngineSession> {
-    let t = now() / 1000;
+    let t = now().seconds();
     let address = req.headers().get("cf-connecting-ip").ok().flatten().unwrap_or_default();
     let source = auth::source_of(&address);
     if let Some(wait) = GATE.with(|g| g.borrow().blocked(&source, t)) {

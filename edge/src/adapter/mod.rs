@@ -27,7 +27,7 @@ use shared::{AddMethod, ErrorCode, Field, FieldError};
 use worker::{event, Context, Env, Method, Request, RequestInit, Response, Result};
 
 fn now() -> Millis {
-    worker::Date::now().as_millis() as Millis
+    Millis(worker::Date::now().as_millis() as i64)
 }
 
 /// Reads the configuration from the Worker's variables and secrets.
@@ -144,7 +144,7 @@ pub(crate) fn respond<Req, Resp: serde::Serialize>(
 fn authenticate(req: &Request, config: &Config) -> std::result::Result<Session, AppError> {
     let header = req.headers().get("authorization").ok().flatten();
     let token = session::bearer(header.as_deref()).map_err(|_| AppError::Unauthenticated)?;
-    session::verify(token, &config.session_secret, config.portal_issuer.as_deref(), now() / 1000).map_err(|e| {
+    session::verify(token, &config.session_secret, config.portal_issuer.as_deref(), now().seconds()).map_err(|e| {
         if e == session::SessionError::NotConfigured {
             worker::console_error!("PORTAL_SESSION_SECRET is missing or shorter than 32 bytes");
         }

@@ -144,7 +144,7 @@ pub async fn repair(
 pub const HEALTH_CHECKS_PER_RUN: u32 = 1_000;
 /// How long a claimed check waits before another run may claim it again (its message was lost,
 /// or every delivery failed).
-const CHECK_LEASE_MS: Millis = 3_600_000;
+const CHECK_LEASE_MS: i64 = 3_600_000;
 /// The queue binding of the health checks.
 pub const HEALTH_QUEUE: &str = "HEALTH_CHECKS";
 /// The health-check queue's name (wrangler.toml), as a batch names it.
@@ -186,7 +186,7 @@ pub async fn deliver_portal_events(env: &Env, messages: Vec<worker::Message<serd
             .ok()
             .and_then(|v| v["id"].as_str().map(str::to_owned))
             .unwrap_or_default();
-        let timestamp = now() / 1000;
+        let timestamp = now().seconds();
         let signature =
             crate::webhooks::signature_header(webhook.secret.expose().as_bytes(), timestamp, body.as_bytes());
         let outcome = async {
@@ -204,7 +204,7 @@ pub async fn deliver_portal_events(env: &Env, messages: Vec<worker::Message<serd
         match outcome.await {
             Ok(status) if (200..300).contains(&status) => message.ack(),
             answer => {
-                let age = (now() - message.timestamp().as_millis() as Millis) / 1000;
+                let age = (now() - Millis(message.timestamp().as_millis() as i64)) / 1000;
                 let delay = crate::webhooks::retry_delay_secs(age);
                 match answer {
                     Ok(status) => {

@@ -16,7 +16,7 @@ use worker::{durable_object, DurableObject, Env, Request, Response, Result, Stat
 const RECORD: &str = "record";
 
 fn now() -> Millis {
-    worker::Date::now().as_millis() as Millis
+    Millis(worker::Date::now().as_millis() as i64)
 }
 
 fn host_error(e: worker::Error) -> HostError {

@@ -10,7 +10,7 @@ use shared::{AddMethod, ErrorCode};
 use worker::{Env, Response};
 
 /// How long a new sign-in counts against the account's limit unless it ends sooner.
-const SIGNIN_SLOT_MS: Millis = 20 * 60 * 1000;
+const SIGNIN_SLOT_MS: i64 = 20 * 60 * 1000;
 
 /// `GET /api/signins`: the account's sign-ins that count against its limit, newest first.
 pub(super) async fn list(env: &Env, session: &Session) -> Result<Response, AppError> {
@@ -27,7 +27,7 @@ pub(super) async fn list(env: &Env, session: &Session) -> Result<Response, AppEr
             "SELECT id, cloud, method, created_at_ms FROM signins WHERE account_id = ?1 AND active_until_ms > ?2 \
              ORDER BY created_at_ms DESC",
         )
-        .bind(&[session.account.as_str().into(), (now() as f64).into()])
+        .bind(&[session.account.as_str().into(), (now().ms() as f64).into()])
         .map_err(internal("binding"))?
         .all()
         .await
@@ -41,7 +41,7 @@ pub(super) async fn list(env: &Env, session: &Session) -> Result<Response, AppEr
                 id: r.id,
                 cloud: r.cloud.parse().ok()?,
                 method: serde_json::from_value(serde_json::Value::String(r.method)).ok()?,
-                started_at: crate::time::rfc3339_ms(r.created_at_ms as Millis),
+                started_at: crate::time::rfc3339_ms(Millis(r.created_at_ms as i64)),
             })
         })
         .collect();
@@ -63,10 +63,10 @@ pub(super) async fn refused_start(env: &Env, account: &str) -> AppError {
             .prepare(
                 "SELECT COUNT(*) AS n, MIN(created_at_ms) AS oldest FROM signins WHERE account_id = ?1 AND created_at_ms > ?2",
             )
-            .bind(&[account.into(), (since as f64).into()])
+            .bind(&[account.into(), (since.ms() as f64).into()])
             .ok()?;
         let row = stmt.first::<serde_json::Value>(None).await.ok()??;
-        Some((row["n"].as_f64()? as u32, row["oldest"].as_f64().unwrap_or(0.0) as Millis))
+        Some((row["n"].as_f64()? as u32, Millis(row["oldest"].as_f64().unwrap_or(0.0) as i64)))
     }
     .await;
     match oldest {
@@ -90,14 +90,14 @@ pub(super) async fn claim(
     let mut params: Vec<wasm_bindgen::JsValue> = vec![
         id.into(),
         account.into(),
-        (t as f64).into(),
-        ((t + SIGNIN_SLOT_MS) as f64).into(),
+        (t.ms() as f64).into(),
+        ((t + SIGNIN_SLOT_MS).ms() as f64).into(),
         (MAX_ACTIVE_SIGNINS as f64).into(),
     ];
     let sql = match new_in {
         Some((cloud, method)) => {
             params.push(cloud.as_str().into());
-            params.push(((t - crate::signin::limits::RATE_WINDOW_MS) as f64).into());
+            params.push(((t - crate::signin::limits::RATE_WINDOW_MS).ms() as f64).into());
             params.push((crate::signin::limits::SIGNIN_STARTS_PER_HOUR as f64).into());
             params.push(method.as_str().into());
             format!(

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The length of one counted window.
-pub const MINUTE_MS: Millis = 60_000;
+pub const MINUTE_MS: i64 = 60_000;
 
 /// What one count is about.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -34,13 +34,13 @@ pub struct HitCounter {
 }
 
 /// How long the next write waits after one failed.
-pub const RETRY_AFTER_FAILURE_MS: Millis = MINUTE_MS;
+pub const RETRY_AFTER_FAILURE_MS: i64 = MINUTE_MS;
 
 impl HitCounter {
     /// Counts one cached token at `now`.
     pub fn count(&mut self, key_id: &str, application_id: &str, resource: &str, now: Millis) {
         let key = HitKey {
-            minute_ms: now - now.rem_euclid(MINUTE_MS),
+            minute_ms: now - now.ms().rem_euclid(MINUTE_MS),
             key_id: key_id.to_owned(),
             application_id: application_id.to_owned(),
             resource: resource.to_owned(),
@@ -69,7 +69,7 @@ impl HitCounter {
     /// The write of `counts` at `now` failed: they are put back and written later.
     pub fn write_failed(&mut self, counts: Vec<(HitKey, u64)>, now: Millis) {
         self.restore(counts);
-        self.deferred_until = Some(now.saturating_add(RETRY_AFTER_FAILURE_MS));
+        self.deferred_until = Some(now + RETRY_AFTER_FAILURE_MS);
     }
 
     /// Takes the counts of the minutes that are over at `now`.
@@ -97,7 +97,7 @@ impl HitCounter {
 mod tests {
     use super::*;
 
-    const T0: Millis = 1_796_000_040_000 + 40_000; // 40 s into a minute
+    const T0: Millis = Millis(1_796_000_040_000 + 40_000); // 40 s into a minute
 
     #[test]
     fn hits_are_counted_per_key_application_resource_and_minute_and_taken_when_the_minute_is_over() {

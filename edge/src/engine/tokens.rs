@@ -22,23 +22,23 @@ use std::future::Future;
 use std::rc::Rc;
 
 /// A cached token is handed out until this long before it expires.
-pub const REFRESH_BEFORE_MS: Millis = 5 * 60_000;
+pub const REFRESH_BEFORE_MS: i64 = 5 * 60_000;
 /// How long Microsoft's `Retry-After` is honoured at most (and assumed when it gives none).
-pub const MAX_THROTTLE_MS: Millis = 120_000;
+pub const MAX_THROTTLE_MS: i64 = 120_000;
 /// How long a refusal (an application Microsoft no longer knows, a revoked credential) is
 /// remembered and given to every request for the same token without asking Microsoft again,
 /// unless Microsoft's `Retry-After` says otherwise.
-pub const REMEMBER_REFUSAL_MS: Millis = 30_000;
+pub const REMEMBER_REFUSAL_MS: i64 = 30_000;
 /// How long Microsoft being unreachable (no answer, a 5xx) is remembered.
-pub const REMEMBER_UNAVAILABLE_MS: Millis = 5_000;
+pub const REMEMBER_UNAVAILABLE_MS: i64 = 5_000;
 /// How long the organization as read from the database is used without reading it again. Every
 /// change to it (edit, repair, rotation, delete) tells the object to forget it at once; this bounds
 /// how long a lost notice could leave it stale.
-pub const ORGANIZATION_KEPT_MS: Millis = 60_000;
+pub const ORGANIZATION_KEPT_MS: i64 = 60_000;
 
 /// Microsoft's `Retry-After` (any number of seconds) as milliseconds, at most [`MAX_THROTTLE_MS`].
-fn seconds_capped(s: u64) -> Millis {
-    Millis::try_from(s).unwrap_or(Millis::MAX).saturating_mul(1000).min(MAX_THROTTLE_MS)
+fn seconds_capped(s: u64) -> i64 {
+    i64::try_from(s).unwrap_or(i64::MAX).saturating_mul(1000).min(MAX_THROTTLE_MS)
 }
 
 /// The organization as the engine's requests need it, read once and kept in the object.
@@ -213,7 +213,7 @@ impl Broker {
             return Ok(Obtained::Cached(c));
         }
         if let Some(until) = self.throttled.borrow().get(&key).filter(|u| t < **u) {
-            return Err(NoToken::Throttled(((until - t + 999) / 1000) as u64));
+            return Err(NoToken::Throttled(((*until - t + 999) / 1000) as u64));
         }
         // Requests that waited on a refused call, and those right after it, share its refusal.
         if let Some((e, _)) = self.refused.borrow().get(&key).filter(|(_, until)| t < *until) {
@@ -222,7 +222,7 @@ impl Broker {
         let generation = self.generation.get();
         match mint().await {
             Ok((token, expires_in)) => {
-                let c = Cached { token, expires_at_ms: now() + expires_in as Millis * 1000 };
+                let c = Cached { token, expires_at_ms: now() + (expires_in as i64).saturating_mul(1000) };
                 if generation != self.generation.get() {
                     // The organization changed while Microsoft was asked: used once, not kept.
                     return Ok(Obtained::Issued(c));
@@ -405,16 +405,16 @@ mod tests {
             Ok((SecretString::new(format!("token-{}", calls.get())), 3600))
         };
         // Ten requests at once: one call.
-        let all = futures_util::future::join_all((0..10).map(|_| broker.obtain(key(), || clock.get(), mint)));
+        let all = futures_util::future::join_all((0..10).map(|_| broker.obtain(key(), || Millis(clock.get()), mint)));
         let answers = block_on(all);
         assert_eq!(calls.get(), 1);
         assert!(answers.iter().all(|a| a.as_ref().unwrap().token().token.expose() == "token-1"));
         assert_eq!(answers.iter().filter(|a| matches!(a, Ok(Obtained::Issued(_)))).count(), 1);
         // Still cached 54 minutes later, fetched again at 55.
         clock.set(clock.get() + 54 * 60_000);
-        assert!(matches!(block_on(broker.obtain(key(), || clock.get(), mint)), Ok(Obtained::Cached(_))));
+        assert!(matches!(block_on(broker.obtain(key(), || Millis(clock.get()), mint)), Ok(Obtained::Cached(_))));
         clock.set(clock.get() + 60_000);
-        assert!(matches!(block_on(broker.obtain(key(), || clock.get(), mint)), Ok(Obtained::Issued(_))));
+        assert!(matches!(block_on(broker.obtain(key(), || Millis(clock.get()), mint)), Ok(Obtained::Issued(_))));
         assert_eq!(calls.get(), 2);
     }
 
@@ -428,14 +428,20 @@ mod tests {
             calls.set(calls.get() + 1);
             Err(ms_error(429, ErrorCode::Throttled, Some(30)))
         };
-        assert_eq!(block_on(broker.obtain(key(), || clock.get(), throttled)).unwrap_err(), NoToken::Throttled(30));
+        assert_eq!(
+            block_on(broker.obtain(key(), || Millis(clock.get()), throttled)).unwrap_err(),
+            NoToken::Throttled(30)
+        );
         clock.set(clock.get() + 10_000);
-        assert_eq!(block_on(broker.obtain(key(), || clock.get(), throttled)).unwrap_err(), NoToken::Throttled(20));
+        assert_eq!(
+            block_on(broker.obtain(key(), || Millis(clock.get()), throttled)).unwrap_err(),
+            NoToken::Throttled(20)
+        );
         assert_eq!(calls.get(), 1, "no call while Retry-After runs");
         clock.set(clock.get() + 20_000);
         let refused = || async { Err(ms_error(401, ErrorCode::InvalidClientSecret, None)) };
         assert!(matches!(
-            block_on(broker.obtain(key(), || clock.get(), refused)),
+            block_on(broker.obtain(key(), || Millis(clock.get()), refused)),
             Err(NoToken::Refused(e)) if e.code == ErrorCode::InvalidClientSecret
         ));
     }
@@ -449,36 +455,48 @@ mod tests {
         }))
         .unwrap();
         let t = 1_000_000;
-        assert!(broker.organization("acct-1", t).is_none());
-        broker.keep_organization("acct-1", org.clone(), vec![row("main", true, "all", None)], t, broker.generation());
-        assert_eq!(broker.organization("acct-1", t + 59_999).unwrap().1.len(), 1);
-        assert!(broker.organization("acct-2", t).is_none(), "another account's request reads the database");
-        assert!(broker.organization("acct-1", t + ORGANIZATION_KEPT_MS).is_none(), "read again after a minute");
-        assert!(broker.organization("acct-1", t - 1).is_none(), "a clock that went back reads again");
+        assert!(broker.organization("acct-1", Millis(t)).is_none());
+        broker.keep_organization(
+            "acct-1",
+            org.clone(),
+            vec![row("main", true, "all", None)],
+            Millis(t),
+            broker.generation(),
+        );
+        assert_eq!(broker.organization("acct-1", Millis(t + 59_999)).unwrap().1.len(), 1);
+        assert!(broker.organization("acct-2", Millis(t)).is_none(), "another account's request reads the database");
+        assert!(broker.organization("acct-1", Millis(t + ORGANIZATION_KEPT_MS)).is_none(), "read again after a minute");
+        assert!(broker.organization("acct-1", Millis(t - 1)).is_none(), "a clock that went back reads again");
         // A change: the organization and its tokens are forgotten, the counts stay.
         let clock = Cell::new(t);
         let key = || ("app".to_owned(), "scope".to_owned());
         let ok = || async { Ok((SecretString::new("t".into()), 3600)) };
-        block_on(broker.obtain(key(), || clock.get(), ok)).unwrap();
-        broker.hits().count("engine-1", "app", "graph", t);
+        block_on(broker.obtain(key(), || Millis(clock.get()), ok)).unwrap();
+        broker.hits().count("engine-1", "app", "graph", Millis(t));
         broker.forget();
-        assert!(broker.organization("acct-1", t + 1).is_none());
-        assert!(matches!(block_on(broker.obtain(key(), || clock.get(), ok)), Ok(Obtained::Issued(_))));
+        assert!(broker.organization("acct-1", Millis(t + 1)).is_none());
+        assert!(matches!(block_on(broker.obtain(key(), || Millis(clock.get()), ok)), Ok(Obtained::Issued(_))));
         assert!(!broker.hits().is_empty());
 
         // A notice that arrives while a request reads the organization or asks Microsoft: what
         // that request read or minted is used once and not kept.
         let before = broker.generation();
         broker.forget();
-        broker.keep_organization("acct-1", org, vec![], t, before);
-        assert!(broker.organization("acct-1", t).is_none(), "a read from before the change is not kept");
+        broker.keep_organization("acct-1", org, vec![], Millis(t), before);
+        assert!(broker.organization("acct-1", Millis(t)).is_none(), "a read from before the change is not kept");
         let other = || ("app".to_owned(), "other-scope".to_owned());
         let mint_then_change = || async {
             broker.forget();
             Ok((SecretString::new("old".into()), 3600))
         };
-        assert!(matches!(block_on(broker.obtain(other(), || clock.get(), mint_then_change)), Ok(Obtained::Issued(_))));
-        assert!(matches!(block_on(broker.obtain(other(), || clock.get(), ok)), Ok(Obtained::Issued(_))), "not cached");
+        assert!(matches!(
+            block_on(broker.obtain(other(), || Millis(clock.get()), mint_then_change)),
+            Ok(Obtained::Issued(_))
+        ));
+        assert!(
+            matches!(block_on(broker.obtain(other(), || Millis(clock.get()), ok)), Ok(Obtained::Issued(_))),
+            "not cached"
+        );
         // Retry-After of any size is capped, never overflowed.
         assert_eq!(seconds_capped(u64::MAX), MAX_THROTTLE_MS);
         assert_eq!(seconds_capped(3), 3000);
@@ -497,7 +515,8 @@ mod tests {
             crate::signin::service::tests::Turns(3).await;
             Err(ms_error(400, ErrorCode::ApplicationNotFound, None))
         };
-        let all = futures_util::future::join_all((0..16).map(|_| broker.obtain(key(), || clock.get(), unknown)));
+        let all =
+            futures_util::future::join_all((0..16).map(|_| broker.obtain(key(), || Millis(clock.get()), unknown)));
         let answers = block_on(all);
         assert_eq!(calls.get(), 1, "one identity call for 16 concurrent requests");
         assert!(answers
@@ -506,18 +525,21 @@ mod tests {
         assert_eq!(answers.iter().filter(|a| matches!(a, Err(NoToken::Refused(_)))).count(), 1);
         for _ in 0..31 {
             clock.set(clock.get() + 900);
-            assert!(matches!(block_on(broker.obtain(key(), || clock.get(), unknown)), Err(NoToken::StillRefused(_))));
+            assert!(matches!(
+                block_on(broker.obtain(key(), || Millis(clock.get()), unknown)),
+                Err(NoToken::StillRefused(_))
+            ));
         }
         assert_eq!(calls.get(), 1, "and none for the 31 sequential ones within 30 s");
         clock.set(1_000_000 + REMEMBER_REFUSAL_MS);
-        assert!(matches!(block_on(broker.obtain(key(), || clock.get(), unknown)), Err(NoToken::Refused(_))));
+        assert!(matches!(block_on(broker.obtain(key(), || Millis(clock.get()), unknown)), Err(NoToken::Refused(_))));
         assert_eq!(calls.get(), 2);
         // Microsoft unreachable is remembered for a few seconds only; Retry-After wins.
         let down = || async { Err(ms_error(503, ErrorCode::MicrosoftUnavailable, None)) };
         let other = || ("app".to_owned(), "other".to_owned());
-        assert!(matches!(block_on(broker.obtain(other(), || clock.get(), down)), Err(NoToken::Refused(_))));
+        assert!(matches!(block_on(broker.obtain(other(), || Millis(clock.get()), down)), Err(NoToken::Refused(_))));
         clock.set(clock.get() + REMEMBER_UNAVAILABLE_MS);
         let ok = || async { Ok((SecretString::new("t".into()), 3600)) };
-        assert!(matches!(block_on(broker.obtain(other(), || clock.get(), ok)), Ok(Obtained::Issued(_))));
+        assert!(matches!(block_on(broker.obtain(other(), || Millis(clock.get()), ok)), Ok(Obtained::Issued(_))));
     }
 }

@@ -16,7 +16,6 @@ use crate::error::AppError;
 use crate::microsoft::check::{probe, Stage};
 use crate::microsoft::identity::{self, ClientCredential, TokenOutcome};
 use crate::microsoft::{organization, HttpClient, HttpRequest, MicrosoftError};
-use crate::time::Millis;
 use shared::api::ErrorDetail;
 use shared::assertion::{AssertionAlg, AssertionSigner, ClientAssertion};
 use shared::certificate::ParsedPfx;
@@ -24,16 +23,16 @@ use shared::secret::SecretString;
 use shared::{CloudEndpoints, ErrorCode, Field};
 
 /// Patience for a credential the admin typed (Manual method, edits).
-pub const TYPED_PATIENCE_MS: Millis = 12_000;
+pub const TYPED_PATIENCE_MS: i64 = 12_000;
 /// Patience for a credential created moments ago by this product.
-pub const CREATED_PATIENCE_MS: Millis = 120_000;
+pub const CREATED_PATIENCE_MS: i64 = 120_000;
 
 /// How long refusals that may be replication delay are retried, and whether the application is
 /// known to exist (then "application not found" is not replication delay, and is final at once).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Patience {
     /// Retry for up to this long.
-    pub ms: Millis,
+    pub ms: i64,
     /// The application worked before (a saved organization's).
     pub application_known: bool,
 }
@@ -53,13 +52,13 @@ pub enum Next {
     /// The credential works.
     Works,
     /// Try again after this many milliseconds.
-    RetryIn(Millis),
+    RetryIn(i64),
     /// Refused for good; the admin reads this.
     Refused(ErrorDetail),
 }
 
 /// Decides after a failed attempt, `elapsed` ms after the first one.
-pub fn after_failure(stage: Stage, e: &MicrosoftError, elapsed: Millis, patience: Patience) -> Next {
+pub fn after_failure(stage: Stage, e: &MicrosoftError, elapsed: i64, patience: Patience) -> Next {
     let code = match (stage, e.code) {
         // With an application token, a 403 means the roles were not granted (or not replicated yet).
         (Stage::Graph, ErrorCode::AdminConsentRequired) => ErrorCode::PermissionsNotGranted,
@@ -77,7 +76,7 @@ pub fn after_failure(stage: Stage, e: &MicrosoftError, elapsed: Millis, patience
     let patience = patience.ms;
     if (may_replicate || e.is_transient()) && elapsed < patience {
         let step = (1_000 + elapsed / 3).min(10_000);
-        let retry_after = e.retry_after.map(|s| s as Millis * 1000).unwrap_or(0);
+        let retry_after = e.retry_after.map(|s| (s as i64).saturating_mul(1000)).unwrap_or(0);
         return Next::RetryIn(step.max(retry_after).min(patience - elapsed).max(250));
     }
     let mut detail = e.detail();
@@ -141,7 +140,7 @@ impl<H: HttpClient, R: Clock + Sleeper + Log, G: Signers> Checker<'_, H, R, G> {
                     app_id,
                     &endpoints.assertion_audience(tenant),
                     &crate::ids::new_id(),
-                    self.runtime.now_ms() / 1000,
+                    self.runtime.now_ms().seconds(),
                 );
                 let jwt =
                     assertion.sign_with(&self.signers.signer(p.private_key_pkcs8.expose())).await.map_err(|e| {

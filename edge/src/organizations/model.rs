@@ -2,6 +2,7 @@
 
 use crate::certificates::pfx_error;
 use crate::error::AppError;
+use crate::time::Millis;
 use serde::{Deserialize, Serialize};
 use shared::api::{
     CreateOrganization, CredentialInput, CredentialType, ExpiryState, HealthStatus, Organization,
@@ -173,7 +174,7 @@ pub struct ApplicationRow {
     pub retiring_key_id: Option<String>,
     /// When the replaced key is removed, Unix milliseconds.
     #[serde(default)]
-    pub retire_after_ms: Option<i64>,
+    pub retire_after_ms: Option<Millis>,
 }
 
 impl ApplicationRow {

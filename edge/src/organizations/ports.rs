@@ -21,7 +21,7 @@ pub trait Clock {
 /// Waiting.
 pub trait Sleeper {
     /// Resolves after `ms` milliseconds.
-    fn sleep(&self, ms: Millis) -> impl Future<Output = ()>;
+    fn sleep(&self, ms: i64) -> impl Future<Output = ()>;
 }
 
 /// The Worker's log (never a secret in a message).

@@ -19,6 +19,7 @@ use crate::error::AppError;
 use crate::microsoft::HttpClient;
 use crate::provisioning::manifest;
 use crate::seal::{binding, Keyring, SealedCertificate};
+use crate::time::Millis;
 use crate::webhooks::{EventType, PortalEvent};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -165,7 +166,7 @@ fn generated_sealables(ex: &Exported) -> Vec<Sealable> {
                 ),
                 (None, Some(secret)) => (
                     "secret",
-                    a.secret_expires_at.map(|s| crate::time::rfc3339_ms(s * 1000)),
+                    a.secret_expires_at.map(|s| crate::time::rfc3339_ms(Millis::from_seconds(s))),
                     None,
                     secret.as_bytes().to_vec(),
                 ),
@@ -180,7 +181,7 @@ fn generated_sealables(ex: &Exported) -> Vec<Sealable> {
                 thumbprint,
                 plaintext,
                 grant: Some(grant_of(a)),
-                workload: Workload::of_index(a.index),
+                workload: a.slot().workload(),
             })
         })
         .collect()
@@ -248,7 +249,7 @@ where
     R: Clock + Sleeper + Log + Notify,
     G: Signers,
 {
-    fn now(&self) -> i64 {
+    fn now(&self) -> Millis {
         self.runtime.now_ms()
     }
 
@@ -307,7 +308,7 @@ where
 
     async fn view(&self, id: &str) -> Res<Organization> {
         let (org, apps) = self.load(id).await?;
-        let mut view = model::to_api(&org, &apps, self.now() / 1000);
+        let mut view = model::to_api(&org, &apps, self.now().seconds());
         view.health.warnings = self.account_warnings().await;
         Ok(view)
     }
@@ -323,7 +324,7 @@ where
     /// `GET /api/organizations`.
     pub async fn list(&self) -> Res<OrganizationList> {
         let (orgs, apps) = self.store.list(self.account).await.map_err(internal)?;
-        let t = self.now() / 1000;
+        let t = self.now().seconds();
         let warnings = if orgs.is_empty() { vec![] } else { self.account_warnings().await };
         let organizations = orgs
             .iter()
@@ -459,7 +460,7 @@ where
             })?;
         let cred = if s.credential_type == "certificate" {
             let sealed = SealedCertificate::from_plaintext(plain.expose()).ok_or(AppError::Internal)?;
-            let parsed = sealed.open(self.now() / 1000).map_err(crate::certificates::pfx_error)?;
+            let parsed = sealed.open(self.now().seconds()).map_err(crate::certificates::pfx_error)?;
             StoredCredential::Certificate { parsed: Box::new(parsed), generated: sealed.version == 2 }
         } else {
             StoredCredential::Secret(SecretString::new(String::from_utf8_lossy(plain.expose()).into_owned()))

@@ -19,8 +19,8 @@ pub(crate) fn fake_certificate(o: &CertificateOrder) -> GeneratedCertificate {
             subject: format!("CN={}", o.common_name),
             issuer: format!("CN={}", o.common_name),
             serial: "01".into(),
-            not_before: crate::time::rfc3339_ms(o.not_before * 1000),
-            not_after: crate::time::rfc3339_ms(o.not_after * 1000),
+            not_before: crate::time::rfc3339_ms(Millis(o.not_before * 1000)),
+            not_after: crate::time::rfc3339_ms(Millis(o.not_after * 1000)),
             key_type: "RSA".into(),
             key_bits: 2048,
         },
@@ -198,12 +198,12 @@ impl FakeTenant {
     fn run(&mut self, reg: &mut Registration) -> Millis {
         let mut now = 0;
         for _ in 0..200 {
-            match reg.next(now) {
+            match reg.next(Millis(now)) {
                 Work::Graph(batches) => {
                     reg.mark_sent();
                     assert!(batches.iter().all(|b| b.len() <= MAX_BATCH && !b.is_empty()));
                     let answers = batches.iter().map(|b| Ok(b.iter().map(|i| self.answer(i)).collect())).collect();
-                    reg.on_batches(answers, now);
+                    reg.on_batches(answers, Millis(now));
                 }
                 Work::Certificates(orders) => {
                     self.orders.extend(orders.iter().cloned());
@@ -222,11 +222,11 @@ impl FakeTenant {
                         } else {
                             VerifyOutcome::Works
                         };
-                        reg.on_verified(i, outcome, now);
+                        reg.on_verified(i, outcome, Millis(now));
                     }
                 }
-                Work::WaitUntil(t) => now = t,
-                Work::Done | Work::Failed(_) => return now,
+                Work::WaitUntil(t) => now = t.ms(),
+                Work::Done | Work::Failed(_) => return Millis(now),
             }
             now += 50;
         }
@@ -301,7 +301,7 @@ fn a_repair_that_keeps_every_credential_has_nothing_to_check() {
     let mut reg = Registration::repair(CloudEnvironment::Global, "M365 Backup", "m365onb-r1", "tid", &apps);
     tenant.run(&mut reg);
     assert_eq!(reg.phase, Phase::Done, "{:?}", reg.error);
-    assert_eq!(reg.next(0), Work::Done);
+    assert_eq!(reg.next(Millis(0)), Work::Done);
     assert_eq!((tenant.assignments, tenant.orders.len()), (1, 0), "the missing role, no certificate");
 }
 
@@ -527,7 +527,7 @@ fn replication_delay_is_waited_out() {
     let mut reg = Registration::new(CloudEnvironment::Global, "M365 Backup", "m", 0, 1);
     let took = tenant.run(&mut reg);
     assert_eq!(reg.phase, Phase::Done);
-    assert!(took > 4_000, "it backed off ({took} ms)");
+    assert!(took > Millis(4_000), "it backed off ({took} ms)");
     assert_eq!(tenant.sps.len(), 1, "the service principal was created once");
 }
 
@@ -537,7 +537,7 @@ fn replication_that_never_ends_fails_and_cleans_up() {
     let mut reg = Registration::new(CloudEnvironment::Global, "M365 Backup", "m", 0, 1);
     let took = tenant.run(&mut reg);
     assert_eq!(reg.phase, Phase::Failed);
-    assert!(took >= REPLICATION_PATIENCE_MS);
+    assert!(took >= Millis(REPLICATION_PATIENCE_MS));
     assert_eq!(reg.error.as_ref().unwrap().code, ErrorCode::ReplicationDelay);
     assert_eq!(tenant.deleted, vec!["obj0".to_owned()]);
     assert!(tenant.apps.is_empty(), "nothing left half-made");
@@ -573,11 +573,11 @@ fn a_runtime_that_cannot_make_a_key_fails_the_run_and_rolls_back() {
     let mut tenant = FakeTenant::default();
     let mut reg = Registration::new(CloudEnvironment::Global, "M365 Backup", "m", 0, 1);
     for _ in 0..3 {
-        match reg.next(0) {
+        match reg.next(Millis(0)) {
             Work::Graph(b) => {
                 reg.mark_sent();
                 let answers = b.iter().map(|b| Ok(b.iter().map(|i| tenant.answer(i)).collect())).collect();
-                reg.on_batches(answers, 0);
+                reg.on_batches(answers, Millis(0));
             }
             Work::Certificates(_) => reg.on_certificates(Err("WebCrypto: NotSupportedError".into())),
             _ => break,
@@ -593,7 +593,7 @@ fn a_resumed_run_finds_what_the_interrupted_one_created() {
     let mut tenant = FakeTenant::default();
     let mut reg = Registration::new(CloudEnvironment::Global, "M365 Backup", "m", 0, 1);
     // The worker stopped after sending the discover batch, before recording its answer.
-    let Work::Graph(batches) = reg.next(0) else { panic!() };
+    let Work::Graph(batches) = reg.next(Millis(0)) else { panic!() };
     reg.mark_sent();
     for item in &batches[0] {
         tenant.answer(item);
@@ -637,7 +637,7 @@ fn a_throttled_discover_batch_is_sent_again_after_looking_up() {
     // Regression: a whole discover batch refused with 429 left the run looking up forever.
     let mut tenant = FakeTenant::default();
     let mut reg = Registration::new(CloudEnvironment::Global, "M365 Backup", "m", 0, 1);
-    let Work::Graph(_) = reg.next(0) else { panic!() };
+    let Work::Graph(_) = reg.next(Millis(0)) else { panic!() };
     reg.mark_sent();
     let throttled = MicrosoftError {
         code: ErrorCode::Throttled,
@@ -645,8 +645,8 @@ fn a_throttled_discover_batch_is_sent_again_after_looking_up() {
         correlation: Default::default(),
         retry_after: Some(1),
     };
-    reg.on_batches(vec![Err(throttled)], 0);
-    assert_eq!(reg.next(10), Work::WaitUntil(2_000));
+    reg.on_batches(vec![Err(throttled)], Millis(0));
+    assert_eq!(reg.next(Millis(10)), Work::WaitUntil(Millis(2_000)));
     tenant.run(&mut reg);
     assert_eq!(reg.phase, Phase::Done);
     assert_eq!(tenant.apps.len(), 1);
@@ -667,9 +667,9 @@ fn the_persisted_form_round_trips_the_private_key_and_debug_hides_it() {
 fn a_run_stored_with_a_secret_before_certificates_completes_with_it() {
     let mut tenant = FakeTenant::default();
     let mut reg = Registration::new(CloudEnvironment::Global, "M365 Backup", "m", 0, 1);
-    let Work::Graph(b) = reg.next(0) else { panic!() };
+    let Work::Graph(b) = reg.next(Millis(0)) else { panic!() };
     reg.mark_sent();
-    reg.on_batches(b.iter().map(|b| Ok(b.iter().map(|i| tenant.answer(i)).collect())).collect(), 0);
+    reg.on_batches(b.iter().map(|b| Ok(b.iter().map(|i| tenant.answer(i)).collect())).collect(), Millis(0));
     // What the code before certificates had stored after its credentials batch.
     let app = &mut reg.apps[0];
     app.credential =

@@ -72,7 +72,7 @@ fn applying(list: &[Restriction], now: Millis) -> impl Iterator<Item = &Restrict
     list.iter().filter(move |r| {
         let enabled = r.state.as_deref() != Some("disabled");
         let from = r.restrict_for_apps_created_after_date_time.as_deref().and_then(crate::time::parse_rfc3339);
-        enabled && from.is_none_or(|from| from * 1000 <= now)
+        enabled && from.is_none_or(|from| Millis::from_seconds(from) <= now)
     })
 }
 
@@ -124,7 +124,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    const NOW: Millis = 1_800_000_000_000;
+    const NOW: Millis = Millis(1_800_000_000_000);
 
     fn policy(password: Value, key: Value) -> Value {
         json!({

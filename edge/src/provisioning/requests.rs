@@ -11,7 +11,6 @@ use crate::microsoft::{grants as assignments, policies, service_principals};
 use crate::time::Millis;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use shared::api::Workload;
 use shared::assertion::KeyCredential;
 use shared::selfsigned::{BACKDATE_SECS, GENERATED_LIFETIME_DAYS};
 
@@ -68,7 +67,7 @@ impl Registration {
     /// The resolved roles application `index` gets: every one for the main application, its
     /// workload's for an additional one.
     pub(super) fn roles_of(&self, index: u8) -> impl Iterator<Item = (usize, &RoleRef)> {
-        let workload = Workload::of_index(index);
+        let workload = shared::api::AppSlot::of_index(index).workload();
         self.roles.as_deref().unwrap_or_default().iter().enumerate().filter(move |(_, r)| grants(&r.value, workload))
     }
 
@@ -97,7 +96,7 @@ impl Registration {
     pub(super) fn certificate_orders(&self, now: Millis) -> Vec<CertificateOrder> {
         let days =
             self.policy.as_ref().map_or(GENERATED_LIFETIME_DAYS, |p| p.certificate_days(GENERATED_LIFETIME_DAYS));
-        let not_before = now / 1000 - BACKDATE_SECS;
+        let not_before = now.seconds() - BACKDATE_SECS;
         self.apps
             .iter()
             .filter(|a| a.object_id().is_some() && matches!(a.credential, Credential::ToMake))

@@ -76,6 +76,7 @@ mod tests {
     use super::*;
     use crate::microsoft::identity::AccessToken;
     use crate::signin::browser::Claim;
+    use crate::time::Millis;
     use shared::secret::SecretString;
     use shared::CloudEnvironment;
 
@@ -86,10 +87,14 @@ mod tests {
     }
 
     fn signed_in() -> SignInRecord {
-        let mut rec = SignInRecord::new("s1", "acct-1", CloudEnvironment::Global, "client", 0);
-        rec.stage = crate::signin::record::Stage::Redeeming { until: 60_000 };
+        let mut rec = SignInRecord::new("s1", "acct-1", CloudEnvironment::Global, "client", Millis(0));
+        rec.stage = crate::signin::record::Stage::Redeeming { until: Millis(60_000) };
         let token = AccessToken { access_token: SecretString::new(TOKEN.into()), expires_in: 3600 };
-        rec.on_browser_token(token, Claim::new(&[7; crate::signin::browser::CLAIM_RANDOM_BYTES], 1000), 1000);
+        rec.on_browser_token(
+            token,
+            Claim::new(&[7; crate::signin::browser::CLAIM_RANDOM_BYTES], Millis(1000)),
+            Millis(1000),
+        );
         assert!(rec.token().is_some());
         rec
     }

@@ -24,14 +24,14 @@ use shared::secret::{serialize_exposed, SecretString};
 use shared::{CloudEndpoints, ErrorCode};
 
 /// How long the pop-up's sign-in may take before it must be started again.
-pub const WINDOW_LIFETIME_MS: Millis = 15 * 60 * 1000;
+pub const WINDOW_LIFETIME_MS: i64 = 15 * 60 * 1000;
 /// Random bytes a new pop-up sign-in needs: 32 for the verifier, 32 for the state secret.
 pub const RANDOM_BYTES: usize = 64;
 /// Random bytes a claim needs: 32 for the handle, 8 for the confirmation code.
 pub const CLAIM_RANDOM_BYTES: usize = 40;
 /// How long a redemption may be under way before the sign-in counts as failed (a request cut off
 /// mid-redemption must not leave the sign-in waiting for ever).
-pub const REDEEM_WINDOW_MS: Millis = 60 * 1000;
+pub const REDEEM_WINDOW_MS: i64 = 60 * 1000;
 /// Wrong confirmation codes accepted before the sign-in is ended.
 pub const MAX_CLAIM_ATTEMPTS: u8 = 5;
 /// The confirmation code's alphabet: Crockford's base32 (no I, L, O, U; typed O, I and L are read
@@ -360,7 +360,7 @@ mod tests {
         let endpoints = CloudEndpoints::official(CloudEnvironment::Global);
         let mut random = [0u8; RANDOM_BYTES];
         random.iter_mut().enumerate().for_each(|(i, b)| *b = i as u8);
-        BrowserSignIn::new(ID, &endpoints, "client-1", "https://app.example/api/signin/callback", &random, 1000)
+        BrowserSignIn::new(ID, &endpoints, "client-1", "https://app.example/api/signin/callback", &random, Millis(1000))
     }
 
     #[test]
@@ -388,7 +388,7 @@ mod tests {
         assert_eq!(pairs["state"], format!("{ID}.{}", s.state_secret.expose()));
         assert!(pairs["scope"].contains("https://graph.microsoft.com/Application.ReadWrite.All"));
         assert!(!url.contains(s.verifier.expose()));
-        assert_eq!(s.expires_at, 1000 + WINDOW_LIFETIME_MS);
+        assert_eq!(s.expires_at, Millis(1000 + WINDOW_LIFETIME_MS));
     }
 
     #[test]
@@ -418,7 +418,7 @@ mod tests {
     #[test]
     fn a_claim_accepts_its_handle_or_its_code_as_typed() {
         let random: [u8; CLAIM_RANDOM_BYTES] = std::array::from_fn(|i| (i * 37 + 11) as u8);
-        let c = Claim::new(&random, 0);
+        let c = Claim::new(&random, Millis(0));
         let shown = c.display_code();
         assert_eq!(shown.len(), 9);
         assert!(shown.chars().all(|ch| ch == '-' || CODE_ALPHABET.contains(&(ch as u8))), "{shown}");
@@ -430,7 +430,7 @@ mod tests {
         assert!(!c.accepts("AAAA-AAAA"));
         assert_eq!(normalize_code("o1l-i z"), "0111Z");
         assert!(!format!("{c:?}").contains(c.code.expose()) && !format!("{c:?}").contains(c.handle.expose()));
-        assert_eq!(c.until, WINDOW_LIFETIME_MS);
+        assert_eq!(c.until, Millis(WINDOW_LIFETIME_MS));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use crate::time::Millis;
 
 /// The window of the start rate limit.
-pub const RATE_WINDOW_MS: Millis = 60 * 60 * 1000;
+pub const RATE_WINDOW_MS: i64 = 60 * 60 * 1000;
 /// Sign-ins an account may start per [`RATE_WINDOW_MS`]: enough for a service provider onboarding
 /// one tenant a minute for an hour, far below what would burden Microsoft's `/devicecode` for the
 /// operator's public client.
@@ -12,7 +12,7 @@ pub const SIGNIN_STARTS_PER_HOUR: u32 = 60;
 /// How long a sign-in's Durable Object record and its D1 row are kept after it started. Nothing in
 /// them is needed after the sign-in ended and its hold passed (at most about an hour); a day leaves
 /// room for support to look at one.
-pub const RETENTION_MS: Millis = 24 * 60 * 60 * 1000;
+pub const RETENTION_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// Seconds until the oldest start in the window (`oldest_start`) leaves it, at least 1.
 pub fn retry_after_secs(oldest_start: Millis, now: Millis) -> u64 {
@@ -26,9 +26,13 @@ mod tests {
 
     #[test]
     fn retry_after_is_when_the_oldest_start_leaves_the_window() {
-        assert_eq!(retry_after_secs(0, RATE_WINDOW_MS - 1500), 2);
-        assert_eq!(retry_after_secs(0, 0), 3600);
-        assert_eq!(retry_after_secs(0, RATE_WINDOW_MS + 10), 1, "never 0: the client must wait a little");
+        assert_eq!(retry_after_secs(Millis(0), Millis(RATE_WINDOW_MS - 1500)), 2);
+        assert_eq!(retry_after_secs(Millis(0), Millis(0)), 3600);
+        assert_eq!(
+            retry_after_secs(Millis(0), Millis(RATE_WINDOW_MS + 10)),
+            1,
+            "never 0: the client must wait a little"
+        );
     }
 
     // The limits fit a busy service provider, and a record outlives everything it holds.

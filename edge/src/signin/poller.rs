@@ -15,17 +15,17 @@ use crate::time::Millis;
 /// Added to every wait: Microsoft measures the interval by arrival, and a request leaves a few
 /// milliseconds after the clock is read, so without a margin network jitter could make two polls
 /// arrive less than `interval` apart (and earn a `slow_down`).
-pub const POLL_MARGIN_MS: Millis = 250;
+pub const POLL_MARGIN_MS: i64 = 250;
 /// RFC 8628: `slow_down` increases the interval by 5 seconds.
-pub const SLOW_DOWN_STEP_MS: Millis = 5_000;
+pub const SLOW_DOWN_STEP_MS: i64 = 5_000;
 /// The longest back-off after network errors or 5xx.
-pub const MAX_BACKOFF_MS: Millis = 60_000;
+pub const MAX_BACKOFF_MS: i64 = 60_000;
 
 /// The polling schedule of one device code.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Poller {
     /// Current interval between polls.
-    pub interval_ms: Millis,
+    pub interval_ms: i64,
     /// Earliest time of the next poll.
     pub next_poll_at: Millis,
     /// When the device code expires.
@@ -52,11 +52,11 @@ pub enum Decision {
 impl Poller {
     /// A schedule for a code issued at `now` with Microsoft's `interval` and `expires_in` (seconds).
     pub fn new(interval_s: u64, expires_in_s: u64, now: Millis) -> Self {
-        let interval_ms = (interval_s.max(1) as Millis) * 1000;
+        let interval_ms = (interval_s.max(1) as i64).saturating_mul(1000);
         Self {
             interval_ms,
             next_poll_at: now + interval_ms + POLL_MARGIN_MS,
-            expires_at: now + expires_in_s as Millis * 1000,
+            expires_at: now + (expires_in_s as i64).saturating_mul(1000),
             failures: 0,
             polls: 0,
         }
@@ -106,7 +106,7 @@ impl Poller {
             _ if f.microsoft.is_transient() => {
                 self.failures += 1;
                 let backoff = (self.interval_ms << self.failures.min(6)).min(MAX_BACKOFF_MS);
-                let retry_after = f.microsoft.retry_after.map(|s| s as Millis * 1000).unwrap_or(0);
+                let retry_after = f.microsoft.retry_after.map(|s| (s as i64).saturating_mul(1000)).unwrap_or(0);
                 self.schedule(now.max(sent_at) + backoff.max(retry_after).max(self.interval_ms) + POLL_MARGIN_MS)
             }
             _ => {
@@ -146,61 +146,88 @@ mod tests {
 
     #[test]
     fn pending_then_success() {
-        let mut p = Poller::new(5, 900, 0);
-        assert!(!p.due(5_000));
-        assert!(p.due(5_250));
-        let Decision::PollAt(at) = p.on_outcome(oauth("authorization_pending", &[70016]), 5_250, 5_350) else {
+        let mut p = Poller::new(5, 900, Millis(0));
+        assert!(!p.due(Millis(5_000)));
+        assert!(p.due(Millis(5_250)));
+        let Decision::PollAt(at) = p.on_outcome(oauth("authorization_pending", &[70016]), Millis(5_250), Millis(5_350))
+        else {
             panic!()
         };
-        assert_eq!(at, 10_500, "the interval (and the margin) counts from the previous send");
-        assert!(matches!(p.on_outcome(token(), 10_500, 10_550), Decision::SignedIn(_)));
+        assert_eq!(at, Millis(10_500), "the interval (and the margin) counts from the previous send");
+        assert!(matches!(p.on_outcome(token(), Millis(10_500), Millis(10_550)), Decision::SignedIn(_)));
         assert_eq!(p.polls, 2);
     }
 
     #[test]
     fn slow_down_then_success() {
-        let mut p = Poller::new(5, 900, 0);
-        let Decision::PollAt(at) = p.on_outcome(oauth("slow_down", &[]), 5_000, 5_000) else { panic!() };
-        assert_eq!(at, 15_250);
-        let Decision::PollAt(at) = p.on_outcome(oauth("authorization_pending", &[]), 15_250, 15_250) else { panic!() };
-        assert_eq!(at, 25_500, "slow_down lasts");
+        let mut p = Poller::new(5, 900, Millis(0));
+        let Decision::PollAt(at) = p.on_outcome(oauth("slow_down", &[]), Millis(5_000), Millis(5_000)) else {
+            panic!()
+        };
+        assert_eq!(at, Millis(15_250));
+        let Decision::PollAt(at) = p.on_outcome(oauth("authorization_pending", &[]), Millis(15_250), Millis(15_250))
+        else {
+            panic!()
+        };
+        assert_eq!(at, Millis(25_500), "slow_down lasts");
     }
 
     #[test]
     fn expired() {
-        let mut p = Poller::new(5, 900, 0);
-        assert!(matches!(p.on_outcome(oauth("expired_token", &[70019]), 5_000, 5_000), Decision::Expired));
-        let mut p = Poller::new(5, 10, 0);
-        let Decision::PollAt(at) = p.on_outcome(oauth("authorization_pending", &[]), 8_000, 8_000) else { panic!() };
-        assert_eq!(at, 10_000, "never scheduled past the expiry");
-        assert!(p.expired(10_000));
-        assert!(!p.due(10_000));
+        let mut p = Poller::new(5, 900, Millis(0));
+        assert!(matches!(
+            p.on_outcome(oauth("expired_token", &[70019]), Millis(5_000), Millis(5_000)),
+            Decision::Expired
+        ));
+        let mut p = Poller::new(5, 10, Millis(0));
+        let Decision::PollAt(at) = p.on_outcome(oauth("authorization_pending", &[]), Millis(8_000), Millis(8_000))
+        else {
+            panic!()
+        };
+        assert_eq!(at, Millis(10_000), "never scheduled past the expiry");
+        assert!(p.expired(Millis(10_000)));
+        assert!(!p.due(Millis(10_000)));
     }
 
     #[test]
     fn declined_and_blocked_end_with_the_catalogues_message() {
-        let mut p = Poller::new(5, 900, 0);
-        let Decision::Failed(d) = p.on_outcome(oauth("authorization_declined", &[]), 5_000, 5_000) else { panic!() };
+        let mut p = Poller::new(5, 900, Millis(0));
+        let Decision::Failed(d) = p.on_outcome(oauth("authorization_declined", &[]), Millis(5_000), Millis(5_000))
+        else {
+            panic!()
+        };
         assert_eq!(d.code, ErrorCode::SignInDeclined);
-        let Decision::Failed(d) = p.on_outcome(oauth("invalid_grant", &[53003]), 5_000, 5_000) else { panic!() };
+        let Decision::Failed(d) = p.on_outcome(oauth("invalid_grant", &[53003]), Millis(5_000), Millis(5_000)) else {
+            panic!()
+        };
         assert_eq!(d.code, ErrorCode::BlockedByConditionalAccess);
         assert!(d.message.contains("Manual method"));
         assert_eq!(d.microsoft.unwrap().correlation_id.as_deref(), Some("c"));
-        let Decision::Failed(d) = p.on_outcome(oauth("bad_verification_code", &[]), 5_000, 5_000) else { panic!() };
+        let Decision::Failed(d) = p.on_outcome(oauth("bad_verification_code", &[]), Millis(5_000), Millis(5_000))
+        else {
+            panic!()
+        };
         assert_eq!(d.code, ErrorCode::CodeInvalid);
     }
 
     #[test]
     fn network_errors_back_off_and_honour_retry_after() {
-        let mut p = Poller::new(5, 900, 0);
-        let Decision::PollAt(a) = p.on_outcome(server_error(503, None), 5_000, 5_000) else { panic!() };
-        assert_eq!(a, 15_250);
-        let Decision::PollAt(b) = p.on_outcome(server_error(500, None), 15_250, 15_250) else { panic!() };
-        assert_eq!(b, 35_500);
-        let Decision::PollAt(c) = p.on_outcome(server_error(429, Some("120")), 35_500, 35_500) else { panic!() };
-        assert_eq!(c, 155_750);
-        let Decision::PollAt(d) = p.on_outcome(oauth("authorization_pending", &[]), 155_750, 155_750) else { panic!() };
-        assert_eq!(d, 161_000, "back to the interval after a good answer");
+        let mut p = Poller::new(5, 900, Millis(0));
+        let Decision::PollAt(a) = p.on_outcome(server_error(503, None), Millis(5_000), Millis(5_000)) else { panic!() };
+        assert_eq!(a, Millis(15_250));
+        let Decision::PollAt(b) = p.on_outcome(server_error(500, None), Millis(15_250), Millis(15_250)) else {
+            panic!()
+        };
+        assert_eq!(b, Millis(35_500));
+        let Decision::PollAt(c) = p.on_outcome(server_error(429, Some("120")), Millis(35_500), Millis(35_500)) else {
+            panic!()
+        };
+        assert_eq!(c, Millis(155_750));
+        let Decision::PollAt(d) = p.on_outcome(oauth("authorization_pending", &[]), Millis(155_750), Millis(155_750))
+        else {
+            panic!()
+        };
+        assert_eq!(d, Millis(161_000), "back to the interval after a good answer");
     }
 
     #[test]
@@ -213,13 +240,13 @@ mod tests {
             server_error(502, None),
             oauth("authorization_pending", &[]),
         ];
-        let mut p = Poller::new(5, 900, 0);
+        let mut p = Poller::new(5, 900, Millis(0));
         let mut sent = 5_000;
         for o in outcomes {
             let interval = p.interval_ms;
-            let Decision::PollAt(next) = p.on_outcome(o, sent, sent + 30) else { panic!() };
-            assert!(next - sent >= interval, "{next} - {sent} < {interval}");
-            sent = next;
+            let Decision::PollAt(next) = p.on_outcome(o, Millis(sent), Millis(sent + 30)) else { panic!() };
+            assert!(next - sent >= Millis(interval), "{next} - {sent} < {interval}");
+            sent = next.ms();
         }
     }
 }

@@ -24,16 +24,16 @@ use shared::secret::{serialize_exposed, SecretString};
 use shared::{AddMethod, CloudEnvironment, ErrorCode};
 
 /// How long the admin's token and the unsaved applications are kept after registration.
-pub const HOLD_AFTER_COMPLETION_MS: Millis = 30 * 60 * 1000;
+pub const HOLD_AFTER_COMPLETION_MS: i64 = 30 * 60 * 1000;
 /// How long the admin's token waits for a use after the sign-in (the checkbox, a save's
 /// applications, a removal): then it is forgotten and the sign-in ends. A token that expires first
 /// is forgotten at its expiry.
-pub const SIGNED_IN_WINDOW_MS: Millis = 15 * 60 * 1000;
+pub const SIGNED_IN_WINDOW_MS: i64 = 15 * 60 * 1000;
 /// How often the browser should read the status.
 pub const STATUS_POLL_SECS: u64 = 2;
 /// How long a save that took a sign-in's applications holds them against deletion (its credential
 /// check may wait up to 2 minutes for Microsoft's replication).
-pub const SAVE_LEASE_MS: Millis = 3 * 60 * 1000;
+pub const SAVE_LEASE_MS: i64 = 3 * 60 * 1000;
 
 /// How a sign-in ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,7 +125,7 @@ pub struct SignInRecord {
     /// How long unsaved applications are held after registration ([`HOLD_AFTER_COMPLETION_MS`]
     /// unless the tests shorten it).
     #[serde(default)]
-    pub hold_ms: Option<Millis>,
+    pub hold_ms: Option<i64>,
     /// Credential method: the digest of the latest window's `state` secret, kept after the answer was
     /// taken, so a wrong secret gets the same answer whatever the sign-in's stage.
     #[serde(default)]
@@ -157,7 +157,7 @@ impl SignInRecord {
 
     /// How long a token waits for a use ([`SIGNED_IN_WINDOW_MS`], shorter when the tests shorten
     /// the hold).
-    fn signed_in_window(&self) -> Millis {
+    fn signed_in_window(&self) -> i64 {
         self.hold_ms.map_or(SIGNED_IN_WINDOW_MS, |h| h.min(SIGNED_IN_WINDOW_MS))
     }
 

@@ -9,7 +9,7 @@ const APP: &str = "M365 Backup";
 const ID: &str = "0f8fad5b-d9cb-469f-a165-70867728950e";
 
 fn record() -> SignInRecord {
-    let mut r = SignInRecord::new("s1", "acct", CloudEnvironment::Global, "client", 0);
+    let mut r = SignInRecord::new("s1", "acct", CloudEnvironment::Global, "client", Millis(0));
     r.on_device_code(
         DeviceAuthorization {
             device_code: SecretString::new("DEVICE-SECRET".into()),
@@ -18,7 +18,7 @@ fn record() -> SignInRecord {
             expires_in: 900,
             interval: 5,
         },
-        0,
+        Millis(0),
     );
     r
 }
@@ -58,17 +58,24 @@ fn finish(r: &mut SignInRecord, now: Millis) {
 
 fn completed() -> SignInRecord {
     let mut r = record();
-    signed_in(&mut r, 5000);
+    signed_in(&mut r, Millis(5000));
     r.confirm(APP);
-    finish(&mut r, 6000);
+    finish(&mut r, Millis(6000));
     r
 }
 
 fn credential() -> SignInRecord {
-    let mut r = SignInRecord::new(ID, "acct", CloudEnvironment::Global, "client", 0);
+    let mut r = SignInRecord::new(ID, "acct", CloudEnvironment::Global, "client", Millis(0));
     let endpoints = shared::CloudEndpoints::official(CloudEnvironment::Global);
     let random: [u8; super::super::browser::RANDOM_BYTES] = std::array::from_fn(|i| (i * 7 + 3) as u8);
-    r.on_browser_sign_in(BrowserSignIn::new(ID, &endpoints, "client", "https://x/api/signin/callback", &random, 0));
+    r.on_browser_sign_in(BrowserSignIn::new(
+        ID,
+        &endpoints,
+        "client",
+        "https://x/api/signin/callback",
+        &random,
+        Millis(0),
+    ));
     r
 }
 
@@ -80,28 +87,28 @@ fn window_secret(r: &SignInRecord) -> String {
 }
 
 fn claim() -> Claim {
-    Claim::new(&[9u8; super::super::browser::CLAIM_RANDOM_BYTES], 20)
+    Claim::new(&[9u8; super::super::browser::CLAIM_RANDOM_BYTES], Millis(20))
 }
 
 /// A Credential sign-in whose answer arrived, unclaimed; with the claim's handle.
 fn credential_signed_in() -> (SignInRecord, String) {
     let mut r = credential();
     let secret = window_secret(&r);
-    r.take_browser_answer(&secret, 10).unwrap();
+    r.take_browser_answer(&secret, Millis(10)).unwrap();
     let c = claim();
     let handle = c.handle.expose().to_owned();
-    r.on_browser_token(admin_token(), c, 20);
+    r.on_browser_token(admin_token(), c, Millis(20));
     (r, handle)
 }
 
 #[test]
 fn the_status_never_shows_the_device_code_or_the_token() {
     let mut r = record();
-    let s = serde_json::to_string(&r.status(1000)).unwrap();
+    let s = serde_json::to_string(&r.status(Millis(1000))).unwrap();
     assert!(s.contains("ABCDE1234") && !s.contains("DEVICE-SECRET"));
-    assert_eq!(r.status(1000).expires_in, Some(899));
-    signed_in(&mut r, 5000);
-    let s = serde_json::to_string(&r.status(6000)).unwrap();
+    assert_eq!(r.status(Millis(1000)).expires_in, Some(899));
+    signed_in(&mut r, Millis(5000));
+    let s = serde_json::to_string(&r.status(Millis(6000))).unwrap();
     assert!(!s.contains("ADMIN-TOKEN") && !s.contains("ABCDE1234"));
     assert_eq!(r.state(), SignInState::SignedIn);
 }
@@ -109,11 +116,11 @@ fn the_status_never_shows_the_device_code_or_the_token() {
 #[test]
 fn confirming_before_microsoft_reports_waits_then_registers() {
     let mut r = record();
-    r.on_poll(pending(), 5000, APP, 5000);
+    r.on_poll(pending(), Millis(5000), APP, Millis(5000));
     assert_eq!(r.state(), SignInState::WaitingForSignIn);
     assert!(!r.confirm(APP));
     assert_eq!(r.state(), SignInState::WaitingForMicrosoft);
-    signed_in(&mut r, 10_000);
+    signed_in(&mut r, Millis(10_000));
     assert_eq!(r.state(), SignInState::Registering, "the token after the checkbox starts registration");
     assert!(r.running().is_some());
     assert!(r.device_code().is_none(), "the device code is gone");
@@ -122,7 +129,7 @@ fn confirming_before_microsoft_reports_waits_then_registers() {
 #[test]
 fn the_checkbox_after_the_token_starts_registration() {
     let mut r = record();
-    signed_in(&mut r, 5000);
+    signed_in(&mut r, Millis(5000));
     assert_eq!(r.state(), SignInState::SignedIn);
     assert!(r.confirm(APP));
     assert_eq!(r.state(), SignInState::Registering);
@@ -132,70 +139,74 @@ fn the_checkbox_after_the_token_starts_registration() {
 #[test]
 fn expiry_without_a_poll_clears_the_code() {
     let mut r = record();
-    r.tick(900_000);
+    r.tick(Millis(900_000));
     assert_eq!(r.state(), SignInState::Expired);
     assert!(r.device_code().is_none());
-    assert_eq!(r.status(900_000).error.unwrap().code, ErrorCode::CodeExpired);
-    assert_eq!(r.next_alarm(900_000), Some(super::super::limits::RETENTION_MS), "then only the deletion");
-    assert!(!r.retention_over(900_000) && r.retention_over(super::super::limits::RETENTION_MS));
+    assert_eq!(r.status(Millis(900_000)).error.unwrap().code, ErrorCode::CodeExpired);
+    assert_eq!(
+        r.next_alarm(Millis(900_000)),
+        Some(Millis(super::super::limits::RETENTION_MS)),
+        "then only the deletion"
+    );
+    assert!(!r.retention_over(Millis(900_000)) && r.retention_over(Millis(super::super::limits::RETENTION_MS)));
     assert!(r.can_renew());
 }
 
 #[test]
 fn the_alarm_follows_the_poller_then_the_hold() {
     let mut r = record();
-    assert_eq!(r.next_alarm(0), Some(5250));
-    signed_in(&mut r, 5000);
+    assert_eq!(r.next_alarm(Millis(0)), Some(Millis(5250)));
+    signed_in(&mut r, Millis(5000));
     r.confirm(APP);
-    assert_eq!(r.next_alarm(6000), Some(6000));
-    finish(&mut r, 7000);
+    assert_eq!(r.next_alarm(Millis(6000)), Some(Millis(6000)));
+    finish(&mut r, Millis(7000));
     assert_eq!(r.state(), SignInState::Completed);
-    assert_eq!(r.next_alarm(7000), Some(7000 + HOLD_AFTER_COMPLETION_MS));
+    assert_eq!(r.next_alarm(Millis(7000)), Some(Millis(7000 + HOLD_AFTER_COMPLETION_MS)));
 }
 
 #[test]
 fn additional_applications_alone_after_a_sign_in() {
     let mut r = record();
-    signed_in(&mut r, 5000);
+    signed_in(&mut r, Millis(5000));
     assert!(r.start_additional(APP, None).is_ok());
     let more = r.holding().unwrap().additional.as_ref().unwrap();
     assert_eq!(more.apps.iter().map(|a| a.index).collect::<Vec<_>>(), vec![1, 2, 3]);
     assert!(more.tenant.is_none(), "it reads the tenant itself");
     assert!(r.holding().unwrap().main.is_none());
-    r.mark_saved(9000).unwrap();
-    assert_eq!(r.discard_at(), Some(9000), "the database is asked what to keep, then every secret goes");
+    r.mark_saved(Millis(9000)).unwrap();
+    assert_eq!(r.discard_at(), Some(Millis(9000)), "the database is asked what to keep, then every secret goes");
 }
 
 #[test]
 fn a_save_holds_what_it_took_and_only_what_is_still_held_can_be_taken() {
     let mut r = completed();
-    assert_eq!(r.take_for_save(7000), Ok(()));
+    assert_eq!(r.take_for_save(Millis(7000)), Ok(()));
     // The page is left while the save checks the credential: the cancel deletes nothing early.
-    r.cancel(8000);
-    assert_eq!(r.discard_at(), Some(7000 + SAVE_LEASE_MS));
-    assert_eq!(r.take_for_save(9000), Err(ErrorCode::NotFound), "a cancelled sign-in gives nothing");
-    r.mark_saved(9500).unwrap();
+    r.cancel(Millis(8000));
+    assert_eq!(r.discard_at(), Some(Millis(7000 + SAVE_LEASE_MS)));
+    assert_eq!(r.take_for_save(Millis(9000)), Err(ErrorCode::NotFound), "a cancelled sign-in gives nothing");
+    r.mark_saved(Millis(9500)).unwrap();
     assert!(r.holding().unwrap().saved, "a save under way when the page was left still lands");
 
     let mut r2 = completed();
     r2.secrets_removed(); // switched to a certificate
-    assert_eq!(r2.take_for_save(9000), Err(ErrorCode::NotFound), "nothing is taken without its secret");
+    assert_eq!(r2.take_for_save(Millis(9000)), Err(ErrorCode::NotFound), "nothing is taken without its secret");
     let mut r3 = completed();
     r3.forget_secrets();
-    assert_eq!(r3.take_for_save(9000), Err(ErrorCode::NotFound), "nor after the hold ended");
+    assert_eq!(r3.take_for_save(Millis(9000)), Err(ErrorCode::NotFound), "nor after the hold ended");
     // A failed save releases at once.
     let mut r4 = completed();
-    r4.take_for_save(7000).unwrap();
-    r4.release(7500).unwrap();
-    assert_eq!(r4.discard_at(), Some(7500));
-    r4.mark_saved(7600).unwrap();
-    assert_eq!(r4.release(7700), Err(ErrorCode::NotFound), "what is saved is not released");
+    r4.take_for_save(Millis(7000)).unwrap();
+    r4.release(Millis(7500)).unwrap();
+    assert_eq!(r4.discard_at(), Some(Millis(7500)));
+    r4.mark_saved(Millis(7600)).unwrap();
+    assert_eq!(r4.release(Millis(7700)), Err(ErrorCode::NotFound), "what is saved is not released");
 }
 
 #[test]
 fn forgetting_secrets_clears_all_of_them() {
     let mut r = record();
-    signed_in(&mut r, 5000);
+    signed_in(&mut r, Millis(5000));
     r.forget_secrets();
     let persisted = serde_json::to_string(&r).unwrap();
     assert!(!persisted.contains("ADMIN-TOKEN") && !persisted.contains("DEVICE-SECRET"));
@@ -210,15 +221,15 @@ fn forgetting_secrets_clears_all_of_them() {
 fn additional_applications_need_a_finished_main_and_the_token() {
     let mut r = record();
     assert_eq!(r.start_additional(APP, None), Err(ErrorCode::AuthorizationPending));
-    signed_in(&mut r, 5000);
+    signed_in(&mut r, Millis(5000));
     r.confirm(APP);
     assert_eq!(r.start_additional(APP, None), Err(ErrorCode::AuthorizationPending), "not while the main one runs");
     assert_eq!(r.state(), SignInState::Registering, "and the main one goes on");
-    finish(&mut r, 6000);
+    finish(&mut r, Millis(6000));
     assert!(r.start_additional(APP, None).is_ok());
     assert_eq!(r.holding().unwrap().additional.as_ref().unwrap().apps.len(), 3);
     assert_eq!(r.state(), SignInState::Registering);
-    finish(&mut r, 7000);
+    finish(&mut r, Millis(7000));
     assert_eq!(r.applications_done(), 4);
     assert!(r.start_additional(APP, None).is_ok(), "asked again: already there");
     assert_eq!(r.state(), SignInState::Completed);
@@ -228,30 +239,30 @@ fn additional_applications_need_a_finished_main_and_the_token() {
 fn a_credential_sign_in_shows_its_url_but_never_the_verifier() {
     let r = credential();
     let Stage::Window { browser: b } = r.stage.clone() else { panic!() };
-    let s = r.status(1000);
+    let s = r.status(Millis(1000));
     assert_eq!(s.method, AddMethod::Credential);
     assert_eq!(s.state, SignInState::WaitingForSignIn);
     assert_eq!(s.authorize_url.as_deref(), Some(b.authorize_url.as_str()));
     let text = serde_json::to_string(&s).unwrap();
     assert!(!text.contains(b.verifier.expose()));
-    assert_eq!(r.next_alarm(1000), Some(b.expires_at));
+    assert_eq!(r.next_alarm(Millis(1000)), Some(b.expires_at));
 }
 
 #[test]
 fn a_credential_answer_is_taken_once_and_a_forged_one_changes_nothing() {
     let mut r = credential();
     let secret = window_secret(&r);
-    assert_eq!(r.take_browser_answer("forged", 10).unwrap_err(), ErrorCode::StateMismatch);
+    assert_eq!(r.take_browser_answer("forged", Millis(10)).unwrap_err(), ErrorCode::StateMismatch);
     assert!(matches!(r.stage, Stage::Window { .. }), "a forged answer does not end the admin's sign-in");
-    let taken = r.take_browser_answer(&secret, 10).unwrap();
+    let taken = r.take_browser_answer(&secret, Millis(10)).unwrap();
     assert_eq!(taken.state_secret.expose(), secret);
     assert!(r.is_redeeming());
-    assert_eq!(r.next_alarm(10), Some(10 + REDEEM_WINDOW_MS), "a cut-off redemption still ends");
-    assert_eq!(r.take_browser_answer(&secret, 11).unwrap_err(), ErrorCode::CodeAlreadyUsed);
-    r.on_browser_token(admin_token(), claim(), 20);
+    assert_eq!(r.next_alarm(Millis(10)), Some(Millis(10 + REDEEM_WINDOW_MS)), "a cut-off redemption still ends");
+    assert_eq!(r.take_browser_answer(&secret, Millis(11)).unwrap_err(), ErrorCode::CodeAlreadyUsed);
+    r.on_browser_token(admin_token(), claim(), Millis(20));
     assert_eq!(r.state(), SignInState::SignedIn);
     assert!(!r.is_redeeming());
-    assert!(r.status(30).authorize_url.is_none());
+    assert!(r.status(Millis(30)).authorize_url.is_none());
 }
 
 #[test]
@@ -263,11 +274,11 @@ fn registration_waits_for_the_owner_to_claim_the_answer() {
     };
     assert!(!r.confirm(APP), "the checkbox does not confirm a pop-up answer");
     assert_eq!(r.state(), SignInState::SignedIn);
-    assert_eq!(r.claim("wrong", Some(APP), 30), Err(ErrorCode::ConfirmationCodeWrong));
+    assert_eq!(r.claim("wrong", Some(APP), Millis(30)), Err(ErrorCode::ConfirmationCodeWrong));
     assert_eq!(r.state(), SignInState::SignedIn);
-    assert_eq!(r.claim(&code.to_lowercase(), Some(APP), 31), Ok(()));
+    assert_eq!(r.claim(&code.to_lowercase(), Some(APP), Millis(31)), Ok(()));
     assert_eq!(r.state(), SignInState::Registering);
-    assert_eq!(r.claim(&handle, Some(APP), 32), Err(ErrorCode::AuthorizationPending), "a claim is used once");
+    assert_eq!(r.claim(&handle, Some(APP), Millis(32)), Err(ErrorCode::AuthorizationPending), "a claim is used once");
     let persisted = serde_json::to_string(&r).unwrap();
     assert!(persisted.contains("ADMIN-TOKEN"), "the token stays for registration");
 }
@@ -281,14 +292,14 @@ fn an_unclaimed_credential_sign_in_starts_nothing_and_shows_nothing() {
     // The token is held, but the owner has not claimed the answer: no application, no detail.
     assert_eq!(r.start_additional(APP, None), Err(ErrorCode::SignInNotClaimed));
     assert_eq!(r.start_additional(APP, Some("tid")), Err(ErrorCode::SignInNotClaimed));
-    assert_eq!(r.take_for_save(30), Err(ErrorCode::SignInNotClaimed));
+    assert_eq!(r.take_for_save(Millis(30)), Err(ErrorCode::SignInNotClaimed));
     assert!(r.holding().is_none());
     assert_eq!(r.state(), SignInState::SignedIn);
-    let s = r.status(30);
+    let s = r.status(Millis(30));
     assert!(s.result.is_none() && s.progress.is_empty() && s.error.is_none() && s.authorize_url.is_none());
     // Claimed: the owner may go on (after the main application).
-    r.claim(&handle, Some(APP), 40).unwrap();
-    finish(&mut r, 50);
+    r.claim(&handle, Some(APP), Millis(40)).unwrap();
+    finish(&mut r, Millis(50));
     assert_eq!(r.start_additional(APP, None), Ok(()));
 }
 
@@ -301,7 +312,7 @@ fn additional_applications_only_in_the_organizations_tenant() {
 
     // No tenant read yet (the Manual method): the run is told which tenant it may create in.
     let mut r = record();
-    signed_in(&mut r, 5000);
+    signed_in(&mut r, Millis(5000));
     r.start_additional(APP, Some("tenant-a")).unwrap();
     assert_eq!(r.holding().unwrap().additional.as_ref().unwrap().expected_tenant.as_deref(), Some("tenant-a"));
     assert_eq!(r.start_additional(APP, Some("tenant-b")), Err(ErrorCode::SignInTenantMismatch));
@@ -312,7 +323,7 @@ fn additional_applications_only_in_the_organizations_tenant() {
 fn wrong_codes_end_the_sign_in_and_an_unclaimed_answer_lapses() {
     let (mut r, _) = credential_signed_in();
     for _ in 0..MAX_CLAIM_ATTEMPTS {
-        assert_eq!(r.claim("AAAA-AAAA", Some(APP), 30), Err(ErrorCode::ConfirmationCodeWrong));
+        assert_eq!(r.claim("AAAA-AAAA", Some(APP), Millis(30)), Err(ErrorCode::ConfirmationCodeWrong));
     }
     assert_eq!(r.state(), SignInState::Failed);
     assert!(r.token().is_none());
@@ -321,7 +332,7 @@ fn wrong_codes_end_the_sign_in_and_an_unclaimed_answer_lapses() {
     let (mut r, _) = credential_signed_in();
     let Stage::SignedIn { claim: Some(c), .. } = &r.stage else { panic!() };
     let until = c.until;
-    assert_eq!(r.next_alarm(20), Some(until));
+    assert_eq!(r.next_alarm(Millis(20)), Some(until));
     r.tick(until);
     assert_eq!(r.state(), SignInState::Expired);
     assert!(r.token().is_none(), "an unclaimed token is dropped");
@@ -331,20 +342,20 @@ fn wrong_codes_end_the_sign_in_and_an_unclaimed_answer_lapses() {
 fn a_redemption_cut_off_or_cancelled_does_not_land() {
     let mut r = credential();
     let secret = window_secret(&r);
-    r.take_browser_answer(&secret, 10).unwrap();
-    r.tick(10 + REDEEM_WINDOW_MS);
+    r.take_browser_answer(&secret, Millis(10)).unwrap();
+    r.tick(Millis(10 + REDEEM_WINDOW_MS));
     assert_eq!(r.state(), SignInState::Failed);
-    assert_eq!(r.status(0).error.unwrap().code, ErrorCode::MicrosoftUnavailable);
+    assert_eq!(r.status(Millis(0)).error.unwrap().code, ErrorCode::MicrosoftUnavailable);
     assert!(!r.is_redeeming());
 
     let mut r = credential();
     let secret = window_secret(&r);
-    r.take_browser_answer(&secret, 10).unwrap();
-    r.cancel(11);
+    r.take_browser_answer(&secret, Millis(10)).unwrap();
+    r.cancel(Millis(11));
     assert!(!r.is_redeeming(), "the Durable Object drops a token that arrives after a cancel");
-    r.on_browser_token(admin_token(), claim(), 12);
+    r.on_browser_token(admin_token(), claim(), Millis(12));
     assert!(r.token().is_none());
-    assert_eq!(r.take_browser_answer(&secret, 12).unwrap_err(), ErrorCode::SignInCancelled);
+    assert_eq!(r.take_browser_answer(&secret, Millis(12)).unwrap_err(), ErrorCode::SignInCancelled);
     assert!(!r.can_renew(), "a cancelled sign-in stays cancelled");
 }
 
@@ -352,13 +363,13 @@ fn a_redemption_cut_off_or_cancelled_does_not_land() {
 fn a_wrong_state_secret_gets_one_answer_whatever_the_state() {
     let mut r = credential();
     let secret = window_secret(&r);
-    r.cancel(5);
+    r.cancel(Millis(5));
     let before = serde_json::to_string(&r).unwrap();
-    assert_eq!(r.take_browser_answer("wrong", 6).unwrap_err(), ErrorCode::StateMismatch);
+    assert_eq!(r.take_browser_answer("wrong", Millis(6)).unwrap_err(), ErrorCode::StateMismatch);
     assert_eq!(serde_json::to_string(&r).unwrap(), before, "a wrong secret changes nothing");
-    assert_eq!(r.take_browser_answer(&secret, 6).unwrap_err(), ErrorCode::SignInCancelled);
+    assert_eq!(r.take_browser_answer(&secret, Millis(6)).unwrap_err(), ErrorCode::SignInCancelled);
     let mut device = record();
-    assert_eq!(device.take_browser_answer("", 1).unwrap_err(), ErrorCode::StateMismatch);
+    assert_eq!(device.take_browser_answer("", Millis(1)).unwrap_err(), ErrorCode::StateMismatch);
     let persisted = serde_json::to_string(&r).unwrap();
     assert!(!persisted.contains(&secret), "only a digest of the secret is kept");
 }
@@ -372,13 +383,17 @@ fn a_credential_sign_in_can_be_renewed_until_its_answer_is_claimed() {
     assert!(r2.can_renew(), "the window with the code was closed: start over");
     let endpoints = shared::CloudEndpoints::official(CloudEnvironment::Global);
     let random: [u8; super::super::browser::RANDOM_BYTES] = std::array::from_fn(|i| i as u8);
-    r.on_browser_sign_in(BrowserSignIn::new(ID, &endpoints, "client", "https://x/cb", &random, 30));
-    assert_eq!(r.take_browser_answer(&secret, 31).unwrap_err(), ErrorCode::StateMismatch, "the old state is dead");
-    r2.on_browser_sign_in(BrowserSignIn::new(ID, &endpoints, "client", "https://x/cb", &random, 30));
+    r.on_browser_sign_in(BrowserSignIn::new(ID, &endpoints, "client", "https://x/cb", &random, Millis(30)));
+    assert_eq!(
+        r.take_browser_answer(&secret, Millis(31)).unwrap_err(),
+        ErrorCode::StateMismatch,
+        "the old state is dead"
+    );
+    r2.on_browser_sign_in(BrowserSignIn::new(ID, &endpoints, "client", "https://x/cb", &random, Millis(30)));
     assert!(r2.token().is_none(), "the unclaimed token is dropped");
     let (mut r3, handle3) = credential_signed_in();
     let _ = handle;
-    r3.claim(&handle3, Some(APP), 21).unwrap();
+    r3.claim(&handle3, Some(APP), Millis(21)).unwrap();
     assert!(!r3.can_renew(), "not once registration has started");
 }
 
@@ -394,25 +409,25 @@ fn a_credential_sign_in_expires_and_can_fail() {
     let mut r = credential();
     r.on_browser_failed(ErrorDetail::new(ErrorCode::SignInDeclined));
     assert_eq!(r.state(), SignInState::Failed);
-    assert_eq!(r.next_alarm(0), Some(super::super::limits::RETENTION_MS));
+    assert_eq!(r.next_alarm(Millis(0)), Some(Millis(super::super::limits::RETENTION_MS)));
 }
 
 #[test]
 fn a_failed_registration_ends_the_sign_in_and_holds_what_it_created_until_deleted() {
     let mut r = record();
-    signed_in(&mut r, 5000);
+    signed_in(&mut r, Millis(5000));
     r.confirm(APP);
     let run = r.running().unwrap();
     run.apps[0].object = Object::Known { object_id: "obj0".into(), app_id: String::new() };
     run.phase = Phase::Failed;
     run.error = Some(ErrorDetail::new(ErrorCode::RegistrationFailed));
-    r.settle(6000);
+    r.settle(Millis(6000));
     assert_eq!(r.state(), SignInState::Failed);
-    assert_eq!(r.status(6000).error.unwrap().code, ErrorCode::RegistrationFailed);
-    assert_eq!(r.discard_at(), Some(6000 + HOLD_AFTER_COMPLETION_MS));
+    assert_eq!(r.status(Millis(6000)).error.unwrap().code, ErrorCode::RegistrationFailed);
+    assert_eq!(r.discard_at(), Some(Millis(6000 + HOLD_AFTER_COMPLETION_MS)));
     assert!(r.token().is_some(), "kept to delete what was created");
     assert!(!r.can_renew(), "not after registering");
-    assert_eq!(r.take_for_save(7000), Err(ErrorCode::NotFound));
+    assert_eq!(r.take_for_save(Millis(7000)), Err(ErrorCode::NotFound));
 }
 
 /// Every stage against every command: what is refused, with which code, and that a refusal
@@ -431,45 +446,45 @@ fn each_stage_against_each_command() {
         ("redeeming", || {
             let mut r = credential();
             let s = window_secret(&r);
-            r.take_browser_answer(&s, 10).unwrap();
+            r.take_browser_answer(&s, Millis(10)).unwrap();
             r
         }),
         ("signed in (device code)", || {
             let mut r = record();
-            signed_in(&mut r, 5000);
+            signed_in(&mut r, Millis(5000));
             r
         }),
         ("signed in (credential, unclaimed)", || credential_signed_in().0),
         ("registering", || {
             let mut r = record();
-            signed_in(&mut r, 5000);
+            signed_in(&mut r, Millis(5000));
             r.confirm(APP);
             r
         }),
         ("completed", completed),
         ("completed, saved", || {
             let mut r = completed();
-            r.mark_saved(7000).unwrap();
+            r.mark_saved(Millis(7000)).unwrap();
             r
         }),
         ("expired", || {
             let mut r = record();
-            r.tick(900_000);
+            r.tick(Millis(900_000));
             r
         }),
         ("cancelled", || {
             let mut r = completed();
-            r.cancel(7000);
+            r.cancel(Millis(7000));
             r
         }),
     ];
     type Op = fn(&mut SignInRecord) -> Result<(), ErrorCode>;
     let ops: Vec<(&str, Op)> = vec![
-        ("claim", |r| r.claim("AAAA-AAAA", Some(APP), 100)),
+        ("claim", |r| r.claim("AAAA-AAAA", Some(APP), Millis(100))),
         ("additional", |r| r.start_additional(APP, None)),
-        ("take for save", |r| r.take_for_save(100)),
-        ("saved", |r| r.mark_saved(100)),
-        ("release", |r| r.release(100)),
+        ("take for save", |r| r.take_for_save(Millis(100))),
+        ("saved", |r| r.mark_saved(Millis(100))),
+        ("release", |r| r.release(Millis(100))),
     ];
     use ErrorCode::*;
     #[rustfmt::skip]
@@ -514,7 +529,7 @@ fn a_record_stored_before_the_stages_is_read_in_its_old_shape() {
     });
     let r: SignInRecord = serde_json::from_value::<legacy::Stored>(old).unwrap().into();
     assert_eq!(r.state(), SignInState::Completed);
-    assert_eq!(r.discard_at(), Some(1800), "its hold still ends, and deletes what is not saved");
+    assert_eq!(r.discard_at(), Some(Millis(1800)), "its hold still ends, and deletes what is not saved");
     assert!(r.token().is_some(), "with the token to delete with");
     assert_eq!(r.applications_done(), 1);
 
@@ -522,7 +537,7 @@ fn a_record_stored_before_the_stages_is_read_in_its_old_shape() {
         "id": "s2", "account": "acct", "cloud": "global", "client_id": "client",
         "state": "waiting_for_microsoft",
         "device": {"device_code": "DC", "user_code": "U", "verification_uri": "https://microsoft.com/devicelogin"},
-        "poller": Poller::new(5, 900, 0), "confirmed": true, "token": null, "main": null,
+        "poller": Poller::new(5, 900, Millis(0)), "confirmed": true, "token": null, "main": null,
         "additional": null, "error": null, "created_at": 0, "discard_at": null, "saved": false
     });
     let r: SignInRecord = serde_json::from_value::<legacy::Stored>(polling).unwrap().into();
@@ -543,64 +558,68 @@ fn a_record_stored_before_the_stages_is_read_in_its_old_shape() {
 fn an_unused_token_is_forgotten_at_the_end_of_its_window_or_at_its_expiry() {
     // Device code, signed in, the checkbox never ticked.
     let mut r = record();
-    signed_in(&mut r, 5000);
+    signed_in(&mut r, Millis(5000));
     let forget = 5000 + SIGNED_IN_WINDOW_MS;
-    assert_eq!(r.next_alarm(6000), Some(forget), "the alarm comes for it");
-    r.tick(forget - 1);
+    assert_eq!(r.next_alarm(Millis(6000)), Some(Millis(forget)), "the alarm comes for it");
+    r.tick(Millis(forget - 1));
     assert!(r.token().is_some());
-    r.tick(forget);
+    r.tick(Millis(forget));
     assert!(r.token().is_none(), "forgotten");
     assert_eq!(r.state(), SignInState::Expired);
-    assert_eq!(r.status(forget).error.map(|e| e.code), Some(ErrorCode::SignInUnused));
+    assert_eq!(r.status(Millis(forget)).error.map(|e| e.code), Some(ErrorCode::SignInUnused));
 
     // A removal's sign-in waits in the same way.
     let mut r = record();
     r.purpose = crate::signin::command::Purpose::Remove("org-1".into());
-    signed_in(&mut r, 5000);
+    signed_in(&mut r, Millis(5000));
     assert!(r.removal_token("org-1", CloudEnvironment::Global).is_ok());
-    r.tick(forget);
+    r.tick(Millis(forget));
     assert!(r.token().is_none() && r.removal_token("org-1", CloudEnvironment::Global).is_err());
 
     // A token that expires before the window closes goes at its expiry.
     let mut r = record();
     r.on_poll(
         TokenOutcome::Token(AccessToken { access_token: SecretString::new("SHORT".into()), expires_in: 60 }),
-        5000,
+        Millis(5000),
         APP,
-        5000,
+        Millis(5000),
     );
-    assert_eq!(r.next_alarm(6000), Some(65_000));
-    r.tick(65_000);
+    assert_eq!(r.next_alarm(Millis(6000)), Some(Millis(65_000)));
+    r.tick(Millis(65_000));
     assert!(r.token().is_none());
 
     // The tests' shortened hold shortens the window with it.
     let mut r = record();
     r.hold_ms = Some(5000);
-    signed_in(&mut r, 5000);
-    assert_eq!(r.next_alarm(6000), Some(10_000));
+    signed_in(&mut r, Millis(5000));
+    assert_eq!(r.next_alarm(Millis(6000)), Some(Millis(10_000)));
 
     // Credential: signed in, claimed for a save elsewhere, never used.
     let mut r = credential();
     let secret = window_secret(&r);
-    r.take_browser_answer(&secret, 1000).unwrap();
-    r.on_browser_token(admin_token(), Claim::new(&[9; super::super::browser::CLAIM_RANDOM_BYTES], 1000), 1000);
+    r.take_browser_answer(&secret, Millis(1000)).unwrap();
+    r.on_browser_token(
+        admin_token(),
+        Claim::new(&[9; super::super::browser::CLAIM_RANDOM_BYTES], Millis(1000)),
+        Millis(1000),
+    );
     let code = match &r.stage {
         Stage::SignedIn { claim: Some(c), .. } => c.code.expose().to_owned(),
         other => panic!("{other:?}"),
     };
-    r.claim(&code, None, 2000).unwrap();
-    assert_eq!(r.next_alarm(3000), Some(1000 + SIGNED_IN_WINDOW_MS));
-    r.tick(1000 + SIGNED_IN_WINDOW_MS);
+    r.claim(&code, None, Millis(2000)).unwrap();
+    assert_eq!(r.next_alarm(Millis(3000)), Some(Millis(1000 + SIGNED_IN_WINDOW_MS)));
+    r.tick(Millis(1000 + SIGNED_IN_WINDOW_MS));
     assert!(r.token().is_none());
 
     // A registration takes the token for the hold, never past its expiry (3599 s).
     let mut r = completed();
     assert!(r.token().is_some());
-    r.tick(5000 + SIGNED_IN_WINDOW_MS + 1);
+    r.tick(Millis(5000 + SIGNED_IN_WINDOW_MS + 1));
     assert!(r.token().is_some(), "in use: kept for the hold");
     let expiry = 5000 + 3_599_000;
-    assert!(r.next_alarm(6000).unwrap() <= expiry);
-    r.tick(expiry);
+    assert!(r.next_alarm(Millis(6000)).unwrap() <= Millis(expiry));
+    r.tick(Millis(expiry));
     assert!(r.token().is_none(), "never past its expiry");
 }
 
@@ -611,17 +630,17 @@ fn a_save_during_the_hold_works_after_the_admins_token_expired() {
     let mut r = record();
     r.on_poll(
         TokenOutcome::Token(AccessToken { access_token: SecretString::new("SHORT".into()), expires_in: 600 }),
-        5000,
+        Millis(5000),
         APP,
-        5000,
+        Millis(5000),
     );
     r.confirm(APP);
-    finish(&mut r, 6000);
-    r.tick(5000 + 600_000);
+    finish(&mut r, Millis(6000));
+    r.tick(Millis(5000 + 600_000));
     assert!(r.token().is_none(), "forgotten at its expiry");
-    assert_eq!(r.take_for_save(5000 + 600_001), Ok(()));
+    assert_eq!(r.take_for_save(Millis(5000 + 600_001)), Ok(()));
     // Once the hold ended (its secrets forgotten), nothing is taken.
     let mut r = completed();
     r.forget_secrets();
-    assert!(r.take_for_save(7000).is_err());
+    assert!(r.take_for_save(Millis(7000)).is_err());
 }

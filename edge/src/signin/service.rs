@@ -38,7 +38,7 @@ pub const REDEEM_ATTEMPTS: usize = 3;
 pub const MAX_REDEEM_WAIT_MS: u64 = 2000;
 /// When the database cannot say which applications are saved, the discard is tried again this much
 /// later.
-pub const DISCARD_RETRY_MS: Millis = 60_000;
+pub const DISCARD_RETRY_MS: i64 = 60_000;
 
 /// Storage or the database failed; the text is for logs.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -53,7 +53,7 @@ impl SignInHost for FakeHost {
     }
     async fn sleep(&self, ms: u64) {
         self.slept.set(self.slept.get() + ms);
-        self.now.set(self.now.get() + ms as Millis);
+        self.now.set(self.now.get() + ms as i64);
     }
     async fn load(&self) -> Result<Option<SignInRecord>, HostError> {
         Ok(self.record.borrow().clone())
@@ -267,7 +267,7 @@ struct World {
 impl World {
     fn new() -> Self {
         let host = FakeHost::default();
-        host.now.set(1_000_000);
+        host.now.set(Millis(1_000_000));
         Self { host, ms: FakeMicrosoft::default(), config: config() }
     }
 

@@ -129,5 +129,9 @@ mod tests {
         assert_eq!(AppSlot::of_index(1), AppSlot::Additional(Workload::Exchange));
         assert_eq!(AppSlot::of_index(3), AppSlot::Additional(Workload::Teams));
         assert!(!AppSlot::of_index(2).is_main());
+        for i in 0..=3 {
+            let slot = AppSlot::of_index(i);
+            assert_eq!((slot.index(), slot.workload().slot()), (i, slot), "{slot:?}");
+        }
     }
 }

@@ -119,6 +119,25 @@ impl AppSlot {
     pub fn is_main(self) -> bool {
         self == AppSlot::Main
     }
+
+    /// The number a registration gives it (0 main, 1 to 3 by workload); the inverse of
+    /// [`AppSlot::of_index`].
+    pub fn index(self) -> u8 {
+        match self {
+            AppSlot::Main | AppSlot::Additional(Workload::All) => 0,
+            AppSlot::Additional(Workload::Exchange) => 1,
+            AppSlot::Additional(Workload::Files) => 2,
+            AppSlot::Additional(Workload::Teams) => 3,
+        }
+    }
+
+    /// The workloads its application serves.
+    pub fn workload(self) -> Workload {
+        match self {
+            AppSlot::Main => Workload::All,
+            AppSlot::Additional(w) => w,
+        }
+    }
 }
 
 impl Workload {
@@ -130,6 +149,14 @@ impl Workload {
             2 => Workload::Files,
             3 => Workload::Teams,
             _ => Workload::All,
+        }
+    }
+
+    /// The slot of this workload's application (`All`: the main one).
+    pub fn slot(self) -> AppSlot {
+        match self {
+            Workload::All => AppSlot::Main,
+            w => AppSlot::Additional(w),
         }
     }
 

@@ -6,6 +6,7 @@ use crate::organizations::ports::{
     Edit, NewApplicationRow, NewOrganizationRow, OrganizationStore, RotatedCredential, SealedRow, UsageRow,
 };
 use crate::organizations::store::{classify, StoreError, ROWS_GUARD_SQL, VERSION_GUARD_SQL};
+use crate::time::Millis;
 use applications::DELETE_READ_ROWS;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, Env};
@@ -190,10 +191,10 @@ impl OrganizationStore for D1Store<'_> {
         self.read_usage(account, id, limit).await
     }
 
-    async fn schedule_check(&self, id: &str, at_ms: i64) -> Result<(), StoreError> {
+    async fn schedule_check(&self, id: &str, at_ms: Millis) -> Result<(), StoreError> {
         let db = self.db()?;
         let sql = "UPDATE organizations SET next_check_at_ms = ?1 WHERE id = ?2";
-        self.statement(&db, sql, &[(at_ms as f64).into(), id.into()])?
+        self.statement(&db, sql, &[(at_ms.ms() as f64).into(), id.into()])?
             .run()
             .await
             .map_err(failed("scheduling a health check", &[]))?;
@@ -202,8 +203,8 @@ impl OrganizationStore for D1Store<'_> {
 
     async fn claim_due_checks(
         &self,
-        now_ms: i64,
-        lease_until_ms: i64,
+        now_ms: Millis,
+        lease_until_ms: Millis,
         limit: u32,
     ) -> Result<Vec<(String, String)>, StoreError> {
         #[derive(serde::Deserialize)]
@@ -216,7 +217,7 @@ impl OrganizationStore for D1Store<'_> {
         let sql = "UPDATE organizations SET next_check_at_ms = ?2 WHERE id IN \
                    (SELECT id FROM organizations WHERE next_check_at_ms <= ?1 ORDER BY next_check_at_ms LIMIT ?3) \
                    RETURNING account_id, id";
-        let params = [(now_ms as f64).into(), (lease_until_ms as f64).into(), f64::from(limit).into()];
+        let params = [(now_ms.ms() as f64).into(), (lease_until_ms.ms() as f64).into(), f64::from(limit).into()];
         let rows = self.statement(&db, sql, &params)?;
         let rows = rows.all().await.map_err(failed("claiming due health checks", &[]))?;
         let rows = rows.results::<Due>().map_err(unusable("decoding due health checks"))?;

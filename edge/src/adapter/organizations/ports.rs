@@ -7,7 +7,7 @@ use super::*;
 /// The clock, `setTimeout` and the console. The clock is the Worker's, moved `ahead_ms` forward
 /// only under `DEV_CLOCK=emulator` (see [`clock_ahead`]).
 pub(super) struct Runtime<'a> {
-    ahead_ms: Millis,
+    ahead_ms: i64,
     env: &'a Env,
     /// A webhook is configured: events are queued.
     webhook: bool,
@@ -35,8 +35,8 @@ impl Clock for Runtime<'_> {
 }
 
 impl Sleeper for Runtime<'_> {
-    async fn sleep(&self, ms: Millis) {
-        worker::Delay::from(std::time::Duration::from_millis(ms as u64)).await
+    async fn sleep(&self, ms: i64) {
+        worker::Delay::from(std::time::Duration::from_millis(ms.max(0) as u64)).await
     }
 }
 
@@ -154,7 +154,7 @@ impl SignIns for DurableSignIns<'_> {
 /// How far the organizations' clock is ahead of the Worker's: 0, except under `DEV_CLOCK=emulator`
 /// (a configuration only accepted with a loopback emulator), where it follows the emulator's
 /// clock, which the whole-system tests move forward to make credentials expire.
-pub(super) async fn clock_ahead(config: Option<&Config>) -> Millis {
+pub(super) async fn clock_ahead(config: Option<&Config>) -> i64 {
     let Some(config) = config else { return 0 };
     let (true, Some(base)) = (config.dev.clock_from_emulator, config.dev_microsoft_base.as_deref()) else {
         return 0;

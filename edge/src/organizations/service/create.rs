@@ -13,7 +13,7 @@ where
 {
     /// `POST /api/organizations` (answered 201).
     pub async fn create(&self, config: &Config, req: CreateOrganization) -> Res<Organization> {
-        let valid = model::validate_create(&req, self.now() / 1000)?;
+        let valid = model::validate_create(&req, self.now().seconds())?;
         let ring = (self.keyring)()?;
         let endpoints = config.endpoints(valid.cloud);
         let tenant = valid.tenant_id.as_str();
@@ -37,7 +37,7 @@ where
                 }
                 // Verified by the registration already; checked once more right before it is stored.
                 if let Some(main) = ex.apps.iter().find(|a| a.slot().is_main()) {
-                    let credential = generated_credential(main, self.now() / 1000)?;
+                    let credential = generated_credential(main, self.now().seconds())?;
                     self.check(&endpoints, tenant, app_id, credential.check(), Patience::CREATED).await?;
                 }
                 if valid.multiple {
@@ -67,7 +67,7 @@ where
                             row.object_id = Some(a.object_id.clone());
                             row.is_main = a.slot().is_main();
                             row.grant = Some(grant_of(a));
-                            row.workload = Workload::of_index(a.index);
+                            row.workload = a.slot().workload();
                             rows.push(row);
                         }
                     }

@@ -179,7 +179,7 @@ where
     /// A refusal for good says something about application row `row` of organization `id`: its
     /// health, as stored now, records it (a transient one says nothing).
     async fn note_refusal(&self, id: &str, row: &str, e: &MicrosoftError) {
-        let finding = health::assess(&Err(e.clone()), None, &[], None, self.now() / 1000);
+        let finding = health::assess(&Err(e.clone()), None, &[], None, self.now().seconds());
         if matches!(finding, Finding::Transient) {
             return;
         }

@@ -17,7 +17,7 @@ use shared::api::{HealthReason, Organization, Workload};
 use shared::{CloudEnvironment, ErrorCode};
 
 /// How long after a check the next one is due.
-pub const CHECK_EVERY_MS: Millis = 24 * 3_600_000;
+pub const CHECK_EVERY_MS: i64 = 24 * 3_600_000;
 
 impl<S, I, H, R, G> Organizations<'_, S, I, H, R, G>
 where
@@ -34,7 +34,7 @@ where
         let endpoints = config.endpoints(cloud);
         let now = self.now();
         let checked_at = self.now_rfc3339();
-        let before = crate::organizations::model::to_api(&org, &apps, now / 1000).health;
+        let before = crate::organizations::model::to_api(&org, &apps, now.seconds()).health;
         for app in apps.iter().filter(|a| a.active == 1) {
             let workload = app.workload.as_deref().and_then(Workload::parse).unwrap_or(Workload::All);
             let required = health::required_graph_roles(cloud, workload);
@@ -52,7 +52,7 @@ where
                             recorded.as_deref(),
                             &required,
                             expires,
-                            now / 1000,
+                            now.seconds(),
                         ),
                         token.ok(),
                     )
@@ -136,11 +136,11 @@ where
         id: &str,
         app: &ApplicationRow,
         expires: Option<i64>,
-        now: i64,
+        now: Millis,
         rotates: bool,
     ) -> Option<i64> {
         let previous = app.health().warned_days;
-        let days_left = (expires? - now / 1000).div_euclid(86_400);
+        let days_left = (expires? - now.seconds()).div_euclid(86_400);
         if rotates || days_left > health::EXPIRY_WARNINGS[0] {
             return None;
         }

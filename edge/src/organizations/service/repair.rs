@@ -15,6 +15,7 @@ use crate::organizations::store::StoreError;
 use crate::provisioning::plan::RepairApp;
 use crate::webhooks::EventType;
 use serde_json::json;
+use shared::api::AppSlot;
 use shared::api::{HealthReason, Organization, RepairOrganization, Workload};
 use shared::validate::{Field, FieldError};
 use shared::{CloudEnvironment, ErrorCode};
@@ -25,8 +26,10 @@ fn index_of(row: &ApplicationRow, nth: u8) -> u8 {
     if row.is_main == 1 {
         return 0;
     }
-    let workload = row.workload.as_deref().and_then(Workload::parse);
-    workload.and_then(|w| (1..=3).find(|i| Workload::of_index(*i) == w)).unwrap_or(nth)
+    match row.workload.as_deref().and_then(Workload::parse).map(Workload::slot) {
+        Some(slot @ AppSlot::Additional(_)) => slot.index(),
+        _ => nth,
+    }
 }
 
 /// Whether the last check says the stored credential of `row` cannot be kept: refused, expired,

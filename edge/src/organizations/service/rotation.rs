@@ -96,7 +96,7 @@ where
     ) -> Result<Rotated, RotationError> {
         let Some(object_id) = a.row.object_id.as_deref() else { return Ok(Rotated::Nothing) };
         let now = self.now();
-        if crate::health::rotation_due(a.current.validity, now / 1000, a.before_days) {
+        if crate::health::rotation_due(a.current.validity, now.seconds(), a.before_days) {
             return self.rotate(organization, a, object_id).await;
         }
         match (&a.row.retiring_key_id, a.row.retire_after_ms) {
@@ -114,7 +114,7 @@ where
 
     /// Steps 1 to 3 (module documentation).
     async fn rotate(&self, organization: &str, a: &Rollable<'_>, object_id: &str) -> Result<Rotated, RotationError> {
-        let now_s = self.now() / 1000;
+        let now_s = self.now().seconds();
         let (der, pkcs8) = self.make_certificate(a.current, now_s).await?;
         let (info, validity) =
             describe_certificate(&der).map_err(|e| failed("reading the new certificate", format!("{e:?}")))?;
@@ -178,7 +178,7 @@ where
 
     /// A proof of possession signed by `key`'s certificate.
     async fn proof(&self, key: &ParsedPfx, object_id: &str) -> Result<String, RotationError> {
-        ClientAssertion::proof_of_possession(AssertionAlg::RS256, &key.certificate_der, object_id, self.now() / 1000)
+        ClientAssertion::proof_of_possession(AssertionAlg::RS256, &key.certificate_der, object_id, self.now().seconds())
             .sign_with(&self.signers.signer(key.private_key_pkcs8.expose()))
             .await
             .map_err(|e| failed("signing the proof of possession", e))

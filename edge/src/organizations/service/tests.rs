@@ -195,8 +195,8 @@ impl World {
 // --- The fakes -------------------------------------------------------------------------------
 
 impl Clock for World {
-    fn now_ms(&self) -> i64 {
-        self.clock.get()
+    fn now_ms(&self) -> Millis {
+        Millis(self.clock.get())
     }
 }
 
@@ -619,12 +619,17 @@ impl OrganizationStore for World {
         Ok(mine.take(limit as usize).cloned().collect())
     }
 
-    async fn schedule_check(&self, id: &str, at_ms: i64) -> Result<(), StoreError> {
-        self.note(format!("store schedule {id} +{} h", (at_ms - self.clock.get()) / 3_600_000));
+    async fn schedule_check(&self, id: &str, at_ms: Millis) -> Result<(), StoreError> {
+        self.note(format!("store schedule {id} +{} h", (at_ms - self.clock.get()).ms() / 3_600_000));
         Ok(())
     }
 
-    async fn claim_due_checks(&self, _now: i64, _lease: i64, _limit: u32) -> Result<Vec<(String, String)>, StoreError> {
+    async fn claim_due_checks(
+        &self,
+        _now: Millis,
+        _lease: Millis,
+        _limit: u32,
+    ) -> Result<Vec<(String, String)>, StoreError> {
         Ok(self.orgs.borrow().iter().map(|o| (o.account_id.clone(), o.id.clone())).collect())
     }
 }
@@ -995,7 +1000,7 @@ fn a_generated_secret_is_checked_again_stored_then_handed_over() {
     assert_eq!(apps[0].object_id.as_deref(), Some("obj-0"));
     let grant = apps[0].grant.as_ref().expect("what was granted is stored");
     assert!(grant.permissions.contains(&"MailboxItem.ImportExport.All".to_owned()));
-    assert_eq!(apps[0].row.credential_expires_at, Some(crate::time::rfc3339_ms(1_900_000_000_000)));
+    assert_eq!(apps[0].row.credential_expires_at, Some(crate::time::rfc3339_ms(Millis(1_900_000_000_000))));
 }
 
 #[test]
@@ -1860,7 +1865,7 @@ fn a_generated_certificate_near_its_end_is_replaced_with_a_proof_from_the_curren
     assert_ne!(app.certificate_thumbprint, org.applications[0].certificate_thumbprint);
     let row = w.apps.borrow()[0].row.clone();
     assert_eq!(row.retiring_key_id, Some(shared::assertion::key_id_for_certificate(&pfx.certificate_der)));
-    assert_eq!(row.retire_after_ms, Some(w.clock.get() + crate::health::ROTATION_OVERLAP_MS));
+    assert_eq!(row.retire_after_ms, Some(Millis(w.clock.get() + crate::health::ROTATION_OVERLAP_MS)));
     let kinds: Vec<_> = w.portal_events.borrow().iter().map(|e| e.kind).collect();
     assert!(kinds.contains(&crate::webhooks::EventType::CredentialRotated), "{kinds:?}");
     assert!(!kinds.contains(&crate::webhooks::EventType::CredentialExpiring), "a rotating credential is not announced");
@@ -1906,7 +1911,7 @@ fn the_replaced_key_is_removed_once_the_overlap_has_ended() {
     {
         let mut apps = w.apps.borrow_mut();
         apps[0].row.retiring_key_id = Some("old-key-id".into());
-        apps[0].row.retire_after_ms = Some(START_MS + 3_600_000);
+        apps[0].row.retire_after_ms = Some(Millis(START_MS + 3_600_000));
     }
     block_on(w.service().check_health(&config(), &org.id)).unwrap();
     assert!(!w.calls().iter().any(|c| c.contains("removeKey")), "the overlap has not ended");
@@ -2102,7 +2107,7 @@ fn the_engine_gets_a_token_per_resource_minted_once_then_cached_and_each_request
     let graph = token(EngineResource::Graph).unwrap();
     assert_eq!((graph.application_id.as_str(), graph.scope.as_str()), (MAIN, "https://graph.microsoft.com/.default"));
     assert!(graph.access_token.starts_with(&format!("tok:{MAIN}")));
-    assert_eq!(graph.expires_at, crate::time::rfc3339_ms(START_MS + 3_599_000));
+    assert_eq!(graph.expires_at, crate::time::rfc3339_ms(Millis(START_MS + 3_599_000)));
     let loads = w.loads.get();
     assert_eq!(token(EngineResource::Graph).unwrap().access_token, graph.access_token, "cached");
     assert_eq!(w.count(&format!("ms token {MAIN} secret")), 1, "one call to Microsoft: {:?}", w.calls());
@@ -2130,9 +2135,9 @@ fn the_engine_gets_a_token_per_resource_minted_once_then_cached_and_each_request
         token(EngineResource::Graph).unwrap();
     }
     w.forget();
-    assert_eq!(broker.hits().next_flush_at(), Some(START_MS - START_MS % 60_000 + 60_000));
-    assert!(broker.hits().take_due(START_MS).is_empty(), "not before the minute is over");
-    let due = broker.hits().take_due(START_MS - START_MS % 60_000 + 60_000);
+    assert_eq!(broker.hits().next_flush_at(), Some(Millis(START_MS - START_MS % 60_000 + 60_000)));
+    assert!(broker.hits().take_due(Millis(START_MS)).is_empty(), "not before the minute is over");
+    let due = broker.hits().take_due(Millis(START_MS - START_MS % 60_000 + 60_000));
     assert!(block_on(w.service().write_hits(&org.id, &due)));
     assert_eq!(w.calls(), [format!("store usage {MAIN} graph cached 100")]);
     // The edit page's list: newest first, and never the token.

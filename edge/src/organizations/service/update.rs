@@ -41,7 +41,7 @@ where
             let patience = if another { Patience::TYPED } else { Patience::TYPED_FOR_SAVED };
             // The typed credential, or else the stored one, checked once.
             let typed =
-                req.credential.as_ref().map(|c| model::validate_credential(c, self.now() / 1000)).transpose()?;
+                req.credential.as_ref().map(|c| model::validate_credential(c, self.now().seconds())).transpose()?;
             let stored;
             let credential = match &typed {
                 Some(valid) => entered(valid).ok_or_else(|| {

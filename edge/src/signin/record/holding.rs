@@ -29,9 +29,9 @@ pub struct HeldToken {
 }
 
 impl HeldToken {
-    pub(super) fn from(t: AccessToken, now: Millis, window: Millis) -> Self {
-        let expires_at = now.saturating_add((t.expires_in as Millis).saturating_mul(1000));
-        Self { access_token: t.access_token, expires_at, unused_until: Some(now.saturating_add(window)) }
+    pub(super) fn from(t: AccessToken, now: Millis, window: i64) -> Self {
+        let expires_at = now + (t.expires_in as i64).saturating_mul(1000);
+        Self { access_token: t.access_token, expires_at, unused_until: Some(now + window) }
     }
 
     /// The same token taken into use by a registration: it is kept for the hold, until it expires.

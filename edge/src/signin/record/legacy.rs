@@ -64,7 +64,7 @@ pub struct LegacyRecord {
     discard_at: Option<Millis>,
     saved: bool,
     #[serde(default)]
-    hold_ms: Option<Millis>,
+    hold_ms: Option<i64>,
     #[serde(default)]
     save_lease_until: Option<Millis>,
 }

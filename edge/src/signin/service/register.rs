@@ -139,7 +139,7 @@ impl<H: SignInHost, C: HttpClient> SignInService<'_, H, C> {
                     app_id,
                     &endpoints.assertion_audience(tenant),
                     &jti,
-                    self.host.now() / 1000,
+                    self.host.now().seconds(),
                 );
                 match self.host.sign(pkcs8.expose(), assertion.signing_input()).await {
                     Ok(signature) => {

@@ -2,6 +2,7 @@
 //! those tables, the Cron Trigger's retention and limit included.
 
 use super::*;
+use crate::time::Millis;
 
 impl D1Store<'_> {
     pub(super) async fn write_usage(&self, rows: &[UsageRow]) -> Result<(), StoreError> {
@@ -16,7 +17,7 @@ impl D1Store<'_> {
             let params = [
                 u.account_id.as_str().into(),
                 u.organization_id.as_str().into(),
-                (u.at_ms as f64).into(),
+                (u.at_ms.ms() as f64).into(),
                 u.key_id.as_str().into(),
                 u.application_id.as_str().into(),
                 u.resource.as_str().into(),
@@ -65,7 +66,7 @@ impl D1Store<'_> {
             .map(|r| UsageRow {
                 account_id: account.to_owned(),
                 organization_id: id.to_owned(),
-                at_ms: r.at_ms as i64,
+                at_ms: Millis(r.at_ms as i64),
                 key_id: r.key_id,
                 application_id: r.application_id,
                 resource: r.resource,
@@ -81,8 +82,8 @@ impl D1Store<'_> {
 const DELETE_BATCH: u32 = 5_000;
 const DELETE_BATCHES: u32 = 20;
 
-/// Deletes the audit's rows older than `cutoff_ms` in bounded batches; how many.
-pub async fn delete_past_retention(env: &Env, cutoff_ms: i64) -> worker::Result<usize> {
+/// Deletes the audit's rows older than `cutoff` in bounded batches; how many.
+pub async fn delete_past_retention(env: &Env, cutoff: Millis) -> worker::Result<usize> {
     let db = env.d1("DB")?;
     let mut deleted = 0;
     for _ in 0..DELETE_BATCHES {
@@ -91,7 +92,7 @@ pub async fn delete_past_retention(env: &Env, cutoff_ms: i64) -> worker::Result<
                 "DELETE FROM engine_usage WHERE id IN \
                  (SELECT id FROM engine_usage WHERE at_ms < ?1 ORDER BY at_ms LIMIT ?2)",
             )
-            .bind(&[(cutoff_ms as f64).into(), f64::from(DELETE_BATCH).into()])?
+            .bind(&[(cutoff.ms() as f64).into(), f64::from(DELETE_BATCH).into()])?
             .run()
             .await?;
         let n = r.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0);
@@ -105,7 +106,7 @@ pub async fn delete_past_retention(env: &Env, cutoff_ms: i64) -> worker::Result<
 
 /// Marks the accounts with at least `max_rows` audit rows full (at `now_ms`) and unmarks the
 /// others; how many were newly marked.
-pub async fn mark_full_accounts(env: &Env, max_rows: i64, now_ms: i64) -> worker::Result<usize> {
+pub async fn mark_full_accounts(env: &Env, max_rows: i64, now: Millis) -> worker::Result<usize> {
     let db = env.d1("DB")?;
     let over = "SELECT account_id FROM engine_usage GROUP BY account_id HAVING COUNT(*) >= ?1";
     let marked = db
@@ -115,7 +116,7 @@ pub async fn mark_full_accounts(env: &Env, max_rows: i64, now_ms: i64) -> worker
             db.prepare(format!(
                 "INSERT OR IGNORE INTO engine_audit_full (account_id, since_ms) SELECT account_id, ?2 FROM ({over})"
             ))
-            .bind(&[(max_rows as f64).into(), (now_ms as f64).into()])?,
+            .bind(&[(max_rows as f64).into(), (now.ms() as f64).into()])?,
         ])
         .await?;
     Ok(marked.get(1).and_then(|r| r.meta().ok().flatten()).and_then(|m| m.changes).unwrap_or(0))
