@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make bench`: measures the budgets the issues name and prints them (never asserted as tests).
 #   - first load of the app: HTML + JS + wasm + CSS, gzip -9, in bytes (budget: 200 KB);
-#   - the deployable worker bundle as wrangler reports it (Total Upload, gzip);
+#   - the deployable worker bundle as wrangler reports it (Total Upload, gzip), and its cold start
+#     (the first request `wrangler dev` answers, beside later ones);
 #   - time from navigation to a usable first screen, and to Step 1, in headless Chromium;
 #   - Graph requests and round trips to register the main application and the 3 additional ones,
 #     read from the emulator's request log (with 150 ms injected latency, so that parallel requests
@@ -28,6 +29,7 @@ printf '%-40s %10s %10d  (budget 204800)\n' "first load, gzip total" "" "$total"
 scratch=$(mktemp -d); trap 'rm -rf "$scratch"' EXIT
 wrangler deploy --dry-run --config edge/wrangler.toml --outdir "$scratch/out" >"$scratch/log" 2>&1
 printf '%-40s %s\n' "worker bundle (wrangler)" "$(grep -o 'Total Upload: .*' "$scratch/log")"
+cargo test -q -p system-tests --test bench_cold_start -- --nocapture 2>&1 | grep '^BUDGET' | sed 's/^BUDGET /  /'
 
 echo
 echo "registration budgets (emulator request log; budget: main <= 8 requests / 5 round trips, additional <= 10 / 5):"

@@ -16,6 +16,9 @@ pub struct Stack {
     /// The worker's `ENCRYPTION_KEYS` (a test may open what the worker sealed, to use it as the
     /// vendor's backup engine would).
     pub encryption_keys: String,
+    /// How long the first request the Worker answered took (its cold start: the Worker is loaded
+    /// for it), in milliseconds.
+    pub first_answer_ms: u128,
     process: Guarded,
     _state: tempfile::TempDir,
     port: u16,
@@ -23,14 +26,14 @@ pub struct Stack {
     persist: PathBuf,
 }
 
-/// Starts `wrangler dev` and waits until it answers health. `Err` holds the process when it exited
-/// before answering (its log says why).
+/// Starts `wrangler dev` and waits until it answers health; with the time the answering request
+/// took. `Err` holds the process when it exited before answering (its log says why).
 fn spawn_wrangler(
     dir: &std::path::Path,
     persist: &std::path::Path,
     port: u16,
     vars: &[(String, String)],
-) -> Result<Guarded, Guarded> {
+) -> Result<(Guarded, u128), Guarded> {
     let mut cmd = wrangler_command(dir);
     cmd.args(["dev", "--config", "edge/wrangler.toml", "--local", "--ip", "127.0.0.1"])
         .args(["--port", &port.to_string()])
@@ -50,16 +53,19 @@ fn spawn_wrangler(
     let mut process =
         Guarded::spawn("wrangler dev", cmd, &dir.join(format!("wrangler-{}.log", crate::portal::unix_now())));
     let health = format!("http://127.0.0.1:{port}{}", shared::endpoints::HEALTH.path());
+    let mut took = 0;
     let answered = wait_for("wrangler dev to answer /api/health", Duration::from_secs(60), || {
         if process.has_exited() {
             return Some(false);
         }
-        let resp = ureq::get(&health).timeout(Duration::from_secs(2)).call().ok()?;
+        let sent = std::time::Instant::now();
+        let resp = ureq::get(&health).timeout(Duration::from_secs(10)).call().ok()?;
+        took = sent.elapsed().as_millis();
         let body: shared::api::HealthResponse = resp.into_json().ok()?;
         (body.service == shared::api::SERVICE_NAME).then_some(true)
     });
     if answered {
-        Ok(process)
+        Ok((process, took))
     } else {
         Err(process)
     }
@@ -134,10 +140,10 @@ impl Stack {
         let encryption_keys = format!("test1:{}", crate::portal::random_key_b64());
         vars.push(("ENCRYPTION_KEYS".to_owned(), encryption_keys.clone()));
         let mut attempts = 0;
-        let (port, process) = loop {
+        let (port, (process, first_answer_ms)) = loop {
             let port = free_port();
             match spawn_wrangler(state.path(), &persist, port, &vars) {
-                Ok(process) => break (port, process),
+                Ok(started) => break (port, started),
                 // Another process (tests run in parallel) bound the free port, or the inspector's,
                 // between choosing it and wrangler binding it: choose again.
                 Err(process) if attempts < 2 && process.log_text().contains("Address already in use") => attempts += 1,
@@ -145,7 +151,7 @@ impl Stack {
             }
         };
         let base_url = format!("http://127.0.0.1:{port}");
-        Self { base_url, session_secret, encryption_keys, process, _state: state, port, vars, persist }
+        Self { base_url, session_secret, encryption_keys, first_answer_ms, process, _state: state, port, vars, persist }
     }
 
     /// Stops the worker (SIGTERM to its process group, as a deploy or a crash would) and starts it
@@ -154,7 +160,8 @@ impl Stack {
         let dir = self._state.path().to_path_buf();
         // Replacing the guard drops (and stops) the old process group first.
         self.process = Guarded::spawn("placeholder", Command::new("true"), &dir.join("placeholder.log"));
-        self.process = spawn_wrangler(&dir, &self.persist, self.port, &self.vars).unwrap_or_else(|p| exited_early(p));
+        (self.process, self.first_answer_ms) =
+            spawn_wrangler(&dir, &self.persist, self.port, &self.vars).unwrap_or_else(|p| exited_early(p));
     }
 
     /// The local state folder (D1 and Durable Objects), for tests that inspect what is stored.
