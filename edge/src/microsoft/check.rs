@@ -77,7 +77,7 @@ mod tests {
 
     #[test]
     fn one_verification_is_a_token_then_the_organization() {
-        let token = (200, serde_json::json!({"access_token": "tok", "expires_in": 3599}));
+        let token = (200, serde_json::json!({"access_token": "tok", "token_type": "Bearer", "expires_in": 3599}));
         let (outcome, urls) = verify_once(vec![token.clone(), (200, serde_json::json!({"value": [{"id": "t1"}]}))]);
         assert_eq!(outcome, Ok(()));
         assert_eq!(

@@ -2,8 +2,17 @@
 //! credentials. Builders return `http` requests; readers turn responses into typed outcomes with
 //! the catalogue's error codes. Tokens and device codes are [`SecretString`]s from the moment they
 //! are read.
+//!
+//! The OAuth 2.0 vocabulary is the `oauth2` crate's: the `error` values of RFC 6749 and RFC 8628
+//! ([`OAuthError`]), the token response (`BasicTokenResponse`) and the device authorization
+//! response (`StandardDeviceAuthorizationResponse`). The requests are built here and sent through
+//! the product's [`super::HttpClient`] rather than `oauth2`'s exchanges: those drop the HTTP status
+//! and headers of a refused token request (`Retry-After` on a 429, the 5xx that makes a failure
+//! transient), which the poller and the back-off read.
 
 use super::{form, retry_after, HttpRequest, HttpResponse, MicrosoftError};
+use oauth2::basic::BasicTokenResponse;
+use oauth2::{StandardDeviceAuthorizationResponse, TokenResponse as _};
 use serde::Deserialize;
 use shared::api::MicrosoftCorrelation;
 use shared::secret::SecretString;
@@ -47,7 +56,7 @@ pub fn device_code_request(endpoints: &CloudEndpoints, client_id: &str) -> HttpR
 }
 
 /// A device authorization: what Microsoft returned, the device code kept secret.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct DeviceAuthorization {
     /// Secret: polled with, never sent to the browser.
     pub device_code: SecretString,
@@ -57,27 +66,24 @@ pub struct DeviceAuthorization {
     pub verification_uri: String,
     /// Seconds until the code expires.
     pub expires_in: u64,
-    /// Seconds between polls (default 5).
-    #[serde(default = "default_interval")]
+    /// Seconds between polls (5 when Microsoft names none, as RFC 8628 says).
     pub interval: u64,
 }
 
-fn default_interval() -> u64 {
-    5
-}
-
-/// Reads the device authorization response.
+/// Reads the device authorization response (RFC 8628 section 3.2).
 pub fn read_device_code(resp: &HttpResponse) -> Result<DeviceAuthorization, MicrosoftError> {
-    if resp.status().is_success() {
-        serde_json::from_slice::<DeviceAuthorization>(resp.body()).map_err(|_| MicrosoftError {
-            code: ErrorCode::MicrosoftUnavailable,
-            status: resp.status().as_u16(),
-            correlation: Default::default(),
-            retry_after: None,
-        })
-    } else {
-        Err(read_oauth_error(resp))
+    if !resp.status().is_success() {
+        return Err(read_oauth_error(resp));
     }
+    let d: StandardDeviceAuthorizationResponse =
+        serde_json::from_slice(resp.body()).map_err(|_| MicrosoftError::unreadable(resp.status().as_u16()))?;
+    Ok(DeviceAuthorization {
+        device_code: SecretString::new(d.device_code().secret().clone()),
+        user_code: d.user_code().secret().clone(),
+        verification_uri: d.verification_uri().to_string(),
+        expires_in: d.expires_in().as_secs(),
+        interval: d.interval().as_secs(),
+    })
 }
 
 /// `POST {authority}/organizations/oauth2/v2.0/token` with the device code.
@@ -148,12 +154,11 @@ pub fn client_credentials_request_for(
 }
 
 /// An access token, kept secret.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct AccessToken {
     /// The bearer token.
     pub access_token: SecretString,
     /// Seconds until it expires.
-    #[serde(default)]
     pub expires_in: u64,
 }
 
@@ -166,49 +171,17 @@ pub enum TokenOutcome {
     Error(OAuthFailure),
 }
 
-/// The RFC 6749 / RFC 8628 `error` of a token response, read once here: the code after this
-/// matches the enum, never the text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OAuthError {
-    /// `authorization_pending`: the admin has not signed in yet (device code).
-    AuthorizationPending,
-    /// `slow_down`: poll less often (device code).
-    SlowDown,
-    /// `expired_token`: the device code expired.
-    ExpiredToken,
-    /// `access_denied`: the admin declined.
-    AccessDenied,
-    /// `invalid_grant`: a code or credential that does not work (details in the AADSTS code).
-    InvalidGrant,
-    /// `invalid_client`: the client or its credential is wrong.
-    InvalidClient,
-    /// Another value.
-    Other(String),
-    /// No OAuth error body (no answer, a server error, an unreadable body).
-    Absent,
-}
-
-impl OAuthError {
-    /// Reads Microsoft's `error` value.
-    pub fn parse(error: &str) -> Self {
-        match error {
-            "" => OAuthError::Absent,
-            "authorization_pending" => OAuthError::AuthorizationPending,
-            "slow_down" => OAuthError::SlowDown,
-            "expired_token" => OAuthError::ExpiredToken,
-            "access_denied" => OAuthError::AccessDenied,
-            "invalid_grant" => OAuthError::InvalidGrant,
-            "invalid_client" => OAuthError::InvalidClient,
-            other => OAuthError::Other(other.to_owned()),
-        }
-    }
-}
+pub use oauth2::basic::BasicErrorResponseType;
+/// The RFC 6749 / RFC 8628 `error` of a token response (`authorization_pending`, `slow_down`,
+/// `expired_token`, `access_denied`, and RFC 6749's `invalid_grant`, `invalid_client`, …), read
+/// once here: the code after this matches the enum, never the text.
+pub use oauth2::DeviceCodeErrorResponseType as OAuthError;
 
 /// An OAuth error response, read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OAuthFailure {
-    /// The `error` value.
-    pub error: OAuthError,
+    /// The `error` value (`None`: no OAuth error body, as after a server error or no answer).
+    pub error: Option<OAuthError>,
     /// The mapped failure.
     pub microsoft: MicrosoftError,
 }
@@ -238,7 +211,9 @@ fn read_oauth_failure(resp: &HttpResponse) -> OAuthFailure {
         ErrorCode::from_oauth_error(&body.error, &body.error_codes)
     };
     OAuthFailure {
-        error: OAuthError::parse(&body.error),
+        error: (!body.error.is_empty())
+            .then(|| serde_json::from_value(serde_json::Value::String(body.error.clone())).ok())
+            .flatten(),
         microsoft: MicrosoftError {
             code,
             status,
@@ -260,11 +235,12 @@ fn read_oauth_error(resp: &HttpResponse) -> MicrosoftError {
 /// Reads a token endpoint response.
 pub fn read_token(resp: &HttpResponse) -> TokenOutcome {
     if resp.status().is_success() {
-        match serde_json::from_slice::<AccessToken>(resp.body()) {
-            Ok(t) => TokenOutcome::Token(t),
-            Err(_) => {
-                TokenOutcome::Error(OAuthFailure { error: OAuthError::Absent, microsoft: MicrosoftError::transport() })
-            }
+        match serde_json::from_slice::<BasicTokenResponse>(resp.body()) {
+            Ok(t) => TokenOutcome::Token(AccessToken {
+                access_token: SecretString::new(t.access_token().secret().clone()),
+                expires_in: t.expires_in().map_or(0, |d| d.as_secs()),
+            }),
+            Err(_) => TokenOutcome::Error(OAuthFailure { error: None, microsoft: MicrosoftError::transport() }),
         }
     } else {
         TokenOutcome::Error(read_oauth_failure(resp))
@@ -313,7 +289,7 @@ mod tests {
             r#"{"error":"invalid_grant","error_description":"AADSTS53003: Access has been blocked by Conditional Access policies.","error_codes":[53003],"timestamp":"2026-11-26 12:00:00Z","trace_id":"t-1","correlation_id":"c-1"}"#,
         );
         let TokenOutcome::Error(f) = read_token(&r) else { panic!() };
-        assert_eq!(f.error, OAuthError::InvalidGrant);
+        assert_eq!(f.error, Some(OAuthError::Basic(BasicErrorResponseType::InvalidGrant)));
         assert_eq!(f.microsoft.code, ErrorCode::BlockedByConditionalAccess);
         assert_eq!(f.microsoft.correlation.correlation_id.as_deref(), Some("c-1"));
         assert_eq!(f.microsoft.correlation.code.as_deref(), Some("AADSTS53003"));

@@ -144,7 +144,8 @@ impl std::fmt::Debug for BrowserSignIn {
 
 /// `BASE64URL(SHA256(verifier))`, the `S256` code challenge.
 pub fn pkce_challenge(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+    let verifier = oauth2::PkceCodeVerifier::new(verifier.to_owned());
+    oauth2::PkceCodeChallenge::from_code_verifier_sha256(&verifier).as_str().to_owned()
 }
 
 impl BrowserSignIn {

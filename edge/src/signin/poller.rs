@@ -93,16 +93,16 @@ impl Poller {
 
     fn on_failure(&mut self, f: OAuthFailure, sent_at: Millis, now: Millis) -> Decision {
         match f.error {
-            OAuthError::AuthorizationPending => {
+            Some(OAuthError::AuthorizationPending) => {
                 self.failures = 0;
                 self.schedule(sent_at + self.interval_ms + POLL_MARGIN_MS)
             }
-            OAuthError::SlowDown => {
+            Some(OAuthError::SlowDown) => {
                 self.failures = 0;
                 self.interval_ms += SLOW_DOWN_STEP_MS;
                 self.schedule(sent_at + self.interval_ms + POLL_MARGIN_MS)
             }
-            OAuthError::ExpiredToken => Decision::Expired,
+            Some(OAuthError::ExpiredToken) => Decision::Expired,
             _ if f.microsoft.is_transient() => {
                 self.failures += 1;
                 let backoff = (self.interval_ms << self.failures.min(6)).min(MAX_BACKOFF_MS);

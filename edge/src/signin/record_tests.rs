@@ -33,7 +33,7 @@ fn signed_in(r: &mut SignInRecord, now: Millis) {
 
 fn pending() -> TokenOutcome {
     TokenOutcome::Error(OAuthFailure {
-        error: crate::microsoft::identity::OAuthError::AuthorizationPending,
+        error: Some(crate::microsoft::identity::OAuthError::AuthorizationPending),
         microsoft: MicrosoftError { code: ErrorCode::AuthorizationPending, status: 400, ..MicrosoftError::transport() },
     })
 }

@@ -339,10 +339,7 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
             Ok(resp) => identity::read_token(&resp),
             Err(e) => {
                 self.host.warn(&format!("signin {}: token poll failed: {}", rec.id, e.0));
-                TokenOutcome::Error(identity::OAuthFailure {
-                    error: identity::OAuthError::Absent,
-                    microsoft: MicrosoftError::transport(),
-                })
+                TokenOutcome::Error(identity::OAuthFailure { error: None, microsoft: MicrosoftError::transport() })
             }
         };
         rec.on_poll(outcome, sent_at, &self.config.app_name, self.host.now());

@@ -304,7 +304,10 @@ impl HttpClient for World {
             let claims = base64::engine::general_purpose::URL_SAFE_NO_PAD
                 .encode(serde_json::to_vec(&serde_json::json!({"roles": roles})).unwrap());
             let token = format!("tok:{client}.{claims}.sig");
-            return respond(200, serde_json::json!({"access_token": token, "expires_in": 3599}));
+            return respond(
+                200,
+                serde_json::json!({"access_token": token, "token_type": "Bearer", "expires_in": 3599}),
+            );
         }
         if request.method() == http::Method::POST {
             // An application rolling its own keys: its token and a proof signed by its key.
