@@ -13,6 +13,7 @@ pub mod error;
 pub mod handover;
 pub mod health;
 pub mod ids;
+pub mod keys;
 pub mod lookup;
 pub mod mac;
 pub mod microsoft;

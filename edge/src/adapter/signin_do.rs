@@ -126,15 +126,17 @@ impl SignInHost for SignIn {
     fn warn(&self, message: &str) {
         worker::console_warn!("{message}");
     }
+}
 
-    async fn generate_key(&self) -> std::result::Result<(shared::secret::SecretBytes, Vec<u8>), HostError> {
-        let (pkcs8, spki) = super::webcrypto::generate_rsa_key().await.map_err(HostError)?;
-        Ok((shared::secret::SecretBytes::new(pkcs8), spki))
+impl crate::keys::Signers for SignIn {
+    type Signer<'k> = super::webcrypto::WebCryptoSigner<'k>;
+    fn signer<'k>(&'k self, pkcs8: &'k [u8]) -> Self::Signer<'k> {
+        super::webcrypto::WebCryptoSigner { pkcs8 }
     }
 
-    async fn sign(&self, pkcs8: &[u8], message: &[u8]) -> std::result::Result<Vec<u8>, HostError> {
-        use shared::assertion::{AssertionAlg, AssertionSigner};
-        super::webcrypto::WebCryptoSigner { pkcs8 }.sign(AssertionAlg::RS256, message).await.map_err(HostError)
+    async fn generate_key(&self) -> std::result::Result<(shared::secret::SecretBytes, Vec<u8>), String> {
+        let (pkcs8, spki) = super::webcrypto::generate_rsa_key().await?;
+        Ok((shared::secret::SecretBytes::new(pkcs8), spki))
     }
 }
 

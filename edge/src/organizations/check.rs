@@ -17,7 +17,7 @@ use crate::microsoft::check::{probe, Stage};
 use crate::microsoft::identity::{self, ClientCredential, TokenOutcome};
 use crate::microsoft::{organization, HttpClient, HttpRequest, MicrosoftError};
 use shared::api::ErrorDetail;
-use shared::assertion::{AssertionAlg, AssertionSigner, ClientAssertion};
+use shared::assertion::{AssertionAlg, ClientAssertion};
 use shared::certificate::ParsedPfx;
 use shared::secret::SecretString;
 use shared::{CloudEndpoints, ErrorCode, Field};
@@ -94,19 +94,7 @@ pub enum Credential<'a> {
     Certificate(&'a ParsedPfx),
 }
 
-/// Makes the signer for a certificate's private key (the Worker: WebCrypto).
-pub trait Signers {
-    /// The signer for one key; its error is logged, never shown.
-    type Signer<'k>: AssertionSigner<Error: std::fmt::Display>
-    where
-        Self: 'k;
-    /// The signer for `pkcs8` (DER).
-    fn signer<'k>(&'k self, pkcs8: &'k [u8]) -> Self::Signer<'k>;
-    /// A new RSA key pair ([`shared::selfsigned::GENERATED_RSA_BITS`]) for a certificate the
-    /// service creates: (private key as PKCS#8 DER, public key as SubjectPublicKeyInfo DER).
-    fn generate_key(&self)
-        -> impl std::future::Future<Output = Result<(shared::secret::SecretBytes, Vec<u8>), String>>;
-}
+pub use crate::keys::Signers;
 
 /// What a credential check needs: Microsoft, the time, a delay, the log and a signer.
 pub struct Checker<'a, H, R, G> {

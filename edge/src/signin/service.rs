@@ -59,7 +59,7 @@ impl Turn {
 }
 
 /// What the service needs from the platform.
-pub trait SignInHost {
+pub trait SignInHost: crate::keys::Signers {
     /// The sign-in's [`Turn`] (one per Durable Object instance: in memory, as its events are).
     fn turn(&self) -> &Turn;
     /// Milliseconds since the Unix epoch.
@@ -85,11 +85,6 @@ pub trait SignInHost {
     fn held_by_organizations(&self, app_ids: &[String]) -> impl Future<Output = Result<Vec<String>, HostError>>;
     /// A warning for the logs (never a secret).
     fn warn(&self, message: &str);
-    /// A new RSA key pair ([`shared::selfsigned::GENERATED_RSA_BITS`]) for a generated certificate:
-    /// (private key as PKCS#8 DER, public key as SubjectPublicKeyInfo DER).
-    fn generate_key(&self) -> impl Future<Output = Result<(SecretBytes, Vec<u8>), HostError>>;
-    /// Signs `message` with the RSA key `pkcs8` (RSASSA-PKCS1-v1_5, SHA-256).
-    fn sign(&self, pkcs8: &[u8], message: &[u8]) -> impl Future<Output = Result<Vec<u8>, HostError>>;
 }
 
 /// One sign-in's behaviour, for one request or alarm.

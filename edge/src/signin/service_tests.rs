@@ -89,21 +89,18 @@ impl SignInHost for FakeHost {
     fn warn(&self, message: &str) {
         self.warnings.borrow_mut().push(message.to_owned());
     }
-
-    async fn generate_key(&self) -> Result<(shared::secret::SecretBytes, Vec<u8>), HostError> {
-        // A real public key (the certificate is built over it); the private half is not needed
-        // here: the fake signature below is only carried, never checked, in these tests.
-        let spki = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, TEST_SPKI).unwrap();
-        Ok((shared::secret::SecretBytes::new(b"test pkcs8".to_vec()), spki))
-    }
-
-    async fn sign(&self, _pkcs8: &[u8], message: &[u8]) -> Result<Vec<u8>, HostError> {
-        Ok(message.iter().take(256).copied().collect())
-    }
 }
 
-/// A 2048-bit RSA public key (SubjectPublicKeyInfo, DER, base64), made for these tests.
-pub(crate) const TEST_SPKI: &str = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA1XZEJF9jFFRpARLdX7Xt/tLADvKQaLrlq1mEGq9Hq75F+WWWpP3ujiML4XFRuZq/mHYulpUzwo0GQF33M0DHp72j+TJsyvv+su+swDWTEuh60DaArE85nYcaeMUFRpWpXHlIO+2yFsIygWfKzS3zjjbPd2nmMBE4VNB4IcjyIinoGrmtib2Ru8O/dvfOZm5eR3ByGpaCrvvzWwUwrcpMdg/dJa+vaJTkqKLUk3Tj2Ju6njH8kMmzwO1fQGEGcSd2W3M/eiECD6Uc/jRagi8etgYGhMXxfbb4cifpRd+FAYyypWmv5AdD1I1pZyFXJNaIcWC4UqyKi0EKOKz33jJPvwIDAQAB";
+impl crate::keys::Signers for FakeHost {
+    type Signer<'k> = crate::keys::fake::FakeSigner;
+    fn signer<'k>(&'k self, _pkcs8: &'k [u8]) -> Self::Signer<'k> {
+        crate::keys::fake::FakeSigner { fails: false }
+    }
+
+    async fn generate_key(&self) -> Result<(shared::secret::SecretBytes, Vec<u8>), String> {
+        Ok(crate::keys::fake::key_pair(b"test pkcs8"))
+    }
+}
 
 /// Microsoft: the device-code and token endpoints, Graph's `$batch` for one tenant, and the
 /// credential check.

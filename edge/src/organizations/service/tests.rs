@@ -12,7 +12,6 @@ use futures_executor::block_on;
 use shared::api::{
     CredentialInput, EngineResource, EngineTokenRequest, HealthReason, RegistrationResult, RepairOrganization,
 };
-use shared::assertion::AssertionSigner;
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -216,33 +215,17 @@ impl Log for World {
     }
 }
 
-struct FakeSigner {
-    fails: bool,
-}
-
-impl AssertionSigner for FakeSigner {
-    type Error = String;
-    async fn sign(&self, _: shared::assertion::AssertionAlg, _: &[u8]) -> Result<Vec<u8>, String> {
-        if self.fails {
-            Err("no such key".into())
-        } else {
-            Ok(vec![7; 256])
-        }
-    }
-}
-
 impl Signers for World {
-    type Signer<'k> = FakeSigner;
-    fn signer<'k>(&'k self, pkcs8: &'k [u8]) -> FakeSigner {
+    type Signer<'k> = crate::keys::fake::FakeSigner;
+    fn signer<'k>(&'k self, pkcs8: &'k [u8]) -> Self::Signer<'k> {
         assert!(!pkcs8.is_empty(), "the certificate's key is used");
-        FakeSigner { fails: self.signer_fails.get() }
+        crate::keys::fake::FakeSigner { fails: self.signer_fails.get() }
     }
 
     async fn generate_key(&self) -> Result<(shared::secret::SecretBytes, Vec<u8>), String> {
         // A real public key (the certificate is built over it); the fake signatures are carried,
         // never checked.
-        let spki = STANDARD.decode(crate::signin::service::tests::TEST_SPKI).unwrap();
-        Ok((shared::secret::SecretBytes::new(b"new test pkcs8".to_vec()), spki))
+        Ok(crate::keys::fake::key_pair(b"new test pkcs8"))
     }
 }
 

@@ -2,6 +2,7 @@
 //! new application's credential), a few per alarm.
 
 use super::*;
+use shared::assertion::AssertionSigner as _;
 
 impl<H: SignInHost, C: HttpClient> SignInService<'_, H, C> {
     /// Runs registration steps until it waits, ends, or the per-alarm budget is used.
@@ -99,11 +100,16 @@ impl<H: SignInHost, C: HttpClient> SignInService<'_, H, C> {
 
     /// Generates the key pair and the self-signed certificate of `order`.
     pub(super) async fn make_certificate(&self, order: &CertificateOrder) -> Result<GeneratedCertificate, HostError> {
-        let (pkcs8, spki) = self.host.generate_key().await?;
+        let (pkcs8, spki) = self.host.generate_key().await.map_err(HostError)?;
         let unsigned =
             UnsignedCertificate::new(&spki, &order.common_name, self.random(), order.not_before, order.not_after)
                 .map_err(|e| HostError(e.to_string()))?;
-        let signature = self.host.sign(pkcs8.expose(), unsigned.to_be_signed()).await?;
+        let signature = self
+            .host
+            .signer(pkcs8.expose())
+            .sign(AssertionAlg::RS256, unsigned.to_be_signed())
+            .await
+            .map_err(|e| HostError(e.to_string()))?;
         let der = unsigned.assemble(&signature).map_err(|e| HostError(e.to_string()))?;
         let (info, _) = describe_certificate(&der).map_err(|e| HostError(format!("{e:?}")))?;
         Ok(GeneratedCertificate {
@@ -141,13 +147,13 @@ impl<H: SignInHost, C: HttpClient> SignInService<'_, H, C> {
                     &jti,
                     self.host.now().seconds(),
                 );
-                match self.host.sign(pkcs8.expose(), assertion.signing_input()).await {
-                    Ok(signature) => {
-                        let jwt = assertion.finish(&signature);
+                let signed = assertion.sign_with(&self.host.signer(pkcs8.expose())).await;
+                match signed {
+                    Ok(jwt) => {
                         verify(self.http, endpoints, tenant, app_id, ClientCredential::Assertion(&jwt)).await.into()
                     }
                     Err(e) => {
-                        self.host.warn(&format!("signing a client assertion failed: {}", e.0));
+                        self.host.warn(&format!("signing a client assertion failed: {e}"));
                         VerifyOutcome::Refused(MicrosoftError::transport())
                     }
                 }
