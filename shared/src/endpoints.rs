@@ -290,7 +290,7 @@ endpoints! {
         /// The account's organizations
         LIST_ORGANIZATIONS = ListOrganizations: Get "/api/organizations", NoBody => 200 OrganizationList, errors &[401];
         /// Add an organization after checking its credential against Microsoft
-        CREATE_ORGANIZATION = CreateOrganization: Post "/api/organizations", CreateOrganization => 201 Organization, errors &[400, 401, 409, 410, 413, 415, 422, 502, 503];
+        CREATE_ORGANIZATION = CreateOrganization: Post "/api/organizations", CreateOrganization => 201 Organization, errors &[400, 401, 404, 409, 410, 413, 415, 422, 502, 503];
         /// One organization
         GET_ORGANIZATION = GetOrganization: Get "/api/organizations/{id}", NoBody => 200 Organization, errors &[401, 404];
         /// Edit; application ID and credential changes are checked against Microsoft first
