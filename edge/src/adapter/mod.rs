@@ -23,7 +23,7 @@ use crate::signin::command::Command;
 use crate::time::Millis;
 use shared::api::StartSignIn;
 use shared::endpoints::{self, Endpoint};
-use shared::{AddMethod, ErrorCode, Field, FieldError};
+use shared::ErrorCode;
 use worker::{event, Context, Env, Method, Request, RequestInit, Response, Result};
 
 fn now() -> Millis {

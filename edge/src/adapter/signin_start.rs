@@ -22,16 +22,11 @@ pub(super) async fn start_sign_in(
     start: StartSignIn,
     redirect_uri: Option<String>,
 ) -> std::result::Result<Response, AppError> {
-    let method = AddMethod::from(start.method);
-    if method == AddMethod::Credential {
-        method
-            .availability_with(start.cloud, &config.credential_clouds)
-            .map_err(|reason| FieldError::new(Field::Method, reason))?;
-    }
-    if config.public_client(start.cloud).is_none() {
-        worker::console_error!("no public client configured for {}", start.cloud.as_str());
-        return Err(ErrorCode::ClientMisconfigured.into());
-    }
+    let method = crate::signin::start::admit(config, &start).inspect_err(|e| {
+        if e.body().error.code == ErrorCode::ClientMisconfigured {
+            worker::console_error!("no public client configured for {}", start.cloud.as_str());
+        }
+    })?;
     let purpose = match start.purpose {
         SignInPurpose::Register => Purpose::Register,
         SignInPurpose::SignInOnly => Purpose::SignInOnly,

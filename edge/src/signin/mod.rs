@@ -15,3 +15,4 @@ pub mod limits;
 pub mod poller;
 pub mod record;
 pub mod service;
+pub mod start;
