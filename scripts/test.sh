@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Every test, in the order that fails fastest: set-up, lints, native unit tests, the release build,
-# browser component tests, whole-system tests, and the offline deploy dry run.
+# Every test, in the order that fails fastest: set-up, lints, the documentation check, native unit
+# tests, the release build, browser component tests, whole-system tests, and the offline deploy dry
+# run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
@@ -12,6 +13,9 @@ scripts/setup.sh
 
 step "lint"
 scripts/lint.sh
+
+step "documentation check (links, anchors, paths, make targets, the operator's variables)"
+cargo test --locked -p system-tests --test docs
 
 step "native tests (shared, edge, frontend logic, the Microsoft emulator incl. MSAL for Python)"
 cargo test --locked -p shared -p edge -p frontend -p ms365-emulator
