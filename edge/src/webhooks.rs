@@ -147,7 +147,8 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
 
 /// How long a failed delivery of an event first queued `age_secs` ago waits before the next one:
 /// about as long as it has already waited (so the waits double), at least 10 seconds, at most an
-/// hour. With the queue's 12 deliveries that covers about a day.
+/// hour. With the queue's 12 retries (10 s, 20 s, … 2560 s, then three of an hour) that covers
+/// about four and a half hours.
 pub fn retry_delay_secs(age_secs: i64) -> u32 {
     age_secs.clamp(10, 3_600) as u32
 }
