@@ -40,9 +40,9 @@ pub struct AppManagementConfiguration {
 #[serde(rename_all = "camelCase")]
 pub struct Restriction {
     /// `passwordAddition`, `passwordLifetime`, `trustedCertificateAuthority`,
-    /// `asymmetricKeyLifetime`, … (others are not read).
+    /// `asymmetricKeyLifetime`, … (others, and a null, are not read).
     #[serde(default)]
-    pub restriction_type: String,
+    pub restriction_type: Option<String>,
     /// `enabled` or `disabled` (absent: enabled).
     #[serde(default)]
     pub state: Option<String>,

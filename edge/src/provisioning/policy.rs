@@ -39,14 +39,14 @@ impl TenantPolicy {
         }
         let restrictions = &policy.application_restrictions;
         for r in applying(&restrictions.password_credentials, now) {
-            match r.restriction_type.as_str() {
+            match r.restriction_type.as_deref().unwrap_or_default() {
                 "passwordAddition" => p.secrets_blocked = true,
                 "passwordLifetime" => p.secret_max_seconds = r.max_lifetime.as_deref().and_then(duration_seconds),
                 _ => {}
             }
         }
         for r in applying(&restrictions.key_credentials, now) {
-            match r.restriction_type.as_str() {
+            match r.restriction_type.as_deref().unwrap_or_default() {
                 "trustedCertificateAuthority" => p.trusted_ca_required = true,
                 "asymmetricKeyLifetime" => {
                     p.certificate_max_days = r.max_lifetime.as_deref().and_then(duration_seconds).map(|s| s / 86_400)
@@ -189,6 +189,9 @@ mod tests {
             json!([]),
         );
         let read = TenantPolicy::read(&later, NOW);
+        // A restriction with a null type is skipped, not the whole policy.
+        let with_null = policy(json!([{"restrictionType": null}, {"restrictionType": "passwordAddition"}]), json!([]));
+        assert!(TenantPolicy::read(&with_null, NOW).secrets_blocked);
         assert_eq!(read, TenantPolicy::default(), "not yet in force, and switched off");
         assert_eq!(read.certificate_days(730), 730);
     }

@@ -41,6 +41,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_sign_in_start_or_confirm_with_a_field_it_does_not_know_is_refused() {
+        let ok = r#"{"cloud": "global", "method": "device_code"}"#;
+        assert_eq!(serde_json::from_str::<StartSignIn>(ok).unwrap().purpose, SignInPurpose::Register);
+        let id = "0f8fad5b-d9cb-469f-a165-70867728950e";
+        for old in [
+            format!(r#"{{"cloud": "global", "method": "device_code", "remove_organization_id": "{id}"}}"#),
+            format!(r#"{{"cloud": "global", "method": "device_code", "repair_organization_id": "{id}"}}"#),
+        ] {
+            assert!(serde_json::from_str::<StartSignIn>(&old).is_err(), "{old}");
+        }
+        assert!(serde_json::from_str::<ConfirmSignIn>(r#"{"claim": "h", "sign_in_only": true}"#).is_err());
+        assert!(serde_json::from_str::<ConfirmSignIn>(r#"{"claim": "h"}"#).is_ok());
+        let remove = format!(
+            r#"{{"cloud": "china", "method": "credential", "purpose": {{"kind": "remove", "organization_id": "{id}"}}}}"#
+        );
+        let parsed: StartSignIn = serde_json::from_str(&remove).unwrap();
+        assert_eq!(parsed.purpose, SignInPurpose::Remove(crate::ids::OrganizationId::parse(id).unwrap()));
+    }
+
+    #[test]
     fn error_body_omits_absent_field_and_correlation() {
         let body = ErrorBody::with_message(ErrorCode::NotFound, "No such route.");
         let json = serde_json::to_value(&body).unwrap();

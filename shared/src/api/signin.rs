@@ -2,9 +2,12 @@
 
 use super::*;
 
-/// `POST /api/signins`.
+/// `POST /api/signins`. Unknown fields are refused: a client that names what the sign-in is for in
+/// another way (say, an older app's `remove_organization_id`) gets a 400, never a sign-in that
+/// registers.
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StartSignIn {
     /// The cloud the tenant lives in.
     pub cloud: CloudEnvironment,
@@ -94,6 +97,7 @@ impl SignInPurpose {
 /// registers nothing.
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ConfirmSignIn {
     /// The handle or the confirmation code (Credential method only).
     #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "crate::secret::serialize_exposed_opt")]
