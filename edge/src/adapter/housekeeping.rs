@@ -14,11 +14,11 @@ async fn scheduled(event: worker::ScheduledEvent, env: Env, _ctx: worker::Schedu
         return;
     }
     let t = now();
-    let cutoff = (t - crate::signin::limits::RETENTION_MS).ms() as f64;
+    let cutoff = t - crate::signin::limits::RETENTION_MS;
     let outcome = async {
         env.d1("DB")?
             .prepare("DELETE FROM signins WHERE created_at_ms < ?1 AND active_until_ms < ?2")
-            .bind(&[cutoff.into(), (t.ms() as f64).into()])?
+            .bind(&[cutoff.into(), t.into()])?
             .run()
             .await
     }

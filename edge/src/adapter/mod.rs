@@ -26,6 +26,13 @@ use shared::endpoints::{self, Endpoint};
 use shared::ErrorCode;
 use worker::{event, Context, Env, Method, Request, RequestInit, Response, Result};
 
+/// An instant as a D1 parameter: its milliseconds, a JavaScript number (exact below 2^53).
+impl From<Millis> for wasm_bindgen::JsValue {
+    fn from(t: Millis) -> Self {
+        (t.ms() as f64).into()
+    }
+}
+
 fn now() -> Millis {
     Millis(worker::Date::now().as_millis() as i64)
 }

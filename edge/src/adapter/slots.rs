@@ -27,7 +27,7 @@ pub(super) async fn list(env: &Env, session: &Session) -> Result<Response, AppEr
             "SELECT id, cloud, method, created_at_ms FROM signins WHERE account_id = ?1 AND active_until_ms > ?2 \
              ORDER BY created_at_ms DESC",
         )
-        .bind(&[session.account.as_str().into(), (now().ms() as f64).into()])
+        .bind(&[session.account.as_str().into(), now().into()])
         .map_err(internal("binding"))?
         .all()
         .await
@@ -63,7 +63,7 @@ pub(super) async fn refused_start(env: &Env, account: &str) -> AppError {
             .prepare(
                 "SELECT COUNT(*) AS n, MIN(created_at_ms) AS oldest FROM signins WHERE account_id = ?1 AND created_at_ms > ?2",
             )
-            .bind(&[account.into(), (since.ms() as f64).into()])
+            .bind(&[account.into(), since.into()])
             .ok()?;
         let row = stmt.first::<serde_json::Value>(None).await.ok()??;
         Some((row["n"].as_f64()? as u32, Millis(row["oldest"].as_f64().unwrap_or(0.0) as i64)))
@@ -87,17 +87,12 @@ pub(super) async fn claim(
     new_in: Option<(shared::CloudEnvironment, AddMethod)>,
 ) -> Result<bool, AppError> {
     let t = now();
-    let mut params: Vec<wasm_bindgen::JsValue> = vec![
-        id.into(),
-        account.into(),
-        (t.ms() as f64).into(),
-        ((t + SIGNIN_SLOT_MS).ms() as f64).into(),
-        (MAX_ACTIVE_SIGNINS as f64).into(),
-    ];
+    let mut params: Vec<wasm_bindgen::JsValue> =
+        vec![id.into(), account.into(), t.into(), (t + SIGNIN_SLOT_MS).into(), (MAX_ACTIVE_SIGNINS as f64).into()];
     let sql = match new_in {
         Some((cloud, method)) => {
             params.push(cloud.as_str().into());
-            params.push(((t - crate::signin::limits::RATE_WINDOW_MS).ms() as f64).into());
+            params.push((t - crate::signin::limits::RATE_WINDOW_MS).into());
             params.push((crate::signin::limits::SIGNIN_STARTS_PER_HOUR as f64).into());
             params.push(method.as_str().into());
             format!(

@@ -194,7 +194,7 @@ impl OrganizationStore for D1Store<'_> {
     async fn schedule_check(&self, id: &str, at_ms: Millis) -> Result<(), StoreError> {
         let db = self.db()?;
         let sql = "UPDATE organizations SET next_check_at_ms = ?1 WHERE id = ?2";
-        self.statement(&db, sql, &[(at_ms.ms() as f64).into(), id.into()])?
+        self.statement(&db, sql, &[at_ms.into(), id.into()])?
             .run()
             .await
             .map_err(failed("scheduling a health check", &[]))?;
@@ -217,7 +217,7 @@ impl OrganizationStore for D1Store<'_> {
         let sql = "UPDATE organizations SET next_check_at_ms = ?2 WHERE id IN \
                    (SELECT id FROM organizations WHERE next_check_at_ms <= ?1 ORDER BY next_check_at_ms LIMIT ?3) \
                    RETURNING account_id, id";
-        let params = [(now_ms.ms() as f64).into(), (lease_until_ms.ms() as f64).into(), f64::from(limit).into()];
+        let params = [now_ms.into(), lease_until_ms.into(), f64::from(limit).into()];
         let rows = self.statement(&db, sql, &params)?;
         let rows = rows.all().await.map_err(failed("claiming due health checks", &[]))?;
         let rows = rows.results::<Due>().map_err(unusable("decoding due health checks"))?;

@@ -182,7 +182,7 @@ impl D1Store<'_> {
                     r.certificate_thumbprint.as_str().into(),
                     r.entra_key_id.as_str().into(),
                     r.retiring_key_id.as_str().into(),
-                    (r.retire_after_ms.ms() as f64).into(),
+                    r.retire_after_ms.into(),
                     r.updated_at.as_str().into(),
                     r.id.as_str().into(),
                     r.previous_ciphertext.as_str().into(),

@@ -17,7 +17,7 @@ impl D1Store<'_> {
             let params = [
                 u.account_id.as_str().into(),
                 u.organization_id.as_str().into(),
-                (u.at_ms.ms() as f64).into(),
+                u.at_ms.into(),
                 u.key_id.as_str().into(),
                 u.application_id.as_str().into(),
                 u.resource.as_str().into(),
@@ -92,7 +92,7 @@ pub async fn delete_past_retention(env: &Env, cutoff: Millis) -> worker::Result<
                 "DELETE FROM engine_usage WHERE id IN \
                  (SELECT id FROM engine_usage WHERE at_ms < ?1 ORDER BY at_ms LIMIT ?2)",
             )
-            .bind(&[(cutoff.ms() as f64).into(), f64::from(DELETE_BATCH).into()])?
+            .bind(&[cutoff.into(), f64::from(DELETE_BATCH).into()])?
             .run()
             .await?;
         let n = r.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0);
@@ -116,7 +116,7 @@ pub async fn mark_full_accounts(env: &Env, max_rows: i64, now: Millis) -> worker
             db.prepare(format!(
                 "INSERT OR IGNORE INTO engine_audit_full (account_id, since_ms) SELECT account_id, ?2 FROM ({over})"
             ))
-            .bind(&[(max_rows as f64).into(), (now.ms() as f64).into()])?,
+            .bind(&[(max_rows as f64).into(), now.into()])?,
         ])
         .await?;
     Ok(marked.get(1).and_then(|r| r.meta().ok().flatten()).and_then(|m| m.changes).unwrap_or(0))
