@@ -12,11 +12,6 @@ use std::ops::{Add, AddAssign, Sub};
 pub struct Millis(pub i64);
 
 impl Millis {
-    /// The instant `ms` milliseconds after the Unix epoch.
-    pub const fn at(ms: i64) -> Millis {
-        Millis(ms)
-    }
-
     /// Unix seconds (rounded down).
     pub const fn seconds(self) -> i64 {
         self.0.div_euclid(1000)

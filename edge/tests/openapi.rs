@@ -94,11 +94,11 @@ fn document() -> Value {
             // The cloud's wire name, not an object's ID.
             Some(Parameter::Cloud) => {
                 let clouds: Vec<&str> = shared::CloudEnvironment::ALL.iter().map(|c| c.as_str()).collect();
-                o["parameters"] = json!([{"name": "cloud", "in": "path", "required": true,
+                o["parameters"] = json!([{"name": Parameter::Cloud.name(), "in": "path", "required": true,
                                           "schema": {"type": "string", "enum": clouds}}]);
             }
             Some(Parameter::Id) => {
-                o["parameters"] = json!([{"name": "id", "in": "path", "required": true,
+                o["parameters"] = json!([{"name": Parameter::Id.name(), "in": "path", "required": true,
                                           "schema": {"type": "string", "format": "uuid"}}]);
             }
             None => {}

@@ -67,7 +67,7 @@ impl<Req, Resp> Endpoint<Req, Resp> {
     /// The path for object (or cloud) `id` (the path itself when it names none).
     pub fn path_for(&self, id: &str) -> String {
         match self.about.parameter() {
-            Some(p) => self.about.path.replace(&format!("{{{}}}", p.name()), id),
+            Some(p) => self.about.path.replace(p.placeholder(), id),
             None => self.about.path.to_owned(),
         }
     }
@@ -101,6 +101,14 @@ impl Parameter {
             Parameter::Cloud => "cloud",
         }
     }
+
+    /// How the path template writes it: `{id}`, `{cloud}`.
+    pub const fn placeholder(self) -> &'static str {
+        match self {
+            Parameter::Id => "{id}",
+            Parameter::Cloud => "{cloud}",
+        }
+    }
 }
 
 /// An endpoint without its types: what the route table and the OpenAPI document read.
@@ -130,7 +138,7 @@ impl Described {
 
     /// The path's parameter, if it has one.
     pub fn parameter(&self) -> Option<Parameter> {
-        [Parameter::Id, Parameter::Cloud].into_iter().find(|p| self.path.contains(&format!("{{{}}}", p.name())))
+        [Parameter::Id, Parameter::Cloud].into_iter().find(|p| self.path.contains(p.placeholder()))
     }
 
     /// Who may call it.

@@ -32,16 +32,7 @@ pub struct Assigned {
 /// Graph answers 400 with the message `Permission being assigned already exists on the object`
 /// and no code of its own (`Request_BadRequest`), so its message is read here, once, at the seam.
 pub fn already_assigned(answer: &BatchResult) -> bool {
-    #[derive(Deserialize)]
-    struct Body {
-        error: Error,
-    }
-    #[derive(Deserialize)]
-    struct Error {
-        #[serde(default)]
-        message: String,
-    }
-    answer.status == 400 && answer.read::<Body>().is_some_and(|b| b.error.message.contains("already exists"))
+    answer.status == 400 && answer.error_message().contains("already exists")
 }
 
 #[cfg(test)]

@@ -119,6 +119,11 @@ impl BatchResult {
         T::deserialize(&self.body).ok()
     }
 
+    /// The message of the inner failure's Graph error body (empty when it has none).
+    pub fn error_message(&self) -> String {
+        ErrorBody::deserialize(&self.body).unwrap_or_default().error.message
+    }
+
     /// The first item of a collection answer: `Some(None)` when the collection is empty (nothing
     /// matched the filter), `None` when the answer is not a collection of `T`.
     pub fn first<T: DeserializeOwned>(&self) -> Option<Option<T>> {
@@ -205,6 +210,8 @@ struct ErrorObject {
     #[serde(default)]
     code: String,
     #[serde(default)]
+    message: String,
+    #[serde(default)]
     inner_error: InnerError,
 }
 
@@ -218,7 +225,7 @@ struct InnerError {
 }
 
 fn error_from_body(status: u16, body: &Value, retry_after: Option<u64>) -> MicrosoftError {
-    let ErrorObject { code, inner_error: inner } = ErrorBody::deserialize(body).unwrap_or_default().error;
+    let ErrorObject { code, inner_error: inner, .. } = ErrorBody::deserialize(body).unwrap_or_default().error;
     MicrosoftError {
         code: ErrorCode::from_graph(status, &code),
         status,

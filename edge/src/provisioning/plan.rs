@@ -273,23 +273,10 @@ impl Registration {
     }
 
     /// The permissions the tenant does not offer, as the administrator grants them.
+    /// (Each was read from [`super::manifest::permission_list`] of this cloud, which lists it.)
     fn unavailable_permissions(&self) -> Vec<shared::api::RequiredPermission> {
-        self.unavailable
-            .iter()
-            .map(|u| {
-                let reason = RESOURCES
-                    .iter()
-                    .flat_map(|r| r.permissions.iter())
-                    .find(|p| p.value == u.value)
-                    .map_or("", |p| p.reason);
-                shared::api::RequiredPermission {
-                    value: u.value.clone(),
-                    api: u.resource.clone(),
-                    kind: "Application".to_owned(),
-                    reason: reason.to_owned(),
-                }
-            })
-            .collect()
+        let all = super::manifest::permission_list(self.cloud, shared::api::Workload::All);
+        self.unavailable.iter().filter_map(|u| all.iter().find(|p| p.value == u.value).cloned()).collect()
     }
 
     /// Whether the tenant read so far contradicts the expected one.
