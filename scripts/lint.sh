@@ -10,3 +10,5 @@ echo "lint: cargo clippy (native, all targets)" >&2
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "lint: cargo clippy (wasm32: edge, frontend, shared)" >&2
 cargo clippy --target wasm32-unknown-unknown -p edge -p frontend -p shared --all-targets --locked -- -D warnings
+echo "lint: cargo clippy (wasm32: the app as split, with its split points)" >&2
+cargo clippy --target wasm32-unknown-unknown -p frontend --features split --bins --locked -- -D warnings

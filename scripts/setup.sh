@@ -10,6 +10,8 @@ WASM_BINDGEN_VERSION=0.2.130
 TRUNK_VERSION=0.21.14
 GECKODRIVER_VERSION=0.37.1
 WORKER_BUILD_VERSION=0.8.7
+# The splitter cargo-leptos uses; >= 0.2.2 reads wasm-bindgen >= 0.2.125 output.
+WASM_SPLIT_VERSION=0.2.4
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 
@@ -81,6 +83,15 @@ cargo_tool wasm-bindgen-cli "$WASM_BINDGEN_VERSION" wasm-bindgen
 cargo_tool worker-build "$WORKER_BUILD_VERSION" worker-build --locked
 cargo_tool trunk "$TRUNK_VERSION" trunk --locked
 cargo_tool geckodriver "$GECKODRIVER_VERSION" geckodriver --locked
+# wasm-split-cli prints no version: cargo's record of what it installed says which one it is.
+if ! cargo install --list --root "$TOOLS_DIR" | grep -qx "wasm_split_cli_support v$WASM_SPLIT_VERSION:" \
+  || [ ! -x "$TOOLS_DIR/bin/wasm-split-cli" ]; then
+  say "installing wasm_split_cli_support $WASM_SPLIT_VERSION (cargo install, light profile)"
+  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+    CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_DEBUG=false CARGO_PROFILE_RELEASE_STRIP=true \
+    cargo install --root "$TOOLS_DIR" --target-dir "$TOOLS_DIR/build" wasm_split_cli_support \
+    --version "=$WASM_SPLIT_VERSION" --locked --features build-binary
+fi
 rm -rf "$TOOLS_DIR/build"
 
 if ! wait "$io_pid"; then

@@ -19,6 +19,7 @@ use wizard::logic::{after_method, Prefill, Step};
 use wizard::signin_loop::SignIn;
 
 pub mod api;
+pub mod chunks;
 pub mod context;
 pub mod embed;
 pub mod pages;
@@ -26,6 +27,14 @@ pub mod session;
 pub mod signin_model;
 pub mod signins;
 pub mod wizard;
+
+/// Removes the page's frame (the heading and the list's outline that `index.html` draws while the
+/// app loads), once the app is mounted.
+pub fn remove_page_frame() {
+    if let Some(frame) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("frame")) {
+        frame.remove();
+    }
+}
 
 /// The page shown.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,19 +179,25 @@ fn Pages(page: RwSignal<Page>) -> impl IntoView {
                     on_edit=Callback::new(move |id| page.set(Page::Edit(id)))
                     on_deleted=Callback::new(|id| embed::post(embed::Outbound::OrganizationDeleted(id))) />
             }.into_any(),
-            Page::Add => view! { <Wizard on_done=Callback::new(move |added: Option<String>| {
-                embed::post(match added {
-                    Some(id) => embed::Outbound::OrganizationAdded(id),
-                    None => embed::Outbound::Cancelled,
+            Page::Add => {
+                let on_done = Callback::new(move |added: Option<String>| {
+                    embed::post(match added {
+                        Some(id) => embed::Outbound::OrganizationAdded(id),
+                        None => embed::Outbound::Cancelled,
+                    });
+                    page.set(Page::Manage);
                 });
-                page.set(Page::Manage);
-            }) /> }.into_any(),
-            Page::Edit(id) => view! { <pages::edit::Edit id on_done=Callback::new(move |updated: Option<shared::api::Organization>| {
-                if let Some(o) = updated {
-                    embed::post(embed::Outbound::OrganizationUpdated(o.id));
-                }
-                page.set(Page::Manage);
-            }) /> }.into_any(),
+                view! { <chunks::Deferred load=move || chunks::wizard(on_done) /> }.into_any()
+            }
+            Page::Edit(id) => {
+                let on_done = Callback::new(move |updated: Option<shared::api::Organization>| {
+                    if let Some(o) = updated {
+                        embed::post(embed::Outbound::OrganizationUpdated(o.id));
+                    }
+                    page.set(Page::Manage);
+                });
+                view! { <chunks::Deferred load=move || chunks::edit(id.clone(), on_done) /> }.into_any()
+            }
         }}
     }
 }

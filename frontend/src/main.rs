@@ -4,4 +4,7 @@
 
 fn main() {
     leptos::mount::mount_to_body(frontend::App);
+    // The frame index.html drew until now goes in the same task, so no frame is painted without
+    // either.
+    frontend::remove_page_frame();
 }

@@ -236,7 +236,7 @@ mod tests {
 
     #[test]
     fn the_surfaces_checked_are_the_style_sheets() {
-        let css = include_str!("../../frontend/style.css");
+        let css = include_str!("../../frontend/web/style.css");
         let hex = |(r, g, b): (u8, u8, u8)| format!("#{r:02x}{g:02x}{b:02x}");
         let [bg, panel] = LIGHT_SURFACES.map(hex);
         assert!(css.contains(&format!("--bg: {bg};")) && css.contains(&format!("--panel: {panel};")), "light");

@@ -4,7 +4,6 @@
 //! (with confirmation). An empty state leads to Add.
 
 use crate::api::{self, ApiFailure};
-use crate::wizard::signin_panel::SignInPanel;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::api::{DeleteOrganization, ExpiryState, Health, HealthStatus, Organization, OrganizationList};
@@ -254,9 +253,9 @@ pub fn Manage(on_add: Callback<()>, on_edit: Callback<String>, on_deleted: Callb
                         <Show when=move || remove.get()>
                             {move || {
                                 panel_key.track();
+                                let on_signed_in = Callback::new(move |id| removal_sign_in.set(Some(id)));
                                 view! {
-                                    <SignInPanel cloud removes=id.get_value() intro="Deleting these applications needs a sign-in as a Global Administrator of this tenant. Only the applications listed above are deleted."
-                                        on_signed_in=Callback::new(move |id| removal_sign_in.set(Some(id))) />
+                                    <crate::chunks::Deferred load=move || crate::chunks::removal_sign_in(cloud, id.get_value(), on_signed_in) />
                                 }
                             }}
                         </Show>

@@ -390,7 +390,7 @@ pub fn Step3(
                 on_leave=Callback::new(move |v: String| tenant_from_domain(v, tenant, tenant_err, tenant_note)) />
             <p class="hint" role="status" data-testid="tenant-note">{move || tenant_note.get().unwrap_or_default()}</p>
             <TextField id="application-id" label="Application ID" field=Field::ApplicationId value=app error=app_err readonly=automatic />
-            {(!automatic).then(|| view! { <super::permissions::ManualPermissions cloud tenant app /> })}
+            {(!automatic).then(|| view! { <crate::chunks::Deferred load=move || crate::chunks::manual_permissions(cloud, tenant, app) /> })}
             {automatic.then(|| view! {
                 <MailboxNote cloud=cloud application_ids=prefill.application_ids.clone() granted=true />
             })}
