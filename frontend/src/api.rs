@@ -1,6 +1,8 @@
 //! The browser's side of the edge API: typed requests through `gloo-net` with the session token,
 //! decoding the common error body when the edge refuses. No JSON is written by hand: bodies are
-//! the common crate's contract types.
+//! the common crate's contract types. The browser parses and writes the JSON text (`JSON.parse`,
+//! `JSON.stringify`) and `serde-wasm-bindgen` moves the values between JavaScript and Rust: the app
+//! carries no JSON parser or formatter of its own.
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -98,28 +100,40 @@ async fn call(method: &str, path: &str, body: Option<String>) -> Result<(u16, St
     Ok((resp.status(), text))
 }
 
-/// The body of a successful answer (`null` for 204), or the edge's refusal. Not generic, so that
-/// reading the error body is compiled once, not once per response type.
+/// The body of a successful answer, parsed by the browser (`null` for 204), or the edge's refusal.
+/// Not generic, so that reading the error body is compiled once, not once per response type.
 #[inline(never)]
-fn success_body((status, text): (u16, String)) -> Result<String, ApiFailure> {
-    if (200..300).contains(&status) {
-        Ok(if status == 204 { "null".to_owned() } else { text })
-    } else {
-        match serde_json::from_str::<ErrorBody>(&text) {
+fn success_body((status, text): (u16, String)) -> Result<wasm_bindgen::JsValue, ApiFailure> {
+    let parsed = if status == 204 { Ok(wasm_bindgen::JsValue::NULL) } else { js_sys::JSON::parse(&text) };
+    match parsed {
+        Ok(value) if (200..300).contains(&status) => Ok(value),
+        Ok(value) => match serde_wasm_bindgen::from_value::<ErrorBody>(value) {
             Ok(body) => Err(ApiFailure::Api(Box::new(body))),
             Err(_) => Err(ApiFailure::Transport(format!("HTTP {status}"))),
-        }
+        },
+        Err(_) if (200..300).contains(&status) => Err(ApiFailure::Transport("the answer is not JSON".into())),
+        Err(_) => Err(ApiFailure::Transport(format!("HTTP {status}"))),
     }
 }
 
-fn decode<T: DeserializeOwned>(text: &str) -> Result<T, ApiFailure> {
-    serde_json::from_str(text).map_err(|e| ApiFailure::Transport(e.to_string()))
+fn decode<T: DeserializeOwned>(value: wasm_bindgen::JsValue) -> Result<T, ApiFailure> {
+    serde_wasm_bindgen::from_value(value).map_err(|e| ApiFailure::Transport(e.to_string()))
+}
+
+/// `body` as JSON text: plain objects, `null` for `None`, written by the browser.
+#[inline(never)]
+fn json_text(value: Result<wasm_bindgen::JsValue, serde_wasm_bindgen::Error>) -> Result<String, ApiFailure> {
+    let value = value.map_err(|e| ApiFailure::Transport(e.to_string()))?;
+    js_sys::JSON::stringify(&value)
+        .ok()
+        .and_then(|s| s.as_string())
+        .ok_or_else(|| ApiFailure::Transport("the request could not be written".into()))
 }
 
 /// Calls endpoint `e` (for object `id` when its path names one) without a body; its answer as the
 /// endpoint describes it.
 pub async fn fetch<Resp: DeserializeOwned>(e: &Endpoint<NoBody, Resp>, id: &str) -> Result<Resp, ApiFailure> {
-    decode(&success_body(call(e.method().as_str(), &e.path_for(id), None).await?)?)
+    decode(success_body(call(e.method().as_str(), &e.path_for(id), None).await?)?)
 }
 
 /// Calls endpoint `e` (for object `id` when its path names one) with `body`.
@@ -128,8 +142,8 @@ pub async fn send<Req: Serialize, Resp: DeserializeOwned>(
     id: &str,
     body: &Req,
 ) -> Result<Resp, ApiFailure> {
-    let body = serde_json::to_string(body).map_err(|e| ApiFailure::Transport(e.to_string()))?;
-    decode(&success_body(call(e.method().as_str(), &e.path_for(id), Some(body)).await?)?)
+    let body = json_text(body.serialize(&serde_wasm_bindgen::Serializer::json_compatible()))?;
+    decode(success_body(call(e.method().as_str(), &e.path_for(id), Some(body)).await?)?)
 }
 
 /// Sends a request whose answer does not matter with `keepalive`, so that it is sent even when

@@ -4,14 +4,13 @@
 //! what happens: ready, step changed, content height changed, organization added / updated /
 //! deleted, cancelled. The schema is in the README ("Embedding in a portal").
 //!
-//! Parsing and building messages is plain Rust ([`parse_inbound`], [`Outbound::to_json`]), tested
-//! natively; only [`listen`] and [`post`] touch the browser.
+//! The messages are the common crate's types ([`shared::embed`]), read from and written to the
+//! browser's message objects by `serde-wasm-bindgen` (no JSON text in between). Checking a message
+//! is plain Rust ([`parse_inbound`]), tested natively; only [`listen`] and [`post`] touch the
+//! browser.
 
-use serde_json::{json, Value};
+use shared::embed::{AppMessage, DesignField, PortalMessage, RefusedToken, SESSION};
 use std::cell::RefCell;
-
-/// Every message of this protocol has a `type` starting with this.
-pub const PREFIX: &str = "m365-onboarding:";
 
 /// A message from the portal.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,31 +29,24 @@ pub struct SessionMessage {
 
 /// Accepts `{"type": "m365-onboarding:session", "token": ..., "theme"?, "locale"?, "design"?}` from an
 /// allowed origin (`design`: `{"accent"?, "font_family"?, "radius"?}`, see [`shared::design`]).
-pub fn parse_inbound(origin: &str, allowed: &[String], data: &Value) -> Option<SessionMessage> {
-    if !allowed.iter().any(|a| a == origin) {
+pub fn parse_inbound(origin: &str, allowed: &[String], data: &PortalMessage) -> Option<SessionMessage> {
+    if !allowed.iter().any(|a| a == origin) || data.kind.as_deref() != Some(SESSION) {
         return None;
     }
-    if data["type"].as_str()? != format!("{PREFIX}session") {
-        return None;
-    }
-    let token = crate::session::token_from_fragment(&format!("token={}", data["token"].as_str()?))?;
-    let theme = data["theme"].as_str().filter(|t| matches!(*t, "light" | "dark")).map(str::to_owned);
-    let locale = data["locale"]
-        .as_str()
-        .filter(|l| l.len() <= 35 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
-        .map(str::to_owned);
-    let (design, refused) = match &data["design"] {
-        Value::Null => Default::default(),
-        v => match serde_json::from_value::<shared::design::DesignInput>(v.clone()) {
-            Ok(input) => shared::design::Design::validate(&input),
-            Err(_) => (
-                Default::default(),
-                vec![shared::design::Refused {
-                    token: "design",
-                    message: "Send an object with only accent, font_family and radius.".into(),
-                }],
-            ),
-        },
+    let token = crate::session::token_from_fragment(&format!("token={}", data.token.as_deref()?))?;
+    let theme = data.theme.clone().filter(|t| matches!(t.as_str(), "light" | "dark"));
+    let locale =
+        data.locale.clone().filter(|l| l.len() <= 35 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+    let (design, refused) = match &data.design {
+        None => Default::default(),
+        Some(DesignField::Tokens(input)) => shared::design::Design::validate(input),
+        Some(DesignField::Unreadable(_)) => (
+            Default::default(),
+            vec![shared::design::Refused {
+                token: "design",
+                message: "Send an object with only accent, font_family and radius.".into(),
+            }],
+        ),
     };
     Some(SessionMessage { token, theme, locale, design, refused })
 }
@@ -92,48 +84,10 @@ pub fn design_properties(d: &shared::design::Design) -> Vec<(&'static str, Strin
     p
 }
 
-/// An event for the parent page.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outbound {
-    /// The app listens for the session.
-    Ready,
-    /// The wizard moved to step `n` (0 = the organization list).
-    Step(u8),
-    /// The content's height in CSS pixels, for resizing the iframe.
-    Height(u32),
-    /// An organization was added.
-    OrganizationAdded(String),
-    /// An organization was updated.
-    OrganizationUpdated(String),
-    /// An organization was deleted.
-    OrganizationDeleted(String),
-    /// Design tokens of the session message were refused: each token's name and what to send.
-    DesignRefused(Vec<shared::design::Refused>),
-    /// An organization was checked ("Check now"): its ID and health.
-    HealthChecked(String, shared::api::HealthStatus),
-    /// The admin cancelled the wizard.
-    Cancelled,
-}
-
-impl Outbound {
-    /// The message posted to the parent.
-    pub fn to_json(&self) -> Value {
-        let t = |name: &str| format!("{PREFIX}{name}");
-        match self {
-            Outbound::Ready => json!({"type": t("ready")}),
-            Outbound::Step(n) => json!({"type": t("step"), "step": n}),
-            Outbound::Height(h) => json!({"type": t("height"), "height": h}),
-            Outbound::OrganizationAdded(id) => json!({"type": t("organization-added"), "id": id}),
-            Outbound::OrganizationUpdated(id) => json!({"type": t("organization-updated"), "id": id}),
-            Outbound::OrganizationDeleted(id) => json!({"type": t("organization-deleted"), "id": id}),
-            Outbound::HealthChecked(id, h) => {
-                json!({"type": t("organization-health"), "id": id, "state": h.state, "reason": h.reason,
-                       "checked_at": h.checked_at})
-            }
-            Outbound::Cancelled => json!({"type": t("cancelled")}),
-            Outbound::DesignRefused(r) => json!({"type": t("design-refused"), "refused":
-                r.iter().map(|x| json!({"token": x.token, "message": x.message})).collect::<Vec<_>>()}),
-        }
+/// The portal's report of refused design tokens.
+pub fn design_refused(refused: &[shared::design::Refused]) -> AppMessage {
+    AppMessage::DesignRefused {
+        refused: refused.iter().map(|r| RefusedToken { token: r.token.into(), message: r.message.clone() }).collect(),
     }
 }
 
@@ -155,18 +109,16 @@ pub fn is_top_level() -> bool {
 }
 
 /// Posts `event` to the parent page (nothing happens outside a frame).
-pub fn post(event: Outbound) {
+pub fn post(event: AppMessage) {
     let Some(parent) = framed() else { return };
-    let Ok(message) = serde_wasm_json(&event.to_json()) else { return };
+    // Plain objects and `null` for `None`, as JSON would have them.
+    let to_js = serde_wasm_bindgen::Serializer::json_compatible();
+    let Ok(message) = serde::Serialize::serialize(&event, &to_js) else { return };
     TARGETS.with(|t| {
         for origin in t.borrow().iter() {
             let _ = parent.post_message(&message, origin);
         }
     });
-}
-
-fn serde_wasm_json(v: &Value) -> Result<wasm_bindgen::JsValue, ()> {
-    js_sys::JSON::parse(&v.to_string()).map_err(|_| ())
 }
 
 /// Starts listening for the portal's messages from `allowed` origins; `on_session` gets each
@@ -180,9 +132,9 @@ pub fn listen(allowed: Vec<String>, on_session: impl Fn(SessionMessage) + 'stati
     }
     TARGETS.with(|t| *t.borrow_mut() = allowed.clone());
     let handler = Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
-        let data = js_sys::JSON::stringify(&ev.data()).ok().and_then(|s| s.as_string()).unwrap_or_default();
-        let Ok(value) = serde_json::from_str::<Value>(&data) else { return };
-        if let Some(msg) = parse_inbound(&ev.origin(), &allowed, &value) {
+        // A message of another protocol, or not an object, is not ours.
+        let Ok(data) = serde_wasm_bindgen::from_value::<PortalMessage>(ev.data()) else { return };
+        if let Some(msg) = parse_inbound(&ev.origin(), &allowed, &data) {
             TARGETS.with(|t| *t.borrow_mut() = vec![ev.origin()]);
             if let (Some(theme), Some(root)) =
                 (&msg.theme, web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()))
@@ -203,7 +155,7 @@ pub fn listen(allowed: Vec<String>, on_session: impl Fn(SessionMessage) + 'stati
                 }
             }
             if !msg.refused.is_empty() {
-                post(Outbound::DesignRefused(msg.refused.clone()));
+                post(design_refused(&msg.refused));
             }
             if let (Some(locale), Some(root)) =
                 (&msg.locale, web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()))
@@ -215,7 +167,7 @@ pub fn listen(allowed: Vec<String>, on_session: impl Fn(SessionMessage) + 'stati
     });
     let _ = window.add_event_listener_with_callback("message", handler.as_ref().unchecked_ref());
     handler.forget();
-    post(Outbound::Ready);
+    post(AppMessage::Ready);
 }
 
 /// The document's content height, for [`Outbound::Height`].
@@ -227,6 +179,11 @@ pub fn content_height() -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    fn read(v: serde_json::Value) -> PortalMessage {
+        serde_json::from_value(v).unwrap()
+    }
 
     fn allowed() -> Vec<String> {
         vec!["https://portal.example".into()]
@@ -237,7 +194,7 @@ mod tests {
         let allowed = vec!["https://portal.example".to_owned()];
         let msg = json!({"type": "m365-onboarding:session", "token": "a.b.c",
                          "design": {"accent": "#7b2cbf", "font_family": "Georgia, serif", "radius": 12}});
-        let s = parse_inbound("https://portal.example", &allowed, &msg).unwrap();
+        let s = parse_inbound("https://portal.example", &allowed, &read(msg.clone())).unwrap();
         assert!(s.refused.is_empty());
         let props = design_properties(&s.design);
         assert!(props.contains(&("--portal-accent-light", "#7b2cbf".into())));
@@ -248,52 +205,33 @@ mod tests {
 
         let bad = json!({"type": "m365-onboarding:session", "token": "a.b.c",
                          "design": {"accent": "red; background: url(x)", "radius": 4}});
-        let s = parse_inbound("https://portal.example", &allowed, &bad).unwrap();
+        let s = parse_inbound("https://portal.example", &allowed, &read(bad.clone())).unwrap();
         assert_eq!(design_properties(&s.design), [("--portal-radius", "4px".to_owned())]);
-        let event = Outbound::DesignRefused(s.refused).to_json();
+        let event = serde_json::to_value(design_refused(&s.refused)).unwrap();
         assert_eq!(event["type"], "m365-onboarding:design-refused");
         assert_eq!(event["refused"][0]["token"], "accent");
         let css = json!({"type": "m365-onboarding:session", "token": "a.b.c", "design": {"css": "body{}"}});
-        let s = parse_inbound("https://portal.example", &allowed, &css).unwrap();
+        let s = parse_inbound("https://portal.example", &allowed, &read(css.clone())).unwrap();
         assert_eq!((s.refused[0].token, design_properties(&s.design).len()), ("design", 0));
     }
 
     #[test]
     fn only_allowed_origins_and_well_formed_sessions_are_accepted() {
         let msg = json!({"type": "m365-onboarding:session", "token": "a.b.c", "theme": "dark", "locale": "de-DE"});
-        let s = parse_inbound("https://portal.example", &allowed(), &msg).unwrap();
+        let s = parse_inbound("https://portal.example", &allowed(), &read(msg.clone())).unwrap();
         assert_eq!((s.token.as_str(), s.theme.as_deref(), s.locale.as_deref()), ("a.b.c", Some("dark"), Some("de-DE")));
-        assert!(parse_inbound("https://evil.example", &allowed(), &msg).is_none());
-        assert!(parse_inbound("https://portal.example", &[], &msg).is_none());
-        assert!(parse_inbound("https://portal.example", &allowed(), &json!({"type": "other", "token": "a"})).is_none());
+        assert!(parse_inbound("https://evil.example", &allowed(), &read(msg.clone())).is_none());
+        assert!(parse_inbound("https://portal.example", &[], &read(msg.clone())).is_none());
+        assert!(parse_inbound(
+            "https://portal.example",
+            &allowed(),
+            &read(json!({"type": "other", "token": "a"}).clone())
+        )
+        .is_none());
         let odd = json!({"type": "m365-onboarding:session", "token": "<script>", "theme": "neon"});
-        assert!(parse_inbound("https://portal.example", &allowed(), &odd).is_none());
+        assert!(parse_inbound("https://portal.example", &allowed(), &read(odd.clone())).is_none());
         let plain = json!({"type": "m365-onboarding:session", "token": "t", "theme": "neon", "locale": "x y"});
-        let s = parse_inbound("https://portal.example", &allowed(), &plain).unwrap();
+        let s = parse_inbound("https://portal.example", &allowed(), &read(plain.clone())).unwrap();
         assert_eq!((s.theme, s.locale), (None, None));
-    }
-
-    #[test]
-    fn events_have_the_documented_shape() {
-        assert_eq!(Outbound::Ready.to_json(), json!({"type": "m365-onboarding:ready"}));
-        assert_eq!(Outbound::Height(640).to_json(), json!({"type": "m365-onboarding:height", "height": 640}));
-        assert_eq!(
-            Outbound::OrganizationAdded("o1".into()).to_json(),
-            json!({"type": "m365-onboarding:organization-added", "id": "o1"})
-        );
-        assert_eq!(Outbound::Step(2).to_json()["step"], 2);
-        let h = shared::api::HealthStatus {
-            state: shared::api::Health::Failing,
-            reason: Some(shared::api::HealthReason::CredentialExpired),
-            permissions: vec![],
-            checked_at: Some("2026-11-30T00:00:00Z".into()),
-            acknowledged: false,
-            warnings: vec![],
-        };
-        assert_eq!(
-            Outbound::HealthChecked("o1".into(), h).to_json(),
-            json!({"type": "m365-onboarding:organization-health", "id": "o1", "state": "failing",
-                   "reason": "credential_expired", "checked_at": "2026-11-30T00:00:00Z"})
-        );
     }
 }

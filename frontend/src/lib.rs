@@ -11,6 +11,7 @@ use leptos::html;
 use leptos::prelude::*;
 use session::SessionSource;
 use shared::api::{HealthResponse, SessionInfo};
+use shared::embed::AppMessage;
 use shared::endpoints::{HEALTH, SESSION};
 use shared::{AddMethod, CloudEnvironment};
 use signin_model::{Event, Outcome, Purpose};
@@ -106,7 +107,7 @@ pub fn App() -> impl IntoView {
         move || {
             if let Some(h) = embed::content_height().filter(|h| *h != last_height.get()) {
                 last_height.set(h);
-                embed::post(embed::Outbound::Height(h));
+                embed::post(AppMessage::Height { height: h });
             }
         },
         std::time::Duration::from_millis(300),
@@ -115,7 +116,7 @@ pub fn App() -> impl IntoView {
     }
     Effect::new(move |_| {
         if page.get() == Page::Manage {
-            embed::post(embed::Outbound::Step(0));
+            embed::post(AppMessage::Step { step: 0 });
         }
     });
     view! {
@@ -177,13 +178,13 @@ fn Pages(page: RwSignal<Page>) -> impl IntoView {
                 <pages::manage::Manage
                     on_add=Callback::new(move |_| page.set(Page::Add))
                     on_edit=Callback::new(move |id| page.set(Page::Edit(id)))
-                    on_deleted=Callback::new(|id| embed::post(embed::Outbound::OrganizationDeleted(id))) />
+                    on_deleted=Callback::new(|id| embed::post(AppMessage::OrganizationDeleted { id })) />
             }.into_any(),
             Page::Add => {
                 let on_done = Callback::new(move |added: Option<String>| {
                     embed::post(match added {
-                        Some(id) => embed::Outbound::OrganizationAdded(id),
-                        None => embed::Outbound::Cancelled,
+                        Some(id) => AppMessage::OrganizationAdded { id },
+                        None => AppMessage::Cancelled,
                     });
                     page.set(Page::Manage);
                 });
@@ -192,7 +193,7 @@ fn Pages(page: RwSignal<Page>) -> impl IntoView {
             Page::Edit(id) => {
                 let on_done = Callback::new(move |updated: Option<shared::api::Organization>| {
                     if let Some(o) = updated {
-                        embed::post(embed::Outbound::OrganizationUpdated(o.id));
+                        embed::post(AppMessage::OrganizationUpdated { id: o.id });
                     }
                     page.set(Page::Manage);
                 });
@@ -216,7 +217,7 @@ pub fn Wizard(on_done: Callback<Option<String>>) -> impl IntoView {
 
     // Focus moves to the new step's heading, so keyboard and screen-reader users land on it.
     Effect::new(move |_| {
-        embed::post(embed::Outbound::Step(step.get().number()));
+        embed::post(AppMessage::Step { step: step.get().number() });
         if let Some(h) = heading.get() {
             let _ = h.focus();
         }

@@ -10,6 +10,7 @@ pub mod assertion;
 pub mod certificate;
 pub mod cloud;
 pub mod design;
+pub mod embed;
 pub mod endpoints;
 pub mod engine_token;
 pub mod errors;

@@ -70,7 +70,7 @@ pub fn Edit(id: String, on_done: Callback<Option<Organization>>) -> impl IntoVie
             checking.set(false);
             match r {
                 Ok(o) => {
-                    crate::embed::post(crate::embed::Outbound::HealthChecked(o.id, o.health));
+                    crate::embed::post(shared::embed::AppMessage::health(o.id, &o.health));
                     org.refetch();
                 }
                 Err(e) => message.set(Some(e.message())),

@@ -103,7 +103,7 @@ pub fn Manage(on_add: Callback<()>, on_edit: Callback<String>, on_deleted: Callb
             checking.set(None);
             match r {
                 Ok(o) => {
-                    crate::embed::post(crate::embed::Outbound::HealthChecked(o.id, o.health));
+                    crate::embed::post(shared::embed::AppMessage::health(o.id, &o.health));
                     version.update(|v| *v += 1)
                 }
                 Err(e) => error.set(Some(e.message())),
