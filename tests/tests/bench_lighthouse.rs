@@ -53,6 +53,9 @@ async fn lighthouse_on_the_organization_list() {
             .map(|(id, a)| format!("{id} ({})", a["displayValue"].as_str().unwrap_or("")))
             .collect();
         failing.sort();
-        println!("BUDGET Lighthouse audits under 0.9: {}", if failing.is_empty() { "none".into() } else { failing.join(", ") });
+        println!(
+            "BUDGET Lighthouse audits under 0.9: {}",
+            if failing.is_empty() { "none".into() } else { failing.join(", ") }
+        );
     }
 }

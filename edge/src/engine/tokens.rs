@@ -389,6 +389,36 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_workloads_requests_all_go_to_one_application_never_spread_over_several() {
+        let g = CloudEnvironment::Global;
+        let workloads = [Workload::Exchange, Workload::Files, Workload::Teams];
+        let mut apps = vec![row("main", true, "all", Some(all(g)))];
+        for w in workloads {
+            apps.push(row(&format!("{}-1", w.as_str()), false, w.as_str(), Some(all(g))));
+            // A second active application of the same workload (recreated, or stored twice) is
+            // never a second route for that workload's requests.
+            apps.push(row(&format!("{}-2", w.as_str()), false, w.as_str(), Some(all(g))));
+        }
+        for resource in [EngineResource::Graph, EngineResource::Sharepoint, EngineResource::Exchange] {
+            for workload in [None].into_iter().chain(workloads.map(Some)) {
+                let chosen: std::collections::HashSet<Result<String, ErrorCode>> =
+                    (0..20).map(|_| choose_application(g, &apps, resource, workload).map(|a| a.id.clone())).collect();
+                assert_eq!(chosen.len(), 1, "{resource:?} {workload:?}: {chosen:?}");
+                if let Some(Ok(id)) = chosen.into_iter().next() {
+                    let expected = workload.map_or("main".to_owned(), |w| format!("{}-1", w.as_str()));
+                    assert_eq!(id, expected, "{resource:?} {workload:?}: the workload's own, else the main one");
+                }
+            }
+        }
+        // Another workload's application is never used, even when it holds the permissions.
+        let apps = vec![row("main", true, "all", Some(all(g))), row("mail", false, "exchange", Some(all(g)))];
+        assert_eq!(
+            choose_application(g, &apps, EngineResource::Graph, Some(Workload::Teams)).map(|a| a.id.as_str()),
+            Ok("main")
+        );
+    }
+
     fn ms_error(status: u16, code: ErrorCode, retry_after: Option<u64>) -> MicrosoftError {
         MicrosoftError { code, status, correlation: Default::default(), retry_after }
     }

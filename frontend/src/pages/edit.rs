@@ -192,6 +192,7 @@ pub fn Edit(id: String, on_done: Callback<Option<Organization>>) -> impl IntoVie
                             <input type="checkbox" id="edit-multiple" prop:checked=move || multiple.get()
                                 on:change=move |ev| multiple.set(event_target_checked(&ev)) />
                             <label for="edit-multiple">"Create multiple applications"</label>
+                            <p class="hint">"One application per workload (mailboxes; OneDrive and SharePoint; Teams, groups and Planner), each with only its workload's permissions, so that a workload's access can be seen, limited and revoked on its own."</p>
                             <Show when=move || multiple.get() && !o.multiple_applications>
                                 <fieldset>
                                     <legend>"Turn multiple applications back on"</legend>

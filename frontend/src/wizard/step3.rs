@@ -486,7 +486,7 @@ pub fn Step3(
                     } aria-describedby="multiple-apps-hint" />
                 <label for="multiple-apps">"Create multiple applications"</label>
                 <p class="hint" id="multiple-apps-hint">
-                    "Creates 3 additional applications (4 in all) so that backup requests are spread across them, reducing Microsoft's throttling."
+                    "Creates 3 additional applications (4 in all), one per workload: mailboxes; OneDrive and SharePoint; Teams, groups and Planner. Each has only its workload's permissions, so that a workload's access can be seen, limited and revoked on its own."
                     {if automatic { "" } else { " Needs one sign-in as a Global Administrator, asked for after your application's credential has been checked; untick it to add only this application." }}
                 </p>
             </div>
