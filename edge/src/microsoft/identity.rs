@@ -70,9 +70,13 @@ pub struct DeviceAuthorization {
     pub interval: u64,
 }
 
-/// Reads the device authorization response (RFC 8628 section 3.2).
+/// Reads the device authorization response (RFC 8628 section 3.2). An OAuth error in the body is
+/// the answer whatever the status: Microsoft has answered this endpoint's errors with 200 OK, and
+/// MSAL.NET reads them so (its `DeviceCodeRequest` sets `expectErrorsOn200OK`), so that a public
+/// client that is not set up is named instead of taken for a broken answer.
 pub fn read_device_code(resp: &HttpResponse) -> Result<DeviceAuthorization, MicrosoftError> {
-    if !resp.status().is_success() {
+    let error_in_body = || serde_json::from_slice::<OAuthErrorBody>(resp.body()).is_ok_and(|b| !b.error.is_empty());
+    if !resp.status().is_success() || error_in_body() {
         return Err(read_oauth_error(resp));
     }
     let d: StandardDeviceAuthorizationResponse =
@@ -280,6 +284,19 @@ mod tests {
         assert_eq!(d.user_code, "GKQ8VZ2TL");
         assert_eq!(d.device_code.expose(), "DAQABAAEAAAD--secret");
         assert!(!format!("{d:?}").contains("DAQAB"));
+    }
+
+    #[test]
+    fn a_device_code_error_is_read_from_the_body_even_on_200() {
+        let r = response(
+            200,
+            r#"{"error":"unauthorized_client","error_description":"AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.","error_codes":[7000218],"correlation_id":"c-2"}"#,
+        );
+        let e = read_device_code(&r).unwrap_err();
+        assert_eq!(e.code, ErrorCode::ClientMisconfigured, "{e:?}");
+        assert_eq!(e.correlation.code.as_deref(), Some("AADSTS7000218"));
+        let e = read_device_code(&response(400, r#"{"error":"invalid_client","error_codes":[700016]}"#)).unwrap_err();
+        assert_ne!(e.code, ErrorCode::MicrosoftUnavailable);
     }
 
     #[test]
