@@ -2,7 +2,7 @@
 //! locale) by `postMessage`; messages are accepted only from the portal origins the edge is
 //! configured with (`PORTAL_ORIGINS`, published by `GET /api/health`). The app tells the parent
 //! what happens: ready, step changed, content height changed, organization added / updated /
-//! deleted, cancelled. The schema is in the README ("Embedding in a portal").
+//! deleted, cancelled. The schema is in docs/integrating.md.
 //!
 //! The messages are the common crate's types ([`shared::embed`]), read from and written to the
 //! browser's message objects by `serde-wasm-bindgen` (no JSON text in between). Checking a message

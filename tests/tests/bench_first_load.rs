@@ -47,7 +47,7 @@ async fn time_to_a_usable_list_and_to_step_1_on_a_cold_cache() {
         browser.close().await;
     }
     println!(
-        "BUDGET organization list usable after navigation, cold cache: median of 5 {:.0} ms (runs {}; before the split: 294 ms cold)",
+        "BUDGET organization list usable after navigation, cold cache: median of 5 {:.0} ms (runs {}; budget: no later than before the split, 294 ms cold)",
         median(list.clone()),
         runs(&list)
     );
