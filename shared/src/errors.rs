@@ -99,7 +99,10 @@ catalogue! {
     /// Our own public client is misconfigured for this cloud (operator error).
     ClientMisconfigured = "client_misconfigured", 502, "This service's sign-in application is not set up correctly for this cloud. Use the Manual method and tell your service provider (public client flows must be allowed).";
     /// The signed-in user lacks the admin role or consent for registering applications.
-    AdminConsentRequired = "admin_consent_required", 403, "The account that signed in cannot grant these permissions. Sign in as a Global Administrator and accept the permissions.";
+    AdminConsentRequired = "admin_consent_required", 403, "The account that signed in cannot grant these permissions. Sign in as a Privileged Role Administrator together with a Cloud Application Administrator or Application Administrator, or as a Global Administrator, and accept the permissions.";
+    /// The signed-in admin's directory roles cannot do what the sign-in is for: refused before
+    /// anything is created or deleted (the detail's message names the roles for the task).
+    AdminRolesMissing = "admin_roles_missing", 403, "The account that signed in does not have the admin roles for this, so nothing was changed in Microsoft 365. Registering the backup applications and granting their Microsoft Graph permissions needs Privileged Role Administrator together with Cloud Application Administrator or Application Administrator; or Global Administrator. Sign in again with such an account (activate an eligible role in Privileged Identity Management first).";
     /// The Credential pop-up sign-in failed for another reason Microsoft gave.
     SignInFailed = "sign_in_failed", 422, "The sign-in did not complete. Try again, or use the Device Code method.";
     /// The browser did not open the Credential pop-up (a pop-up blocker, or a sandboxed iframe).
@@ -116,7 +119,7 @@ catalogue! {
     SignInCancelled = "sign_in_cancelled", 409, "This sign-in was cancelled or has ended. Start again from the portal.";
     /// The Manual method's credential (and permissions) were checked; the 3 additional applications
     /// now need the administrator's sign-in, which the request did not name.
-    SignInRequired = "sign_in_required", 409, "The application and its credential work. Creating the 3 additional applications needs one sign-in as a Global Administrator: sign in below, or untick \"Create multiple applications\".";
+    SignInRequired = "sign_in_required", 409, "The application and its credential work. Creating the 3 additional applications needs one sign-in as a Privileged Role Administrator together with a Cloud Application Administrator or Application Administrator, or as a Global Administrator: sign in below, or untick \"Create multiple applications\".";
     /// A Credential sign-in holds Microsoft's answer but its owner has not claimed it (the handle
     /// the window posts to the app, or the code it shows): nothing is registered or shown until then.
     SignInNotClaimed = "sign_in_not_claimed", 409, "Waiting for the confirmation code: enter the code shown in the Microsoft sign-in window, then try again.";

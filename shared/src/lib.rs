@@ -17,6 +17,7 @@ pub mod errors;
 pub mod ids;
 pub mod mailbox;
 pub mod method;
+pub mod roles;
 pub mod secret;
 #[cfg(feature = "pfx")]
 pub mod selfsigned;

@@ -166,6 +166,22 @@ pub struct AccessToken {
     pub expires_in: u64,
 }
 
+impl AccessToken {
+    /// The template IDs of the signed-in user's active directory roles, from the token's `wids`
+    /// claim (Learn: "Access token claims reference"); `None` when the token does not say (not a
+    /// JWT, or no such claim), so the caller cannot decide from it.
+    pub fn directory_role_ids(&self) -> Option<Vec<String>> {
+        use base64::Engine as _;
+        let payload = self.access_token.expose().split('.').nth(1)?;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+        #[derive(Deserialize)]
+        struct Claims {
+            wids: Option<Vec<String>>,
+        }
+        serde_json::from_slice::<Claims>(&bytes).ok()?.wids
+    }
+}
+
 /// What a token request produced.
 #[derive(Debug, Clone)]
 pub enum TokenOutcome {

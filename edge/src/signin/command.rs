@@ -220,6 +220,23 @@ impl Purpose {
         matches!(self, Purpose::Register | Purpose::Repair(_))
     }
 
+    /// What the sign-in's token will be used for, as far as directory roles go.
+    pub fn admin_task(&self) -> shared::roles::AdminTask {
+        match self {
+            Purpose::Remove(_) => shared::roles::AdminTask::Remove,
+            Purpose::Register | Purpose::SignInOnly | Purpose::Repair(_) => shared::roles::AdminTask::Register,
+        }
+    }
+
+    /// The refusal of a token whose `wids` claim names roles that cannot do what the sign-in is
+    /// for; `None` when they can, or when the token does not say (Microsoft then refuses what the
+    /// account may not do, as before).
+    pub fn refuse_roles(&self, token: &crate::microsoft::identity::AccessToken) -> Option<ErrorDetail> {
+        let task = self.admin_task();
+        let roles = shared::roles::roles_of(&token.directory_role_ids()?);
+        (!task.allowed(&roles)).then(|| ErrorDetail::admin_roles_missing(task))
+    }
+
     /// The repair's order, for a repair.
     pub fn repair(&self) -> Option<&RepairOrder> {
         match self {

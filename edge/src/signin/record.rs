@@ -272,6 +272,11 @@ impl SignInRecord {
     /// Credential method: the code was redeemed; the token is held until the owner's browser claims
     /// the answer with `claim`'s handle or code.
     pub fn on_browser_token(&mut self, t: AccessToken, claim: Claim, now: Millis) {
+        if let Some(refused) = self.purpose.refuse_roles(&t).filter(|_| self.is_redeeming()) {
+            // Before anything is created: the token is dropped with the sign-in.
+            self.end(Ending::Failed, Some(refused));
+            return;
+        }
         if self.is_redeeming() {
             let window = self.signed_in_window();
             self.stage = Stage::SignedIn { token: HeldToken::from(t, now, window), claim: Some(claim) };
@@ -355,6 +360,11 @@ impl SignInRecord {
         match poller.on_outcome(outcome, sent_at, now) {
             Decision::PollAt(_) => {}
             Decision::SignedIn(t) => {
+                if let Some(refused) = self.purpose.refuse_roles(&t) {
+                    // Before anything is created: the token is dropped with the sign-in.
+                    self.end(Ending::Failed, Some(refused));
+                    return;
+                }
                 let window = self.signed_in_window();
                 self.stage = Stage::SignedIn { token: HeldToken::from(t, now, window), claim: None };
                 if confirmed {

@@ -644,3 +644,53 @@ fn a_save_during_the_hold_works_after_the_admins_token_expired() {
     r.forget_secrets();
     assert!(r.take_for_save(Millis(7000)).is_err());
 }
+
+/// A token whose `wids` claim lists `roles` (a JWT's shape; the signature is not read).
+fn token_with_roles(roles: &[shared::roles::DirectoryRole]) -> AccessToken {
+    use base64::Engine as _;
+    let b64 = |v: serde_json::Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    let wids: Vec<&str> = roles.iter().map(|r| r.template_id()).collect();
+    let jwt = format!(
+        "{}.{}.c2ln",
+        b64(serde_json::json!({"typ": "JWT", "alg": "RS256"})),
+        b64(serde_json::json!({"wids": wids, "tid": "t"}))
+    );
+    AccessToken { access_token: SecretString::new(jwt), expires_in: 3599 }
+}
+
+#[test]
+fn an_account_whose_roles_cannot_do_the_task_is_refused_before_anything_starts() {
+    use shared::roles::DirectoryRole::*;
+    // Registration: an Application Administrator alone cannot grant Graph's application permissions.
+    let mut r = record();
+    r.confirm(APP);
+    r.on_poll(TokenOutcome::Token(token_with_roles(&[ApplicationAdministrator])), Millis(5_000), APP, Millis(5_000));
+    assert_eq!(r.state(), SignInState::Failed);
+    let e = r.status(Millis(5_000)).error.expect("the refusal is shown");
+    assert_eq!(e.code, ErrorCode::AdminRolesMissing);
+    assert!(e.message.contains("Privileged Role Administrator together with"), "{}", e.message);
+    assert!(r.token().is_none(), "the token is dropped with the sign-in");
+
+    // The least-privileged pair, and a token that does not say, go on.
+    for token in [token_with_roles(&[PrivilegedRoleAdministrator, CloudApplicationAdministrator]), admin_token()] {
+        let mut r = record();
+        r.on_poll(TokenOutcome::Token(token), Millis(5_000), APP, Millis(5_000));
+        assert_eq!(r.state(), SignInState::SignedIn);
+    }
+
+    // Removal needs only application management.
+    let mut r = record();
+    r.purpose = Purpose::Remove("org-1".into());
+    r.on_poll(
+        TokenOutcome::Token(token_with_roles(&[CloudApplicationAdministrator])),
+        Millis(5_000),
+        APP,
+        Millis(5_000),
+    );
+    assert_eq!(r.state(), SignInState::SignedIn);
+    let mut r = record();
+    r.purpose = Purpose::Remove("org-1".into());
+    r.on_poll(TokenOutcome::Token(token_with_roles(&[PrivilegedRoleAdministrator])), Millis(5_000), APP, Millis(5_000));
+    let e = r.status(Millis(5_000)).error.expect("refused");
+    assert!(e.message.starts_with("The account that signed in") && e.message.contains("Deleting"), "{}", e.message);
+}

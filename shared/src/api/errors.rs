@@ -98,6 +98,12 @@ impl ErrorDetail {
         }
     }
 
+    /// `admin_roles_missing`: the signed-in account's directory roles cannot do `task`; refused
+    /// before anything was created or deleted.
+    pub fn admin_roles_missing(task: crate::roles::AdminTask) -> Self {
+        Self { message: task.refusal(), ..Self::new(ErrorCode::AdminRolesMissing) }
+    }
+
     /// `trusted_certificate_required` after an automatic registration: the service's certificates
     /// are self-signed, and the run left nothing in the tenant.
     pub fn trusted_certificate_required() -> Self {

@@ -338,8 +338,9 @@ fn tenant(id: &str, cloud: Cloud, name: &str, domain: &str, users: Vec<UserFixtu
 
 impl Fixture {
     /// The built-in fixture: the product's public client in each cloud, Contoso (Global) with a Global
-    /// Administrator and a user without admin roles, and one tenant with a Global Administrator in each
-    /// other cloud.
+    /// Administrator, a user without admin roles, the least-privileged pair of roles that can register
+    /// the backup applications, and each of those roles alone; and one tenant with a Global
+    /// Administrator in each other cloud.
     pub fn builtin() -> Fixture {
         const GA: &[&str] = &["Global Administrator"];
         let public = |cloud, n: u8| PublicClientFixture {
@@ -364,6 +365,20 @@ impl Fixture {
                     vec![
                         user("admin@contoso.onmicrosoft.com", "Megan Bowen", GA),
                         user("user@contoso.onmicrosoft.com", "Alex Wilber", &[]),
+                        // The least-privileged pair that can register the backup applications.
+                        user(
+                            "apps-and-roles@contoso.onmicrosoft.com",
+                            "Adele Vance",
+                            &["Privileged Role Administrator", "Cloud Application Administrator"],
+                        ),
+                        // Manages applications, but cannot grant Microsoft Graph's app roles.
+                        user("app-admin@contoso.onmicrosoft.com", "Lee Gu", &["Application Administrator"]),
+                        // Grants any app role, but cannot create applications.
+                        user(
+                            "role-admin@contoso.onmicrosoft.com",
+                            "Lidia Holloway",
+                            &["Privileged Role Administrator"],
+                        ),
                     ],
                 ),
                 tenant(

@@ -18,14 +18,6 @@ use crate::fixture::{Fixture, GRAPH_APP_ID};
 use crate::identity::jwt::SigningKey;
 use crate::util::{new_guid, now_ms};
 
-/// Directory roles that may manage applications and grant application permissions.
-pub const APP_ADMIN_ROLES: [&str; 4] = [
-    "Global Administrator",
-    "Application Administrator",
-    "Cloud Application Administrator",
-    "Privileged Role Administrator",
-];
-
 /// Settings fixed at start-up.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -94,9 +86,9 @@ pub struct User {
 }
 
 impl User {
-    /// Whether the user may create applications and grant application permissions.
-    pub fn is_app_admin(&self) -> bool {
-        self.roles.iter().any(|r| APP_ADMIN_ROLES.iter().any(|a| a.eq_ignore_ascii_case(r)))
+    /// Whether the user's directory roles allow `action` (see [`crate::roles`]).
+    pub fn may(&self, action: crate::roles::AdminAction) -> bool {
+        crate::roles::may(&self.roles, action)
     }
 }
 

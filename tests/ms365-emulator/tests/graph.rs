@@ -284,3 +284,57 @@ fn throttling_and_latency_on_direct_calls() {
     );
     assert_eq!(emu.send_json("POST", "/_emulator/faults", None, &json!({"kind": "gremlins"})).status, 400);
 }
+
+#[test]
+fn directory_roles_allow_what_microsoft_documents_and_tokens_carry_them_in_wids() {
+    let emu = Emulator::start(&["--device-code-interval", "0"]);
+    let token = |upn: &str| emu.user_token(CONTOSO, GLOBAL_CLIENT, ADMIN_SCOPES, upn);
+    let (app_admin, role_admin, pair) = (
+        token("app-admin@contoso.onmicrosoft.com"),
+        token("role-admin@contoso.onmicrosoft.com"),
+        token("apps-and-roles@contoso.onmicrosoft.com"),
+    );
+    let claims = |t: &str| -> serde_json::Value {
+        use base64::Engine as _;
+        let part = t.split('.').nth(1).unwrap_or_default();
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).unwrap_or_default())
+            .unwrap_or_default()
+    };
+    assert_eq!(claims(&app_admin)["wids"], json!(["9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3"]));
+    assert_eq!(
+        claims(&pair)["wids"],
+        json!(["e8611ab8-c189-46e8-94e1-60213ab1f814", "158c047a-c907-4556-b7ef-446551a6b5f7"])
+    );
+    assert!(claims(&token(USER)).get("wids").is_none(), "no role, no claim");
+
+    // A Privileged Role Administrator alone cannot create applications.
+    let denied = emu.send_json("POST", "/v1.0/applications", Some(&role_admin), &json!({"displayName": "x"}));
+    assert_eq!(denied.status, 403);
+    assert_eq!(denied.json()["error"]["code"], "Authorization_RequestDenied");
+
+    // An Application Administrator creates it, but cannot grant Microsoft Graph's app roles;
+    // Exchange Online's, yes.
+    let (_, _, _, sp_id) = emu.register_app(&app_admin, &[]);
+    let resource = |app_id: &str| {
+        emu.get(&format!("/v1.0/servicePrincipals?$filter=appId%20eq%20'{app_id}'&$select=id,appRoles"), Some(&pair))
+            .json()["value"][0]
+            .clone()
+    };
+    let grant = |who: &str, sp: &serde_json::Value, role: &str| {
+        let role_id =
+            sp["appRoles"].as_array().into_iter().flatten().find(|r| r["value"] == role).map(|r| r["id"].clone());
+        emu.send_json(
+            "POST",
+            &format!("/v1.0/servicePrincipals/{}/appRoleAssignedTo", sp["id"].as_str().unwrap_or_default()),
+            Some(who),
+            &json!({"principalId": sp_id, "resourceId": sp["id"], "appRoleId": role_id}),
+        )
+        .status
+    };
+    let graph = resource(GRAPH_APP_ID);
+    let exchange = resource("00000002-0000-0ff1-ce00-000000000000");
+    assert_eq!(grant(&app_admin, &graph, "User.Read.All"), 403, "Graph's application permissions");
+    assert_eq!(grant(&app_admin, &exchange, "full_access_as_app"), 201, "another API's");
+    // The Privileged Role Administrator grants Graph's.
+    assert_eq!(grant(&role_admin, &graph, "User.Read.All"), 201);
+}

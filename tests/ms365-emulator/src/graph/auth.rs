@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::error::GraphError;
 use crate::cloud::Cloud;
+use crate::roles::AdminAction;
 use crate::state::{Emulator, State};
 
 /// The caller of a Graph request.
@@ -95,8 +96,8 @@ pub fn authenticate(
 pub struct Need<'a> {
     /// Delegated permissions, any one of which suffices.
     pub delegated: &'a [&'a str],
-    /// Whether a delegated caller must also hold an application-admin directory role.
-    pub admin: bool,
+    /// The directory role a delegated caller must also hold, by what it allows.
+    pub admin: Option<AdminAction>,
     /// Application permissions, any one of which suffices.
     pub application: &'a [&'a str],
 }
@@ -110,7 +111,7 @@ pub const READ_APPS: Need<'static> = Need {
         "Directory.ReadWrite.All",
         "AppRoleAssignment.ReadWrite.All",
     ],
-    admin: false,
+    admin: None,
     application: &[
         "Application.Read.All",
         "Application.ReadWrite.All",
@@ -122,15 +123,24 @@ pub const READ_APPS: Need<'static> = Need {
 /// Creating and changing applications and service principals.
 pub const WRITE_APPS: Need<'static> = Need {
     delegated: &["Application.ReadWrite.All", "Directory.ReadWrite.All"],
-    admin: true,
+    admin: Some(AdminAction::ManageApplications),
     application: &["Application.ReadWrite.All", "Application.ReadWrite.OwnedBy"],
 };
 /// Granting application permissions.
 pub const GRANT_ROLES: Need<'static> = Need {
     delegated: &["AppRoleAssignment.ReadWrite.All"],
-    admin: true,
+    admin: None,
     application: &["AppRoleAssignment.ReadWrite.All"],
 };
+
+/// Granting an app role of a resource: [`GRANT_ROLES`], and for a delegated caller the directory
+/// role that consents to that resource's application permissions (Graph's need more).
+pub fn grant_roles_of(graph: bool) -> Need<'static> {
+    Need {
+        admin: Some(if graph { AdminAction::GrantGraphAppRoles } else { AdminAction::GrantOtherAppRoles }),
+        ..GRANT_ROLES
+    }
+}
 /// Reading the organization.
 pub const READ_ORG: Need<'static> = Need {
     delegated: &[
@@ -140,7 +150,7 @@ pub const READ_ORG: Need<'static> = Need {
         "Directory.ReadWrite.All",
         "User.Read",
     ],
-    admin: false,
+    admin: None,
     application: &[
         "Organization.Read.All",
         "Organization.ReadWrite.All",
@@ -157,7 +167,7 @@ pub const READ_USERS: Need<'static> = Need {
         "Directory.Read.All",
         "Directory.ReadWrite.All",
     ],
-    admin: false,
+    admin: None,
     application: &["User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
 };
 
@@ -167,11 +177,12 @@ pub fn require(state: &State, caller: &Caller, need: &Need<'_>) -> Result<(), Gr
     let ok = match &caller.kind {
         CallerKind::User { user_id, scopes } => {
             has(scopes, need.delegated)
-                && (!need.admin
-                    || state
+                && need.admin.is_none_or(|action| {
+                    state
                         .tenant(&caller.tenant_id)
                         .and_then(|t| t.users.iter().find(|u| &u.id == user_id))
-                        .is_some_and(|u| u.is_app_admin()))
+                        .is_some_and(|u| u.may(action))
+                })
         }
         CallerKind::App { roles } => has(roles, need.application),
     };

@@ -16,7 +16,7 @@ use crate::state::State;
 /// Reading a mailbox's folders.
 pub const READ_FOLDERS: Need<'static> = Need {
     delegated: &["MailboxFolder.Read", "MailboxFolder.ReadWrite"],
-    admin: false,
+    admin: None,
     application: &["MailboxFolder.Read.All", "MailboxFolder.ReadWrite.All"],
 };
 

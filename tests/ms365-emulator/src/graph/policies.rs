@@ -22,7 +22,7 @@ const READ_POLICY: Need<'static> = Need {
         "Policy.ReadWrite.ApplicationConfiguration",
         "Policy.Read.All",
     ],
-    admin: false,
+    admin: None,
     application: &["Policy.Read.ApplicationConfiguration", "Policy.ReadWrite.ApplicationConfiguration"],
 };
 

@@ -10,6 +10,7 @@ use super::applications::replicating;
 use super::auth::{require, Caller, GRANT_ROLES, READ_APPS, WRITE_APPS};
 use super::error::GraphError;
 use super::{collection, entity, GraphRequest, GraphResponse};
+use crate::fixture::GRAPH_APP_ID;
 use crate::state::{RoleAssignment, ServicePrincipal, State};
 use crate::util::{iso8601, new_guid};
 
@@ -262,6 +263,7 @@ fn grant(
 ) -> Result<GraphResponse, GraphError> {
     require(state, caller, &GRANT_ROLES)?;
     let resource = find(state, caller, id)?.clone();
+    require(state, caller, &super::auth::grant_roles_of(resource.app_id == GRAPH_APP_ID))?;
     let body = req.json_object()?;
     let field = |name: &str| {
         body.get(name).and_then(Value::as_str).map(str::to_ascii_lowercase).ok_or_else(|| {

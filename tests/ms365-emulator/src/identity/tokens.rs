@@ -113,7 +113,7 @@ pub fn issue_delegated(emu: &Emulator, state: &mut State, g: &Delegated<'_>, now
     let mut scp: Vec<String> = perms.clone();
     scp.extend(requested.oidc.iter().filter(|s| *s != "offline_access").cloned());
     let iss = issuer(emu, &tenant.id);
-    let access = json!({
+    let mut access = json!({
         "aud": g.cloud.graph_host(),
         "iss": iss,
         "iat": now,
@@ -135,6 +135,11 @@ pub fn issue_delegated(emu: &Emulator, state: &mut State, g: &Delegated<'_>, now
         "uti": random_string(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 22),
         "ver": "2.0",
     });
+    // The user's active built-in directory roles, by template ID, as Microsoft's tokens carry them.
+    let wids = crate::roles::template_ids(&user.roles);
+    if !wids.is_empty() {
+        access["wids"] = json!(wids);
+    }
     let granted: Vec<String> =
         perms.iter().map(|p| format!("{}/{p}", g.cloud.graph_host())).chain(requested.oidc.iter().cloned()).collect();
     let mut body = Map::new();
