@@ -120,6 +120,21 @@ pub fn automatic_registration(emulator: &emulator::Emulator, api: &portal::Api) 
     s
 }
 
+/// A device-code sign-in started with `start` (the body of `POST /api/signins`), not confirmed,
+/// approved at the emulator by `user`, and waited for until it is signed in or failed; its last
+/// status.
+pub fn signed_in(
+    emulator: &emulator::Emulator,
+    api: &portal::Api,
+    start: serde_json::Value,
+    user: &str,
+) -> serde_json::Value {
+    let started = api.post("/api/signins", start);
+    let id = started.body["id"].as_str().unwrap_or_else(|| panic!("{}", started.text)).to_owned();
+    emulator.approve(started.body["user_code"].as_str().unwrap(), user);
+    api.wait_status(&id, std::time::Duration::from_secs(30), |s| s["state"] == "signed_in" || s["state"] == "failed")
+}
+
 /// A device-code sign-in started with `start` (the body of `POST /api/signins`), confirmed,
 /// approved at the emulator by `user`, and waited for until its registration ends (completed or
 /// failed); its last status.
