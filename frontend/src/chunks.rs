@@ -64,7 +64,7 @@ split_point! {
     removal: fn removal_sign_in(cloud: CloudEnvironment, organization: String, on_signed_in: Callback<String>) {
         Ok(view! {
             <crate::wizard::signin_panel::SignInPanel cloud removes=organization on_signed_in
-                intro="Deleting these applications needs a sign-in as a Global Administrator of this tenant. Only the applications listed above are deleted." />
+                intro="Deleting these applications needs a sign-in to this tenant as a Cloud Application Administrator or Application Administrator, or as a Global Administrator. Only the applications listed above are deleted." />
         }
         .into_any())
     }

@@ -145,7 +145,8 @@ impl CloudEnvironment {
     }
 
     /// The admin-consent page for application `app` in `tenant` on this cloud's sign-in host: a
-    /// Global Administrator grants every permission configured on the application in one click.
+    /// Privileged Role Administrator or Global Administrator grants every permission configured on the
+    /// application in one click (only they can grant Microsoft Graph's application permissions).
     pub fn admin_consent_url(self, tenant: &crate::TenantId, app: &crate::AppId) -> String {
         format!("{}/{}/adminconsent?client_id={}", self.authority_host(), tenant.as_str(), app.as_str())
     }

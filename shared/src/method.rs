@@ -42,13 +42,13 @@ impl AddMethod {
     pub fn description(self) -> &'static str {
         match self {
             AddMethod::Credential => {
-                "Sign in with a Global Administrator account in a Microsoft window; the backup applications are then registered for you."
+                "Sign in in a Microsoft window as a Privileged Role Administrator who is also Cloud Application Administrator or Application Administrator, or as a Global Administrator; the backup applications are then registered for you."
             }
             AddMethod::DeviceCode => {
-                "Sign in with a Global Administrator account using a one-time code on Microsoft's page; the backup applications are then registered for you."
+                "Sign in with a one-time code on Microsoft's page as a Privileged Role Administrator who is also Cloud Application Administrator or Application Administrator, or as a Global Administrator; the backup applications are then registered for you."
             }
             AddMethod::Manual => {
-                "Register the application in the Azure portal yourself and enter its tenant ID, application ID and password or certificate."
+                "Register the application in the Azure portal yourself (as a Cloud Application Administrator or Application Administrator; its Microsoft Graph permissions are then granted by a Privileged Role Administrator or a Global Administrator) and enter its tenant ID, application ID and password or certificate."
             }
         }
     }

@@ -47,8 +47,8 @@ type Res<T> = std::result::Result<T, AppError>;
 /// Attempts to tell a sign-in that its applications were stored.
 pub const HAND_OVER_ATTEMPTS: u32 = 3;
 /// Added to `applications_not_removed` when Microsoft refused the signed-in account (403).
-const REMOVAL_DENIED: &str = " Microsoft refused the signed-in account: deleting applications needs the Global \
-     Administrator, Application Administrator or Cloud Application Administrator role. Sign in with such an account \
+const REMOVAL_DENIED: &str = " Microsoft refused the signed-in account: deleting applications needs Cloud \
+     Application Administrator or Application Administrator, or Global Administrator. Sign in with such an account \
      and delete again.";
 /// How long a save waits for a sign-in's additional applications.
 pub const ADDITIONAL_PATIENCE_MS: i64 = 180_000;

@@ -78,7 +78,7 @@ pub fn RepairPanel(
     view! {
         <section class="signin-panel" data-testid="repair-panel" aria-labelledby="repair-heading">
             <h3 id="repair-heading">"Repair"</h3>
-            <p>"Sign in once as a Global Administrator of this tenant. Only what is missing is done: missing permissions are granted, a deleted application is created again, a disabled one is enabled again, and a credential that no longer works is replaced by a new certificate. Applications that work are left as they are."</p>
+            <p>"Sign in once to this tenant as a Privileged Role Administrator who is also Cloud Application Administrator or Application Administrator, or as a Global Administrator. Only what is missing is done: missing permissions are granted, a deleted application is created again, a disabled one is enabled again, and a credential that no longer works is replaced by a new certificate. Applications that work are left as they are."</p>
             <Show when=move || started.get().is_none()>
                 <fieldset>
                     <legend>"Sign in with"</legend>

@@ -78,7 +78,7 @@ pub fn ManualPermissions(cloud: CloudEnvironment, tenant: RwSignal<String>, app:
                         <a href=cloud.admin_consent_url(&t, &a) target="_blank" rel="noopener noreferrer" data-testid="admin-consent-link">
                             "Grant admin consent for this application"
                         </a>
-                        " (sign in as a Global Administrator; it grants every permission configured on the application) or open its "
+                        " (sign in as a Privileged Role Administrator or a Global Administrator: only they can grant Microsoft Graph's application permissions; it grants every permission configured on the application) or open its "
                         <a href=cloud.api_permissions_url(&a) target="_blank" rel="noopener noreferrer">"API permissions"</a>
                         "."
                     </p>

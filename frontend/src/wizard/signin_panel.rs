@@ -69,7 +69,7 @@ pub fn SignInPanel(
     });
     view! {
         <div class="signin-panel" data-testid="signin-panel">
-            <p>{intro.unwrap_or("Creating the 3 additional applications needs a sign-in as a Global Administrator.")}</p>
+            <p>{intro.unwrap_or("Creating the 3 additional applications needs a sign-in as a Privileged Role Administrator who is also Cloud Application Administrator or Application Administrator, or as a Global Administrator.")}</p>
             <Show when=move || started.get().is_none()>
                 <div class="actions">
                     <button type="button" data-testid="panel-credential" on:click=move |_| start(AddMethod::Credential)>

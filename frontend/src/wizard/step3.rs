@@ -487,7 +487,7 @@ pub fn Step3(
                 <label for="multiple-apps">"Create multiple applications"</label>
                 <p class="hint" id="multiple-apps-hint">
                     "Creates 3 additional applications (4 in all), one per workload: mailboxes; OneDrive and SharePoint; Teams, groups and Planner. Each has only its workload's permissions, so that a workload's access can be seen, limited and revoked on its own."
-                    {if automatic { "" } else { " Needs one sign-in as a Global Administrator, asked for after your application's credential has been checked; untick it to add only this application." }}
+                    {if automatic { "" } else { " Needs one sign-in as a Privileged Role Administrator who is also Cloud Application Administrator or Application Administrator, or as a Global Administrator, asked for after your application's credential has been checked; untick it to add only this application." }}
                 </p>
             </div>
             <Show when=move || needs_sign_in.get()>

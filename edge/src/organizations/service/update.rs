@@ -141,7 +141,7 @@ where
                 let sign_in = req.sign_in_id.as_deref().ok_or_else(|| {
                     FieldError::new(
                         Field::Body,
-                        "Recreating the additional applications needs a sign-in as a Global Administrator: sign in with a device code first.",
+                        "Recreating the additional applications needs a sign-in as a Privileged Role Administrator who is also Cloud Application Administrator or Application Administrator, or as a Global Administrator: sign in with a device code first.",
                     )
                 })?;
                 self.ensure_additional(sign_in, cloud, &org.tenant_id).await?;

@@ -32,7 +32,7 @@ pub fn CredentialStep(
         <div class="step">
             <Show when=move || state() == Some(SignInState::WaitingForSignIn) && notice.get().is_none()
                 && status.get().is_some_and(|s| s.authorize_url.is_some())>
-                <p>"Sign in with a Global Administrator account in the Microsoft window and accept the permissions. This page continues by itself."</p>
+                <p>"Sign in in the Microsoft window as a Privileged Role Administrator who is also Cloud Application Administrator or Application Administrator, or as a Global Administrator, and accept the permissions. This page continues by itself."</p>
                 <p><button type="button" class="secondary" data-testid="reopen-signin" on:click=move |_| { signin.dispatch(Event::Reopen); }>"Open the sign-in window again"</button></p>
             </Show>
             <Show when=move || state() == Some(SignInState::SignedIn)>

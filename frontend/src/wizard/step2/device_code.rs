@@ -48,7 +48,7 @@ pub fn DeviceCodeStep(
     view! {
         <div class="step">
             <Show when=move || status.get().is_some_and(|s| s.user_code.is_some())>
-                <p>"Copy the one-time authorization code, open Microsoft's page, enter the code and sign in with a Global Administrator account."</p>
+                <p>"Copy the one-time authorization code, open Microsoft's page, enter the code and sign in as a Privileged Role Administrator who is also Cloud Application Administrator or Application Administrator, or as a Global Administrator."</p>
                 <div class="code-block">
                 <div class="code-row">
                     <output class="code" data-testid="user-code" aria-label="One-time authorization code">{code}</output>
