@@ -22,6 +22,13 @@ pub mod fixture {
     pub const ADMIN: &str = "admin@contoso.onmicrosoft.com";
     /// Contoso's user without admin roles.
     pub const USER: &str = "user@contoso.onmicrosoft.com";
+    /// Contoso's Privileged Role Administrator who is also Cloud Application Administrator: the
+    /// least-privileged account that registers the backup applications.
+    pub const LEAST_PRIVILEGED: &str = "apps-and-roles@contoso.onmicrosoft.com";
+    /// Contoso's Application Administrator (no other role).
+    pub const APP_ADMIN: &str = "app-admin@contoso.onmicrosoft.com";
+    /// Contoso's Privileged Role Administrator (no other role).
+    pub const ROLE_ADMIN: &str = "role-admin@contoso.onmicrosoft.com";
     /// Password of every fixture user.
     pub const PASSWORD: &str = "Passw0rd!";
 }

@@ -113,7 +113,9 @@ fn removed_consent_and_a_disabled_application_are_repaired_in_place() {
     assert_eq!(disabled["health"]["reason"], "service_principal_disabled", "{disabled}");
     let key_before = emulator.applications()[0]["keyCredentials"].clone();
 
-    let sign_in = repair_sign_in(&emulator, &api, id, fixture::ADMIN);
+    // Repaired by the least-privileged account that can: Privileged Role Administrator with Cloud
+    // Application Administrator.
+    let sign_in = repair_sign_in(&emulator, &api, id, fixture::LEAST_PRIVILEGED);
     assert_eq!(sign_in["state"], "completed", "{sign_in}");
     let repaired = repair(&api, &disabled, &sign_in);
     assert_eq!(repaired.status, 200, "{}", repaired.text);

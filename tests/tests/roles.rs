@@ -9,9 +9,7 @@ use system_tests::emulator::Emulator;
 use system_tests::portal::Api;
 use system_tests::stack::Stack;
 
-const PAIR: &str = "apps-and-roles@contoso.onmicrosoft.com";
-const APP_ADMIN: &str = "app-admin@contoso.onmicrosoft.com";
-const ROLE_ADMIN: &str = "role-admin@contoso.onmicrosoft.com";
+use system_tests::emulator::fixture::{APP_ADMIN, LEAST_PRIVILEGED as PAIR, ROLE_ADMIN};
 
 fn start() -> (Emulator, Stack) {
     let emulator = Emulator::start_with(&["--device-code-interval", "1"]);
