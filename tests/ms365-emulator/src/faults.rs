@@ -60,6 +60,10 @@ pub enum Fault {
         /// Tenant ID or domain.
         tenant: String,
     },
+    /// Microsoft's `Cross-Origin-Opener-Policy` enforcement on its sign-in pages (Learn: "Prepare
+    /// your app for COOP enforcement"): every HTML page the emulator serves is sent with
+    /// `Cross-Origin-Opener-Policy: same-origin`, so a sign-in window loses its opener.
+    OpenerPolicy,
 }
 
 /// What a replication delay applies to.
@@ -247,6 +251,11 @@ impl Faults {
             Fault::SecretsForbidden { tenant } => names.iter().any(|n| n.eq_ignore_ascii_case(tenant)),
             _ => false,
         })
+    }
+
+    /// Whether the sign-in pages are sent with `Cross-Origin-Opener-Policy: same-origin`.
+    pub fn opener_policy(&self) -> bool {
+        self.active.iter().any(|a| matches!(a.fault, Fault::OpenerPolicy))
     }
 
     /// Whether Conditional Access blocks the device code flow in the tenant (any of its `names`).

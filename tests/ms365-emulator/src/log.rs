@@ -96,10 +96,18 @@ pub async fn observe(AxState(emu): AxState<Arc<Emulator>>, req: Request, next: N
     if delay > 0 {
         tokio::time::sleep(Duration::from_millis(delay)).await;
     }
-    let resp = match throttled {
+    let mut resp = match throttled {
         Some(t) => throttled_response(&path, t, &emu.config.public_base, now_ms()),
         None => next.run(req).await,
     };
+    let html = resp
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if html && emu.lock().faults.opener_policy() {
+        resp.headers_mut().insert("cross-origin-opener-policy", axum::http::HeaderValue::from_static("same-origin"));
+    }
     let info = resp.extensions().get::<LogInfo>().cloned().unwrap_or_default();
     let entry = LogEntry {
         t_ms: arrived,

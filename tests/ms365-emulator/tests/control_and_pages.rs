@@ -166,3 +166,16 @@ fn the_authorization_code_flow_with_pkce() {
     let unknown = emu.get("/organizations/oauth2/v2.0/authorize?client_id=11111111-2222-3333-4444-555555555555&response_type=code&redirect_uri=x&scope=openid", None);
     assert!(unknown.text.contains("AADSTS700016"));
 }
+
+#[test]
+fn the_opener_policy_switch_sends_coop_on_every_sign_in_page_only_while_it_is_on() {
+    let emu = Emulator::start(&["--device-code-interval", "0"]);
+    assert_eq!(emu.get("/devicelogin", None).header("cross-origin-opener-policy"), None);
+    let on = emu.send_json("POST", "/_emulator/faults", None, &serde_json::json!({"kind": "opener_policy"}));
+    assert!(on.status < 300, "{}", on.text);
+    assert_eq!(emu.get("/devicelogin", None).header("cross-origin-opener-policy"), Some("same-origin"));
+    // Not on JSON answers (Graph, the token endpoint): only pages.
+    assert_eq!(emu.get("/v1.0/organization", None).header("cross-origin-opener-policy"), None);
+    assert!(emu.send_json("DELETE", "/_emulator/faults", None, &serde_json::json!({})).status < 300);
+    assert_eq!(emu.get("/devicelogin", None).header("cross-origin-opener-policy"), None);
+}
