@@ -182,3 +182,37 @@ fn the_certificate_the_service_generated_opens_sharepoint_where_a_secret_is_refu
     let (status, _, body) = web(&emulator, access);
     assert_eq!((status, body["error_description"].as_str()), (401, Some("Unsupported app only token.")));
 }
+
+#[test]
+fn an_assertion_whose_subject_is_not_its_issuer_is_refused_with_aadsts50048() {
+    use base64::Engine as _;
+    let emulator = Emulator::start();
+    let (app_id, _, cert) = app_with_certificate(&emulator, "Backup (assertion)", true);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let audience = format!("https://login.microsoftonline.com/{}/oauth2/v2.0/token", fixture::CONTOSO);
+    let assertion =
+        ClientAssertion::new(AssertionAlg::RS256, &cert.certificate_der, &app_id, &audience, "jti-sub", now);
+    // The same assertion with another `sub`, signed again.
+    let input = String::from_utf8(assertion.signing_input().to_vec()).unwrap();
+    let (header, payload) = input.split_once('.').unwrap();
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let mut claims: Value = serde_json::from_slice(&b64.decode(payload).unwrap()).unwrap();
+    claims["sub"] = Value::String("00000000-0000-0000-0000-000000000001".into());
+    let input = format!("{header}.{}", b64.encode(claims.to_string()));
+    let signature = system_tests::rs256_signature(cert.private_key_pkcs8.expose(), input.as_bytes());
+    let jwt = format!("{input}.{}", b64.encode(signature));
+    let url = format!("{}/{}/oauth2/v2.0/token", emulator.base_url, fixture::CONTOSO);
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", app_id.as_str()),
+        ("scope", "https://graph.microsoft.com/.default"),
+        ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+        ("client_assertion", jwt.as_str()),
+    ];
+    let answer: Value = match ureq::post(&url).send_form(&form) {
+        Ok(r) | Err(ureq::Error::Status(_, r)) => r.into_json().unwrap(),
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(answer["error"], "invalid_client", "{answer}");
+    assert_eq!(answer["error_codes"][0], 50048, "{answer}");
+}

@@ -3,8 +3,8 @@
 //!
 //! Microsoft's rules, as the product meets them: the secret must be the secret's *value* and unexpired
 //! (AADSTS7000215 / AADSTS7000222); the assertion's certificate is found by `x5t#S256` or `x5t`, its
-//! signature must verify (AADSTS700027), `aud` must be this tenant's token endpoint, `iss` = `sub` =
-//! client ID, `exp`/`nbf` within five minutes of skew (AADSTS700024), and a `jti` is accepted once.
+//! signature must verify (AADSTS700027), `aud` must be this tenant's token endpoint, `iss` = `sub`
+//! (AADSTS50048 when they differ) = client ID (AADSTS700021), `exp`/`nbf` within five minutes of skew (AADSTS700024), and a `jti` is accepted once.
 //! Credentials younger than a `credential` replication delay are treated as not there yet.
 
 use serde_json::Value;
@@ -159,7 +159,15 @@ fn check_assertion(
     let client_id = &app.app_id;
     let iss = jwt.claim_str("iss").unwrap_or("");
     let sub = jwt.claim_str("sub").unwrap_or("");
-    if !iss.eq_ignore_ascii_case(client_id) || !sub.eq_ignore_ascii_case(client_id) {
+    // Learn, AADSTS error codes: 50048 SubjectMismatchesIssuer.
+    if !iss.eq_ignore_ascii_case(sub) {
+        return Err(OAuthError::new(
+            "invalid_client",
+            50_048,
+            "Subject mismatches Issuer claim in the client assertion. Contact the tenant admin.",
+        ));
+    }
+    if !iss.eq_ignore_ascii_case(client_id) {
         return Err(OAuthError::new(
             "invalid_client",
             700_021,
