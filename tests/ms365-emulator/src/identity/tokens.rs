@@ -12,8 +12,17 @@ use crate::fixture::GRAPH_APP_ID;
 use crate::state::{Emulator, RefreshGrant, SignedInUser, State};
 use crate::util::{b64url, new_guid, random_string};
 
-/// Lifetime of access tokens, seconds (`expires_in`).
-pub const ACCESS_TOKEN_LIFETIME_S: u64 = 3599;
+/// Lifetime of ID tokens, seconds.
+pub const ID_TOKEN_LIFETIME_S: u64 = 3600;
+
+/// The lifetime of one access token, seconds: as Microsoft's, a random value from 60 to 90 minutes
+/// (Learn: "Configurable token lifetimes in the Microsoft identity platform"), so that nothing
+/// relies on one fixed `expires_in`.
+pub fn access_token_lifetime_s() -> u64 {
+    let mut b = [0u8; 2];
+    let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b);
+    3600 + u64::from(u16::from_le_bytes(b)) % 1801
+}
 
 /// The delegated permissions of the product's public client (what `.default` means for it).
 pub const PUBLIC_CLIENT_PERMISSIONS: [&str; 3] =
@@ -110,6 +119,7 @@ pub fn issue_delegated(emu: &Emulator, state: &mut State, g: &Delegated<'_>, now
         .ok_or_else(|| OAuthError::new("invalid_grant", 50_034, "The user account does not exist in the directory."))?;
     let perms = delegated_permissions(state, g.client, &requested.permissions, &tenant.id);
     let now = now_ms / 1000;
+    let lifetime = access_token_lifetime_s();
     let mut scp: Vec<String> = perms.clone();
     scp.extend(requested.oidc.iter().filter(|s| *s != "offline_access").cloned());
     let iss = issuer(emu, &tenant.id);
@@ -118,11 +128,9 @@ pub fn issue_delegated(emu: &Emulator, state: &mut State, g: &Delegated<'_>, now
         "iss": iss,
         "iat": now,
         "nbf": now,
-        "exp": now + ACCESS_TOKEN_LIFETIME_S,
+        "exp": now + lifetime,
         "appid": g.client_id,
-        "azp": g.client_id,
         "appidacr": g.auth.acr(),
-        "azpacr": g.auth.acr(),
         "idtyp": "user",
         "name": user.display_name,
         "oid": user.id,
@@ -145,8 +153,8 @@ pub fn issue_delegated(emu: &Emulator, state: &mut State, g: &Delegated<'_>, now
     let mut body = Map::new();
     body.insert("token_type".into(), json!("Bearer"));
     body.insert("scope".into(), json!(granted.join(" ")));
-    body.insert("expires_in".into(), json!(ACCESS_TOKEN_LIFETIME_S));
-    body.insert("ext_expires_in".into(), json!(ACCESS_TOKEN_LIFETIME_S));
+    body.insert("expires_in".into(), json!(lifetime));
+    body.insert("ext_expires_in".into(), json!(lifetime));
     body.insert("access_token".into(), json!(emu.signing.sign(&access).map_err(server_error)?));
     if requested.has_oidc("offline_access") {
         let rt =
@@ -168,7 +176,7 @@ pub fn issue_delegated(emu: &Emulator, state: &mut State, g: &Delegated<'_>, now
             "iss": iss,
             "iat": now,
             "nbf": now,
-            "exp": now + ACCESS_TOKEN_LIFETIME_S,
+            "exp": now + ID_TOKEN_LIFETIME_S,
             "name": user.display_name,
             "oid": user.id,
             "preferred_username": user.upn,
@@ -230,17 +238,16 @@ pub fn issue_app(
         }
     };
     let now = now_ms / 1000;
+    let lifetime = access_token_lifetime_s();
     let mut access = json!({
         "aud": aud,
         "iss": issuer(emu, tenant_id),
         "iat": now,
         "nbf": now,
-        "exp": now + ACCESS_TOKEN_LIFETIME_S,
+        "exp": now + lifetime,
         "app_displayname": sp.display_name,
         "appid": app_id,
-        "azp": app_id,
         "appidacr": auth.acr(),
-        "azpacr": auth.acr(),
         "idtyp": "app",
         "oid": sp.id,
         "sub": sp.id,
@@ -255,8 +262,8 @@ pub fn issue_app(
     }
     Ok(json!({
         "token_type": "Bearer",
-        "expires_in": ACCESS_TOKEN_LIFETIME_S,
-        "ext_expires_in": ACCESS_TOKEN_LIFETIME_S,
+        "expires_in": lifetime,
+        "ext_expires_in": lifetime,
         "access_token": emu.signing.sign(&access).map_err(server_error)?,
     }))
 }
