@@ -74,20 +74,20 @@ fn the_emulator_checks_proofs_of_possession_as_microsoft_documents() {
 
     // Refused: `iss` must be the object ID, `aud` Microsoft Graph, at most 10 minutes, signed by
     // a key the application has.
+    // Each refusal is Microsoft's answer to a malformed proof.
     let (status, body) = add(&token, &proof(&current, &app_id));
-    assert_eq!(status, 400, "iss = app ID: {body}");
-    assert!(body["error"]["message"].as_str().unwrap().contains("object ID"), "{body}");
-    let wrong_aud = proof_with(
-        &current,
-        json!({"aud": "https://graph.microsoft.com", "iss": object_id, "nbf": now, "exp": now + 600}),
-    );
-    assert_eq!(add(&token, &wrong_aud).0, 400);
+    assert_eq!(status, 401, "iss = app ID: {body}");
+    assert_eq!(body["error"]["code"], "Authentication_MissingOrMalformed", "{body}");
+    for aud in ["https://graph.microsoft.com", "00000002-0000-0000-c000-000000000000"] {
+        let wrong_aud = proof_with(&current, json!({"aud": aud, "iss": object_id, "nbf": now, "exp": now + 600}));
+        assert_eq!(add(&token, &wrong_aud).0, 401, "{aud}: only the audience Learn names now");
+    }
     let too_long = proof_with(
         &current,
         json!({"aud": "00000003-0000-0000-c000-000000000000", "iss": object_id, "nbf": now, "exp": now + 3600}),
     );
-    assert_eq!(add(&token, &too_long).0, 400);
-    assert_eq!(add(&token, &proof(&new, &object_id)).0, 400, "signed by a key the application does not have");
+    assert_eq!(add(&token, &too_long).0, 401);
+    assert_eq!(add(&token, &proof(&new, &object_id)).0, 401, "signed by a key the application does not have");
     assert_eq!(keys_of(&emulator, &app_id).len(), 1, "nothing was added");
 
     // Another application may not roll this one's keys without Application.ReadWrite.All.
@@ -125,7 +125,7 @@ fn the_emulator_checks_proofs_of_possession_as_microsoft_documents() {
         &format!("/applications/{object_id}/removeKey"),
         json!({"keyId": new_key_id, "proof": proof(&new, &object_id)}),
     );
-    assert_eq!(status, 400, "{body}");
+    assert_eq!(status, 401, "{body}");
 }
 
 /// The emulator and the product, whose organizations' clock follows the emulator's

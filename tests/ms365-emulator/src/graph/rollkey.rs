@@ -4,12 +4,13 @@
 //! Microsoft's rules (learn.microsoft.com/graph/application-rollkey-prooftoken): the `proof` is a JWT
 //! signed with the private key of one of the application's *valid* certificates (so it no longer
 //! works once every certificate has expired); `aud` is Microsoft Graph's app ID
-//! `00000003-0000-0000-c000-000000000000` (older documentation: `00000002-…`, still accepted); `iss`
-//! is the application's object ID, not its app ID; `exp` is at most `nbf` + 10 minutes. Callers with
-//! `Application.ReadWrite.*` may roll any application's keys; an application token may roll only its
-//! own. Microsoft does not document the error code of a refused proof: this emulator answers 400
-//! `Request_BadRequest` with the reason, which is what the product shows (it does not branch on the
-//! code).
+//! `00000003-0000-0000-c000-000000000000`, the only audience the page names now (older copies said
+//! `00000002-…`, which is refused here); `iss` is the application's object ID, not its app ID; `exp`
+//! is at most `nbf` + 10 minutes. Callers with `Application.ReadWrite.*` may roll any application's
+//! keys; an application token may roll only its own. A refused proof gets what Microsoft answers a
+//! malformed one, as developers reported it to Microsoft's Graph documentation
+//! (microsoftgraph/microsoft-graph-docs issues 10686 and 22076): 401 `Authentication_MissingOrMalformed`
+//! "Access Token missing or malformed.", without a reason (the emulator logs none either).
 
 use serde_json::{json, Map, Value};
 
@@ -25,15 +26,14 @@ use crate::util::b64url_decode;
 
 /// Microsoft Graph's app ID: the proof's audience.
 const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
-/// The audience older documentation names (Azure AD Graph); Microsoft still accepts it.
-const LEGACY_AUDIENCE: &str = "00000002-0000-0000-c000-000000000000";
 /// The longest a proof may live.
 const PROOF_LIFETIME_S: u64 = 600;
 /// Clock skew allowed on `nbf` / `exp`.
 const SKEW_S: u64 = 300;
 
-fn refused(reason: &str) -> GraphError {
-    GraphError::new(400, "Request_BadRequest", format!("Proof of possession validation failed: {reason}."))
+/// Microsoft's answer to a proof it does not accept; `_why` names the rule for the reader of the code.
+fn refused(_why: &str) -> GraphError {
+    GraphError::new(401, "Authentication_MissingOrMalformed", "Access Token missing or malformed.")
 }
 
 /// The index of application `id` in the caller's tenant, if the caller may roll its keys.
@@ -80,7 +80,7 @@ pub fn check_proof(state: &State, app: &Application, proof: &str, now_ms: u64) -
         return Err(refused("the proof is not signed by a valid certificate of the application"));
     }
     let aud = jwt.claim_str("aud").unwrap_or("");
-    if !aud.eq_ignore_ascii_case(GRAPH_APP_ID) && !aud.eq_ignore_ascii_case(LEGACY_AUDIENCE) {
+    if !aud.eq_ignore_ascii_case(GRAPH_APP_ID) {
         return Err(refused(&format!("the 'aud' claim must be '{GRAPH_APP_ID}'")));
     }
     if !jwt.claim_str("iss").unwrap_or("").eq_ignore_ascii_case(&app.id) {
