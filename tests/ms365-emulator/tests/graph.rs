@@ -335,6 +335,11 @@ fn directory_roles_allow_what_microsoft_documents_and_tokens_carry_them_in_wids(
     let exchange = resource("00000002-0000-0ff1-ce00-000000000000");
     assert_eq!(grant(&app_admin, &graph, "User.Read.All"), 403, "Graph's application permissions");
     assert_eq!(grant(&app_admin, &exchange, "full_access_as_app"), 201, "another API's");
+    // Granting needs reading applications too: AppRoleAssignment.ReadWrite.All alone is not enough,
+    // even for a Global Administrator.
+    let narrow =
+        emu.user_token(CONTOSO, GLOBAL_CLIENT, "https://graph.microsoft.com/AppRoleAssignment.ReadWrite.All", ADMIN);
+    assert_eq!(grant(&narrow, &graph, "User.Read.All"), 403);
     // The Privileged Role Administrator grants Graph's.
     assert_eq!(grant(&role_admin, &graph, "User.Read.All"), 201);
 }

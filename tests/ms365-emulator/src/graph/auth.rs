@@ -133,6 +133,20 @@ pub const GRANT_ROLES: Need<'static> = Need {
     application: &["AppRoleAssignment.ReadWrite.All"],
 };
 
+/// What granting an app role needs beside [`GRANT_ROLES`]: reading applications (Learn, "Grant an
+/// appRoleAssignment for a service principal": `AppRoleAssignment.ReadWrite.All` together with
+/// `Application.Read.All`, or a higher one such as `Directory.Read.All`).
+pub const GRANT_ROLES_READ: Need<'static> = Need {
+    delegated: &["Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
+    admin: None,
+    application: &[
+        "Application.Read.All",
+        "Application.ReadWrite.All",
+        "Directory.Read.All",
+        "Directory.ReadWrite.All",
+    ],
+};
+
 /// Granting an app role of a resource: [`GRANT_ROLES`], and for a delegated caller the directory
 /// role that consents to that resource's application permissions (Graph's need more).
 pub fn grant_roles_of(graph: bool) -> Need<'static> {

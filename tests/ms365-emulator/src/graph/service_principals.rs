@@ -262,6 +262,7 @@ fn grant(
     now: u64,
 ) -> Result<GraphResponse, GraphError> {
     require(state, caller, &GRANT_ROLES)?;
+    require(state, caller, &super::auth::GRANT_ROLES_READ)?;
     let resource = find(state, caller, id)?.clone();
     require(state, caller, &super::auth::grant_roles_of(resource.app_id == GRAPH_APP_ID))?;
     let body = req.json_object()?;
