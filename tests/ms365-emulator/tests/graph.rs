@@ -204,6 +204,16 @@ fn batch_runs_in_dependency_order_and_is_throttled_per_request() {
         {"id": "1", "method": "POST", "url": "/applications", "headers": {"Content-Type": "application/json"}, "body": {"displayName": "Batched"}},
         {"id": "3", "method": "GET", "url": "applications?$select=id,displayName"}
     ]});
+    // A request with a body but no Content-Type fails the whole batch, nothing is run.
+    let untyped = json!({"requests": [
+        {"id": "7", "method": "POST", "url": "/applications", "body": {"displayName": "Untyped"}}
+    ]});
+    let refused = emu.send_json("POST", "/v1.0/$batch", Some(&admin), &untyped);
+    assert_eq!(refused.status, 400, "{}", refused.text);
+    assert_eq!(
+        refused.json()["error"]["message"],
+        "Write request id : 7 does not contain Content-Type header or body."
+    );
     let r = emu.send_json("POST", "/v1.0/$batch", Some(&admin), &body);
     assert_eq!(r.status, 200, "{}", r.text);
     let responses = r.json()["responses"].as_array().cloned().unwrap_or_default();

@@ -64,6 +64,15 @@ fn parse(req: &GraphRequest) -> Result<Vec<Inner>, GraphError> {
             }
             Some(_) => return Err(bad("Invalid batch payload format: 'dependsOn' must be a list of ids.")),
         };
+        // A request with a body must name its type; Graph refuses the whole batch otherwise, with
+        // this message (as reported in microsoftgraph/msgraph-sdk-dotnet issue 2628).
+        let typed = r
+            .get("headers")
+            .and_then(Value::as_object)
+            .is_some_and(|h| h.keys().any(|k| k.eq_ignore_ascii_case("content-type")));
+        if r.get("body").is_some_and(|b| !b.is_null()) && !typed {
+            return Err(bad(&format!("Write request id : {id} does not contain Content-Type header or body.")));
+        }
         out.push(Inner {
             id,
             method: method.to_ascii_uppercase(),
