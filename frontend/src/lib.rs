@@ -219,7 +219,11 @@ pub fn Wizard(on_done: Callback<Option<String>>) -> impl IntoView {
     Effect::new(move |_| {
         embed::post(AppMessage::Step { step: step.get().number() });
         if let Some(h) = heading.get() {
-            let _ = h.focus();
+            // On the next frame: the wizard arrives in a chunk of its own, and its first heading
+            // is not in the document yet when this first runs.
+            request_animation_frame(move || {
+                let _ = h.focus();
+            });
         }
     });
 

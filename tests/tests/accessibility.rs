@@ -78,8 +78,16 @@ async fn the_wizard_works_from_the_keyboard_alone() {
     assert_eq!(focused, "Add Microsoft 365 organization");
     press(&browser, Key::Enter).await;
     browser.wait_for_text("#step-heading", "Step 1", Duration::from_secs(10)).await;
-    let focused_id = c.active_element().await.unwrap().attr("id").await.unwrap();
-    assert_eq!(focused_id.as_deref(), Some("step-heading"), "focus moved to the new step's heading");
+    // Focus moves to the new step's heading (on the frame after the step is drawn).
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        let focused_id = c.active_element().await.unwrap().attr("id").await.unwrap();
+        if focused_id.as_deref() == Some("step-heading") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "focus did not move to the new step's heading: {focused_id:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     // Tab through the radio groups to "Next": Global and Device Code are preselected.
     let mut reached = false;
     for _ in 0..12 {
