@@ -50,9 +50,12 @@ pre_build)
       wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
         --enable-reference-types --enable-multivalue "$f" -o "$f"
     done
-    # esbuild (installed with wrangler) minifies the glue and the chunk loader.
+    # esbuild (installed with wrangler) minifies the glue and the chunk loader. wasm-bindgen's glue
+    # names the chunk loader's module once per chunk in one import object (the same module each
+    # time), which esbuild would report as duplicate keys on every build.
     for f in "$work"/app/*.js; do
-      esbuild "$f" --minify --format=esm --outfile="$f" --allow-overwrite --log-level=warning
+      esbuild "$f" --minify --format=esm --outfile="$f" --allow-overwrite --log-level=warning \
+        --log-override:duplicate-object-key=silent
     done
   fi
   rm -f "$work"/app/*.d.ts
