@@ -184,6 +184,7 @@ body_schemas!(
     StartSignIn,
     SignInStatus,
     ConfirmSignIn,
+    SignInWindowClaim,
     InspectCertificate,
     CertificateInfo,
     OrganizationList,
@@ -267,6 +268,8 @@ endpoints! {
         HEALTH = Health: Get "/api/health", NoBody => 200 HealthResponse, errors &[];
         /// Microsoft sends the Credential pop-up back here (no session; the state names the sign-in). Answers an HTML page that tells the app and closes itself
         SIGN_IN_CALLBACK = SignInCallback: Get "/api/signin/callback", NoBody => 200 NoBody, errors &[];
+        /// The Credential callback page claims Microsoft's answer itself when it cannot hand it to the app (no session; the claim handle and the state the app left in the window it opened are the proof)
+        SIGN_IN_WINDOW = SignInWindow: Post "/api/signin/window", SignInWindowClaim => 204 NoBody, errors &[400, 404, 413, 415];
     }
     Engine EngineEndpoint {
         /// Backup engine: the account's organizations, their applications, workloads, health and credential expiry (never a secret)

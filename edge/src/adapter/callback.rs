@@ -1,5 +1,6 @@
 //! The page Microsoft sends the Credential pop-up back to.
 
+use super::body::read_body;
 use super::{internal, signin_command};
 use crate::error::AppError;
 use crate::signin::command::{CallbackAnswer, CallbackOutcome, Command};
@@ -30,16 +31,7 @@ pub(super) async fn signin_callback(req: Request, env: &Env) -> Result<Response,
                 error_description: query.error_description,
             };
             let cmd = Command::Callback(answer);
-            // Only sign-ins we issued reach a Durable Object: a made-up ID costs one D1 read.
-            let known = match env.d1("DB") {
-                Ok(db) => {
-                    match db.prepare("SELECT 1 AS known FROM signins WHERE id = ?1").bind(&[id.as_str().into()]) {
-                        Ok(stmt) => stmt.first::<serde_json::Value>(None).await.map(|row| row.is_some()).ok(),
-                        Err(_) => None,
-                    }
-                }
-                Err(_) => None,
-            };
+            let known = issued(env, &id).await;
             unknown = known == Some(false);
             let answer = match known {
                 Some(false) => Ok(Response::empty().map_err(internal("response"))?.with_status(404)),
@@ -76,4 +68,29 @@ pub(super) async fn signin_callback(req: Request, env: &Env) -> Result<Response,
     let mut resp = Response::from_html(callback_page(&outcome)).map_err(internal("response"))?.with_status(status);
     resp.headers_mut().set("content-security-policy", &callback_csp()).map_err(internal("headers"))?;
     Ok(resp)
+}
+
+/// Whether sign-in `id` is one we issued (`None`: D1 could not say). Only those reach a Durable
+/// Object: a made-up ID costs one D1 read.
+async fn issued(env: &Env, id: &str) -> Option<bool> {
+    let db = env.d1("DB").ok()?;
+    let stmt = db.prepare("SELECT 1 AS known FROM signins WHERE id = ?1").bind(&[id.into()]).ok()?;
+    stmt.first::<serde_json::Value>(None).await.map(|row| row.is_some()).ok()
+}
+
+/// `POST /api/signin/window`: the callback page of the Credential window the app opened claims
+/// Microsoft's answer itself, when `Cross-Origin-Opener-Policy` cut the window off from the app. No
+/// session (the window is a top-level page of its own); the claim handle the page received and the
+/// `state` the app left in the window's `sessionStorage` are the proof. Any refusal is 404, the same
+/// for an unknown sign-in, a wrong proof or a sign-in in another stage.
+pub(super) async fn signin_window(mut req: Request, env: &Env) -> Result<Response, AppError> {
+    let body = read_body(&shared::endpoints::SIGN_IN_WINDOW, &mut req).await?;
+    if !crate::ids::is_id(&body.id) || issued(env, &body.id).await != Some(true) {
+        return Err(AppError::NotFound);
+    }
+    let cmd = Command::WindowClaim { handle: body.handle, proof: body.proof };
+    match signin_command(env, &body.id, cmd).await? {
+        r if r.status_code() == 200 => Ok(Response::empty().map_err(internal("response"))?.with_status(204)),
+        _ => Err(AppError::NotFound),
+    }
 }

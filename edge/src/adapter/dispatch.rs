@@ -43,6 +43,7 @@ async fn public(e: PublicEndpoint, req: Request, env: &Env) -> Answer {
     match e {
         PublicEndpoint::Health => health::health(&req, env).await,
         PublicEndpoint::SignInCallback => callback::signin_callback(req, env).await,
+        PublicEndpoint::SignInWindow => callback::signin_window(req, env).await,
     }
 }
 

@@ -74,6 +74,10 @@ pub struct Claim {
     pub attempts: u8,
     /// When the claim lapses.
     pub until: Millis,
+    /// The digest ([`state_digest`]) of the state secret of the window that received the answer:
+    /// the window the app opened proves itself with it (see [`Claim::proven_by_window`]).
+    #[serde(default)]
+    pub window: Option<String>,
 }
 
 impl std::fmt::Debug for Claim {
@@ -121,7 +125,20 @@ impl Claim {
             code: SecretString::new(code),
             attempts: 0,
             until: now + WINDOW_LIFETIME_MS,
+            window: None,
         }
+    }
+
+    /// Whether the callback page of the window the app opened presents this claim: its `handle`,
+    /// and the `state` (`{sign_in_id}.{secret}`) the app left in the window's `sessionStorage`
+    /// before sending it to Microsoft, for sign-in `id`. A window opened from a link has no such
+    /// state; the code it shows stays the only way to claim.
+    pub fn proven_by_window(&self, id: &str, handle: &str, proof: &str) -> bool {
+        let secret = proof.strip_prefix(id).and_then(|rest| rest.strip_prefix('.'));
+        let window = self.window.as_deref().zip(secret).is_some_and(|(digest, secret)| digest_matches(digest, secret));
+        // Both checked, whatever the first gives.
+        let handle = same(self.handle.expose(), handle);
+        window & handle
     }
 
     /// The code as the window shows it.
@@ -293,13 +310,23 @@ fn escape_html(s: &str) -> String {
 }
 
 /// The script of the callback page: it removes the code from the address bar, tells the opener
-/// (on this origin only) and closes the window. Static, so that the page's CSP can pin its hash.
-pub const CALLBACK_SCRIPT: &str = "(function(){var d=document.getElementById('outcome').dataset;\
+/// (on this origin only) and closes the window. Without an opener (cut off by
+/// `Cross-Origin-Opener-Policy`), the window the app opened still finds the `state` the app left in
+/// its `sessionStorage` ([`shared::api::SIGNIN_WINDOW_STORAGE_KEY`]) and claims the answer itself
+/// (`POST /api/signin/window`); a window opened from a link has none and keeps showing its code.
+/// Static, so that the page's CSP can pin its hash.
+pub const CALLBACK_SCRIPT: &str = "(function(){var o=document.getElementById('outcome'),d=o.dataset;\
 try{history.replaceState(null,'',location.pathname)}catch(e){}\
-var m={type:d.type,id:d.id||null,ok:d.ok==='true',error:d.error||null,\
-message:document.getElementById('outcome').textContent,claim:d.claim||null};\
-try{if(window.opener){window.opener.postMessage(m,location.origin)}}catch(e){}\
-if(m.ok&&window.opener){setTimeout(function(){window.close()},300)}})();";
+var m={type:d.type,id:d.id||null,ok:d.ok==='true',error:d.error||null,message:o.textContent,claim:d.claim||null};\
+var k='m365-onboarding:signin-window-state',p=null;\
+try{p=sessionStorage.getItem(k);sessionStorage.removeItem(k)}catch(e){}\
+var w=null;try{w=window.opener}catch(e){}\
+if(w){try{w.postMessage(m,location.origin)}catch(e){}if(m.ok){setTimeout(function(){window.close()},300)}}\
+else if(m.ok&&m.claim&&p){fetch('/api/signin/window',{method:'POST',credentials:'omit',\
+headers:{'content-type':'application/json'},body:JSON.stringify({id:m.id,handle:m.claim,proof:p})})\
+.then(function(r){if(r.ok){o.textContent='You are signed in, and the portal has the answer. You can close this window.';\
+var h=document.getElementById('hint');if(h){h.textContent=''}setTimeout(function(){window.close()},300)}})\
+.catch(function(){})}})();";
 
 /// The style of the callback page (static, pinned by hash like the script).
 pub const CALLBACK_STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem;max-width:40rem;line-height:1.5}\
@@ -313,7 +340,7 @@ fn csp_hash(text: &str) -> String {
 /// framing, no forms, no base URL.
 pub fn callback_csp() -> String {
     format!(
-        "default-src 'none'; script-src {}; style-src {}; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+        "default-src 'none'; script-src {}; style-src {}; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
         csp_hash(CALLBACK_SCRIPT),
         csp_hash(CALLBACK_STYLE)
     )
@@ -338,7 +365,7 @@ pub fn callback_page(outcome: &PageOutcome) -> String {
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><meta name=\"referrer\" content=\"no-referrer\">\
 <title>{title}</title><style>{style}</style></head><body><main>\
 <h1>{title}</h1><p id=\"outcome\" role=\"status\" data-type=\"{ty}\" data-id=\"{id}\" data-ok=\"{ok}\" data-error=\"{error}\" data-claim=\"{claim}\">{message}</p>\
-<p>{hint}</p></main><script>{script}</script></body></html>",
+<p id=\"hint\">{hint}</p></main><script>{script}</script></body></html>",
         ty = shared::api::SIGNIN_WINDOW_MESSAGE,
         id = escape_html(outcome.sign_in_id.as_deref().unwrap_or("")),
         ok = outcome.error.is_none(),
@@ -465,6 +492,28 @@ mod tests {
         );
         assert_eq!(redirect_error("invalid_request", Some("AADSTS99999: new")).code, ErrorCode::SignInFailed);
         assert_eq!(redirect_error("temporarily_unavailable", None).code, ErrorCode::MicrosoftUnavailable);
+    }
+
+    #[test]
+    fn the_callback_script_reads_the_key_the_app_writes() {
+        let key = format!("'{}'", shared::api::SIGNIN_WINDOW_STORAGE_KEY);
+        assert!(CALLBACK_SCRIPT.contains(&key), "{key}");
+        assert!(CALLBACK_SCRIPT.contains(&format!("'{}'", shared::endpoints::SIGN_IN_WINDOW.path_for(""))));
+        assert!(callback_csp().contains("connect-src 'self'"));
+    }
+
+    #[test]
+    fn only_the_window_with_the_apps_state_and_the_handle_proves_the_claim() {
+        let mut c = Claim::new(&[7; CLAIM_RANDOM_BYTES], Millis(0));
+        let handle = c.handle.expose().to_owned();
+        assert!(!c.proven_by_window(ID, &handle, &format!("{ID}.secret")), "no window on record");
+        c.window = Some(state_digest("secret"));
+        assert!(c.proven_by_window(ID, &handle, &format!("{ID}.secret")));
+        assert!(!c.proven_by_window(ID, &handle, "secret"), "the state names the sign-in");
+        assert!(!c.proven_by_window("0f8fad5b-d9cb-469f-a165-70867728950f", &handle, &format!("{ID}.secret")));
+        assert!(!c.proven_by_window(ID, &handle, &format!("{ID}.other")));
+        assert!(!c.proven_by_window(ID, &c.display_code(), &format!("{ID}.secret")), "the code is for people");
+        assert!(!c.proven_by_window(ID, "", &format!("{ID}.secret")));
     }
 
     #[test]

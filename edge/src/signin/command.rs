@@ -83,6 +83,17 @@ pub enum Command {
     },
     /// Microsoft sent the Credential pop-up back (no session: the state secret is the proof).
     Callback(CallbackAnswer),
+    /// The callback page of the window the app opened claims the answer itself (no session: the
+    /// claim handle and the `state` the app left in the window are the proof), when it could not
+    /// hand the handle to the app (its opener cut off by `Cross-Origin-Opener-Policy`).
+    WindowClaim {
+        /// The claim handle the callback page received.
+        #[serde(serialize_with = "serialize_exposed")]
+        handle: SecretString,
+        /// The `state` the app left in the window's `sessionStorage`.
+        #[serde(serialize_with = "serialize_exposed")]
+        proof: SecretString,
+    },
     /// Worker-internal: a save takes the applications with their secrets (under a lease).
     Export {
         /// The caller.
@@ -112,7 +123,7 @@ impl Command {
     /// The account the call is made for (`None` for the callback, which has no session).
     pub fn account(&self) -> Option<&str> {
         match self {
-            Command::Callback(_) => None,
+            Command::Callback(_) | Command::WindowClaim { .. } => None,
             Command::Start { account, .. }
             | Command::Status { account }
             | Command::Confirm { account, .. }
@@ -152,6 +163,7 @@ impl Command {
             Command::Additional { .. } => "additional",
             Command::Remove { .. } => "remove",
             Command::Callback(_) => "callback",
+            Command::WindowClaim { .. } => "window-claim",
             Command::Export { .. } => "export",
             Command::Saved { .. } => "saved",
             Command::Release { .. } => "release",

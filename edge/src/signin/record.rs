@@ -333,6 +333,28 @@ impl SignInRecord {
         Err(ErrorCode::ConfirmationCodeWrong)
     }
 
+    /// Credential method: the callback page of the window the app opened claims the answer with
+    /// its handle and the `state` the app left in it (see [`Claim::proven_by_window`]), as the app
+    /// would with the handle. Anything else is refused without counting an attempt: the proof is
+    /// 256 random bits, and a count would let whoever knows a sign-in's ID end it.
+    pub fn claim_from_window(
+        &mut self,
+        handle: &str,
+        proof: &str,
+        register: Option<&str>,
+        now: Millis,
+    ) -> Result<(), ErrorCode> {
+        self.tick(now);
+        let proven = match &self.stage {
+            Stage::SignedIn { claim: Some(c), .. } => c.proven_by_window(&self.id, handle, proof),
+            _ => false,
+        };
+        if !proven {
+            return Err(ErrorCode::NotFound);
+        }
+        self.claim(handle, register, now)
+    }
+
     /// Whether the token endpoint should be polled at `now`.
     pub fn poll_due(&self, now: Millis) -> bool {
         matches!(&self.stage, Stage::Polling { poller, .. } if poller.due(now))

@@ -694,3 +694,43 @@ fn an_account_whose_roles_cannot_do_the_task_is_refused_before_anything_starts()
     let e = r.status(Millis(5_000)).error.expect("refused");
     assert!(e.message.starts_with("The account that signed in") && e.message.contains("Deleting"), "{}", e.message);
 }
+
+#[test]
+fn the_window_the_app_opened_claims_with_its_state_and_nothing_else_does() {
+    let mut r = credential();
+    let secret = window_secret(&r);
+    r.take_browser_answer(&secret, Millis(10)).unwrap();
+    let mut c = claim();
+    c.window = Some(super::super::browser::state_digest(&secret));
+    let handle = c.handle.expose().to_owned();
+    r.on_browser_token(admin_token(), c, Millis(20));
+    let state = format!("{ID}.{secret}");
+
+    // Refused without counting: a wrong state, another sign-in's, the code instead of the handle.
+    for (h, proof) in [
+        (handle.as_str(), format!("{ID}.wrong")),
+        (handle.as_str(), secret.clone()),
+        ("AAAA-AAAA", state.clone()),
+        ("", state.clone()),
+    ] {
+        for _ in 0..10 {
+            assert_eq!(r.claim_from_window(h, &proof, Some(APP), Millis(30)), Err(ErrorCode::NotFound));
+        }
+    }
+    assert_eq!(r.state(), SignInState::SignedIn, "no attempt was counted: whoever knows the ID cannot end it");
+    assert!(!r.status(Millis(30)).claimed);
+
+    r.claim_from_window(&handle, &state, Some(APP), Millis(30)).unwrap();
+    assert_eq!(r.state(), SignInState::Registering);
+    assert!(r.status(Millis(30)).claimed);
+    assert_eq!(r.claim_from_window(&handle, &state, Some(APP), Millis(31)), Err(ErrorCode::NotFound), "once");
+
+    // A sign-in only: claimed, nothing registered.
+    let (mut r, handle) = credential_signed_in();
+    r.purpose = Purpose::SignInOnly;
+    assert_eq!(
+        r.claim_from_window(&handle, &format!("{ID}.x"), None, Millis(30)),
+        Err(ErrorCode::NotFound),
+        "a claim from before windows were recorded has no window to prove"
+    );
+}

@@ -150,6 +150,14 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
             };
             return Ok(Reply::Callback(outcome));
         }
+        if let Command::WindowClaim { handle, proof } = cmd {
+            // No session here: the handle and the window's state are the proof.
+            let t = self.host.now();
+            let app_name = rec.purpose.registers().then_some(self.config.app_name.as_str());
+            rec.claim_from_window(handle.expose(), proof.expose(), app_name, t).map_err(AppError::from)?;
+            self.save(&rec).await.map_err(|e| self.internal(e))?;
+            return Ok(Reply::Status(Box::new(rec.status(self.host.now()))));
+        }
         if cmd.account() != Some(rec.account.as_str()) {
             return Err(AppError::NoSuchObject);
         }
@@ -229,7 +237,9 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
             Command::Saved { .. } => rec.mark_saved(t).map_err(AppError::from)?,
             Command::Release { .. } => rec.release(t).map_err(AppError::from)?,
             Command::UseCertificate { certificate, .. } => self.use_certificate(&mut rec, &certificate).await?,
-            Command::Start { .. } | Command::Callback(_) => unreachable!("answered above"),
+            Command::Start { .. } | Command::Callback(_) | Command::WindowClaim { .. } => {
+                unreachable!("answered above")
+            }
         }
         self.save(&rec).await.map_err(|e| self.internal(e))?;
         Ok(Reply::Status(Box::new(rec.status(self.host.now()))))

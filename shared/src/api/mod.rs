@@ -134,6 +134,7 @@ mod tests {
             progress: vec![],
             error: None,
             result: None,
+            claimed: false,
         };
         let json = serde_json::to_value(&s).unwrap();
         let keys: Vec<&String> = json.as_object().unwrap().keys().collect();

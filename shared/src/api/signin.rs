@@ -110,6 +110,31 @@ pub struct ConfirmSignIn {
 /// status stays the truth (a pop-up may lose its opener, e.g. under `Cross-Origin-Opener-Policy`).
 pub const SIGNIN_WINDOW_MESSAGE: &str = "m365-onboarding:signin-window";
 
+/// The `sessionStorage` key under which the app leaves, in the Credential sign-in window it opened
+/// and before sending it to Microsoft, the `state` of the authorization URL. The storage of a tab
+/// survives the trip to Microsoft and back even when `Cross-Origin-Opener-Policy` cuts the window
+/// off from the app, so the callback page can prove with it ([`SignInWindowClaim`]) that it is the
+/// window the app opened. A window opened from a link has no such value and shows its code.
+pub const SIGNIN_WINDOW_STORAGE_KEY: &str = "m365-onboarding:signin-window-state";
+
+/// What the Credential callback page sends when it cannot reach the app: the claim handle it was
+/// given and the `state` the app left in the window's `sessionStorage`
+/// ([`SIGNIN_WINDOW_STORAGE_KEY`]). Together they prove that the window the app opened received
+/// Microsoft's answer, which claims it as the app would.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignInWindowClaim {
+    /// The sign-in's ID.
+    pub id: String,
+    /// The claim handle the callback page received.
+    #[serde(serialize_with = "crate::secret::serialize_exposed")]
+    pub handle: SecretString,
+    /// The `state` the app left in the window.
+    #[serde(serialize_with = "crate::secret::serialize_exposed")]
+    pub proof: SecretString,
+}
+
 fn device_code_method() -> AddMethod {
     AddMethod::DeviceCode
 }
@@ -155,6 +180,10 @@ pub struct SignInStatus {
     /// What Step 3 is prefilled with, when `state` is `completed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<RegistrationResult>,
+    /// Credential method: Microsoft's answer was claimed (by the app with the window's handle or
+    /// code, or by the window the app opened), so a save or the additional applications may use it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub claimed: bool,
 }
 
 /// The life of a sign-in.

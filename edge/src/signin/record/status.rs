@@ -71,7 +71,14 @@ impl SignInRecord {
             Stage::Ended { error, .. } => error.clone(),
             _ => None,
         };
+        // Credential: signed in and claimed (the claim is gone), or past that stage.
+        let claimed = self.method == AddMethod::Credential
+            && match &self.stage {
+                Stage::SignedIn { claim, .. } => claim.is_none(),
+                _ => matches!(state, SignInState::Registering | SignInState::Completed),
+            };
         SignInStatus {
+            claimed,
             id: self.id.clone(),
             cloud: self.cloud,
             method: self.method,

@@ -39,7 +39,8 @@ impl<H: SignInHost, C: HttpClient> SignInService<'_, H, C> {
         } else {
             match result {
                 Ok(token) => {
-                    let claim = Claim::new(&self.random::<CLAIM_RANDOM_BYTES>(), t);
+                    let mut claim = Claim::new(&self.random::<CLAIM_RANDOM_BYTES>(), t);
+                    claim.window = Some(browser::state_digest(pending.state_secret.expose()));
                     current.on_browser_token(token, claim.clone(), t);
                     Ok(claim)
                 }
