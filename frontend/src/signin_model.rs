@@ -265,7 +265,11 @@ impl SignInModel {
     fn follows(&self, s: &SignInStatus) -> bool {
         let done = match self.purpose {
             Purpose::Register => s.state.is_final(),
-            Purpose::SignInOnly => s.state.is_final() || s.state == SignInState::SignedIn,
+            // A Credential answer not claimed yet may still be claimed by its window.
+            Purpose::SignInOnly => {
+                s.state.is_final()
+                    || (s.state == SignInState::SignedIn && (s.method != AddMethod::Credential || s.claimed))
+            }
         };
         !done
     }
@@ -337,6 +341,18 @@ impl SignInModel {
                 self.completed = true;
                 out.push(Effect::Report(Outcome::Completed(prefill(&s.id, r))));
             }
+        }
+        // A Credential answer claimed by the window the app opened (its opener cut off), as the
+        // app's own claim is (see `Event::Answered`).
+        if self.purpose == Purpose::SignInOnly
+            && s.method == AddMethod::Credential
+            && s.state == SignInState::SignedIn
+            && s.claimed
+            && !self.reported
+        {
+            self.reported = true;
+            out.push(Effect::ClosePopup);
+            out.push(Effect::Report(Outcome::SignedIn(s.id.clone())));
         }
         // A Credential answer is reported once claimed (see `Event::Answered`).
         if self.purpose == Purpose::SignInOnly

@@ -22,6 +22,7 @@ fn status(id: &str, method: AddMethod, state: SignInState) -> SignInStatus {
         progress: vec![],
         error: None,
         result: None,
+        claimed: false,
     }
 }
 
@@ -341,7 +342,7 @@ fn the_panels_credential_sign_in_is_reported_once_its_claim_is_accepted_and_regi
     let mut m = showing(Purpose::SignInOnly, popup(SignInState::WaitingForSignIn));
     let fx = m.handle(Event::Status(popup(SignInState::SignedIn)), T0);
     assert!(reports(&fx).is_empty(), "signed in, but this browser has not claimed the answer yet");
-    assert!(scheduled(&fx).is_none(), "the claim comes from the window or the typed code, not the status");
+    assert!(scheduled(&fx).is_some(), "followed until claimed: the window may claim it itself");
     let fx = m.handle(Event::WindowMessage { id: "s1".into(), failure: None, claim: Some("h".into()) }, T0);
     let claim = Post::Claim { claim: "h".into() };
     assert_eq!(fx, vec![Effect::Post { id: "s1".into(), post: claim }]);
@@ -359,6 +360,17 @@ fn the_panels_credential_sign_in_is_reported_once_its_claim_is_accepted_and_regi
     // The wizard's claim starts registration and reports nothing yet.
     let mut w = showing(Purpose::Register, popup(SignInState::SignedIn));
     assert!(reports(&w.handle(Event::Answered(PostKind::Claim, popup(SignInState::Registering)), T0)).is_empty());
+}
+
+#[test]
+fn a_panels_credential_answer_claimed_by_its_window_is_reported_once_and_no_longer_followed() {
+    let mut m = showing(Purpose::SignInOnly, popup(SignInState::WaitingForSignIn));
+    let claimed = SignInStatus { claimed: true, ..popup(SignInState::SignedIn) };
+    let fx = m.handle(Event::Status(claimed.clone()), T0);
+    assert_eq!(reports(&fx), vec![&Outcome::SignedIn("s1".into())]);
+    assert!(fx.contains(&Effect::ClosePopup));
+    assert!(scheduled(&fx).is_none(), "claimed: nothing more to wait for");
+    assert!(reports(&m.handle(Event::Status(claimed), T0)).is_empty(), "once");
 }
 
 #[test]

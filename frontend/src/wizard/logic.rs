@@ -207,6 +207,34 @@ pub fn prefill(sign_in_id: &str, r: &RegistrationResult) -> Prefill {
     }
 }
 
+/// The `state` parameter of an authorization URL, decoded.
+pub fn state_of(url: &str) -> Option<String> {
+    let query = url.split_once('?')?.1.split('#').next()?;
+    let raw = query.split('&').find_map(|pair| pair.strip_prefix("state="))?;
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'%' => return None,
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok().filter(|s| !s.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,7 +313,20 @@ mod tests {
             progress: vec![],
             error: None,
             result: None,
+            claimed: false,
         }
+    }
+
+    #[test]
+    fn the_state_is_read_from_an_authorization_url() {
+        let url = "https://login.example/organizations/oauth2/v2.0/authorize?client_id=c&state=0f8fad5b-d9cb.AbC_-9&code_challenge=x";
+        assert_eq!(state_of(url).as_deref(), Some("0f8fad5b-d9cb.AbC_-9"));
+        assert_eq!(state_of("https://x/authorize?state=a%2Eb&y=1").as_deref(), Some("a.b"));
+        assert_eq!(state_of("https://x/authorize?nostate=1"), None);
+        assert_eq!(state_of("about:blank"), None);
+        assert_eq!(state_of("https://x/?state=%zz"), None);
+        assert_eq!(state_of("https://x/?state=%4"), None);
+        assert_eq!(state_of("https://x/?state="), None);
     }
 
     #[test]

@@ -15,14 +15,19 @@ thread_local! {
     static NAME: String = format!("m365-onboarding-signin-{}", (js_sys::Math::random() * 1e9) as u64);
 }
 
-/// Opens (or reuses) the sign-in window at `url`. `Err` is the sentence to show when the browser
-/// blocked it.
+/// Opens (or reuses) the sign-in window, on a blank page of this origin, and sends it to `url` (an
+/// authorization URL, or `about:blank` to keep it for one). `Err` is the sentence to show when the
+/// browser blocked it.
 pub fn open(url: &str) -> Result<(), String> {
-    let opened = web_sys::window()
-        .and_then(|w| NAME.with(|name| w.open_with_url_and_target_and_features(url, name, FEATURES)).ok().flatten());
+    let opened = web_sys::window().and_then(|w| {
+        NAME.with(|name| w.open_with_url_and_target_and_features("about:blank", name, FEATURES)).ok().flatten()
+    });
     match opened {
         Some(popup) => {
             let _ = popup.focus();
+            if url != "about:blank" {
+                send(&popup, url);
+            }
             WINDOW.with(|p| *p.borrow_mut() = Some(popup));
             Ok(())
         }
@@ -34,9 +39,22 @@ pub fn open(url: &str) -> Result<(), String> {
 pub fn follow(url: &str) {
     WINDOW.with(|p| {
         if let Some(w) = p.borrow().as_ref() {
-            let _ = w.location().set_href(url);
+            send(w, url);
         }
     });
+}
+
+/// Leaves the authorization URL's `state` in the window's `sessionStorage` while it still shows a
+/// blank page of this origin, then sends it to Microsoft. The tab keeps its storage through
+/// Microsoft's pages and back, even when `Cross-Origin-Opener-Policy` cuts the window off from this
+/// page: the callback page then proves with it that it is the window this app opened
+/// ([`shared::api::SIGNIN_WINDOW_STORAGE_KEY`]). Where the window already shows another origin, the
+/// storage cannot be written and the window shows its code instead, as before.
+fn send(w: &web_sys::Window, url: &str) {
+    if let (Some(state), Ok(Some(storage))) = (crate::wizard::logic::state_of(url), w.session_storage()) {
+        let _ = storage.set_item(shared::api::SIGNIN_WINDOW_STORAGE_KEY, &state);
+    }
+    let _ = w.location().set_href(url);
 }
 
 /// Whether a window was opened and has been closed since (reported once).
