@@ -682,3 +682,69 @@ async fn a_blocked_device_code_switches_to_microsofts_sign_in_page() {
     assert_eq!(token_requests(&emulator, "authorization_code"), 1);
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_credential_path_completes_when_microsofts_pages_cut_the_window_off() {
+    let (emulator, stack, browser) = setup().await;
+    emulator.control("faults", serde_json::json!({"kind": "opener_policy"}));
+    let c = &browser.client;
+    let (main, _) = start_credential(&browser, &stack, "acct-cred-coop").await;
+    sign_in_to_consent(c).await;
+    // Microsoft's page cut the window off from the app that opened it.
+    let opener: serde_json::Value = c.execute("return window.opener === null", vec![]).await.unwrap();
+    assert_eq!(opener, serde_json::json!(true), "the sign-in page's opener policy severed the window");
+    click(c, "button[value=accept]").await;
+    // Back on our callback page, still without an opener: the window claims the answer itself.
+    let page = browser.wait_for_text("#outcome", "portal has the answer", Duration::from_secs(20)).await;
+    assert!(!page.contains("confirmation code"), "{page}");
+    c.switch_to_window(main.clone()).await.unwrap();
+    // Registration starts without the admin typing the window's code.
+    let table = step3_then_save(&browser, false).await;
+    assert!(table.contains(fixture::CONTOSO), "{table}");
+    assert_eq!(emulator.applications().len(), 1);
+    assert_eq!(token_requests(&emulator, "authorization_code"), 1);
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phished_link_under_the_opener_policy_registers_nothing_and_its_state_claims_nothing() {
+    let (emulator, stack, browser) = setup().await;
+    emulator.control("faults", serde_json::json!({"kind": "opener_policy"}));
+    let c = &browser.client;
+    let (main, _) = start_credential(&browser, &stack, "acct-cred-coop-phish").await;
+    let url = c.current_url().await.unwrap();
+    c.close_window().await.unwrap();
+    c.switch_to_window(main.clone()).await.unwrap();
+    // The link, opened in a tab the app did not open.
+    let tab = c.new_window(true).await.unwrap();
+    c.switch_to_window(tab.handle).await.unwrap();
+    c.goto(url.as_str()).await.unwrap();
+    sign_in_to_consent(c).await;
+    click(c, "button[value=accept]").await;
+    let page = browser.wait_for_text("#outcome", "signed in", Duration::from_secs(20)).await;
+    assert!(page.contains("portal confirms"), "the window has no state of the app's and shows its code: {page}");
+    el(c, "#confirmation-code").await;
+    // Whoever sent the link knows the state, not the window's claim handle: a window claim with
+    // the state and a guessed handle, or with no state, is refused alike and changes nothing.
+    let state: String = url.query_pairs().find(|(k, _)| k == "state").map(|(_, v)| v.into_owned()).unwrap();
+    let sign_in = state.split('.').next().unwrap().to_owned();
+    let (guessed, unknown, status) = tokio::task::block_in_place(|| {
+        let public = Api::new(&stack.base_url, "");
+        let guessed = public
+            .post("/api/signin/window", serde_json::json!({"id": sign_in, "handle": "A".repeat(43), "proof": state}));
+        let unknown = public.post(
+            "/api/signin/window",
+            serde_json::json!({"id": "0f8fad5b-d9cb-469f-a165-70867728950f", "handle": "A".repeat(43), "proof": state}),
+        );
+        let status =
+            Api::new(&stack.base_url, &stack.token("acct-cred-coop-phish")).get(&format!("/api/signins/{sign_in}"));
+        (guessed, unknown, status)
+    });
+    assert_eq!(guessed.status, 404, "{}", guessed.text);
+    assert_eq!(unknown.status, 404, "{}", unknown.text);
+    assert_eq!(status.body["state"], "signed_in", "{}", status.text);
+    assert!(status.body["claimed"].is_null(), "{}", status.text);
+    assert_eq!(emulator.applications().len(), 0, "nothing was registered");
+    assert_eq!(api_organizations(&stack, "acct-cred-coop-phish"), 0, "nothing was saved");
+    browser.close().await;
+}
