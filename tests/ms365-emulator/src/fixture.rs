@@ -49,10 +49,19 @@ pub struct PublicClientFixture {
     /// The name shown on the consent and final sign-in pages.
     #[serde(default = "default_public_client_name")]
     pub display_name: String,
-    /// Redirect URIs for the authorization-code flow, in addition to the loopback ones that are always
-    /// accepted (`http://127.0.0.1:*/api/signin/callback`, `http://localhost:*/api/signin/callback`).
+    /// Redirect URIs of the "Mobile and desktop applications" platform (`publicClient`), the one the
+    /// product's Credential method needs. The port of an `http://127.0.0.1` or `http://localhost` URI
+    /// is ignored when a request is matched; the host is not.
     #[serde(default)]
     pub redirect_uris: Vec<String>,
+    /// Redirect URIs of the "Single-page application" platform (`spa`): a code issued for one is
+    /// redeemed only cross-origin.
+    #[serde(default)]
+    pub spa_redirect_uris: Vec<String>,
+    /// Redirect URIs of the "Web" platform (`web`): a code issued for one is redeemed only with a
+    /// client secret or certificate.
+    #[serde(default)]
+    pub web_redirect_uris: Vec<String>,
 }
 
 /// A tenant (directory) in one cloud.
@@ -347,7 +356,10 @@ impl Fixture {
             cloud,
             client_id: format!("5c2d3a1e-0b7f-4c52-9e55-0f6a3b7c1d0{n}"),
             display_name: default_public_client_name(),
-            redirect_uris: Vec::new(),
+            // As an operator registers it for local development (`make dev`, the whole-system tests).
+            redirect_uris: vec!["http://127.0.0.1/api/signin/callback".to_string()],
+            spa_redirect_uris: Vec::new(),
+            web_redirect_uris: Vec::new(),
         };
         Fixture {
             public_clients: vec![

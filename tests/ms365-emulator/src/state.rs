@@ -135,8 +135,12 @@ pub struct PublicClient {
     pub client_id: String,
     /// Name on the consent page.
     pub display_name: String,
-    /// Extra redirect URIs.
+    /// Redirect URIs of the "Mobile and desktop applications" platform (`publicClient`).
     pub redirect_uris: Vec<String>,
+    /// Redirect URIs of the "Single-page application" platform (`spa`).
+    pub spa_redirect_uris: Vec<String>,
+    /// Redirect URIs of the "Web" platform (`web`).
+    pub web_redirect_uris: Vec<String>,
 }
 
 /// A client secret. The value is kept to check it; it is never shown again after `addPassword`.
@@ -318,6 +322,8 @@ pub struct AuthCode {
     pub client_id: String,
     /// The redirect URI it was issued for.
     pub redirect_uri: String,
+    /// The platform that URI is registered under.
+    pub platform: crate::identity::authorize::Platform,
     /// PKCE challenge, if any.
     pub code_challenge: Option<String>,
     /// Whether the challenge method was `plain` (else `S256`).
@@ -372,6 +378,8 @@ pub struct AuthorizeRequest {
     pub client_id: String,
     /// Where to send the result.
     pub redirect_uri: String,
+    /// The platform that URI is registered under.
+    pub platform: crate::identity::authorize::Platform,
     /// Returned untouched.
     pub state: Option<String>,
     /// PKCE challenge.
@@ -477,6 +485,8 @@ impl State {
                     client_id: p.client_id.to_ascii_lowercase(),
                     display_name: p.display_name.clone(),
                     redirect_uris: p.redirect_uris.clone(),
+                    spa_redirect_uris: p.spa_redirect_uris.clone(),
+                    web_redirect_uris: p.web_redirect_uris.clone(),
                 })
                 .collect(),
             ..State::default()

@@ -108,9 +108,13 @@ const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 const REDIRECT: &str = "http://127.0.0.1:8787/api/signin/callback";
 
 fn authorize(emu: &Emulator, accept: bool) -> String {
+    authorize_to(emu, accept, REDIRECT)
+}
+
+fn authorize_to(emu: &Emulator, accept: bool, redirect: &str) -> String {
     let q = format!(
         "/organizations/oauth2/v2.0/authorize?client_id={GLOBAL_CLIENT}&response_type=code&redirect_uri={}&scope={}&state=xyz&code_challenge={CHALLENGE}&code_challenge_method=S256&prompt=select_account",
-        form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>(),
+        form_urlencoded::byte_serialize(redirect.as_bytes()).collect::<String>(),
         form_urlencoded::byte_serialize(ADMIN_SCOPES.as_bytes()).collect::<String>()
     );
     let page = emu.get(&q, None);
@@ -165,6 +169,69 @@ fn the_authorization_code_flow_with_pkce() {
     assert!(bad.text.contains("AADSTS50011"));
     let unknown = emu.get("/organizations/oauth2/v2.0/authorize?client_id=11111111-2222-3333-4444-555555555555&response_type=code&redirect_uri=x&scope=openid", None);
     assert!(unknown.text.contains("AADSTS700016"));
+}
+
+fn code_of(location: &str) -> String {
+    let code = location.split("code=").nth(1).and_then(|s| s.split('&').next()).unwrap_or_default();
+    form_urlencoded::parse(format!("c={code}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
+}
+
+#[test]
+fn a_redirect_uri_must_be_registered_with_its_host_and_its_platform_decides_the_redemption() {
+    let emu = Emulator::start(&[]);
+    // The built-in public client has http://127.0.0.1/api/signin/callback under "Mobile and desktop
+    // applications": any port of that host, not localhost.
+    let localhost = "http://localhost:8787/api/signin/callback";
+    let page = emu.get(
+        &format!(
+            "/organizations/oauth2/v2.0/authorize?client_id={GLOBAL_CLIENT}&response_type=code&redirect_uri={}&scope=openid&code_challenge={CHALLENGE}&code_challenge_method=S256",
+            form_urlencoded::byte_serialize(localhost.as_bytes()).collect::<String>()
+        ),
+        None,
+    );
+    assert_eq!(page.status, 400);
+    assert!(page.text.contains("AADSTS50011"), "{}", page.text);
+    let other_port = "http://127.0.0.1:9000/api/signin/callback";
+    let code = code_of(&authorize_to(&emu, true, other_port));
+    assert_eq!(redeem(&emu, &code, VERIFIER, other_port).status, 200);
+
+    // The same client with the callback also registered as a single-page application and as a web
+    // application elsewhere.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ms365-emulator"))
+        .arg("--print-default-fixture")
+        .output()
+        .expect("the default fixture");
+    let mut fixture: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let (spa, web) = ("https://spa.example/api/signin/callback", "https://web.example/api/signin/callback");
+    fixture["public_clients"][0]["spa_redirect_uris"] = json!([spa]);
+    fixture["public_clients"][0]["web_redirect_uris"] = json!([web]);
+    let reset = emu.send_json("POST", "/_emulator/reset", None, &fixture);
+    assert!(reset.status < 300, "{}", reset.text);
+
+    // A single-page application's code is redeemed only cross-origin.
+    let code = code_of(&authorize_to(&emu, true, spa));
+    let r = redeem(&emu, &code, VERIFIER, spa);
+    assert_eq!((r.status, aadsts(&r.json())), (400, 9002327), "{}", r.text);
+    let pairs = [
+        ("client_id", GLOBAL_CLIENT),
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", spa),
+        ("code_verifier", VERIFIER),
+        ("scope", ADMIN_SCOPES),
+    ];
+    let r = emu.form_from("https://spa.example", "/organizations/oauth2/v2.0/token", &pairs);
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    // A web application's code needs the client's credential, which a public client has not.
+    let code = code_of(&authorize_to(&emu, true, web));
+    let r = redeem(&emu, &code, VERIFIER, web);
+    assert_eq!(
+        (r.status, r.json()["error"].as_str(), aadsts(&r.json())),
+        (401, Some("invalid_client"), 7000218),
+        "{}",
+        r.text
+    );
 }
 
 #[test]

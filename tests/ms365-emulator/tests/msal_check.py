@@ -113,7 +113,7 @@ expect(r.get("error") == "invalid_client" and 700027 in r.get("error_codes", [])
 import re
 from urllib.parse import urlparse, parse_qs
 
-REDIRECT = "http://localhost:8787/api/signin/callback"
+REDIRECT = "http://127.0.0.1:8787/api/signin/callback"
 auth = app.initiate_auth_code_flow(scopes, redirect_uri=REDIRECT, prompt="select_account")
 expect("code_challenge=" in auth["auth_uri"] and "code_challenge_method=S256" in auth["auth_uri"],
        "MSAL asks for PKCE S256")

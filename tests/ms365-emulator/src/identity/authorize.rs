@@ -18,39 +18,64 @@ use crate::signin;
 use crate::state::{AuthorizeRequest, Emulator, FlowKind};
 use crate::util::{form_get, now_ms, parse_form};
 
-/// The path of the product's sign-in callback; any loopback port is accepted for it.
-pub const LOOPBACK_CALLBACK_PATH: &str = "/api/signin/callback";
-
-/// Whether `uri` is registered for `client`.
-pub fn redirect_allowed(client: &Client, uri: &str) -> bool {
-    match client {
-        Client::Public(p) => p.redirect_uris.iter().any(|r| r == uri) || is_loopback_callback(uri),
-        Client::App(app) => ["web", "publicClient", "spa"].iter().any(|k| {
-            app.properties
-                .get(*k)
-                .and_then(|v| v.get("redirectUris"))
-                .and_then(|v| v.as_array())
-                .is_some_and(|list| list.iter().any(|r| r.as_str() == Some(uri)))
-        }),
-    }
+/// The platform a redirect URI is registered under (an application's `publicClient`, `spa` and
+/// `web` in Graph; "Mobile and desktop applications", "Single-page application" and "Web" in the
+/// Microsoft Entra admin center). It decides how the code may be redeemed (see the token endpoint).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Platform {
+    /// Mobile and desktop applications: redeemed by a public client without a secret.
+    PublicClient,
+    /// Single-page application: redeemed only cross-origin (with an `Origin` header).
+    Spa,
+    /// Web: redeemed only with the client's secret or certificate.
+    Web,
 }
 
-/// `http://127.0.0.1:PORT/api/signin/callback` or `http://localhost:PORT/api/signin/callback`.
-fn is_loopback_callback(uri: &str) -> bool {
-    let Some(rest) = uri.strip_prefix("http://127.0.0.1").or_else(|| uri.strip_prefix("http://localhost")) else {
-        return false;
+/// The platform `uri` is registered under for `client`, if it is registered. URIs are compared
+/// exactly (case-sensitive), except that the port of an `http://127.0.0.1` or `http://localhost`
+/// URI is ignored; the host is not (Learn: "Redirect URI (reply URL) outline and restrictions",
+/// localhost exceptions). Where a URI is registered under several platforms, the first of
+/// `publicClient`, `spa`, `web` is taken (Microsoft picks one arbitrarily).
+pub fn registered_platform(client: &Client, uri: &str) -> Option<Platform> {
+    let lists: Vec<(Platform, Vec<String>)> = match client {
+        Client::Public(p) => vec![
+            (Platform::PublicClient, p.redirect_uris.clone()),
+            (Platform::Spa, p.spa_redirect_uris.clone()),
+            (Platform::Web, p.web_redirect_uris.clone()),
+        ],
+        Client::App(app) => [("publicClient", Platform::PublicClient), ("spa", Platform::Spa), ("web", Platform::Web)]
+            .into_iter()
+            .map(|(key, platform)| {
+                let list = app
+                    .properties
+                    .get(key)
+                    .and_then(|v| v.get("redirectUris"))
+                    .and_then(|v| v.as_array())
+                    .map(|l| l.iter().filter_map(|r| r.as_str().map(str::to_string)).collect())
+                    .unwrap_or_default();
+                (platform, list)
+            })
+            .collect(),
     };
-    let path = match rest.strip_prefix(':') {
-        Some(after) => {
+    let wanted = without_loopback_port(uri);
+    lists
+        .iter()
+        .find_map(|(platform, list)| list.iter().any(|r| without_loopback_port(r) == wanted).then_some(*platform))
+}
+
+/// `uri` without its port when its host is `127.0.0.1` or `localhost` over `http`; else `uri`.
+fn without_loopback_port(uri: &str) -> String {
+    for host in ["http://127.0.0.1", "http://localhost"] {
+        let Some(rest) = uri.strip_prefix(host) else { continue };
+        if let Some(after) = rest.strip_prefix(':') {
             let digits = after.chars().take_while(char::is_ascii_digit).count();
-            if digits == 0 || digits > 5 {
-                return false;
+            if (1..=5).contains(&digits) {
+                return format!("{host}{}", &after[digits..]);
             }
-            &after[digits..]
         }
-        None => rest,
-    };
-    path == LOOPBACK_CALLBACK_PATH
+        break;
+    }
+    uri.to_string()
 }
 
 /// Builds `redirect_uri` with extra query parameters.
@@ -99,7 +124,7 @@ fn start(emu: &Emulator, segment: &str, q: &[(String, String)], now: u64) -> Res
     let Some(redirect_uri) = form_get(q, "redirect_uri") else {
         return signin::error_page(&OAuthError::missing("redirect_uri"));
     };
-    if !redirect_allowed(&client, redirect_uri) {
+    let Some(platform) = registered_platform(&client, redirect_uri) else {
         return signin::error_page(&OAuthError::new(
             "invalid_request",
             50_011,
@@ -110,7 +135,7 @@ fn start(emu: &Emulator, segment: &str, q: &[(String, String)], now: u64) -> Res
                  to learn more about how to fix this."
             ),
         ));
-    }
+    };
     let state_param = form_get(q, "state").map(str::to_string);
     let fail = |error: &str, message: String| {
         let mut params = vec![("error", error), ("error_description", message.as_str())];
@@ -145,6 +170,7 @@ fn start(emu: &Emulator, segment: &str, q: &[(String, String)], now: u64) -> Res
         cloud: scopes.cloud,
         client_id: client_id.to_ascii_lowercase(),
         redirect_uri: redirect_uri.to_string(),
+        platform,
         state: state_param.clone(),
         code_challenge,
         code_challenge_plain: plain,
@@ -161,15 +187,49 @@ fn start(emu: &Emulator, segment: &str, q: &[(String, String)], now: u64) -> Res
 mod tests {
     use super::*;
 
+    fn client(public: &[&str], spa: &[&str], web: &[&str]) -> Client {
+        let list = |l: &[&str]| l.iter().map(|s| s.to_string()).collect();
+        Client::Public(crate::state::PublicClient {
+            cloud: crate::cloud::Cloud::Global,
+            client_id: "c".into(),
+            display_name: "d".into(),
+            redirect_uris: list(public),
+            spa_redirect_uris: list(spa),
+            web_redirect_uris: list(web),
+        })
+    }
+
     #[test]
-    fn loopback_callbacks_on_any_port_are_accepted() {
-        assert!(is_loopback_callback("http://127.0.0.1:8787/api/signin/callback"));
-        assert!(is_loopback_callback("http://localhost:1/api/signin/callback"));
-        assert!(is_loopback_callback("http://localhost/api/signin/callback"));
-        assert!(!is_loopback_callback("http://127.0.0.1:8787/api/signin/callback/x"));
-        assert!(!is_loopback_callback("http://127.0.0.1.evil.example/api/signin/callback"));
-        assert!(!is_loopback_callback("https://127.0.0.1:8787/api/signin/callback"));
-        assert!(!is_loopback_callback("http://127.0.0.1:/api/signin/callback"));
+    fn the_port_of_a_loopback_uri_is_ignored_and_nothing_else() {
+        let c = client(&["http://127.0.0.1/api/signin/callback", "https://app.example/api/signin/callback"], &[], &[]);
+        let on = |uri| registered_platform(&c, uri);
+        assert_eq!(on("http://127.0.0.1:8787/api/signin/callback"), Some(Platform::PublicClient));
+        assert_eq!(on("http://127.0.0.1/api/signin/callback"), Some(Platform::PublicClient));
+        assert_eq!(on("https://app.example/api/signin/callback"), Some(Platform::PublicClient));
+        for refused in [
+            "http://localhost:8787/api/signin/callback",
+            "http://127.0.0.1:8787/api/signin/callback/x",
+            "http://127.0.0.1:8787/API/signin/callback",
+            "http://127.0.0.1.evil.example/api/signin/callback",
+            "https://127.0.0.1:8787/api/signin/callback",
+            "http://127.0.0.1:/api/signin/callback",
+            "https://app.example:8443/api/signin/callback",
+            "https://evil.example/api/signin/callback",
+        ] {
+            assert_eq!(on(refused), None, "{refused}");
+        }
+    }
+
+    #[test]
+    fn a_uri_is_of_the_platform_it_is_registered_under() {
+        let c = client(
+            &["https://a.example/cb"],
+            &["https://b.example/cb"],
+            &["https://c.example/cb", "https://a.example/cb"],
+        );
+        assert_eq!(registered_platform(&c, "https://a.example/cb"), Some(Platform::PublicClient));
+        assert_eq!(registered_platform(&c, "https://b.example/cb"), Some(Platform::Spa));
+        assert_eq!(registered_platform(&c, "https://c.example/cb"), Some(Platform::Web));
     }
 
     #[test]

@@ -17,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::Value;
 
+use super::authorize::Platform;
 use super::errors::OAuthError;
 use super::tokens::{issue_app, issue_delegated, AppResource, ClientAuth, Delegated};
 use super::{client_auth, error_context, find_client, resolve_tenant, scopes_or_error, Client, TenantScope};
@@ -41,7 +42,8 @@ pub async fn handle(
     let result = {
         let mut state = emu.lock();
         state.prune(now);
-        token(&emu, &mut state, &segment, &form, now)
+        let cross_origin = headers.contains_key(axum::http::header::ORIGIN);
+        token(&emu, &mut state, &segment, &form, cross_origin, now)
     };
     let resp = match result {
         Ok(body) => Json(body).into_response(),
@@ -55,6 +57,7 @@ fn token(
     state: &mut State,
     segment: &str,
     form: &[(String, String)],
+    cross_origin: bool,
     now: u64,
 ) -> Result<Value, OAuthError> {
     let grant_type = form_get(form, "grant_type").ok_or_else(|| OAuthError::missing("grant_type"))?;
@@ -65,7 +68,7 @@ fn token(
     match grant_type {
         DEVICE_CODE_GRANT | "device_code" => super::devicecode::poll(emu, state, client_id, form, now),
         "client_credentials" => client_credentials(emu, state, segment, tenant, client_id, form, now),
-        "authorization_code" => authorization_code(emu, state, segment, tenant, client_id, form, now),
+        "authorization_code" => authorization_code(emu, state, segment, tenant, client_id, form, cross_origin, now),
         "refresh_token" => refresh_token(emu, state, segment, tenant, client_id, form, now),
         other => Err(OAuthError::new(
             "unsupported_grant_type",
@@ -179,6 +182,7 @@ fn delegated_client_auth(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn authorization_code(
     emu: &Emulator,
     state: &mut State,
@@ -186,6 +190,7 @@ fn authorization_code(
     tenant: TenantScope,
     client_id: &str,
     form: &[(String, String)],
+    cross_origin: bool,
     now: u64,
 ) -> Result<Value, OAuthError> {
     let code = form_get(form, "code").filter(|c| !c.is_empty()).ok_or_else(|| OAuthError::missing("code"))?;
@@ -247,6 +252,28 @@ fn authorization_code(
                 "The Code_Verifier does not match the code_challenge supplied in the authorization request.",
             ));
         }
+    }
+    // How the code may be redeemed depends on the platform its redirect URI is registered under
+    // (Learn: "Microsoft identity platform and OAuth 2.0 authorization code flow", redirect URIs for
+    // single-page apps): a `spa` code only cross-origin, a `web` code only with the client's credential.
+    let sends_credential = form_get(form, "client_secret").is_some() || form_get(form, "client_assertion").is_some();
+    match grant.platform {
+        Platform::Spa if !cross_origin => {
+            return Err(OAuthError::new(
+                "invalid_request",
+                9_002_327,
+                "Tokens issued for the 'Single-Page Application' client-type may only be redeemed via cross-origin \
+                 requests.",
+            ));
+        }
+        Platform::Web if !sends_credential => {
+            return Err(OAuthError::new(
+                "invalid_client",
+                7_000_218,
+                "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+            ));
+        }
+        _ => {}
     }
     let client = find_client(state, grant.cloud, &TenantScope::Any, client_id)
         .ok_or_else(|| OAuthError::unknown_client(client_id, segment))?;

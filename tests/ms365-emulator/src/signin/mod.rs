@@ -324,6 +324,7 @@ async fn consent_submit(AxState(emu): AxState<Arc<Emulator>>, body: Bytes) -> Re
                     AuthCode {
                         client_id: r.client_id.clone(),
                         redirect_uri: r.redirect_uri.clone(),
+                        platform: r.platform,
                         code_challenge: r.code_challenge.clone(),
                         code_challenge_plain: r.code_challenge_plain,
                         cloud: r.cloud,

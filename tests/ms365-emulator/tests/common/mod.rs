@@ -111,6 +111,11 @@ impl Emulator {
         to_resp(self.agent.post(&self.url(path)).send_form(pairs))
     }
 
+    /// A form post with an `Origin` header, as a browser sends it cross-origin.
+    pub fn form_from(&self, origin: &str, path: &str, pairs: &[(&str, &str)]) -> Resp {
+        to_resp(self.agent.post(&self.url(path)).set("Origin", origin).send_form(pairs))
+    }
+
     pub fn devicecode(&self, tenant: &str, client: &str, scope: &str) -> Resp {
         self.form(&format!("/{tenant}/oauth2/v2.0/devicecode"), &[("client_id", client), ("scope", scope)])
     }
