@@ -119,6 +119,21 @@ fn a_certificate_without_a_sharepoint_permission_is_denied() {
     assert!(body["error"]["message"]["value"].as_str().unwrap().starts_with("Access denied."), "{body}");
 }
 
+#[test]
+fn sites_selected_alone_opens_no_site() {
+    let emulator = Emulator::start();
+    let (app_id, _, cert) = app_with_certificate(&emulator, "Backup with Sites.Selected", false);
+    emulator.grant(&emulator.service_principal_of(&app_id), &["Sites.Selected"]);
+    let with_cert = token(&emulator, &app_id, &format!("{CONTOSO_SHAREPOINT}/.default"), Err(&cert));
+    let access = with_cert["access_token"].as_str().unwrap_or_else(|| panic!("{with_cert}"));
+    let payload = access.split('.').nth(1).unwrap();
+    let payload = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload).unwrap();
+    let claims: Value = serde_json::from_slice(&payload).unwrap();
+    assert_eq!(claims["roles"], json!(["Sites.Selected"]), "the token carries the permission");
+    let (status, _, body) = web(&emulator, access);
+    assert_eq!(status, 403, "no site was granted to the application: {body}");
+}
+
 /// The certificate the service generated during an automatic registration, as the vendor's backup
 /// engine would hold it: the stored row opened with the worker's own keyring and code.
 fn generated_credential(stack: &Stack, account: &str, app_id: &str) -> ParsedPfx {

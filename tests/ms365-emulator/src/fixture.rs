@@ -312,11 +312,14 @@ pub fn default_resources() -> Vec<ResourceFixture> {
         ResourceFixture {
             app_id: SHAREPOINT_APP_ID.into(),
             display_name: "Office 365 SharePoint Online".into(),
-            app_roles: roles(&[(
-                "678536fe-1083-478a-9c59-b99265e6b0d3",
-                "Sites.FullControl.All",
-                "Have full control of all site collections",
-            )]),
+            app_roles: roles(&[
+                (
+                    "678536fe-1083-478a-9c59-b99265e6b0d3",
+                    "Sites.FullControl.All",
+                    "Have full control of all site collections",
+                ),
+                ("20d37865-089c-4dee-8c41-6967602d4ac8", "Sites.Selected", "Access selected site collections"),
+            ]),
             oauth2_permission_scopes: Vec::new(),
         },
     ]

@@ -2,7 +2,8 @@
 //! title and URL) with an application token for the tenant's SharePoint root
 //! (`https://contoso.sharepoint.com/.default`). As SharePoint does, it refuses app-only tokens whose
 //! client authenticated with a secret (`appidacr` 1): 401 "Unsupported app only token."; a
-//! certificate (`appidacr` 2) and an application permission on SharePoint (`Sites.*`) open it.
+//! certificate (`appidacr` 2) and an application permission on SharePoint that covers every site
+//! (`Sites.Read.All` up to `Sites.FullControl.All`; not `Sites.Selected`) open it.
 //! Sites live at `https://{tenant}.sharepoint.com`; the emulator serves them on its one host and
 //! tells the tenant by the token.
 
@@ -17,6 +18,10 @@ use serde_json::{json, Value};
 
 use crate::state::Emulator;
 use crate::util::now_ms;
+
+/// The application permissions that open every site of the tenant.
+const OPENS_EVERY_SITE: [&str; 4] =
+    ["Sites.Read.All", "Sites.ReadWrite.All", "Sites.Manage.All", "Sites.FullControl.All"];
 
 /// The routes.
 pub fn routes() -> Router<Arc<Emulator>> {
@@ -65,7 +70,9 @@ async fn web(AxState(emu): AxState<Arc<Emulator>>, headers: HeaderMap) -> Respon
     }
     let roles: Vec<&str> =
         claims.get("roles").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
-    if app_only && !roles.iter().any(|r| r.starts_with("Sites.")) {
+    // `Sites.Selected` opens only the sites an administrator granted the application one by one
+    // (Learn: "Overview of Selected permissions in OneDrive and SharePoint"); no site is granted here.
+    if app_only && !roles.iter().any(|r| OPENS_EVERY_SITE.contains(r)) {
         return refuse(
             StatusCode::FORBIDDEN,
             "Access denied.",
