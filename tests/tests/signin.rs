@@ -624,3 +624,33 @@ fn only_a_sign_in_started_for_the_removal_deletes_an_organizations_applications(
     assert_eq!(deleted.status, 204, "{}", deleted.text);
     assert!(!held(&emulator), "the application is gone from the tenant");
 }
+
+#[test]
+fn a_device_code_error_answered_with_200_is_named_as_with_400() {
+    let (emulator, stack) = start(FAST);
+    // The operator's public client is unknown to Microsoft (say, deleted): the device code request fails.
+    let out = std::process::Command::new(system_tests::emulator::binary())
+        .arg("--print-default-fixture")
+        .output()
+        .expect("the emulator's default fixture");
+    let mut fixture: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    for client in fixture["public_clients"].as_array_mut().expect("public clients") {
+        client["client_id"] = json!("11111111-2222-3333-4444-555555555555");
+    }
+    emulator.control("reset", fixture);
+    let api = Api::new(&stack.base_url, &stack.token("acct-dc-200"));
+    let with_400 = start_signin(&api, "global");
+    emulator.control("faults", json!({"kind": "device_code_errors_on_200"}));
+    let with_200 = start_signin(&api, "global");
+    let code = |a: &Answer| a.body["error"]["code"].as_str().map(str::to_owned);
+    assert!(code(&with_400).is_some(), "{}", with_400.text);
+    assert_ne!(code(&with_400).as_deref(), Some("microsoft_unavailable"), "{}", with_400.text);
+    assert_eq!((with_200.status, code(&with_200)), (with_400.status, code(&with_400)), "{}", with_200.text);
+    let statuses: Vec<u64> = emulator
+        .requests()
+        .iter()
+        .filter(|r| r["path"].as_str().is_some_and(|p| p.ends_with("/devicecode")))
+        .map(|r| r["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, [400, 200], "Microsoft's answers, as the emulator sent them");
+}

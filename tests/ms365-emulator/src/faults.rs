@@ -64,6 +64,11 @@ pub enum Fault {
     /// your app for COOP enforcement"): every HTML page the emulator serves is sent with
     /// `Cross-Origin-Opener-Policy: same-origin`, so a sign-in window loses its opener.
     OpenerPolicy,
+    /// `/devicecode` sends its OAuth errors with status 200 instead of 400/401. Microsoft has
+    /// answered this endpoint so: MSAL.NET's `DeviceCodeRequest` reads errors from a 200 answer
+    /// (`expectErrorsOn200OK`), a client must read the body whatever the status.
+    #[serde(rename = "device_code_errors_on_200")]
+    DeviceCodeErrorsOn200,
 }
 
 /// What a replication delay applies to.
@@ -251,6 +256,11 @@ impl Faults {
             Fault::SecretsForbidden { tenant } => names.iter().any(|n| n.eq_ignore_ascii_case(tenant)),
             _ => false,
         })
+    }
+
+    /// Whether `/devicecode` sends its errors with status 200.
+    pub fn device_code_errors_on_200(&self) -> bool {
+        self.active.iter().any(|a| matches!(a.fault, Fault::DeviceCodeErrorsOn200))
     }
 
     /// Whether the sign-in pages are sent with `Cross-Origin-Opener-Policy: same-origin`.

@@ -246,3 +246,20 @@ fn the_opener_policy_switch_sends_coop_on_every_sign_in_page_only_while_it_is_on
     assert!(emu.send_json("DELETE", "/_emulator/faults", None, &serde_json::json!({})).status < 300);
     assert_eq!(emu.get("/devicelogin", None).header("cross-origin-opener-policy"), None);
 }
+
+#[test]
+fn the_device_code_error_switch_sends_the_same_error_with_200() {
+    let emu = Emulator::start(&[]);
+    let unknown = "11111111-2222-3333-4444-555555555555";
+    let before = emu.devicecode(CONTOSO, unknown, ADMIN_SCOPES);
+    assert_eq!((before.status, aadsts(&before.json())), (400, 700016), "{}", before.text);
+    let on = emu.send_json("POST", "/_emulator/faults", None, &json!({"kind": "device_code_errors_on_200"}));
+    assert!(on.status < 300, "{}", on.text);
+    let after = emu.devicecode(CONTOSO, unknown, ADMIN_SCOPES);
+    assert_eq!((after.status, aadsts(&after.json())), (200, 700016), "{}", after.text);
+    assert_eq!(after.json()["error"], before.json()["error"]);
+    // A device code itself is unchanged.
+    let ok = emu.devicecode(CONTOSO, GLOBAL_CLIENT, ADMIN_SCOPES);
+    assert_eq!(ok.status, 200);
+    assert!(ok.json()["device_code"].is_string(), "{}", ok.text);
+}

@@ -37,7 +37,13 @@ pub async fn handle(
     let result = start(&emu, &segment, &form, now);
     let resp = match result {
         Ok(body) => Json(body).into_response(),
-        Err(e) => e.render(&error_context(&emu, &headers, now)),
+        Err(e) => {
+            let mut resp = e.render(&error_context(&emu, &headers, now));
+            if emu.lock().faults.device_code_errors_on_200() {
+                *resp.status_mut() = axum::http::StatusCode::OK;
+            }
+            resp
+        }
     };
     LogInfo { client_id, ..LogInfo::default() }.attach(resp)
 }
