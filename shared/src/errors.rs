@@ -97,7 +97,7 @@ catalogue! {
     /// Microsoft is waiting for an interactive confirmation.
     ConfirmationPrompt = "confirmation_prompt", 409, "Microsoft is asking you to confirm the sign-in. Finish it in the Microsoft window.";
     /// Our own public client is misconfigured for this cloud (operator error).
-    ClientMisconfigured = "client_misconfigured", 502, "This service's sign-in application is not set up correctly for this cloud. Use the Manual method and tell your service provider (public client flows must be allowed).";
+    ClientMisconfigured = "client_misconfigured", 502, "This service's sign-in application is not set up correctly for this cloud. Use the Manual method and tell your service provider (public client flows must be allowed, and the sign-in window's redirect URI registered for mobile and desktop applications).";
     /// The signed-in user lacks the admin role or consent for registering applications.
     AdminConsentRequired = "admin_consent_required", 403, "The account that signed in cannot grant these permissions. Sign in as a Privileged Role Administrator together with a Cloud Application Administrator or Application Administrator, or as a Global Administrator, and accept the permissions.";
     /// The signed-in admin's directory roles cannot do what the sign-in is for: refused before
@@ -230,7 +230,7 @@ impl ErrorCode {
             70019 | 70020 => ErrorCode::CodeExpired,
             50199 => ErrorCode::ConfirmationPrompt,
             53003 | 53000 | 53001 | 530033 | 530035 => ErrorCode::BlockedByConditionalAccess,
-            7000218 | 700025 | 70002 => ErrorCode::ClientMisconfigured,
+            7000218 | 700025 | 70002 | 9002327 => ErrorCode::ClientMisconfigured,
             700016 => ErrorCode::ApplicationNotFound,
             7000112 => ErrorCode::ApplicationDisabled,
             90038 => ErrorCode::WrongCloud,
@@ -301,6 +301,16 @@ mod tests {
             assert!(c.message().ends_with('.'), "{c:?}");
             assert!((400..600).contains(&c.http_status()));
         }
+    }
+
+    #[test]
+    fn a_public_client_set_up_for_another_flow_or_platform_is_the_operators_to_fix() {
+        // 7000218: public client flows not allowed, or a code issued for a "Web" redirect URI;
+        // 9002327: a code issued for a "Single-page application" redirect URI, redeemed by the edge.
+        for code in [7000218, 700025, 9002327] {
+            assert_eq!(ErrorCode::from_aadsts(code), Some(ErrorCode::ClientMisconfigured), "{code}");
+        }
+        assert!(ErrorCode::ClientMisconfigured.message().contains("mobile and desktop applications"));
     }
 
     #[test]

@@ -45,7 +45,13 @@ impl<H: SignInHost, C: HttpClient> SignInService<'_, H, C> {
                     Ok(claim)
                 }
                 Err(e) => {
-                    self.host.warn(&format!("signin {}: pop-up sign-in failed: {}", current.id, e.code.as_str()));
+                    // Microsoft's own code too (an AADSTS number: no secret), for the operator.
+                    let microsoft = e.microsoft.as_ref().and_then(|m| m.code.as_deref()).unwrap_or("-");
+                    self.host.warn(&format!(
+                        "signin {}: pop-up sign-in failed: {} ({microsoft})",
+                        current.id,
+                        e.code.as_str()
+                    ));
                     current.on_browser_failed(e.clone());
                     Err(e)
                 }
