@@ -748,3 +748,33 @@ async fn a_phished_link_under_the_opener_policy_registers_nothing_and_its_state_
     assert_eq!(api_organizations(&stack, "acct-cred-coop-phish"), 0, "nothing was saved");
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callback_registered_as_a_single_page_application_is_named_for_the_operator() {
+    let (emulator, stack, browser) = setup().await;
+    // The operator registered the callback under "Single-page application" instead of "Mobile and
+    // desktop applications": Microsoft redeems such a code only from a browser.
+    let out = std::process::Command::new(system_tests::emulator::binary())
+        .arg("--print-default-fixture")
+        .output()
+        .expect("the emulator's default fixture");
+    let mut fixture: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    for client in fixture["public_clients"].as_array_mut().expect("public clients") {
+        client["spa_redirect_uris"] = client["redirect_uris"].take();
+        client["redirect_uris"] = serde_json::json!([]);
+    }
+    emulator.control("reset", fixture);
+    let c = &browser.client;
+    let (main, _) = start_credential(&browser, &stack, "acct-cred-spa").await;
+    sign_in_to_consent(c).await;
+    click(c, "button[value=accept]").await;
+    browser.wait_for_text("#outcome", "not set up correctly", Duration::from_secs(20)).await;
+    c.close_window().await.unwrap();
+    c.switch_to_window(main).await.unwrap();
+    let msg =
+        browser.wait_for_text("[data-testid=signin-error]", "not set up correctly", Duration::from_secs(10)).await;
+    assert!(msg.contains("Manual method") && msg.contains("mobile and desktop applications"), "{msg}");
+    assert!(stack.log().contains("client_misconfigured (AADSTS9002327)"), "the operator's log names Microsoft's code");
+    assert_eq!(emulator.applications().len(), 0);
+    browser.close().await;
+}
