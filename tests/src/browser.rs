@@ -140,6 +140,17 @@ impl Browser {
         Self::launch("chromedriver", chromedriver, &[], profile, ("goog:chromeOptions", options)).await
     }
 
+    /// The files the current page fetched, one per line: name, start and duration (ms), bytes
+    /// transferred, HTTP status (0 while in flight or from another origin), for a failure's report.
+    pub async fn fetched(&self) -> String {
+        let script = "return performance.getEntriesByType('resource').map(function(e){return e.name.split('/').pop()+' '+\
+            Math.round(e.startTime)+'+'+Math.round(e.duration)+' ms, '+e.transferSize+' B, '+(e.responseStatus||0)}).join('\\n')";
+        match self.client.execute(script, vec![]).await {
+            Ok(v) => v.as_str().unwrap_or_default().to_owned(),
+            Err(e) => format!("(not available: {e})"),
+        }
+    }
+
     /// Polls until the element matching `css` has text containing `needle`; returns that text.
     pub async fn wait_for_text(&self, css: &str, needle: &str, limit: Duration) -> String {
         let deadline = Instant::now() + limit;
@@ -155,7 +166,11 @@ impl Browser {
             }
             if Instant::now() > deadline {
                 let page = self.client.source().await.unwrap_or_default();
-                panic!("timed out after {limit:?} waiting for `{css}` to contain {needle:?}; last text {last:?}; page:\n{page}");
+                let fetched = self.fetched().await;
+                panic!(
+                    "timed out after {limit:?} waiting for `{css}` to contain {needle:?}; last text {last:?}; \
+                     files the page fetched:\n{fetched}\npage:\n{page}"
+                );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

@@ -72,3 +72,27 @@ async fn a_chunk_that_cannot_be_loaded_is_said_and_retry_loads_the_screen() {
     assert!(c.find_all(fantoccini::Locator::Css("[data-testid=chunk-failed]")).await.unwrap().is_empty());
     browser.close().await;
 }
+
+#[test]
+fn the_apps_content_named_files_are_kept_by_browsers_and_the_page_is_asked_for_again() {
+    let stack = Stack::start();
+    let page = ureq::get(&stack.url("/")).call().expect("the page");
+    let html = page.into_string().unwrap();
+    let folder = html.split("./app-").nth(1).and_then(|s| s.split('/').next()).expect("the app's folder");
+    for file in ["frontend.js", "frontend_bg.wasm", "__wasm_split.js", "split_wizard.wasm"] {
+        let r = ureq::get(&stack.url(&format!("/app-{folder}/{file}"))).call().expect(file);
+        let cache = r.header("cache-control").unwrap_or_default().to_owned();
+        assert!(cache.contains("immutable") && cache.contains("max-age=31536000"), "{file}: {cache}");
+    }
+    // The page names this build's folder, so it is never kept without asking.
+    let page = ureq::get(&stack.url("/")).call().unwrap();
+    let cache = page.header("cache-control").unwrap_or_default().to_owned();
+    assert!(!cache.contains("immutable"), "the page: {cache}");
+    // The headers file configures the server; it is not a file of the site.
+    let headers_file = match ureq::get(&stack.url("/_headers")).call() {
+        Ok(r) => r.into_string().unwrap(),
+        Err(ureq::Error::Status(_, r)) => r.into_string().unwrap(),
+        Err(e) => panic!("{e}"),
+    };
+    assert!(!headers_file.contains("Cache-Control: public"), "served as a file: {headers_file}");
+}
