@@ -105,6 +105,18 @@ impl Emulator {
             .unwrap()
     }
 
+    /// Starts over from the built-in fixture (`--print-default-fixture`) with each of its product
+    /// public clients changed by `edit`, as an operator's registration might differ.
+    pub fn reset_with_public_clients(&self, mut edit: impl FnMut(&mut serde_json::Value)) {
+        let out =
+            Command::new(binary()).arg("--print-default-fixture").output().expect("the emulator's default fixture");
+        let mut fixture: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the default fixture is JSON");
+        for client in fixture["public_clients"].as_array_mut().expect("public clients") {
+            edit(client);
+        }
+        self.control("reset", fixture);
+    }
+
     /// The applications registered in every tenant (`GET /_emulator/state`).
     pub fn applications(&self) -> Vec<serde_json::Value> {
         let state = self.get("state");

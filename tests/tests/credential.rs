@@ -375,12 +375,13 @@ async fn a_replayed_code_is_refused_and_changes_nothing() {
     browser.close().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_sign_in_in_a_window_the_app_did_not_open_registers_nothing_without_its_code() {
-    let (emulator, stack, browser) = setup().await;
+/// Starts a Credential sign-in for `account`, then, as a phished link would, opens its
+/// authorization URL in a tab the app did not open (the app's window closed), signs in and
+/// consents there; returns the main window, the URL's `state` and the callback page's outcome
+/// text, the link's tab current.
+async fn sign_in_from_a_link(browser: &Browser, stack: &Stack, account: &str) -> (WindowHandle, String, String) {
     let c = &browser.client;
-    // The authorization URL ends up in a window the app did not open (as a phished link would).
-    let (main, _) = start_credential(&browser, &stack, "acct-cred-claim").await;
+    let (main, _) = start_credential(browser, stack, account).await;
     let url = c.current_url().await.unwrap();
     c.close_window().await.unwrap();
     c.switch_to_window(main.clone()).await.unwrap();
@@ -390,6 +391,16 @@ async fn a_sign_in_in_a_window_the_app_did_not_open_registers_nothing_without_it
     sign_in_to_consent(c).await;
     click(c, "button[value=accept]").await;
     let page = browser.wait_for_text("#outcome", "signed in", Duration::from_secs(20)).await;
+    let state = url.query_pairs().find(|(k, _)| k == "state").map(|(_, v)| v.into_owned()).unwrap();
+    (main, state, page)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_in_a_window_the_app_did_not_open_registers_nothing_without_its_code() {
+    let (emulator, stack, browser) = setup().await;
+    let c = &browser.client;
+    // The authorization URL ends up in a window the app did not open (as a phished link would).
+    let (main, state, page) = sign_in_from_a_link(&browser, &stack, "acct-cred-claim").await;
     assert!(page.contains("portal confirms"), "{page}");
     let code = el(c, "#confirmation-code").await.text().await.unwrap();
     assert_eq!(code.len(), 9, "XXXX-XXXX: {code}");
@@ -399,7 +410,6 @@ async fn a_sign_in_in_a_window_the_app_did_not_open_registers_nothing_without_it
     assert_eq!(emulator.applications().len(), 0);
     // The sign-in's owner (who may be the attacker who sent the link) cannot go around the claim:
     // no additional applications, no save that takes them, no detail of the tenant.
-    let state: String = url.query_pairs().find(|(k, _)| k == "state").map(|(_, v)| v.into_owned()).unwrap();
     let sign_in = state.split('.').next().unwrap().to_owned();
     let (more, save, status, registered) = tokio::task::block_in_place(|| {
         let api = Api::new(&stack.base_url, &stack.token("acct-cred-claim"));
@@ -711,22 +721,11 @@ async fn a_phished_link_under_the_opener_policy_registers_nothing_and_its_state_
     let (emulator, stack, browser) = setup().await;
     emulator.control("faults", serde_json::json!({"kind": "opener_policy"}));
     let c = &browser.client;
-    let (main, _) = start_credential(&browser, &stack, "acct-cred-coop-phish").await;
-    let url = c.current_url().await.unwrap();
-    c.close_window().await.unwrap();
-    c.switch_to_window(main.clone()).await.unwrap();
-    // The link, opened in a tab the app did not open.
-    let tab = c.new_window(true).await.unwrap();
-    c.switch_to_window(tab.handle).await.unwrap();
-    c.goto(url.as_str()).await.unwrap();
-    sign_in_to_consent(c).await;
-    click(c, "button[value=accept]").await;
-    let page = browser.wait_for_text("#outcome", "signed in", Duration::from_secs(20)).await;
+    let (_, state, page) = sign_in_from_a_link(&browser, &stack, "acct-cred-coop-phish").await;
     assert!(page.contains("portal confirms"), "the window has no state of the app's and shows its code: {page}");
     el(c, "#confirmation-code").await;
     // Whoever sent the link knows the state, not the window's claim handle: a window claim with
     // the state and a guessed handle, or with no state, is refused alike and changes nothing.
-    let state: String = url.query_pairs().find(|(k, _)| k == "state").map(|(_, v)| v.into_owned()).unwrap();
     let sign_in = state.split('.').next().unwrap().to_owned();
     let (guessed, unknown, status) = tokio::task::block_in_place(|| {
         let public = Api::new(&stack.base_url, "");
@@ -754,16 +753,10 @@ async fn a_callback_registered_as_a_single_page_application_is_named_for_the_ope
     let (emulator, stack, browser) = setup().await;
     // The operator registered the callback under "Single-page application" instead of "Mobile and
     // desktop applications": Microsoft redeems such a code only from a browser.
-    let out = std::process::Command::new(system_tests::emulator::binary())
-        .arg("--print-default-fixture")
-        .output()
-        .expect("the emulator's default fixture");
-    let mut fixture: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    for client in fixture["public_clients"].as_array_mut().expect("public clients") {
+    emulator.reset_with_public_clients(|client| {
         client["spa_redirect_uris"] = client["redirect_uris"].take();
         client["redirect_uris"] = serde_json::json!([]);
-    }
-    emulator.control("reset", fixture);
+    });
     let c = &browser.client;
     let (main, _) = start_credential(&browser, &stack, "acct-cred-spa").await;
     sign_in_to_consent(c).await;

@@ -629,15 +629,7 @@ fn only_a_sign_in_started_for_the_removal_deletes_an_organizations_applications(
 fn a_device_code_error_answered_with_200_is_named_as_with_400() {
     let (emulator, stack) = start(FAST);
     // The operator's public client is unknown to Microsoft (say, deleted): the device code request fails.
-    let out = std::process::Command::new(system_tests::emulator::binary())
-        .arg("--print-default-fixture")
-        .output()
-        .expect("the emulator's default fixture");
-    let mut fixture: Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    for client in fixture["public_clients"].as_array_mut().expect("public clients") {
-        client["client_id"] = json!("11111111-2222-3333-4444-555555555555");
-    }
-    emulator.control("reset", fixture);
+    emulator.reset_with_public_clients(|client| client["client_id"] = json!("11111111-2222-3333-4444-555555555555"));
     let api = Api::new(&stack.base_url, &stack.token("acct-dc-200"));
     let with_400 = start_signin(&api, "global");
     emulator.control("faults", json!({"kind": "device_code_errors_on_200"}));
