@@ -114,11 +114,27 @@ pub fn exchange_default_scope(scope: &str) -> Option<Cloud> {
 /// OpenID Connect scopes that are not permissions on a resource.
 pub const OIDC_SCOPES: [&str; 4] = ["openid", "profile", "offline_access", "email"];
 
+/// Partner Center's API (Global cloud only): the audience of its tokens and the resource of its
+/// `user_impersonation` scope (Learn: "Partner Center authentication").
+pub const PARTNER_CENTER_RESOURCE: &str = "https://api.partnercenter.microsoft.com";
+
+/// Which API a delegated scope is for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Resource {
+    /// The cloud's Microsoft Graph.
+    #[default]
+    Graph,
+    /// Partner Center (Global only).
+    PartnerCenter,
+}
+
 /// A `scope` parameter, split into its resource and its permissions.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RequestedScopes {
     /// The cloud whose Graph the permissions are for.
     pub cloud: Cloud,
+    /// The API the permissions are on.
+    pub resource: Resource,
     /// Short permission names on Graph (`Application.ReadWrite.All`, or `.default`), in request order.
     pub permissions: Vec<String>,
     /// The OpenID Connect scopes asked for (`openid`, `profile`, `offline_access`, `email`).
@@ -144,13 +160,15 @@ pub enum ScopeError {
     Missing,
     /// A resource that is no Graph host the emulator knows (AADSTS500011).
     UnknownResource(String),
-    /// Scopes for the Graph of two different clouds in one request (AADSTS70011).
+    /// Scopes for two resources (two clouds' Graph, or Graph and Partner Center) in one request
+    /// (AADSTS28000).
     MixedClouds,
 }
 
 /// Splits a space-separated `scope` value. See the module documentation for how the cloud is chosen.
 pub fn parse_scopes(scope: &str) -> Result<RequestedScopes, ScopeError> {
     let mut cloud: Option<Cloud> = None;
+    let mut resource_of: Option<Resource> = None;
     let mut permissions = Vec::new();
     let mut oidc = Vec::new();
     let mut set_cloud = |c: Cloud| -> Result<(), ScopeError> {
@@ -169,20 +187,29 @@ pub fn parse_scopes(scope: &str) -> Result<RequestedScopes, ScopeError> {
             }
             continue;
         }
-        let (c, name) = match item.find("://") {
+        let (c, r, name) = match item.find("://") {
             Some(scheme_end) => {
                 let after = scheme_end + 3;
                 let (resource, name) = match item[after..].find('/') {
                     Some(slash) => (&item[..after + slash], &item[after + slash + 1..]),
                     None => (item, ""),
                 };
-                let c = Cloud::from_graph_resource(resource)
-                    .ok_or_else(|| ScopeError::UnknownResource(resource.to_string()))?;
-                (c, name)
+                if resource.trim_end_matches('/').eq_ignore_ascii_case(PARTNER_CENTER_RESOURCE) {
+                    (Cloud::Global, Resource::PartnerCenter, name)
+                } else {
+                    let c = Cloud::from_graph_resource(resource)
+                        .ok_or_else(|| ScopeError::UnknownResource(resource.to_string()))?;
+                    (c, Resource::Graph, name)
+                }
             }
-            None => (Cloud::Global, item),
+            None => (Cloud::Global, Resource::Graph, item),
         };
+        let (c, r, name) = (c, r, name);
         set_cloud(c)?;
+        match resource_of {
+            Some(existing) if existing != r => return Err(ScopeError::MixedClouds),
+            _ => resource_of = Some(r),
+        }
         if !name.is_empty() && !permissions.iter().any(|p: &String| p == name) {
             permissions.push(name.to_string());
         }
@@ -190,7 +217,12 @@ pub fn parse_scopes(scope: &str) -> Result<RequestedScopes, ScopeError> {
     if permissions.is_empty() && oidc.is_empty() {
         return Err(ScopeError::Missing);
     }
-    Ok(RequestedScopes { cloud: cloud.unwrap_or(Cloud::Global), permissions, oidc })
+    Ok(RequestedScopes {
+        cloud: cloud.unwrap_or(Cloud::Global),
+        resource: resource_of.unwrap_or_default(),
+        permissions,
+        oidc,
+    })
 }
 
 #[cfg(test)]

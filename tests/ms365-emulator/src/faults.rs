@@ -69,6 +69,9 @@ pub enum Fault {
     /// (`expectErrorsOn200OK`), a client must read the body whatever the status.
     #[serde(rename = "device_code_errors_on_200")]
     DeviceCodeErrorsOn200,
+    /// Partner Center refuses consents in this customer's tenant (403), as when the customer's
+    /// settings or a policy refuse the partner's application.
+    ConsentRefused { tenant: String },
 }
 
 /// What a replication delay applies to.
@@ -184,6 +187,13 @@ impl Faults {
     /// Clears every fault.
     pub fn clear(&mut self) {
         self.active.clear();
+    }
+
+    /// Whether Partner Center refuses consents in `tenant_id`.
+    pub fn consent_refused(&self, tenant_id: &str) -> bool {
+        self.active
+            .iter()
+            .any(|a| matches!(&a.fault, Fault::ConsentRefused { tenant } if tenant.eq_ignore_ascii_case(tenant_id)))
     }
 
     /// The active set, for `GET /_emulator/faults`.

@@ -36,6 +36,9 @@ pub struct Fixture {
     /// Microsoft Graph, Exchange Online and SharePoint Online with their real app roles.
     #[serde(default = "default_resources")]
     pub resource_service_principals: Vec<ResourceFixture>,
+    /// Partners with their admin agents and GDAP relationships (see [`crate::partner`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub partners: Vec<crate::partner::PartnerFixture>,
 }
 
 /// A public client registered in one cloud.
@@ -419,6 +422,7 @@ impl Fixture {
                 ),
             ],
             resource_service_principals: default_resources(),
+            partners: Vec::new(),
         }
     }
 

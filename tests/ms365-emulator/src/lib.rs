@@ -19,6 +19,7 @@ pub mod fixture;
 pub mod graph;
 pub mod identity;
 pub mod log;
+pub mod partner;
 pub mod roles;
 pub mod server;
 pub mod sharepoint;

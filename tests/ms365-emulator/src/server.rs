@@ -24,6 +24,7 @@ pub fn router(emu: Arc<Emulator>) -> Router {
         .merge(crate::graph::routes())
         .merge(crate::sharepoint::routes())
         .merge(crate::identity::routes())
+        .merge(crate::partner::consent::routes())
         .layer(from_fn_with_state(emu.clone(), crate::log::observe))
         .with_state(emu)
 }

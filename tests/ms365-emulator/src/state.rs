@@ -467,6 +467,8 @@ pub struct State {
     pub faults: Faults,
     /// The request log.
     pub requests: Vec<LogEntry>,
+    /// Partners, their GDAP relationships and Partner Center's consents.
+    pub partner: crate::partner::PartnerState,
 }
 
 /// Microsoft's own tenant, the owner of the resource applications.
@@ -540,6 +542,7 @@ impl State {
                 state.load_application(&tenant_id, a, now)?;
             }
         }
+        state.partner = crate::partner::PartnerState::load(&state, &fixture.partners, now)?;
         Ok(state)
     }
 
@@ -647,6 +650,15 @@ impl State {
     pub fn user_by_upn(&self, upn: &str) -> Option<(&Tenant, &User)> {
         let upn = upn.trim();
         self.tenants.iter().find_map(|t| t.users.iter().find(|u| u.upn.eq_ignore_ascii_case(upn)).map(|u| (t, u)))
+    }
+
+    /// The directory roles with which `user_id` acts in `tenant_id`: their own as a user of the
+    /// tenant, or a GDAP relationship's as a partner's admin agent; `None` for anyone else.
+    pub fn acting_roles(&self, tenant_id: &str, user_id: &str) -> Option<Vec<String>> {
+        match self.tenant(tenant_id)?.users.iter().find(|u| u.id == user_id) {
+            Some(u) => Some(u.roles.clone()),
+            None => self.partner.acting_partner(tenant_id, user_id).map(|(_, roles)| roles),
+        }
     }
 
     /// A user by tenant and object ID.

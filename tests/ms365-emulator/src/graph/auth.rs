@@ -77,7 +77,7 @@ pub fn authenticate(
     let app_id = claims.get("appid").and_then(Value::as_str).unwrap_or_default().to_string();
     let kind = if let Some(scp) = claims.get("scp").and_then(Value::as_str) {
         let user_id = claims.get("oid").and_then(Value::as_str).unwrap_or_default().to_string();
-        if !tenant.users.iter().any(|u| u.id == user_id) {
+        if state.acting_roles(&tenant_id, &user_id).is_none() {
             return Err(GraphError::unauthenticated("Access token validation failure. The user does not exist."));
         }
         CallerKind::User { user_id, scopes: scp.split_whitespace().map(str::to_string).collect() }
@@ -193,9 +193,8 @@ pub fn require(state: &State, caller: &Caller, need: &Need<'_>) -> Result<(), Gr
             has(scopes, need.delegated)
                 && need.admin.is_none_or(|action| {
                     state
-                        .tenant(&caller.tenant_id)
-                        .and_then(|t| t.users.iter().find(|u| &u.id == user_id))
-                        .is_some_and(|u| u.may(action))
+                        .acting_roles(&caller.tenant_id, user_id)
+                        .is_some_and(|roles| crate::roles::may(&roles, action))
                 })
         }
         CallerKind::App { roles } => has(roles, need.application),

@@ -171,6 +171,9 @@ fn dispatch(
             policies::default_app_management_policy(state, caller, req)
         }
         ["users"] if m == Method::GET => directory::users(state, caller, req),
+        ["tenantRelationships", "delegatedAdminRelationships"] if m == Method::GET => {
+            crate::partner::relationships::list(state, caller, req)
+        }
         ["applications"] if m == Method::GET => applications::list(state, caller, req),
         ["applications"] if m == Method::POST => applications::create(emu, state, caller, req, now),
         [app] if app.starts_with("applications(") => {

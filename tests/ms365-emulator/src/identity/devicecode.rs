@@ -206,6 +206,7 @@ pub fn poll(
         nonce: None,
         client_info: form_get(form, "client_info") == Some("1"),
         auth,
+        acting: None,
     };
     let body = issue_delegated(emu, state, &grant, now)?;
     if let Some(dc) = state.device_codes.get_mut(code) {

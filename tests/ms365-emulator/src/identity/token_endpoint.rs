@@ -21,6 +21,7 @@ use super::authorize::Platform;
 use super::errors::OAuthError;
 use super::tokens::{issue_app, issue_delegated, AppResource, ClientAuth, Delegated};
 use super::{client_auth, error_context, find_client, resolve_tenant, scopes_or_error, Client, TenantScope};
+use crate::cloud::parse_scopes;
 use crate::log::LogInfo;
 use crate::state::{Emulator, State};
 use crate::util::{b64url, form_get, now_ms, parse_form};
@@ -99,9 +100,12 @@ fn client_credentials(
     // Exchange Online (`https://outlook.office365.com/.default`): its own audience and roles.
     let exchange = form_get(form, "scope").and_then(crate::cloud::exchange_default_scope);
     let scopes = match (sharepoint.as_ref().map(|(c, _)| *c), exchange) {
-        (Some(cloud), _) | (None, Some(cloud)) => {
-            crate::cloud::RequestedScopes { cloud, permissions: vec![".default".into()], oidc: vec![] }
-        }
+        (Some(cloud), _) | (None, Some(cloud)) => crate::cloud::RequestedScopes {
+            cloud,
+            resource: crate::cloud::Resource::Graph,
+            permissions: vec![".default".into()],
+            oidc: vec![],
+        },
         (None, None) => scopes_or_error(form_get(form, "scope"), segment)?,
     };
     if !scopes.is_default() || scopes.permissions.len() != 1 || !scopes.oidc.is_empty() {
@@ -287,6 +291,7 @@ fn authorization_code(
         nonce: grant.nonce.as_deref(),
         client_info: form_get(form, "client_info") == Some("1"),
         auth,
+        acting: None,
     };
     let body = issue_delegated(emu, state, &g, now)?;
     if let Some(c) = state.auth_codes.get_mut(code) {
@@ -313,9 +318,35 @@ fn refresh_token(
     if !grant.client_id.eq_ignore_ascii_case(client_id) {
         return Err(OAuthError::new("invalid_grant", 700_003, "The refresh token was issued to another client."));
     }
+    // At another tenant's authority only a partner's admin agent with an active GDAP relationship
+    // there gets a token, and only for a client Partner Center's consent put into that tenant.
+    let mut acting = None;
     if let TenantScope::One(t) = &tenant {
         if t.id != grant.user.tenant_id {
-            return Err(OAuthError::new("invalid_grant", 700_003, "The refresh token was issued in another tenant."));
+            let upn = state.user(&grant.user).map(|(_, u)| u.upn.clone()).unwrap_or_default();
+            let Some(roles) = state.partner.gdap_roles(&grant.user, &t.id) else {
+                return Err(OAuthError::new(
+                    "invalid_grant",
+                    50_020,
+                    format!(
+                        "User account '{upn}' from identity provider 'https://sts.windows.net/{}/' does not exist in \
+                         tenant '{}' and cannot access the application '{client_id}' in that tenant. The account \
+                         needs to be added as an external user in the tenant first.",
+                        grant.user.tenant_id, t.display_name
+                    ),
+                ));
+            };
+            let Some(consent) = state.partner.consent(&t.id, client_id) else {
+                return Err(OAuthError::new(
+                    "invalid_grant",
+                    65_001,
+                    format!(
+                        "The user or administrator has not consented to use the application with ID '{client_id}'. \
+                         Send an interactive authorization request for this user and resource."
+                    ),
+                ));
+            };
+            acting = Some(super::tokens::Acting { tenant_id: t.id.clone(), roles, consented: consent.scopes.clone() });
         }
     }
     // A narrower scope may be asked for; the cloud must stay the same.
@@ -333,6 +364,13 @@ fn refresh_token(
         }
         _ => grant.scope.clone(),
     };
+    // Redeeming a refresh token issued with `offline_access` gives a new one, whatever the scope
+    // asked for now (Learn: "Refresh the access token": "a new refresh token").
+    let keeps_offline = parse_scopes(&grant.scope).is_ok_and(|g| g.has_oidc("offline_access"));
+    let scope = match parse_scopes(&scope) {
+        Ok(now) if keeps_offline && !now.has_oidc("offline_access") => format!("{scope} offline_access"),
+        _ => scope,
+    };
     let client = find_client(state, grant.cloud, &TenantScope::Any, client_id)
         .ok_or_else(|| OAuthError::unknown_client(client_id, segment))?;
     let auth = delegated_client_auth(emu, state, &client, segment, form, now)?;
@@ -345,6 +383,7 @@ fn refresh_token(
         nonce: None,
         client_info: form_get(form, "client_info") == Some("1"),
         auth,
+        acting,
     };
     issue_delegated(emu, state, &g, now)
 }

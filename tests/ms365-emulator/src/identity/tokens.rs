@@ -67,6 +67,19 @@ pub struct Delegated<'a> {
     pub client_info: bool,
     /// How the client authenticated.
     pub auth: ClientAuth,
+    /// A partner's admin agent signing in at a customer's authority through GDAP.
+    pub acting: Option<Acting>,
+}
+
+/// A partner user acting in a customer tenant (see [`crate::partner`]).
+#[derive(Clone, Debug)]
+pub struct Acting {
+    /// The customer's tenant: the token's `tid`.
+    pub tenant_id: String,
+    /// The relationship's roles: the token's `wids`.
+    pub roles: Vec<String>,
+    /// The delegated permissions the client was consented to there.
+    pub consented: Vec<String>,
 }
 
 fn issuer(emu: &Emulator, tenant_id: &str) -> String {
@@ -117,14 +130,40 @@ pub fn issue_delegated(emu: &Emulator, state: &mut State, g: &Delegated<'_>, now
         .user(g.user)
         .map(|(t, u)| (t.clone(), u.clone()))
         .ok_or_else(|| OAuthError::new("invalid_grant", 50_034, "The user account does not exist in the directory."))?;
-    let perms = delegated_permissions(state, g.client, &requested.permissions, &tenant.id);
+    let partner_center = requested.resource == crate::cloud::Resource::PartnerCenter;
+    let mut perms = if partner_center {
+        // Partner Center has one delegated permission.
+        vec!["user_impersonation".to_string()]
+    } else {
+        delegated_permissions(state, g.client, &requested.permissions, &tenant.id)
+    };
+    if let Some(a) = &g.acting {
+        // In a customer's tenant the client holds only what Partner Center's consent granted.
+        if requested.is_default() {
+            perms = a.consented.clone();
+        }
+        if let Some(p) = perms.iter().find(|p| !a.consented.iter().any(|c| c.eq_ignore_ascii_case(p))) {
+            return Err(OAuthError::new(
+                "invalid_grant",
+                65_001,
+                format!(
+                    "The user or administrator has not consented to use the application with ID '{}' named '{}'. \
+                     Send an interactive authorization request for this user and resource. Missing: {p}.",
+                    g.client_id,
+                    g.client.display_name()
+                ),
+            ));
+        }
+    }
+    let audience = if partner_center { crate::cloud::PARTNER_CENTER_RESOURCE } else { g.cloud.graph_host() };
+    let acting_tenant = g.acting.as_ref().map_or(tenant.id.as_str(), |a| a.tenant_id.as_str()).to_string();
     let now = now_ms / 1000;
     let lifetime = access_token_lifetime_s();
     let mut scp: Vec<String> = perms.clone();
     scp.extend(requested.oidc.iter().filter(|s| *s != "offline_access").cloned());
-    let iss = issuer(emu, &tenant.id);
+    let iss = issuer(emu, &acting_tenant);
     let mut access = json!({
-        "aud": g.cloud.graph_host(),
+        "aud": audience,
         "iss": iss,
         "iat": now,
         "nbf": now,
@@ -139,17 +178,22 @@ pub fn issue_delegated(emu: &Emulator, state: &mut State, g: &Delegated<'_>, now
         "unique_name": user.upn,
         "scp": scp.join(" "),
         "sub": b64url(ring::digest::digest(&ring::digest::SHA256, format!("{}{}", user.id, g.client_id).as_bytes()).as_ref()),
-        "tid": tenant.id,
+        "tid": acting_tenant,
         "uti": random_string(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 22),
         "ver": "2.0",
     });
     // The user's active built-in directory roles, by template ID, as Microsoft's tokens carry them.
-    let wids = crate::roles::template_ids(&user.roles);
+    // A partner's user in a customer's tenant: the relationship's roles, and `idp` names the
+    // partner's tenant, where the user's account is.
+    let wids = crate::roles::template_ids(g.acting.as_ref().map_or(&user.roles, |a| &a.roles));
     if !wids.is_empty() {
         access["wids"] = json!(wids);
     }
+    if g.acting.is_some() {
+        access["idp"] = json!(format!("https://sts.windows.net/{}/", tenant.id));
+    }
     let granted: Vec<String> =
-        perms.iter().map(|p| format!("{}/{p}", g.cloud.graph_host())).chain(requested.oidc.iter().cloned()).collect();
+        perms.iter().map(|p| format!("{audience}/{p}")).chain(requested.oidc.iter().cloned()).collect();
     let mut body = Map::new();
     body.insert("token_type".into(), json!("Bearer"));
     body.insert("scope".into(), json!(granted.join(" ")));
