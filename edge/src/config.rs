@@ -370,7 +370,9 @@ impl Config {
     /// Where `cloud`'s requests go.
     pub fn endpoints(&self, cloud: CloudEnvironment) -> CloudEndpoints {
         match &self.dev_microsoft_base {
-            Some(base) => CloudEndpoints::with_bases(cloud, base, base),
+            // The local emulator serves Partner Center under a prefix of its one listener.
+            Some(base) => CloudEndpoints::with_bases(cloud, base, base)
+                .with_partner_center(&format!("{}/partnercenter", base.trim_end_matches('/'))),
             None => CloudEndpoints::official(cloud),
         }
     }

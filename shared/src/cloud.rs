@@ -184,12 +184,37 @@ pub struct CloudEndpoints {
     pub authority_base: String,
     /// Base URL of Microsoft Graph, without a trailing slash.
     pub graph_base: String,
+    /// Base URL of Partner Center's API, where the cloud has it (Global only).
+    #[serde(default)]
+    pub partner_center_base: Option<String>,
 }
+
+/// Partner Center's API: its host, the audience of its tokens (Learn: "Partner Center
+/// authentication"). Only in the Global cloud.
+pub const PARTNER_CENTER_HOST: &str = "https://api.partnercenter.microsoft.com";
 
 impl CloudEndpoints {
     /// Microsoft's own endpoints for `cloud`.
     pub fn official(cloud: CloudEnvironment) -> Self {
-        Self { cloud, authority_base: cloud.authority_host().to_owned(), graph_base: cloud.graph_host().to_owned() }
+        Self {
+            cloud,
+            authority_base: cloud.authority_host().to_owned(),
+            graph_base: cloud.graph_host().to_owned(),
+            partner_center_base: (cloud == CloudEnvironment::Global).then(|| PARTNER_CENTER_HOST.to_owned()),
+        }
+    }
+
+    /// The same endpoints with Partner Center's base URL replaced (where the cloud has it).
+    pub fn with_partner_center(mut self, base: &str) -> Self {
+        if self.partner_center_base.is_some() {
+            self.partner_center_base = Some(base.trim_end_matches('/').to_owned());
+        }
+        self
+    }
+
+    /// `{partner center}/v1/customers/{customer}/applicationconsents`, where the cloud has it.
+    pub fn application_consents_url(&self, customer_tenant: &str) -> Option<String> {
+        self.partner_center_base.as_ref().map(|b| format!("{b}/v1/customers/{customer_tenant}/applicationconsents"))
     }
 
     /// The same cloud with both base URLs replaced (trailing slashes are removed).
@@ -198,6 +223,7 @@ impl CloudEndpoints {
             cloud,
             authority_base: authority_base.trim_end_matches('/').to_owned(),
             graph_base: graph_base.trim_end_matches('/').to_owned(),
+            partner_center_base: (cloud == CloudEnvironment::Global).then(|| PARTNER_CENTER_HOST.to_owned()),
         }
     }
 

@@ -103,6 +103,12 @@ catalogue! {
     /// The signed-in admin's directory roles cannot do what the sign-in is for: refused before
     /// anything is created or deleted (the detail's message names the roles for the task).
     AdminRolesMissing = "admin_roles_missing", 403, "The account that signed in does not have the admin roles for this, so nothing was changed in Microsoft 365. Registering the backup applications and granting their Microsoft Graph permissions needs Privileged Role Administrator together with Cloud Application Administrator or Application Administrator; or Global Administrator. Sign in again with such an account (activate an eligible role in Privileged Identity Management first).";
+    /// A partner sign-in was asked for in a cloud without Partner Center's consent API.
+    PartnerNotAvailable = "partner_not_available", 422, "Adding customers' organizations through a partner sign-in is available only in the Global cloud. Add each organization of this cloud on its own.";
+    /// The partner's relationship with a customer does not grant the roles the registration needs.
+    PartnerRolesMissing = "partner_roles_missing", 403, "Your GDAP relationship with this customer does not grant the roles the registration needs: Privileged Role Administrator together with Cloud Application Administrator or Application Administrator, or Global Administrator, assigned to your Admin Agents. Ask the customer to approve such a relationship, then retry the failed ones.";
+    /// Partner Center refused to put the sign-in application into a customer's tenant.
+    PartnerConsentRefused = "partner_consent_refused", 403, "Partner Center refused to add this service's sign-in application to the customer's tenant. Check that the account that signed in is in your Admin Agents group and that the customer's policies allow partner consent, then retry the failed ones.";
     /// The Credential pop-up sign-in failed for another reason Microsoft gave.
     SignInFailed = "sign_in_failed", 422, "The sign-in did not complete. Try again, or use the Device Code method.";
     /// The browser did not open the Credential pop-up (a pop-up blocker, or a sandboxed iframe).

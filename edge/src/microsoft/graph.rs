@@ -131,7 +131,7 @@ impl BatchResult {
     }
 }
 
-fn json_request(method: http::Method, url: &str, token: &SecretString, body: Option<&Value>) -> HttpRequest {
+pub(crate) fn json_request(method: http::Method, url: &str, token: &SecretString, body: Option<&Value>) -> HttpRequest {
     let builder = http::Request::builder()
         .method(method)
         .uri(url)

@@ -220,6 +220,11 @@ struct OAuthErrorBody {
     timestamp: Option<String>,
 }
 
+/// Reads a refused token response (for readers of other token shapes).
+pub(crate) fn read_oauth_failure_of(resp: &HttpResponse) -> OAuthFailure {
+    read_oauth_failure(resp)
+}
+
 fn read_oauth_failure(resp: &HttpResponse) -> OAuthFailure {
     let status = resp.status().as_u16();
     let body: OAuthErrorBody = serde_json::from_slice(resp.body()).unwrap_or_default();

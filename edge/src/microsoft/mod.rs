@@ -8,6 +8,7 @@ pub mod grants;
 pub mod graph;
 pub mod identity;
 pub mod organization;
+pub mod partner;
 pub mod policies;
 pub mod service_principals;
 
