@@ -19,6 +19,7 @@ pub mod mac;
 pub mod microsoft;
 pub mod openapi;
 pub mod organizations;
+pub mod partner;
 pub mod provisioning;
 pub mod routes;
 pub mod seal;

@@ -40,6 +40,8 @@ pub enum Field {
     RemoveOrganizationId,
     /// A domain of the organization, to find its tenant and cloud.
     Domain,
+    /// The customers a partner chose to onboard.
+    Customers,
     /// The request body as a whole (malformed JSON, wrong content type, too large).
     Body,
 }
@@ -61,6 +63,7 @@ impl Field {
             Field::RepairOrganizationId => "repair_organization_id",
             Field::RemoveOrganizationId => "remove_organization_id",
             Field::Domain => "domain",
+            Field::Customers => "customers",
             Field::Body => "body",
         }
     }
@@ -81,6 +84,7 @@ impl Field {
             Field::RepairOrganizationId => "Organization to repair",
             Field::RemoveOrganizationId => "Organization to remove",
             Field::Domain => "Your organization's domain",
+            Field::Customers => "Customers",
             Field::Body => "Request",
         }
     }

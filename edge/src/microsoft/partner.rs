@@ -78,14 +78,27 @@ struct GrantBody {
     refresh_token: Option<String>,
 }
 
+/// What a refresh-token request produced.
+#[derive(Debug, Clone)]
+pub enum GrantOutcome {
+    /// Tokens.
+    Granted(Grant),
+    /// Refused, or a transient failure.
+    Refused(OAuthFailure),
+}
+
 /// Reads a token response that may carry a refresh token.
-pub fn read_grant(resp: &HttpResponse) -> Result<Grant, OAuthFailure> {
+pub fn read_grant(resp: &HttpResponse) -> GrantOutcome {
     if !resp.status().is_success() {
-        return Err(read_oauth_failure_of(resp));
+        return GrantOutcome::Refused(read_oauth_failure_of(resp));
     }
-    let body: GrantBody = serde_json::from_slice(resp.body())
-        .map_err(|_| OAuthFailure { error: None, microsoft: MicrosoftError::unreadable(resp.status().as_u16()) })?;
-    Ok(Grant {
+    let Ok(body) = serde_json::from_slice::<GrantBody>(resp.body()) else {
+        return GrantOutcome::Refused(OAuthFailure {
+            error: None,
+            microsoft: MicrosoftError::unreadable(resp.status().as_u16()),
+        });
+    };
+    GrantOutcome::Granted(Grant {
         access: AccessToken {
             access_token: SecretString::new(body.access_token),
             expires_in: body.expires_in.unwrap_or(3600),
@@ -388,13 +401,14 @@ mod tests {
 
     #[test]
     fn a_grant_keeps_the_new_refresh_token() {
-        let g = read_grant(&resp(
-            200,
-            r#"{"token_type":"Bearer","access_token":"a","expires_in":4000,"refresh_token":"r2"}"#,
-        ))
-        .unwrap();
+        let body = r#"{"token_type":"Bearer","access_token":"a","expires_in":4000,"refresh_token":"r2"}"#;
+        let GrantOutcome::Granted(g) = read_grant(&resp(200, body)) else { panic!("a grant") };
         assert_eq!(g.refresh.as_ref().map(SecretString::expose), Some("r2"));
-        let refused = read_grant(&resp(400, r#"{"error":"invalid_grant","error_codes":[65001]}"#)).unwrap_err();
+        let GrantOutcome::Refused(refused) =
+            read_grant(&resp(400, r#"{"error":"invalid_grant","error_codes":[65001]}"#))
+        else {
+            panic!("a refusal")
+        };
         assert_eq!(refused.microsoft.code, ErrorCode::AdminConsentRequired);
     }
 }

@@ -1,0 +1,427 @@
+//! A batch: the customers a partner chose, each onboarded on its own (consent through Partner
+//! Center, a token at the customer's authority, the registration, the save), at most
+//! [`CONCURRENCY`] at once. One customer's failure is written on its row and never stops or undoes
+//! the others; a throttled customer waits as Microsoft said and is tried again, up to
+//! [`MAX_THROTTLED`] times. The batch is a value the Durable Object stores after each step, so it
+//! survives a closed tab and a restart; the partner's refresh token is kept beside it, sealed, only
+//! while a row is not settled, and "Retry the failed ones" needs a new partner sign-in.
+
+use crate::time::Millis;
+use serde::{Deserialize, Serialize};
+use shared::{ErrorCode, Field, FieldError};
+
+/// Customers onboarded at the same time.
+pub const CONCURRENCY: usize = 5;
+/// Customers in one batch (one page of the choice).
+pub const MAX_CUSTOMERS: usize = 200;
+/// Times one customer may be throttled before it is failed as throttled.
+pub const MAX_THROTTLED: u32 = 5;
+/// The longest wait a `Retry-After` is honoured with; longer ones are capped.
+pub const MAX_WAIT_MS: i64 = 120_000;
+
+/// Where one customer stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum RowState {
+    /// Not started (or waiting after a throttle until `not_before`).
+    Waiting,
+    /// Consent and the customer's token are being asked for.
+    Consenting,
+    /// The registration runs in this sign-in.
+    Registering {
+        /// The sign-in (a Durable Object) registering the applications.
+        sign_in: String,
+    },
+    /// Saved as this organization.
+    Saved {
+        /// The organization's ID.
+        organization_id: String,
+    },
+    /// Failed; nothing is left in the tenant.
+    Failed {
+        /// Why, from the catalogue.
+        code: ErrorCode,
+    },
+}
+
+impl RowState {
+    /// Saved or failed.
+    pub fn is_settled(&self) -> bool {
+        matches!(self, RowState::Saved { .. } | RowState::Failed { .. })
+    }
+
+    /// Being worked on.
+    pub fn in_flight(&self) -> bool {
+        matches!(self, RowState::Consenting | RowState::Registering { .. })
+    }
+}
+
+/// One customer of the batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Row {
+    /// The customer's tenant ID.
+    pub tenant_id: String,
+    /// Its name (the organization's name when saved).
+    pub name: String,
+    /// Where it stands.
+    #[serde(flatten)]
+    pub state: RowState,
+    /// Not to be started before this instant (after a throttle).
+    pub not_before: Millis,
+    /// Times it was throttled in this run.
+    pub throttled: u32,
+}
+
+/// A batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Batch {
+    /// Its ID.
+    pub id: String,
+    /// The portal account that owns it.
+    pub account: String,
+    /// Whether each customer gets the 3 additional applications too.
+    pub multiple: bool,
+    /// When it was created.
+    pub created: Millis,
+    /// When its last row settled (`None` while it runs).
+    pub finished: Option<Millis>,
+    /// The customers, in the order chosen.
+    pub rows: Vec<Row>,
+}
+
+/// How many rows are in each state (for the summary and the `partner_batch.finished` event).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Summary {
+    /// All customers.
+    pub total: usize,
+    /// Saved.
+    pub saved: usize,
+    /// Failed.
+    pub failed: usize,
+    /// Not settled yet.
+    pub running: usize,
+}
+
+impl Batch {
+    /// A batch of `chosen` (tenant IDs) among `offered` (tenant ID and name, as the relationships
+    /// give them: the names are never the browser's). Refuses an empty choice, more than
+    /// [`MAX_CUSTOMERS`], a tenant twice, and a tenant that is not offered.
+    pub fn new(
+        id: String,
+        account: String,
+        now: Millis,
+        multiple: bool,
+        chosen: &[String],
+        offered: &[(String, String)],
+    ) -> Result<Batch, FieldError> {
+        if chosen.is_empty() {
+            return Err(FieldError::new(Field::Customers, "Choose at least one customer."));
+        }
+        if chosen.len() > MAX_CUSTOMERS {
+            return Err(FieldError::new(
+                Field::Customers,
+                format!("Choose at most {MAX_CUSTOMERS} customers at once; start another batch for the rest."),
+            ));
+        }
+        let mut rows: Vec<Row> = Vec::with_capacity(chosen.len());
+        for t in chosen {
+            let t = t.trim().to_ascii_lowercase();
+            if rows.iter().any(|r| r.tenant_id == t) {
+                return Err(FieldError::new(Field::Customers, "A customer is chosen twice; choose each one once."));
+            }
+            let Some((_, name)) = offered.iter().find(|(o, _)| o.eq_ignore_ascii_case(&t)) else {
+                return Err(FieldError::new(
+                    Field::Customers,
+                    "A chosen customer has no active GDAP relationship with your organization. Reload the list and choose again.",
+                ));
+            };
+            rows.push(Row {
+                tenant_id: t,
+                name: name.clone(),
+                state: RowState::Waiting,
+                not_before: now,
+                throttled: 0,
+            });
+        }
+        Ok(Batch { id, account, multiple, created: now, finished: None, rows })
+    }
+
+    /// The counts.
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary { total: self.rows.len(), ..Summary::default() };
+        for r in &self.rows {
+            match r.state {
+                RowState::Saved { .. } => s.saved += 1,
+                RowState::Failed { .. } => s.failed += 1,
+                _ => s.running += 1,
+            }
+        }
+        s
+    }
+
+    /// Whether every row is settled.
+    pub fn is_finished(&self) -> bool {
+        self.rows.iter().all(|r| r.state.is_settled())
+    }
+
+    /// The rows to start now: waiting ones whose wait is over, as many as keep at most
+    /// [`CONCURRENCY`] in flight, in the order chosen.
+    pub fn startable(&self, now: Millis) -> Vec<usize> {
+        let in_flight = self.rows.iter().filter(|r| r.state.in_flight()).count();
+        let room = CONCURRENCY.saturating_sub(in_flight);
+        self.rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.state == RowState::Waiting && r.not_before <= now)
+            .map(|(i, _)| i)
+            .take(room)
+            .collect()
+    }
+
+    fn row(&mut self, i: usize) -> Option<&mut Row> {
+        self.rows.get_mut(i)
+    }
+
+    /// A waiting row starts.
+    pub fn begin(&mut self, i: usize) -> bool {
+        match self.row(i) {
+            Some(r) if r.state == RowState::Waiting => {
+                r.state = RowState::Consenting;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// A consenting row's registration runs in `sign_in`.
+    pub fn registering(&mut self, i: usize, sign_in: String) -> bool {
+        match self.row(i) {
+            Some(r) if r.state == RowState::Consenting => {
+                r.state = RowState::Registering { sign_in };
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// An in-flight row was saved.
+    pub fn saved(&mut self, i: usize, organization_id: String, now: Millis) -> bool {
+        let done = match self.row(i) {
+            Some(r) if r.state.in_flight() => {
+                r.state = RowState::Saved { organization_id };
+                true
+            }
+            _ => false,
+        };
+        self.settle(now);
+        done
+    }
+
+    /// An in-flight row failed for good.
+    pub fn failed(&mut self, i: usize, code: ErrorCode, now: Millis) -> bool {
+        let done = match self.row(i) {
+            Some(r) if r.state.in_flight() => {
+                r.state = RowState::Failed { code };
+                true
+            }
+            _ => false,
+        };
+        self.settle(now);
+        done
+    }
+
+    /// An in-flight row was throttled: it waits `retry_after` seconds (1 when Microsoft did not
+    /// say, at most [`MAX_WAIT_MS`]), and fails as throttled after [`MAX_THROTTLED`] times.
+    pub fn throttled(&mut self, i: usize, retry_after: Option<u64>, now: Millis) -> bool {
+        let wait = retry_after
+            .map_or(1000, |s| i64::try_from(s.saturating_mul(1000)).unwrap_or(MAX_WAIT_MS))
+            .clamp(1000, MAX_WAIT_MS);
+        let done = match self.row(i) {
+            Some(r) if r.state.in_flight() => {
+                r.throttled += 1;
+                r.state = if r.throttled >= MAX_THROTTLED {
+                    RowState::Failed { code: ErrorCode::Throttled }
+                } else {
+                    r.not_before = now + wait;
+                    RowState::Waiting
+                };
+                true
+            }
+            _ => false,
+        };
+        self.settle(now);
+        done
+    }
+
+    fn settle(&mut self, now: Millis) {
+        if self.finished.is_none() && self.is_finished() {
+            self.finished = Some(now);
+        }
+    }
+
+    /// "Retry the failed ones" (with a new partner sign-in): the failed rows wait again, the
+    /// others stay as they are. Returns how many.
+    pub fn retry_failed(&mut self, now: Millis) -> usize {
+        let mut n = 0;
+        for r in &mut self.rows {
+            if matches!(r.state, RowState::Failed { .. }) {
+                r.state = RowState::Waiting;
+                r.not_before = now;
+                r.throttled = 0;
+                n += 1;
+            }
+        }
+        if n > 0 {
+            self.finished = None;
+        }
+        n
+    }
+
+    /// When the Durable Object's alarm should next run: now while rows can start or are in
+    /// flight (a running registration is looked at again after `poll_ms`), at the earliest wait's
+    /// end otherwise; `None` when finished.
+    pub fn next_alarm(&self, now: Millis, poll_ms: i64) -> Option<Millis> {
+        if self.is_finished() {
+            return None;
+        }
+        if !self.startable(now).is_empty() {
+            return Some(now);
+        }
+        let waits = self.rows.iter().filter(|r| r.state == RowState::Waiting).map(|r| r.not_before);
+        let polls = self.rows.iter().filter(|r| r.state.in_flight()).map(|_| now + poll_ms);
+        waits.chain(polls).min().map(|t| if t < now { now } else { t })
+    }
+
+    /// The row of `tenant_id`.
+    pub fn index_of(&self, tenant_id: &str) -> Option<usize> {
+        self.rows.iter().position(|r| r.tenant_id.eq_ignore_ascii_case(tenant_id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tenant(n: usize) -> String {
+        format!("10000000-0000-4000-8000-{n:012}")
+    }
+
+    fn batch(n: usize) -> Batch {
+        let offered: Vec<(String, String)> = (0..n).map(|i| (tenant(i), format!("Customer {i}"))).collect();
+        let chosen: Vec<String> = offered.iter().map(|(t, _)| t.clone()).collect();
+        Batch::new("b".into(), "acct".into(), Millis(0), false, &chosen, &offered).unwrap()
+    }
+
+    #[test]
+    fn only_offered_customers_once_each_and_at_most_a_page() {
+        let offered = vec![(tenant(1), "One".to_string())];
+        let new = |chosen: &[String]| Batch::new("b".into(), "a".into(), Millis(0), false, chosen, &offered);
+        assert_eq!(new(&[]).unwrap_err().field, Field::Customers);
+        assert!(new(&[tenant(2)]).is_err(), "not offered");
+        assert!(new(&[tenant(1), tenant(1).to_uppercase()]).is_err(), "twice");
+        let too_many: Vec<String> = (0..=MAX_CUSTOMERS).map(tenant).collect();
+        assert!(new(&too_many).unwrap_err().message.contains("at most 200"));
+        let b = new(&[tenant(1).to_uppercase()]).unwrap();
+        assert_eq!(b.rows[0].name, "One", "the relationship's name, not the browser's");
+    }
+
+    #[test]
+    fn at_most_five_customers_run_at_once_in_the_order_chosen() {
+        let mut b = batch(8);
+        let first = b.startable(Millis(0));
+        assert_eq!(first, vec![0, 1, 2, 3, 4]);
+        for i in first {
+            assert!(b.begin(i));
+        }
+        assert!(b.startable(Millis(0)).is_empty());
+        assert!(b.failed(2, ErrorCode::PartnerRolesMissing, Millis(1)));
+        assert_eq!(b.startable(Millis(1)), vec![5]);
+        assert!(!b.begin(2), "a failed row does not start again by itself");
+    }
+
+    #[test]
+    fn a_failure_is_written_on_its_row_and_the_others_go_on() {
+        let mut b = batch(3);
+        for i in b.startable(Millis(0)) {
+            b.begin(i);
+        }
+        b.registering(0, "s0".into());
+        b.failed(1, ErrorCode::PartnerConsentRefused, Millis(5));
+        b.saved(0, "org0".into(), Millis(6));
+        assert!(!b.is_finished());
+        assert_eq!(b.finished, None);
+        b.saved(2, "org2".into(), Millis(7));
+        assert!(b.is_finished());
+        assert_eq!(b.finished, Some(Millis(7)));
+        assert_eq!(b.summary(), Summary { total: 3, saved: 2, failed: 1, running: 0 });
+        assert_eq!(b.next_alarm(Millis(7), 1000), None);
+    }
+
+    #[test]
+    fn a_throttled_customer_waits_as_told_then_fails_as_throttled() {
+        let mut b = batch(1);
+        for n in 1..MAX_THROTTLED {
+            assert!(b.begin(0));
+            b.throttled(0, Some(7), Millis(100));
+            assert_eq!(b.rows[0].state, RowState::Waiting, "attempt {n}");
+            assert_eq!(b.rows[0].not_before, Millis(7100));
+            assert!(b.startable(Millis(7099)).is_empty());
+            assert_eq!(b.next_alarm(Millis(100), 1000), Some(Millis(7100)));
+        }
+        b.begin(0);
+        b.throttled(0, Some(u64::MAX), Millis(0));
+        assert_eq!(b.rows[0].state, RowState::Failed { code: ErrorCode::Throttled });
+        assert!(b.is_finished());
+    }
+
+    #[test]
+    fn a_wait_is_at_least_a_second_and_at_most_two_minutes() {
+        let mut b = batch(1);
+        b.begin(0);
+        b.throttled(0, Some(0), Millis(0));
+        assert_eq!(b.rows[0].not_before, Millis(1000));
+        b.begin(0);
+        b.throttled(0, Some(86_400), Millis(0));
+        assert_eq!(b.rows[0].not_before, Millis(MAX_WAIT_MS));
+    }
+
+    #[test]
+    fn retry_runs_only_the_failed_ones() {
+        let mut b = batch(3);
+        for i in b.startable(Millis(0)) {
+            b.begin(i);
+        }
+        b.saved(0, "org0".into(), Millis(1));
+        b.failed(1, ErrorCode::PartnerRolesMissing, Millis(1));
+        b.failed(2, ErrorCode::PartnerConsentRefused, Millis(1));
+        assert!(b.is_finished());
+        assert_eq!(b.retry_failed(Millis(10)), 2);
+        assert_eq!(b.finished, None);
+        assert_eq!(b.startable(Millis(10)), vec![1, 2]);
+        assert_eq!(b.rows[0].state, RowState::Saved { organization_id: "org0".into() });
+        assert_eq!(b.retry_failed(Millis(10)), 0, "nothing failed now");
+    }
+
+    #[test]
+    fn the_batch_round_trips_through_storage() {
+        let mut b = batch(2);
+        b.begin(0);
+        b.registering(0, "s".into());
+        let json = serde_json::to_string(&b).unwrap();
+        assert!(json.contains(r#""state":"registering","sign_in":"s""#), "{json}");
+        let back: Batch = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, b);
+    }
+
+    #[test]
+    fn transitions_that_do_not_apply_change_nothing() {
+        let mut b = batch(1);
+        let before = b.clone();
+        assert!(!b.registering(0, "s".into()));
+        assert!(!b.saved(0, "o".into(), Millis(0)));
+        assert!(!b.failed(0, ErrorCode::Throttled, Millis(0)));
+        assert!(!b.throttled(0, None, Millis(0)));
+        assert!(!b.begin(9));
+        assert_eq!(b, before);
+    }
+}

@@ -1,0 +1,6 @@
+//! Onboarding a partner's customers with one partner sign-in (GDAP): which customers can be chosen
+//! ([`customers`]) and the batch that onboards the chosen ones ([`batch`]), as plain decisions over
+//! plain types. The Durable Object that runs a batch only moves bytes.
+
+pub mod batch;
+pub mod customers;
