@@ -47,6 +47,9 @@ pub enum EventType {
     /// A credential that cannot rotate itself ends in 30, 14 or 3 days.
     #[serde(rename = "credential.expiring")]
     CredentialExpiring,
+    /// A partner's batch settled its last customer (`data`: the batch's ID and counts).
+    #[serde(rename = "partner_batch.finished")]
+    PartnerBatchFinished,
 }
 
 /// One notification.
@@ -61,7 +64,8 @@ pub struct PortalEvent {
     pub created_at: String,
     /// The portal account the organization belongs to.
     pub account: String,
-    /// The organization.
+    /// The organization (absent from a batch's event, which names no one organization).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub organization_id: String,
     /// Details of the event (no credential ever).
     pub data: Value,

@@ -179,6 +179,11 @@ macro_rules! body_schemas {
 #[cfg(feature = "schema")]
 body_schemas!(
     HealthResponse,
+    PartnerCustomerList,
+    StartPartnerBatch,
+    RetryPartnerBatch,
+    PartnerBatchStatus,
+    PartnerBatchList,
     SessionInfo,
     SignInList,
     StartSignIn,
@@ -296,6 +301,16 @@ endpoints! {
         RENEW_SIGN_IN = RenewSignIn: Post "/api/signins/{id}/renew", NoBody => 200 SignInStatus, errors &[401, 404, 409, 410, 429, 502];
         /// Create the 3 additional applications with this sign-in (409 until a Credential sign-in's answer is claimed)
         ADDITIONAL_APPLICATIONS = AdditionalApplications: Post "/api/signins/{id}/applications", NoBody => 200 SignInStatus, errors &[401, 404, 409, 410, 422];
+        /// The customers of a partner sign-in (purpose partner): each one with a GDAP relationship in force, its roles, whether they are enough for the registration, and whether this account holds it already
+        PARTNER_CUSTOMERS = PartnerCustomers: Get "/api/signins/{id}/customers", NoBody => 200 PartnerCustomerList, errors &[401, 404, 409, 429, 502, 503];
+        /// Onboard the chosen customers with the partner sign-in, which ends: Partner Center's consent, the registration and the save for each, at most 5 at once
+        START_PARTNER_BATCH = StartPartnerBatch: Post "/api/partner-batches", StartPartnerBatch => 201 PartnerBatchStatus, errors &[400, 401, 404, 409, 413, 415, 422, 502, 503];
+        /// The account's partner batches, newest first
+        LIST_PARTNER_BATCHES = ListPartnerBatches: Get "/api/partner-batches", NoBody => 200 PartnerBatchList, errors &[401];
+        /// A partner batch and each customer's state
+        PARTNER_BATCH = PartnerBatch: Get "/api/partner-batches/{id}", NoBody => 200 PartnerBatchStatus, errors &[401, 404];
+        /// Run a finished batch's failed customers again, with a new partner sign-in
+        RETRY_PARTNER_BATCH = RetryPartnerBatch: Post "/api/partner-batches/{id}/retry", RetryPartnerBatch => 200 PartnerBatchStatus, errors &[400, 401, 404, 409, 413, 415, 422, 502, 503];
         /// Describe a .pfx before saving (nothing is stored)
         INSPECT_CERTIFICATE = InspectCertificate: Post "/api/certificates/inspect", InspectCertificate => 200 CertificateInfo, errors &[400, 401, 413, 415, 422];
         /// The account's organizations

@@ -107,6 +107,10 @@ catalogue! {
     PartnerNotAvailable = "partner_not_available", 422, "Adding customers' organizations through a partner sign-in is available only in the Global cloud. Add each organization of this cloud on its own.";
     /// The partner's relationship with a customer does not grant the roles the registration needs.
     PartnerRolesMissing = "partner_roles_missing", 403, "Your GDAP relationship with this customer does not grant the roles the registration needs: Privileged Role Administrator together with Cloud Application Administrator or Application Administrator, or Global Administrator, assigned to your Admin Agents. Ask the customer to approve such a relationship, then retry the failed ones.";
+    /// "Retry the failed ones" while a batch's customers still run.
+    PartnerBatchRunning = "partner_batch_running", 409, "This batch is still adding customers' organizations. Wait until each customer is saved or failed, then retry the failed ones.";
+    /// "Retry the failed ones" with nothing that could run again.
+    PartnerNothingToRetry = "partner_nothing_to_retry", 409, "No failed customer of this batch can run again: none failed, or their GDAP relationships with your organization are no longer active.";
     /// Partner Center refused to put the sign-in application into a customer's tenant.
     PartnerConsentRefused = "partner_consent_refused", 403, "Partner Center refused to add this service's sign-in application to the customer's tenant. Check that the account that signed in is in your Admin Agents group and that the customer's policies allow partner consent, then retry the failed ones.";
     /// The Credential pop-up sign-in failed for another reason Microsoft gave.

@@ -6,8 +6,8 @@
 use super::body::read_body;
 use super::signin_start::{callback_uri, start_sign_in};
 use super::{
-    app_page, authenticate, callback, engine, health, internal, lookup, now, organizations, read_config, respond,
-    signin_command, slots,
+    app_page, authenticate, callback, engine, health, internal, lookup, now, organizations, partner, read_config,
+    respond, signin_command, slots,
 };
 use crate::config::Config;
 use crate::error::AppError;
@@ -118,6 +118,17 @@ async fn session_route(
         SessionEndpoint::AdditionalApplications => {
             let cmd = Command::Additional { account: session.account, cloud: None, tenant: None };
             signin_command(env, parameter(id)?, cmd).await
+        }
+        SessionEndpoint::PartnerCustomers => partner::list_customers(env, &session, parameter(id)?).await,
+        SessionEndpoint::StartPartnerBatch => {
+            let body = read_body(&endpoints::START_PARTNER_BATCH, &mut req).await?;
+            partner::start(env, &session, body).await
+        }
+        SessionEndpoint::ListPartnerBatches => partner::list(env, &session).await,
+        SessionEndpoint::PartnerBatch => partner::get(env, &session, parameter(id)?).await,
+        SessionEndpoint::RetryPartnerBatch => {
+            let body = read_body(&endpoints::RETRY_PARTNER_BATCH, &mut req).await?;
+            partner::retry(env, &session, parameter(id)?, body).await
         }
         SessionEndpoint::InspectCertificate => {
             let inspect = read_body(&endpoints::INSPECT_CERTIFICATE, &mut req).await?;

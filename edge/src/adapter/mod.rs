@@ -10,6 +10,8 @@ mod housekeeping;
 mod http;
 mod lookup;
 mod organizations;
+mod partner;
+mod partner_do;
 mod signin_do;
 mod signin_start;
 mod slots;

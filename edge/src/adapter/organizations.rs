@@ -43,6 +43,16 @@ pub async fn create(env: &Env, config: &Config, session: &Session, req: CreateOr
     respond(&endpoints::CREATE_ORGANIZATION, &created)
 }
 
+/// Saves an organization for `session`'s account (a partner batch's save of a customer).
+pub async fn create_for(
+    env: &Env,
+    config: &Config,
+    session: &Session,
+    req: CreateOrganization,
+) -> Res<shared::api::Organization> {
+    with_service(env, session, async |s| s.create(config, req).await).await
+}
+
 /// `PATCH /api/organizations/{id}`.
 pub async fn update(env: &Env, config: &Config, session: &Session, id: &str, req: UpdateOrganization) -> Res<Response> {
     let updated = with_service(env, session, async |s| s.update(config, id, req).await).await?;

@@ -157,6 +157,8 @@ impl DurableObject for SignIn {
             Ok(Reply::Exported(exported)) => Response::from_json(&exported),
             Ok(Reply::Removed(removed)) => Response::from_json(&removed),
             Ok(Reply::Callback(outcome)) => Response::from_json(&outcome),
+            Ok(Reply::Relationships(relationships)) => Response::from_json(&relationships),
+            Ok(Reply::PartnerGrant(grant)) => Response::from_json(&grant),
             Err(e) => {
                 if e == AppError::Internal {
                     worker::console_error!("signin: {name} failed");

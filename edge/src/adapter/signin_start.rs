@@ -37,6 +37,7 @@ pub(super) async fn start_sign_in(
             organizations::removal_target(env, session, org.as_str(), start.cloud).await?;
             Purpose::Remove(org.as_str().to_owned())
         }
+        SignInPurpose::Partner => Purpose::Partner,
     };
     let id = crate::ids::new_id();
     if !slots::claim(env, &id, &session.account, Some((start.cloud, method))).await? {

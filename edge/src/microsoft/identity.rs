@@ -47,12 +47,14 @@ fn post_form(url: &str, body: Vec<u8>) -> HttpRequest {
         .expect("a POST with static headers is always valid")
 }
 
-/// `POST {authority}/organizations/oauth2/v2.0/devicecode`.
+/// `POST {authority}/organizations/oauth2/v2.0/devicecode` for the admin's sign-in.
 pub fn device_code_request(endpoints: &CloudEndpoints, client_id: &str) -> HttpRequest {
-    post_form(
-        &endpoints.device_code_url("organizations"),
-        form(&[("client_id", client_id), ("scope", &admin_scopes(endpoints))]),
-    )
+    device_code_request_for(endpoints, client_id, &admin_scopes(endpoints))
+}
+
+/// `POST {authority}/organizations/oauth2/v2.0/devicecode` asking for `scope`.
+pub fn device_code_request_for(endpoints: &CloudEndpoints, client_id: &str, scope: &str) -> HttpRequest {
+    post_form(&endpoints.device_code_url("organizations"), form(&[("client_id", client_id), ("scope", scope)]))
 }
 
 /// A device authorization: what Microsoft returned, the device code kept secret.
@@ -106,6 +108,7 @@ pub fn authorization_code_request(
     code: &SecretString,
     redirect_uri: &str,
     verifier: &SecretString,
+    scope: &str,
 ) -> HttpRequest {
     post_form(
         &endpoints.token_url("organizations"),
@@ -115,7 +118,7 @@ pub fn authorization_code_request(
             ("code", code.expose()),
             ("redirect_uri", redirect_uri),
             ("code_verifier", verifier.expose()),
-            ("scope", &admin_scopes(endpoints)),
+            ("scope", scope),
         ]),
     )
 }
@@ -164,6 +167,8 @@ pub struct AccessToken {
     pub access_token: SecretString,
     /// Seconds until it expires.
     pub expires_in: u64,
+    /// The refresh token, when `offline_access` was asked for (a partner's sign-in only).
+    pub refresh_token: Option<SecretString>,
 }
 
 impl AccessToken {
@@ -264,6 +269,7 @@ pub fn read_token(resp: &HttpResponse) -> TokenOutcome {
             Ok(t) => TokenOutcome::Token(AccessToken {
                 access_token: SecretString::new(t.access_token().secret().clone()),
                 expires_in: t.expires_in().map_or(0, |d| d.as_secs()),
+                refresh_token: t.refresh_token().map(|r| SecretString::new(r.secret().clone())),
             }),
             Err(_) => TokenOutcome::Error(OAuthFailure { error: None, microsoft: MicrosoftError::transport() }),
         }

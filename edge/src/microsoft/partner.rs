@@ -102,6 +102,7 @@ pub fn read_grant(resp: &HttpResponse) -> GrantOutcome {
         access: AccessToken {
             access_token: SecretString::new(body.access_token),
             expires_in: body.expires_in.unwrap_or(3600),
+            refresh_token: None,
         },
         refresh: body.refresh_token.map(SecretString::new),
     })
@@ -144,7 +145,7 @@ impl RelationshipStatus {
 }
 
 /// A customer as a relationship names it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RelationshipCustomer {
     /// The customer's tenant ID.
@@ -154,13 +155,13 @@ pub struct RelationshipCustomer {
     pub display_name: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct UnifiedRole {
     role_definition_id: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct AccessDetails {
     #[serde(default)]
@@ -168,7 +169,7 @@ struct AccessDetails {
 }
 
 /// One `delegatedAdminRelationship` (the fields used).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Relationship {
     /// The relationship's ID.

@@ -56,6 +56,23 @@ impl RowState {
     }
 }
 
+/// A customer as the partner's relationships offer it, read by the edge (never the browser's).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Offer {
+    /// The customer's tenant ID.
+    pub tenant_id: String,
+    /// Its name.
+    pub name: String,
+    /// Whether the partner's roles there are enough for the registration.
+    pub enough: bool,
+}
+
+impl From<&super::customers::Customer> for Offer {
+    fn from(c: &super::customers::Customer) -> Offer {
+        Offer { tenant_id: c.tenant_id.clone(), name: c.name.clone(), enough: c.enough }
+    }
+}
+
 /// One customer of the batch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Row {
@@ -63,6 +80,8 @@ pub struct Row {
     pub tenant_id: String,
     /// Its name (the organization's name when saved).
     pub name: String,
+    /// Whether the partner's roles there were enough when the relationships were last read.
+    pub enough: bool,
     /// Where it stands.
     #[serde(flatten)]
     pub state: RowState,
@@ -112,7 +131,7 @@ impl Batch {
         now: Millis,
         multiple: bool,
         chosen: &[String],
-        offered: &[(String, String)],
+        offered: &[Offer],
     ) -> Result<Batch, FieldError> {
         if chosen.is_empty() {
             return Err(FieldError::new(Field::Customers, "Choose at least one customer."));
@@ -129,7 +148,7 @@ impl Batch {
             if rows.iter().any(|r| r.tenant_id == t) {
                 return Err(FieldError::new(Field::Customers, "A customer is chosen twice; choose each one once."));
             }
-            let Some((_, name)) = offered.iter().find(|(o, _)| o.eq_ignore_ascii_case(&t)) else {
+            let Some(offer) = offered.iter().find(|o| o.tenant_id.eq_ignore_ascii_case(&t)) else {
                 return Err(FieldError::new(
                     Field::Customers,
                     "A chosen customer has no active GDAP relationship with your organization. Reload the list and choose again.",
@@ -137,7 +156,8 @@ impl Batch {
             };
             rows.push(Row {
                 tenant_id: t,
-                name: name.clone(),
+                name: offer.name.clone(),
+                enough: offer.enough,
                 state: RowState::Waiting,
                 not_before: now,
                 throttled: 0,
@@ -259,12 +279,15 @@ impl Batch {
         }
     }
 
-    /// "Retry the failed ones" (with a new partner sign-in): the failed rows wait again, the
-    /// others stay as they are. Returns how many.
-    pub fn retry_failed(&mut self, now: Millis) -> usize {
+    /// "Retry the failed ones" (with a new partner sign-in, whose relationships are `offered`):
+    /// the failed rows wait again, with the roles read now; the others stay as they are. A failed
+    /// customer no longer offered (its relationship ended) stays failed. Returns how many.
+    pub fn retry_failed(&mut self, now: Millis, offered: &[Offer]) -> usize {
         let mut n = 0;
         for r in &mut self.rows {
-            if matches!(r.state, RowState::Failed { .. }) {
+            let offer = offered.iter().find(|o| o.tenant_id.eq_ignore_ascii_case(&r.tenant_id));
+            if let (RowState::Failed { .. }, Some(offer)) = (&r.state, offer) {
+                r.enough = offer.enough;
                 r.state = RowState::Waiting;
                 r.not_before = now;
                 r.throttled = 0;
@@ -306,15 +329,19 @@ mod tests {
         format!("10000000-0000-4000-8000-{n:012}")
     }
 
+    fn offers(n: usize) -> Vec<Offer> {
+        (0..n).map(|i| Offer { tenant_id: tenant(i), name: format!("Customer {i}"), enough: true }).collect()
+    }
+
     fn batch(n: usize) -> Batch {
-        let offered: Vec<(String, String)> = (0..n).map(|i| (tenant(i), format!("Customer {i}"))).collect();
-        let chosen: Vec<String> = offered.iter().map(|(t, _)| t.clone()).collect();
+        let offered = offers(n);
+        let chosen: Vec<String> = offered.iter().map(|o| o.tenant_id.clone()).collect();
         Batch::new("b".into(), "acct".into(), Millis(0), false, &chosen, &offered).unwrap()
     }
 
     #[test]
     fn only_offered_customers_once_each_and_at_most_a_page() {
-        let offered = vec![(tenant(1), "One".to_string())];
+        let offered = vec![Offer { tenant_id: tenant(1), name: "One".into(), enough: false }];
         let new = |chosen: &[String]| Batch::new("b".into(), "a".into(), Millis(0), false, chosen, &offered);
         assert_eq!(new(&[]).unwrap_err().field, Field::Customers);
         assert!(new(&[tenant(2)]).is_err(), "not offered");
@@ -323,6 +350,7 @@ mod tests {
         assert!(new(&too_many).unwrap_err().message.contains("at most 200"));
         let b = new(&[tenant(1).to_uppercase()]).unwrap();
         assert_eq!(b.rows[0].name, "One", "the relationship's name, not the browser's");
+        assert!(!b.rows[0].enough);
     }
 
     #[test]
@@ -395,11 +423,17 @@ mod tests {
         b.failed(1, ErrorCode::PartnerRolesMissing, Millis(1));
         b.failed(2, ErrorCode::PartnerConsentRefused, Millis(1));
         assert!(b.is_finished());
-        assert_eq!(b.retry_failed(Millis(10)), 2);
+        // The second customer's relationship ended meanwhile; the third's now grants the roles.
+        let mut now_offered = offers(3);
+        now_offered.remove(1);
+        b.rows[2].enough = false;
+        assert_eq!(b.retry_failed(Millis(10), &now_offered), 1);
         assert_eq!(b.finished, None);
-        assert_eq!(b.startable(Millis(10)), vec![1, 2]);
+        assert_eq!(b.startable(Millis(10)), vec![2]);
+        assert!(b.rows[2].enough, "the roles read now");
+        assert!(matches!(b.rows[1].state, RowState::Failed { .. }), "no relationship now: stays failed");
         assert_eq!(b.rows[0].state, RowState::Saved { organization_id: "org0".into() });
-        assert_eq!(b.retry_failed(Millis(10)), 0, "nothing failed now");
+        assert_eq!(b.retry_failed(Millis(10), &now_offered), 0, "nothing to run again now");
     }
 
     #[test]

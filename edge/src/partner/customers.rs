@@ -66,6 +66,19 @@ pub fn customers(relationships: &[Relationship], onboarded: &[String]) -> Vec<Cu
     list
 }
 
+/// The name a customer's organization is saved with: the relationship's name of the customer when
+/// it is a valid organization name, else its first 100 printable characters, else the tenant ID.
+pub fn organization_name(name: &str, tenant_id: &str) -> String {
+    if let Ok(n) = shared::OrganizationName::parse(name) {
+        return n.as_str().to_owned();
+    }
+    let printable: String = name.chars().filter(|c| !c.is_control()).take(100).collect();
+    match shared::OrganizationName::parse(&printable) {
+        Ok(n) => n.as_str().to_owned(),
+        Err(_) => tenant_id.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,6 +102,14 @@ mod tests {
     const A: &str = "10000000-0000-4000-8000-000000000001";
     const B: &str = "10000000-0000-4000-8000-000000000002";
     const C: &str = "10000000-0000-4000-8000-000000000003";
+
+    #[test]
+    fn a_customers_name_that_is_no_organization_name_is_made_one() {
+        assert_eq!(organization_name("Contoso", A), "Contoso");
+        assert_eq!(organization_name("Con\ttoso", A), "Contoso");
+        assert_eq!(organization_name(&"x".repeat(150), A).chars().count(), 100);
+        assert_eq!(organization_name("   ", A), A);
+    }
 
     #[test]
     fn roles_of_every_relationship_in_force_with_a_customer_count_together() {

@@ -89,7 +89,8 @@ mod tests {
     fn signed_in() -> SignInRecord {
         let mut rec = SignInRecord::new("s1", "acct-1", CloudEnvironment::Global, "client", Millis(0));
         rec.stage = crate::signin::record::Stage::Redeeming { until: Millis(60_000) };
-        let token = AccessToken { access_token: SecretString::new(TOKEN.into()), expires_in: 3600 };
+        let token =
+            AccessToken { access_token: SecretString::new(TOKEN.into()), expires_in: 3600, refresh_token: None };
         rec.on_browser_token(
             token,
             Claim::new(&[7; crate::signin::browser::CLAIM_RANDOM_BYTES], Millis(1000)),

@@ -175,6 +175,19 @@ impl BrowserSignIn {
         random: &[u8; RANDOM_BYTES],
         now: Millis,
     ) -> Self {
+        Self::new_for(id, endpoints, client_id, redirect_uri, &admin_scopes(endpoints), random, now)
+    }
+
+    /// [`Self::new`] asking for `scope` (a partner's sign-in asks for its own).
+    pub fn new_for(
+        id: &str,
+        endpoints: &CloudEndpoints,
+        client_id: &str,
+        redirect_uri: &str,
+        scope: &str,
+        random: &[u8; RANDOM_BYTES],
+        now: Millis,
+    ) -> Self {
         let verifier = URL_SAFE_NO_PAD.encode(&random[..32]);
         let state_secret = URL_SAFE_NO_PAD.encode(&random[32..]);
         let state = format!("{id}.{state_secret}");
@@ -183,7 +196,7 @@ impl BrowserSignIn {
             ("response_type", "code"),
             ("redirect_uri", redirect_uri),
             ("response_mode", "query"),
-            ("scope", &admin_scopes(endpoints)),
+            ("scope", scope),
             ("state", &state),
             ("code_challenge", &pkce_challenge(&verifier)),
             ("code_challenge_method", "S256"),

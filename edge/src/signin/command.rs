@@ -109,6 +109,32 @@ pub enum Command {
         /// The caller.
         account: String,
     },
+    /// Worker-internal: a partner's sign-in reads the partner's GDAP relationships with its token.
+    PartnerRelationships {
+        /// The caller.
+        account: String,
+    },
+    /// Worker-internal: a partner's sign-in reads the relationships once more and hands its
+    /// refresh token to a batch; the sign-in ends.
+    PartnerHandover {
+        /// The caller.
+        account: String,
+    },
+    /// Worker-internal (a partner's batch): a customer's sign-in with the token the batch got at
+    /// the customer's authority; the main application's registration starts at once.
+    StartDelegated {
+        /// The owner.
+        account: String,
+        /// The sign-in's ID.
+        name: String,
+        /// The cloud.
+        cloud: CloudEnvironment,
+        /// The token for the customer's Microsoft Graph.
+        #[serde(serialize_with = "serialize_exposed")]
+        token: SecretString,
+        /// Its lifetime, seconds.
+        expires_in: u64,
+    },
     /// Worker-internal: Step 3 switched to a certificate after automatic registration; it is
     /// registered on every application of this sign-in and the generated secrets are removed.
     UseCertificate {
@@ -134,7 +160,10 @@ impl Command {
             | Command::Export { account }
             | Command::Saved { account }
             | Command::Release { account }
-            | Command::UseCertificate { account, .. } => Some(account),
+            | Command::UseCertificate { account, .. }
+            | Command::PartnerRelationships { account }
+            | Command::PartnerHandover { account }
+            | Command::StartDelegated { account, .. } => Some(account),
         }
     }
 
@@ -168,6 +197,9 @@ impl Command {
             Command::Saved { .. } => "saved",
             Command::Release { .. } => "release",
             Command::UseCertificate { .. } => "use-certificate",
+            Command::PartnerRelationships { .. } => "partner-relationships",
+            Command::PartnerHandover { .. } => "partner-handover",
+            Command::StartDelegated { .. } => "start-delegated",
         }
     }
 }
@@ -224,6 +256,9 @@ pub enum Purpose {
     Repair(RepairOrder),
     /// Delete the saved organization's applications when it is deleted.
     Remove(String),
+    /// A partner's sign-in to its own tenant: its customers are listed with its token, and its
+    /// refresh token is handed to a batch (see [`crate::partner`]). It registers nothing.
+    Partner,
 }
 
 impl Purpose {
@@ -232,11 +267,23 @@ impl Purpose {
         matches!(self, Purpose::Register | Purpose::Repair(_))
     }
 
-    /// What the sign-in's token will be used for, as far as directory roles go.
-    pub fn admin_task(&self) -> shared::roles::AdminTask {
+    /// What the sign-in's token will be used for, as far as directory roles go (`None`: nothing
+    /// in the tenant signed in to).
+    pub fn admin_task(&self) -> Option<shared::roles::AdminTask> {
         match self {
-            Purpose::Remove(_) => shared::roles::AdminTask::Remove,
-            Purpose::Register | Purpose::SignInOnly | Purpose::Repair(_) => shared::roles::AdminTask::Register,
+            Purpose::Remove(_) => Some(shared::roles::AdminTask::Remove),
+            Purpose::Register | Purpose::SignInOnly | Purpose::Repair(_) => Some(shared::roles::AdminTask::Register),
+            // The partner's roles that count are those its relationships grant in each customer's
+            // tenant; its own tenant's roles do not matter.
+            Purpose::Partner => None,
+        }
+    }
+
+    /// The delegated scopes the sign-in asks for.
+    pub fn scopes(&self, endpoints: &shared::CloudEndpoints) -> String {
+        match self {
+            Purpose::Partner => crate::microsoft::partner::partner_scopes(endpoints),
+            _ => crate::microsoft::identity::admin_scopes(endpoints),
         }
     }
 
@@ -244,7 +291,7 @@ impl Purpose {
     /// for; `None` when they can, or when the token does not say (Microsoft then refuses what the
     /// account may not do, as before).
     pub fn refuse_roles(&self, token: &crate::microsoft::identity::AccessToken) -> Option<ErrorDetail> {
-        let task = self.admin_task();
+        let task = self.admin_task()?;
         let roles = shared::roles::roles_of(&token.directory_role_ids()?);
         (!task.allowed(&roles)).then(|| ErrorDetail::admin_roles_missing(task))
     }
@@ -266,6 +313,8 @@ struct StoredPurpose {
     removal: Option<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     sign_in_only: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    partner: bool,
 }
 
 impl From<StoredPurpose> for Purpose {
@@ -274,6 +323,7 @@ impl From<StoredPurpose> for Purpose {
             StoredPurpose { repair: Some(order), .. } => Purpose::Repair(order),
             StoredPurpose { removal: Some(organization), .. } => Purpose::Remove(organization),
             StoredPurpose { sign_in_only: true, .. } => Purpose::SignInOnly,
+            StoredPurpose { partner: true, .. } => Purpose::Partner,
             _ => Purpose::Register,
         }
     }
@@ -281,12 +331,13 @@ impl From<StoredPurpose> for Purpose {
 
 impl From<Purpose> for StoredPurpose {
     fn from(p: Purpose) -> StoredPurpose {
-        let none = StoredPurpose { repair: None, removal: None, sign_in_only: false };
+        let none = StoredPurpose { repair: None, removal: None, sign_in_only: false, partner: false };
         match p {
             Purpose::Register => none,
             Purpose::SignInOnly => StoredPurpose { sign_in_only: true, ..none },
             Purpose::Repair(order) => StoredPurpose { repair: Some(order), ..none },
             Purpose::Remove(organization) => StoredPurpose { removal: Some(organization), ..none },
+            Purpose::Partner => StoredPurpose { partner: true, ..none },
         }
     }
 }
@@ -302,6 +353,26 @@ pub enum Reply {
     Callback(CallbackOutcome),
     /// The applications [`Command::Remove`] could not delete (none: all gone, the sign-in ended).
     Removed(Removed),
+    /// A partner's relationships ([`Command::PartnerRelationships`]).
+    Relationships(Vec<crate::microsoft::partner::Relationship>),
+    /// A partner's refresh token and relationships ([`Command::PartnerHandover`]).
+    PartnerGrant(PartnerGrant),
+}
+
+/// What a partner's sign-in hands to a batch (Worker-internal; no `Debug`: it carries a secret).
+#[derive(Serialize, Deserialize)]
+pub struct PartnerGrant {
+    /// The partner admin's refresh token.
+    #[serde(serialize_with = "serialize_exposed")]
+    pub refresh_token: SecretString,
+    /// The partner's relationships, read now.
+    pub relationships: Vec<crate::microsoft::partner::Relationship>,
+}
+
+impl std::fmt::Debug for PartnerGrant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PartnerGrant").field("relationships", &self.relationships.len()).finish()
+    }
 }
 
 #[cfg(test)]
@@ -351,7 +422,13 @@ mod purpose_tests {
     #[test]
     fn a_purpose_is_stored_flat_and_read_back_as_itself() {
         let order = RepairOrder { organization_id: "o".into(), tenant_id: "t".into(), apps: vec![] };
-        for p in [Purpose::Register, Purpose::SignInOnly, Purpose::Repair(order), Purpose::Remove("o".into())] {
+        for p in [
+            Purpose::Register,
+            Purpose::SignInOnly,
+            Purpose::Repair(order),
+            Purpose::Remove("o".into()),
+            Purpose::Partner,
+        ] {
             let stored = serde_json::to_value(&p).unwrap();
             assert_eq!(serde_json::from_value::<Purpose>(stored).unwrap(), p);
         }

@@ -141,7 +141,11 @@ mod tests {
     }
 
     fn token() -> TokenOutcome {
-        TokenOutcome::Token(AccessToken { access_token: SecretString::new("eyJ".into()), expires_in: 3599 })
+        TokenOutcome::Token(AccessToken {
+            access_token: SecretString::new("eyJ".into()),
+            expires_in: 3599,
+            refresh_token: None,
+        })
     }
 
     #[test]

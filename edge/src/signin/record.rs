@@ -45,6 +45,8 @@ pub enum Ending {
     Failed,
     /// The admin cancelled.
     Cancelled,
+    /// A partner's sign-in handed its refresh token to a batch (see [`SignInRecord::hand_over`]).
+    HandedOver,
 }
 
 impl Ending {
@@ -53,6 +55,7 @@ impl Ending {
             Ending::Expired => SignInState::Expired,
             Ending::Failed => SignInState::Failed,
             Ending::Cancelled => SignInState::Cancelled,
+            Ending::HandedOver => SignInState::Completed,
         }
     }
 }
@@ -574,6 +577,46 @@ impl SignInRecord {
             // A sign-in that registers applications is not also used to delete some.
             Stage::Registering(_) | Stage::Completed(_) => Err(ErrorCode::NotFound),
         }
+    }
+
+    /// A partner's sign-in's token for reading its customers: signed in, its answer claimed.
+    pub fn partner_token(&self) -> Result<SecretString, ErrorCode> {
+        if self.purpose != Purpose::Partner {
+            return Err(ErrorCode::NotFound);
+        }
+        match &self.stage {
+            Stage::SignedIn { claim: Some(_), .. } => Err(ErrorCode::SignInNotClaimed),
+            Stage::SignedIn { token, claim: None } => Ok(token.access_token.clone()),
+            Stage::Starting | Stage::Polling { .. } | Stage::Window { .. } | Stage::Redeeming { .. } => {
+                Err(ErrorCode::AuthorizationPending)
+            }
+            // Handed to a batch, or ended: a new partner sign-in is needed.
+            _ => Err(ErrorCode::SignInCancelled),
+        }
+    }
+
+    /// A partner's sign-in hands its refresh token to a batch and ends: the token and the
+    /// refresh token are forgotten here.
+    pub fn hand_over(&mut self) -> Result<SecretString, ErrorCode> {
+        self.partner_token()?;
+        let Stage::SignedIn { token, .. } = &self.stage else { return Err(ErrorCode::NotFound) };
+        // Microsoft sends one with `offline_access`; without it there is nothing a batch could use.
+        let refresh = token.refresh_token.clone().ok_or(ErrorCode::SignInFailed)?;
+        self.stage = Stage::Ended { ending: Ending::HandedOver, error: None, holding: None };
+        Ok(refresh)
+    }
+
+    /// A customer's sign-in started by a partner's batch with the token it got at the customer's
+    /// authority: the roles in the token are checked as for an admin's sign-in, then the main
+    /// application's registration starts at once.
+    pub fn on_delegated_token(&mut self, t: AccessToken, app_name: &str, now: Millis) {
+        if let Some(refused) = self.purpose.refuse_roles(&t) {
+            self.end(Ending::Failed, Some(refused));
+            return;
+        }
+        let window = self.signed_in_window();
+        self.stage = Stage::SignedIn { token: HeldToken::from(t, now, window), claim: None };
+        self.start_main(app_name);
     }
 
     /// The tenant this sign-in registered in, once a registration has read it.

@@ -24,7 +24,7 @@ fn record() -> SignInRecord {
 }
 
 fn admin_token() -> AccessToken {
-    AccessToken { access_token: SecretString::new("ADMIN-TOKEN".into()), expires_in: 3599 }
+    AccessToken { access_token: SecretString::new("ADMIN-TOKEN".into()), expires_in: 3599, refresh_token: None }
 }
 
 fn signed_in(r: &mut SignInRecord, now: Millis) {
@@ -579,7 +579,11 @@ fn an_unused_token_is_forgotten_at_the_end_of_its_window_or_at_its_expiry() {
     // A token that expires before the window closes goes at its expiry.
     let mut r = record();
     r.on_poll(
-        TokenOutcome::Token(AccessToken { access_token: SecretString::new("SHORT".into()), expires_in: 60 }),
+        TokenOutcome::Token(AccessToken {
+            access_token: SecretString::new("SHORT".into()),
+            expires_in: 60,
+            refresh_token: None,
+        }),
         Millis(5000),
         APP,
         Millis(5000),
@@ -629,7 +633,11 @@ fn an_unused_token_is_forgotten_at_the_end_of_its_window_or_at_its_expiry() {
 fn a_save_during_the_hold_works_after_the_admins_token_expired() {
     let mut r = record();
     r.on_poll(
-        TokenOutcome::Token(AccessToken { access_token: SecretString::new("SHORT".into()), expires_in: 600 }),
+        TokenOutcome::Token(AccessToken {
+            access_token: SecretString::new("SHORT".into()),
+            expires_in: 600,
+            refresh_token: None,
+        }),
         Millis(5000),
         APP,
         Millis(5000),
@@ -655,7 +663,7 @@ fn token_with_roles(roles: &[shared::roles::DirectoryRole]) -> AccessToken {
         b64(serde_json::json!({"typ": "JWT", "alg": "RS256"})),
         b64(serde_json::json!({"wids": wids, "tid": "t"}))
     );
-    AccessToken { access_token: SecretString::new(jwt), expires_in: 3599 }
+    AccessToken { access_token: SecretString::new(jwt), expires_in: 3599, refresh_token: None }
 }
 
 #[test]

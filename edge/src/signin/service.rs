@@ -7,7 +7,8 @@
 
 use super::browser::{self, BrowserSignIn, Claim, CLAIM_RANDOM_BYTES};
 use super::command::{
-    CallbackAnswer, CallbackOutcome, CertificateToRegister, Command, Exported, ExportedApp, Removed, Reply,
+    CallbackAnswer, CallbackOutcome, CertificateToRegister, Command, Exported, ExportedApp, PartnerGrant, Removed,
+    Reply,
 };
 use super::record::{SignInRecord, Stage};
 use crate::config::Config;
@@ -138,6 +139,18 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
             self.save(&rec).await.map_err(|e| self.internal(e))?;
             return Ok(Reply::Status(Box::new(rec.status(self.host.now()))));
         }
+        if let Command::StartDelegated { account, name, cloud, token, expires_in } = cmd {
+            // A partner's batch, for one customer: the token is the customer's, the partner's
+            // roles there are in it; no slot is claimed (the batch bounds its own).
+            let client_id = self.config.public_client(cloud).ok_or(ErrorCode::ClientMisconfigured)?.to_owned();
+            let now = self.host.now();
+            let mut rec = SignInRecord::new(&name, &account, cloud, &client_id, now);
+            rec.hold_ms = self.config.dev.signin_hold_ms;
+            let token = identity::AccessToken { access_token: token, expires_in, refresh_token: None };
+            rec.on_delegated_token(token, &self.config.app_name, now);
+            self.save(&rec).await.map_err(|e| self.internal(e))?;
+            return Ok(Reply::Status(Box::new(rec.status(self.host.now()))));
+        }
         let mut rec = self.host.load().await.map_err(|e| self.internal(e))?.ok_or(AppError::NoSuchObject)?;
         if let Command::Callback(answer) = cmd {
             // No session here: the state secret is the proof (checked by the record).
@@ -237,7 +250,21 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
             Command::Saved { .. } => rec.mark_saved(t).map_err(AppError::from)?,
             Command::Release { .. } => rec.release(t).map_err(AppError::from)?,
             Command::UseCertificate { certificate, .. } => self.use_certificate(&mut rec, &certificate).await?,
-            Command::Start { .. } | Command::Callback(_) | Command::WindowClaim { .. } => {
+            Command::PartnerRelationships { .. } => {
+                let token = rec.partner_token().map_err(AppError::from)?;
+                return Ok(Reply::Relationships(self.relationships(&rec, &token).await?));
+            }
+            Command::PartnerHandover { .. } => {
+                let token = rec.partner_token().map_err(AppError::from)?;
+                let relationships = self.relationships(&rec, &token).await?;
+                let refresh_token = rec.hand_over().map_err(AppError::from)?;
+                self.save(&rec).await.map_err(|e| self.internal(e))?;
+                return Ok(Reply::PartnerGrant(PartnerGrant { refresh_token, relationships }));
+            }
+            Command::Start { .. }
+            | Command::StartDelegated { .. }
+            | Command::Callback(_)
+            | Command::WindowClaim { .. } => {
                 unreachable!("answered above")
             }
         }
@@ -251,8 +278,16 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
         if rec.method == AddMethod::Credential {
             let redirect_uri = redirect_uri.ok_or(ErrorCode::ClientMisconfigured)?;
             let endpoints = self.config.endpoints(rec.cloud);
-            let b =
-                BrowserSignIn::new(&rec.id, &endpoints, &rec.client_id, redirect_uri, &self.random(), self.host.now());
+            let scope = rec.purpose.scopes(&endpoints);
+            let b = BrowserSignIn::new_for(
+                &rec.id,
+                &endpoints,
+                &rec.client_id,
+                redirect_uri,
+                &scope,
+                &self.random(),
+                self.host.now(),
+            );
             rec.on_browser_sign_in(b);
         } else {
             self.request_code(rec).await;
@@ -262,7 +297,7 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
 
     async fn request_code(&self, rec: &mut SignInRecord) {
         let endpoints = self.config.endpoints(rec.cloud);
-        let req = identity::device_code_request(&endpoints, &rec.client_id);
+        let req = identity::device_code_request_for(&endpoints, &rec.client_id, &rec.purpose.scopes(&endpoints));
         match self.http.send(req).await {
             Ok(resp) => match identity::read_device_code(&resp) {
                 Ok(d) => rec.on_device_code(d, self.host.now()),
@@ -380,6 +415,7 @@ fn export(rec: &SignInRecord) -> Exported {
     Exported { cloud: rec.cloud, tenant_id, apps, repair_of: rec.purpose.repair().map(|r| r.organization_id.clone()) }
 }
 
+mod partner;
 mod redeem;
 mod register;
 mod remove;

@@ -14,6 +14,12 @@ pub fn admit(config: &Config, start: &StartSignIn) -> Result<AddMethod, AppError
     method
         .availability_with(start.cloud, &config.credential_clouds)
         .map_err(|reason| FieldError::new(Field::Method, reason))?;
+    if start.purpose == shared::api::SignInPurpose::Partner
+        && config.endpoints(start.cloud).partner_center_base.is_none()
+    {
+        // Partner Center's consent API is in the Global cloud only.
+        return Err(ErrorCode::PartnerNotAvailable.into());
+    }
     if config.public_client(start.cloud).is_none() {
         return Err(ErrorCode::ClientMisconfigured.into());
     }
@@ -59,5 +65,23 @@ mod tests {
             ("CREDENTIAL_CLOUDS", "china"),
         ]);
         assert_eq!(admit(&china, &start(CloudEnvironment::China, credential)).unwrap(), AddMethod::Credential);
+    }
+
+    #[test]
+    fn a_partner_sign_in_is_only_in_the_global_cloud() {
+        let all = config(&[
+            ("PUBLIC_CLIENT_ID_GLOBAL", "g"),
+            ("PUBLIC_CLIENT_ID_USGOV_GCC_HIGH", "h"),
+            ("PUBLIC_CLIENT_ID_USGOV_DOD", "d"),
+            ("PUBLIC_CLIENT_ID_CHINA", "c"),
+        ]);
+        let partner = |cloud| StartSignIn {
+            purpose: shared::api::SignInPurpose::Partner,
+            ..StartSignIn::new(cloud, SignInMethod::DeviceCode)
+        };
+        assert_eq!(admit(&all, &partner(CloudEnvironment::Global)).unwrap(), AddMethod::DeviceCode);
+        for cloud in [CloudEnvironment::UsGovGccHigh, CloudEnvironment::UsGovDod, CloudEnvironment::China] {
+            assert_eq!(refusal(admit(&all, &partner(cloud))), (ErrorCode::PartnerNotAvailable, None), "{cloud:?}");
+        }
     }
 }

@@ -35,6 +35,8 @@ mod engine;
 pub use engine::*;
 mod errors;
 pub use errors::*;
+mod partner;
+pub use partner::*;
 
 #[cfg(test)]
 mod tests {

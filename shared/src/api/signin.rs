@@ -76,6 +76,10 @@ pub enum SignInPurpose {
     /// deleted (`DeleteOrganization.remove_with_sign_in`). It registers nothing, and no other
     /// sign-in deletes anything.
     Remove(OrganizationId),
+    /// A partner's administrator signs in to the partner's own tenant (Global cloud only) to list
+    /// the customers with GDAP relationships and onboard some of them in a batch
+    /// (`POST /api/partner-batches`). It registers nothing in the partner's tenant.
+    Partner,
 }
 
 impl SignInPurpose {

@@ -26,17 +26,30 @@ pub struct HeldToken {
     /// While nothing uses it (signed in, nothing registered): when it is forgotten.
     #[serde(default)]
     pub unused_until: Option<Millis>,
+    /// A partner's sign-in only: the refresh token, until a batch takes it (secret).
+    #[serde(
+        default,
+        serialize_with = "shared::secret::serialize_exposed_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub refresh_token: Option<SecretString>,
 }
 
 impl HeldToken {
     pub(super) fn from(t: AccessToken, now: Millis, window: i64) -> Self {
         let expires_at = now + (t.expires_in as i64).saturating_mul(1000);
-        Self { access_token: t.access_token, expires_at, unused_until: Some(now + window) }
+        Self {
+            access_token: t.access_token,
+            expires_at,
+            unused_until: Some(now + window),
+            refresh_token: t.refresh_token,
+        }
     }
 
     /// The same token taken into use by a registration: it is kept for the hold, until it expires.
     pub(super) fn in_use(&self) -> Self {
-        Self { unused_until: None, ..self.clone() }
+        // A registration never needs a refresh token.
+        Self { unused_until: None, refresh_token: None, ..self.clone() }
     }
 
     /// When it is forgotten: at its expiry, or at the end of its wait for a use, whichever is first.

@@ -79,6 +79,7 @@ impl<H: SignInHost, C: HttpClient> SignInService<'_, H, C> {
                 code,
                 &pending.redirect_uri,
                 &pending.verifier,
+                &rec.purpose.scopes(&endpoints),
             ))
         };
         let mut lost_answer = false;

@@ -1,0 +1,407 @@
+//! What a partner batch's Durable Object does, without the Durable Object: start a batch, retry
+//! its failed customers, report it, and the alarm that moves it on, over a [`BatchHost`] (storage,
+//! alarm, clock, the customers' sign-ins, the organizations' save) and Microsoft behind the
+//! [`HttpClient`] seam.
+//!
+//! For each customer the alarm asks Partner Center to put the product's public client into the
+//! customer's tenant (with the registration's delegated Graph permissions only), redeems the
+//! partner admin's refresh token at the customer's authority for the customer's Graph, and starts
+//! a customer sign-in with that token, whose registration runs in its own Durable Object (the
+//! registration every other sign-in runs: certificates made by the service, the tenant's policy
+//! read first, the roles in the token checked before anything is created). Once it completes, the
+//! organization is saved under the portal account with the customer's name. A sign-in that failed
+//! or was not saved deletes what it created, as every sign-in does.
+
+use super::batch::{Batch, Offer, RowState};
+use crate::config::Config;
+use crate::microsoft::partner::{self, ConsentOutcome, GrantOutcome};
+use crate::microsoft::HttpClient;
+use crate::time::Millis;
+use futures_util::future::join_all;
+use serde::{Deserialize, Serialize};
+use shared::api::{CreateOrganization, CredentialInput, ErrorDetail, SignInState, SignInStatus};
+use shared::secret::{serialize_exposed_opt, SecretString};
+use shared::{CloudEnvironment, ErrorCode};
+use std::future::Future;
+
+/// How often running registrations are looked at.
+pub const POLL_MS: i64 = 1_000;
+/// Applications of a customer with the additional ones.
+const ALL_APPLICATIONS: u8 = 1 + crate::handover::ADDITIONAL_APPLICATIONS;
+
+/// Storage or the platform failed; the text is for logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostError(pub String);
+
+/// What a batch's Durable Object stores (sealed by the host): the batch, and the partner admin's
+/// refresh token while a customer is not settled.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Stored {
+    /// The batch.
+    pub batch: Batch,
+    /// The partner admin's refresh token (secret), `None` once the batch finished.
+    #[serde(default, serialize_with = "serialize_exposed_opt")]
+    pub refresh_token: Option<SecretString>,
+}
+
+/// What the service needs from the platform.
+pub trait BatchHost {
+    /// Milliseconds since the Unix epoch.
+    fn now(&self) -> Millis;
+    /// A new sign-in ID.
+    fn new_id(&self) -> String;
+    /// The stored batch.
+    fn load(&self) -> impl Future<Output = Result<Option<Stored>, HostError>>;
+    /// Stores the batch (sealed).
+    fn store(&self, stored: &Stored) -> impl Future<Output = Result<(), HostError>>;
+    /// Sets the alarm to `at`, or removes it.
+    fn set_alarm(&self, at: Option<Millis>) -> impl Future<Output = Result<(), HostError>>;
+    /// Starts customer sign-in `sign_in` of `account` with `token` for the customer's Graph.
+    fn start_sign_in(
+        &self,
+        account: &str,
+        sign_in: &str,
+        token: &SecretString,
+        expires_in: u64,
+    ) -> impl Future<Output = Result<SignInStatus, ErrorDetail>>;
+    /// A customer sign-in's status.
+    fn sign_in_status(&self, account: &str, sign_in: &str) -> impl Future<Output = Result<SignInStatus, ErrorDetail>>;
+    /// Registers the 3 additional applications with customer sign-in `sign_in` in `tenant`.
+    fn additional(&self, account: &str, sign_in: &str, tenant: &str) -> impl Future<Output = Result<(), ErrorDetail>>;
+    /// Saves the organization; its ID.
+    fn save(&self, account: &str, req: CreateOrganization) -> impl Future<Output = Result<String, ErrorDetail>>;
+    /// Ends customer sign-in `sign_in`: what it registered and nobody saved is deleted.
+    fn cancel_sign_in(&self, account: &str, sign_in: &str) -> impl Future<Output = ()>;
+    /// The batch settled its last customer: the account's list and the portal are told.
+    fn finished(&self, batch: &Batch) -> impl Future<Output = ()>;
+    /// A warning for the logs (never a secret).
+    fn warn(&self, message: &str);
+}
+
+/// One batch's behaviour, for one request or alarm.
+pub struct BatchService<'a, H, C> {
+    host: &'a H,
+    http: &'a C,
+    config: &'a Config,
+}
+
+/// What preparing one customer came to.
+enum Prepared {
+    /// Its registration runs in this sign-in.
+    Started(String),
+    /// It failed for good.
+    Failed(ErrorCode),
+    /// Microsoft asked to wait.
+    Throttled(Option<u64>),
+}
+
+/// Why a batch request was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    /// Not this account's batch, or none.
+    NotFound,
+    /// Retry while customers still run.
+    StillRunning,
+    /// Nothing failed that could run again.
+    NothingToRetry,
+    /// Storage failed.
+    Host(HostError),
+}
+
+impl<'a, H: BatchHost, C: HttpClient> BatchService<'a, H, C> {
+    /// The service over `host`, `http` and `config`.
+    pub fn new(host: &'a H, http: &'a C, config: &'a Config) -> Self {
+        Self { host, http, config }
+    }
+
+    async fn save(&self, stored: &Stored) -> Result<(), HostError> {
+        self.host.store(stored).await?;
+        self.host.set_alarm(stored.batch.next_alarm(self.host.now(), POLL_MS)).await
+    }
+
+    /// Stores a new batch with the partner's refresh token and sets it going.
+    pub async fn start(&self, batch: Batch, refresh_token: SecretString) -> Result<Batch, Refused> {
+        let stored = Stored { batch, refresh_token: Some(refresh_token) };
+        self.save(&stored).await.map_err(Refused::Host)?;
+        Ok(stored.batch)
+    }
+
+    /// The batch of `account`.
+    pub async fn status(&self, account: &str) -> Result<Batch, Refused> {
+        let stored = self.host.load().await.map_err(Refused::Host)?.ok_or(Refused::NotFound)?;
+        if stored.batch.account != account {
+            return Err(Refused::NotFound);
+        }
+        Ok(stored.batch)
+    }
+
+    /// Runs the failed customers again with a new partner sign-in's refresh token and the
+    /// relationships it read: only once the batch finished.
+    pub async fn retry(&self, account: &str, refresh_token: SecretString, offered: &[Offer]) -> Result<Batch, Refused> {
+        let mut stored = self.host.load().await.map_err(Refused::Host)?.ok_or(Refused::NotFound)?;
+        if stored.batch.account != account {
+            return Err(Refused::NotFound);
+        }
+        if !stored.batch.is_finished() {
+            return Err(Refused::StillRunning);
+        }
+        if stored.batch.retry_failed(self.host.now(), offered) == 0 {
+            return Err(Refused::NothingToRetry);
+        }
+        stored.refresh_token = Some(refresh_token);
+        self.save(&stored).await.map_err(Refused::Host)?;
+        Ok(stored.batch)
+    }
+
+    /// The alarm: follows the running registrations, starts the customers that may start, and
+    /// forgets the refresh token once the last customer settled.
+    pub async fn alarm(&self) -> Result<(), HostError> {
+        let Some(mut stored) = self.host.load().await? else { return Ok(()) };
+        let running: Vec<(usize, String)> = stored
+            .batch
+            .rows
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| match &r.state {
+                RowState::Registering { sign_in } => Some((i, sign_in.clone())),
+                _ => None,
+            })
+            .collect();
+        for (i, sign_in) in running {
+            self.follow(&mut stored.batch, i, &sign_in).await;
+        }
+        let now = self.host.now();
+        let start = stored.batch.startable(now);
+        if !start.is_empty() {
+            self.start_rows(&mut stored, &start).await;
+        }
+        if stored.batch.is_finished() && stored.refresh_token.is_some() {
+            // Nothing more to do in any customer's tenant: the partner's refresh token is forgotten.
+            stored.refresh_token = None;
+            self.save(&stored).await?;
+            self.host.finished(&stored.batch).await;
+            return Ok(());
+        }
+        self.save(&stored).await
+    }
+
+    async fn start_rows(&self, stored: &mut Stored, start: &[usize]) {
+        let now = self.host.now();
+        for &i in start {
+            stored.batch.begin(i);
+        }
+        let Some(refresh) = stored.refresh_token.clone() else {
+            // Cannot happen while rows wait (the token is kept until the last one settles).
+            for &i in start {
+                stored.batch.failed(i, ErrorCode::SignInCancelled, now);
+            }
+            return;
+        };
+        // A roles check first: a customer whose relationships do not grant the registration's
+        // roles gets nothing in its tenant, not even the consent.
+        let mut todo = vec![];
+        for &i in start {
+            if stored.batch.rows[i].enough {
+                todo.push(i);
+            } else {
+                stored.batch.failed(i, ErrorCode::PartnerRolesMissing, now);
+            }
+        }
+        if todo.is_empty() {
+            return;
+        }
+        let endpoints = self.config.endpoints(CloudEnvironment::Global);
+        let Some(client_id) = self.config.public_client(CloudEnvironment::Global).map(str::to_owned) else {
+            for i in todo {
+                stored.batch.failed(i, ErrorCode::ClientMisconfigured, now);
+            }
+            return;
+        };
+        // One Partner Center token for this round (at the partner's own authority).
+        let pc = self
+            .http
+            .send(partner::refresh_request(
+                &endpoints,
+                "organizations",
+                &client_id,
+                &refresh,
+                &partner::partner_center_scope(),
+            ))
+            .await;
+        let pc = match pc.map(|r| partner::read_grant(&r)) {
+            Ok(GrantOutcome::Granted(g)) => {
+                if let Some(next) = g.refresh.clone() {
+                    stored.refresh_token = Some(next);
+                }
+                g
+            }
+            Ok(GrantOutcome::Refused(f)) if !f.microsoft.is_transient() => {
+                self.host.warn(&format!(
+                    "partner batch {}: Partner Center token refused: {:?}",
+                    stored.batch.id, f.microsoft.correlation.code
+                ));
+                for i in todo {
+                    stored.batch.failed(i, f.microsoft.code, now);
+                }
+                return;
+            }
+            Ok(GrantOutcome::Refused(f)) => {
+                for i in todo {
+                    stored.batch.throttled(i, f.microsoft.retry_after, now);
+                }
+                return;
+            }
+            Err(e) => {
+                self.host.warn(&format!("partner batch {}: Partner Center token: {}", stored.batch.id, e.0));
+                for i in todo {
+                    stored.batch.throttled(i, None, now);
+                }
+                return;
+            }
+        };
+        let refresh = stored.refresh_token.clone().unwrap_or(refresh);
+        let account = stored.batch.account.clone();
+        let prepared =
+            join_all(todo.iter().map(|&i| {
+                let tenant = stored.batch.rows[i].tenant_id.clone();
+                let (pc, refresh, client_id, endpoints, account) = (&pc, &refresh, &client_id, &endpoints, &account);
+                async move {
+                    (i, self.prepare(account, &tenant, &pc.access.access_token, refresh, client_id, endpoints).await)
+                }
+            }))
+            .await;
+        let now = self.host.now();
+        for (i, p) in prepared {
+            match p {
+                Prepared::Started(sign_in) => {
+                    stored.batch.registering(i, sign_in);
+                }
+                Prepared::Failed(code) => {
+                    stored.batch.failed(i, code, now);
+                }
+                Prepared::Throttled(after) => {
+                    stored.batch.throttled(i, after, now);
+                }
+            }
+        }
+    }
+
+    /// Consent, the customer's token, and its sign-in.
+    async fn prepare(
+        &self,
+        account: &str,
+        tenant: &str,
+        pc_token: &SecretString,
+        refresh: &SecretString,
+        client_id: &str,
+        endpoints: &shared::CloudEndpoints,
+    ) -> Prepared {
+        let Some(req) = partner::consent_request(endpoints, pc_token, tenant, client_id, &self.config.app_name) else {
+            return Prepared::Failed(ErrorCode::PartnerNotAvailable);
+        };
+        match self.http.send(req).await.map(|r| partner::read_consent(&r)) {
+            Ok(ConsentOutcome::Given | ConsentOutcome::AlreadyGiven) => {}
+            Ok(ConsentOutcome::Refused) => return Prepared::Failed(ErrorCode::PartnerConsentRefused),
+            Ok(ConsentOutcome::Failed(e)) if e.is_transient() => return Prepared::Throttled(e.retry_after),
+            Ok(ConsentOutcome::Failed(e)) => return Prepared::Failed(e.code),
+            Err(_) => return Prepared::Throttled(None),
+        }
+        let token = self
+            .http
+            .send(partner::refresh_request(endpoints, tenant, client_id, refresh, &partner::customer_scopes(endpoints)))
+            .await;
+        let grant = match token.map(|r| partner::read_grant(&r)) {
+            Ok(GrantOutcome::Granted(g)) => g,
+            Ok(GrantOutcome::Refused(f)) if f.microsoft.is_transient() => {
+                return Prepared::Throttled(f.microsoft.retry_after)
+            }
+            Ok(GrantOutcome::Refused(f)) => {
+                self.host.warn(&format!(
+                    "partner batch: customer token refused in {tenant}: {:?}",
+                    f.microsoft.correlation.code
+                ));
+                return Prepared::Failed(customer_code(f.microsoft.code));
+            }
+            Err(_) => return Prepared::Throttled(None),
+        };
+        let sign_in = self.host.new_id();
+        match self.host.start_sign_in(account, &sign_in, &grant.access.access_token, grant.access.expires_in).await {
+            Ok(s) if s.state == SignInState::Failed => {
+                Prepared::Failed(customer_code(s.error.map_or(ErrorCode::RegistrationFailed, |e| e.code)))
+            }
+            Ok(_) => Prepared::Started(sign_in),
+            Err(e) if e.code.is_transient() => Prepared::Throttled(None),
+            Err(e) => Prepared::Failed(e.code),
+        }
+    }
+
+    /// Looks at a customer's registration: saves it once it completed (with the additional
+    /// applications first, when the batch asks for them), or writes why it failed.
+    async fn follow(&self, batch: &mut Batch, i: usize, sign_in: &str) {
+        let account = batch.account.clone();
+        let status = match self.host.sign_in_status(&account, sign_in).await {
+            Ok(s) => s,
+            Err(e) if e.code == ErrorCode::NotFound => {
+                batch.failed(i, ErrorCode::RegistrationFailed, self.host.now());
+                return;
+            }
+            Err(_) => return,
+        };
+        match status.state {
+            SignInState::Completed => {}
+            SignInState::Failed | SignInState::Expired | SignInState::Cancelled => {
+                let code = status.error.map_or(ErrorCode::RegistrationFailed, |e| e.code);
+                batch.failed(i, customer_code(code), self.host.now());
+                return;
+            }
+            _ => return,
+        }
+        let Some(result) = status.result else { return };
+        if batch.multiple && result.applications < ALL_APPLICATIONS {
+            if let Err(e) = self.host.additional(&account, sign_in, &result.tenant_id).await {
+                if !e.code.is_transient() && e.code != ErrorCode::AuthorizationPending {
+                    self.host.cancel_sign_in(&account, sign_in).await;
+                    batch.failed(i, e.code, self.host.now());
+                }
+            }
+            return;
+        }
+        let row = &batch.rows[i];
+        let req = CreateOrganization {
+            name: super::customers::organization_name(&row.name, &row.tenant_id),
+            cloud: CloudEnvironment::Global,
+            tenant_id: result.tenant_id.clone(),
+            application_id: result.application_id.clone(),
+            credential: CredentialInput::Generated { sign_in_id: sign_in.to_owned() },
+            create_multiple_applications: batch.multiple,
+            sign_in_id: Some(sign_in.to_owned()),
+            acknowledged_permissions: vec![],
+        };
+        if !result.tenant_id.eq_ignore_ascii_case(&row.tenant_id) {
+            // The customer's authority issued a token for another tenant: nothing is kept.
+            self.host.cancel_sign_in(&account, sign_in).await;
+            batch.failed(i, ErrorCode::SignInTenantMismatch, self.host.now());
+            return;
+        }
+        match self.host.save(&account, req).await {
+            Ok(organization) => {
+                batch.saved(i, organization, self.host.now());
+            }
+            // Microsoft still replicating, or busy: the next round saves it.
+            Err(e) if e.code.is_transient() => {}
+            Err(e) => {
+                self.host.cancel_sign_in(&account, sign_in).await;
+                batch.failed(i, e.code, self.host.now());
+            }
+        }
+    }
+}
+
+/// A customer's failure as the partner reads it: the roles a relationship grants are the
+/// partner's to fix, not an account's to sign in again with.
+fn customer_code(code: ErrorCode) -> ErrorCode {
+    match code {
+        ErrorCode::AdminRolesMissing | ErrorCode::AdminConsentRequired => ErrorCode::PartnerRolesMissing,
+        other => other,
+    }
+}
