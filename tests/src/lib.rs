@@ -3,6 +3,7 @@
 //! test fails. A missing piece fails fast with a message that says how to get it.
 
 pub mod browser;
+pub mod demo_portal;
 pub mod docs;
 pub mod emulator;
 pub mod engine;

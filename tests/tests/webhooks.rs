@@ -4,66 +4,12 @@
 //! while the receiver fails.
 
 use serde_json::{json, Value};
-use std::process::Command;
 use std::time::Duration;
+use system_tests::demo_portal::DemoPortal as Portal;
 use system_tests::emulator::Emulator;
 use system_tests::portal::Api;
-use system_tests::process::{wait_for, Guarded};
+use system_tests::process::wait_for;
 use system_tests::stack::Stack;
-
-struct Portal {
-    _process: Guarded,
-    base: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Portal {
-    /// The demo portal with `secret`, answering 503 to its first `fail_first` deliveries.
-    fn start(secret: &str, fail_first: u32) -> Portal {
-        let port = system_tests::free_port();
-        let dir = tempfile::tempdir().unwrap();
-        let mut cmd = Command::new("python3");
-        cmd.arg(system_tests::repo_root().join("scripts/demo-portal.py"))
-            .arg(port.to_string())
-            .arg("http://127.0.0.1:1/")
-            .env("PORTAL_WEBHOOK_SECRET", secret)
-            .env("DEMO_PORTAL_FAIL_FIRST", fail_first.to_string());
-        let process = Guarded::spawn("demo portal", cmd, &dir.path().join("portal.log"));
-        let base = format!("http://127.0.0.1:{port}");
-        wait_for("the demo portal", Duration::from_secs(20), || ureq::get(&format!("{base}/webhooks")).call().ok());
-        Portal { _process: process, base, _dir: dir }
-    }
-
-    fn received(&self) -> Value {
-        ureq::get(&format!("{}/webhooks", self.base)).call().unwrap().into_json().unwrap()
-    }
-
-    /// Waits for an event of `kind` about `organization`.
-    fn wait_for_event(&self, kind: &str, organization: &str) -> Value {
-        wait_for(&format!("a {kind} webhook"), Duration::from_secs(60), || {
-            self.received()["events"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|e| e["type"] == kind && e["organization_id"] == organization)
-                .cloned()
-        })
-    }
-
-    /// Posts a delivery as the product would: the status.
-    fn deliver(&self, body: &str, event_id: &str, signature: &str) -> u16 {
-        let r = ureq::post(&format!("{}/webhooks", self.base))
-            .set("content-type", "application/json")
-            .set("M365-Event-Id", event_id)
-            .set("M365-Signature", signature)
-            .send_string(body);
-        match r {
-            Ok(r) => r.status(),
-            Err(ureq::Error::Status(c, _)) => c,
-            Err(e) => panic!("{e}"),
-        }
-    }
-}
 
 fn stack_for(emulator: &Emulator, portal: &Portal, secret: &str) -> Stack {
     let mut vars = emulator.worker_vars();

@@ -271,6 +271,31 @@ pub fn consent_request(
     Some(json_request(http::Method::POST, &url, partner_center_token, Some(&body)))
 }
 
+/// `DELETE {partner center}/v1/customers/{customer}/applicationconsents/{client}`: withdraws the
+/// consent (Learn: "Control Panel Vendor APIs", removing consent).
+pub fn withdraw_request(
+    endpoints: &CloudEndpoints,
+    partner_center_token: &SecretString,
+    customer_tenant: &str,
+    client_id: &str,
+) -> Option<HttpRequest> {
+    let url = format!("{}/{client_id}", endpoints.application_consents_url(customer_tenant)?);
+    Some(json_request(http::Method::DELETE, &url, partner_center_token, None))
+}
+
+/// Whether a withdrawal is done: withdrawn now (`2xx`) or not there (`404`).
+pub fn read_withdraw(resp: &HttpResponse) -> Result<(), MicrosoftError> {
+    match resp.status().as_u16() {
+        200..=299 | 404 => Ok(()),
+        status => Err(MicrosoftError {
+            code: if status == 429 { ErrorCode::Throttled } else { ErrorCode::MicrosoftUnavailable },
+            status,
+            correlation: Default::default(),
+            retry_after: retry_after(resp),
+        }),
+    }
+}
+
 /// What Partner Center answered a consent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConsentOutcome {

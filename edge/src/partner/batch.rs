@@ -73,6 +73,20 @@ impl From<&super::customers::Customer> for Offer {
     }
 }
 
+/// The consent the batch gave in a customer's tenant: it is withdrawn once the customer is
+/// settled, so that the partner keeps no standing permission there through this product.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Consent {
+    /// None given by this batch (none asked yet, or one was there before).
+    #[default]
+    None,
+    /// Given by this batch; the customer is still being onboarded.
+    Given,
+    /// Given by this batch and to be withdrawn.
+    Withdraw,
+}
+
 /// One customer of the batch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Row {
@@ -89,6 +103,9 @@ pub struct Row {
     pub not_before: Millis,
     /// Times it was throttled in this run.
     pub throttled: u32,
+    /// The consent this batch gave there.
+    #[serde(default)]
+    pub consent: Consent,
 }
 
 /// A batch.
@@ -161,6 +178,7 @@ impl Batch {
                 state: RowState::Waiting,
                 not_before: now,
                 throttled: 0,
+                consent: Consent::None,
             });
         }
         Ok(Batch { id, account, multiple, created: now, finished: None, rows })
@@ -179,9 +197,31 @@ impl Batch {
         s
     }
 
-    /// Whether every row is settled.
+    /// Whether every row is settled and every consent the batch gave withdrawn.
     pub fn is_finished(&self) -> bool {
-        self.rows.iter().all(|r| r.state.is_settled())
+        self.rows.iter().all(|r| r.state.is_settled() && r.consent != Consent::Withdraw)
+    }
+
+    /// A row's consent was given by this batch.
+    pub fn consent_given(&mut self, i: usize) {
+        if let Some(r) = self.rows.get_mut(i) {
+            r.consent = Consent::Given;
+        }
+    }
+
+    /// The rows whose consent is to be withdrawn.
+    pub fn withdrawals(&self) -> Vec<usize> {
+        self.rows.iter().enumerate().filter(|(_, r)| r.consent == Consent::Withdraw).map(|(i, _)| i).collect()
+    }
+
+    /// A row's consent was withdrawn (or cannot be, and is given up on).
+    pub fn withdrawn(&mut self, i: usize, now: Millis) {
+        if let Some(r) = self.rows.get_mut(i) {
+            if r.consent == Consent::Withdraw {
+                r.consent = Consent::None;
+            }
+        }
+        self.settle(now);
     }
 
     /// The rows to start now: waiting ones whose wait is over, as many as keep at most
@@ -274,6 +314,11 @@ impl Batch {
     }
 
     fn settle(&mut self, now: Millis) {
+        for r in &mut self.rows {
+            if r.state.is_settled() && r.consent == Consent::Given {
+                r.consent = Consent::Withdraw;
+            }
+        }
         if self.finished.is_none() && self.is_finished() {
             self.finished = Some(now);
         }
@@ -307,7 +352,7 @@ impl Batch {
         if self.is_finished() {
             return None;
         }
-        if !self.startable(now).is_empty() {
+        if !self.startable(now).is_empty() || !self.withdrawals().is_empty() {
             return Some(now);
         }
         let waits = self.rows.iter().filter(|r| r.state == RowState::Waiting).map(|r| r.not_before);
@@ -434,6 +479,27 @@ mod tests {
         assert!(matches!(b.rows[1].state, RowState::Failed { .. }), "no relationship now: stays failed");
         assert_eq!(b.rows[0].state, RowState::Saved { organization_id: "org0".into() });
         assert_eq!(b.retry_failed(Millis(10), &now_offered), 0, "nothing to run again now");
+    }
+
+    #[test]
+    fn a_consent_the_batch_gave_is_withdrawn_once_its_customer_settles_and_only_then_is_it_finished() {
+        let mut b = batch(2);
+        b.begin(0);
+        b.begin(1);
+        b.consent_given(0);
+        b.consent_given(1);
+        b.registering(0, "s".into());
+        assert!(b.withdrawals().is_empty(), "still needed while registering");
+        b.saved(0, "org".into(), Millis(1));
+        b.failed(1, ErrorCode::TrustedCertificateRequired, Millis(1));
+        assert_eq!(b.withdrawals(), vec![0, 1]);
+        assert!(!b.is_finished());
+        assert_eq!(b.next_alarm(Millis(2), 1000), Some(Millis(2)));
+        b.withdrawn(0, Millis(3));
+        assert!(!b.is_finished());
+        b.withdrawn(1, Millis(4));
+        assert!(b.is_finished());
+        assert_eq!(b.finished, Some(Millis(4)));
     }
 
     #[test]

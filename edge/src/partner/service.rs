@@ -85,15 +85,18 @@ pub struct BatchService<'a, H, C> {
     config: &'a Config,
 }
 
-/// What preparing one customer came to.
-enum Prepared {
-    /// Its registration runs in this sign-in.
-    Started(String),
-    /// It failed for good.
-    Failed(ErrorCode),
-    /// Microsoft asked to wait.
-    Throttled(Option<u64>),
+/// Why a step for a customer did not go on.
+#[derive(Debug, Clone, Copy)]
+enum Failure {
+    /// For good, with this code.
+    Final(ErrorCode),
+    /// For now: Microsoft asked to wait (this long, when it said).
+    Wait(Option<u64>),
 }
+
+/// What preparing one customer came to: whether this batch gave the consent, and the sign-in its
+/// registration runs in.
+type Prepared = (bool, Result<String, Failure>);
 
 /// Why a batch request was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,6 +178,7 @@ impl<'a, H: BatchHost, C: HttpClient> BatchService<'a, H, C> {
         if !start.is_empty() {
             self.start_rows(&mut stored, &start).await;
         }
+        self.withdraw(&mut stored).await;
         if stored.batch.is_finished() && stored.refresh_token.is_some() {
             // Nothing more to do in any customer's tenant: the partner's refresh token is forgotten.
             stored.refresh_token = None;
@@ -185,18 +189,47 @@ impl<'a, H: BatchHost, C: HttpClient> BatchService<'a, H, C> {
         self.save(&stored).await
     }
 
+    /// A Partner Center token for this round, from the partner's refresh token at the partner's
+    /// own authority (the new refresh token Microsoft returns replaces the stored one); the
+    /// failure to write on the rows otherwise (`Err(None)`: transient, with Microsoft's wait).
+    async fn partner_center_token(
+        &self,
+        stored: &mut Stored,
+        client_id: &str,
+        endpoints: &shared::CloudEndpoints,
+    ) -> Result<SecretString, Failure> {
+        let Some(refresh) = stored.refresh_token.clone() else {
+            return Err(Failure::Final(ErrorCode::SignInCancelled));
+        };
+        let req =
+            partner::refresh_request(endpoints, "organizations", client_id, &refresh, &partner::partner_center_scope());
+        match self.http.send(req).await.map(|r| partner::read_grant(&r)) {
+            Ok(GrantOutcome::Granted(g)) => {
+                if let Some(next) = g.refresh {
+                    stored.refresh_token = Some(next);
+                }
+                Ok(g.access.access_token)
+            }
+            Ok(GrantOutcome::Refused(f)) if f.microsoft.is_transient() => Err(Failure::Wait(f.microsoft.retry_after)),
+            Ok(GrantOutcome::Refused(f)) => {
+                self.host.warn(&format!(
+                    "partner batch {}: Partner Center token refused: {:?}",
+                    stored.batch.id, f.microsoft.correlation.code
+                ));
+                Err(Failure::Final(f.microsoft.code))
+            }
+            Err(e) => {
+                self.host.warn(&format!("partner batch {}: Partner Center token: {}", stored.batch.id, e.0));
+                Err(Failure::Wait(None))
+            }
+        }
+    }
+
     async fn start_rows(&self, stored: &mut Stored, start: &[usize]) {
         let now = self.host.now();
         for &i in start {
             stored.batch.begin(i);
         }
-        let Some(refresh) = stored.refresh_token.clone() else {
-            // Cannot happen while rows wait (the token is kept until the last one settles).
-            for &i in start {
-                stored.batch.failed(i, ErrorCode::SignInCancelled, now);
-            }
-            return;
-        };
         // A roles check first: a customer whose relationships do not grant the registration's
         // roles gets nothing in its tenant, not even the consent.
         let mut todo = vec![];
@@ -217,70 +250,97 @@ impl<'a, H: BatchHost, C: HttpClient> BatchService<'a, H, C> {
             }
             return;
         };
-        // One Partner Center token for this round (at the partner's own authority).
-        let pc = self
-            .http
-            .send(partner::refresh_request(
-                &endpoints,
-                "organizations",
-                &client_id,
-                &refresh,
-                &partner::partner_center_scope(),
-            ))
-            .await;
-        let pc = match pc.map(|r| partner::read_grant(&r)) {
-            Ok(GrantOutcome::Granted(g)) => {
-                if let Some(next) = g.refresh.clone() {
-                    stored.refresh_token = Some(next);
-                }
-                g
-            }
-            Ok(GrantOutcome::Refused(f)) if !f.microsoft.is_transient() => {
-                self.host.warn(&format!(
-                    "partner batch {}: Partner Center token refused: {:?}",
-                    stored.batch.id, f.microsoft.correlation.code
-                ));
+        let pc = match self.partner_center_token(stored, &client_id, &endpoints).await {
+            Ok(t) => t,
+            Err(f) => {
                 for i in todo {
-                    stored.batch.failed(i, f.microsoft.code, now);
-                }
-                return;
-            }
-            Ok(GrantOutcome::Refused(f)) => {
-                for i in todo {
-                    stored.batch.throttled(i, f.microsoft.retry_after, now);
-                }
-                return;
-            }
-            Err(e) => {
-                self.host.warn(&format!("partner batch {}: Partner Center token: {}", stored.batch.id, e.0));
-                for i in todo {
-                    stored.batch.throttled(i, None, now);
+                    match f {
+                        Failure::Final(code) => stored.batch.failed(i, code, now),
+                        Failure::Wait(after) => stored.batch.throttled(i, after, now),
+                    };
                 }
                 return;
             }
         };
-        let refresh = stored.refresh_token.clone().unwrap_or(refresh);
+        let Some(refresh) = stored.refresh_token.clone() else { return };
         let account = stored.batch.account.clone();
-        let prepared =
-            join_all(todo.iter().map(|&i| {
-                let tenant = stored.batch.rows[i].tenant_id.clone();
-                let (pc, refresh, client_id, endpoints, account) = (&pc, &refresh, &client_id, &endpoints, &account);
-                async move {
-                    (i, self.prepare(account, &tenant, &pc.access.access_token, refresh, client_id, endpoints).await)
-                }
-            }))
-            .await;
+        let prepared = join_all(todo.iter().map(|&i| {
+            let tenant = stored.batch.rows[i].tenant_id.clone();
+            let (pc, refresh, client_id, endpoints, account) = (&pc, &refresh, &client_id, &endpoints, &account);
+            async move { (i, self.prepare(account, &tenant, pc, refresh, client_id, endpoints).await) }
+        }))
+        .await;
         let now = self.host.now();
-        for (i, p) in prepared {
+        for (i, (given, p)) in prepared {
+            if given {
+                stored.batch.consent_given(i);
+            }
             match p {
-                Prepared::Started(sign_in) => {
+                Ok(sign_in) => {
                     stored.batch.registering(i, sign_in);
                 }
-                Prepared::Failed(code) => {
+                Err(Failure::Final(code)) => {
                     stored.batch.failed(i, code, now);
                 }
-                Prepared::Throttled(after) => {
+                Err(Failure::Wait(after)) => {
                     stored.batch.throttled(i, after, now);
+                }
+            }
+        }
+    }
+
+    /// Withdraws the consents the batch gave in customers that are settled.
+    async fn withdraw(&self, stored: &mut Stored) {
+        let rows = stored.batch.withdrawals();
+        if rows.is_empty() {
+            return;
+        }
+        let endpoints = self.config.endpoints(CloudEnvironment::Global);
+        let Some(client_id) = self.config.public_client(CloudEnvironment::Global).map(str::to_owned) else { return };
+        let pc = match self.partner_center_token(stored, &client_id, &endpoints).await {
+            Ok(t) => t,
+            Err(Failure::Wait(_)) => return,
+            Err(Failure::Final(code)) => {
+                // Without a Partner Center token nothing can be withdrawn: given up on, logged.
+                self.host.warn(&format!(
+                    "partner batch {}: {} consent(s) could not be withdrawn: {}",
+                    stored.batch.id,
+                    rows.len(),
+                    code.as_str()
+                ));
+                let now = self.host.now();
+                for i in rows {
+                    stored.batch.withdrawn(i, now);
+                }
+                return;
+            }
+        };
+        let outcomes = join_all(rows.iter().map(|&i| {
+            let tenant = stored.batch.rows[i].tenant_id.clone();
+            let (pc, client_id, endpoints) = (&pc, &client_id, &endpoints);
+            async move {
+                let Some(req) = partner::withdraw_request(endpoints, pc, &tenant, client_id) else {
+                    return (i, Ok(()));
+                };
+                let outcome = match self.http.send(req).await {
+                    Ok(resp) => partner::read_withdraw(&resp),
+                    Err(_) => Err(crate::microsoft::MicrosoftError::transport()),
+                };
+                (i, outcome)
+            }
+        }))
+        .await;
+        let now = self.host.now();
+        for (i, outcome) in outcomes {
+            match outcome {
+                Ok(()) => stored.batch.withdrawn(i, now),
+                Err(e) if e.is_transient() => {}
+                Err(e) => {
+                    self.host.warn(&format!(
+                        "partner batch {}: a consent could not be withdrawn: {}",
+                        stored.batch.id, e.status
+                    ));
+                    stored.batch.withdrawn(i, now);
                 }
             }
         }
@@ -297,15 +357,16 @@ impl<'a, H: BatchHost, C: HttpClient> BatchService<'a, H, C> {
         endpoints: &shared::CloudEndpoints,
     ) -> Prepared {
         let Some(req) = partner::consent_request(endpoints, pc_token, tenant, client_id, &self.config.app_name) else {
-            return Prepared::Failed(ErrorCode::PartnerNotAvailable);
+            return (false, Err(Failure::Final(ErrorCode::PartnerNotAvailable)));
         };
-        match self.http.send(req).await.map(|r| partner::read_consent(&r)) {
-            Ok(ConsentOutcome::Given | ConsentOutcome::AlreadyGiven) => {}
-            Ok(ConsentOutcome::Refused) => return Prepared::Failed(ErrorCode::PartnerConsentRefused),
-            Ok(ConsentOutcome::Failed(e)) if e.is_transient() => return Prepared::Throttled(e.retry_after),
-            Ok(ConsentOutcome::Failed(e)) => return Prepared::Failed(e.code),
-            Err(_) => return Prepared::Throttled(None),
-        }
+        let given = match self.http.send(req).await.map(|r| partner::read_consent(&r)) {
+            Ok(ConsentOutcome::Given) => true,
+            Ok(ConsentOutcome::AlreadyGiven) => false,
+            Ok(ConsentOutcome::Refused) => return (false, Err(Failure::Final(ErrorCode::PartnerConsentRefused))),
+            Ok(ConsentOutcome::Failed(e)) if e.is_transient() => return (false, Err(Failure::Wait(e.retry_after))),
+            Ok(ConsentOutcome::Failed(e)) => return (false, Err(Failure::Final(e.code))),
+            Err(_) => return (false, Err(Failure::Wait(None))),
+        };
         let token = self
             .http
             .send(partner::refresh_request(endpoints, tenant, client_id, refresh, &partner::customer_scopes(endpoints)))
@@ -313,26 +374,29 @@ impl<'a, H: BatchHost, C: HttpClient> BatchService<'a, H, C> {
         let grant = match token.map(|r| partner::read_grant(&r)) {
             Ok(GrantOutcome::Granted(g)) => g,
             Ok(GrantOutcome::Refused(f)) if f.microsoft.is_transient() => {
-                return Prepared::Throttled(f.microsoft.retry_after)
+                return (given, Err(Failure::Wait(f.microsoft.retry_after)))
             }
             Ok(GrantOutcome::Refused(f)) => {
                 self.host.warn(&format!(
                     "partner batch: customer token refused in {tenant}: {:?}",
                     f.microsoft.correlation.code
                 ));
-                return Prepared::Failed(customer_code(f.microsoft.code));
+                return (given, Err(Failure::Final(customer_code(f.microsoft.code))));
             }
-            Err(_) => return Prepared::Throttled(None),
+            Err(_) => return (given, Err(Failure::Wait(None))),
         };
         let sign_in = self.host.new_id();
-        match self.host.start_sign_in(account, &sign_in, &grant.access.access_token, grant.access.expires_in).await {
+        let started =
+            self.host.start_sign_in(account, &sign_in, &grant.access.access_token, grant.access.expires_in).await;
+        let outcome = match started {
             Ok(s) if s.state == SignInState::Failed => {
-                Prepared::Failed(customer_code(s.error.map_or(ErrorCode::RegistrationFailed, |e| e.code)))
+                Err(Failure::Final(customer_code(s.error.map_or(ErrorCode::RegistrationFailed, |e| e.code))))
             }
-            Ok(_) => Prepared::Started(sign_in),
-            Err(e) if e.code.is_transient() => Prepared::Throttled(None),
-            Err(e) => Prepared::Failed(e.code),
-        }
+            Ok(_) => Ok(sign_in),
+            Err(e) if e.code.is_transient() => Err(Failure::Wait(None)),
+            Err(e) => Err(Failure::Final(e.code)),
+        };
+        (given, outcome)
     }
 
     /// Looks at a customer's registration: saves it once it completed (with the additional

@@ -32,6 +32,7 @@ pub fn routes() -> Router<Arc<Emulator>> {
         .route("/_emulator/requests", get(requests).delete(clear_requests))
         .route("/_emulator/faults", get(faults).post(add_faults).delete(clear_faults))
         .route("/_emulator/clock", get(clock).post(advance))
+        .route("/_emulator/gdap", post(gdap))
 }
 
 fn bad(status: StatusCode, msg: impl Into<String>) -> Response {
@@ -175,8 +176,54 @@ async fn state(AxState(emu): AxState<Arc<Emulator>>) -> Response {
         "role_assignments": role_assignments,
         "device_codes": device_codes,
         "faults": s.faults.list(),
+        // Test support: the refresh tokens issued, so that a test can look for them where they must
+        // not be (the product's storage after it is done with them).
+        "refresh_tokens": s.refresh_tokens.keys().collect::<Vec<_>>(),
+        "partner_consents": s.partner.consents.iter().map(|c| json!({"tenant": c.customer_tenant_id, "client_id": c.client_id, "scopes": c.scopes})).collect::<Vec<_>>(),
     }))
     .into_response()
+}
+
+#[derive(Deserialize)]
+struct GdapChange {
+    customer_tenant_id: String,
+    roles: Vec<String>,
+    #[serde(default)]
+    status: Option<String>,
+}
+
+/// `POST /_emulator/gdap` `{"customer_tenant_id", "roles", "status"?}`: every relationship with the
+/// customer now grants `roles` (and has `status`), as after the customer approved a new one.
+async fn gdap(AxState(emu): AxState<Arc<Emulator>>, body: Bytes) -> Response {
+    let Ok(change) = serde_json::from_slice::<GdapChange>(&body) else {
+        return bad(
+            StatusCode::BAD_REQUEST,
+            "expected {\"customer_tenant_id\": ..., \"roles\": [...], \"status\"?: ...}",
+        );
+    };
+    if let Some(s) = &change.status {
+        if !crate::partner::STATUSES.contains(&s.as_str()) {
+            return bad(StatusCode::BAD_REQUEST, format!("status must be one of {:?}", crate::partner::STATUSES));
+        }
+    }
+    let mut state = emu.lock();
+    let mut changed = 0;
+    for r in state
+        .partner
+        .relationships
+        .iter_mut()
+        .filter(|r| r.customer_tenant_id.eq_ignore_ascii_case(&change.customer_tenant_id))
+    {
+        r.roles = change.roles.clone();
+        if let Some(s) = &change.status {
+            r.status = s.clone();
+        }
+        changed += 1;
+    }
+    if changed == 0 {
+        return bad(StatusCode::NOT_FOUND, "no relationship with this customer");
+    }
+    Json(json!({ "changed": changed })).into_response()
 }
 
 #[derive(Deserialize)]

@@ -125,6 +125,11 @@ fn a_partner_agent_onboards_a_customer_with_one_sign_in() {
     assert_eq!(given.status, 201, "{}", given.text);
     assert_eq!(given.json()["applicationId"], GLOBAL_CLIENT);
     assert_eq!(consent(&emu, pc_token, ABLE).status, 409, "a second consent");
+    // Withdrawn, then given again.
+    let path = format!("/partnercenter/v1/customers/{ABLE}/applicationconsents/{GLOBAL_CLIENT}");
+    assert_eq!(emu.delete(&path, Some(pc_token)).status, 204);
+    assert_eq!(emu.delete(&path, Some(pc_token)).status, 404);
+    assert_eq!(consent(&emu, pc_token, ABLE).status, 201);
 
     // Now a token at the customer's authority: the customer's tid, the relationship's roles.
     let at = refresh(&emu, ABLE, &rt, "https://graph.microsoft.com/.default");

@@ -20,7 +20,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State as AxState};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{delete, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -40,7 +40,71 @@ pub const CONSENTING_ROLES: [&str; 3] =
 
 /// The routes.
 pub fn routes() -> Router<Arc<Emulator>> {
-    Router::new().route("/partnercenter/v1/customers/{customer}/applicationconsents", post(consent))
+    Router::new()
+        .route("/partnercenter/v1/customers/{customer}/applicationconsents", post(consent))
+        .route("/partnercenter/v1/customers/{customer}/applicationconsents/{app}", delete(withdraw))
+}
+
+/// The caller of a Partner Center request: a user of a partner tenant's AdminAgents group with a
+/// valid Partner Center token, and the client the token was issued to; or the refusal.
+fn partner_caller(emu: &Emulator, headers: &HeaderMap, now: u64) -> Result<(SignedInUser, String), Response> {
+    let token = headers
+        .get("authorization")
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(str::trim)
+        .unwrap_or_default();
+    let Ok(claims) = emu.signing.verify(token) else {
+        return Err(refuse(StatusCode::UNAUTHORIZED, "The access token is missing or invalid."));
+    };
+    let exp = claims.get("exp").and_then(Value::as_u64).unwrap_or(0);
+    let aud = claims.get("aud").and_then(Value::as_str).unwrap_or_default();
+    let scp = claims.get("scp").and_then(Value::as_str).unwrap_or_default();
+    if now / 1000 >= exp
+        || !aud.trim_end_matches('/').eq_ignore_ascii_case(PARTNER_CENTER_RESOURCE)
+        || !scp.split_whitespace().any(|s| s == "user_impersonation")
+    {
+        return Err(refuse(StatusCode::UNAUTHORIZED, "The access token is not valid for Partner Center."));
+    }
+    let claim = |name: &str| claims.get(name).and_then(Value::as_str).unwrap_or_default().to_string();
+    Ok((SignedInUser { tenant_id: claim("tid"), user_id: claim("oid") }, claim("appid")))
+}
+
+/// `DELETE .../applicationconsents/{application_id}` (Learn, "Control Panel Vendor APIs", removing
+/// consent): the client's consent in the customer's tenant is withdrawn (`204`); `404` when there
+/// is none. Same caller rules and limit as the consent.
+async fn withdraw(
+    AxState(emu): AxState<Arc<Emulator>>,
+    Path((customer, app)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let now = now_ms();
+    let (user, appid) = match partner_caller(&emu, &headers, now) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let mut state = emu.lock();
+    if !state.partner.admit(&appid, now, REQUESTS_PER_SECOND) {
+        let mut r = refuse(StatusCode::TOO_MANY_REQUESTS, "Too many requests.");
+        r.headers_mut().insert("retry-after", HeaderValue::from_static("1"));
+        return r;
+    }
+    if !app.eq_ignore_ascii_case(&appid) || !state.partner.is_admin_agent(&user.tenant_id, &user.user_id) {
+        return refuse(StatusCode::FORBIDDEN, "The caller may not remove this consent.");
+    }
+    let customer = customer.to_ascii_lowercase();
+    if state.partner.gdap_roles(&user, &customer).is_none() {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "The partner has no active delegated admin relationship with the customer.",
+        );
+    }
+    let before = state.partner.consents.len();
+    state.partner.consents.retain(|c| !(c.customer_tenant_id == customer && c.client_id.eq_ignore_ascii_case(&app)));
+    if state.partner.consents.len() == before {
+        return refuse(StatusCode::NOT_FOUND, "The application consent was not found.");
+    }
+    StatusCode::NO_CONTENT.into_response()
 }
 
 #[derive(Deserialize)]
@@ -70,27 +134,10 @@ async fn consent(
     body: Bytes,
 ) -> Response {
     let now = now_ms();
-    let token = headers
-        .get("authorization")
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .map(str::trim)
-        .unwrap_or_default();
-    let Ok(claims) = emu.signing.verify(token) else {
-        return refuse(StatusCode::UNAUTHORIZED, "The access token is missing or invalid.");
+    let (user, appid) = match partner_caller(&emu, &headers, now) {
+        Ok(c) => c,
+        Err(r) => return r,
     };
-    let exp = claims.get("exp").and_then(Value::as_u64).unwrap_or(0);
-    let aud = claims.get("aud").and_then(Value::as_str).unwrap_or_default();
-    let scp = claims.get("scp").and_then(Value::as_str).unwrap_or_default();
-    if now / 1000 >= exp
-        || !aud.trim_end_matches('/').eq_ignore_ascii_case(PARTNER_CENTER_RESOURCE)
-        || !scp.split_whitespace().any(|s| s == "user_impersonation")
-    {
-        return refuse(StatusCode::UNAUTHORIZED, "The access token is not valid for Partner Center.");
-    }
-    let claim = |name: &str| claims.get(name).and_then(Value::as_str).unwrap_or_default().to_string();
-    let user = SignedInUser { tenant_id: claim("tid"), user_id: claim("oid") };
-    let appid = claim("appid");
     let mut state = emu.lock();
     if !state.partner.admit(&appid, now, REQUESTS_PER_SECOND) {
         let mut r = refuse(StatusCode::TOO_MANY_REQUESTS, "Too many requests.");

@@ -1,0 +1,260 @@
+//! A partner onboards its customers' tenants with one partner sign-in (GDAP), end to end against
+//! the emulator's partner, its GDAP relationships and Partner Center: five customers, one whose
+//! relationship lacks a role and one whose policy refuses the service's certificates; each
+//! customer's failure is its own; retrying after the role is granted; a Worker restart in the middle
+//! of a batch; another account; the refresh token forgotten at the end.
+
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+use system_tests::demo_portal::DemoPortal;
+use system_tests::emulator::Emulator;
+use system_tests::portal::Api;
+use system_tests::stack::Stack;
+
+const PARTNER: &str = "7d1e2f30-4a5b-4c6d-8e9f-a0b1c2d3e4f5";
+const AGENT: &str = "agent@partner.onmicrosoft.com";
+const PAIR: [&str; 2] = ["Cloud Application Administrator", "Privileged Role Administrator"];
+
+/// Customer `n`'s tenant ID.
+fn customer(n: usize) -> String {
+    format!("c0000000-0000-4000-8000-{n:012}")
+}
+
+/// The built-in fixture with a partner and `names.len()` customers: each with a relationship
+/// granting `roles(n)`, and `policy(n)` as its app management policy.
+fn with_partner(
+    emulator: &Emulator,
+    names: &[&str],
+    roles: impl Fn(usize) -> Vec<&'static str>,
+    policy: impl Fn(usize) -> Option<Value>,
+) {
+    let mut f = emulator.get("fixture");
+    let tenants = f["tenants"].as_array_mut().unwrap();
+    tenants.push(json!({"id": PARTNER, "cloud": "global", "display_name": "Fourth Coffee Partners",
+        "domains": ["partner.onmicrosoft.com"], "users": [{"upn": AGENT, "display_name": "Partner Agent"}]}));
+    let mut relationships = vec![];
+    for (n, name) in names.iter().enumerate() {
+        let domain = format!("customer{n}.onmicrosoft.com");
+        let mut t = json!({"id": customer(n), "cloud": "global", "display_name": name, "domains": [domain],
+            "users": [{"upn": format!("admin@{domain}"), "display_name": "Admin", "roles": ["Global Administrator"]}]});
+        if let Some(p) = policy(n) {
+            t["app_management_policy"] = p;
+        }
+        tenants.push(t);
+        relationships.push(json!({"customer_tenant_id": customer(n), "roles": roles(n)}));
+    }
+    f["partners"] = json!([{"tenant_id": PARTNER, "admin_agents": [AGENT], "relationships": relationships}]);
+    emulator.control("reset", f);
+}
+
+/// A policy that accepts only certificates from a trusted authority: the service's self-signed
+/// ones are refused.
+fn trusted_ca_only() -> Value {
+    json!({
+        "id": "00000000-0000-0000-0000-000000000000",
+        "displayName": "Default app management tenant policy",
+        "isEnabled": true,
+        "applicationRestrictions": {"passwordCredentials": [], "keyCredentials": [
+            {"restrictionType": "trustedCertificateAuthority",
+             "certificateBasedApplicationConfigurationIds": ["eec5ba11-2fc0-4113-83a2-ed986ed13743"],
+             "restrictForAppsCreatedAfterDateTime": "2019-10-19T10:37:00Z"}]},
+        "servicePrincipalRestrictions": {"passwordCredentials": [], "keyCredentials": []}
+    })
+}
+
+/// The partner admin's sign-in (device code), signed in.
+fn partner_sign_in(emulator: &Emulator, api: &Api) -> String {
+    let s = system_tests::signed_in(
+        emulator,
+        api,
+        json!({"cloud": "global", "method": "device_code", "purpose": {"kind": "partner"}}),
+        AGENT,
+    );
+    assert_eq!(s["state"], "signed_in", "{s}");
+    s["id"].as_str().unwrap().to_owned()
+}
+
+/// Reads the batch until it finished.
+fn finished(api: &Api, batch: &str, limit: Duration) -> Value {
+    let deadline = Instant::now() + limit;
+    loop {
+        let a = api.get(&format!("/api/partner-batches/{batch}"));
+        assert_eq!(a.status, 200, "{}", a.text);
+        if a.body["finished_at"].is_string() {
+            return a.body;
+        }
+        assert!(Instant::now() < deadline, "the batch did not finish: {}", a.text);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+fn row<'a>(batch: &'a Value, tenant: &str) -> &'a Value {
+    batch["customers"].as_array().unwrap().iter().find(|c| c["tenant_id"] == tenant).unwrap()
+}
+
+fn applications_in(emulator: &Emulator, tenant: &str) -> Vec<Value> {
+    emulator.applications().into_iter().filter(|a| a["tenant"] == tenant).collect()
+}
+
+fn consents(emulator: &Emulator) -> Vec<Value> {
+    emulator.get("state")["partner_consents"].as_array().unwrap().clone()
+}
+
+#[test]
+fn five_customers_with_one_sign_in_each_failure_its_own_and_a_retry_after_the_role_is_granted() {
+    let emulator = Emulator::start_with(&["--device-code-interval", "1"]);
+    let names = ["Alpine Ski House", "Bellows College", "Coho Winery", "Datum Corporation", "Tailspin Toys"];
+    // Coho Winery's relationship grants Privileged Role Administrator only; Datum's tenant refuses
+    // self-signed certificates.
+    with_partner(
+        &emulator,
+        &names,
+        |n| if n == 2 { vec!["Privileged Role Administrator"] } else { PAIR.to_vec() },
+        |n| (n == 3).then(trusted_ca_only),
+    );
+    let secret = system_tests::portal::random_secret();
+    let portal = DemoPortal::start(&secret, 0);
+    let mut vars = emulator.worker_vars();
+    vars.push(("PORTAL_WEBHOOK_URL".into(), format!("{}/webhooks", portal.base)));
+    vars.push(("PORTAL_WEBHOOK_SECRET".into(), secret));
+    let stack = Stack::start_with(&vars);
+    let api = Api::new(&stack.base_url, &stack.token("acct-partner"));
+
+    // A partner sign-in is for the Global cloud only.
+    let elsewhere = api.post(
+        "/api/signins",
+        json!({"cloud": "usgov_gcc_high", "method": "device_code", "purpose": {"kind": "partner"}}),
+    );
+    assert_eq!(elsewhere.status, 422, "{}", elsewhere.text);
+    assert_eq!(elsewhere.body["error"]["code"], "partner_not_available");
+
+    let sign_in = partner_sign_in(&emulator, &api);
+    let list = api.get(&format!("/api/signins/{sign_in}/customers"));
+    assert_eq!(list.status, 200, "{}", list.text);
+    let customers = list.body["customers"].as_array().unwrap();
+    assert_eq!(customers.len(), 5, "{}", list.text);
+    assert_eq!(customers[0]["name"], "Alpine Ski House", "by name");
+    let coho = customers.iter().find(|c| c["tenant_id"] == customer(2)).unwrap();
+    assert_eq!(coho["roles_enough"], false);
+    assert_eq!(coho["roles"], json!(["Privileged Role Administrator"]));
+    assert!(customers.iter().filter(|c| c["tenant_id"] != customer(2)).all(|c| c["roles_enough"] == true));
+    assert!(customers.iter().all(|c| c["onboarded"] == false));
+    // Nothing was asked of any customer yet.
+    assert!(consents(&emulator).is_empty());
+
+    // A choice outside the relationships is refused, and the sign-in is still usable after it.
+    let outside = api.post(
+        "/api/partner-batches",
+        json!({"sign_in_id": sign_in, "customers": [customer(0), system_tests::emulator::fixture::CONTOSO]}),
+    );
+    assert_eq!(outside.status, 422, "{}", outside.text);
+    assert_eq!(outside.body["error"]["field"], "customers");
+
+    let all: Vec<String> = (0..5).map(customer).collect();
+    let started = api.post("/api/partner-batches", json!({"sign_in_id": sign_in, "customers": all}));
+    assert_eq!(started.status, 201, "{}", started.text);
+    let batch = started.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(started.body["total"], 5);
+    // The sign-in handed its token over: it cannot start another batch.
+    let again = api.post("/api/partner-batches", json!({"sign_in_id": sign_in, "customers": [customer(0)]}));
+    assert_ne!(again.status, 201, "{}", again.text);
+
+    let done = finished(&api, &batch, Duration::from_secs(180));
+    assert_eq!((done["saved"].as_u64(), done["failed"].as_u64()), (Some(3), Some(2)), "{done}");
+    assert_eq!(row(&done, &customer(2))["error"]["code"], "partner_roles_missing", "{done}");
+    assert_eq!(row(&done, &customer(3))["error"]["code"], "trusted_certificate_required", "{done}");
+    for n in [0, 1, 4] {
+        assert_eq!(row(&done, &customer(n))["state"], "saved", "{done}");
+    }
+
+    // The saved organizations carry the customers' names, and each was announced.
+    let orgs = api.get("/api/organizations").body["organizations"].as_array().unwrap().clone();
+    let mut saved: Vec<String> = orgs.iter().map(|o| o["name"].as_str().unwrap().to_owned()).collect();
+    saved.sort();
+    assert_eq!(saved, vec!["Alpine Ski House", "Bellows College", "Tailspin Toys"]);
+    for o in &orgs {
+        portal.wait_for_event("organization.added", o["id"].as_str().unwrap());
+    }
+    let summary = portal.wait_for("partner_batch.finished", |e| e["data"]["batch_id"] == batch.as_str());
+    assert_eq!(summary["data"]["saved"], 3);
+    assert_eq!(summary["data"]["failed"], 2);
+    assert_eq!(summary["account"], "acct-partner");
+
+    // Nothing is left in the failed tenants: no application, and no consent anywhere (those the
+    // batch gave are withdrawn once each customer is settled).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !(applications_in(&emulator, &customer(2)).is_empty() && applications_in(&emulator, &customer(3)).is_empty())
+    {
+        assert!(Instant::now() < deadline, "left behind: {:?}", emulator.applications());
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    assert!(consents(&emulator).is_empty(), "{:?}", consents(&emulator));
+    assert_eq!(applications_in(&emulator, &customer(0)).len(), 1);
+
+    // The partner's refresh tokens are nowhere in the stored state: not in D1, not in any
+    // Durable Object (sealed or not: the batch forgot it).
+    let stored = String::from_utf8_lossy(&stack.stored_bytes(|_| true)).into_owned();
+    let issued = emulator.get("state")["refresh_tokens"].as_array().unwrap().clone();
+    assert!(!issued.is_empty());
+    for t in issued {
+        assert!(!stored.contains(t.as_str().unwrap()), "a refresh token is in the stored state");
+    }
+
+    // Another account sees none of it.
+    let other = Api::new(&stack.base_url, &stack.token("acct-other"));
+    assert_eq!(other.get(&format!("/api/partner-batches/{batch}")).status, 404);
+    assert_eq!(other.get("/api/partner-batches").body["batches"], json!([]));
+    assert_eq!(other.get("/api/organizations").body["organizations"], json!([]));
+    let theirs = other.post(&format!("/api/partner-batches/{batch}/retry"), json!({"sign_in_id": sign_in}));
+    assert_eq!(theirs.status, 404, "{}", theirs.text);
+
+    // The customer approves the role; a new partner sign-in retries the failed ones: Coho Winery
+    // is saved, Datum's policy still refuses.
+    emulator.control("gdap", json!({"customer_tenant_id": customer(2), "roles": PAIR}));
+    let listed = api.get("/api/partner-batches");
+    assert_eq!(listed.body["batches"][0]["id"], batch.as_str(), "{}", listed.text);
+    let second = partner_sign_in(&emulator, &api);
+    let retried = api.post(&format!("/api/partner-batches/{batch}/retry"), json!({"sign_in_id": second}));
+    assert_eq!(retried.status, 200, "{}", retried.text);
+    assert_eq!(row(&retried.body, &customer(0))["state"], "saved", "saved customers are not run again");
+    let done = finished(&api, &batch, Duration::from_secs(120));
+    assert_eq!(row(&done, &customer(2))["state"], "saved", "{done}");
+    assert_eq!(row(&done, &customer(3))["error"]["code"], "trusted_certificate_required", "{done}");
+    assert_eq!((done["saved"].as_u64(), done["failed"].as_u64()), (Some(4), Some(1)), "{done}");
+    assert_eq!(api.get("/api/organizations").body["organizations"].as_array().unwrap().len(), 4);
+    // Customers already onboarded are listed as such and cannot be chosen again.
+    let third = partner_sign_in(&emulator, &api);
+    let list = api.get(&format!("/api/signins/{third}/customers"));
+    let held = list.body["customers"].as_array().unwrap().iter().filter(|c| c["onboarded"] == true).count();
+    assert_eq!(held, 4, "{}", list.text);
+    let twice = api.post("/api/partner-batches", json!({"sign_in_id": third, "customers": [customer(0)]}));
+    assert_eq!(twice.status, 422, "{}", twice.text);
+}
+
+#[test]
+fn a_worker_restart_during_a_batch_does_not_stop_it() {
+    let emulator = Emulator::start_with(&["--device-code-interval", "1"]);
+    let names = ["Fabrikam Residences", "Lamna Healthcare", "Margie's Travel"];
+    with_partner(&emulator, &names, |_| PAIR.to_vec(), |_| None);
+    // Microsoft is slow today: the batch is still running when the Worker goes away.
+    emulator.control("faults", json!({"kind": "latency", "ms": 400, "route": "graph"}));
+    let mut stack = Stack::start_with(&emulator.worker_vars());
+    let api = Api::new(&stack.base_url, &stack.token("acct-restart"));
+    let sign_in = partner_sign_in(&emulator, &api);
+    let all: Vec<String> = (0..3).map(customer).collect();
+    let started = api.post("/api/partner-batches", json!({"sign_in_id": sign_in, "customers": all}));
+    assert_eq!(started.status, 201, "{}", started.text);
+    let batch = started.body["id"].as_str().unwrap().to_owned();
+    // Restart once the first application exists in a customer's tenant.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while emulator.applications().iter().all(|a| !a["tenant"].as_str().unwrap_or("").starts_with("c0000000")) {
+        assert!(Instant::now() < deadline, "no registration started");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mid = api.get(&format!("/api/partner-batches/{batch}"));
+    assert!(mid.body["finished_at"].is_null(), "the batch finished before the restart: {}", mid.text);
+    stack.restart();
+    let done = finished(&api, &batch, Duration::from_secs(180));
+    assert_eq!(done["saved"], 3, "{done}");
+    assert_eq!(api.get("/api/organizations").body["organizations"].as_array().unwrap().len(), 3);
+}
