@@ -53,6 +53,13 @@ split_point! {
 }
 
 split_point! {
+    /// Adding a partner's customers' organizations: the partner sign-in, the choice, the batch.
+    partner: fn partner(on_done: Callback<()>) {
+        Ok(view! { <crate::pages::partner::PartnerOnboarding on_done /> }.into_any())
+    }
+}
+
+split_point! {
     /// The edit page of one organization, with Repair and its recent use.
     edit: fn edit(id: String, on_done: Callback<Option<Organization>>) {
         Ok(view! { <crate::pages::edit::Edit id on_done /> }.into_any())

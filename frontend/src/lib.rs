@@ -46,6 +46,8 @@ pub enum Page {
     Add,
     /// The edit page of one organization.
     Edit(String),
+    /// Adding a partner's customers' organizations.
+    Partner,
 }
 
 /// The whole app.
@@ -177,6 +179,7 @@ fn Pages(page: RwSignal<Page>) -> impl IntoView {
             Page::Manage => view! {
                 <pages::manage::Manage
                     on_add=Callback::new(move |_| page.set(Page::Add))
+                    on_partner=Callback::new(move |_| page.set(Page::Partner))
                     on_edit=Callback::new(move |id| page.set(Page::Edit(id)))
                     on_deleted=Callback::new(|id| embed::post(AppMessage::OrganizationDeleted { id })) />
             }.into_any(),
@@ -189,6 +192,10 @@ fn Pages(page: RwSignal<Page>) -> impl IntoView {
                     page.set(Page::Manage);
                 });
                 view! { <chunks::Deferred load=move || chunks::wizard(on_done) /> }.into_any()
+            }
+            Page::Partner => {
+                let on_done = Callback::new(move |_: ()| page.set(Page::Manage));
+                view! { <chunks::Deferred load=move || chunks::partner(on_done) /> }.into_any()
             }
             Page::Edit(id) => {
                 let on_done = Callback::new(move |updated: Option<shared::api::Organization>| {

@@ -31,6 +31,17 @@ async fn scheduled(event: worker::ScheduledEvent, env: Env, _ctx: worker::Schedu
         Err(e) => worker::console_error!("housekeeping failed: {e}"),
     }
     engine_audit_housekeeping(&env, t).await;
+    let batches = async {
+        env.d1("DB")?
+            .prepare("DELETE FROM partner_batches WHERE finished_at_ms < ?1")
+            .bind(&[(t - crate::partner::service::RETENTION_MS).into()])?
+            .run()
+            .await
+    }
+    .await;
+    if let Err(e) = batches {
+        worker::console_error!("housekeeping of the partner batches failed: {e}");
+    }
     organizations::scheduled_health_checks(&env).await;
 }
 

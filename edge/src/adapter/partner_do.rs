@@ -90,6 +90,11 @@ impl BatchHost for PartnerBatch {
         .map_err(host_error)
     }
 
+    async fn delete_all(&self) -> std::result::Result<(), HostError> {
+        self.state.storage().delete_all().await.map_err(host_error)?;
+        self.state.storage().delete_alarm().await.map_err(host_error)
+    }
+
     async fn start_sign_in(
         &self,
         account: &str,

@@ -26,6 +26,9 @@ use std::future::Future;
 
 /// How often running registrations are looked at.
 pub const POLL_MS: i64 = 1_000;
+/// How long a finished batch is kept (its customers' states, no secret) before its Durable Object
+/// deletes it; the account's list of batches keeps its row as long.
+pub const RETENTION_MS: i64 = 90 * 86_400_000;
 /// Applications of a customer with the additional ones.
 const ALL_APPLICATIONS: u8 = 1 + crate::handover::ADDITIONAL_APPLICATIONS;
 
@@ -56,6 +59,8 @@ pub trait BatchHost {
     fn store(&self, stored: &Stored) -> impl Future<Output = Result<(), HostError>>;
     /// Sets the alarm to `at`, or removes it.
     fn set_alarm(&self, at: Option<Millis>) -> impl Future<Output = Result<(), HostError>>;
+    /// Deletes the batch and its alarm.
+    fn delete_all(&self) -> impl Future<Output = Result<(), HostError>>;
     /// Starts customer sign-in `sign_in` of `account` with `token` for the customer's Graph.
     fn start_sign_in(
         &self,
@@ -119,7 +124,10 @@ impl<'a, H: BatchHost, C: HttpClient> BatchService<'a, H, C> {
 
     async fn save(&self, stored: &Stored) -> Result<(), HostError> {
         self.host.store(stored).await?;
-        self.host.set_alarm(stored.batch.next_alarm(self.host.now(), POLL_MS)).await
+        // A finished batch wakes once more, to delete itself at the end of its retention.
+        let next =
+            stored.batch.next_alarm(self.host.now(), POLL_MS).or(stored.batch.finished.map(|f| f + RETENTION_MS));
+        self.host.set_alarm(next).await
     }
 
     /// Stores a new batch with the partner's refresh token and sets it going.
@@ -160,6 +168,9 @@ impl<'a, H: BatchHost, C: HttpClient> BatchService<'a, H, C> {
     /// forgets the refresh token once the last customer settled.
     pub async fn alarm(&self) -> Result<(), HostError> {
         let Some(mut stored) = self.host.load().await? else { return Ok(()) };
+        if stored.batch.finished.is_some_and(|f| self.host.now() >= f + RETENTION_MS) {
+            return self.host.delete_all().await;
+        }
         let running: Vec<(usize, String)> = stored
             .batch
             .rows

@@ -67,7 +67,14 @@ fn KeptApplications(o: Organization) -> impl IntoView {
 
 /// The list. `on_add` opens the wizard; `on_edit` the edit page.
 #[component]
-pub fn Manage(on_add: Callback<()>, on_edit: Callback<String>, on_deleted: Callback<String>) -> impl IntoView {
+pub fn Manage(
+    on_add: Callback<()>,
+    on_edit: Callback<String>,
+    on_deleted: Callback<String>,
+    /// Opens "Add customers' organizations (partner)".
+    #[prop(optional)]
+    on_partner: Option<Callback<()>>,
+) -> impl IntoView {
     let version = RwSignal::new(0u32);
     let epoch = crate::context::SessionEpoch::from_context();
     let list = LocalResource::new(move || {
@@ -149,6 +156,10 @@ pub fn Manage(on_add: Callback<()>, on_edit: Callback<String>, on_deleted: Callb
         <section>
             <div class="toolbar">
                 <button type="button" on:click=move |_| on_add.run(())>"Add Microsoft 365 organization"</button>
+                {on_partner.map(|open| view! {
+                    <button type="button" class="secondary" data-testid="add-partner"
+                        on:click=move |_| open.run(())>"Add customers' organizations (partner)"</button>
+                })}
             </div>
             <p class="error" role="alert">{move || error.get().unwrap_or_default()}</p>
             {move || kept.get().map(|(o, removed)| if removed {

@@ -1,7 +1,10 @@
-//! The pages outside the wizard: the organization list and the edit page.
+//! The pages outside the wizard: the organization list, the edit page, and adding a partner's
+//! customers.
 
 pub mod edit;
 pub mod manage;
+pub mod partner;
+pub mod partner_logic;
 pub mod repair;
 pub mod usage;
 

@@ -106,6 +106,11 @@ impl SignIn {
         self.start_for(cloud, method, SignInPurpose::Remove(known(organization)?))
     }
 
+    /// Starts a partner's sign-in to its own tenant (see [`Self::start`]).
+    pub fn start_partner(self, cloud: CloudEnvironment, method: AddMethod) -> Result<(), String> {
+        self.start_for(cloud, method, SignInPurpose::Partner)
+    }
+
     fn start_for(self, cloud: CloudEnvironment, method: AddMethod, purpose: SignInPurpose) -> Result<(), String> {
         let Some(method) = SignInMethod::of(method) else {
             return Err("The Manual method needs no sign-in: go to Step 3.".to_owned());

@@ -29,6 +29,9 @@ pub fn SignInPanel(
     /// delete dialog's), which registers nothing; the only kind the edge deletes with.
     #[prop(optional)]
     removes: Option<String>,
+    /// A partner's sign-in to its own tenant, for adding its customers' organizations.
+    #[prop(optional)]
+    partner: bool,
 ) -> impl IntoView {
     let problem = RwSignal::new(None::<StartProblem>);
     let blocked = RwSignal::new(None::<String>);
@@ -52,6 +55,7 @@ pub fn SignInPanel(
         blocked.set(None);
         let started_now = match removes.get_value() {
             Some(organization) => signin.start_removal(cloud, method, &organization),
+            None if partner => signin.start_partner(cloud, method),
             None => signin.start(cloud, method),
         };
         match started_now {
