@@ -258,3 +258,63 @@ fn a_worker_restart_during_a_batch_does_not_stop_it() {
     assert_eq!(done["saved"], 3, "{done}");
     assert_eq!(api.get("/api/organizations").body["organizations"].as_array().unwrap().len(), 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_partner_flow_in_the_browser_from_the_list_to_the_batch_passes_the_axe_scan_in_light_and_dark() {
+    use fantoccini::Locator;
+    use system_tests::browser::{click, click_text, one_time_code};
+    let (emulator, stack, browser) = system_tests::emulator_stack_browser(&["--device-code-interval", "1"]).await;
+    with_partner(
+        &emulator,
+        &["Alpine Ski House", "Bellows College", "Coho Winery"],
+        |n| if n == 2 { vec!["Privileged Role Administrator"] } else { PAIR.to_vec() },
+        |_| None,
+    );
+    let c = &browser.client;
+    for theme in ["light", "dark"] {
+        let axe = |screen: &str| format!("{screen} ({theme})");
+        c.goto("about:blank").await.unwrap();
+        c.goto(&stack.url(&format!("/#token={}", stack.token(&format!("acct-partner-{theme}"))))).await.unwrap();
+        c.execute(&format!("document.documentElement.setAttribute('data-theme', '{theme}')"), vec![]).await.unwrap();
+        browser.wait_for_text("[data-testid=empty-state]", "No Microsoft 365", Duration::from_secs(20)).await;
+        click(c, "[data-testid=add-partner]").await;
+        browser.wait_for_text("#partner-heading", "Sign in to your partner", Duration::from_secs(20)).await;
+        let issues = browser.axe_serious().await;
+        assert!(issues.is_empty(), "{}: {}", axe("the partner sign-in"), issues.join("\n"));
+        click(c, "[data-testid=panel-device-code]").await;
+        let code = one_time_code(c, "[data-testid=user-code]", None, Duration::from_secs(20)).await;
+        emulator.approve(&code, AGENT);
+        browser.wait_for_text("#partner-heading", "Choose your customers", Duration::from_secs(30)).await;
+        browser.wait_for_text("[data-testid=customers]", "Coho Winery", Duration::from_secs(20)).await;
+        let roles = browser.wait_for_text("[data-testid=customers]", "Not enough", Duration::from_secs(5)).await;
+        assert!(roles.contains("Enough to add it."), "{roles}");
+        let issues = browser.axe_serious().await;
+        assert!(issues.is_empty(), "{}: {}", axe("the choice"), issues.join("\n"));
+        // Search narrows the list; "Select all" then takes every customer again once cleared.
+        c.find(Locator::Css("[data-testid=customer-search]")).await.unwrap().send_keys("bell").await.unwrap();
+        let narrowed = browser.wait_for_text("[data-testid=customers] tbody", "Bellows", Duration::from_secs(5)).await;
+        assert!(!narrowed.contains("Alpine"), "{narrowed}");
+        c.find(Locator::Css("[data-testid=customer-search]")).await.unwrap().clear().await.unwrap();
+        c.execute(
+            "const i = document.querySelector('[data-testid=customer-search]'); i.value=''; i.dispatchEvent(new Event('input'));",
+            vec![],
+        )
+        .await
+        .unwrap();
+        browser.wait_for_text("[data-testid=customers] tbody", "Alpine", Duration::from_secs(5)).await;
+        click(c, "[data-testid=select-all]").await;
+        browser.wait_for_text("[data-testid=start-batch]", "Add 3 organizations", Duration::from_secs(5)).await;
+        click(c, "[data-testid=start-batch]").await;
+        browser.wait_for_text("#partner-heading", "Adding your customers", Duration::from_secs(30)).await;
+        let summary = browser.wait_for_text("[data-testid=batch-summary]", "Done", Duration::from_secs(120)).await;
+        assert!(summary.contains("2 added, 1 failed"), "{summary}");
+        let table = browser.wait_for_text("[data-testid=batch]", "Failed", Duration::from_secs(5)).await;
+        assert!(table.contains("GDAP relationship with this customer does not grant the roles"), "{table}");
+        let issues = browser.axe_serious().await;
+        assert!(issues.is_empty(), "{}: {}", axe("the batch"), issues.join("\n"));
+        click_text(c, "Back to the list").await;
+        let list = browser.wait_for_text("main", "Bellows College", Duration::from_secs(20)).await;
+        assert!(list.contains("Alpine Ski House") && !list.contains("Coho Winery"), "{list}");
+    }
+    browser.close().await;
+}

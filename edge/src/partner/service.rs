@@ -480,3 +480,7 @@ fn customer_code(code: ErrorCode) -> ErrorCode {
         other => other,
     }
 }
+
+#[cfg(test)]
+#[path = "service_tests.rs"]
+mod tests;
