@@ -47,7 +47,11 @@ pub fn routes() -> Router<Arc<Emulator>> {
 
 /// The caller of a Partner Center request: a user of a partner tenant's AdminAgents group with a
 /// valid Partner Center token, and the client the token was issued to; or the refusal.
-fn partner_caller(emu: &Emulator, headers: &HeaderMap, now: u64) -> Result<(SignedInUser, String), Response> {
+fn partner_caller(
+    emu: &Emulator,
+    headers: &HeaderMap,
+    now: u64,
+) -> Result<(SignedInUser, String), (StatusCode, &'static str)> {
     let token = headers
         .get("authorization")
         .and_then(|h| h.to_str().ok())
@@ -55,7 +59,7 @@ fn partner_caller(emu: &Emulator, headers: &HeaderMap, now: u64) -> Result<(Sign
         .map(str::trim)
         .unwrap_or_default();
     let Ok(claims) = emu.signing.verify(token) else {
-        return Err(refuse(StatusCode::UNAUTHORIZED, "The access token is missing or invalid."));
+        return Err((StatusCode::UNAUTHORIZED, "The access token is missing or invalid."));
     };
     let exp = claims.get("exp").and_then(Value::as_u64).unwrap_or(0);
     let aud = claims.get("aud").and_then(Value::as_str).unwrap_or_default();
@@ -64,7 +68,7 @@ fn partner_caller(emu: &Emulator, headers: &HeaderMap, now: u64) -> Result<(Sign
         || !aud.trim_end_matches('/').eq_ignore_ascii_case(PARTNER_CENTER_RESOURCE)
         || !scp.split_whitespace().any(|s| s == "user_impersonation")
     {
-        return Err(refuse(StatusCode::UNAUTHORIZED, "The access token is not valid for Partner Center."));
+        return Err((StatusCode::UNAUTHORIZED, "The access token is not valid for Partner Center."));
     }
     let claim = |name: &str| claims.get(name).and_then(Value::as_str).unwrap_or_default().to_string();
     Ok((SignedInUser { tenant_id: claim("tid"), user_id: claim("oid") }, claim("appid")))
@@ -81,7 +85,7 @@ async fn withdraw(
     let now = now_ms();
     let (user, appid) = match partner_caller(&emu, &headers, now) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err((status, why)) => return refuse(status, why),
     };
     let mut state = emu.lock();
     if !state.partner.admit(&appid, now, REQUESTS_PER_SECOND) {
@@ -136,7 +140,7 @@ async fn consent(
     let now = now_ms();
     let (user, appid) = match partner_caller(&emu, &headers, now) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err((status, why)) => return refuse(status, why),
     };
     let mut state = emu.lock();
     if !state.partner.admit(&appid, now, REQUESTS_PER_SECOND) {
