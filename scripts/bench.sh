@@ -12,6 +12,8 @@
 #     overlap and sequential ones do not) by the system test that also asserts the budget;
 #   - the scheduled health checks over 1,000 seeded organizations: organizations per minute and
 #     identity/Graph requests per organization;
+#   - a partner's batch of 50 customer tenants from one partner sign-in: wall time, and Graph,
+#     token and Partner Center requests per tenant;
 #   - the time to open the worst .pfx the key-derivation work cap still accepts (natively, release
 #     profile; the Worker runs the same code as wasm).
 set -euo pipefail
@@ -68,6 +70,10 @@ BENCH_ORGANIZATIONS=1000 cargo test -q -p system-tests --test bench_health -- --
 echo
 echo "the backup engine's tokens (50 concurrent clients, 10 organizations x 3 resources, wrangler dev; budget: one identity call per application and resource, 0 errors):"
 BENCH_ENGINE_REQUESTS=5000 cargo test -q -p system-tests --test bench_engine -- --nocapture 2>&1 | grep '^BUDGET' | sed 's/^BUDGET /  /'
+
+echo
+echo "a partner's batch: 50 customer tenants with one application each from one partner sign-in (wrangler dev; budgets: all saved, 0 errors, the single-tenant registration's Graph requests per tenant):"
+BENCH_PARTNER_CUSTOMERS=50 cargo test -q -p system-tests --test bench_partner -- --nocapture 2>&1 | grep '^BUDGET' | sed 's/^BUDGET /  /'
 
 echo
 echo ".pfx parse time of the worst file the key-derivation work cap accepts (native, release profile):"

@@ -43,9 +43,9 @@ step "whole-system tests (wrangler dev, the emulator, headless Chromium)"
 cargo build --locked -p ms365-emulator
 timeout 3000 cargo test --locked -p system-tests -- --test-threads=2
 
-step "the main browser paths again in Firefox ESR (geckodriver): Device Code, the Credential pop-up (also cut off by Microsoft's opener policy), Manual with a .pfx, the portal iframe, the split app's chunks"
+step "the main browser paths again in Firefox ESR (geckodriver): Device Code, the Credential pop-up (also cut off by Microsoft's opener policy), Manual with a .pfx, the portal iframe, the split app's chunks, the partner flow"
 SYSTEM_TESTS_BROWSER=firefox timeout 1200 cargo test --locked -p system-tests \
-  --test wizard --test credential --test embedding --test chunks -- --test-threads=2 --exact \
+  --test wizard --test credential --test embedding --test chunks --test partner -- --test-threads=2 --exact \
   device_code_path_through_the_wizard_with_one_application \
   manual_with_a_certificate_then_edit_with_and_without_a_recheck \
   the_whole_credential_path_with_one_application \
@@ -53,7 +53,8 @@ SYSTEM_TESTS_BROWSER=firefox timeout 1200 cargo test --locked -p system-tests \
   a_phished_link_under_the_opener_policy_registers_nothing_and_its_state_claims_nothing \
   the_portal_embeds_the_app_hands_over_the_session_and_receives_events \
   the_list_loads_no_chunk_and_add_loads_the_wizards \
-  a_chunk_that_cannot_be_loaded_is_said_and_retry_loads_the_screen
+  a_chunk_that_cannot_be_loaded_is_said_and_retry_loads_the_screen \
+  the_partner_flow_in_the_browser_from_the_list_to_the_batch_passes_the_axe_scan_in_light_and_dark
 
 step "deploy dry run (wrangler deploy --dry-run, offline)"
 wrangler deploy --dry-run --config edge/wrangler.toml --outdir "$scratch/deploy" >"$scratch/deploy.log" 2>&1 \

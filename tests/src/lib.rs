@@ -7,6 +7,7 @@ pub mod demo_portal;
 pub mod docs;
 pub mod emulator;
 pub mod engine;
+pub mod gdap;
 pub mod portal;
 pub mod process;
 pub mod stack;
