@@ -153,6 +153,19 @@ fn five_customers_with_one_sign_in_each_failure_its_own_and_a_retry_after_the_ro
     assert_eq!(held, 4, "{}", list.text);
     let twice = api.post("/api/partner-batches", json!({"sign_in_id": third, "customers": [customer(0)]}));
     assert_eq!(twice.status, 422, "{}", twice.text);
+    // Another account cannot use this account's partner sign-in, by ID, for anything.
+    assert_eq!(other.get(&format!("/api/signins/{third}/customers")).status, 404);
+    let stolen = other.post("/api/partner-batches", json!({"sign_in_id": third, "customers": [customer(3)]}));
+    assert_eq!(stolen.status, 404, "{}", stolen.text);
+    // A sign-in that is not a partner's lists no customers.
+    let plain = system_tests::signed_in(
+        &emulator,
+        &api,
+        json!({"cloud": "global", "method": "device_code", "purpose": {"kind": "sign_in_only"}}),
+        system_tests::emulator::fixture::ADMIN,
+    );
+    let id = plain["id"].as_str().unwrap();
+    assert_eq!(api.get(&format!("/api/signins/{id}/customers")).status, 404);
 }
 
 #[test]

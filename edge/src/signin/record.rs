@@ -440,7 +440,8 @@ impl SignInRecord {
             }
             Stage::SignedIn { .. } => {
                 self.start_main(app_name);
-                true
+                // A sign-in that registers nothing stays signed in.
+                matches!(self.stage, Stage::Registering(_))
             }
             _ => false,
         }

@@ -742,3 +742,44 @@ fn the_window_the_app_opened_claims_with_its_state_and_nothing_else_does() {
         "a claim from before windows were recorded has no window to prove"
     );
 }
+
+#[test]
+fn a_partner_sign_in_lends_its_token_for_the_customers_and_hands_its_refresh_token_over_once() {
+    let mut r = record();
+    r.purpose = Purpose::Partner;
+    assert_eq!(r.partner_token(), Err(ErrorCode::AuthorizationPending));
+    let token = AccessToken { refresh_token: Some(SecretString::new("1.REFRESH".into())), ..admin_token() };
+    r.on_poll(TokenOutcome::Token(token), Millis(5000), APP, Millis(5000));
+    assert_eq!(r.state(), SignInState::SignedIn, "no partner-tenant role is asked for");
+    assert!(!r.confirm(APP), "a partner sign-in registers nothing");
+    assert_eq!(r.partner_token().map(|t| t.expose().to_owned()), Ok("ADMIN-TOKEN".to_owned()));
+    let stored = serde_json::to_string(&r).unwrap();
+    assert!(stored.contains("1.REFRESH"), "held (the record is sealed whole at rest)");
+    assert_eq!(r.hand_over().map(|t| t.expose().to_owned()), Ok("1.REFRESH".to_owned()));
+    assert_eq!(r.state(), SignInState::Completed);
+    assert!(r.token().is_none());
+    assert!(!serde_json::to_string(&r).unwrap().contains("REFRESH"), "forgotten once handed over");
+    assert_eq!(r.hand_over().err(), Some(ErrorCode::SignInCancelled), "only once");
+    assert_eq!(r.partner_token().err(), Some(ErrorCode::SignInCancelled));
+    // Any other sign-in lends nothing.
+    let mut other = record();
+    signed_in(&mut other, Millis(5000));
+    assert_eq!(other.partner_token().err(), Some(ErrorCode::NotFound));
+    assert_eq!(other.hand_over().err(), Some(ErrorCode::NotFound));
+}
+
+#[test]
+fn a_customer_sign_in_from_a_batch_registers_at_once_unless_its_roles_cannot() {
+    use shared::roles::DirectoryRole::*;
+    let mut r = SignInRecord::new("c1", "acct", CloudEnvironment::Global, "client", Millis(0));
+    r.on_delegated_token(
+        token_with_roles(&[CloudApplicationAdministrator, PrivilegedRoleAdministrator]),
+        APP,
+        Millis(1),
+    );
+    assert_eq!(r.state(), SignInState::Registering);
+    let mut refused = SignInRecord::new("c2", "acct", CloudEnvironment::Global, "client", Millis(0));
+    refused.on_delegated_token(token_with_roles(&[PrivilegedRoleAdministrator]), APP, Millis(1));
+    assert_eq!(refused.state(), SignInState::Failed);
+    assert!(refused.token().is_none());
+}
