@@ -96,5 +96,28 @@ async fn every_screen_in_both_themes() {
     click(c, "#delete-remove").await;
     el(c, "[role=alertdialog] [data-testid=panel-credential]").await;
     shoot(c, "7-delete").await;
+
+    // A partner's customers: the choice, then the batch with a customer whose roles are not enough.
+    tokio::task::block_in_place(|| {
+        system_tests::gdap::with_partner(
+            &emulator,
+            &["Alpine Ski House", "Bellows College", "Coho Winery"],
+            |n| if n == 2 { vec!["Privileged Role Administrator"] } else { system_tests::gdap::PAIR.to_vec() },
+            |_| None,
+        )
+    });
+    c.goto("about:blank").await.unwrap();
+    c.goto(&stack.url(&format!("/#token={}", stack.token("acct-screens-partner")))).await.unwrap();
+    browser.wait_for_text("[data-testid=empty-state]", "No Microsoft 365", Duration::from_secs(20)).await;
+    click(c, "[data-testid=add-partner]").await;
+    click(c, "[data-testid=panel-device-code]").await;
+    let code = one_time_code(c, "[data-testid=user-code]", None, Duration::from_secs(20)).await;
+    tokio::task::block_in_place(|| emulator.approve(&code, system_tests::gdap::AGENT));
+    browser.wait_for_text("[data-testid=customers]", "Coho Winery", Duration::from_secs(30)).await;
+    click(c, "[data-testid=select-all]").await;
+    shoot(c, "8-partner-choose").await;
+    click(c, "[data-testid=start-batch]").await;
+    browser.wait_for_text("[data-testid=batch-summary]", "Done", Duration::from_secs(120)).await;
+    shoot(c, "9-partner-batch").await;
     browser.close().await;
 }
