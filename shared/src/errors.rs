@@ -105,10 +105,14 @@ catalogue! {
     AdminRolesMissing = "admin_roles_missing", 403, "The account that signed in does not have the admin roles for this, so nothing was changed in Microsoft 365. Registering the backup applications and granting their Microsoft Graph permissions needs Privileged Role Administrator together with Cloud Application Administrator or Application Administrator; or Global Administrator. Sign in again with such an account (activate an eligible role in Privileged Identity Management first).";
     /// A partner sign-in was asked for in a cloud without Partner Center's consent API.
     PartnerNotAvailable = "partner_not_available", 422, "Adding customers' organizations through a partner sign-in is available only in the Global cloud. Add each organization of this cloud on its own.";
+    /// The partner's sign-in cannot get Partner Center tokens: nobody consented to Partner
+    /// Center's permission for this service in the partner's tenant.
+    PartnerCenterConsentMissing = "partner_center_consent_missing", 409, "Partner Center has not been consented for this service in your partner organization. Sign in again with Microsoft's sign-in page (Sign in with Microsoft), which asks for that consent, or have an administrator of your partner organization grant admin consent to this service's application for Partner Center.";
     /// The partner's relationship with a customer does not grant the roles the registration needs.
     PartnerRolesMissing = "partner_roles_missing", 403, "Your GDAP relationship with this customer does not grant the roles the registration needs: Privileged Role Administrator together with Cloud Application Administrator or Application Administrator, or Global Administrator, assigned to your Admin Agents. Ask the customer to approve such a relationship, then retry the failed ones.";
-    /// "Retry the failed ones" while a batch's customers still run.
-    PartnerBatchRunning = "partner_batch_running", 409, "This batch is still adding customers' organizations. Wait until each customer is saved or failed, then retry the failed ones.";
+    /// A new batch, or "Retry the failed ones", while a batch of the account still runs (one runs
+    /// at a time, so that no customer is in two).
+    PartnerBatchRunning = "partner_batch_running", 409, "A batch of this account is still adding customers' organizations. Wait until each of its customers is saved or failed, then start another batch or retry its failed ones.";
     /// "Retry the failed ones" with nothing that could run again.
     PartnerNothingToRetry = "partner_nothing_to_retry", 409, "No failed customer of this batch can run again: none failed, or their GDAP relationships with your organization are no longer active.";
     /// Partner Center refused to put the sign-in application into a customer's tenant.

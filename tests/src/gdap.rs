@@ -41,7 +41,10 @@ pub fn with_partner(
         tenants.push(t);
         relationships.push(json!({"customer_tenant_id": customer(n), "roles": roles(n)}));
     }
-    f["partners"] = json!([{"tenant_id": PARTNER, "admin_agents": [AGENT], "relationships": relationships}]);
+    // The partner's administrator consented Partner Center for the product's client, as an operator
+    // sets up a partner that signs in with a device code (see docs/operating.md).
+    f["partners"] = json!([{"tenant_id": PARTNER, "admin_agents": [AGENT], "relationships": relationships,
+                            "partner_center_consent": true}]);
     emulator.control("reset", f);
 }
 

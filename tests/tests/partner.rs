@@ -169,6 +169,32 @@ fn five_customers_with_one_sign_in_each_failure_its_own_and_a_retry_after_the_ro
 }
 
 #[test]
+fn without_a_consent_to_partner_center_the_partner_is_told_before_choosing_and_keeps_the_sign_in() {
+    let emulator = Emulator::start_with(&["--device-code-interval", "1"]);
+    // A partner whose administrator never consented Partner Center for the client.
+    let mut fixture = emulator.get("fixture");
+    let tenants = fixture["tenants"].as_array_mut().unwrap();
+    tenants.push(json!({"id": system_tests::gdap::PARTNER, "cloud": "global", "display_name": "Partner",
+        "domains": ["partner.onmicrosoft.com"], "users": [{"upn": AGENT, "display_name": "Agent"}]}));
+    tenants.push(json!({"id": customer(0), "cloud": "global", "display_name": "Alpine Ski House",
+        "domains": ["customer0.onmicrosoft.com"], "users": []}));
+    fixture["partners"] = json!([{"tenant_id": system_tests::gdap::PARTNER, "admin_agents": [AGENT],
+        "relationships": [{"customer_tenant_id": customer(0), "roles": PAIR}]}]);
+    emulator.control("reset", fixture);
+    let stack = Stack::start_with(&emulator.worker_vars());
+    let api = Api::new(&stack.base_url, &stack.token("acct-no-pc"));
+    let sign_in = partner_sign_in(&emulator, &api);
+    let list = api.get(&format!("/api/signins/{sign_in}/customers"));
+    assert_eq!(list.status, 409, "{}", list.text);
+    assert_eq!(list.body["error"]["code"], "partner_center_consent_missing");
+    let batch = api.post("/api/partner-batches", json!({"sign_in_id": sign_in, "customers": [customer(0)]}));
+    assert_eq!(batch.body["error"]["code"], "partner_center_consent_missing", "{}", batch.text);
+    // Nothing was asked of the customer, and the sign-in was not used up.
+    assert!(emulator.get("state")["partner_consents"].as_array().unwrap().is_empty());
+    assert_eq!(api.get(&format!("/api/signins/{sign_in}")).body["state"], "signed_in");
+}
+
+#[test]
 fn a_worker_restart_during_a_batch_does_not_stop_it() {
     let emulator = Emulator::start_with(&["--device-code-interval", "1"]);
     let names = ["Fabrikam Residences", "Lamna Healthcare", "Margie's Travel"];

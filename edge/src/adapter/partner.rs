@@ -89,9 +89,32 @@ pub(super) async fn list_customers(env: &Env, session: &Session, sign_in: &str) 
     respond(&endpoints::PARTNER_CUSTOMERS, &PartnerCustomerList { customers })
 }
 
+#[derive(Deserialize)]
+struct Count {
+    n: f64,
+}
+
+/// Refuses while a batch of the account runs: one at a time, so that no customer is in two.
+async fn none_running(env: &Env, session: &Session) -> Res<()> {
+    let running = async {
+        env.d1("DB")?
+            .prepare("SELECT count(*) AS n FROM partner_batches WHERE account_id = ?1 AND finished_at_ms IS NULL")
+            .bind(&[session.account.as_str().into()])?
+            .first::<Count>(None)
+            .await
+    }
+    .await
+    .map_err(internal("partner batches"))?;
+    match running {
+        Some(c) if c.n > 0.0 => Err(ErrorCode::PartnerBatchRunning.into()),
+        _ => Ok(()),
+    }
+}
+
 /// `POST /api/partner-batches`.
 pub(super) async fn start(env: &Env, session: &Session, body: StartPartnerBatch) -> Res<Response> {
     sign_in_id(&body.sign_in_id)?;
+    none_running(env, session).await?;
     let id = crate::ids::new_id();
     let multiple = body.create_multiple_applications;
     // The choice, against the relationships read now (the sign-in keeps its token).
@@ -104,23 +127,22 @@ pub(super) async fn start(env: &Env, session: &Session, body: StartPartnerBatch)
     let grant: PartnerGrant = reply(signin_command(env, &body.sign_in_id, cmd).await?).await?;
     let list = customers(&grant.relationships, &held);
     let batch = Batch::new(id.clone(), session.account.clone(), now(), multiple, &body.customers, &offers(&list))?;
+    let (created, total) = (batch.created, batch.rows.len() as f64);
+    let started: Batch =
+        reply(batch_command(env, &id, &BatchCommand::Start { batch, refresh_token: grant.refresh_token }).await?)
+            .await?;
+    // Listed once it runs (a batch that did not start is not listed as running).
     let inserted = async {
         env.d1("DB")?
             .prepare("INSERT INTO partner_batches (id, account_id, created_at_ms, total) VALUES (?1, ?2, ?3, ?4)")
-            .bind(&[
-                id.as_str().into(),
-                session.account.as_str().into(),
-                batch.created.into(),
-                (batch.rows.len() as f64).into(),
-            ])?
+            .bind(&[id.as_str().into(), session.account.as_str().into(), created.into(), total.into()])?
             .run()
             .await
     }
     .await;
-    inserted.map_err(internal("partner batch row"))?;
-    let started: Batch =
-        reply(batch_command(env, &id, &BatchCommand::Start { batch, refresh_token: grant.refresh_token }).await?)
-            .await?;
+    if let Err(e) = inserted {
+        worker::console_error!("partner batch {id}: its row was not written: {e}");
+    }
     respond(&endpoints::START_PARTNER_BATCH, &view::status(&started, true))
 }
 
@@ -140,6 +162,7 @@ pub(super) async fn retry(env: &Env, session: &Session, id: &str, body: RetryPar
     if !batch.is_finished() {
         return Err(ErrorCode::PartnerBatchRunning.into());
     }
+    none_running(env, session).await?;
     let cmd = Command::PartnerHandover { account: session.account.clone() };
     let grant: PartnerGrant = reply(signin_command(env, &body.sign_in_id, cmd).await?).await?;
     let offered = offers(&customers(&grant.relationships, &onboarded(env, session).await?));

@@ -179,7 +179,8 @@ impl DurableObject for PartnerBatch {
     }
 
     async fn alarm(&self) -> Result<Response> {
-        let Ok(config) = super::read_config(&self.env) else { return Response::ok("misconfigured") };
+        // Misconfigured: an error, so that the runtime tries the alarm again.
+        let config = super::read_config(&self.env).map_err(|_| worker::Error::RustError("configuration".into()))?;
         let http = WorkerHttp::new(Some(&config));
         match BatchService::new(self, &http, &config).alarm().await {
             Ok(()) => Response::ok("ok"),

@@ -144,15 +144,25 @@ impl RelationshipStatus {
     }
 }
 
-/// A customer as a relationship names it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A customer as a relationship names it (Graph leaves it, or its name, `null` until the
+/// relationship has a customer).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RelationshipCustomer {
     /// The customer's tenant ID.
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub tenant_id: String,
     /// The customer's name.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub display_name: String,
+}
+
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
+}
+
+fn null_as_default<'de, D: serde::Deserializer<'de>, T: Default + Deserialize<'de>>(d: D) -> Result<T, D::Error> {
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -164,7 +174,7 @@ struct UnifiedRole {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct AccessDetails {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     unified_roles: Vec<UnifiedRole>,
 }
 
@@ -175,11 +185,12 @@ pub struct Relationship {
     /// The relationship's ID.
     pub id: String,
     /// Its name.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub display_name: String,
     /// The customer.
+    #[serde(default, deserialize_with = "null_as_default")]
     pub customer: RelationshipCustomer,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     access_details: AccessDetails,
     /// Its status.
     pub status: RelationshipStatus,
@@ -288,7 +299,12 @@ pub fn read_withdraw(resp: &HttpResponse) -> Result<(), MicrosoftError> {
     match resp.status().as_u16() {
         200..=299 | 404 => Ok(()),
         status => Err(MicrosoftError {
-            code: if status == 429 { ErrorCode::Throttled } else { ErrorCode::MicrosoftUnavailable },
+            code: match status {
+                429 => ErrorCode::Throttled,
+                // The caller may not (any more): the relationship ended, the agent left Admin Agents.
+                400..=499 => ErrorCode::PartnerConsentRefused,
+                _ => ErrorCode::MicrosoftUnavailable,
+            },
             status,
             correlation: Default::default(),
             retry_after: retry_after(resp),
@@ -354,13 +370,16 @@ mod tests {
        "accessDetails":{"unifiedRoles":[{"roleDefinitionId":"e8611ab8-c189-46e8-94e1-60213ab1f814"}]},"status":"active"},
       {"id":"e-f","customer":{"tenantId":"t3","displayName":"Ended"},
        "accessDetails":{"unifiedRoles":[{"roleDefinitionId":"62e90394-69f5-4237-9190-012177145e10"}]},"status":"expired"},
-      {"id":"g-h","customer":{"tenantId":"t4"},"status":"someNewStatus"}],
+      {"id":"g-h","customer":{"tenantId":"t4"},"status":"someNewStatus"},
+      {"id":"i-j","displayName":null,"customer":null,"accessDetails":null,"status":"created"},
+      {"id":"k-l","customer":{"tenantId":null,"displayName":null},"accessDetails":{"unifiedRoles":null},"status":"approvalPending"}],
       "@odata.nextLink":"https://graph.microsoft.com/v1.0/tenantRelationships/delegatedAdminRelationships?$top=300&$skiptoken=4"}"#;
 
     #[test]
     fn relationships_are_read_with_their_roles_and_whether_they_are_enough() {
         let page = read_relationships(&resp(200, PAGE), &emulator()).unwrap();
-        assert_eq!(page.value.len(), 4);
+        assert_eq!(page.value.len(), 6, "relationships without a customer yet are read, not refused");
+        assert_eq!(page.value[4].customer.tenant_id, "");
         assert_eq!(page.value[0].customer.display_name, "Able Corp");
         assert!(
             enough_for_registration(&page.value[0]),
@@ -413,6 +432,9 @@ mod tests {
     #[test]
     fn consent_answers_are_read_by_status() {
         assert_eq!(read_consent(&resp(201, "{}")), ConsentOutcome::Given);
+        assert!(read_withdraw(&resp(204, "")).is_ok() && read_withdraw(&resp(404, "{}")).is_ok());
+        assert!(!read_withdraw(&resp(403, "{}")).unwrap_err().is_transient(), "the caller may not: final");
+        assert!(read_withdraw(&resp(503, "{}")).unwrap_err().is_transient());
         assert_eq!(read_consent(&resp(409, "{}")), ConsentOutcome::AlreadyGiven);
         assert_eq!(read_consent(&resp(403, "{}")), ConsentOutcome::Refused);
         let throttled = http::Response::builder().status(429).header("retry-after", "1").body(vec![]).unwrap();

@@ -16,6 +16,8 @@ pub const CONCURRENCY: usize = 5;
 pub const MAX_CUSTOMERS: usize = 200;
 /// Times one customer may be throttled before it is failed as throttled.
 pub const MAX_THROTTLED: u32 = 5;
+/// Reads of a registration's sign-in in a row without an answer before the customer is failed.
+pub const MAX_UNANSWERED: u32 = 60;
 /// The longest wait a `Retry-After` is honoured with; longer ones are capped.
 pub const MAX_WAIT_MS: i64 = 120_000;
 
@@ -81,6 +83,9 @@ pub enum Consent {
     /// None given by this batch (none asked yet, or one was there before).
     #[default]
     None,
+    /// Asked for, the answer not recorded yet (a round cut off after asking): counted as this
+    /// batch's, and withdrawn when the customer is settled (a withdrawal of none is harmless).
+    Pending,
     /// Given by this batch; the customer is still being onboarded.
     Given,
     /// Given by this batch and to be withdrawn.
@@ -106,6 +111,12 @@ pub struct Row {
     /// The consent this batch gave there.
     #[serde(default)]
     pub consent: Consent,
+    /// Failed attempts to withdraw it.
+    #[serde(default)]
+    pub withdraw_attempts: u32,
+    /// Reads of its registration's sign-in in a row that got no answer.
+    #[serde(default)]
+    pub unanswered: u32,
 }
 
 /// A batch.
@@ -179,6 +190,8 @@ impl Batch {
                 not_before: now,
                 throttled: 0,
                 consent: Consent::None,
+                withdraw_attempts: 0,
+                unanswered: 0,
             });
         }
         Ok(Batch { id, account, multiple, created: now, finished: None, rows })
@@ -209,9 +222,64 @@ impl Batch {
         }
     }
 
-    /// The rows whose consent is to be withdrawn.
-    pub fn withdrawals(&self) -> Vec<usize> {
-        self.rows.iter().enumerate().filter(|(_, r)| r.consent == Consent::Withdraw).map(|(i, _)| i).collect()
+    /// A row's consent is about to be asked for (stored before the request); whether it was
+    /// already pending from a round that was cut off.
+    pub fn consent_pending(&mut self, i: usize) -> bool {
+        match self.rows.get_mut(i) {
+            Some(r) if r.consent == Consent::Pending => true,
+            Some(r) => {
+                if r.consent == Consent::None {
+                    r.consent = Consent::Pending;
+                }
+                false
+            }
+            None => false,
+        }
+    }
+
+    /// A registering row's sign-in answered (`true`) or not: after [`MAX_UNANSWERED`] reads in a row
+    /// without an answer the customer is failed, so that a batch always ends.
+    pub fn sign_in_answered(&mut self, i: usize, answered: bool, now: Millis) {
+        let Some(r) = self.rows.get_mut(i).filter(|r| matches!(r.state, RowState::Registering { .. })) else { return };
+        if answered {
+            r.unanswered = 0;
+            return;
+        }
+        r.unanswered += 1;
+        if r.unanswered >= MAX_UNANSWERED {
+            self.failed(i, ErrorCode::RegistrationFailed, now);
+        }
+    }
+
+    /// A row's consent was there before this batch asked (and not from a round of its own).
+    pub fn consent_not_ours(&mut self, i: usize) {
+        if let Some(r) = self.rows.get_mut(i).filter(|r| r.consent == Consent::Pending) {
+            r.consent = Consent::None;
+        }
+    }
+
+    /// The rows whose consent is to be withdrawn now.
+    pub fn withdrawals(&self, now: Millis) -> Vec<usize> {
+        self.rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.consent == Consent::Withdraw && r.not_before <= now)
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// Withdrawing a row's consent failed for now: tried again after `retry_after` seconds (1 when
+    /// Microsoft did not say), given up after [`MAX_THROTTLED`] attempts. Returns whether it was
+    /// given up.
+    pub fn withdraw_failed(&mut self, i: usize, retry_after: Option<u64>, now: Millis) -> bool {
+        let Some(r) = self.rows.get_mut(i).filter(|r| r.consent == Consent::Withdraw) else { return false };
+        r.withdraw_attempts += 1;
+        if r.withdraw_attempts >= MAX_THROTTLED {
+            self.withdrawn(i, now);
+            return true;
+        }
+        r.not_before = now + wait_ms(retry_after);
+        false
     }
 
     /// A row's consent was withdrawn (or cannot be, and is given up on).
@@ -293,14 +361,17 @@ impl Batch {
     /// An in-flight row was throttled: it waits `retry_after` seconds (1 when Microsoft did not
     /// say, at most [`MAX_WAIT_MS`]), and fails as throttled after [`MAX_THROTTLED`] times.
     pub fn throttled(&mut self, i: usize, retry_after: Option<u64>, now: Millis) -> bool {
-        let wait = retry_after
-            .map_or(1000, |s| i64::try_from(s.saturating_mul(1000)).unwrap_or(MAX_WAIT_MS))
-            .clamp(1000, MAX_WAIT_MS);
+        self.throttled_as(i, retry_after, now, ErrorCode::Throttled)
+    }
+
+    /// [`Self::throttled`], failing with `code` after the last attempt.
+    pub fn throttled_as(&mut self, i: usize, retry_after: Option<u64>, now: Millis, code: ErrorCode) -> bool {
+        let wait = wait_ms(retry_after);
         let done = match self.row(i) {
             Some(r) if r.state.in_flight() => {
                 r.throttled += 1;
                 r.state = if r.throttled >= MAX_THROTTLED {
-                    RowState::Failed { code: ErrorCode::Throttled }
+                    RowState::Failed { code }
                 } else {
                     r.not_before = now + wait;
                     RowState::Waiting
@@ -315,7 +386,7 @@ impl Batch {
 
     fn settle(&mut self, now: Millis) {
         for r in &mut self.rows {
-            if r.state.is_settled() && r.consent == Consent::Given {
+            if r.state.is_settled() && matches!(r.consent, Consent::Given | Consent::Pending) {
                 r.consent = Consent::Withdraw;
             }
         }
@@ -352,10 +423,14 @@ impl Batch {
         if self.is_finished() {
             return None;
         }
-        if !self.startable(now).is_empty() || !self.withdrawals().is_empty() {
+        if !self.startable(now).is_empty() || !self.withdrawals(now).is_empty() {
             return Some(now);
         }
-        let waits = self.rows.iter().filter(|r| r.state == RowState::Waiting).map(|r| r.not_before);
+        let waits = self
+            .rows
+            .iter()
+            .filter(|r| r.state == RowState::Waiting || r.consent == Consent::Withdraw)
+            .map(|r| r.not_before);
         let polls = self.rows.iter().filter(|r| r.state.in_flight()).map(|_| now + poll_ms);
         waits.chain(polls).min().map(|t| if t < now { now } else { t })
     }
@@ -364,6 +439,12 @@ impl Batch {
     pub fn index_of(&self, tenant_id: &str) -> Option<usize> {
         self.rows.iter().position(|r| r.tenant_id.eq_ignore_ascii_case(tenant_id))
     }
+}
+
+/// How long to wait after Microsoft said `retry_after` seconds: 1 s when it did not say, at most
+/// [`MAX_WAIT_MS`].
+fn wait_ms(retry_after: Option<u64>) -> i64 {
+    retry_after.map_or(1000, |s| i64::try_from(s.saturating_mul(1000)).unwrap_or(MAX_WAIT_MS)).clamp(1000, MAX_WAIT_MS)
 }
 
 #[cfg(test)]
@@ -489,10 +570,10 @@ mod tests {
         b.consent_given(0);
         b.consent_given(1);
         b.registering(0, "s".into());
-        assert!(b.withdrawals().is_empty(), "still needed while registering");
+        assert!(b.withdrawals(Millis(0)).is_empty(), "still needed while registering");
         b.saved(0, "org".into(), Millis(1));
         b.failed(1, ErrorCode::TrustedCertificateRequired, Millis(1));
-        assert_eq!(b.withdrawals(), vec![0, 1]);
+        assert_eq!(b.withdrawals(Millis(2)), vec![0, 1]);
         assert!(!b.is_finished());
         assert_eq!(b.next_alarm(Millis(2), 1000), Some(Millis(2)));
         b.withdrawn(0, Millis(3));
@@ -500,6 +581,44 @@ mod tests {
         b.withdrawn(1, Millis(4));
         assert!(b.is_finished());
         assert_eq!(b.finished, Some(Millis(4)));
+    }
+
+    #[test]
+    fn a_withdrawal_partner_center_refuses_for_now_waits_as_told_and_is_given_up_after_the_last_attempt() {
+        let mut b = batch(2);
+        b.begin(0);
+        b.begin(1);
+        b.consent_given(0);
+        b.consent_given(1);
+        b.saved(0, "org".into(), Millis(1));
+        b.saved(1, "org1".into(), Millis(1));
+        assert!(!b.withdraw_failed(1, Some(4), Millis(2)));
+        assert_eq!(b.withdrawals(Millis(3)), vec![0]);
+        b.withdrawn(0, Millis(3));
+        assert_eq!(b.next_alarm(Millis(3), 1000), Some(Millis(4002)));
+        for _ in 1..MAX_THROTTLED - 1 {
+            assert!(!b.withdraw_failed(1, None, Millis(5000)));
+        }
+        assert!(!b.is_finished());
+        assert!(b.withdraw_failed(1, None, Millis(6000)), "given up");
+        assert!(b.is_finished());
+    }
+
+    #[test]
+    fn a_registration_whose_sign_in_never_answers_fails_and_the_batch_ends() {
+        let mut b = batch(1);
+        b.begin(0);
+        b.registering(0, "s".into());
+        for _ in 1..MAX_UNANSWERED {
+            b.sign_in_answered(0, false, Millis(1));
+        }
+        b.sign_in_answered(0, true, Millis(1));
+        assert_eq!(b.rows[0].unanswered, 0, "an answer starts the count again");
+        for _ in 0..MAX_UNANSWERED {
+            b.sign_in_answered(0, false, Millis(2));
+        }
+        assert_eq!(b.rows[0].state, RowState::Failed { code: ErrorCode::RegistrationFailed });
+        assert!(b.is_finished());
     }
 
     #[test]

@@ -97,11 +97,27 @@ enum Failure {
     Final(ErrorCode),
     /// For now: Microsoft asked to wait (this long, when it said).
     Wait(Option<u64>),
+    /// For now: the consent has not reached the customer's tenant yet.
+    Replicating,
 }
 
-/// What preparing one customer came to: whether this batch gave the consent, and the sign-in its
-/// registration runs in.
-type Prepared = (bool, Result<String, Failure>);
+/// What Partner Center said of a consent this round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Asked {
+    /// Given now.
+    Given,
+    /// There already.
+    There,
+    /// Not given (refused, or no answer).
+    Not,
+}
+
+/// How long a customer waits for a consent to reach its tenant, seconds.
+const REPLICATION_WAIT_S: u64 = 5;
+
+/// What preparing one customer came to: what Partner Center said of the consent, and the sign-in
+/// its registration runs in.
+type Prepared = (Asked, Result<String, Failure>);
 
 /// Why a batch request was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,11 +153,15 @@ impl<'a, H: BatchHost, C: HttpClient> BatchService<'a, H, C> {
         Ok(stored.batch)
     }
 
-    /// The batch of `account`.
+    /// The batch of `account`. A running batch's alarm is set again (an alarm the runtime gave up
+    /// on after its retries would otherwise leave it running for ever).
     pub async fn status(&self, account: &str) -> Result<Batch, Refused> {
         let stored = self.host.load().await.map_err(Refused::Host)?.ok_or(Refused::NotFound)?;
         if stored.batch.account != account {
             return Err(Refused::NotFound);
+        }
+        if let Some(at) = stored.batch.next_alarm(self.host.now(), POLL_MS) {
+            self.host.set_alarm(Some(at)).await.map_err(Refused::Host)?;
         }
         Ok(stored.batch)
     }
@@ -192,10 +212,11 @@ impl<'a, H: BatchHost, C: HttpClient> BatchService<'a, H, C> {
         self.withdraw(&mut stored).await;
         if stored.batch.is_finished() && stored.refresh_token.is_some() {
             // Nothing more to do in any customer's tenant: the partner's refresh token is forgotten.
+            // The account's list and the portal hear of it first, so that a batch shown finished
+            // is finished everywhere (a store that fails after this tells them once more).
             stored.refresh_token = None;
-            self.save(&stored).await?;
             self.host.finished(&stored.batch).await;
-            return Ok(());
+            return self.save(&stored).await;
         }
         self.save(&stored).await
     }
@@ -268,6 +289,7 @@ impl<'a, H: BatchHost, C: HttpClient> BatchService<'a, H, C> {
                     match f {
                         Failure::Final(code) => stored.batch.failed(i, code, now),
                         Failure::Wait(after) => stored.batch.throttled(i, after, now),
+                        Failure::Replicating => stored.batch.throttled(i, None, now),
                     };
                 }
                 return;
@@ -275,6 +297,13 @@ impl<'a, H: BatchHost, C: HttpClient> BatchService<'a, H, C> {
         };
         let Some(refresh) = stored.refresh_token.clone() else { return };
         let account = stored.batch.account.clone();
+        // Each consent is recorded as asked for before it is asked, so that a round cut off after
+        // Partner Center's answer still withdraws it.
+        let was_pending: Vec<bool> = todo.iter().map(|&i| stored.batch.consent_pending(i)).collect();
+        if let Err(e) = self.host.store(stored).await {
+            self.host.warn(&format!("partner batch {}: storing before the consents: {}", stored.batch.id, e.0));
+            return;
+        }
         let prepared = join_all(todo.iter().map(|&i| {
             let tenant = stored.batch.rows[i].tenant_id.clone();
             let (pc, refresh, client_id, endpoints, account) = (&pc, &refresh, &client_id, &endpoints, &account);
@@ -282,9 +311,14 @@ impl<'a, H: BatchHost, C: HttpClient> BatchService<'a, H, C> {
         }))
         .await;
         let now = self.host.now();
-        for (i, (given, p)) in prepared {
-            if given {
-                stored.batch.consent_given(i);
+        for ((i, (asked, p)), was_pending) in prepared.into_iter().zip(was_pending) {
+            match asked {
+                Asked::Given => stored.batch.consent_given(i),
+                // There before this round: this batch's own only if an earlier round asked.
+                Asked::There if was_pending => stored.batch.consent_given(i),
+                Asked::There => stored.batch.consent_not_ours(i),
+                // Kept pending: withdrawn (harmlessly, if there is none) once the customer settles.
+                Asked::Not => {}
             }
             match p {
                 Ok(sign_in) => {
@@ -296,13 +330,16 @@ impl<'a, H: BatchHost, C: HttpClient> BatchService<'a, H, C> {
                 Err(Failure::Wait(after)) => {
                     stored.batch.throttled(i, after, now);
                 }
+                Err(Failure::Replicating) => {
+                    stored.batch.throttled_as(i, Some(REPLICATION_WAIT_S), now, ErrorCode::ReplicationDelay);
+                }
             }
         }
     }
 
     /// Withdraws the consents the batch gave in customers that are settled.
     async fn withdraw(&self, stored: &mut Stored) {
-        let rows = stored.batch.withdrawals();
+        let rows = stored.batch.withdrawals(self.host.now());
         if rows.is_empty() {
             return;
         }
@@ -310,7 +347,7 @@ impl<'a, H: BatchHost, C: HttpClient> BatchService<'a, H, C> {
         let Some(client_id) = self.config.public_client(CloudEnvironment::Global).map(str::to_owned) else { return };
         let pc = match self.partner_center_token(stored, &client_id, &endpoints).await {
             Ok(t) => t,
-            Err(Failure::Wait(_)) => return,
+            Err(Failure::Wait(_) | Failure::Replicating) => return,
             Err(Failure::Final(code)) => {
                 // Without a Partner Center token nothing can be withdrawn: given up on, logged.
                 self.host.warn(&format!(
@@ -345,7 +382,14 @@ impl<'a, H: BatchHost, C: HttpClient> BatchService<'a, H, C> {
         for (i, outcome) in outcomes {
             match outcome {
                 Ok(()) => stored.batch.withdrawn(i, now),
-                Err(e) if e.is_transient() => {}
+                Err(e) if e.is_transient() => {
+                    if stored.batch.withdraw_failed(i, e.retry_after, now) {
+                        self.host.warn(&format!(
+                            "partner batch {}: a consent could not be withdrawn: {}",
+                            stored.batch.id, e.status
+                        ));
+                    }
+                }
                 Err(e) => {
                     self.host.warn(&format!(
                         "partner batch {}: a consent could not be withdrawn: {}",
@@ -368,15 +412,17 @@ impl<'a, H: BatchHost, C: HttpClient> BatchService<'a, H, C> {
         endpoints: &shared::CloudEndpoints,
     ) -> Prepared {
         let Some(req) = partner::consent_request(endpoints, pc_token, tenant, client_id, &self.config.app_name) else {
-            return (false, Err(Failure::Final(ErrorCode::PartnerNotAvailable)));
+            return (Asked::Not, Err(Failure::Final(ErrorCode::PartnerNotAvailable)));
         };
         let given = match self.http.send(req).await.map(|r| partner::read_consent(&r)) {
-            Ok(ConsentOutcome::Given) => true,
-            Ok(ConsentOutcome::AlreadyGiven) => false,
-            Ok(ConsentOutcome::Refused) => return (false, Err(Failure::Final(ErrorCode::PartnerConsentRefused))),
-            Ok(ConsentOutcome::Failed(e)) if e.is_transient() => return (false, Err(Failure::Wait(e.retry_after))),
-            Ok(ConsentOutcome::Failed(e)) => return (false, Err(Failure::Final(e.code))),
-            Err(_) => return (false, Err(Failure::Wait(None))),
+            Ok(ConsentOutcome::Given) => Asked::Given,
+            Ok(ConsentOutcome::AlreadyGiven) => Asked::There,
+            Ok(ConsentOutcome::Refused) => return (Asked::Not, Err(Failure::Final(ErrorCode::PartnerConsentRefused))),
+            Ok(ConsentOutcome::Failed(e)) if e.is_transient() => {
+                return (Asked::Not, Err(Failure::Wait(e.retry_after)))
+            }
+            Ok(ConsentOutcome::Failed(e)) => return (Asked::Not, Err(Failure::Final(e.code))),
+            Err(_) => return (Asked::Not, Err(Failure::Wait(None))),
         };
         let token = self
             .http
@@ -386,6 +432,10 @@ impl<'a, H: BatchHost, C: HttpClient> BatchService<'a, H, C> {
             Ok(GrantOutcome::Granted(g)) => g,
             Ok(GrantOutcome::Refused(f)) if f.microsoft.is_transient() => {
                 return (given, Err(Failure::Wait(f.microsoft.retry_after)))
+            }
+            // AADSTS65001 right after the consent: it has not reached the tenant yet.
+            Ok(GrantOutcome::Refused(f)) if f.microsoft.code == ErrorCode::AdminConsentRequired => {
+                return (given, Err(Failure::Replicating))
             }
             Ok(GrantOutcome::Refused(f)) => {
                 self.host.warn(&format!(
@@ -420,8 +470,12 @@ impl<'a, H: BatchHost, C: HttpClient> BatchService<'a, H, C> {
                 batch.failed(i, ErrorCode::RegistrationFailed, self.host.now());
                 return;
             }
-            Err(_) => return,
+            Err(_) => {
+                batch.sign_in_answered(i, false, self.host.now());
+                return;
+            }
         };
+        batch.sign_in_answered(i, true, self.host.now());
         match status.state {
             SignInState::Completed => {}
             SignInState::Failed | SignInState::Expired | SignInState::Cancelled => {

@@ -279,11 +279,24 @@ impl Purpose {
         }
     }
 
-    /// The delegated scopes the sign-in asks for.
+    /// The delegated scopes the sign-in's token is for (the device code's, and the pop-up's code
+    /// redemption).
     pub fn scopes(&self, endpoints: &shared::CloudEndpoints) -> String {
         match self {
             Purpose::Partner => crate::microsoft::partner::partner_scopes(endpoints),
             _ => crate::microsoft::identity::admin_scopes(endpoints),
+        }
+    }
+
+    /// The scopes the pop-up's authorization request asks consent for: the token's, and for a
+    /// partner Partner Center's permission beside them (one token names one resource; consent can
+    /// be asked for several at once: Learn, "Desktop app that calls web APIs: Move to production").
+    pub fn consent_scopes(&self, endpoints: &shared::CloudEndpoints) -> String {
+        match self {
+            Purpose::Partner => {
+                format!("{} {}", self.scopes(endpoints), crate::microsoft::partner::partner_center_scope())
+            }
+            _ => self.scopes(endpoints),
         }
     }
 

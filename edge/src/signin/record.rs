@@ -476,7 +476,10 @@ impl SignInRecord {
     pub fn start_additional(&mut self, app_name: &str, expected_tenant: Option<&str>) -> Result<(), ErrorCode> {
         let refusal = match &self.stage {
             // A repair registers nothing but what its organization is missing; a removal nothing.
-            _ if matches!(self.purpose, Purpose::Repair(_) | Purpose::Remove(_)) => Some(ErrorCode::NotFound),
+            // A partner's sign-in registers nothing in the partner's own tenant.
+            _ if matches!(self.purpose, Purpose::Repair(_) | Purpose::Remove(_) | Purpose::Partner) => {
+                Some(ErrorCode::NotFound)
+            }
             // Microsoft's answer may have come through somebody else's link: nothing happens in the
             // tenant until the owner's browser has claimed it.
             Stage::SignedIn { claim: Some(_), .. } => Some(ErrorCode::SignInNotClaimed),
@@ -593,6 +596,15 @@ impl SignInRecord {
             }
             // Handed to a batch, or ended: a new partner sign-in is needed.
             _ => Err(ErrorCode::SignInCancelled),
+        }
+    }
+
+    /// A partner's sign-in's refresh token, while it holds one (not taken).
+    pub fn partner_refresh_token(&self) -> Option<&SecretString> {
+        self.partner_token().ok()?;
+        match &self.stage {
+            Stage::SignedIn { token, .. } => token.refresh_token.as_ref(),
+            _ => None,
         }
     }
 

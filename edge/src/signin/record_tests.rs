@@ -752,6 +752,7 @@ fn a_partner_sign_in_lends_its_token_for_the_customers_and_hands_its_refresh_tok
     r.on_poll(TokenOutcome::Token(token), Millis(5000), APP, Millis(5000));
     assert_eq!(r.state(), SignInState::SignedIn, "no partner-tenant role is asked for");
     assert!(!r.confirm(APP), "a partner sign-in registers nothing");
+    assert_eq!(r.start_additional(APP, None), Err(ErrorCode::NotFound), "not even the additional applications");
     assert_eq!(r.partner_token().map(|t| t.expose().to_owned()), Ok("ADMIN-TOKEN".to_owned()));
     let stored = serde_json::to_string(&r).unwrap();
     assert!(stored.contains("1.REFRESH"), "held (the record is sealed whole at rest)");

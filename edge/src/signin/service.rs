@@ -252,10 +252,12 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
             Command::UseCertificate { certificate, .. } => self.use_certificate(&mut rec, &certificate).await?,
             Command::PartnerRelationships { .. } => {
                 let token = rec.partner_token().map_err(AppError::from)?;
+                self.partner_center_ready(&rec).await?;
                 return Ok(Reply::Relationships(self.relationships(&rec, &token).await?));
             }
             Command::PartnerHandover { .. } => {
                 let token = rec.partner_token().map_err(AppError::from)?;
+                self.partner_center_ready(&rec).await?;
                 let relationships = self.relationships(&rec, &token).await?;
                 let refresh_token = rec.hand_over().map_err(AppError::from)?;
                 self.save(&rec).await.map_err(|e| self.internal(e))?;
@@ -278,7 +280,7 @@ impl<'a, H: SignInHost, C: HttpClient> SignInService<'a, H, C> {
         if rec.method == AddMethod::Credential {
             let redirect_uri = redirect_uri.ok_or(ErrorCode::ClientMisconfigured)?;
             let endpoints = self.config.endpoints(rec.cloud);
-            let scope = rec.purpose.scopes(&endpoints);
+            let scope = rec.purpose.consent_scopes(&endpoints);
             let b = BrowserSignIn::new_for(
                 &rec.id,
                 &endpoints,

@@ -165,6 +165,23 @@ pub enum ScopeError {
     MixedClouds,
 }
 
+/// An authorization request's `scope` split into what the token is for and whether Partner Center's
+/// permission is asked for consent only (Learn: "Desktop app that calls web APIs: Move to
+/// production": consent to several resources up front, a token for one): the scopes of the first
+/// resource named (and the OpenID Connect ones), and whether Partner Center's scopes came beside
+/// them.
+pub fn split_consent_only(scope: &str) -> (String, bool) {
+    let is_pc = |item: &str| item.to_ascii_lowercase().starts_with(&format!("{PARTNER_CENTER_RESOURCE}/"));
+    let items: Vec<&str> = scope.split_whitespace().collect();
+    let graph_named = items.iter().any(|i| !is_pc(i) && !OIDC_SCOPES.iter().any(|o| o.eq_ignore_ascii_case(i)));
+    let pc_named = items.iter().any(|i| is_pc(i));
+    if graph_named && pc_named {
+        (items.iter().filter(|i| !is_pc(i)).copied().collect::<Vec<_>>().join(" "), true)
+    } else {
+        (scope.to_string(), false)
+    }
+}
+
 /// Splits a space-separated `scope` value. See the module documentation for how the cloud is chosen.
 pub fn parse_scopes(scope: &str) -> Result<RequestedScopes, ScopeError> {
     let mut cloud: Option<Cloud> = None;
@@ -282,5 +299,15 @@ mod tests {
             Err(ScopeError::UnknownResource("https://evil.example".into()))
         );
         assert_eq!(parse_scopes("https://"), Err(ScopeError::UnknownResource("https://".into())));
+    }
+
+    #[test]
+    fn partner_centers_permission_beside_graphs_is_for_consent_only() {
+        let pc = "https://api.partnercenter.microsoft.com/user_impersonation";
+        let (token, extra) = split_consent_only(&format!("https://graph.microsoft.com/User.Read {pc} offline_access"));
+        assert_eq!(token, "https://graph.microsoft.com/User.Read offline_access");
+        assert!(extra);
+        assert_eq!(split_consent_only(&format!("{pc} offline_access")), (format!("{pc} offline_access"), false));
+        assert_eq!(split_consent_only("User.Read"), ("User.Read".to_string(), false));
     }
 }

@@ -392,6 +392,8 @@ pub struct AuthorizeRequest {
     pub nonce: Option<String>,
     /// Prefill of the account field.
     pub login_hint: Option<String>,
+    /// Partner Center's permission was asked for consent only, beside `scope`.
+    pub consent_partner_center: bool,
 }
 
 /// A sign-in in progress on the HTML pages, identified by a random flow ID kept in a hidden input.

@@ -23,6 +23,11 @@ fn customer(id: &str, name: &str, domain: &str) -> Value {
 }
 
 fn with_partner(emu: &Emulator) {
+    with_partner_consenting(emu, true)
+}
+
+/// The partner, its administrator having consented Partner Center for everyone (`consented`) or not.
+fn with_partner_consenting(emu: &Emulator, consented: bool) {
     let mut f = emu.get("/_emulator/fixture", None).json();
     let tenants = f["tenants"].as_array_mut().expect("tenants");
     tenants.push(
@@ -35,6 +40,7 @@ fn with_partner(emu: &Emulator) {
     f["partners"] = json!([{
         "tenant_id": PARTNER,
         "admin_agents": [AGENT],
+        "partner_center_consent": consented,
         "relationships": [
             {"customer_tenant_id": ABLE, "roles": ["Cloud Application Administrator", "Privileged Role Administrator"]},
             {"customer_tenant_id": READER, "roles": ["Privileged Role Administrator"]},
@@ -205,4 +211,19 @@ fn partner_center_admits_fifty_requests_a_second_per_application() {
     }
     let r = refused.expect("Partner Center throttles past 50 requests a second");
     assert_eq!(r.header("retry-after"), Some("1"));
+}
+
+#[test]
+fn partner_center_tokens_need_a_consent_to_partner_center() {
+    let emu = Emulator::start(&["--device-code-interval", "0"]);
+    with_partner_consenting(&emu, false);
+    let rt = sign_in(&emu, AGENT)["refresh_token"].as_str().unwrap_or_default().to_string();
+    let refused = refresh(&emu, PARTNER, &rt, PC_SCOPE);
+    assert_eq!(refused.status, 400);
+    assert_eq!(aadsts(&refused.json()), 65001);
+    // A sign-in that names Partner Center's permission is the user's consent to it.
+    let dc = emu.devicecode(PARTNER, GLOBAL_CLIENT, &format!("{PC_SCOPE} offline_access")).json();
+    assert_eq!(emu.approve(dc["user_code"].as_str().unwrap_or_default(), AGENT).status, 200);
+    assert_eq!(emu.poll(PARTNER, GLOBAL_CLIENT, dc["device_code"].as_str().unwrap_or_default()).status, 200);
+    assert_eq!(refresh(&emu, PARTNER, &rt, PC_SCOPE).status, 200, "the earlier refresh token works now");
 }

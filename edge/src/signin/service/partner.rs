@@ -5,6 +5,38 @@ use super::*;
 use crate::microsoft::partner::{self, Relationship};
 
 impl<H: SignInHost, C: HttpClient> SignInService<'_, H, C> {
+    /// Whether the partner's refresh token gets a Partner Center token, which every customer
+    /// needs: asked before the customers are shown and before the token is handed to a batch, so
+    /// that a missing consent to Partner Center is said once, at the start.
+    pub(super) async fn partner_center_ready(&self, rec: &SignInRecord) -> Result<(), AppError> {
+        let refresh = rec.partner_refresh_token().ok_or(ErrorCode::SignInFailed)?;
+        let endpoints = self.config.endpoints(rec.cloud);
+        let req = partner::refresh_request(
+            &endpoints,
+            "organizations",
+            &rec.client_id,
+            refresh,
+            &partner::partner_center_scope(),
+        );
+        let resp = self.http.send(req).await.map_err(|e| {
+            self.host.warn(&format!("signin {}: Partner Center token request failed: {}", rec.id, e.0));
+            AppError::from(ErrorCode::MicrosoftUnavailable)
+        })?;
+        match partner::read_grant(&resp) {
+            partner::GrantOutcome::Granted(_) => Ok(()),
+            partner::GrantOutcome::Refused(f) => {
+                self.host.warn(&format!(
+                    "signin {}: Partner Center token refused: {:?}",
+                    rec.id, f.microsoft.correlation.code
+                ));
+                Err(match f.microsoft.code {
+                    ErrorCode::AdminConsentRequired => ErrorCode::PartnerCenterConsentMissing.into(),
+                    _ => f.microsoft.detail().into(),
+                })
+            }
+        }
+    }
+
     /// Every relationship of the partner, in Graph's order.
     pub(super) async fn relationships(
         &self,

@@ -111,7 +111,10 @@ fn start(emu: &Emulator, segment: &str, q: &[(String, String)], now: u64) -> Res
         Ok(t) => t,
         Err(e) => return signin::error_page(&e),
     };
-    let scopes = match scopes_or_error(form_get(q, "scope"), segment) {
+    // Partner Center's permission may be asked for consent beside Graph's; the code is for Graph.
+    let (token_scope, consent_partner_center) =
+        crate::cloud::split_consent_only(form_get(q, "scope").unwrap_or_default());
+    let scopes = match scopes_or_error(Some(&token_scope), segment) {
         Ok(s) => s,
         Err(e) => return signin::error_page(&e),
     };
@@ -174,9 +177,10 @@ fn start(emu: &Emulator, segment: &str, q: &[(String, String)], now: u64) -> Res
         state: state_param.clone(),
         code_challenge,
         code_challenge_plain: plain,
-        scope: form_get(q, "scope").unwrap_or_default().to_string(),
+        scope: token_scope.clone(),
         nonce: form_get(q, "nonce").map(str::to_string),
         login_hint: form_get(q, "login_hint").map(str::to_string),
+        consent_partner_center,
     };
     let hint = request.login_hint.clone();
     let flow = signin::begin(&mut state, FlowKind::Authorize(request), now);

@@ -131,6 +131,19 @@ pub fn issue_delegated(emu: &Emulator, state: &mut State, g: &Delegated<'_>, now
         .map(|(t, u)| (t.clone(), u.clone()))
         .ok_or_else(|| OAuthError::new("invalid_grant", 50_034, "The user account does not exist in the directory."))?;
     let partner_center = requested.resource == crate::cloud::Resource::PartnerCenter;
+    if partner_center && !state.partner.partner_center_consented(g.user, g.client_id) {
+        // Nobody consented to Partner Center's permission for this client and user.
+        return Err(OAuthError::new(
+            "invalid_grant",
+            65_001,
+            format!(
+                "The user or administrator has not consented to use the application with ID '{}' named '{}'. \
+                 Send an interactive authorization request for this user and resource.",
+                g.client_id,
+                g.client.display_name()
+            ),
+        ));
+    }
     let mut perms = if partner_center {
         // Partner Center has one delegated permission.
         vec!["user_impersonation".to_string()]

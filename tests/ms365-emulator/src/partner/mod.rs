@@ -27,6 +27,11 @@ pub struct PartnerFixture {
     /// Its GDAP relationships.
     #[serde(default)]
     pub relationships: Vec<RelationshipFixture>,
+    /// Whether an administrator of the partner tenant granted the product's public clients
+    /// Partner Center's `user_impersonation` for every user (admin consent); otherwise each user
+    /// consents by asking for it at sign-in.
+    #[serde(default)]
+    pub partner_center_consent: bool,
 }
 
 /// One GDAP relationship in the fixture.
@@ -105,6 +110,10 @@ pub struct PartnerState {
     pub consents: Vec<PartnerConsent>,
     /// Partner Center requests per application in the current second: `(app, second, count)`.
     pub rate: Vec<(String, u64, u32)>,
+    /// Tenants whose administrator consented Partner Center's permission for every user.
+    pub pc_tenant_consent: Vec<String>,
+    /// `(tenant, user, client)` that consented to Partner Center's permission at a sign-in.
+    pub pc_user_consent: Vec<(String, String, String)>,
 }
 
 impl PartnerState {
@@ -116,6 +125,9 @@ impl PartnerState {
                 state.tenant(&p.tenant_id).ok_or_else(|| format!("partner tenant '{}' is unknown", p.tenant_id))?;
             if partner.cloud != crate::cloud::Cloud::Global {
                 return Err(format!("partner tenant '{}' is not in the Global cloud", p.tenant_id));
+            }
+            if p.partner_center_consent {
+                out.pc_tenant_consent.push(partner.id.clone());
             }
             for upn in &p.admin_agents {
                 let u = partner
@@ -189,6 +201,28 @@ impl PartnerState {
             let who = SignedInUser { tenant_id: t.clone(), user_id: u.clone() };
             self.gdap_roles(&who, customer_tenant_id).map(|r| (t.clone(), r))
         })
+    }
+
+    /// Whether `user` may get Partner Center tokens through `client_id`: their tenant's
+    /// administrator consented for everyone, or they consented at a sign-in.
+    pub fn partner_center_consented(&self, user: &SignedInUser, client_id: &str) -> bool {
+        self.pc_tenant_consent.contains(&user.tenant_id)
+            || self
+                .pc_user_consent
+                .iter()
+                .any(|(t, u, c)| *t == user.tenant_id && *u == user.user_id && c.eq_ignore_ascii_case(client_id))
+    }
+
+    /// `user` consented at a sign-in whose scope (`scope`, or `extra` beside it) named Partner
+    /// Center.
+    pub fn record_sign_in_consent(&mut self, user: &SignedInUser, client_id: &str, scope: &str, extra: bool) {
+        let named = extra
+            || scope
+                .split_whitespace()
+                .any(|s| s.to_ascii_lowercase().starts_with(&format!("{}/", crate::cloud::PARTNER_CENTER_RESOURCE)));
+        if named && !self.partner_center_consented(user, client_id) {
+            self.pc_user_consent.push((user.tenant_id.clone(), user.user_id.clone(), client_id.to_ascii_lowercase()));
+        }
     }
 
     /// The consent of `client_id` in `customer_tenant_id`.

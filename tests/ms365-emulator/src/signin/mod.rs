@@ -288,6 +288,9 @@ async fn consent_submit(AxState(emu): AxState<Arc<Emulator>>, body: Bytes) -> Re
     state.flows.remove(&flow_id);
     match flow.kind {
         FlowKind::Device { user_code } => {
+            if accept {
+                state.partner.record_sign_in_consent(&user, &target.client_id, &target.scope, false);
+            }
             let status = if accept { DeviceCodeStatus::Approved(user) } else { DeviceCodeStatus::Declined };
             if let Some(dc) = state.device_codes.values_mut().find(|d| d.user_code == user_code) {
                 dc.status = status;
@@ -315,6 +318,7 @@ async fn consent_submit(AxState(emu): AxState<Arc<Emulator>>, body: Bytes) -> Re
         FlowKind::Authorize(r) => {
             let mut params: Vec<(&str, String)> = Vec::new();
             if accept {
+                state.partner.record_sign_in_consent(&user, &r.client_id, &r.scope, r.consent_partner_center);
                 let code = format!(
                     "1.{}",
                     random_string(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", 200)
@@ -383,7 +387,10 @@ pub fn control_sign_in(state: &mut State, user_code: &str, upn: Option<&str>, no
     let status = match upn {
         None => DeviceCodeStatus::Declined,
         Some(upn) => match choose_account(state, &target, upn) {
-            Ok((user, _)) => DeviceCodeStatus::Approved(user),
+            Ok((user, _)) => {
+                state.partner.record_sign_in_consent(&user, &target.client_id, &target.scope, false);
+                DeviceCodeStatus::Approved(user)
+            }
             Err(msg) => return ControlSignIn::Refused(msg),
         },
     };
