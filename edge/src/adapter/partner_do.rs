@@ -133,6 +133,11 @@ impl BatchHost for PartnerBatch {
             .map_err(|e| e.body().error)
     }
 
+    async fn saved_organization(&self, account: &str, tenant: &str) -> std::result::Result<Option<String>, ()> {
+        let list = super::organizations::list_for(&self.env, &Self::session(account)).await.map_err(drop)?;
+        Ok(list.organizations.into_iter().find(|o| o.tenant_id.eq_ignore_ascii_case(tenant)).map(|o| o.id))
+    }
+
     async fn cancel_sign_in(&self, account: &str, sign_in: &str) {
         let _ = signin_command(&self.env, sign_in, Command::Cancel { account: account.to_owned() }).await;
     }

@@ -75,6 +75,9 @@ pub trait BatchHost {
     fn additional(&self, account: &str, sign_in: &str, tenant: &str) -> impl Future<Output = Result<(), ErrorDetail>>;
     /// Saves the organization; its ID.
     fn save(&self, account: &str, req: CreateOrganization) -> impl Future<Output = Result<String, ErrorDetail>>;
+    /// The ID of `account`'s organization of `tenant`, if it holds one (`Err`: the database did not
+    /// answer).
+    fn saved_organization(&self, account: &str, tenant: &str) -> impl Future<Output = Result<Option<String>, ()>>;
     /// Ends customer sign-in `sign_in`: what it registered and nobody saved is deleted.
     fn cancel_sign_in(&self, account: &str, sign_in: &str) -> impl Future<Output = ()>;
     /// The batch settled its last customer: the account's list and the portal are told.
@@ -494,6 +497,17 @@ impl<'a, H: BatchHost, C: HttpClient> BatchService<'a, H, C> {
                 }
             }
             return;
+        }
+        // Saved already: by an earlier round whose record was lost after the save, or meanwhile
+        // through the wizard. The sign-in ends; its applications an organization holds stay.
+        match self.host.saved_organization(&account, &batch.rows[i].tenant_id).await {
+            Ok(Some(organization)) => {
+                self.host.cancel_sign_in(&account, sign_in).await;
+                batch.saved(i, organization, self.host.now());
+                return;
+            }
+            Ok(None) => {}
+            Err(()) => return,
         }
         let row = &batch.rows[i];
         let req = CreateOrganization {

@@ -127,6 +127,9 @@ impl BatchHost for Fake {
         self.saved.borrow_mut().push(req.tenant_id.clone());
         Ok(format!("org-{}", req.tenant_id))
     }
+    async fn saved_organization(&self, _account: &str, tenant: &str) -> Result<Option<String>, ()> {
+        Ok(self.saved.borrow().iter().find(|t| *t == tenant).map(|t| format!("org-{t}")))
+    }
     async fn cancel_sign_in(&self, _account: &str, _sign_in: &str) {}
     async fn finished(&self, _batch: &Batch) {
         self.finished.set(self.finished.get() + 1);
@@ -252,4 +255,18 @@ fn another_accounts_batch_is_not_found_and_a_running_batch_is_not_retried() {
     run(&fake, &config);
     let retry = service.retry("acct", SecretString::new("rt-9".into()), &offered);
     assert_eq!(futures_executor::block_on(retry).unwrap_err(), Refused::NothingToRetry);
+}
+
+#[test]
+fn a_customer_saved_in_a_round_whose_record_was_lost_is_saved_not_failed() {
+    let config = config();
+    let fake = Fake::default();
+    start(&fake, &config, &[true]);
+    let service = BatchService::new(&fake, &fake, &config);
+    futures_executor::block_on(service.alarm()).unwrap();
+    // The organization was saved, and the record of that lost.
+    fake.saved.borrow_mut().push(tenant(0));
+    let done = run(&fake, &config);
+    assert_eq!(done.batch.rows[0].state, RowState::Saved { organization_id: format!("org-{}", tenant(0)) });
+    assert_eq!(fake.saved.borrow().len(), 1, "not saved twice");
 }
