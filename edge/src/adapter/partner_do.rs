@@ -90,6 +90,10 @@ impl BatchHost for PartnerBatch {
         .map_err(host_error)
     }
 
+    async fn alarm_set(&self) -> std::result::Result<bool, HostError> {
+        Ok(self.state.storage().get_alarm().await.map_err(host_error)?.is_some())
+    }
+
     async fn delete_all(&self) -> std::result::Result<(), HostError> {
         self.state.storage().delete_all().await.map_err(host_error)?;
         self.state.storage().delete_alarm().await.map_err(host_error)

@@ -59,6 +59,8 @@ pub trait BatchHost {
     fn store(&self, stored: &Stored) -> impl Future<Output = Result<(), HostError>>;
     /// Sets the alarm to `at`, or removes it.
     fn set_alarm(&self, at: Option<Millis>) -> impl Future<Output = Result<(), HostError>>;
+    /// Whether an alarm is set.
+    fn alarm_set(&self) -> impl Future<Output = Result<bool, HostError>>;
     /// Deletes the batch and its alarm.
     fn delete_all(&self) -> impl Future<Output = Result<(), HostError>>;
     /// Starts customer sign-in `sign_in` of `account` with `token` for the customer's Graph.
@@ -163,8 +165,11 @@ impl<'a, H: BatchHost, C: HttpClient> BatchService<'a, H, C> {
         if stored.batch.account != account {
             return Err(Refused::NotFound);
         }
+        // Only when none is set: setting one replaces the one that is due.
         if let Some(at) = stored.batch.next_alarm(self.host.now(), POLL_MS) {
-            self.host.set_alarm(Some(at)).await.map_err(Refused::Host)?;
+            if !self.host.alarm_set().await.map_err(Refused::Host)? {
+                self.host.set_alarm(Some(at)).await.map_err(Refused::Host)?;
+            }
         }
         Ok(stored.batch)
     }

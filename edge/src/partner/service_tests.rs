@@ -101,6 +101,9 @@ impl BatchHost for Fake {
         self.alarm.set(at);
         Ok(())
     }
+    async fn alarm_set(&self) -> Result<bool, HostError> {
+        Ok(self.alarm.get().is_some())
+    }
     async fn delete_all(&self) -> Result<(), HostError> {
         *self.stored.borrow_mut() = None;
         Ok(())
@@ -269,4 +272,20 @@ fn a_customer_saved_in_a_round_whose_record_was_lost_is_saved_not_failed() {
     let done = run(&fake, &config);
     assert_eq!(done.batch.rows[0].state, RowState::Saved { organization_id: format!("org-{}", tenant(0)) });
     assert_eq!(fake.saved.borrow().len(), 1, "not saved twice");
+}
+
+#[test]
+fn reading_a_running_batch_never_moves_its_alarm_and_sets_one_only_when_none_is() {
+    let config = config();
+    let fake = Fake::default();
+    start(&fake, &config, &[true]);
+    let due = fake.alarm.get();
+    assert!(due.is_some());
+    let service = BatchService::new(&fake, &fake, &config);
+    fake.now.set(500);
+    futures_executor::block_on(service.status("acct")).unwrap();
+    assert_eq!(fake.alarm.get(), due, "a read does not push the due alarm away");
+    fake.alarm.set(None);
+    futures_executor::block_on(service.status("acct")).unwrap();
+    assert!(fake.alarm.get().is_some(), "a lost alarm is set again");
 }
