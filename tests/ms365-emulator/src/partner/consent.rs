@@ -45,10 +45,11 @@ pub fn routes() -> Router<Arc<Emulator>> {
         .route("/partnercenter/v1/customers/{customer}/applicationconsents/{app}", delete(withdraw))
 }
 
-/// The caller of a Partner Center request: a user of a partner tenant's AdminAgents group with a
-/// valid Partner Center token, and the client the token was issued to; or the refusal.
+/// The caller of a Partner Center request: the user of a valid Partner Center token and the client
+/// it was issued to, counted against that client's limit; or the refusal (401, or 429).
 fn partner_caller(
     emu: &Emulator,
+    state: &mut crate::state::State,
     headers: &HeaderMap,
     now: u64,
 ) -> Result<(SignedInUser, String), (StatusCode, &'static str)> {
@@ -71,7 +72,11 @@ fn partner_caller(
         return Err((StatusCode::UNAUTHORIZED, "The access token is not valid for Partner Center."));
     }
     let claim = |name: &str| claims.get(name).and_then(Value::as_str).unwrap_or_default().to_string();
-    Ok((SignedInUser { tenant_id: claim("tid"), user_id: claim("oid") }, claim("appid")))
+    let appid = claim("appid");
+    if !state.partner.admit(&appid, now, REQUESTS_PER_SECOND) {
+        return Err((StatusCode::TOO_MANY_REQUESTS, "Too many requests."));
+    }
+    Ok((SignedInUser { tenant_id: claim("tid"), user_id: claim("oid") }, appid))
 }
 
 /// `DELETE .../applicationconsents/{application_id}` (Learn, "Control Panel Vendor APIs", removing
@@ -83,16 +88,11 @@ async fn withdraw(
     headers: HeaderMap,
 ) -> Response {
     let now = now_ms();
-    let (user, appid) = match partner_caller(&emu, &headers, now) {
+    let mut state = emu.lock();
+    let (user, appid) = match partner_caller(&emu, &mut state, &headers, now) {
         Ok(c) => c,
         Err((status, why)) => return refuse(status, why),
     };
-    let mut state = emu.lock();
-    if !state.partner.admit(&appid, now, REQUESTS_PER_SECOND) {
-        let mut r = refuse(StatusCode::TOO_MANY_REQUESTS, "Too many requests.");
-        r.headers_mut().insert("retry-after", HeaderValue::from_static("1"));
-        return r;
-    }
     if !app.eq_ignore_ascii_case(&appid) || !state.partner.is_admin_agent(&user.tenant_id, &user.user_id) {
         return refuse(StatusCode::FORBIDDEN, "The caller may not remove this consent.");
     }
@@ -127,8 +127,13 @@ struct Grant {
     scope: String,
 }
 
+/// A refusal; a 429 says when to come back (the limit is per second).
 fn refuse(status: StatusCode, description: &str) -> Response {
-    (status, Json(json!({ "description": description, "data": [] }))).into_response()
+    let mut r = (status, Json(json!({ "description": description, "data": [] }))).into_response();
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        r.headers_mut().insert("retry-after", HeaderValue::from_static("1"));
+    }
+    r
 }
 
 async fn consent(
@@ -138,16 +143,11 @@ async fn consent(
     body: Bytes,
 ) -> Response {
     let now = now_ms();
-    let (user, appid) = match partner_caller(&emu, &headers, now) {
+    let mut state = emu.lock();
+    let (user, appid) = match partner_caller(&emu, &mut state, &headers, now) {
         Ok(c) => c,
         Err((status, why)) => return refuse(status, why),
     };
-    let mut state = emu.lock();
-    if !state.partner.admit(&appid, now, REQUESTS_PER_SECOND) {
-        let mut r = refuse(StatusCode::TOO_MANY_REQUESTS, "Too many requests.");
-        r.headers_mut().insert("retry-after", HeaderValue::from_static("1"));
-        return r;
-    }
     let Ok(req) = serde_json::from_slice::<ConsentBody>(&body) else {
         return refuse(StatusCode::BAD_REQUEST, "The request body is not a valid application consent.");
     };
