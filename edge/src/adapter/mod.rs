@@ -161,6 +161,21 @@ fn authenticate(req: &Request, config: &Config) -> std::result::Result<Session, 
     })
 }
 
+/// Sets a Durable Object's alarm to the instant `at` (the runtime takes an offset from now), or
+/// removes it.
+pub(crate) async fn set_alarm_at(storage: &worker::Storage, at: Option<Millis>) -> Result<()> {
+    match at {
+        Some(at) => storage.set_alarm(std::time::Duration::from_millis((at - now()).max(0) as u64)).await,
+        None => storage.delete_alarm().await,
+    }
+}
+
+/// Deletes everything a Durable Object stored, and its alarm.
+pub(crate) async fn delete_everything(storage: &worker::Storage) -> Result<()> {
+    storage.delete_all().await?;
+    storage.delete_alarm().await
+}
+
 /// Sends `cmd` to the sign-in's Durable Object.
 pub(crate) async fn signin_command(env: &Env, id: &str, cmd: Command) -> std::result::Result<Response, AppError> {
     durable_object_call(env, "SIGNIN", id, &cmd).await

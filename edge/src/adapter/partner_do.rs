@@ -82,12 +82,7 @@ impl BatchHost for PartnerBatch {
     }
 
     async fn set_alarm(&self, at: Option<Millis>) -> std::result::Result<(), HostError> {
-        let storage = self.state.storage();
-        match at {
-            Some(at) => storage.set_alarm(std::time::Duration::from_millis((at - now()).max(0) as u64)).await,
-            None => storage.delete_alarm().await,
-        }
-        .map_err(host_error)
+        super::set_alarm_at(&self.state.storage(), at).await.map_err(host_error)
     }
 
     async fn alarm_set(&self) -> std::result::Result<bool, HostError> {
@@ -95,8 +90,7 @@ impl BatchHost for PartnerBatch {
     }
 
     async fn delete_all(&self) -> std::result::Result<(), HostError> {
-        self.state.storage().delete_all().await.map_err(host_error)?;
-        self.state.storage().delete_alarm().await.map_err(host_error)
+        super::delete_everything(&self.state.storage()).await.map_err(host_error)
     }
 
     async fn start_sign_in(

@@ -4,6 +4,7 @@
 //! command names the account, and a mismatch answers 404).
 
 use super::http::WorkerHttp;
+use super::now;
 use crate::error::AppError;
 use crate::signin::at_rest::{self, AtRest};
 use crate::signin::command::{Command, Reply};
@@ -14,10 +15,6 @@ use serde::Deserialize;
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
 
 const RECORD: &str = "record";
-
-fn now() -> Millis {
-    Millis(worker::Date::now().as_millis() as i64)
-}
 
 fn host_error(e: worker::Error) -> HostError {
     HostError(e.to_string())
@@ -80,18 +77,11 @@ impl SignInHost for SignIn {
     }
 
     async fn set_alarm(&self, at: Option<Millis>) -> std::result::Result<(), HostError> {
-        let storage = self.state.storage();
-        match at {
-            // An i64 is an offset from now for the runtime, not a timestamp.
-            Some(at) => storage.set_alarm(std::time::Duration::from_millis((at - now()).max(0) as u64)).await,
-            None => storage.delete_alarm().await,
-        }
-        .map_err(host_error)
+        super::set_alarm_at(&self.state.storage(), at).await.map_err(host_error)
     }
 
     async fn delete_all(&self) -> std::result::Result<(), HostError> {
-        self.state.storage().delete_all().await.map_err(host_error)?;
-        self.state.storage().delete_alarm().await.map_err(host_error)
+        super::delete_everything(&self.state.storage()).await.map_err(host_error)
     }
 
     async fn claim_slot(&self, id: &str, account: &str) -> std::result::Result<bool, AppError> {
