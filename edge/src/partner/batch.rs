@@ -334,22 +334,19 @@ impl Batch {
 
     /// An in-flight row was saved.
     pub fn saved(&mut self, i: usize, organization_id: String, now: Millis) -> bool {
-        let done = match self.row(i) {
-            Some(r) if r.state.in_flight() => {
-                r.state = RowState::Saved { organization_id };
-                true
-            }
-            _ => false,
-        };
-        self.settle(now);
-        done
+        self.settle_row(i, RowState::Saved { organization_id }, now)
     }
 
     /// An in-flight row failed for good.
     pub fn failed(&mut self, i: usize, code: ErrorCode, now: Millis) -> bool {
+        self.settle_row(i, RowState::Failed { code }, now)
+    }
+
+    /// An in-flight row ends as `settled`; whether it was in flight.
+    fn settle_row(&mut self, i: usize, settled: RowState, now: Millis) -> bool {
         let done = match self.row(i) {
             Some(r) if r.state.in_flight() => {
-                r.state = RowState::Failed { code };
+                r.state = settled;
                 true
             }
             _ => false,
