@@ -23,6 +23,7 @@ pub mod api;
 pub mod chunks;
 pub mod context;
 pub mod embed;
+pub mod i18n;
 pub mod pages;
 pub mod session;
 pub mod signin_model;

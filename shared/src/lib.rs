@@ -15,6 +15,7 @@ pub mod endpoints;
 pub mod engine_token;
 pub mod errors;
 pub mod ids;
+pub mod locale;
 pub mod mailbox;
 pub mod method;
 pub mod roles;
