@@ -68,8 +68,22 @@ impl Catalogue {
                 out.push(Problem::Missing(key.clone()));
                 continue;
             };
-            let want = super::text::placeholders(src.texts().first().copied().unwrap_or_default());
-            if entry.texts().iter().any(|t| super::text::placeholders(t) != want) {
+            // Every form names only values the source names, and together they name them all (a
+            // plural form such as "one application" may leave the number out).
+            let names = |e: &Entry| {
+                e.texts().iter().flat_map(|t| super::text::placeholders(t)).collect::<std::collections::BTreeSet<_>>()
+            };
+            let want = names(src);
+            let exact = matches!(entry, Entry::Text(_));
+            let differs = entry.texts().iter().any(|t| {
+                let got = super::text::placeholders(t);
+                if exact {
+                    got != want
+                } else {
+                    !got.is_subset(&want)
+                }
+            }) || names(entry) != want;
+            if differs {
                 out.push(Problem::Placeholders(key.clone()));
             }
             if let Entry::Plural(forms) = entry {

@@ -3,4 +3,5 @@
 //! compiled in; the other catalogues are fetched when a portal asks for their language.
 
 pub mod catalogue;
+pub mod pseudo;
 pub mod text;
