@@ -59,6 +59,11 @@ pre_build)
     done
   fi
   rm -f "$work"/app/*.d.ts
+  # The other languages' catalogues, fetched when a portal asks for one (English is compiled in).
+  mkdir -p "$work/app/locales"
+  for f in frontend/locales/*.json; do
+    case "$(basename "$f")" in en.json) ;; *) cp "$f" "$work/app/locales/" ;; esac
+  done
   hash=$(cd "$work/app" && find . -type f | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)
   cp -r "$work/app" "$staging/app-$hash"
   echo "app-$hash" >"$work/folder"

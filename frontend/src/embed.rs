@@ -157,11 +157,6 @@ pub fn listen(allowed: Vec<String>, on_session: impl Fn(SessionMessage) + 'stati
             if !msg.refused.is_empty() {
                 post(design_refused(&msg.refused));
             }
-            if let (Some(locale), Some(root)) =
-                (&msg.locale, web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()))
-            {
-                let _ = root.set_attribute("lang", locale);
-            }
             on_session(msg);
         }
     });

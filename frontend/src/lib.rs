@@ -58,6 +58,14 @@ pub fn App() -> impl IntoView {
     let fragment_token = session::take_fragment_token();
     let top_level = embed::is_top_level();
     let page = RwSignal::new(Page::Manage);
+    let i18n = i18n::runtime::I18n::provide();
+    // The page's language is the one shown (English until a catalogue has arrived).
+    Effect::new(move |_| {
+        let tag = i18n.locale().tag();
+        if let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
+            let _ = root.set_attribute("lang", tag);
+        }
+    });
     // Bumped when a new session arrives from the portal: everything that read data reads again.
     let epoch = context::SessionEpoch::provide();
     let health = LocalResource::new(|| api::fetch::<HealthResponse>(&HEALTH, ""));
@@ -98,6 +106,9 @@ pub fn App() -> impl IntoView {
             if !listening.get_untracked() {
                 listening.set(true);
                 embed::listen(h.portal_origins.clone(), move |msg| {
+                    if let Some(locale) = &msg.locale {
+                        i18n.request(locale, &i18n::runtime::assets());
+                    }
                     session::set_token(Some(msg.token));
                     epoch.new_session();
                 });
@@ -124,7 +135,7 @@ pub fn App() -> impl IntoView {
     });
     view! {
         <main>
-            <h1>"Add & Manage Microsoft 365 Organizations"</h1>
+            <h1>{move || i18n.t("app.heading")}</h1>
             <p data-testid="session" class="hint">
                 <Suspense fallback=|| ()>
                     {move || who.get().flatten().map(|r| match r {

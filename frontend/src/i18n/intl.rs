@@ -1,0 +1,32 @@
+//! The browser's `Intl` for the current language: plural categories and numbers, as the browser
+//! writes them (never hand-written rules).
+
+use js_sys::{Array, Function, Object};
+use wasm_bindgen::JsValue;
+
+fn locales(tag: &str) -> Array {
+    Array::of1(&JsValue::from_str(tag))
+}
+
+/// `Intl.PluralRules(tag).select(n)`: `zero`, `one`, `two`, `few`, `many` or `other`.
+pub fn plural_category(tag: &str, n: f64) -> String {
+    js_sys::Intl::PluralRules::new(&locales(tag), &Object::new()).select(n).into()
+}
+
+/// `Intl.NumberFormat(tag).format(n)`.
+pub fn number(tag: &str, n: f64) -> String {
+    let format: Function = js_sys::Intl::NumberFormat::new(&locales(tag), &Object::new()).format();
+    format
+        .call1(&JsValue::UNDEFINED, &JsValue::from_f64(n))
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_else(|| n.to_string())
+}
+
+/// `Intl.RelativeTimeFormat(tag, {numeric: "auto"}).format(value, unit)` ("5 minutes ago",
+/// "vor 5 Minuten"); `unit` is one of `second`, `minute`, `hour`, `day`.
+pub fn relative(tag: &str, value: f64, unit: &str) -> String {
+    let options = Object::new();
+    let _ = js_sys::Reflect::set(&options, &"numeric".into(), &"auto".into());
+    js_sys::Intl::RelativeTimeFormat::new(&locales(tag), &options).format(value, unit).into()
+}
