@@ -119,3 +119,33 @@ async fn messages_from_another_origin_are_ignored() {
     assert!(events.is_empty(), "no event from an app that does not trust this portal: {events}");
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_portal_chooses_the_apps_language_and_changes_it_without_a_reload() {
+    let (portal_origin, stack) = trusted_portal("acct-language").await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    c.goto(&format!("{portal_origin}/")).await.unwrap();
+    browser.wait_for_text("[data-testid=portal-events]", "m365-onboarding:ready", Duration::from_secs(20)).await;
+    let send = |locale: &'static str| {
+        c.execute(
+            "document.getElementById('app').contentWindow.postMessage({type: 'm365-onboarding:session', token: arguments[0], locale: arguments[2]}, new URL(arguments[1]).origin)",
+            vec![stack.token("acct-language").into(), stack.url("/").into(), locale.into()],
+        )
+    };
+    for (locale, heading, lang) in [
+        ("de-CH", "Microsoft 365-Organisationen hinzufügen und verwalten", "de"),
+        ("ja-JP", "Microsoft 365 組織の追加と管理", "ja"),
+        ("zh-TW", "Add & Manage Microsoft 365 Organizations", "en"),
+        ("zh-CN", "添加和管理 Microsoft 365 组织", "zh-Hans"),
+    ] {
+        send(locale).await.unwrap();
+        let frame = c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("#app")).await.unwrap();
+        frame.enter_frame().await.unwrap();
+        browser.wait_for_text("h1", heading, Duration::from_secs(20)).await;
+        let page_lang = c.execute("return document.documentElement.lang", vec![]).await.unwrap();
+        assert_eq!(page_lang.as_str(), Some(lang), "{locale}");
+        c.enter_parent_frame().await.unwrap();
+    }
+    browser.close().await;
+}
