@@ -3,43 +3,52 @@
 //! language's catalogue is fetched from the build's own folder the first time it is asked for
 //! (content-named, so cached for good), and English shows until it has arrived (never a key).
 
-use super::catalogue::Catalogue;
 use super::text::fill;
 use leptos::prelude::*;
 use shared::locale::Locale;
-use std::sync::Arc;
+use wasm_bindgen::JsCast;
 
 /// The English source, as the build compiled it in.
 const ENGLISH: &str = include_str!("../../locales/en.json");
 
-thread_local! {
-    static ENGLISH_CATALOGUE: Catalogue = parse(ENGLISH).unwrap_or_default();
-    static FETCHED: std::cell::RefCell<Vec<(Locale, Arc<Catalogue>)>> = const { std::cell::RefCell::new(Vec::new()) };
+/// A catalogue as the browser parsed it: a JavaScript object read with `Reflect`, so that the app
+/// carries no deserializer for it (the first load stays as small as without languages).
+#[derive(Clone)]
+struct JsCatalogue(js_sys::Object);
+
+impl JsCatalogue {
+    fn parse(text: &str) -> Option<JsCatalogue> {
+        js_sys::JSON::parse(text).ok().and_then(|v| v.dyn_into::<js_sys::Object>().ok()).map(JsCatalogue)
+    }
+
+    /// The text of `key` for plural `category` (`other` when the entry has no such form).
+    fn text(&self, key: &str, category: &str) -> Option<String> {
+        let entry = js_sys::Reflect::get(&self.0, &key.into()).ok()?;
+        if let Some(t) = entry.as_string() {
+            return Some(t);
+        }
+        let form = |c: &str| js_sys::Reflect::get(&entry, &c.into()).ok().and_then(|v| v.as_string());
+        form(category).or_else(|| form("other"))
+    }
 }
 
-fn parse(text: &str) -> Option<Catalogue> {
-    #[cfg(target_arch = "wasm32")]
-    {
-        let value = js_sys::JSON::parse(text).ok()?;
-        serde_wasm_bindgen::from_value(value).ok()
-    }
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        serde_json::from_str(text).ok()
-    }
+thread_local! {
+    static ENGLISH_CATALOGUE: Option<JsCatalogue> = JsCatalogue::parse(ENGLISH);
+    static FETCHED: std::cell::RefCell<Vec<(Locale, JsCatalogue)>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// The language and its catalogue.
 #[derive(Clone, Copy)]
 pub struct I18n {
     locale: RwSignal<Locale>,
-    catalogue: RwSignal<Option<Arc<Catalogue>>>,
+    /// A JavaScript value: kept in the thread's own storage.
+    catalogue: RwSignal<Option<JsCatalogue>, LocalStorage>,
 }
 
 impl I18n {
     /// Provides English to the components below.
     pub fn provide() -> Self {
-        let i18n = I18n { locale: RwSignal::new(Locale::En), catalogue: RwSignal::new(None) };
+        let i18n = I18n { locale: RwSignal::new(Locale::En), catalogue: RwSignal::new_local(None) };
         provide_context(i18n);
         i18n
     }
@@ -47,7 +56,7 @@ impl I18n {
     /// The context, or English when none was provided (a component mounted on its own).
     pub fn get() -> Self {
         use_context::<I18n>()
-            .unwrap_or_else(|| I18n { locale: RwSignal::new(Locale::En), catalogue: RwSignal::new(None) })
+            .unwrap_or_else(|| I18n { locale: RwSignal::new(Locale::En), catalogue: RwSignal::new_local(None) })
     }
 
     /// The language shown.
@@ -77,9 +86,8 @@ impl I18n {
 
     fn text(self, key: &str, category: &str, args: &[(&str, String)]) -> String {
         let catalogue = self.catalogue.get();
-        let own = catalogue.as_ref().and_then(|c| c.get(key)).and_then(|e| e.text(category)).map(str::to_owned);
-        let text =
-            own.or_else(|| ENGLISH_CATALOGUE.with(|en| en.get(key).and_then(|e| e.text(category)).map(str::to_owned)));
+        let own = catalogue.as_ref().and_then(|c| c.text(key, category));
+        let text = own.or_else(|| ENGLISH_CATALOGUE.with(|en| en.as_ref().and_then(|en| en.text(key, category))));
         fill(text.as_deref().unwrap_or(key), args)
     }
 
@@ -102,8 +110,7 @@ impl I18n {
         leptos::task::spawn_local(async move {
             let Ok(resp) = gloo_net::http::Request::get(&url).send().await else { return };
             let Ok(text) = resp.text().await else { return };
-            let Some(c) = resp.ok().then(|| parse(&text)).flatten() else { return };
-            let c = Arc::new(c);
+            let Some(c) = resp.ok().then(|| JsCatalogue::parse(&text)).flatten() else { return };
             FETCHED.with(|f| f.borrow_mut().push((locale, c.clone())));
             self.locale.set(locale);
             self.catalogue.set(Some(c));
@@ -119,17 +126,4 @@ pub fn assets() -> String {
         .and_then(|d| d.query_selector("meta[name=m365-assets]").ok().flatten())
         .and_then(|m| m.get_attribute("content"))
         .unwrap_or_else(|| "./app/".to_owned())
-}
-
-/// The English source catalogue (for the pseudo-locale and the catalogue test).
-pub fn english() -> Catalogue {
-    ENGLISH_CATALOGUE.with(Clone::clone)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_english_source_is_read() {
-        assert!(super::english().get("app.heading").is_some());
-    }
 }
