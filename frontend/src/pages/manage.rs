@@ -152,13 +152,14 @@ pub fn Manage(
             }
         });
     };
+    let i18n = crate::i18n::runtime::I18n::get();
     view! {
         <section>
             <div class="toolbar">
-                <button type="button" on:click=move |_| on_add.run(())>"Add Microsoft 365 organization"</button>
+                <button type="button" on:click=move |_| on_add.run(())>{move || i18n.t("list.add")}</button>
                 {on_partner.map(|open| view! {
                     <button type="button" class="secondary" data-testid="add-partner"
-                        on:click=move |_| open.run(())>"Add customers' organizations (partner)"</button>
+                        on:click=move |_| open.run(())>{move || i18n.t("list.add_partner")}</button>
                 })}
             </div>
             <p class="error" role="alert">{move || error.get().unwrap_or_default()}</p>
@@ -169,7 +170,7 @@ pub fn Manage(
                             1 => format!("{} was removed from the backup service, and its application was deleted from Microsoft 365.", o.name),
                             n => format!("{} was removed from the backup service, and its {n} applications were deleted from Microsoft 365.", o.name),
                         }}</p>
-                        <button type="button" class="secondary" on:click=move |_| kept.set(None)>"Dismiss"</button>
+                        <button type="button" class="secondary" on:click=move |_| kept.set(None)>{move || i18n.t("common.dismiss")}</button>
                     </div>
                 }.into_any()
             } else {
@@ -177,27 +178,27 @@ pub fn Manage(
                     <div class="notice" role="status" data-testid="kept-applications">
                         <p>{format!("{} was removed from the backup service. Its applications stay registered in the tenant:", o.name)}</p>
                         <KeptApplications o=o.clone() />
-                        <button type="button" class="secondary" on:click=move |_| kept.set(None)>"Dismiss"</button>
+                        <button type="button" class="secondary" on:click=move |_| kept.set(None)>{move || i18n.t("common.dismiss")}</button>
                     </div>
                 }.into_any()
             })}
-            <Suspense fallback=|| view! { <p>"Loading organizations…"</p> }>
+            <Suspense fallback=move || view! { <p>{move || i18n.t("list.loading")}</p> }>
                 {move || list.get().map(|r| match r {
                     Err(e) => view! { <p class="error" role="alert">{e.message()}</p> }.into_any(),
                     Ok(l) if l.organizations.is_empty() => view! {
                         <div class="empty" data-testid="empty-state">
-                            <p>"No Microsoft 365 organization has been added yet."</p>
-                            <button type="button" on:click=move |_| on_add.run(())>"Add your first organization"</button>
+                            <p>{move || i18n.t("list.empty")}</p>
+                            <button type="button" on:click=move |_| on_add.run(())>{move || i18n.t("list.add_first")}</button>
                         </div>
                     }.into_any(),
                     Ok(l) => view! {
                         <table data-testid="organizations">
-                            <caption class="visually-hidden">"Microsoft 365 organizations"</caption>
+                            <caption class="visually-hidden">{move || i18n.t("list.caption")}</caption>
                             <thead><tr>
-                                <th scope="col">"Name"</th><th scope="col">"Cloud"</th><th scope="col">"Tenant ID"</th>
-                                <th scope="col">"Application ID"</th><th scope="col">"Credential"</th>
-                                <th scope="col">"Multiple applications"</th><th scope="col">"Health"</th>
-                                <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                                <th scope="col">{move || i18n.t("list.col.name")}</th><th scope="col">{move || i18n.t("list.col.cloud")}</th><th scope="col">{move || i18n.t("list.col.tenant")}</th>
+                                <th scope="col">{move || i18n.t("list.col.application")}</th><th scope="col">{move || i18n.t("list.col.credential")}</th>
+                                <th scope="col">{move || i18n.t("list.col.multiple")}</th><th scope="col">{move || i18n.t("list.col.health")}</th>
+                                <th scope="col"><span class="visually-hidden">{move || i18n.t("list.col.actions")}</span></th>
                             </tr></thead>
                             <tbody>
                                 {l.organizations.into_iter().map(|o| {
