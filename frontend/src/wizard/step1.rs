@@ -74,21 +74,22 @@ fn DomainLookup(cloud: RwSignal<CloudEnvironment>, method: RwSignal<AddMethod>) 
             }
         });
     };
+    let i18n = crate::i18n::runtime::I18n::get();
     view! {
         <div class="field">
-            <label for="org-domain">"Your organization's domain (optional)"</label>
+            <label for="org-domain">{move || i18n.t("step1.domain.label")}</label>
             <div class="code-row">
                 <input id="org-domain" type="text" autocomplete="off" spellcheck="false" placeholder="contoso.onmicrosoft.com"
                     aria-describedby="org-domain-hint org-domain-result"
                     prop:value=move || domain.get() on:input=move |ev| domain.set(event_target_value(&ev))
                     on:change=move |_| look_up()
                     on:keydown=move |ev| if ev.key() == "Enter" { ev.prevent_default(); look_up(); } />
-                <button type="button" class="secondary" data-testid="find-cloud" on:click=move |_| look_up()>"Find my cloud"</button>
+                <button type="button" class="secondary" data-testid="find-cloud" on:click=move |_| look_up()>{move || i18n.t("step1.domain.find")}</button>
             </div>
-            <p class="hint" id="org-domain-hint">"Microsoft tells which cloud and tenant a domain belongs to; nothing is signed in."</p>
+            <p class="hint" id="org-domain-hint">{move || i18n.t("step1.domain.hint")}</p>
             <div id="org-domain-result" role="status" aria-live="polite" data-testid="domain-result">
-                {move || (looking.get() != 0 && !slow.get()).then(|| view! { <p class="hint">"Looking up…"</p> })}
-                {move || slow.get().then(|| view! { <p class="hint">"Microsoft is slow to answer. Choose the cloud yourself, or wait."</p> })}
+                {move || (looking.get() != 0 && !slow.get()).then(|| view! { <p class="hint">{i18n.t("step1.domain.looking")}</p> })}
+                {move || slow.get().then(|| view! { <p class="hint">{i18n.t("step1.domain.slow")}</p> })}
                 {move || found.get().map(|f| view! { <p>{f.message}</p> })}
                 {move || found.get().and_then(|f| cloud_warning(&f, cloud.get())).map(|w| view! { <p class="reason" data-testid="cloud-warning">{w}</p> })}
                 {move || message.get().map(|m| view! { <p class="error">{m}</p> })}
@@ -106,12 +107,13 @@ pub fn Step1(
     on_next: Callback<()>,
     on_cancel: Callback<()>,
 ) -> impl IntoView {
+    let i18n = crate::i18n::runtime::I18n::get();
     view! {
         <form class="step" on:submit=move |ev| { ev.prevent_default(); on_next.run(()); }>
             <DomainLookup cloud method />
             <fieldset>
-                <legend>"Azure cloud environment"</legend>
-                <p class="hint">"Microsoft 365 must be reached in the same Azure cloud your organization was created in."</p>
+                <legend>{move || i18n.t("step1.cloud.legend")}</legend>
+                <p class="hint">{move || i18n.t("step1.cloud.hint")}</p>
                 {CloudEnvironment::ALL.into_iter().map(|c| {
                     let id = format!("cloud-{}", c.as_str());
                     view! {
@@ -130,7 +132,7 @@ pub fn Step1(
                 }).collect_view()}
             </fieldset>
             <fieldset>
-                <legend>"Method to add the Microsoft 365 organization"</legend>
+                <legend>{move || i18n.t("step1.method.legend")}</legend>
                 {AddMethod::ALL.into_iter().map(|m| {
                     let id = match m {
                         AddMethod::Credential => "method-credential",
@@ -154,8 +156,8 @@ pub fn Step1(
                 }).collect_view()}
             </fieldset>
             <div class="actions">
-                <button type="button" class="secondary" on:click=move |_| on_cancel.run(())>"Cancel"</button>
-                <button type="submit" prop:disabled=move || busy.get()>"Next"</button>
+                <button type="button" class="secondary" on:click=move |_| on_cancel.run(())>{move || i18n.t("common.cancel")}</button>
+                <button type="submit" prop:disabled=move || busy.get()>{move || i18n.t("common.next")}</button>
             </div>
         </form>
     }
