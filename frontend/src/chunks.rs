@@ -93,8 +93,9 @@ where
     Fut: Future<Output = Loaded> + Send + 'static,
 {
     let attempt = RwSignal::new(0u32);
+    let i18n = crate::i18n::runtime::I18n::get();
     view! {
-        <Suspense fallback=|| view! { <p class="hint" role="status" data-testid="chunk-loading">"Loading…"</p> }>
+        <Suspense fallback=move || view! { <p class="hint" role="status" data-testid="chunk-loading">{move || i18n.t("chunk.loading")}</p> }>
             {move || {
                 attempt.track();
                 let screen = load();
@@ -103,8 +104,8 @@ where
                         Ok(view) => view,
                         Err(ChunkUnavailable) => view! {
                             <div class="notice" role="alert" data-testid="chunk-failed">
-                                <p>"This part of the page could not be loaded. Check your connection, then choose Retry."</p>
-                                <button type="button" on:click=move |_| attempt.update(|n| *n += 1)>"Retry"</button>
+                                <p>{move || i18n.t("chunk.unavailable")}</p>
+                                <button type="button" on:click=move |_| attempt.update(|n| *n += 1)>{move || i18n.t("common.retry")}</button>
                             </div>
                         }
                         .into_any(),

@@ -139,20 +139,20 @@ pub fn App() -> impl IntoView {
             <p data-testid="session" class="hint">
                 <Suspense fallback=|| ()>
                     {move || who.get().flatten().map(|r| match r {
-                        Ok(s) => format!("Signed in for portal account {}.", s.account),
+                        Ok(s) => i18n.tr("app.signed_in_for", &[("account", s.account)]),
                         Err(e) => e.message(),
                     })}
                 </Suspense>
             </p>
             {move || match source.get() {
-                None => view! { <p>"Connecting to the service…"</p> }.into_any(),
+                None => view! { <p>{move || i18n.t("app.connecting")}</p> }.into_any(),
                 Some(SessionSource::OpenFromPortal) => view! {
                     <OpenFromPortal dev=health.get().and_then(|h| h.ok()).is_some_and(|h| h.dev_session_in_url) />
                 }.into_any(),
                 Some(_) => view! { <Pages page /> }.into_any(),
             }}
             <footer>
-                <Suspense fallback=|| view! { <span>"Connecting to the service…"</span> }>
+                <Suspense fallback=move || view! { <span>{move || i18n.t("app.connecting")}</span> }>
                     {move || health.get().map(|result| view! { <ServiceStatus result /> })}
                 </Suspense>
             </footer>
@@ -357,14 +357,15 @@ pub fn Wizard(on_done: Callback<Option<String>>) -> impl IntoView {
 /// The footer line that says which API version answered, or why none did.
 #[component]
 pub fn ServiceStatus(result: Result<HealthResponse, api::ApiFailure>) -> impl IntoView {
+    let i18n = i18n::runtime::I18n::get();
     match result {
         Ok(h) => view! {
-            <span data-testid="api-version">{format!("{} API version {}", h.service, h.version)}</span>
+            <span data-testid="api-version">{move || i18n.tr("app.api_version", &[("service", h.service.clone()), ("version", h.version.clone())])}</span>
         }
         .into_any(),
         Err(e) => view! {
             <span class="error" role="alert" data-testid="api-error">
-                {format!("The service could not be reached: {}", e.message())}
+                {move || i18n.tr("app.unreachable", &[("message", e.message())])}
             </span>
         }
         .into_any(),
