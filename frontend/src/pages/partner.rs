@@ -125,10 +125,11 @@ pub fn PartnerOnboarding(on_done: Callback<()>) -> impl IntoView {
 #[component]
 fn RecentBatches(on_open: Callback<String>) -> impl IntoView {
     let batches = LocalResource::new(|| api::fetch(&LIST_PARTNER_BATCHES, ""));
+    let i18n = crate::i18n::runtime::I18n::get();
     view! {
         <Suspense fallback=|| ()>
             {move || batches.get().and_then(|r| r.ok()).filter(|l| !l.batches.is_empty()).map(|l| view! {
-                <h3>"Recent batches"</h3>
+                <h3>{move || i18n.t("partner.recent")}</h3>
                 <ul data-testid="recent-batches">
                     {l.batches.into_iter().map(|b| {
                         let id = b.id.clone();
@@ -140,7 +141,7 @@ fn RecentBatches(on_open: Callback<String>) -> impl IntoView {
                         };
                         view! {
                             <li>{text}" "
-                                <button type="button" class="secondary" on:click=move |_| on_open.run(id.clone())>"Show"</button>
+                                <button type="button" class="secondary" on:click=move |_| on_open.run(id.clone())>{move || i18n.t("partner.show")}</button>
                             </li>
                         }
                     }).collect_view()}
@@ -154,6 +155,7 @@ fn RecentBatches(on_open: Callback<String>) -> impl IntoView {
 #[component]
 fn Choose(sign_in: String, on_started: Callback<PartnerBatchStatus>, on_cancel: Callback<()>) -> impl IntoView {
     let sign_in = StoredValue::new(sign_in);
+    let i18n = crate::i18n::runtime::I18n::get();
     let customers = LocalResource::new(move || {
         let id = sign_in.get_value();
         async move { api::fetch(&PARTNER_CUSTOMERS, &id).await }
@@ -183,21 +185,21 @@ fn Choose(sign_in: String, on_started: Callback<PartnerBatchStatus>, on_cancel: 
         });
     };
     view! {
-        <Suspense fallback=|| view! { <p class="hint">"Reading your GDAP relationships…"</p> }>
+        <Suspense fallback=move || view! { <p class="hint">{move || i18n.t("partner.reading")}</p> }>
             {move || customers.get().map(|r| match r {
                 Err(e) => view! { <p class="error" role="alert">{e.message()}</p> }.into_any(),
                 Ok(l) if l.customers.is_empty() => view! {
                     <p data-testid="no-customers">"Your organization has no GDAP relationship in force with a customer. A customer approves a relationship in the Microsoft 365 admin center; then sign in here again."</p>
                 }.into_any(),
                 Ok(_) => view! {
-                    <label for="customer-search">"Search by name or tenant ID"</label>
+                    <label for="customer-search">{move || i18n.t("partner.search")}</label>
                     <input id="customer-search" type="search" data-testid="customer-search"
                         prop:value=move || query.get() on:input=move |e| query.set(event_target_value(&e)) />
                     <table data-testid="customers">
-                        <caption class="visually-hidden">"Customers with a GDAP relationship"</caption>
+                        <caption class="visually-hidden">{move || i18n.t("partner.customers.caption")}</caption>
                         <thead><tr>
                             <th scope="col">
-                                <input type="checkbox" aria-label="Select all shown customers" data-testid="select-all"
+                                <input type="checkbox" aria-label=move || i18n.t("partner.select_all") data-testid="select-all"
                                     prop:checked=move || logic::all_selected(&all(), &query.get(), &selected.get())
                                     on:change=move |e| {
                                         let on = event_target_checked(&e);
@@ -206,9 +208,9 @@ fn Choose(sign_in: String, on_started: Callback<PartnerBatchStatus>, on_cancel: 
                                         selected.update(|s| logic::select_all(&list, &q, s, on));
                                     } />
                             </th>
-                            <th scope="col">"Customer"</th>
-                            <th scope="col">"Tenant ID"</th>
-                            <th scope="col">"Your roles there"</th>
+                            <th scope="col">{move || i18n.t("partner.col.customer")}</th>
+                            <th scope="col">{move || i18n.t("list.col.tenant")}</th>
+                            <th scope="col">{move || i18n.t("partner.col.roles")}</th>
                         </tr></thead>
                         <tbody>
                             {move || all().into_iter().filter(|c| logic::matches(c, &query.get())).map(|c| {
@@ -259,6 +261,7 @@ fn Choose(sign_in: String, on_started: Callback<PartnerBatchStatus>, on_cancel: 
 #[component]
 fn Progress(batch: String, on_done: Callback<()>) -> impl IntoView {
     let batch = StoredValue::new(batch);
+    let i18n = crate::i18n::runtime::I18n::get();
     let status = RwSignal::new(None::<PartnerBatchStatus>);
     let error = RwSignal::new(None::<String>);
     let retrying = RwSignal::new(false);
@@ -313,15 +316,15 @@ fn Progress(batch: String, on_done: Callback<()>) -> impl IntoView {
     });
     view! {
         <p role="status" data-testid="batch-summary">
-            {move || status.get().map(|b| logic::summary_text(&b)).unwrap_or_else(|| "Starting…".to_owned())}
+            {move || status.get().map(|b| logic::summary_text(&b)).unwrap_or_else(|| i18n.t("partner.starting"))}
         </p>
         <p class="error" role="alert">{move || error.get().unwrap_or_default()}</p>
         <table data-testid="batch">
-            <caption class="visually-hidden">"Each customer's progress"</caption>
+            <caption class="visually-hidden">{move || i18n.t("partner.progress.caption")}</caption>
             <thead><tr>
-                <th scope="col">"Customer"</th>
-                <th scope="col">"State"</th>
-                <th scope="col">"What happened, what to do"</th>
+                <th scope="col">{move || i18n.t("partner.col.customer")}</th>
+                <th scope="col">{move || i18n.t("partner.col.state")}</th>
+                <th scope="col">{move || i18n.t("partner.col.detail")}</th>
             </tr></thead>
             <tbody>
                 {move || status.get().map(|b| b.customers.into_iter().map(|r| {
@@ -341,9 +344,9 @@ fn Progress(batch: String, on_done: Callback<()>) -> impl IntoView {
         </Show>
         <div class="actions">
             <Show when=move || !retrying.get() && status.get().is_some_and(|b| b.finished_at.is_some() && b.failed > 0)>
-                <button type="button" data-testid="retry-failed" on:click=move |_| retrying.set(true)>"Retry the failed ones"</button>
+                <button type="button" data-testid="retry-failed" on:click=move |_| retrying.set(true)>{move || i18n.t("partner.retry")}</button>
             </Show>
-            <button type="button" class="secondary" data-testid="partner-done" on:click=move |_| on_done.run(())>"Back to the list"</button>
+            <button type="button" class="secondary" data-testid="partner-done" on:click=move |_| on_done.run(())>{move || i18n.t("partner.back")}</button>
         </div>
     }
 }
