@@ -59,11 +59,10 @@ pre_build)
     done
   fi
   rm -f "$work"/app/*.d.ts
-  # The other languages' catalogues, fetched when a portal asks for one (English is compiled in).
+  # The other languages' catalogues, fetched when a portal asks for one. English is compiled in;
+  # its file is served too, because its keys, sorted, give the order the app numbers them in.
   mkdir -p "$work/app/locales"
-  for f in frontend/locales/*.json; do
-    case "$(basename "$f")" in en.json) ;; *) cp "$f" "$work/app/locales/" ;; esac
-  done
+  cp frontend/locales/*.json "$work/app/locales/"
   hash=$(cd "$work/app" && find . -type f | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)
   cp -r "$work/app" "$staging/app-$hash"
   echo "app-$hash" >"$work/folder"

@@ -19,11 +19,11 @@ pub enum ApiFailure {
 }
 
 impl ApiFailure {
-    /// The sentence shown to the administrator.
+    /// The sentence shown to the administrator, in the language shown.
     pub fn message(&self) -> String {
         match self {
-            ApiFailure::Api(body) => body.error.message.clone(),
-            ApiFailure::Transport(detail) => format!("no valid answer ({detail}). Check your connection and reload."),
+            ApiFailure::Api(body) => crate::i18n::I18n::get().error(&body.error),
+            ApiFailure::Transport(detail) => crate::i18n::I18n::get().tr(key!("app.no_answer"), &[("detail", detail.clone())]),
         }
     }
 

@@ -71,7 +71,7 @@ split_point! {
     removal: fn removal_sign_in(cloud: CloudEnvironment, organization: String, on_signed_in: Callback<String>) {
         Ok(view! {
             <crate::wizard::signin_panel::SignInPanel cloud removes=organization on_signed_in
-                intro="Deleting these applications needs a sign-in to this tenant as a Cloud Application Administrator or Application Administrator, or as a Global Administrator. Only the applications listed above are deleted." />
+                intro=key!("chunk.removal.intro") />
         }
         .into_any())
     }
@@ -93,9 +93,8 @@ where
     Fut: Future<Output = Loaded> + Send + 'static,
 {
     let attempt = RwSignal::new(0u32);
-    let i18n = crate::i18n::runtime::I18n::get();
     view! {
-        <Suspense fallback=move || view! { <p class="hint" role="status" data-testid="chunk-loading">{move || i18n.t("chunk.loading")}</p> }>
+        <Suspense fallback=move || view! { <p class="hint" role="status" data-testid="chunk-loading">{crate::i18n::t(key!("chunk.loading"))}</p> }>
             {move || {
                 attempt.track();
                 let screen = load();
@@ -104,8 +103,8 @@ where
                         Ok(view) => view,
                         Err(ChunkUnavailable) => view! {
                             <div class="notice" role="alert" data-testid="chunk-failed">
-                                <p>{move || i18n.t("chunk.unavailable")}</p>
-                                <button type="button" on:click=move |_| attempt.update(|n| *n += 1)>{move || i18n.t("common.retry")}</button>
+                                <p>{crate::i18n::t(key!("chunk.unavailable"))}</p>
+                                <button type="button" on:click=move |_| attempt.update(|n| *n += 1)>{crate::i18n::t(key!("common.retry"))}</button>
                             </div>
                         }
                         .into_any(),

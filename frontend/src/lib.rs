@@ -19,6 +19,9 @@ use signins::StartProblem;
 use wizard::logic::{after_method, Prefill, Step};
 use wizard::signin_loop::SignIn;
 
+// `key!("list.add")`: a key of the English catalogue, checked by the compiler (build.rs).
+include!(concat!(env!("OUT_DIR"), "/keys.rs"));
+
 pub mod api;
 pub mod chunks;
 pub mod context;
@@ -61,7 +64,7 @@ pub fn App() -> impl IntoView {
     let i18n = i18n::runtime::I18n::provide();
     // The page's language is the one shown (English until a catalogue has arrived).
     Effect::new(move |_| {
-        let tag = i18n.locale().tag();
+        let tag = i18n.shown().tag();
         if let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
             let _ = root.set_attribute("lang", tag);
         }
@@ -135,24 +138,24 @@ pub fn App() -> impl IntoView {
     });
     view! {
         <main>
-            <h1>{move || i18n.t("app.heading")}</h1>
+            <h1>{crate::i18n::t(key!("app.heading"))}</h1>
             <p data-testid="session" class="hint">
                 <Suspense fallback=|| ()>
                     {move || who.get().flatten().map(|r| match r {
-                        Ok(s) => i18n.tr("app.signed_in_for", &[("account", s.account)]),
+                        Ok(s) => i18n.tr(key!("app.signed_in_for"), &[("account", s.account)]),
                         Err(e) => e.message(),
                     })}
                 </Suspense>
             </p>
             {move || match source.get() {
-                None => view! { <p>{move || i18n.t("app.connecting")}</p> }.into_any(),
+                None => view! { <p>{crate::i18n::t(key!("app.connecting"))}</p> }.into_any(),
                 Some(SessionSource::OpenFromPortal) => view! {
                     <OpenFromPortal dev=health.get().and_then(|h| h.ok()).is_some_and(|h| h.dev_session_in_url) />
                 }.into_any(),
                 Some(_) => view! { <Pages page /> }.into_any(),
             }}
             <footer>
-                <Suspense fallback=move || view! { <span>{move || i18n.t("app.connecting")}</span> }>
+                <Suspense fallback=move || view! { <span>{crate::i18n::t(key!("app.connecting"))}</span> }>
                     {move || health.get().map(|result| view! { <ServiceStatus result /> })}
                 </Suspense>
             </footer>
@@ -169,15 +172,11 @@ pub fn OpenFromPortal(
 ) -> impl IntoView {
     view! {
         <section class="step" data-testid="open-from-portal" aria-labelledby="open-from-portal-heading">
-            <h2 id="open-from-portal-heading">"Open this from your backup portal"</h2>
-            <p>
-                "This app works only inside your backup portal, which signs you in. Sign in to your backup portal and open the Microsoft 365 organizations page there."
-            </p>
-            <p class="hint">
-                "A link to this page on its own does not sign you in, so that nobody can send you a link that works in their account."
-            </p>
+            <h2 id="open-from-portal-heading">{i18n::t(key!("app.open.heading"))}</h2>
+            <p>{i18n::t(key!("app.open.body"))}</p>
+            <p class="hint">{i18n::t(key!("app.open.link_hint"))}</p>
             {dev.then(|| view! {
-                <p class="hint">"Local development: open the address that make dev printed (it ends with #token=…), or make a new token with scripts/dev-token.py."</p>
+                <p class="hint">{i18n::t(key!("app.open.dev"))}</p>
             })}
         </section>
     }
@@ -233,6 +232,7 @@ pub fn Wizard(on_done: Callback<Option<String>>) -> impl IntoView {
     // Starting the sign-in was refused because too many are under way: list them to cancel one.
     let too_many = RwSignal::new(false);
     let heading: NodeRef<html::H2> = NodeRef::new();
+    let i18n = i18n::I18n::get();
 
     // Focus moves to the new step's heading, so keyboard and screen-reader users land on it.
     Effect::new(move |_| {
@@ -317,16 +317,16 @@ pub fn Wizard(on_done: Callback<Option<String>>) -> impl IntoView {
 
     view! {
         <section class="wizard" aria-labelledby="step-heading">
-            <ol class="stepper" aria-label="Progress" data-testid="stepper">
+            <ol class="stepper" aria-label=i18n::t(key!("wizard.stepper.label")) data-testid="stepper">
                 {move || wizard::logic::step_marks(step.get(), method.get()).into_iter().enumerate().map(|(i, (name, mark))| view! {
                     <li class=mark.class() aria-current=(mark == wizard::logic::Mark::Current).then_some("step")>
                         <span class="stepper-number" aria-hidden="true">{i + 1}</span>
-                        <span class="stepper-name">{name}</span>
-                        {(!mark.spoken().is_empty()).then(|| view! { <span class="visually-hidden">{format!(", {}", mark.spoken())}</span> })}
+                        <span class="stepper-name">{i18n::msg(name)}</span>
+                        {mark.spoken().map(|spoken| view! { <span class="visually-hidden">{i18n::msg(spoken)}</span> })}
                     </li>
                 }).collect_view()}
             </ol>
-            <h2 id="step-heading" tabindex="-1" node_ref=heading>{move || step.get().heading()}</h2>
+            <h2 id="step-heading" tabindex="-1" node_ref=heading>{move || i18n.msg(&step.get().heading())}</h2>
             <p class="error" role="alert" data-testid="wizard-error">{move || error.get().unwrap_or_default()}</p>
             <Show when=move || too_many.get()>
                 <wizard::running::RunningSignIns on_retry=next />
@@ -360,12 +360,12 @@ pub fn ServiceStatus(result: Result<HealthResponse, api::ApiFailure>) -> impl In
     let i18n = i18n::runtime::I18n::get();
     match result {
         Ok(h) => view! {
-            <span data-testid="api-version">{move || i18n.tr("app.api_version", &[("service", h.service.clone()), ("version", h.version.clone())])}</span>
+            <span data-testid="api-version">{move || i18n.tr(key!("app.api_version"), &[("service", h.service.clone()), ("version", h.version.clone())])}</span>
         }
         .into_any(),
         Err(e) => view! {
             <span class="error" role="alert" data-testid="api-error">
-                {move || i18n.tr("app.unreachable", &[("message", e.message())])}
+                {move || i18n.tr(key!("app.unreachable"), &[("message", e.message())])}
             </span>
         }
         .into_any(),

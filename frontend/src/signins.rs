@@ -197,6 +197,7 @@ pub fn start_problem(failure: &ApiFailure) -> StartProblem {
 
 /// When a listed sign-in started, for the administrator: "3 minutes ago (10:22 UTC)"; the text
 /// as given when it cannot be read.
+// i18n: date
 pub fn started_label(started_at: &str, now_ms: f64) -> String {
     let Some(at) = shared::certificate::parse_rfc3339(started_at).map(|s| s * 1000) else {
         return started_at.to_owned();

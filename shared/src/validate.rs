@@ -47,6 +47,47 @@ pub enum Field {
 }
 
 impl Field {
+    /// Every field.
+    pub const ALL: [Field; 15] = [
+        Field::Cloud,
+        Field::Method,
+        Field::OrganizationName,
+        Field::TenantId,
+        Field::ApplicationId,
+        Field::ClientSecret,
+        Field::Certificate,
+        Field::CertificatePassword,
+        Field::Confirm,
+        Field::SignInId,
+        Field::RepairOrganizationId,
+        Field::RemoveOrganizationId,
+        Field::Domain,
+        Field::Customers,
+        Field::Body,
+    ];
+
+    /// What to enter in the field, whatever was wrong with it: the sentence a translation of the
+    /// app shows for a refusal of the field (English shows the validator's own, more precise one).
+    pub fn instruction(self) -> &'static str {
+        match self {
+            Field::ApplicationId => "Enter the application ID: the Application (client) ID from App registrations, a GUID (not the Object ID or the name).",
+            Field::Body => "The request could not be read. Reload the page and try again.",
+            Field::Certificate => "Choose the application certificate: a .pfx file with one certificate and its private key, smaller than 64 KB.",
+            Field::CertificatePassword => "Enter the password you set when the .pfx file was exported.",
+            Field::ClientSecret => "Enter the application password: the Value of a client secret from Certificates & secrets (not its ID), without spaces.",
+            Field::Cloud => "Choose the Azure cloud environment your organization was created in.",
+            Field::Confirm => "Confirm that you want to do this.",
+            Field::Customers => "Choose at least one customer with a GDAP relationship in force, each once.",
+            Field::Domain => "Enter a domain of your organization, such as contoso.com or contoso.onmicrosoft.com: a name only, without https:// or a path.",
+            Field::Method => "Choose a method to add the Microsoft 365 organization: Credential, Device Code or Manual.",
+            Field::OrganizationName => "Enter a name for the organization, such as Contoso: at most 100 characters, without line breaks or invisible characters.",
+            Field::RemoveOrganizationId => "This organization's applications cannot be deleted with this sign-in. Open the organization again and delete it from there.",
+            Field::RepairOrganizationId => "This organization cannot be repaired with this sign-in. Open the organization again and repair it from there.",
+            Field::SignInId => "This sign-in is not valid for this request. Sign in again.",
+            Field::TenantId => "Enter the tenant ID: a GUID such as 00000000-0000-0000-0000-000000000000, not a domain name. Find it in the Microsoft Entra admin center, Overview, Tenant ID.",
+        }
+    }
+
     /// The wire name, as in error responses (`"tenant_id"`).
     pub fn as_str(self) -> &'static str {
         match self {

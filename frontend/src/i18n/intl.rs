@@ -30,3 +30,27 @@ pub fn relative(tag: &str, value: f64, unit: &str) -> String {
     let _ = js_sys::Reflect::set(&options, &"numeric".into(), &"auto".into());
     js_sys::Intl::RelativeTimeFormat::new(&locales(tag), &options).format(value, unit).into()
 }
+
+/// `Intl.DateTimeFormat(tag, {dateStyle: "medium", timeStyle: "short"})` of `epoch_ms` in the
+/// browser's time zone ("Dec 6, 2026, 3:04 PM", "06.12.2026, 15:04", "2026/12/06 15:04"); with
+/// `time` false the date only.
+pub fn date_time(tag: &str, epoch_ms: f64, time: bool) -> String {
+    let options = Object::new();
+    let _ = js_sys::Reflect::set(&options, &"dateStyle".into(), &"medium".into());
+    if time {
+        let _ = js_sys::Reflect::set(&options, &"timeStyle".into(), &"short".into());
+    }
+    let format: Function = js_sys::Intl::DateTimeFormat::new(&locales(tag), &options).format();
+    format
+        .call1(&JsValue::UNDEFINED, &js_sys::Date::new(&JsValue::from_f64(epoch_ms)))
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_default()
+}
+
+/// How long ago (negative `seconds`) or from now, in the largest whole unit that fits ("5 minutes
+/// ago", "vor 5 Minuten", "5 分前", "in 2 days"), as `Intl.RelativeTimeFormat` writes it.
+pub fn since(tag: &str, seconds: f64) -> String {
+    let (value, unit) = super::text::relative_unit(seconds);
+    relative(tag, value, unit)
+}

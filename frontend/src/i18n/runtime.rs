@@ -1,121 +1,222 @@
 //! The current language as a reactive context: [`I18n::t`] and friends read it, so every text on
-//! the screen changes when the portal changes the language. English is compiled in; another
-//! language's catalogue is fetched from the build's own folder the first time it is asked for
-//! (content-named, so cached for good), and English shows until it has arrived (never a key).
+//! the screen changes when the portal changes the language. English is compiled in
+//! ([`super::ENGLISH`], by key number); another language's catalogue is fetched from the build's
+//! own folder the first time it is asked for (content-named, so cached for good), and English shows
+//! until it has arrived (never a key).
 
-use super::text::fill;
+use super::text::{fill, Key, Msg};
 use leptos::prelude::*;
 use shared::locale::Locale;
-use wasm_bindgen::JsCast;
+use std::cell::RefCell;
+use wasm_bindgen::{JsCast, JsValue};
 
-/// The English source, as the build compiled it in.
-const ENGLISH: &str = include_str!("../../locales/en.json");
+/// The portal's locale that shows the pseudo-locale (Microsoft's pseudo-locale tag): English
+/// accented and 40% longer, for the layout tests (see [`super::pseudo`]).
+pub const PSEUDO_TAG: &str = "qps-ploc";
 
-/// A catalogue as the browser parsed it: a JavaScript object read with `Reflect`, so that the app
-/// carries no deserializer for it (the first load stays as small as without languages).
-#[derive(Clone)]
-struct JsCatalogue(js_sys::Object);
+/// What the page shows: a language, or the pseudo-locale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shown {
+    /// A language (English until another one's catalogue has arrived).
+    Language(Locale),
+    /// The pseudo-locale.
+    Pseudo,
+}
 
-impl JsCatalogue {
-    fn parse(text: &str) -> Option<JsCatalogue> {
-        js_sys::JSON::parse(text).ok().and_then(|v| v.dyn_into::<js_sys::Object>().ok()).map(JsCatalogue)
-    }
-
-    /// The text of `key` for plural `category` (`other` when the entry has no such form).
-    fn text(&self, key: &str, category: &str) -> Option<String> {
-        let entry = js_sys::Reflect::get(&self.0, &key.into()).ok()?;
-        if let Some(t) = entry.as_string() {
-            return Some(t);
+impl Shown {
+    /// The BCP 47 tag of the page (`lang`) and of `Intl`.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Shown::Language(l) => l.tag(),
+            Shown::Pseudo => "en",
         }
-        let form = |c: &str| js_sys::Reflect::get(&entry, &c.into()).ok().and_then(|v| v.as_string());
-        form(category).or_else(|| form("other"))
     }
+}
+
+/// A language's catalogue as the browser parsed it, read with `Reflect` (the app carries no JSON
+/// deserializer for it): its texts in the English catalogue's order, and the object itself for the
+/// sentences named by an error's code or a field's name.
+struct Fetched {
+    locale: Locale,
+    texts: js_sys::Array,
+    named: js_sys::Object,
 }
 
 thread_local! {
-    static ENGLISH_CATALOGUE: Option<JsCatalogue> = JsCatalogue::parse(ENGLISH);
-    static FETCHED: std::cell::RefCell<Vec<(Locale, JsCatalogue)>> = const { std::cell::RefCell::new(Vec::new()) };
+    static FETCHED: RefCell<Vec<Fetched>> = const { RefCell::new(Vec::new()) };
 }
 
-/// The language and its catalogue.
+/// A text of a catalogue entry: a string, or plural forms by `Intl.PluralRules` category.
+fn entry_text(entry: &JsValue, category: &str) -> Option<String> {
+    if let Some(t) = entry.as_string() {
+        return Some(t);
+    }
+    if !entry.is_object() {
+        return None;
+    }
+    let form = |c: &str| js_sys::Reflect::get(entry, &c.into()).ok().and_then(|v| v.as_string());
+    form(category).or_else(|| form("other"))
+}
+
+/// The language shown.
 #[derive(Clone, Copy)]
 pub struct I18n {
-    locale: RwSignal<Locale>,
-    /// A JavaScript value: kept in the thread's own storage.
-    catalogue: RwSignal<Option<JsCatalogue>, LocalStorage>,
+    shown: RwSignal<Shown>,
 }
 
 impl I18n {
     /// Provides English to the components below.
     pub fn provide() -> Self {
-        let i18n = I18n { locale: RwSignal::new(Locale::En), catalogue: RwSignal::new_local(None) };
+        let i18n = I18n { shown: RwSignal::new(Shown::Language(Locale::En)) };
         provide_context(i18n);
         i18n
     }
 
     /// The context, or English when none was provided (a component mounted on its own).
     pub fn get() -> Self {
-        use_context::<I18n>()
-            .unwrap_or_else(|| I18n { locale: RwSignal::new(Locale::En), catalogue: RwSignal::new_local(None) })
+        use_context::<I18n>().unwrap_or_else(|| I18n { shown: RwSignal::new(Shown::Language(Locale::En)) })
     }
 
-    /// The language shown.
-    pub fn locale(self) -> Locale {
-        self.locale.get()
+    /// What the page shows.
+    pub fn shown(self) -> Shown {
+        self.shown.get()
     }
 
     /// The text of `key` with `args` filled in.
-    pub fn tr(self, key: &str, args: &[(&str, String)]) -> String {
+    pub fn tr(self, key: Key, args: &[(&str, String)]) -> String {
         self.text(key, "other", args)
     }
 
     /// The text of `key`.
-    pub fn t(self, key: &str) -> String {
+    pub fn t(self, key: Key) -> String {
         self.tr(key, &[])
     }
 
     /// The text of `key` for `count` (its plural form in the language, `{count}` written as the
     /// language writes numbers).
-    pub fn tn(self, key: &str, count: f64, args: &[(&str, String)]) -> String {
-        let tag = self.locale.get().tag();
+    pub fn tn(self, key: Key, count: f64, args: &[(&str, String)]) -> String {
+        let tag = self.shown.get().tag();
         let category = super::intl::plural_category(tag, count);
         let mut all: Vec<(&str, String)> = args.to_vec();
         all.push(("count", super::intl::number(tag, count)));
         self.text(key, &category, &all)
     }
 
-    fn text(self, key: &str, category: &str, args: &[(&str, String)]) -> String {
-        let catalogue = self.catalogue.get();
-        let own = catalogue.as_ref().and_then(|c| c.text(key, category));
-        let text = own.or_else(|| ENGLISH_CATALOGUE.with(|en| en.as_ref().and_then(|en| en.text(key, category))));
-        fill(text.as_deref().unwrap_or(key), args)
+    /// The text of `msg`.
+    pub fn msg(self, msg: &Msg) -> String {
+        match msg.count {
+            Some(n) => self.tn(msg.key, n, &msg.args),
+            None => self.tr(msg.key, &msg.args),
+        }
+    }
+
+    fn text(self, key: Key, category: &str, args: &[(&str, String)]) -> String {
+        let english = super::ENGLISH.get(usize::from(key.0)).map(|s| s.text(category)).unwrap_or_default();
+        let text = match self.shown.get() {
+            Shown::Language(Locale::En) => english.to_owned(),
+            Shown::Pseudo => super::pseudo::pseudo(english),
+            Shown::Language(locale) => FETCHED
+                .with(|f| {
+                    let f = f.borrow();
+                    let own = f.iter().find(|c| c.locale == locale)?;
+                    entry_text(&own.texts.get(u32::from(key.0)), category)
+                })
+                .unwrap_or_else(|| english.to_owned()),
+        };
+        fill(&text, args)
+    }
+
+    /// The text the language's catalogue has under `name` (`error.<code>`, `field.<name>`), if it
+    /// is not English.
+    fn named(self, name: &str) -> Option<String> {
+        let Shown::Language(locale) = self.shown.get() else { return None };
+        FETCHED.with(|f| {
+            let f = f.borrow();
+            let own = f.iter().find(|c| c.locale == locale)?;
+            entry_text(&js_sys::Reflect::get(&own.named, &name.into()).ok()?, "other")
+        })
+    }
+
+    /// The sentence of the edge's error: in English as the edge wrote it (with its named values);
+    /// in another language the catalogue's sentence for its code (a refused field's for
+    /// `invalid_input`); English when the catalogue has none. The permissions an error names are
+    /// listed beside it as Microsoft names them.
+    pub fn error(self, detail: &shared::api::ErrorDetail) -> String {
+        let field = detail.field.filter(|_| detail.code == shared::ErrorCode::InvalidInput);
+        match field {
+            Some(f) => self.named(&format!("field.{}", f.as_str())),
+            None => self.named(&format!("error.{}", detail.code.as_str())),
+        }
+        .unwrap_or_else(|| detail.message.clone())
+    }
+
+    /// A refusal of the shared validators: in English as they wrote it, in another language the
+    /// catalogue's sentence for the field.
+    pub fn field_error(self, error: &shared::validate::FieldError) -> String {
+        self.named(&format!("field.{}", error.field.as_str())).unwrap_or_else(|| error.message.clone())
     }
 
     /// Shows the language for the portal's `requested` BCP 47 locale (see
     /// [`Locale::negotiate`]): at once when it is English or already fetched, else once its
-    /// catalogue has arrived from `assets` (the build's folder).
+    /// catalogue has arrived from `assets` (the build's folder); English meanwhile, and English
+    /// when it cannot be fetched (nothing is said to the administrator).
     pub fn request(self, requested: &str, assets: &str) {
+        if requested.eq_ignore_ascii_case(PSEUDO_TAG) {
+            self.shown.set(Shown::Pseudo);
+            return;
+        }
         let locale = Locale::negotiate(requested);
-        if locale == Locale::En {
-            self.locale.set(locale);
-            self.catalogue.set(None);
+        if locale == Locale::En || FETCHED.with(|f| f.borrow().iter().any(|c| c.locale == locale)) {
+            self.shown.set(Shown::Language(locale));
             return;
         }
-        if let Some(c) = FETCHED.with(|f| f.borrow().iter().find(|(l, _)| *l == locale).map(|(_, c)| c.clone())) {
-            self.locale.set(locale);
-            self.catalogue.set(Some(c));
-            return;
-        }
-        let url = format!("{assets}locales/{}.json", locale.tag());
+        let assets = assets.to_owned();
         leptos::task::spawn_local(async move {
-            let Ok(resp) = gloo_net::http::Request::get(&url).send().await else { return };
-            let Ok(text) = resp.text().await else { return };
-            let Some(c) = resp.ok().then(|| JsCatalogue::parse(&text)).flatten() else { return };
-            FETCHED.with(|f| f.borrow_mut().push((locale, c.clone())));
-            self.locale.set(locale);
-            self.catalogue.set(Some(c));
+            if let Some(fetched) = fetch(locale, &assets).await {
+                FETCHED.with(|f| f.borrow_mut().push(fetched));
+                self.shown.set(Shown::Language(locale));
+            }
         });
     }
+}
+
+/// A JSON file of the build's folder, as the browser parsed it.
+async fn json(url: &str) -> Option<js_sys::Object> {
+    let resp = gloo_net::http::Request::get(url).send().await.ok()?;
+    if !resp.ok() {
+        return None;
+    }
+    let text = resp.text().await.ok()?;
+    js_sys::JSON::parse(&text).ok()?.dyn_into::<js_sys::Object>().ok()
+}
+
+/// `locale`'s catalogue, its texts put in the English catalogue's order (the build serves
+/// `en.json` beside the others: its keys, sorted, are the numbers [`Key`] holds; keys are ASCII, so
+/// JavaScript's sort and the build's agree).
+async fn fetch(locale: Locale, assets: &str) -> Option<Fetched> {
+    let keys = js_sys::Object::keys(&json(&format!("{assets}locales/en.json")).await?).sort();
+    let named = json(&format!("{assets}locales/{}.json", locale.tag())).await?;
+    let texts = keys.map(&mut |key, _, _| js_sys::Reflect::get(&named, &key).unwrap_or(JsValue::UNDEFINED));
+    Some(Fetched { locale, texts, named })
+}
+
+/// The text of `key` in the language shown, as a view's child or an attribute's value (it changes
+/// with the language). One function for every text, so the app carries its rendering once.
+pub fn t(key: Key) -> impl Fn() -> String + Clone + Send + Sync + 'static {
+    let i18n = I18n::get();
+    move || i18n.t(key)
+}
+
+/// [`t`] with named values.
+pub fn tr(key: Key, args: Vec<(&'static str, String)>) -> impl Fn() -> String + Clone + Send + Sync + 'static {
+    let i18n = I18n::get();
+    move || i18n.tr(key, &args)
+}
+
+/// A [`Msg`] in the language shown, as a view's child or an attribute's value.
+pub fn msg(msg: Msg) -> impl Fn() -> String + Clone + Send + Sync + 'static {
+    let i18n = I18n::get();
+    move || i18n.msg(&msg)
 }
 
 /// The build's folder of content-named files (`./app-<hash>/`), from the page's

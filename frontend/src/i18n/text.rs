@@ -4,6 +4,43 @@
 
 use std::collections::BTreeSet;
 
+/// A key of the English catalogue: its position among the keys of `locales/en.json`, sorted.
+/// Written `key!("list.add")`, so the compiler refuses a key the catalogue does not have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Key(pub u16);
+
+/// A message to show: its catalogue key, its named values, and the number that chooses its plural
+/// form (shown as `{count}`). Pure logic returns these; a component shows them in the language of
+/// the page ([`super::runtime::I18n::msg`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Msg {
+    /// The catalogue key.
+    pub key: Key,
+    /// The named values.
+    pub args: Vec<(&'static str, String)>,
+    /// The number that chooses the plural form.
+    pub count: Option<f64>,
+}
+
+impl Msg {
+    /// The message `key` without values.
+    pub fn new(key: Key) -> Self {
+        Msg { key, args: vec![], count: None }
+    }
+
+    /// The message with the value `name` set to `value`.
+    pub fn arg(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.args.push((name, value.into()));
+        self
+    }
+
+    /// The message in the plural form for `count`.
+    pub fn count(mut self, count: f64) -> Self {
+        self.count = Some(count);
+        self
+    }
+}
+
 /// The names of the values `template` uses, in order of first use, each once.
 pub fn placeholders(template: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
@@ -67,5 +104,38 @@ mod tests {
         assert_eq!(fill("{missing}", &args), "{missing}");
         let names: Vec<String> = placeholders("{name}: {count} {name} {{x}}").into_iter().collect();
         assert_eq!(names, vec!["count", "name"]);
+    }
+}
+
+/// The value and unit `Intl.RelativeTimeFormat` is given for `seconds` (negative: in the past):
+/// the largest unit of second, minute, hour, day with at least one whole of it, rounded toward
+/// zero ("59 seconds ago", "1 minute ago", "23 hours ago", "2 days ago").
+pub fn relative_unit(seconds: f64) -> (f64, &'static str) {
+    let a = seconds.abs();
+    let (value, unit) = if a < 60.0 {
+        (a, "second")
+    } else if a < 3600.0 {
+        (a / 60.0, "minute")
+    } else if a < 86_400.0 {
+        (a / 3600.0, "hour")
+    } else {
+        (a / 86_400.0, "day")
+    };
+    (value.trunc().copysign(seconds), unit)
+}
+
+#[cfg(test)]
+mod relative_tests {
+    use super::relative_unit;
+
+    #[test]
+    fn a_duration_gets_its_largest_whole_unit() {
+        assert_eq!(relative_unit(-5.0), (-5.0, "second"));
+        assert_eq!(relative_unit(-59.9), (-59.0, "second"));
+        assert_eq!(relative_unit(-60.0), (-1.0, "minute"));
+        assert_eq!(relative_unit(-300.0), (-5.0, "minute"));
+        assert_eq!(relative_unit(-86_399.0), (-23.0, "hour"));
+        assert_eq!(relative_unit(2.0 * 86_400.0), (2.0, "day"));
+        assert_eq!(relative_unit(0.0), (0.0, "second"));
     }
 }

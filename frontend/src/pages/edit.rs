@@ -4,6 +4,7 @@
 //! application password is checked against Microsoft before it is saved, and the page says so.
 
 use crate::api::{self, ApiFailure};
+use crate::i18n::{msg, t, tr, Msg};
 use crate::wizard::signin_panel::SignInPanel;
 use crate::wizard::step3::MailboxNote;
 use leptos::prelude::*;
@@ -15,32 +16,37 @@ use shared::endpoints::{CHECK_ORGANIZATION, GET_ORGANIZATION, UPDATE_ORGANIZATIO
 use shared::secret::SecretString;
 
 /// An application's credential as the page lists it: its kind and when it ends.
-pub fn credential_text(a: &OrganizationApplication) -> String {
-    let kind = match a.credential_type {
-        CredentialType::Certificate => "certificate",
-        CredentialType::Secret => "application password",
-    };
-    match &a.credential_expires_at {
-        Some(end) => format!("{kind}, ends {}", end.get(..10).unwrap_or(end)),
-        None => kind.to_owned(),
+pub fn credential_text(a: &OrganizationApplication) -> Msg {
+    match (a.credential_type, &a.credential_expires_at) {
+        // i18n: date
+        (CredentialType::Certificate, Some(end)) => {
+            Msg::new(key!("edit.credential.certificate_ends")).arg("date", end.get(..10).unwrap_or(end))
+        }
+        // i18n: date
+        (CredentialType::Secret, Some(end)) => {
+            Msg::new(key!("edit.credential.secret_ends")).arg("date", end.get(..10).unwrap_or(end))
+        }
+        (CredentialType::Certificate, None) => Msg::new(key!("edit.credential.certificate")),
+        (CredentialType::Secret, None) => Msg::new(key!("edit.credential.secret")),
     }
 }
 
-/// Granted against required permissions, naming what is missing ("" for an application the
+/// Granted against required permissions, naming what is missing (`None` for an application the
 /// administrator registered, whose permissions the service did not grant).
-pub fn permissions_text(a: &OrganizationApplication) -> String {
+pub fn permissions_text(a: &OrganizationApplication) -> Option<Msg> {
     if a.required_permissions.is_empty() {
-        return String::new();
+        return None;
     }
     let missing: Vec<&str> =
         a.required_permissions.iter().filter(|p| !a.granted_permissions.contains(p)).map(String::as_str).collect();
     let granted = a.required_permissions.len() - missing.len();
     let total = a.required_permissions.len();
-    if missing.is_empty() {
-        format!("{granted} of {total} permissions granted")
+    let m = if missing.is_empty() {
+        Msg::new(key!("edit.permissions.granted"))
     } else {
-        format!("{granted} of {total} permissions granted; not granted: {}", missing.join(", "))
-    }
+        Msg::new(key!("edit.permissions.missing")).arg("missing", missing.join(", "))
+    };
+    Some(m.arg("granted", granted.to_string()).count(total as f64))
 }
 
 /// The edit page for organization `id`.
@@ -59,6 +65,7 @@ pub fn Edit(id: String, on_done: Callback<Option<Organization>>) -> impl IntoVie
     let message = RwSignal::new(None::<String>);
     let saving = RwSignal::new(false);
     let tickets = crate::wizard::waiting::Tickets::new();
+    let i18n = crate::i18n::I18n::get();
     let checking = RwSignal::new(false);
     let repairing = RwSignal::new(false);
     let check_id = id.clone();
@@ -95,9 +102,7 @@ pub fn Edit(id: String, on_done: Callback<Option<Organization>>) -> impl IntoVie
         let Some(Ok(current)) = org.get() else { return };
         let turning_on = multiple.get() && !current.multiple_applications;
         if turning_on && choice.get() == ReenableChoice::Recreate && recreate_sign_in.get().is_none() {
-            message.set(Some(
-                "Sign in with the one-time code first: the new applications are created with that sign-in.".into(),
-            ));
+            message.set(Some(i18n.t(key!("edit.sign_in_first"))));
             return;
         }
         let body = UpdateOrganization {
@@ -137,32 +142,39 @@ pub fn Edit(id: String, on_done: Callback<Option<Organization>>) -> impl IntoVie
         });
     };
     view! {
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+        <Suspense fallback=|| view! { <p>{t(key!("edit.loading"))}</p> }>
             {move || org.get().map(|r| match r {
                 Err(e) => view! { <p class="error" role="alert">{e.message()}</p> }.into_any(),
                 Ok(o) => { let usage_id = o.id.clone(); view! {
                     <form class="step" on:submit=save.clone() novalidate=true>
                         <h2 id="edit-heading" data-testid="edit-heading">{o.name.clone()}</h2>
-                        <p class="hint">{format!("Tenant {} in {}.", o.tenant_id, o.cloud.label())}</p>
+                        <p class="hint">{tr(key!("edit.tenant"), vec![("tenant", o.tenant_id.clone()), ("cloud", o.cloud.label().to_owned())])}</p>
                         <table class="applications" data-testid="applications" aria-labelledby="applications-caption">
-                            <caption id="applications-caption">"Backup applications"</caption>
+                            <caption id="applications-caption">{t(key!("edit.applications.caption"))}</caption>
                             <thead><tr>
-                                <th scope="col">"Application"</th><th scope="col">"Application ID"</th>
-                                <th scope="col">"Credential"</th><th scope="col">"Permissions"</th><th scope="col">"Health"</th>
+                                <th scope="col">{t(key!("edit.col.application"))}</th><th scope="col">{t(key!("list.col.application"))}</th>
+                                <th scope="col">{t(key!("list.col.credential"))}</th><th scope="col">{t(key!("edit.col.permissions"))}</th><th scope="col">{t(key!("list.col.health"))}</th>
                             </tr></thead>
                             <tbody>
                             {o.applications.iter().map(|a| {
-                                let role = if a.main { "Main application" } else { "Additional application" };
-                                let state = if a.active { "" } else { " (not in use)" };
-                                let (health, class, why) = super::manage::health_text(&a.health);
-                                let permissions = permissions_text(a);
+                                let role = match (a.main, a.active) {
+                                    (true, true) => key!("edit.role.main"),
+                                    (true, false) => key!("edit.role.main_unused"),
+                                    (false, true) => key!("edit.role.additional"),
+                                    (false, false) => key!("edit.role.additional_unused"),
+                                };
+                                let health_status = a.health.clone();
+                                let permissions = permissions_text(a).unwrap_or_else(|| Msg::new(key!("edit.permissions.by_administrator")));
                                 view! {
                                     <tr>
-                                        <th scope="row">{format!("{role}{state}")}<br/><span class="hint">{a.workload.label()}</span></th>
+                                        <th scope="row">{t(role)}<br/><span class="hint">{a.workload.label()}</span></th>
                                         <td class="mono">{a.application_id.clone()}</td>
-                                        <td data-testid="application-details">{credential_text(a)}</td>
-                                        <td>{if permissions.is_empty() { "Granted by your administrator".to_owned() } else { permissions }}</td>
-                                        <td><span class=class>{health}</span><br/><span class="hint">{why}</span></td>
+                                        <td data-testid="application-details">{msg(credential_text(a))}</td>
+                                        <td>{msg(permissions)}</td>
+                                        <td>{move || {
+                                            let (health, class, why) = super::manage::health_text(&health_status, |m| i18n.msg(m));
+                                            view! { <span class=class>{health}</span><br/><span class="hint">{why}</span> }
+                                        }}</td>
                                     </tr>
                                 }
                             }).collect_view()}
@@ -170,10 +182,10 @@ pub fn Edit(id: String, on_done: Callback<Option<Organization>>) -> impl IntoVie
                         </table>
                         <div class="actions">
                             <button type="button" class="secondary" data-testid="edit-check-now"
-                                prop:disabled=move || checking.get() on:click=check.clone()>"Check now"</button>
+                                prop:disabled=move || checking.get() on:click=check.clone()>{t(key!("list.check_now"))}</button>
                             {super::repair::offers_repair(&o.health).then(|| view! {
                                 <button type="button" data-testid="edit-repair" prop:disabled=move || repairing.get()
-                                    on:click=move |_| repairing.set(true)>"Repair"</button>
+                                    on:click=move |_| repairing.set(true)>{t(key!("edit.repair"))}</button>
                             })}
                         </div>
                         <Show when=move || repairing.get()>
@@ -185,30 +197,30 @@ pub fn Edit(id: String, on_done: Callback<Option<Organization>>) -> impl IntoVie
                         <MailboxNote cloud=o.cloud granted=o.manifest_version.is_some_and(|v| v >= shared::mailbox::FIRST_MANIFEST_WITH_GRAPH_MAILBOX)
                             application_ids=o.applications.iter().filter(|a| a.active).map(|a| a.application_id.clone()).collect() />
                         <div class="field">
-                            <label for="edit-name">"Organization name"</label>
+                            <label for="edit-name">{t(key!("edit.name"))}</label>
                             <input id="edit-name" type="text" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) />
                         </div>
                         <div class="option">
                             <input type="checkbox" id="edit-multiple" prop:checked=move || multiple.get()
                                 on:change=move |ev| multiple.set(event_target_checked(&ev)) />
-                            <label for="edit-multiple">"Create multiple applications"</label>
-                            <p class="hint">"One application per workload (mailboxes; OneDrive and SharePoint; Teams, groups and Planner), each with only its workload's permissions, so that a workload's access can be seen, limited and revoked on its own."</p>
+                            <label for="edit-multiple">{t(key!("edit.multiple.label"))}</label>
+                            <p class="hint">{t(key!("edit.multiple.hint"))}</p>
                             <Show when=move || multiple.get() && !o.multiple_applications>
                                 <fieldset>
-                                    <legend>"Turn multiple applications back on"</legend>
+                                    <legend>{t(key!("edit.reenable.legend"))}</legend>
                                     <div class="option">
                                         <input type="radio" name="reenable" id="reenable-existing"
                                             prop:checked=move || choice.get() == ReenableChoice::UseExisting
                                             on:change=move |_| choice.set(ReenableChoice::UseExisting) />
-                                        <label for="reenable-existing">"Use existing applications"</label>
-                                        <p class="hint">"The 3 additional applications stored for this organization are checked with Microsoft again."</p>
+                                        <label for="reenable-existing">{t(key!("edit.reenable.existing"))}</label>
+                                        <p class="hint">{t(key!("edit.reenable.existing_hint"))}</p>
                                     </div>
                                     <div class="option">
                                         <input type="radio" name="reenable" id="reenable-recreate"
                                             prop:checked=move || choice.get() == ReenableChoice::Recreate
                                             on:change=move |_| choice.set(ReenableChoice::Recreate) />
-                                        <label for="reenable-recreate">"Recreate multiple applications"</label>
-                                        <p class="hint">"3 new applications are created with a new sign-in; they replace the stored ones."</p>
+                                        <label for="reenable-recreate">{t(key!("edit.reenable.recreate"))}</label>
+                                        <p class="hint">{t(key!("edit.reenable.recreate_hint"))}</p>
                                     </div>
                                 </fieldset>
                                 <Show when=move || choice.get() == ReenableChoice::Recreate>
@@ -217,10 +229,10 @@ pub fn Edit(id: String, on_done: Callback<Option<Organization>>) -> impl IntoVie
                             </Show>
                         </div>
                         <div class="field">
-                            <label for="edit-secret">"New application password (optional)"</label>
+                            <label for="edit-secret">{t(key!("edit.secret.label"))}</label>
                             <input id="edit-secret" type="password" autocomplete="off" prop:value=move || new_secret.get()
                                 on:input=move |ev| new_secret.set(event_target_value(&ev)) aria-describedby="edit-secret-hint" />
-                            <p class="hint" id="edit-secret-hint">"A new password is checked with Microsoft before it is saved."</p>
+                            <p class="hint" id="edit-secret-hint">{t(key!("edit.secret.hint"))}</p>
                         </div>
                         <Show when=move || saving.get()>
                             <crate::wizard::waiting::Waiting on_stop=Callback::new(move |_| {
@@ -231,8 +243,8 @@ pub fn Edit(id: String, on_done: Callback<Option<Organization>>) -> impl IntoVie
                         </Show>
                         <p class="error" role="alert">{move || message.get().unwrap_or_default()}</p>
                         <div class="actions">
-                            <button type="button" class="secondary" on:click=move |_| on_done.run(None)>"Cancel"</button>
-                            <button type="submit" prop:disabled=move || saving.get()>"Save changes"</button>
+                            <button type="button" class="secondary" on:click=move |_| on_done.run(None)>{t(key!("common.cancel"))}</button>
+                            <button type="submit" prop:disabled=move || saving.get()>{t(key!("edit.save"))}</button>
                         </div>
                     </form>
                 }.into_any() },
@@ -263,15 +275,19 @@ mod tests {
     #[test]
     fn each_application_shows_its_credential_and_granted_against_required_permissions() {
         let a = app(&["User.Read.All", "Mail.ReadWrite", "MailboxItem.Read.All"], &["User.Read.All", "Mail.ReadWrite"]);
-        assert_eq!(credential_text(&a), "certificate, ends 2028-11-29");
-        assert_eq!(permissions_text(&a), "2 of 3 permissions granted; not granted: MailboxItem.Read.All");
+        let english = crate::i18n::english;
+        assert_eq!(english(&credential_text(&a)), "certificate, ends 2028-11-29");
+        assert_eq!(
+            permissions_text(&a).map(|m| english(&m)).as_deref(),
+            Some("2 of 3 permissions granted; not granted: MailboxItem.Read.All")
+        );
         let all = app(&["User.Read.All"], &["User.Read.All"]);
-        assert_eq!(permissions_text(&all), "1 of 1 permissions granted");
+        assert_eq!(permissions_text(&all).map(|m| english(&m)).as_deref(), Some("1 of 1 permissions granted"));
         let typed = OrganizationApplication {
             credential_type: CredentialType::Secret,
             credential_expires_at: None,
             ..app(&[], &[])
         };
-        assert_eq!((credential_text(&typed).as_str(), permissions_text(&typed).as_str()), ("application password", ""));
+        assert_eq!((english(&credential_text(&typed)).as_str(), permissions_text(&typed)), ("application password", None));
     }
 }

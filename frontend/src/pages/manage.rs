@@ -4,45 +4,52 @@
 //! (with confirmation). An empty state leads to Add.
 
 use crate::api::{self, ApiFailure};
+use crate::i18n::{msg, t, tr, Msg};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::api::{DeleteOrganization, ExpiryState, Health, HealthStatus, Organization, OrganizationList};
 use shared::endpoints::{CHECK_ORGANIZATION, DELETE_ORGANIZATION, LIST_ORGANIZATIONS};
 use shared::ErrorCode;
 
-/// The health's label, its badge class and its explanation.
-pub fn health_text(h: &HealthStatus) -> (&'static str, &'static str, String) {
+/// The health's label, its badge class and its explanation, the app's own sentences written by
+/// `show` (`|m| i18n.msg(m)` on the page, [`crate::i18n::english`] in tests): the reason's and the
+/// warnings' sentences come from `shared` as they are.
+pub fn health_text(h: &HealthStatus, show: impl Fn(&Msg) -> String) -> (String, &'static str, String) {
     let (label, class) = match h.state {
-        Health::Unchecked => ("Not checked yet", "badge"),
-        Health::Healthy => ("Healthy", "badge ok"),
-        Health::NeedsAttention => ("Needs attention", "badge soon"),
-        Health::Failing => ("Failing", "badge expired"),
+        Health::Unchecked => (key!("list.health.unchecked"), "badge"),
+        Health::Healthy => (key!("list.health.healthy"), "badge ok"),
+        Health::NeedsAttention => (key!("list.health.needs_attention"), "badge soon"),
+        Health::Failing => (key!("list.health.failing"), "badge expired"),
     };
     let mut why = h.reason.map(|r| r.sentence().to_owned()).unwrap_or_default();
     if !h.permissions.is_empty() {
         why.push_str(&format!(" ({})", h.permissions.join(", ")));
     }
     if h.acknowledged {
-        why.push_str(" Saved without them by an administrator: grant them with admin consent, then choose Check now.");
+        why.push(' ');
+        why.push_str(&show(&Msg::new(key!("list.health.acknowledged"))));
     }
     if let Some(at) = &h.checked_at {
         let at = at.replace('T', " ");
-        why.push_str(&format!(" Checked {}.", at.get(..16).unwrap_or(&at)));
+        why.push(' ');
+        // i18n: date
+        why.push_str(&show(&Msg::new(key!("list.health.checked")).arg("at", at.get(..16).unwrap_or(&at))));
     }
     for w in &h.warnings {
         why.push(' ');
         why.push_str(w.sentence());
     }
-    (label, class, why.trim().to_owned())
+    (show(&Msg::new(label)), class, why.trim().to_owned())
 }
 
-fn expiry_text(o: &Organization) -> (String, &'static str) {
+fn expiry_text(o: &Organization) -> (Msg, &'static str) {
+    // i18n: date
     let date = o.credential_expires_at.as_deref().map(|d| d.split('T').next().unwrap_or(d).to_owned());
     match (o.expiry, date) {
-        (ExpiryState::Expired, Some(d)) => (format!("Expired on {d}"), "badge expired"),
-        (ExpiryState::ExpiresSoon, Some(d)) => (format!("Expires {d}"), "badge soon"),
-        (_, Some(d)) => (format!("Until {d}"), "badge"),
-        (_, None) => ("No end date known".into(), "badge"),
+        (ExpiryState::Expired, Some(d)) => (Msg::new(key!("list.expiry.expired")).arg("date", d), "badge expired"),
+        (ExpiryState::ExpiresSoon, Some(d)) => (Msg::new(key!("list.expiry.soon")).arg("date", d), "badge soon"),
+        (_, Some(d)) => (Msg::new(key!("list.expiry.until")).arg("date", d), "badge"),
+        (_, None) => (Msg::new(key!("list.expiry.unknown")), "badge"),
     }
 }
 
@@ -55,12 +62,13 @@ fn KeptApplications(o: Organization) -> impl IntoView {
             {o.applications.iter().map(|a| view! {
                 <li>
                     <span class="mono">{a.application_id.clone()}</span>
-                    {format!(" ({}{})", a.workload.label(), if a.active { "" } else { ", not in use" })}
+                    " "{tr(if a.active { key!("list.kept.workload") } else { key!("list.kept.workload_unused") },
+                        vec![("workload", a.workload.label().to_owned())])}
                 </li>
             }).collect_view()}
         </ul>
         <p><a href=o.cloud.app_registrations_url() target="_blank" rel="noopener noreferrer" data-testid="app-registrations-link">
-            {format!("Open App registrations in the Azure portal ({})", o.cloud.label())}
+            {tr(key!("list.kept.open_registrations"), vec![("cloud", o.cloud.label().to_owned())])}
         </a></p>
     }
 }
@@ -156,61 +164,62 @@ pub fn Manage(
     view! {
         <section>
             <div class="toolbar">
-                <button type="button" on:click=move |_| on_add.run(())>{move || i18n.t("list.add")}</button>
+                <button type="button" on:click=move |_| on_add.run(())>{t(key!("list.add"))}</button>
                 {on_partner.map(|open| view! {
                     <button type="button" class="secondary" data-testid="add-partner"
-                        on:click=move |_| open.run(())>{move || i18n.t("list.add_partner")}</button>
+                        on:click=move |_| open.run(())>{t(key!("list.add_partner"))}</button>
                 })}
             </div>
             <p class="error" role="alert">{move || error.get().unwrap_or_default()}</p>
             {move || kept.get().map(|(o, removed)| if removed {
                 view! {
                     <div class="notice" role="status" data-testid="removed-applications">
-                        <p>{match o.applications.len() {
-                            1 => format!("{} was removed from the backup service, and its application was deleted from Microsoft 365.", o.name),
-                            n => format!("{} was removed from the backup service, and its {n} applications were deleted from Microsoft 365.", o.name),
-                        }}</p>
-                        <button type="button" class="secondary" on:click=move |_| kept.set(None)>{move || i18n.t("common.dismiss")}</button>
+                        <p>{msg(Msg::new(key!("list.removed.deleted")).arg("name", o.name.clone()).count(o.applications.len() as f64))}</p>
+                        <button type="button" class="secondary" on:click=move |_| kept.set(None)>{t(key!("common.dismiss"))}</button>
                     </div>
                 }.into_any()
             } else {
                 view! {
                     <div class="notice" role="status" data-testid="kept-applications">
-                        <p>{format!("{} was removed from the backup service. Its applications stay registered in the tenant:", o.name)}</p>
+                        <p>{tr(key!("list.removed.kept"), vec![("name", o.name.clone())])}</p>
                         <KeptApplications o=o.clone() />
-                        <button type="button" class="secondary" on:click=move |_| kept.set(None)>{move || i18n.t("common.dismiss")}</button>
+                        <button type="button" class="secondary" on:click=move |_| kept.set(None)>{t(key!("common.dismiss"))}</button>
                     </div>
                 }.into_any()
             })}
-            <Suspense fallback=move || view! { <p>{move || i18n.t("list.loading")}</p> }>
+            <Suspense fallback=move || view! { <p>{t(key!("list.loading"))}</p> }>
                 {move || list.get().map(|r| match r {
                     Err(e) => view! { <p class="error" role="alert">{e.message()}</p> }.into_any(),
                     Ok(l) if l.organizations.is_empty() => view! {
                         <div class="empty" data-testid="empty-state">
-                            <p>{move || i18n.t("list.empty")}</p>
-                            <button type="button" on:click=move |_| on_add.run(())>{move || i18n.t("list.add_first")}</button>
+                            <p>{t(key!("list.empty"))}</p>
+                            <button type="button" on:click=move |_| on_add.run(())>{t(key!("list.add_first"))}</button>
                         </div>
                     }.into_any(),
                     Ok(l) => view! {
                         <table data-testid="organizations">
-                            <caption class="visually-hidden">{move || i18n.t("list.caption")}</caption>
+                            <caption class="visually-hidden">{t(key!("list.caption"))}</caption>
                             <thead><tr>
-                                <th scope="col">{move || i18n.t("list.col.name")}</th><th scope="col">{move || i18n.t("list.col.cloud")}</th><th scope="col">{move || i18n.t("list.col.tenant")}</th>
-                                <th scope="col">{move || i18n.t("list.col.application")}</th><th scope="col">{move || i18n.t("list.col.credential")}</th>
-                                <th scope="col">{move || i18n.t("list.col.multiple")}</th><th scope="col">{move || i18n.t("list.col.health")}</th>
-                                <th scope="col"><span class="visually-hidden">{move || i18n.t("list.col.actions")}</span></th>
+                                <th scope="col">{t(key!("list.col.name"))}</th><th scope="col">{t(key!("list.col.cloud"))}</th><th scope="col">{t(key!("list.col.tenant"))}</th>
+                                <th scope="col">{t(key!("list.col.application"))}</th><th scope="col">{t(key!("list.col.credential"))}</th>
+                                <th scope="col">{t(key!("list.col.multiple"))}</th><th scope="col">{t(key!("list.col.health"))}</th>
+                                <th scope="col"><span class="visually-hidden">{t(key!("list.col.actions"))}</span></th>
                             </tr></thead>
                             <tbody>
                                 {l.organizations.into_iter().map(|o| {
                                     let (expiry, class) = expiry_text(&o);
                                     let credential = match o.credential_type {
-                                        shared::api::CredentialType::Secret => "Application password",
-                                        shared::api::CredentialType::Certificate => "Certificate",
+                                        shared::api::CredentialType::Secret => key!("list.credential.secret"),
+                                        shared::api::CredentialType::Certificate => key!("list.credential.certificate"),
                                     };
-                                    let multiple = if o.multiple_applications { format!("On ({} applications)", o.active_applications) } else { "Off".into() };
+                                    let multiple = if o.multiple_applications {
+                                        Msg::new(key!("list.multiple.on")).count(o.active_applications as f64)
+                                    } else {
+                                        Msg::new(key!("list.multiple.off"))
+                                    };
                                     let workloads = super::additional_workloads(&o);
                                     let (edit_id, del, check_id) = (o.id.clone(), o.clone(), o.id.clone());
-                                    let (health, health_class, why) = health_text(&o.health);
+                                    let health_status = o.health.clone();
                                     let busy_id = o.id.clone();
                                     let label = o.name.clone();
                                     view! {
@@ -219,17 +228,20 @@ pub fn Manage(
                                             <td>{o.cloud.label()}</td>
                                             <td class="mono">{o.tenant_id.clone()}</td>
                                             <td class="mono">{o.application_id.clone()}</td>
-                                            <td>{credential}<br/><span class=class>{expiry}</span></td>
-                                            <td>{multiple}<br/><span class="hint" data-testid="workloads">{workloads}</span></td>
-                                            <td data-testid="health"><span class=health_class>{health}</span><br/><span class="hint">{why}</span></td>
+                                            <td>{t(credential)}<br/><span class=class>{msg(expiry)}</span></td>
+                                            <td>{msg(multiple)}<br/><span class="hint" data-testid="workloads">{workloads}</span></td>
+                                            <td data-testid="health">{move || {
+                                                let (health, health_class, why) = health_text(&health_status, |m| i18n.msg(m));
+                                                view! { <span class=health_class>{health}</span><br/><span class="hint">{why}</span> }
+                                            }}</td>
                                             <td class="row-actions">
-                                                <button type="button" class="secondary" aria-label=format!("Check now: {label}")
+                                                <button type="button" class="secondary" aria-label=tr(key!("list.check_now_label"), vec![("name", label.clone())])
                                                     prop:disabled=move || checking.get().as_deref() == Some(busy_id.as_str())
-                                                    on:click=move |_| check(check_id.clone())>"Check now"</button>
-                                                <button type="button" class="secondary" aria-label=format!("Edit {label}")
-                                                    on:click=move |_| on_edit.run(edit_id.clone())>"Edit"</button>
-                                                <button type="button" class="danger" aria-label=format!("Delete {}", o.name)
-                                                    on:click=move |_| confirming.set(Some(del.clone()))>"Delete"</button>
+                                                    on:click=move |_| check(check_id.clone())>{t(key!("list.check_now"))}</button>
+                                                <button type="button" class="secondary" aria-label=tr(key!("list.edit_label"), vec![("name", label.clone())])
+                                                    on:click=move |_| on_edit.run(edit_id.clone())>{t(key!("list.edit"))}</button>
+                                                <button type="button" class="danger" aria-label=tr(key!("list.delete_label"), vec![("name", o.name.clone())])
+                                                    on:click=move |_| confirming.set(Some(del.clone()))>{t(key!("list.delete"))}</button>
                                             </td>
                                         </tr>
                                     }
@@ -246,20 +258,20 @@ pub fn Manage(
                 let id = StoredValue::new(o.id.clone());
                 view! {
                     <div class="dialog" role="alertdialog" aria-modal="true" aria-labelledby="confirm-title">
-                        <h2 id="confirm-title">{format!("Delete {}?", o.name)}</h2>
-                        <p>"The organization is removed from the backup service. Its applications are registered in your tenant, with their permissions:"</p>
+                        <h2 id="confirm-title">{tr(key!("list.confirm.title"), vec![("name", o.name.clone())])}</h2>
+                        <p>{t(key!("list.confirm.intro"))}</p>
                         <KeptApplications o=o.clone() />
                         <fieldset>
-                            <legend>"Its applications in Microsoft 365"</legend>
+                            <legend>{t(key!("list.confirm.legend"))}</legend>
                             <div class="option">
                                 <input type="radio" name="delete-applications" id="delete-keep" prop:disabled=move || deleting.get()
                                     prop:checked=move || !remove.get() on:change=move |_| { remove.set(false); removal_sign_in.set(None); } />
-                                <label for="delete-keep">"Keep them registered (remove them yourself later)"</label>
+                                <label for="delete-keep">{t(key!("list.confirm.keep"))}</label>
                             </div>
                             <div class="option">
                                 <input type="radio" name="delete-applications" id="delete-remove" prop:disabled=move || deleting.get()
                                     prop:checked=move || remove.get() on:change=move |_| remove.set(true) />
-                                <label for="delete-remove">{if count == 1 { "Delete this application from Microsoft 365 too".to_owned() } else { format!("Delete these {count} applications from Microsoft 365 too") }}</label>
+                                <label for="delete-remove">{msg(Msg::new(key!("list.confirm.remove")).count(count as f64))}</label>
                             </div>
                         </fieldset>
                         <Show when=move || remove.get()>
@@ -273,11 +285,11 @@ pub fn Manage(
                         </Show>
                         <p class="error" role="alert" data-testid="delete-error">{move || dialog_error.get().unwrap_or_default()}</p>
                         <div class="actions">
-                            <button type="button" class="secondary" prop:disabled=move || deleting.get() on:click=move |_| close_dialog()>"Cancel"</button>
+                            <button type="button" class="secondary" prop:disabled=move || deleting.get() on:click=move |_| close_dialog()>{t(key!("common.cancel"))}</button>
                             <button type="button" class="danger" data-testid="confirm-delete"
                                 prop:disabled=move || deleting.get() || (remove.get() && removal_sign_in.get().is_none())
                                 on:click=move |_| delete(target.clone())>
-                                {move || if remove.get() { "Delete and remove applications" } else { "Delete" }}
+                                {move || if remove.get() { i18n.t(key!("list.confirm.delete_and_remove")) } else { i18n.t(key!("list.delete")) }}
                             </button>
                         </div>
                     </div>
@@ -295,9 +307,9 @@ mod tests {
     fn a_warning_is_told_without_changing_the_badge() {
         let healthy = HealthStatus { state: Health::Healthy, ..Default::default() };
         let warned = HealthStatus { warnings: vec![shared::api::HealthWarning::EngineAuditFull], ..healthy.clone() };
-        let (label, class, why) = health_text(&warned);
-        assert_eq!((label, class), ("Healthy", "badge ok"));
+        let (label, class, why) = health_text(&warned, crate::i18n::english);
+        assert_eq!((label.as_str(), class), ("Healthy", "badge ok"));
         assert!(why.contains("ENGINE_AUDIT_MAX_ROWS"), "{why}");
-        assert_eq!(health_text(&healthy).2, "");
+        assert_eq!(health_text(&healthy, crate::i18n::english).2, "");
     }
 }

@@ -6,6 +6,7 @@
 
 use super::partner_logic as logic;
 use crate::api;
+use crate::i18n::{msg, t, tr, I18n};
 use crate::wizard::signin_panel::SignInPanel;
 use leptos::html;
 use leptos::prelude::*;
@@ -38,25 +39,28 @@ impl Step {
         }
     }
 
-    fn heading(&self) -> &'static str {
+    /// The catalogue key of the step's heading.
+    fn heading(&self) -> crate::i18n::Key {
         match self {
-            Step::SignIn => "Sign in to your partner organization",
-            Step::Choose(_) => "Choose your customers",
-            Step::Progress(_) => "Adding your customers' organizations",
+            Step::SignIn => key!("partner.heading.sign_in"),
+            Step::Choose(_) => key!("partner.heading.choose"),
+            Step::Progress(_) => key!("partner.heading.progress"),
         }
     }
 }
 
-const STEP_NAMES: [&str; 3] = ["Sign in", "Choose customers", "Add them"];
+/// The catalogue keys of the steps' names.
+const STEP_NAMES: [crate::i18n::Key; 3] = [key!("partner.step.sign_in"), key!("partner.step.choose"), key!("partner.step.add")];
 
-/// What the partner sign-in asks of the administrator.
-const SIGN_IN_INTRO: &str = "Sign in once as an administrator of your partner organization who is in its Admin Agents group. Nothing is asked of your customers: the GDAP relationships they approved decide which of them can be added.";
+/// What the partner sign-in asks of the administrator (a catalogue key: the panel shows its text).
+const SIGN_IN_INTRO: crate::i18n::Key = key!("partner.sign_in.intro");
 
 /// The whole flow; `on_done` goes back to the list.
 #[component]
 pub fn PartnerOnboarding(on_done: Callback<()>) -> impl IntoView {
     let step = RwSignal::new(Step::SignIn);
     let heading: NodeRef<html::H2> = NodeRef::new();
+    let i18n = I18n::get();
     Effect::new(move |_| {
         step.track();
         if let Some(h) = heading.get() {
@@ -67,30 +71,30 @@ pub fn PartnerOnboarding(on_done: Callback<()>) -> impl IntoView {
     });
     view! {
         <section class="wizard" aria-labelledby="partner-heading" data-testid="partner">
-            <ol class="stepper" aria-label="Progress">
+            <ol class="stepper" aria-label=t(key!("partner.stepper.label"))>
                 {move || {
                     let current = step.get().number();
                     STEP_NAMES.iter().enumerate().map(|(i, name)| {
                         let n = i + 1;
                         let (class, spoken) = match n.cmp(&current) {
-                            std::cmp::Ordering::Less => ("done", ", done"),
-                            std::cmp::Ordering::Equal => ("current", ""),
-                            std::cmp::Ordering::Greater => ("todo", ", to come"),
+                            std::cmp::Ordering::Less => ("done", Some(key!("partner.stepper.done"))),
+                            std::cmp::Ordering::Equal => ("current", None),
+                            std::cmp::Ordering::Greater => ("todo", Some(key!("partner.stepper.to_come"))),
                         };
                         view! {
                             <li class=class aria-current=(n == current).then_some("step")>
                                 <span class="stepper-number" aria-hidden="true">{n}</span>
-                                <span class="stepper-name">{*name}</span>
-                                {(!spoken.is_empty()).then(|| view! { <span class="visually-hidden">{spoken}</span> })}
+                                <span class="stepper-name">{i18n.t(*name)}</span>
+                                {spoken.map(|k| view! { <span class="visually-hidden">{i18n.t(k)}</span> })}
                             </li>
                         }
                     }).collect_view()
                 }}
             </ol>
-            <h2 id="partner-heading" tabindex="-1" node_ref=heading>{move || step.get().heading()}</h2>
+            <h2 id="partner-heading" tabindex="-1" node_ref=heading>{move || i18n.t(step.get().heading())}</h2>
             {move || match step.get() {
                 Step::SignIn => view! {
-                    <p>"Add the Microsoft 365 organizations of the customers who gave your organization granular delegated admin privileges (GDAP), without a sign-in in each of them. Available in the Global cloud."</p>
+                    <p>{t(key!("partner.sign_in.lead"))}</p>
                     <SignInPanel cloud=CloudEnvironment::Global partner=true intro=SIGN_IN_INTRO
                         on_signed_in=Callback::new(move |id: String| {
                             // Kept when this step goes away: the next step hands it to the batch.
@@ -99,7 +103,7 @@ pub fn PartnerOnboarding(on_done: Callback<()>) -> impl IntoView {
                         }) />
                     <RecentBatches on_open=Callback::new(move |id| step.set(Step::Progress(id))) />
                     <div class="actions">
-                        <button type="button" class="secondary" on:click=move |_| on_done.run(())>"Cancel"</button>
+                        <button type="button" class="secondary" on:click=move |_| on_done.run(())>{t(key!("common.cancel"))}</button>
                     </div>
                 }.into_any(),
                 Step::Choose(sign_in) => {
@@ -125,23 +129,26 @@ pub fn PartnerOnboarding(on_done: Callback<()>) -> impl IntoView {
 #[component]
 fn RecentBatches(on_open: Callback<String>) -> impl IntoView {
     let batches = LocalResource::new(|| api::fetch(&LIST_PARTNER_BATCHES, ""));
-    let i18n = crate::i18n::runtime::I18n::get();
+    let i18n = I18n::get();
     view! {
         <Suspense fallback=|| ()>
             {move || batches.get().and_then(|r| r.ok()).filter(|l| !l.batches.is_empty()).map(|l| view! {
-                <h3>{move || i18n.t("partner.recent")}</h3>
+                <h3>{t(key!("partner.recent"))}</h3>
                 <ul data-testid="recent-batches">
                     {l.batches.into_iter().map(|b| {
                         let id = b.id.clone();
+                        // i18n: date
                         let when = b.created_at.replace('T', " ").chars().take(16).collect::<String>();
-                        let text = if b.finished_at.is_some() {
-                            format!("Started {when} UTC: {} customers, {} added, {} failed", b.total, b.saved, b.failed)
+                        let total = b.total as f64;
+                        let (key, args) = if b.finished_at.is_some() {
+                            (key!("partner.batch.finished"), vec![("when", when), ("saved", b.saved.to_string()), ("failed", b.failed.to_string())])
                         } else {
-                            format!("Started {when} UTC: {} customers, still running", b.total)
+                            (key!("partner.batch.running"), vec![("when", when)])
                         };
+                        let text = move || i18n.tn(key, total, &args);
                         view! {
                             <li>{text}" "
-                                <button type="button" class="secondary" on:click=move |_| on_open.run(id.clone())>{move || i18n.t("partner.show")}</button>
+                                <button type="button" class="secondary" on:click=move |_| on_open.run(id.clone())>{t(key!("partner.show"))}</button>
                             </li>
                         }
                     }).collect_view()}
@@ -155,7 +162,7 @@ fn RecentBatches(on_open: Callback<String>) -> impl IntoView {
 #[component]
 fn Choose(sign_in: String, on_started: Callback<PartnerBatchStatus>, on_cancel: Callback<()>) -> impl IntoView {
     let sign_in = StoredValue::new(sign_in);
-    let i18n = crate::i18n::runtime::I18n::get();
+    let i18n = I18n::get();
     let customers = LocalResource::new(move || {
         let id = sign_in.get_value();
         async move { api::fetch(&PARTNER_CUSTOMERS, &id).await }
@@ -185,21 +192,21 @@ fn Choose(sign_in: String, on_started: Callback<PartnerBatchStatus>, on_cancel: 
         });
     };
     view! {
-        <Suspense fallback=move || view! { <p class="hint">{move || i18n.t("partner.reading")}</p> }>
+        <Suspense fallback=move || view! { <p class="hint">{t(key!("partner.reading"))}</p> }>
             {move || customers.get().map(|r| match r {
                 Err(e) => view! { <p class="error" role="alert">{e.message()}</p> }.into_any(),
                 Ok(l) if l.customers.is_empty() => view! {
-                    <p data-testid="no-customers">"Your organization has no GDAP relationship in force with a customer. A customer approves a relationship in the Microsoft 365 admin center; then sign in here again."</p>
+                    <p data-testid="no-customers">{t(key!("partner.no_customers"))}</p>
                 }.into_any(),
                 Ok(_) => view! {
-                    <label for="customer-search">{move || i18n.t("partner.search")}</label>
+                    <label for="customer-search">{t(key!("partner.search"))}</label>
                     <input id="customer-search" type="search" data-testid="customer-search"
                         prop:value=move || query.get() on:input=move |e| query.set(event_target_value(&e)) />
                     <table data-testid="customers">
-                        <caption class="visually-hidden">{move || i18n.t("partner.customers.caption")}</caption>
+                        <caption class="visually-hidden">{t(key!("partner.customers.caption"))}</caption>
                         <thead><tr>
                             <th scope="col">
-                                <input type="checkbox" aria-label=move || i18n.t("partner.select_all") data-testid="select-all"
+                                <input type="checkbox" aria-label=t(key!("partner.select_all")) data-testid="select-all"
                                     prop:checked=move || logic::all_selected(&all(), &query.get(), &selected.get())
                                     on:change=move |e| {
                                         let on = event_target_checked(&e);
@@ -208,9 +215,9 @@ fn Choose(sign_in: String, on_started: Callback<PartnerBatchStatus>, on_cancel: 
                                         selected.update(|s| logic::select_all(&list, &q, s, on));
                                     } />
                             </th>
-                            <th scope="col">{move || i18n.t("partner.col.customer")}</th>
-                            <th scope="col">{move || i18n.t("list.col.tenant")}</th>
-                            <th scope="col">{move || i18n.t("partner.col.roles")}</th>
+                            <th scope="col">{t(key!("partner.col.customer"))}</th>
+                            <th scope="col">{t(key!("list.col.tenant"))}</th>
+                            <th scope="col">{t(key!("partner.col.roles"))}</th>
                         </tr></thead>
                         <tbody>
                             {move || all().into_iter().filter(|c| logic::matches(c, &query.get())).map(|c| {
@@ -220,7 +227,7 @@ fn Choose(sign_in: String, on_started: Callback<PartnerBatchStatus>, on_cancel: 
                                 let roles = logic::roles_text(&c);
                                 view! {
                                     <tr>
-                                        <td><input type="checkbox" aria-label=format!("Add {}", c.name) prop:disabled=!enabled
+                                        <td><input type="checkbox" aria-label=tr(key!("partner.add_customer"), vec![("name", c.name.clone())]) prop:disabled=!enabled
                                             prop:checked=move || selected.get().contains(&checked_id)
                                             on:change=move |e| {
                                                 let on = event_target_checked(&e);
@@ -229,7 +236,7 @@ fn Choose(sign_in: String, on_started: Callback<PartnerBatchStatus>, on_cancel: 
                                             } /></td>
                                         <td>{c.name.clone()}</td>
                                         <td class="hint">{c.tenant_id.clone()}</td>
-                                        <td class=if c.roles_enough || c.onboarded { "hint" } else { "error" }>{roles}</td>
+                                        <td class=if c.roles_enough || c.onboarded { "hint" } else { "error" }>{msg(roles)}</td>
                                     </tr>
                                 }
                             }).collect_view()}
@@ -238,7 +245,7 @@ fn Choose(sign_in: String, on_started: Callback<PartnerBatchStatus>, on_cancel: 
                     <label class="check">
                         <input type="checkbox" prop:checked=move || multiple.get()
                             on:change=move |e| multiple.set(event_target_checked(&e)) />
-                        " Also create the 3 additional applications (Exchange, files, Teams) for each customer"
+                        " "{t(key!("partner.multiple"))}
                     </label>
                 }.into_any(),
             })}
@@ -247,12 +254,9 @@ fn Choose(sign_in: String, on_started: Callback<PartnerBatchStatus>, on_cancel: 
         <div class="actions">
             <button type="button" data-testid="start-batch" prop:disabled=move || busy.get() || selected.get().is_empty()
                 on:click=start>
-                {move || match selected.get().len() {
-                    1 => "Add 1 organization".to_owned(),
-                    n => format!("Add {n} organizations"),
-                }}
+                {move || i18n.tn(key!("partner.start"), selected.get().len() as f64, &[])}
             </button>
-            <button type="button" class="secondary" on:click=move |_| on_cancel.run(())>"Cancel"</button>
+            <button type="button" class="secondary" on:click=move |_| on_cancel.run(())>{t(key!("common.cancel"))}</button>
         </div>
     }
 }
@@ -261,7 +265,7 @@ fn Choose(sign_in: String, on_started: Callback<PartnerBatchStatus>, on_cancel: 
 #[component]
 fn Progress(batch: String, on_done: Callback<()>) -> impl IntoView {
     let batch = StoredValue::new(batch);
-    let i18n = crate::i18n::runtime::I18n::get();
+    let i18n = I18n::get();
     let status = RwSignal::new(None::<PartnerBatchStatus>);
     let error = RwSignal::new(None::<String>);
     let retrying = RwSignal::new(false);
@@ -316,23 +320,23 @@ fn Progress(batch: String, on_done: Callback<()>) -> impl IntoView {
     });
     view! {
         <p role="status" data-testid="batch-summary">
-            {move || status.get().map(|b| logic::summary_text(&b)).unwrap_or_else(|| i18n.t("partner.starting"))}
+            {move || status.get().map(|b| i18n.msg(&logic::summary_text(&b))).unwrap_or_else(|| i18n.t(key!("partner.starting")))}
         </p>
         <p class="error" role="alert">{move || error.get().unwrap_or_default()}</p>
         <table data-testid="batch">
-            <caption class="visually-hidden">{move || i18n.t("partner.progress.caption")}</caption>
+            <caption class="visually-hidden">{t(key!("partner.progress.caption"))}</caption>
             <thead><tr>
-                <th scope="col">{move || i18n.t("partner.col.customer")}</th>
-                <th scope="col">{move || i18n.t("partner.col.state")}</th>
-                <th scope="col">{move || i18n.t("partner.col.detail")}</th>
+                <th scope="col">{t(key!("partner.col.customer"))}</th>
+                <th scope="col">{t(key!("partner.col.state"))}</th>
+                <th scope="col">{t(key!("partner.col.detail"))}</th>
             </tr></thead>
             <tbody>
                 {move || status.get().map(|b| b.customers.into_iter().map(|r| {
                     let failed = r.state == PartnerCustomerState::Failed;
                     view! {
-                        <tr data-state=logic::state_text(&r)>
+                        <tr data-state=format!("{:?}", r.state)>
                             <td>{r.name.clone()}<br /><span class="hint">{r.tenant_id.clone()}</span></td>
-                            <td class=if failed { "error" } else { "" }>{logic::state_text(&r)}</td>
+                            <td class=if failed { "error" } else { "" }>{msg(logic::state_text(&r))}</td>
                             <td>{logic::detail_text(&r)}</td>
                         </tr>
                     }
@@ -344,9 +348,9 @@ fn Progress(batch: String, on_done: Callback<()>) -> impl IntoView {
         </Show>
         <div class="actions">
             <Show when=move || !retrying.get() && status.get().is_some_and(|b| b.finished_at.is_some() && b.failed > 0)>
-                <button type="button" data-testid="retry-failed" on:click=move |_| retrying.set(true)>{move || i18n.t("partner.retry")}</button>
+                <button type="button" data-testid="retry-failed" on:click=move |_| retrying.set(true)>{t(key!("partner.retry"))}</button>
             </Show>
-            <button type="button" class="secondary" data-testid="partner-done" on:click=move |_| on_done.run(())>{move || i18n.t("partner.back")}</button>
+            <button type="button" class="secondary" data-testid="partner-done" on:click=move |_| on_done.run(())>{t(key!("partner.back"))}</button>
         </div>
     }
 }

@@ -1,6 +1,7 @@
 //! The decisions of the partner page, as plain Rust: which customers a search shows, which can be
 //! chosen, what "Select all" does, and how each customer of a batch is described.
 
+use crate::i18n::Msg;
 use shared::api::{PartnerBatchRow, PartnerBatchStatus, PartnerCustomer, PartnerCustomerState};
 use std::collections::BTreeSet;
 
@@ -46,25 +47,32 @@ pub fn all_selected(all: &[PartnerCustomer], query: &str, selected: &BTreeSet<St
 }
 
 /// What the choice says about a customer's roles.
-pub fn roles_text(c: &PartnerCustomer) -> String {
-    let roles = if c.roles.is_empty() { "no admin roles".to_owned() } else { c.roles.join(", ") };
-    if c.onboarded {
-        format!("{roles}. Already added.")
-    } else if c.roles_enough {
-        format!("{roles}. Enough to add it.")
+pub fn roles_text(c: &PartnerCustomer) -> Msg {
+    let none = c.roles.is_empty();
+    let key = match (c.onboarded, c.roles_enough, none) {
+        (true, _, false) => key!("partner.roles.added"),
+        (true, _, true) => key!("partner.roles.added_none"),
+        (false, true, false) => key!("partner.roles.enough"),
+        (false, true, true) => key!("partner.roles.enough_none"),
+        (false, false, false) => key!("partner.roles.not_enough"),
+        (false, false, true) => key!("partner.roles.not_enough_none"),
+    };
+    let m = Msg::new(key);
+    if none {
+        m
     } else {
-        format!("{roles}. Not enough: it will fail until the customer approves Privileged Role Administrator with Cloud Application Administrator or Application Administrator, or Global Administrator.")
+        m.arg("roles", c.roles.join(", "))
     }
 }
 
 /// A customer's state in the progress table.
-pub fn state_text(r: &PartnerBatchRow) -> &'static str {
-    match r.state {
-        PartnerCustomerState::Waiting => "Waiting",
-        PartnerCustomerState::Registering => "Registering",
-        PartnerCustomerState::Saved => "Saved",
-        PartnerCustomerState::Failed => "Failed",
-    }
+pub fn state_text(r: &PartnerBatchRow) -> Msg {
+    Msg::new(match r.state {
+        PartnerCustomerState::Waiting => key!("partner.state.waiting"),
+        PartnerCustomerState::Registering => key!("partner.state.registering"),
+        PartnerCustomerState::Saved => key!("partner.state.saved"),
+        PartnerCustomerState::Failed => key!("partner.state.failed"),
+    })
 }
 
 /// Why a customer failed and what to do (empty otherwise).
@@ -73,27 +81,26 @@ pub fn detail_text(r: &PartnerBatchRow) -> String {
 }
 
 /// The batch in one sentence.
-pub fn summary_text(b: &PartnerBatchStatus) -> String {
+pub fn summary_text(b: &PartnerBatchStatus) -> Msg {
     let settled = b.saved + b.failed;
     if b.finished_at.is_some() {
         match b.failed {
-            0 => format!("Done: all {} customers' organizations were added.", b.total),
-            f => format!(
-                "Done: {} added, {f} failed. Fix what each failed row says, then retry the failed ones.",
-                b.saved
-            ),
+            0 => Msg::new(key!("partner.summary.done_all")).count(b.total as f64),
+            f => Msg::new(key!("partner.summary.done_failed")).arg("saved", b.saved.to_string()).arg("failed", f.to_string()),
         }
     } else {
-        format!(
-            "{settled} of {} customers done ({} added, {} failed). You can close this page: the service goes on.",
-            b.total, b.saved, b.failed
-        )
+        Msg::new(key!("partner.summary.running"))
+            .arg("settled", settled.to_string())
+            .arg("saved", b.saved.to_string())
+            .arg("failed", b.failed.to_string())
+            .count(b.total as f64)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::i18n::english;
 
     fn customer(name: &str, tenant: &str, enough: bool, onboarded: bool) -> PartnerCustomer {
         PartnerCustomer {
@@ -126,9 +133,9 @@ mod tests {
 
     #[test]
     fn the_roles_say_whether_they_are_enough_and_what_is_missing() {
-        assert!(roles_text(&customer("A", "t", true, false)).ends_with("Enough to add it."));
-        assert!(roles_text(&customer("A", "t", false, false)).contains("Not enough"));
-        assert!(roles_text(&customer("A", "t", true, true)).ends_with("Already added."));
+        assert!(english(&roles_text(&customer("A", "t", true, false))).ends_with("Enough to add it."));
+        assert!(english(&roles_text(&customer("A", "t", false, false))).contains("Not enough"));
+        assert!(english(&roles_text(&customer("A", "t", true, true))).ends_with("Already added."));
     }
 
     #[test]
@@ -143,11 +150,11 @@ mod tests {
             poll_after: Some(2),
             customers: vec![],
         };
-        assert!(summary_text(&b).starts_with("3 of 5 customers done"));
+        assert!(english(&summary_text(&b)).starts_with("3 of 5 customers done"));
         b.finished_at = Some("x".into());
-        assert!(summary_text(&b).contains("retry the failed ones"));
+        assert!(english(&summary_text(&b)).contains("retry the failed ones"));
         b.failed = 0;
         b.saved = 5;
-        assert_eq!(summary_text(&b), "Done: all 5 customers' organizations were added.");
+        assert_eq!(english(&summary_text(&b)), "Done: all 5 customers' organizations were added.");
     }
 }

@@ -4,6 +4,7 @@
 //! then `POST /api/organizations/{id}/repair`. The organization keeps its ID and name.
 
 use crate::api::{self, ApiFailure};
+use crate::i18n::t;
 use crate::signin_model::{Outcome, Purpose};
 use crate::signins;
 use crate::wizard::signin_loop::SignIn;
@@ -77,11 +78,11 @@ pub fn RepairPanel(
     let methods = repair_methods(cloud, &crate::context::CredentialClouds::get());
     view! {
         <section class="signin-panel" data-testid="repair-panel" aria-labelledby="repair-heading">
-            <h3 id="repair-heading">"Repair"</h3>
-            <p>"Sign in once to this tenant as a Privileged Role Administrator who is also Cloud Application Administrator or Application Administrator, or as a Global Administrator. Only what is missing is done: missing permissions are granted, a deleted application is created again, a disabled one is enabled again, and a credential that no longer works is replaced by a new certificate. Applications that work are left as they are."</p>
+            <h3 id="repair-heading">{t(key!("repair.heading"))}</h3>
+            <p>{t(key!("repair.intro"))}</p>
             <Show when=move || started.get().is_none()>
                 <fieldset>
-                    <legend>"Sign in with"</legend>
+                    <legend>{t(key!("repair.method.legend"))}</legend>
                     {methods.iter().map(|m| {
                         let m = *m;
                         let input_id = format!("repair-{}", m.as_str());
@@ -95,8 +96,8 @@ pub fn RepairPanel(
                     }).collect_view()}
                 </fieldset>
                 <div class="actions">
-                    <button type="button" class="secondary" on:click=move |_| on_cancel.run(())>"Cancel"</button>
-                    <button type="button" data-testid="repair-start" on:click=begin.clone()>"Sign in and repair"</button>
+                    <button type="button" class="secondary" on:click=move |_| on_cancel.run(())>{t(key!("common.cancel"))}</button>
+                    <button type="button" data-testid="repair-start" on:click=begin.clone()>{t(key!("repair.start"))}</button>
                 </div>
             </Show>
             {move || match started.get() {
@@ -110,7 +111,7 @@ pub fn RepairPanel(
                 None => ().into_any(),
             }}
             <Show when=move || saving.get()>
-                <p class="status" role="status">"Saving the repair and checking the organization again…"</p>
+                <p class="status" role="status">{t(key!("repair.saving"))}</p>
             </Show>
             <p class="error" role="alert" data-testid="repair-error">{move || message.get().unwrap_or_default()}</p>
         </section>

@@ -3,22 +3,33 @@
 //! tokens themselves are never shown or even sent to the app.
 
 use crate::api;
+use crate::i18n::{msg, t, Msg};
 use leptos::prelude::*;
 use shared::api::{UsageEntry, UsageList};
 use shared::endpoints::ORGANIZATION_USAGE;
 
-/// One entry as the page lists it.
-pub fn usage_text(e: &UsageEntry) -> String {
+/// One entry as the page lists it (one message per outcome, with or without an application).
+pub fn usage_text(e: &UsageEntry) -> Msg {
+    // i18n: date
     let at = e.at.replace('T', " ");
-    let at = at.get(..16).unwrap_or(&at);
-    let outcome = match e.outcome.as_str() {
-        "issued" => "new token from Microsoft".to_owned(),
-        "cached" if e.count > 1 => format!("token reused {} times in this minute", e.count),
-        "cached" => "token reused".to_owned(),
-        code => format!("refused ({code})"),
+    let at = at.get(..16).unwrap_or(&at).to_owned();
+    let no_app = e.application_id.is_empty();
+    let m = match (e.outcome.as_str(), no_app) {
+        ("issued", false) => Msg::new(key!("usage.entry.issued")),
+        ("issued", true) => Msg::new(key!("usage.entry.issued_no_application")),
+        ("cached", false) if e.count > 1 => Msg::new(key!("usage.entry.reused_times")).count(e.count as f64),
+        ("cached", true) if e.count > 1 => Msg::new(key!("usage.entry.reused_times_no_application")).count(e.count as f64),
+        ("cached", false) => Msg::new(key!("usage.entry.reused")),
+        ("cached", true) => Msg::new(key!("usage.entry.reused_no_application")),
+        (code, false) => Msg::new(key!("usage.entry.refused")).arg("code", code),
+        (code, true) => Msg::new(key!("usage.entry.refused_no_application")).arg("code", code),
     };
-    let app = if e.application_id.is_empty() { "no application".to_owned() } else { e.application_id.clone() };
-    format!("{at} UTC · {} · {app} · key {} · {outcome}", e.resource.as_str(), e.key_id)
+    let m = m.arg("at", at).arg("resource", e.resource.as_str()).arg("key", e.key_id.clone());
+    if no_app {
+        m
+    } else {
+        m.arg("application", e.application_id.clone())
+    }
 }
 
 /// The list for organization `id`.
@@ -30,16 +41,16 @@ pub fn RecentUse(id: String) -> impl IntoView {
     });
     view! {
         <section aria-labelledby="usage-heading" data-testid="recent-use">
-            <h3 id="usage-heading">"Recent use by the backup"</h3>
-            <Suspense fallback=|| view! { <p class="hint">"Loading…"</p> }>
+            <h3 id="usage-heading">{t(key!("usage.heading"))}</h3>
+            <Suspense fallback=|| view! { <p class="hint">{t(key!("usage.loading"))}</p> }>
                 {move || usage.get().map(|r| match r {
                     Err(e) => view! { <p class="error">{e.message()}</p> }.into_any(),
                     Ok(UsageList { entries }) if entries.is_empty() => {
-                        view! { <p class="hint">"The backup has not asked for access to this organization yet."</p> }.into_any()
+                        view! { <p class="hint">{t(key!("usage.empty"))}</p> }.into_any()
                     }
                     Ok(UsageList { entries }) => view! {
                         <ul class="usage">
-                            {entries.iter().map(|e| view! { <li>{usage_text(e)}</li> }).collect_view()}
+                            {entries.iter().map(|e| view! { <li>{msg(usage_text(e))}</li> }).collect_view()}
                         </ul>
                     }.into_any(),
                 })}
@@ -63,10 +74,11 @@ mod tests {
             outcome: "cached".into(),
             count: 1,
         };
-        assert_eq!(usage_text(&e), "2026-11-30 08:15 UTC · sharepoint · app-1 · key engine-1 · token reused");
+        let english = |e: &UsageEntry| crate::i18n::english(&usage_text(e));
+        assert_eq!(english(&e), "2026-11-30 08:15 UTC · sharepoint · app-1 · key engine-1 · token reused");
         let counted = UsageEntry { count: 240, ..e.clone() };
-        assert!(usage_text(&counted).ends_with("token reused 240 times in this minute"));
+        assert!(english(&counted).ends_with("token reused 240 times in this minute"));
         let refused = UsageEntry { outcome: "workload_not_granted".into(), application_id: String::new(), ..e };
-        assert!(usage_text(&refused).ends_with("no application · key engine-1 · refused (workload_not_granted)"));
+        assert!(english(&refused).ends_with("no application · key engine-1 · refused (workload_not_granted)"));
     }
 }

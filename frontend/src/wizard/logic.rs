@@ -2,6 +2,7 @@
 //! option says, how the countdown reads, and what Step 3 is prefilled with. Components only
 //! render these and dispatch events.
 
+use crate::i18n::Msg;
 use shared::api::{GeneratedCertificateView, RegistrationResult, SignInState, SignInStatus, StepState};
 use shared::{AddMethod, CloudEnvironment};
 
@@ -18,12 +19,21 @@ pub enum Step {
 
 impl Step {
     /// Heading of the step, as the original product names it.
-    pub fn heading(self) -> &'static str {
-        match self {
-            Step::Method => "Step 1: Add method selection",
-            Step::Authorize => "Step 2: Authorization",
-            Step::Complete => "Step 3: Completion",
-        }
+    pub fn heading(self) -> Msg {
+        Msg::new(match self {
+            Step::Method => key!("wizard.heading.method"),
+            Step::Authorize => key!("wizard.heading.authorize"),
+            Step::Complete => key!("wizard.heading.complete"),
+        })
+    }
+
+    /// The step's name in the step indicator.
+    pub fn name(self) -> Msg {
+        Msg::new(match self {
+            Step::Method => key!("wizard.step.method"),
+            Step::Authorize => key!("wizard.step.authorize"),
+            Step::Complete => key!("wizard.step.complete"),
+        })
     }
 
     /// 1-based number.
@@ -50,14 +60,14 @@ pub enum Mark {
 }
 
 impl Mark {
-    /// What a screen reader hears after the step's name.
-    pub fn spoken(self) -> &'static str {
+    /// What a screen reader hears after the step's name (with its leading comma).
+    pub fn spoken(self) -> Option<Msg> {
         match self {
-            Mark::Done => "done",
+            Mark::Done => Some(Msg::new(key!("wizard.mark.done"))),
             // `aria-current="step"` says it already.
-            Mark::Current => "",
-            Mark::ToCome => "to come",
-            Mark::Skipped => "not needed",
+            Mark::Current => None,
+            Mark::ToCome => Some(Msg::new(key!("wizard.mark.to_come"))),
+            Mark::Skipped => Some(Msg::new(key!("wizard.mark.skipped"))),
         }
     }
 
@@ -73,7 +83,7 @@ impl Mark {
 }
 
 /// The step indicator for `current` with `method`: each step's name and mark.
-pub fn step_marks(current: Step, method: AddMethod) -> [(&'static str, Mark); 3] {
+pub fn step_marks(current: Step, method: AddMethod) -> [(Msg, Mark); 3] {
     let mark = |step: Step| {
         if step == Step::Authorize && method == AddMethod::Manual && current == Step::Complete {
             Mark::Skipped
@@ -85,7 +95,7 @@ pub fn step_marks(current: Step, method: AddMethod) -> [(&'static str, Mark); 3]
             Mark::ToCome
         }
     };
-    [("Add method", mark(Step::Method)), ("Authorization", mark(Step::Authorize)), ("Completion", mark(Step::Complete))]
+    [Step::Method, Step::Authorize, Step::Complete].map(|step| (step.name(), mark(step)))
 }
 
 /// The step after Step 1 for `method`: the Manual method goes straight to completion.
@@ -96,14 +106,59 @@ pub fn after_method(method: AddMethod) -> Step {
     }
 }
 
+/// The label the administrator reads for `method`.
+pub fn method_label(method: AddMethod) -> Msg {
+    Msg::new(match method {
+        AddMethod::Credential => key!("step1.method.label.credential"),
+        AddMethod::DeviceCode => key!("step1.method.label.device_code"),
+        AddMethod::Manual => key!("step1.method.label.manual"),
+    })
+}
+
+/// One sentence on what `method` does.
+pub fn method_description(method: AddMethod) -> Msg {
+    Msg::new(match method {
+        AddMethod::Credential => key!("step1.method.description.credential"),
+        AddMethod::DeviceCode => key!("step1.method.description.device_code"),
+        AddMethod::Manual => key!("step1.method.description.manual"),
+    })
+}
+
+/// The label the administrator reads for `cloud`.
+pub fn cloud_label(cloud: CloudEnvironment) -> Msg {
+    Msg::new(match cloud {
+        CloudEnvironment::Global => key!("step1.cloud.label.global"),
+        CloudEnvironment::UsGovGccHigh => key!("step1.cloud.label.usgov_gcc_high"),
+        CloudEnvironment::UsGovDod => key!("step1.cloud.label.usgov_dod"),
+        CloudEnvironment::China => key!("step1.cloud.label.china"),
+    })
+}
+
+/// One sentence that helps the administrator choose `cloud`.
+pub fn cloud_explanation(cloud: CloudEnvironment) -> Msg {
+    Msg::new(match cloud {
+        CloudEnvironment::Global => key!("step1.cloud.explanation.global"),
+        CloudEnvironment::UsGovGccHigh => key!("step1.cloud.explanation.usgov_gcc_high"),
+        CloudEnvironment::UsGovDod => key!("step1.cloud.explanation.usgov_dod"),
+        CloudEnvironment::China => key!("step1.cloud.explanation.china"),
+    })
+}
+
 /// A method option as Step 1 shows it: label, description, and why it is disabled, if it is.
 /// `credential_clouds`: where the operator set up the Credential method besides Global.
 pub fn method_option(
     method: AddMethod,
     cloud: CloudEnvironment,
     credential_clouds: &[CloudEnvironment],
-) -> (&'static str, &'static str, Option<&'static str>) {
-    (method.label(), method.description(), method.availability_with(cloud, credential_clouds).err())
+) -> (Msg, Msg, Option<Msg>) {
+    // Whether it is allowed is `shared`'s rule; the sentence follows the cloud that refused it.
+    let why = method.availability_with(cloud, credential_clouds).err().map(|_| {
+        Msg::new(match cloud {
+            CloudEnvironment::China => key!("step1.method.unavailable.china"),
+            _ => key!("step1.method.unavailable.usgov"),
+        })
+    });
+    (method_label(method), method_description(method), why)
 }
 
 /// The method to select after the cloud changed: keep it if still allowed, else the default.
@@ -119,36 +174,45 @@ pub fn method_after_cloud_change(
 }
 
 /// `mm:ss` for a countdown.
+// i18n: date
 pub fn countdown(seconds: u64) -> String {
     format!("{:02}:{:02}", seconds / 60, seconds % 60)
 }
 
+/// What the live status region says: a message of the app, or the edge's own sentence of a
+/// failure (shown as the edge wrote it).
+#[derive(Debug, Clone, PartialEq)]
+pub enum StatusText {
+    /// A message of the app.
+    Say(Msg),
+    /// The edge's sentence.
+    Edge(String),
+}
+
 /// The sentence for the live status region (announced to screen readers).
-pub fn status_line(s: &SignInStatus) -> String {
+pub fn status_line(s: &SignInStatus) -> StatusText {
     let popup = s.method == AddMethod::Credential;
+    let say = |key| StatusText::Say(Msg::new(key));
     match s.state {
-        SignInState::WaitingForSignIn if popup => {
-            "Waiting for you to sign in with Microsoft in the sign-in window.".into()
-        }
-        SignInState::WaitingForSignIn => "Waiting for you to sign in at Microsoft with the one-time code.".into(),
-        SignInState::SignedIn if popup => {
-            "Signed in at Microsoft. If this page does not continue by itself, enter the confirmation code shown in the sign-in window.".into()
-        }
-        SignInState::SignedIn => "Signed in. Confirm below to register the backup application.".into(),
-        SignInState::WaitingForMicrosoft => "Waiting for Microsoft to report the sign-in.".into(),
+        SignInState::WaitingForSignIn if popup => say(key!("signin.status.waiting_window")),
+        SignInState::WaitingForSignIn => say(key!("signin.status.waiting_code")),
+        SignInState::SignedIn if popup => say(key!("signin.status.signed_in_window")),
+        SignInState::SignedIn => say(key!("signin.status.signed_in")),
+        SignInState::WaitingForMicrosoft => say(key!("signin.status.waiting_microsoft")),
         SignInState::Registering => s
             .progress
             .iter()
             .find(|p| matches!(p.state, StepState::Running | StepState::Waiting))
-            .map(|p| format!("{}…", p.label))
-            .unwrap_or_else(|| "Registering the backup applications…".into()),
-        SignInState::Completed => "The backup application is registered. Continue with Step 3.".into(),
-        SignInState::Failed => {
-            s.error.as_ref().map(|e| e.message.clone()).unwrap_or_else(|| "The sign-in failed.".into())
-        }
-        SignInState::Expired if popup => s.error.as_ref().map(|e| e.message.clone()).unwrap_or_default(),
-        SignInState::Expired => "The one-time code has expired. Get a new code.".into(),
-        SignInState::Cancelled => "The sign-in was cancelled.".into(),
+            .map(|p| StatusText::Say(Msg::new(key!("signin.status.step")).arg("step", p.label.clone())))
+            .unwrap_or_else(|| say(key!("signin.status.registering"))),
+        SignInState::Completed => say(key!("signin.status.completed")),
+        SignInState::Failed => match &s.error {
+            Some(e) => StatusText::Edge(e.message.clone()),
+            None => say(key!("signin.status.failed")),
+        },
+        SignInState::Expired if popup => StatusText::Edge(s.error.as_ref().map(|e| e.message.clone()).unwrap_or_default()),
+        SignInState::Expired => say(key!("signin.status.expired")),
+        SignInState::Cancelled => say(key!("signin.status.cancelled")),
     }
 }
 
@@ -246,7 +310,7 @@ mod tests {
         assert_eq!(marks(Step::Authorize, AddMethod::Credential), [Mark::Done, Mark::Current, Mark::ToCome]);
         assert_eq!(marks(Step::Complete, AddMethod::DeviceCode), [Mark::Done, Mark::Done, Mark::Current]);
         assert_eq!(marks(Step::Complete, AddMethod::Manual), [Mark::Done, Mark::Skipped, Mark::Current]);
-        assert_eq!(step_marks(Step::Method, AddMethod::Manual)[1].0, "Authorization");
+        assert_eq!(crate::i18n::english(&step_marks(Step::Method, AddMethod::Manual)[1].0), "Authorization");
     }
 
     #[test]
@@ -258,7 +322,7 @@ mod tests {
     #[test]
     fn government_clouds_disable_credential_with_the_reason() {
         let (_, _, why) = method_option(AddMethod::Credential, CloudEnvironment::UsGovDod, &[]);
-        assert!(why.unwrap().contains("US Government"));
+        assert!(crate::i18n::english(&why.unwrap()).contains("US Government"));
         assert!(method_option(AddMethod::DeviceCode, CloudEnvironment::China, &[]).2.is_none());
         assert_eq!(method_after_cloud_change(AddMethod::Manual, CloudEnvironment::China, &[]), AddMethod::Manual);
         assert_eq!(
@@ -276,7 +340,8 @@ mod tests {
     fn credential_is_offered_on_global_only() {
         assert!(method_option(AddMethod::Credential, CloudEnvironment::Global, &[]).2.is_none());
         for cloud in [CloudEnvironment::UsGovGccHigh, CloudEnvironment::UsGovDod, CloudEnvironment::China] {
-            assert!(method_option(AddMethod::Credential, cloud, &[]).2.unwrap().contains("Use Device Code or Manual"));
+            let why = method_option(AddMethod::Credential, cloud, &[]).2.unwrap();
+            assert!(crate::i18n::english(&why).contains("Use Device Code or Manual"));
             assert!(method_option(AddMethod::Credential, cloud, &[cloud]).2.is_none());
         }
         assert_eq!(after_method(AddMethod::Credential), Step::Authorize);
@@ -338,7 +403,8 @@ mod tests {
         assert!(window_message_notice(&waiting, "other", Some(mismatch)).is_none());
         let registering = status(SignInState::Registering);
         assert!(window_message_notice(&registering, "s1", Some("already used")).is_none(), "a replay");
-        assert!(status_line(&waiting).contains("sign-in window"));
+        let StatusText::Say(line) = status_line(&waiting) else { panic!("a message of the app") };
+        assert!(crate::i18n::english(&line).contains("sign-in window"));
     }
 
     #[test]

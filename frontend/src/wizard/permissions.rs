@@ -3,6 +3,7 @@
 //! and, when a save found permissions missing, which ones, with "Check again" and "Save anyway".
 
 use crate::api;
+use crate::i18n::{t, tr, I18n};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::api::RequiredPermission;
@@ -14,12 +15,53 @@ fn as_text(list: &[RequiredPermission]) -> String {
     list.iter().map(|p| format!("{}\t{}\t{}\n", p.api, p.value, p.kind)).collect()
 }
 
+/// A piece of a sentence that holds links: its text, or the link named at this index.
+#[derive(Debug, PartialEq)]
+enum Piece {
+    Text(String),
+    Link(usize),
+}
+
+/// `text` cut at each `{name}` of `names` (in whatever order the language puts them), so that a
+/// whole sentence is translated and its links are placed where the translation puts them.
+fn pieces(text: &str, names: &[&str]) -> Vec<Piece> {
+    let mut out = vec![];
+    let mut rest = text;
+    loop {
+        let next = names
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| rest.find(&format!("{{{n}}}")).map(|at| (at, i, n.len() + 2)))
+            .min();
+        match next {
+            Some((at, i, len)) => {
+                if at > 0 {
+                    out.push(Piece::Text(rest[..at].to_owned()));
+                }
+                out.push(Piece::Link(i));
+                rest = &rest[at + len..];
+            }
+            None => {
+                if !rest.is_empty() {
+                    out.push(Piece::Text(rest.to_owned()));
+                }
+                return out;
+            }
+        }
+    }
+}
+
 /// The permissions as a table: permission, API, type and why.
 #[component]
 fn PermissionTable(list: Vec<RequiredPermission>, testid: &'static str) -> impl IntoView {
     view! {
         <table data-testid=testid>
-            <thead><tr><th scope="col">"Permission"</th><th scope="col">"API"</th><th scope="col">"Type"</th><th scope="col">"Why the backup needs it"</th></tr></thead>
+            <thead><tr>
+                <th scope="col">{t(key!("permissions.col.permission"))}</th>
+                <th scope="col">{t(key!("permissions.col.api"))}</th>
+                <th scope="col">{t(key!("permissions.col.type"))}</th>
+                <th scope="col">{t(key!("permissions.col.why"))}</th>
+            </tr></thead>
             <tbody>
                 {list.into_iter().map(|p| view! {
                     <tr><td class="mono">{p.value}</td><td>{p.api}</td><td>{p.kind}</td><td>{p.reason}</td></tr>
@@ -51,40 +93,50 @@ pub fn ManualPermissions(cloud: CloudEnvironment, tenant: RwSignal<String>, app:
         let a = AppId::parse(app.get().trim()).ok()?;
         Some((t, a))
     };
+    let i18n = I18n::get();
+    let cloud_name = move || vec![("cloud", cloud.label().to_owned())];
     view! {
         <details class="permissions" data-testid="manual-permissions">
-            <summary>"Permissions the application needs in " {cloud.label()}</summary>
+            <summary>{tr(key!("permissions.manual.summary"), cloud_name())}</summary>
             <p>
-                "Register the application in "
-                <a href=cloud.app_registrations_url() target="_blank" rel="noopener noreferrer" data-testid="app-registrations-link">
-                    "App registrations (Azure portal, " {cloud.label()} ")"
-                </a>
-                ", add these application permissions under API permissions, then grant admin consent."
+                {move || pieces(&i18n.t(key!("permissions.manual.register")), &["link"]).into_iter().map(|p| match p {
+                    Piece::Text(s) => s.into_any(),
+                    Piece::Link(_) => view! {
+                        <a href=cloud.app_registrations_url() target="_blank" rel="noopener noreferrer" data-testid="app-registrations-link">
+                            {tr(key!("permissions.manual.register_link"), cloud_name())}
+                        </a>
+                    }.into_any(),
+                }).collect_view()}
             </p>
             {move || match list.get() {
-                None => view! { <p class="hint">"Loading the list…"</p> }.into_any(),
+                None => view! { <p class="hint">{t(key!("permissions.manual.loading"))}</p> }.into_any(),
                 Some(Err(e)) => view! { <p class="error">{e}</p> }.into_any(),
                 Some(Ok(l)) => view! {
                     <PermissionTable list=l testid="permission-list" />
                     <div class="code-row">
-                        <button type="button" class="secondary" on:click=copy>{move || if copied.get() { "Copied" } else { "Copy the list" }}</button>
-                        <span class="visually-hidden" aria-live="polite">{move || if copied.get() { "The list was copied." } else { "" }}</span>
+                        <button type="button" class="secondary" on:click=copy>{move || if copied.get() { i18n.t(key!("permissions.manual.copied")) } else { i18n.t(key!("permissions.manual.copy")) }}</button>
+                        <span class="visually-hidden" aria-live="polite">{move || if copied.get() { i18n.t(key!("permissions.manual.copied_status")) } else { String::new() }}</span>
                     </div>
                 }.into_any(),
             }}
             {move || match ids() {
                 Some((t, a)) => view! {
                     <p data-testid="consent-links">
-                        <a href=cloud.admin_consent_url(&t, &a) target="_blank" rel="noopener noreferrer" data-testid="admin-consent-link">
-                            "Grant admin consent for this application"
-                        </a>
-                        " (sign in as a Privileged Role Administrator or a Global Administrator: only they can grant Microsoft Graph's application permissions; it grants every permission configured on the application) or open its "
-                        <a href=cloud.api_permissions_url(&a) target="_blank" rel="noopener noreferrer">"API permissions"</a>
-                        "."
+                        {pieces(&i18n.t(key!("permissions.consent.text")), &["consent_link", "permissions_link"]).into_iter().map(|p| match p {
+                            Piece::Text(s) => s.into_any(),
+                            Piece::Link(0) => view! {
+                                <a href=cloud.admin_consent_url(&t, &a) target="_blank" rel="noopener noreferrer" data-testid="admin-consent-link">
+                                    {i18n.t(key!("permissions.consent.link"))}
+                                </a>
+                            }.into_any(),
+                            Piece::Link(_) => view! {
+                                <a href=cloud.api_permissions_url(&a) target="_blank" rel="noopener noreferrer">{i18n.t(key!("permissions.consent.permissions_link"))}</a>
+                            }.into_any(),
+                        }).collect_view()}
                     </p>
                 }.into_any(),
                 None => view! {
-                    <p class="hint">"Enter the tenant ID and application ID above for the admin-consent link."</p>
+                    <p class="hint">{i18n.t(key!("permissions.consent.needs_ids"))}</p>
                 }.into_any(),
             }}
         </details>
@@ -103,23 +155,42 @@ pub fn MissingPermissions(
     let understood = RwSignal::new(false);
     view! {
         <section class="missing" data-testid="missing-permissions" aria-labelledby="missing-heading">
-            <h3 id="missing-heading">"Permissions missing"</h3>
+            <h3 id="missing-heading">{t(key!("permissions.missing.heading"))}</h3>
             <p role="alert">{message}</p>
             <PermissionTable list=list testid="missing-list" />
             <div class="actions">
                 <button type="button" data-testid="check-again" prop:disabled=move || saving.get()
-                    on:click=move |_| on_check_again.run(())>"Check again"</button>
+                    on:click=move |_| on_check_again.run(())>{t(key!("permissions.missing.check_again"))}</button>
             </div>
             <div class="option">
                 <input type="checkbox" id="acknowledge-missing" prop:checked=move || understood.get()
                     on:change=move |ev| understood.set(event_target_checked(&ev)) />
                 <label for="acknowledge-missing">
-                    "I understand that backups that need these permissions will fail until they are granted. The organization will show as needing attention."
+                    {t(key!("permissions.missing.acknowledge"))}
                 </label>
             </div>
             <button type="button" class="secondary" data-testid="save-anyway"
                 prop:disabled=move || !understood.get() || saving.get()
-                on:click=move |_| on_save_anyway.run(())>"Save anyway"</button>
+                on:click=move |_| on_save_anyway.run(())>{t(key!("permissions.missing.save_anyway"))}</button>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{pieces, Piece};
+
+    #[test]
+    fn a_sentence_is_cut_at_its_links_in_the_order_the_language_puts_them() {
+        assert_eq!(
+            pieces("{b} or {a}.", &["a", "b"]),
+            vec![Piece::Link(1), Piece::Text(" or ".into()), Piece::Link(0), Piece::Text(".".into())]
+        );
+        assert_eq!(pieces("Register in {link}, then consent.", &["link"]), vec![
+            Piece::Text("Register in ".into()),
+            Piece::Link(0),
+            Piece::Text(", then consent.".into())
+        ]);
+        assert_eq!(pieces("No link", &["link"]), vec![Piece::Text("No link".into())]);
     }
 }

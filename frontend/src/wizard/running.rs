@@ -4,6 +4,8 @@
 //! ([`crate::signins::start_problem`]).
 
 use crate::api;
+use crate::i18n::{msg, t, Msg};
+use crate::wizard::logic::{cloud_label, method_label};
 use crate::signins::{self, started_label, StartProblem};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -32,39 +34,43 @@ pub fn RunningSignIns(on_retry: Callback<()>) -> impl IntoView {
         reload.track();
         api::fetch::<SignInList>(&LIST_SIGN_INS, "")
     });
-    let note = RwSignal::new(None::<String>);
+    let i18n = crate::i18n::I18n::get();
+    // A message of the app, or the edge's sentence of a failure.
+    let note = RwSignal::new(None::<Result<Msg, String>>);
     let cancel = Callback::new(move |id: String| {
         note.set(None);
         spawn_local(async move {
             match signins::cancel_listed(&id).await {
                 // Already ended by itself: as good as cancelled.
-                Ok(()) => note.set(Some("The sign-in was cancelled. You can try again now.".into())),
+                Ok(()) => note.set(Some(Ok(Msg::new(key!("signin.running.cancelled"))))),
                 Err(e) if e.code() == Some(ErrorCode::NotFound) => {
-                    note.set(Some("The sign-in had already ended. You can try again now.".into()))
+                    note.set(Some(Ok(Msg::new(key!("signin.running.already_ended")))))
                 }
-                Err(e) => note.set(Some(e.message())),
+                Err(e) => note.set(Some(Err(e.message()))),
             }
             reload.update(|n| *n += 1);
         });
     });
     view! {
         <section class="dialog running-signins" data-testid="running-signins" aria-labelledby="running-signins-heading">
-            <h3 id="running-signins-heading">"Sign-ins under way for this account"</h3>
-            <p class="hint">
-                "Cancel a sign-in that nobody is going to finish (for example one left open in another window), then try again. A sign-in that is not finished ends by itself after 15 minutes."
-            </p>
-            <Suspense fallback=|| view! { <p>"Loading the sign-ins under way…"</p> }>
+            <h3 id="running-signins-heading">{t(key!("signin.running.heading"))}</h3>
+            <p class="hint">{t(key!("signin.running.hint"))}</p>
+            <Suspense fallback=|| view! { <p>{t(key!("signin.running.loading"))}</p> }>
                 {move || list.get().map(|r| match r {
                     Ok(l) if l.sign_ins.is_empty() => {
-                        view! { <p>"No sign-in is under way any more. Try again."</p> }.into_any()
+                        view! { <p>{t(key!("signin.running.none"))}</p> }.into_any()
                     }
                     Ok(l) => view! { <SignInTable list=l on_cancel=cancel /> }.into_any(),
                     Err(e) => view! { <p class="error" role="alert">{e.message()}</p> }.into_any(),
                 })}
             </Suspense>
-            <p role="status" data-testid="running-signins-note">{move || note.get().unwrap_or_default()}</p>
+            <p role="status" data-testid="running-signins-note">{move || match note.get() {
+                Some(Ok(m)) => i18n.msg(&m),
+                Some(Err(sentence)) => sentence,
+                None => String::new(),
+            }}</p>
             <div class="actions">
-                <button type="button" data-testid="signin-try-again" on:click=move |_| on_retry.run(())>"Try again"</button>
+                <button type="button" data-testid="signin-try-again" on:click=move |_| on_retry.run(())>{t(key!("signin.try_again"))}</button>
             </div>
         </section>
     }
@@ -74,11 +80,13 @@ pub fn RunningSignIns(on_retry: Callback<()>) -> impl IntoView {
 #[component]
 fn SignInTable(list: SignInList, on_cancel: Callback<String>) -> impl IntoView {
     let now = js_sys::Date::now();
-    let caption = format!("{} of at most {} sign-ins are under way.", list.sign_ins.len(), list.limit);
+    let caption = Msg::new(key!("signin.running.caption"))
+        .arg("limit", list.limit.to_string())
+        .count(list.sign_ins.len() as f64);
     view! {
         <table>
-            <caption>{caption}</caption>
-            <thead><tr><th scope="col">"Method"</th><th scope="col">"Cloud"</th><th scope="col">"Started"</th><th scope="col"><span class="visually-hidden">"Action"</span></th></tr></thead>
+            <caption>{msg(caption)}</caption>
+            <thead><tr><th scope="col">{t(key!("signin.running.col.method"))}</th><th scope="col">{t(key!("signin.running.col.cloud"))}</th><th scope="col">{t(key!("signin.running.col.started"))}</th><th scope="col"><span class="visually-hidden">{t(key!("signin.running.col.action"))}</span></th></tr></thead>
             <tbody>
                 {list.sign_ins.into_iter().map(|s| view! { <SignInRow s now on_cancel /> }).collect_view()}
             </tbody>
@@ -89,17 +97,23 @@ fn SignInTable(list: SignInList, on_cancel: Callback<String>) -> impl IntoView {
 /// One sign-in under way.
 #[component]
 fn SignInRow(s: SignInSummary, now: f64, on_cancel: Callback<String>) -> impl IntoView {
+    let i18n = crate::i18n::I18n::get();
+    // i18n: date
     let started = started_label(&s.started_at, now);
-    let label = format!("Cancel the {} sign-in started {started}", s.method.label());
+    let method = method_label(s.method);
+    let label = {
+        let (started, method) = (started.clone(), method.clone());
+        move || i18n.tr(key!("signin.running.cancel_label"), &[("method", i18n.msg(&method)), ("started", started.clone())])
+    };
     let id = s.id.clone();
     view! {
         <tr data-testid="running-signin">
-            <td>{s.method.label()}</td>
-            <td>{s.cloud.label()}</td>
+            <td>{msg(method)}</td>
+            <td>{msg(cloud_label(s.cloud))}</td>
             <td>{started}</td>
             <td>
                 <button type="button" class="secondary cancel-signin" aria-label=label
-                    on:click=move |_| on_cancel.run(id.clone())>"Cancel"</button>
+                    on:click=move |_| on_cancel.run(id.clone())>{t(key!("common.cancel"))}</button>
             </td>
         </tr>
     }

@@ -6,6 +6,7 @@
 
 use super::popup;
 use crate::api;
+use crate::i18n::I18n;
 use crate::signin_model::{Effect, Event, Outcome, Post, Purpose, SignInModel};
 use crate::signins::Owned;
 use leptos::prelude::*;
@@ -27,11 +28,13 @@ pub struct SignIn {
     starting: RwSignal<bool>,
     owned: Owned,
     on_outcome: Callback<Outcome>,
+    /// The page's language, for the sentences this returns.
+    i18n: I18n,
 }
 
 /// `organization` as the edge issued it (the list's IDs always are).
-fn known(organization: &str) -> Result<OrganizationId, String> {
-    OrganizationId::parse(organization).ok_or_else(|| "This organization was not found. Reload the list.".to_owned())
+fn known(organization: &str, i18n: I18n) -> Result<OrganizationId, String> {
+    OrganizationId::parse(organization).ok_or_else(|| i18n.t(key!("signin.organization_not_found")))
 }
 
 fn now_ms() -> u64 {
@@ -50,6 +53,7 @@ impl SignIn {
             starting: RwSignal::new(false),
             owned: Owned::new(),
             on_outcome,
+            i18n: I18n::get(),
         };
         // The countdown's clock (the status loop is the model's timer, not this).
         if let Ok(handle) =
@@ -97,13 +101,13 @@ impl SignIn {
 
     /// Starts a sign-in that repairs saved organization `organization` (see [`Self::start`]).
     pub fn start_repair(self, cloud: CloudEnvironment, method: AddMethod, organization: &str) -> Result<(), String> {
-        self.start_for(cloud, method, SignInPurpose::Repair(known(organization)?))
+        self.start_for(cloud, method, SignInPurpose::Repair(known(organization, self.i18n)?))
     }
 
     /// Starts a sign-in that deletes saved organization `organization`'s applications from
     /// Microsoft 365 when it is deleted (see [`Self::start`]).
     pub fn start_removal(self, cloud: CloudEnvironment, method: AddMethod, organization: &str) -> Result<(), String> {
-        self.start_for(cloud, method, SignInPurpose::Remove(known(organization)?))
+        self.start_for(cloud, method, SignInPurpose::Remove(known(organization, self.i18n)?))
     }
 
     /// Starts a partner's sign-in to its own tenant (see [`Self::start`]).
@@ -113,7 +117,7 @@ impl SignIn {
 
     fn start_for(self, cloud: CloudEnvironment, method: AddMethod, purpose: SignInPurpose) -> Result<(), String> {
         let Some(method) = SignInMethod::of(method) else {
-            return Err("The Manual method needs no sign-in: go to Step 3.".to_owned());
+            return Err(self.i18n.t(key!("signin.manual_needs_none")));
         };
         let body = StartSignIn { purpose, ..StartSignIn::new(cloud, method) };
         if body.method == SignInMethod::Credential {

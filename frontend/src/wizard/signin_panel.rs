@@ -11,6 +11,7 @@
 use super::running::StartRefused;
 use super::signin_loop::SignIn;
 use super::step2::{CredentialStep, DeviceCodeStep, StatusLine};
+use crate::i18n::t;
 use crate::pages::repair::repair_methods;
 use crate::signin_model::{Event, Outcome, Purpose};
 use crate::signins::{self, StartProblem};
@@ -22,9 +23,10 @@ use shared::{AddMethod, CloudEnvironment};
 pub fn SignInPanel(
     cloud: CloudEnvironment,
     on_signed_in: Callback<String>,
-    /// What the sign-in is for (default: creating the 3 additional applications).
+    /// The message that says what the sign-in is for (default: creating the 3 additional
+    /// applications).
     #[prop(optional)]
-    intro: Option<&'static str>,
+    intro: Option<crate::i18n::Key>,
     /// A sign-in for deleting this saved organization's applications from Microsoft 365 (the
     /// delete dialog's), which registers nothing; the only kind the edge deletes with.
     #[prop(optional)]
@@ -33,6 +35,7 @@ pub fn SignInPanel(
     #[prop(optional)]
     partner: bool,
 ) -> impl IntoView {
+    let i18n = crate::i18n::I18n::get();
     let problem = RwSignal::new(None::<StartProblem>);
     let blocked = RwSignal::new(None::<String>);
     let started = RwSignal::new(None::<AddMethod>);
@@ -73,17 +76,17 @@ pub fn SignInPanel(
     });
     view! {
         <div class="signin-panel" data-testid="signin-panel">
-            <p>{intro.unwrap_or("Creating the 3 additional applications needs a sign-in as a Privileged Role Administrator who is also Cloud Application Administrator or Application Administrator, or as a Global Administrator.")}</p>
+            <p>{move || i18n.t(intro.unwrap_or(key!("signin.panel.intro")))}</p>
             <Show when=move || started.get().is_none()>
                 <div class="actions">
                     <button type="button" data-testid="panel-credential" on:click=move |_| start(AddMethod::Credential)>
-                        "Sign in with Microsoft"
+                        {t(key!("signin.panel.credential"))}
                     </button>
                     <button type="button" class="secondary" data-testid="panel-device-code" on:click=move |_| start(AddMethod::DeviceCode)>
-                        "Use a device code"
+                        {t(key!("signin.panel.device_code"))}
                     </button>
                 </div>
-                <p class="hint">"Microsoft's sign-in page opens in a window; it works where device codes are blocked."</p>
+                <p class="hint">{t(key!("signin.panel.hint"))}</p>
             </Show>
             <p class="error" role="alert" data-testid="panel-notice">{move || blocked.get().unwrap_or_default()}</p>
             {move || problem.get().map(|problem| view! {
@@ -100,7 +103,7 @@ pub fn SignInPanel(
             }}
             <Show when=move || choose && started.get().is_some() && !signed_in.get()>
                 <button type="button" class="secondary" data-testid="panel-back" on:click=move |_| back.run(())>
-                    "Sign in another way"
+                    {t(key!("signin.panel.other_way"))}
                 </button>
             </Show>
         </div>

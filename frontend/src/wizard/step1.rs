@@ -1,7 +1,8 @@
 //! Step 1: the Azure cloud environment and the add method. Options a cloud does not allow are
 //! disabled, with the reason shown beside them.
 
-use super::logic::{method_after_cloud_change, method_option};
+use super::logic::{cloud_explanation, cloud_label, method_after_cloud_change, method_description, method_label, method_option};
+use crate::i18n::{msg, t, Msg};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::api::{TenantLookup, TenantLookupRequest};
@@ -11,15 +12,18 @@ use shared::{AddMethod, CloudEnvironment};
 /// How long a look-up may take before the page says so and lets the admin carry on by hand.
 const SLOW_LOOKUP_MS: u64 = 3_000;
 
-/// What the page says when the chosen cloud is not the one Microsoft named for the domain.
-pub fn cloud_warning(found: &TenantLookup, chosen: CloudEnvironment) -> Option<String> {
+/// What the page says when the chosen cloud is not the one Microsoft named for the domain; `label`
+/// writes a cloud's label in the language shown.
+pub fn cloud_warning(
+    found: &TenantLookup,
+    chosen: CloudEnvironment,
+    label: impl Fn(CloudEnvironment) -> String,
+) -> Option<Msg> {
     (found.cloud != chosen).then(|| {
-        format!(
-            "{} is in {}, but {} is chosen. An organization is reached only in its own cloud.",
-            found.domain,
-            found.cloud.label(),
-            chosen.label()
-        )
+        Msg::new(key!("step1.domain.cloud_warning"))
+            .arg("domain", found.domain.clone())
+            .arg("found", label(found.cloud))
+            .arg("chosen", label(chosen))
     })
 }
 
@@ -74,24 +78,24 @@ fn DomainLookup(cloud: RwSignal<CloudEnvironment>, method: RwSignal<AddMethod>) 
             }
         });
     };
-    let i18n = crate::i18n::runtime::I18n::get();
+    let i18n = crate::i18n::I18n::get();
     view! {
         <div class="field">
-            <label for="org-domain">{move || i18n.t("step1.domain.label")}</label>
+            <label for="org-domain">{t(key!("step1.domain.label"))}</label>
             <div class="code-row">
                 <input id="org-domain" type="text" autocomplete="off" spellcheck="false" placeholder="contoso.onmicrosoft.com"
                     aria-describedby="org-domain-hint org-domain-result"
                     prop:value=move || domain.get() on:input=move |ev| domain.set(event_target_value(&ev))
                     on:change=move |_| look_up()
                     on:keydown=move |ev| if ev.key() == "Enter" { ev.prevent_default(); look_up(); } />
-                <button type="button" class="secondary" data-testid="find-cloud" on:click=move |_| look_up()>{move || i18n.t("step1.domain.find")}</button>
+                <button type="button" class="secondary" data-testid="find-cloud" on:click=move |_| look_up()>{t(key!("step1.domain.find"))}</button>
             </div>
-            <p class="hint" id="org-domain-hint">{move || i18n.t("step1.domain.hint")}</p>
+            <p class="hint" id="org-domain-hint">{t(key!("step1.domain.hint"))}</p>
             <div id="org-domain-result" role="status" aria-live="polite" data-testid="domain-result">
-                {move || (looking.get() != 0 && !slow.get()).then(|| view! { <p class="hint">{i18n.t("step1.domain.looking")}</p> })}
-                {move || slow.get().then(|| view! { <p class="hint">{i18n.t("step1.domain.slow")}</p> })}
+                {move || (looking.get() != 0 && !slow.get()).then(|| view! { <p class="hint">{i18n.t(key!("step1.domain.looking"))}</p> })}
+                {move || slow.get().then(|| view! { <p class="hint">{i18n.t(key!("step1.domain.slow"))}</p> })}
                 {move || found.get().map(|f| view! { <p>{f.message}</p> })}
-                {move || found.get().and_then(|f| cloud_warning(&f, cloud.get())).map(|w| view! { <p class="reason" data-testid="cloud-warning">{w}</p> })}
+                {move || found.get().and_then(|f| cloud_warning(&f, cloud.get(), |c| i18n.msg(&cloud_label(c)))).map(|w| view! { <p class="reason" data-testid="cloud-warning">{i18n.msg(&w)}</p> })}
                 {move || message.get().map(|m| view! { <p class="error">{m}</p> })}
             </div>
         </div>
@@ -107,13 +111,13 @@ pub fn Step1(
     on_next: Callback<()>,
     on_cancel: Callback<()>,
 ) -> impl IntoView {
-    let i18n = crate::i18n::runtime::I18n::get();
+    let i18n = crate::i18n::I18n::get();
     view! {
         <form class="step" on:submit=move |ev| { ev.prevent_default(); on_next.run(()); }>
             <DomainLookup cloud method />
             <fieldset>
-                <legend>{move || i18n.t("step1.cloud.legend")}</legend>
-                <p class="hint">{move || i18n.t("step1.cloud.hint")}</p>
+                <legend>{t(key!("step1.cloud.legend"))}</legend>
+                <p class="hint">{t(key!("step1.cloud.hint"))}</p>
                 {CloudEnvironment::ALL.into_iter().map(|c| {
                     let id = format!("cloud-{}", c.as_str());
                     view! {
@@ -125,14 +129,14 @@ pub fn Step1(
                                     let clouds = crate::context::CredentialClouds::get();
                                     method.update(|m| *m = method_after_cloud_change(*m, c, &clouds));
                                 } />
-                            <label for=id>{c.label()}</label>
-                            <p class="hint">{c.explanation()}</p>
+                            <label for=id>{msg(cloud_label(c))}</label>
+                            <p class="hint">{msg(cloud_explanation(c))}</p>
                         </div>
                     }
                 }).collect_view()}
             </fieldset>
             <fieldset>
-                <legend>{move || i18n.t("step1.method.legend")}</legend>
+                <legend>{t(key!("step1.method.legend"))}</legend>
                 {AddMethod::ALL.into_iter().map(|m| {
                     let id = match m {
                         AddMethod::Credential => "method-credential",
@@ -148,16 +152,16 @@ pub fn Step1(
                                 prop:disabled=move || option().2.is_some()
                                 aria-describedby=reason_id.clone()
                                 on:change=move |_| method.set(m) />
-                            <label for=id>{m.label()}</label>
-                            <p class="hint">{m.description()}</p>
-                            <p class="reason" id=reason_id>{move || option().2.unwrap_or_default()}</p>
+                            <label for=id>{msg(method_label(m))}</label>
+                            <p class="hint">{msg(method_description(m))}</p>
+                            <p class="reason" id=reason_id>{move || option().2.map(|why| i18n.msg(&why)).unwrap_or_default()}</p>
                         </div>
                     }
                 }).collect_view()}
             </fieldset>
             <div class="actions">
-                <button type="button" class="secondary" on:click=move |_| on_cancel.run(())>{move || i18n.t("common.cancel")}</button>
-                <button type="submit" prop:disabled=move || busy.get()>{move || i18n.t("common.next")}</button>
+                <button type="button" class="secondary" on:click=move |_| on_cancel.run(())>{t(key!("common.cancel"))}</button>
+                <button type="submit" prop:disabled=move || busy.get()>{t(key!("common.next"))}</button>
             </div>
         </form>
     }
@@ -175,8 +179,9 @@ mod tests {
             cloud: CloudEnvironment::UsGovGccHigh,
             message: String::new(),
         };
-        assert_eq!(cloud_warning(&found, CloudEnvironment::UsGovGccHigh), None);
-        let w = cloud_warning(&found, CloudEnvironment::Global).unwrap();
+        let label = |c: CloudEnvironment| crate::i18n::english(&crate::wizard::logic::cloud_label(c));
+        assert_eq!(cloud_warning(&found, CloudEnvironment::UsGovGccHigh, label), None);
+        let w = crate::i18n::english(&cloud_warning(&found, CloudEnvironment::Global, label).unwrap());
         assert!(w.starts_with("fabrikam.us is in US Government"), "{w}");
     }
 }

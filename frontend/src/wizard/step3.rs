@@ -6,6 +6,7 @@
 
 use super::logic::Prefill;
 use crate::api::{self, ApiFailure};
+use crate::i18n::{t, I18n, Msg};
 use base64::Engine as _;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -32,7 +33,9 @@ fn check_field(field: Field, value: &str) -> Option<String> {
 #[component]
 fn TextField(
     id: &'static str,
-    label: &'static str,
+    /// The label, in the language shown (`t("…")`).
+    #[prop(into)]
+    label: TextProp,
     field: Field,
     value: RwSignal<String>,
     error: RwSignal<Option<String>>,
@@ -45,7 +48,7 @@ fn TextField(
     let err_id = format!("{id}-error");
     view! {
         <div class="field">
-            <label for=id>{label}</label>
+            <label for=id>{move || label.get()}</label>
             <input id=id type=if secret { "password" } else { "text" } autocomplete="off" spellcheck="false"
                 prop:value=move || value.get() readonly=readonly
                 aria-invalid=move || error.get().is_some().to_string() aria-describedby=err_id.clone()
@@ -66,12 +69,13 @@ fn tenant_from_domain(
     tenant: RwSignal<String>,
     error: RwSignal<Option<String>>,
     note: RwSignal<Option<String>>,
+    i18n: I18n,
 ) {
     let v = value.trim().to_owned();
     if TenantId::parse(&v).is_ok() || !shared::validate::looks_like_domain(&v) {
         return;
     }
-    note.set(Some(format!("Looking up the tenant of {v}…")));
+    note.set(Some(i18n.tr(key!("step3.tenant.looking"), &[("domain", v.clone())])));
     spawn_local(async move {
         let req = shared::api::TenantLookupRequest { domain: v.clone() };
         let answer = api::send(&shared::endpoints::TENANT_LOOKUP, "", &req).await;
@@ -94,13 +98,13 @@ fn tenant_from_domain(
 }
 
 /// Reads a picked or dropped file into base64, refusing files over the limit before reading.
-async fn read_file(file: web_sys::File) -> Result<(String, String), String> {
+async fn read_file(file: web_sys::File) -> Result<(String, String), Msg> {
     if file.size() as usize > PFX_MAX_BYTES {
-        return Err(format!("The certificate file is larger than {} KB.", PFX_MAX_BYTES / 1024));
+        return Err(Msg::new(key!("step3.pfx.too_large")).arg("size", (PFX_MAX_BYTES / 1024).to_string()));
     }
     let buf = wasm_bindgen_futures::JsFuture::from(file.array_buffer())
         .await
-        .map_err(|_| "The file could not be read.".to_owned())?;
+        .map_err(|_| Msg::new(key!("step3.pfx.unreadable")))?;
     let bytes = js_sys::Uint8Array::new(&buf).to_vec();
     Ok((file.name(), base64::engine::general_purpose::STANDARD.encode(bytes)))
 }
@@ -119,22 +123,15 @@ pub fn MailboxNote(cloud: CloudEnvironment, application_ids: Vec<String>, grante
             copied.set(true);
         }
     };
+    let i18n = I18n::get();
     let (lead, ews) = if shared::mailbox::graph_mailbox_export(cloud) {
         (
-            if granted {
-                "Mailboxes: the applications were granted Microsoft Graph's mailbox import and export."
-            } else {
-                "Mailboxes: give the application Microsoft Graph's mailbox import and export permissions \
-                 (MailboxItem.Read.All, MailboxItem.ImportExport.All, MailboxFolder.ReadWrite.All) so that \
-                 the backup does not depend on Exchange Web Services."
-            },
-            "Exchange Web Services is blocked by default since 1 October 2026 and shut down on 1 April 2027. If your backup still reads archives or public folders over it until then, allow the applications in Exchange Online PowerShell (the list applies while EwsEnabled is $true; changes take up to 24 hours):",
+            if granted { t(key!("step3.mailbox.granted")) } else { t(key!("step3.mailbox.give")) },
+            // i18n: date (1 October 2026, 1 April 2027: written in the catalogue text)
+            t(key!("step3.mailbox.ews_blocked")),
         )
     } else {
-        (
-            "Mailboxes: Microsoft Graph's mailbox import and export is not available in this cloud yet, so mailboxes are backed up over Exchange Web Services.",
-            "Allow the backup applications to use it in Exchange Online PowerShell (the list applies while EwsEnabled is $true; changes take up to 24 hours):",
-        )
+        (t(key!("step3.mailbox.no_graph")), t(key!("step3.mailbox.allow_ews")))
     };
     view! {
         <div class="mailbox-note" data-testid="mailbox-note">
@@ -142,8 +139,8 @@ pub fn MailboxNote(cloud: CloudEnvironment, application_ids: Vec<String>, grante
             <p>{ews}</p>
             <div class="code-row">
                 <code class="command" data-testid="ews-allow-command">{command}</code>
-                <button type="button" on:click=copy>{move || if copied.get() { "Copied" } else { "Copy command" }}</button>
-                <span class="visually-hidden" aria-live="polite">{move || if copied.get() { "The command was copied." } else { "" }}</span>
+                <button type="button" on:click=copy>{move || if copied.get() { i18n.t(key!("step3.mailbox.copied")) } else { i18n.t(key!("step3.mailbox.copy")) }}</button>
+                <span class="visually-hidden" aria-live="polite">{move || if copied.get() { i18n.t(key!("step3.mailbox.copied_status")) } else { String::new() }}</span>
             </div>
         </div>
     }
@@ -167,23 +164,26 @@ enum Choice {
 fn GeneratedCertificates(certificates: Vec<GeneratedCertificateView>) -> impl IntoView {
     let main = certificates.first().cloned();
     let several = certificates.len() > 1;
+    let i18n = I18n::get();
     view! {
         <div class="generated" data-testid="generated-certificate">
-            <p>"Certificate created by the service. Its private key is stored encrypted and never leaves the service."</p>
+            <p>{t(key!("step3.generated.intro"))}</p>
             {main.map(|c| view! {
                 <dl class="preview">
-                    <dt>"Subject"</dt><dd data-testid="generated-subject">{c.info.subject}</dd>
-                    <dt>"Thumbprint (SHA-1)"</dt><dd data-testid="generated-sha1">{c.info.thumbprint_sha1}</dd>
-                    <dt>"Thumbprint (SHA-256)"</dt><dd>{c.info.thumbprint_sha256}</dd>
-                    <dt>"Expires"</dt><dd data-testid="generated-expiry">{c.info.not_after}</dd>
+                    <dt>{t(key!("step3.cert.subject"))}</dt><dd data-testid="generated-subject">{c.info.subject}</dd>
+                    <dt>{t(key!("step3.cert.sha1"))}</dt><dd data-testid="generated-sha1">{c.info.thumbprint_sha1}</dd>
+                    <dt>{t(key!("step3.cert.sha256"))}</dt><dd>{c.info.thumbprint_sha256}</dd>
+                    <dt>{t(key!("step3.cert.expires"))}</dt>
+                    // i18n: date (the expiry as the service wrote it)
+                    <dd data-testid="generated-expiry">{c.info.not_after}</dd>
                 </dl>
             })}
             <ul class="downloads">
                 {certificates.into_iter().enumerate().map(|(i, c)| {
-                    let label = match (several, i) {
-                        (false, _) => "Download the certificate (.cer)".to_owned(),
-                        (true, 0) => "Main application's certificate (.cer)".to_owned(),
-                        (true, n) => format!("Application {}'s certificate (.cer)", n + 1),
+                    let label = move || match (several, i) {
+                        (false, _) => i18n.t(key!("step3.generated.download")),
+                        (true, 0) => i18n.t(key!("step3.generated.download_main")),
+                        (true, n) => i18n.tr(key!("step3.generated.download_other"), &[("number", (n + 1).to_string())]),
                     };
                     let href = format!("data:application/pkix-cert;base64,{}", c.certificate_base64);
                     let file = format!("{}.cer", c.application_id);
@@ -202,6 +202,7 @@ pub fn Step3(
     on_saved: Callback<Organization>,
     on_cancel: Callback<()>,
 ) -> impl IntoView {
+    let i18n = I18n::get();
     let generated = prefill.sign_in_id.clone();
     let automatic = generated.is_some();
     let name = RwSignal::new(prefill.name.clone());
@@ -260,13 +261,13 @@ pub fn Step3(
                     password_err.set(None);
                     preview.set(None);
                 }
-                Err(e) => file_err.set(Some(e)),
+                Err(e) => file_err.set(Some(i18n.msg(&e))),
             }
         });
     };
     let inspect = move |_| {
         let Some((_, b64)) = pfx.get() else {
-            file_err.set(Some("Choose the application certificate (.pfx file).".into()));
+            file_err.set(Some(i18n.t(key!("step3.pfx.choose"))));
             return;
         };
         let body =
@@ -311,7 +312,7 @@ pub fn Step3(
                     password: SecretString::new(pfx_password.get()),
                 },
                 None => {
-                    file_err.set(Some("Choose the application certificate (.pfx file).".into()));
+                    file_err.set(Some(i18n.t(key!("step3.pfx.choose"))));
                     return;
                 }
             },
@@ -385,11 +386,11 @@ pub fn Step3(
 
     view! {
         <form class="step" on:submit=save novalidate=true>
-            <TextField id="org-name" label="Organization name" field=Field::OrganizationName value=name error=name_err />
-            <TextField id="tenant-id" label="Tenant ID" field=Field::TenantId value=tenant error=tenant_err readonly=automatic
-                on_leave=Callback::new(move |v: String| tenant_from_domain(v, tenant, tenant_err, tenant_note)) />
+            <TextField id="org-name" label=t(key!("step3.field.org_name")) field=Field::OrganizationName value=name error=name_err />
+            <TextField id="tenant-id" label=t(key!("step3.field.tenant_id")) field=Field::TenantId value=tenant error=tenant_err readonly=automatic
+                on_leave=Callback::new(move |v: String| tenant_from_domain(v, tenant, tenant_err, tenant_note, i18n)) />
             <p class="hint" role="status" data-testid="tenant-note">{move || tenant_note.get().unwrap_or_default()}</p>
-            <TextField id="application-id" label="Application ID" field=Field::ApplicationId value=app error=app_err readonly=automatic />
+            <TextField id="application-id" label=t(key!("step3.field.app_id")) field=Field::ApplicationId value=app error=app_err readonly=automatic />
             {(!automatic).then(|| view! { <crate::chunks::Deferred load=move || crate::chunks::manual_permissions(cloud, tenant, app) /> })}
             {automatic.then(|| view! {
                 <MailboxNote cloud=cloud application_ids=prefill.application_ids.clone() granted=true />
@@ -397,25 +398,25 @@ pub fn Step3(
             {
                 view! {
                     <fieldset>
-                        <legend>"Application credential"</legend>
+                        <legend>{t(key!("step3.credential.legend"))}</legend>
                         {automatic.then(|| view! {
                             <div class="option">
                                 <input type="radio" name="credential" id="cred-generated" prop:checked=move || choice.get() == Choice::Generated
                                     on:change=move |_| choice.set(Choice::Generated) />
-                                <label for="cred-generated">{if generated_certificate { "Certificate created by the service" } else { "Application password, generated by the service" }}</label>
+                                <label for="cred-generated">{if generated_certificate { t(key!("step3.credential.generated_certificate")) } else { t(key!("step3.credential.generated_secret")) }}</label>
                             </div>
                         })}
                         <div class="option">
                             <input type="radio" name="credential" id="cred-secret" prop:checked=move || choice.get() == Choice::Password
                                 on:change=move |_| choice.set(Choice::Password) />
-                            <label for="cred-secret">"Application password"</label>
+                            <label for="cred-secret">{t(key!("step3.credential.password"))}</label>
                         </div>
                         <div class="option">
                             <input type="radio" name="credential" id="cred-certificate" prop:checked=move || choice.get() == Choice::Pfx
                                 on:change=move |_| choice.set(Choice::Pfx) />
-                            <label for="cred-certificate">"Application certificate (.pfx)"</label>
+                            <label for="cred-certificate">{t(key!("step3.credential.pfx"))}</label>
                         </div>
-                        <p class="hint">"SharePoint's app-only access accepts only a certificate: a backup of SharePoint sites needs one."</p>
+                        <p class="hint">{t(key!("step3.credential.sharepoint_hint"))}</p>
                     </fieldset>
                     <Show when=move || choice.get() == Choice::Generated>
                         {if generated_certificate {
@@ -423,15 +424,15 @@ pub fn Step3(
                         } else {
                             view! {
                                 <p class="generated" data-testid="generated-secret">
-                                    "A client secret was generated during the automatic registration and is stored securely. It is never shown."
+                                    {t(key!("step3.generated.secret"))}
                                 </p>
                             }.into_any()
                         }}
                     </Show>
                     <Show when=move || choice.get() == Choice::Password>
-                        <TextField id="client-secret" label="Application password (the client secret's Value)" field=Field::ClientSecret value=secret error=secret_err secret=true />
+                        <TextField id="client-secret" label=t(key!("step3.field.client_secret")) field=Field::ClientSecret value=secret error=secret_err secret=true />
                         {automatic.then(|| view! {
-                            <p class="hint">"Create a client secret on the main application (Certificates & secrets in the Azure portal) and paste its Value. The additional applications keep their certificates."</p>
+                            <p class="hint">{t(key!("step3.secret.automatic_hint"))}</p>
                         })}
                     </Show>
                     <Show when=use_certificate>
@@ -441,33 +442,35 @@ pub fn Step3(
                                 ev.prevent_default();
                                 take_file(ev.data_transfer().and_then(|d| d.files()).and_then(|f| f.get(0)));
                             }>
-                            <label for="pfx-file">"Certificate file (.pfx), or drop it here"</label>
+                            <label for="pfx-file">{t(key!("step3.pfx.file_label"))}</label>
                             <input id="pfx-file" type="file" accept=".pfx,.p12,application/x-pkcs12"
                                 aria-invalid=move || file_err.get().is_some().to_string() aria-describedby="pfx-file-error"
                                 on:change=move |ev| {
                                     let input: Option<web_sys::HtmlInputElement> = ev.target().and_then(|t| t.dyn_into().ok());
                                     take_file(input.and_then(|i| i.files()).and_then(|f| f.get(0)));
                                 } />
-                            <p class="hint">{move || pfx.get().map(|(n, _)| format!("Selected: {n}")).unwrap_or_default()}</p>
+                            <p class="hint">{move || pfx.get().map(|(n, _)| i18n.tr(key!("step3.pfx.selected"), &[("name", n)])).unwrap_or_default()}</p>
                             <p class="field-error" id="pfx-file-error" role="alert" data-testid="pfx-file-error">{move || file_err.get().unwrap_or_default()}</p>
                         </div>
                         <div class="field">
-                            <label for="pfx-password">"Certificate password"</label>
+                            <label for="pfx-password">{t(key!("step3.pfx.password"))}</label>
                             <input id="pfx-password" type="password" autocomplete="off" prop:value=move || pfx_password.get()
                                 aria-invalid=move || password_err.get().is_some().to_string() aria-describedby="pfx-password-error"
                                 on:input=move |ev| { pfx_password.set(event_target_value(&ev)); preview.set(None); password_err.set(None); } />
                             <p class="field-error" id="pfx-password-error" role="alert" data-testid="pfx-password-error">{move || password_err.get().unwrap_or_default()}</p>
                         </div>
-                        <button type="button" class="secondary" on:click=inspect>"Check certificate"</button>
+                        <button type="button" class="secondary" on:click=inspect>{t(key!("step3.pfx.check"))}</button>
                         {move || preview.get().map(|c| view! {
                             <dl class="preview" data-testid="certificate-preview">
-                                <dt>"Subject"</dt><dd>{c.subject}</dd>
-                                <dt>"Thumbprint"</dt><dd>{c.thumbprint_sha1}</dd>
-                                <dt>"Expires"</dt><dd>{c.not_after}</dd>
+                                <dt>{t(key!("step3.cert.subject"))}</dt><dd>{c.subject}</dd>
+                                <dt>{t(key!("step3.cert.thumbprint"))}</dt><dd>{c.thumbprint_sha1}</dd>
+                                <dt>{t(key!("step3.cert.expires"))}</dt>
+                                // i18n: date (the expiry as the service wrote it)
+                                <dd>{c.not_after}</dd>
                             </dl>
                         })}
                         {automatic.then(|| view! {
-                            <p class="hint" data-testid="certificate-replaces">"The certificate replaces the one the service created, on every application the registration created."</p>
+                            <p class="hint" data-testid="certificate-replaces">{t(key!("step3.pfx.replaces"))}</p>
                         })}
                     </Show>
                 }
@@ -484,10 +487,9 @@ pub fn Step3(
                             general.set(None);
                         }
                     } aria-describedby="multiple-apps-hint" />
-                <label for="multiple-apps">"Create multiple applications"</label>
+                <label for="multiple-apps">{t(key!("step3.multiple.label"))}</label>
                 <p class="hint" id="multiple-apps-hint">
-                    "Creates 3 additional applications (4 in all), one per workload: mailboxes; OneDrive and SharePoint; Teams, groups and Planner. Each has only its workload's permissions, so that a workload's access can be seen, limited and revoked on its own."
-                    {if automatic { "" } else { " Needs one sign-in as a Privileged Role Administrator who is also Cloud Application Administrator or Application Administrator, or as a Global Administrator, asked for after your application's credential has been checked; untick it to add only this application." }}
+                    {if automatic { t(key!("step3.multiple.hint")) } else { t(key!("step3.multiple.hint_manual")) }}
                 </p>
             </div>
             <Show when=move || needs_sign_in.get()>
@@ -511,8 +513,8 @@ pub fn Step3(
             </Show>
             <p class="error" role="alert" data-testid="save-error">{move || general.get().unwrap_or_default()}</p>
             <div class="actions">
-                <button type="button" class="secondary" on:click=move |_| on_cancel.run(())>"Cancel"</button>
-                <button type="submit" prop:disabled=move || saving.get()>{move || if saving.get() { "Checking with Microsoft and saving…" } else { "Save" }}</button>
+                <button type="button" class="secondary" on:click=move |_| on_cancel.run(())>{t(key!("common.cancel"))}</button>
+                <button type="submit" prop:disabled=move || saving.get()>{move || if saving.get() { i18n.t(key!("step3.saving")) } else { i18n.t(key!("step3.save")) }}</button>
             </div>
         </form>
     }

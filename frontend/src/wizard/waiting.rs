@@ -2,6 +2,7 @@
 //! for a typed credential: Microsoft can take a while to accept a secret created moments ago), with
 //! the time waited so far and a way to stop waiting.
 
+use crate::i18n::{t, Msg};
 use leptos::prelude::*;
 
 /// "Checking with Microsoft…", the seconds waited, and "Stop waiting" (`on_stop`). Screen readers
@@ -11,13 +12,9 @@ pub fn Waiting(on_stop: Callback<()>) -> impl IntoView {
     let seconds = RwSignal::new(0u32);
     // The live region is in the page before its text: screen readers announce a change of a
     // region they know, not a region inserted with its text.
-    let said = RwSignal::new("");
-    set_timeout(
-        move || {
-            said.set("Checking with Microsoft… Microsoft can take up to a minute to accept a newly created secret.")
-        },
-        std::time::Duration::from_millis(100),
-    );
+    let i18n = crate::i18n::I18n::get();
+    let said = RwSignal::new(false);
+    set_timeout(move || said.set(true), std::time::Duration::from_millis(100));
     if let Ok(handle) =
         set_interval_with_handle(move || seconds.update(|s| *s += 1), std::time::Duration::from_millis(1000))
     {
@@ -25,9 +22,10 @@ pub fn Waiting(on_stop: Callback<()>) -> impl IntoView {
     }
     view! {
         <div class="waiting" data-testid="waiting">
-            <p role="status">{move || said.get()}</p>
-            <p class="hint" aria-hidden="true" data-testid="waiting-seconds">{move || format!("Waiting for {} s", seconds.get())}</p>
-            <button type="button" class="secondary" data-testid="stop-waiting" on:click=move |_| on_stop.run(())>"Stop waiting"</button>
+            <p role="status">{move || if said.get() { i18n.t(key!("wizard.waiting.checking")) } else { String::new() }}</p>
+            // i18n: date
+            <p class="hint" aria-hidden="true" data-testid="waiting-seconds">{move || i18n.tn(key!("wizard.waiting.seconds"), f64::from(seconds.get()), &[])}</p>
+            <button type="button" class="secondary" data-testid="stop-waiting" on:click=move |_| on_stop.run(())>{t(key!("wizard.waiting.stop"))}</button>
         </div>
     }
 }
@@ -67,4 +65,10 @@ impl Default for Tickets {
 }
 
 /// What the page says after "Stop waiting": the request may still finish at the edge.
+pub fn stopped() -> Msg {
+    Msg::new(key!("wizard.waiting.stopped"))
+}
+
+/// [`stopped`] in English only, for the screens not yet shown in the page's language (use
+/// [`stopped`]).
 pub const STOPPED: &str = "Stopped waiting. Microsoft's answer will not be shown here; if the check succeeds, the change is still saved. Reload the list to see the result, or try again.";

@@ -3,6 +3,7 @@
 //! live status and registration progress.
 
 use super::{state_of, CancelButton, Failure, Progress, StatusLine};
+use crate::i18n::t;
 use crate::signin_model::Event;
 use crate::wizard::signin_loop::SignIn;
 use leptos::prelude::*;
@@ -32,18 +33,18 @@ pub fn CredentialStep(
         <div class="step">
             <Show when=move || state() == Some(SignInState::WaitingForSignIn) && notice.get().is_none()
                 && status.get().is_some_and(|s| s.authorize_url.is_some())>
-                <p>"Sign in in the Microsoft window as a Privileged Role Administrator who is also Cloud Application Administrator or Application Administrator, or as a Global Administrator, and accept the permissions. This page continues by itself."</p>
-                <p><button type="button" class="secondary" data-testid="reopen-signin" on:click=move |_| { signin.dispatch(Event::Reopen); }>"Open the sign-in window again"</button></p>
+                <p>{t(key!("signin.window.instructions"))}</p>
+                <p><button type="button" class="secondary" data-testid="reopen-signin" on:click=move |_| { signin.dispatch(Event::Reopen); }>{t(key!("signin.window.reopen"))}</button></p>
             </Show>
             <Show when=move || state() == Some(SignInState::SignedIn)>
                 <form class="code-row" on:submit=move |ev| {
                     ev.prevent_default();
                     signin.dispatch(Event::Claim(typed_code.get_untracked()));
                 }>
-                    <label for="confirmation-code">"Confirmation code from the sign-in window"</label>
+                    <label for="confirmation-code">{t(key!("signin.window.code_label"))}</label>
                     <input id="confirmation-code" autocomplete="off" spellcheck="false" maxlength="12"
                         prop:value=move || typed_code.get() on:input=move |ev| typed_code.set(event_target_value(&ev)) />
-                    <button type="submit">"Continue"</button>
+                    <button type="submit">{t(key!("signin.window.continue"))}</button>
                 </form>
             </Show>
             <Show when=move || notice.get().is_some()>
@@ -51,8 +52,8 @@ pub fn CredentialStep(
             </Show>
             <Show when=can_retry>
                 <div class="actions">
-                    <button type="button" data-testid="retry-signin" on:click=move |_| { signin.dispatch(Event::Retry); }>"Try again"</button>
-                    <button type="button" class="secondary" data-testid="use-device-code" on:click=move |_| on_device_code.run(())>"Use Device Code instead"</button>
+                    <button type="button" data-testid="retry-signin" on:click=move |_| { signin.dispatch(Event::Retry); }>{t(key!("signin.try_again"))}</button>
+                    <button type="button" class="secondary" data-testid="use-device-code" on:click=move |_| on_device_code.run(())>{t(key!("signin.use_device_code"))}</button>
                 </div>
             </Show>
             <StatusLine signin />

@@ -3,14 +3,12 @@
 //! original product's words; then the live status and registration progress.
 
 use super::{state_of, CancelButton, Failure, Progress, StatusLine};
+use crate::i18n::t;
 use crate::signin_model::Event;
 use crate::wizard::logic::countdown;
 use crate::wizard::signin_loop::SignIn;
 use leptos::prelude::*;
 use shared::api::SignInState;
-
-/// The confirmation sentence of the original product.
-pub const CONFIRMATION: &str = "I have completed the authorization process using the one-time authorization code";
 
 /// Step 2 of the Device Code method, showing `signin`.
 #[component]
@@ -33,6 +31,7 @@ pub fn DeviceCodeStep(
     credential_available: Signal<bool>,
 ) -> impl IntoView {
     let status = signin.status();
+    let i18n = crate::i18n::I18n::get();
     let seconds_left = signin.seconds_left();
     let copied = RwSignal::new(false);
     let confirmed = RwSignal::new(false);
@@ -48,21 +47,28 @@ pub fn DeviceCodeStep(
     view! {
         <div class="step">
             <Show when=move || status.get().is_some_and(|s| s.user_code.is_some())>
-                <p>"Copy the one-time authorization code, open Microsoft's page, enter the code and sign in as a Privileged Role Administrator who is also Cloud Application Administrator or Application Administrator, or as a Global Administrator."</p>
+                <p>{t(key!("signin.code.instructions"))}</p>
                 <div class="code-block">
                 <div class="code-row">
-                    <output class="code" data-testid="user-code" aria-label="One-time authorization code">{code}</output>
-                    <button type="button" on:click=copy>{move || if copied.get() { "Copied" } else { "Copy code" }}</button>
-                    <span class="visually-hidden" aria-live="polite">{move || if copied.get() { "The code was copied." } else { "" }}</span>
+                    <output class="code" data-testid="user-code" aria-label=t(key!("signin.code.label"))>{code}</output>
+                    <button type="button" on:click=copy>{move || if copied.get() { i18n.t(key!("signin.code.copied")) } else { i18n.t(key!("signin.code.copy")) }}</button>
+                    <span class="visually-hidden" aria-live="polite">{move || if copied.get() { i18n.t(key!("signin.code.copied_announce")) } else { String::new() }}</span>
                 </div>
                 <p>
                     <a data-testid="verification-link" target="_blank" rel="noopener noreferrer"
                         href=move || status.get().and_then(|s| s.verification_uri).unwrap_or_default()>
                         {move || status.get().and_then(|s| s.verification_uri).unwrap_or_default()}
                     </a>
-                    " (opens in a new tab)"
+                    " " {t(key!("signin.code.new_tab"))}
                 </p>
-                <p class="hint">"The code expires in " <span data-testid="countdown">{move || countdown(seconds_left.get())}</span> "."</p>
+                // i18n: date (the countdown `mm:ss`)
+                // The whole sentence is the catalogue's; the countdown is shown in its place.
+                <p class="hint">{move || {
+                    let sentence = i18n.t(key!("signin.code.expires"));
+                    let (before, after) = sentence.split_once("{countdown}").unwrap_or((sentence.as_str(), ""));
+                    let (before, after) = (before.to_owned(), after.to_owned());
+                    view! { {before} <span data-testid="countdown">{move || countdown(seconds_left.get())}</span> {after} }
+                }}</p>
                 </div>
             </Show>
             <StatusLine signin sign_in_only />
@@ -72,16 +78,16 @@ pub fn DeviceCodeStep(
                     <input type="checkbox" id="confirm-authorization" prop:checked=move || confirmed.get()
                         prop:disabled=move || confirmed.get()
                         on:change=move |_| { confirmed.set(true); signin.dispatch(Event::Confirm); } />
-                    <label for="confirm-authorization">{CONFIRMATION}</label>
+                    <label for="confirm-authorization">{t(key!("signin.code.confirmation"))}</label>
                 </div>
             </Show>
             <Show when=move || state() == Some(SignInState::Expired)>
-                <button type="button" on:click=move |_| { confirmed.set(false); signin.dispatch(Event::Renew); }>"Get a new code"</button>
+                <button type="button" on:click=move |_| { confirmed.set(false); signin.dispatch(Event::Renew); }>{t(key!("signin.code.renew"))}</button>
             </Show>
             {on_credential.map(|go| view! {
                 <Show when=move || credential_available.get() && status.get().is_some_and(|s| crate::wizard::logic::suggests_credential(&s))>
-                    <p>"Microsoft's sign-in page in a window is not a device code: it works where device codes are blocked."</p>
-                    <button type="button" data-testid="use-credential" on:click=move |_| go.run(())>"Sign in with Microsoft instead"</button>
+                    <p>{t(key!("signin.code.blocked_hint"))}</p>
+                    <button type="button" data-testid="use-credential" on:click=move |_| go.run(())>{t(key!("signin.code.use_credential"))}</button>
                 </Show>
             })}
             <Failure signin on_manual=on_manual.unwrap_or_else(|| Callback::new(|_| ())) />

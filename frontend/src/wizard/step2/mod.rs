@@ -6,13 +6,14 @@
 pub mod credential;
 pub mod device_code;
 
-use super::logic::{status_line, suggests_manual};
+use super::logic::{status_line, suggests_manual, StatusText};
+use crate::i18n::t;
 use super::signin_loop::SignIn;
 use leptos::prelude::*;
 use shared::api::{SignInState, StepState};
 
 pub use credential::CredentialStep;
-pub use device_code::{DeviceCodeStep, CONFIRMATION};
+pub use device_code::DeviceCodeStep;
 
 /// The state of the sign-in shown, if any.
 fn state_of(signin: SignIn) -> Option<SignInState> {
@@ -28,12 +29,16 @@ pub fn StatusLine(
     sign_in_only: bool,
 ) -> impl IntoView {
     let status = signin.status();
+    let i18n = crate::i18n::I18n::get();
     view! {
         <p class="status" role="status" aria-live="polite" data-testid="signin-status">
             {move || match status.get() {
-                Some(s) if sign_in_only && s.state == SignInState::SignedIn => "Signed in as an administrator.".to_owned(),
-                Some(s) => status_line(&s),
-                None => "Requesting a one-time code from Microsoft…".into(),
+                Some(s) if sign_in_only && s.state == SignInState::SignedIn => i18n.t(key!("signin.status.signed_in_admin")),
+                Some(s) => match status_line(&s) {
+                    StatusText::Say(m) => i18n.msg(&m),
+                    StatusText::Edge(sentence) => sentence,
+                },
+                None => i18n.t(key!("signin.status.requesting")),
             }}
         </p>
     }
@@ -77,7 +82,7 @@ pub fn Failure(
         <Show when=move || state_of(signin) == Some(SignInState::Failed)>
             <p class="error" role="alert" data-testid="signin-error">{move || status.get().and_then(|s| s.error).map(|e| e.message).unwrap_or_default()}</p>
             <Show when=move || status.get().is_some_and(|s| suggests_manual(&s))>
-                <button type="button" on:click=move |_| on_manual.run(())>"Switch to the Manual method"</button>
+                <button type="button" on:click=move |_| on_manual.run(())>{t(key!("signin.switch_manual"))}</button>
             </Show>
         </Show>
     }
@@ -88,7 +93,7 @@ pub fn Failure(
 pub fn CancelButton(on_cancel: Callback<()>) -> impl IntoView {
     view! {
         <div class="actions">
-            <button type="button" class="secondary" on:click=move |_| on_cancel.run(())>"Cancel"</button>
+            <button type="button" class="secondary" on:click=move |_| on_cancel.run(())>{t(key!("common.cancel"))}</button>
         </div>
     }
 }
