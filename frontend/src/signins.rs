@@ -176,11 +176,11 @@ pub enum StartProblem {
 }
 
 impl StartProblem {
-    /// The sentence shown to the administrator.
+    /// The sentence shown to the administrator, in the language shown.
     pub fn message(&self) -> String {
         match self {
-            StartProblem::TooMany => ErrorCode::TooManySignIns.message().to_owned(),
-            StartProblem::RateLimited => ErrorCode::SignInsRateLimited.message().to_owned(),
+            StartProblem::TooMany => crate::i18n::I18n::get().code(ErrorCode::TooManySignIns),
+            StartProblem::RateLimited => crate::i18n::I18n::get().code(ErrorCode::SignInsRateLimited),
             StartProblem::Other(m) => m.clone(),
         }
     }

@@ -150,6 +150,12 @@ impl I18n {
         .unwrap_or_else(|| detail.message.clone())
     }
 
+    /// The catalogue's sentence for error `code`: the error catalogue's English, or its
+    /// translation.
+    pub fn code(self, code: shared::ErrorCode) -> String {
+        self.named(&format!("error.{}", code.as_str())).unwrap_or_else(|| code.message().to_owned())
+    }
+
     /// A refusal of the shared validators: in English as they wrote it, in another language the
     /// catalogue's sentence for the field.
     pub fn field_error(self, error: &shared::validate::FieldError) -> String {

@@ -148,7 +148,7 @@ pub fn Edit(id: String, on_done: Callback<Option<Organization>>) -> impl IntoVie
                 Ok(o) => { let usage_id = o.id.clone(); view! {
                     <form class="step" on:submit=save.clone() novalidate=true>
                         <h2 id="edit-heading" data-testid="edit-heading">{o.name.clone()}</h2>
-                        <p class="hint">{tr(key!("edit.tenant"), vec![("tenant", o.tenant_id.clone()), ("cloud", o.cloud.label().to_owned())])}</p>
+                        <p class="hint">{tr(key!("edit.tenant"), vec![("tenant", o.tenant_id.clone()), ("cloud", crate::i18n::I18n::get().msg(&crate::wizard::logic::cloud_label(o.cloud)))])}</p>
                         <table class="applications" data-testid="applications" aria-labelledby="applications-caption">
                             <caption id="applications-caption">{t(key!("edit.applications.caption"))}</caption>
                             <thead><tr>
@@ -167,7 +167,7 @@ pub fn Edit(id: String, on_done: Callback<Option<Organization>>) -> impl IntoVie
                                 let permissions = permissions_text(a).unwrap_or_else(|| Msg::new(key!("edit.permissions.by_administrator")));
                                 view! {
                                     <tr>
-                                        <th scope="row">{t(role)}<br/><span class="hint">{a.workload.label()}</span></th>
+                                        <th scope="row">{t(role)}<br/><span class="hint">{t(super::workload(a.workload))}</span></th>
                                         <td class="mono">{a.application_id.clone()}</td>
                                         <td data-testid="application-details">{msg(credential_text(a))}</td>
                                         <td>{msg(permissions)}</td>
@@ -238,7 +238,7 @@ pub fn Edit(id: String, on_done: Callback<Option<Organization>>) -> impl IntoVie
                             <crate::wizard::waiting::Waiting on_stop=Callback::new(move |_| {
                                 tickets.stop();
                                 saving.set(false);
-                                message.set(Some(crate::wizard::waiting::STOPPED.into()));
+                                message.set(Some(i18n.msg(&crate::wizard::waiting::stopped())));
                             }) />
                         </Show>
                         <p class="error" role="alert">{move || message.get().unwrap_or_default()}</p>

@@ -12,8 +12,7 @@ use shared::endpoints::{CHECK_ORGANIZATION, DELETE_ORGANIZATION, LIST_ORGANIZATI
 use shared::ErrorCode;
 
 /// The health's label, its badge class and its explanation, the app's own sentences written by
-/// `show` (`|m| i18n.msg(m)` on the page, [`crate::i18n::english`] in tests): the reason's and the
-/// warnings' sentences come from `shared` as they are.
+/// `show` (`|m| i18n.msg(m)` on the page, [`crate::i18n::english`] in tests).
 pub fn health_text(h: &HealthStatus, show: impl Fn(&Msg) -> String) -> (String, &'static str, String) {
     let (label, class) = match h.state {
         Health::Unchecked => (key!("list.health.unchecked"), "badge"),
@@ -21,7 +20,7 @@ pub fn health_text(h: &HealthStatus, show: impl Fn(&Msg) -> String) -> (String, 
         Health::NeedsAttention => (key!("list.health.needs_attention"), "badge soon"),
         Health::Failing => (key!("list.health.failing"), "badge expired"),
     };
-    let mut why = h.reason.map(|r| r.sentence().to_owned()).unwrap_or_default();
+    let mut why = h.reason.map(|r| show(&Msg::new(super::health_reason(r)))).unwrap_or_default();
     if !h.permissions.is_empty() {
         why.push_str(&format!(" ({})", h.permissions.join(", ")));
     }
@@ -37,7 +36,7 @@ pub fn health_text(h: &HealthStatus, show: impl Fn(&Msg) -> String) -> (String, 
     }
     for w in &h.warnings {
         why.push(' ');
-        why.push_str(w.sentence());
+        why.push_str(&show(&Msg::new(super::health_warning(*w))));
     }
     (show(&Msg::new(label)), class, why.trim().to_owned())
 }
@@ -63,12 +62,12 @@ fn KeptApplications(o: Organization) -> impl IntoView {
                 <li>
                     <span class="mono">{a.application_id.clone()}</span>
                     " "{tr(if a.active { key!("list.kept.workload") } else { key!("list.kept.workload_unused") },
-                        vec![("workload", a.workload.label().to_owned())])}
+                        vec![("workload", crate::i18n::I18n::get().t(super::workload(a.workload)))])}
                 </li>
             }).collect_view()}
         </ul>
         <p><a href=o.cloud.app_registrations_url() target="_blank" rel="noopener noreferrer" data-testid="app-registrations-link">
-            {tr(key!("list.kept.open_registrations"), vec![("cloud", o.cloud.label().to_owned())])}
+            {tr(key!("list.kept.open_registrations"), vec![("cloud", crate::i18n::I18n::get().msg(&crate::wizard::logic::cloud_label(o.cloud)))])}
         </a></p>
     }
 }
@@ -217,7 +216,7 @@ pub fn Manage(
                                     } else {
                                         Msg::new(key!("list.multiple.off"))
                                     };
-                                    let workloads = super::additional_workloads(&o);
+                                    let workloads = super::additional_workloads(&o, |m| crate::i18n::I18n::get().msg(m));
                                     let (edit_id, del, check_id) = (o.id.clone(), o.clone(), o.id.clone());
                                     let health_status = o.health.clone();
                                     let busy_id = o.id.clone();
@@ -225,7 +224,7 @@ pub fn Manage(
                                     view! {
                                         <tr>
                                             <th scope="row">{o.name.clone()}</th>
-                                            <td>{o.cloud.label()}</td>
+                                            <td>{crate::i18n::msg(crate::wizard::logic::cloud_label(o.cloud))}</td>
                                             <td class="mono">{o.tenant_id.clone()}</td>
                                             <td class="mono">{o.application_id.clone()}</td>
                                             <td>{t(credential)}<br/><span class=class>{msg(expiry)}</span></td>

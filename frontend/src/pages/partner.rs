@@ -337,7 +337,7 @@ fn Progress(batch: String, on_done: Callback<()>) -> impl IntoView {
                         <tr data-state=format!("{:?}", r.state)>
                             <td>{r.name.clone()}<br /><span class="hint">{r.tenant_id.clone()}</span></td>
                             <td class=if failed { "error" } else { "" }>{msg(logic::state_text(&r))}</td>
-                            <td>{logic::detail_text(&r)}</td>
+                            <td>{logic::detail_text(&r, |e| crate::i18n::I18n::get().error(e))}</td>
                         </tr>
                     }
                 }).collect_view())}

@@ -76,8 +76,8 @@ pub fn state_text(r: &PartnerBatchRow) -> Msg {
 }
 
 /// Why a customer failed and what to do (empty otherwise).
-pub fn detail_text(r: &PartnerBatchRow) -> String {
-    r.error.as_ref().map(|e| e.message.clone()).unwrap_or_default()
+pub fn detail_text(r: &PartnerBatchRow, show: impl Fn(&shared::api::ErrorDetail) -> String) -> String {
+    r.error.as_ref().map(show).unwrap_or_default()
 }
 
 /// The batch in one sentence.

@@ -90,7 +90,7 @@ pub fn RepairPanel(
                             <div class="option">
                                 <input type="radio" name="repair-method" id=input_id.clone()
                                     prop:checked=move || method.get() == m on:change=move |_| method.set(m) />
-                                <label for=input_id>{m.label()}</label>
+                                <label for=input_id>{crate::i18n::msg(crate::wizard::logic::method_label(m))}</label>
                             </div>
                         }
                     }).collect_view()}

@@ -124,6 +124,12 @@ pub fn method_description(method: AddMethod) -> Msg {
     })
 }
 
+/// What a domain look-up found: the domain, its tenant and `cloud` (the cloud's name as written
+/// in the language shown).
+pub fn lookup_found(found: &shared::api::TenantLookup, cloud: String) -> Msg {
+    Msg::new(key!("step1.domain.found")).arg("domain", found.domain.clone()).arg("tenant", found.tenant_id.clone()).arg("cloud", cloud)
+}
+
 /// The label the administrator reads for `cloud`.
 pub fn cloud_label(cloud: CloudEnvironment) -> Msg {
     Msg::new(match cloud {
@@ -185,8 +191,8 @@ pub fn countdown(seconds: u64) -> String {
 pub enum StatusText {
     /// A message of the app.
     Say(Msg),
-    /// The edge's sentence.
-    Edge(String),
+    /// The edge's error (its sentence in the language shown), if it gave one.
+    Edge(Option<shared::api::ErrorDetail>),
 }
 
 /// The sentence for the live status region (announced to screen readers).
@@ -207,10 +213,10 @@ pub fn status_line(s: &SignInStatus) -> StatusText {
             .unwrap_or_else(|| say(key!("signin.status.registering"))),
         SignInState::Completed => say(key!("signin.status.completed")),
         SignInState::Failed => match &s.error {
-            Some(e) => StatusText::Edge(e.message.clone()),
+            Some(e) => StatusText::Edge(Some(e.clone())),
             None => say(key!("signin.status.failed")),
         },
-        SignInState::Expired if popup => StatusText::Edge(s.error.as_ref().map(|e| e.message.clone()).unwrap_or_default()),
+        SignInState::Expired if popup => StatusText::Edge(s.error.clone()),
         SignInState::Expired => say(key!("signin.status.expired")),
         SignInState::Cancelled => say(key!("signin.status.cancelled")),
     }

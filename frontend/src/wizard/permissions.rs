@@ -94,7 +94,7 @@ pub fn ManualPermissions(cloud: CloudEnvironment, tenant: RwSignal<String>, app:
         Some((t, a))
     };
     let i18n = I18n::get();
-    let cloud_name = move || vec![("cloud", cloud.label().to_owned())];
+    let cloud_name = move || vec![("cloud", I18n::get().msg(&super::logic::cloud_label(cloud)))];
     view! {
         <details class="permissions" data-testid="manual-permissions">
             <summary>{tr(key!("permissions.manual.summary"), cloud_name())}</summary>

@@ -41,7 +41,7 @@ fn DomainLookup(cloud: RwSignal<CloudEnvironment>, method: RwSignal<AddMethod>) 
             return;
         }
         if let Err(e) = shared::Domain::parse(&text) {
-            message.set(Some(e.message));
+            message.set(Some(crate::i18n::I18n::get().field_error(&e)));
             return;
         }
         let seq = looking.get_untracked() + 1;
@@ -94,7 +94,7 @@ fn DomainLookup(cloud: RwSignal<CloudEnvironment>, method: RwSignal<AddMethod>) 
             <div id="org-domain-result" role="status" aria-live="polite" data-testid="domain-result">
                 {move || (looking.get() != 0 && !slow.get()).then(|| view! { <p class="hint">{i18n.t(key!("step1.domain.looking"))}</p> })}
                 {move || slow.get().then(|| view! { <p class="hint">{i18n.t(key!("step1.domain.slow"))}</p> })}
-                {move || found.get().map(|f| view! { <p>{f.message}</p> })}
+                {move || found.get().map(|f| { let i18n = crate::i18n::I18n::get(); view! { <p>{i18n.msg(&super::logic::lookup_found(&f, i18n.msg(&super::logic::cloud_label(f.cloud))))}</p> } })}
                 {move || found.get().and_then(|f| cloud_warning(&f, cloud.get(), |c| i18n.msg(&cloud_label(c)))).map(|w| view! { <p class="reason" data-testid="cloud-warning">{i18n.msg(&w)}</p> })}
                 {move || message.get().map(|m| view! { <p class="error">{m}</p> })}
             </div>

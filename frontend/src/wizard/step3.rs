@@ -26,7 +26,7 @@ fn check_field(field: Field, value: &str) -> Option<String> {
         Field::ClientSecret => client_secret(&SecretString::new(value.to_owned())).map(|_| ()),
         _ => Ok(()),
     };
-    r.err().map(|e| e.message)
+    r.err().map(|e| crate::i18n::I18n::get().field_error(&e))
 }
 
 /// One labelled text input with its live validation message.
@@ -86,7 +86,8 @@ fn tenant_from_domain(
             Ok(found) if still_there => {
                 tenant.set(found.tenant_id.clone());
                 error.set(None);
-                note.set(Some(found.message));
+                let i18n = crate::i18n::I18n::get();
+                note.set(Some(i18n.msg(&super::logic::lookup_found(&found, i18n.msg(&super::logic::cloud_label(found.cloud))))));
             }
             Err(e) if still_there => {
                 note.set(None);
@@ -508,7 +509,7 @@ pub fn Step3(
                 <super::waiting::Waiting on_stop=Callback::new(move |_| {
                     tickets.stop();
                     saving.set(false);
-                    general.set(Some(super::waiting::STOPPED.into()));
+                    general.set(Some(I18n::get().msg(&super::waiting::stopped())));
                 }) />
             </Show>
             <p class="error" role="alert" data-testid="save-error">{move || general.get().unwrap_or_default()}</p>

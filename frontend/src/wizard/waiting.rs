@@ -68,7 +68,3 @@ impl Default for Tickets {
 pub fn stopped() -> Msg {
     Msg::new(key!("wizard.waiting.stopped"))
 }
-
-/// [`stopped`] in English only, for the screens not yet shown in the page's language (use
-/// [`stopped`]).
-pub const STOPPED: &str = "Stopped waiting. Microsoft's answer will not be shown here; if the check succeeds, the change is still saved. Reload the list to see the result, or try again.";

@@ -36,7 +36,7 @@ pub fn StatusLine(
                 Some(s) if sign_in_only && s.state == SignInState::SignedIn => i18n.t(key!("signin.status.signed_in_admin")),
                 Some(s) => match status_line(&s) {
                     StatusText::Say(m) => i18n.msg(&m),
-                    StatusText::Edge(sentence) => sentence,
+                    StatusText::Edge(detail) => detail.map(|d| i18n.error(&d)).unwrap_or_default(),
                 },
                 None => i18n.t(key!("signin.status.requesting")),
             }}
@@ -80,7 +80,7 @@ pub fn Failure(
     let status = signin.status();
     view! {
         <Show when=move || state_of(signin) == Some(SignInState::Failed)>
-            <p class="error" role="alert" data-testid="signin-error">{move || status.get().and_then(|s| s.error).map(|e| e.message).unwrap_or_default()}</p>
+            <p class="error" role="alert" data-testid="signin-error">{move || status.get().and_then(|s| s.error).map(|e| crate::i18n::I18n::get().error(&e)).unwrap_or_default()}</p>
             <Show when=move || status.get().is_some_and(|s| suggests_manual(&s))>
                 <button type="button" on:click=move |_| on_manual.run(())>{t(key!("signin.switch_manual"))}</button>
             </Show>
