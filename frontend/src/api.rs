@@ -23,7 +23,9 @@ impl ApiFailure {
     pub fn message(&self) -> String {
         match self {
             ApiFailure::Api(body) => crate::i18n::I18n::get().error(&body.error),
-            ApiFailure::Transport(detail) => crate::i18n::I18n::get().tr(key!("app.no_answer"), &[("detail", detail.clone())]),
+            ApiFailure::Transport(detail) => {
+                crate::i18n::I18n::get().tr(key!("app.no_answer"), &[("detail", detail.clone())])
+            }
         }
     }
 

@@ -195,3 +195,21 @@ pub fn seeded_organization(
 pub fn contains_bytes(hay: &[u8], needle: &str) -> bool {
     hay.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
+
+/// Every permission of the manifest in the Global cloud except `except`.
+pub fn all_but(except: &[&str]) -> Vec<String> {
+    edge::provisioning::manifest::required_permissions(shared::CloudEnvironment::Global, shared::api::Workload::All)
+        .into_iter()
+        .filter(|p| !except.contains(&p.as_str()))
+        .collect()
+}
+
+/// A hand-made application in Contoso with every permission but Graph's `Mail.ReadWrite` and
+/// SharePoint's `Sites.FullControl.All`: (app ID, service principal ID, secret).
+pub fn hand_made_without_two(emulator: &emulator::Emulator, name: &str) -> (String, String, String) {
+    let (app_id, _, secret) = emulator.register_app(name, None, false);
+    let sp = emulator.service_principal_of(&app_id);
+    let granted = all_but(&["Mail.ReadWrite", "Sites.FullControl.All"]);
+    emulator.grant(&sp, &granted.iter().map(String::as_str).collect::<Vec<_>>());
+    (app_id, sp, secret)
+}

@@ -201,3 +201,17 @@ pub fn portal_server() -> (u16, std::sync::Arc<std::sync::Mutex<String>>) {
     });
     (port, page)
 }
+
+/// The demo portal (tests/portal/demo-portal.html), serving its page with a session for `account`,
+/// and a stack with `vars` that trusts it: (the portal's origin, the stack).
+pub async fn trusted_portal(account: &str, vars: Vec<(String, String)>) -> (String, crate::stack::Stack) {
+    let (portal_port, page) = portal_server();
+    let portal_origin = format!("http://localhost:{portal_port}");
+    let mut vars = vars;
+    vars.push(("PORTAL_ORIGINS".to_owned(), portal_origin.clone()));
+    let stack = tokio::task::spawn_blocking(move || crate::stack::Stack::start_with(&vars)).await.unwrap();
+    let template = std::fs::read_to_string(crate::repo_root().join("tests/portal/demo-portal.html")).unwrap();
+    *page.lock().unwrap() =
+        template.replace("{{APP_URL}}", &stack.url("/")).replace("{{TOKEN}}", &stack.token(account));
+    (portal_origin, stack)
+}

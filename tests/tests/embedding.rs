@@ -5,20 +5,11 @@
 use fantoccini::Locator;
 use std::time::Duration;
 use system_tests::browser::Browser;
-use system_tests::portal::portal_server;
 use system_tests::stack::Stack;
 
-/// The demo portal, serving its page with a session for `account`, and a stack that trusts it:
-/// (the portal's origin, the stack).
+/// The demo portal with a session for `account`, and a stack that trusts it.
 async fn trusted_portal(account: &str) -> (String, Stack) {
-    let (portal_port, page) = portal_server();
-    let portal_origin = format!("http://localhost:{portal_port}");
-    let vars = vec![("PORTAL_ORIGINS".to_owned(), portal_origin.clone())];
-    let stack = tokio::task::spawn_blocking(move || Stack::start_with(&vars)).await.unwrap();
-    let template = std::fs::read_to_string(system_tests::repo_root().join("tests/portal/demo-portal.html")).unwrap();
-    *page.lock().unwrap() =
-        template.replace("{{APP_URL}}", &stack.url("/")).replace("{{TOKEN}}", &stack.token(account));
-    (portal_origin, stack)
+    system_tests::portal::trusted_portal(account, vec![]).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

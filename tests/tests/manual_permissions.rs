@@ -21,28 +21,10 @@ fn secret_body(app_id: &str, secret: &str) -> Value {
            "credential": {"type": "secret", "client_secret": secret}, "create_multiple_applications": false})
 }
 
-/// Every permission of the manifest in the Global cloud except `except`.
-fn all_but(except: &[&str]) -> Vec<String> {
-    edge::provisioning::manifest::required_permissions(shared::CloudEnvironment::Global, shared::api::Workload::All)
-        .into_iter()
-        .filter(|p| !except.contains(&p.as_str()))
-        .collect()
-}
-
-/// A hand-made application in Contoso with every permission but Graph's `Mail.ReadWrite` and
-/// SharePoint's `Sites.FullControl.All`: (app ID, service principal ID, secret).
-fn hand_made_without_two(emulator: &Emulator, name: &str) -> (String, String, String) {
-    let (app_id, _, secret) = emulator.register_app(name, None, false);
-    let sp = emulator.service_principal_of(&app_id);
-    let granted = all_but(&["Mail.ReadWrite", "Sites.FullControl.All"]);
-    emulator.grant(&sp, &granted.iter().map(String::as_str).collect::<Vec<_>>());
-    (app_id, sp, secret)
-}
-
 #[test]
 fn two_missing_permissions_are_named_then_check_again_passes_after_consent() {
     let (emulator, stack) = start();
-    let (app_id, sp, secret) = hand_made_without_two(&emulator, "Backup by hand");
+    let (app_id, sp, secret) = system_tests::hand_made_without_two(&emulator, "Backup by hand");
     let api = Api::new(&stack.base_url, &stack.token("acct-manual-perms"));
 
     let refused = api.post("/api/organizations", secret_body(&app_id, &secret));
@@ -70,7 +52,7 @@ fn two_missing_permissions_are_named_then_check_again_passes_after_consent() {
 #[test]
 fn saved_anyway_is_stored_and_needs_attention() {
     let (emulator, stack) = start();
-    let (app_id, _, secret) = hand_made_without_two(&emulator, "Backup acknowledged");
+    let (app_id, _, secret) = system_tests::hand_made_without_two(&emulator, "Backup acknowledged");
     let api = Api::new(&stack.base_url, &stack.token("acct-manual-ack"));
     let mut body = secret_body(&app_id, &secret);
     // Saving without knowing what is missing is refused: the acknowledgement names the permissions.
@@ -128,7 +110,7 @@ async fn open_manual(browser: &Browser, stack: &Stack, account: &str, cloud: &st
 async fn the_manual_screen_lists_what_is_missing_and_checks_again() {
     let (emulator, stack, browser) = system_tests::emulator_stack_browser(&["--device-code-interval", "1"]).await;
     let (emulator, (app_id, sp, secret)) = tokio::task::spawn_blocking(move || {
-        let made = hand_made_without_two(&emulator, "Backup by hand UI");
+        let made = system_tests::hand_made_without_two(&emulator, "Backup by hand UI");
         (emulator, made)
     })
     .await

@@ -34,9 +34,6 @@ impl Source {
     }
 }
 
-// `ENGLISH`: the source, compiled in by build.rs from locales/en.json.
-include!(concat!(env!("OUT_DIR"), "/english.rs"));
-
 /// `msg` in English, as the source catalogue writes it (for native tests of logic that returns
 /// messages; English plurals: `one` for 1).
 #[cfg(test)]
@@ -53,7 +50,7 @@ pub fn english(msg: &Msg) -> String {
         }
         None => "other",
     };
-    text::fill(ENGLISH[usize::from(msg.key.0)].text(category), &args)
+    text::fill(msg.key.english.text(category), &args)
 }
 
 #[cfg(test)]
@@ -82,7 +79,9 @@ mod catalogue_tests {
                 let text = std::fs::read_to_string(&p).unwrap_or_default().replace("\\\"", "").replace("'\"'", "");
                 for literal in text.split('"').skip(1).step_by(2) {
                     let shaped = literal.contains('.')
-                        && literal.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.');
+                        && literal
+                            .chars()
+                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.');
                     if shaped && literal.split('.').next().is_some_and(|ns| namespaces.contains(ns)) {
                         out.push(literal.to_owned());
                     }
@@ -103,7 +102,10 @@ mod catalogue_tests {
             en.0.insert(format!("error.{}", code.as_str()), super::catalogue::Entry::Text(code.message().to_owned()));
         }
         for field in shared::Field::ALL {
-            en.0.insert(format!("field.{}", field.as_str()), super::catalogue::Entry::Text(field.instruction().to_owned()));
+            en.0.insert(
+                format!("field.{}", field.as_str()),
+                super::catalogue::Entry::Text(field.instruction().to_owned()),
+            );
         }
         en
     }

@@ -1,6 +1,6 @@
 //! The current language as a reactive context: [`I18n::t`] and friends read it, so every text on
-//! the screen changes when the portal changes the language. English is compiled in
-//! ([`super::ENGLISH`], by key number); another language's catalogue is fetched from the build's
+//! the screen changes when the portal changes the language. English is compiled in (each
+//! [`Key`] carries its text); another language's catalogue is fetched from the build's
 //! own folder the first time it is asked for (content-named, so cached for good), and English shows
 //! until it has arrived (never a key).
 
@@ -111,7 +111,7 @@ impl I18n {
     }
 
     fn text(self, key: Key, category: &str, args: &[(&str, String)]) -> String {
-        let english = super::ENGLISH.get(usize::from(key.0)).map(|s| s.text(category)).unwrap_or_default();
+        let english = key.english.text(category);
         let text = match self.shown.get() {
             Shown::Language(Locale::En) => english.to_owned(),
             Shown::Pseudo => super::pseudo::pseudo(english),
@@ -119,7 +119,7 @@ impl I18n {
                 .with(|f| {
                     let f = f.borrow();
                     let own = f.iter().find(|c| c.locale == locale)?;
-                    entry_text(&own.texts.get(u32::from(key.0)), category)
+                    entry_text(&own.texts.get(u32::from(key.id)), category)
                 })
                 .unwrap_or_else(|| english.to_owned()),
         };

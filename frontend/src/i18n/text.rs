@@ -4,10 +4,22 @@
 
 use std::collections::BTreeSet;
 
-/// A key of the English catalogue: its position among the keys of `locales/en.json`, sorted.
-/// Written `key!("list.add")`, so the compiler refuses a key the catalogue does not have.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Key(pub u16);
+/// A key of the English catalogue: its position among the keys of `locales/en.json`, sorted, and
+/// its English text. Written `key!("list.add")`, so the compiler refuses a key the catalogue does
+/// not have.
+#[derive(Debug, Clone, Copy)]
+pub struct Key {
+    /// The position.
+    pub id: u16,
+    /// The English text.
+    pub english: &'static super::Source,
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Key) -> bool {
+        self.id == other.id
+    }
+}
 
 /// A message to show: its catalogue key, its named values, and the number that chooses its plural
 /// form (shown as `{count}`). Pure logic returns these; a component shows them in the language of

@@ -288,6 +288,9 @@ mod tests {
             credential_expires_at: None,
             ..app(&[], &[])
         };
-        assert_eq!((english(&credential_text(&typed)).as_str(), permissions_text(&typed)), ("application password", None));
+        assert_eq!(
+            (english(&credential_text(&typed)).as_str(), permissions_text(&typed)),
+            ("application password", None)
+        );
     }
 }

@@ -50,7 +50,8 @@ impl Step {
 }
 
 /// The catalogue keys of the steps' names.
-const STEP_NAMES: [crate::i18n::Key; 3] = [key!("partner.step.sign_in"), key!("partner.step.choose"), key!("partner.step.add")];
+const STEP_NAMES: [crate::i18n::Key; 3] =
+    [key!("partner.step.sign_in"), key!("partner.step.choose"), key!("partner.step.add")];
 
 /// What the partner sign-in asks of the administrator (a catalogue key: the panel shows its text).
 const SIGN_IN_INTRO: crate::i18n::Key = key!("partner.sign_in.intro");

@@ -86,7 +86,9 @@ pub fn summary_text(b: &PartnerBatchStatus) -> Msg {
     if b.finished_at.is_some() {
         match b.failed {
             0 => Msg::new(key!("partner.summary.done_all")).count(b.total as f64),
-            f => Msg::new(key!("partner.summary.done_failed")).arg("saved", b.saved.to_string()).arg("failed", f.to_string()),
+            f => Msg::new(key!("partner.summary.done_failed"))
+                .arg("saved", b.saved.to_string())
+                .arg("failed", f.to_string()),
         }
     } else {
         Msg::new(key!("partner.summary.running"))

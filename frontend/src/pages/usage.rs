@@ -18,7 +18,9 @@ pub fn usage_text(e: &UsageEntry) -> Msg {
         ("issued", false) => Msg::new(key!("usage.entry.issued")),
         ("issued", true) => Msg::new(key!("usage.entry.issued_no_application")),
         ("cached", false) if e.count > 1 => Msg::new(key!("usage.entry.reused_times")).count(e.count as f64),
-        ("cached", true) if e.count > 1 => Msg::new(key!("usage.entry.reused_times_no_application")).count(e.count as f64),
+        ("cached", true) if e.count > 1 => {
+            Msg::new(key!("usage.entry.reused_times_no_application")).count(e.count as f64)
+        }
         ("cached", false) => Msg::new(key!("usage.entry.reused")),
         ("cached", true) => Msg::new(key!("usage.entry.reused_no_application")),
         (code, false) => Msg::new(key!("usage.entry.refused")).arg("code", code),

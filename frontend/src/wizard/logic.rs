@@ -127,7 +127,10 @@ pub fn method_description(method: AddMethod) -> Msg {
 /// What a domain look-up found: the domain, its tenant and `cloud` (the cloud's name as written
 /// in the language shown).
 pub fn lookup_found(found: &shared::api::TenantLookup, cloud: String) -> Msg {
-    Msg::new(key!("step1.domain.found")).arg("domain", found.domain.clone()).arg("tenant", found.tenant_id.clone()).arg("cloud", cloud)
+    Msg::new(key!("step1.domain.found"))
+        .arg("domain", found.domain.clone())
+        .arg("tenant", found.tenant_id.clone())
+        .arg("cloud", cloud)
 }
 
 /// The label the administrator reads for `cloud`.

@@ -186,11 +186,10 @@ mod tests {
             pieces("{b} or {a}.", &["a", "b"]),
             vec![Piece::Link(1), Piece::Text(" or ".into()), Piece::Link(0), Piece::Text(".".into())]
         );
-        assert_eq!(pieces("Register in {link}, then consent.", &["link"]), vec![
-            Piece::Text("Register in ".into()),
-            Piece::Link(0),
-            Piece::Text(", then consent.".into())
-        ]);
+        assert_eq!(
+            pieces("Register in {link}, then consent.", &["link"]),
+            vec![Piece::Text("Register in ".into()), Piece::Link(0), Piece::Text(", then consent.".into())]
+        );
         assert_eq!(pieces("No link", &["link"]), vec![Piece::Text("No link".into())]);
     }
 }

@@ -5,8 +5,8 @@
 
 use crate::api;
 use crate::i18n::{msg, t, Msg};
-use crate::wizard::logic::{cloud_label, method_label};
 use crate::signins::{self, started_label, StartProblem};
+use crate::wizard::logic::{cloud_label, method_label};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::api::{SignInList, SignInSummary};
@@ -80,9 +80,8 @@ pub fn RunningSignIns(on_retry: Callback<()>) -> impl IntoView {
 #[component]
 fn SignInTable(list: SignInList, on_cancel: Callback<String>) -> impl IntoView {
     let now = js_sys::Date::now();
-    let caption = Msg::new(key!("signin.running.caption"))
-        .arg("limit", list.limit.to_string())
-        .count(list.sign_ins.len() as f64);
+    let caption =
+        Msg::new(key!("signin.running.caption")).arg("limit", list.limit.to_string()).count(list.sign_ins.len() as f64);
     view! {
         <table>
             <caption>{msg(caption)}</caption>
@@ -103,7 +102,9 @@ fn SignInRow(s: SignInSummary, now: f64, on_cancel: Callback<String>) -> impl In
     let method = method_label(s.method);
     let label = {
         let (started, method) = (started.clone(), method.clone());
-        move || i18n.tr(key!("signin.running.cancel_label"), &[("method", i18n.msg(&method)), ("started", started.clone())])
+        move || {
+            i18n.tr(key!("signin.running.cancel_label"), &[("method", i18n.msg(&method)), ("started", started.clone())])
+        }
     };
     let id = s.id.clone();
     view! {

@@ -1,7 +1,9 @@
 //! Step 1: the Azure cloud environment and the add method. Options a cloud does not allow are
 //! disabled, with the reason shown beside them.
 
-use super::logic::{cloud_explanation, cloud_label, method_after_cloud_change, method_description, method_label, method_option};
+use super::logic::{
+    cloud_explanation, cloud_label, method_after_cloud_change, method_description, method_label, method_option,
+};
 use crate::i18n::{msg, t, Msg};
 use leptos::prelude::*;
 use leptos::task::spawn_local;

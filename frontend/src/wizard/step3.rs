@@ -87,7 +87,9 @@ fn tenant_from_domain(
                 tenant.set(found.tenant_id.clone());
                 error.set(None);
                 let i18n = crate::i18n::I18n::get();
-                note.set(Some(i18n.msg(&super::logic::lookup_found(&found, i18n.msg(&super::logic::cloud_label(found.cloud))))));
+                note.set(Some(
+                    i18n.msg(&super::logic::lookup_found(&found, i18n.msg(&super::logic::cloud_label(found.cloud)))),
+                ));
             }
             Err(e) if still_there => {
                 note.set(None);

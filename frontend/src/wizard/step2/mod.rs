@@ -7,8 +7,8 @@ pub mod credential;
 pub mod device_code;
 
 use super::logic::{status_line, suggests_manual, StatusText};
-use crate::i18n::t;
 use super::signin_loop::SignIn;
+use crate::i18n::t;
 use leptos::prelude::*;
 use shared::api::{SignInState, StepState};
 
