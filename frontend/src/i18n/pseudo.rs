@@ -34,8 +34,10 @@ pub fn pseudo(text: &str) -> String {
             }
         }
     }
+    // The padding wraps as words do (a long unbroken run would overflow where real text wraps).
     let pad = (letters * 2).div_ceil(5);
-    format!("[{out}{}]", "~".repeat(pad))
+    let padding: Vec<String> = (0..pad).step_by(6).map(|i| "~".repeat((pad - i).min(6))).collect();
+    format!("[{out} {}]", padding.join(" "))
 }
 
 #[cfg(test)]
@@ -47,6 +49,7 @@ mod tests {
         let p = pseudo("Add {count} organizations");
         assert!(p.starts_with("[Àđđ {count} öŕĝàñîžàţîöñš"), "{p}");
         assert!(p.ends_with("~]"), "{p}");
+        assert!(!p.contains("~~~~~~~"), "the padding wraps: {p}");
         assert!(p.chars().count() as f64 >= "Add {count} organizations".len() as f64 * 1.3, "{p}");
         assert_eq!(super::super::text::placeholders(&p), super::super::text::placeholders("Add {count} organizations"));
     }

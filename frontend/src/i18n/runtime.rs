@@ -43,6 +43,9 @@ struct Fetched {
 }
 
 thread_local! {
+    /// The app's language, for code that runs outside the components (an answer handled in a
+    /// task), where there is no context to read.
+    static CURRENT: std::cell::Cell<Option<I18n>> = const { std::cell::Cell::new(None) };
     static FETCHED: RefCell<Vec<Fetched>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -69,12 +72,16 @@ impl I18n {
     pub fn provide() -> Self {
         let i18n = I18n { shown: RwSignal::new(Shown::Language(Locale::En)) };
         provide_context(i18n);
+        CURRENT.with(|c| c.set(Some(i18n)));
         i18n
     }
 
-    /// The context, or English when none was provided (a component mounted on its own).
+    /// The context (or the app's, in a task outside the components), or English when none was
+    /// provided (a component mounted on its own).
     pub fn get() -> Self {
-        use_context::<I18n>().unwrap_or_else(|| I18n { shown: RwSignal::new(Shown::Language(Locale::En)) })
+        use_context::<I18n>()
+            .or_else(|| CURRENT.with(|c| c.get()))
+            .unwrap_or_else(|| I18n { shown: RwSignal::new(Shown::Language(Locale::En)) })
     }
 
     /// What the page shows.
