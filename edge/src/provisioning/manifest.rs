@@ -193,6 +193,28 @@ pub fn graph_mailbox_export(cloud: CloudEnvironment) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    /// The app shows these reasons in the administrator's language: its English catalogue holds
+    /// each as `permission.<value>` (the source of the translations), exactly as here.
+    #[test]
+    fn the_apps_catalogue_has_every_reason_as_written_here() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../frontend/locales/en.json");
+        let en: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let mut named: Vec<(String, String)> = en
+            .iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix("permission.")?.to_owned(), v.as_str()?.to_owned())))
+            .collect();
+        named.sort();
+        let mut here: Vec<(String, String)> = RESOURCES
+            .iter()
+            .flat_map(|r| r.permissions.iter())
+            .map(|p| (p.value.to_owned(), p.reason.to_owned()))
+            .collect();
+        here.sort();
+        assert_eq!(named, here);
+    }
+
     use super::*;
 
     #[test]

@@ -133,15 +133,22 @@ impl I18n {
         fill(&text, args)
     }
 
-    /// The text the language's catalogue has under `name` (`error.<code>`, `field.<name>`), if it
-    /// is not English.
-    fn named(self, name: &str) -> Option<String> {
-        let Shown::Language(locale) = self.shown.get() else { return None };
-        FETCHED.with(|f| {
-            let f = f.borrow();
-            let own = f.iter().find(|c| c.locale == locale)?;
-            entry_text(&js_sys::Reflect::get(&own.named, &name.into()).ok()?, "other")
-        })
+    /// The text the language's catalogue has under `name` (`error.<code>`, `field.<name>`,
+    /// `permission.<value>`), else `english` (the edge's or the validator's own sentence); the
+    /// pseudo-locale's version of `english` in the pseudo-locale.
+    fn named(self, name: &str, english: impl FnOnce() -> String) -> String {
+        let locale = match self.shown.get() {
+            Shown::Pseudo => return super::pseudo::pseudo(&english()),
+            Shown::Language(Locale::En) => return english(),
+            Shown::Language(locale) => locale,
+        };
+        FETCHED
+            .with(|f| {
+                let f = f.borrow();
+                let own = f.iter().find(|c| c.locale == locale)?;
+                entry_text(&js_sys::Reflect::get(&own.named, &name.into()).ok()?, "other")
+            })
+            .unwrap_or_else(english)
     }
 
     /// The sentence of the edge's error: in English as the edge wrote it (with its named values);
@@ -150,23 +157,37 @@ impl I18n {
     /// listed beside it as Microsoft names them.
     pub fn error(self, detail: &shared::api::ErrorDetail) -> String {
         let field = detail.field.filter(|_| detail.code == shared::ErrorCode::InvalidInput);
-        match field {
-            Some(f) => self.named(&format!("field.{}", f.as_str())),
-            None => self.named(&format!("error.{}", detail.code.as_str())),
-        }
-        .unwrap_or_else(|| detail.message.clone())
+        let name = match field {
+            Some(f) => format!("field.{}", f.as_str()),
+            None => format!("error.{}", detail.code.as_str()),
+        };
+        self.named(&name, || detail.message.clone())
     }
 
     /// The catalogue's sentence for error `code`: the error catalogue's English, or its
     /// translation.
     pub fn code(self, code: shared::ErrorCode) -> String {
-        self.named(&format!("error.{}", code.as_str())).unwrap_or_else(|| code.message().to_owned())
+        self.named(&format!("error.{}", code.as_str()), || code.message().to_owned())
+    }
+
+    /// Why the backup needs a permission: in English as the edge wrote it, in another language
+    /// the catalogue's sentence for the permission's name.
+    pub fn permission_reason(self, p: &shared::api::RequiredPermission) -> String {
+        self.named(&format!("permission.{}", p.value), || p.reason.clone())
+    }
+
+    /// A permission's type as the Azure portal names it (the edge writes `Application`).
+    pub fn permission_type(self, kind: &str) -> String {
+        match kind {
+            "Application" => self.t(key!("permissions.type.application")),
+            other => other.to_owned(),
+        }
     }
 
     /// A refusal of the shared validators: in English as they wrote it, in another language the
     /// catalogue's sentence for the field.
     pub fn field_error(self, error: &shared::validate::FieldError) -> String {
-        self.named(&format!("field.{}", error.field.as_str())).unwrap_or_else(|| error.message.clone())
+        self.named(&format!("field.{}", error.field.as_str()), || error.message.clone())
     }
 
     /// Shows the language for the portal's `requested` BCP 47 locale (see

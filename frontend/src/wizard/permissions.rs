@@ -54,6 +54,7 @@ fn pieces(text: &str, names: &[&str]) -> Vec<Piece> {
 /// The permissions as a table: permission, API, type and why.
 #[component]
 fn PermissionTable(list: Vec<RequiredPermission>, testid: &'static str) -> impl IntoView {
+    let i18n = I18n::get();
     view! {
         <table data-testid=testid>
             <thead><tr>
@@ -64,7 +65,8 @@ fn PermissionTable(list: Vec<RequiredPermission>, testid: &'static str) -> impl 
             </tr></thead>
             <tbody>
                 {list.into_iter().map(|p| view! {
-                    <tr><td class="mono">{p.value}</td><td>{p.api}</td><td>{p.kind}</td><td>{p.reason}</td></tr>
+                    <tr><td class="mono" translate="no">{p.value.clone()}</td><td translate="no">{p.api.clone()}</td>
+                        <td>{let kind = p.kind.clone(); move || i18n.permission_type(&kind)}</td><td>{move || i18n.permission_reason(&p)}</td></tr>
                 }).collect_view()}
             </tbody>
         </table>
