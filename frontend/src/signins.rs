@@ -13,6 +13,7 @@
 //! decisions of the "sign-ins under way" list ([`crate::wizard::running`]).
 
 use crate::api::{self, ApiFailure};
+use crate::i18n::{Msg, When};
 use shared::endpoints::CANCEL_SIGN_IN;
 use shared::ErrorCode;
 use std::cell::{Cell, RefCell};
@@ -195,21 +196,16 @@ pub fn start_problem(failure: &ApiFailure) -> StartProblem {
     }
 }
 
-/// When a listed sign-in started, for the administrator: "3 minutes ago (10:22 UTC)"; the text
-/// as given when it cannot be read.
-// i18n: date
-pub fn started_label(started_at: &str, now_ms: f64) -> String {
-    let Some(at) = shared::certificate::parse_rfc3339(started_at).map(|s| s * 1000) else {
-        return started_at.to_owned();
-    };
+/// When a listed sign-in started, for the administrator: "3 minutes ago (10:22 UTC)", in whole
+/// minutes ("now" in the first one); `None` when the time cannot be read (shown as given).
+pub fn started_label(started_at: &str, now_ms: f64) -> Option<Msg> {
+    let at = shared::certificate::parse_rfc3339(started_at)? * 1000;
     let minutes = ((now_ms as i64 - at) / 60_000).max(0);
-    let ago = match minutes {
-        0 => "less than a minute ago".to_owned(),
-        1 => "1 minute ago".to_owned(),
-        n => format!("{n} minutes ago"),
-    };
-    let clock = (at.rem_euclid(86_400_000)) / 60_000;
-    format!("{ago} ({:02}:{:02} UTC)", clock / 60, clock % 60)
+    Some(
+        Msg::new(key!("signin.running.started"))
+            .when("ago", When::Ago((minutes * 60) as f64))
+            .when("time", When::Time(started_at.to_owned())),
+    )
 }
 
 #[cfg(test)]
@@ -299,10 +295,11 @@ mod tests {
         let at = utc_ms("2025-01-31T10:22:33Z").unwrap();
         assert_eq!(at, 1_738_318_953_000);
         assert_eq!(utc_ms("2025-01-31T10:22:33.250Z"), Some(at));
-        assert_eq!(started_label("2025-01-31T10:22:33Z", at as f64 + 5_000.0), "less than a minute ago (10:22 UTC)");
-        assert_eq!(started_label("2025-01-31T10:22:33Z", at as f64 + 61_000.0), "1 minute ago (10:22 UTC)");
-        assert_eq!(started_label("2025-01-31T10:22:33Z", at as f64 + 14.0 * 60_000.0), "14 minutes ago (10:22 UTC)");
-        assert_eq!(started_label("2025-01-31T10:22:33Z", at as f64 - 9_000.0), "less than a minute ago (10:22 UTC)");
-        assert_eq!(started_label("yesterday", 0.0), "yesterday");
+        let label = |now: f64| crate::i18n::english(&started_label("2025-01-31T10:22:33Z", now).unwrap());
+        assert_eq!(label(at as f64 + 5_000.0), "now (10:22 UTC)");
+        assert_eq!(label(at as f64 + 61_000.0), "1 minute ago (10:22 UTC)");
+        assert_eq!(label(at as f64 + 14.0 * 60_000.0), "14 minutes ago (10:22 UTC)");
+        assert_eq!(label(at as f64 - 9_000.0), "now (10:22 UTC)");
+        assert_eq!(started_label("yesterday", 0.0), None);
     }
 }

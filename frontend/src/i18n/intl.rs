@@ -31,12 +31,15 @@ pub fn relative(tag: &str, value: f64, unit: &str) -> String {
     js_sys::Intl::RelativeTimeFormat::new(&locales(tag), &options).format(value, unit).into()
 }
 
-/// `Intl.DateTimeFormat(tag, {dateStyle: "medium", timeStyle: "short"})` of `epoch_ms` in the
-/// browser's time zone ("Dec 6, 2026, 3:04 PM", "06.12.2026, 15:04", "2026/12/06 15:04"); with
-/// `time` false the date only.
-pub fn date_time(tag: &str, epoch_ms: f64, time: bool) -> String {
+/// `Intl.DateTimeFormat(tag, {dateStyle: "medium", timeStyle: "short", timeZone: "UTC"})` of
+/// `epoch_ms` ("Dec 6, 2026, 3:04 PM", "06.12.2026, 15:04", "2026/12/06 15:04"): the date, the
+/// time of day, or both.
+pub fn date_time(tag: &str, epoch_ms: f64, date: bool, time: bool) -> String {
     let options = Object::new();
-    let _ = js_sys::Reflect::set(&options, &"dateStyle".into(), &"medium".into());
+    let _ = js_sys::Reflect::set(&options, &"timeZone".into(), &"UTC".into());
+    if date {
+        let _ = js_sys::Reflect::set(&options, &"dateStyle".into(), &"medium".into());
+    }
     if time {
         let _ = js_sys::Reflect::set(&options, &"timeStyle".into(), &"short".into());
     }

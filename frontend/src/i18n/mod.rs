@@ -9,7 +9,7 @@ pub mod runtime;
 pub mod text;
 
 pub use runtime::{msg, t, tr, I18n};
-pub use text::{Key, Msg};
+pub use text::{Key, Msg, When};
 
 /// An entry of the English source: a text, or its plural forms by `Intl.PluralRules` category.
 #[derive(Debug)]
@@ -39,6 +39,7 @@ impl Source {
 #[cfg(test)]
 pub fn english(msg: &Msg) -> String {
     let mut args = msg.args.clone();
+    args.extend(msg.times.iter().map(|(n, w)| (*n, w.plain())));
     let category = match msg.count {
         Some(n) => {
             args.push(("count", n.to_string()));

@@ -111,10 +111,26 @@ impl I18n {
 
     /// The text of `msg`.
     pub fn msg(self, msg: &Msg) -> String {
+        let mut args = msg.args.clone();
+        args.extend(msg.times.iter().map(|(n, w)| (*n, self.when(w))));
         match msg.count {
-            Some(n) => self.tn(msg.key, n, &msg.args),
-            None => self.tr(msg.key, &msg.args),
+            Some(n) => self.tn(msg.key, n, &args),
+            None => self.tr(msg.key, &args),
         }
+    }
+
+    /// A time as the language shown writes it (`Intl`, UTC); an unreadable one as it is.
+    pub fn when(self, when: &super::When) -> String {
+        use super::When;
+        let tag = self.shown.get().tag();
+        let at = |s: &str| Some(js_sys::Date::parse(s)).filter(|ms| ms.is_finite());
+        let written = match when {
+            When::Date(s) => at(s).map(|ms| super::intl::date_time(tag, ms, true, false)),
+            When::DateTime(s) => at(s).map(|ms| super::intl::date_time(tag, ms, true, true)),
+            When::Time(s) => at(s).map(|ms| super::intl::date_time(tag, ms, false, true)),
+            When::Ago(seconds) => Some(super::intl::since(tag, -seconds)),
+        };
+        written.unwrap_or_else(|| when.plain())
     }
 
     fn text(self, key: Key, category: &str, args: &[(&str, String)]) -> String {

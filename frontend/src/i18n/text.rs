@@ -32,17 +32,64 @@ pub struct Msg {
     pub args: Vec<(&'static str, String)>,
     /// The number that chooses the plural form.
     pub count: Option<f64>,
+    /// Named values that are times, written as the language writes them.
+    pub times: Vec<(&'static str, When)>,
+}
+
+/// A time in a message, written by the browser's `Intl` in the language shown (in UTC, as the
+/// service's times are).
+#[derive(Debug, Clone, PartialEq)]
+pub enum When {
+    /// The date of an RFC 3339 time.
+    Date(String),
+    /// The date and the time of day of an RFC 3339 time.
+    DateTime(String),
+    /// The time of day of an RFC 3339 time.
+    Time(String),
+    /// How long ago, in seconds ("5 minutes ago").
+    Ago(f64),
+}
+
+impl When {
+    /// As English writes it without `Intl` (the native tests): `2026-12-06`, `2026-12-06 15:04`,
+    /// `15:04`, `5 minutes ago`; an unreadable time as it is.
+    pub fn plain(&self) -> String {
+        let cut =
+            |s: &str, from: usize, to: usize| s.get(from..to).map_or_else(|| s.to_owned(), |c| c.replace('T', " "));
+        match self {
+            When::Date(s) => cut(s, 0, 10),
+            When::DateTime(s) => cut(s, 0, 16),
+            When::Time(s) => cut(s, 11, 16),
+            When::Ago(seconds) => {
+                let (value, unit) = relative_unit(-seconds);
+                let n = -value;
+                if n == 0.0 {
+                    "now".to_owned()
+                } else if n == 1.0 {
+                    format!("1 {unit} ago")
+                } else {
+                    format!("{n} {unit}s ago")
+                }
+            }
+        }
+    }
 }
 
 impl Msg {
     /// The message `key` without values.
     pub fn new(key: Key) -> Self {
-        Msg { key, args: vec![], count: None }
+        Msg { key, args: vec![], count: None, times: vec![] }
     }
 
     /// The message with the value `name` set to `value`.
     pub fn arg(mut self, name: &'static str, value: impl Into<String>) -> Self {
         self.args.push((name, value.into()));
+        self
+    }
+
+    /// The message with the time `name` set to `when`.
+    pub fn when(mut self, name: &'static str, when: When) -> Self {
+        self.times.push((name, when));
         self
     }
 

@@ -4,7 +4,7 @@
 //! application password is checked against Microsoft before it is saved, and the page says so.
 
 use crate::api::{self, ApiFailure};
-use crate::i18n::{msg, t, tr, Msg};
+use crate::i18n::{msg, t, tr, Msg, When};
 use crate::wizard::signin_panel::SignInPanel;
 use crate::wizard::step3::MailboxNote;
 use leptos::prelude::*;
@@ -18,13 +18,11 @@ use shared::secret::SecretString;
 /// An application's credential as the page lists it: its kind and when it ends.
 pub fn credential_text(a: &OrganizationApplication) -> Msg {
     match (a.credential_type, &a.credential_expires_at) {
-        // i18n: date
         (CredentialType::Certificate, Some(end)) => {
-            Msg::new(key!("edit.credential.certificate_ends")).arg("date", end.get(..10).unwrap_or(end))
+            Msg::new(key!("edit.credential.certificate_ends")).when("date", When::Date(end.clone()))
         }
-        // i18n: date
         (CredentialType::Secret, Some(end)) => {
-            Msg::new(key!("edit.credential.secret_ends")).arg("date", end.get(..10).unwrap_or(end))
+            Msg::new(key!("edit.credential.secret_ends")).when("date", When::Date(end.clone()))
         }
         (CredentialType::Certificate, None) => Msg::new(key!("edit.credential.certificate")),
         (CredentialType::Secret, None) => Msg::new(key!("edit.credential.secret")),

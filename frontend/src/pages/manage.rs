@@ -4,7 +4,7 @@
 //! (with confirmation). An empty state leads to Add.
 
 use crate::api::{self, ApiFailure};
-use crate::i18n::{msg, t, tr, Msg};
+use crate::i18n::{msg, t, tr, Msg, When};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::api::{DeleteOrganization, ExpiryState, Health, HealthStatus, Organization, OrganizationList};
@@ -29,10 +29,8 @@ pub fn health_text(h: &HealthStatus, show: impl Fn(&Msg) -> String) -> (String, 
         why.push_str(&show(&Msg::new(key!("list.health.acknowledged"))));
     }
     if let Some(at) = &h.checked_at {
-        let at = at.replace('T', " ");
         why.push(' ');
-        // i18n: date
-        why.push_str(&show(&Msg::new(key!("list.health.checked")).arg("at", at.get(..16).unwrap_or(&at))));
+        why.push_str(&show(&Msg::new(key!("list.health.checked")).when("at", When::DateTime(at.clone()))));
     }
     for w in &h.warnings {
         why.push(' ');
@@ -42,12 +40,11 @@ pub fn health_text(h: &HealthStatus, show: impl Fn(&Msg) -> String) -> (String, 
 }
 
 fn expiry_text(o: &Organization) -> (Msg, &'static str) {
-    // i18n: date
-    let date = o.credential_expires_at.as_deref().map(|d| d.split('T').next().unwrap_or(d).to_owned());
+    let date = o.credential_expires_at.as_ref().map(|d| When::Date(d.clone()));
     match (o.expiry, date) {
-        (ExpiryState::Expired, Some(d)) => (Msg::new(key!("list.expiry.expired")).arg("date", d), "badge expired"),
-        (ExpiryState::ExpiresSoon, Some(d)) => (Msg::new(key!("list.expiry.soon")).arg("date", d), "badge soon"),
-        (_, Some(d)) => (Msg::new(key!("list.expiry.until")).arg("date", d), "badge"),
+        (ExpiryState::Expired, Some(d)) => (Msg::new(key!("list.expiry.expired")).when("date", d), "badge expired"),
+        (ExpiryState::ExpiresSoon, Some(d)) => (Msg::new(key!("list.expiry.soon")).when("date", d), "badge soon"),
+        (_, Some(d)) => (Msg::new(key!("list.expiry.until")).when("date", d), "badge"),
         (_, None) => (Msg::new(key!("list.expiry.unknown")), "badge"),
     }
 }

@@ -138,15 +138,14 @@ fn RecentBatches(on_open: Callback<String>) -> impl IntoView {
                 <ul data-testid="recent-batches">
                     {l.batches.into_iter().map(|b| {
                         let id = b.id.clone();
-                        // i18n: date
-                        let when = b.created_at.replace('T', " ").chars().take(16).collect::<String>();
-                        let total = b.total as f64;
-                        let (key, args) = if b.finished_at.is_some() {
-                            (key!("partner.batch.finished"), vec![("when", when), ("saved", b.saved.to_string()), ("failed", b.failed.to_string())])
+                        let when = crate::i18n::When::DateTime(b.created_at.clone());
+                        let line = if b.finished_at.is_some() {
+                            crate::i18n::Msg::new(key!("partner.batch.finished")).arg("saved", b.saved.to_string()).arg("failed", b.failed.to_string())
                         } else {
-                            (key!("partner.batch.running"), vec![("when", when)])
+                            crate::i18n::Msg::new(key!("partner.batch.running"))
                         };
-                        let text = move || i18n.tn(key, total, &args);
+                        let line = line.when("when", when).count(b.total as f64);
+                        let text = move || i18n.msg(&line);
                         view! {
                             <li>{text}" "
                                 <button type="button" class="secondary" on:click=move |_| on_open.run(id.clone())>{t(key!("partner.show"))}</button>

@@ -3,16 +3,13 @@
 //! tokens themselves are never shown or even sent to the app.
 
 use crate::api;
-use crate::i18n::{msg, t, Msg};
+use crate::i18n::{msg, t, Msg, When};
 use leptos::prelude::*;
 use shared::api::{UsageEntry, UsageList};
 use shared::endpoints::ORGANIZATION_USAGE;
 
 /// One entry as the page lists it (one message per outcome, with or without an application).
 pub fn usage_text(e: &UsageEntry) -> Msg {
-    // i18n: date
-    let at = e.at.replace('T', " ");
-    let at = at.get(..16).unwrap_or(&at).to_owned();
     let no_app = e.application_id.is_empty();
     let m = match (e.outcome.as_str(), no_app) {
         ("issued", false) => Msg::new(key!("usage.entry.issued")),
@@ -26,7 +23,8 @@ pub fn usage_text(e: &UsageEntry) -> Msg {
         (code, false) => Msg::new(key!("usage.entry.refused")).arg("code", code),
         (code, true) => Msg::new(key!("usage.entry.refused_no_application")).arg("code", code),
     };
-    let m = m.arg("at", at).arg("resource", e.resource.as_str()).arg("key", e.key_id.clone());
+    let m =
+        m.when("at", When::DateTime(e.at.clone())).arg("resource", e.resource.as_str()).arg("key", e.key_id.clone());
     if no_app {
         m
     } else {

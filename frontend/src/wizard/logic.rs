@@ -182,8 +182,7 @@ pub fn method_after_cloud_change(
     }
 }
 
-/// `mm:ss` for a countdown.
-// i18n: date
+/// `mm:ss` for a countdown (the digits and colon every language of the app writes it with).
 pub fn countdown(seconds: u64) -> String {
     format!("{:02}:{:02}", seconds / 60, seconds % 60)
 }

@@ -97,14 +97,14 @@ fn SignInTable(list: SignInList, on_cancel: Callback<String>) -> impl IntoView {
 #[component]
 fn SignInRow(s: SignInSummary, now: f64, on_cancel: Callback<String>) -> impl IntoView {
     let i18n = crate::i18n::I18n::get();
-    // i18n: date
-    let started = started_label(&s.started_at, now);
+    let started = {
+        let (label, raw) = (started_label(&s.started_at, now), s.started_at.clone());
+        move || label.as_ref().map_or_else(|| raw.clone(), |m| i18n.msg(m))
+    };
     let method = method_label(s.method);
     let label = {
         let (started, method) = (started.clone(), method.clone());
-        move || {
-            i18n.tr(key!("signin.running.cancel_label"), &[("method", i18n.msg(&method)), ("started", started.clone())])
-        }
+        move || i18n.tr(key!("signin.running.cancel_label"), &[("method", i18n.msg(&method)), ("started", started())])
     };
     let id = s.id.clone();
     view! {

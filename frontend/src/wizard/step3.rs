@@ -130,7 +130,6 @@ pub fn MailboxNote(cloud: CloudEnvironment, application_ids: Vec<String>, grante
     let (lead, ews) = if shared::mailbox::graph_mailbox_export(cloud) {
         (
             if granted { t(key!("step3.mailbox.granted")) } else { t(key!("step3.mailbox.give")) },
-            // i18n: date (1 October 2026, 1 April 2027: written in the catalogue text)
             t(key!("step3.mailbox.ews_blocked")),
         )
     } else {
@@ -177,8 +176,7 @@ fn GeneratedCertificates(certificates: Vec<GeneratedCertificateView>) -> impl In
                     <dt>{t(key!("step3.cert.sha1"))}</dt><dd data-testid="generated-sha1">{c.info.thumbprint_sha1}</dd>
                     <dt>{t(key!("step3.cert.sha256"))}</dt><dd>{c.info.thumbprint_sha256}</dd>
                     <dt>{t(key!("step3.cert.expires"))}</dt>
-                    // i18n: date (the expiry as the service wrote it)
-                    <dd data-testid="generated-expiry">{c.info.not_after}</dd>
+                    <dd data-testid="generated-expiry">{let at = crate::i18n::When::DateTime(c.info.not_after); move || I18n::get().when(&at)}</dd>
                 </dl>
             })}
             <ul class="downloads">
@@ -468,8 +466,7 @@ pub fn Step3(
                                 <dt>{t(key!("step3.cert.subject"))}</dt><dd>{c.subject}</dd>
                                 <dt>{t(key!("step3.cert.thumbprint"))}</dt><dd>{c.thumbprint_sha1}</dd>
                                 <dt>{t(key!("step3.cert.expires"))}</dt>
-                                // i18n: date (the expiry as the service wrote it)
-                                <dd>{c.not_after}</dd>
+                                <dd>{let at = crate::i18n::When::DateTime(c.not_after); move || I18n::get().when(&at)}</dd>
                             </dl>
                         })}
                         {automatic.then(|| view! {

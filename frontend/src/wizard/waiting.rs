@@ -23,7 +23,6 @@ pub fn Waiting(on_stop: Callback<()>) -> impl IntoView {
     view! {
         <div class="waiting" data-testid="waiting">
             <p role="status">{move || if said.get() { i18n.t(key!("wizard.waiting.checking")) } else { String::new() }}</p>
-            // i18n: date
             <p class="hint" aria-hidden="true" data-testid="waiting-seconds">{move || i18n.tn(key!("wizard.waiting.seconds"), f64::from(seconds.get()), &[])}</p>
             <button type="button" class="secondary" data-testid="stop-waiting" on:click=move |_| on_stop.run(())>{t(key!("wizard.waiting.stop"))}</button>
         </div>

@@ -61,7 +61,6 @@ pub fn DeviceCodeStep(
                     </a>
                     " " {t(key!("signin.code.new_tab"))}
                 </p>
-                // i18n: date (the countdown `mm:ss`)
                 // The whole sentence is the catalogue's; the countdown is shown in its place.
                 <p class="hint">{move || {
                     let sentence = i18n.t(key!("signin.code.expires"));
