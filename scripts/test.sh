@@ -43,9 +43,9 @@ step "whole-system tests (wrangler dev, the emulator, headless Chromium)"
 cargo build --locked -p ms365-emulator
 timeout 3000 cargo test --locked -p system-tests -- --test-threads=2
 
-step "the main browser paths again in Firefox ESR (geckodriver): Device Code, the Credential pop-up (also cut off by Microsoft's opener policy), Manual with a .pfx, the portal iframe, the split app's chunks, the partner flow"
+step "the main browser paths again in Firefox ESR (geckodriver): Device Code, the Credential pop-up (also cut off by Microsoft's opener policy), Manual with a .pfx, the portal iframe, the split app's chunks, the partner flow, the app in German and Japanese and the pseudo-locale's layout"
 SYSTEM_TESTS_BROWSER=firefox timeout 1200 cargo test --locked -p system-tests \
-  --test wizard --test credential --test embedding --test chunks --test partner -- --test-threads=2 --exact \
+  --test wizard --test credential --test embedding --test chunks --test partner --test languages -- --test-threads=2 --exact \
   device_code_path_through_the_wizard_with_one_application \
   manual_with_a_certificate_then_edit_with_and_without_a_recheck \
   the_whole_credential_path_with_one_application \
@@ -54,7 +54,9 @@ SYSTEM_TESTS_BROWSER=firefox timeout 1200 cargo test --locked -p system-tests \
   the_portal_embeds_the_app_hands_over_the_session_and_receives_events \
   the_list_loads_no_chunk_and_add_loads_the_wizards \
   a_chunk_that_cannot_be_loaded_is_said_and_retry_loads_the_screen \
-  the_partner_flow_in_the_browser_from_the_list_to_the_batch_passes_the_axe_scan_in_light_and_dark
+  the_partner_flow_in_the_browser_from_the_list_to_the_batch_passes_the_axe_scan_in_light_and_dark \
+  the_wizard_reads_in_german_and_japanese_with_the_edges_error_in_that_language \
+  the_pseudo_locale_finds_no_clipped_overlapping_or_uncatalogued_text_at_360_and_1280_px
 
 step "deploy dry run (wrangler deploy --dry-run, offline)"
 wrangler deploy --dry-run --config edge/wrangler.toml --outdir "$scratch/deploy" >"$scratch/deploy.log" 2>&1 \
