@@ -215,3 +215,22 @@ pub async fn trusted_portal(account: &str, vars: Vec<(String, String)>) -> (Stri
         template.replace("{{APP_URL}}", &stack.url("/")).replace("{{TOKEN}}", &stack.token(account));
     (portal_origin, stack)
 }
+
+/// The demo portal's page (the test is on it, or inside the app's frame) sends the app a session
+/// for `account` with `locale`, as a portal does; the test is then inside the app's frame.
+pub async fn send_session(c: &fantoccini::Client, stack: &crate::stack::Stack, account: &str, locale: &str) {
+    c.enter_parent_frame().await.unwrap();
+    c.execute(
+        "document.getElementById('app').contentWindow.postMessage({type: 'm365-onboarding:session', token: arguments[0], locale: arguments[2]}, new URL(arguments[1]).origin)",
+        vec![stack.token(account).into(), stack.url("/").into(), locale.into()],
+    )
+    .await
+    .unwrap();
+    let frame = c
+        .wait()
+        .at_most(std::time::Duration::from_secs(10))
+        .for_element(fantoccini::Locator::Css("#app"))
+        .await
+        .unwrap();
+    frame.enter_frame().await.unwrap();
+}

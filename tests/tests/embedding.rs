@@ -5,6 +5,7 @@
 use fantoccini::Locator;
 use std::time::Duration;
 use system_tests::browser::Browser;
+use system_tests::portal::portal_server;
 use system_tests::stack::Stack;
 
 /// The demo portal with a session for `account`, and a stack that trusts it.
@@ -118,21 +119,13 @@ async fn the_portal_chooses_the_apps_language_and_changes_it_without_a_reload() 
     let c = &browser.client;
     c.goto(&format!("{portal_origin}/")).await.unwrap();
     browser.wait_for_text("[data-testid=portal-events]", "m365-onboarding:ready", Duration::from_secs(20)).await;
-    let send = |locale: &'static str| {
-        c.execute(
-            "document.getElementById('app').contentWindow.postMessage({type: 'm365-onboarding:session', token: arguments[0], locale: arguments[2]}, new URL(arguments[1]).origin)",
-            vec![stack.token("acct-language").into(), stack.url("/").into(), locale.into()],
-        )
-    };
     for (locale, heading, lang) in [
         ("de-CH", "Microsoft 365-Organisationen hinzufügen und verwalten", "de"),
         ("ja-JP", "Microsoft 365 組織の追加と管理", "ja"),
         ("zh-TW", "Add & Manage Microsoft 365 Organizations", "en"),
         ("zh-CN", "添加和管理 Microsoft 365 组织", "zh-Hans"),
     ] {
-        send(locale).await.unwrap();
-        let frame = c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("#app")).await.unwrap();
-        frame.enter_frame().await.unwrap();
+        system_tests::portal::send_session(c, &stack, "acct-language", locale).await;
         browser.wait_for_text("h1", heading, Duration::from_secs(20)).await;
         let page_lang = c.execute("return document.documentElement.lang", vec![]).await.unwrap();
         assert_eq!(page_lang.as_str(), Some(lang), "{locale}");

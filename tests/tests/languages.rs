@@ -24,19 +24,6 @@ fn text<'a>(cat: &'a Value, key: &str) -> &'a str {
     cat[key].as_str().unwrap_or_else(|| panic!("{key} is not a text"))
 }
 
-/// The portal sends a session with `locale`; the test is then inside the app's frame.
-async fn session_in(c: &Client, stack: &Stack, account: &str, locale: &str) {
-    c.enter_parent_frame().await.unwrap();
-    c.execute(
-        "document.getElementById('app').contentWindow.postMessage({type: 'm365-onboarding:session', token: arguments[0], locale: arguments[2]}, new URL(arguments[1]).origin)",
-        vec![stack.token(account).into(), stack.url("/").into(), locale.into()],
-    )
-    .await
-    .unwrap();
-    let frame = c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("#app")).await.unwrap();
-    frame.enter_frame().await.unwrap();
-}
-
 /// Clicks the button whose text is `label`.
 async fn click_button(c: &Client, label: &str) {
     let xpath = format!("//button[normalize-space(.)='{label}']");
@@ -69,7 +56,7 @@ async fn the_wizard_reads_in_german_and_japanese_with_the_edges_error_in_that_la
     let c = &browser.client;
     for tag in ["de", "ja"] {
         let cat = catalogue(tag);
-        session_in(c, &stack, account, tag).await;
+        system_tests::portal::send_session(c, &stack, account, tag).await;
         browser.wait_for_text("h1", text(&cat, "app.heading"), Duration::from_secs(20)).await;
         click_button(c, text(&cat, "list.add")).await;
         browser.wait_for_text("#step-heading", text(&cat, "wizard.heading.method"), Duration::from_secs(20)).await;
@@ -116,7 +103,7 @@ async fn the_wizard_reads_in_german_and_japanese_with_the_edges_error_in_that_la
     }
 
     // Mid-session, back to English without a reload: the list reads in English again.
-    session_in(c, &stack, account, "en-GB").await;
+    system_tests::portal::send_session(c, &stack, account, "en-GB").await;
     let en = catalogue("en");
     browser.wait_for_text("h1", text(&en, "app.heading"), Duration::from_secs(20)).await;
     browser.close().await;
@@ -192,7 +179,7 @@ async fn the_pseudo_locale_finds_no_clipped_overlapping_or_uncatalogued_text_at_
         let frame = c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("#app")).await.unwrap();
         frame.enter_frame().await.unwrap();
         browser.wait_for_text("[data-testid=session]", account, Duration::from_secs(20)).await;
-        session_in(c, &stack, account, "qps-ploc").await;
+        system_tests::portal::send_session(c, &stack, account, "qps-ploc").await;
         browser.wait_for_text("h1", "Àđđ", Duration::from_secs(20)).await;
         browser.wait_for_text("[data-testid=empty-state]", "Ñö", Duration::from_secs(20)).await;
         let mut problems = vec![];
