@@ -84,6 +84,24 @@ split_point! {
     }
 }
 
+/// What [`languages`] gives: a future that loads the language the portal asked for.
+pub type LanguageLoad = std::pin::Pin<Box<dyn Future<Output = crate::i18n::runtime::Shown>>>;
+
+/// A language other than English: its negotiation, its catalogue's fetch and reading, and the
+/// pseudo-locale ([`crate::i18n::languages`]). A split function cannot be `async`, so it hands
+/// back the load as a future made in the chunk.
+#[cfg(feature = "split")]
+#[::leptos::wasm_split::wasm_split(languages, wasm_split_path = ::leptos::wasm_split, fallible)]
+pub fn languages(requested: String, assets: String) -> Result<LanguageLoad, ChunkUnavailable> {
+    Ok(Box::pin(crate::i18n::languages::load(requested, assets)))
+}
+
+/// A language other than English (not split: the unit tests).
+#[cfg(not(feature = "split"))]
+pub async fn languages(requested: String, assets: String) -> Result<LanguageLoad, ChunkUnavailable> {
+    Ok(Box::pin(crate::i18n::languages::load(requested, assets)))
+}
+
 /// The screen `load` builds, once its chunk is here: a short "Loading…" meanwhile, and when the
 /// chunk cannot be fetched, a sentence and Retry instead of a blank panel.
 #[component]

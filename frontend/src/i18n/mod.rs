@@ -4,6 +4,7 @@
 
 pub mod catalogue;
 pub mod intl;
+pub mod languages;
 pub mod pseudo;
 pub mod runtime;
 pub mod text;

@@ -1,14 +1,13 @@
 //! The current language as a reactive context: [`I18n::t`] and friends read it, so every text on
 //! the screen changes when the portal changes the language. English is compiled in (each
-//! [`Key`] carries its text); another language's catalogue is fetched from the build's
-//! own folder the first time it is asked for (content-named, so cached for good), and English shows
-//! until it has arrived (never a key).
+//! [`Key`] carries its text) and needs nothing else; another language, its negotiation and its
+//! catalogue come with their own wasm chunk ([`super::languages`]) the first time a portal asks
+//! for one, and English shows until they have arrived (never a key).
 
 use super::text::{fill, Key, Msg};
 use leptos::prelude::*;
 use shared::locale::Locale;
 use std::cell::RefCell;
-use wasm_bindgen::{JsCast, JsValue};
 
 /// The portal's locale that shows the pseudo-locale (Microsoft's pseudo-locale tag): English
 /// accented and 40% longer, for the layout tests (see [`super::pseudo`]).
@@ -33,32 +32,44 @@ impl Shown {
     }
 }
 
-/// A language's catalogue as the browser parsed it, read with `Reflect` (the app carries no JSON
-/// deserializer for it): its texts in the English catalogue's order, and the object itself for the
-/// sentences named by an error's code or a field's name.
-struct Fetched {
-    locale: Locale,
-    texts: js_sys::Array,
-    named: js_sys::Object,
-}
-
 thread_local! {
     /// The app's language, for code that runs outside the components (an answer handled in a
     /// task), where there is no context to read.
     static CURRENT: std::cell::Cell<Option<I18n>> = const { std::cell::Cell::new(None) };
-    static FETCHED: RefCell<Vec<Fetched>> = const { RefCell::new(Vec::new()) };
+    /// The other languages, once their chunk has loaded.
+    static OTHERS: RefCell<Option<Box<dyn Catalogues>>> = const { RefCell::new(None) };
+    /// The number of the portal's latest request for a language: an earlier one that arrives
+    /// later is not shown.
+    static LATEST: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
 
-/// A text of a catalogue entry: a string, or plural forms by `Intl.PluralRules` category.
-fn entry_text(entry: &JsValue, category: &str) -> Option<String> {
-    if let Some(t) = entry.as_string() {
-        return Some(t);
-    }
-    if !entry.is_object() {
+/// The languages other than English, which their own wasm chunk provides ([`super::languages`]):
+/// a text of what `shown` shows, `None` when its catalogue lacks it (English is shown then).
+pub trait Catalogues {
+    /// The text of `key` (whose English is `english`) for plural `category`.
+    fn text(&self, shown: Shown, key: Key, category: &str, english: &str) -> Option<String>;
+    /// The text named `name` (`error.<code>`, `field.<name>`, `permission.<value>`), whose
+    /// English is `english`.
+    fn named(&self, shown: Shown, name: &str, english: &str) -> Option<String>;
+}
+
+/// Makes the other languages' texts available (their chunk does, when it loads).
+pub fn install(catalogues: Box<dyn Catalogues>) {
+    OTHERS.with(|o| *o.borrow_mut() = Some(catalogues));
+}
+
+/// The other languages' text for `shown`, if their chunk is here and has one.
+fn other(shown: Shown, read: impl FnOnce(&dyn Catalogues) -> Option<String>) -> Option<String> {
+    if shown == Shown::Language(Locale::En) {
         return None;
     }
-    let form = |c: &str| js_sys::Reflect::get(entry, &c.into()).ok().and_then(|v| v.as_string());
-    form(category).or_else(|| form("other"))
+    OTHERS.with(|o| o.borrow().as_deref().and_then(read))
+}
+
+/// Whether the portal's `requested` locale is English at once (its language subtag is `en`, or
+/// none), so that English needs nothing loaded.
+fn plainly_english(requested: &str) -> bool {
+    requested.trim().split(['-', '_']).next().is_none_or(|l| l.is_empty() || l.eq_ignore_ascii_case("en"))
 }
 
 /// The language shown.
@@ -135,17 +146,8 @@ impl I18n {
 
     fn text(self, key: Key, category: &str, args: &[(&str, String)]) -> String {
         let english = key.english.text(category);
-        let text = match self.shown.get() {
-            Shown::Language(Locale::En) => english.to_owned(),
-            Shown::Pseudo => super::pseudo::pseudo(english),
-            Shown::Language(locale) => FETCHED
-                .with(|f| {
-                    let f = f.borrow();
-                    let own = f.iter().find(|c| c.locale == locale)?;
-                    entry_text(&own.texts.get(u32::from(key.id)), category)
-                })
-                .unwrap_or_else(|| english.to_owned()),
-        };
+        let shown = self.shown.get();
+        let text = other(shown, |o| o.text(shown, key, category, english)).unwrap_or_else(|| english.to_owned());
         fill(&text, args)
     }
 
@@ -153,18 +155,12 @@ impl I18n {
     /// `permission.<value>`), else `english` (the edge's or the validator's own sentence); the
     /// pseudo-locale's version of `english` in the pseudo-locale.
     fn named(self, name: &str, english: impl FnOnce() -> String) -> String {
-        let locale = match self.shown.get() {
-            Shown::Pseudo => return super::pseudo::pseudo(&english()),
-            Shown::Language(Locale::En) => return english(),
-            Shown::Language(locale) => locale,
-        };
-        FETCHED
-            .with(|f| {
-                let f = f.borrow();
-                let own = f.iter().find(|c| c.locale == locale)?;
-                entry_text(&js_sys::Reflect::get(&own.named, &name.into()).ok()?, "other")
-            })
-            .unwrap_or_else(english)
+        let shown = self.shown.get();
+        if shown == Shown::Language(Locale::En) {
+            return english();
+        }
+        let english = english();
+        other(shown, |o| o.named(shown, name, &english)).unwrap_or(english)
     }
 
     /// The sentence of the edge's error: in English as the edge wrote it (with its named values);
@@ -206,48 +202,28 @@ impl I18n {
         self.named(&format!("field.{}", error.field.as_str()), || error.message.clone())
     }
 
-    /// Shows the language for the portal's `requested` BCP 47 locale (see
-    /// [`Locale::negotiate`]): at once when it is English or already fetched, else once its
-    /// catalogue has arrived from `assets` (the build's folder); English meanwhile, and English
-    /// when it cannot be fetched (nothing is said to the administrator).
+    /// Shows the language for the portal's `requested` BCP 47 locale: English at once; another
+    /// language (see [`Locale::negotiate`]) once its chunk and catalogue have arrived from
+    /// `assets` (the build's folder), English meanwhile, and English when they cannot be fetched
+    /// (nothing is said to the administrator). Only the latest request is shown.
     pub fn request(self, requested: &str, assets: &str) {
-        if requested.eq_ignore_ascii_case(PSEUDO_TAG) {
-            self.shown.set(Shown::Pseudo);
+        let ticket = LATEST.with(|l| {
+            l.set(l.get().wrapping_add(1));
+            l.get()
+        });
+        if plainly_english(requested) {
+            self.shown.set(Shown::Language(Locale::En));
             return;
         }
-        let locale = Locale::negotiate(requested);
-        if locale == Locale::En || FETCHED.with(|f| f.borrow().iter().any(|c| c.locale == locale)) {
-            self.shown.set(Shown::Language(locale));
-            return;
-        }
-        let assets = assets.to_owned();
+        let (requested, assets) = (requested.to_owned(), assets.to_owned());
         leptos::task::spawn_local(async move {
-            if let Some(fetched) = fetch(locale, &assets).await {
-                FETCHED.with(|f| f.borrow_mut().push(fetched));
-                self.shown.set(Shown::Language(locale));
+            let Ok(load) = crate::chunks::languages(requested, assets).await else { return };
+            let shown = load.await;
+            if LATEST.with(|l| l.get()) == ticket {
+                self.shown.set(shown);
             }
         });
     }
-}
-
-/// A JSON file of the build's folder, as the browser parsed it.
-async fn json(url: &str) -> Option<js_sys::Object> {
-    let resp = gloo_net::http::Request::get(url).send().await.ok()?;
-    if !resp.ok() {
-        return None;
-    }
-    let text = resp.text().await.ok()?;
-    js_sys::JSON::parse(&text).ok()?.dyn_into::<js_sys::Object>().ok()
-}
-
-/// `locale`'s catalogue, its texts put in the English catalogue's order (the build serves
-/// `en.json` beside the others: its keys, sorted, are the numbers [`Key`] holds; keys are ASCII, so
-/// JavaScript's sort and the build's agree).
-async fn fetch(locale: Locale, assets: &str) -> Option<Fetched> {
-    let keys = js_sys::Object::keys(&json(&format!("{assets}locales/en.json")).await?).sort();
-    let named = json(&format!("{assets}locales/{}.json", locale.tag())).await?;
-    let texts = keys.map(&mut |key, _, _| js_sys::Reflect::get(&named, &key).unwrap_or(JsValue::UNDEFINED));
-    Some(Fetched { locale, texts, named })
 }
 
 /// The text of `key` in the language shown, as a view's child or an attribute's value (it changes
