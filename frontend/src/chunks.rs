@@ -67,6 +67,20 @@ split_point! {
 }
 
 split_point! {
+    /// The delete dialog: keep the organization's applications or delete them from Microsoft 365.
+    delete: fn delete_dialog(o: Organization, on_close: Callback<()>, on_deleted: Callback<(Organization, bool)>) {
+        Ok(view! { <crate::pages::delete::DeleteDialog o on_close on_deleted /> }.into_any())
+    }
+}
+
+split_point! {
+    /// What a delete did, with the applications kept in the tenant (in the delete dialog's chunk).
+    delete: fn deleted_notice(o: Organization, removed: bool, on_dismiss: Callback<()>) {
+        Ok(view! { <crate::pages::delete::DeletedNotice o removed on_dismiss /> }.into_any())
+    }
+}
+
+split_point! {
     /// The delete dialog's sign-in that deletes the organization's applications from Microsoft 365.
     removal: fn removal_sign_in(cloud: CloudEnvironment, organization: String, on_signed_in: Callback<String>) {
         Ok(view! {

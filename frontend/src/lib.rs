@@ -62,13 +62,6 @@ pub fn App() -> impl IntoView {
     let top_level = embed::is_top_level();
     let page = RwSignal::new(Page::Manage);
     let i18n = i18n::runtime::I18n::provide();
-    // The page's language is the one shown (English until a catalogue has arrived).
-    Effect::new(move |_| {
-        let tag = i18n.shown().tag();
-        if let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
-            let _ = root.set_attribute("lang", tag);
-        }
-    });
     // Bumped when a new session arrives from the portal: everything that read data reads again.
     let epoch = context::SessionEpoch::provide();
     let health = LocalResource::new(|| api::fetch::<HealthResponse>(&HEALTH, ""));

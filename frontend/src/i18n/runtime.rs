@@ -202,6 +202,14 @@ impl I18n {
         self.named(&format!("field.{}", error.field.as_str()), || error.message.clone())
     }
 
+    /// Shows `shown`, and makes it the page's `lang`.
+    fn show(self, shown: Shown) {
+        self.shown.set(shown);
+        if let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
+            let _ = root.set_attribute("lang", shown.tag());
+        }
+    }
+
     /// Shows the language for the portal's `requested` BCP 47 locale: English at once; another
     /// language (see [`Locale::negotiate`]) once its chunk and catalogue have arrived from
     /// `assets` (the build's folder), English meanwhile, and English when they cannot be fetched
@@ -212,7 +220,7 @@ impl I18n {
             l.get()
         });
         if plainly_english(requested) {
-            self.shown.set(Shown::Language(Locale::En));
+            self.show(Shown::Language(Locale::En));
             return;
         }
         let (requested, assets) = (requested.to_owned(), assets.to_owned());
@@ -220,7 +228,7 @@ impl I18n {
             let Ok(load) = crate::chunks::languages(requested, assets).await else { return };
             let shown = load.await;
             if LATEST.with(|l| l.get()) == ticket {
-                self.shown.set(shown);
+                self.show(shown);
             }
         });
     }

@@ -1,6 +1,7 @@
-//! The pages outside the wizard: the organization list, the edit page, and adding a partner's
-//! customers.
+//! The pages outside the wizard: the organization list and its delete dialog, the edit page, and
+//! adding a partner's customers.
 
+pub mod delete;
 pub mod edit;
 pub mod manage;
 pub mod partner;
