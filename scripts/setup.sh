@@ -61,6 +61,15 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || !
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver firefox-esr >/dev/null
 fi
 
+# 4b. A font with Japanese and Chinese glyphs (Noto Sans CJK, Debian), so that the browser tests
+#     and the README's screenshots show Japanese and Simplified Chinese as an administrator sees them.
+if ! fc-list :lang=ja 2>/dev/null | grep -q .; then
+  say "installing fonts-noto-cjk (apt-get)"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq fonts-noto-cjk >/dev/null
+fi
+
 # 5. Python packages for test fixtures (the .pfx corpus), for checking the emulator with
 #    Microsoft's own client library (MSAL for Python), and for checking the API against its own
 #    document (schemathesis). Pinned in scripts/requirements-test.txt.

@@ -73,10 +73,19 @@ async fn shoot(c: &Client, name: &str) {
     c.execute("document.documentElement.removeAttribute('data-theme')", vec![]).await.unwrap();
 }
 
-/// Takes the portal's iframe (the test is inside it) as `name.png`, in the light theme.
+/// Takes the portal's iframe (the test is inside it) as `name.png`, in the light theme, once the
+/// portal has sized it to the app's content (the demo portal's rule: the height the app reports
+/// plus 24 px).
 async fn shoot_framed(c: &Client, name: &str) {
+    let content = c.execute("return document.documentElement.scrollHeight", vec![]).await.unwrap();
+    let want = (content.as_u64().unwrap() + 24).max(400).to_string();
     c.enter_parent_frame().await.unwrap();
     let frame = c.find(Locator::Css("#app")).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while frame.attr("height").await.unwrap().as_deref() != Some(want.as_str()) {
+        assert!(std::time::Instant::now() < deadline, "{name}: the portal did not size the iframe to {want} px");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     keep(name, &frame.screenshot().await.unwrap(), 600);
     frame.enter_frame().await.unwrap();
 }
@@ -183,11 +192,12 @@ fn catalogue(tag: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_screen_in_both_themes() {
     let (emulator, stack, browser) = system_tests::emulator_stack_browser(&["--device-code-interval", "1"]).await;
+    // The partner and its customers first: seeding them resets the emulator.
+    partner_customers(&emulator);
     let (app_id, secret) = tokio::task::block_in_place(|| {
         let (id, _, secret) = emulator.register_app("Backup (screenshots)", None, true);
         (id, secret)
     });
-    partner_customers(&emulator);
     let c = &browser.client;
     c.goto(&stack.url(&format!("/#token={}", stack.token("acct-screens")))).await.unwrap();
     let open_partner = || async {
@@ -202,15 +212,17 @@ async fn every_screen_in_both_themes() {
 async fn every_screen_in_german_and_japanese_inside_the_portal() {
     let emulator =
         tokio::task::spawn_blocking(|| Emulator::start_with(&["--device-code-interval", "1"])).await.unwrap();
+    // The partner and its customers first: seeding them resets the emulator.
+    partner_customers(&emulator);
     let (app_id, secret) = tokio::task::block_in_place(|| {
         let (id, _, secret) = emulator.register_app("Backup (screenshots)", None, true);
         (id, secret)
     });
-    partner_customers(&emulator);
     let (portal_origin, stack) = system_tests::portal::trusted_portal("acct-screens-de", emulator.worker_vars()).await;
     let browser = Browser::start().await;
     let c = &browser.client;
-    c.set_window_size(1280, 1000).await.unwrap();
+    // Tall enough for the whole iframe, which the portal sizes to the app's height.
+    c.set_window_size(1280, 2400).await.unwrap();
     for tag in ["de", "ja"] {
         let account = format!("acct-screens-{tag}");
         c.goto(&format!("{portal_origin}/")).await.unwrap();
