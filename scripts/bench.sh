@@ -27,7 +27,8 @@ gz() { gzip -9c "$1" | wc -c; }
 br() { node -e 'const z = require("zlib"); process.stdout.write(String(z.brotliCompressSync(require("fs").readFileSync(process.argv[1]), { params: { [z.constants.BROTLI_PARAM_QUALITY]: 11 } }).length))' "$1"; }
 app=$(ls -d frontend/dist/app-*/ | head -1)
 row() { printf '%-34s %9d %9d %9d\n' "$1" "$(wc -c <"$2")" "$(gz "$2")" "$(br "$2")"; }
-echo "the app's files (bytes; the first view is what the organization list loads; chunks load when a screen opens):"
+echo "the app's files (bytes; the first view is what the organization list loads; chunks load when a screen opens;"
+echo "  a language other than English loads split_languages.wasm, en.json (its keys' order) and its own catalogue):"
 printf '%-34s %9s %9s %9s\n' "file" "raw" "gzip -9" "brotli-11"
 first_gz=0; first_br=0; all_gz=0; largest=0
 for f in frontend/dist/index.html frontend/dist/favicon.svg "$app"frontend.js "$app"__wasm_split.js "$app"frontend_bg.wasm; do
@@ -38,6 +39,9 @@ for f in "$app"*.wasm; do
   case "$f" in *frontend_bg.wasm) continue ;; esac
   row "chunk: $(basename "$f")" "$f"
   z=$(gz "$f"); all_gz=$((all_gz + z)); [ "$z" -gt "$largest" ] && largest=$z
+done
+for f in "$app"locales/*.json; do
+  row "catalogue: $(basename "$f")" "$f"
 done
 all_gz=$((all_gz + first_gz))
 printf '%-34s %19d %9d  (budget 153600 gzip)\n' "first view, total" "$first_gz" "$first_br"

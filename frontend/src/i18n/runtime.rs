@@ -262,3 +262,18 @@ pub fn assets() -> String {
         .and_then(|m| m.get_attribute("content"))
         .unwrap_or_else(|| "./app/".to_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::plainly_english;
+
+    #[test]
+    fn english_and_no_locale_need_nothing_loaded_and_anything_else_asks_the_languages_chunk() {
+        for english in ["", " ", "en", "EN", "en-US", "en_GB", "en-x-portal"] {
+            assert!(plainly_english(english), "{english:?}");
+        }
+        for other in ["de-CH", "ja", "zh-TW", "qps-ploc", "eng", "x-en", "e"] {
+            assert!(!plainly_english(other), "{other:?}");
+        }
+    }
+}
