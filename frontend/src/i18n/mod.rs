@@ -10,7 +10,7 @@ pub mod runtime;
 pub mod text;
 
 pub use runtime::{msg, t, tr, I18n};
-pub use text::{Key, Msg, When};
+pub use text::{pieces, Key, Msg, Piece, When};
 
 /// An entry of the English source: a text, or its plural forms by `Intl.PluralRules` category.
 #[derive(Debug)]

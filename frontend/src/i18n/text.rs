@@ -166,6 +166,45 @@ mod tests {
     }
 }
 
+/// A part of a message shown with elements in place of some of its named values (a link, a live
+/// countdown): a text, or the element for the name at this index.
+#[derive(Debug, PartialEq)]
+pub enum Piece {
+    /// Text of the message.
+    Text(String),
+    /// The element for `names[i]`.
+    Value(usize),
+}
+
+/// `text` cut at each `{name}` of `names` (in whatever order the language puts them), so that a
+/// whole sentence is translated and its elements are placed where the translation puts them.
+pub fn pieces(text: &str, names: &[&str]) -> Vec<Piece> {
+    let mut out = vec![];
+    let mut rest = text;
+    loop {
+        let next = names
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| rest.find(&format!("{{{n}}}")).map(|at| (at, i, n.len() + 2)))
+            .min();
+        match next {
+            Some((at, i, len)) => {
+                if at > 0 {
+                    out.push(Piece::Text(rest[..at].to_owned()));
+                }
+                out.push(Piece::Value(i));
+                rest = &rest[at + len..];
+            }
+            None => {
+                if !rest.is_empty() {
+                    out.push(Piece::Text(rest.to_owned()));
+                }
+                return out;
+            }
+        }
+    }
+}
+
 /// The value and unit `Intl.RelativeTimeFormat` is given for `seconds` (negative: in the past):
 /// the largest unit of second, minute, hour, day with at least one whole of it, rounded toward
 /// zero ("59 seconds ago", "1 minute ago", "23 hours ago", "2 days ago").
@@ -196,5 +235,23 @@ mod relative_tests {
         assert_eq!(relative_unit(-86_399.0), (-23.0, "hour"));
         assert_eq!(relative_unit(2.0 * 86_400.0), (2.0, "day"));
         assert_eq!(relative_unit(0.0), (0.0, "second"));
+    }
+}
+
+#[cfg(test)]
+mod piece_tests {
+    use super::{pieces, Piece};
+
+    #[test]
+    fn a_sentence_is_cut_at_its_elements_in_the_order_the_language_puts_them() {
+        assert_eq!(
+            pieces("{b} or {a}.", &["a", "b"]),
+            vec![Piece::Value(1), Piece::Text(" or ".into()), Piece::Value(0), Piece::Text(".".into())]
+        );
+        assert_eq!(
+            pieces("Register in {link}, then consent.", &["link"]),
+            vec![Piece::Text("Register in ".into()), Piece::Value(0), Piece::Text(", then consent.".into())]
+        );
+        assert_eq!(pieces("No link", &["link"]), vec![Piece::Text("No link".into())]);
     }
 }

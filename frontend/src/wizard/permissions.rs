@@ -3,7 +3,7 @@
 //! and, when a save found permissions missing, which ones, with "Check again" and "Save anyway".
 
 use crate::api;
-use crate::i18n::{t, tr, I18n};
+use crate::i18n::{pieces, t, tr, I18n, Piece};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::api::RequiredPermission;
@@ -13,42 +13,6 @@ use shared::{AppId, CloudEnvironment, TenantId};
 /// The list as text for the clipboard: one `API<TAB>permission<TAB>type` line each.
 fn as_text(list: &[RequiredPermission]) -> String {
     list.iter().map(|p| format!("{}\t{}\t{}\n", p.api, p.value, p.kind)).collect()
-}
-
-/// A piece of a sentence that holds links: its text, or the link named at this index.
-#[derive(Debug, PartialEq)]
-enum Piece {
-    Text(String),
-    Link(usize),
-}
-
-/// `text` cut at each `{name}` of `names` (in whatever order the language puts them), so that a
-/// whole sentence is translated and its links are placed where the translation puts them.
-fn pieces(text: &str, names: &[&str]) -> Vec<Piece> {
-    let mut out = vec![];
-    let mut rest = text;
-    loop {
-        let next = names
-            .iter()
-            .enumerate()
-            .filter_map(|(i, n)| rest.find(&format!("{{{n}}}")).map(|at| (at, i, n.len() + 2)))
-            .min();
-        match next {
-            Some((at, i, len)) => {
-                if at > 0 {
-                    out.push(Piece::Text(rest[..at].to_owned()));
-                }
-                out.push(Piece::Link(i));
-                rest = &rest[at + len..];
-            }
-            None => {
-                if !rest.is_empty() {
-                    out.push(Piece::Text(rest.to_owned()));
-                }
-                return out;
-            }
-        }
-    }
 }
 
 /// The permissions as a table: permission, API, type and why.
@@ -103,7 +67,7 @@ pub fn ManualPermissions(cloud: CloudEnvironment, tenant: RwSignal<String>, app:
             <p>
                 {move || pieces(&i18n.t(key!("permissions.manual.register")), &["link"]).into_iter().map(|p| match p {
                     Piece::Text(s) => s.into_any(),
-                    Piece::Link(_) => view! {
+                    Piece::Value(_) => view! {
                         <a href=cloud.app_registrations_url() target="_blank" rel="noopener noreferrer" data-testid="app-registrations-link">
                             {tr(key!("permissions.manual.register_link"), cloud_name())}
                         </a>
@@ -126,12 +90,12 @@ pub fn ManualPermissions(cloud: CloudEnvironment, tenant: RwSignal<String>, app:
                     <p data-testid="consent-links">
                         {pieces(&i18n.t(key!("permissions.consent.text")), &["consent_link", "permissions_link"]).into_iter().map(|p| match p {
                             Piece::Text(s) => s.into_any(),
-                            Piece::Link(0) => view! {
+                            Piece::Value(0) => view! {
                                 <a href=cloud.admin_consent_url(&t, &a) target="_blank" rel="noopener noreferrer" data-testid="admin-consent-link">
                                     {i18n.t(key!("permissions.consent.link"))}
                                 </a>
                             }.into_any(),
-                            Piece::Link(_) => view! {
+                            Piece::Value(_) => view! {
                                 <a href=cloud.api_permissions_url(&a) target="_blank" rel="noopener noreferrer">{i18n.t(key!("permissions.consent.permissions_link"))}</a>
                             }.into_any(),
                         }).collect_view()}
@@ -175,23 +139,5 @@ pub fn MissingPermissions(
                 prop:disabled=move || !understood.get() || saving.get()
                 on:click=move |_| on_save_anyway.run(())>{t(key!("permissions.missing.save_anyway"))}</button>
         </section>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{pieces, Piece};
-
-    #[test]
-    fn a_sentence_is_cut_at_its_links_in_the_order_the_language_puts_them() {
-        assert_eq!(
-            pieces("{b} or {a}.", &["a", "b"]),
-            vec![Piece::Link(1), Piece::Text(" or ".into()), Piece::Link(0), Piece::Text(".".into())]
-        );
-        assert_eq!(
-            pieces("Register in {link}, then consent.", &["link"]),
-            vec![Piece::Text("Register in ".into()), Piece::Link(0), Piece::Text(", then consent.".into())]
-        );
-        assert_eq!(pieces("No link", &["link"]), vec![Piece::Text("No link".into())]);
     }
 }

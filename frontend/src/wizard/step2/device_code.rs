@@ -62,12 +62,10 @@ pub fn DeviceCodeStep(
                     " " {t(key!("signin.code.new_tab"))}
                 </p>
                 // The whole sentence is the catalogue's; the countdown is shown in its place.
-                <p class="hint">{move || {
-                    let sentence = i18n.t(key!("signin.code.expires"));
-                    let (before, after) = sentence.split_once("{countdown}").unwrap_or((sentence.as_str(), ""));
-                    let (before, after) = (before.to_owned(), after.to_owned());
-                    view! { {before} <span data-testid="countdown">{move || countdown(seconds_left.get())}</span> {after} }
-                }}</p>
+                <p class="hint">{move || crate::i18n::pieces(&i18n.t(key!("signin.code.expires")), &["countdown"]).into_iter().map(|p| match p {
+                    crate::i18n::Piece::Text(s) => s.into_any(),
+                    crate::i18n::Piece::Value(_) => view! { <span data-testid="countdown">{move || countdown(seconds_left.get())}</span> }.into_any(),
+                }).collect_view()}</p>
                 </div>
             </Show>
             <StatusLine signin sign_in_only />
