@@ -213,3 +213,15 @@ pub fn hand_made_without_two(emulator: &emulator::Emulator, name: &str) -> (Stri
     emulator.grant(&sp, &granted.iter().map(String::as_str).collect::<Vec<_>>());
     (app_id, sp, secret)
 }
+
+/// A language's catalogue of the app (`frontend/locales/<tag>.json`): the tests read what the app
+/// should show from it.
+pub fn catalogue(tag: &str) -> serde_json::Value {
+    let path = repo_root().join(format!("frontend/locales/{tag}.json"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+/// The text of `key` in the catalogue `cat`.
+pub fn text<'a>(cat: &'a serde_json::Value, key: &str) -> &'a str {
+    cat[key].as_str().unwrap_or_else(|| panic!("{key} is not a text"))
+}

@@ -7,28 +7,11 @@
 //! tests check that the app shows what the catalogue says, in the language asked for.
 
 use fantoccini::{Client, Locator};
-use serde_json::Value;
 use std::time::Duration;
-use system_tests::browser::{click, type_into, Browser};
+use system_tests::browser::{click, click_text, type_into, Browser};
 use system_tests::emulator::{fixture, Emulator};
 use system_tests::stack::Stack;
-
-/// A language's catalogue.
-fn catalogue(tag: &str) -> Value {
-    let path = system_tests::repo_root().join(format!("frontend/locales/{tag}.json"));
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
-}
-
-/// The text of `key` in `cat`.
-fn text<'a>(cat: &'a Value, key: &str) -> &'a str {
-    cat[key].as_str().unwrap_or_else(|| panic!("{key} is not a text"))
-}
-
-/// Clicks the button whose text is `label`.
-async fn click_button(c: &Client, label: &str) {
-    let xpath = format!("//button[normalize-space(.)='{label}']");
-    c.wait().at_most(Duration::from_secs(20)).for_element(Locator::XPath(&xpath)).await.unwrap().click().await.unwrap();
-}
+use system_tests::{catalogue, text};
 
 /// The emulator with a hand-made application missing two permissions, the portal and a stack
 /// that trusts it, and a browser on the portal's page: (emulator, app, stack, browser).
@@ -58,7 +41,7 @@ async fn the_wizard_reads_in_german_and_japanese_with_the_edges_error_in_that_la
         let cat = catalogue(tag);
         system_tests::portal::send_session(c, &stack, account, tag).await;
         browser.wait_for_text("h1", text(&cat, "app.heading"), Duration::from_secs(20)).await;
-        click_button(c, text(&cat, "list.add")).await;
+        click_text(c, text(&cat, "list.add")).await;
         browser.wait_for_text("#step-heading", text(&cat, "wizard.heading.method"), Duration::from_secs(20)).await;
         browser.wait_for_text("form", text(&cat, "step1.cloud.legend"), Duration::from_secs(5)).await;
         click(c, "#cloud-global").await;
@@ -98,7 +81,7 @@ async fn the_wizard_reads_in_german_and_japanese_with_the_edges_error_in_that_la
                 assert!(issues.is_empty(), "axe in Japanese ({theme}):\n{}", issues.join("\n"));
             }
         }
-        click_button(c, text(&cat, "common.cancel")).await;
+        click_text(c, text(&cat, "common.cancel")).await;
         browser.wait_for_text("h1", text(&cat, "app.heading"), Duration::from_secs(20)).await;
     }
 

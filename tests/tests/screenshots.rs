@@ -10,8 +10,9 @@ use fantoccini::{Client, Locator};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::time::Duration;
-use system_tests::browser::{click, el, one_time_code, type_into, Browser};
+use system_tests::browser::{click, click_text, el, one_time_code, type_into, Browser};
 use system_tests::emulator::{fixture, Emulator};
+use system_tests::{catalogue, text};
 
 /// The PNG's width and height (its IHDR), or `None` if it is not a PNG.
 fn png_size(png: &[u8]) -> Option<(u32, u32)> {
@@ -90,17 +91,6 @@ async fn shoot_framed(c: &Client, name: &str) {
     frame.enter_frame().await.unwrap();
 }
 
-/// A catalogue's text.
-fn text<'a>(cat: &'a Value, key: &str) -> &'a str {
-    cat[key].as_str().unwrap_or_else(|| panic!("{key} is not a text"))
-}
-
-/// Clicks the button whose text is `label`.
-async fn click_button(c: &Client, label: &str) {
-    let xpath = format!("//button[normalize-space(.)='{label}']");
-    c.wait().at_most(Duration::from_secs(20)).for_element(Locator::XPath(&xpath)).await.unwrap().click().await.unwrap();
-}
-
 /// Every screen, in the language of `cat`, from the empty list of `account` (open) to the delete
 /// dialog, then a partner's choice and batch for `partner`, which `open_partner` opens.
 #[allow(clippy::too_many_arguments)]
@@ -120,16 +110,16 @@ async fn walk<F, Fut>(
     browser.wait_for_text("[data-testid=empty-state]", text(cat, "list.empty"), Duration::from_secs(20)).await;
     shot.take(c, "1-empty-list").await;
 
-    click_button(c, text(cat, "list.add_first")).await;
+    click_text(c, text(cat, "list.add_first")).await;
     browser.wait_for_text("#step-heading", text(cat, "wizard.heading.method"), Duration::from_secs(10)).await;
     shot.take(c, "2-step1").await;
 
     click(c, "button[type=submit]").await;
     one_time_code(c, "[data-testid=user-code]", None, Duration::from_secs(20)).await;
     shot.take(c, "3-step2-device-code").await;
-    click_button(c, text(cat, "common.cancel")).await;
+    click_text(c, text(cat, "common.cancel")).await;
 
-    click_button(c, text(cat, "list.add_first")).await;
+    click_text(c, text(cat, "list.add_first")).await;
     click(c, "#method-manual").await;
     click(c, "button[type=submit]").await;
     browser.wait_for_text("#step-heading", text(cat, "wizard.heading.complete"), Duration::from_secs(10)).await;
@@ -141,15 +131,15 @@ async fn walk<F, Fut>(
     click(c, "#multiple-apps").await;
     click(c, "button[type=submit]").await;
     browser.wait_for_text("[data-testid=organizations]", "Contoso", Duration::from_secs(60)).await;
-    click_button(c, text(cat, "list.check_now")).await;
+    click_text(c, text(cat, "list.check_now")).await;
     browser.wait_for_text("[data-testid=health]", text(cat, "list.health.healthy"), Duration::from_secs(60)).await;
     shot.take(c, "5-organizations").await;
 
-    click_button(c, text(cat, "list.edit")).await;
+    click_text(c, text(cat, "list.edit")).await;
     browser.wait_for_text("[data-testid=edit-heading]", "Contoso", Duration::from_secs(10)).await;
     el(c, "[data-testid=applications]").await;
     shot.take(c, "6-edit").await;
-    click_button(c, text(cat, "common.cancel")).await;
+    click_text(c, text(cat, "common.cancel")).await;
 
     click(c, "button.danger").await;
     click(c, "#delete-remove").await;
@@ -181,12 +171,6 @@ fn partner_customers(emulator: &Emulator) {
             |_| None,
         )
     });
-}
-
-/// A language's catalogue.
-fn catalogue(tag: &str) -> Value {
-    let path = system_tests::repo_root().join(format!("frontend/locales/{tag}.json"));
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
