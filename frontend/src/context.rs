@@ -16,8 +16,9 @@ impl CredentialClouds {
     }
 }
 
-/// Counts the sessions the portal has handed over: bumped when a new session arrives, so that
-/// everything that read data with the old one reads again. Provided once by the app.
+/// Counts the sessions the portal has handed over: bumped when a session for another administrator
+/// or account arrives (not when a token is renewed), so that everything that read data with the old
+/// one reads again. Provided once by the app.
 #[derive(Debug, Clone, Copy)]
 pub struct SessionEpoch(RwSignal<u32>);
 

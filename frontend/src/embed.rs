@@ -165,10 +165,11 @@ pub fn listen(allowed: Vec<String>, on_session: impl Fn(SessionMessage) + 'stati
     post(AppMessage::Ready);
 }
 
-/// The document's content height, for [`Outbound::Height`].
+/// The content's height, for [`AppMessage::Height`]: the body's, which (unlike the root element's)
+/// is not stretched to the iframe, so the portal can make the iframe smaller as well as larger.
 pub fn content_height() -> Option<u32> {
-    let el = web_sys::window()?.document()?.document_element()?;
-    Some(el.scroll_height().max(0) as u32)
+    let body = web_sys::window()?.document()?.body()?;
+    Some(body.scroll_height().max(0) as u32)
 }
 
 #[cfg(test)]

@@ -62,7 +62,8 @@ pub fn App() -> impl IntoView {
     let top_level = embed::is_top_level();
     let page = RwSignal::new(Page::Manage);
     let i18n = i18n::runtime::I18n::provide();
-    // Bumped when a new session arrives from the portal: everything that read data reads again.
+    // Bumped when a session for another administrator or account arrives from the portal:
+    // everything that read data reads again (a renewed token changes nothing on the screen).
     let epoch = context::SessionEpoch::provide();
     let health = LocalResource::new(|| api::fetch::<HealthResponse>(&HEALTH, ""));
     provide_context(context::CredentialClouds(Signal::derive(move || {
@@ -101,12 +102,21 @@ pub fn App() -> impl IntoView {
         if let Some(Ok(h)) = health.get() {
             if !listening.get_untracked() {
                 listening.set(true);
+                // Whom the last session was for: a renewal keeps what is shown.
+                let holder = StoredValue::new(None::<session::Holder>);
                 embed::listen(h.portal_origins.clone(), move |msg| {
                     if let Some(locale) = &msg.locale {
                         i18n.request(locale, &i18n::runtime::assets());
                     }
+                    let next = session::payload_json(&msg.token)
+                        .and_then(|j| js_sys::JSON::parse(&j).ok())
+                        .and_then(|v| serde_wasm_bindgen::from_value::<session::Holder>(v).ok());
+                    let renewal = session::is_renewal(holder.get_value().as_ref(), next.as_ref());
+                    holder.set_value(next);
                     session::set_token(Some(msg.token));
-                    epoch.new_session();
+                    if !renewal {
+                        epoch.new_session();
+                    }
                 });
             }
         }

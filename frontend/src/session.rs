@@ -36,6 +36,36 @@ pub fn token_from_fragment(fragment: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// Whom a session token speaks for: its issuer, administrator and portal account. Read from the
+/// token's payload without verifying it (the edge verifies every request): it only tells a renewal
+/// from a new session.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+pub struct Holder {
+    /// The portal.
+    #[serde(default)]
+    pub iss: Option<String>,
+    /// The administrator.
+    #[serde(default)]
+    pub sub: Option<String>,
+    /// The portal account.
+    #[serde(default)]
+    pub acct: Option<String>,
+}
+
+/// A token's payload as JSON text (its second base64url part). Pure.
+pub fn payload_json(token: &str) -> Option<String> {
+    use base64::Engine as _;
+    let part = token.split('.').nth(1)?.trim_end_matches('=');
+    String::from_utf8(base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).ok()?).ok()
+}
+
+/// Whether a session for `next` renews the one for `previous`: the same administrator of the same
+/// account, so the app keeps what it shows instead of reading it again. Unreadable payloads are
+/// never a renewal.
+pub fn is_renewal(previous: Option<&Holder>, next: Option<&Holder>) -> bool {
+    matches!((previous, next), (Some(a), Some(b)) if a == b && a.sub.is_some() && a.acct.is_some())
+}
+
 /// Where the app's session comes from, decided once `GET /api/health` has answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SessionSource {
@@ -83,6 +113,36 @@ pub fn take_fragment_token() -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn holder(token: &str) -> Option<Holder> {
+        payload_json(token).and_then(|j| serde_json::from_str(&j).ok())
+    }
+
+    fn jwt(payload: &str) -> String {
+        use base64::Engine as _;
+        let b = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        format!("{}.{}.c2ln", b(r#"{"alg":"HS256"}"#), b(payload))
+    }
+
+    #[test]
+    fn a_new_token_for_the_same_administrator_and_account_is_a_renewal() {
+        let first = holder(&jwt(r#"{"iss":"p","sub":"ann","acct":"a1","iat":1,"exp":900}"#));
+        let renewed = holder(&jwt(r#"{"iss":"p","sub":"ann","acct":"a1","iat":800,"exp":1700}"#));
+        assert_eq!(first.as_ref().and_then(|h| h.acct.as_deref()), Some("a1"));
+        assert!(is_renewal(first.as_ref(), renewed.as_ref()));
+        for other in [
+            r#"{"iss":"p","sub":"bob","acct":"a1","exp":900}"#,
+            r#"{"iss":"p","sub":"ann","acct":"a2","exp":900}"#,
+            r#"{"iss":"q","sub":"ann","acct":"a1","exp":900}"#,
+        ] {
+            assert!(!is_renewal(first.as_ref(), holder(&jwt(other)).as_ref()), "{other}");
+        }
+        assert!(!is_renewal(None, first.as_ref()), "the first session");
+        assert!(!is_renewal(first.as_ref(), holder("a.%%%.c").as_ref()), "an unreadable payload");
+        let empty = holder(&jwt("{}"));
+        assert!(!is_renewal(empty.as_ref(), empty.as_ref()), "no administrator or account to compare");
+        assert_eq!(payload_json("x.e30=.y").as_deref(), Some("{}"), "a padded payload");
+    }
 
     #[test]
     fn fragment_parsing() {
