@@ -2,6 +2,7 @@
 # `make bench`: measures the budgets the issues name and prints them (never asserted as tests).
 #   - the app's first view (HTML with its inline style, icon, JS, the main wasm) and each lazily
 #     loaded chunk, gzip -9 and brotli -11, in bytes (budgets: first view 150 KB, a chunk 80 KB);
+#   - the embed library's script, /embed/v1.js (budget: under 5 KB gzip);
 #   - the deployable worker bundle as wrangler reports it (Total Upload, gzip), and its cold start
 #     (the first request `wrangler dev` answers, beside later ones);
 #   - time from navigation to a usable organization list, and from "Add" to a usable Step 1, in
@@ -47,6 +48,9 @@ all_gz=$((all_gz + first_gz))
 printf '%-34s %19d %9d  (budget 153600 gzip)\n' "first view, total" "$first_gz" "$first_br"
 printf '%-34s %19d            (budget 81920 gzip)\n' "largest chunk" "$largest"
 printf '%-34s %19d            (budget: no more than the single module before the split, 290322)\n' "every file, total" "$all_gz"
+echo
+echo "the embed library portals load (budget: under 5 KB gzip):"
+row "embed/v1.js" frontend/dist/embed/v1.js
 
 scratch=$(mktemp -d); trap 'rm -rf "$scratch"' EXIT
 wrangler deploy --dry-run --config edge/wrangler.toml --outdir "$scratch/out" >"$scratch/log" 2>&1

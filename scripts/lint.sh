@@ -4,6 +4,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
 
+echo "lint: tsc (the embed library and its tests)" >&2
+tsc -p embed
+tsc -p embed/test
 echo "lint: cargo fmt --check" >&2
 cargo fmt --all -- --check
 echo "lint: cargo clippy (native, all targets)" >&2

@@ -166,6 +166,52 @@ mod tests {
         );
     }
 
+    /// The embed library's tests read every message the app sends from embed/test/app-messages.json:
+    /// it is exactly what these values serialize to, one per kind of message.
+    #[test]
+    fn the_embed_librarys_fixture_is_what_the_app_sends() {
+        let failing = HealthStatus {
+            state: Health::Failing,
+            reason: Some(HealthReason::ApplicationDeleted),
+            checked_at: Some("2026-12-06T08:00:00Z".into()),
+            ..Default::default()
+        };
+        let sent = [
+            AppMessage::Ready,
+            AppMessage::Step { step: 2 },
+            AppMessage::Height { height: 640 },
+            AppMessage::OrganizationAdded { id: "o1".into() },
+            AppMessage::OrganizationUpdated { id: "o1".into() },
+            AppMessage::OrganizationDeleted { id: "o1".into() },
+            AppMessage::health("o1".into(), &failing),
+            AppMessage::health("o1".into(), &HealthStatus::default()),
+            AppMessage::Cancelled,
+            AppMessage::DesignRefused {
+                refused: vec![RefusedToken {
+                    token: "radius".into(),
+                    message: "Send a whole number of pixels from 0 to 16, e.g. 8.".into(),
+                }],
+            },
+        ];
+        // A new kind of message does not compile until it is added above (and to the fixture).
+        for m in &sent {
+            match m {
+                AppMessage::Ready
+                | AppMessage::Step { .. }
+                | AppMessage::Height { .. }
+                | AppMessage::OrganizationAdded { .. }
+                | AppMessage::OrganizationUpdated { .. }
+                | AppMessage::OrganizationDeleted { .. }
+                | AppMessage::OrganizationHealth { .. }
+                | AppMessage::Cancelled
+                | AppMessage::DesignRefused { .. } => {}
+            }
+        }
+        let fixture: serde_json::Value =
+            serde_json::from_str(include_str!("../../embed/test/app-messages.json")).unwrap();
+        assert_eq!(serde_json::to_value(sent).unwrap(), fixture);
+    }
+
     #[test]
     fn any_message_reads_and_only_its_known_fields_count() {
         let read = |v: serde_json::Value| serde_json::from_value::<PortalMessage>(v).unwrap();
