@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """`make dev`'s demo portal, and the webhook receiver of the whole-system tests.
 
-GET /            tests/portal/demo-portal.html with a fresh dev session token per page load (signed
-                 with edge/.dev.vars' secret, as a portal would).
+GET /            tests/portal/demo-portal.html: the app embedded with the embed library (APP_URL's
+                 /embed/v1.js, with the built file's integrity hash).
+POST /session-token
+                 the library's getToken(): a fresh dev session token for 15 minutes (signed with
+                 edge/.dev.vars' secret, as a portal's backend would), as {"token": ...}.
 POST /webhooks   the product's signed notifications: verified as the README's "Webhooks" section
                  documents (HMAC-SHA256 with PORTAL_WEBHOOK_SECRET over "{t}.{body}", a timestamp
                  within 5 minutes, each event ID handled once). 400 when the signature does not
@@ -11,7 +14,7 @@ GET /webhooks    the events received and verified, and how many deliveries were 
 
 Usage: demo-portal.py PORT APP_URL. Environment: PORTAL_WEBHOOK_SECRET (webhooks are refused
 without it); DEMO_PORTAL_FAIL_FIRST=N answers 503 to the first N deliveries (to see retries)."""
-import hashlib, hmac, http.server, json, os, pathlib, subprocess, sys, threading, time
+import base64, hashlib, hmac, http.server, json, os, pathlib, subprocess, sys, threading, time
 
 port, app_url = int(sys.argv[1]), sys.argv[2]
 root = pathlib.Path(__file__).resolve().parent.parent
@@ -60,13 +63,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.path.split("?")[0] not in ("/", "/index.html"):
             self.send_error(404)
             return
-        token = subprocess.run([str(root / "scripts" / "dev-token.py"), "demo-portal-account", "3600"],
-                               check=True, capture_output=True, text=True).stdout.strip()
-        body = template.replace("{{APP_URL}}", app_url).replace("{{TOKEN}}", token).encode()
+        script = root / "frontend" / "dist" / "embed" / "v1.js"
+        integrity = "sha384-" + base64.b64encode(hashlib.sha384(script.read_bytes()).digest()).decode() \
+            if script.exists() else ""
+        body = template.replace("{{APP_URL}}", app_url).replace("{{EMBED_INTEGRITY}}", integrity).encode()
         self.reply(200, body, "text/html; charset=utf-8")
 
     def do_POST(self):
         global fail_first
+        if self.path == "/session-token":
+            token = subprocess.run([str(root / "scripts" / "dev-token.py"), "demo-portal-account", "900"],
+                                   check=True, capture_output=True, text=True).stdout.strip()
+            self.reply(200, {"token": token})
+            return
         if self.path != "/webhooks":
             self.send_error(404)
             return

@@ -14,6 +14,9 @@ scripts/setup.sh
 step "lint"
 scripts/lint.sh
 
+step "the embed library (tsc, node --test)"
+scripts/embed.sh check
+
 step "documentation check (links, anchors, paths, make targets, the operator's variables)"
 cargo test --locked -p system-tests --test docs
 
@@ -43,7 +46,7 @@ step "whole-system tests (wrangler dev, the emulator, headless Chromium)"
 cargo build --locked -p ms365-emulator
 timeout 3000 cargo test --locked -p system-tests -- --test-threads=2
 
-step "the main browser paths again in Firefox ESR (geckodriver): Device Code, the Credential pop-up (also cut off by Microsoft's opener policy), Manual with a .pfx, the portal iframe, the split app's chunks, the partner flow, the app in German and Japanese and the pseudo-locale's layout"
+step "the main browser paths again in Firefox ESR (geckodriver): Device Code, the Credential pop-up (also cut off by Microsoft's opener policy), Manual with a .pfx, the portal's embed library (forged messages, renewal, destroy), the split app's chunks, the partner flow, the app in German and Japanese and the pseudo-locale's layout"
 SYSTEM_TESTS_BROWSER=firefox timeout 1200 cargo test --locked -p system-tests \
   --test wizard --test credential --test embedding --test chunks --test partner --test languages -- --test-threads=2 --exact \
   device_code_path_through_the_wizard_with_one_application \
@@ -51,7 +54,10 @@ SYSTEM_TESTS_BROWSER=firefox timeout 1200 cargo test --locked -p system-tests \
   the_whole_credential_path_with_one_application \
   the_credential_path_completes_when_microsofts_pages_cut_the_window_off \
   a_phished_link_under_the_opener_policy_registers_nothing_and_its_state_claims_nothing \
-  the_portal_embeds_the_app_hands_over_the_session_and_receives_events \
+  the_portal_mounts_the_app_with_the_library_and_receives_typed_events \
+  messages_from_another_origin_or_another_window_never_reach_the_portal \
+  a_token_that_lives_a_minute_is_renewed_without_the_admin_noticing \
+  destroy_removes_the_iframe_and_every_listener_and_timer \
   the_list_loads_no_chunk_and_add_loads_the_wizards \
   a_chunk_that_cannot_be_loaded_is_said_and_retry_loads_the_screen \
   the_partner_flow_in_the_browser_from_the_list_to_the_batch_passes_the_axe_scan_in_light_and_dark \

@@ -179,57 +179,148 @@ impl Api {
     }
 }
 
-/// A tiny HTTP server for the portal page on http://localhost:PORT/; the page is set later, once the
-/// app's URL and a token exist.
-pub fn portal_server() -> (u16, std::sync::Arc<std::sync::Mutex<String>>) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let page = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-    let shared = page.clone();
-    std::thread::spawn(move || {
-        for mut stream in listener.incoming().flatten() {
-            let mut buf = [0u8; 4096];
-            let _ = std::io::Read::read(&mut stream, &mut buf);
-            let html = shared.lock().unwrap().clone();
-            let head = format!(
-                "HTTP/1.1 200 OK\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                html.len()
-            );
-            let _ = std::io::Write::write_all(&mut stream, head.as_bytes());
-            let _ = std::io::Write::write_all(&mut stream, html.as_bytes());
+/// What the portal's page asks its own backend for: a fresh session token (`POST /session-token`,
+/// the demo portal's `getToken()`), minted for one account with one lifetime.
+struct Minter {
+    secret: String,
+    account: String,
+    lifetime: i64,
+}
+
+#[derive(Default)]
+struct PortalState {
+    page: String,
+    minter: Option<Minter>,
+    minted: Vec<String>,
+}
+
+/// A tiny HTTP server standing for a portal on http://localhost:PORT/: `GET /` (any path) is its
+/// page, set once the app's URL exists; `POST /session-token` answers `{"token": ...}` as a
+/// portal's backend would, once a minter is set.
+#[derive(Clone)]
+pub struct PortalServer {
+    /// `http://localhost:PORT`.
+    pub origin: String,
+    state: std::sync::Arc<std::sync::Mutex<PortalState>>,
+}
+
+impl PortalServer {
+    /// Starts the server.
+    pub fn start() -> PortalServer {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let state = std::sync::Arc::new(std::sync::Mutex::new(PortalState::default()));
+        let shared = state.clone();
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().flatten() {
+                let mut buf = [0u8; 8192];
+                let n = stream.read(&mut buf).unwrap_or(0);
+                let request = String::from_utf8_lossy(&buf[..n]);
+                let (status, kind, body) = if request.starts_with("POST /session-token ") {
+                    let mut s = shared.lock().unwrap();
+                    match &s.minter {
+                        Some(m) => {
+                            let t = token(&m.secret, &m.account, m.lifetime);
+                            s.minted.push(t.clone());
+                            ("200 OK", "application/json", serde_json::json!({ "token": t }).to_string())
+                        }
+                        None => ("503 Service Unavailable", "application/json", r#"{"error":"no minter"}"#.into()),
+                    }
+                } else {
+                    ("200 OK", "text/html; charset=utf-8", shared.lock().unwrap().page.clone())
+                };
+                let head = format!(
+                    "HTTP/1.1 {status}\r\ncontent-type: {kind}\r\ncache-control: no-store\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(body.as_bytes());
+            }
+        });
+        PortalServer { origin: format!("http://localhost:{port}"), state }
+    }
+
+    /// Serves `html` as the page.
+    pub fn set_page(&self, html: String) {
+        self.state.lock().unwrap().page = html;
+    }
+
+    /// Mints the page's tokens for `account` with `stack`'s secret, each valid for `lifetime` seconds.
+    pub fn mint(&self, stack: &crate::stack::Stack, account: &str, lifetime: i64) {
+        self.state.lock().unwrap().minter =
+            Some(Minter { secret: stack.session_secret.clone(), account: account.to_owned(), lifetime });
+    }
+
+    /// Mints the next tokens for `account` (the secret and lifetime stay).
+    pub fn mint_for(&self, account: &str) {
+        if let Some(m) = self.state.lock().unwrap().minter.as_mut() {
+            m.account = account.to_owned();
         }
-    });
-    (port, page)
+    }
+
+    /// Stops minting: `POST /session-token` answers 503, as a portal backend that is down.
+    pub fn stop_minting(&self) {
+        self.state.lock().unwrap().minter = None;
+    }
+
+    /// The tokens handed out so far.
+    pub fn minted(&self) -> Vec<String> {
+        self.state.lock().unwrap().minted.clone()
+    }
+
+    /// Serves the demo portal's page (tests/portal/demo-portal.html) for the app at `stack`.
+    pub fn serve_demo(&self, stack: &crate::stack::Stack) {
+        self.set_page(page("tests/portal/demo-portal.html", stack));
+    }
 }
 
-/// The demo portal (tests/portal/demo-portal.html), serving its page with a session for `account`,
-/// and a stack with `vars` that trusts it: (the portal's origin, the stack).
-pub async fn trusted_portal(account: &str, vars: Vec<(String, String)>) -> (String, crate::stack::Stack) {
-    let (portal_port, page) = portal_server();
-    let portal_origin = format!("http://localhost:{portal_port}");
+/// The portal page at `path` (in the repository) for the app at `stack`: `{{APP_URL}}` and
+/// `{{EMBED_INTEGRITY}}` (the built embed script's Subresource Integrity hash) filled in.
+pub fn page(path: &str, stack: &crate::stack::Stack) -> String {
+    let template = std::fs::read_to_string(crate::repo_root().join(path)).unwrap();
+    template.replace("{{APP_URL}}", &stack.url("/")).replace("{{EMBED_INTEGRITY}}", &embed_integrity())
+}
+
+/// The Subresource Integrity value of the built /embed/v1.js (`sha384-...`).
+pub fn embed_integrity() -> String {
+    let script = std::fs::read(crate::repo_root().join("frontend/dist/embed/v1.js"))
+        .expect("frontend/dist/embed/v1.js: build the frontend first (scripts/build.sh)");
+    integrity(&script)
+}
+
+/// The Subresource Integrity value of `file` (`sha384-<base64>`).
+pub fn integrity(file: &[u8]) -> String {
+    use base64::Engine as _;
+    let digest = ring::digest::digest(&ring::digest::SHA384, file);
+    format!("sha384-{}", base64::engine::general_purpose::STANDARD.encode(digest.as_ref()))
+}
+
+/// The iframe the embed library creates inside the demo portal's `#app`.
+pub const FRAME: &str = "#app iframe";
+
+/// The demo portal (tests/portal/demo-portal.html), minting sessions for `account`, and a stack
+/// with `vars` that trusts it: (the portal, the stack).
+pub async fn trusted_portal(account: &str, vars: Vec<(String, String)>) -> (PortalServer, crate::stack::Stack) {
+    let portal = PortalServer::start();
     let mut vars = vars;
-    vars.push(("PORTAL_ORIGINS".to_owned(), portal_origin.clone()));
+    vars.push(("PORTAL_ORIGINS".to_owned(), portal.origin.clone()));
     let stack = tokio::task::spawn_blocking(move || crate::stack::Stack::start_with(&vars)).await.unwrap();
-    let template = std::fs::read_to_string(crate::repo_root().join("tests/portal/demo-portal.html")).unwrap();
-    *page.lock().unwrap() =
-        template.replace("{{APP_URL}}", &stack.url("/")).replace("{{TOKEN}}", &stack.token(account));
-    (portal_origin, stack)
+    portal.serve_demo(&stack);
+    portal.mint(&stack, account, 1800);
+    (portal, stack)
 }
 
-/// The demo portal's page (the test is on it, or inside the app's frame) sends the app a session
-/// for `account` with `locale`, as a portal does; the test is then inside the app's frame.
-pub async fn send_session(c: &fantoccini::Client, stack: &crate::stack::Stack, account: &str, locale: &str) {
+/// The demo portal's page (the test is on it, or inside the app's frame) gives the app a session
+/// for `account` with `locale`, through the embed library; the test is then inside the app's frame.
+pub async fn send_session(c: &fantoccini::Client, portal: &PortalServer, account: &str, locale: &str) {
     c.enter_parent_frame().await.unwrap();
-    c.execute(
-        "document.getElementById('app').contentWindow.postMessage({type: 'm365-onboarding:session', token: arguments[0], locale: arguments[2]}, new URL(arguments[1]).origin)",
-        vec![stack.token(account).into(), stack.url("/").into(), locale.into()],
-    )
-    .await
-    .unwrap();
+    portal.mint_for(account);
+    c.execute("onboarding.setLocale(arguments[0]); onboarding.renew()", vec![locale.into()]).await.unwrap();
     let frame = c
         .wait()
         .at_most(std::time::Duration::from_secs(10))
-        .for_element(fantoccini::Locator::Css("#app"))
+        .for_element(fantoccini::Locator::Css(FRAME))
         .await
         .unwrap();
     frame.enter_frame().await.unwrap();

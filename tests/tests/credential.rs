@@ -540,13 +540,11 @@ async fn the_callback_refuses_unknown_and_malformed_answers() {
     assert!(body.contains("did not belong to this sign-in") && !body.contains("cancelled"), "{body}");
 }
 
-/// The portal page (tests/portal/demo-portal.html) with its iframe sandboxed as `sandbox`.
+/// The raw-protocol portal page (tests/portal/raw-portal.html), whose iframe the portal writes
+/// itself, sandboxed as `sandbox`.
 fn sandboxed_portal(stack: &Stack, sandbox: &str) -> String {
-    let template = std::fs::read_to_string(system_tests::repo_root().join("tests/portal/demo-portal.html")).unwrap();
-    template
+    system_tests::portal::page("tests/portal/raw-portal.html", stack)
         .replace("<iframe id=\"app\"", &format!("<iframe id=\"app\" sandbox=\"{sandbox}\""))
-        .replace("{{APP_URL}}", &stack.url("/"))
-        .replace("{{TOKEN}}", &stack.token("acct-cred-portal"))
 }
 
 /// Opens the portal, enters the app's iframe and goes to Step 1 with Credential chosen.
@@ -588,8 +586,8 @@ async fn iframe_settled(c: &Client) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inside_the_portal_iframe_the_popup_needs_allow_popups() {
-    let (portal_port, page) = system_tests::portal::portal_server();
-    let portal = format!("http://localhost:{portal_port}");
+    let server = system_tests::portal::PortalServer::start();
+    let portal = server.origin.clone();
     let emulator = tokio::task::spawn_blocking(Emulator::start).await.unwrap();
     let mut vars = emulator.worker_vars();
     vars.push(("PORTAL_ORIGINS".to_owned(), portal.clone()));
@@ -599,7 +597,8 @@ async fn inside_the_portal_iframe_the_popup_needs_allow_popups() {
     let main = c.window().await.unwrap();
 
     // Sandboxed without allow-popups: the browser refuses the window; the app says so and stays.
-    *page.lock().unwrap() = sandboxed_portal(&stack, "allow-scripts allow-same-origin allow-forms");
+    server.mint(&stack, "acct-cred-portal", 1800);
+    server.set_page(sandboxed_portal(&stack, "allow-scripts allow-same-origin allow-forms"));
     credential_in_portal(&browser, &format!("{portal}/")).await;
     click(c, "button[type=submit]").await;
     let msg = browser.wait_for_text("[data-testid=wizard-error]", "blocked", Duration::from_secs(10)).await;
@@ -608,10 +607,10 @@ async fn inside_the_portal_iframe_the_popup_needs_allow_popups() {
     assert_eq!(c.windows().await.unwrap().len(), 1);
 
     // With what the README asks for, the whole sign-in works from inside the iframe.
-    *page.lock().unwrap() = sandboxed_portal(
+    server.set_page(sandboxed_portal(
         &stack,
         "allow-scripts allow-same-origin allow-forms allow-popups allow-popups-to-escape-sandbox",
-    );
+    ));
     c.enter_parent_frame().await.unwrap();
     credential_in_portal(&browser, &format!("{portal}/?again")).await;
     click(c, "button[type=submit]").await;

@@ -35,3 +35,22 @@ fn the_operating_guide_documents_exactly_the_variables_the_worker_reads() {
     let problems = variable_problems(&read, &documented);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+#[test]
+fn the_embed_scripts_integrity_printed_in_the_docs_is_the_built_files() {
+    // Built here as Trunk's hook builds it, so that the check runs before the release build.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("v1.js");
+    let status =
+        std::process::Command::new(repo_root().join("scripts/embed.sh")).arg("script").arg(&out).status().unwrap();
+    assert!(status.success(), "scripts/embed.sh script failed");
+    let built = system_tests::portal::integrity(&std::fs::read(&out).unwrap());
+    for doc in ["docs/integrating.md", "embed/README.md"] {
+        let text = std::fs::read_to_string(repo_root().join(doc)).unwrap();
+        let printed: Vec<&str> = text.split("integrity=\"").skip(1).filter_map(|rest| rest.split('"').next()).collect();
+        assert!(!printed.is_empty(), "{doc} prints no integrity hash");
+        for p in printed {
+            assert_eq!(p, built, "{doc} prints another /embed/v1.js than the build's");
+        }
+    }
+}

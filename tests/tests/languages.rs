@@ -10,12 +10,15 @@ use fantoccini::{Client, Locator};
 use std::time::Duration;
 use system_tests::browser::{click, click_text, type_into, Browser};
 use system_tests::emulator::{fixture, Emulator};
+use system_tests::portal::PortalServer;
 use system_tests::stack::Stack;
 use system_tests::{catalogue, text};
 
 /// The emulator with a hand-made application missing two permissions, the portal and a stack
-/// that trusts it, and a browser on the portal's page: (emulator, app, stack, browser).
-async fn portal_with_hand_made_app(account: &str) -> (Emulator, (String, String, String), Stack, Browser) {
+/// that trusts it, and a browser on the portal's page: (emulator, app, (portal, stack), browser).
+async fn portal_with_hand_made_app(
+    account: &str,
+) -> (Emulator, (String, String, String), (PortalServer, Stack), Browser) {
     let emulator = tokio::task::spawn_blocking(Emulator::start).await.unwrap();
     let (emulator, made) = tokio::task::spawn_blocking(move || {
         let made = system_tests::hand_made_without_two(&emulator, "Backup by hand");
@@ -23,23 +26,29 @@ async fn portal_with_hand_made_app(account: &str) -> (Emulator, (String, String,
     })
     .await
     .unwrap();
-    let (portal_origin, stack) = system_tests::portal::trusted_portal(account, emulator.worker_vars()).await;
+    let (portal, stack) = system_tests::portal::trusted_portal(account, emulator.worker_vars()).await;
     let browser = Browser::start().await;
-    browser.client.goto(&format!("{portal_origin}/")).await.unwrap();
-    browser.wait_for_text("[data-testid=portal-events]", "m365-onboarding:ready", Duration::from_secs(20)).await;
-    let frame = browser.client.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("#app")).await.unwrap();
+    browser.client.goto(&format!("{}/", portal.origin)).await.unwrap();
+    browser.wait_for_text("[data-testid=portal-events]", r#"{"type":"ready"}"#, Duration::from_secs(20)).await;
+    let frame = browser
+        .client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(system_tests::portal::FRAME))
+        .await
+        .unwrap();
     frame.enter_frame().await.unwrap();
-    (emulator, made, stack, browser)
+    (emulator, made, (portal, stack), browser)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_wizard_reads_in_german_and_japanese_with_the_edges_error_in_that_language() {
     let account = "acct-languages";
-    let (_emulator, (app_id, _sp, secret), stack, browser) = portal_with_hand_made_app(account).await;
+    let (_emulator, (app_id, _sp, secret), (portal, _stack), browser) = portal_with_hand_made_app(account).await;
     let c = &browser.client;
     for tag in ["de", "ja"] {
         let cat = catalogue(tag);
-        system_tests::portal::send_session(c, &stack, account, tag).await;
+        system_tests::portal::send_session(c, &portal, account, tag).await;
         browser.wait_for_text("h1", text(&cat, "app.heading"), Duration::from_secs(20)).await;
         click_text(c, text(&cat, "list.add")).await;
         browser.wait_for_text("#step-heading", text(&cat, "wizard.heading.method"), Duration::from_secs(20)).await;
@@ -86,7 +95,7 @@ async fn the_wizard_reads_in_german_and_japanese_with_the_edges_error_in_that_la
     }
 
     // Mid-session, back to English without a reload: the list reads in English again.
-    system_tests::portal::send_session(c, &stack, account, "en-GB").await;
+    system_tests::portal::send_session(c, &portal, account, "en-GB").await;
     let en = catalogue("en");
     browser.wait_for_text("h1", text(&en, "app.heading"), Duration::from_secs(20)).await;
     browser.close().await;
@@ -152,17 +161,22 @@ async fn layout_problems(c: &Client) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_pseudo_locale_finds_no_clipped_overlapping_or_uncatalogued_text_at_360_and_1280_px() {
     let account = "acct-pseudo";
-    let (portal_origin, stack) = system_tests::portal::trusted_portal(account, vec![]).await;
+    let (portal, _stack) = system_tests::portal::trusted_portal(account, vec![]).await;
     let browser = Browser::start().await;
     let c = &browser.client;
     for width in [360u32, 1280] {
         c.set_window_size(width, 900).await.unwrap();
-        c.goto(&format!("{portal_origin}/")).await.unwrap();
-        browser.wait_for_text("[data-testid=portal-events]", "m365-onboarding:ready", Duration::from_secs(20)).await;
-        let frame = c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("#app")).await.unwrap();
+        c.goto(&format!("{}/", portal.origin)).await.unwrap();
+        browser.wait_for_text("[data-testid=portal-events]", r#"{"type":"ready"}"#, Duration::from_secs(20)).await;
+        let frame = c
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(system_tests::portal::FRAME))
+            .await
+            .unwrap();
         frame.enter_frame().await.unwrap();
         browser.wait_for_text("[data-testid=session]", account, Duration::from_secs(20)).await;
-        system_tests::portal::send_session(c, &stack, account, "qps-ploc").await;
+        system_tests::portal::send_session(c, &portal, account, "qps-ploc").await;
         browser.wait_for_text("h1", "Àđđ", Duration::from_secs(20)).await;
         browser.wait_for_text("[data-testid=empty-state]", "Ñö", Duration::from_secs(20)).await;
         let mut problems = vec![];

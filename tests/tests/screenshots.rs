@@ -75,16 +75,15 @@ async fn shoot(c: &Client, name: &str) {
 }
 
 /// Takes the portal's iframe (the test is inside it) as `name.png`, in the light theme, once the
-/// portal has sized it to the app's content (the demo portal's rule: the height the app reports
-/// plus 24 px).
+/// embed library has sized it to the app's content (the height the app reports).
 async fn shoot_framed(c: &Client, name: &str) {
-    let content = c.execute("return document.documentElement.scrollHeight", vec![]).await.unwrap();
-    let want = (content.as_u64().unwrap() + 24).max(400).to_string();
+    let content = c.execute("return document.body.scrollHeight", vec![]).await.unwrap().as_u64().unwrap();
     c.enter_parent_frame().await.unwrap();
-    let frame = c.find(Locator::Css("#app")).await.unwrap();
+    let frame = c.find(Locator::Css(system_tests::portal::FRAME)).await.unwrap();
+    let height = format!("return document.querySelector('{}').clientHeight", system_tests::portal::FRAME);
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while frame.attr("height").await.unwrap().as_deref() != Some(want.as_str()) {
-        assert!(std::time::Instant::now() < deadline, "{name}: the portal did not size the iframe to {want} px");
+    while c.execute(&height, vec![]).await.unwrap().as_u64() != Some(content) {
+        assert!(std::time::Instant::now() < deadline, "{name}: the portal did not size the iframe to {content} px");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     keep(name, &frame.screenshot().await.unwrap(), 600);
@@ -202,19 +201,20 @@ async fn every_screen_in_german_and_japanese_inside_the_portal() {
         let (id, _, secret) = emulator.register_app("Backup (screenshots)", None, true);
         (id, secret)
     });
-    let (portal_origin, stack) = system_tests::portal::trusted_portal("acct-screens-de", emulator.worker_vars()).await;
+    let (portal, _stack) = system_tests::portal::trusted_portal("acct-screens-de", emulator.worker_vars()).await;
     let browser = Browser::start().await;
     let c = &browser.client;
     // Tall enough for the whole iframe, which the portal sizes to the app's height.
     c.set_window_size(1280, 2400).await.unwrap();
     for tag in ["de", "ja"] {
         let account = format!("acct-screens-{tag}");
-        c.goto(&format!("{portal_origin}/")).await.unwrap();
-        browser.wait_for_text("[data-testid=portal-events]", "m365-onboarding:ready", Duration::from_secs(20)).await;
-        system_tests::portal::send_session(c, &stack, &account, tag).await;
+        portal.mint_for(&account);
+        c.goto(&format!("{}/", portal.origin)).await.unwrap();
+        browser.wait_for_text("[data-testid=portal-events]", r#"{"type":"ready"}"#, Duration::from_secs(20)).await;
+        system_tests::portal::send_session(c, &portal, &account, tag).await;
         let partner = format!("acct-screens-{tag}-partner");
         let open_partner = || async {
-            system_tests::portal::send_session(c, &stack, &partner, tag).await;
+            system_tests::portal::send_session(c, &portal, &partner, tag).await;
         };
         walk(&browser, &emulator, &catalogue(tag), &Shot::Framed(tag), (&app_id, &secret), open_partner).await;
     }
