@@ -43,7 +43,7 @@ export interface Onboarding {
   setDesign(design: Design | undefined): void;
   /** Fetches a token and sends a new session now, e.g. after an `error` event once your backend is back. */
   renew(): void;
-  /** Removes the iframe, its listener and its timer. */
+  /** Removes the iframe, its listeners and its timer. */
   destroy(): void;
 }
 
@@ -115,6 +115,8 @@ export function mount(element: HTMLElement, options: MountOptions): Onboarding {
   let ready = false;
   let destroyed = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  // When the renewal is due by the wall clock: a timer does not count the time a computer sleeps.
+  let dueAt: number | undefined;
   // Only the latest fetch counts: a slower earlier one never replaces a newer token.
   let fetches = 0;
 
@@ -126,6 +128,7 @@ export function mount(element: HTMLElement, options: MountOptions): Onboarding {
     if (destroyed) return;
     clearTimeout(timer);
     timer = undefined;
+    dueAt = undefined;
     const attempt = ++fetches;
     let pending: Promise<string>;
     try {
@@ -144,7 +147,10 @@ export function mount(element: HTMLElement, options: MountOptions): Onboarding {
         token = next;
         post();
         const delay = renewalDelay(times, Date.now());
-        if (delay !== null) timer = setTimeout(renew, delay);
+        if (delay !== null) {
+          timer = setTimeout(renew, delay);
+          dueAt = Date.now() + delay;
+        }
         if (!ready) {
           ready = true;
           emit({ type: "ready" });
@@ -170,6 +176,11 @@ export function mount(element: HTMLElement, options: MountOptions): Onboarding {
     else emit(m.event);
   };
   window.addEventListener("message", onMessage);
+  // Back from sleep or from a hidden tab with the renewal overdue: renew now.
+  const onVisible = () => {
+    if (!document.hidden && dueAt !== undefined && Date.now() >= dueAt) renew();
+  };
+  document.addEventListener("visibilitychange", onVisible);
 
   return {
     get iframe() {
@@ -195,6 +206,7 @@ export function mount(element: HTMLElement, options: MountOptions): Onboarding {
       clearTimeout(timer);
       timer = undefined;
       window.removeEventListener("message", onMessage);
+      document.removeEventListener("visibilitychange", onVisible);
       frame.remove();
     },
   };

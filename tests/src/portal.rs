@@ -192,6 +192,7 @@ struct PortalState {
     page: String,
     minter: Option<Minter>,
     minted: Vec<String>,
+    asked: usize,
 }
 
 /// A tiny HTTP server standing for a portal on http://localhost:PORT/: `GET /` (any path) is its
@@ -219,6 +220,7 @@ impl PortalServer {
                 let request = String::from_utf8_lossy(&buf[..n]);
                 let (status, kind, body) = if request.starts_with("POST /session-token ") {
                     let mut s = shared.lock().unwrap();
+                    s.asked += 1;
                     match &s.minter {
                         Some(m) => {
                             let t = token(&m.secret, &m.account, m.lifetime);
@@ -262,6 +264,11 @@ impl PortalServer {
     /// Stops minting: `POST /session-token` answers 503, as a portal backend that is down.
     pub fn stop_minting(&self) {
         self.state.lock().unwrap().minter = None;
+    }
+
+    /// How many times the page asked for a token (answered or not).
+    pub fn asked(&self) -> usize {
+        self.state.lock().unwrap().asked
     }
 
     /// The tokens handed out so far.

@@ -223,17 +223,31 @@ async fn a_token_that_lives_a_minute_is_renewed_without_the_admin_noticing() {
     let first_expiry = system_tests::portal::unix_now() + 60;
     enter_app(c).await;
     browser.wait_for_text("[data-testid=empty-state]", "No Microsoft 365", Duration::from_secs(20)).await;
-    // The list as the admin sees it: still the same element after the renewal (not read again).
+    // The list as the admin sees it: still the same element after the renewal, and not read again.
     c.execute("document.querySelector('[data-testid=empty-state]').dataset.seen = 'before'", vec![]).await.unwrap();
+    let list_reads =
+        "return performance.getEntriesByType('resource').filter(e => /\\/api\\/organizations$/.test(e.name)).length";
+    let reads_before = c.execute(list_reads, vec![]).await.unwrap();
+    assert!(reads_before.as_u64() >= Some(1), "{reads_before}");
     let deadline = Instant::now() + Duration::from_secs(70);
     while portal.minted().len() < 2 {
         assert!(Instant::now() < deadline, "the library did not renew the token before it expired");
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     assert!(system_tests::portal::unix_now() < first_expiry, "renewed before the first token's exp");
+    // The app has handled the renewed session once a later one, the portal's, is applied.
+    c.enter_parent_frame().await.unwrap();
+    c.execute("onboarding.setTheme('dark')", vec![]).await.unwrap();
+    enter_app(c).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while c.execute("return document.documentElement.dataset.theme", vec![]).await.unwrap().as_str() != Some("dark") {
+        assert!(Instant::now() < deadline, "the theme did not change");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let kept =
         c.execute("return document.querySelector('[data-testid=empty-state]')?.dataset.seen", vec![]).await.unwrap();
     assert_eq!(kept.as_str(), Some("before"), "the renewal changed what the admin sees");
+    assert_eq!(c.execute(list_reads, vec![]).await.unwrap(), reads_before, "the renewal read the list again");
 
     // Past the first token's end and the edge's 60 seconds of tolerance, the admin adds an
     // organization with the Manual method: every call needs a session the library renewed.
@@ -260,21 +274,52 @@ async fn a_token_that_lives_a_minute_is_renewed_without_the_admin_noticing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_portal_backend_that_gives_no_token_is_reported_once_and_not_asked_again_and_again() {
+    let (portal, _stack) = trusted_portal("acct-no-token").await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    c.goto(&format!("{}/", portal.origin)).await.unwrap();
+    browser.wait_for_text("[data-testid=portal-events]", r#"{"type":"ready"}"#, Duration::from_secs(20)).await;
+    // The portal's backend goes down; the portal asks for a new session.
+    portal.stop_minting();
+    c.execute("onboarding.renew()", vec![]).await.unwrap();
+    let events =
+        browser.wait_for_text("[data-testid=portal-events]", r#""type":"error""#, Duration::from_secs(10)).await;
+    assert!(events.contains(r#""code":"token_unavailable""#), "{events}");
+    let asked = portal.asked();
+    assert_eq!(asked, 2, "the first session and the renewal");
+    // The app keeps working with the token it has, and the library does not ask again by itself:
+    // a later event arrives with no new request for a token.
+    enter_app(c).await;
+    click_text(c, "Add your first organization").await;
+    c.enter_parent_frame().await.unwrap();
+    let events = browser
+        .wait_for_text("[data-testid=portal-events]", r#"{"type":"step","step":1}"#, Duration::from_secs(10))
+        .await;
+    assert_eq!(events.matches(r#""type":"error""#).count(), 1, "{events}");
+    assert_eq!(portal.asked(), asked, "asked for a token again without renew()");
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn destroy_removes_the_iframe_and_every_listener_and_timer() {
     let (portal, stack) = trusted_portal("acct-destroy").await;
     let browser = Browser::start().await;
     let c = &browser.client;
     c.goto(&format!("{}/", portal.origin)).await.unwrap();
     browser.wait_for_text("[data-testid=portal-events]", r#"{"type":"ready"}"#, Duration::from_secs(20)).await;
-    // A second app mounted after watching the window's listeners and timers, then destroyed.
+    // A second app mounted after watching the window's and the document's listeners and the
+    // timers, then destroyed.
     let left = c
         .execute_async(
             r#"const done = arguments[arguments.length - 1];
                const listeners = new Set(), timers = new Set();
-               const add = window.addEventListener, remove = window.removeEventListener;
+               for (const target of [window, document]) {
+                 const add = target.addEventListener, remove = target.removeEventListener;
+                 target.addEventListener = function (t, f, o) { listeners.add(f); return add.call(this, t, f, o); };
+                 target.removeEventListener = function (t, f, o) { listeners.delete(f); return remove.call(this, t, f, o); };
+               }
                const set = window.setTimeout, clear = window.clearTimeout;
-               window.addEventListener = function (t, f, o) { listeners.add(f); return add.call(this, t, f, o); };
-               window.removeEventListener = function (t, f, o) { listeners.delete(f); return remove.call(this, t, f, o); };
                window.setTimeout = function (f, ms, ...a) { const id = set.call(window, (...x) => { timers.delete(id); f(...x); }, ms, ...a); timers.add(id); return id; };
                window.clearTimeout = function (id) { timers.delete(id); return clear.call(window, id); };
                const box = document.createElement('div'); document.body.appendChild(box);
@@ -294,7 +339,7 @@ async fn destroy_removes_the_iframe_and_every_listener_and_timer() {
         .await
         .unwrap();
     assert_eq!(left["frames"], 1, "{left}");
-    assert!(left["during"]["listeners"].as_u64().unwrap() >= 1, "the library listens while mounted: {left}");
+    assert!(left["during"]["listeners"].as_u64().unwrap() >= 2, "the library listens while mounted: {left}");
     assert!(left["during"]["timers"].as_u64().unwrap() >= 1, "and waits to renew the token: {left}");
     assert_eq!(left["after"], serde_json::json!({"listeners": 0, "timers": 0, "frames": 0, "iframe": null}), "{left}");
     browser.close().await;
