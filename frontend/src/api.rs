@@ -90,7 +90,8 @@ async fn call(method: &str, path: &str, body: Option<String>) -> Result<(u16, St
     use gloo_net::http::{Method, RequestBuilder};
     let method = Method::from_bytes(method.as_bytes()).map_err(|e| ApiFailure::Transport(e.to_string()))?;
     let mut req = RequestBuilder::new(path).method(method).header("accept", "application/json");
-    if let Some(token) = crate::session::token() {
+    let sent = crate::session::token();
+    if let Some(token) = &sent {
         req = req.header("authorization", &format!("Bearer {token}"));
     }
     let req = match body {
@@ -98,6 +99,10 @@ async fn call(method: &str, path: &str, body: Option<String>) -> Result<(u16, St
         None => req.build().map_err(gloo)?,
     };
     let resp = req.send().await.map_err(gloo)?;
+    // The edge refused the token the app still holds (not an earlier one, nor none).
+    if resp.status() == 401 && sent.is_some() && sent == crate::session::token() {
+        crate::session::refused();
+    }
     let text = resp.text().await.map_err(gloo)?;
     Ok((resp.status(), text))
 }

@@ -111,7 +111,8 @@ pub fn App() -> impl IntoView {
                     let next = session::payload_json(&msg.token)
                         .and_then(|j| js_sys::JSON::parse(&j).ok())
                         .and_then(|v| serde_wasm_bindgen::from_value::<session::Holder>(v).ok());
-                    let renewal = session::is_renewal(holder.get_value().as_ref(), next.as_ref());
+                    let renewal =
+                        session::is_renewal(holder.get_value().as_ref(), next.as_ref(), session::was_refused());
                     holder.set_value(next);
                     session::set_token(Some(msg.token));
                     if !renewal {

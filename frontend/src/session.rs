@@ -12,6 +12,18 @@ use std::cell::RefCell;
 
 thread_local! {
     static TOKEN: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// Whether the edge refused the current token (401) since it arrived.
+    static REFUSED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The edge refused the current token: the next session is never a mere renewal.
+pub fn refused() {
+    REFUSED.with(|r| r.set(true));
+}
+
+/// Whether the edge refused the current token since it arrived.
+pub fn was_refused() -> bool {
+    REFUSED.with(|r| r.get())
 }
 
 /// The current token, if any.
@@ -22,6 +34,7 @@ pub fn token() -> Option<String> {
 /// Replaces the token.
 pub fn set_token(token: Option<String>) {
     TOKEN.with(|t| *t.borrow_mut() = token);
+    REFUSED.with(|r| r.set(false));
 }
 
 /// Extracts `token=...` from a URL fragment (`#token=abc&x=y`). Pure, tested natively.
@@ -61,9 +74,10 @@ pub fn payload_json(token: &str) -> Option<String> {
 
 /// Whether a session for `next` renews the one for `previous`: the same administrator of the same
 /// account, so the app keeps what it shows instead of reading it again. Unreadable payloads are
-/// never a renewal.
-pub fn is_renewal(previous: Option<&Holder>, next: Option<&Holder>) -> bool {
-    matches!((previous, next), (Some(a), Some(b)) if a == b && a.sub.is_some() && a.acct.is_some())
+/// never a renewal, and neither is a session after the edge `refused` the previous token: what
+/// failed with it is read again.
+pub fn is_renewal(previous: Option<&Holder>, next: Option<&Holder>, refused: bool) -> bool {
+    !refused && matches!((previous, next), (Some(a), Some(b)) if a == b && a.sub.is_some() && a.acct.is_some())
 }
 
 /// Where the app's session comes from, decided once `GET /api/health` has answered.
@@ -129,18 +143,19 @@ mod tests {
         let first = holder(&jwt(r#"{"iss":"p","sub":"ann","acct":"a1","iat":1,"exp":900}"#));
         let renewed = holder(&jwt(r#"{"iss":"p","sub":"ann","acct":"a1","iat":800,"exp":1700}"#));
         assert_eq!(first.as_ref().and_then(|h| h.acct.as_deref()), Some("a1"));
-        assert!(is_renewal(first.as_ref(), renewed.as_ref()));
+        assert!(is_renewal(first.as_ref(), renewed.as_ref(), false));
+        assert!(!is_renewal(first.as_ref(), renewed.as_ref(), true), "the edge refused the last token");
         for other in [
             r#"{"iss":"p","sub":"bob","acct":"a1","exp":900}"#,
             r#"{"iss":"p","sub":"ann","acct":"a2","exp":900}"#,
             r#"{"iss":"q","sub":"ann","acct":"a1","exp":900}"#,
         ] {
-            assert!(!is_renewal(first.as_ref(), holder(&jwt(other)).as_ref()), "{other}");
+            assert!(!is_renewal(first.as_ref(), holder(&jwt(other)).as_ref(), false), "{other}");
         }
-        assert!(!is_renewal(None, first.as_ref()), "the first session");
-        assert!(!is_renewal(first.as_ref(), holder("a.%%%.c").as_ref()), "an unreadable payload");
+        assert!(!is_renewal(None, first.as_ref(), false), "the first session");
+        assert!(!is_renewal(first.as_ref(), holder("a.%%%.c").as_ref(), false), "an unreadable payload");
         let empty = holder(&jwt("{}"));
-        assert!(!is_renewal(empty.as_ref(), empty.as_ref()), "no administrator or account to compare");
+        assert!(!is_renewal(empty.as_ref(), empty.as_ref(), false), "no administrator or account to compare");
         assert_eq!(payload_json("x.e30=.y").as_deref(), Some("{}"), "a padded payload");
     }
 
