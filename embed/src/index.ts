@@ -4,11 +4,12 @@
 // `onEvent` as typed events. It reads messages only from the app's origin and the iframe's own
 // window, and posts only to the app's origin. The protocol itself is in protocol.ts.
 
-import { readInbound, sessionMessage } from "./protocol";
-import type { Design, ErrorCode, Look, OnboardingEvent, Theme } from "./protocol";
-import { readTimes, renewalDelay } from "./token";
+import { readInbound, sessionMessage } from "./protocol.js";
+import type { Design, ErrorCode, Look, OnboardingEvent, Theme } from "./protocol.js";
+import { readTimes, renewalDelay, retryDelay } from "./token.js";
+import type { Times } from "./token.js";
 
-export type { Design, ErrorCode, HealthState, Look, OnboardingEvent, Theme } from "./protocol";
+export type { Design, ErrorCode, HealthState, Look, OnboardingEvent, Theme } from "./protocol.js";
 
 /** What `mount` takes. */
 export interface MountOptions {
@@ -65,14 +66,26 @@ function checkTheme(theme: unknown) {
   if (theme !== undefined && theme !== "light" && theme !== "dark") fail('theme must be "light" or "dark".');
 }
 
+function checkLocale(locale: unknown) {
+  if (locale !== undefined && typeof locale !== "string") fail('locale must be a BCP 47 tag as a string, e.g. "de-CH".');
+}
+
+function checkDesign(design: unknown) {
+  if (design !== undefined && (typeof design !== "object" || design === null || Array.isArray(design))) {
+    fail("design must be an object such as { accent: \"#7b2cbf\", font_family: \"Inter, sans-serif\", radius: 8 }.");
+  }
+}
+
 /** The app's origin from `appUrl`; throws with what to pass instead. */
-function appOrigin(appUrl: unknown, base: string): string {
+function appOrigin(appUrl: unknown): string {
   if (typeof appUrl !== "string") fail('appUrl must be the app\'s URL as a string, e.g. "https://onboarding.example.com/".');
   let url: URL;
   try {
-    url = new URL(appUrl, base);
+    // No base: a URL without a scheme ("onboarding.example.com") would be read as a path of the
+    // portal's own origin, which would then be taken for the app's.
+    url = new URL(appUrl);
   } catch {
-    fail(`appUrl ${JSON.stringify(appUrl)} is not a URL; pass e.g. "https://onboarding.example.com/".`);
+    fail(`appUrl ${JSON.stringify(appUrl)} is not an absolute URL; pass e.g. "https://onboarding.example.com/".`);
   }
   const local = ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname);
   if (url.protocol !== "https:" && !(url.protocol === "http:" && local)) {
@@ -90,9 +103,12 @@ export function mount(element: HTMLElement, options: MountOptions): Onboarding {
   }
   if (options.onEvent !== undefined && typeof options.onEvent !== "function") fail("onEvent must be a function.");
   checkTheme(options.theme);
-  const origin = appOrigin(options.appUrl, location.href);
+  checkLocale(options.locale);
+  checkDesign(options.design);
+  const origin = appOrigin(options.appUrl);
   const look: Look = { theme: options.theme, locale: options.locale, design: options.design };
   const emit = (event: OnboardingEvent) => {
+    if (destroyed) return;
     try {
       options.onEvent?.(event);
     } catch (e) {
@@ -104,7 +120,7 @@ export function mount(element: HTMLElement, options: MountOptions): Onboarding {
   };
 
   const frame = document.createElement("iframe");
-  frame.src = new URL(options.appUrl, location.href).href;
+  frame.src = new URL(options.appUrl).href;
   frame.title = options.title ?? "Microsoft 365 organizations";
   frame.setAttribute("sandbox", SANDBOX);
   frame.setAttribute("allow", ALLOW);
@@ -112,8 +128,13 @@ export function mount(element: HTMLElement, options: MountOptions): Onboarding {
   element.appendChild(frame);
 
   let token: string | null = null;
+  let times: Times | null = null;
+  // The app has announced itself (its `ready`): a session posted before would be lost.
+  let listening = false;
   let ready = false;
   let destroyed = false;
+  // Failed fetches in a row: retried with growing waits while the current token lasts.
+  let failures = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
   // When the renewal is due by the wall clock: a timer does not count the time a computer sleeps.
   let dueAt: number | undefined;
@@ -121,9 +142,21 @@ export function mount(element: HTMLElement, options: MountOptions): Onboarding {
   let fetches = 0;
 
   const post = () => {
-    if (token !== null && !destroyed) frame.contentWindow?.postMessage(sessionMessage(token, look), origin);
+    if (token !== null && listening && !destroyed) frame.contentWindow?.postMessage(sessionMessage(token, look), origin);
   };
   const failed = (code: ErrorCode, message: string) => emit({ type: "error", code, message });
+  const schedule = (delay: number) => {
+    timer = setTimeout(renew, delay);
+    dueAt = Date.now() + delay;
+  };
+  // A fetch that failed: reported once, then tried again with growing waits (5 s to 1 min) while
+  // the token the app has is still valid, never in a tight loop and never after it ended.
+  const fetchFailed = (code: ErrorCode, message: string) => {
+    failures += 1;
+    if (failures === 1) failed(code, message);
+    const delay = times === null ? null : retryDelay(failures, times, Date.now());
+    if (delay !== null) schedule(delay);
+  };
   const renew = () => {
     if (destroyed) return;
     clearTimeout(timer);
@@ -139,30 +172,37 @@ export function mount(element: HTMLElement, options: MountOptions): Onboarding {
     pending.then(
       (next) => {
         if (destroyed || attempt !== fetches) return;
-        const times = readTimes(next);
-        if (times === null) {
-          failed("token_unavailable", "getToken() gave something that is not a session token (a JWT with exp).");
+        const read = readTimes(next);
+        if (read === null) {
+          fetchFailed("token_unavailable", "getToken() gave something that is not a session token (a JWT with exp).");
           return;
         }
         token = next;
+        times = read;
+        failures = 0;
         post();
-        const delay = renewalDelay(times, Date.now());
-        if (delay !== null) {
-          timer = setTimeout(renew, delay);
-          dueAt = Date.now() + delay;
-        }
-        if (!ready) {
+        const delay = renewalDelay(read, Date.now());
+        if (delay !== null) schedule(delay);
+        if (listening && !ready) {
           ready = true;
           emit({ type: "ready" });
         }
         if (delay === null) {
-          failed("token_expiring", "getToken() gave a token too close to its end to renew it in time; give a freshly signed one.");
+          failed(
+            "token_expiring",
+            "getToken() gave a token too close to its end to renew it in time (or this computer's clock is ahead); give a freshly signed one.",
+          );
         }
       },
       (e: unknown) => {
         if (destroyed || attempt !== fetches) return;
-        const why = e instanceof Error ? e.message : String(e);
-        failed("token_unavailable", `getToken() failed: ${why}. Call renew() to try again.`);
+        let why = "an error";
+        try {
+          why = e instanceof Error ? e.message : String(e);
+        } catch {
+          // An object that cannot be written as text.
+        }
+        fetchFailed("token_unavailable", `getToken() failed: ${why}. It is tried again while the current session lasts; renew() tries at once.`);
       },
     );
   };
@@ -171,7 +211,10 @@ export function mount(element: HTMLElement, options: MountOptions): Onboarding {
     if (ev.origin !== origin || ev.source === null || ev.source !== frame.contentWindow) return;
     const m = readInbound(ev.data);
     if (m === null) return;
-    if (m.kind === "ready") renew();
+    if (m.kind === "ready") {
+      listening = true;
+      renew();
+    }
     else if (m.kind === "height") frame.style.height = `${m.height}px`;
     else emit(m.event);
   };
@@ -192,10 +235,12 @@ export function mount(element: HTMLElement, options: MountOptions): Onboarding {
       post();
     },
     setLocale(locale) {
+      checkLocale(locale);
       look.locale = locale;
       post();
     },
     setDesign(design) {
+      checkDesign(design);
       look.design = design;
       post();
     },

@@ -64,3 +64,13 @@ export function renewalDelay(t: Times, nowMs: number): number | null {
   if (!(delay >= MIN_DELAY)) return null;
   return Math.min(Math.round(delay), MAX_TIMER);
 }
+
+/**
+ * How long to wait (ms) before fetching a token again after `failures` failed fetches in a row:
+ * 5 seconds, doubling to 1 minute, and only while the token the app has (`t`) is still valid.
+ * `null` once it has ended: fetching then waits for `renew()` or the app's next `ready`.
+ */
+export function retryDelay(failures: number, t: Times, nowMs: number): number | null {
+  const wait = Math.min(60_000, 5_000 * 2 ** Math.min(Math.max(failures - 1, 0), 4));
+  return nowMs + wait < t.exp * 1000 ? wait : null;
+}

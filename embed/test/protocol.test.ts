@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { readInbound, sessionMessage } from "../src/protocol";
+import { readInbound, sessionMessage } from "../src/protocol.js";
 
 // Every message the app sends, as the common crate's own test writes them (shared/src/embed.rs).
 const appMessages: unknown[] = JSON.parse(readFileSync(new URL("app-messages.json", import.meta.url), "utf8"));

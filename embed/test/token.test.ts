@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { MAX_TIMER, readTimes, renewalDelay } from "../src/token";
+import { MAX_TIMER, readTimes, renewalDelay, retryDelay } from "../src/token.js";
 
 const part = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
 const jwt = (claims: unknown) => `${part({ alg: "HS256", typ: "JWT" })}.${part(claims)}.c2lnbmF0dXJl`;
@@ -63,4 +63,14 @@ test("a far expiry waits no longer than a timer can", () => {
   const s = now / 1000;
   assert.equal(renewalDelay({ iat: s, exp: s + 365 * 86400 }, now), MAX_TIMER);
   assert.equal(renewalDelay({ exp: Number.MAX_VALUE }, now), MAX_TIMER);
+});
+
+test("a failed fetch is tried again after 5 s, doubling to a minute, only while the token lasts", () => {
+  const now = 1_000_000_000_000;
+  const s = now / 1000;
+  const lasting = { iat: s - 600, exp: s + 3600 };
+  assert.deepEqual([1, 2, 3, 4, 5, 6, 50].map((n) => retryDelay(n, lasting, now)), [5_000, 10_000, 20_000, 40_000, 60_000, 60_000, 60_000]);
+  assert.equal(retryDelay(1, { iat: s - 890, exp: s + 10 }, now), 5_000);
+  assert.equal(retryDelay(2, { iat: s - 890, exp: s + 10 }, now), null, "the token ends before the next try");
+  assert.equal(retryDelay(1, { iat: s - 900, exp: s - 1 }, now), null, "the token has ended");
 });
