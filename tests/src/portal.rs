@@ -195,9 +195,18 @@ struct PortalState {
     asked: usize,
 }
 
+/// `GET /forger`: posts the app's `ready` and a made-up event to its parent, from the portal's origin.
+/// Its title is set after the messages are posted.
+const FORGER: &str = "<!doctype html><script>\
+parent.postMessage({type: 'm365-onboarding:ready'}, '*');\
+parent.postMessage({type: 'm365-onboarding:organization-added', id: 'forged-by-another-origin'}, '*');\
+document.title = 'forger';\
+</script>";
+
 /// A tiny HTTP server standing for a portal on http://localhost:PORT/: `GET /` (any path) is its
 /// page, set once the app's URL exists; `POST /session-token` answers `{"token": ...}` as a
-/// portal's backend would, once a minter is set.
+/// portal's backend would, once a minter is set; `GET /forger` is a page that forges the app's
+/// messages.
 #[derive(Clone)]
 pub struct PortalServer {
     /// `http://localhost:PORT`.
@@ -227,8 +236,11 @@ impl PortalServer {
                             s.minted.push(t.clone());
                             ("200 OK", "application/json", serde_json::json!({ "token": t }).to_string())
                         }
-                        None => ("503 Service Unavailable", "application/json", r#"{"error":"no minter"}"#.into()),
+                        None => ("503 Service Unavailable", "text/plain", "the portal's backend is down".into()),
                     }
+                } else if request.starts_with("GET /forger ") {
+                    // A page of the portal's origin that forges the app's messages to its parent.
+                    ("200 OK", "text/html; charset=utf-8", FORGER.to_owned())
                 } else {
                     ("200 OK", "text/html; charset=utf-8", shared.lock().unwrap().page.clone())
                 };
@@ -261,7 +273,8 @@ impl PortalServer {
         }
     }
 
-    /// Stops minting: `POST /session-token` answers 503, as a portal backend that is down.
+    /// Stops minting: `POST /session-token` answers 503 with a text body, as a portal backend that is
+    /// down (the demo page's `getToken()` then rejects).
     pub fn stop_minting(&self) {
         self.state.lock().unwrap().minter = None;
     }
