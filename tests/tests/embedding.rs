@@ -20,6 +20,14 @@ async fn received(c: &Client) -> String {
     c.find(Locator::Css("[data-testid=portal-events]")).await.unwrap().text().await.unwrap()
 }
 
+/// A browser on the portal's page, once the library has reported the app `ready`.
+async fn open_portal(portal: &PortalServer) -> Browser {
+    let browser = Browser::start().await;
+    browser.client.goto(&format!("{}/", portal.origin)).await.unwrap();
+    browser.wait_for_text("[data-testid=portal-events]", r#"{"type":"ready"}"#, Duration::from_secs(20)).await;
+    browser
+}
+
 /// From the portal's page: enters the app's iframe.
 async fn enter_app(c: &Client) {
     let frame = c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css(FRAME)).await.unwrap();
@@ -64,10 +72,8 @@ async fn the_portal_mounts_the_app_with_the_library_and_receives_typed_events() 
     assert_eq!(script.header("access-control-allow-origin"), Some("*"));
     assert_eq!(script.header("cache-control"), Some("public, max-age=31536000, immutable"));
 
-    let browser = Browser::start().await;
+    let browser = open_portal(&portal).await;
     let c = &browser.client;
-    c.goto(&format!("{}/", portal.origin)).await.unwrap();
-    browser.wait_for_text("[data-testid=portal-events]", r#"{"type":"ready"}"#, Duration::from_secs(20)).await;
     let sandbox = c.execute(&format!("return document.querySelector('{FRAME}').sandbox.value"), vec![]).await.unwrap();
     assert_eq!(
         sandbox.as_str(),
@@ -159,10 +165,8 @@ async fn an_app_that_does_not_trust_the_portal_tells_it_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_from_another_origin_or_another_window_never_reach_the_portal() {
     let (portal, stack) = trusted_portal("acct-forged").await;
-    let browser = Browser::start().await;
+    let browser = open_portal(&portal).await;
     let c = &browser.client;
-    c.goto(&format!("{}/", portal.origin)).await.unwrap();
-    browser.wait_for_text("[data-testid=portal-events]", r#"{"type":"ready"}"#, Duration::from_secs(20)).await;
 
     // A second window of the app's origin on the same page: a second copy of the app (it announces
     // itself to the portal as the first did), from which a forged event is posted.
@@ -235,10 +239,8 @@ async fn a_token_that_lives_a_minute_is_renewed_without_the_admin_noticing() {
     });
     let (portal, stack) = system_tests::portal::trusted_portal("acct-renewal", emulator.worker_vars()).await;
     portal.mint(&stack, "acct-renewal", 60);
-    let browser = Browser::start().await;
+    let browser = open_portal(&portal).await;
     let c = &browser.client;
-    c.goto(&format!("{}/", portal.origin)).await.unwrap();
-    browser.wait_for_text("[data-testid=portal-events]", r#"{"type":"ready"}"#, Duration::from_secs(20)).await;
     let first_expiry = system_tests::portal::unix_now() + 60;
     enter_app(c).await;
     browser.wait_for_text("[data-testid=empty-state]", "No Microsoft 365", Duration::from_secs(20)).await;
@@ -295,10 +297,8 @@ async fn a_token_that_lives_a_minute_is_renewed_without_the_admin_noticing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_good_token_after_a_refused_one_for_the_same_administrator_reads_everything_again() {
     let (portal, stack) = trusted_portal("acct-refused").await;
-    let browser = Browser::start().await;
+    let browser = open_portal(&portal).await;
     let c = &browser.client;
-    c.goto(&format!("{}/", portal.origin)).await.unwrap();
-    browser.wait_for_text("[data-testid=portal-events]", r#"{"type":"ready"}"#, Duration::from_secs(20)).await;
     let good = system_tests::portal::token_with(&stack.session_secret, |claims| {
         claims.acct = "acct-refused".into();
         claims.sub = "another-admin".into();
@@ -323,10 +323,8 @@ async fn a_good_token_after_a_refused_one_for_the_same_administrator_reads_every
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_portal_backend_that_gives_no_token_is_reported_once_and_tried_again_while_the_session_lasts() {
     let (portal, stack) = trusted_portal("acct-no-token").await;
-    let browser = Browser::start().await;
+    let browser = open_portal(&portal).await;
     let c = &browser.client;
-    c.goto(&format!("{}/", portal.origin)).await.unwrap();
-    browser.wait_for_text("[data-testid=portal-events]", r#"{"type":"ready"}"#, Duration::from_secs(20)).await;
     // The portal's backend goes down; the portal asks for a new session.
     portal.stop_minting();
     let asked = portal.asked();
@@ -351,10 +349,8 @@ async fn a_portal_backend_that_gives_no_token_is_reported_once_and_tried_again_w
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn destroy_removes_the_iframe_and_every_listener_and_timer() {
     let (portal, stack) = trusted_portal("acct-destroy").await;
-    let browser = Browser::start().await;
+    let browser = open_portal(&portal).await;
     let c = &browser.client;
-    c.goto(&format!("{}/", portal.origin)).await.unwrap();
-    browser.wait_for_text("[data-testid=portal-events]", r#"{"type":"ready"}"#, Duration::from_secs(20)).await;
     // A second app mounted after watching the window's and the document's listeners and the
     // timers, then destroyed.
     let left = c
