@@ -15,12 +15,16 @@ use crate::microsoft::service_principals::ServicePrincipal;
 use crate::time::Millis;
 
 impl Registration {
-    /// Errors that do not stop the run: a grant that exists already (a resumed run repeating it),
-    /// or a policy the sign-in may not read (a public client consented before the scope was asked
+    /// Errors that do not stop the run: a grant or a service principal that exists already (a
+    /// resumed run repeating it), or a policy the sign-in may not read (a public client consented before the scope was asked
     /// for), except when Graph is only busy.
     pub(super) fn tolerable(&self, id: ItemId, r: &BatchResult) -> bool {
         match id {
             ItemId::Grant(..) => grants::already_assigned(r),
+            // 409 Conflict ("the current state conflicts with what the request expects",
+            // https://learn.microsoft.com/graph/errors): the application has its service principal
+            // already (created by a request whose answer was lost); it is looked up.
+            ItemId::ServicePrincipal(_) => r.status == 409,
             ItemId::Policy => !r.error().is_transient(),
             _ => false,
         }
@@ -41,7 +45,26 @@ impl Registration {
                     }
                 }
             }
+            ItemId::ServicePrincipal(index) => {
+                if let Some(app) = self.apps.iter_mut().find(|a| a.index == index) {
+                    app.principal = Principal::Unknown;
+                }
+            }
             _ => {}
+        }
+    }
+
+    /// Applies a refusal: a service principal Graph refused to create (a 4xx answer, such as
+    /// `NoBackingApplicationObject` while its application replicates) does not exist, and is
+    /// created again without looking it up first. After a 5xx it may exist: it is looked up.
+    pub(super) fn apply_refused(&mut self, id: ItemId, r: &BatchResult) {
+        if !(400..500).contains(&r.status) {
+            return;
+        }
+        if let ItemId::ServicePrincipal(index) = id {
+            if let Some(app) = self.apps.iter_mut().find(|a| a.index == index && a.principal == Principal::Unknown) {
+                app.principal = Principal::Missing;
+            }
         }
     }
 

@@ -374,15 +374,26 @@ impl Registration {
         }
     }
 
-    /// Call just before sending a discover batch (and persist the result): a run resumed after
-    /// this point looks the applications up by tag instead of creating them again.
-    pub fn mark_sent(&mut self) {
+    /// Call just before sending the batches of a [`Work::Graph`], and persist the run when it
+    /// returns `true`: a run resumed after this point (its answer lost to a restart or a timeout,
+    /// after Graph may have done the work) looks up what it was creating instead of creating it
+    /// again. Applications are found by their tag, service principals by their application ID.
+    pub fn mark_sent(&mut self) -> bool {
+        let mut changed = false;
         let held = self.tenant.is_none() && self.expected_tenant.is_some();
         if self.phase == Phase::Discover && !held {
             for a in self.apps.iter_mut().filter(|a| a.object == Object::New) {
                 a.object = Object::Sent;
+                changed = true;
             }
         }
+        if self.phase == Phase::Credentials {
+            for a in self.apps.iter_mut().filter(|a| a.principal == Principal::Missing && a.app_id().is_some()) {
+                a.principal = Principal::Unknown;
+                changed = true;
+            }
+        }
+        changed
     }
 
     /// Reports the answers to the batches of the last [`Work::Graph`], in the same order.
@@ -406,6 +417,7 @@ impl Registration {
             } else if self.tolerable(*id, r) {
                 self.apply_tolerated(*id);
             } else {
+                self.apply_refused(*id, r);
                 let e = r.error();
                 if e.is_transient() {
                     transient = Some(e);

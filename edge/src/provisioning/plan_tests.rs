@@ -61,6 +61,8 @@ struct FakeTenant {
     existing_grants: Vec<(String, String)>,
     /// `PATCH /servicePrincipals/{id}` bodies.
     sp_patches: Vec<(String, Value)>,
+    /// The runtime never records what it sends (a run from before it did, or a lost write).
+    unrecorded: bool,
 }
 
 impl FakeTenant {
@@ -171,6 +173,14 @@ impl FakeTenant {
                     );
                 }
                 let app = item.body.as_ref().unwrap()["appId"].as_str().unwrap().to_owned();
+                if self.sps.contains(&app) {
+                    // One service principal per application and tenant: the unique key is taken.
+                    return err(
+                        409,
+                        "Request_MultipleObjectsWithSameKeyValue",
+                        "The service principal cannot be created, updated, or restored because the service principal name is already in use.",
+                    );
+                }
                 self.sps.push(app.clone());
                 ok(201, json!({"id": format!("sp-{app}"), "appId": app}))
             }
@@ -200,7 +210,9 @@ impl FakeTenant {
         for _ in 0..200 {
             match reg.next(Millis(now)) {
                 Work::Graph(batches) => {
-                    reg.mark_sent();
+                    if !self.unrecorded {
+                        reg.mark_sent();
+                    }
                     assert!(batches.iter().all(|b| b.len() <= MAX_BATCH && !b.is_empty()));
                     let answers = batches.iter().map(|b| Ok(b.iter().map(|i| self.answer(i)).collect())).collect();
                     reg.on_batches(answers, Millis(now));
@@ -603,6 +615,50 @@ fn a_resumed_run_finds_what_the_interrupted_one_created() {
     tenant.run(&mut resumed);
     assert_eq!(resumed.phase, Phase::Done);
     assert_eq!(tenant.apps.len(), 1, "no second application was created");
+}
+
+#[test]
+fn a_resumed_run_finds_the_service_principal_whose_creation_it_never_heard_of() {
+    let mut tenant = FakeTenant::default();
+    let mut reg = Registration::new(CloudEnvironment::Global, "M365 Backup", "m", 0, 1);
+    // Discover and the certificates, as usual.
+    let Work::Graph(b) = reg.next(Millis(0)) else { panic!() };
+    reg.mark_sent();
+    reg.on_batches(b.iter().map(|b| Ok(b.iter().map(|i| tenant.answer(i)).collect())).collect(), Millis(0));
+    let Work::Certificates(orders) = reg.next(Millis(0)) else { panic!() };
+    reg.on_certificates(Ok(orders.iter().map(|o| (o.index, fake_certificate(o))).collect()));
+    // The credentials batch reached Graph, which created the service principal; its answer was
+    // lost (a restart, a timeout).
+    let Work::Graph(b) = reg.next(Millis(0)) else { panic!() };
+    assert!(b[0].iter().any(|i| i.url == "/servicePrincipals"), "{b:?}");
+    reg.mark_sent();
+    for item in &b[0] {
+        tenant.answer(item);
+    }
+    let mut resumed: Registration = serde_json::from_str(&serde_json::to_string(&reg).unwrap()).unwrap();
+    tenant.run(&mut resumed);
+    assert_eq!(resumed.phase, Phase::Done, "{:?}", resumed.error);
+    assert_eq!(tenant.sps, vec!["app0".to_owned()]);
+    assert_eq!(tenant.assignments, assignments_per_application(CloudEnvironment::Global));
+}
+
+#[test]
+fn a_service_principal_that_exists_already_is_looked_up_instead_of_created_again() {
+    // Created by a request whose answer never arrived, with nothing recorded before it.
+    let mut tenant = FakeTenant { sps: vec!["app0".into()], unrecorded: true, ..Default::default() };
+    let mut reg = Registration::new(CloudEnvironment::Global, "M365 Backup", "m", 0, 1);
+    tenant.run(&mut reg);
+    assert_eq!(reg.phase, Phase::Done, "{:?}", reg.error);
+    assert_eq!(reg.app(0).unwrap().principal, Principal::Enabled("sp-app0".into()));
+}
+
+#[test]
+fn a_service_principal_refused_while_its_application_replicates_is_created_on_the_next_round_without_a_lookup() {
+    let mut tenant = FakeTenant { sp_not_replicated_for: 1, ..Default::default() };
+    let mut reg = Registration::new(CloudEnvironment::Global, "M365 Backup", "m", 0, 1);
+    tenant.run(&mut reg);
+    assert_eq!(reg.phase, Phase::Done, "{:?}", reg.error);
+    assert_eq!(reg.graph_round_trips, 4, "discover, credentials twice, grant, and nothing more");
 }
 
 #[test]

@@ -141,6 +141,11 @@ impl Registration {
                 (Principal::Missing, Some(app_id)) => {
                     items.push(service_principals::create(ItemId::ServicePrincipal(a.index).to_string(), app_id))
                 }
+                // Its creation was sent and not heard of, or Graph said it exists: looked up.
+                (Principal::Unknown, Some(app_id)) => items.push(service_principals::find_by_app_id(
+                    ItemId::LookupServicePrincipal(a.index).to_string(),
+                    app_id,
+                )),
                 _ => {}
             }
         }

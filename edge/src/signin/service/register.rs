@@ -28,9 +28,8 @@ impl<H: SignInHost, C: HttpClient> SignInService<'_, H, C> {
             };
             match reg.next(t) {
                 Work::Graph(batches) => {
-                    if reg.phase == Phase::Discover {
-                        // Recorded before sending: a restart now looks up instead of creating again.
-                        reg.mark_sent();
+                    // Recorded before sending: a restart now looks up instead of creating again.
+                    if reg.mark_sent() {
                         self.host.put(rec).await?;
                     }
                     let sends = batches.iter().map(|b| self.http.send(graph::batch(&endpoints, &token, b)));
