@@ -27,8 +27,13 @@ pub const MAX_WAIT_MS: i64 = 120_000;
 pub enum RowState {
     /// Not started (or waiting after a throttle until `not_before`).
     Waiting,
-    /// Consent and the customer's token are being asked for.
-    Consenting,
+    /// Consent and the customer's token are being asked for, for the registration to run in this
+    /// sign-in (`None` in a batch stored before the ID was chosen here).
+    Consenting {
+        /// The sign-in the registration is started in, chosen before anything is asked.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sign_in: Option<String>,
+    },
     /// The registration runs in this sign-in.
     Registering {
         /// The sign-in (a Durable Object) registering the applications.
@@ -54,7 +59,7 @@ impl RowState {
 
     /// Being worked on.
     pub fn in_flight(&self) -> bool {
-        matches!(self, RowState::Consenting | RowState::Registering { .. })
+        matches!(self, RowState::Consenting { .. } | RowState::Registering { .. })
     }
 }
 
@@ -310,22 +315,63 @@ impl Batch {
         self.rows.get_mut(i)
     }
 
-    /// A waiting row starts.
-    pub fn begin(&mut self, i: usize) -> bool {
+    /// A waiting row starts; its registration is to run in sign-in `sign_in`.
+    pub fn begin(&mut self, i: usize, sign_in: String) -> bool {
         match self.row(i) {
             Some(r) if r.state == RowState::Waiting => {
-                r.state = RowState::Consenting;
+                r.state = RowState::Consenting { sign_in: Some(sign_in) };
                 true
             }
             _ => false,
         }
     }
 
-    /// A consenting row's registration runs in `sign_in`.
-    pub fn registering(&mut self, i: usize, sign_in: String) -> bool {
+    /// The sign-in a consenting row's registration is to run in.
+    pub fn sign_in_of(&self, i: usize) -> Option<&str> {
+        match &self.rows.get(i)?.state {
+            RowState::Consenting { sign_in } => sign_in.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// A consenting row's registration runs in its sign-in.
+    pub fn registering(&mut self, i: usize) -> bool {
         match self.row(i) {
-            Some(r) if r.state == RowState::Consenting => {
-                r.state = RowState::Registering { sign_in };
+            Some(r) => match &r.state {
+                RowState::Consenting { sign_in: Some(s) } => {
+                    r.state = RowState::Registering { sign_in: s.clone() };
+                    true
+                }
+                _ => false,
+            },
+            None => false,
+        }
+    }
+
+    /// The rows a round left consenting: only a round cut off (a restart, an alarm that failed)
+    /// leaves any, since a round settles each of its rows before it stores the batch.
+    pub fn cut_off(&self) -> Vec<(usize, Option<String>)> {
+        self.rows
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| match &r.state {
+                RowState::Consenting { sign_in } => Some((i, sign_in.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A row a cut-off round left consenting goes on: with its registration when its sign-in was
+    /// `started`, otherwise from the start (its consent, asked or not, is asked again).
+    pub fn resume(&mut self, i: usize, started: bool) -> bool {
+        let Some(r) = self.row(i) else { return false };
+        match &r.state {
+            RowState::Consenting { sign_in: Some(s) } if started => {
+                r.state = RowState::Registering { sign_in: s.clone() };
+                true
+            }
+            RowState::Consenting { .. } => {
+                r.state = RowState::Waiting;
                 true
             }
             _ => false,
@@ -482,21 +528,21 @@ mod tests {
         let first = b.startable(Millis(0));
         assert_eq!(first, vec![0, 1, 2, 3, 4]);
         for i in first {
-            assert!(b.begin(i));
+            assert!(b.begin(i, format!("s{i}")));
         }
         assert!(b.startable(Millis(0)).is_empty());
         assert!(b.failed(2, ErrorCode::PartnerRolesMissing, Millis(1)));
         assert_eq!(b.startable(Millis(1)), vec![5]);
-        assert!(!b.begin(2), "a failed row does not start again by itself");
+        assert!(!b.begin(2, "s2".into()), "a failed row does not start again by itself");
     }
 
     #[test]
     fn a_failure_is_written_on_its_row_and_the_others_go_on() {
         let mut b = batch(3);
         for i in b.startable(Millis(0)) {
-            b.begin(i);
+            b.begin(i, format!("s{i}"));
         }
-        b.registering(0, "s0".into());
+        b.registering(0);
         b.failed(1, ErrorCode::PartnerConsentRefused, Millis(5));
         b.saved(0, "org0".into(), Millis(6));
         assert!(!b.is_finished());
@@ -512,14 +558,14 @@ mod tests {
     fn a_throttled_customer_waits_as_told_then_fails_as_throttled() {
         let mut b = batch(1);
         for n in 1..MAX_THROTTLED {
-            assert!(b.begin(0));
+            assert!(b.begin(0, "s0".into()));
             b.throttled(0, Some(7), Millis(100));
             assert_eq!(b.rows[0].state, RowState::Waiting, "attempt {n}");
             assert_eq!(b.rows[0].not_before, Millis(7100));
             assert!(b.startable(Millis(7099)).is_empty());
             assert_eq!(b.next_alarm(Millis(100), 1000), Some(Millis(7100)));
         }
-        b.begin(0);
+        b.begin(0, "s0".into());
         b.throttled(0, Some(u64::MAX), Millis(0));
         assert_eq!(b.rows[0].state, RowState::Failed { code: ErrorCode::Throttled });
         assert!(b.is_finished());
@@ -528,10 +574,10 @@ mod tests {
     #[test]
     fn a_wait_is_at_least_a_second_and_at_most_two_minutes() {
         let mut b = batch(1);
-        b.begin(0);
+        b.begin(0, "s0".into());
         b.throttled(0, Some(0), Millis(0));
         assert_eq!(b.rows[0].not_before, Millis(1000));
-        b.begin(0);
+        b.begin(0, "s0".into());
         b.throttled(0, Some(86_400), Millis(0));
         assert_eq!(b.rows[0].not_before, Millis(MAX_WAIT_MS));
     }
@@ -540,7 +586,7 @@ mod tests {
     fn retry_runs_only_the_failed_ones() {
         let mut b = batch(3);
         for i in b.startable(Millis(0)) {
-            b.begin(i);
+            b.begin(i, format!("s{i}"));
         }
         b.saved(0, "org0".into(), Millis(1));
         b.failed(1, ErrorCode::PartnerRolesMissing, Millis(1));
@@ -562,11 +608,11 @@ mod tests {
     #[test]
     fn a_consent_the_batch_gave_is_withdrawn_once_its_customer_settles_and_only_then_is_it_finished() {
         let mut b = batch(2);
-        b.begin(0);
-        b.begin(1);
+        b.begin(0, "s0".into());
+        b.begin(1, "s1".into());
         b.consent_given(0);
         b.consent_given(1);
-        b.registering(0, "s".into());
+        b.registering(0);
         assert!(b.withdrawals(Millis(0)).is_empty(), "still needed while registering");
         b.saved(0, "org".into(), Millis(1));
         b.failed(1, ErrorCode::TrustedCertificateRequired, Millis(1));
@@ -583,8 +629,8 @@ mod tests {
     #[test]
     fn a_withdrawal_partner_center_refuses_for_now_waits_as_told_and_is_given_up_after_the_last_attempt() {
         let mut b = batch(2);
-        b.begin(0);
-        b.begin(1);
+        b.begin(0, "s0".into());
+        b.begin(1, "s1".into());
         b.consent_given(0);
         b.consent_given(1);
         b.saved(0, "org".into(), Millis(1));
@@ -604,8 +650,8 @@ mod tests {
     #[test]
     fn a_registration_whose_sign_in_never_answers_fails_and_the_batch_ends() {
         let mut b = batch(1);
-        b.begin(0);
-        b.registering(0, "s".into());
+        b.begin(0, "s0".into());
+        b.registering(0);
         for _ in 1..MAX_UNANSWERED {
             b.sign_in_answered(0, false, Millis(1));
         }
@@ -620,24 +666,49 @@ mod tests {
 
     #[test]
     fn the_batch_round_trips_through_storage() {
-        let mut b = batch(2);
-        b.begin(0);
-        b.registering(0, "s".into());
+        let mut b = batch(3);
+        b.begin(0, "s".into());
+        b.registering(0);
+        b.begin(1, "t".into());
         let json = serde_json::to_string(&b).unwrap();
         assert!(json.contains(r#""state":"registering","sign_in":"s""#), "{json}");
+        assert!(json.contains(r#""state":"consenting","sign_in":"t""#), "{json}");
         let back: Batch = serde_json::from_str(&json).unwrap();
         assert_eq!(back, b);
+        // A row stored consenting before the sign-in was chosen first.
+        let older = json.replace(r#""state":"consenting","sign_in":"t""#, r#""state":"consenting""#);
+        let back: Batch = serde_json::from_str(&older).unwrap();
+        assert_eq!(back.rows[1].state, RowState::Consenting { sign_in: None });
+    }
+
+    #[test]
+    fn a_row_a_cut_off_round_left_consenting_goes_on_with_its_sign_in_or_from_the_start() {
+        let mut b = batch(3);
+        for i in 0..3 {
+            b.begin(i, format!("s{i}"));
+        }
+        b.rows[2].state = RowState::Consenting { sign_in: None };
+        assert_eq!(b.cut_off(), vec![(0, Some("s0".into())), (1, Some("s1".into())), (2, None)]);
+        assert!(b.resume(0, true));
+        assert!(b.resume(1, false));
+        assert!(b.resume(2, true), "without a sign-in it starts again");
+        assert_eq!(b.rows[0].state, RowState::Registering { sign_in: "s0".into() });
+        assert_eq!(b.rows[1].state, RowState::Waiting);
+        assert_eq!(b.rows[2].state, RowState::Waiting);
+        assert!(b.cut_off().is_empty());
+        assert!(!b.resume(0, false), "only a consenting row resumes");
+        assert_eq!(b.startable(Millis(0)), vec![1, 2]);
     }
 
     #[test]
     fn transitions_that_do_not_apply_change_nothing() {
         let mut b = batch(1);
         let before = b.clone();
-        assert!(!b.registering(0, "s".into()));
+        assert!(!b.registering(0));
         assert!(!b.saved(0, "o".into(), Millis(0)));
         assert!(!b.failed(0, ErrorCode::Throttled, Millis(0)));
         assert!(!b.throttled(0, None, Millis(0)));
-        assert!(!b.begin(9));
+        assert!(!b.begin(9, "s9".into()));
         assert_eq!(b, before);
     }
 }

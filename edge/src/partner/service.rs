@@ -122,7 +122,7 @@ const REPLICATION_WAIT_S: u64 = 5;
 
 /// What preparing one customer came to: what Partner Center said of the consent, and the sign-in
 /// its registration runs in.
-type Prepared = (Asked, Result<String, Failure>);
+type Prepared = (Asked, Result<(), Failure>);
 
 /// Why a batch request was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -199,6 +199,7 @@ impl<'a, H: BatchHost, C: HttpClient> BatchService<'a, H, C> {
         if stored.batch.finished.is_some_and(|f| self.host.now() >= f + RETENTION_MS) {
             return self.host.delete_all().await;
         }
+        self.resume_cut_off(&mut stored.batch).await;
         let running: Vec<(usize, String)> = stored
             .batch
             .rows
@@ -227,6 +228,23 @@ impl<'a, H: BatchHost, C: HttpClient> BatchService<'a, H, C> {
             return self.save(&stored).await;
         }
         self.save(&stored).await
+    }
+
+    /// Rows a cut-off round left consenting go on: with the registration it started for them (its
+    /// sign-in answers), or from the start (it was never started). A sign-in that does not answer
+    /// now is asked again at the next alarm.
+    async fn resume_cut_off(&self, batch: &mut Batch) {
+        for (i, sign_in) in batch.cut_off() {
+            let started = match sign_in {
+                None => false,
+                Some(s) => match self.host.sign_in_status(&batch.account, &s).await {
+                    Ok(_) => true,
+                    Err(e) if e.code == ErrorCode::NotFound => false,
+                    Err(_) => continue,
+                },
+            };
+            batch.resume(i, started);
+        }
     }
 
     /// A Partner Center token for this round, from the partner's refresh token at the partner's
@@ -268,7 +286,7 @@ impl<'a, H: BatchHost, C: HttpClient> BatchService<'a, H, C> {
     async fn start_rows(&self, stored: &mut Stored, start: &[usize]) {
         let now = self.host.now();
         for &i in start {
-            stored.batch.begin(i);
+            stored.batch.begin(i, self.host.new_id());
         }
         // A roles check first: a customer whose relationships do not grant the registration's
         // roles gets nothing in its tenant, not even the consent.
@@ -314,8 +332,9 @@ impl<'a, H: BatchHost, C: HttpClient> BatchService<'a, H, C> {
         }
         let prepared = join_all(todo.iter().map(|&i| {
             let tenant = stored.batch.rows[i].tenant_id.clone();
+            let sign_in = stored.batch.sign_in_of(i).unwrap_or_default().to_owned();
             let (pc, refresh, client_id, endpoints, account) = (&pc, &refresh, &client_id, &endpoints, &account);
-            async move { (i, self.prepare(account, &tenant, pc, refresh, client_id, endpoints).await) }
+            async move { (i, self.prepare(account, &tenant, &sign_in, pc, refresh, client_id, endpoints).await) }
         }))
         .await;
         let now = self.host.now();
@@ -329,8 +348,8 @@ impl<'a, H: BatchHost, C: HttpClient> BatchService<'a, H, C> {
                 Asked::Not => {}
             }
             match p {
-                Ok(sign_in) => {
-                    stored.batch.registering(i, sign_in);
+                Ok(()) => {
+                    stored.batch.registering(i);
                 }
                 Err(Failure::Final(code)) => {
                     stored.batch.failed(i, code, now);
@@ -409,11 +428,13 @@ impl<'a, H: BatchHost, C: HttpClient> BatchService<'a, H, C> {
         }
     }
 
-    /// Consent, the customer's token, and its sign-in.
+    /// Consent, the customer's token, and its sign-in `sign_in`.
+    #[allow(clippy::too_many_arguments)]
     async fn prepare(
         &self,
         account: &str,
         tenant: &str,
+        sign_in: &str,
         pc_token: &SecretString,
         refresh: &SecretString,
         client_id: &str,
@@ -454,14 +475,13 @@ impl<'a, H: BatchHost, C: HttpClient> BatchService<'a, H, C> {
             }
             Err(_) => return (given, Err(Failure::Wait(None))),
         };
-        let sign_in = self.host.new_id();
         let started =
-            self.host.start_sign_in(account, &sign_in, &grant.access.access_token, grant.access.expires_in).await;
+            self.host.start_sign_in(account, sign_in, &grant.access.access_token, grant.access.expires_in).await;
         let outcome = match started {
             Ok(s) if s.state == SignInState::Failed => {
                 Err(Failure::Final(customer_code(s.error.map_or(ErrorCode::RegistrationFailed, |e| e.code))))
             }
-            Ok(_) => Ok(sign_in),
+            Ok(_) => Ok(()),
             Err(e) if e.code.is_transient() => Err(Failure::Wait(None)),
             Err(e) => Err(Failure::Final(e.code)),
         };

@@ -120,7 +120,8 @@ impl BatchHost for Fake {
         Ok(status(sign_in, SignInState::Registering, None))
     }
     async fn sign_in_status(&self, _account: &str, sign_in: &str) -> Result<SignInStatus, ErrorDetail> {
-        let tenant = self.sign_ins.borrow().iter().find(|(s, _)| s == sign_in).map(|(_, t)| t.clone()).unwrap();
+        let found = self.sign_ins.borrow().iter().find(|(s, _)| s == sign_in).map(|(_, t)| t.clone());
+        let tenant = found.ok_or(ErrorDetail::new(ErrorCode::NotFound))?;
         Ok(status(sign_in, SignInState::Completed, Some(tenant)))
     }
     async fn additional(&self, _account: &str, _sign_in: &str, _tenant: &str) -> Result<(), ErrorDetail> {
@@ -288,4 +289,29 @@ fn reading_a_running_batch_never_moves_its_alarm_and_sets_one_only_when_none_is(
     fake.alarm.set(None);
     futures_executor::block_on(service.status("acct")).unwrap();
     assert!(fake.alarm.get().is_some(), "a lost alarm is set again");
+}
+
+#[test]
+fn a_round_cut_off_after_its_consents_goes_on_with_the_sign_ins_it_started_and_starts_the_others_again() {
+    let config = config();
+    let fake = Fake::default();
+    start(&fake, &config, &[true, true]);
+    // The round stored both customers as consenting, then the Worker stopped: customer 0's
+    // sign-in had been started, customer 1's had not.
+    let mut stored: Stored = serde_json::from_str(fake.stored.borrow().as_ref().unwrap()).unwrap();
+    stored.batch.begin(0, "cut-0".into());
+    stored.batch.begin(1, "cut-1".into());
+    stored.batch.consent_pending(0);
+    stored.batch.consent_pending(1);
+    *fake.stored.borrow_mut() = Some(serde_json::to_string(&stored).unwrap());
+    fake.consents.borrow_mut().push(tenant(0));
+    fake.sign_ins.borrow_mut().push(("cut-0".into(), tenant(0)));
+    let done = run(&fake, &config);
+    assert!(done.batch.rows.iter().all(|r| matches!(r.state, RowState::Saved { .. })), "{:?}", done.batch.rows);
+    assert_eq!(*fake.saved.borrow(), vec![tenant(0), tenant(1)]);
+    let started: Vec<(String, String)> = fake.sign_ins.borrow().clone();
+    assert_eq!(started.len(), 2, "each customer has one sign-in: {started:?}");
+    assert_eq!(started[0], ("cut-0".to_owned(), tenant(0)), "customer 0 goes on with the one it had");
+    assert_eq!(started[1].1, tenant(1));
+    assert!(fake.consents.borrow().is_empty(), "both consents withdrawn: {:?}", fake.consents.borrow());
 }

@@ -18,7 +18,7 @@ pub fn status(batch: &Batch, with_rows: bool) -> PartnerBatchStatus {
             .map(|r| {
                 let (state, organization_id, error) = match &r.state {
                     RowState::Waiting => (PartnerCustomerState::Waiting, None, None),
-                    RowState::Consenting | RowState::Registering { .. } => {
+                    RowState::Consenting { .. } | RowState::Registering { .. } => {
                         (PartnerCustomerState::Registering, None, None)
                     }
                     RowState::Saved { organization_id } => {
