@@ -10,6 +10,7 @@ use system_tests::demo_portal::DemoPortal;
 use system_tests::emulator::Emulator;
 use system_tests::gdap::{customer, finished, partner_sign_in, trusted_ca_only, with_partner, AGENT, PAIR};
 use system_tests::portal::Api;
+use system_tests::process::wait_for;
 use system_tests::stack::Stack;
 
 fn row<'a>(batch: &'a Value, tenant: &str) -> &'a Value {
@@ -199,27 +200,54 @@ fn a_worker_restart_during_a_batch_does_not_stop_it() {
     let emulator = Emulator::start_with(&["--device-code-interval", "1"]);
     let names = ["Fabrikam Residences", "Lamna Healthcare", "Margie's Travel"];
     with_partner(&emulator, &names, |_| PAIR.to_vec(), |_| None);
-    // Microsoft is slow today: the batch is still running when the Worker goes away.
-    emulator.control("faults", json!({"kind": "latency", "ms": 400, "route": "graph"}));
     let mut stack = Stack::start_with(&emulator.worker_vars());
     let api = Api::new(&stack.base_url, &stack.token("acct-restart"));
     let sign_in = partner_sign_in(&emulator, &api);
     let all: Vec<String> = (0..3).map(customer).collect();
+
+    // Partner Center gives the consents and is slow to say so: the Worker goes away first.
+    emulator.control("faults", json!({"kind": "latency", "route": "/partnercenter/", "ms": 2000, "answer_late": true}));
     let started = api.post("/api/partner-batches", json!({"sign_in_id": sign_in, "customers": all}));
     assert_eq!(started.status, 201, "{}", started.text);
     let batch = started.body["id"].as_str().unwrap().to_owned();
-    // Restart once the first application exists in a customer's tenant.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while emulator.applications().iter().all(|a| !a["tenant"].as_str().unwrap_or("").starts_with("c0000000")) {
-        assert!(Instant::now() < deadline, "no registration started");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for("a consent given in a customer's tenant", Duration::from_secs(60), || {
+        (!consents(&emulator).is_empty()).then_some(())
+    });
+    stack.restart();
+    emulator.delete("faults");
+
+    // Then Graph creates a customer application's service principal and is slow to say so: the
+    // Worker goes away again.
+    emulator.control("faults", json!({"kind": "latency", "route": "graph", "ms": 2000, "answer_late": true}));
+    wait_for("a service principal of a customer's application", Duration::from_secs(90), || {
+        let state = emulator.get("state");
+        let apps: Vec<&str> = state["applications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| all.iter().any(|t| a["tenant"] == t.as_str()))
+            .filter_map(|a| a["appId"].as_str())
+            .collect();
+        state["service_principals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|sp| apps.contains(&sp["appId"].as_str().unwrap_or("")))
+            .then_some(())
+    });
     let mid = api.get(&format!("/api/partner-batches/{batch}"));
     assert!(mid.body["finished_at"].is_null(), "the batch finished before the restart: {}", mid.text);
     stack.restart();
+    emulator.delete("faults");
+
     let done = finished(&api, &batch, Duration::from_secs(180));
-    assert_eq!(done["saved"], 3, "{done}");
+    assert_eq!(done["saved"], 3, "{done}\nThe Worker's log:\n{}", stack.log());
     assert_eq!(api.get("/api/organizations").body["organizations"].as_array().unwrap().len(), 3);
+    // Nothing was made twice, and the consents the batch gave are withdrawn.
+    for t in &all {
+        assert_eq!(applications_in(&emulator, t).len(), 1, "{t}: {:?}", applications_in(&emulator, t));
+    }
+    assert!(consents(&emulator).is_empty(), "{:?}", consents(&emulator));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -49,6 +49,10 @@ pub enum Fault {
         /// Same forms as [`Fault::Throttle::route`]; every route when absent.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         route: Option<String>,
+        /// The delay comes after the request was carried out: the work is done and its answer is
+        /// late (a caller that gives up or goes away meanwhile never hears of it).
+        #[serde(default)]
+        answer_late: bool,
     },
     /// The tenant's app management policy forbids password credentials: `addPassword` fails.
     SecretsForbidden {
@@ -222,12 +226,19 @@ impl Faults {
         verdict
     }
 
-    /// The delay to add before answering a request to `path`, in milliseconds.
-    pub fn latency(&self, path: &str) -> u64 {
+    /// The delays to add to a request to `path`, in milliseconds: before carrying it out, and
+    /// after (before its answer leaves).
+    pub fn latency(&self, path: &str) -> (u64, u64) {
+        (self.latency_of(path, false), self.latency_of(path, true))
+    }
+
+    fn latency_of(&self, path: &str, late: bool) -> u64 {
         self.active
             .iter()
             .filter_map(|a| match &a.fault {
-                Fault::Latency { ms, jitter_ms, route } if route.as_deref().is_none_or(|r| route_matches(r, path)) => {
+                Fault::Latency { ms, jitter_ms, route, answer_late }
+                    if *answer_late == late && route.as_deref().is_none_or(|r| route_matches(r, path)) =>
+                {
                     let jitter = if *jitter_ms == 0 {
                         0
                     } else {
@@ -312,6 +323,17 @@ mod tests {
         f.add(parse(r#"[{"kind":"throttle","route":"token","status":503,"for_ms":1000}]"#), 10_000);
         assert_eq!(f.throttle("/x/oauth2/v2.0/token", 10_500).map(|t| t.status), Some(503));
         assert_eq!(f.throttle("/x/oauth2/v2.0/token", 11_000), None);
+    }
+
+    #[test]
+    fn a_late_answer_is_delayed_after_the_work_and_the_others_before() {
+        let mut f = Faults::default();
+        f.add(
+            parse(r#"[{"kind":"latency","route":"graph","ms":300,"answer_late":true},{"kind":"latency","ms":20}]"#),
+            0,
+        );
+        assert_eq!(f.latency("/v1.0/$batch"), (20, 300));
+        assert_eq!(f.latency("/common/oauth2/v2.0/token"), (20, 0));
     }
 
     #[test]

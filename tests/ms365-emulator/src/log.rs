@@ -89,7 +89,7 @@ pub async fn observe(AxState(emu): AxState<Arc<Emulator>>, req: Request, next: N
     }
     let method = req.method().to_string();
     let arrived = emu.uptime_ms();
-    let (delay, throttled) = {
+    let ((delay, late), throttled) = {
         let mut state = emu.lock();
         (state.faults.latency(&path), state.faults.throttle(&path, now_ms()))
     };
@@ -100,6 +100,9 @@ pub async fn observe(AxState(emu): AxState<Arc<Emulator>>, req: Request, next: N
         Some(t) => throttled_response(&path, t, &emu.config.public_base, now_ms()),
         None => next.run(req).await,
     };
+    if late > 0 {
+        tokio::time::sleep(Duration::from_millis(late)).await;
+    }
     let html = resp
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
