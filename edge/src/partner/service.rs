@@ -124,6 +124,21 @@ const REPLICATION_WAIT_S: u64 = 5;
 /// its registration runs in.
 type Prepared = (Asked, Result<(), Failure>);
 
+/// What every customer of one alarm's round is prepared with.
+#[derive(Clone, Copy)]
+struct Round<'r> {
+    /// The portal account the organizations are saved under.
+    account: &'r str,
+    /// This round's Partner Center token.
+    pc_token: &'r SecretString,
+    /// The partner admin's refresh token, redeemed at each customer's authority.
+    refresh: &'r SecretString,
+    /// The product's public client.
+    client_id: &'r str,
+    /// The Global cloud's endpoints.
+    endpoints: &'r shared::CloudEndpoints,
+}
+
 /// Why a batch request was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refused {
@@ -333,8 +348,14 @@ impl<'a, H: BatchHost, C: HttpClient> BatchService<'a, H, C> {
         let prepared = join_all(todo.iter().map(|&i| {
             let tenant = stored.batch.rows[i].tenant_id.clone();
             let sign_in = stored.batch.sign_in_of(i).unwrap_or_default().to_owned();
-            let (pc, refresh, client_id, endpoints, account) = (&pc, &refresh, &client_id, &endpoints, &account);
-            async move { (i, self.prepare(account, &tenant, &sign_in, pc, refresh, client_id, endpoints).await) }
+            let round = Round {
+                account: &account,
+                pc_token: &pc,
+                refresh: &refresh,
+                client_id: &client_id,
+                endpoints: &endpoints,
+            };
+            async move { (i, self.prepare(&round, &tenant, &sign_in).await) }
         }))
         .await;
         let now = self.host.now();
@@ -428,18 +449,9 @@ impl<'a, H: BatchHost, C: HttpClient> BatchService<'a, H, C> {
         }
     }
 
-    /// Consent, the customer's token, and its sign-in `sign_in`.
-    #[allow(clippy::too_many_arguments)]
-    async fn prepare(
-        &self,
-        account: &str,
-        tenant: &str,
-        sign_in: &str,
-        pc_token: &SecretString,
-        refresh: &SecretString,
-        client_id: &str,
-        endpoints: &shared::CloudEndpoints,
-    ) -> Prepared {
+    /// Consent in `tenant`, the customer's token, and its sign-in `sign_in`.
+    async fn prepare(&self, round: &Round<'_>, tenant: &str, sign_in: &str) -> Prepared {
+        let Round { account, pc_token, refresh, client_id, endpoints } = *round;
         let Some(req) = partner::consent_request(endpoints, pc_token, tenant, client_id, &self.config.app_name) else {
             return (Asked::Not, Err(Failure::Final(ErrorCode::PartnerNotAvailable)));
         };
