@@ -120,8 +120,8 @@ enum Asked {
 /// How long a customer waits for a consent to reach its tenant, seconds.
 const REPLICATION_WAIT_S: u64 = 5;
 
-/// What preparing one customer came to: what Partner Center said of the consent, and the sign-in
-/// its registration runs in.
+/// What preparing one customer came to: what Partner Center said of the consent, and whether the
+/// sign-in its registration runs in started.
 type Prepared = (Asked, Result<(), Failure>);
 
 /// What every customer of one alarm's round is prepared with.
