@@ -204,6 +204,11 @@ impl FakeTenant {
         }
     }
 
+    /// The tenant's answers to the batches of a [`Work::Graph`], in order.
+    fn answers(&mut self, batches: &[Vec<BatchItem>]) -> Vec<Result<Vec<BatchResult>, MicrosoftError>> {
+        batches.iter().map(|b| Ok(b.iter().map(|i| self.answer(i)).collect())).collect()
+    }
+
     /// Drives `reg` to the end; returns the simulated time taken.
     fn run(&mut self, reg: &mut Registration) -> Millis {
         let mut now = 0;
@@ -214,7 +219,7 @@ impl FakeTenant {
                         reg.mark_sent();
                     }
                     assert!(batches.iter().all(|b| b.len() <= MAX_BATCH && !b.is_empty()));
-                    let answers = batches.iter().map(|b| Ok(b.iter().map(|i| self.answer(i)).collect())).collect();
+                    let answers = self.answers(&batches);
                     reg.on_batches(answers, Millis(now));
                 }
                 Work::Certificates(orders) => {
@@ -588,7 +593,7 @@ fn a_runtime_that_cannot_make_a_key_fails_the_run_and_rolls_back() {
         match reg.next(Millis(0)) {
             Work::Graph(b) => {
                 reg.mark_sent();
-                let answers = b.iter().map(|b| Ok(b.iter().map(|i| tenant.answer(i)).collect())).collect();
+                let answers = tenant.answers(&b);
                 reg.on_batches(answers, Millis(0));
             }
             Work::Certificates(_) => reg.on_certificates(Err("WebCrypto: NotSupportedError".into())),
@@ -624,7 +629,7 @@ fn a_resumed_run_finds_the_service_principal_whose_creation_it_never_heard_of() 
     // Discover and the certificates, as usual.
     let Work::Graph(b) = reg.next(Millis(0)) else { panic!() };
     reg.mark_sent();
-    reg.on_batches(b.iter().map(|b| Ok(b.iter().map(|i| tenant.answer(i)).collect())).collect(), Millis(0));
+    reg.on_batches(tenant.answers(&b), Millis(0));
     let Work::Certificates(orders) = reg.next(Millis(0)) else { panic!() };
     reg.on_certificates(Ok(orders.iter().map(|o| (o.index, fake_certificate(o))).collect()));
     // The credentials batch reached Graph, which created the service principal; its answer was
@@ -725,7 +730,7 @@ fn a_run_stored_with_a_secret_before_certificates_completes_with_it() {
     let mut reg = Registration::new(CloudEnvironment::Global, "M365 Backup", "m", 0, 1);
     let Work::Graph(b) = reg.next(Millis(0)) else { panic!() };
     reg.mark_sent();
-    reg.on_batches(b.iter().map(|b| Ok(b.iter().map(|i| tenant.answer(i)).collect())).collect(), Millis(0));
+    reg.on_batches(tenant.answers(&b), Millis(0));
     // What the code before certificates had stored after its credentials batch.
     let app = &mut reg.apps[0];
     app.credential =
